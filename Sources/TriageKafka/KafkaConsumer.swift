@@ -1,0 +1,557 @@
+internal import CRdKafka
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// What a consumer hands to the application, in order.
+public enum KafkaConsumerEvent: Sendable {
+    /// Records, in offset order per partition.
+    case messages([KafkaMessage])
+    /// Partitions newly assigned to this member. Records of these partitions follow this event.
+    case partitionsAssigned([TopicPartition])
+    /// Partitions being taken away in an orderly rebalance. Every record of these partitions
+    /// that was handed out came before this event; the revocation completes (stored offsets are
+    /// committed, the partitions are handed over) only when the application asks for the next
+    /// event, so it can commit and hand over per-partition state here.
+    case partitionsRevoked([TopicPartition])
+    /// Partitions lost without an orderly revocation (session timeout, fenced). Their offsets can
+    /// no longer be committed; another member may already process them.
+    case partitionsLost([TopicPartition])
+}
+
+/// A consumer-group member backed by librdkafka.
+///
+/// Delivery is at-least-once: offsets are stored only when the application says a record was
+/// processed (``storeOffset(_:)``/``storeOffsets(_:)``) and committed in the background, on every
+/// revocation and on close. Use exactly one of ``events``, ``batches`` or ``messages``, from one task.
+///
+/// Fetched records are served by a dedicated thread that librdkafka wakes through its
+/// queue-event callback; the application reads them as an `AsyncSequence`. Assignment is
+/// cooperative-sticky by default. As a `Service`, `run()` waits for graceful shutdown, then stops
+/// fetching, lets the application finish what it holds, commits, leaves the group and ends the
+/// sequence.
+public final class KafkaConsumer: Service, Sendable {
+    private let core: ConsumerCore
+
+    /// Creates the consumer and subscribes. Fails with a ``KafkaError`` naming the key if the
+    /// configuration is invalid.
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
+        core = try ConsumerCore(configuration: configuration, logger: logger)
+    }
+
+    deinit {
+        core.beginClose()
+    }
+
+    /// Everything, including rebalance events (see ``KafkaConsumerEvent``).
+    public var events: KafkaConsumerEvents { KafkaConsumerEvents(handoff: core.handoff) }
+    /// Records in batches of up to ``KafkaConsumerConfiguration/maximumBatchSize``; rebalance
+    /// events are handled for you (offsets stored so far are committed on revocation).
+    public var batches: KafkaMessageBatches { KafkaMessageBatches(handoff: core.handoff) }
+    /// Records one by one.
+    public var messages: KafkaMessages { KafkaMessages(handoff: core.handoff) }
+
+    /// Marks `message` as processed: its offset + 1 is committed with the next commit.
+    public func storeOffset(_ message: KafkaMessage) throws(KafkaError) {
+        try core.storeOffsets([TopicPartition(message.topic, message.partition): message.offset + 1])
+    }
+
+    /// Marks every record of `messages` as processed (the highest offset per partition counts).
+    public func storeOffsets(_ messages: [KafkaMessage]) throws(KafkaError) {
+        var next: [TopicPartition: Int64] = [:]
+        for message in messages {
+            let key = TopicPartition(message.topic, message.partition)
+            next[key] = max(next[key] ?? .min, message.offset + 1)
+        }
+        try core.storeOffsets(next)
+    }
+
+    /// Commits the stored offsets now and waits for the broker's answer.
+    public func commit() async throws(KafkaError) {
+        let handle = core.handle
+        try await BlockingCalls.run { () throws(KafkaError) in
+            try handle.lease { pointer throws(KafkaError) in
+                let result = rd_kafka_commit(pointer, nil, 0)
+                if result == RD_KAFKA_RESP_ERR__NO_OFFSET { return }  // nothing new to commit
+                try throwIfError(result, context: "commit")
+            }
+        }
+    }
+
+    /// Stops fetching `partitions` until ``resume(_:)``. Records already handed to the sequence
+    /// (at most one buffer) are still delivered.
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+            try throwIfError(rd_kafka_pause_partitions(pointer, list), context: "pause")
+        }
+    }
+
+    /// Resumes fetching `partitions`.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+            try throwIfError(rd_kafka_resume_partitions(pointer, list), context: "resume")
+        }
+    }
+
+    /// Moves the fetch position of an assigned partition to `offset`.
+    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let core = self.core
+        try await BlockingCalls.run { () throws(KafkaError) in
+            try core.withPartitionList([partition], offsets: [partition: offset]) { pointer, list throws(KafkaError) in
+                try throwIfError(rd_kafka_seek_partitions(pointer, list, Int32(clamping: timeout.milliseconds)), context: "seek")
+                try ConsumerCore.checkPartitionErrors(list, context: "seek")
+            }
+        }
+    }
+
+    /// The group's committed offsets (the next record to read) for `partitions`; `nil` where none.
+    public func committedOffsets(
+        for partitions: [TopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [TopicPartition: Int64] {
+        let core = self.core
+        return try await BlockingCalls.run { () throws(KafkaError) in
+            try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+                try throwIfError(rd_kafka_committed(pointer, list, Int32(clamping: timeout.milliseconds)), context: "committed")
+                return ConsumerCore.offsets(in: list)
+            }
+        }
+    }
+
+    /// The fetch positions (next offset to hand out) of `partitions`; absent where unknown.
+    public func positions(for partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartition: Int64] {
+        try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+            try throwIfError(rd_kafka_position(pointer, list), context: "position")
+            return ConsumerCore.offsets(in: list)
+        }
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        try core.handle.lease { pointer throws(KafkaError) in
+            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            try throwIfError(rd_kafka_assignment(pointer, &list), context: "assignment")
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return ConsumerCore.partitions(in: list).sorted()
+        }
+    }
+
+    /// Records not yet consumed per assigned partition: high watermark minus fetch position
+    /// (or committed offset, or low watermark, where the position is still unknown). Watermarks
+    /// are the ones of the latest fetch response, so this needs no round trip.
+    public func lag() async throws(KafkaError) -> [TopicPartition: Int64] {
+        let assigned = try assignment()
+        guard !assigned.isEmpty else { return [:] }
+        var base = try positions(for: assigned)
+        let unknown = assigned.filter { base[$0] == nil }
+        if !unknown.isEmpty {
+            for (partition, offset) in try await committedOffsets(for: unknown) { base[partition] = offset }
+        }
+        return try core.handle.lease { pointer throws(KafkaError) in
+            var result: [TopicPartition: Int64] = [:]
+            for partition in assigned {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                _ = rd_kafka_get_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high)
+                guard high >= 0 else { continue }
+                let from = base[partition] ?? max(low, 0)
+                result[partition] = max(0, high - from)
+            }
+            return result
+        }
+    }
+
+    /// Stops fetching, waits until the application took everything handed out and finished with
+    /// a final revocation, commits, leaves the group and ends the sequences. Safe to call twice.
+    public func close() async {
+        core.beginClose()
+        await core.driver.waitUntilFinished()
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then closes.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await self.core.driver.waitUntilFinished()
+            } onCancel: {
+                self.core.beginClose()
+            }
+        } onGracefulShutdown: {
+            self.core.beginClose()
+        }
+    }
+}
+
+// MARK: - Sequences
+
+/// All consumer events; see ``KafkaConsumerEvent``.
+public struct KafkaConsumerEvents: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerEvent
+    let handoff: Handoff<KafkaConsumerEvent>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: HandoffReader
+        public mutating func next() async throws -> KafkaConsumerEvent? { try await reader.handoff.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
+}
+
+/// Records in batches; rebalance events are consumed silently.
+public struct KafkaMessageBatches: AsyncSequence, Sendable {
+    public typealias Element = [KafkaMessage]
+    let handoff: Handoff<KafkaConsumerEvent>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: HandoffReader
+        public mutating func next() async throws -> [KafkaMessage]? {
+            while let event = try await reader.handoff.next() {
+                if case .messages(let batch) = event { return batch }
+            }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
+}
+
+/// Records one at a time; rebalance events are consumed silently.
+public struct KafkaMessages: AsyncSequence, Sendable {
+    public typealias Element = KafkaMessage
+    let handoff: Handoff<KafkaConsumerEvent>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: HandoffReader
+        var batch: [KafkaMessage] = []
+        var index = 0
+
+        public mutating func next() async throws -> KafkaMessage? {
+            while index == batch.count {
+                guard let event = try await reader.handoff.next() else { return nil }
+                if case .messages(let messages) = event {
+                    batch = messages
+                    index = 0
+                }
+            }
+            defer { index += 1 }
+            return batch[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
+}
+
+/// Tells the hand-off while an iterator exists, so a revocation never waits for a reader that
+/// is gone (records it left behind wait for the next iterator).
+final class HandoffReader: Sendable {
+    let handoff: Handoff<KafkaConsumerEvent>
+    init(_ handoff: Handoff<KafkaConsumerEvent>) {
+        self.handoff = handoff
+        handoff.attachReader()
+    }
+    deinit { handoff.detachReader() }
+}
+
+// MARK: - Core
+
+final class ConsumerContext: RDKafkaCallbackContext, @unchecked Sendable {
+    weak var core: ConsumerCore?
+}
+
+final class ConsumerCore: @unchecked Sendable {
+    let handle: LeasedHandle
+    let driver = QueueDriver()
+    let handoff: Handoff<KafkaConsumerEvent>
+    private let context: ConsumerContext
+    private let consumerQueue: OpaquePointer
+    private let maximumBatchSize: Int
+    private let revocationTimeout: Duration
+    private let closeStarted = NSLock()
+    private var closing = false
+    // Touched only on the driver thread:
+    private var pending: [KafkaMessage] = []
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
+        let properties = RDKafkaClient.merge(
+            try configuration.properties(),
+            overrides: configuration.client.librdkafkaOverrides
+        )
+        let context = ConsumerContext(logger: logger)
+        let pointer = try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        }
+        self.context = context
+        self.handle = LeasedHandle(pointer, what: "consumer")
+        self.handoff = Handoff(capacity: configuration.bufferedBatches)
+        self.maximumBatchSize = configuration.maximumBatchSize
+        self.revocationTimeout = configuration.revocationTimeout
+        // Everything (errors, rebalances, records) arrives on the consumer queue.
+        rd_kafka_poll_set_consumer(pointer)
+        self.consumerQueue = rd_kafka_queue_get_consumer(pointer)
+        context.core = self
+
+        let topics = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(topics) }
+        for topic in configuration.topics {
+            rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA)
+        }
+        let subscribed = rd_kafka_subscribe(pointer, topics)
+        if subscribed != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_queue_destroy(consumerQueue)
+            rd_kafka_destroy(pointer)
+            throw KafkaError(responseCode: subscribed, context: "subscribe to \(configuration.topics)")
+        }
+        driver.enableWakeups(on: consumerQueue)
+        driver.start(
+            name: "triage-kafka-consumer",
+            drain: { [self] in drain() },
+            shutdown: { [self] in shutdown() }
+        )
+    }
+
+    func beginClose() {
+        closeStarted.lock()
+        let first = !closing
+        closing = true
+        closeStarted.unlock()
+        guard first else { return }
+        handoff.interruptSends()
+        driver.requestStop()
+    }
+
+    // MARK: Driver thread
+
+    private func drain() {
+        let pointer = handle.pointer
+        while !driver.isStopRequested {
+            guard let message = rd_kafka_consumer_poll(pointer, 0) else {
+                // Served only callbacks (or nothing): anything left means keep going.
+                if rd_kafka_queue_length(consumerQueue) > 0 { continue }
+                break
+            }
+            defer { rd_kafka_message_destroy(message) }
+            if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                handleConsumerError(message)
+                continue
+            }
+            pending.append(makeMessage(message))
+            if pending.count >= maximumBatchSize { flushPending() }
+        }
+        flushPending()
+        if let fatal = context.fatalError.withLock({ $0 }) {
+            handoff.finish(throwing: fatal)
+        }
+    }
+
+    private func flushPending() {
+        guard !pending.isEmpty else { return }
+        handoff.send(.messages(pending))
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func handleConsumerError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let error = KafkaError(responseCode: message.pointee.err)
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        context.logger.warning(
+            "consumer error",
+            metadata: ["topic": "\(topic)", "partition": "\(message.pointee.partition)", "error": "\(error)"]
+        )
+    }
+
+    private func shutdown() {
+        let pointer = handle.pointer
+        flushPending()
+        // Leaves the group; the final revocation goes through rebalanced() on this thread.
+        let closed = rd_kafka_consumer_close(pointer)
+        if closed != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.warning("consumer close: \(KafkaError(responseCode: closed))")
+        }
+        handoff.finish()
+        handle.closeAndWaitForLeases()
+        driver.disableWakeups(on: consumerQueue)
+        rd_kafka_queue_destroy(consumerQueue)
+        rd_kafka_destroy(pointer)
+    }
+
+    /// Called by librdkafka on the driver thread, inside `consumer_poll` or `consumer_close`.
+    fileprivate func rebalanced(
+        _ code: rd_kafka_resp_err_t,
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        let pointer = handle.pointer
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(pointer)) == "COOPERATIVE"
+        let partitions = Self.partitions(in: list).sorted()
+        switch code {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                logIfError(rd_kafka_incremental_assign(pointer, list), "incremental assign")
+            } else {
+                logIfError(rd_kafka_assign(pointer, list), "assign")
+            }
+            context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
+            flushPending()
+            handoff.send(.partitionsAssigned(partitions), bypassCapacity: true)
+
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(pointer) != 0
+            context.logger.info(
+                lost ? "partitions lost" : "partitions revoked",
+                metadata: ["partitions": "\(partitions)"]
+            )
+            flushPending()
+            let processed = handoff.send(
+                lost ? .partitionsLost(partitions) : .partitionsRevoked(partitions),
+                bypassCapacity: true,
+                awaitProcessing: Date().addingTimeInterval(revocationTimeout.seconds)
+            )
+            if !processed {
+                context.logger.warning("the application did not finish with revoked partitions in time; handing them over")
+            }
+            if !lost {
+                let committed = rd_kafka_commit(pointer, nil, 0)
+                if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                    context.logger.warning("commit on revocation failed: \(KafkaError(responseCode: committed))")
+                }
+            }
+            if cooperative {
+                logIfError(rd_kafka_incremental_unassign(pointer, list), "incremental unassign")
+            } else {
+                logIfError(rd_kafka_assign(pointer, nil), "unassign")
+            }
+
+        default:
+            context.logger.error("rebalance failed: \(KafkaError(responseCode: code))")
+            if cooperative {
+                logIfError(rd_kafka_incremental_unassign(pointer, list), "incremental unassign")
+            } else {
+                logIfError(rd_kafka_assign(pointer, nil), "unassign")
+            }
+        }
+    }
+
+    private func logIfError(_ error: OpaquePointer?, _ what: String) {
+        if let error { context.logger.error("\(what) failed: \(KafkaError(consuming: error))") }
+    }
+
+    private func logIfError(_ code: rd_kafka_resp_err_t, _ what: String) {
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR { context.logger.error("\(what) failed: \(KafkaError(responseCode: code))") }
+    }
+
+    private func makeMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+        let record = message.pointee
+        var topic = ""
+        if let rkt = record.rkt {
+            if let cached = topicNames[rkt] {
+                topic = cached
+            } else {
+                topic = String(cString: rd_kafka_topic_name(rkt))
+                topicNames[rkt] = topic
+            }
+        }
+        let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
+        let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            let count = rd_kafka_header_cnt(list)
+            headers.reserveCapacity(count)
+            var name: UnsafePointer<CChar>?
+            var bytes: UnsafeRawPointer?
+            var size = 0
+            for index in 0..<count where rd_kafka_header_get_all(list, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(
+                    KafkaHeader(
+                        name: name.map { String(cString: $0) } ?? "",
+                        value: bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                    )
+                )
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
+        return KafkaMessage(
+            topic: topic,
+            partition: record.partition,
+            offset: record.offset,
+            key: key,
+            value: value,
+            headers: headers,
+            timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
+        )
+    }
+
+    // MARK: Partition lists
+
+    func storeOffsets(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        try withPartitionList(Array(offsets.keys), offsets: offsets) { pointer, list throws(KafkaError) in
+            try throwIfError(rd_kafka_offsets_store(pointer, list), context: "store offsets")
+            try Self.checkPartitionErrors(list, context: "store offsets")
+        }
+    }
+
+    func withPartitionList<T>(
+        _ partitions: [TopicPartition],
+        offsets: [TopicPartition: Int64] = [:],
+        _ body: (OpaquePointer, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws(KafkaError) -> T
+    ) throws(KafkaError) -> T {
+        try handle.lease { pointer throws(KafkaError) in
+            let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for partition in partitions {
+                let element = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
+                if let offset = offsets[partition] { element.pointee.offset = offset }
+            }
+            return try body(pointer, list)
+        }
+    }
+
+    static func partitions(in list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> [TopicPartition] {
+        guard let list, list.pointee.cnt > 0 else { return [] }
+        return (0..<Int(list.pointee.cnt)).map { index in
+            let element = list.pointee.elems[index]
+            return TopicPartition(String(cString: element.topic), element.partition)
+        }
+    }
+
+    static func offsets(in list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            if element.offset >= 0 { result[TopicPartition(String(cString: element.topic), element.partition)] = element.offset }
+        }
+        return result
+    }
+
+    static func checkPartitionErrors(
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        context: String
+    ) throws(KafkaError) {
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError(
+                    responseCode: element.err,
+                    context: "\(context) for \(String(cString: element.topic))[\(element.partition)]"
+                )
+            }
+        }
+    }
+}
+
+private let rebalanceCallback:
+    @convention(c) (
+        OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+    ) -> Void = { _, code, list, opaque in
+        guard let opaque else { return }
+        let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue() as! ConsumerContext
+        context.core?.rebalanced(code, list)
+    }
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

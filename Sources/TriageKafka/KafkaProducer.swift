@@ -1,0 +1,359 @@
+internal import CRdKafka
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Counters of a producer since it was created.
+public struct KafkaProducerStatistics: Sendable, Hashable {
+    /// Records acknowledged by the broker.
+    public var delivered: Int
+    /// Records that failed for good (after librdkafka's retries, or purged on close).
+    public var failed: Int
+    /// Records handed to librdkafka and not yet acknowledged or failed.
+    public var inFlight: Int
+}
+
+/// A Kafka producer backed by librdkafka.
+///
+/// - ``send(_:)`` suspends until the broker acknowledged the record and returns where it was
+///   stored, or throws a ``KafkaError``.
+/// - ``enqueue(_:)`` is fire-and-forget for throughput: it returns as soon as librdkafka accepted
+///   the record. Failures are logged and counted in ``statistics``.
+///
+/// Both wait (suspend, never spin and never drop) while librdkafka's queue is full, and resume
+/// as soon as deliveries free room. Delivery reports are served by a dedicated thread that
+/// librdkafka wakes through its queue-event callback.
+///
+/// As a `Service`, `run()` waits for graceful shutdown and then flushes (up to
+/// ``KafkaProducerConfiguration/flushTimeout``) and closes.
+public final class KafkaProducer: Service, Sendable {
+    private let core: ProducerCore
+
+    /// Creates the producer; fails with a ``KafkaError`` naming the key if the configuration is invalid.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        core = try ProducerCore(configuration: configuration, logger: logger)
+    }
+
+    deinit {
+        core.beginClose()
+    }
+
+    /// Produces `message` and waits for the broker's acknowledgement.
+    public func send(_ message: KafkaProducerMessage) async throws(KafkaError) -> KafkaDeliveryReport {
+        while true {
+            let epoch = core.space.epoch
+            let outcome: Result<KafkaDeliveryReport, KafkaError>? = await withCheckedContinuation { continuation in
+                let box = Unmanaged.passRetained(DeliveryBox(continuation)).toOpaque()
+                switch core.produce(message, opaque: box) {
+                case .enqueued:
+                    break  // the delivery report resumes the continuation
+                case .queueFull:
+                    Unmanaged<DeliveryBox>.fromOpaque(box).release()
+                    continuation.resume(returning: nil)
+                case .failed(let error):
+                    Unmanaged<DeliveryBox>.fromOpaque(box).release()
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            if let outcome { return try outcome.get() }
+            await core.space.wait(whileEpochIs: epoch)
+        }
+    }
+
+    /// Hands `message` to librdkafka without waiting for the acknowledgement.
+    public func enqueue(_ message: KafkaProducerMessage) async throws(KafkaError) {
+        while true {
+            let epoch = core.space.epoch
+            switch core.produce(message, opaque: nil) {
+            case .enqueued: return
+            case .failed(let error): throw error
+            case .queueFull: await core.space.wait(whileEpochIs: epoch)
+            }
+        }
+    }
+
+    /// Waits until every record handed over so far was delivered or failed, or `timeout` passed.
+    public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        let handle = core.handle
+        try await BlockingCalls.run { () throws(KafkaError) in
+            try handle.lease { pointer throws(KafkaError) in
+                try throwIfError(rd_kafka_flush(pointer, Int32(clamping: timeout.milliseconds)), context: "flush")
+            }
+        }
+    }
+
+    /// Counters since creation.
+    public var statistics: KafkaProducerStatistics { core.statistics }
+
+    /// Flushes outstanding records (up to the configured budget), fails what is left, and releases
+    /// librdkafka. Safe to call more than once.
+    public func close() async {
+        core.beginClose()
+        await core.driver.waitUntilFinished()
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then closes.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await self.core.driver.waitUntilFinished()
+            } onCancel: {
+                self.core.beginClose()
+            }
+        } onGracefulShutdown: {
+            self.core.beginClose()
+        }
+    }
+}
+
+/// Holds the continuation of one `send` until its delivery report arrives.
+private final class DeliveryBox {
+    let continuation: CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>?, Never>
+    init(_ continuation: CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>?, Never>) {
+        self.continuation = continuation
+    }
+}
+
+/// Suspended producers waiting for room in librdkafka's queue. Every served batch of delivery
+/// reports advances the epoch; a waiter that saw an older epoch retries at once, so no wake-up is
+/// lost between a failed attempt and the wait.
+final class QueueSpace: Sendable {
+    private let state = Mutex<(epoch: UInt64, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+
+    var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    func wait(whileEpochIs epoch: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.epoch != epoch { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func advance() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.epoch &+= 1
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+}
+
+final class ProducerContext: RDKafkaCallbackContext, @unchecked Sendable {
+    let delivered = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+}
+
+final class ProducerCore: @unchecked Sendable {
+    enum ProduceOutcome {
+        case enqueued
+        case queueFull
+        case failed(KafkaError)
+    }
+
+    let handle: LeasedHandle
+    let driver = QueueDriver()
+    let space = QueueSpace()
+    private let context: ProducerContext
+    private let mainQueue: OpaquePointer
+    private let flushTimeout: Duration
+    private let closeStarted = Atomic<Bool>(false)
+
+    init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let properties = RDKafkaClient.merge(
+            try configuration.properties(),
+            overrides: configuration.client.librdkafkaOverrides
+        )
+        let context = ProducerContext(logger: logger)
+        let pointer = try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
+        }
+        self.context = context
+        self.handle = LeasedHandle(pointer, what: "producer")
+        self.mainQueue = rd_kafka_queue_get_main(pointer)
+        self.flushTimeout = configuration.flushTimeout
+        driver.enableWakeups(on: mainQueue)
+        driver.start(
+            name: "triage-kafka-producer",
+            drain: { [self] in drain() },
+            shutdown: { [self] in shutdown() }
+        )
+    }
+
+    var statistics: KafkaProducerStatistics {
+        let outstanding = (try? handle.lease { Int(rd_kafka_outq_len($0)) }) ?? 0
+        return KafkaProducerStatistics(
+            delivered: context.delivered.load(ordering: .relaxed),
+            failed: context.failed.load(ordering: .relaxed),
+            inFlight: outstanding
+        )
+    }
+
+    func beginClose() {
+        if closeStarted.exchange(true, ordering: .acquiringAndReleasing) == false {
+            driver.requestStop()
+        }
+    }
+
+    /// Serves delivery reports until the main queue is empty.
+    private func drain() {
+        var served: Int32 = 0
+        repeat {
+            served = rd_kafka_poll(handle.pointer, 0)
+            if served > 0 { space.advance() }
+        } while served > 0
+    }
+
+    private func shutdown() {
+        let pointer = handle.pointer
+        // Let in-progress produce calls return, refuse new ones.
+        handle.closeAndWaitForLeases()
+        let flushResult = rd_kafka_flush(pointer, Int32(clamping: flushTimeout.milliseconds))
+        if flushResult != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let left = rd_kafka_outq_len(pointer)
+            context.logger.warning("producer flush did not finish in \(flushTimeout); failing \(left) undelivered record(s)")
+            _ = rd_kafka_purge(pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            // Purged records come back as failed delivery reports; serve them so every `send` returns.
+            _ = rd_kafka_flush(pointer, 5_000)
+        }
+        drain()
+        driver.disableWakeups(on: mainQueue)
+        rd_kafka_queue_destroy(mainQueue)
+        rd_kafka_destroy(pointer)
+        space.advance()  // waiters retry and learn that the producer is closed
+    }
+
+    func produce(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer?) -> ProduceOutcome {
+        do throws(KafkaError) {
+            return try handle.lease { pointer throws(KafkaError) -> ProduceOutcome in
+                if let fatal = context.fatalError.withLock({ $0 }) { throw fatal }
+                return Self.produce(message, opaque: opaque, on: pointer)
+            }
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    private static func produce(
+        _ message: KafkaProducerMessage,
+        opaque: UnsafeMutableRawPointer?,
+        on pointer: OpaquePointer
+    ) -> ProduceOutcome {
+        // Headers are passed as an application-owned list (VTYPE_HEADERS). librdkafka 2.0.2 frees
+        // the list it builds itself from VTYPE_HEADER entries twice when partitioning fails; with
+        // an application-owned list it takes ownership only on success, so on failure we destroy
+        // it exactly once here.
+        var headers: OpaquePointer? = nil
+        if !message.headers.isEmpty {
+            let list = rd_kafka_headers_new(message.headers.count)!
+            for header in message.headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { bytes in
+                        _ = rd_kafka_header_add(list, header.name, -1, bytes.baseAddress, bytes.count)
+                    }
+                } else {
+                    _ = rd_kafka_header_add(list, header.name, -1, nil, 0)
+                }
+            }
+            headers = list
+        }
+        let error: OpaquePointer? = message.topic.withCString { topic in
+            withBytes(of: message.key) { key in
+                withBytes(of: message.value) { value in
+                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
+                    var count = 0
+                    func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                        values[count].vtype = type
+                        set(&values[count])
+                        count += 1
+                    }
+                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                    if let value {
+                        add(RD_KAFKA_VTYPE_VALUE) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? emptyBytes)
+                            $0.u.mem.size = value.count
+                        }
+                    }
+                    if let key {
+                        add(RD_KAFKA_VTYPE_KEY) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? emptyBytes)
+                            $0.u.mem.size = key.count
+                        }
+                    }
+                    if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                    if let timestamp = message.timestamp {
+                        add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = Int64((timestamp.timeIntervalSince1970 * 1000).rounded()) }
+                    }
+                    if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                    if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
+                    return values.withUnsafeBufferPointer { rd_kafka_produceva(pointer, $0.baseAddress, count) }
+                }
+            }
+        }
+        guard let error else { return .enqueued }
+        if let headers { rd_kafka_headers_destroy(headers) }
+        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            rd_kafka_error_destroy(error)
+            return .queueFull
+        }
+        return .failed(KafkaError(consuming: error, context: "produce to '\(message.topic)'"))
+    }
+}
+
+/// A valid address for empty (not null) keys and values: librdkafka reads a NULL pointer as "null".
+nonisolated(unsafe) private let emptyBytes = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+
+@inline(__always)
+private func withBytes<R>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+private let deliveryReportCallback:
+    @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+        _, message, opaque in
+        guard let message, let opaque else { return }
+        let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue() as! ProducerContext
+        let record = message.pointee
+        if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.delivered.add(1, ordering: .relaxed)
+        } else {
+            context.failed.add(1, ordering: .relaxed)
+        }
+        guard let boxPointer = record._private else {
+            if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+                context.logger.error(
+                    "delivery failed",
+                    metadata: ["topic": "\(topic)", "error": "\(KafkaError(responseCode: record.err))"]
+                )
+            }
+            return
+        }
+        let box = Unmanaged<DeliveryBox>.fromOpaque(boxPointer).takeRetainedValue()
+        let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
+            box.continuation.resume(
+                returning: .success(
+                    KafkaDeliveryReport(
+                        topic: topic,
+                        partition: record.partition,
+                        offset: record.offset,
+                        timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
+                    )
+                )
+            )
+        } else {
+            box.continuation.resume(
+                returning: .failure(KafkaError(responseCode: record.err, context: "delivery to '\(topic)'"))
+            )
+        }
+    }

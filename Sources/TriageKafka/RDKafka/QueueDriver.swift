@@ -1,0 +1,124 @@
+internal import CRdKafka
+import Foundation
+
+/// Serves one librdkafka queue from a dedicated thread, woken by librdkafka itself.
+///
+/// `rd_kafka_queue_cb_event_enable` makes librdkafka call us (on its own thread, with the queue
+/// locked) when the queue goes from empty to non-empty; the callback only flips a flag and
+/// signals a condition. The dedicated thread then drains the queue with non-blocking polls and
+/// goes back to waiting. No thread of Swift's cooperative pool ever blocks, and nothing sleeps on
+/// a timer: latency is one condition-variable hand-off.
+final class QueueDriver: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var workPending = true  // drain once at start: the queue may already hold events
+    private var stopRequested = false
+    private var finished = false
+    private var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    private var thread: Thread?
+
+    /// - Parameters:
+    ///   - name: the thread's name (shows up in debuggers and `top -H`).
+    ///   - drain: serves everything queued, without blocking on an empty queue.
+    ///   - shutdown: runs on the same thread once stop was requested (blocking calls allowed).
+    func start(name: String, drain: @escaping @Sendable () -> Void, shutdown: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            while waitForWork() { drain() }
+            shutdown()
+            condition.lock()
+            finished = true
+            let waiters = finishWaiters
+            finishWaiters = []
+            condition.unlock()
+            waiters.forEach { $0.resume() }
+        }
+        thread.name = name
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Enables librdkafka's wake-up callback on `queue`, pointing at this driver. Disable it with
+    /// ``disableWakeups(on:)`` before the queue is destroyed.
+    func enableWakeups(on queue: OpaquePointer) {
+        rd_kafka_queue_cb_event_enable(queue, wakeupCallback, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    func disableWakeups(on queue: OpaquePointer) {
+        rd_kafka_queue_cb_event_enable(queue, nil, nil)
+    }
+
+    /// Called by librdkafka's threads (and by us): there is something to serve.
+    func wake() {
+        condition.lock()
+        workPending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Asks the thread to leave its loop and run `shutdown`.
+    func requestStop() {
+        condition.lock()
+        stopRequested = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    var isStopRequested: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopRequested
+    }
+
+    /// Suspends (without blocking a thread) until the driver's thread has finished `shutdown`.
+    func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if finished {
+                condition.unlock()
+                continuation.resume()
+            } else {
+                finishWaiters.append(continuation)
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Blocks the calling (non-async) thread until finished; used from `deinit`-like paths only.
+    func waitUntilFinishedBlocking() {
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func waitForWork() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !workPending && !stopRequested { condition.wait() }
+        if stopRequested { return false }
+        workPending = false
+        return true
+    }
+}
+
+private let wakeupCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, opaque in
+    guard let opaque else { return }
+    Unmanaged<QueueDriver>.fromOpaque(opaque).takeUnretainedValue().wake()
+}
+
+/// Runs blocking librdkafka calls (commit, committed, seek, metadata, flush) off the cooperative
+/// pool, on a dispatch queue of their own, and resumes the caller when they return.
+enum BlockingCalls {
+    private static let queue = DispatchQueue(label: "triage.kafka.blocking", attributes: .concurrent)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
+        let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(KafkaError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,134 @@
+internal import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// State shared between a Swift client and librdkafka's callbacks. It is installed as the
+/// instance opaque (`rd_kafka_opaque`), so C callbacks find their way back into Swift without
+/// globals. It outlives the `rd_kafka_t` it is attached to.
+class RDKafkaCallbackContext: @unchecked Sendable {
+    let logger: Logger
+    /// A fatal error raised by librdkafka (idempotent producer sequence loss, fenced member...).
+    let fatalError = Mutex<KafkaError?>(nil)
+
+    init(logger: Logger) { self.logger = logger }
+
+    static func from(_ handle: OpaquePointer?) -> RDKafkaCallbackContext? {
+        guard let handle, let opaque = rd_kafka_opaque(handle) else { return nil }
+        return Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    }
+}
+
+/// Creation of librdkafka instances from validated key/value properties.
+enum RDKafkaClient {
+    enum Kind { case producer, consumer }
+
+    /// Builds an `rd_kafka_conf_t` from `properties`, failing on the first rejected key.
+    static func makeConfiguration(_ properties: [(String, String)]) throws(KafkaError) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties {
+            let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(cBuffer: errorText)
+                switch result {
+                case RD_KAFKA_CONF_UNKNOWN:
+                    throw .invalidConfiguration(key: key, "unknown librdkafka property (\(reason))")
+                default:
+                    throw .invalidConfiguration(key: key, reason.isEmpty ? "rejected value '\(value)'" : reason)
+                }
+            }
+        }
+        return conf
+    }
+
+    /// Checks `properties` the way client creation would, without connecting anywhere.
+    static func validate(_ properties: [(String, String)]) throws(KafkaError) {
+        rd_kafka_conf_destroy(try makeConfiguration(properties))
+    }
+
+    /// Merges typed properties with the raw overrides (overrides win) into one ordered list.
+    static func merge(_ typed: [(String, String)], overrides: [String: String]) -> [(String, String)] {
+        typed.filter { overrides[$0.0] == nil } + overrides.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Creates an instance. `configure` installs callbacks on the configuration before creation.
+    /// The context is installed as opaque; the caller must keep it alive until `rd_kafka_destroy`.
+    static func makeHandle(
+        kind: Kind,
+        properties: [(String, String)],
+        context: RDKafkaCallbackContext,
+        configure: (OpaquePointer) -> Void = { _ in }
+    ) throws(KafkaError) -> OpaquePointer {
+        let conf = try makeConfiguration(properties)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
+        rd_kafka_conf_set_log_cb(conf, logCallback)
+        rd_kafka_conf_set_error_cb(conf, errorCallback)
+        configure(conf)
+        var errorText = [CChar](repeating: 0, count: 512)
+        let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
+        // On success rd_kafka_new takes ownership of conf; on failure it stays ours.
+        guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            let reason = String(cBuffer: errorText)
+            throw KafkaError(
+                code: .invalidConfiguration,
+                message: "librdkafka refused the configuration: \(reason)",
+                configurationKey: configurationKey(mentionedIn: reason, among: properties.map(\.0))
+            )
+        }
+        return handle
+    }
+
+    /// librdkafka's instance-level complaints ("`acks` must be all when idempotence...") name the
+    /// property in the text; surface it as the error's key.
+    static func configurationKey(mentionedIn reason: String, among keys: [String]) -> String? {
+        keys.sorted { $0.count > $1.count }.first { reason.contains("`\($0)`") || reason.contains($0) }
+    }
+}
+
+// MARK: - C callbacks (no captures: they find their context through the instance opaque)
+
+private let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    handle, level, facility, text in
+    guard let context = RDKafkaCallbackContext.from(handle) else { return }
+    let swiftLevel: Logger.Level
+    switch level {
+    case ...2: swiftLevel = .critical
+    case 3: swiftLevel = .error
+    case 4: swiftLevel = .warning
+    case 5: swiftLevel = .notice
+    case 6: swiftLevel = .info
+    default: swiftLevel = .debug
+    }
+    let facilityName = facility.map { String(cString: $0) } ?? "?"
+    context.logger.log(
+        level: swiftLevel,
+        "\(text.map { String(cString: $0) } ?? "")",
+        metadata: ["rdkafka.facility": "\(facilityName)"]
+    )
+}
+
+private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+    handle, code, reason, _ in
+    guard let handle, let context = RDKafkaCallbackContext.from(handle) else { return }
+    let responseCode = rd_kafka_resp_err_t(rawValue: code)
+    if responseCode == RD_KAFKA_RESP_ERR__FATAL {
+        let error = KafkaError.fatalError(of: handle)
+        context.fatalError.withLock { $0 = $0 ?? error }
+        context.logger.critical("librdkafka fatal error: \(error)")
+        return
+    }
+    // Transient conditions (a broker going away) are retried by librdkafka itself.
+    context.logger.warning(
+        "librdkafka error \(String(cString: rd_kafka_err2name(responseCode))): \(reason.map { String(cString: $0) } ?? "")"
+    )
+}
+
+extension String {
+    /// Decodes a NUL-terminated C buffer filled in by librdkafka.
+    init(cBuffer: [CChar]) {
+        self = String(decoding: cBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

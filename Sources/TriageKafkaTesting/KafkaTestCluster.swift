@@ -1,0 +1,94 @@
+import Foundation
+public import Logging
+public import TriageKafka
+
+/// An embedded Kafka cluster plus client configurations tuned for fast tests (short session
+/// timeouts so rebalances take seconds, frequent commits, earliest offsets).
+///
+/// ```swift
+/// let cluster = try KafkaTestCluster(brokers: 3)
+/// let topic = try cluster.makeTopic(partitions: 4)
+/// let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+/// ```
+public final class KafkaTestCluster: Sendable {
+    public let embedded: EmbeddedKafka
+    public let logger: Logger
+
+    /// Log level from `TRIAGE_TEST_LOG` (`debug`, `info`, ...); default `warning`.
+    public static func makeLogger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = ProcessInfo.processInfo.environment["TRIAGE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    public init(brokers: Int = 1, label: String = "triage.test") throws {
+        logger = Self.makeLogger(label)
+        embedded = try EmbeddedKafka(brokers: brokers, logger: logger)
+    }
+
+    public var bootstrapServers: String { embedded.bootstrapServers }
+
+    /// Creates a topic with a unique name and returns the name.
+    public func makeTopic(_ prefix: String = "test", partitions: Int = 1, replicationFactor: Int = 1) throws -> String {
+        let name = uniqueName(prefix)
+        try embedded.createTopic(name, partitions: partitions, replicationFactor: replicationFactor)
+        return name
+    }
+
+    public func producerConfiguration() -> KafkaProducerConfiguration {
+        KafkaProducerConfiguration(client: embedded.clientConfiguration, linger: .milliseconds(1), flushTimeout: .seconds(10))
+    }
+
+    public func consumerConfiguration(group: String, topics: [String]) -> KafkaConsumerConfiguration {
+        KafkaConsumerConfiguration(
+            groupID: group,
+            topics: topics,
+            client: embedded.clientConfiguration,
+            sessionTimeout: .milliseconds(3_000),
+            heartbeatInterval: .milliseconds(300),
+            autoCommitInterval: .milliseconds(200),
+            revocationTimeout: .seconds(20)
+        )
+    }
+}
+
+/// A name no other test uses, e.g. `orders-3f2a9c1e`.
+public func uniqueName(_ prefix: String) -> String {
+    "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+/// Thrown by ``withDeadline(_:_:)`` when the body did not finish in time.
+public struct DeadlineExceeded: Error, CustomStringConvertible {
+    public let seconds: Double
+    public var description: String { "did not finish within \(seconds) s" }
+}
+
+/// Runs `body`, failing with ``DeadlineExceeded`` (and cancelling it) after `timeout`.
+public func withDeadline<T: Sendable>(
+    _ timeout: Duration,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw DeadlineExceeded(seconds: Double(timeout.components.seconds))
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+extension KafkaConsumer {
+    /// Reads records until `count` arrived (storing each offset), then returns them.
+    public func collect(_ count: Int, storingOffsets: Bool = true) async throws -> [KafkaMessage] {
+        var result: [KafkaMessage] = []
+        guard count > 0 else { return result }
+        for try await batch in batches {
+            result += batch
+            if storingOffsets { try storeOffsets(batch) }
+            if result.count >= count { break }
+        }
+        return result
+    }
+}

@@ -1,0 +1,2 @@
+import TriageKafka
+print(KafkaLibrary.version)

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+
+@Suite("Produce and consume against the embedded broker")
+struct ProduceConsumeTests {
+    @Test func roundTripWithKeysAndHeaders() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 3)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let sent = [
+            KafkaProducerMessage(
+                topic: topic,
+                key: Array("incident-1".utf8),
+                value: Array("opened".utf8),
+                headers: [
+                    KafkaHeader(name: "content-type", string: "application/x-protobuf"),
+                    KafkaHeader(name: "triage-event-type", string: "Opened"),
+                    KafkaHeader(name: "null-header", value: nil),
+                ],
+                timestamp: Date(timeIntervalSince1970: 1_770_000_000.123)
+            ),
+            KafkaProducerMessage(topic: topic, key: nil, value: Array("no key".utf8)),
+            KafkaProducerMessage(topic: topic, key: Array("tombstone".utf8), value: nil),
+            KafkaProducerMessage(topic: topic, key: [], value: []),
+        ]
+        var reports: [KafkaDeliveryReport] = []
+        for message in sent { reports.append(try await producer.send(message)) }
+        #expect(reports.allSatisfy { $0.topic == topic && $0.offset >= 0 && (0..<3).contains($0.partition) })
+        #expect(producer.statistics.delivered == 4)
+
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(4) }
+        #expect(received.count == 4)
+        let first = try #require(received.first { $0.keyString == "incident-1" })
+        #expect(first.valueString == "opened")
+        #expect(first.headers.map(\.name) == ["content-type", "triage-event-type", "null-header"])
+        #expect(first.header("triage-event-type")?.stringValue == "Opened")
+        #expect(first.header("null-header") != nil && first.header("null-header")?.value == nil)
+        #expect(first.timestamp.map { abs($0.timeIntervalSince1970 - 1_770_000_000.123) < 0.002 } == true)
+        let report = try #require(reports.first)
+        #expect(first.partition == report.partition && first.offset == report.offset)
+
+        let noKey = try #require(received.first { $0.valueString == "no key" })
+        #expect(noKey.key == nil)
+        let tombstone = try #require(received.first { $0.keyString == "tombstone" })
+        #expect(tombstone.value == nil)
+        let empty = try #require(received.first { $0.key == [] })
+        #expect(empty.value == [])
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func orderingPerKey() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 4)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let keys = (0..<20).map { "incident-\($0)" }
+        let perKey = 100
+        for sequence in 0..<perKey {
+            for key in keys {
+                try await producer.enqueue(KafkaProducerMessage(topic: topic, key: key, value: "\(sequence)"))
+            }
+        }
+        try await producer.flush()
+        #expect(producer.statistics.delivered == keys.count * perKey)
+
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(keys.count * perKey) }
+        var sequences: [String: [Int]] = [:]
+        var partitionOfKey: [String: Int32] = [:]
+        for message in received {
+            let key = try #require(message.keyString)
+            sequences[key, default: []].append(Int(message.valueString!)!)
+            #expect(partitionOfKey[key, default: message.partition] == message.partition, "a key moved partitions")
+            partitionOfKey[key] = message.partition
+        }
+        #expect(sequences.count == keys.count)
+        for (key, values) in sequences {
+            #expect(values == Array(0..<perKey), "records of \(key) out of order")
+        }
+        #expect(Set(partitionOfKey.values).count > 1, "20 keys should spread over 4 partitions")
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func backPressureWaitsInsteadOfDropping() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        var configuration = cluster.producerConfiguration()
+        configuration.maximumQueuedMessages = 10  // tiny queue: most enqueues must wait
+        let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
+        let total = 2_000
+        try await withDeadline(.seconds(60)) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        for index in stride(from: worker, to: total, by: 4) {
+                            try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "\(index)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await producer.flush()
+        }
+        #expect(producer.statistics.delivered == total)
+        #expect(producer.statistics.failed == 0)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(total) }
+        #expect(Set(received.compactMap(\.valueString)) == Set((0..<total).map(String.init)))
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func sendReportsTypedErrorsAndSurvivesFailedHeaders() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "warm-up", value: "x"))
+        // Partition 7 does not exist: the partitioner fails inside produceva, with headers attached
+        // (the path on which librdkafka 2.0.2 double-frees headers it owns).
+        for _ in 0..<50 {
+            let message = KafkaProducerMessage(
+                topic: topic, value: Array("x".utf8), headers: [KafkaHeader(name: "h", string: "v")], partition: 7
+            )
+            let error = await #expect(throws: KafkaError.self) { try await producer.send(message) }
+            #expect(error?.code == .unknownPartition)
+        }
+        // The producer is still healthy.
+        let report = try await producer.send(KafkaProducerMessage(topic: topic, key: "after", value: "ok"))
+        #expect(report.offset == 1)
+        await producer.close()
+    }
+
+    @Test func closedProducerRefusesWork() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        await producer.close()
+        await producer.close()  // twice is fine
+        let error = await #expect(throws: KafkaError.self) {
+            try await producer.send(KafkaProducerMessage(topic: topic, key: "k", value: "v"))
+        }
+        #expect(error?.code == .shuttingDown)
+    }
+
+    @Test func closeFlushesOutstandingRecords() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<500 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: nil, value: "\(index)")) }
+        await producer.close()
+        #expect(producer.statistics.delivered == 500)
+
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(500) }
+        #expect(received.count == 500)
+        await consumer.close()
+    }
+}
