@@ -30,6 +30,10 @@ public enum KafkaConsumerEvent: Sendable {
 /// cooperative-sticky by default. As a `Service`, `run()` waits for graceful shutdown, then stops
 /// fetching, lets the application finish what it holds, commits, leaves the group and ends the
 /// sequence.
+///
+/// In a `ServiceGroup`, list the service that iterates the consumer *before* the consumer (shutdown
+/// runs in reverse order, so the consumer stops first), and let that service wait for its own
+/// signal (`try await gracefulShutdown()`) after its loop ends.
 public final class KafkaConsumer: Service, Sendable {
     private let core: ConsumerCore
 
@@ -138,7 +142,7 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Records not yet consumed per assigned partition: high watermark minus fetch position
     /// (or committed offset, or low watermark, where the position is still unknown). Watermarks
-    /// are the ones of the latest fetch response, so this needs no round trip.
+    /// come from the latest fetch response; only partitions not fetched yet cost a round trip.
     public func lag() async throws(KafkaError) -> [TopicPartition: Int64] {
         let assigned = try assignment()
         guard !assigned.isEmpty else { return [:] }
@@ -147,17 +151,26 @@ public final class KafkaConsumer: Service, Sendable {
         if !unknown.isEmpty {
             for (partition, offset) in try await committedOffsets(for: unknown) { base[partition] = offset }
         }
-        return try core.handle.lease { pointer throws(KafkaError) in
-            var result: [TopicPartition: Int64] = [:]
-            for partition in assigned {
-                var low: Int64 = -1
-                var high: Int64 = -1
-                _ = rd_kafka_get_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high)
-                guard high >= 0 else { continue }
-                let from = base[partition] ?? max(low, 0)
-                result[partition] = max(0, high - from)
+        let handle = core.handle
+        let known = base
+        return try await BlockingCalls.run { () throws(KafkaError) in
+            try handle.lease { pointer throws(KafkaError) in
+                var result: [TopicPartition: Int64] = [:]
+                for partition in assigned {
+                    var low: Int64 = -1
+                    var high: Int64 = -1
+                    _ = rd_kafka_get_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high)
+                    if high < 0 {
+                        // Nothing fetched yet (new or paused partition): ask the leader.
+                        try throwIfError(
+                            rd_kafka_query_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high, 5_000),
+                            context: "watermarks of \(partition)"
+                        )
+                    }
+                    result[partition] = max(0, high - (known[partition] ?? max(low, 0)))
+                }
+                return result
             }
-            return result
         }
     }
 

@@ -63,6 +63,28 @@ public struct DeadlineExceeded: Error, CustomStringConvertible {
     public var description: String { "did not finish within \(seconds) s" }
 }
 
+/// Thrown by ``eventually(_:timeout:_:)`` when the condition never held.
+public struct ConditionNotMet: Error, CustomStringConvertible {
+    public let what: String
+    public let timeout: Duration
+    public var description: String { "timed out after \(timeout) waiting for: \(what)" }
+}
+
+/// Polls `condition` every 50 ms until it holds, or throws ``ConditionNotMet`` after `timeout`.
+/// For tests only: production code waits on events, never on polls.
+public func eventually(
+    _ what: String,
+    timeout: Duration = .seconds(30),
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw ConditionNotMet(what: what, timeout: timeout)
+}
+
 /// Runs `body`, failing with ``DeadlineExceeded`` (and cancelling it) after `timeout`.
 public func withDeadline<T: Sendable>(
     _ timeout: Duration,

@@ -1,0 +1,253 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+
+/// What every consumer of a test saw, shared across tasks.
+final class Ledger: Sendable {
+    private let state = Mutex<(processed: [String: Int], assignments: [String: Set<TopicPartition>], revocations: Int)>(([:], [:], 0))
+
+    func record(_ messages: [KafkaMessage]) {
+        state.withLock { state in
+            for message in messages { state.processed[message.valueString ?? "", default: 0] += 1 }
+        }
+    }
+
+    func assign(_ member: String, _ partitions: [TopicPartition]) {
+        state.withLock { $0.assignments[member, default: []].formUnion(partitions) }
+    }
+
+    func revoke(_ member: String, _ partitions: [TopicPartition]) {
+        state.withLock {
+            $0.assignments[member, default: []].subtract(partitions)
+            $0.revocations += 1
+        }
+    }
+
+    var uniqueCount: Int { state.withLock { $0.processed.count } }
+    var duplicates: Int { state.withLock { $0.processed.values.reduce(0) { $0 + max(0, $1 - 1) } } }
+    var processed: [String: Int] { state.withLock { $0.processed } }
+    var revocations: Int { state.withLock { $0.revocations } }
+    func assignment(of member: String) -> Set<TopicPartition> { state.withLock { $0.assignments[member] ?? [] } }
+}
+
+/// Consumes `consumer.events` until the stream ends: records, stores offsets, tracks assignment.
+func runMember(_ name: String, _ consumer: KafkaConsumer, _ ledger: Ledger) async throws {
+    for try await event in consumer.events {
+        switch event {
+        case .messages(let batch):
+            ledger.record(batch)
+            try consumer.storeOffsets(batch)
+        case .partitionsAssigned(let partitions):
+            ledger.assign(name, partitions)
+        case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
+            ledger.revoke(name, partitions)
+        }
+    }
+}
+
+@Suite("Consumer groups against the embedded broker")
+struct ConsumerGroupTests {
+    @Test func membersSplitPartitionsAndARebalanceLosesNothing() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 6)
+        let group = uniqueName("router")
+        let ledger = Ledger()
+        let total = 6_000
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let configuration = cluster.consumerConfiguration(group: group, topics: [topic])
+        let a = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+        let b = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await runMember("a", a, ledger) }
+            tasks.addTask { try await runMember("b", b, ledger) }
+            // A steady stream, so the rebalance happens while records flow.
+            tasks.addTask {
+                for index in 0..<total {
+                    try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "incident-\(index % 97)", value: "\(index)"))
+                    if index % 200 == 199 { try await Task.sleep(for: .milliseconds(40)) }
+                }
+                try await producer.flush()
+            }
+            try await eventually("a and b share the six partitions") {
+                let (ofA, ofB) = (ledger.assignment(of: "a"), ledger.assignment(of: "b"))
+                return !ofA.isEmpty && !ofB.isEmpty && ofA.isDisjoint(with: ofB) && ofA.union(ofB).count == 6
+            }
+            let c = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+            tasks.addTask { try await runMember("c", c, ledger) }
+            try await eventually("c joins and takes partitions") {
+                let all = ["a", "b", "c"].map(ledger.assignment(of:))
+                return !all[2].isEmpty && all.allSatisfy { !$0.isEmpty }
+                    && all[0].union(all[1]).union(all[2]).count == 6
+                    && all[0].count + all[1].count + all[2].count == 6
+            }
+            try await eventually("every record processed", timeout: .seconds(60)) { ledger.uniqueCount == total }
+            await a.close()
+            await b.close()
+            await c.close()
+            try await tasks.waitForAll()
+        }
+        #expect(ledger.uniqueCount == total, "lost records")
+        #expect(ledger.revocations >= 1, "the third member should have caused a revocation")
+        // Revocations wait for the application and commit before handing over: nothing is redone.
+        #expect(ledger.duplicates == 0, "records processed twice: \(ledger.duplicates)")
+        await producer.close()
+    }
+
+    @Test func committedOffsetsSurviveARestart() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        let group = uniqueName("escalator")
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<100 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "first-\(index)")) }
+        try await producer.flush()
+
+        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let firstBatch = try await withDeadline(.seconds(30)) { try await first.collect(100) }
+        #expect(firstBatch.count == 100)
+        try await first.commit()
+        let partitions = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        let committed = try await first.committedOffsets(for: partitions)
+        #expect(committed.values.reduce(0, +) == 100)
+        await first.close()
+
+        for index in 0..<100 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "second-\(index)")) }
+        try await producer.flush()
+        let second = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let secondBatch = try await withDeadline(.seconds(30)) { try await second.collect(100) }
+        #expect(secondBatch.allSatisfy { $0.valueString?.hasPrefix("second-") == true }, "a restarted member re-read committed records")
+        #expect(Set(secondBatch.compactMap(\.valueString)).count == 100)
+        await second.close()
+        await producer.close()
+    }
+
+    @Test func pauseAndResumeOnePartition() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("notifier"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let paused = TopicPartition(topic, 0)
+        try await withDeadline(.seconds(60)) {
+            var iterator = consumer.events.makeAsyncIterator()
+            // Wait for the assignment before pausing.
+            while let event = try await iterator.next() {
+                if case .partitionsAssigned(let partitions) = event, partitions.count == 2 { break }
+            }
+            try consumer.pause([paused])
+            for index in 0..<50 {
+                try await producer.enqueue(KafkaProducerMessage(topic: topic, value: Array("p0-\(index)".utf8), partition: 0))
+                try await producer.enqueue(KafkaProducerMessage(topic: topic, value: Array("p1-\(index)".utf8), partition: 1))
+            }
+            try await producer.flush()
+            var fromOne = 0
+            while fromOne < 50, let event = try await iterator.next() {
+                guard case .messages(let batch) = event else { continue }
+                #expect(batch.allSatisfy { $0.partition == 1 }, "records of a paused partition arrived")
+                fromOne += batch.count
+            }
+            // Give the paused partition time to (wrongly) deliver; then check lag shows it waiting.
+            try await Task.sleep(for: .milliseconds(500))
+            let lag = try await consumer.lag()
+            #expect(lag[paused] == 50)
+            try consumer.resume([paused])
+            var fromZero = 0
+            while fromZero < 50, let event = try await iterator.next() {
+                guard case .messages(let batch) = event else { continue }
+                #expect(batch.allSatisfy { $0.partition == 0 })
+                fromZero += batch.count
+            }
+            #expect(fromZero == 50)
+        }
+        await consumer.close()
+        await producer.close()
+    }
+
+    @Test func brokerDownAndUpMidStreamLosesNothing() async throws {
+        let cluster = try KafkaTestCluster(brokers: 3)
+        let topic = try cluster.makeTopic(partitions: 3, replicationFactor: 3)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("analytics"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let ledger = Ledger()
+        let total = 3_000
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await runMember("solo", consumer, ledger) }
+            tasks.addTask {
+                for index in 0..<total {
+                    try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "\(index)"))
+                    if index % 100 == 99 { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                try await producer.flush(timeout: .seconds(60))
+            }
+            try await eventually("records flowing") { ledger.uniqueCount > 200 }
+            try cluster.embedded.setBrokerDown(2)
+            try await Task.sleep(for: .seconds(2))
+            try cluster.embedded.setBrokerUp(2)
+            try await eventually("every record consumed after the broker came back", timeout: .seconds(90)) { ledger.uniqueCount == total }
+            await consumer.close()
+            try await tasks.waitForAll()
+        }
+        #expect(ledger.uniqueCount == total)
+        #expect(producer.statistics.failed == 0)
+        // The idempotent producer's retries must not create duplicates.
+        #expect(ledger.duplicates == 0)
+        await producer.close()
+    }
+
+    @Test func gracefulShutdownFinishesWorkCommitsAndEndsTheStream() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        let group = uniqueName("worker")
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<300 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "\(index)")) }
+        try await producer.flush()
+
+        var configuration = cluster.consumerConfiguration(group: group, topics: [topic])
+        configuration.autoCommitInterval = nil  // only revocation/close commits: proves shutdown commits
+        let consumer = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+        let ledger = Ledger()
+        let worker = MemberService(name: "worker", consumer: consumer, ledger: ledger)
+        // The worker is listed first: ServiceGroup signals shutdown in reverse order, so the consumer
+        // stops fetching first and the worker drains what it was given until the stream ends, then
+        // waits for its own signal.
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: worker),
+                    .init(service: consumer),
+                ],
+                logger: cluster.logger
+            )
+        )
+        let running = Task { try await serviceGroup.run() }
+        try await eventually("all records processed") { ledger.uniqueCount == 300 }
+        await serviceGroup.triggerGracefulShutdown()
+        try await withDeadline(.seconds(30)) { try await running.value }
+        // A new member of the group starts after everything: shutdown committed.
+        let probe = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let committed = try await probe.committedOffsets(for: [TopicPartition(topic, 0), TopicPartition(topic, 1)])
+        #expect(committed.values.reduce(0, +) == 300)
+        await probe.close()
+        await producer.close()
+    }
+}
+
+struct MemberService: Service {
+    let name: String
+    let consumer: KafkaConsumer
+    let ledger: Ledger
+    func run() async throws {
+        try await runMember(name, consumer, ledger)
+        // The stream ended because the consumer is shutting down; a service returns on its own signal.
+        try await gracefulShutdown()
+    }
+}
