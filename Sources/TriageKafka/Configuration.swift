@@ -160,7 +160,7 @@ public enum KafkaIsolationLevel: String, Sendable {
 ///
 /// Defaults: cooperative-sticky assignment, `auto.offset.reset=earliest`, session timeout 45 s,
 /// heartbeat 3 s, max poll interval 5 min, auto-commit of stored offsets every 5 s,
-/// `read_committed`, batches of up to 1,000 messages, 4 batches buffered, revocations wait up to
+/// `read_committed`, fetch wait 500 ms, batches of up to 1,000 messages, 4 batches buffered, revocations wait up to
 /// 60 s for the application.
 public struct KafkaConsumerConfiguration: Sendable {
     public var client: KafkaClientConfiguration
@@ -182,6 +182,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var autoCommitInterval: Duration?
     /// `isolation.level`. Default ``KafkaIsolationLevel/readCommitted``.
     public var isolationLevel: KafkaIsolationLevel
+    /// `fetch.wait.max.ms`: how long the broker may hold a Fetch with no data. Default 500 ms
+    /// (Kafka's). A real broker answers as soon as data arrives; the embedded broker always waits
+    /// the full time, so use about 10 ms against it.
+    public var fetchMaximumWait: Duration
     /// `partition.assignment.strategy`. Default `cooperative-sticky` (incremental rebalances).
     public var assignmentStrategy: String
     /// `group.instance.id` for static membership. Default: none.
@@ -204,6 +208,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         maximumPollInterval: Duration = .seconds(300),
         autoCommitInterval: Duration? = .seconds(5),
         isolationLevel: KafkaIsolationLevel = .readCommitted,
+        fetchMaximumWait: Duration = .milliseconds(500),
         assignmentStrategy: String = "cooperative-sticky",
         groupInstanceID: String? = nil,
         maximumBatchSize: Int = 1_000,
@@ -219,6 +224,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.maximumPollInterval = maximumPollInterval
         self.autoCommitInterval = autoCommitInterval
         self.isolationLevel = isolationLevel
+        self.fetchMaximumWait = fetchMaximumWait
         self.assignmentStrategy = assignmentStrategy
         self.groupInstanceID = groupInstanceID
         self.maximumBatchSize = maximumBatchSize
@@ -256,6 +262,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.auto.commit", autoCommitInterval == nil ? "false" : "true"),
             ("isolation.level", isolationLevel.rawValue),
             ("partition.assignment.strategy", assignmentStrategy),
+            ("fetch.wait.max.ms", String(fetchMaximumWait.milliseconds)),
             ("enable.partition.eof", "false"),
         ]
         if let autoCommitInterval {

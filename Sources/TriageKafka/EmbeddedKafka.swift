@@ -30,7 +30,9 @@ public struct KafkaAPIKey: Hashable, Sendable {
 /// simulated; topic configs such as `cleanup.policy` are accepted nowhere (no CreateTopics
 /// support: create topics here, with ``createTopic(_:partitions:replicationFactor:)``, or let
 /// clients auto-create them with 4 partitions); the first group join waits about 3 s and later
-/// rebalances wait for the members' `session.timeout.ms`.
+/// rebalances wait for the members' `session.timeout.ms`; a Fetch that finds no data is held for
+/// the full `fetch.wait.max.ms` even when data arrives meanwhile (set
+/// ``KafkaConsumerConfiguration/fetchMaximumWait`` to about 10 ms against it).
 public final class EmbeddedKafka: Sendable {
     /// `host:port,host:port` of every broker, for `bootstrap.servers`.
     public let bootstrapServers: String
@@ -53,7 +55,7 @@ public final class EmbeddedKafka: Sendable {
         // The mock cluster lives inside a librdkafka instance that serves only as its host.
         let host = try RDKafkaClient.makeHandle(
             kind: .producer,
-            properties: [("client.id", "triage-embedded-kafka")],
+            properties: [("client.id", "triage-embedded-kafka"), ("log_level", "4")],
             context: context
         )
         guard let cluster = rd_kafka_mock_cluster_new(host, Int32(brokers)) else {

@@ -34,8 +34,8 @@ public struct KafkaTopicDescription: Sendable, Hashable {
 
 /// Cluster administration: topic creation and metadata, over librdkafka's admin API.
 ///
-/// Against the embedded broker (librdkafka's mock cluster, which has no CreateTopics), creating
-/// topics fails with ``KafkaError/Code/unsupportedFeature`` and a message pointing at
+/// Against the embedded broker (librdkafka's mock cluster, which has no controller and no
+/// CreateTopics), creating topics fails after the timeout with a message pointing at
 /// ``EmbeddedKafka/createTopic(_:partitions:replicationFactor:)`` and `triage broker --topic`.
 public final class KafkaAdmin: Sendable {
     private let handle: LeasedHandle
@@ -110,13 +110,14 @@ public final class KafkaAdmin: Sendable {
         let code = rd_kafka_event_error(event)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             let reason = String(cString: rd_kafka_event_error_string(event))
+            let hint = "The embedded broker (librdkafka's mock cluster) has no controller and cannot create "
+                + "topics over the protocol: use EmbeddedKafka.createTopic, `triage broker --topic NAME:PARTITIONS`, "
+                + "or auto-creation"
             if code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE {
-                throw KafkaError(
-                    code: .unsupportedFeature,
-                    message: "the broker does not support CreateTopics (\(reason)). The embedded broker "
-                        + "(librdkafka's mock cluster) cannot create topics over the protocol: use "
-                        + "EmbeddedKafka.createTopic, `triage broker --topic NAME:PARTITIONS`, or auto-creation"
-                )
+                throw KafkaError(code: .unsupportedFeature, message: "the broker does not support CreateTopics (\(reason)). \(hint)")
+            }
+            if code == RD_KAFKA_RESP_ERR__TIMED_OUT && reason.contains("controller") {
+                throw KafkaError(code: .timedOut, message: "CreateTopics found no controller broker in time (\(reason)). \(hint)", isRetriable: true)
             }
             throw KafkaError(responseCode: code, context: "CreateTopics: \(reason)")
         }

@@ -47,6 +47,7 @@ public final class KafkaTestCluster: Sendable {
             sessionTimeout: .milliseconds(3_000),
             heartbeatInterval: .milliseconds(300),
             autoCommitInterval: .milliseconds(200),
+            fetchMaximumWait: .milliseconds(10),
             revocationTimeout: .seconds(20)
         )
     }

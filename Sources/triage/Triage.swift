@@ -1,0 +1,57 @@
+public import ArgumentParser
+public import Logging
+import TriageKafka
+
+@main
+struct Triage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "triage",
+        abstract: "Triage: a support organisation's incident lifecycle on Kafka.",
+        discussion: """
+            Producers publish incident lifecycle events to Kafka; Triage's workers consume them to route \
+            incidents, escalate breached SLAs, notify people and feed analytics.
+
+            Start locally with `triage dev` (everything on an embedded broker), or run `triage broker` \
+            and point separate processes at the address it prints. Any real Kafka works by passing \
+            its bootstrap servers (--bootstrap host:port,...).
+            """,
+        version: "0.1.0 (librdkafka \(KafkaLibrary.version))",
+        subcommands: [DevCommand.self, BrokerCommand.self, TopicsCommand.self]
+    )
+}
+
+/// Options every command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    /// Installs the process-wide log backend (executables only; libraries just take a Logger).
+    func bootstrapLogging(label: String) -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `NAME[:PARTITIONS[:REPLICATION]]`, as accepted by `--topic`.
+struct TopicArgument: ExpressibleByArgument, Sendable {
+    var name: String
+    var partitions: Int
+    var replicationFactor: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), !parts[0].isEmpty else { return nil }
+        name = parts[0]
+        guard let partitions = parts.count > 1 ? Int(parts[1]) : 1, partitions > 0 else { return nil }
+        guard let replicationFactor = parts.count > 2 ? Int(parts[2]) : 1, replicationFactor > 0 else { return nil }
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+    }
+}

@@ -1,2 +1,0 @@
-import TriageKafka
-print(KafkaLibrary.version)

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+
+/// Runs `executable` with `arguments`, feeding `input`; returns (status, stdout, stderr).
+func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws -> (Int32, String, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = stdin
+    try process.run()
+    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let outputData = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+    let errorData = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
+    try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: await outputData.value, as: UTF8.self), String(decoding: await errorData.value, as: UTF8.self))
+}
+
+/// The `triage` executable built next to this test bundle.
+var triageExecutable: String {
+    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("triage").path
+    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+    return FileManager.default.currentDirectoryPath + "/.build/debug/triage"
+}
+
+/// Where kcat is, if installed. On CI (CI=true) a missing kcat is a failure, not a skip.
+let kcatPath: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let kcatRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// A `triage broker` child process, stopped with SIGTERM.
+final class BrokerProcess: @unchecked Sendable {
+    let process = Process()
+    let bootstrap: String
+
+    init(arguments: [String]) async throws {
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("broker-port")).path
+        process.executableURL = URL(fileURLWithPath: triageExecutable)
+        process.arguments = ["broker", "--port-file", portFile, "--log-level", "warning"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try await eventually("the broker writes its port file") { FileManager.default.fileExists(atPath: portFile) }
+        bootstrap = try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try? FileManager.default.removeItem(atPath: portFile)
+    }
+
+    deinit {
+        // A failed test must not leave a broker running.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    func stop() async throws -> Int32 {
+        process.terminate()  // SIGTERM
+        try await eventually("the broker exits on SIGTERM") { !self.process.isRunning }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+@Suite("triage broker as a separate process, with kcat as an independent client")
+struct BrokerProcessTests {
+    @Test(.enabled(if: kcatPath != nil || kcatRequired, "kcat is not installed (apt-get install kcat)"))
+    func kcatAndTheBindingInteroperate() async throws {
+        let kcat = try #require(kcatPath, "kcat must be installed on CI")
+        let broker = try await BrokerProcess(arguments: ["--brokers", "2", "--topic", "interop:1:2", "--topic", "back:1"])
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let logger = KafkaTestCluster.makeLogger("test.interop")
+
+        // kcat → binding, with key and headers.
+        let (produced, _, produceErrors) = try await runProcess(
+            kcat, ["-P", "-b", broker.bootstrap, "-t", "interop", "-k", "incident-42", "-H", "triage-event-type=Opened", "-H", "trace=abc"],
+            input: "hello from kcat\n"
+        )
+        #expect(produced == 0, "kcat -P failed: \(produceErrors)")
+        var consumerConfiguration = KafkaConsumerConfiguration(groupID: uniqueName("interop"), topics: ["interop"], client: client)
+        consumerConfiguration.fetchMaximumWait = .milliseconds(10)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(1) }
+        let message = try #require(received.first)
+        #expect(message.keyString == "incident-42")
+        #expect(message.valueString == "hello from kcat")
+        #expect(message.header("triage-event-type")?.stringValue == "Opened")
+        #expect(message.header("trace")?.stringValue == "abc")
+        await consumer.close()
+
+        // binding → kcat.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: "back", key: "incident-7", value: "hello from Swift", headers: [KafkaHeader(name: "content-type", string: "text/plain")])
+        )
+        await producer.close()
+        let (consumed, output, consumeErrors) = try await runProcess(
+            kcat, ["-C", "-b", broker.bootstrap, "-t", "back", "-o", "beginning", "-c", "1", "-e", "-f", "key=%k value=%s headers=%h\n"]
+        )
+        #expect(consumed == 0, "kcat -C failed: \(consumeErrors)")
+        #expect(output.contains("key=incident-7 value=hello from Swift headers=content-type=text/plain"), "kcat printed: \(output)")
+
+        // kcat sees the topics the broker created at start-up.
+        let (listed, metadata, _) = try await runProcess(kcat, ["-L", "-b", broker.bootstrap, "-J"])
+        #expect(listed == 0)
+        #expect(metadata.contains("\"interop\"") && metadata.contains("\"back\""))
+
+        #expect(try await broker.stop() == 0, "triage broker should exit 0 on SIGTERM")
+    }
+
+    @Test func adminListsAndDescribesTopicsOfTheBrokerProcess() async throws {
+        let broker = try await BrokerProcess(arguments: ["--topic", "orders:2"])
+        let logger = KafkaTestCluster.makeLogger("test.broker-process")
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        let description = try await admin.describeTopic("orders")
+        #expect(description.partitions.map(\.id) == [0, 1])
+        let topics = try await admin.listTopics()
+        #expect(topics.map(\.name).contains("orders"))
+        let error = await #expect(throws: KafkaError.self) {
+            try await admin.createTopics([KafkaTopicSpecification(name: "new", partitions: 3, configs: ["cleanup.policy": "compact"])], timeout: .seconds(2))
+        }
+        #expect(error?.message.contains("triage broker --topic") == true, "\(String(describing: error))")
+        #expect(try await broker.stop() == 0)
+    }
+
+    @Test(.enabled(if: kcatPath != nil || kcatRequired, "kcat is not installed (apt-get install kcat)"))
+    func aGroupSpansProcesses() async throws {
+        let kcat = try #require(kcatPath, "kcat must be installed on CI")
+        let broker = try await BrokerProcess(arguments: ["--topic", "shared:2"])
+        let group = uniqueName("cross-process")
+        // kcat joins the group first, as a balanced consumer in another process; it exits after 20 records.
+        let kcatProcess = Process()
+        kcatProcess.executableURL = URL(fileURLWithPath: kcat)
+        kcatProcess.arguments = [
+            "-b", broker.bootstrap, "-G", group, "-X", "partition.assignment.strategy=cooperative-sticky",
+            "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "-X", "fetch.wait.max.ms=10",
+            "-c", "20", "-f", "%p:%s\n", "-u", "shared",
+        ]
+        let kcatOutput = Pipe()
+        kcatProcess.standardOutput = kcatOutput
+        kcatProcess.standardError = FileHandle.nullDevice
+        try kcatProcess.run()
+        defer { if kcatProcess.isRunning { kill(kcatProcess.processIdentifier, SIGKILL) } }
+        let kcatLines = Task.detached { String(decoding: kcatOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+
+        let logger = KafkaTestCluster.makeLogger("test.cross-process")
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        var configuration = KafkaConsumerConfiguration(
+            groupID: group, topics: ["shared"], client: client,
+            sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300), fetchMaximumWait: .milliseconds(10)
+        )
+        configuration.revocationTimeout = .seconds(10)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let ledger = Ledger()
+        let member = Task { try await runMember("swift", consumer, ledger) }
+        try await eventually("the Swift member and kcat each own one partition", timeout: .seconds(45)) {
+            ledger.assignment(of: "swift").count == 1
+        }
+        let mine = try #require(ledger.assignment(of: "swift").first)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+        for index in 0..<20 {
+            for partition in Int32(0)...1 {
+                _ = try await producer.send(KafkaProducerMessage(topic: "shared", value: Array("p\(partition)-\(index)".utf8), partition: partition))
+            }
+        }
+        await producer.close()
+        try await eventually("the Swift member got its partition's 20 records") { ledger.uniqueCount == 20 }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(ledger.processed.keys.allSatisfy { $0.hasPrefix("p\(mine.partition)-") }, "records of kcat's partition reached Swift")
+        try await eventually("kcat read its 20 records and exited (-c 20)") { !kcatProcess.isRunning }
+        let other = 1 - mine.partition
+        let lines = await kcatLines.value.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("\(other):p\(other)-") }.count == 20, "kcat printed: \(lines.prefix(5))")
+        #expect(!lines.contains { $0.hasPrefix("\(mine.partition):") })
+        await consumer.close()
+        _ = try await member.value
+        #expect(try await broker.stop() == 0)
+    }
+
+    @Test func brokerRejectsBadArgumentsClearly() async throws {
+        let (status, _, errors) = try await runProcess(triageExecutable, ["broker", "--brokers", "0"])
+        #expect(status != 0)
+        #expect(errors.contains("--brokers"))
+        let (topicStatus, _, topicErrors) = try await runProcess(triageExecutable, ["broker", "--topic", "x:zero"])
+        #expect(topicStatus != 0)
+        #expect(topicErrors.contains("--topic"))
+    }
+}
