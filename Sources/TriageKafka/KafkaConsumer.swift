@@ -62,12 +62,21 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Marks every record of `messages` as processed (the highest offset per partition counts).
     public func storeOffsets(_ messages: [KafkaMessage]) throws(KafkaError) {
-        var next: [TopicPartition: Int64] = [:]
+        // A batch spans few partitions, in runs: a linear scan beats hashing topic strings per record.
+        var next: [(partition: TopicPartition, offset: Int64)] = []
+        var last = -1
         for message in messages {
-            let key = TopicPartition(message.topic, message.partition)
-            next[key] = max(next[key] ?? .min, message.offset + 1)
+            if last < 0 || next[last].partition.partition != message.partition || next[last].partition.topic != message.topic {
+                last = next.firstIndex { $0.partition.partition == message.partition && $0.partition.topic == message.topic } ?? -1
+                if last < 0 {
+                    next.append((TopicPartition(message.topic, message.partition), message.offset + 1))
+                    last = next.count - 1
+                    continue
+                }
+            }
+            next[last].offset = max(next[last].offset, message.offset + 1)
         }
-        try core.storeOffsets(next)
+        try core.storeOffsets(Dictionary(next, uniquingKeysWith: max))
     }
 
     /// Commits the stored offsets now and waits for the broker's answer.
@@ -284,6 +293,7 @@ final class ConsumerCore: @unchecked Sendable {
     // Touched only on the driver thread:
     private var pending: [KafkaMessage] = []
     private var topicNames: [OpaquePointer: String] = [:]
+    private var lastTopic: (handle: OpaquePointer, name: String)?
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         let properties = RDKafkaClient.merge(
@@ -455,12 +465,15 @@ final class ConsumerCore: @unchecked Sendable {
         let record = message.pointee
         var topic = ""
         if let rkt = record.rkt {
-            if let cached = topicNames[rkt] {
+            if let lastTopic, lastTopic.handle == rkt {
+                topic = lastTopic.name
+            } else if let cached = topicNames[rkt] {
                 topic = cached
             } else {
                 topic = String(cString: rd_kafka_topic_name(rkt))
                 topicNames[rkt] = topic
             }
+            lastTopic = (rkt, topic)
         }
         let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
         let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }

@@ -1,5 +1,6 @@
 internal import CRdKafka
 import Foundation
+import Synchronization
 
 /// Serves one librdkafka queue from a dedicated thread, woken by librdkafka itself.
 ///
@@ -12,6 +13,8 @@ final class QueueDriver: @unchecked Sendable {
     private let condition = NSCondition()
     private var workPending = true  // drain once at start: the queue may already hold events
     private var stopRequested = false
+    /// Mirrors `stopRequested` for the hot drain loop, which checks it once per record.
+    private let stopFlag = Atomic<Bool>(false)
     private var finished = false
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
     private var thread: Thread?
@@ -58,15 +61,12 @@ final class QueueDriver: @unchecked Sendable {
     func requestStop() {
         condition.lock()
         stopRequested = true
+        stopFlag.store(true, ordering: .releasing)
         condition.signal()
         condition.unlock()
     }
 
-    var isStopRequested: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopRequested
-    }
+    var isStopRequested: Bool { stopFlag.load(ordering: .acquiring) }
 
     /// Suspends (without blocking a thread) until the driver's thread has finished `shutdown`.
     func waitUntilFinished() async {
