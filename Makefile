@@ -1,0 +1,44 @@
+# The few verbs people use. `make dev` runs Triage on an embedded broker; `make test` runs the tests.
+# Both install missing system packages through apt first (root, or sudo when available).
+
+SWIFT        ?= swift
+APT_PACKAGES := librdkafka-dev kcat pkg-config
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEV_ARGS     ?=
+
+.PHONY: deps build dev test bench format clean help
+
+help:
+	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
+	@echo "make test   - build and run the whole test suite"
+	@echo "make bench  - benchmark the Kafka binding against librdkafka's C API (release build)"
+	@echo "make build  - debug build of the triage executable"
+	@echo "make format - format sources with swift-format (.swift-format)"
+
+# Installs what the build and tests need, once: `apt-get update` only when something is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages:$$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build --product triage
+
+dev: build
+	.build/debug/triage dev $(DEV_ARGS)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: deps
+	$(SWIFT) build -c release --package-path Benchmarks
+	Benchmarks/.build/release/triage-bench
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Sources Package.swift
+
+clean:
+	rm -rf .build Benchmarks/.build
