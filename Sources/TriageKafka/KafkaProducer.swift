@@ -119,15 +119,19 @@ private final class DeliveryBox {
 /// reports advances the epoch; a waiter that saw an older epoch retries at once, so no wake-up is
 /// lost between a failed attempt and the wait.
 final class QueueSpace: Sendable {
-    private let state = Mutex<(epoch: UInt64, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    private let currentEpoch = Atomic<UInt64>(0)
+    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
 
-    var epoch: UInt64 { state.withLock { $0.epoch } }
+    /// Lock-free: read before every produce attempt.
+    var epoch: UInt64 { currentEpoch.load(ordering: .acquiring) }
 
     func wait(whileEpochIs epoch: UInt64) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.epoch != epoch { return true }
-                state.waiters.append(continuation)
+            // `advance` bumps the epoch before taking the lock, so checking under the lock cannot
+            // miss a wake-up.
+            let resumeNow = waiters.withLock { waiters -> Bool in
+                if currentEpoch.load(ordering: .acquiring) != epoch { return true }
+                waiters.append(continuation)
                 return false
             }
             if resumeNow { continuation.resume() }
@@ -135,12 +139,12 @@ final class QueueSpace: Sendable {
     }
 
     func advance() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.epoch &+= 1
-            defer { state.waiters = [] }
-            return state.waiters
+        currentEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        let woken = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+            defer { waiters = [] }
+            return waiters
         }
-        waiters.forEach { $0.resume() }
+        woken.forEach { $0.resume() }
     }
 }
 
@@ -231,7 +235,7 @@ final class ProducerCore: @unchecked Sendable {
     func produce(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer?) -> ProduceOutcome {
         do throws(KafkaError) {
             return try handle.lease { pointer throws(KafkaError) -> ProduceOutcome in
-                if let fatal = context.fatalError.withLock({ $0 }) { throw fatal }
+                if context.hasFatalError.load(ordering: .relaxed), let fatal = context.fatalError.withLock({ $0 }) { throw fatal }
                 return Self.produce(message, opaque: opaque, on: pointer)
             }
         } catch {
@@ -265,11 +269,13 @@ final class ProducerCore: @unchecked Sendable {
         let error: OpaquePointer? = message.topic.withCString { topic in
             withBytes(of: message.key) { key in
                 withBytes(of: message.value) { value in
-                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
+                  withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { values in
                     var count = 0
                     func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
-                        values[count].vtype = type
-                        set(&values[count])
+                        var value = rd_kafka_vu_t()
+                        value.vtype = type
+                        set(&value)
+                        values.initializeElement(at: count, to: value)
                         count += 1
                     }
                     add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
@@ -292,7 +298,8 @@ final class ProducerCore: @unchecked Sendable {
                     }
                     if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
                     if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
-                    return values.withUnsafeBufferPointer { rd_kafka_produceva(pointer, $0.baseAddress, count) }
+                    return rd_kafka_produceva(pointer, values.baseAddress, count)
+                  }
                 }
             }
         }

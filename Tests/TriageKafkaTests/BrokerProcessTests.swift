@@ -138,6 +138,7 @@ struct BrokerProcessTests {
         kcatProcess.arguments = [
             "-b", broker.bootstrap, "-G", group, "-X", "partition.assignment.strategy=cooperative-sticky",
             "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "-X", "fetch.wait.max.ms=10",
+            "-X", "auto.offset.reset=earliest",  // kcat defaults to latest: under load it could start after our records
             "-c", "20", "-f", "%p:%s\n", "-u", "shared",
         ]
         let kcatOutput = Pipe()

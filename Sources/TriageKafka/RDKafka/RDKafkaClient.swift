@@ -10,6 +10,8 @@ class RDKafkaCallbackContext: @unchecked Sendable {
     let logger: Logger
     /// A fatal error raised by librdkafka (idempotent producer sequence loss, fenced member...).
     let fatalError = Mutex<KafkaError?>(nil)
+    /// Set with `fatalError`, for a lock-free check on hot paths.
+    let hasFatalError = Atomic<Bool>(false)
 
     init(logger: Logger) { self.logger = logger }
 
@@ -117,6 +119,7 @@ private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<
     if responseCode == RD_KAFKA_RESP_ERR__FATAL {
         let error = KafkaError.fatalError(of: handle)
         context.fatalError.withLock { $0 = $0 ?? error }
+        context.hasFatalError.store(true, ordering: .releasing)
         context.logger.critical("librdkafka fatal error: \(error)")
         return
     }
