@@ -327,7 +327,7 @@ final class ConsumerCore: @unchecked Sendable {
         }
         driver.enableWakeups(on: consumerQueue)
         driver.start(
-            name: "triage-kafka-consumer",
+            name: "triage-consumer",
             drain: { [self] in drain() },
             shutdown: { [self] in shutdown() }
         )

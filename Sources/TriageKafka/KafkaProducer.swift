@@ -183,7 +183,7 @@ final class ProducerCore: @unchecked Sendable {
         self.flushTimeout = configuration.flushTimeout
         driver.enableWakeups(on: mainQueue)
         driver.start(
-            name: "triage-kafka-producer",
+            name: "triage-producer",
             drain: { [self] in drain() },
             shutdown: { [self] in shutdown() }
         )

@@ -84,6 +84,17 @@ extension Duration {
     var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+if arguments.contains("--profile-consume") {
+    // Swift consume only, for a profiler.
+    for round in 1...3 {
+        let topic = "profile-\(round)"
+        try kafka.createTopic(topic, partitions: partitions)
+        try await fill(topic: topic)
+        emit("consume \(format(rate(try await swiftConsume(topic: topic, group: "profile-\(round)"))))")
+    }
+    exit(0)
+}
+
 emit("# TriageKafka binding vs librdkafka C API")
 emit("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; librdkafka \(KafkaLibrary.version); embedded broker (mock cluster, 1 broker, \(partitions) partitions)")
 emit("workload: \(count) records × \(size) B per run, \(rounds) alternating rounds, median reported\n")

@@ -25,6 +25,8 @@ final class QueueDriver: @unchecked Sendable {
     ///   - shutdown: runs on the same thread once stop was requested (blocking calls allowed).
     func start(name: String, drain: @escaping @Sendable () -> Void, shutdown: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
+            // Name the OS thread (15 characters at most) so profilers and `top -H` show it.
+            triage_set_current_thread_name(String(name.prefix(15)))
             while waitForWork() { drain() }
             shutdown()
             condition.lock()
