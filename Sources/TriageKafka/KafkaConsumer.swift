@@ -192,15 +192,8 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Runs until graceful shutdown (or cancellation), then closes.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                await self.core.driver.waitUntilFinished()
-            } onCancel: {
-                self.core.beginClose()
-            }
-        } onGracefulShutdown: {
-            self.core.beginClose()
-        }
+        let core = self.core
+        await core.driver.runUntilFinished(beginClose: { core.beginClose() })
     }
 }
 

@@ -169,6 +169,33 @@ struct ConsumerGroupTests {
         await producer.close()
     }
 
+    @Test func seekRewindsAndPositionsReportProgress() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<10 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: nil, value: "\(index)")) }
+        try await producer.flush()
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("replay"), topics: [topic]),
+            logger: cluster.logger
+        )
+        let partition = TopicPartition(topic, 0)
+        try await withDeadline(.seconds(60)) {
+            var iterator = consumer.messages.makeAsyncIterator()
+            var seen: [Int64] = []
+            while seen.count < 10, let message = try await iterator.next() { seen.append(message.offset) }
+            #expect(seen == Array(0..<10))
+            #expect(try consumer.positions(for: [partition])[partition] == 10)
+            #expect(try await consumer.lag()[partition] == 0)
+            #expect(try consumer.assignment() == [partition])
+            try await consumer.seek(partition, to: 3)
+            let replayed = try await iterator.next()
+            #expect(replayed?.offset == 3, "after seek(3) the next record must be offset 3")
+        }
+        await consumer.close()
+        await producer.close()
+    }
+
     @Test func brokerDownAndUpMidStreamLosesNothing() async throws {
         let cluster = try KafkaTestCluster(brokers: 3)
         let topic = try cluster.makeTopic(partitions: 3, replicationFactor: 3)

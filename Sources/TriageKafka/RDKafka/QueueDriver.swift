@@ -1,5 +1,6 @@
 internal import CRdKafka
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// Serves one librdkafka queue from a dedicated thread, woken by librdkafka itself.
@@ -17,7 +18,6 @@ final class QueueDriver: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private var finished = false
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
-    private var thread: Thread?
 
     /// - Parameters:
     ///   - name: the thread's name (shows up in debuggers and `top -H`).
@@ -36,8 +36,9 @@ final class QueueDriver: @unchecked Sendable {
             condition.unlock()
             waiters.forEach { $0.resume() }
         }
+        // Not stored: the running thread keeps its block (and the client core) alive, and both are
+        // released when it exits. Keeping it here would make a cycle core → driver → thread → core.
         thread.name = name
-        self.thread = thread
         thread.start()
     }
 
@@ -98,6 +99,22 @@ final class QueueDriver: @unchecked Sendable {
         if stopRequested { return false }
         workPending = false
         return true
+    }
+}
+
+extension QueueDriver {
+    /// The `Service.run()` of every client: returns once the driver finished; graceful shutdown
+    /// or cancellation of the calling task starts the close.
+    func runUntilFinished(beginClose: @escaping @Sendable () -> Void) async {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await self.waitUntilFinished()
+            } onCancel: {
+                beginClose()
+            }
+        } onGracefulShutdown: {
+            beginClose()
+        }
     }
 }
 
