@@ -67,14 +67,17 @@ func swiftConsume(topic: String, group: String) async throws -> Double {
         logger: logger
     )
     var received = 0
+    var batches = 0
     var started: ContinuousClock.Instant?
     for try await batch in consumer.batches {
         if started == nil { started = .now }
         received += batch.count
+        batches += 1
         try consumer.storeOffsets(batch)  // the at-least-once path every worker uses
         if received >= count { break }
     }
     let elapsed = ContinuousClock.now - started!
+    if arguments.contains("--verbose") { emit("  swift consume: \(batches) batches, \(received / max(batches, 1)) records per batch") }
     await consumer.close()
     precondition(received == count, "consumed \(received) of \(count)")
     return elapsed.secondsDouble
