@@ -52,7 +52,9 @@ public final class KafkaConsumer: Service, Sendable {
     /// Records in batches of up to ``KafkaConsumerConfiguration/maximumBatchSize``; rebalance
     /// events are handled for you (offsets stored so far are committed on revocation).
     public var batches: KafkaMessageBatches { KafkaMessageBatches(handoff: core.handoff) }
-    /// Records one by one.
+    /// Records one by one. Leaving the loop in the middle of a batch drops the rest of that batch
+    /// for this instance (their offsets are not stored, so the group re-delivers them after a
+    /// rebalance or restart); use ``events`` or ``batches`` to stop and resume without that.
     public var messages: KafkaMessages { KafkaMessages(handoff: core.handoff) }
 
     /// Marks `message` as processed: its offset + 1 is committed with the next commit.
