@@ -2,17 +2,18 @@
 # Both install missing system packages through apt first (root, or sudo when available).
 
 SWIFT        ?= swift
-APT_PACKAGES := librdkafka-dev kcat pkg-config
+APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
-.PHONY: deps build dev test bench format clean help
+.PHONY: deps build dev test bench schemas format clean help
 
 help:
 	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
 	@echo "make test   - build and run the whole test suite"
 	@echo "make bench  - benchmark the Kafka binding against librdkafka's C API (release build)"
 	@echo "make build  - debug build of the triage executable"
+	@echo "make schemas - regenerate Sources/TriageSchema/Generated from schemas/ (commit the result)"
 	@echo "make format - format sources with swift-format (.swift-format)"
 
 # Installs what the build and tests need, once: `apt-get update` only when something is missing.
@@ -37,8 +38,11 @@ bench: deps
 	$(SWIFT) build -c release --package-path Benchmarks
 	Benchmarks/.build/release/triage-bench
 
+schemas: deps
+	scripts/generate-schemas.sh
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Sources Package.swift
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-protoc Benchmarks/.build

@@ -13,11 +13,13 @@ let package = Package(
         .executable(name: "triage", targets: ["triage"]),
         .library(name: "TriageKafka", targets: ["TriageKafka"]),
         .library(name: "TriageKafkaTesting", targets: ["TriageKafkaTesting"]),
+        .library(name: "TriageSchema", targets: ["TriageSchema"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -33,6 +35,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The shared event contract: code generated from schemas/ (committed), plus topic and
+        // header conventions and validation. No Kafka import.
+        .target(
+            name: "TriageSchema",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -51,6 +60,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageSchemaTests",
+            dependencies: ["TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,92 @@
+public import Foundation
+public import SwiftProtobuf
+
+// Short names for the generated types (package `triage.v1`).
+public typealias IncidentEvent = Triage_V1_IncidentEvent
+public typealias AgentEvent = Triage_V1_AgentEvent
+public typealias NotificationRequest = Triage_V1_NotificationRequest
+public typealias AnalyticsRecord = Triage_V1_AnalyticsRecord
+public typealias Severity = Triage_V1_Severity
+public typealias Coverage = Triage_V1_Coverage
+
+/// Topic names, in one place. Lifecycle events are keyed by incident id, agent events by agent
+/// id, notification requests by recipient.
+public enum TriageTopic {
+    public static let incidentEvents = "triage.incident-events"
+    public static let agentEvents = "triage.agent-events"
+    public static let notificationRequests = "triage.notification-requests"
+    public static let analytics = "triage.analytics"
+    /// Compacted: the latest snapshot per incident.
+    public static let incidentState = "triage.incident-state"
+    /// Poison messages, with the reason and their origin in headers (``TriageHeader``).
+    public static let deadLetter = "triage.dead-letter"
+
+    public static let all = [incidentEvents, agentEvents, notificationRequests, analytics, incidentState, deadLetter]
+}
+
+/// Kafka header names every Triage producer sets.
+public enum TriageHeader {
+    /// `application/x-protobuf` or `application/json`.
+    public static let contentType = "content-type"
+    /// The lifecycle event's case, e.g. `Opened`, `Escalated`.
+    public static let eventType = "triage-event-type"
+    /// Full message name and schema version, e.g. `triage.v1.IncidentEvent; v=1`.
+    public static let schema = "triage-schema"
+    /// W3C trace context, carried from intake to the notification.
+    public static let traceparent = "traceparent"
+    /// The event id (or notification idempotency key), for consumers that dedupe before decoding.
+    public static let idempotencyKey = "idempotency-key"
+
+    // Dead-letter headers.
+    public static let deadLetterReason = "triage-dlq-reason"
+    public static let deadLetterTopic = "triage-dlq-topic"
+    public static let deadLetterPartition = "triage-dlq-partition"
+    public static let deadLetterOffset = "triage-dlq-offset"
+
+    public static let protobufContentType = "application/x-protobuf"
+    public static let jsonContentType = "application/json"
+    public static let schemaVersion = 1
+}
+
+extension IncidentEvent {
+    /// The event's case name as used in the `triage-event-type` header (`Opened`, `SlaWarning`...),
+    /// or `nil` when no event is set.
+    public var eventTypeName: String? {
+        switch event {
+        case .opened: "Opened"
+        case .acknowledged: "Acknowledged"
+        case .assigned: "Assigned"
+        case .reassigned: "Reassigned"
+        case .severityChanged: "SeverityChanged"
+        case .waitingOnCustomer: "WaitingOnCustomer"
+        case .customerResponded: "CustomerResponded"
+        case .escalated: "Escalated"
+        case .slaWarning: "SlaWarning"
+        case .split: "Split"
+        case .solutionDelivered: "SolutionDelivered"
+        case .closedResolved: "ClosedResolved"
+        case .closedUnresolved: "ClosedUnresolved"
+        case .closeRequestedByCustomer: "CloseRequestedByCustomer"
+        case .reopened: "Reopened"
+        case .noteAdded: "NoteAdded"
+        case nil: nil
+        }
+    }
+
+    /// The headers a producer publishes this event with.
+    public func kafkaHeaders(traceparent: String? = nil) -> [(name: String, value: String)] {
+        var headers: [(String, String)] = [
+            (TriageHeader.contentType, TriageHeader.protobufContentType),
+            (TriageHeader.schema, "\(Self.protoMessageName); v=\(TriageHeader.schemaVersion)"),
+            (TriageHeader.idempotencyKey, eventID),
+        ]
+        if let eventTypeName { headers.append((TriageHeader.eventType, eventTypeName)) }
+        if let traceparent { headers.append((TriageHeader.traceparent, traceparent)) }
+        return headers
+    }
+
+    /// The canonical JSON form (protobuf JSON mapping, field names in lowerCamelCase).
+    public func canonicalJSON() throws -> String {
+        try jsonString()
+    }
+}

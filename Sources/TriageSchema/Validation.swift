@@ -1,0 +1,106 @@
+public import Foundation
+public import SwiftProtobuf
+
+/// A rule an event broke, naming the field (protobuf field path, e.g. `opened.severity`).
+public struct SchemaViolation: Error, Hashable, Sendable, CustomStringConvertible {
+    public let field: String
+    public let message: String
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+    public var description: String { "\(field): \(message)" }
+}
+
+/// Checks decoded events against the contract's rules. Decoding (is it protobuf?) and validation
+/// (does it make sense?) are separate steps: a decodable event can still be invalid.
+public struct IncidentEventValidator: Sendable {
+    /// How far in the future `occurred_at` may be (clock skew between producers). Default 5 minutes.
+    public var allowedClockSkew: TimeInterval
+    /// The clock; injectable for tests.
+    public var now: @Sendable () -> Date
+
+    public init(allowedClockSkew: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.allowedClockSkew = allowedClockSkew
+        self.now = now
+    }
+
+    /// Every rule the event breaks (empty when valid).
+    public func violations(of event: IncidentEvent) -> [SchemaViolation] {
+        var problems: [SchemaViolation] = []
+        func require(_ condition: Bool, _ field: String, _ message: String) {
+            if !condition { problems.append(SchemaViolation(field: field, message: message)) }
+        }
+        require(!event.eventID.trimmingCharacters(in: .whitespaces).isEmpty, "event_id", "is required (used for idempotency)")
+        require(!event.incidentID.trimmingCharacters(in: .whitespaces).isEmpty, "incident_id", "is required (the partition key)")
+        if event.hasOccurredAt {
+            let occurred = event.occurredAt.date
+            require(
+                occurred <= now().addingTimeInterval(allowedClockSkew),
+                "occurred_at",
+                "is \(Int(occurred.timeIntervalSince(now()))) s in the future (allowed skew \(Int(allowedClockSkew)) s)"
+            )
+        } else {
+            problems.append(SchemaViolation(field: "occurred_at", message: "is required"))
+        }
+        switch event.event {
+        case nil:
+            problems.append(SchemaViolation(field: "event", message: "no lifecycle event set (opened, acknowledged, ...)"))
+        case .opened(let opened):
+            require(!opened.customerAccount.isEmpty, "opened.customer_account", "is required")
+            require(!opened.entitlementID.isEmpty, "opened.entitlement_id", "is required")
+            require(!opened.product.isEmpty, "opened.product", "is required")
+            require(Self.isKnown(opened.severity), "opened.severity", "must be A, B or C, got \(opened.severity)")
+            require(Self.isKnown(opened.coverage), "opened.coverage", "must be 24x7 or business hours, got \(opened.coverage)")
+            require(
+                TimeZone(identifier: opened.customerTimeZone) != nil,
+                "opened.customer_time_zone",
+                "'\(opened.customerTimeZone)' is not an IANA time zone"
+            )
+            require(opened.parentIncidentID != event.incidentID, "opened.parent_incident_id", "an incident cannot be its own parent")
+        case .acknowledged(let acknowledged):
+            require(!acknowledged.agentID.isEmpty, "acknowledged.agent_id", "is required")
+        case .assigned(let assigned):
+            require(!assigned.agentID.isEmpty, "assigned.agent_id", "is required")
+        case .reassigned(let reassigned):
+            require(!reassigned.toAgentID.isEmpty, "reassigned.to_agent_id", "is required")
+        case .severityChanged(let change):
+            require(Self.isKnown(change.to), "severity_changed.to", "must be A, B or C, got \(change.to)")
+            require(change.from != change.to, "severity_changed.to", "equals the previous severity")
+        case .escalated(let escalated):
+            require(escalated.level >= 1, "escalated.level", "levels start at 1")
+            require(escalated.hasBreachedDeadline, "escalated.breached_deadline", "is required")
+        case .slaWarning(let warning):
+            require((1...99).contains(warning.thresholdPercent), "sla_warning.threshold_percent", "must be 1...99")
+        case .split(let split):
+            require(!split.childIncidentIds.isEmpty, "split.child_incident_ids", "names no child incident")
+            require(!split.childIncidentIds.contains(event.incidentID), "split.child_incident_ids", "contains the incident itself")
+            require(Set(split.childIncidentIds).count == split.childIncidentIds.count, "split.child_incident_ids", "has duplicates")
+        case .noteAdded(let note):
+            require(!note.text.isEmpty, "note_added.text", "is empty")
+        case .waitingOnCustomer, .customerResponded, .solutionDelivered, .closedResolved, .closedUnresolved,
+            .closeRequestedByCustomer, .reopened:
+            break
+        }
+        return problems
+    }
+
+    /// Throws the first violation.
+    public func validate(_ event: IncidentEvent) throws(SchemaViolation) {
+        if let first = violations(of: event).first { throw first }
+    }
+
+    static func isKnown(_ severity: Severity) -> Bool {
+        switch severity {
+        case .a, .b, .c: true
+        default: false
+        }
+    }
+
+    static func isKnown(_ coverage: Coverage) -> Bool {
+        switch coverage {
+        case .coverage24X7, .businessHours: true
+        default: false
+        }
+    }
+}
