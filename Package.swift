@@ -44,6 +44,13 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
+        // What lifecycle workers share on top of the binding and the contract: decoding with
+        // dead-lettering, publishing with header conventions.
+        .target(
+            name: "TriageStreams",
+            dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TriageKafkaTesting",
             dependencies: [
@@ -56,6 +63,9 @@ let package = Package(
             name: "triage",
             dependencies: [
                 "TriageKafka",
+                "TriageSchema",
+                "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,6 +81,9 @@ let package = Package(
             name: "TriageKafkaTests",
             dependencies: [
                 "TriageKafka",
+                "TriageSchema",
+                "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "TriageKafkaTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -153,7 +153,8 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Records not yet consumed per assigned partition: high watermark minus fetch position
     /// (or committed offset, or low watermark, where the position is still unknown). Watermarks
-    /// come from the latest fetch response; only partitions not fetched yet cost a round trip.
+    /// are asked from the partition leaders (one round trip per partition), not taken from the
+    /// cache, which goes stale on paused partitions.
     public func lag() async throws(KafkaError) -> [TopicPartition: Int64] {
         let assigned = try assignment()
         guard !assigned.isEmpty else { return [:] }
@@ -170,14 +171,11 @@ public final class KafkaConsumer: Service, Sendable {
                 for partition in assigned {
                     var low: Int64 = -1
                     var high: Int64 = -1
-                    _ = rd_kafka_get_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high)
-                    if high < 0 {
-                        // Nothing fetched yet (new or paused partition): ask the leader.
-                        try throwIfError(
-                            rd_kafka_query_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high, 5_000),
-                            context: "watermarks of \(partition)"
-                        )
-                    }
+                    // Ask the leader: cached watermarks go stale on paused or idle partitions.
+                    try throwIfError(
+                        rd_kafka_query_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high, 5_000),
+                        context: "watermarks of \(partition)"
+                    )
                     result[partition] = max(0, high - (known[partition] ?? max(low, 0)))
                 }
                 return result

@@ -28,8 +28,8 @@ public struct IncidentEventValidator: Sendable {
     /// Every rule the event breaks (empty when valid).
     public func violations(of event: IncidentEvent) -> [SchemaViolation] {
         var problems: [SchemaViolation] = []
-        func require(_ condition: Bool, _ field: String, _ message: String) {
-            if !condition { problems.append(SchemaViolation(field: field, message: message)) }
+        func require(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) {
+            if !condition { problems.append(SchemaViolation(field: field, message: message())) }
         }
         require(!event.eventID.trimmingCharacters(in: .whitespaces).isEmpty, "event_id", "is required (used for idempotency)")
         require(!event.incidentID.trimmingCharacters(in: .whitespaces).isEmpty, "incident_id", "is required (the partition key)")
@@ -38,7 +38,7 @@ public struct IncidentEventValidator: Sendable {
             require(
                 occurred <= now().addingTimeInterval(allowedClockSkew),
                 "occurred_at",
-                "is \(Int(occurred.timeIntervalSince(now()))) s in the future (allowed skew \(Int(allowedClockSkew)) s)"
+                "is \(Int(occurred.timeIntervalSince(now()))) s in the future (allowed skew \(allowedClockSkew) s)"
             )
         } else {
             problems.append(SchemaViolation(field: "occurred_at", message: "is required"))

@@ -19,6 +19,11 @@ struct TopicsCommand: AsyncParsableCommand {
         var properties: [String] = []
 
         func clientConfiguration() throws -> KafkaClientConfiguration {
+            try Self.client(bootstrap: bootstrap, properties: properties)
+        }
+
+        /// The client configuration every command builds from `--bootstrap` and `--kafka-property`.
+        static func client(bootstrap: String?, properties: [String]) throws -> KafkaClientConfiguration {
             var configuration = KafkaClientConfiguration(
                 bootstrap: bootstrap ?? ProcessInfoEnvironment.value("TRIAGE_BOOTSTRAP") ?? "localhost:9092"
             )

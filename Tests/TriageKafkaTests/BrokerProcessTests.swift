@@ -191,3 +191,45 @@ struct BrokerProcessTests {
         #expect(topicErrors.contains("--topic"))
     }
 }
+
+@Suite("triage publish and triage tail")
+struct PublishTailTests {
+    @Test func publishLinesReportsBadLinesAndTailPrintsJSON() async throws {
+        let broker = try await BrokerProcess(arguments: ["--topic", "triage.incident-events:3"])
+        let opened = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("schemas/examples/opened.json"), encoding: .utf8)
+        let oneLine = opened.replacingOccurrences(of: "\n", with: " ")
+        let lines = [
+            oneLine,
+            "{not json",
+            #"{"incidentId": "inc-2002", "acknowledged": {"agentId": "agent-9"}}"#,
+            #"{"incidentId": "inc-2003", "opened": {"severity": "SEVERITY_A"}}"#,
+        ].joined(separator: "\n")
+        let (status, output, errors) = try await runProcess(
+            triageExecutable, ["publish", "--bootstrap", broker.bootstrap, "--log-level", "error"], input: lines
+        )
+        #expect(status == 1, "a failed line must make the exit code non-zero")
+        #expect(output.contains("line 1: inc-1001 Opened -> triage.incident-events["))
+        #expect(output.contains("line 3: inc-2002 Acknowledged -> triage.incident-events["))
+        #expect(output.contains("published 2, failed 2"))
+        #expect(errors.contains("line 2: error"))
+        #expect(errors.contains("line 4: error") && errors.contains("opened.customer_account"), "\(errors)")
+
+        let (tailStatus, tailed, tailErrors) = try await runProcess(
+            triageExecutable, ["tail", "--from-beginning", "--bootstrap", broker.bootstrap, "--log-level", "error"]
+        )
+        #expect(tailStatus == 0, "\(tailErrors)")
+        let records = tailed.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(Set(records.compactMap { $0["incidentId"] as? String }) == ["inc-1001", "inc-2002"])
+        let first = try #require(records.first { $0["incidentId"] as? String == "inc-1001" })
+        #expect((first["opened"] as? [String: Any])?["severity"] as? String == "SEVERITY_B")
+
+        let (_, filtered, _) = try await runProcess(
+            triageExecutable, ["tail", "--from-beginning", "--incident", "inc-2002", "--bootstrap", broker.bootstrap, "--log-level", "error"]
+        )
+        #expect(filtered.split(separator: "\n").count == 1 && filtered.contains("inc-2002"))
+        #expect(try await broker.stop() == 0)
+    }
+}

@@ -111,6 +111,11 @@ struct ValidationTests {
         #expect(fields { $0.event = nil } == ["event"])
     }
 
+    @Test func anUnboundedSkewAcceptsAnyTimestamp() {
+        let lenient = IncidentEventValidator(allowedClockSkew: .infinity, now: { Date(timeIntervalSince1970: 0) })
+        #expect(lenient.violations(of: sampleEvents()[0]).isEmpty)
+    }
+
     @Test func futureTimestampsBeyondTheSkew() {
         #expect(fields { $0.occurredAt = timestamp(1_771_000_100 + 299) }.isEmpty)
         #expect(fields { $0.occurredAt = timestamp(1_771_000_100 + 301) } == ["occurred_at"])

@@ -1,0 +1,126 @@
+public import Foundation
+public import TriageKafka
+public import TriageSchema
+import SwiftProtobuf
+
+/// Why a record on a Triage topic cannot be processed. It goes to the dead-letter topic with
+/// this text in `triage-dlq-reason`.
+public struct PoisonReason: Error, Sendable, Hashable, CustomStringConvertible {
+    public let text: String
+    public init(_ text: String) { self.text = text }
+    public var description: String { text }
+}
+
+/// Turns Kafka records of the lifecycle topic into validated `IncidentEvent`s.
+///
+/// Records are read by their headers: `content-type` selects protobuf (default) or JSON, and a
+/// `triage-schema` header naming another message type is refused before decoding. Decoding and
+/// validation are separate steps; a failure in either is a ``PoisonReason``.
+public struct IncidentEventDecoder: Sendable {
+    public var validator: IncidentEventValidator
+
+    public init(validator: IncidentEventValidator = IncidentEventValidator()) {
+        self.validator = validator
+    }
+
+    public func decode(_ message: KafkaMessage) -> Result<IncidentEvent, PoisonReason> {
+        guard let value = message.value, !value.isEmpty else { return .failure(PoisonReason("empty record value")) }
+        if let schema = message.header(TriageHeader.schema)?.stringValue,
+            !schema.hasPrefix(IncidentEvent.protoMessageName + ";") && schema != IncidentEvent.protoMessageName
+        {
+            return .failure(PoisonReason("wrong message type: triage-schema is '\(schema)', expected \(IncidentEvent.protoMessageName)"))
+        }
+        let event: IncidentEvent
+        do {
+            switch message.header(TriageHeader.contentType)?.stringValue {
+            case TriageHeader.jsonContentType:
+                event = try IncidentEvent(jsonUTF8Bytes: value)
+            case nil, TriageHeader.protobufContentType:
+                event = try IncidentEvent(serializedBytes: value)
+            case let other?:
+                return .failure(PoisonReason("unsupported content-type '\(other)'"))
+            }
+        } catch {
+            return .failure(PoisonReason("not a decodable \(IncidentEvent.protoMessageName): \(error)"))
+        }
+        if let expected = message.header(TriageHeader.eventType)?.stringValue, let actual = event.eventTypeName, expected != actual {
+            return .failure(PoisonReason("triage-event-type header says '\(expected)' but the record holds '\(actual)'"))
+        }
+        if let violation = validator.violations(of: event).first {
+            return .failure(PoisonReason("invalid event: \(violation)"))
+        }
+        return .success(event)
+    }
+}
+
+/// Publishes lifecycle events: validates, keys by incident id, sets the header conventions.
+public struct IncidentEventPublisher: Sendable {
+    public let producer: KafkaProducer
+    public var topic: String
+    public var validator: IncidentEventValidator
+
+    public init(producer: KafkaProducer, topic: String = TriageTopic.incidentEvents, validator: IncidentEventValidator = .init()) {
+        self.producer = producer
+        self.topic = topic
+        self.validator = validator
+    }
+
+    /// Validates and publishes `event`; returns where it was stored.
+    public func publish(_ event: IncidentEvent, traceparent: String? = nil) async throws -> KafkaDeliveryReport {
+        try validator.validate(event)
+        return try await producer.send(record(for: event, traceparent: traceparent))
+    }
+
+    public func record(for event: IncidentEvent, traceparent: String? = nil) throws -> KafkaProducerMessage {
+        KafkaProducerMessage(
+            topic: topic,
+            key: Array(event.incidentID.utf8),
+            value: try event.serializedBytes(),
+            headers: event.kafkaHeaders(traceparent: traceparent).map { KafkaHeader(name: $0.name, string: $0.value) }
+        )
+    }
+}
+
+/// The dead-letter topic: the original record (key, value, headers) plus why and where from.
+public struct DeadLetterQueue: Sendable {
+    public let producer: KafkaProducer
+    public var topic: String
+
+    public init(producer: KafkaProducer, topic: String = TriageTopic.deadLetter) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    @discardableResult
+    public func send(_ message: KafkaMessage, reason: PoisonReason) async throws -> KafkaDeliveryReport {
+        let headers = message.headers + [
+            KafkaHeader(name: TriageHeader.deadLetterReason, string: reason.text),
+            KafkaHeader(name: TriageHeader.deadLetterTopic, string: message.topic),
+            KafkaHeader(name: TriageHeader.deadLetterPartition, string: String(message.partition)),
+            KafkaHeader(name: TriageHeader.deadLetterOffset, string: String(message.offset)),
+        ]
+        return try await producer.send(
+            KafkaProducerMessage(topic: topic, key: message.key, value: message.value, headers: headers)
+        )
+    }
+}
+
+/// The loop every lifecycle worker runs: decode each record, hand valid events to `handle`,
+/// dead-letter the rest with their reason, store offsets after each batch. A poison record never
+/// stops the partition.
+public func consumeIncidentEvents(
+    from consumer: KafkaConsumer,
+    decoder: IncidentEventDecoder = IncidentEventDecoder(),
+    deadLetters: DeadLetterQueue,
+    handle: (IncidentEvent, KafkaMessage) async throws -> Void
+) async throws {
+    for try await batch in consumer.batches {
+        for message in batch {
+            switch decoder.decode(message) {
+            case .success(let event): try await handle(event, message)
+            case .failure(let reason): try await deadLetters.send(message, reason: reason)
+            }
+        }
+        try consumer.storeOffsets(batch)
+    }
+}
