@@ -202,3 +202,46 @@ struct ProtocInteropTests {
         #expect(try IncidentEvent(textFormatString: String(decoding: decodedByProtoc, as: UTF8.self)) == event, "\(file): protoc read Swift's bytes differently")
     }
 }
+
+@Suite("Agent, notification and analytics messages")
+struct OtherMessageTests {
+    @Test func agentEventsRoundTrip() throws {
+        let events = [
+            AgentEvent.with {
+                $0.eventID = "a1"; $0.agentID = "agent-1"; $0.occurredAt = timestamp(1_771_000_000); $0.producer = "roster"
+                $0.profile = .with {
+                    $0.displayName = "Ana"; $0.team = "billing"; $0.products = ["billing"]; $0.languages = ["en", "pt"]
+                    $0.capacity = 6; $0.shiftCalendarID = "emea-day"
+                }
+            },
+            AgentEvent.with { $0.eventID = "a2"; $0.agentID = "agent-1"; $0.presenceChanged = .with { $0.presence = .away } },
+        ]
+        for event in events {
+            #expect(try AgentEvent(serializedBytes: event.serializedBytes() as [UInt8]) == event)
+            #expect(try AgentEvent(jsonString: event.jsonString()) == event)
+        }
+    }
+
+    @Test func notificationRequestsRoundTrip() throws {
+        let request = NotificationRequest.with {
+            $0.idempotencyKey = "inc-1/escalated/2/lead"; $0.incidentID = "inc-1"; $0.requestedAt = timestamp(1_771_000_000)
+            $0.recipient = "team-lead-billing"; $0.channel = .webhook; $0.template = "escalated"
+            $0.payload = ["level": "2", "deadline": "2026-03-09T13:00:00Z"]; $0.urgent = true
+        }
+        #expect(try NotificationRequest(serializedBytes: request.serializedBytes() as [UInt8]) == request)
+        #expect(try NotificationRequest(jsonString: request.jsonString()) == request)
+    }
+
+    @Test func analyticsRecordsRoundTripWithOptionalMeasures() throws {
+        var record = AnalyticsRecord.with {
+            $0.eventID = "evt-1"; $0.incidentID = "inc-1"; $0.eventType = "acknowledged"; $0.occurredAt = timestamp(1_771_000_000)
+            $0.severity = .b; $0.coverage = .businessHours; $0.product = "billing"; $0.customerAccount = "acct"
+            $0.firstResponseBusinessMinutes = 95.5; $0.breached = false; $0.outcome = ""
+        }
+        #expect(try AnalyticsRecord(jsonString: record.jsonString()) == record)
+        #expect(record.hasFirstResponseBusinessMinutes && !record.hasBreachedByBusinessMinutes)
+        record.breachedByBusinessMinutes = 0  // "breached by zero" is distinct from "not known"
+        let decoded = try AnalyticsRecord(serializedBytes: record.serializedBytes() as [UInt8])
+        #expect(decoded.hasBreachedByBusinessMinutes && decoded.breachedByBusinessMinutes == 0)
+    }
+}
