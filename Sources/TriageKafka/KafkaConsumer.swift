@@ -285,6 +285,7 @@ final class ConsumerCore: @unchecked Sendable {
     private var closing = false
     // Touched only on the driver thread:
     private var pending: [KafkaMessage] = []
+    private var pendingBytes = BatchBytes()
     private var topicNames: [OpaquePointer: String] = [:]
     private var lastTopic: (handle: OpaquePointer, name: String)?
 
@@ -364,6 +365,8 @@ final class ConsumerCore: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         handoff.send(.messages(pending))
         pending.removeAll(keepingCapacity: true)
+        // The handed-over batch owns the old buffer now; never write to it again.
+        pendingBytes = BatchBytes()
     }
 
     private func handleConsumerError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
@@ -468,8 +471,16 @@ final class ConsumerCore: @unchecked Sendable {
             }
             lastTopic = (rkt, topic)
         }
-        let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
-        let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
+        let batch = pendingBytes
+        if batch.bytes.capacity == 0 { batch.bytes.reserveCapacity(maximumBatchSize * 256) }
+        func copy(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> RecordBytes? {
+            guard let pointer else { return nil }
+            let start = batch.bytes.count
+            batch.bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+            return .shared(batch, start..<(start + count))
+        }
+        let key = copy(record.key, record.key_len)
+        let value = copy(record.payload, record.len)
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
@@ -493,8 +504,8 @@ final class ConsumerCore: @unchecked Sendable {
             topic: topic,
             partition: record.partition,
             offset: record.offset,
-            key: key,
-            value: value,
+            keyStorage: key,
+            valueStorage: value,
             headers: headers,
             timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
         )

@@ -77,15 +77,39 @@ public struct KafkaDeliveryReport: Sendable, Hashable {
     public var timestamp: Date?
 }
 
+/// The bytes of every key and value of one fetched batch, copied once from librdkafka into one
+/// buffer. Records of the batch refer to ranges of it, so a batch costs one allocation instead of
+/// one per key and value. Filled on the consumer's thread before the batch is handed over, and
+/// immutable after that.
+final class BatchBytes: @unchecked Sendable {
+    var bytes: [UInt8] = []
+}
+
+/// Key or value bytes of a consumed record: a range of its batch's buffer, or its own array.
+enum RecordBytes: Sendable {
+    case owned([UInt8])
+    case shared(BatchBytes, Range<Int>)
+
+    var slice: ArraySlice<UInt8> {
+        switch self {
+        case .owned(let bytes): bytes[...]
+        case .shared(let batch, let range): batch.bytes[range]
+        }
+    }
+}
+
 /// A consumed record.
+///
+/// Keys and values of records fetched together share one buffer; ``valueBytes`` and ``keyBytes``
+/// read them without copying, ``value`` and ``key`` copy them into arrays of their own.
 public struct KafkaMessage: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
     public var headers: [KafkaHeader]
     public var timestamp: Date?
+    var keyStorage: RecordBytes?
+    var valueStorage: RecordBytes?
 
     public init(
         topic: String,
@@ -96,18 +120,65 @@ public struct KafkaMessage: Sendable, Hashable {
         headers: [KafkaHeader],
         timestamp: Date?
     ) {
+        self.init(
+            topic: topic, partition: partition, offset: offset,
+            keyStorage: key.map(RecordBytes.owned), valueStorage: value.map(RecordBytes.owned),
+            headers: headers, timestamp: timestamp
+        )
+    }
+
+    init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        keyStorage: RecordBytes?,
+        valueStorage: RecordBytes?,
+        headers: [KafkaHeader],
+        timestamp: Date?
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
-        self.key = key
-        self.value = value
+        self.keyStorage = keyStorage
+        self.valueStorage = valueStorage
         self.headers = headers
         self.timestamp = timestamp
+    }
+
+    /// The key without copying; `nil` for a null key.
+    public var keyBytes: ArraySlice<UInt8>? { keyStorage?.slice }
+    /// The value without copying; `nil` for a null value (a tombstone).
+    public var valueBytes: ArraySlice<UInt8>? { valueStorage?.slice }
+
+    /// The key, copied into its own array.
+    public var key: [UInt8]? {
+        get { keyBytes.map(Array.init) }
+        set { keyStorage = newValue.map(RecordBytes.owned) }
+    }
+
+    /// The value, copied into its own array.
+    public var value: [UInt8]? {
+        get { valueBytes.map(Array.init) }
+        set { valueStorage = newValue.map(RecordBytes.owned) }
     }
 
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
     /// The first header named `name`.
     public func header(_ name: String) -> KafkaHeader? { headers.first { $0.name == name } }
-    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
-    public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+    public var keyString: String? { keyBytes.map { String(decoding: $0, as: UTF8.self) } }
+    public var valueString: String? { valueBytes.map { String(decoding: $0, as: UTF8.self) } }
+
+    public static func == (lhs: KafkaMessage, rhs: KafkaMessage) -> Bool {
+        lhs.topic == rhs.topic && lhs.partition == rhs.partition && lhs.offset == rhs.offset
+            && lhs.keyBytes == rhs.keyBytes && lhs.valueBytes == rhs.valueBytes
+            && lhs.headers == rhs.headers && lhs.timestamp == rhs.timestamp
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(topic)
+        hasher.combine(partition)
+        hasher.combine(offset)
+        hasher.combine(keyBytes)
+        hasher.combine(valueBytes)
+    }
 }

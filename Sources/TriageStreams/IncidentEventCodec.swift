@@ -24,7 +24,7 @@ public struct IncidentEventDecoder: Sendable {
     }
 
     public func decode(_ message: KafkaMessage) -> Result<IncidentEvent, PoisonReason> {
-        guard let value = message.value, !value.isEmpty else { return .failure(PoisonReason("empty record value")) }
+        guard let value = message.valueBytes, !value.isEmpty else { return .failure(PoisonReason("empty record value")) }
         if let schema = message.header(TriageHeader.schema)?.stringValue,
             !schema.hasPrefix(IncidentEvent.protoMessageName + ";") && schema != IncidentEvent.protoMessageName
         {
@@ -34,7 +34,7 @@ public struct IncidentEventDecoder: Sendable {
         do {
             switch message.header(TriageHeader.contentType)?.stringValue {
             case TriageHeader.jsonContentType:
-                event = try IncidentEvent(jsonUTF8Bytes: value)
+                event = try IncidentEvent(jsonUTF8Bytes: Array(value))
             case nil, TriageHeader.protobufContentType:
                 event = try IncidentEvent(serializedBytes: value)
             case let other?:

@@ -69,15 +69,18 @@ func swiftConsume(topic: String, group: String) async throws -> Double {
     var received = 0
     var batches = 0
     var started: ContinuousClock.Instant?
+    var lastBatch = ContinuousClock.now
+    var longestGap = Duration.zero
     for try await batch in consumer.batches {
-        if started == nil { started = .now }
+        if started == nil { started = .now } else { longestGap = max(longestGap, .now - lastBatch) }
+        lastBatch = .now
         received += batch.count
         batches += 1
         try consumer.storeOffsets(batch)  // the at-least-once path every worker uses
         if received >= count { break }
     }
     let elapsed = ContinuousClock.now - started!
-    if arguments.contains("--verbose") { emit("  swift consume: \(batches) batches, \(received / max(batches, 1)) records per batch") }
+    if arguments.contains("--verbose") { emit("  swift consume: \(batches) batches, \(received / max(batches, 1)) records per batch, longest gap \(longestGap)") }
     await consumer.close()
     precondition(received == count, "consumed \(received) of \(count)")
     return elapsed.secondsDouble
