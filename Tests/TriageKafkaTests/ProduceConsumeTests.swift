@@ -56,6 +56,35 @@ struct ProduceConsumeTests {
         await producer.close()
     }
 
+    @Test func recordsOfABatchShareBytesButBehaveAsValues() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<50 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: "k\(index)", value: "value-\(index)")) }
+        try await producer.flush()
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger
+        )
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(50) }
+        #expect(received.map(\.valueString) == (0..<50).map { "value-\($0)" })
+        #expect(received.map(\.keyString) == (0..<50).map { "k\($0)" })
+        // A record rebuilt from copies equals (and hashes like) the shared one.
+        let first = received[0]
+        let rebuilt = KafkaMessage(
+            topic: first.topic, partition: first.partition, offset: first.offset, key: first.key, value: first.value,
+            headers: first.headers, timestamp: first.timestamp
+        )
+        #expect(rebuilt == first && rebuilt.hashValue == first.hashValue)
+        // Changing one record's value leaves its batch neighbours alone.
+        var changed = received[1]
+        changed.value = Array("changed".utf8)
+        #expect(changed.valueString == "changed")
+        #expect(received[1].valueString == "value-1" && received[2].valueString == "value-2")
+        #expect(received[3].valueBytes.map(Array.init) == Array("value-3".utf8))
+        await consumer.close()
+        await producer.close()
+    }
+
     @Test func orderingPerKey() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 4)
