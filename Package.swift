@@ -51,6 +51,8 @@ let package = Package(
             dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
+        // SLA domain: business calendars and clock math. Pure: no Kafka, no I/O.
+        .target(name: "TriageSLA", swiftSettings: swiftSettings),
         .target(
             name: "TriageKafkaTesting",
             dependencies: [
@@ -72,6 +74,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageSchemaTests",
             dependencies: ["TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
