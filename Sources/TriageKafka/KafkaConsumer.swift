@@ -2,6 +2,7 @@ internal import CRdKafka
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// What a consumer hands to the application, in order.
 public enum KafkaConsumerEvent: Sendable {
@@ -281,8 +282,7 @@ final class ConsumerCore: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     private let maximumBatchSize: Int
     private let revocationTimeout: Duration
-    private let closeStarted = NSLock()
-    private var closing = false
+    private let closeStarted = Atomic<Bool>(false)
     // Touched only on the driver thread:
     private var pending: [KafkaMessage] = []
     private var pendingBytes = BatchBytes()
@@ -328,11 +328,7 @@ final class ConsumerCore: @unchecked Sendable {
     }
 
     func beginClose() {
-        closeStarted.lock()
-        let first = !closing
-        closing = true
-        closeStarted.unlock()
-        guard first else { return }
+        guard closeStarted.exchange(true, ordering: .acquiringAndReleasing) == false else { return }
         handoff.interruptSends()
         driver.requestStop()
     }

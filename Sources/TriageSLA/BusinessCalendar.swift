@@ -91,6 +91,8 @@ public struct BusinessCalendar: Sendable, Hashable {
     public let holidays: [Holiday]
     /// Always open (24x7 coverage).
     public let isAlwaysOpen: Bool
+    /// Gregorian in ``timeZone``; built once, used for every local-time conversion.
+    let calendar: Calendar
 
     /// Always open, in UTC.
     public static let twentyFourSeven = BusinessCalendar(alwaysOpenIn: TimeZone(identifier: "UTC")!)
@@ -110,6 +112,7 @@ public struct BusinessCalendar: Sendable, Hashable {
         self.weekly = weekly.mapValues { $0.sorted { $0.startMinute < $1.startMinute } }
         self.holidays = holidays
         self.isAlwaysOpen = false
+        self.calendar = Self.gregorian(in: timeZone)
     }
 
     public init(alwaysOpenIn timeZone: TimeZone) {
@@ -117,6 +120,7 @@ public struct BusinessCalendar: Sendable, Hashable {
         self.weekly = [:]
         self.holidays = []
         self.isAlwaysOpen = true
+        self.calendar = Self.gregorian(in: timeZone)
     }
 
     // MARK: Queries
@@ -172,7 +176,7 @@ public struct BusinessCalendar: Sendable, Hashable {
 
     // MARK: Internals
 
-    var calendar: Calendar {
+    static func gregorian(in timeZone: TimeZone) -> Calendar {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         return calendar

@@ -24,16 +24,12 @@ struct PublishCommand: AsyncParsableCommand {
     )
 
     struct Connection: ParsableArguments {
-        @Option(help: "Bootstrap servers, host:port[,...]. Default: $TRIAGE_BOOTSTRAP or localhost:9092.")
-        var bootstrap: String?
+        @OptionGroup var cluster: ConnectionOptions
         @Option(help: "Topic to publish to.")
         var topic: String = TriageTopic.incidentEvents
-        @Option(name: .customLong("kafka-property"), help: "Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable.")
-        var properties: [String] = []
 
         func publisher(logger: Logger) throws -> IncidentEventPublisher {
-            let client = try TopicsCommand.Connection.client(bootstrap: bootstrap, properties: properties)
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration()), logger: logger)
             return IncidentEventPublisher(producer: producer, topic: topic)
         }
     }

@@ -22,13 +22,12 @@ struct TailCommand: AsyncParsableCommand {
     @Flag(help: "Start at the oldest retained record (default: only new records).") var fromBeginning = false
     @Flag(help: "Keep printing new records until Ctrl-C.") var follow = false
     @Option(help: "Only records of this incident.") var incident: String?
-    @Option(help: "Bootstrap servers, host:port[,...]. Default: $TRIAGE_BOOTSTRAP or localhost:9092.") var bootstrap: String?
-    @Option(name: .customLong("kafka-property"), help: "Raw librdkafka property KEY=VALUE. Repeatable.") var properties: [String] = []
+    @OptionGroup var connection: ConnectionOptions
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.tail")
-        let client = try TopicsCommand.Connection.client(bootstrap: bootstrap, properties: properties)
+        let client = try connection.clientConfiguration()
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: "triage-tail-\(UUID().uuidString.lowercased())",

@@ -11,35 +11,9 @@ struct TopicsCommand: AsyncParsableCommand {
         defaultSubcommand: List.self
     )
 
-    struct Connection: ParsableArguments {
-        @Option(help: "Bootstrap servers, host:port[,host:port...]. Default: $TRIAGE_BOOTSTRAP or localhost:9092.")
-        var bootstrap: String?
-
-        @Option(name: .customLong("kafka-property"), help: "Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable.")
-        var properties: [String] = []
-
-        func clientConfiguration() throws -> KafkaClientConfiguration {
-            try Self.client(bootstrap: bootstrap, properties: properties)
-        }
-
-        /// The client configuration every command builds from `--bootstrap` and `--kafka-property`.
-        static func client(bootstrap: String?, properties: [String]) throws -> KafkaClientConfiguration {
-            var configuration = KafkaClientConfiguration(
-                bootstrap: bootstrap ?? ProcessInfoEnvironment.value("TRIAGE_BOOTSTRAP") ?? "localhost:9092"
-            )
-            for property in properties {
-                guard let equals = property.firstIndex(of: "=") else {
-                    throw ValidationError("--kafka-property '\(property)' is not KEY=VALUE")
-                }
-                configuration.librdkafkaOverrides[String(property[..<equals])] = String(property[property.index(after: equals)...])
-            }
-            return configuration
-        }
-    }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List topics with their partition counts.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: ConnectionOptions
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
@@ -53,7 +27,7 @@ struct TopicsCommand: AsyncParsableCommand {
     struct Describe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a topic's partitions, leaders and replicas.")
         @Argument(help: "The topic.") var topic: String
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: ConnectionOptions
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
@@ -73,15 +47,11 @@ struct TopicsCommand: AsyncParsableCommand {
         @Argument(help: "Topics as NAME[:PARTITIONS[:REPLICATION]].") var topics: [TopicArgument]
         @Option(name: .customLong("config"), help: "Topic config KEY=VALUE for every topic, e.g. cleanup.policy=compact. Repeatable.")
         var configs: [String] = []
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: ConnectionOptions
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            var topicConfigs: [String: String] = [:]
-            for config in configs {
-                guard let equals = config.firstIndex(of: "=") else { throw ValidationError("--config '\(config)' is not KEY=VALUE") }
-                topicConfigs[String(config[..<equals])] = String(config[config.index(after: equals)...])
-            }
+            let topicConfigs = try keyValuePairs(configs, option: "--config")
             let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             try await admin.createTopics(
                 topics.map {
@@ -90,13 +60,5 @@ struct TopicsCommand: AsyncParsableCommand {
             )
             for topic in topics { print("created \(topic.name) (\(topic.partitions) partition(s))") }
         }
-    }
-}
-
-enum ProcessInfoEnvironment {
-    static func value(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        let text = String(cString: value)
-        return text.isEmpty ? nil : text
     }
 }

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 public import Logging
 import TriageKafka
 
@@ -38,6 +39,32 @@ struct CommonOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--bootstrap` and `--kafka-property`, shared by every command that talks to a cluster.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Bootstrap servers, host:port[,host:port...]. Default: $TRIAGE_BOOTSTRAP or localhost:9092.")
+    var bootstrap: String?
+
+    @Option(name: .customLong("kafka-property"), help: "Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable.")
+    var properties: [String] = []
+
+    func clientConfiguration() throws -> KafkaClientConfiguration {
+        let environment = ProcessInfo.processInfo.environment["TRIAGE_BOOTSTRAP"].flatMap { $0.isEmpty ? nil : $0 }
+        var configuration = KafkaClientConfiguration(bootstrap: bootstrap ?? environment ?? "localhost:9092")
+        configuration.librdkafkaOverrides = try keyValuePairs(properties, option: "--kafka-property")
+        return configuration
+    }
+}
+
+/// Parses repeated `KEY=VALUE` option values; later keys win.
+func keyValuePairs(_ values: [String], option: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for value in values {
+        guard let equals = value.firstIndex(of: "=") else { throw ValidationError("\(option) '\(value)' is not KEY=VALUE") }
+        result[String(value[..<equals])] = String(value[value.index(after: equals)...])
+    }
+    return result
+}
 
 /// `NAME[:PARTITIONS[:REPLICATION]]`, as accepted by `--topic`.
 struct TopicArgument: ExpressibleByArgument, Sendable {
