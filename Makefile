@@ -37,6 +37,7 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --package-path Benchmarks
 	Benchmarks/.build/release/triage-bench
+	Benchmarks/.build/release/escalator-bench
 
 schemas: deps
 	scripts/generate-schemas.sh

@@ -14,12 +14,19 @@ let package = Package(
         .library(name: "TriageKafka", targets: ["TriageKafka"]),
         .library(name: "TriageKafkaTesting", targets: ["TriageKafkaTesting"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
+        .library(name: "TriageStreams", targets: ["TriageStreams"]),
+        .library(name: "TriageSLA", targets: ["TriageSLA"]),
+        .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -51,8 +58,39 @@ let package = Package(
             dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
-        // SLA domain: business calendars and clock math. Pure: no Kafka, no I/O.
-        .target(name: "TriageSLA", swiftSettings: swiftSettings),
+        // SLA domain: business calendars, policies (YAML), clock math and escalation state.
+        // Pure: no Kafka, no I/O beyond parsing text it is given.
+        .target(
+            name: "TriageSLA",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The escalator worker: SLA clocks from the lifecycle topic, warnings and escalations out.
+        .target(
+            name: "TriageEscalator",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What every worker process serves besides its work: health and readiness over HTTP.
+        .target(
+            name: "TriageOps",
+            dependencies: [
+                "TriageStreams",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TriageKafkaTesting",
             dependencies: [
@@ -67,6 +105,9 @@ let package = Package(
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",
+                "TriageSLA",
+                "TriageEscalator",
+                "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +116,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageEscalatorTests",
+            dependencies: [
+                "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TriageSchemaTests",
             dependencies: ["TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -9,6 +9,8 @@ let package = Package(
     dependencies: [
         .package(name: "triage", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // The baseline: the same workloads as minimal loops over librdkafka's C API.
@@ -23,6 +25,20 @@ let package = Package(
                 "CRdKafkaBaseline",
                 .product(name: "TriageKafka", package: "triage"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The escalator at scale: memory per tracked incident, restore time, breach lag.
+        .executableTarget(
+            name: "escalator-bench",
+            dependencies: [
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
     ]

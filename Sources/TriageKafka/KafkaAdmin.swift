@@ -140,8 +140,10 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Describes one topic; fails with ``KafkaError/Code/unknownTopicOrPartition`` if it does not exist.
+    /// Asks for the whole cluster's metadata: a request naming the topic can auto-create it on
+    /// brokers (and the embedded one) that do so, which would hide the missing topic.
     public func describeTopic(_ name: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> KafkaTopicDescription {
-        guard let description = try await metadata(topic: name, timeout: timeout).first(where: { $0.name == name }) else {
+        guard let description = try await metadata(topic: nil, timeout: timeout).first(where: { $0.name == name }) else {
             throw KafkaError(code: .unknownTopicOrPartition, message: "topic '\(name)' does not exist")
         }
         return description

@@ -18,10 +18,12 @@ public enum TriageTopic {
     public static let analytics = "triage.analytics"
     /// Compacted: the latest snapshot per incident.
     public static let incidentState = "triage.incident-state"
+    /// Compacted: the escalator's SLA state per incident, co-partitioned with ``incidentEvents``.
+    public static let slaState = "triage.sla-state"
     /// Poison messages, with the reason and their origin in headers (``TriageHeader``).
     public static let deadLetter = "triage.dead-letter"
 
-    public static let all = [incidentEvents, agentEvents, notificationRequests, analytics, incidentState, deadLetter]
+    public static let all = [incidentEvents, agentEvents, notificationRequests, analytics, incidentState, slaState, deadLetter]
 }
 
 /// Kafka header names every Triage producer sets.

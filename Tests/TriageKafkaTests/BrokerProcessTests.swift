@@ -3,67 +3,9 @@ import Testing
 import TriageKafka
 import TriageKafkaTesting
 
-/// Runs `executable` with `arguments`, feeding `input`; returns (status, stdout, stderr).
-func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = stdin
-    try process.run()
-    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let outputData = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-    let errorData = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
-    try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: await outputData.value, as: UTF8.self), String(decoding: await errorData.value, as: UTF8.self))
-}
-
-/// The `triage` executable built next to this test bundle.
-var triageExecutable: String {
-    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("triage").path
-    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-    return FileManager.default.currentDirectoryPath + "/.build/debug/triage"
-}
-
 /// Where kcat is, if installed. On CI (CI=true) a missing kcat is a failure, not a skip.
 let kcatPath: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first { FileManager.default.isExecutableFile(atPath: $0) }
 let kcatRequired = ProcessInfo.processInfo.environment["CI"] == "true"
-
-/// A `triage broker` child process, stopped with SIGTERM.
-final class BrokerProcess: @unchecked Sendable {
-    let process = Process()
-    let bootstrap: String
-
-    init(arguments: [String]) async throws {
-        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("broker-port")).path
-        process.executableURL = URL(fileURLWithPath: triageExecutable)
-        process.arguments = ["broker", "--port-file", portFile, "--log-level", "warning"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        try await eventually("the broker writes its port file") { FileManager.default.fileExists(atPath: portFile) }
-        bootstrap = try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        try? FileManager.default.removeItem(atPath: portFile)
-    }
-
-    deinit {
-        // A failed test must not leave a broker running.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    func stop() async throws -> Int32 {
-        process.terminate()  // SIGTERM
-        try await eventually("the broker exits on SIGTERM") { !self.process.isRunning }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
 
 @Suite("triage broker as a separate process, with kcat as an independent client")
 struct BrokerProcessTests {

@@ -1,0 +1,133 @@
+public import Foundation
+import SwiftProtobuf
+public import TriageSLA
+public import TriageSchema
+
+/// The name the escalator publishes under (`IncidentEvent.producer`).
+public let escalatorProducerName = "escalator"
+
+extension SupportSeverity {
+    public init?(_ severity: Severity) {
+        switch severity {
+        case .a: self = .a
+        case .b: self = .b
+        case .c: self = .c
+        default: return nil
+        }
+    }
+}
+
+extension SlaCoverage {
+    /// Unspecified coverage counts as business hours (the stricter reading for the customer is
+    /// 24x7, but business hours is what a contract without a 24x7 clause buys).
+    public init(_ coverage: Coverage) {
+        self = coverage == .coverage24X7 ? .twentyFourSeven : .businessHours
+    }
+}
+
+extension SlaInput {
+    /// What a lifecycle event means for the SLA clocks; `nil` for events that do not touch them
+    /// (notes, assignments, splits, other producers' warnings).
+    public init?(_ event: IncidentEvent) {
+        switch event.event {
+        case .opened(let opened):
+            guard let severity = SupportSeverity(opened.severity) else { return nil }
+            self = .opened(severity: severity, coverage: SlaCoverage(opened.coverage), team: opened.team.isEmpty ? nil : opened.team)
+        case .acknowledged: self = .acknowledged
+        case .waitingOnCustomer: self = .waitingOnCustomer
+        case .customerResponded: self = .customerResponded
+        case .severityChanged(let change):
+            guard let severity = SupportSeverity(change.to) else { return nil }
+            self = .severityChanged(severity)
+        case .solutionDelivered: self = .solutionDelivered
+        case .closedResolved, .closedUnresolved: self = .closed
+        case .closeRequestedByCustomer: self = .closed
+        case .reopened: self = .reopened
+        case .slaWarning(let warning):
+            guard event.producer == escalatorProducerName, let target = SlaTarget(rawValue: warning.target) else { return nil }
+            self = .warningEmitted(target: target, percent: Int(warning.thresholdPercent), deadline: warning.deadline.date)
+        case .escalated(let escalated):
+            guard event.producer == escalatorProducerName, let target = SlaTarget(rawValue: escalated.target) else { return nil }
+            self = .escalationEmitted(target: target, level: Int(escalated.level), deadline: escalated.breachedDeadline.date)
+        case .assigned, .reassigned, .split, .noteAdded, nil:
+            return nil
+        }
+    }
+}
+
+extension SlaAction {
+    /// The lifecycle event this action publishes (SlaWarning or Escalated), with its
+    /// deterministic id and the due instant as its event time.
+    public func incidentEvent(incident: String) -> IncidentEvent {
+        var event = IncidentEvent()
+        event.eventID = eventID(incident: incident)
+        event.incidentID = incident
+        event.producer = escalatorProducerName
+        event.occurredAt = Google_Protobuf_Timestamp(date: due)
+        switch kind {
+        case .warning(let percent, _):
+            var warning = Triage_V1_SlaWarning()
+            warning.thresholdPercent = UInt32(percent)
+            warning.deadline = Google_Protobuf_Timestamp(date: deadline)
+            warning.target = target.rawValue
+            event.slaWarning = warning
+        case .escalation(let level):
+            var escalated = Triage_V1_Escalated()
+            escalated.level = UInt32(level.level)
+            escalated.reason = reason(level)
+            escalated.breachedDeadline = Google_Protobuf_Timestamp(date: deadline)
+            escalated.target = target.rawValue
+            escalated.notify = level.notify
+            escalated.reassignRequested = level.reassign
+            event.escalated = escalated
+        }
+        return event
+    }
+
+    /// One request per recipient, keyed by recipient; idempotency key = event id + recipient.
+    public func notificationRequests(incident: String, requestedAt: Date) -> [NotificationRequest] {
+        let recipients: [String]
+        let template: String
+        var payload: [String: String] = [
+            "incident_id": incident,
+            "severity": severity.rawValue,
+            "target": target.rawValue,
+            "deadline": Self.timestamp(deadline),
+        ]
+        switch kind {
+        case .warning(let percent, let notify):
+            recipients = notify
+            template = "sla-warning"
+            payload["percent"] = String(percent)
+        case .escalation(let level):
+            recipients = level.notify
+            template = "escalated"
+            payload["level"] = String(level.level)
+            payload["reason"] = reason(level)
+            payload["reassign"] = String(level.reassign)
+        }
+        let id = eventID(incident: incident)
+        return recipients.map { recipient in
+            var request = NotificationRequest()
+            request.idempotencyKey = "\(id)/\(recipient)"
+            request.incidentID = incident
+            request.requestedAt = Google_Protobuf_Timestamp(date: requestedAt)
+            request.recipient = recipient
+            request.template = template
+            request.payload = payload
+            request.urgent = severity == .a
+            return request
+        }
+    }
+
+    private func reason(_ level: EscalationLevel) -> String {
+        let what = target == .firstResponse ? "first response" : "resolution"
+        return level.afterMinutes == 0
+            ? "\(what) target breached (severity \(severity.rawValue))"
+            : "\(what) target breached \(Int(level.afterMinutes)) minutes ago (severity \(severity.rawValue))"
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

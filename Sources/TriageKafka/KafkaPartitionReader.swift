@@ -1,0 +1,151 @@
+internal import CRdKafka
+import Foundation
+public import Logging
+
+/// One record as seen by a ``KafkaPartitionReader`` callback: views into librdkafka's buffers,
+/// valid only during the call.
+public struct KafkaRecordView {
+    public let partition: Int32
+    public let offset: Int64
+    /// `nil` for a null key.
+    public let key: UnsafeRawBufferPointer?
+    /// `nil` for a null value (a tombstone on a compacted topic).
+    public let value: UnsafeRawBufferPointer?
+
+    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Reads whole partitions from their beginning to their end as of the read, outside any
+/// consumer group: what a worker does to restore state from a compacted changelog.
+///
+/// Records are handed to a callback on a dedicated thread without copying (views into
+/// librdkafka's buffers), in offset order per partition. The read ends when every partition
+/// reported its end (`enable.partition.eof`).
+public enum KafkaPartitionReader {
+    /// Figures of one read.
+    public struct Summary: Sendable, Hashable {
+        public var records: Int
+        public var bytes: Int
+        public var duration: Duration
+    }
+
+    /// Reads `partitions` of `topic` from the start to the end and calls `body` for every record.
+    /// Throws if the topic does not exist, the brokers cannot be reached within `timeout`, or
+    /// `body` throws (which stops the read).
+    public static func readToEnd(
+        topic: String,
+        partitions: [Int32],
+        client: KafkaClientConfiguration,
+        logger: Logger,
+        timeout: Duration = .seconds(120),
+        body: @escaping @Sendable (KafkaRecordView) throws -> Void
+    ) async throws -> Summary {
+        guard !partitions.isEmpty else { return Summary(records: 0, bytes: 0, duration: .zero) }
+        let properties = RDKafkaClient.merge(
+            try client.properties() + [
+                ("group.id", "triage-partition-reader"),
+                ("enable.auto.commit", "false"),
+                ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "true"),
+                ("auto.offset.reset", "earliest"),
+                ("fetch.wait.max.ms", "10"),
+                ("queued.max.messages.kbytes", "65536"),
+            ],
+            overrides: client.librdkafkaOverrides
+        )
+        let context = RDKafkaCallbackContext(logger: logger)
+        let owned = OwnedHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context))
+        let result: Result<Summary, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                triage_set_current_thread_name("triage-restore")
+                let outcome = Result<Summary, any Error> {
+                    try read(handle: owned.pointer, topic: topic, partitions: partitions, timeout: timeout, body: body)
+                }
+                rd_kafka_destroy(owned.pointer)
+                _ = context  // kept alive until the handle is gone
+                continuation.resume(returning: outcome)
+            }
+            thread.start()
+        }
+        return try result.get()
+    }
+
+    private static func read(
+        handle: OpaquePointer,
+        topic: String,
+        partitions: [Int32],
+        timeout: Duration,
+        body: @Sendable (KafkaRecordView) throws -> Void
+    ) throws -> Summary {
+        let started = ContinuousClock.now
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in partitions {
+            rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        try throwIfError(rd_kafka_assign(handle, list), context: "assign \(topic) \(partitions)")
+        defer { _ = rd_kafka_assign(handle, nil) }
+        let queue = rd_kafka_queue_get_consumer(handle)!
+        defer { rd_kafka_queue_destroy(queue) }
+
+        var remaining = Set(partitions)
+        var records = 0
+        var bytes = 0
+        var idleSince = ContinuousClock.now
+        let capacity = 1_024
+        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
+        while !remaining.isEmpty {
+            let count = rd_kafka_consume_batch_queue(queue, 100, buffer, capacity)
+            if count < 0 { throw KafkaError(responseCode: rd_kafka_last_error(), context: "restore read of \(topic)") }
+            if count == 0 {
+                if ContinuousClock.now - idleSince > timeout {
+                    throw KafkaError(
+                        code: .timedOut,
+                        message: "no end of \(topic) partitions \(remaining.sorted()) within \(timeout); is the topic there and the cluster reachable?"
+                    )
+                }
+                continue
+            }
+            idleSince = ContinuousClock.now
+            var failure: (any Error)?
+            for index in 0..<count {
+                let message = buffer[index]!
+                defer { rd_kafka_message_destroy(message) }
+                guard failure == nil else { continue }
+                let record = message.pointee
+                switch record.err {
+                case RD_KAFKA_RESP_ERR_NO_ERROR:
+                    records += 1
+                    bytes += record.len + record.key_len
+                    let view = KafkaRecordView(
+                        partition: record.partition,
+                        offset: record.offset,
+                        key: record.key.map { UnsafeRawBufferPointer(start: $0, count: record.key_len) },
+                        value: record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) }
+                    )
+                    do { try body(view) } catch { failure = error }
+                case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+                    remaining.remove(record.partition)
+                case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+                    failure = KafkaError(responseCode: record.err, context: "restore read of \(topic)[\(record.partition)]")
+                default:
+                    // Transient fetch errors are retried by librdkafka.
+                    continue
+                }
+            }
+            if let failure { throw failure }
+        }
+        return Summary(records: records, bytes: bytes, duration: ContinuousClock.now - started)
+    }
+}
+
+/// A handle used by exactly one thread at a time (created here, used and destroyed there).
+private struct OwnedHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}

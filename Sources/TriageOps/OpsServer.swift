@@ -1,0 +1,51 @@
+import Hummingbird
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+public import TriageStreams
+
+/// The operations endpoint of a worker: `/healthz` (the process serves requests) and `/readyz`
+/// (the worker processes its partitions: 503 while state is being restored or before it runs).
+/// Bind to port 0 for an ephemeral port; `onListening` receives the bound port.
+public struct OpsServer: Service {
+    public let host: String
+    public let port: Int
+    public let health: WorkerHealth
+    public let logger: Logger
+    public let onListening: (@Sendable (Int) -> Void)?
+
+    public init(host: String = "0.0.0.0", port: Int, health: WorkerHealth, logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil) {
+        self.host = host
+        self.port = port
+        self.health = health
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let router = Router()
+        let health = self.health
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            let ready = health.isReady
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: (ready ? "ready" : "not ready: \(health.status)") + "\n"))
+            )
+        }
+        let onListening = self.onListening
+        let logger = self.logger
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "triage"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? 0
+                logger.info("ops endpoint listening", metadata: ["port": "\(bound)", "paths": "/healthz /readyz"])
+                onListening?(bound)
+            },
+            logger: logger
+        )
+        try await application.run()
+    }
+}

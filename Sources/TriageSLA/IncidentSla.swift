@@ -1,0 +1,472 @@
+public import Foundation
+
+/// A lifecycle fact as the SLA engine sees it (the worker maps `IncidentEvent`s to these).
+public enum SlaInput: Sendable, Hashable {
+    case opened(severity: SupportSeverity, coverage: SlaCoverage, team: String?)
+    /// First response: the first-response clock stops.
+    case acknowledged
+    /// Both clocks pause.
+    case waitingOnCustomer
+    /// Both clocks run again.
+    case customerResponded
+    /// New targets; time already used is kept.
+    case severityChanged(SupportSeverity)
+    /// A solution was delivered: both clocks stop.
+    case solutionDelivered
+    /// Closed resolved, unresolved or on the customer's request: both clocks stop.
+    case closed
+    /// A new first-response clock starts; the resolution clock runs on with its used time.
+    case reopened
+    /// The escalator's own SlaWarning, read back from the topic: that warning is done.
+    case warningEmitted(target: SlaTarget, percent: Int, deadline: Date)
+    /// The escalator's own Escalated, read back from the topic: that level is done.
+    case escalationEmitted(target: SlaTarget, level: Int, deadline: Date)
+}
+
+/// Something due: a warning, or an escalation level past the breach.
+public struct SlaAction: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case warning(percent: Int, notify: [String])
+        case escalation(EscalationLevel)
+    }
+
+    public let kind: Kind
+    public let target: SlaTarget
+    public let severity: SupportSeverity
+    /// The instant the target is (or was) breached.
+    public let deadline: Date
+    /// When this action became due (event time; it may be earlier than when it was noticed).
+    public let due: Date
+
+    /// A stable id for the event this action publishes: the same incident, target, milestone,
+    /// level and deadline always give the same id, so a re-emission after a crash is
+    /// recognisable downstream.
+    public func eventID(incident: String) -> String {
+        let milestone: String
+        switch kind {
+        case .warning(let percent, _): milestone = "warning-\(percent)"
+        case .escalation(let level): milestone = "level-\(level.level)"
+        }
+        let millis = Int64((deadline.timeIntervalSince1970 * 1000).rounded())
+        return "sla-" + StableHash.hex128("\(incident)|\(target.rawValue)|\(milestone)|\(millis)")
+    }
+
+    public var description: String {
+        switch kind {
+        case .warning(let percent, _):
+            "\(target.rawValue) warning \(percent)% (due \(due.formatted(.iso8601)), deadline \(deadline.formatted(.iso8601)))"
+        case .escalation(let level):
+            "\(target.rawValue) escalation level \(level.level) (due \(due.formatted(.iso8601)), deadline \(deadline.formatted(.iso8601)))"
+        }
+    }
+}
+
+/// One SLA clock (first response or resolution), compact: business minutes used before the
+/// current running segment, when that segment began, and which milestones are done.
+public struct SlaClockState: Sendable, Hashable {
+    public enum Phase: UInt8, Sendable {
+        /// No target of this kind.
+        case off = 0
+        case running = 1
+        case paused = 2
+        case stopped = 3
+    }
+
+    public var phase: Phase
+    /// Bit `i`: the warning at `warningPercents[i]` is done.
+    public var firedWarnings: UInt8
+    /// Escalation levels `1...firedLevels` are done.
+    public var firedLevels: UInt8
+    /// Start of the running segment, seconds since 1970.
+    public var since: Double
+    /// Minutes of the clock's calendar used before `since`.
+    public var used: Double
+    /// The breach instant once level 1 fired (seconds since 1970), NaN before.
+    public var breachedAt: Double
+
+    public static let off = SlaClockState(phase: .off, firedWarnings: 0, firedLevels: 0, since: 0, used: 0, breachedAt: .nan)
+
+    public static func running(since: Date) -> SlaClockState {
+        SlaClockState(phase: .running, firedWarnings: 0, firedLevels: 0, since: since.timeIntervalSince1970, used: 0, breachedAt: .nan)
+    }
+
+    public init(phase: Phase, firedWarnings: UInt8, firedLevels: UInt8, since: Double, used: Double, breachedAt: Double) {
+        self.phase = phase
+        self.firedWarnings = firedWarnings
+        self.firedLevels = firedLevels
+        self.since = since
+        self.used = used
+        self.breachedAt = breachedAt
+    }
+
+    public static func == (lhs: SlaClockState, rhs: SlaClockState) -> Bool {
+        lhs.phase == rhs.phase && lhs.firedWarnings == rhs.firedWarnings && lhs.firedLevels == rhs.firedLevels
+            && lhs.since == rhs.since && lhs.used == rhs.used
+            && (lhs.breachedAt == rhs.breachedAt || lhs.breachedAt.isNaN && rhs.breachedAt.isNaN)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(phase)
+        hasher.combine(firedWarnings)
+        hasher.combine(firedLevels)
+        hasher.combine(since)
+        hasher.combine(used)
+    }
+}
+
+/// A compiled ``SlaPolicy``: calendars numbered so an incident stores a small index, not a
+/// calendar. Index 0 is 24x7, 1 the default business calendar, then the named ones by name.
+public struct SlaRules: Sendable {
+    public let policy: SlaPolicy
+    public let calendars: [BusinessCalendar]
+    /// Parallel to ``calendars``: the names written to the changelog (`24x7`, `default`, ...).
+    public let calendarNames: [String]
+    let indexByName: [String: UInt16]
+
+    public init(_ policy: SlaPolicy) {
+        self.policy = policy
+        var calendars = [BusinessCalendar.twentyFourSeven, policy.defaultCalendar]
+        var names = ["24x7", "default"]
+        for (name, calendar) in policy.calendars.sorted(by: { $0.key < $1.key }) where name != "default" && name != "24x7" {
+            calendars.append(calendar)
+            names.append(name)
+        }
+        self.calendars = calendars
+        self.calendarNames = names
+        self.indexByName = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, UInt16($0)) })
+    }
+
+    /// The calendar index for an incident's coverage and team.
+    public func calendarIndex(coverage: SlaCoverage, team: String?) -> UInt16 {
+        switch coverage {
+        case .twentyFourSeven: return 0
+        case .businessHours:
+            if let team, let name = policy.teamCalendars[team], let index = indexByName[name] { return index }
+            return 1
+        }
+    }
+
+    /// The index of a calendar named in a changelog record; unknown names (the policy changed)
+    /// fall back to the default business calendar.
+    public func calendarIndex(named name: String) -> UInt16 { indexByName[name] ?? 1 }
+}
+
+/// The SLA state of one incident: its severity, coverage, calendar and two clocks.
+///
+/// Driven only by ``SlaInput``s with their event times; ``fire(upTo:rules:)`` returns what has
+/// become due, each action exactly once, and ``nextDue`` is the next instant something will be.
+/// About 100 bytes; the worker keeps one per open (or recently closed) incident.
+public struct IncidentSla: Sendable, Hashable {
+    public var severity: SupportSeverity
+    public var coverage: SlaCoverage
+    public var calendarIndex: UInt16
+    public var waitingOnCustomer: Bool
+    /// Seconds since 1970 of the close; NaN while open.
+    public var closedAt: Double
+    public var firstResponse: SlaClockState
+    public var resolution: SlaClockState
+    /// The position (e.g. Kafka offset) of the last input applied; inputs at or before it are
+    /// replays and are skipped.
+    public var appliedThrough: Int64
+    /// Cached next due instant (seconds since 1970); +infinity when nothing is due.
+    public private(set) var nextDueSeconds: Double
+
+    public static func == (lhs: IncidentSla, rhs: IncidentSla) -> Bool {
+        lhs.severity == rhs.severity && lhs.coverage == rhs.coverage && lhs.calendarIndex == rhs.calendarIndex
+            && lhs.waitingOnCustomer == rhs.waitingOnCustomer
+            && (lhs.closedAt == rhs.closedAt || lhs.closedAt.isNaN && rhs.closedAt.isNaN)
+            && lhs.firstResponse == rhs.firstResponse && lhs.resolution == rhs.resolution
+            && lhs.appliedThrough == rhs.appliedThrough
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(severity)
+        hasher.combine(firstResponse)
+        hasher.combine(resolution)
+        hasher.combine(appliedThrough)
+    }
+
+    /// A new incident opened at `openedAt`.
+    public init(openedAt: Date, severity: SupportSeverity, coverage: SlaCoverage, team: String?, rules: SlaRules, position: Int64 = -1) {
+        self.severity = severity
+        self.coverage = coverage
+        self.calendarIndex = rules.calendarIndex(coverage: coverage, team: team)
+        self.waitingOnCustomer = false
+        self.closedAt = .nan
+        self.firstResponse = .running(since: openedAt)
+        let hasResolution = rules.policy.targets(for: severity, coverage: coverage).resolutionMinutes != nil
+        self.resolution = hasResolution ? .running(since: openedAt) : .off
+        self.appliedThrough = position
+        self.nextDueSeconds = .infinity
+        recomputeNextDue(rules: rules)
+    }
+
+    /// A state read back from the changelog.
+    public init(
+        severity: SupportSeverity, coverage: SlaCoverage, calendarIndex: UInt16, waitingOnCustomer: Bool, closedAt: Double,
+        firstResponse: SlaClockState, resolution: SlaClockState, appliedThrough: Int64, rules: SlaRules
+    ) {
+        self.severity = severity
+        self.coverage = coverage
+        self.calendarIndex = calendarIndex
+        self.waitingOnCustomer = waitingOnCustomer
+        self.closedAt = closedAt
+        self.firstResponse = firstResponse
+        self.resolution = resolution
+        self.appliedThrough = appliedThrough
+        self.nextDueSeconds = .infinity
+        recomputeNextDue(rules: rules)
+    }
+
+    /// The next instant something is due (a warning, an escalation level, or forgetting a
+    /// closed incident), or `nil`.
+    public var nextDue: Date? { nextDueSeconds.isFinite ? Date(timeIntervalSince1970: nextDueSeconds) : nil }
+
+    public var isClosed: Bool { !closedAt.isNaN }
+
+    /// Whether a closed incident has been remembered long enough.
+    public func isForgettable(at now: Date, rules: SlaRules) -> Bool {
+        isClosed && now.timeIntervalSince1970 >= closedAt + rules.policy.reopenWindowMinutes * 60
+    }
+
+    // MARK: Inputs
+
+    /// Fires what became due before `at` (event time), then applies `input`. Returns the
+    /// actions that fired.
+    @discardableResult
+    public mutating func apply(_ input: SlaInput, at instant: Date, rules: SlaRules) -> [SlaAction] {
+        var actions: [SlaAction] = []
+        if instant.timeIntervalSince1970 >= nextDueSeconds { actions = fire(upTo: instant, rules: rules) }
+        // An event older than a clock's running segment (out of order) counts at the segment start.
+        let calendar = rules.calendars[Int(calendarIndex)]
+        switch input {
+        case .opened(let severity, let coverage, let team):
+            // A repeated Opened (e.g. re-published) re-targets but keeps the clocks.
+            self.coverage = coverage
+            calendarIndex = rules.calendarIndex(coverage: coverage, team: team)
+            changeSeverity(to: severity, at: instant, calendar: calendar, rules: rules)
+        case .acknowledged:
+            firstResponse.stop(at: instant, calendar: calendar)
+        case .waitingOnCustomer:
+            waitingOnCustomer = true
+            firstResponse.pause(at: instant, calendar: calendar)
+            resolution.pause(at: instant, calendar: calendar)
+        case .customerResponded:
+            waitingOnCustomer = false
+            firstResponse.resume(at: instant)
+            resolution.resume(at: instant)
+        case .severityChanged(let severity):
+            changeSeverity(to: severity, at: instant, calendar: calendar, rules: rules)
+        case .solutionDelivered:
+            firstResponse.stop(at: instant, calendar: calendar)
+            resolution.stop(at: instant, calendar: calendar)
+        case .closed:
+            firstResponse.stop(at: instant, calendar: calendar)
+            resolution.stop(at: instant, calendar: calendar)
+            if !isClosed { closedAt = instant.timeIntervalSince1970 }
+        case .reopened:
+            closedAt = .nan
+            waitingOnCustomer = false
+            firstResponse = .running(since: instant)
+            if resolution.phase != .off { resolution.resume(at: instant, evenIfStopped: true) }
+        case .warningEmitted(let target, let percent, let deadline):
+            guard let index = rules.policy.warningPercents.firstIndex(of: percent), index < 8,
+                matches(deadline, target: target, rules: rules)
+            else { break }
+            update(target) { $0.firedWarnings |= 1 << UInt8(index) }
+        case .escalationEmitted(let target, let level, let deadline):
+            guard level > 0, level <= Int(UInt8.max), matches(deadline, target: target, rules: rules) else { break }
+            update(target) {
+                if Int($0.firedLevels) < level {
+                    $0.firedLevels = UInt8(level)
+                    if $0.breachedAt.isNaN { $0.breachedAt = deadline.timeIntervalSince1970 }
+                }
+            }
+        }
+        recomputeNextDue(rules: rules)
+        return actions
+    }
+
+    /// Everything due at or before `now`, each exactly once, in order of due time per clock.
+    ///
+    /// Warnings overtaken by the breach (noticed late, e.g. after an outage or for a late
+    /// Opened) are marked done without being emitted; of several overdue warnings only the
+    /// highest is emitted.
+    public mutating func fire(upTo now: Date, rules: SlaRules) -> [SlaAction] {
+        guard now.timeIntervalSince1970 >= nextDueSeconds else { return [] }
+        var actions: [SlaAction] = []
+        let calendar = rules.calendars[Int(calendarIndex)]
+        let targets = rules.policy.targets(for: severity, coverage: coverage)
+        for target in SlaTarget.allCases {
+            guard let minutes = targets.minutes(for: target) else { continue }
+            var clock = self.clock(target)
+            guard clock.phase == .running else { continue }
+            let breach = clock.breachedAt.isNaN ? clock.due(atUsed: minutes, calendar: calendar) : Date(timeIntervalSince1970: clock.breachedAt)
+            // Warnings.
+            var highestDue: (percent: Int, due: Date)?
+            for (index, percent) in rules.policy.warningPercents.enumerated() where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
+                let due = clock.due(atUsed: minutes * Double(percent) / 100, calendar: calendar)
+                guard due <= now else { continue }
+                clock.firedWarnings |= 1 << UInt8(index)
+                highestDue = (percent, due)
+            }
+            if let highestDue, breach > now {
+                actions.append(
+                    SlaAction(
+                        kind: .warning(percent: highestDue.percent, notify: rules.policy.warningNotify),
+                        target: target, severity: severity, deadline: breach, due: highestDue.due
+                    )
+                )
+            }
+            // Escalation levels.
+            let levels = rules.policy.escalation
+            while Int(clock.firedLevels) < levels.count {
+                let level = levels[Int(clock.firedLevels)]
+                let due = clock.due(atUsed: minutes + level.afterMinutes, calendar: calendar)
+                guard due <= now else { break }
+                if clock.breachedAt.isNaN { clock.breachedAt = breach.timeIntervalSince1970 }
+                clock.firedLevels += 1
+                actions.append(SlaAction(kind: .escalation(level), target: target, severity: severity, deadline: breach, due: due))
+            }
+            update(target) { $0 = clock }
+        }
+        recomputeNextDue(rules: rules)
+        return actions
+    }
+
+    // MARK: Internals
+
+    func clock(_ target: SlaTarget) -> SlaClockState {
+        switch target {
+        case .firstResponse: firstResponse
+        case .resolution: resolution
+        }
+    }
+
+    private mutating func update(_ target: SlaTarget, _ body: (inout SlaClockState) -> Void) {
+        switch target {
+        case .firstResponse: body(&firstResponse)
+        case .resolution: body(&resolution)
+        }
+    }
+
+    /// Whether `deadline` is the current breach instant of `target`'s clock (so a read-back
+    /// event belongs to this clock, not to one before a reopen or a severity change).
+    private func matches(_ deadline: Date, target: SlaTarget, rules: SlaRules) -> Bool {
+        let clock = self.clock(target)
+        guard clock.phase != .off, let minutes = rules.policy.targets(for: severity, coverage: coverage).minutes(for: target) else { return false }
+        if !clock.breachedAt.isNaN { return abs(clock.breachedAt - deadline.timeIntervalSince1970) < 0.001 }
+        guard clock.phase == .running else { return false }
+        let breach = clock.due(atUsed: minutes, calendar: rules.calendars[Int(calendarIndex)])
+        return abs(breach.timeIntervalSince(deadline)) < 0.001
+    }
+
+    private mutating func changeSeverity(to newSeverity: SupportSeverity, at instant: Date, calendar: BusinessCalendar, rules: SlaRules) {
+        firstResponse.rebase(at: instant, calendar: calendar)
+        resolution.rebase(at: instant, calendar: calendar)
+        severity = newSeverity
+        let targets = rules.policy.targets(for: newSeverity, coverage: coverage)
+        if targets.resolutionMinutes != nil, resolution.phase == .off, !isClosed {
+            resolution = .running(since: instant)
+            if waitingOnCustomer { resolution.pause(at: instant, calendar: calendar) }
+        }
+        // Milestones still ahead under the new target are due again; passed ones stay done.
+        for target in SlaTarget.allCases {
+            guard let minutes = targets.minutes(for: target) else { continue }
+            update(target) { clock in
+                var warnings: UInt8 = 0
+                for (index, percent) in rules.policy.warningPercents.enumerated() where index < 8 {
+                    if clock.used >= minutes * Double(percent) / 100 { warnings |= clock.firedWarnings & (1 << UInt8(index)) }
+                }
+                clock.firedWarnings = warnings
+                let passedLevels = rules.policy.escalation.prefix { clock.used >= minutes + $0.afterMinutes }.count
+                clock.firedLevels = min(clock.firedLevels, UInt8(passedLevels))
+                if clock.firedLevels == 0 { clock.breachedAt = .nan }
+            }
+        }
+    }
+
+    private mutating func recomputeNextDue(rules: SlaRules) {
+        var next = Double.infinity
+        if isClosed {
+            next = closedAt + rules.policy.reopenWindowMinutes * 60
+        }
+        let calendar = rules.calendars[Int(calendarIndex)]
+        let targets = rules.policy.targets(for: severity, coverage: coverage)
+        for target in SlaTarget.allCases {
+            let clock = self.clock(target)
+            guard clock.phase == .running, let minutes = targets.minutes(for: target) else { continue }
+            var thresholds: [Double] = []
+            for (index, percent) in rules.policy.warningPercents.enumerated() where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
+                thresholds.append(minutes * Double(percent) / 100)
+            }
+            if Int(clock.firedLevels) < rules.policy.escalation.count {
+                thresholds.append(minutes + rules.policy.escalation[Int(clock.firedLevels)].afterMinutes)
+            }
+            if let first = thresholds.min() {
+                next = min(next, clock.due(atUsed: first, calendar: calendar).timeIntervalSince1970)
+            }
+        }
+        nextDueSeconds = next
+    }
+}
+
+extension SlaClockState {
+    /// The instant at which this running clock reaches `threshold` used minutes (the segment
+    /// start if it was already reached).
+    func due(atUsed threshold: Double, calendar: BusinessCalendar) -> Date {
+        let start = Date(timeIntervalSince1970: since)
+        guard threshold > used else { return start }
+        // A calendar without working time for ten years never becomes due.
+        return (try? calendar.adding(businessMinutes: threshold - used, to: start)) ?? .distantFuture
+    }
+
+    func usedMinutes(at instant: Date, calendar: BusinessCalendar) -> Double {
+        guard phase == .running else { return used }
+        return used + calendar.businessMinutes(from: Date(timeIntervalSince1970: since), to: instant)
+    }
+
+    mutating func stop(at instant: Date, calendar: BusinessCalendar) {
+        guard phase == .running || phase == .paused else { return }
+        used = usedMinutes(at: instant, calendar: calendar)
+        phase = .stopped
+    }
+
+    mutating func pause(at instant: Date, calendar: BusinessCalendar) {
+        guard phase == .running else { return }
+        used = usedMinutes(at: instant, calendar: calendar)
+        phase = .paused
+    }
+
+    mutating func resume(at instant: Date, evenIfStopped: Bool = false) {
+        guard phase == .paused || evenIfStopped && phase == .stopped else { return }
+        since = max(since, instant.timeIntervalSince1970)
+        phase = .running
+    }
+
+    /// Starts a new running segment at `instant`, keeping the time used.
+    mutating func rebase(at instant: Date, calendar: BusinessCalendar) {
+        guard phase == .running else { return }
+        used = usedMinutes(at: instant, calendar: calendar)
+        since = max(since, instant.timeIntervalSince1970)
+    }
+}
+
+/// A stable, platform-independent hash for deterministic ids (FNV-1a, two 64-bit lanes).
+public enum StableHash {
+    public static func hex128(_ text: String) -> String {
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325
+        var second: UInt64 = 0x8422_2325_cbf2_9ce4
+        for byte in text.utf8 {
+            first = (first ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = (second ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            second = second ^ (second >> 29)
+        }
+        return hex(first) + hex(second)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

@@ -1,0 +1,108 @@
+public import Foundation
+import HeapModule
+
+/// The SLA state of a set of incidents (one Kafka partition's) with a timer heap.
+///
+/// Every change goes through ``apply(_:to:at:position:rules:)``, ``fire(upTo:rules:)`` or
+/// ``restore(_:state:)``; the book keeps a min-heap of next-due instants (stale entries are
+/// skipped when they surface and the heap is rebuilt when they pile up), so finding what is
+/// due costs O(log n) per incident, whatever the number tracked.
+public struct SlaBook: Sendable {
+    struct Entry: Comparable, Sendable {
+        let due: Double
+        let id: String
+        static func < (lhs: Entry, rhs: Entry) -> Bool { lhs.due < rhs.due }
+        static func == (lhs: Entry, rhs: Entry) -> Bool { lhs.due == rhs.due && lhs.id == rhs.id }
+    }
+
+    /// What one step changed: the actions to publish, the incidents whose state changed (write
+    /// them to the changelog) and the ones forgotten (write tombstones).
+    public struct Outcome: Sendable {
+        public var actions: [(incident: String, action: SlaAction)] = []
+        public var changed: [String] = []
+        public var forgotten: [String] = []
+        public init() {}
+        public var isEmpty: Bool { actions.isEmpty && changed.isEmpty && forgotten.isEmpty }
+    }
+
+    public private(set) var incidents: [String: IncidentSla] = [:]
+    private var heap = Heap<Entry>()
+
+    public init() {}
+
+    public var count: Int { incidents.count }
+    public subscript(incident: String) -> IncidentSla? { incidents[incident] }
+
+    /// The earliest instant anything in the book is due.
+    public mutating func nextDue() -> Date? {
+        dropStaleTop()
+        return heap.min.map { Date(timeIntervalSince1970: $0.due) }
+    }
+
+    /// Applies one lifecycle input at its event time. Inputs at or before the incident's
+    /// `appliedThrough` position are replays and change nothing. Inputs other than Opened for
+    /// an unknown incident are ignored (opened before the tracked history, or forgotten).
+    public mutating func apply(_ input: SlaInput, to incident: String, at instant: Date, position: Int64, rules: SlaRules) -> Outcome {
+        var outcome = Outcome()
+        if var state = incidents[incident] {
+            guard position > state.appliedThrough else { return outcome }
+            let before = state.nextDueSeconds
+            for action in state.apply(input, at: instant, rules: rules) { outcome.actions.append((incident, action)) }
+            state.appliedThrough = position
+            incidents[incident] = state
+            if state.nextDueSeconds != before { schedule(incident, state) }
+            outcome.changed.append(incident)
+        } else if case .opened(let severity, let coverage, let team) = input {
+            let state = IncidentSla(openedAt: instant, severity: severity, coverage: coverage, team: team, rules: rules, position: position)
+            incidents[incident] = state
+            schedule(incident, state)
+            outcome.changed.append(incident)
+        }
+        return outcome
+    }
+
+    /// Fires everything due at or before `now`; forgets closed incidents past the reopen window.
+    public mutating func fire(upTo now: Date, rules: SlaRules) -> Outcome {
+        var outcome = Outcome()
+        let limit = now.timeIntervalSince1970
+        while let top = heap.min, top.due <= limit {
+            heap.removeMin()
+            guard var state = incidents[top.id], state.nextDueSeconds == top.due else { continue }  // stale
+            if state.isForgettable(at: now, rules: rules) {
+                incidents[top.id] = nil
+                outcome.forgotten.append(top.id)
+                continue
+            }
+            for action in state.fire(upTo: now, rules: rules) { outcome.actions.append((top.id, action)) }
+            incidents[top.id] = state
+            schedule(top.id, state)
+            outcome.changed.append(top.id)
+        }
+        return outcome
+    }
+
+    /// Puts back a state read from the changelog.
+    public mutating func restore(_ incident: String, state: IncidentSla) {
+        incidents[incident] = state
+        schedule(incident, state)
+    }
+
+    /// Removes an incident (a changelog tombstone).
+    public mutating func remove(_ incident: String) {
+        incidents[incident] = nil
+    }
+
+    private mutating func schedule(_ incident: String, _ state: IncidentSla) {
+        guard state.nextDueSeconds.isFinite else { return }
+        heap.insert(Entry(due: state.nextDueSeconds, id: incident))
+        if heap.count > 2 * incidents.count + 1_024 { rebuildHeap() }
+    }
+
+    private mutating func dropStaleTop() {
+        while let top = heap.min, incidents[top.id]?.nextDueSeconds != top.due { heap.removeMin() }
+    }
+
+    private mutating func rebuildHeap() {
+        heap = Heap(incidents.compactMap { id, state in state.nextDueSeconds.isFinite ? Entry(due: state.nextDueSeconds, id: id) : nil })
+    }
+}

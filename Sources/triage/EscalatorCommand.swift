@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TriageEscalator
+import TriageKafka
+import TriageOps
+import TriageSLA
+import TriageSchema
+import TriageStreams
+
+/// `--policy`, `--time-scale`, `--time-origin`: what the escalator and `triage sla` share.
+struct SlaOptions: ParsableArguments {
+    @Option(help: "SLA policy YAML (targets, warnings, escalation levels, calendars; see docs/sla.md). Default: built-in defaults.")
+    var policy: String?
+
+    func loadPolicy() throws -> SlaPolicy {
+        guard let policy else { return SlaPolicy() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: policy, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read --policy \(policy): \(error.localizedDescription)")
+        }
+        do {
+            return try SlaPolicy.load(yaml: text, file: policy)
+        } catch {
+            throw ValidationError("invalid SLA policy: \(error)")
+        }
+    }
+}
+
+struct EscalatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "escalator",
+        abstract: "Run the SLA escalator: warnings and escalations when targets fall due.",
+        discussion: """
+            Consumes the lifecycle topic (\(TriageTopic.incidentEvents)) in the consumer group --group, \
+            keeps every open incident's first-response and resolution clocks (paused while waiting on \
+            the customer, in the contract's business calendar), and publishes SlaWarning and Escalated \
+            events (same topic, same partition as the incident) plus notification requests \
+            (\(TriageTopic.notificationRequests)) within about a second of each deadline.
+
+            State per partition is kept in the compacted changelog \(TriageTopic.slaState) (same \
+            partition count as the lifecycle topic) and restored when a partition is assigned; /readyz \
+            answers 503 until then. Emitted events have deterministic ids, so a re-emission after a \
+            crash is recognisable downstream.
+
+            --time-scale speeds SLA time up for demos and tests: 360 makes an hour pass in ten seconds. \
+            Processes given the same --time-origin agree on SLA time.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var sla: SlaOptions
+
+    @Option(help: "Consumer group; instances in one group split the partitions.")
+    var group: String = "triage-escalator"
+
+    @Option(help: "SLA time runs this many times as fast as real time (demos, tests).")
+    var timeScale: Double = 1
+
+    @Option(help: "With --time-scale: the real instant (RFC 3339) from which SLA time is sped up. Default: now.")
+    var timeOrigin: String?
+
+    @Option(help: "Port of the /healthz and /readyz endpoint (0 = any free port).")
+    var opsPort: Int = 8081
+
+    @Option(help: "Write the ops endpoint's bound port to this file.")
+    var opsPortFile: String?
+
+    @Option(help: "Consumer session timeout in seconds (how fast a dead instance's partitions move).")
+    var sessionTimeout: Double = 10
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard timeScale > 0, timeScale <= 1_000_000 else { throw ValidationError("--time-scale must be in (0, 1000000]") }
+        if let timeOrigin, parseInstant(timeOrigin) == nil {
+            throw ValidationError("--time-origin '\(timeOrigin)' is not an RFC 3339 instant (e.g. 2026-03-06T16:00:00Z)")
+        }
+        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
+        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging(label: "triage.escalator")
+        let policy = try sla.loadPolicy()
+        let client = try connection.clientConfiguration()
+        let clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())
+        try await Escalator.checkTopics(EscalatorTopics(), client: client, logger: logger)
+        let services = try EscalatorServices(
+            client: client, policy: policy, clock: clock, group: group,
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+        )
+        let portFile = opsPortFile
+        let ops = OpsServer(port: opsPort, health: services.escalator.health, logger: logger) { port in
+            if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }
+        }
+        logger.info(
+            "escalator starting",
+            metadata: ["bootstrap": "\(client.bootstrapServers.joined(separator: ","))", "group": "\(group)", "time_scale": "\(timeScale)"]
+        )
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+        let figures = services.escalator.statistics
+        logger.info(
+            "escalator stopped",
+            metadata: ["warnings": "\(figures.warnings)", "escalations": "\(figures.escalations)", "events": "\(figures.eventsApplied)"]
+        )
+    }
+}
+
+/// The escalator with its consumer and producer, in shutdown order.
+struct EscalatorServices {
+    let escalator: Escalator
+    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    init(
+        client: KafkaClientConfiguration, policy: SlaPolicy, clock: any SlaTimeSource, group: String,
+        sessionTimeout: Duration, logger: Logger
+    ) throws {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)),
+            logger: logger
+        )
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                groupID: group,
+                topics: [TriageTopic.incidentEvents],
+                client: client,
+                autoOffsetReset: .earliest,
+                sessionTimeout: sessionTimeout,
+                heartbeatInterval: sessionTimeout / 10,
+                fetchMaximumWait: .milliseconds(50)
+            ),
+            logger: logger
+        )
+        escalator = Escalator(consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, logger: logger)
+        // Shutdown runs in reverse: the consumer stops first, the escalator finishes, the
+        // producer flushes last.
+        ordered = [.init(service: producer), .init(service: escalator), .init(service: consumer)]
+    }
+}
+
+/// RFC 3339 with or without fractional seconds.
+func parseInstant(_ text: String) -> Date? {
+    if let date = try? Date(text, strategy: .iso8601) { return date }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text)
+}

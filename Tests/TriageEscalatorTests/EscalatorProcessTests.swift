@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import TriageEscalator
+import TriageKafka
+import TriageKafkaTesting
+import TriageSchema
+import TriageStreams
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// GET `http://127.0.0.1:port/path` → status code (nil if nothing answers).
+func httpStatus(port: Int, path: String) async -> Int? {
+    guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return nil }
+    guard let (_, response) = try? await URLSession.shared.data(from: url) else { return nil }
+    return (response as? HTTPURLResponse)?.statusCode
+}
+
+@Suite("triage escalator as a process: SIGKILL and restart, CLI")
+struct EscalatorProcessTests {
+    static let lifecycleTopics = [
+        "\(TriageTopic.incidentEvents):4", "\(TriageTopic.slaState):4", "\(TriageTopic.notificationRequests):1", "\(TriageTopic.deadLetter):1",
+    ]
+
+    @Test func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnce() async throws {
+        let broker = try await BrokerProcess(arguments: Self.lifecycleTopics.flatMap { ["--topic", $0] })
+        let scale = 360.0  // an SLA hour per 10 s: Sev A warnings at 10 s and 15 s, level 1 at 20 s, level 2 at 30 s
+        let origin = Date()
+        let clock = ScaledClock(scale: scale, origin: origin)
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("ops-port")).path
+        let arguments = [
+            "escalator", "--bootstrap", broker.bootstrap, "--time-scale", "360", "--time-origin", origin.formatted(.iso8601),
+            "--ops-port", "0", "--ops-port-file", portFile, "--session-timeout", "3", "--log-level", "info",
+        ]
+        let world = World(bootstrap: broker.bootstrap, logger: KafkaTestCluster.makeLogger("test.escalator-process"))
+        let log = EmittedLog()
+        let (watcher, watching) = try watch(world, into: log)
+
+        let first = try TriageProcess(arguments)
+        try await eventually("the first escalator is ready", timeout: .seconds(30)) {
+            guard let port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return false }
+            return await httpStatus(port: port, path: "/readyz") == 200
+        }
+        let publisher = try world.publisher(clock: clock)
+        _ = try await publisher.publish(opened("INC-KILL", at: clock.now()))
+
+        try await eventually("the 50 % warning", timeout: .seconds(40)) { log.milestones(of: "INC-KILL").contains("w50") }
+        first.kill9()
+        try? FileManager.default.removeItem(atPath: portFile)
+        let second = try TriageProcess(arguments)
+        try await eventually("level 2 after the restart", timeout: .seconds(60)) { log.milestones(of: "INC-KILL").contains("L2") }
+        try await Task.sleep(for: .seconds(3))
+
+        #expect(log.milestones(of: "INC-KILL") == ["w50", "w75", "L1", "L2"], "each milestone exactly once across the crash")
+        let breach = log.all.first { $0.milestone == "L1" }
+        #expect(breach.map { abs($0.deadline.timeIntervalSince(log.all[0].deadline)) < 0.001 } == true)
+        let port = try #require(Int(try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(await httpStatus(port: port, path: "/healthz") == 200)
+        #expect(await httpStatus(port: port, path: "/readyz") == 200)
+        #expect(second.output.contains("SLA state restored"), "the restarted instance restored from the changelog")
+
+        #expect(try await second.stop() == 0, "SIGTERM: graceful exit 0")
+        await watcher.close()
+        _ = try? await watching.value
+        #expect(try await broker.stop() == 0)
+    }
+
+    @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {
+        let calendar = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("calendar") + ".yaml").path
+        try """
+        time_zone: America/New_York
+        hours:
+          monday: ["09:00-17:00"]
+          tuesday: ["09:00-17:00"]
+          wednesday: ["09:00-17:00"]
+          thursday: ["09:00-17:00"]
+          friday: ["09:00-17:00"]
+        """.write(toFile: calendar, atomically: true, encoding: .utf8)
+        let (status, output, errors) = try await runProcess(
+            triageExecutable,
+            ["sla", "deadline", "--calendar", calendar, "--severity", "B", "--coverage", "business", "--opened", "2026-03-06T16:00:00-05:00"]
+        )
+        #expect(status == 0, "\(errors)")
+        // Friday 16:00 EST + 4 business hours = Monday 12:00 EDT (DST began on Sunday).
+        #expect(output.contains("deadline   2026-03-09T16:00:00Z"), "\(output)")
+        #expect(output.contains("2026-03-09T12:00:00-04:00"), "\(output)")
+
+        try "time_zone: Mars/Olympus\nhours: {monday: [\"09:00-17:00\"]}\n".write(toFile: calendar, atomically: true, encoding: .utf8)
+        let (badStatus, _, badErrors) = try await runProcess(
+            triageExecutable, ["sla", "deadline", "--calendar", calendar, "--severity", "B", "--opened", "2026-03-06T16:00:00-05:00"]
+        )
+        #expect(badStatus != 0)
+        #expect(badErrors.contains("\(calendar):1"), "the error names the file and line: \(badErrors)")
+        #expect(badErrors.contains("time_zone"))
+    }
+
+    @Test func slaExplainPrintsTheTimeline() async throws {
+        let events = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("events") + ".jsonl").path
+        let lines = [
+            opened("INC-9", at: Date(timeIntervalSince1970: 1_780_000_000)),
+            lifecycleEvent("INC-9", "w", at: Date(timeIntervalSince1970: 1_780_000_000 + 1_800)) { $0.waitingOnCustomer = .init() },
+            lifecycleEvent("INC-9", "r", at: Date(timeIntervalSince1970: 1_780_000_000 + 5_400)) { $0.customerResponded = .init() },
+        ]
+        try lines.map { try $0.jsonString() }.joined(separator: "\n").write(toFile: events, atomically: true, encoding: .utf8)
+        let (status, output, errors) = try await runProcess(
+            triageExecutable, ["sla", "explain", "--events", events, "--until", Date(timeIntervalSince1970: 1_780_000_000 + 20_000).formatted(.iso8601)]
+        )
+        #expect(status == 0, "\(errors)")
+        #expect(output.contains("WaitingOnCustomer"))
+        #expect(output.contains("first_response paused 30.0/120 min"), "\(output)")
+        // Paused for an hour: the breach is at open + 3 h.
+        let breach = Date(timeIntervalSince1970: 1_780_000_000 + 3 * 3_600).formatted(.iso8601)
+        #expect(output.contains("escalation level 1") && output.contains("deadline \(breach)") || output.contains(breach), "\(output)")
+    }
+}
