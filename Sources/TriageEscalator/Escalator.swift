@@ -21,6 +21,8 @@ public struct EscalatorTopics: Sendable, Hashable {
 
 /// Figures the escalator keeps while it runs.
 public struct EscalatorStatistics: Sendable, Hashable {
+    /// Partitions owned (state restored).
+    public var partitions = 0
     public var tracked = 0
     public var eventsApplied = 0
     public var warnings = 0
@@ -347,7 +349,11 @@ public final class Escalator: Service, Sendable {
 
         func updateTracked() {
             let tracked = books.values.reduce(0) { $0 + $1.count }
-            owner.stats.withLock { $0.tracked = tracked }
+            let partitions = books.count
+            owner.stats.withLock {
+                $0.tracked = tracked
+                $0.partitions = partitions
+            }
         }
 
         /// Points the timer at the earliest due instant of all books.

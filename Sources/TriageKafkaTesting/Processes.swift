@@ -15,11 +15,20 @@ public func runProcess(_ executable: String, _ arguments: [String], input: Strin
     defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    let outputData = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-    let errorData = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
+    // Blocking reads run on GCD threads: blocking the cooperative pool (two threads on a
+    // two-core CI machine) would stall every other test while the process runs.
+    async let outputData = readToEnd(output.fileHandleForReading)
+    async let errorData = readToEnd(errors.fileHandleForReading)
     try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: await outputData.value, as: UTF8.self), String(decoding: await errorData.value, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: await outputData, as: UTF8.self), String(decoding: await errorData, as: UTF8.self))
+}
+
+/// Reads a pipe to its end on a GCD thread, not on the cooperative pool.
+public func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+    }
 }
 
 /// The `triage` executable built next to this test bundle.

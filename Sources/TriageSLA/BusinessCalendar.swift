@@ -106,6 +106,13 @@ public struct BusinessCalendar: Sendable, Hashable {
             for (first, second) in zip(sorted, sorted.dropFirst()) where second.startMinute < first.endMinute {
                 throw CalendarError("weekday \(weekday): intervals \(first) and \(second) overlap")
             }
+            // An interval that crosses midnight must end before the next day's intervals start.
+            let next = weekday % 7 + 1
+            for late in intervals where late.endMinute > 24 * 60 {
+                if let early = weekly[next]?.first(where: { $0.startMinute < late.endMinute - 24 * 60 }) {
+                    throw CalendarError("weekday \(weekday): interval \(late) runs past midnight into \(early) of weekday \(next)")
+                }
+            }
         }
         guard weekly.values.contains(where: { !$0.isEmpty }) else { throw CalendarError("the calendar has no working hours") }
         self.timeZone = timeZone
@@ -188,7 +195,9 @@ public struct BusinessCalendar: Sendable, Hashable {
     }
 
     /// The instant of a local wall-clock time `minute` minutes after the start of `day` (minutes
-    /// past 1,440 fall on the next day). Times that do not exist (spring forward) move forward.
+    /// past 1,440 fall on the next day). A time repeated when the clocks fall back is its first
+    /// occurrence; a time that does not exist because the clocks spring forward is the instant
+    /// of the change (the clock jumps past it then).
     func instant(_ day: LocalDate, minute: Int) -> Date {
         let date = day.adding(days: minute / (24 * 60), in: calendar)
         let minuteOfDay = minute % (24 * 60)
@@ -198,7 +207,18 @@ public struct BusinessCalendar: Sendable, Hashable {
         parts.day = date.day
         parts.hour = minuteOfDay / 60
         parts.minute = minuteOfDay % 60
-        return calendar.date(from: parts)!
+        let result = calendar.date(from: parts)!
+        // Foundation moves a time inside the gap forward by the gap's length (02:30 → 03:30),
+        // which would carry an interval's end past the start of the next one (02:45 → 03:45
+        // overlaps 03:00–04:00) or drop time that exists (01:30–02:30 in London).
+        let shown = calendar.dateComponents([.hour, .minute], from: result)
+        if shown.hour != parts.hour || shown.minute != parts.minute,
+            let change = timeZone.nextDaylightSavingTimeTransition(after: result.addingTimeInterval(-86_400)),
+            abs(change.timeIntervalSince(result)) < 86_400
+        {
+            return change
+        }
+        return result
     }
 
     /// Working intervals that start on `day`, minus holidays, as instants.
@@ -210,8 +230,10 @@ public struct BusinessCalendar: Sendable, Hashable {
             return end > start ? start..<end : nil
         }
         guard !open.isEmpty else { return [] }
-        // Holidays of this day and of the next (an interval crossing midnight reaches into it).
-        for holiday in holidays where holiday.date == day || holiday.date == day.adding(days: 1, in: calendar) {
+        // Holidays of this day, of the next (an interval crossing midnight reaches into it) and of
+        // the previous one (a closed part crossing midnight reaches into this day).
+        let nearby = [day.adding(days: -1, in: calendar), day, day.adding(days: 1, in: calendar)]
+        for holiday in holidays where nearby.contains(holiday.date) {
             let closed: Range<Date>
             if let part = holiday.closed {
                 closed = instant(holiday.date, minute: part.startMinute)..<instant(holiday.date, minute: part.endMinute)

@@ -3,7 +3,13 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import SwiftProtobuf
+import TriageEscalator
 import TriageKafka
+import TriageOps
+import TriageSLA
+import TriageSchema
+import TriageStreams
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,10 +17,16 @@ struct DevCommand: AsyncParsableCommand {
         abstract: "Run Triage locally on an embedded Kafka broker (the README's first command).",
         discussion: """
             Starts the embedded broker (librdkafka's mock cluster) and creates the topics, then runs \
-            every part of Triage that exists so far. Today that is the Kafka layer's self-check: a \
-            producer publishing records at --rate and a consumer group reading them back, with a \
-            live line of throughput, lag and end-to-end latency every --report-interval seconds. \
-            The workers (intake, router, escalator, notifier, analytics) join this command as they are built.
+            every part of Triage that exists so far:
+              • the Kafka layer's self-check: records at --rate and a consumer group reading them back \
+            (throughput, lag, end-to-end latency);
+              • the escalator, on SLA time sped up by --time-scale (360: an hour per ten seconds), with \
+            /healthz and /readyz on --ops-port;
+              • an incident simulator opening --incident-rate incidents per second (mixed severities; \
+            some acknowledged in time, some waiting on the customer, some never answered, so warnings \
+            and escalations show up within seconds).
+            A live line every --report-interval seconds shows all of it. The router, notifier, intake \
+            and analytics workers join as they are built.
 
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
@@ -37,6 +49,17 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Write the embedded broker's bootstrap address to this file.")
     var portFile: String?
 
+    @Option(help: "SLA time runs this many times as fast as real time (360: an hour per ten seconds).")
+    var timeScale: Double = 360
+
+    @Option(help: "Simulated incidents opened per second (0: none).")
+    var incidentRate: Double = 2
+
+    @Option(help: "Port of the escalator's /healthz and /readyz (0: any free port).")
+    var opsPort: Int = 8081
+
+    @OptionGroup var sla: SlaOptions
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -44,6 +67,8 @@ struct DevCommand: AsyncParsableCommand {
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
         guard reportInterval > 0 else { throw ValidationError("--report-interval must be positive") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+        guard incidentRate >= 0 else { throw ValidationError("--incident-rate must not be negative") }
     }
 
     func run() async throws {
@@ -51,12 +76,20 @@ struct DevCommand: AsyncParsableCommand {
         let kafka = try EmbeddedKafka(brokers: brokers, logger: logger)
         let topic = "triage.dev.selfcheck"
         try kafka.createTopic(topic, partitions: 6, replicationFactor: min(3, brokers))
+        for name in TriageTopic.all {
+            try kafka.createTopic(name, partitions: 6, replicationFactor: min(3, brokers))
+        }
+        let policy = try sla.loadPolicy()
+        let clock = ScaledClock(scale: timeScale, origin: Date())
         if let portFile { try Data((kafka.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
         print("""
             triage dev — embedded Kafka (librdkafka \(KafkaLibrary.version) mock cluster, \(brokers) broker(s))
               bootstrap: \(kafka.bootstrapServers)
               try:       kcat -b \(kafka.bootstrapServers.split(separator: ",")[0]) -L
-              running:   Kafka self-check on '\(topic)' at \(rate) records/s (workers join as they are built)
+              running:   Kafka self-check on '\(topic)' at \(rate) records/s
+                         escalator (SLA time ×\(timeScale)), ops on :\(opsPort) (/healthz, /readyz)
+                         incident simulator at \(incidentRate)/s → \(TriageTopic.incidentEvents)
+              watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
               stop:      Ctrl-C
             """)
         fflush(nil)
@@ -77,6 +110,11 @@ struct DevCommand: AsyncParsableCommand {
             logger: logger
         )
         let statistics = SelfCheckStatistics()
+        let escalator = try EscalatorServices(
+            client: kafka.clientConfiguration, policy: policy, clock: clock, group: "triage-escalator",
+            sessionTimeout: .seconds(6), logger: logger
+        )
+        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -84,8 +122,15 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
-                    .init(service: SelfCheckReporter(consumer: consumer, statistics: statistics, interval: reportInterval)),
+                ] + escalator.ordered + [
+                    .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
+                    .init(
+                        service: SelfCheckReporter(
+                            consumer: consumer, statistics: statistics, escalator: escalator.escalator, simulator: simulator, interval: reportInterval
+                        )
+                    ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
+                    .init(service: simulator),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -99,7 +144,11 @@ struct DevCommand: AsyncParsableCommand {
         }
         try await group.run()
         let final = statistics.snapshot()
-        print("triage dev stopped: produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed)")
+        let figures = escalator.escalator.statistics
+        print(
+            "triage dev stopped: self-check produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed); "
+                + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations)"
+        )
     }
 }
 
@@ -188,6 +237,8 @@ struct SelfCheckReader: Service {
 struct SelfCheckReporter: Service {
     let consumer: KafkaConsumer
     let statistics: SelfCheckStatistics
+    let escalator: Escalator
+    let simulator: IncidentSimulator
     let interval: Double
 
     func run() async throws {
@@ -207,7 +258,77 @@ struct SelfCheckReporter: Service {
                     "[\(elapsed)s] kafka self-check: produced \(snapshot.produced)  consumed \(snapshot.consumed)  "
                         + "lag \(lag)  e2e p50 \(percentile(0.5)) p99 \(percentile(0.99))  failures \(snapshot.failed)"
                 )
+                let sla = escalator.statistics
+                print(
+                    "[\(elapsed)s] escalator: \(escalator.health.isReady ? "ready" : "not ready")  incidents opened \(simulator.opened)  "
+                        + "tracked \(sla.tracked)  warnings \(sla.warnings)  escalations \(sla.escalations)  "
+                        + "last breach lag \(String(format: "%.0f", sla.lastLagSeconds)) SLA-s"
+                )
                 fflush(nil)
+            }
+        }
+    }
+}
+
+/// Opens simulated incidents on the lifecycle topic at a fixed rate, on SLA time: a third are
+/// acknowledged quickly, some wait on the customer for a while, the rest are never answered
+/// (so the escalator has warnings and breaches to report).
+final class IncidentSimulator: Service, Sendable {
+    let producer: KafkaProducer
+    let clock: any SlaTimeSource
+    let rate: Double
+    private let count = Atomic<Int>(0)
+
+    init(producer: KafkaProducer, clock: any SlaTimeSource, rate: Double) {
+        self.producer = producer
+        self.clock = clock
+        self.rate = rate
+    }
+
+    var opened: Int { count.load(ordering: .relaxed) }
+
+    func run() async throws {
+        guard rate > 0 else { return try await gracefulShutdown() }
+        let publisher = IncidentEventPublisher(producer: producer, validator: .init(now: { [clock] in clock.now() }))
+        let interval = Duration.seconds(1) / rate
+        let run = UUID().uuidString.prefix(4).lowercased()
+        await cancelWhenGracefulShutdown {
+            var index = 0
+            while !Task.isCancelled {
+                let incident = "INC-\(run)-\(index)"
+                let now = self.clock.now()
+                let severity: Severity = [.a, .b, .c][index % 3]
+                var events = [
+                    IncidentEvent.with {
+                        $0.eventID = "\(incident)-opened"; $0.incidentID = incident; $0.producer = "simulator"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                        $0.opened = .with {
+                            $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing"
+                            $0.severity = severity; $0.coverage = index % 2 == 0 ? .coverage24X7 : .businessHours
+                            $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+                        }
+                    }
+                ]
+                switch index % 4 {
+                case 0:  // answered within minutes
+                    events.append(.with {
+                        $0.eventID = "\(incident)-ack"; $0.incidentID = incident; $0.producer = "simulator"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(120))
+                        $0.acknowledged = .with { $0.agentID = "agent-\(index % 5)" }
+                    })
+                case 1:  // waiting on the customer right away
+                    events.append(.with {
+                        $0.eventID = "\(incident)-wait"; $0.incidentID = incident; $0.producer = "simulator"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(60))
+                        $0.waitingOnCustomer = .with { $0.reason = "need logs" }
+                    })
+                default:  // never answered: warnings, then escalations
+                    break
+                }
+                for event in events { _ = try? await publisher.producer.enqueue(publisher.record(for: event)) }
+                self.count.add(1, ordering: .relaxed)
+                index += 1
+                try? await Task.sleep(for: interval)
             }
         }
     }

@@ -66,6 +66,21 @@ struct EscalatorProcessTests {
         #expect(try await broker.stop() == 0)
     }
 
+    @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws {
+        let (status, output, errors) = try await runProcess(
+            triageExecutable,
+            ["dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4", "--log-level", "warning"],
+            timeout: .seconds(90)
+        )
+        #expect(status == 0, "\(errors.suffix(2_000))")
+        #expect(output.contains("escalator: ready"), "\(output)")
+        // Sev A incidents opened in the first seconds are breached 10 s later at ×720.
+        let summary = try #require(output.split(separator: "\n").last { $0.hasPrefix("triage dev stopped") }, "\(output)")
+        let escalations = summary.split(separator: " ").firstIndex(of: "escalations").map { Int(summary.split(separator: " ")[$0 + 1]) ?? 0 } ?? 0
+        #expect(escalations > 0, "\(summary)")
+        #expect(summary.contains("delivery failures 0"), "\(summary)")
+    }
+
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {
         let calendar = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("calendar") + ".yaml").path
         try """

@@ -88,7 +88,7 @@ struct BrokerProcessTests {
         kcatProcess.standardError = FileHandle.nullDevice
         try kcatProcess.run()
         defer { if kcatProcess.isRunning { kill(kcatProcess.processIdentifier, SIGKILL) } }
-        let kcatLines = Task.detached { String(decoding: kcatOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        let kcatLines = Task { String(decoding: await readToEnd(kcatOutput.fileHandleForReading), as: UTF8.self) }
 
         let logger = KafkaTestCluster.makeLogger("test.cross-process")
         let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
