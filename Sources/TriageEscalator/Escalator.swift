@@ -223,7 +223,8 @@ public final class Escalator: Service, Sendable {
                     try await deadLetters.send(message, reason: reason)
                 }
             }
-            try owner.consumer.storeOffsets(batch)
+            // Only partitions we own (records of a partition lost meanwhile are not ours to commit).
+            try owner.consumer.storeOffsets(batch.filter { books[$0.partition] != nil })
             owner.stats.withLock {
                 $0.eventsApplied += applied
                 $0.deadLettered += poison.count

@@ -46,12 +46,15 @@ public struct SlaBook: Sendable {
         var outcome = Outcome()
         if var state = incidents[incident] {
             guard position > state.appliedThrough else { return outcome }
-            let before = state.nextDueSeconds
+            var before = state
             for action in state.apply(input, at: instant, rules: rules) { outcome.actions.append((incident, action)) }
             state.appliedThrough = position
             incidents[incident] = state
-            if state.nextDueSeconds != before { schedule(incident, state) }
-            outcome.changed.append(incident)
+            if state.nextDueSeconds != before.nextDueSeconds { schedule(incident, state) }
+            // Inputs that change nothing but the position (a read-back of our own event, a
+            // repeated fact) need no changelog record: replaying them is a no-op too.
+            before.appliedThrough = position
+            if before != state || !outcome.actions.isEmpty { outcome.changed.append(incident) }
         } else if case .opened(let severity, let coverage, let team) = input {
             let state = IncidentSla(openedAt: instant, severity: severity, coverage: coverage, team: team, rules: rules, position: position)
             incidents[incident] = state

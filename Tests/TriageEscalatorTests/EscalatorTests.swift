@@ -267,14 +267,17 @@ struct EscalatorTests {
         var overtaken = 0
         for index in 0..<28 {
             let got = log.milestones(of: "INC-\(index)")
-            // Escalations are never skipped; a 50 % warning that fell due while a partition had
-            // no owner (during the hand-over) is overtaken by the 75 % one, by design.
-            if got.sorted() == ["L1", "L2", "w75"] { overtaken += 1; continue }
-            if got.sorted() != ["L1", "L2", "w50", "w75"] { problems.append("INC-\(index): \(got)") }
+            // Escalation levels are never skipped or doubled. A warning that fell due while its
+            // partition had no owner (the hand-over gap: seconds of real time, i.e. tens of SLA
+            // minutes at ×720) is overtaken by the next milestone and not sent, by design.
+            if got.filter({ $0 == "L1" }).count != 1 || got.filter({ $0 == "L2" }).count != 1 || Set(got).count != got.count {
+                problems.append("INC-\(index): \(got)")
+            }
+            overtaken += 2 - got.filter { $0.hasPrefix("w") }.count
         }
-        print("hand-over: \(overtaken) of 28 incidents had their 50 % warning overtaken while partitions moved")
+        print("hand-over: \(overtaken) of 56 warnings overtaken while partitions moved; problems: \(problems)")
         #expect(problems.isEmpty, "each milestone exactly once, nothing lost: \(problems)")
-        #expect(overtaken < 14, "most warnings were on time")
+        #expect(overtaken < 28, "most warnings were on time")
         #expect(first.statistics.escalations > 0 && second.statistics.escalations > 0, "both instances did part of the work")
 
         await secondGroup.triggerGracefulShutdown()

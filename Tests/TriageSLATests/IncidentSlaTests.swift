@@ -178,6 +178,18 @@ struct SlaBookTests {
         #expect(book["INC-1"] == snapshot)
     }
 
+    @Test func inputsThatChangeNothingNeedNoChangelogRecord() {
+        var book = SlaBook()
+        _ = book.apply(.opened(severity: .a, coverage: .twentyFourSeven, team: nil), to: "INC-1", at: t0, position: 1, rules: rules)
+        let fired = book.fire(upTo: minutes(60), rules: rules)
+        #expect(fired.changed == ["INC-1"] && fired.actions.count == 1)
+        // Our own 50 % warning read back: already recorded, nothing to write.
+        let readBack = book.apply(.warningEmitted(target: .firstResponse, percent: 50, deadline: minutes(120)), to: "INC-1", at: minutes(60), position: 2, rules: rules)
+        #expect(readBack.changed.isEmpty)
+        let paused = book.apply(.waitingOnCustomer, to: "INC-1", at: minutes(61), position: 3, rules: rules)
+        #expect(paused.changed == ["INC-1"])
+    }
+
     @Test func closedIncidentsAreForgottenAfterTheReopenWindow() {
         var book = SlaBook()
         _ = book.apply(.opened(severity: .c, coverage: .twentyFourSeven, team: nil), to: "INC-1", at: t0, position: 1, rules: rules)
