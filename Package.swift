@@ -79,6 +79,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Routing policy for one team's desk: eligibility, choice, queue, reassignment. Pure.
+        .target(
+            name: "TriageRouting",
+            dependencies: ["TriageSLA", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // The router worker: dispatcher (re-key by team) and desks (single writer per team).
+        .target(
+            name: "TriageRouter",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What every worker process serves besides its work: health and readiness over HTTP.
         .target(
             name: "TriageOps",
@@ -107,6 +124,8 @@ let package = Package(
                 "TriageStreams",
                 "TriageSLA",
                 "TriageEscalator",
+                "TriageRouter",
+                "TriageRouting",
                 "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,6 +135,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageRouterTests",
+            dependencies: [
+                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TriageEscalatorTests",
             dependencies: [

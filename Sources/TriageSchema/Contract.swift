@@ -1,5 +1,5 @@
-public import Foundation
-public import SwiftProtobuf
+import Foundation
+import SwiftProtobuf
 
 // Short names for the generated types (package `triage.v1`).
 public typealias IncidentEvent = Triage_V1_IncidentEvent
@@ -20,10 +20,18 @@ public enum TriageTopic {
     public static let incidentState = "triage.incident-state"
     /// Compacted: the escalator's SLA state per incident, co-partitioned with ``incidentEvents``.
     public static let slaState = "triage.sla-state"
+    /// The router's work re-keyed by team (stage 1 → stage 2).
+    public static let routing = "triage.routing"
+    /// Compacted: incident → team, co-partitioned with ``incidentEvents``.
+    public static let routingIndex = "triage.routing-index"
+    /// Compacted: one team desk snapshot per team, co-partitioned with ``routing``.
+    public static let routerState = "triage.router-state"
     /// Poison messages, with the reason and their origin in headers (``TriageHeader``).
     public static let deadLetter = "triage.dead-letter"
 
-    public static let all = [incidentEvents, agentEvents, notificationRequests, analytics, incidentState, slaState, deadLetter]
+    public static let all = [
+        incidentEvents, agentEvents, notificationRequests, analytics, incidentState, slaState, routing, routingIndex, routerState, deadLetter,
+    ]
 }
 
 /// Kafka header names every Triage producer sets.

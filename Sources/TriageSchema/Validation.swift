@@ -1,5 +1,5 @@
 public import Foundation
-public import SwiftProtobuf
+import SwiftProtobuf
 
 /// A rule an event broke, naming the field (protobuf field path, e.g. `opened.severity`).
 public struct SchemaViolation: Error, Hashable, Sendable, CustomStringConvertible {

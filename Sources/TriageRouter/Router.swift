@@ -1,0 +1,396 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+public import TriageKafka
+public import TriageRouting
+import TriageSLA
+import TriageSchema
+public import TriageStreams
+
+/// Figures of a router instance.
+public struct RouterStatistics: Sendable, Hashable {
+    public var partitions = 0
+    public var teams = 0
+    public var agents = 0
+    public var assigned = 0
+    public var reassigned = 0
+    public var queued = 0
+    public var inputs = 0
+}
+
+/// Stage 2 of the router: the single writer of each team's desk.
+///
+/// Consumes `triage.routing` (keyed and partitioned by team) in the router's group; per owned
+/// partition it keeps the `TeamDesk` of every team hashed to it, restored from the compacted
+/// `triage.router-state` before the partition's first record. Agent profiles and presence
+/// come from `triage.agent-events`, which every instance reads whole (a consumer group of its
+/// own, from the beginning); changes for teams it owns are applied at once. Decisions become
+/// Assigned/Reassigned lifecycle events with deterministic ids; each step waits for its events
+/// and desk snapshots to be delivered before storing offsets.
+///
+/// In a `ServiceGroup`: producer, router, routing consumer, roster consumer.
+public final class Router: Service, Sendable {
+    public let health: WorkerHealth
+    private let consumer: KafkaConsumer
+    private let roster: KafkaConsumer
+    private let producer: KafkaProducer
+    private let client: KafkaClientConfiguration
+    private let policy: RoutingPolicy
+    private let topics: RouterTopics
+    private let routingPartitions: Int
+    private let logger: Logger
+    private let stats = Mutex(RouterStatistics())
+    private let onDecision: (@Sendable (RoutingDecision) -> Void)?
+
+    /// `consumer` subscribes to `topics.routing` in the router group; `roster` to
+    /// `topics.agentEvents` in a group of its own (every instance sees every agent).
+    public init(
+        consumer: KafkaConsumer, roster: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration,
+        policy: RoutingPolicy, topics: RouterTopics = .init(), routingPartitions: Int, health: WorkerHealth = .init(),
+        logger: Logger, onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
+    ) {
+        self.consumer = consumer
+        self.roster = roster
+        self.producer = producer
+        self.client = client
+        self.policy = policy
+        self.topics = topics
+        self.routingPartitions = routingPartitions
+        self.health = health
+        self.logger = logger
+        self.onDecision = onDecision
+    }
+
+    public var statistics: RouterStatistics { stats.withLock { $0 } }
+
+    private enum Input: Sendable {
+        case routing(KafkaConsumerEvent, CheckedContinuation<Void, Never>)
+        case roster([KafkaMessage])
+        case tick
+        case failed(any Error)
+    }
+
+    public func run() async throws {
+        let (mailbox, inbox) = AsyncStream<Input>.makeStream()
+        let consumer = self.consumer
+        let roster = self.roster
+        let routingPump = Task {
+            do {
+                for try await event in consumer.events {
+                    await withCheckedContinuation { continuation in inbox.yield(.routing(event, continuation)) }
+                }
+            } catch { inbox.yield(.failed(error)) }
+            inbox.finish()
+        }
+        let rosterPump = Task {
+            do {
+                for try await batch in roster.batches { inbox.yield(.roster(batch)) }
+            } catch { inbox.yield(.failed(error)) }
+        }
+        var state = State(owner: self, inbox: inbox)
+        health.markRunning(true, status: "running")
+        var failure: (any Error)?
+        for await input in mailbox {
+            do {
+                switch input {
+                case .routing(let event, let processed):
+                    defer { processed.resume() }
+                    try await state.handle(event)
+                case .roster(let batch):
+                    try await state.apply(roster: batch)
+                case .tick:
+                    state.timerDue = nil
+                    try await state.clock()
+                case .failed(let error):
+                    throw error
+                }
+            } catch {
+                failure = error
+                break
+            }
+            state.reschedule()
+        }
+        state.timer?.cancel()
+        routingPump.cancel()
+        rosterPump.cancel()
+        health.markRunning(false, status: "stopped")
+        if let failure { throw failure }
+        try? await gracefulShutdown()
+    }
+
+    /// What the single writer owns.
+    private struct State {
+        let owner: Router
+        let inbox: AsyncStream<Input>.Continuation
+        /// Owned routing partition → team → desk.
+        var desks: [Int32: [String: TeamDesk]] = [:]
+        /// Every agent's latest profile and presence.
+        var agents: [String: (profile: Agent?, presence: Presence)] = [:]
+        var timer: Task<Void, Never>?
+        var timerDue: Date?
+
+        init(owner: Router, inbox: AsyncStream<Input>.Continuation) {
+            self.owner = owner
+            self.inbox = inbox
+        }
+
+        func partition(of team: String) -> Int32 { routingPartition(team: team, partitions: owner.routingPartitions) }
+
+        mutating func handle(_ event: KafkaConsumerEvent) async throws {
+            switch event {
+            case .partitionsAssigned(let partitions):
+                try await restore(partitions.filter { $0.topic == owner.topics.routing }.map(\.partition))
+            case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
+                for partition in partitions where partition.topic == owner.topics.routing { desks[partition.partition] = nil }
+                updateStatistics()
+            case .messages(let batch):
+                var step = Step()
+                for message in batch where desks[message.partition] != nil {
+                    guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
+                        let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team)
+                    else { continue }
+                    step.apply(input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
+                }
+                try await publish(step)
+                try owner.consumer.storeOffsets(batch.filter { desks[$0.partition] != nil })
+            }
+        }
+
+        /// Agent profile and presence changes; applied to the desks of teams owned here.
+        mutating func apply(roster batch: [KafkaMessage]) async throws {
+            var step = Step()
+            for message in batch {
+                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)) else { continue }
+                let id = event.agentID
+                var entry = agents[id] ?? (profile: nil, presence: .offline)
+                let at = event.occurredAt.date
+                switch event.event {
+                case .profile(let profile):
+                    let agent = Agent(
+                        id: id, team: profile.team, skills: Set(profile.products), languages: Set(profile.languages),
+                        capacity: Int(profile.capacity), shiftCalendar: profile.shiftCalendarID.isEmpty ? nil : profile.shiftCalendarID
+                    )
+                    if let old = entry.profile, old.team != agent.team {
+                        step.apply(.removed(agent: id), team: old.team, partition: partition(of: old.team), at: at, trigger: event.eventID, state: &self)
+                    }
+                    entry.profile = agent
+                    agents[id] = entry
+                    step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
+                    step.apply(.presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
+                case .presenceChanged(let change):
+                    let presence: Presence = change.presence == .online ? .online : change.presence == .away ? .away : .offline
+                    entry.presence = presence
+                    agents[id] = entry
+                    if let team = entry.profile?.team {
+                        step.apply(.presence(agent: id, presence), team: team, partition: partition(of: team), at: at, trigger: event.eventID, state: &self)
+                    }
+                case nil:
+                    continue
+                }
+            }
+            try await publish(step)
+        }
+
+        /// Shift boundaries: every desk re-evaluates.
+        mutating func clock() async throws {
+            var step = Step()
+            let now = Date()
+            for (partition, teams) in desks {
+                for team in teams.keys {
+                    step.apply(.clock, team: team, partition: partition, at: now, trigger: "clock-\(Int(now.timeIntervalSince1970))", state: &self)
+                }
+            }
+            try await publish(step)
+        }
+
+        mutating func restore(_ partitions: [Int32]) async throws {
+            guard !partitions.isEmpty else { return }
+            owner.health.beginRestore("router desks \(partitions)")
+            defer { owner.health.endRestore(status: "running") }
+            let sink = DeskSink(partitions: partitions)
+            let summary = try await KafkaPartitionReader.readToEnd(
+                topic: owner.topics.deskState, partitions: partitions, client: owner.client, logger: owner.logger
+            ) { record in sink.add(record) }
+            for (partition, teams) in sink.desks.withLock({ $0 }) { desks[partition] = teams }
+            owner.logger.info("router desks restored", metadata: ["partitions": "\(partitions)", "records": "\(summary.records)"])
+            // Bring restored desks up to date with the roster as this instance knows it.
+            var step = Step()
+            let now = Date()
+            for (id, entry) in agents {
+                guard let agent = entry.profile, partitions.contains(partition(of: agent.team)) else { continue }
+                step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(id)", state: &self)
+                step.apply(.presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(id)", state: &self)
+            }
+            try await publish(step)
+            updateStatistics()
+        }
+
+        static func input(for event: IncidentEvent, team: String) -> RoutingInput? {
+            switch event.event {
+            case .opened(let opened):
+                guard let severity = SupportSeverity(rawValue: opened.severity == .a ? "A" : opened.severity == .b ? "B" : "C") else { return nil }
+                return .opened(
+                    RoutingIncident(
+                        id: event.incidentID, team: team, severity: severity, product: opened.product,
+                        language: opened.language.isEmpty ? nil : opened.language, openedAt: event.occurredAt.date
+                    )
+                )
+            case .acknowledged: return .acknowledged(incident: event.incidentID)
+            case .severityChanged(let change):
+                let severity: SupportSeverity = change.to == .a ? .a : change.to == .b ? .b : .c
+                return .severityChanged(incident: event.incidentID, to: severity)
+            case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: return .released(incident: event.incidentID)
+            case .reopened: return nil  // needs the incident's details; handled as a new Opened by intake (issue 7)
+            case .escalated(let escalated) where escalated.reassignRequested:
+                return .reassignRequested(incident: event.incidentID, cause: "sla_breach")
+            case .reassigned: return .reassignRequested(incident: event.incidentID, cause: "requested")
+            default: return nil
+            }
+        }
+
+        /// Publishes a step's decisions and snapshots, waiting for every delivery.
+        func publish(_ step: Step) async throws {
+            var records: [KafkaProducerMessage] = []
+            var assigned = 0
+            var reassigned = 0
+            var queued = 0
+            for (decision, trigger, at) in step.decisions {
+                owner.onDecision?(decision)
+                var event = IncidentEvent()
+                event.producer = routerProducerName
+                event.occurredAt = Google_Protobuf_Timestamp(date: at)
+                switch decision {
+                case .assigned(let incident, let agent, let reason):
+                    assigned += 1
+                    event.incidentID = incident
+                    event.eventID = "route-" + Self.hash("\(trigger)|\(incident)|assigned|\(agent)")
+                    event.assigned = .with {
+                        $0.agentID = agent
+                        $0.reason = Self.reason(reason)
+                    }
+                case .reassigned(let incident, let from, let to, let reason):
+                    reassigned += 1
+                    event.incidentID = incident
+                    event.eventID = "route-" + Self.hash("\(trigger)|\(incident)|reassigned|\(from)|\(to)")
+                    event.reassigned = .with {
+                        $0.fromAgentID = from
+                        $0.toAgentID = to
+                        $0.reason = Self.reason(reason)
+                    }
+                case .unassigned(let incident, let from):
+                    // Back to the queue: a Reassigned without a target, so the record of who
+                    // holds what stays complete on the lifecycle topic.
+                    queued += 1
+                    event.incidentID = incident
+                    event.eventID = "route-" + Self.hash("\(trigger)|\(incident)|unassigned|\(from)")
+                    event.reassigned = .with {
+                        $0.fromAgentID = from
+                        $0.reason = .with { $0.cause = AssignmentReason.Cause.agentOffline }
+                    }
+                case .queued:
+                    queued += 1
+                    continue
+                }
+                records.append(
+                    KafkaProducerMessage(
+                        topic: owner.topics.incidentEvents, key: Array(event.incidentID.utf8), value: try event.serializedBytes(),
+                        headers: event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
+                    )
+                )
+            }
+            let encoder = JSONEncoder()
+            for (partition, team) in step.touched {
+                guard let desk = desks[partition]?[team] else { continue }
+                records.append(
+                    KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: Array(try encoder.encode(desk)), partition: partition)
+                )
+            }
+            try await sendAll(records, producer: owner.producer)
+            owner.stats.withLock {
+                $0.assigned += assigned
+                $0.reassigned += reassigned
+                $0.queued += queued
+                $0.inputs += step.inputs
+            }
+            updateStatistics()
+        }
+
+        func updateStatistics() {
+            let partitions = desks.count
+            let teams = desks.values.reduce(0) { $0 + $1.count }
+            let agents = self.agents.count
+            owner.stats.withLock {
+                $0.partitions = partitions
+                $0.teams = teams
+                $0.agents = agents
+            }
+        }
+
+        /// Points the timer at the next shift change of any owned desk.
+        mutating func reschedule() {
+            let now = Date()
+            var next: Date?
+            for teams in desks.values {
+                for desk in teams.values {
+                    if let change = desk.nextShiftChange(after: now, policy: owner.policy), next.map({ change < $0 }) ?? true { next = change }
+                }
+            }
+            guard next != timerDue else { return }
+            timer?.cancel()
+            timerDue = next
+            guard let next else { return }
+            let inbox = self.inbox
+            let delay = max(0, next.timeIntervalSinceNow)
+            timer = Task {
+                do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1)) } catch { return }
+                if !Task.isCancelled { inbox.yield(.tick) }
+            }
+        }
+
+        static func reason(_ reason: AssignmentReason) -> Triage_V1_AssignmentReason {
+            .with {
+                $0.cause = reason.cause
+                $0.matchedSkills = reason.matchedSkills
+                $0.loadBefore = UInt32(max(0, reason.loadBefore))
+                $0.loadAfter = UInt32(max(0, reason.loadAfter))
+                $0.capacity = UInt32(max(0, reason.capacity))
+                $0.candidatesConsidered = UInt32(max(0, reason.candidatesConsidered))
+            }
+        }
+
+        static func hash(_ text: String) -> String { StableHash.hex128(text) }
+    }
+
+    /// What one step decided, and which desks changed.
+    private struct Step {
+        var decisions: [(RoutingDecision, trigger: String, at: Date)] = []
+        var touched: [(Int32, String)] = []
+        var seen = Set<String>()
+        var inputs = 0
+
+        /// Applies `input` to `team`'s desk if this instance owns the team's partition.
+        mutating func apply(_ input: RoutingInput, team: String, partition: Int32, at: Date, trigger: String, state: inout State) {
+            guard state.desks[partition] != nil else { return }
+            var desk = state.desks[partition]![team] ?? TeamDesk(team: team)
+            let decisions = desk.apply(input, at: at, policy: state.owner.policy)
+            state.desks[partition]![team] = desk
+            inputs += 1
+            for decision in decisions { self.decisions.append((decision, trigger, at)) }
+            if seen.insert("\(partition)/\(team)").inserted { touched.append((partition, team)) }
+        }
+    }
+}
+
+private final class DeskSink: Sendable {
+    let desks: Mutex<[Int32: [String: TeamDesk]]>
+    let decoder = JSONDecoder()
+    init(partitions: [Int32]) { desks = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
+    func add(_ record: KafkaRecordView) {
+        guard let key = record.key else { return }
+        let team = String(decoding: key, as: UTF8.self)
+        let desk = record.value.flatMap { try? decoder.decode(TeamDesk.self, from: Data($0)) }
+        desks.withLock { $0[record.partition]?[team] = desk }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import TriageKafka
+public import TriageRouting
+public import TriageStreams
+
+/// A start-up condition the router cannot work with, in words.
+public struct RouterConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Both router stages with their clients, in shutdown order.
+public struct RouterInstance: Sendable {
+    public let router: Router
+    public let dispatcher: RoutingDispatcher
+    public let health: WorkerHealth
+    /// Producer, dispatcher + its consumer, router + its consumers: list them in a ServiceGroup in this order.
+    public let services: [any Service]
+
+    public init(
+        client: KafkaClientConfiguration, policy: RoutingPolicy, group: String, defaultTeam: String,
+        sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init()
+    ) async throws {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        let lifecycle = try await admin.describeTopic(topics.incidentEvents).partitions.count
+        let routing = try await admin.describeTopic(topics.routing).partitions.count
+        for (topic, expected) in [(topics.routingIndex, lifecycle), (topics.deskState, routing)] {
+            let count = try await admin.describeTopic(topic).partitions.count
+            guard count == expected else {
+                throw RouterConfigurationError("'\(topic)' has \(count) partitions but must have \(expected) (co-partitioned); create it compacted with that many")
+            }
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        func consumer(_ groupID: String, _ topic: String, commit: Bool = true) throws -> KafkaConsumer {
+            try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    groupID: groupID, topics: [topic], client: client, sessionTimeout: sessionTimeout,
+                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: .milliseconds(20)
+                ),
+                logger: logger
+            )
+        }
+        let dispatchConsumer = try consumer("\(group)-dispatch", topics.incidentEvents)
+        let routingConsumer = try consumer(group, topics.routing)
+        // Every instance reads every agent: a group of its own, never committed.
+        let rosterConsumer = try consumer("\(group)-roster-\(UUID().uuidString.prefix(8))", topics.agentEvents, commit: false)
+        health = WorkerHealth()
+        dispatcher = RoutingDispatcher(
+            consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,
+            defaultTeam: defaultTeam, logger: logger
+        )
+        router = Router(
+            consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
+            topics: topics, routingPartitions: routing, health: health, logger: logger
+        )
+        services = [producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer]
+    }
+}
+

@@ -1,0 +1,92 @@
+public import TriageSLA
+
+/// Replays the router's output (and the lifecycle facts it reacts to) and checks the scale-out
+/// invariants at every step: no agent above capacity, no incident held by two agents, and, at
+/// the end, no open incident forgotten.
+///
+/// Feed it in topic order per incident; loads are kept per agent with the policy's weights.
+public struct AssignmentAuditor: Sendable {
+    public private(set) var violations: [String] = []
+    public private(set) var assignedCount = 0
+    public private(set) var reassignedCount = 0
+    /// Highest load / capacity seen for any agent.
+    public private(set) var maximumLoadRatio = 0.0
+
+    private var capacities: [String: Int]
+    private var weights: RoutingPolicy
+    private var severity: [String: SupportSeverity] = [:]
+    private var holder: [String: String] = [:]
+    private var load: [String: Int] = [:]
+    private var open: Set<String> = []
+
+    public init(capacities: [String: Int], policy: RoutingPolicy = RoutingPolicy()) {
+        self.capacities = capacities
+        self.weights = policy
+    }
+
+    public mutating func opened(_ incident: String, severity: SupportSeverity) {
+        self.severity[incident] = severity
+        open.insert(incident)
+    }
+
+    public mutating func severityChanged(_ incident: String, to newSeverity: SupportSeverity) {
+        if let agent = holder[incident], let old = severity[incident] {
+            load[agent, default: 0] += weights.weight(of: newSeverity) - weights.weight(of: old)
+        }
+        severity[incident] = newSeverity
+    }
+
+    public mutating func assigned(_ incident: String, to agent: String) {
+        assignedCount += 1
+        // Decided before the router saw the close that precedes it in the log; the close
+        // releases it on the desk right after, so it holds no load.
+        guard open.contains(incident) else {
+            assignedAfterClose += 1
+            return
+        }
+        if let current = holder[incident] {
+            violations.append("\(incident) assigned to \(agent) while held by \(current)")
+            release(incident)
+        }
+        take(incident, agent)
+    }
+
+    /// Assignments that crossed a close in flight (not violations).
+    public private(set) var assignedAfterClose = 0
+
+    public mutating func reassigned(_ incident: String, from: String, to agent: String) {
+        reassignedCount += 1
+        guard open.contains(incident) else {
+            assignedAfterClose += 1
+            return
+        }
+        if holder[incident] != from {
+            violations.append("\(incident) reassigned from \(from) but held by \(holder[incident] ?? "nobody")")
+        }
+        release(incident)
+        // An empty target: back to the queue.
+        if !agent.isEmpty { take(incident, agent) }
+    }
+
+    public mutating func released(_ incident: String) {
+        release(incident)
+        open.remove(incident)
+    }
+
+    /// Open incidents nobody holds (call at the end, when there was capacity for all).
+    public var unassigned: [String] { open.filter { holder[$0] == nil }.sorted() }
+
+    private mutating func take(_ incident: String, _ agent: String) {
+        holder[incident] = agent
+        load[agent, default: 0] += weights.weight(of: severity[incident] ?? .c)
+        let capacity = capacities[agent] ?? 0
+        let now = load[agent]!
+        if capacity > 0 { maximumLoadRatio = max(maximumLoadRatio, Double(now) / Double(capacity)) }
+        if now > capacity { violations.append("\(agent) at \(now) load units above capacity \(capacity) after \(incident)") }
+    }
+
+    private mutating func release(_ incident: String) {
+        guard let agent = holder.removeValue(forKey: incident) else { return }
+        load[agent, default: 0] -= weights.weight(of: severity[incident] ?? .c)
+    }
+}

@@ -1,0 +1,509 @@
+public import Foundation
+import TriageSLA
+
+/// One team's routing state: its agents with their presence and load, the open incidents and
+/// who holds them, and the queue of incidents nobody can take yet.
+///
+/// Every change goes through ``apply(_:at:policy:)``, which is deterministic (the same inputs at
+/// the same instants give the same state and decisions), so the state can always be rebuilt by
+/// replaying the team's events; it is `Codable` for snapshots. One writer per team.
+///
+/// ## Rules
+/// - **Eligible**: the agent has the incident's product, speaks its language (primary subtag,
+///   `de-CH` serves `de`; incidents without a language need none), is `online`, is on shift
+///   (their calendar is open at the input's instant; no calendar: always) and has room for the
+///   incident's weight (load + weight ≤ capacity).
+/// - **Choice**: the lowest load ratio (load / capacity), then the lowest load, then the longest
+///   idle (earliest last assignment; never assigned first), then the smallest id.
+/// - **Queue**: incidents nobody can take wait, severity A first, then by `openedAt`, then id.
+///   After every input the queue is drained in that order; an incident that still cannot be
+///   placed does not hold back later ones that can (another product, say). So capacity freed
+///   by a release, a move, an agent coming online, joining or gaining capacity, and shifts
+///   starting (``RoutingInput/clock``) is used at once.
+/// - **Moves**: an agent going `offline` hands back the incidents they have not acknowledged;
+///   a removed agent hands back all. Each goes to another eligible agent or, if there is none,
+///   back to the queue (``RoutingDecision/unassigned(incident:from:)`` then
+///   ``RoutingDecision/queued(incident:position:)``). A reassignment request moves the incident
+///   to another eligible agent; when nobody else qualifies it stays where it is and nothing is
+///   decided. An incident never goes back to the agent it last left while someone else
+///   qualifies. `away` agents take no new work and keep what they hold.
+/// - **Severity changes** re-weigh the incident. An upgrade that no longer fits its agent's
+///   capacity moves an unacknowledged incident to an eligible agent with room; otherwise (it
+///   was acknowledged, or nobody has room) it stays and the agent is *tolerated* above
+///   capacity. Lowering an agent's capacity below their load is tolerated the same way. These
+///   are the only ways a load exceeds capacity; such an agent gets no new work until back
+///   within capacity.
+/// - **Repeats** change nothing: a second Opened (even after the release, within
+///   ``RoutingPolicy/closedIncidentMemory``), Released, Acknowledged, a presence or profile
+///   that is already current. Inputs about unknown incidents or agents, and incidents or
+///   profiles of other teams, are ignored (a profile for another team takes a known agent
+///   off this desk).
+public struct TeamDesk: Sendable, Hashable, Codable {
+    public let team: String
+    var staff: [String: Member] = [:]
+    var open: [String: Ticket] = [:]
+    /// Unassigned open incidents in service order.
+    var waiting: [String] = []
+    /// Released incidents still remembered, by id, and in release order for forgetting.
+    var closed: [String: Date] = [:]
+    var closures: [Closure] = []
+
+    struct Member: Sendable, Hashable, Codable {
+        var profile: Agent
+        var presence: Presence
+        var load: Int
+        var lastAssignedAt: Date?
+        /// The load tolerated above capacity (see "Severity changes" above); `nil` within capacity.
+        var toleratedLoad: Int?
+    }
+
+    struct Ticket: Sendable, Hashable, Codable {
+        var incident: RoutingIncident
+        var agent: String?
+        /// Load units charged to ``agent`` (the weight at the time of charging); 0 when queued.
+        var units: Int
+        var acknowledged: Bool
+        /// The agent the incident last left.
+        var previousAgent: String?
+    }
+
+    struct Closure: Sendable, Hashable, Codable {
+        var id: String
+        var at: Date
+    }
+
+    public init(team: String) {
+        self.team = team
+    }
+
+    // MARK: Reading
+
+    /// Incident id → agent id for every assigned incident.
+    public var assignments: [String: String] { open.compactMapValues(\.agent) }
+
+    /// Waiting incident ids in service order.
+    public var queue: [String] { waiting }
+
+    /// The agent's load in units; 0 for an unknown agent.
+    public func load(of agent: String) -> Int { staff[agent]?.load ?? 0 }
+
+    /// The agent's current profile, if they are on this desk.
+    public func profile(of agent: String) -> Agent? { staff[agent]?.profile }
+
+    /// The agent's presence, if they are on this desk (agents join `offline`).
+    public func presence(of agent: String) -> Presence? { staff[agent]?.presence }
+
+    /// All agents on the desk, by id.
+    public var agents: [Agent] { staff.values.map(\.profile).sorted { $0.id < $1.id } }
+
+    /// The open incident (assigned or queued).
+    public func incident(_ id: String) -> RoutingIncident? { open[id]?.incident }
+
+    /// Whether the incident's current agent has acknowledged it.
+    public func isAcknowledged(_ incident: String) -> Bool { open[incident]?.acknowledged ?? false }
+
+    /// Agents eligible for `incident` at `instant`, best first (see the choice rule above).
+    /// Explains a queued incident: empty means nobody can take it now.
+    public func eligibleAgents(for incident: RoutingIncident, at instant: Date, policy: RoutingPolicy) -> [String] {
+        var round = Round(at: instant, policy: policy)
+        let units = policy.weight(of: incident.severity)
+        return staff.values.filter { isEligible($0, for: incident, units: units, round: &round) }
+            .sorted(by: Self.isPreferred).map(\.profile.id)
+    }
+
+    /// The next instant after `instant` at which any agent's shift starts or ends; `nil` if no
+    /// agent has a shift calendar that ever changes. The worker applies ``RoutingInput/clock``
+    /// then, and asks again after every input (profiles change calendars).
+    public func nextShiftChange(after instant: Date, policy: RoutingPolicy) -> Date? {
+        Set(staff.values.compactMap(\.profile.shiftCalendar))
+            .compactMap { policy.calendars[$0] }
+            .compactMap { ShiftEdges.next(after: instant, in: $0) }
+            .min()
+    }
+
+    // MARK: Applying inputs
+
+    /// What one input needs while it is applied.
+    struct Round {
+        let at: Date
+        let policy: RoutingPolicy
+        var decisions: [RoutingDecision] = []
+        /// Incidents opened or reopened by this input.
+        var fresh: Set<String> = []
+        /// Incidents taken from an agent by this input that must be placed again: from whom, why.
+        var displaced: [String: (from: String, cause: String)] = [:]
+        var shiftOpen: [String: Bool] = [:]
+
+        init(at: Date, policy: RoutingPolicy) {
+            self.at = at
+            self.policy = policy
+        }
+
+        mutating func isOnShift(_ agent: Agent) -> Bool {
+            guard let name = agent.shiftCalendar else { return true }
+            if let known = shiftOpen[name] { return known }
+            let open = policy.calendars[name]?.isOpen(at: at) ?? false
+            shiftOpen[name] = open
+            return open
+        }
+    }
+
+    /// Applies one input at its instant and returns what was decided, in order.
+    public mutating func apply(_ input: RoutingInput, at instant: Date, policy: RoutingPolicy) -> [RoutingDecision] {
+        var round = Round(at: instant, policy: policy)
+        switch input {
+        case .opened(let incident): open(incident, reopening: false, round: &round)
+        case .reopened(let incident): open(incident, reopening: true, round: &round)
+        case .acknowledged(let id):
+            if open[id]?.agent != nil { open[id]!.acknowledged = true }
+        case .severityChanged(let id, let severity): changeSeverity(of: id, to: severity, round: &round)
+        case .released(let id): release(id, at: instant)
+        case .reassignRequested(let id, let cause): reassign(id, cause: cause, round: &round)
+        case .profile(let agent): updateProfile(agent, round: &round)
+        case .removed(let agent): remove(agent, round: &round)
+        case .presence(let agent, let presence): setPresence(of: agent, to: presence, round: &round)
+        case .clock: break
+        }
+        drainQueue(round: &round)
+        settleTolerances()
+        forgetClosures(before: instant.addingTimeInterval(-policy.closedIncidentMemory))
+        return finish(round)
+    }
+
+    private mutating func open(_ incident: RoutingIncident, reopening: Bool, round: inout Round) {
+        guard incident.team == team, open[incident.id] == nil else { return }
+        if reopening {
+            closed[incident.id] = nil
+        } else if closed[incident.id] != nil {
+            return  // a repeated Opened for an incident already released
+        }
+        open[incident.id] = Ticket(incident: incident, agent: nil, units: 0, acknowledged: false, previousAgent: nil)
+        waiting.append(incident.id)  // drainQueue restores the order
+        round.fresh.insert(incident.id)
+    }
+
+    private mutating func release(_ id: String, at instant: Date) {
+        guard let ticket = open.removeValue(forKey: id) else { return }
+        if let agent = ticket.agent {
+            staff[agent]?.load -= ticket.units
+        } else {
+            waiting.removeAll { $0 == id }
+        }
+        closed[id] = instant
+        closures.append(Closure(id: id, at: instant))
+    }
+
+    private mutating func changeSeverity(of id: String, to severity: SupportSeverity, round: inout Round) {
+        guard var ticket = open[id], ticket.incident.severity != severity else { return }
+        ticket.incident.severity = severity
+        open[id] = ticket
+        guard let agent = ticket.agent, var member = staff[agent] else { return }  // queued: the drain re-sorts
+        let units = round.policy.weight(of: severity)
+        let extra = units - ticket.units
+        if extra > 0, member.load + extra > member.profile.capacity {
+            if !ticket.acknowledged,
+                let choice = choose(for: ticket.incident, units: units, leaving: agent, avoiding: ticket.previousAgent, round: &round)
+            {
+                move(id, to: choice, cause: AssignmentReason.Cause.severityChanged, round: &round)
+                return
+            }
+            member.toleratedLoad = max(member.toleratedLoad ?? 0, member.load + extra)
+        }
+        member.load += extra
+        staff[agent] = member
+        open[id]!.units = units
+    }
+
+    private mutating func reassign(_ id: String, cause: String, round: inout Round) {
+        guard let ticket = open[id], let agent = ticket.agent else { return }
+        let units = round.policy.weight(of: ticket.incident.severity)
+        guard let choice = choose(for: ticket.incident, units: units, leaving: agent, avoiding: ticket.previousAgent, round: &round) else {
+            return  // nobody else qualifies: it stays
+        }
+        move(id, to: choice, cause: cause, round: &round)
+    }
+
+    private mutating func updateProfile(_ profile: Agent, round: inout Round) {
+        var profile = profile
+        profile.capacity = max(0, profile.capacity)
+        guard profile.team == team else {
+            if staff[profile.id] != nil { remove(profile.id, round: &round) }
+            return
+        }
+        guard var member = staff[profile.id] else {
+            staff[profile.id] = Member(profile: profile, presence: .offline, load: 0, lastAssignedAt: nil, toleratedLoad: nil)
+            return
+        }
+        member.profile = profile
+        if member.load > profile.capacity { member.toleratedLoad = max(member.toleratedLoad ?? 0, member.load) }
+        staff[profile.id] = member
+    }
+
+    private mutating func remove(_ agent: String, round: inout Round) {
+        guard staff[agent] != nil else { return }
+        for id in incidents(of: agent) { displace(id, cause: AssignmentReason.Cause.agentRemoved, round: &round) }
+        staff[agent] = nil
+    }
+
+    private mutating func setPresence(of agent: String, to presence: Presence, round: inout Round) {
+        guard let member = staff[agent], member.presence != presence else { return }
+        staff[agent]!.presence = presence
+        guard presence == .offline else { return }
+        for id in incidents(of: agent) where !open[id]!.acknowledged {
+            displace(id, cause: AssignmentReason.Cause.agentOffline, round: &round)
+        }
+    }
+
+    // MARK: Placing
+
+    /// Places the queue and the incidents this input displaced, in service order.
+    private mutating func drainQueue(round: inout Round) {
+        var pool = waiting
+        pool.append(contentsOf: round.displaced.keys)
+        guard !pool.isEmpty else { return }
+        pool.sort { Self.serves(open[$0]!.incident, before: open[$1]!.incident) }
+        // Placing only fills agents up, so what found nobody once finds nobody later in this drain.
+        var hopeless: Set<NeedKey> = []
+        var stillWaiting: [String] = []
+        for id in pool {
+            let incident = open[id]!.incident
+            let units = round.policy.weight(of: incident.severity)
+            let need = NeedKey(incident: incident, units: units)
+            let displacement = round.displaced[id]
+            if !hopeless.contains(need),
+                let choice = choose(for: incident, units: units, leaving: nil, avoiding: open[id]!.previousAgent, round: &round)
+            {
+                if let displacement {
+                    let reason = charge(id, to: choice, cause: displacement.cause, round: round)
+                    round.decisions.append(.reassigned(incident: id, from: displacement.from, to: choice.agent, reason: reason))
+                } else {
+                    let cause = round.fresh.contains(id) ? AssignmentReason.Cause.initial : AssignmentReason.Cause.capacityFreed
+                    let reason = charge(id, to: choice, cause: cause, round: round)
+                    round.decisions.append(.assigned(incident: id, agent: choice.agent, reason: reason))
+                }
+                continue
+            }
+            hopeless.insert(need)
+            stillWaiting.append(id)
+            if let displacement {
+                round.decisions.append(.unassigned(incident: id, from: displacement.from))
+                round.decisions.append(.queued(incident: id, position: 0))
+            } else if round.fresh.contains(id) {
+                round.decisions.append(.queued(incident: id, position: 0))
+            }
+        }
+        waiting = stillWaiting
+    }
+
+    /// What decides whether anybody at all can take an incident (the agent it last left is
+    /// only passed over when someone else qualifies, so it does not matter here).
+    struct NeedKey: Hashable {
+        let product: String
+        let language: String?
+        let units: Int
+
+        init(incident: RoutingIncident, units: Int) {
+            self.product = incident.product
+            self.language = incident.language.flatMap { $0.isEmpty ? nil : TeamDesk.primarySubtag($0) }
+            self.units = units
+        }
+    }
+
+    /// Service order: severity A first, then the earlier opened, then the smaller id.
+    static func serves(_ first: RoutingIncident, before second: RoutingIncident) -> Bool {
+        let firstUrgent = first.severity == .a
+        let secondUrgent = second.severity == .a
+        if firstUrgent != secondUrgent { return firstUrgent }
+        if first.openedAt != second.openedAt { return first.openedAt < second.openedAt }
+        return first.id < second.id
+    }
+
+    struct Choice {
+        let agent: String
+        let considered: Int
+        let matchedSkills: [String]
+    }
+
+    /// The best eligible agent other than `leaving`, avoiding `previous` while anyone else qualifies.
+    private func choose(for incident: RoutingIncident, units: Int, leaving: String?, avoiding previous: String?, round: inout Round) -> Choice? {
+        var pool: [Member] = []
+        for member in staff.values where member.profile.id != leaving && isEligible(member, for: incident, units: units, round: &round) {
+            pool.append(member)
+        }
+        if let previous, pool.contains(where: { $0.profile.id != previous }) {
+            pool.removeAll { $0.profile.id == previous }
+        }
+        guard let best = pool.min(by: Self.isPreferred) else { return nil }
+        var matched = [incident.product]
+        if let language = incident.language, !language.isEmpty,
+            let spoken = best.profile.languages.sorted().first(where: { Self.primarySubtag($0) == Self.primarySubtag(language) })
+        {
+            matched.append(spoken)
+        }
+        return Choice(agent: best.profile.id, considered: pool.count, matchedSkills: matched)
+    }
+
+    private func isEligible(_ member: Member, for incident: RoutingIncident, units: Int, round: inout Round) -> Bool {
+        guard member.presence == .online, member.load + units <= member.profile.capacity,
+            member.profile.skills.contains(incident.product)
+        else { return false }
+        if let language = incident.language, !language.isEmpty {
+            let wanted = Self.primarySubtag(language)
+            guard member.profile.languages.contains(where: { Self.primarySubtag($0) == wanted }) else { return false }
+        }
+        return round.isOnShift(member.profile)
+    }
+
+    /// `de-CH` → `de`, case-insensitively (`_` is accepted as a separator too).
+    static func primarySubtag(_ tag: String) -> String {
+        tag.split(whereSeparator: { $0 == "-" || $0 == "_" }).first.map { $0.lowercased() } ?? ""
+    }
+
+    /// Whether `first` should get work before `second`.
+    static func isPreferred(_ first: Member, _ second: Member) -> Bool {
+        // load₁ / capacity₁ < load₂ / capacity₂ without division (eligible capacities are positive).
+        let left = first.load * second.profile.capacity
+        let right = second.load * first.profile.capacity
+        if left != right { return left < right }
+        if first.load != second.load { return first.load < second.load }
+        switch (first.lastAssignedAt, second.lastAssignedAt) {
+        case (nil, .some): return true
+        case (.some, nil): return false
+        case (let one?, let other?) where one != other: return one < other
+        default: return first.profile.id < second.profile.id
+        }
+    }
+
+    /// Gives the (unassigned) incident to the chosen agent; returns the reason to publish.
+    private mutating func charge(_ id: String, to choice: Choice, cause: String, round: Round) -> AssignmentReason {
+        let units = round.policy.weight(of: open[id]!.incident.severity)
+        var member = staff[choice.agent]!
+        let reason = AssignmentReason(
+            cause: cause, matchedSkills: choice.matchedSkills, loadBefore: member.load, loadAfter: member.load + units,
+            capacity: member.profile.capacity, candidatesConsidered: choice.considered
+        )
+        member.load += units
+        member.lastAssignedAt = round.at
+        staff[choice.agent] = member
+        open[id]!.agent = choice.agent
+        open[id]!.units = units
+        open[id]!.acknowledged = false
+        return reason
+    }
+
+    /// Takes the incident from its agent (who becomes its previous agent).
+    private mutating func detach(_ id: String) -> String? {
+        guard var ticket = open[id], let agent = ticket.agent else { return nil }
+        staff[agent]?.load -= ticket.units
+        ticket.agent = nil
+        ticket.units = 0
+        ticket.acknowledged = false
+        ticket.previousAgent = agent
+        open[id] = ticket
+        return agent
+    }
+
+    private mutating func move(_ id: String, to choice: Choice, cause: String, round: inout Round) {
+        guard let from = detach(id) else { return }
+        let reason = charge(id, to: choice, cause: cause, round: round)
+        round.decisions.append(.reassigned(incident: id, from: from, to: choice.agent, reason: reason))
+    }
+
+    /// Takes the incident from its agent for the drain to place it (elsewhere or in the queue).
+    private mutating func displace(_ id: String, cause: String, round: inout Round) {
+        guard let from = detach(id) else { return }
+        round.displaced[id] = (from, cause)
+    }
+
+    private func incidents(of agent: String) -> [String] {
+        open.values.filter { $0.agent == agent }.map(\.incident.id).sorted()
+    }
+
+    // MARK: Housekeeping
+
+    /// Ends tolerances that are no longer needed and never lets one grow back.
+    private mutating func settleTolerances() {
+        for (id, member) in staff {
+            guard let tolerated = member.toleratedLoad else { continue }
+            let settled = member.load <= member.profile.capacity ? nil : min(tolerated, member.load)
+            if settled != tolerated { staff[id]!.toleratedLoad = settled }
+        }
+    }
+
+    private mutating func forgetClosures(before cutoff: Date) {
+        var forgotten = 0
+        for closure in closures {
+            guard closure.at < cutoff else { break }
+            if closed[closure.id] == closure.at { closed[closure.id] = nil }
+            forgotten += 1
+        }
+        if forgotten > 0 { closures.removeFirst(forgotten) }
+    }
+
+    /// Fills in queue positions now that the queue is final.
+    private func finish(_ round: Round) -> [RoutingDecision] {
+        guard round.decisions.contains(where: { if case .queued = $0 { true } else { false } }) else { return round.decisions }
+        let positions = Dictionary(uniqueKeysWithValues: waiting.enumerated().map { ($1, $0 + 1) })
+        return round.decisions.map { decision in
+            if case .queued(let id, _) = decision { return .queued(incident: id, position: positions[id] ?? 0) }
+            return decision
+        }
+    }
+
+    // MARK: Checking
+
+    /// What is wrong with the state, in words; empty when everything holds: every open
+    /// incident is either assigned to an agent on the desk or queued (never both, never
+    /// neither), the queue is in service order without repeats, every load is the sum of its
+    /// incidents' units and within capacity (or within a tolerance, see the rules above), and
+    /// every shift calendar an agent names is in `policy`.
+    public func checkInvariants(policy: RoutingPolicy) -> [String] {
+        var problems: [String] = []
+        var loads: [String: Int] = [:]
+        let queued = Dictionary(waiting.map { ($0, 1) }, uniquingKeysWith: +)
+        for (id, ticket) in open.sorted(by: { $0.key < $1.key }) {
+            if ticket.incident.id != id { problems.append("incident \(id) is stored as \(ticket.incident.id)") }
+            if ticket.incident.team != team { problems.append("incident \(id) belongs to team \(ticket.incident.team), not \(team)") }
+            if closed[id] != nil { problems.append("incident \(id) is both open and closed") }
+            if let agent = ticket.agent {
+                if staff[agent] == nil { problems.append("incident \(id) is assigned to \(agent), who is not on the desk") }
+                if queued[id] != nil { problems.append("incident \(id) is assigned to \(agent) and queued") }
+                if ticket.units <= 0 { problems.append("incident \(id) charges \(ticket.units) units to \(agent)") }
+                loads[agent, default: 0] += ticket.units
+            } else {
+                if queued[id] == nil { problems.append("incident \(id) is open but neither assigned nor queued") }
+                if ticket.units != 0 { problems.append("queued incident \(id) charges \(ticket.units) units") }
+                if ticket.acknowledged { problems.append("queued incident \(id) is marked acknowledged") }
+            }
+        }
+        for (id, count) in queued.sorted(by: { $0.key < $1.key }) {
+            if count > 1 { problems.append("incident \(id) is queued \(count) times") }
+            if open[id] == nil { problems.append("queued incident \(id) is not open") }
+        }
+        for (first, second) in zip(waiting, waiting.dropFirst()) {
+            if let one = open[first]?.incident, let other = open[second]?.incident, !Self.serves(one, before: other) {
+                problems.append("queue order: \(first) before \(second)")
+            }
+        }
+        for (id, member) in staff.sorted(by: { $0.key < $1.key }) {
+            let expected = loads[id] ?? 0
+            if member.profile.id != id { problems.append("agent \(id) is stored as \(member.profile.id)") }
+            if member.profile.team != team { problems.append("agent \(id) belongs to team \(member.profile.team), not \(team)") }
+            if member.load != expected { problems.append("agent \(id) has load \(member.load), but their incidents add up to \(expected)") }
+            if member.profile.capacity < 0 { problems.append("agent \(id) has negative capacity \(member.profile.capacity)") }
+            if member.load > member.profile.capacity && member.load > (member.toleratedLoad ?? member.profile.capacity) {
+                problems.append("agent \(id) has load \(member.load) above capacity \(member.profile.capacity)")
+            }
+            if let tolerated = member.toleratedLoad, member.load <= member.profile.capacity || tolerated < member.load {
+                problems.append("agent \(id) has a stale tolerance of \(tolerated) at load \(member.load)")
+            }
+            if let name = member.profile.shiftCalendar, policy.calendars[name] == nil {
+                problems.append("agent \(id) works shift calendar '\(name)', which the routing policy does not define (never on shift)")
+            }
+        }
+        for agent in loads.keys.sorted() where staff[agent] == nil {
+            problems.append("agent \(agent) holds incidents but is not on the desk")
+        }
+        return problems
+    }
+}

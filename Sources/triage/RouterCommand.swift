@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import TriageKafka
+import TriageOps
+import TriageRouter
+import TriageRouting
+import TriageSchema
+import TriageStreams
+
+/// `--roster`: the routing policy part of a roster file (severity weights, shift calendars).
+struct RosterOptions: ParsableArguments {
+    @Option(help: "Roster YAML: severity weights, shift calendars and agents (see docs/architecture.md).")
+    var roster: String?
+
+    func load() throws -> Roster? {
+        try roster.map(loadRoster)
+    }
+}
+
+/// Reads and validates a roster file; errors name the file, line and key.
+func loadRoster(_ path: String) throws -> Roster {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw ValidationError("cannot read roster \(path): \(error.localizedDescription)")
+    }
+    do { return try Roster.load(yaml: text, file: path) } catch { throw ValidationError("invalid roster: \(error)") }
+}
+
+struct RouterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "router",
+        abstract: "Run the router: assigns incidents to agents by skills, capacity, presence and shifts.",
+        discussion: """
+            Two stages run in every instance. The dispatcher re-keys routing-relevant lifecycle events \
+            by team (\(TriageTopic.incidentEvents) → \(TriageTopic.routing)); the desks (one single \
+            writer per team, by partition of \(TriageTopic.routing)) choose agents and publish Assigned \
+            and Reassigned events with their reasons. Agents come from \(TriageTopic.agentEvents) \
+            (publish a roster with `triage agents apply`). Run several instances with the same --group \
+            to scale out; see docs/architecture.md for why no agent is ever over capacity.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var rosterOptions: RosterOptions
+
+    @Option(help: "Consumer group prefix; instances with the same one split the work.")
+    var group: String = "triage-router"
+
+    @Option(help: "Team of incidents opened without one.")
+    var defaultTeam: String = "general"
+
+    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
+    var opsPort: Int = 8082
+
+    @Option(help: "Consumer session timeout in seconds.")
+    var sessionTimeout: Double = 10
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let logger = common.bootstrapLogging(label: "triage.router")
+        let policy = try rosterOptions.load()?.policy ?? RoutingPolicy()
+        let client = try connection.clientConfiguration()
+        let services = try await RouterInstance(
+            client: client, policy: policy, group: group, defaultTeam: defaultTeam,
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+        )
+        let ops = OpsServer(port: opsPort, health: services.health, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: services.services.map { .init(service: $0) } + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
+        )
+        try await serviceGroup.run()
+        let figures = services.router.statistics
+        logger.info("router stopped", metadata: ["assigned": "\(figures.assigned)", "reassigned": "\(figures.reassigned)"])
+    }
+}
+
+struct AgentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agents",
+        abstract: "Publish a roster, or show agents with their presence and load.",
+        subcommands: [List.self, Apply.self],
+        defaultSubcommand: List.self
+    )
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish every agent of a roster YAML (profile, and presence when given) to \(TriageTopic.agentEvents)."
+        )
+        @Argument(help: "The roster file.") var file: String
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let logger = common.bootstrapLogging(label: "triage.agents")
+            let roster = try loadRoster(file)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: try connection.clientConfiguration()), logger: logger)
+            let now = Date()
+            var published = 0
+            for agent in roster.agents {
+                var events = [
+                    AgentEvent.with {
+                        $0.eventID = "roster-\(agent.id)-\(Int(now.timeIntervalSince1970))"
+                        $0.agentID = agent.id
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                        $0.producer = "triage agents apply"
+                        $0.profile = .with {
+                            $0.displayName = agent.id
+                            $0.team = agent.team
+                            $0.products = agent.skills.sorted()
+                            $0.languages = agent.languages.sorted()
+                            $0.capacity = UInt32(agent.capacity)
+                            $0.shiftCalendarID = agent.shiftCalendar ?? ""
+                        }
+                    }
+                ]
+                if let presence = roster.initialPresence[agent.id] {
+                    events.append(.with {
+                        $0.eventID = "presence-\(agent.id)-\(Int(now.timeIntervalSince1970))"
+                        $0.agentID = agent.id
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                        $0.producer = "triage agents apply"
+                        $0.presenceChanged = .with { $0.presence = presence.proto }
+                    })
+                }
+                for event in events {
+                    _ = try await producer.send(
+                        KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes())
+                    )
+                    published += 1
+                }
+            }
+            print("published \(published) agent event(s) for \(roster.agents.count) agent(s) to \(TriageTopic.agentEvents)")
+            await producer.close()
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show agents with team, presence and load (from the topics).")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let logger = common.bootstrapLogging(label: "triage.agents")
+            let client = try connection.clientConfiguration()
+            let admin = try KafkaAdmin(configuration: client, logger: logger)
+            let agents = AgentTable()
+            let agentPartitions = try await admin.describeTopic(TriageTopic.agentEvents).partitions.map(\.id)
+            _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.agentEvents, partitions: agentPartitions, client: client, logger: logger) {
+                record in
+                guard let value = record.value, let event = try? AgentEvent(serializedBytes: Array(value)) else { return }
+                agents.apply(event)
+            }
+            let deskPartitions = try await admin.describeTopic(TriageTopic.routerState).partitions.map(\.id)
+            _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger) {
+                record in
+                guard let value = record.value, let desk = try? JSONDecoder().decode(TeamDesk.self, from: Data(value)) else { return }
+                agents.apply(desk)
+            }
+            print("AGENT                TEAM             PRESENCE  LOAD/CAPACITY  ASSIGNED")
+            for row in agents.rows() {
+                print(
+                    row.id.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + row.team.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
+                        + row.presence.padding(toLength: 9, withPad: " ", startingAt: 0) + " " + "\(row.load)/\(row.capacity)".padding(toLength: 14, withPad: " ", startingAt: 0)
+                        + " \(row.assigned)"
+                )
+            }
+        }
+    }
+}
+
+extension Presence {
+    var proto: Triage_V1_Presence {
+        switch self {
+        case .online: .online
+        case .away: .away
+        case .offline: .offline
+        }
+    }
+}
+
+/// Agents as read back from the topics, for `triage agents`.
+final class AgentTable: Sendable {
+    struct Row { var id: String; var team = "-"; var presence = "offline"; var capacity = 0; var load = 0; var assigned = 0 }
+    private let state = Mutex<[String: Row]>([:])
+
+    func apply(_ event: AgentEvent) {
+        state.withLock { rows in
+            var row = rows[event.agentID] ?? Row(id: event.agentID)
+            switch event.event {
+            case .profile(let profile):
+                row.team = profile.team
+                row.capacity = Int(profile.capacity)
+            case .presenceChanged(let change):
+                row.presence = change.presence == .online ? "online" : change.presence == .away ? "away" : "offline"
+            case nil: break
+            }
+            rows[event.agentID] = row
+        }
+    }
+
+    func apply(_ desk: TeamDesk) {
+        state.withLock { rows in
+            for (id, row) in rows where row.team == desk.team {
+                var updated = row
+                updated.load = desk.load(of: id)
+                updated.assigned = desk.assignments.values.filter { $0 == id }.count
+                rows[id] = updated
+            }
+        }
+    }
+
+    func rows() -> [Row] { state.withLock { $0.values.sorted { ($0.team, $0.id) < ($1.team, $1.id) } } }
+}

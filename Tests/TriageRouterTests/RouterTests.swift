@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+import TriageRouter
+import TriageRouting
+import TriageSLA
+import TriageSchema
+import TriageStreams
+
+/// Replays the lifecycle topic into an ``AssignmentAuditor``.
+final class AuditLog: Sendable {
+    let auditor: Mutex<AssignmentAuditor>
+    let opened = Atomic<Int>(0)
+    let released = Atomic<Int>(0)
+
+    init(capacities: [String: Int]) { auditor = Mutex(AssignmentAuditor(capacities: capacities)) }
+
+    func record(_ message: KafkaMessage) {
+        guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return }
+        auditor.withLock { audit in
+            switch event.event {
+            case .opened(let opened):
+                audit.opened(event.incidentID, severity: opened.severity == .a ? .a : opened.severity == .b ? .b : .c)
+                self.opened.add(1, ordering: .relaxed)
+            case .severityChanged(let change):
+                audit.severityChanged(event.incidentID, to: change.to == .a ? .a : change.to == .b ? .b : .c)
+            case .assigned(let assigned):
+                audit.assigned(event.incidentID, to: assigned.agentID)
+            case .reassigned(let reassigned) where event.producer == routerProducerName:
+                audit.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
+            case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
+                audit.released(event.incidentID)
+                self.released.add(1, ordering: .relaxed)
+            default:
+                break
+            }
+        }
+    }
+}
+
+@Suite("Router on the embedded broker: two instances, audited invariants")
+struct RouterTests {
+    @Test func twoRoutersNeverOverAssignAndForgetNothing() async throws {
+        let cluster = try KafkaTestCluster()
+        var topics = RouterTopics()
+        topics.incidentEvents = try cluster.makeTopic("incident-events", partitions: 4)
+        topics.agentEvents = try cluster.makeTopic("agent-events", partitions: 2)
+        topics.routing = try cluster.makeTopic("routing", partitions: 4)
+        topics.routingIndex = try cluster.makeTopic("routing-index", partitions: 4)
+        topics.deskState = try cluster.makeTopic("router-state", partitions: 4)
+        topics.deadLetter = try cluster.makeTopic("dead-letter", partitions: 1)
+        let client = cluster.embedded.clientConfiguration
+        let logger = cluster.logger
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: logger)
+        let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents)
+
+        // 3 teams × 10 agents, capacity 6 (180 load units in all), everyone online.
+        let teams = ["tier-1", "tier-2", "platform"]
+        var capacities: [String: Int] = [:]
+        for (teamIndex, team) in teams.enumerated() {
+            for index in 0..<10 {
+                let id = "agent-\(teamIndex)-\(index)"
+                capacities[id] = 6
+                for event in [
+                    AgentEvent.with {
+                        $0.eventID = "\(id)-profile"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                        $0.profile = .with { $0.team = team; $0.products = ["billing", "api"]; $0.languages = ["en"]; $0.capacity = 6 }
+                    },
+                    AgentEvent.with {
+                        $0.eventID = "\(id)-online"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                        $0.presenceChanged = .with { $0.presence = .online }
+                    },
+                ] {
+                    _ = try await producer.send(KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+                }
+            }
+        }
+
+        let audit = AuditLog(capacities: capacities)
+        let watcher = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("audit"), topics: [topics.incidentEvents]), logger: logger)
+        let watching = Task { for try await batch in watcher.batches { for message in batch { audit.record(message) } } }
+
+        let group = uniqueName("router")
+        func start() async throws -> (RouterInstance, ServiceGroup) {
+            let instance = try await RouterInstance(
+                client: client, policy: RoutingPolicy(), group: group, defaultTeam: "tier-1", sessionTimeout: .seconds(3), logger: logger, topics: topics
+            )
+            return (instance, ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger)))
+        }
+        let (first, firstGroup) = try await start()
+        let firstRunning = Task { try await firstGroup.run() }
+        try await eventually("the first router owns its partitions", timeout: .seconds(30)) { first.router.statistics.partitions == 4 }
+
+        // 300 incidents: more work (≈600 load units) than capacity (180): most of it queues.
+        let severities: [Severity] = [.a, .b, .c, .b, .c]
+        for index in 0..<300 {
+            _ = try await publisher.publish(
+                IncidentEvent.with {
+                    $0.eventID = "open-\(index)"; $0.incidentID = "INC-\(index)"; $0.producer = "test"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                    $0.opened = .with {
+                        $0.customerAccount = "acme"; $0.entitlementID = "pack"; $0.product = index % 2 == 0 ? "billing" : "api"
+                        $0.severity = severities[index % severities.count]; $0.coverage = .coverage24X7
+                        $0.customerTimeZone = "UTC"; $0.title = "t"; $0.team = teams[index % 3]
+                    }
+                }
+            )
+        }
+        // A second instance joins: desks move between instances mid-stream.
+        let (second, secondGroup) = try await start()
+        let secondRunning = Task { try await secondGroup.run() }
+        // Presence flaps while incidents are being assigned.
+        for round in 0..<3 {
+            for id in ["agent-0-1", "agent-1-2", "agent-2-3"] {
+                let presence: Triage_V1_Presence = round % 2 == 0 ? .offline : .online
+                let event = AgentEvent.with {
+                    $0.eventID = "\(id)-flap-\(round)"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                    $0.presenceChanged = .with { $0.presence = presence }
+                }
+                _ = try await producer.send(KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        try await eventually("the second router owns part of the desks", timeout: .seconds(40)) { second.router.statistics.partitions > 0 }
+        // Close 240 of them (freeing capacity) so the remaining 60 all fit.
+        for index in 0..<240 {
+            _ = try await publisher.publish(
+                IncidentEvent.with {
+                    $0.eventID = "close-\(index)"; $0.incidentID = "INC-\(index)"; $0.producer = "test"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                    $0.closedResolved = .with { $0.closedBy = "agent" }
+                }
+            )
+        }
+        try await eventually("every open incident is assigned", timeout: .seconds(60)) {
+            audit.opened.load(ordering: .relaxed) == 300 && audit.released.load(ordering: .relaxed) == 240
+                && audit.auditor.withLock { $0.unassigned.isEmpty }
+        }
+        let result = audit.auditor.withLock { $0 }
+        print(
+            "router audit: assigned \(result.assignedCount), reassigned \(result.reassignedCount), "
+                + "assigned across a close \(result.assignedAfterClose), max load ratio \(String(format: "%.2f", result.maximumLoadRatio)), "
+                + "violations \(result.violations.count); first decided \(first.router.statistics.assigned), second \(second.router.statistics.assigned)"
+        )
+        #expect(result.violations.isEmpty, "\(result.violations.prefix(5))")
+        #expect(result.maximumLoadRatio <= 1.0)
+        #expect(result.assignedCount >= 60)
+        #expect(second.router.statistics.partitions > 0, "the second instance took over part of the desks")
+
+        await secondGroup.triggerGracefulShutdown()
+        await firstGroup.triggerGracefulShutdown()
+        try await secondRunning.value
+        try await firstRunning.value
+        await watcher.close()
+        _ = try? await watching.value
+    }
+}
