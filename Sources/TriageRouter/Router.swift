@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 import SwiftProtobuf
@@ -213,8 +213,23 @@ public final class Router: Service, Sendable {
             let summary = try await KafkaPartitionReader.readToEnd(
                 topic: owner.topics.deskState, partitions: partitions, client: owner.client, logger: owner.logger
             ) { record in sink.add(record) }
-            for (partition, teams) in sink.desks.withLock({ $0 }) { desks[partition] = teams }
-            owner.logger.info("router desks restored", metadata: ["partitions": "\(partitions)", "records": "\(summary.records)"])
+            var pending: [KafkaProducerMessage] = []
+            for (partition, teams) in sink.desks.withLock({ $0 }) {
+                desks[partition] = teams.mapValues(\.desk)
+                for snapshot in teams.values {
+                    for bytes in snapshot.outbox {
+                        guard let event = try? IncidentEvent(serializedBytes: Array(bytes)) else { continue }
+                        pending.append(Self.eventRecord(Array(bytes), incident: event.incidentID, topic: owner.topics.incidentEvents))
+                    }
+                }
+            }
+            // The last step of the previous owner may have died between its snapshot and its
+            // events: publish that outbox again (same ids).
+            try await sendAll(pending, producer: owner.producer)
+            owner.logger.info(
+                "router desks restored",
+                metadata: ["partitions": "\(partitions)", "records": "\(summary.records)", "outbox_republished": "\(pending.count)"]
+            )
             // Bring restored desks up to date with the roster as this instance knows it.
             var step = Step()
             let now = Date()
@@ -252,11 +267,12 @@ public final class Router: Service, Sendable {
 
         /// Publishes a step's decisions and snapshots, waiting for every delivery.
         func publish(_ step: Step) async throws {
-            var records: [KafkaProducerMessage] = []
+            var events: [KafkaProducerMessage] = []
+            var outboxes: [String: [Data]] = [:]
             var assigned = 0
             var reassigned = 0
             var queued = 0
-            for (decision, trigger, at) in step.decisions {
+            for (decision, trigger, at, partition, team) in step.decisions {
                 owner.onDecision?(decision)
                 var event = IncidentEvent()
                 event.producer = routerProducerName
@@ -293,21 +309,26 @@ public final class Router: Service, Sendable {
                     queued += 1
                     continue
                 }
-                records.append(
-                    KafkaProducerMessage(
-                        topic: owner.topics.incidentEvents, key: Array(event.incidentID.utf8), value: try event.serializedBytes(),
-                        headers: event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
-                    )
-                )
+                let bytes: [UInt8] = try event.serializedBytes()
+                events.append(Self.eventRecord(bytes, incident: event.incidentID, topic: owner.topics.incidentEvents))
+                outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
             }
+            // 1. The desks' new state together with the events it implies (an outbox), in one
+            //    record per team: after a crash the new owner restores both and re-publishes the
+            //    outbox (deterministic ids make the repeat recognisable), so a decision is never
+            //    in the state without its event, or the other way round.
             let encoder = JSONEncoder()
+            var snapshots: [KafkaProducerMessage] = []
             for (partition, team) in step.touched {
                 guard let desk = desks[partition]?[team] else { continue }
-                records.append(
-                    KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: Array(try encoder.encode(desk)), partition: partition)
+                let snapshot = DeskSnapshot(desk: desk, outbox: outboxes["\(partition)/\(team)"] ?? [])
+                snapshots.append(
+                    KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: Array(try encoder.encode(snapshot)), partition: partition)
                 )
             }
-            try await sendAll(records, producer: owner.producer)
+            try await sendAll(snapshots, producer: owner.producer)
+            // 2. Then the events themselves.
+            try await sendAll(events, producer: owner.producer)
             owner.stats.withLock {
                 $0.assigned += assigned
                 $0.reassigned += reassigned
@@ -349,6 +370,16 @@ public final class Router: Service, Sendable {
             }
         }
 
+        static func eventRecord(_ bytes: [UInt8], incident: String, topic: String) -> KafkaProducerMessage {
+            let headers: [KafkaHeader]
+            if let decoded = try? IncidentEvent(serializedBytes: bytes) {
+                headers = decoded.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
+            } else {
+                headers = []
+            }
+            return KafkaProducerMessage(topic: topic, key: Array(incident.utf8), value: bytes, headers: headers)
+        }
+
         static func reason(_ reason: AssignmentReason) -> Triage_V1_AssignmentReason {
             .with {
                 $0.cause = reason.cause
@@ -365,7 +396,7 @@ public final class Router: Service, Sendable {
 
     /// What one step decided, and which desks changed.
     private struct Step {
-        var decisions: [(RoutingDecision, trigger: String, at: Date)] = []
+        var decisions: [(RoutingDecision, trigger: String, at: Date, partition: Int32, team: String)] = []
         var touched: [(Int32, String)] = []
         var seen = Set<String>()
         var inputs = 0
@@ -377,20 +408,26 @@ public final class Router: Service, Sendable {
             let decisions = desk.apply(input, at: at, policy: state.owner.policy)
             state.desks[partition]![team] = desk
             inputs += 1
-            for decision in decisions { self.decisions.append((decision, trigger, at)) }
+            for decision in decisions { self.decisions.append((decision, trigger, at, partition, team)) }
             if seen.insert("\(partition)/\(team)").inserted { touched.append((partition, team)) }
         }
     }
 }
 
+/// One team's desk as stored in `triage.router-state`, with the events its last step decided.
+public struct DeskSnapshot: Codable, Sendable {
+    public var desk: TeamDesk
+    /// Serialized IncidentEvents of the step that produced this state.
+    public var outbox: [Data]
+}
+
 private final class DeskSink: Sendable {
-    let desks: Mutex<[Int32: [String: TeamDesk]]>
-    let decoder = JSONDecoder()
+    let desks: Mutex<[Int32: [String: DeskSnapshot]]>
     init(partitions: [Int32]) { desks = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
     func add(_ record: KafkaRecordView) {
         guard let key = record.key else { return }
         let team = String(decoding: key, as: UTF8.self)
-        let desk = record.value.flatMap { try? decoder.decode(TeamDesk.self, from: Data($0)) }
-        desks.withLock { $0[record.partition]?[team] = desk }
+        let snapshot = record.value.flatMap { try? JSONDecoder().decode(DeskSnapshot.self, from: Data($0)) }
+        desks.withLock { $0[record.partition]?[team] = snapshot }
     }
 }

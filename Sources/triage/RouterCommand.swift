@@ -160,8 +160,8 @@ struct AgentsCommand: AsyncParsableCommand {
             let deskPartitions = try await admin.describeTopic(TriageTopic.routerState).partitions.map(\.id)
             _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger) {
                 record in
-                guard let value = record.value, let desk = try? JSONDecoder().decode(TeamDesk.self, from: Data(value)) else { return }
-                agents.apply(desk)
+                guard let value = record.value, let snapshot = try? JSONDecoder().decode(DeskSnapshot.self, from: Data(value)) else { return }
+                agents.apply(snapshot.desk)
             }
             print("AGENT                TEAM             PRESENCE  LOAD/CAPACITY  ASSIGNED")
             for row in agents.rows() {

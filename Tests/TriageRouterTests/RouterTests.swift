@@ -17,11 +17,18 @@ final class AuditLog: Sendable {
     let auditor: Mutex<AssignmentAuditor>
     let opened = Atomic<Int>(0)
     let released = Atomic<Int>(0)
+    let seen = Mutex<Set<String>>([])
+    let duplicates = Atomic<Int>(0)
 
     init(capacities: [String: Int]) { auditor = Mutex(AssignmentAuditor(capacities: capacities)) }
 
     func record(_ message: KafkaMessage) {
         guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return }
+        // Consumers drop duplicates by event id (a re-published outbox after a crash).
+        guard seen.withLock({ $0.insert(event.eventID).inserted }) else {
+            duplicates.add(1, ordering: .relaxed)
+            return
+        }
         auditor.withLock { audit in
             switch event.event {
             case .opened(let opened):
