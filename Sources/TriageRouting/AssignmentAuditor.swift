@@ -73,6 +73,9 @@ public struct AssignmentAuditor: Sendable {
         open.remove(incident)
     }
 
+    /// Who holds `incident` now, if anyone.
+    public func holder(of incident: String) -> String? { holder[incident] }
+
     /// Open incidents nobody holds (call at the end, when there was capacity for all).
     public var unassigned: [String] { open.filter { holder[$0] == nil }.sorted() }
 

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TriageRouting
+import TriageSLA
+
+@Suite("Routing: snapshots and shift changes")
+struct SnapshotTests {
+    @Test func aDeskSurvivesAJSONRoundTripAndBehavesTheSameAfterwards() throws {
+        var bench = Bench(policy: RoutingPolicy(calendars: ["emea-day": try weekdayShift()]))
+        bench.online(agent("ada", languages: ["en", "de-CH"], capacity: 3), agent("bob", capacity: 2, shift: "emea-day"))
+        bench.apply(.profile(agent("cy")))  // offline
+        bench.open(incident("i1", .b, language: "de"))
+        bench.open(incident("i2"))
+        bench.apply(.acknowledged(incident: "i1"))
+        bench.apply(.severityChanged(incident: "i1", to: .a))  // ada tolerated above capacity
+        bench.open(incident("i3", .a))
+        bench.open(incident("q1", product: "mobile"))
+        bench.apply(.reassignRequested(incident: "i2", cause: "requested"))
+        bench.open(incident("i4"))
+        bench.apply(.released(incident: "i4"))
+        #expect(!bench.desk.queue.isEmpty && !bench.desk.assignments.isEmpty)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(bench.desk)
+        let restored = try JSONDecoder().decode(TeamDesk.self, from: data)
+        #expect(restored == bench.desk)
+        #expect(try encoder.encode(restored) == data, "equal desks encode to equal bytes")
+        #expect(restored.team == deskTeam)
+
+        var copy = bench
+        copy.desk = restored
+        for input: RoutingInput in [
+            .presence(agent: "cy", .online), .released(incident: "i1"), .opened(incident("i5", language: "de")),
+            .presence(agent: "ada", .offline), .reopened(incident("i4")), .clock,
+        ] {
+            #expect(bench.apply(input) == copy.apply(input))
+            #expect(bench.desk == copy.desk)
+        }
+    }
+
+    @Test func incidentsEncodeTheirSeverityAsItsLetter() throws {
+        let data = try JSONEncoder().encode(incident("i1", .a, language: "de"))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(json["severity"] as? String == "A")
+        #expect(try JSONDecoder().decode(RoutingIncident.self, from: data) == incident("i1", .a, language: "de"))
+        let bad = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"A\"", with: "\"Z\"").utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(RoutingIncident.self, from: bad) }
+        let reason = AssignmentReason(cause: "initial", matchedSkills: ["billing"], loadBefore: 1, loadAfter: 2, capacity: 3, candidatesConsidered: 4)
+        #expect(try JSONDecoder().decode(AssignmentReason.self, from: JSONEncoder().encode(reason)) == reason)
+    }
+
+    @Test func nextShiftChangeFollowsEveryCalendarInUse() throws {
+        let nights = try BusinessCalendar(
+            timeZone: london,
+            weekly: [2: [try .init("22:00", "00:00")], 3: [try .init("00:00", "06:00"), try .init("22:00", "06:00")]]
+        )
+        let policy = RoutingPolicy(calendars: ["emea-day": try weekdayShift(), "nights": nights, "always": .twentyFourSeven])
+        var desk = TeamDesk(team: deskTeam)
+        #expect(desk.nextShiftChange(after: monday10, policy: policy) == nil, "no agents")
+        _ = desk.apply(.profile(agent("ada", shift: "always")), at: monday10, policy: policy)
+        _ = desk.apply(.profile(agent("bob")), at: monday10, policy: policy)
+        #expect(desk.nextShiftChange(after: monday10, policy: policy) == nil, "always open and no shift never change")
+        _ = desk.apply(.profile(agent("nia", shift: "nights")), at: monday10, policy: policy)
+        #expect(desk.nextShiftChange(after: monday10, policy: policy) == instant("2026-03-02T22:00:00Z"))
+        // Monday 22:00–24:00 runs on into Tuesday 00:00–06:00: one stretch.
+        #expect(desk.nextShiftChange(after: instant("2026-03-02T22:00:00Z"), policy: policy) == instant("2026-03-03T06:00:00Z"))
+        #expect(desk.nextShiftChange(after: instant("2026-03-02T23:59:59Z") + 0.25, policy: policy) == instant("2026-03-03T06:00:00Z"))
+        _ = desk.apply(.profile(agent("eve", shift: "emea-day")), at: monday10, policy: policy)
+        #expect(desk.nextShiftChange(after: monday10, policy: policy) == instant("2026-03-02T17:00:00Z"), "the earliest of all calendars")
+        #expect(desk.nextShiftChange(after: instant("2026-03-02T08:59:59Z"), policy: policy) == instant("2026-03-02T09:00:00Z"))
+        // The clocks go forward on Sunday 29 March: Monday's 09:00 is 08:00 UTC.
+        _ = desk.apply(.removed(agent: "nia"), at: monday10, policy: policy)
+        #expect(desk.nextShiftChange(after: instant("2026-03-27T17:00:00Z"), policy: policy) == instant("2026-03-30T08:00:00Z"))
+        #expect(desk.nextShiftChange(after: instant("2026-03-30T08:00:00Z"), policy: policy) == instant("2026-03-30T16:00:00Z"))
+    }
+
+    @Test func nextShiftChangeAgreesWithIsOpenAtRandomInstants() throws {
+        let split = try BusinessCalendar(
+            timeZone: TimeZone(identifier: "America/New_York")!,
+            weekly: [2: [try .init("08:30", "12:00"), try .init("13:00", "17:30")], 4: [try .init("22:00", "06:00")], 6: [try .init("07:00", "15:00")]],
+            holidays: [.init(date: try .init("2026-03-13"), closed: try .init("12:00", "00:00"))]
+        )
+        let policy = RoutingPolicy(calendars: ["split": split])
+        var desk = TeamDesk(team: deskTeam)
+        _ = desk.apply(.profile(agent("ada", shift: "split")), at: monday10, policy: policy)
+        var random = SeededGenerator(state: 7)
+        for _ in 0..<40 {
+            let start = monday10 + Double(Int.random(in: 0..<(21 * 86_400), using: &random))
+            let change = try #require(desk.nextShiftChange(after: start, policy: policy))
+            #expect(change > start)
+            let before = split.isOpen(at: start)
+            #expect(split.isOpen(at: change) != before, "\(start) → \(change)")
+            #expect(split.isOpen(at: change - 1) == before, "\(start) → \(change)")
+            // Nothing changes in between: the open time up to the change is all or nothing.
+            let minutes = split.businessMinutes(from: start, to: change)
+            let span = change.timeIntervalSince(start) / 60
+            #expect(before ? abs(minutes - span) < 1e-6 : minutes == 0)
+        }
+    }
+}
