@@ -7,6 +7,8 @@ import SwiftProtobuf
 import TriageEscalator
 import TriageKafka
 import TriageOps
+import TriageRouter
+import TriageRouting
 import TriageSLA
 import TriageSchema
 import TriageStreams
@@ -22,11 +24,13 @@ struct DevCommand: AsyncParsableCommand {
             (throughput, lag, end-to-end latency);
               • the escalator, on SLA time sped up by --time-scale (360: an hour per ten seconds), with \
             /healthz and /readyz on --ops-port;
+              • the router (dispatcher + team desks), with the agents of --roster (default: twelve \
+            agents of team tier-1, online) published to triage.agent-events at start;
               • an incident simulator opening --incident-rate incidents per second (mixed severities; \
             some acknowledged in time, some waiting on the customer, some never answered, so warnings \
-            and escalations show up within seconds).
-            A live line every --report-interval seconds shows all of it. The router, notifier, intake \
-            and analytics workers join as they are built.
+            and escalations show up within seconds; every tenth is closed a little later).
+            A live line every --report-interval seconds shows all of it. The notifier, intake and \
+            analytics workers join as they are built.
 
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
@@ -60,6 +64,9 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var sla: SlaOptions
 
+    @Option(help: "Roster YAML published at start (agents, severity weights, shift calendars). Default: a demo team.")
+    var roster: String?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -88,6 +95,7 @@ struct DevCommand: AsyncParsableCommand {
               try:       kcat -b \(kafka.bootstrapServers.split(separator: ",")[0]) -L
               running:   Kafka self-check on '\(topic)' at \(rate) records/s
                          escalator (SLA time ×\(timeScale)), ops on :\(opsPort) (/healthz, /readyz)
+                         router (dispatcher + team desks), roster: \(roster ?? "demo team tier-1, 12 agents")
                          incident simulator at \(incidentRate)/s → \(TriageTopic.incidentEvents)
               watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
               stop:      Ctrl-C
@@ -114,6 +122,12 @@ struct DevCommand: AsyncParsableCommand {
             client: kafka.clientConfiguration, policy: policy, clock: clock, group: "triage-escalator",
             sessionTimeout: .seconds(6), logger: logger
         )
+        let rosterFile = try roster.map(loadRoster) ?? Self.demoRoster
+        try await publish(rosterFile, producer: producer)
+        let router = try await RouterInstance(
+            client: kafka.clientConfiguration, policy: rosterFile.policy, group: "triage-router", defaultTeam: "tier-1",
+            sessionTimeout: .seconds(6), logger: logger
+        )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
         let group = ServiceGroup(
             configuration: .init(
@@ -122,11 +136,12 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
-                ] + escalator.ordered + [
+                ] + escalator.ordered + router.services.map { .init(service: $0) } + [
                     .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
                     .init(
                         service: SelfCheckReporter(
-                            consumer: consumer, statistics: statistics, escalator: escalator.escalator, simulator: simulator, interval: reportInterval
+                            consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
+                            interval: reportInterval
                         )
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
@@ -147,8 +162,44 @@ struct DevCommand: AsyncParsableCommand {
         let figures = escalator.escalator.statistics
         print(
             "triage dev stopped: self-check produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed); "
-                + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations)"
+                + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations), "
+                + "assigned \(router.router.statistics.assigned)"
         )
+    }
+
+    /// Twelve agents of team tier-1 (billing), capacity 6, online.
+    static var demoRoster: Roster {
+        Roster(
+            agents: (1...12).map { Agent(id: "agent-\($0)", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 6) },
+            policy: RoutingPolicy(),
+            initialPresence: Dictionary(uniqueKeysWithValues: (1...12).map { ("agent-\($0)", Presence.online) })
+        )
+    }
+
+    /// Publishes every agent of `roster` (profile and presence).
+    func publish(_ roster: Roster, producer: KafkaProducer) async throws {
+        let now = Date()
+        for agent in roster.agents {
+            var events = [
+                AgentEvent.with {
+                    $0.eventID = "dev-\(agent.id)-profile"; $0.agentID = agent.id; $0.producer = "triage dev"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                    $0.profile = .with {
+                        $0.team = agent.team; $0.products = agent.skills.sorted(); $0.languages = agent.languages.sorted()
+                        $0.capacity = UInt32(agent.capacity); $0.shiftCalendarID = agent.shiftCalendar ?? ""
+                    }
+                }
+            ]
+            if let presence = roster.initialPresence[agent.id] {
+                events.append(.with {
+                    $0.eventID = "dev-\(agent.id)-presence"; $0.agentID = agent.id; $0.producer = "triage dev"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now); $0.presenceChanged = .with { $0.presence = presence.proto }
+                })
+            }
+            for event in events {
+                _ = try await producer.send(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes()))
+            }
+        }
     }
 }
 
@@ -238,6 +289,7 @@ struct SelfCheckReporter: Service {
     let consumer: KafkaConsumer
     let statistics: SelfCheckStatistics
     let escalator: Escalator
+    let router: Router
     let simulator: IncidentSimulator
     let interval: Double
 
@@ -263,6 +315,11 @@ struct SelfCheckReporter: Service {
                     "[\(elapsed)s] escalator: \(escalator.health.isReady ? "ready" : "not ready")  incidents opened \(simulator.opened)  "
                         + "tracked \(sla.tracked)  warnings \(sla.warnings)  escalations \(sla.escalations)  "
                         + "last breach lag \(String(format: "%.0f", sla.lastLagSeconds)) SLA-s"
+                )
+                let routing = router.statistics
+                print(
+                    "[\(elapsed)s] router: agents \(routing.agents)  teams \(routing.teams)  assigned \(routing.assigned)  "
+                        + "reassigned \(routing.reassigned)  queued \(routing.queued)"
                 )
                 fflush(nil)
             }
@@ -324,6 +381,13 @@ final class IncidentSimulator: Service, Sendable {
                     })
                 default:  // never answered: warnings, then escalations
                     break
+                }
+                if index % 10 == 5 {  // solved quickly: frees the agent's capacity
+                    events.append(.with {
+                        $0.eventID = "\(incident)-closed"; $0.incidentID = incident; $0.producer = "simulator"
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(240))
+                        $0.closedResolved = .with { $0.closedBy = "agent-\(index % 5)" }
+                    })
                 }
                 for event in events { _ = try? await publisher.producer.enqueue(publisher.record(for: event)) }
                 self.count.add(1, ordering: .relaxed)

@@ -76,9 +76,13 @@ struct EscalatorProcessTests {
         #expect(output.contains("escalator: ready"), "\(output)")
         // Sev A incidents opened in the first seconds are breached 10 s later at ×720.
         let summary = try #require(output.split(separator: "\n").last { $0.hasPrefix("triage dev stopped") }, "\(output)")
-        let escalations = summary.split(separator: " ").firstIndex(of: "escalations").map { Int(summary.split(separator: " ")[$0 + 1]) ?? 0 } ?? 0
+        let words = summary.split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        let escalations = words.firstIndex(of: "escalations").map { Int(words[$0 + 1]) ?? 0 } ?? 0
         #expect(escalations > 0, "\(summary)")
         #expect(summary.contains("delivery failures 0"), "\(summary)")
+        let assigned = words.last.flatMap { Int($0) } ?? 0
+        #expect(assigned > 0, "the router assigned simulated incidents: \(summary)")
+        #expect(output.contains("router: agents 12"), "\(output)")
     }
 
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {
