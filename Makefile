@@ -38,6 +38,7 @@ bench: deps
 	$(SWIFT) build -c release --package-path Benchmarks
 	Benchmarks/.build/release/triage-bench
 	Benchmarks/.build/release/escalator-bench
+	Benchmarks/.build/release/router-bench
 
 schemas: deps
 	scripts/generate-schemas.sh

@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
+        .library(name: "TriageRouting", targets: ["TriageRouting"]),
+        .library(name: "TriageRouter", targets: ["TriageRouter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -41,5 +41,20 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // The router: desk throughput and Opened → Assigned latency at a fixed offered rate.
+        .executableTarget(
+            name: "router-bench",
+            dependencies: [
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageRouting", package: "triage"),
+                .product(name: "TriageRouter", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
     ]
 )

@@ -304,13 +304,8 @@ public final class Escalator: Service, Sendable {
                 }
             }
             guard !records.isEmpty else { return }
-            let producer = owner.producer
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for record in records {
-                    group.addTask { _ = try await producer.send(record) }
-                }
-                try await group.waitForAll()
-            }
+            // In order: an incident's events and state keep their order within the partition.
+            try await owner.producer.sendAll(records)
             owner.stats.withLock {
                 $0.warnings += warnings
                 $0.escalations += escalations

@@ -44,7 +44,7 @@ public final class KafkaProducer: Service, Sendable {
         while true {
             let epoch = core.space.epoch
             let outcome: Result<KafkaDeliveryReport, KafkaError>? = await withCheckedContinuation { continuation in
-                let box = Unmanaged.passRetained(DeliveryBox(continuation)).toOpaque()
+                let box = Unmanaged.passRetained(DeliveryBox { continuation.resume(returning: $0) }).toOpaque()
                 switch core.produce(message, opaque: box) {
                 case .enqueued:
                     break  // the delivery report resumes the continuation
@@ -59,6 +59,29 @@ public final class KafkaProducer: Service, Sendable {
             if let outcome { return try outcome.get() }
             await core.space.wait(whileEpochIs: epoch)
         }
+    }
+
+    /// Produces `messages` in the given order (records of one partition keep it) and waits until
+    /// every one is acknowledged. Throws the first failure after all have completed. Cheaper than
+    /// one `send` per record: one suspension for the whole batch.
+    public func sendAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) {
+        guard !messages.isEmpty else { return }
+        let batch = BatchDelivery(count: messages.count)
+        for message in messages {
+            while true {
+                let epoch = core.space.epoch
+                let box = Unmanaged.passRetained(DeliveryBox { batch.complete($0) }).toOpaque()
+                let outcome = core.produce(message, opaque: box)
+                if case .enqueued = outcome { break }
+                Unmanaged<DeliveryBox>.fromOpaque(box).release()
+                if case .failed(let error) = outcome {
+                    batch.complete(.failure(error))
+                    break
+                }
+                await core.space.wait(whileEpochIs: epoch)  // queue full: wait, keep the order
+            }
+        }
+        try await batch.wait()
     }
 
     /// Hands `message` to librdkafka without waiting for the acknowledgement.
@@ -100,11 +123,46 @@ public final class KafkaProducer: Service, Sendable {
     }
 }
 
-/// Holds the continuation of one `send` until its delivery report arrives.
+/// Holds what to do with one record's delivery report until it arrives.
 private final class DeliveryBox {
-    let continuation: CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>?, Never>
-    init(_ continuation: CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>?, Never>) {
-        self.continuation = continuation
+    let complete: @Sendable (Result<KafkaDeliveryReport, KafkaError>?) -> Void
+    init(_ complete: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>?) -> Void) {
+        self.complete = complete
+    }
+}
+
+/// Counts the delivery reports of a ``KafkaProducer/sendAll(_:)`` batch.
+private final class BatchDelivery: Sendable {
+    private struct State {
+        var remaining: Int
+        var firstError: KafkaError?
+        var waiter: CheckedContinuation<KafkaError?, Never>?
+    }
+    private let state: Mutex<State>
+
+    init(count: Int) { state = Mutex(State(remaining: count)) }
+
+    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?) {
+        let resume: (CheckedContinuation<KafkaError?, Never>, KafkaError?)? = state.withLock { state in
+            if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
+            state.remaining -= 1
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.firstError)
+        }
+        if let (waiter, error) = resume { waiter.resume(returning: error) }
+    }
+
+    func wait() async throws(KafkaError) {
+        let error: KafkaError? = await withCheckedContinuation { continuation in
+            let done: KafkaError?? = state.withLock { state in
+                if state.remaining == 0 { return .some(state.firstError) }
+                state.waiter = continuation
+                return .none
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+        if let error { throw error }
     }
 }
 
@@ -341,8 +399,8 @@ private let deliveryReportCallback:
         if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
             var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
-            box.continuation.resume(
-                returning: .success(
+            box.complete(
+                .success(
                     KafkaDeliveryReport(
                         topic: topic,
                         partition: record.partition,
@@ -352,8 +410,6 @@ private let deliveryReportCallback:
                 )
             )
         } else {
-            box.continuation.resume(
-                returning: .failure(KafkaError(responseCode: record.err, context: "delivery to '\(topic)'"))
-            )
+            box.complete(.failure(KafkaError(responseCode: record.err, context: "delivery to '\(topic)'")))
         }
     }

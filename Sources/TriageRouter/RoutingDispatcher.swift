@@ -154,13 +154,9 @@ public final class RoutingDispatcher: Service, Sendable {
 /// The name the router publishes under.
 public let routerProducerName = "router"
 
-/// Sends records and waits for every delivery.
+/// Sends records in order (per-partition order kept) and waits for every delivery.
 func sendAll(_ records: [KafkaProducerMessage], producer: KafkaProducer) async throws {
-    guard !records.isEmpty else { return }
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for record in records { group.addTask { _ = try await producer.send(record) } }
-        try await group.waitForAll()
-    }
+    try await producer.sendAll(records)
 }
 
 private final class IndexSink: Sendable {

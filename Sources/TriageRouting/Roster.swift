@@ -137,13 +137,15 @@ private struct RosterReader {
     static let agentKeys = ["id", "team", "products", "languages", "capacity", "shift", "presence"]
 
     func error(_ code: RosterError.Code, _ message: String, at node: Node?, key: String) -> RosterError {
-        RosterError(code: code, file: file, line: node?.mark?.line, column: node?.mark?.column, key: key.isEmpty ? nil : key, message: message)
+        RosterError(
+            code: code, file: file, line: node?.mark?.line, column: node?.mark?.column, key: key.isEmpty ? nil : key, message: message)
     }
 
     // MARK: Roster
 
     func roster(_ root: Node) throws(RosterError) -> Roster {
-        let top = try fields(root, path: "", known: Self.rosterKeys, what: "a mapping of roster sections (severity_weights, calendars, agents)")
+        let top = try fields(
+            root, path: "", known: Self.rosterKeys, what: "a mapping of roster sections (severity_weights, calendars, agents)")
         var policy = RoutingPolicy()
         if let node = top["severity_weights"] { policy.severityWeights = try weights(node, path: "severity_weights") }
         if let node = top["calendars"] {
@@ -161,7 +163,9 @@ private struct RosterReader {
                 let path = Self.index("agents", index)
                 let (agent, initial, idNode) = try agent(item, path: path, calendars: policy.calendars)
                 if let earlier = firstSeen[agent.id] {
-                    throw error(.duplicate, "agent '\(agent.id)' is already defined by agents[\(earlier)]; each id once", at: idNode, key: Self.join(path, "id"))
+                    throw error(
+                        .duplicate, "agent '\(agent.id)' is already defined by agents[\(earlier)]; each id once", at: idNode,
+                        key: Self.join(path, "id"))
                 }
                 firstSeen[agent.id] = index
                 agents.append(agent)
@@ -180,7 +184,9 @@ private struct RosterReader {
                 throw error(.unknownKey, "unknown severity '\(entry.name)' (severities are A, B and C)", at: entry.key, key: itemPath)
             }
             if let earlier = seen[severity] {
-                throw error(.invalidValue, "severity \(severity.rawValue) is given twice ('\(earlier)' and '\(entry.name)')", at: entry.key, key: itemPath)
+                throw error(
+                    .invalidValue, "severity \(severity.rawValue) is given twice ('\(earlier)' and '\(entry.name)')", at: entry.key,
+                    key: itemPath)
             }
             seen[severity] = entry.name
             weights[severity] = try positiveInteger(entry.value, path: itemPath, what: "load units")
@@ -189,7 +195,9 @@ private struct RosterReader {
     }
 
     func agent(_ node: Node, path: String, calendars: [String: BusinessCalendar]) throws(RosterError) -> (Agent, Presence, Node) {
-        if Self.isNull(node) { throw error(.wrongType, "expected an agent (id, team, products, capacity, ...), found nothing", at: node, key: path) }
+        if Self.isNull(node) {
+            throw error(.wrongType, "expected an agent (id, team, products, capacity, ...), found nothing", at: node, key: path)
+        }
         let values = try fields(node, path: path, known: Self.agentKeys, what: "an agent (id, team, products, capacity, ...)")
         let idNode = try required(values, "id", hint: "the agent's id, as in agent events")
         let id = try name(idNode, path: values.path("id"), what: "an agent id")
@@ -198,7 +206,9 @@ private struct RosterReader {
         let productsNode = try required(values, "products", hint: "the products the agent supports, e.g. [billing, api]")
         let products = try names(productsNode, path: values.path("products"), what: "a product")
         guard !products.isEmpty else {
-            throw error(.invalidValue, "an agent with no products is never routed anything; list at least one", at: productsNode, key: values.path("products"))
+            throw error(
+                .invalidValue, "an agent with no products is never routed anything; list at least one", at: productsNode,
+                key: values.path("products"))
         }
         var languages: [String] = []
         if let node = values["languages"] {
@@ -206,10 +216,13 @@ private struct RosterReader {
             for (index, tag) in languages.enumerated() where !Self.isLanguageTag(tag) {
                 let itemPath = Self.index(values.path("languages"), index)
                 let itemNode = Self.element(index, of: node) ?? node
-                throw error(.invalidValue, "'\(tag)' is not a language tag; write a BCP 47 tag such as en, de or pt-BR", at: itemNode, key: itemPath)
+                throw error(
+                    .invalidValue, "'\(tag)' is not a language tag; write a BCP 47 tag such as en, de or pt-BR", at: itemNode, key: itemPath
+                )
             }
         }
-        let capacityNode = try required(values, "capacity", hint: "how many load units the agent takes at once (severity A weighs 3 by default)")
+        let capacityNode = try required(
+            values, "capacity", hint: "how many load units the agent takes at once (severity A weighs 3 by default)")
         let capacity = try positiveInteger(capacityNode, path: values.path("capacity"), what: "load units")
         var shift: String?
         if let node = values["shift"] {
@@ -230,7 +243,8 @@ private struct RosterReader {
         if let node = values["presence"] {
             let text = try string(node, path: values.path("presence"), what: "online, away or offline")
             guard let value = Presence(rawValue: text.lowercased()) else {
-                throw error(.invalidValue, "'\(text)' is not a presence: write online, away or offline", at: node, key: values.path("presence"))
+                throw error(
+                    .invalidValue, "'\(text)' is not a presence: write online, away or offline", at: node, key: values.path("presence"))
             }
             presence = value
         }
@@ -241,7 +255,9 @@ private struct RosterReader {
     /// `en`, `de-CH`, `zh-Hant-TW`: letters first, then alphanumeric subtags, each 1 to 8 long.
     static func isLanguageTag(_ tag: String) -> Bool {
         let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
-        guard let primary = parts.first, (2...8).contains(primary.count), primary.allSatisfy({ $0.isASCII && $0.isLetter }) else { return false }
+        guard let primary = parts.first, (2...8).contains(primary.count), primary.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            return false
+        }
         return parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
     }
 
@@ -307,7 +323,8 @@ private struct RosterReader {
             case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
                 .composer(let context, let problem, let mark, _):
                 let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-                throw RosterError(code: .syntax, file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)\(detail)")
+                throw RosterError(
+                    code: .syntax, file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)\(detail)")
             case .duplicatedKeysInMapping(let duplicates, let context):
                 let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
                 throw RosterError(
@@ -427,7 +444,8 @@ private struct RosterReader {
 
     /// A list of distinct non-empty strings (a single one is accepted too).
     func names(_ node: Node, path: String, what: String) throws(RosterError) -> [String] {
-        let items: [Node] = if case .scalar = node, !Self.isNull(node) { [node] } else { try sequence(node, path: path, what: "a list (\(what) each)") }
+        let items: [Node] =
+            if case .scalar = node, !Self.isNull(node) { [node] } else { try sequence(node, path: path, what: "a list (\(what) each)") }
         var result: [String] = []
         for (index, item) in items.enumerated() {
             let itemPath = Self.index(path, index)

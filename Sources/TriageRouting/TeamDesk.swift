@@ -325,7 +325,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
     }
 
     /// The best eligible agent other than `leaving`, avoiding `previous` while anyone else qualifies.
-    private func choose(for incident: RoutingIncident, units: Int, leaving: String?, avoiding previous: String?, round: inout Round) -> Choice? {
+    private func choose(for incident: RoutingIncident, units: Int, leaving: String?, avoiding previous: String?, round: inout Round)
+        -> Choice?
+    {
         var pool: [Member] = []
         for member in staff.values where member.profile.id != leaving && isEligible(member, for: incident, units: units, round: &round) {
             pool.append(member)

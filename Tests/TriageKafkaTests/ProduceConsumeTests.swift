@@ -85,6 +85,29 @@ struct ProduceConsumeTests {
         await producer.close()
     }
 
+    @Test func sendAllKeepsTheOrderAndWaitsForEveryAcknowledgement() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        // A tiny queue forces queue-full waits in the middle of the batch.
+        var configuration = cluster.producerConfiguration()
+        configuration.maximumQueuedMessages = 16
+        let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
+        let records = (0..<600).map { KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("\($0)".utf8), partition: Int32($0 % 2)) }
+        try await producer.sendAll(records)
+        #expect(producer.statistics.delivered == 600, "every record acknowledged when sendAll returns")
+        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("order"), topics: [topic]), logger: cluster.logger)
+        let received = try await withDeadline(.seconds(30)) { try await consumer.collect(600) }
+        for partition in Int32(0)...1 {
+            let values = received.filter { $0.partition == partition }.compactMap { $0.valueBytes.map { Int(String(decoding: $0, as: UTF8.self))! } }
+            #expect(values == Array(stride(from: Int(partition), to: 600, by: 2)), "partition \(partition) in send order")
+        }
+        // A failing record (unknown partition) fails the batch after the others completed.
+        await #expect(throws: KafkaError.self) {
+            try await producer.sendAll([KafkaProducerMessage(topic: topic, key: "k", value: "x"), KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("y".utf8), partition: 99)])
+        }
+        await consumer.close()
+    }
+
     @Test func orderingPerKey() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 4)

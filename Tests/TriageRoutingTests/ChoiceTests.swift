@@ -27,7 +27,8 @@ struct ChoiceTests {
             decisions == [
                 .assigned(
                     incident: "i1", agent: "ada",
-                    reason: .init(cause: "initial", matchedSkills: ["billing"], loadBefore: 4, loadAfter: 5, capacity: 10, candidatesConsidered: 2)
+                    reason: .init(
+                        cause: "initial", matchedSkills: ["billing"], loadBefore: 4, loadAfter: 5, capacity: 10, candidatesConsidered: 2)
                 )
             ]
         )
@@ -83,7 +84,9 @@ struct ChoiceTests {
         bench.apply(.presence(agent: "bob", .away))
         let decisions = bench.open(incident("i1", .a, language: "de-DE"))
         #expect(
-            reason(decisions) == .init(cause: "initial", matchedSkills: ["billing", "de"], loadBefore: 0, loadAfter: 3, capacity: 5, candidatesConsidered: 1),
+            reason(decisions)
+                == .init(
+                    cause: "initial", matchedSkills: ["billing", "de"], loadBefore: 0, loadAfter: 3, capacity: 5, candidatesConsidered: 1),
             "only ada: bob is away, cy speaks no German, di lacks billing"
         )
     }

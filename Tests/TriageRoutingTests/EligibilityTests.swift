@@ -17,7 +17,9 @@ struct EligibilityTests {
             decisions == [
                 .assigned(
                     incident: "i1", agent: "ada",
-                    reason: .init(cause: "capacity_freed", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 6, candidatesConsidered: 1)
+                    reason: .init(
+                        cause: "capacity_freed", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 6,
+                        candidatesConsidered: 1)
                 )
             ]
         )
@@ -37,7 +39,8 @@ struct EligibilityTests {
         #expect(eligible("de_CH") == ["bea"])
         #expect(eligible("en-US") == ["ada", "dan"])
         #expect(eligible("es").isEmpty)
-        #expect(eligible(nil) == ["ada", "bea", "cem", "dan"], "without a language anybody with the product qualifies, even cem who lists none")
+        #expect(
+            eligible(nil) == ["ada", "bea", "cem", "dan"], "without a language anybody with the product qualifies, even cem who lists none")
         #expect(eligible("") == ["ada", "bea", "cem", "dan"], "an empty tag (proto default) is no language")
 
         let swiss = bench.open(incident("i1", language: "de-CH"))

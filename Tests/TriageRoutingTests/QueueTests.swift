@@ -9,7 +9,9 @@ struct QueueTests {
         var bench = Bench()
         let opened = instant("2026-03-02T09:00:00Z")
         var positions: [RoutingDecision] = []
-        for (id, severity, offset) in [("c1", SupportSeverity.c, 0.0), ("b1", .b, 1), ("a1", .a, 2), ("c2", .c, 3), ("a2", .a, 4), ("a0", .a, 4)] {
+        for (id, severity, offset) in [
+            ("c1", SupportSeverity.c, 0.0), ("b1", .b, 1), ("a1", .a, 2), ("c2", .c, 3), ("a2", .a, 4), ("a0", .a, 4),
+        ] {
             positions += bench.open(incident(id, severity, openedAt: opened + offset))
         }
         #expect(
@@ -33,9 +35,9 @@ struct QueueTests {
     @Test func anIncidentThatCannotBePlacedDoesNotBlockLaterOnes() {
         var bench = Bench()
         bench.open(incident("billing-1", .a))
-        bench.open(incident("api-1", product: "api"))
-        bench.open(incident("german-1", language: "de"))
-        bench.open(incident("api-2", product: "api"))
+        bench.open(incident("api-1", product: "api", openedAt: monday10 + 1))
+        bench.open(incident("german-1", language: "de", openedAt: monday10 + 2))
+        bench.open(incident("api-2", product: "api", openedAt: monday10 + 3))
         #expect(bench.queue == ["billing-1", "api-1", "german-1", "api-2"])
         let decisions = bench.apply(.profile(agent("ana", products: ["api", "billing"], capacity: 2)))
         #expect(decisions.isEmpty)

@@ -15,7 +15,9 @@ struct ReassignmentTests {
             decisions == [
                 .reassigned(
                     incident: "i1", from: "ada", to: "bob",
-                    reason: .init(cause: "agent_offline", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 6, candidatesConsidered: 1)
+                    reason: .init(
+                        cause: "agent_offline", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 6,
+                        candidatesConsidered: 1)
                 )
             ]
         )
@@ -61,7 +63,8 @@ struct ReassignmentTests {
         #expect(bench.desk.assignments == ["i1": "ada", "i3": "ada"])
         bench.apply(.acknowledged(incident: "i3"))
         let decisions = bench.apply(.presence(agent: "ada", .offline))
-        #expect(decisions == [.unassigned(incident: "i1", from: "ada"), .queued(incident: "i1", position: 2)], "the A incident i2 stays first")
+        #expect(
+            decisions == [.unassigned(incident: "i1", from: "ada"), .queued(incident: "i1", position: 2)], "the A incident i2 stays first")
         #expect(bench.queue == ["i2", "i1"])
         #expect(bench.holder("i3") == "ada", "acknowledged")
 
@@ -85,8 +88,14 @@ struct ReassignmentTests {
         // ada leaves: a1 (A) goes first and takes cy's room; c1 fits at bob.
         let decisions = bench.apply(.removed(agent: "ada"))
         #expect(decisions.count == 2)
-        #expect(decisions.contains { if case .reassigned("a1", "ada", "cy", let reason) = $0 { reason.cause == "agent_removed" } else { false } })
-        #expect(decisions.contains { if case .reassigned("c1", "ada", "bob", let reason) = $0 { reason.cause == "agent_removed" } else { false } })
+        #expect(
+            decisions.contains {
+                if case .reassigned("a1", "ada", "cy", let reason) = $0 { reason.cause == "agent_removed" } else { false }
+            })
+        #expect(
+            decisions.contains {
+                if case .reassigned("c1", "ada", "bob", let reason) = $0 { reason.cause == "agent_removed" } else { false }
+            })
         #expect(decisions.first?.incident == "a1")
         #expect(bench.desk.profile(of: "ada") == nil)
     }
@@ -126,7 +135,8 @@ struct ReassignmentTests {
             decisions == [
                 .reassigned(
                     incident: "i1", from: "ada", to: "bob",
-                    reason: .init(cause: cause, matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 3, candidatesConsidered: 1)
+                    reason: .init(
+                        cause: cause, matchedSkills: ["billing"], loadBefore: 0, loadAfter: 1, capacity: 3, candidatesConsidered: 1)
                 )
             ],
             "ada is never a candidate for what she is leaving, even acknowledged and least loaded"

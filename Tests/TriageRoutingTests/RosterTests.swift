@@ -47,7 +47,9 @@ struct RosterTests {
         let roster = try Roster.load(yaml: Self.example, file: "roster.yaml")
         #expect(
             roster.agents == [
-                Agent(id: "ada", team: "tier-1", skills: ["billing", "api"], languages: ["en", "de-CH"], capacity: 6, shiftCalendar: "emea-day"),
+                Agent(
+                    id: "ada", team: "tier-1", skills: ["billing", "api"], languages: ["en", "de-CH"], capacity: 6,
+                    shiftCalendar: "emea-day"),
                 Agent(id: "bob", team: "tier-2", skills: ["billing"], languages: [], capacity: 2),
                 Agent(id: "cy", team: "tier-1", skills: ["mobile"], capacity: 3, shiftCalendar: "follow-the-sun"),
             ]
@@ -144,29 +146,37 @@ struct RosterTests {
             code: .duplicate, line: 8, key: "agents[1].id", message: "agent 'ada' is already defined by agents[0]; each id once"
         ),
         Case(
-            name: "unknown shift calendar", yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    capacity: 1\n    shift: emea-days\n",
+            name: "unknown shift calendar",
+            yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    capacity: 1\n    shift: emea-days\n",
             code: .unknownReference, line: 12, key: "agents[1].shift",
             message: "shift calendar 'emea-days' is not defined under 'calendars'; did you mean 'emea-day'?"
         ),
         Case(
             name: "shift without calendars", yaml: "agents:\n  - { id: ada, team: t, products: [x], capacity: 1, shift: late }\n",
-            code: .unknownReference, line: 2, key: "agents[0].shift", message: "shift calendar 'late' is not defined under 'calendars' (the file defines none)"
+            code: .unknownReference, line: 2, key: "agents[0].shift",
+            message: "shift calendar 'late' is not defined under 'calendars' (the file defines none)"
         ),
         Case(
-            name: "bad presence", yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    capacity: 1\n    presence: busy\n",
+            name: "bad presence",
+            yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    capacity: 1\n    presence: busy\n",
             code: .invalidValue, line: 12, key: "agents[1].presence", message: "'busy' is not a presence: write online, away or offline"
         ),
         Case(
             name: "empty products", yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: []\n    capacity: 1\n",
-            code: .invalidValue, line: 10, key: "agents[1].products", message: "an agent with no products is never routed anything; list at least one"
+            code: .invalidValue, line: 10, key: "agents[1].products",
+            message: "an agent with no products is never routed anything; list at least one"
         ),
         Case(
-            name: "product listed twice", yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products:\n      - api\n      - api\n    capacity: 1\n",
+            name: "product listed twice",
+            yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products:\n      - api\n      - api\n    capacity: 1\n",
             code: .invalidValue, line: 12, key: "agents[1].products[1]", message: "'api' is listed twice"
         ),
         Case(
-            name: "bad language tag", yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    languages:\n      - en\n      - english!\n    capacity: 1\n",
-            code: .invalidValue, line: 13, key: "agents[1].languages[1]", message: "'english!' is not a language tag; write a BCP 47 tag such as en, de or pt-BR"
+            name: "bad language tag",
+            yaml: agentsHeader
+                + "  - id: bob\n    team: tier-1\n    products: [api]\n    languages:\n      - en\n      - english!\n    capacity: 1\n",
+            code: .invalidValue, line: 13, key: "agents[1].languages[1]",
+            message: "'english!' is not a language tag; write a BCP 47 tag such as en, de or pt-BR"
         ),
         Case(
             name: "empty team", yaml: agentsHeader + "  - id: bob\n    team: \"\"\n    products: [api]\n    capacity: 1\n",
@@ -193,11 +203,15 @@ struct RosterTests {
             message: "severity A is given twice ('A' and 'a')"
         ),
         Case(
-            name: "calendar time zone", yaml: "calendars:\n  emea-day:\n    time_zone: Europe/Lundon\n    hours: { monday: [\"08:00-16:00\"] }\n",
-            code: .invalidValue, line: 3, key: "calendars.emea-day.time_zone", message: "unknown time zone 'Europe/Lundon'; did you mean 'Europe/London'?"
+            name: "calendar time zone",
+            yaml: "calendars:\n  emea-day:\n    time_zone: Europe/Lundon\n    hours: { monday: [\"08:00-16:00\"] }\n",
+            code: .invalidValue, line: 3, key: "calendars.emea-day.time_zone",
+            message: "unknown time zone 'Europe/Lundon'; did you mean 'Europe/London'?"
         ),
         Case(
-            name: "calendar hours deep inside", yaml: "calendars:\n  emea-day:\n    time_zone: UTC\n    hours:\n      monday:\n        - \"08:00-12:00\"\n        - \"25:00-26:00\"\n",
+            name: "calendar hours deep inside",
+            yaml:
+                "calendars:\n  emea-day:\n    time_zone: UTC\n    hours:\n      monday:\n        - \"08:00-12:00\"\n        - \"25:00-26:00\"\n",
             code: .invalidValue, line: 7, key: "calendars.emea-day.hours.monday[1]",
             message: "'25:00-26:00': '25:00' is not a time of day (HH:mm)"
         ),

@@ -30,7 +30,9 @@ struct SeverityTests {
             decisions == [
                 .reassigned(
                     incident: "i1", from: "ada", to: "bob",
-                    reason: .init(cause: "severity_changed", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 3, capacity: 3, candidatesConsidered: 1)
+                    reason: .init(
+                        cause: "severity_changed", matchedSkills: ["billing"], loadBefore: 0, loadAfter: 3, capacity: 3,
+                        candidatesConsidered: 1)
                 )
             ]
         )

@@ -46,7 +46,8 @@ struct SnapshotTests {
         #expect(try JSONDecoder().decode(RoutingIncident.self, from: data) == incident("i1", .a, language: "de"))
         let bad = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"A\"", with: "\"Z\"").utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(RoutingIncident.self, from: bad) }
-        let reason = AssignmentReason(cause: "initial", matchedSkills: ["billing"], loadBefore: 1, loadAfter: 2, capacity: 3, candidatesConsidered: 4)
+        let reason = AssignmentReason(
+            cause: "initial", matchedSkills: ["billing"], loadBefore: 1, loadAfter: 2, capacity: 3, candidatesConsidered: 4)
         #expect(try JSONDecoder().decode(AssignmentReason.self, from: JSONEncoder().encode(reason)) == reason)
     }
 
@@ -78,7 +79,10 @@ struct SnapshotTests {
     @Test func nextShiftChangeAgreesWithIsOpenAtRandomInstants() throws {
         let split = try BusinessCalendar(
             timeZone: TimeZone(identifier: "America/New_York")!,
-            weekly: [2: [try .init("08:30", "12:00"), try .init("13:00", "17:30")], 4: [try .init("22:00", "06:00")], 6: [try .init("07:00", "15:00")]],
+            weekly: [
+                2: [try .init("08:30", "12:00"), try .init("13:00", "17:30")], 4: [try .init("22:00", "06:00")],
+                6: [try .init("07:00", "15:00")],
+            ],
             holidays: [.init(date: try .init("2026-03-13"), closed: try .init("12:00", "00:00"))]
         )
         let policy = RoutingPolicy(calendars: ["split": split])

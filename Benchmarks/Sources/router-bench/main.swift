@@ -1,0 +1,227 @@
+// Router benchmark (issue 5): routing decisions per second of one desk (pure policy) against
+// a round-robin baseline, and Opened → Assigned latency through a whole router instance at a
+// fixed offered rate, against the plain produce → consume latency of the same broker in the
+// same run. Prints; asserts nothing.
+//
+//   router-bench [--rate 5000] [--seconds 10] [--agents 200] [--teams 4]
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import TriageKafka
+import TriageRouter
+import TriageRouting
+import TriageSLA
+import TriageSchema
+import TriageStreams
+
+func emit(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+    return value
+}
+let logger = {
+    var logger = Logger(label: "triage.router-bench")
+    logger.logLevel = .error
+    return logger
+}()
+let rate = option("--rate", 5_000)
+let seconds = option("--seconds", 10)
+let agentCount = option("--agents", 200)
+let teamCount = option("--teams", 4)
+let teams = (0..<teamCount).map { "team-\($0)" }
+
+if arguments.contains("--serve-broker") {
+    let kafka = try EmbeddedKafka(brokers: 1, logger: logger)
+    for (topic, partitions) in [
+        (TriageTopic.incidentEvents, 8), (TriageTopic.agentEvents, 2), (TriageTopic.routing, 8), (TriageTopic.routingIndex, 8),
+        (TriageTopic.routerState, 8), (TriageTopic.deadLetter, 1), ("bench.pipe", 8),
+    ] {
+        try kafka.createTopic(topic, partitions: partitions, replicationFactor: 1)
+    }
+    emit(kafka.bootstrapServers)
+    while true { sleep(60) }
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+extension Duration { var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 } }
+
+// MARK: 1. One desk, pure policy
+
+emit("router benchmark: \(agentCount) agents in \(teamCount) teams; offered \(rate) incidents/s for \(seconds) s")
+let policy = RoutingPolicy()
+var desk = TeamDesk(team: "team-0")
+let deskAgents = 50
+let now = Date()
+for index in 0..<deskAgents {
+    _ = desk.apply(.profile(Agent(id: "a\(index)", team: "team-0", skills: ["billing"], capacity: 6)), at: now, policy: policy)
+    _ = desk.apply(.presence(agent: "a\(index)", .online), at: now, policy: policy)
+}
+let decisionsTarget = 200_000
+var decisions = 0
+let deskStarted = ContinuousClock.now
+for index in 0..<decisionsTarget {
+    let at = now.addingTimeInterval(Double(index) / 1000)
+    decisions += desk.apply(.opened(RoutingIncident(id: "I\(index)", team: "team-0", severity: [.a, .b, .c][index % 3], product: "billing", openedAt: at)), at: at, policy: policy).count
+    if index >= 50 { decisions += desk.apply(.released(incident: "I\(index - 50)"), at: at, policy: policy).count }
+}
+let deskSeconds = (ContinuousClock.now - deskStarted).secondsDouble
+// Baseline: round-robin over the same agents with a plain load counter.
+var loads = [Int](repeating: 0, count: deskAgents)
+var holder: [String: Int] = [:]
+let baselineStarted = ContinuousClock.now
+for index in 0..<decisionsTarget {
+    let agent = index % deskAgents
+    loads[agent] += 1
+    holder["I\(index)"] = agent
+    if index >= 50, let previous = holder.removeValue(forKey: "I\(index - 50)") { loads[previous] -= 1 }
+}
+let baselineSeconds = (ContinuousClock.now - baselineStarted).secondsDouble
+precondition(desk.checkInvariants(policy: policy).isEmpty)
+emit(
+    String(
+        format: "desk        %9.0f inputs/s (%d opens + %d closes, %d decisions) in one desk of %d agents   baseline round-robin %9.0f/s   ratio %.2f",
+        Double(2 * decisionsTarget) / deskSeconds, decisionsTarget, decisionsTarget - 50, decisions, deskAgents,
+        Double(2 * decisionsTarget) / baselineSeconds, baselineSeconds / deskSeconds
+    )
+)
+
+// MARK: 2. Whole router instance on the embedded broker (child process)
+
+let child = Process()
+child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+child.arguments = ["--serve-broker"]
+let pipe = Pipe()
+child.standardOutput = pipe
+try child.run()
+var line = Data()
+while !line.contains(UInt8(ascii: "\n")) {
+    let chunk = pipe.fileHandleForReading.availableData
+    precondition(!chunk.isEmpty, "the broker child exited")
+    line.append(chunk)
+}
+let client = KafkaClientConfiguration(bootstrap: String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+for index in 0..<agentCount {
+    let id = "agent-\(index)"
+    for event in [
+        AgentEvent.with {
+            $0.eventID = "\(id)-p"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+            $0.profile = .with { $0.team = teams[index % teamCount]; $0.products = ["billing"]; $0.capacity = 30 }
+        },
+        AgentEvent.with {
+            $0.eventID = "\(id)-o"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = .online }
+        },
+    ] {
+        try await producer.enqueue(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+    }
+}
+try await producer.flush()
+
+let instance = try await RouterInstance(client: client, policy: policy, group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger)
+let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
+let running = Task { try await group.run() }
+
+// Watch the lifecycle topic for Assigned events; the Opened's occurred_at is its send time.
+let openedAt = Mutex<[String: Date]>([:])
+let latencies = Mutex<[Double]>([])
+let watcher = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(groupID: "bench-watch", topics: [TriageTopic.incidentEvents], client: client, fetchMaximumWait: .milliseconds(5)),
+    logger: logger
+)
+let watching = Task {
+    for try await batch in watcher.batches {
+        let seen = Date()
+        for message in batch {
+            guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)), case .assigned = event.event else { continue }
+            if let opened = openedAt.withLock({ $0[event.incidentID] }) { latencies.withLock { $0.append(seen.timeIntervalSince(opened)) } }
+        }
+    }
+}
+while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 { try await Task.sleep(for: .milliseconds(50)) }
+try await Task.sleep(for: .seconds(2))
+
+let publisher = IncidentEventPublisher(producer: producer)
+let total = rate * seconds
+let interval = Duration.seconds(1) / rate
+let clock = ContinuousClock()
+var next = clock.now
+emit("offering \(total) Opened events at \(rate)/s (each closed 200 incidents later) ...")
+let offerStarted = ContinuousClock.now
+for index in 0..<total {
+    let sent = Date()
+    openedAt.withLock { $0["B\(index)"] = sent }
+    let opened = IncidentEvent.with {
+        $0.eventID = "b-\(index)"; $0.incidentID = "B\(index)"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: sent)
+        $0.opened = .with {
+            $0.customerAccount = "acme"; $0.entitlementID = "p"; $0.product = "billing"; $0.severity = [.a, .b, .c][index % 3]
+            $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "b"; $0.team = teams[index % teamCount]
+        }
+    }
+    try await producer.enqueue(try publisher.record(for: opened))
+    if index >= 200 {
+        let closed = IncidentEvent.with {
+            $0.eventID = "c-\(index - 200)"; $0.incidentID = "B\(index - 200)"; $0.producer = "bench"
+            $0.occurredAt = Google_Protobuf_Timestamp(date: sent); $0.closedResolved = .with { $0.closedBy = "bench" }
+        }
+        try await producer.enqueue(try publisher.record(for: closed))
+    }
+    next = next.advanced(by: interval)
+    if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+}
+let offeredSeconds = (ContinuousClock.now - offerStarted).secondsDouble
+let drainDeadline = ContinuousClock.now + .seconds(60)
+while latencies.withLock({ $0.count }) < total, ContinuousClock.now < drainDeadline { try await Task.sleep(for: .milliseconds(100)) }
+let routedSeconds = (ContinuousClock.now - offerStarted).secondsDouble
+
+// Baseline: the same producer → consumer path without the router (records on a plain topic).
+let pipeLatencies = Mutex<[Double]>([])
+let pipeConsumer = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(groupID: "bench-pipe", topics: ["bench.pipe"], client: client, fetchMaximumWait: .milliseconds(5)),
+    logger: logger
+)
+let piping = Task {
+    for try await batch in pipeConsumer.batches {
+        let seen = Date().timeIntervalSince1970
+        pipeLatencies.withLock { list in
+            for message in batch { if let sent = message.valueBytes.flatMap({ Double(String(decoding: $0, as: UTF8.self)) }) { list.append(seen - sent) } }
+        }
+    }
+}
+try await Task.sleep(for: .seconds(4))  // group join
+next = clock.now
+for _ in 0..<min(total, rate * 3) {
+    try await producer.enqueue(KafkaProducerMessage(topic: "bench.pipe", key: nil, value: String(Date().timeIntervalSince1970)))
+    next = next.advanced(by: interval)
+    if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+}
+try await Task.sleep(for: .seconds(2))
+
+let sorted = latencies.withLock { $0 }.sorted()
+let pipeSorted = pipeLatencies.withLock { $0 }.sorted()
+emit(
+    String(
+        format: "router      %d of %d assigned; %.0f decisions/s sustained (offered %.0f/s over %.1f s, all routed after %.1f s)",
+        sorted.count, total, Double(sorted.count) / routedSeconds, Double(total) / offeredSeconds, offeredSeconds, routedSeconds
+    )
+)
+emit(
+    String(
+        format: "latency     Opened → Assigned seen: p50 %.1f ms  p99 %.1f ms  max %.1f ms   baseline produce → consume p50 %.1f ms p99 %.1f ms   target p99 ≤ 10 ms",
+        percentile(sorted, 0.5) * 1000, percentile(sorted, 0.99) * 1000, (sorted.last ?? .nan) * 1000,
+        percentile(pipeSorted, 0.5) * 1000, percentile(pipeSorted, 0.99) * 1000
+    )
+)
+await group.triggerGracefulShutdown()
+_ = try? await running.value
+await watcher.close()
+await pipeConsumer.close()
+_ = try? await watching.value
+_ = try? await piping.value
+child.terminate()
+emit("done")
