@@ -55,6 +55,10 @@ public final class Router: Service, Sendable {
         self.roster = roster
         self.producer = producer
         self.client = client
+        // The dispatcher drops a repeated Opened of a closed incident, so desks need not remember
+        // closed ids (that memory would grow every snapshot with every incident ever closed).
+        var policy = policy
+        policy.closedIncidentMemory = 0
         self.policy = policy
         self.topics = topics
         self.routingPartitions = routingPartitions

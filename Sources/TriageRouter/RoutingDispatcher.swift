@@ -101,20 +101,33 @@ public final class RoutingDispatcher: Service, Sendable {
                     case .success(let decoded): event = decoded
                     }
                     guard Self.mattersForRouting(event) else { continue }
-                    var team = index[message.partition]![event.incidentID]
-                    if case .opened(let opened) = event.event {
+                    let known = index[message.partition]![event.incidentID]
+                    var team = known.map(IndexEntry.init)
+                    var changed: IndexEntry?
+                    switch event.event {
+                    case .opened(let opened):
+                        // A repeated Opened of a closed incident (a replay, a duplicate) is not
+                        // routed again; desks do not remember closed incidents.
+                        if team?.closed == true { continue }
                         let named = opened.team.isEmpty ? defaultTeam : opened.team
-                        if team != named {
-                            team = named
-                            index[message.partition]![event.incidentID] = named
-                            records.append(
-                                KafkaProducerMessage(
-                                    topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(named.utf8), partition: message.partition
-                                )
-                            )
-                        }
+                        if team?.team != named { changed = IndexEntry(team: named, closed: false) }
+                    case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
+                        if let current = team, !current.closed { changed = IndexEntry(team: current.team, closed: true) }
+                    case .reopened:
+                        if let current = team, current.closed { changed = IndexEntry(team: current.team, closed: false) }
+                    default:
+                        break
                     }
-                    guard let team else { continue }  // opened before our history; nothing to route
+                    if let changed {
+                        team = changed
+                        index[message.partition]![event.incidentID] = changed.encoded
+                        records.append(
+                            KafkaProducerMessage(
+                                topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(changed.encoded.utf8), partition: message.partition
+                            )
+                        )
+                    }
+                    guard let team = team?.team else { continue }  // opened before our history; nothing to route
                     records.append(
                         KafkaProducerMessage(
                             topic: topics.routing, key: Array(team.utf8), value: message.value,
@@ -149,6 +162,26 @@ public final class RoutingDispatcher: Service, Sendable {
             return false
         }
     }
+}
+
+/// An index value: the team, and `\n` + `closed` once the incident is closed.
+struct IndexEntry {
+    var team: String
+    var closed: Bool
+    init(team: String, closed: Bool) {
+        self.team = team
+        self.closed = closed
+    }
+    init(_ encoded: String) {
+        if encoded.hasSuffix("\nclosed") {
+            team = String(encoded.dropLast(7))
+            closed = true
+        } else {
+            team = encoded
+            closed = false
+        }
+    }
+    var encoded: String { closed ? team + "\nclosed" : team }
 }
 
 /// The name the router publishes under.

@@ -105,7 +105,13 @@ while !line.contains(UInt8(ascii: "\n")) {
     precondition(!chunk.isEmpty, "the broker child exited")
     line.append(chunk)
 }
-let client = KafkaClientConfiguration(bootstrap: String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+var client = KafkaClientConfiguration(bootstrap: String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+if let overrides = ProcessInfo.processInfo.environment["BENCH_RDKAFKA"] {
+    for pair in overrides.split(separator: ",") {
+        let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+        if parts.count == 2 { client.librdkafkaOverrides[parts[0]] = parts[1] }
+    }
+}
 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
 for index in 0..<agentCount {
     let id = "agent-\(index)"
@@ -143,10 +149,52 @@ let watching = Task {
         }
     }
 }
+// Stage 1 alone: Opened → forwarded on triage.routing (seen).
+let forwardLatencies = Mutex<[Double]>([])
+let routingWatcher = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(groupID: "bench-watch-routing", topics: [TriageTopic.routing], client: client, fetchMaximumWait: .milliseconds(5)),
+    logger: logger
+)
+let watchingRouting = Task {
+    for try await batch in routingWatcher.batches {
+        let seen = Date()
+        for message in batch {
+            guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)), case .opened = event.event else { continue }
+            forwardLatencies.withLock { $0.append(seen.timeIntervalSince(event.occurredAt.date)) }
+        }
+    }
+}
 while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 { try await Task.sleep(for: .milliseconds(50)) }
 try await Task.sleep(for: .seconds(2))
 
 let publisher = IncidentEventPublisher(producer: producer)
+// Warm-up: every group joined and every stage has seen traffic before anything is measured.
+while (try? watcher.assignment())?.isEmpty ?? true || (try? routingWatcher.assignment())?.isEmpty ?? true {
+    try await Task.sleep(for: .milliseconds(50))
+}
+for index in 0..<200 {
+    let opened = IncidentEvent.with {
+        $0.eventID = "w-\(index)"; $0.incidentID = "W\(index)"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+        $0.opened = .with {
+            $0.customerAccount = "acme"; $0.entitlementID = "p"; $0.product = "billing"; $0.severity = .c
+            $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "w"; $0.team = teams[index % teamCount]
+        }
+    }
+    openedAt.withLock { $0["W\(index)"] = Date() }
+    try await producer.enqueue(try publisher.record(for: opened))
+}
+while latencies.withLock({ $0.count }) < 200 { try await Task.sleep(for: .milliseconds(50)) }
+for index in 0..<200 {
+    let closed = IncidentEvent.with {
+        $0.eventID = "wc-\(index)"; $0.incidentID = "W\(index)"; $0.producer = "bench"
+        $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.closedResolved = .with { $0.closedBy = "bench" }
+    }
+    try await producer.enqueue(try publisher.record(for: closed))
+}
+try await producer.flush()
+try await Task.sleep(for: .seconds(1))
+latencies.withLock { $0.removeAll() }
+forwardLatencies.withLock { $0.removeAll() }
 let total = rate * seconds
 let interval = Duration.seconds(1) / rate
 let clock = ContinuousClock()
@@ -193,7 +241,8 @@ let piping = Task {
         }
     }
 }
-try await Task.sleep(for: .seconds(4))  // group join
+while (try? pipeConsumer.assignment())?.isEmpty ?? true { try await Task.sleep(for: .milliseconds(50)) }
+try await Task.sleep(for: .seconds(1))
 next = clock.now
 for _ in 0..<min(total, rate * 3) {
     try await producer.enqueue(KafkaProducerMessage(topic: "bench.pipe", key: nil, value: String(Date().timeIntervalSince1970)))
@@ -203,6 +252,8 @@ for _ in 0..<min(total, rate * 3) {
 try await Task.sleep(for: .seconds(2))
 
 let sorted = latencies.withLock { $0 }.sorted()
+let forwardSorted = forwardLatencies.withLock { $0 }.sorted()
+emit(String(format: "stage 1     Opened → forwarded by the dispatcher: p50 %.1f ms  p99 %.1f ms", percentile(forwardSorted, 0.5) * 1000, percentile(forwardSorted, 0.99) * 1000))
 let pipeSorted = pipeLatencies.withLock { $0 }.sorted()
 emit(
     String(
@@ -221,6 +272,8 @@ await group.triggerGracefulShutdown()
 _ = try? await running.value
 await watcher.close()
 await pipeConsumer.close()
+await routingWatcher.close()
+_ = try? await watchingRouting.value
 _ = try? await watching.value
 _ = try? await piping.value
 child.terminate()
