@@ -151,6 +151,18 @@ struct RouterProcessTests {
         #expect(result.maximumLoadRatio <= 1.0)
         #expect(result.unassigned.isEmpty)
 
+        // `triage agents` reads the roster and the desks back from the topics.
+        let (listed, listing, listErrors) = try await runProcess(triageExecutable, ["agents", "--bootstrap", broker.bootstrap, "--log-level", "error"])
+        #expect(listed == 0, "\(listErrors)")
+        let rows = listing.split(separator: "\n").filter { $0.hasPrefix("agent-") }
+        #expect(rows.count == 200, "\(listing.prefix(500))")
+        #expect(rows.allSatisfy { $0.contains("online") }, "everyone was set online at the end")
+        let loaded = rows.filter { row in
+            guard let column = row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first else { return false }
+            return !column.hasPrefix("0/")
+        }
+        #expect(!loaded.isEmpty, "some agents hold the \(window) open incidents: \(rows.prefix(3))")
+
         for router in routers { #expect(try await router.stop() == 0, "graceful exit") }
         await watcher.close()
         _ = try? await watching.value
