@@ -37,7 +37,7 @@ public struct RouterInstance: Sendable {
             try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
                     groupID: groupID, topics: [topic], client: client, sessionTimeout: sessionTimeout,
-                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: .milliseconds(20)
+                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: .milliseconds(5)
                 ),
                 logger: logger
             )
