@@ -283,6 +283,8 @@ final class ConsumerCore: @unchecked Sendable {
     private let maximumBatchSize: Int
     private let revocationTimeout: Duration
     private let closeStarted = Atomic<Bool>(false)
+    /// Set on the first assignment callback (driver thread only).
+    private var wasAssigned = false
     // Touched only on the driver thread:
     private var pending: [KafkaMessage] = []
     private var pendingBytes = BatchBytes()
@@ -386,6 +388,16 @@ final class ConsumerCore: @unchecked Sendable {
         handle.closeAndWaitForLeases()
         driver.disableWakeups(on: consumerQueue)
         rd_kafka_queue_destroy(consumerQueue)
+        guard wasAssigned else {
+            // librdkafka 2.0.2 asserts (rd_kafka_sticky_assignor_state_destroy) when a consumer
+            // with the (cooperative-)sticky assignor is destroyed after its JoinGroup but before
+            // its first SyncGroup: the assignor is set, its state still NULL. A consumer closed
+            // before it was ever assigned may be in that window, so its handle is left to the
+            // process exit instead of crashing it (the callback context is kept alive for it).
+            _ = Unmanaged.passRetained(context)
+            context.logger.debug("consumer closed before its first assignment; librdkafka handle not destroyed (2.0.2 assignor bug)")
+            return
+        }
         rd_kafka_destroy(pointer)
     }
 
@@ -399,6 +411,7 @@ final class ConsumerCore: @unchecked Sendable {
         let partitions = Self.partitions(in: list).sorted()
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            wasAssigned = true
             if cooperative {
                 logIfError(rd_kafka_incremental_assign(pointer, list), "incremental assign")
             } else {

@@ -1,5 +1,5 @@
 import Foundation
-import TriageSLA
+public import TriageSLA
 import Yams
 
 // Reading a team roster (`triage agents apply roster.yaml`) from YAML:
@@ -16,8 +16,9 @@ import Yams
 //         shift: emea-day      # optional; none: always on shift
 //         presence: online     # optional; default offline
 //
-// Like SLA policies, the text is composed into a Yams `Node` tree and walked by hand so that
-// every error names the file, line, column and dotted key, and unknown keys are refused.
+// Like SLA policies, the text is composed into a Yams `Node` tree and walked by hand (TriageSLA's
+// `YAMLConfigurationReader`) so that every error names the file, line, column and dotted key, and
+// unknown keys are refused.
 
 /// A roster file that cannot be used: where the problem is and what to do about it.
 ///
@@ -26,63 +27,9 @@ import Yams
 /// ```
 /// roster.yaml:12:15: agents[3].capacity: '0' must be a positive integer (load units)
 /// ```
-public struct RosterError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What kind of problem it is. Compare against the `static let` cases; new cases never break
-    /// callers. The values match ``SlaPolicyError/Code`` where the kinds are the same.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The text is not valid YAML (or holds a key twice in one mapping).
-        public static let syntax = Code(rawValue: "syntax")
-        /// A key the format does not know (the message suggests the closest key).
-        public static let unknownKey = Code(rawValue: "unknown-key")
-        /// A required key is absent.
-        public static let missingKey = Code(rawValue: "missing-key")
-        /// A value of the wrong shape: a list where a mapping belongs, ...
-        public static let wrongType = Code(rawValue: "wrong-type")
-        /// A value of the right shape that is not acceptable: a capacity of 0, an unknown time zone, ...
-        public static let invalidValue = Code(rawValue: "invalid-value")
-        /// A name that refers to something not defined in the file (an agent's shift calendar).
-        public static let unknownReference = Code(rawValue: "unknown-reference")
-        /// Something defined twice: an agent id.
-        public static let duplicate = Code(rawValue: "duplicate")
-    }
-
-    public let code: Code
-    /// The file name given to ``Roster/load(yaml:file:)``.
-    public let file: String
-    /// 1-based line of the offending key or value; `nil` when the problem has no position.
-    public let line: Int?
-    /// 1-based column (in Unicode scalars).
-    public let column: Int?
-    /// Dotted path such as `agents[3].capacity` (list elements 0-based).
-    public let key: String?
-    public let message: String
-
-    public init(code: Code, file: String, line: Int? = nil, column: Int? = nil, key: String? = nil, message: String) {
-        self.code = code
-        self.file = file
-        self.line = line
-        self.column = column
-        self.key = key
-        self.message = message
-    }
-
-    /// `FILE:LINE:COLUMN: KEY: MESSAGE`, leaving out the parts that are `nil`.
-    public var description: String {
-        var location = file
-        if let line {
-            location += ":\(line)"
-            if let column { location += ":\(column)" }
-        }
-        var parts = location.isEmpty ? [] : [location]
-        if let key, !key.isEmpty { parts.append(key) }
-        parts.append(message)
-        return parts.joined(separator: ": ")
-    }
-}
+///
+/// The same type as SLA policy errors, so the codes and the format are the same.
+public typealias RosterError = ConfigurationError
 
 /// The agents of one or more teams and the routing policy they are routed under, as read from
 /// a roster file.
@@ -130,15 +77,22 @@ public struct Roster: Sendable, Hashable {
 
 // MARK: - The reader
 
-private struct RosterReader {
+private struct RosterReader: YAMLConfigurationReader {
     let file: String
 
     static let rosterKeys = ["severity_weights", "calendars", "agents"]
     static let agentKeys = ["id", "team", "products", "languages", "capacity", "shift", "presence"]
 
-    func error(_ code: RosterError.Code, _ message: String, at node: Node?, key: String) -> RosterError {
-        RosterError(
-            code: code, file: file, line: node?.mark?.line, column: node?.mark?.column, key: key.isEmpty ? nil : key, message: message)
+    static let mergeAliasExample = "*defaults"
+    /// Roster syntax errors keep the positions Yams reports (a key given twice is reported at its
+    /// first occurrence), as they always have.
+    static let refinesSyntaxErrorPositions = false
+
+    /// `path.key`, `key` at the top level, and `path` itself for an empty key (so an error from
+    /// TriageSLA's calendar reader with no key points at the calendar).
+    static func join(_ path: String, _ key: String) -> String {
+        if key.isEmpty { return path }
+        return path.isEmpty ? key : "\(path).\(key)"
     }
 
     // MARK: Roster
@@ -286,7 +240,7 @@ private struct RosterReader {
                 mark = original
             }
             throw RosterError(
-                code: RosterError.Code(rawValue: error.code.rawValue), file: file, line: mark?.line, column: mark?.column,
+                code: error.code, file: file, line: mark?.line, column: mark?.column,
                 key: Self.join(path, error.key ?? ""), message: error.message
             )
         }
@@ -310,197 +264,5 @@ private struct RosterReader {
         }
         if let mark = copy.mark, mark.line == line, mark.column == column { return original.mark }
         return nil
-    }
-
-    // MARK: YAML
-
-    /// Composes the text; YAML errors become ``RosterError/Code/syntax`` with the position.
-    func compose(_ yaml: String) throws(RosterError) -> Node? {
-        do {
-            return try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-                throw RosterError(
-                    code: .syntax, file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)\(detail)")
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-                throw RosterError(
-                    code: .syntax, file: file, line: context.mark.line, column: context.mark.column,
-                    message: "key \(names) appears more than once in the same mapping; keep one"
-                )
-            default:
-                throw RosterError(code: .syntax, file: file, message: "invalid YAML: \(error)")
-            }
-        } catch {
-            throw RosterError(code: .syntax, file: file, message: "invalid YAML: \(error)")
-        }
-    }
-
-    static func isNull(_ node: Node) -> Bool { node.null != nil }
-
-    static func describe(_ node: Node) -> String {
-        switch node {
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .scalar(let scalar): isNull(node) ? "nothing" : "'\(scalar.string)'"
-        case .alias: "an alias"
-        }
-    }
-
-    /// A mapping's entries in file order; `null` reads as none; `<<` merges are expanded (keys
-    /// written in the mapping itself win).
-    func entries(_ node: Node, path: String, what: String) throws(RosterError) -> [(name: String, key: Node, value: Node)] {
-        if Self.isNull(node) { return [] }
-        guard case .mapping(let mapping) = node else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        var result: [(name: String, key: Node, value: Node)] = []
-        var merged: [(name: String, key: Node, value: Node)] = []
-        for (keyNode, value) in mapping {
-            guard case .scalar(let scalar) = keyNode, !Self.isNull(keyNode) else {
-                throw error(.wrongType, "keys must be plain names, found \(Self.describe(keyNode))", at: keyNode, key: path)
-            }
-            if scalar.string == "<<" && scalar.style == .plain {
-                let sources: [Node] = if case .sequence(let list) = value { Array(list) } else { [value] }
-                for source in sources {
-                    guard case .mapping = source else {
-                        throw error(.wrongType, "a '<<' merge needs a mapping (an alias such as *defaults)", at: source, key: path)
-                    }
-                    merged += try entries(source, path: path, what: what)
-                }
-                continue
-            }
-            result.append((scalar.string, keyNode, value))
-        }
-        for entry in merged where !result.contains(where: { $0.name == entry.name }) { result.append(entry) }
-        return result
-    }
-
-    struct Fields {
-        let node: Node
-        let path: String
-        let entries: [(name: String, key: Node, value: Node)]
-
-        /// The value of `name`; an explicit `null` counts as absent.
-        subscript(name: String) -> Node? {
-            guard let value = entries.first(where: { $0.name == name })?.value, !RosterReader.isNull(value) else { return nil }
-            return value
-        }
-        func keyNode(_ name: String) -> Node? { entries.first { $0.name == name }?.key }
-        func path(_ name: String) -> String { RosterReader.join(path, name) }
-    }
-
-    /// A mapping whose keys must all be in `known`.
-    func fields(_ node: Node, path: String, known: [String], what: String) throws(RosterError) -> Fields {
-        let entries = try entries(node, path: path, what: what)
-        for entry in entries where !known.contains(entry.name) {
-            var message = "unknown key '\(entry.name)'"
-            if let suggestion = Self.closest(to: entry.name, in: known) {
-                message += "; did you mean '\(suggestion)'?"
-            } else {
-                message += " (expected \(known.map { "'\($0)'" }.joined(separator: ", ")))"
-            }
-            throw error(.unknownKey, message, at: entry.key, key: Self.join(path, entry.name))
-        }
-        return Fields(node: node, path: path, entries: entries)
-    }
-
-    func required(_ fields: Fields, _ name: String, hint: String) throws(RosterError) -> Node {
-        guard let value = fields[name] else {
-            throw error(.missingKey, "missing '\(name)': \(hint)", at: fields.keyNode(name) ?? fields.node, key: fields.path(name))
-        }
-        return value
-    }
-
-    func sequence(_ node: Node, path: String, what: String) throws(RosterError) -> [Node] {
-        if Self.isNull(node) { return [] }
-        guard case .sequence(let list) = node else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        return Array(list)
-    }
-
-    static func element(_ index: Int, of node: Node) -> Node? {
-        guard case .sequence(let list) = node, index < list.count else { return nil }
-        return list[index]
-    }
-
-    func string(_ node: Node, path: String, what: String) throws(RosterError) -> String {
-        guard case .scalar(let scalar) = node, !Self.isNull(node) else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        return scalar.string.trimmingCharacters(in: .whitespaces)
-    }
-
-    /// A non-empty string.
-    func name(_ node: Node, path: String, what: String) throws(RosterError) -> String {
-        let text = try string(node, path: path, what: what)
-        guard !text.isEmpty else { throw error(.invalidValue, "\(what) must not be empty", at: node, key: path) }
-        return text
-    }
-
-    /// A list of distinct non-empty strings (a single one is accepted too).
-    func names(_ node: Node, path: String, what: String) throws(RosterError) -> [String] {
-        let items: [Node] =
-            if case .scalar = node, !Self.isNull(node) { [node] } else { try sequence(node, path: path, what: "a list (\(what) each)") }
-        var result: [String] = []
-        for (index, item) in items.enumerated() {
-            let itemPath = Self.index(path, index)
-            let text = try name(item, path: itemPath, what: what)
-            guard !result.contains(text) else { throw error(.invalidValue, "'\(text)' is listed twice", at: item, key: itemPath) }
-            result.append(text)
-        }
-        return result
-    }
-
-    func positiveInteger(_ node: Node, path: String, what: String) throws(RosterError) -> Int {
-        let text = try string(node, path: path, what: "a positive integer (\(what))")
-        guard let value = Int(text), value > 0 else {
-            throw error(.invalidValue, "'\(text)' must be a positive integer (\(what))", at: node, key: path)
-        }
-        return value
-    }
-
-    // MARK: Text helpers
-
-    static func join(_ path: String, _ key: String) -> String {
-        if key.isEmpty { return path }
-        return path.isEmpty ? key : "\(path).\(key)"
-    }
-    static func index(_ path: String, _ index: Int) -> String { "\(path)[\(index)]" }
-
-    /// The candidate closest to `name` if it is likely a typo of it (or `name` a prefix of it).
-    static func closest(to name: String, in candidates: [String]) -> String? {
-        let target = Array(name.lowercased())
-        var best: (candidate: String, distance: Int)?
-        for candidate in candidates {
-            let distance = editDistance(target, Array(candidate.lowercased()))
-            if distance < (best?.distance ?? .max) { best = (candidate, distance) }
-        }
-        if let best, best.distance <= max(1, min(3, best.candidate.count / 3)), best.distance < target.count { return best.candidate }
-        if target.count >= 3, let prefixed = candidates.first(where: { $0.lowercased().hasPrefix(String(target)) }) { return prefixed }
-        return nil
-    }
-
-    /// Levenshtein distance plus adjacent transpositions.
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous2 = [Int](repeating: 0, count: b.count + 1)
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], previous2[j - 2] + 1) }
-            }
-            (previous2, previous, current) = (previous, current, previous2)
-        }
-        return previous[b.count]
     }
 }

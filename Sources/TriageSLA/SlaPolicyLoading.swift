@@ -2,78 +2,8 @@ import Foundation
 import Yams
 
 // Reading SLA policies and business calendars from YAML (the format is documented in docs/sla.md).
-//
-// The text is composed into a Yams `Node` tree and walked by hand rather than decoded with
-// `Codable`: every node carries its line and column, so each error can name the file, the
-// position and the dotted key of the offending value, and keys the format does not know are
-// reported (with the closest known key) instead of being silently ignored.
-
-/// A policy or calendar file that cannot be used: where the problem is and what to do about it.
-///
-/// ``description`` reads `FILE:LINE:COLUMN: KEY: MESSAGE` (parts that are `nil` are left out),
-/// the format compilers use, so editors and terminals can jump to the position:
-///
-/// ```
-/// config/sla-policy.yaml:14:22: targets.business_hours.B.first_response: '3d': days are not a unit …
-/// ```
-public struct SlaPolicyError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What kind of problem it is. Compare against the `static let` cases; new cases never break
-    /// callers.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The text is not valid YAML (or holds more than one document, or a key twice).
-        public static let syntax = Code(rawValue: "syntax")
-        /// A key the format does not know (often a typo; the message suggests the closest key).
-        public static let unknownKey = Code(rawValue: "unknown-key")
-        /// A required key is absent.
-        public static let missingKey = Code(rawValue: "missing-key")
-        /// A value of the wrong shape: a list where a mapping belongs, a mapping for a duration, ...
-        public static let wrongType = Code(rawValue: "wrong-type")
-        /// A value of the right shape that is not acceptable: a bad duration, an unknown time zone,
-        /// overlapping hours, a warning at 100 %, levels out of order, ...
-        public static let invalidValue = Code(rawValue: "invalid-value")
-        /// A name that refers to something not defined in the file (a team's calendar).
-        public static let unknownReference = Code(rawValue: "unknown-reference")
-    }
-
-    public let code: Code
-    /// The file name given to `load(yaml:file:)`.
-    public let file: String
-    /// 1-based line of the offending key or value; `nil` when the problem has no position.
-    public let line: Int?
-    /// 1-based column (in Unicode scalars) of the offending key or value.
-    public let column: Int?
-    /// Dotted path of the offending key, such as `targets.business_hours.B.first_response`;
-    /// list elements are written with a 0-based index: `escalation[1].after`.
-    public let key: String?
-    /// What is wrong, and what to write instead where that is known.
-    public let message: String
-
-    public init(code: Code, file: String, line: Int? = nil, column: Int? = nil, key: String? = nil, message: String) {
-        self.code = code
-        self.file = file
-        self.line = line
-        self.column = column
-        self.key = key
-        self.message = message
-    }
-
-    /// `FILE:LINE:COLUMN: KEY: MESSAGE`, leaving out the parts that are `nil`.
-    public var description: String {
-        var location = file
-        if let line {
-            location += ":\(line)"
-            if let column { location += ":\(column)" }
-        }
-        var parts = location.isEmpty ? [] : [location]
-        if let key, !key.isEmpty { parts.append(key) }
-        parts.append(message)
-        return parts.joined(separator: ": ")
-    }
-}
+// The walk itself, the shape checks and their error texts, shared with rosters, are in
+// `YAMLConfigurationReader`; errors are `ConfigurationError`s (`SlaPolicyError` here).
 
 extension SlaPolicy {
     /// Reads a policy from YAML text (docs/sla.md describes the format).
@@ -126,9 +56,9 @@ extension BusinessCalendar {
 
 // MARK: - The reader
 
-/// Walks a composed YAML tree; every error it throws carries the file, the node's position and
-/// the dotted key path.
-private struct PolicyReader {
+/// Walks a composed policy or calendar; every error it throws carries the file, the node's
+/// position and the dotted key path.
+private struct PolicyReader: YAMLConfigurationReader {
     let file: String
 
     static let policyKeys = ["calendars", "teams", "targets", "warnings", "escalation", "reopen_window"]
@@ -145,170 +75,9 @@ private struct PolicyReader {
     /// the always-open UTC calendar), so a policy cannot define them.
     static let reservedCalendarNames: Set<String> = ["24x7"]
 
-    // MARK: Errors
+    static let mergeAliasExample = "*office-hours"
 
-    func error(_ code: SlaPolicyError.Code, _ message: String, at node: Node?, key: String) -> SlaPolicyError {
-        let mark = node?.mark
-        return SlaPolicyError(code: code, file: file, line: mark?.line, column: mark?.column, key: key.isEmpty ? nil : key, message: message)
-    }
-
-    /// Composes the text; YAML errors become ``SlaPolicyError/Code/syntax`` with the position.
-    func compose(_ yaml: String) throws(SlaPolicyError) -> Node? {
-        do {
-            return try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw syntaxError(error, in: yaml)
-        } catch {
-            throw SlaPolicyError(code: .syntax, file: file, message: "invalid YAML: \(error)")
-        }
-    }
-
-    func syntaxError(_ error: YamlError, in yaml: String) -> SlaPolicyError {
-        func located(_ mark: Mark?, _ message: String) -> SlaPolicyError {
-            SlaPolicyError(code: .syntax, file: file, line: mark?.line, column: mark?.column, message: message)
-        }
-        func explain(_ context: YamlError.Context?, _ problem: String) -> String {
-            guard let context else { return "invalid YAML: \(problem)" }
-            return "invalid YAML: \(problem) (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
-        }
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            return located(mark, explain(context, problem))
-        case .reader(let problem, let offset, _, _):
-            // `offset` counts Characters from the start of the text.
-            guard let offset, offset <= yaml.count else { return located(nil, "invalid YAML: \(problem)") }
-            let prefix = yaml.prefix(offset)
-            let line = prefix.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-            let column = prefix.reversed().prefix { $0 != "\n" }.count + 1
-            return SlaPolicyError(code: .syntax, file: file, line: line, column: column, message: "invalid YAML: \(problem)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            let message = "key \(names) appears more than once in the same mapping; keep one"
-            let line = duplicates.count == 1 ? Self.repetition(of: duplicates[0], after: context.mark, in: yaml) : nil
-            return SlaPolicyError(code: .syntax, file: file, line: line ?? context.mark.line, column: context.mark.column, message: message)
-        default:
-            return located(nil, "invalid YAML: \(error)")
-        }
-    }
-
-    /// Yams marks the first occurrence of a duplicated key; the second is the one to point at.
-    /// Its line is found by looking for the same key at the same indentation further down (block
-    /// style); `nil` if there is none (flow style), and the first occurrence is reported.
-    static func repetition(of key: String, after first: Mark, in yaml: String) -> Int? {
-        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-        guard first.line >= 1, first.line <= lines.count else { return nil }
-        for number in first.line..<lines.count {
-            let text = lines[number].unicodeScalars
-            guard text.count >= first.column - 1 + key.unicodeScalars.count else { continue }
-            let indent = text.prefix(first.column - 1)
-            let rest = Substring(text.dropFirst(first.column - 1))
-            if indent.allSatisfy({ $0 == " " }), rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
-                return number + 1
-            }
-        }
-        return nil
-    }
-
-    // MARK: Node shapes
-
-    static func isNull(_ node: Node) -> Bool { node.null != nil }
-
-    static func describe(_ node: Node) -> String {
-        switch node {
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .scalar(let scalar): isNull(node) ? "nothing" : "'\(scalar.string)'"
-        case .alias: "an alias"
-        }
-    }
-
-    /// A mapping's entries by key text, in file order. `null` (an empty section) reads as no
-    /// entries; `<<` merge keys are expanded (keys written in the mapping itself win).
-    func entries(_ node: Node, path: String, what: String) throws(SlaPolicyError) -> [(name: String, key: Node, value: Node)] {
-        if Self.isNull(node) { return [] }
-        guard case .mapping(let mapping) = node else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        var result: [(name: String, key: Node, value: Node)] = []
-        var merged: [(name: String, key: Node, value: Node)] = []
-        for (keyNode, value) in mapping {
-            guard case .scalar(let scalar) = keyNode, !Self.isNull(keyNode) else {
-                throw error(.wrongType, "keys must be plain names, found \(Self.describe(keyNode))", at: keyNode, key: path)
-            }
-            if scalar.string == "<<" && scalar.style == .plain {
-                let sources: [Node] = if case .sequence(let list) = value { Array(list) } else { [value] }
-                for source in sources {
-                    guard case .mapping = source else {
-                        throw error(.wrongType, "a '<<' merge needs a mapping (an alias such as *office-hours)", at: source, key: path)
-                    }
-                    merged += try entries(source, path: path, what: what)
-                }
-                continue
-            }
-            result.append((scalar.string, keyNode, value))
-        }
-        for entry in merged where !result.contains(where: { $0.name == entry.name }) {
-            result.append(entry)
-        }
-        return result
-    }
-
-    /// A mapping whose keys must all be in `known`; an unknown key is an error that suggests the
-    /// closest known one.
-    func fields(_ node: Node, path: String, known: [String], what: String) throws(SlaPolicyError) -> Fields {
-        let entries = try entries(node, path: path, what: what)
-        for entry in entries where !known.contains(entry.name) {
-            throw unknownKey(entry.name, at: entry.key, path: path, known: known)
-        }
-        return Fields(node: node, path: path, entries: entries)
-    }
-
-    func unknownKey(_ name: String, at node: Node, path: String, known: [String], noun: String = "key") -> SlaPolicyError {
-        var message = "unknown \(noun) '\(name)'"
-        if let suggestion = Self.closest(to: name, in: known) {
-            message += "; did you mean '\(suggestion)'?"
-        } else {
-            message += " (expected \(known.map { "'\($0)'" }.joined(separator: ", ")))"
-        }
-        return error(.unknownKey, message, at: node, key: Self.join(path, name))
-    }
-
-    struct Fields {
-        let node: Node
-        let path: String
-        let entries: [(name: String, key: Node, value: Node)]
-
-        /// The value of `name`; an explicit `null` counts as absent.
-        subscript(name: String) -> Node? {
-            guard let value = entries.first(where: { $0.name == name })?.value, !PolicyReader.isNull(value) else { return nil }
-            return value
-        }
-        func keyNode(_ name: String) -> Node? { entries.first { $0.name == name }?.key }
-        func path(_ name: String) -> String { PolicyReader.join(path, name) }
-    }
-
-    func required(_ fields: Fields, _ name: String, hint: String) throws(SlaPolicyError) -> Node {
-        guard let value = fields[name] else {
-            throw error(.missingKey, "missing '\(name)': \(hint)", at: fields.keyNode(name) ?? fields.node, key: fields.path(name))
-        }
-        return value
-    }
-
-    func sequence(_ node: Node, path: String, what: String) throws(SlaPolicyError) -> [Node] {
-        if Self.isNull(node) { return [] }
-        guard case .sequence(let list) = node else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        return Array(list)
-    }
-
-    func string(_ node: Node, path: String, what: String) throws(SlaPolicyError) -> String {
-        guard case .scalar(let scalar) = node, !Self.isNull(node) else {
-            throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
-        }
-        return scalar.string.trimmingCharacters(in: .whitespaces)
-    }
+    // MARK: Values
 
     func bool(_ node: Node, path: String) throws(SlaPolicyError) -> Bool {
         let text = try string(node, path: path, what: "true or false")
@@ -653,9 +422,6 @@ private struct PolicyReader {
 
     // MARK: Text helpers
 
-    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-    static func index(_ path: String, _ index: Int) -> String { "\(path)[\(index)]" }
-
     static func format(minutes: Double) -> String {
         let whole = Int(minutes)
         switch (whole / 60, whole % 60) {
@@ -713,44 +479,5 @@ private struct PolicyReader {
             }
         }
         return .success(total)
-    }
-
-    /// The candidate closest to `name` (case-insensitive, transpositions count once), if it is
-    /// close enough to be a likely typo or a prefix of it.
-    static func closest(to name: String, in candidates: [String]) -> String? {
-        let target = Array(name.lowercased())
-        var best: (candidate: String, distance: Int)?
-        for candidate in candidates {
-            let distance = editDistance(target, Array(candidate.lowercased()))
-            if distance < (best?.distance ?? .max) { best = (candidate, distance) }
-        }
-        if let best, best.distance <= max(1, min(3, best.candidate.count / 3)), best.distance < target.count {
-            return best.candidate
-        }
-        if target.count >= 3, let prefixed = candidates.first(where: { $0.lowercased().hasPrefix(String(target)) }) {
-            return prefixed
-        }
-        return nil
-    }
-
-    /// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous2 = [Int](repeating: 0, count: b.count + 1)
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    current[j] = min(current[j], previous2[j - 2] + 1)
-                }
-            }
-            (previous2, previous, current) = (previous, current, previous2)
-        }
-        return previous[b.count]
     }
 }
