@@ -57,7 +57,7 @@ let package = Package(
         // dead-lettering, publishing with header conventions.
         .target(
             name: "TriageStreams",
-            dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageKafka", "TriageSchema", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // SLA domain: business calendars, policies (YAML), clock math and escalation state.

@@ -6,25 +6,6 @@ public import TriageSchema
 /// The name the escalator publishes under (`IncidentEvent.producer`).
 public let escalatorProducerName = "escalator"
 
-extension SupportSeverity {
-    public init?(_ severity: Severity) {
-        switch severity {
-        case .a: self = .a
-        case .b: self = .b
-        case .c: self = .c
-        default: return nil
-        }
-    }
-}
-
-extension SlaCoverage {
-    /// Unspecified coverage counts as business hours (the stricter reading for the customer is
-    /// 24x7, but business hours is what a contract without a 24x7 clause buys).
-    public init(_ coverage: Coverage) {
-        self = coverage == .coverage24X7 ? .twentyFourSeven : .businessHours
-    }
-}
-
 extension SlaInput {
     /// What a lifecycle event means for the SLA clocks; `nil` for events that do not touch them
     /// (notes, assignments, splits, other producers' warnings).

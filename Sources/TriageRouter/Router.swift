@@ -223,13 +223,13 @@ public final class Router: Service, Sendable {
                 for snapshot in teams.values {
                     for bytes in snapshot.outbox {
                         guard let event = try? IncidentEvent(serializedBytes: Array(bytes)) else { continue }
-                        pending.append(Self.eventRecord(Array(bytes), incident: event.incidentID, topic: owner.topics.incidentEvents))
+                        pending.append(Self.eventRecord(event, bytes: Array(bytes), topic: owner.topics.incidentEvents))
                     }
                 }
             }
             // The last step of the previous owner may have died between its snapshot and its
             // events: publish that outbox again (same ids).
-            try await sendAll(pending, producer: owner.producer)
+            try await owner.producer.sendAll(pending)
             owner.logger.info(
                 "router desks restored",
                 metadata: ["partitions": "\(partitions)", "records": "\(summary.records)", "outbox_republished": "\(pending.count)"]
@@ -249,7 +249,7 @@ public final class Router: Service, Sendable {
         static func input(for event: IncidentEvent, team: String) -> RoutingInput? {
             switch event.event {
             case .opened(let opened):
-                guard let severity = SupportSeverity(rawValue: opened.severity == .a ? "A" : opened.severity == .b ? "B" : "C") else { return nil }
+                guard let severity = SupportSeverity(opened.severity) else { return nil }
                 return .opened(
                     RoutingIncident(
                         id: event.incidentID, team: team, severity: severity, product: opened.product,
@@ -258,7 +258,7 @@ public final class Router: Service, Sendable {
                 )
             case .acknowledged: return .acknowledged(incident: event.incidentID)
             case .severityChanged(let change):
-                let severity: SupportSeverity = change.to == .a ? .a : change.to == .b ? .b : .c
+                guard let severity = SupportSeverity(change.to) else { return nil }
                 return .severityChanged(incident: event.incidentID, to: severity)
             case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: return .released(incident: event.incidentID)
             case .reopened: return nil  // needs the incident's details; handled as a new Opened by intake (issue 7)
@@ -314,7 +314,7 @@ public final class Router: Service, Sendable {
                     continue
                 }
                 let bytes: [UInt8] = try event.serializedBytes()
-                events.append(Self.eventRecord(bytes, incident: event.incidentID, topic: owner.topics.incidentEvents))
+                events.append(Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents))
                 outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
             }
             // 1. The desks' new state together with the events it implies (an outbox), in one
@@ -330,9 +330,9 @@ public final class Router: Service, Sendable {
                     KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: Array(try encoder.encode(snapshot)), partition: partition)
                 )
             }
-            try await sendAll(snapshots, producer: owner.producer)
+            try await owner.producer.sendAll(snapshots)
             // 2. Then the events themselves.
-            try await sendAll(events, producer: owner.producer)
+            try await owner.producer.sendAll(events)
             owner.stats.withLock {
                 $0.assigned += assigned
                 $0.reassigned += reassigned
@@ -374,14 +374,11 @@ public final class Router: Service, Sendable {
             }
         }
 
-        static func eventRecord(_ bytes: [UInt8], incident: String, topic: String) -> KafkaProducerMessage {
-            let headers: [KafkaHeader]
-            if let decoded = try? IncidentEvent(serializedBytes: bytes) {
-                headers = decoded.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
-            } else {
-                headers = []
-            }
-            return KafkaProducerMessage(topic: topic, key: Array(incident.utf8), value: bytes, headers: headers)
+        static func eventRecord(_ event: IncidentEvent, bytes: [UInt8], topic: String) -> KafkaProducerMessage {
+            KafkaProducerMessage(
+                topic: topic, key: Array(event.incidentID.utf8), value: bytes,
+                headers: event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
+            )
         }
 
         static func reason(_ reason: AssignmentReason) -> Triage_V1_AssignmentReason {

@@ -136,7 +136,7 @@ public final class RoutingDispatcher: Service, Sendable {
                         )
                     )
                 }
-                try await sendAll(records, producer: producer)
+                try await producer.sendAll(records)
                 if !poison.isEmpty {
                     let deadLetters = DeadLetterQueue(producer: producer, topic: topics.deadLetter)
                     for (message, reason) in poison { try await deadLetters.send(message, reason: reason) }
@@ -186,11 +186,6 @@ struct IndexEntry {
 
 /// The name the router publishes under.
 public let routerProducerName = "router"
-
-/// Sends records in order (per-partition order kept) and waits for every delivery.
-func sendAll(_ records: [KafkaProducerMessage], producer: KafkaProducer) async throws {
-    try await producer.sendAll(records)
-}
 
 private final class IndexSink: Sendable {
     let maps: Mutex<[Int32: [String: String]]>

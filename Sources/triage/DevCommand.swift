@@ -123,7 +123,7 @@ struct DevCommand: AsyncParsableCommand {
             sessionTimeout: .seconds(6), logger: logger
         )
         let rosterFile = try roster.map(loadRoster) ?? Self.demoRoster
-        try await publish(rosterFile, producer: producer)
+        _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev")
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: "triage-router", defaultTeam: "tier-1",
             sessionTimeout: .seconds(6), logger: logger
@@ -174,32 +174,6 @@ struct DevCommand: AsyncParsableCommand {
             policy: RoutingPolicy(),
             initialPresence: Dictionary(uniqueKeysWithValues: (1...12).map { ("agent-\($0)", Presence.online) })
         )
-    }
-
-    /// Publishes every agent of `roster` (profile and presence).
-    func publish(_ roster: Roster, producer: KafkaProducer) async throws {
-        let now = Date()
-        for agent in roster.agents {
-            var events = [
-                AgentEvent.with {
-                    $0.eventID = "dev-\(agent.id)-profile"; $0.agentID = agent.id; $0.producer = "triage dev"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                    $0.profile = .with {
-                        $0.team = agent.team; $0.products = agent.skills.sorted(); $0.languages = agent.languages.sorted()
-                        $0.capacity = UInt32(agent.capacity); $0.shiftCalendarID = agent.shiftCalendar ?? ""
-                    }
-                }
-            ]
-            if let presence = roster.initialPresence[agent.id] {
-                events.append(.with {
-                    $0.eventID = "dev-\(agent.id)-presence"; $0.agentID = agent.id; $0.producer = "triage dev"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now); $0.presenceChanged = .with { $0.presence = presence.proto }
-                })
-            }
-            for event in events {
-                _ = try await producer.send(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes()))
-            }
-        }
     }
 }
 

@@ -101,41 +101,7 @@ struct AgentsCommand: AsyncParsableCommand {
             let logger = common.bootstrapLogging(label: "triage.agents")
             let roster = try loadRoster(file)
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: try connection.clientConfiguration()), logger: logger)
-            let now = Date()
-            var published = 0
-            for agent in roster.agents {
-                var events = [
-                    AgentEvent.with {
-                        $0.eventID = "roster-\(agent.id)-\(Int(now.timeIntervalSince1970))"
-                        $0.agentID = agent.id
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                        $0.producer = "triage agents apply"
-                        $0.profile = .with {
-                            $0.displayName = agent.id
-                            $0.team = agent.team
-                            $0.products = agent.skills.sorted()
-                            $0.languages = agent.languages.sorted()
-                            $0.capacity = UInt32(agent.capacity)
-                            $0.shiftCalendarID = agent.shiftCalendar ?? ""
-                        }
-                    }
-                ]
-                if let presence = roster.initialPresence[agent.id] {
-                    events.append(.with {
-                        $0.eventID = "presence-\(agent.id)-\(Int(now.timeIntervalSince1970))"
-                        $0.agentID = agent.id
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                        $0.producer = "triage agents apply"
-                        $0.presenceChanged = .with { $0.presence = presence.proto }
-                    })
-                }
-                for event in events {
-                    _ = try await producer.send(
-                        KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes())
-                    )
-                    published += 1
-                }
-            }
+            let published = try await publishRoster(roster, producer: producer, source: "triage agents apply")
             print("published \(published) agent event(s) for \(roster.agents.count) agent(s) to \(TriageTopic.agentEvents)")
             await producer.close()
         }
@@ -173,6 +139,48 @@ struct AgentsCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Publishes every agent of `roster` to the agent topic: the profile, then the presence when
+/// the roster gives one. Returns the number of events.
+func publishRoster(_ roster: Roster, producer: KafkaProducer, source: String) async throws -> Int {
+    let now = Date()
+    let stamp = Int(now.timeIntervalSince1970)
+    var published = 0
+    for agent in roster.agents {
+        var events = [
+            AgentEvent.with {
+                $0.eventID = "roster-\(agent.id)-\(stamp)"
+                $0.agentID = agent.id
+                $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                $0.producer = source
+                $0.profile = .with {
+                    $0.displayName = agent.id
+                    $0.team = agent.team
+                    $0.products = agent.skills.sorted()
+                    $0.languages = agent.languages.sorted()
+                    $0.capacity = UInt32(agent.capacity)
+                    $0.shiftCalendarID = agent.shiftCalendar ?? ""
+                }
+            }
+        ]
+        if let presence = roster.initialPresence[agent.id] {
+            events.append(.with {
+                $0.eventID = "presence-\(agent.id)-\(stamp)"
+                $0.agentID = agent.id
+                $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                $0.producer = source
+                $0.presenceChanged = .with { $0.presence = presence.proto }
+            })
+        }
+        for event in events {
+            _ = try await producer.send(
+                KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes())
+            )
+            published += 1
+        }
+    }
+    return published
 }
 
 extension Presence {
