@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
         .library(name: "TriageRouter", targets: ["TriageRouter"]),
+        .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
+        .library(name: "TriageNotification", targets: ["TriageNotification"]),
+        .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -57,7 +62,7 @@ let package = Package(
         // dead-lettering, publishing with header conventions.
         .target(
             name: "TriageStreams",
-            dependencies: ["TriageKafka", "TriageSchema", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // SLA domain: business calendars, policies (YAML), clock math and escalation state.
@@ -70,11 +75,40 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The SLA domain spoken in the lifecycle contract: severity/coverage mapping, lifecycle
+        // event → SLA input, SLA action → event and notification requests. Pure (no Kafka).
+        .target(
+            name: "TriageSLAEvents",
+            dependencies: ["TriageSchema", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // Notification policy: rules (YAML), templates, webhook signatures, retry schedule,
+        // circuit breaker, delivery ledger. Pure: no Kafka, no network.
+        .target(
+            name: "TriageNotification",
+            dependencies: [
+                "TriageSLA",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Analytics facts: folds lifecycle events into incident snapshots and flat analytics
+        // records with derived measures. Pure: no Kafka.
+        .target(
+            name: "TriageAnalytics",
+            dependencies: [
+                "TriageSchema", "TriageSLA", "TriageSLAEvents",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The escalator worker: SLA clocks from the lifecycle topic, warnings and escalations out.
         .target(
             name: "TriageEscalator",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +125,7 @@ let package = Package(
         .target(
             name: "TriageRouter",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +159,7 @@ let package = Package(
                 "TriageSchema",
                 "TriageStreams",
                 "TriageSLA",
+                "TriageSLAEvents",
                 "TriageEscalator",
                 "TriageRouter",
                 "TriageRouting",
@@ -137,11 +172,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageAnalyticsTests",
+            dependencies: ["TriageAnalytics", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageRouterTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
+                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -151,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "TriageEscalatorTests",
             dependencies: [
-                "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageStreams",
+                "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "TriageSchema", package: "triage"),
                 .product(name: "TriageStreams", package: "triage"),
                 .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageSLAEvents", package: "triage"),
                 .product(name: "TriageEscalator", package: "triage"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,6 +4,7 @@ public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
 public import TriageSLA
+import TriageSLAEvents
 public import TriageSchema
 public import TriageStreams
 

@@ -6,6 +6,7 @@ import Synchronization
 public import TriageKafka
 public import TriageRouting
 import TriageSLA
+import TriageSLAEvents
 import TriageSchema
 public import TriageStreams
 

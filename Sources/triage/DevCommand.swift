@@ -10,6 +10,7 @@ import TriageOps
 import TriageRouter
 import TriageRouting
 import TriageSLA
+import TriageSLAEvents
 import TriageSchema
 import TriageStreams
 

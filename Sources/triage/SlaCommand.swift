@@ -5,6 +5,7 @@ import SwiftProtobuf
 import TriageEscalator
 import TriageKafka
 import TriageSLA
+import TriageSLAEvents
 import TriageSchema
 
 struct SlaCommand: AsyncParsableCommand {

@@ -8,6 +8,7 @@ import TriageEscalator
 import TriageKafka
 import TriageKafkaTesting
 import TriageSLA
+import TriageSLAEvents
 import TriageSchema
 import TriageStreams
 

@@ -11,6 +11,7 @@ import Synchronization
 import TriageEscalator
 import TriageKafka
 import TriageSLA
+import TriageSLAEvents
 import TriageSchema
 import TriageStreams
 

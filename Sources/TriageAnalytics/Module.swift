@@ -1,0 +1,1 @@
+// Analytics facts (pure). See docs/analytics.md.

@@ -1,0 +1,1 @@
+// Notification policy (pure). See docs/notifier.md.
