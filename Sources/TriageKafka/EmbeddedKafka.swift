@@ -55,7 +55,12 @@ public final class EmbeddedKafka: Sendable {
         // The mock cluster lives inside a librdkafka instance that serves only as its host.
         let host = try RDKafkaClient.makeHandle(
             kind: .producer,
-            properties: [("client.id", "triage-embedded-kafka"), ("log_level", "4")],
+            properties: [
+                ("client.id", "triage-embedded-kafka"), ("log_level", "4"),
+                // The mock brokers' sockets take this handle's setting: without it their responses
+                // to pipelined requests wait for the client's delayed ACK (~40 ms).
+                ("socket.nagle.disable", "true"),
+            ],
             context: context
         )
         guard let cluster = rd_kafka_mock_cluster_new(host, Int32(brokers)) else {

@@ -302,7 +302,15 @@ final class ConsumerCore: @unchecked Sendable {
         }
         self.context = context
         self.handle = LeasedHandle(pointer, what: "consumer")
-        self.handoff = Handoff(capacity: configuration.bufferedBatches)
+        let maximumBatchSize = configuration.maximumBatchSize
+        self.handoff = Handoff(capacity: configuration.bufferedBatches) { waiting, next in
+            // Records waiting for a busy application join the last waiting batch (up to the batch
+            // size); rebalance events never merge, so nothing crosses an assignment change.
+            guard case .messages(let first) = waiting, case .messages(let second) = next,
+                first.count + second.count <= maximumBatchSize
+            else { return nil }
+            return .messages(first + second)
+        }
         self.maximumBatchSize = configuration.maximumBatchSize
         self.revocationTimeout = configuration.revocationTimeout
         // Everything (errors, rebalances, records) arrives on the consumer queue.

@@ -154,7 +154,7 @@ public final class Router: Service, Sendable {
                 var step = Step()
                 for message in batch where desks[message.partition] != nil {
                     guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
-                        let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team)
+                        let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team, message: message)
                     else { continue }
                     step.apply(input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
                 }
@@ -247,7 +247,7 @@ public final class Router: Service, Sendable {
             updateStatistics()
         }
 
-        static func input(for event: IncidentEvent, team: String) -> RoutingInput? {
+        static func input(for event: IncidentEvent, team: String, message: KafkaMessage) -> RoutingInput? {
             switch event.event {
             case .opened(let opened):
                 guard let severity = SupportSeverity(opened.severity) else { return nil }
@@ -262,7 +262,19 @@ public final class Router: Service, Sendable {
                 guard let severity = SupportSeverity(change.to) else { return nil }
                 return .severityChanged(incident: event.incidentID, to: severity)
             case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: return .released(incident: event.incidentID)
-            case .reopened: return nil  // needs the incident's details; handled as a new Opened by intake (issue 7)
+            case .reopened:
+                // Routed again like a new incident, with the attributes the dispatcher's index
+                // kept (the Reopened event itself carries none).
+                guard let raw = message.header(routingSeverityHeader)?.stringValue, let number = Int(raw),
+                    let severity = Severity(rawValue: number).flatMap(SupportSeverity.init)
+                else { return nil }
+                let language = message.header(routingLanguageHeader)?.stringValue ?? ""
+                return .opened(
+                    RoutingIncident(
+                        id: event.incidentID, team: team, severity: severity, product: message.header(routingProductHeader)?.stringValue ?? "",
+                        language: language.isEmpty ? nil : language, openedAt: event.occurredAt.date
+                    )
+                )
             case .escalated(let escalated) where escalated.reassignRequested:
                 return .reassignRequested(incident: event.incidentID, cause: "sla_breach")
             case .reassigned: return .reassignRequested(incident: event.incidentID, cause: "requested")

@@ -12,6 +12,12 @@ public struct RouterConfigurationError: Error, Sendable, CustomStringConvertible
 }
 
 /// Both router stages with their clients, in shutdown order.
+///
+/// `fetchWait` is the consumers' `fetch.wait.max.ms` (default 5 ms): a real broker answers a
+/// waiting Fetch as soon as records arrive, but librdkafka's mock cluster answers an empty one
+/// only after the full wait, so on the embedded broker it is added to every hop.
+/// `closedRetention` (default 30 days) is how long a closed incident can still be reopened and
+/// routed again.
 public struct RouterInstance: Sendable {
     public let router: Router
     public let dispatcher: RoutingDispatcher
@@ -21,7 +27,8 @@ public struct RouterInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, policy: RoutingPolicy, group: String, defaultTeam: String,
-        sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init()
+        sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(), fetchWait: Duration = .milliseconds(5),
+        closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60)
     ) async throws {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         let lifecycle = try await admin.describeTopic(topics.incidentEvents).partitions.count
@@ -37,7 +44,7 @@ public struct RouterInstance: Sendable {
             try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
                     groupID: groupID, topics: [topic], client: client, sessionTimeout: sessionTimeout,
-                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: .milliseconds(5)
+                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: fetchWait
                 ),
                 logger: logger
             )
@@ -49,7 +56,7 @@ public struct RouterInstance: Sendable {
         health = WorkerHealth()
         dispatcher = RoutingDispatcher(
             consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,
-            defaultTeam: defaultTeam, logger: logger
+            defaultTeam: defaultTeam, closedRetention: closedRetention, sweepInterval: indexSweepInterval, logger: logger
         )
         router = Router(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,

@@ -59,7 +59,23 @@ struct RouterCommand: AsyncParsableCommand {
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
+    @Option(
+        help: """
+            Longest wait of a Fetch without new records, in milliseconds (fetch.wait.max.ms). Real brokers \
+            answer as soon as records arrive; the embedded broker waits the full time, adding it to each hop.
+            """
+    )
+    var fetchWaitMs: Int = 5
+
+    @Option(help: "Days a closed incident can still be reopened and routed again; older entries leave the routing index.")
+    var closedRetentionDays: Double = 30
+
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (1...10_000).contains(fetchWaitMs) else { throw ValidationError("--fetch-wait-ms must be between 1 and 10000, got \(fetchWaitMs)") }
+        guard closedRetentionDays >= 0 else { throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)") }
+    }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.router")
@@ -67,7 +83,8 @@ struct RouterCommand: AsyncParsableCommand {
         let client = try connection.clientConfiguration()
         let services = try await RouterInstance(
             client: client, policy: policy, group: group, defaultTeam: defaultTeam,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger, fetchWait: .milliseconds(fetchWaitMs),
+            closedRetention: .seconds(closedRetentionDays * 86_400)
         )
         let ops = OpsServer(port: opsPort, health: services.health, logger: logger)
         let serviceGroup = ServiceGroup(

@@ -19,8 +19,16 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
     private var failure: (any Error)?
     private var readers = 0
     private var sendsInterrupted = false
+    private let coalesce: (@Sendable (Item, Item) -> Item?)?
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    /// - Parameter coalesce: merges an item into the last one still waiting for the reader, when
+    ///   it returns non-nil. A reader slower than the sender then gets everything that waits in one
+    ///   item instead of working through `capacity` stale items one by one (which adds
+    ///   `capacity` × its step time to every record's latency).
+    init(capacity: Int, coalesce: (@Sendable (Item, Item) -> Item?)? = nil) {
+        self.capacity = max(1, capacity)
+        self.coalesce = coalesce
+    }
 
     private var buffered: Int { buffer.count - bufferHead }
 
@@ -37,8 +45,16 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
     @discardableResult
     func send(_ item: Item, bypassCapacity: Bool = false, awaitProcessing deadline: Date? = nil) -> Bool {
         condition.lock()
-        while !bypassCapacity && buffered >= capacity && !finished && !sendsInterrupted {
+        while !bypassCapacity && buffered >= capacity && !finished && !sendsInterrupted && !canCoalesce(item) {
             condition.wait()
+        }
+        if !finished, deadline == nil, waitingReader == nil, buffered > 0, let coalesce,
+            let merged = coalesce(buffer[buffer.count - 1], item)
+        {
+            // Not a new item for the reader: `sent` (which revocations count on) stays.
+            buffer[buffer.count - 1] = merged
+            condition.unlock()
+            return true
         }
         if finished || (!bypassCapacity && buffered >= capacity) {
             condition.unlock()
@@ -67,6 +83,11 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
             if !condition.wait(until: deadline) { return false }
         }
         return true
+    }
+
+    private func canCoalesce(_ item: Item) -> Bool {
+        guard let coalesce, buffered > 0 else { return false }
+        return coalesce(buffer[buffer.count - 1], item) != nil
     }
 
     /// Makes blocked and future capacity waits give up (used when the client is stopping).
