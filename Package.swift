@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
+        .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -101,6 +104,22 @@ let package = Package(
             dependencies: [
                 "TriageSchema", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The notifier worker: notification requests in; webhook, chat and e-mail deliveries out,
+        // with retries on a delay topic, circuit breakers, a delivery ledger and dead-letters.
+        .target(
+            name: "TriageNotifier",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageNotification", "TriageSLA",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -172,6 +191,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageNotifierTests",
+            dependencies: [
+                "TriageNotifier", "TriageNotification", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",

@@ -107,3 +107,69 @@ public final class TriageProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 }
+
+/// The repository's root (for scripts and example files), from this source file's location.
+public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A real SMTP server on loopback (`scripts/smtp-sink.py`, aiosmtpd from PyPI) that writes every
+/// accepted message to a directory. Stopped by closing its stdin (or SIGKILL on deinit).
+public final class SMTPSinkProcess: @unchecked Sendable {
+    public let process = Process()
+    public let directory: String
+    public let port: Int
+    private let stdin = Pipe()
+
+    /// Whether python3 can import aiosmtpd (`pip install aiosmtpd`; `make test` installs it).
+    public static var isAvailable: Bool {
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", "import aiosmtpd"]
+        check.standardOutput = FileHandle.nullDevice
+        check.standardError = FileHandle.nullDevice
+        guard (try? check.run()) != nil else { return false }
+        check.waitUntilExit()
+        return check.terminationStatus == 0
+    }
+
+    public init(rejectFirst: Int = 0, extraArguments: [String] = []) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("smtp-sink")).path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot + "/scripts/smtp-sink.py", directory, "--reject-first", String(rejectFirst)] + extraArguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = stdin
+        try process.run()
+        let reading = output.fileHandleForReading
+        let line: String = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var data = Data()
+                while !data.contains(UInt8(ascii: "\n")) {
+                    let chunk = reading.availableData
+                    if chunk.isEmpty { break }
+                    data.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }
+        }
+        guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "smtp-sink did not start: '\(line)'"])
+        }
+        self.port = port
+    }
+
+    /// The raw messages received so far, in order of arrival.
+    public var messages: [String] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }
+        return names.sorted { Int($0.dropLast(4)) ?? 0 < Int($1.dropLast(4)) ?? 0 }
+            .compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
+    }
+
+    public func stop() {
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

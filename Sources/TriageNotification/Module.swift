@@ -1,1 +1,0 @@
-// Notification policy (pure). See docs/notifier.md.
