@@ -15,6 +15,10 @@ public enum TriageTopic {
     public static let incidentEvents = "triage.incident-events"
     public static let agentEvents = "triage.agent-events"
     public static let notificationRequests = "triage.notification-requests"
+    /// Notification requests re-queued for a later attempt, co-partitioned with ``notificationRequests``.
+    public static let notificationRetry = "triage.notification-retry"
+    /// Compacted (and time-limited): delivered idempotency keys, co-partitioned with ``notificationRequests``.
+    public static let notificationLedger = "triage.notification-ledger"
     public static let analytics = "triage.analytics"
     /// Compacted: the latest snapshot per incident.
     public static let incidentState = "triage.incident-state"
@@ -30,7 +34,7 @@ public enum TriageTopic {
     public static let deadLetter = "triage.dead-letter"
 
     public static let all = [
-        incidentEvents, agentEvents, notificationRequests, analytics, incidentState, slaState, routing, routingIndex, routerState, deadLetter,
+        incidentEvents, agentEvents, notificationRequests, notificationRetry, notificationLedger, analytics, incidentState, slaState, routing, routingIndex, routerState, deadLetter,
     ]
 }
 

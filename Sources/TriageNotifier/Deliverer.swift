@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+public import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+public import TriageNotification
+
+/// Sends one rendered notification to one target over its channel and says how it went.
+///
+/// Webhook: a JSON envelope (the request's fields plus the rendered `summary`), signed with
+/// `Triage-Signature` when the endpoint has a key. Chat: Slack-compatible `{"text": ...}`.
+/// E-mail: through the endpoint's SMTP server. Every delivery carries `Idempotency-Key`.
+/// Never throws: failures are ``DeliveryOutcome``s.
+public struct Deliverer: Sendable {
+    public let templates: NotificationTemplates
+    /// Where secrets and URLs named by the rules (`secret_env`, `url_env`, `password_env`) are read.
+    public let environment: [String: String]
+    let http: HTTPClient
+
+    public init(templates: NotificationTemplates, environment: [String: String]) {
+        self.templates = templates
+        self.environment = environment
+        self.http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    public func deliver(_ notification: OutboundNotification, to target: DeliveryTarget, now: Date = Date()) async -> DeliveryOutcome {
+        let rendered = templates.render(notification, for: target.channel)
+        switch target.endpoint.kind {
+        case .webhook(let destination):
+            let envelope = WebhookEnvelope(notification: notification, target: target, summary: rendered.text)
+            return await post(envelope.json(), to: destination, target: target, now: now)
+        case .chat(let destination):
+            let body = (try? JSONSerialization.data(withJSONObject: ["text": rendered.text], options: [.sortedKeys])) ?? Data()
+            return await post(body, to: destination, target: target, now: now)
+        case .email(let server):
+            guard let address = target.emailAddress else { return .permanent("recipient '\(target.recipient)' has no e-mail address") }
+            let client = SMTPClient(
+                configuration: .init(
+                    host: server.host, port: server.port, startTLS: server.startTLS, username: server.username,
+                    password: server.passwordVariable.flatMap { environment[$0] }, timeout: .milliseconds(Int64(target.endpoint.timeout * 1000))
+                )
+            )
+            let mail = MailMessage(
+                from: server.from, to: [address], subject: rendered.subject ?? notification.template, body: rendered.text,
+                headers: [("Idempotency-Key", target.idempotencyKey), ("X-Triage-Incident", notification.incidentID)]
+            )
+            do {
+                try await client.send(mail)
+                return .delivered
+            } catch let error as SMTPError {
+                if let code = error.replyCode { return .smtp(replyCode: code, message: error.message) }
+                return .transport(error.message.contains("within") ? .timeout : .other(error.message))
+            } catch {
+                return .transport(.other("\(error)"))
+            }
+        }
+    }
+
+    private func post(_ body: Data, to destination: NotificationRules.HTTPDestination, target: DeliveryTarget, now: Date) async -> DeliveryOutcome {
+        guard let url = destination.resolvedURL(in: environment) else {
+            return .permanent("endpoint '\(target.endpoint.name)' has no usable URL")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "triage-notifier")
+        request.headers.add(name: "Idempotency-Key", value: target.idempotencyKey)
+        if let variable = destination.secretVariable, let key = environment[variable], !key.isEmpty {
+            request.headers.add(name: WebhookSignature.headerName, value: WebhookSignature.sign(body: body, key: Data(key.utf8), at: now))
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(target.endpoint.timeout * 1000)))
+            // Read (and drop) a bounded answer so the connection can be reused.
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return .http(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return .transport(.timeout)
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            return .transport(.connectionReset)
+        } catch {
+            let text = "\(error)"
+            if text.contains("connectionRefused") || text.contains("Connection refused") { return .transport(.connectionRefused) }
+            return .transport(.other(String(text.prefix(200))))
+        }
+    }
+}
+
+/// The webhook body: the request's fields, the target and the rendered summary.
+struct WebhookEnvelope {
+    var notification: OutboundNotification
+    var target: DeliveryTarget
+    var summary: String
+
+    func json() -> Data {
+        let object: [String: Any] = [
+            "idempotency_key": target.idempotencyKey,
+            "incident_id": notification.incidentID,
+            "recipient": target.recipient,
+            "template": notification.template,
+            "requested_at": notification.requestedAt.formatted(.iso8601),
+            "urgent": notification.urgent,
+            "escalation_level": target.escalationLevel.map { $0 as Any } ?? NSNull(),
+            "payload": notification.payload,
+            "summary": summary,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    }
+}

@@ -1,0 +1,442 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+public import TriageKafka
+public import TriageNotification
+import TriageSchema
+public import TriageStreams
+
+/// Topics of the notifier.
+public struct NotifierTopics: Sendable, Hashable {
+    /// Requests in (keyed by recipient).
+    public var requests = TriageTopic.notificationRequests
+    /// Re-queued requests waiting for their next attempt (`DeliveryAttempts` headers), written
+    /// to the partition of the request they came from.
+    public var retry = TriageTopic.notificationRetry
+    /// Compacted ledger of delivered keys, co-partitioned with ``requests`` and ``retry``.
+    public var ledger = TriageTopic.notificationLedger
+    public var deadLetter = TriageTopic.deadLetter
+
+    public init() {}
+}
+
+/// Figures of a notifier since it started.
+public struct NotifierStatistics: Sendable, Hashable {
+    public var delivered = 0
+    /// Attempts that failed and were re-queued.
+    public var retried = 0
+    /// Deliveries held for quiet hours or an open circuit breaker (no attempt spent).
+    public var held = 0
+    public var deadLettered = 0
+    /// Targets skipped because the ledger had their key (a redelivered or repeated request).
+    public var duplicatesSkipped = 0
+}
+
+/// The notifier worker: notification requests in, deliveries out.
+///
+/// Each request resolves (``NotificationRules/deliveries(for:)``) to targets; every target is
+/// delivered by a task of its own, limited per endpoint (`max_concurrency`) and guarded by the
+/// endpoint's circuit breaker, so a slow or failing endpoint never holds up the others or the
+/// partition. A failed attempt re-queues the request on the retry topic with its
+/// ``DeliveryAttempts`` (the next attempt's not-before instant); the notifier reads the retry
+/// topic like any input and holds each record (a timer, not a sleeping loop) until it is due.
+/// The last failure goes to the dead-letter topic with every attempt's outcome. Offsets are
+/// stored per partition only up to the first record not yet finished (delivered, re-queued or
+/// dead-lettered), so a crash re-delivers instead of losing; the delivery ledger (restored from
+/// the co-partitioned compacted ledger topic when a partition is assigned) keeps a redelivered
+/// key from being sent twice within the dedupe window.
+public final class Notifier: Service, Sendable {
+    public let health: WorkerHealth
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let client: KafkaClientConfiguration
+    private let rules: NotificationRules
+    private let deliverer: Deliverer
+    private let topics: NotifierTopics
+    private let logger: Logger
+    private let state: Mutex<SharedState>
+    private let gates: [String: EndpointGate]
+    private let now: @Sendable () -> Date
+
+    public init(
+        consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer,
+        topics: NotifierTopics = .init(), health: WorkerHealth = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.consumer = consumer
+        self.producer = producer
+        self.client = client
+        self.rules = rules
+        self.deliverer = deliverer
+        self.topics = topics
+        self.health = health
+        self.logger = logger
+        self.now = now
+        self.state = Mutex(SharedState(ledger: DeliveryLedger(window: rules.dedupeWindow)))
+        self.gates = rules.endpoints.mapValues { EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker)) }
+    }
+
+    public var statistics: NotifierStatistics { state.withLock { $0.statistics } }
+    /// Partitions (of both input topics) this instance owns now.
+    public var assignedPartitions: Int { state.withLock { $0.assigned.count } }
+
+    public func run() async throws {
+        health.markRunning(true, status: "running")
+        defer { health.markRunning(false, status: "stopped") }
+        for try await event in consumer.events {
+            switch event {
+            case .partitionsAssigned(let partitions):
+                try await restoreLedger(for: partitions)
+                state.withLock { $0.assigned.formUnion(partitions) }
+            case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
+                // Held deliveries of these partitions stop (the next owner reads their records
+                // again); deliveries in flight finish, storing the offsets they complete.
+                await stopJobs { partitions.contains($0) }
+                state.withLock { state in
+                    for partition in partitions { state.partitions[partition] = nil }
+                    state.assigned.subtract(partitions)
+                }
+            case .messages(let batch):
+                for message in batch { try await accept(message) }
+            }
+        }
+        await stopJobs { _ in true }
+        await deliverer.shutdown()
+        try? await gracefulShutdown()
+    }
+
+    /// Cancels the held jobs of matching partitions and waits for the rest to finish.
+    private func stopJobs(of matching: (TopicPartition) -> Bool) async {
+        let jobs = state.withLock { state in state.partitions.filter { matching($0.key) }.values.flatMap(\.jobs) }
+        for job in jobs where job.isWaiting { job.cancel() }
+        for job in jobs { await job.finished() }
+    }
+
+    // MARK: Records
+
+    private func accept(_ message: KafkaMessage) async throws {
+        let partition = TopicPartition(message.topic, message.partition)
+        state.withLock { $0.partitions[partition, default: PartitionProgress()].begin(message) }
+        guard let value = message.valueBytes, let request = try? NotificationRequest(serializedBytes: Array(value)) else {
+            try await deadLetter(message, reason: "not a triage.v1.NotificationRequest (undecodable protobuf)")
+            return finish(message)
+        }
+        let notification = OutboundNotification(request)
+        let attempts: DeliveryAttempts?
+        do {
+            attempts = try DeliveryAttempts.decode(headers: Dictionary(message.headers.map { ($0.name, $0.stringValue ?? "") }) { $1 })
+        } catch {
+            try await deadLetter(message, reason: "unreadable retry headers: \(error)")
+            return finish(message)
+        }
+        let targets: [(DeliveryTarget, DeliveryAttempts)]
+        do {
+            if let attempts {
+                targets = [(try rules.target(for: notification, resuming: attempts), attempts)]
+            } else {
+                targets = try rules.deliveries(for: notification).map { ($0, DeliveryAttempts(first: $0, notBefore: notification.requestedAt)) }
+            }
+        } catch {
+            try await deadLetter(message, reason: error.description)
+            return finish(message)
+        }
+        if targets.isEmpty { return finish(message) }
+        let remaining = Remaining(targets.count)
+        for (target, attempts) in targets {
+            let job = DeliveryJob()
+            state.withLock { $0.partitions[partition]?.track(job, offset: message.offset) }
+            job.start { [self] in
+                await self.run(notification, target: target, attempts: attempts, message: message, job: job)
+                if remaining.finishOne() { self.finish(message) }
+            }
+        }
+    }
+
+    /// One target: wait until due (and awake), check the ledger and the breaker, attempt, then
+    /// record, re-queue or dead-letter.
+    private func run(_ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob) async {
+        do {
+            let due = max(attempts.notBefore, rules.releaseTime(recipient: target.recipient, urgent: notification.urgent, at: attempts.notBefore))
+            let wait = due.timeIntervalSince(now())
+            if wait > 0 {
+                if due > attempts.notBefore { state.withLock { $0.statistics.held += 1 } }
+                try await job.wait(seconds: wait)
+            }
+            // One delivery per key at a time: a duplicate request waits for the first to finish,
+            // then finds its key in the ledger.
+            guard await claim(target.ledgerKey) else {
+                state.withLock { $0.statistics.duplicatesSkipped += 1 }
+                return
+            }
+            defer { release(target.ledgerKey) }
+            let gate = gates[target.endpoint.name]!
+            switch gate.admit(at: now()) {
+            case .refused(let until):
+                // The endpoint's breaker is open: come back when it may probe; no attempt spent.
+                var later = attempts
+                later.notBefore = until
+                try await requeue(message, attempts: later)
+                state.withLock { $0.statistics.held += 1 }
+                return
+            case .allowed, .probe:
+                break
+            }
+            await gate.acquire()
+            let outcome = await deliverer.deliver(notification, to: target, now: now())
+            gate.release(outcome, at: now())
+            if Task.isCancelled && !outcome.isDelivered { return }  // stopping: the record is read again
+            switch attempts.after(outcome, at: now(), policy: rules.retry) {
+            case .delivered:
+                let at = now()
+                state.withLock {
+                    $0.ledger.record(target.ledgerKey, at: at)
+                    $0.statistics.delivered += 1
+                }
+                let record = DeliveryLedger.Record(key: target.ledgerKey, deliveredAt: at)
+                _ = try await producer.send(
+                    KafkaProducerMessage(topic: topics.ledger, key: Array(target.ledgerKey.utf8), value: record.encoded(), partition: message.partition)
+                )
+            case .retry(let next):
+                try await requeue(message, attempts: next)
+                state.withLock { $0.statistics.retried += 1 }
+                logger.info(
+                    "delivery failed; retrying",
+                    metadata: [
+                        "incident_id": "\(notification.incidentID)", "endpoint": "\(target.endpoint.name)", "outcome": "\(outcome)",
+                        "next_attempt": "\(next.attempt)", "not_before": "\(next.notBefore.formatted(.iso8601))",
+                    ]
+                )
+            case .deadLetter(let reason):
+                try await deadLetter(message, reason: reason, attempts: attempts)
+            }
+        } catch is CancellationError {
+            return  // revoked while held: the next owner reads the record again
+        } catch {
+            logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// True when this task may deliver `key` (not in the ledger, not being delivered by another
+    /// task); waits while another task delivers it.
+    private func claim(_ key: String) async -> Bool {
+        while true {
+            let verdict: Bool? = await withCheckedContinuation { (continuation: CheckedContinuation<Bool?, Never>) in
+                let immediate: Bool?? = state.withLock { state in
+                    if state.ledger.contains(key, at: now()) { return .some(false) }
+                    if state.delivering[key] == nil {
+                        state.delivering[key] = []
+                        return .some(true)
+                    }
+                    state.delivering[key]!.append(continuation)
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+            if let verdict { return verdict }
+        }
+    }
+
+    private func release(_ key: String) {
+        let waiters = state.withLock { $0.delivering.removeValue(forKey: key) ?? [] }
+        for waiter in waiters { waiter.resume(returning: nil) }  // they look again
+    }
+
+    /// Re-queues the request (its value unchanged) on the retry topic, same partition number.
+    private func requeue(_ message: KafkaMessage, attempts: DeliveryAttempts) async throws {
+        let kept = message.headers.filter { header in !DeliveryAttempts.Header.all.contains(header.name) }
+        _ = try await producer.send(
+            KafkaProducerMessage(
+                topic: topics.retry, key: message.key, value: message.value,
+                headers: kept + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, partition: message.partition
+            )
+        )
+    }
+
+    private func deadLetter(_ message: KafkaMessage, reason: String, attempts: DeliveryAttempts? = nil) async throws {
+        var message = message
+        if let attempts {
+            message.headers = message.headers.filter { !DeliveryAttempts.Header.all.contains($0.name) }
+                + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
+        }
+        try await DeadLetterQueue(producer: producer, topic: topics.deadLetter).send(message, reason: PoisonReason(reason))
+        state.withLock { $0.statistics.deadLettered += 1 }
+        logger.warning("notification dead-lettered", metadata: ["reason": "\(reason)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+    }
+
+    /// Marks `message` finished and stores the offsets its partition reached.
+    private func finish(_ message: KafkaMessage) {
+        let partition = TopicPartition(message.topic, message.partition)
+        let reached = state.withLock { $0.partitions[partition]?.complete(message.offset) }
+        if let reached { try? consumer.storeOffsets([reached]) }
+    }
+
+    // MARK: Ledger
+
+    private func restoreLedger(for partitions: [TopicPartition]) async throws {
+        let numbers = Set(partitions.map(\.partition))
+        let missing = state.withLock { state in numbers.subtracting(state.ledgerPartitions).sorted() }
+        guard !missing.isEmpty else { return }
+        health.beginRestore("delivery ledger \(missing)")
+        defer { health.endRestore(status: "running") }
+        let sink = LedgerSink()
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topics.ledger, partitions: missing, client: client, logger: logger) { record in
+            sink.add(record)
+        }
+        let records = sink.records.withLock { $0 }
+        let cutoff = now().addingTimeInterval(-rules.dedupeWindow)
+        state.withLock { state in
+            for record in records where record.deliveredAt >= cutoff { state.ledger.restore(record) }
+            state.ledgerPartitions.formUnion(missing)
+        }
+        logger.info("delivery ledger restored", metadata: ["partitions": "\(missing)", "records": "\(summary.records)"])
+    }
+}
+
+/// What the notifier's tasks share.
+struct SharedState {
+    var ledger: DeliveryLedger
+    /// Keys being delivered now, with the tasks waiting for them.
+    var delivering: [String: [CheckedContinuation<Bool?, Never>]] = [:]
+    var assigned = Set<TopicPartition>()
+    var ledgerPartitions = Set<Int32>()
+    var partitions: [TopicPartition: PartitionProgress] = [:]
+    var statistics = NotifierStatistics()
+}
+
+/// Records of one partition in flight, in offset order: the offset to store is the last record
+/// before the first unfinished one.
+struct PartitionProgress {
+    private var order: [Int64] = []
+    private var head = 0
+    private var messages: [Int64: KafkaMessage] = [:]
+    private var done = Set<Int64>()
+    private var jobsByOffset: [Int64: [DeliveryJob]] = [:]
+    var jobs: [DeliveryJob] { jobsByOffset.values.flatMap { $0 } }
+
+    mutating func begin(_ message: KafkaMessage) {
+        order.append(message.offset)
+        messages[message.offset] = message
+    }
+
+    mutating func track(_ job: DeliveryJob, offset: Int64) {
+        jobsByOffset[offset, default: []].append(job)
+    }
+
+    /// Marks `offset` done; returns the last message of the finished prefix, if it grew.
+    mutating func complete(_ offset: Int64) -> KafkaMessage? {
+        done.insert(offset)
+        jobsByOffset[offset] = nil
+        var reached: KafkaMessage?
+        while head < order.count, done.contains(order[head]) {
+            let offset = order[head]
+            reached = messages.removeValue(forKey: offset)
+            done.remove(offset)
+            head += 1
+        }
+        if head > 1024 && head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        return reached
+    }
+}
+
+/// One target's delivery task; it says when it is only waiting (for its not-before instant or
+/// the recipient's awake hours), which is when stopping may cancel it.
+final class DeliveryJob: Sendable {
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let waiting = Atomic<Bool>(false)
+
+    func start(_ body: @escaping @Sendable () async -> Void) {
+        task.withLock { $0 = Task { await body() } }
+    }
+
+    var isWaiting: Bool { waiting.load(ordering: .acquiring) }
+
+    func wait(seconds: Double) async throws {
+        waiting.store(true, ordering: .releasing)
+        defer { waiting.store(false, ordering: .releasing) }
+        try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    }
+
+    func cancel() { task.withLock { $0 }?.cancel() }
+
+    func finished() async { await task.withLock { $0 }?.value }
+}
+
+/// Counts a record's targets down.
+final class Remaining: Sendable {
+    private let left: Atomic<Int>
+    init(_ count: Int) { left = Atomic(count) }
+    /// True for the call that finished the last target.
+    func finishOne() -> Bool { left.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 }
+}
+
+/// Per-endpoint concurrency limit and circuit breaker.
+final class EndpointGate: Sendable {
+    private struct Inner {
+        var breaker: CircuitBreaker
+        var inFlight = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let limit: Int
+    private let inner: Mutex<Inner>
+
+    init(limit: Int, breaker: CircuitBreaker) {
+        self.limit = limit
+        self.inner = Mutex(Inner(breaker: breaker))
+    }
+
+    func admit(at now: Date) -> CircuitBreaker.Admission { inner.withLock { $0.breaker.admit(at: now) } }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let go = inner.withLock { inner in
+                if inner.inFlight < limit {
+                    inner.inFlight += 1
+                    return true
+                }
+                inner.waiters.append(continuation)
+                return false
+            }
+            if go { continuation.resume() }
+        }
+    }
+
+    func release(_ outcome: DeliveryOutcome, at now: Date) {
+        let next = inner.withLock { inner -> CheckedContinuation<Void, Never>? in
+            inner.breaker.record(outcome, at: now)
+            if inner.waiters.isEmpty {
+                inner.inFlight -= 1
+                return nil
+            }
+            return inner.waiters.removeFirst()  // the slot passes straight to the next waiter
+        }
+        next?.resume()
+    }
+}
+
+private final class LedgerSink: Sendable {
+    let records = Mutex<[DeliveryLedger.Record]>([])
+    func add(_ record: KafkaRecordView) {
+        guard let value = record.value, let decoded = try? DeliveryLedger.Record(decoding: Array(value)) else { return }
+        records.withLock { $0.append(decoded) }
+    }
+}
+
+extension OutboundNotification {
+    init(_ request: NotificationRequest) {
+        let channel: NotificationChannel? =
+            switch request.channel {
+            case .webhook: .webhook
+            case .email: .email
+            case .chat: .chat
+            default: nil
+            }
+        self.init(
+            idempotencyKey: request.idempotencyKey, incidentID: request.incidentID, requestedAt: request.requestedAt.date,
+            recipient: request.recipient, channel: channel, template: request.template, payload: request.payload, urgent: request.urgent
+        )
+    }
+}

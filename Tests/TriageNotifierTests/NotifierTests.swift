@@ -1,0 +1,267 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+import TriageNotification
+import TriageNotifier
+import TriageSchema
+import TriageStreams
+
+/// A real HTTP receiver on loopback that records every request and answers per path:
+/// `/ok` 200; `/flaky` 503 for the first 3 requests of each idempotency key, then 200;
+/// `/down` always 503; `/slow` answers after 3 s (beyond the endpoint timeout).
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var path: String
+        var at: Date
+        var headers: [String: String]
+        var body: Data
+    }
+
+    let received = Mutex<[Received]>([])
+    let attemptsByKey = Mutex<[String: Int]>([:])
+    private let port = Mutex<Int?>(nil)
+
+    init() {}
+
+    func start() async throws -> Int {
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { [self] request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let path = request.uri.path
+            let key = headers["idempotency-key"] ?? ""
+            received.withLock { $0.append(Received(path: path, at: Date(), headers: headers, body: Data(buffer: body))) }
+            let attempt = attemptsByKey.withLock { counts in
+                counts[path + key, default: 0] += 1
+                return counts[path + key]!
+            }
+            switch path {
+            case "/flaky" where attempt <= 3: return Response(status: .serviceUnavailable)
+            case "/down": return Response(status: .serviceUnavailable)
+            case "/slow": try await Task.sleep(for: .seconds(3))
+            default: break
+            }
+            return Response(status: .ok)
+        }
+        router.post("/:name", use: handler)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { [self] channel in self.port.withLock { $0 = channel.localAddress?.port } },
+            logger: KafkaTestCluster.makeLogger("test.receiver")
+        )
+        let task = Task { try await app.runService() }
+        _ = task
+        try await eventually("the receiver listens") { self.port.withLock { $0 } != nil }
+        return port.withLock { $0 }!
+    }
+
+    func requests(_ path: String) -> [Received] { received.withLock { $0.filter { $0.path == path } } }
+}
+
+/// A notifier on fresh topics with rules pointing at the receiver (and optionally an SMTP sink).
+final class NotifierFixture: Sendable {
+    let cluster: KafkaTestCluster
+    let topics: NotifierTopics
+    let producer: KafkaProducer
+    let receiver: WebhookReceiver
+    let rules: NotificationRules
+    static let signingKey = "test-signing-key-0123456789"
+
+    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4) async throws {
+        cluster = try KafkaTestCluster()
+        var topics = NotifierTopics()
+        topics.requests = try cluster.makeTopic("requests", partitions: partitions)
+        topics.retry = try cluster.makeTopic("retry", partitions: partitions)
+        topics.ledger = try cluster.makeTopic("ledger", partitions: partitions)
+        topics.deadLetter = try cluster.makeTopic("dead-letter", partitions: 1)
+        self.topics = topics
+        producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        var yaml = """
+            endpoints:
+              ok: { channel: webhook, url: "http://127.0.0.1:\(port)/ok", secret_env: NOTIFY_KEY }
+              flaky: { channel: webhook, url: "http://127.0.0.1:\(port)/flaky", secret_env: NOTIFY_KEY }
+              down: { channel: webhook, url: "http://127.0.0.1:\(port)/down", secret_env: NOTIFY_KEY }
+              slow: { channel: webhook, url: "http://127.0.0.1:\(port)/slow", secret_env: NOTIFY_KEY, timeout: 1s }
+              chat: { channel: chat, url: "http://127.0.0.1:\(port)/chat" }
+
+            """
+        if let smtpPort {
+            yaml += "  mail: { channel: email, host: 127.0.0.1, port: \(smtpPort), from: triage@example.com }\n"
+        }
+        yaml += """
+            recipients:
+              ops: { endpoints: [ok] }
+              flaky-team: { endpoints: [flaky] }
+              broken-team: { endpoints: [down] }
+              slow-team: { endpoints: [slow] }
+              lead: { endpoints: [chat]\(smtpPort != nil ? ", email: lead@example.com" : "") }
+            retry: { max_attempts: \(maxAttempts), initial_delay: 200ms, max_delay: 2s, multiplier: 2 }
+            circuit_breaker: { failure_threshold: 50, open_for: 1s }
+
+            """
+        rules = try NotificationRules.load(yaml: yaml, file: "test-rules.yaml")
+    }
+
+    func startNotifier(group: String = uniqueName("notifier")) throws -> (Notifier, ServiceGroup, Task<Void, any Error>) {
+        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry]), logger: cluster.logger)
+        let notifier = Notifier(
+            consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, rules: rules,
+            deliverer: Deliverer(templates: .defaults, environment: ["NOTIFY_KEY": Self.signingKey]), topics: topics, logger: cluster.logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [.init(service: notifier), .init(service: consumer)], logger: cluster.logger))
+        return (notifier, group, Task { try await group.run() })
+    }
+
+    func request(_ key: String, to recipient: String, template: String = "escalated", channel: Triage_V1_Channel = .unspecified, urgent: Bool = true) async throws {
+        let request = NotificationRequest.with {
+            $0.idempotencyKey = key; $0.incidentID = "INC-\(key)"; $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
+            $0.recipient = recipient; $0.template = template; $0.channel = channel; $0.urgent = urgent
+            $0.payload = ["level": "1", "reason": "first response target breached", "severity": "A", "deadline": "2026-11-26T10:00:00Z"]
+        }
+        _ = try await producer.send(KafkaProducerMessage(topic: topics.requests, key: Array(recipient.utf8), value: try request.serializedBytes()))
+    }
+
+    func deadLetters() async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("dlq"), topics: [topics.deadLetter]), logger: cluster.logger)
+        defer { Task { await consumer.close() } }
+        var seen: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(8)
+        for try await batch in consumer.batches {
+            seen += batch
+            if ContinuousClock.now > deadline || !seen.isEmpty { break }
+        }
+        return seen
+    }
+}
+
+@Suite("Notifier on the embedded broker against a real HTTP receiver")
+struct NotifierTests {
+    @Test func webhooksAreSignedCarryTheirKeyAndADuplicateRequestIsDeliveredOnce() async throws {
+        let fixture = try await NotifierFixture()
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await fixture.request("k-1", to: "ops")
+        try await fixture.request("k-1", to: "ops")  // the same request again (a producer retry)
+        try await fixture.request("k-2", to: "ops")
+        try await eventually("two deliveries", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 2 }
+        try await eventually("the duplicate skipped", timeout: .seconds(10)) { notifier.statistics.duplicatesSkipped == 1 }
+        let deliveries = fixture.receiver.requests("/ok")
+        #expect(Set(deliveries.compactMap { $0.headers["idempotency-key"] }) == ["k-1", "k-2"])
+        for delivery in deliveries {
+            let header = try #require(delivery.headers["triage-signature"])
+            // The documented recipe, through the library's verifier: HMAC-SHA256(key, "<t>." + body).
+            try WebhookSignature.verify(header: header, body: delivery.body, key: Data(NotifierFixture.signingKey.utf8), now: Date())
+            #expect(throws: WebhookSignatureError.self) {
+                try WebhookSignature.verify(header: header, body: delivery.body + Data(" ".utf8), key: Data(NotifierFixture.signingKey.utf8), now: Date())
+            }
+            let json = try #require(try JSONSerialization.jsonObject(with: delivery.body) as? [String: Any])
+            #expect((json["incident_id"] as? String)?.hasPrefix("INC-k-") == true)
+            #expect((json["summary"] as? String)?.contains("escalated to level 1") == true)
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(notifier.statistics.delivered == 2)
+    }
+
+    @Test func failuresAreRetriedWithGrowingDelaysThenDelivered() async throws {
+        let fixture = try await NotifierFixture()
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await fixture.request("f-1", to: "flaky-team")
+        try await eventually("delivered on the fourth attempt", timeout: .seconds(30)) { notifier.statistics.delivered == 1 }
+        let attempts = fixture.receiver.requests("/flaky")
+        #expect(attempts.count == 4)
+        let gaps = zip(attempts.dropFirst(), attempts).map { $0.at.timeIntervalSince($1.at) }
+        print("notifier retry gaps (s): \(gaps.map { String(format: "%.2f", $0) })")
+        // Equal jitter: delay n lies in [c/2, c] with c = 0.2 s × 2^(n-1), so the lower bounds grow
+        // (0.1, 0.2, 0.4 s) and the third delay is longer than the first can ever be (0.2 s).
+        // Observed gaps add the re-queue's trip through Kafka on top.
+        #expect(gaps.count == 3)
+        #expect(gaps.count == 3 && gaps[0] >= 0.1 && gaps[1] >= 0.2 && gaps[2] >= 0.4, "delays grow: \(gaps)")
+        #expect(Set(attempts.compactMap { $0.headers["idempotency-key"] }) == ["f-1"], "every attempt carries the same key")
+        #expect(notifier.statistics.retried == 3)
+        #expect(notifier.statistics.deadLettered == 0)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func aFailingEndpointIsDeadLetteredWhileAHealthyOneRunsAtFullSpeed() async throws {
+        // One partition: failing, slow and healthy requests share it, so any blocking would show.
+        let fixture = try await NotifierFixture(partitions: 1, maxAttempts: 3)
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+
+        // Warm-up, then the baseline: 200 healthy deliveries alone.
+        for index in 0..<20 { try await fixture.request("warm-\(index)", to: "ops") }
+        try await eventually("warmed up", timeout: .seconds(30)) { fixture.receiver.requests("/ok").count == 20 }
+        let baselineStart = Date()
+        for index in 0..<200 { try await fixture.request("base-\(index)", to: "ops") }
+        try await eventually("baseline delivered", timeout: .seconds(30)) { fixture.receiver.requests("/ok").count == 220 }
+        let baseline = Date().timeIntervalSince(baselineStart)
+
+        // The same with a permanently failing and a hanging endpoint in the same partition, first.
+        let mixedStart = Date()
+        try await fixture.request("broken-1", to: "broken-team")
+        try await fixture.request("slow-1", to: "slow-team")
+        for index in 0..<200 { try await fixture.request("mixed-\(index)", to: "ops") }
+        try await eventually("healthy deliveries go on", timeout: .seconds(30)) { fixture.receiver.requests("/ok").count == 420 }
+        let mixed = Date().timeIntervalSince(mixedStart)
+        print(String(format: "notifier healthy throughput: %.0f/s alone, %.0f/s beside a failing and a hanging endpoint", 200 / baseline, 200 / mixed))
+        #expect(fixture.receiver.requests("/down").count < 3, "the failing endpoint had not used up its attempts when the healthy ones were done")
+        #expect(mixed < baseline * 2 + 1, "healthy deliveries were held up: \(mixed) s vs \(baseline) s alone")
+
+        try await eventually("both failing targets are dead-lettered", timeout: .seconds(30)) { notifier.statistics.deadLettered == 2 }
+        #expect(fixture.receiver.requests("/down").count == 3)
+        let dead = try await fixture.deadLetters()
+        let reasons = dead.compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue }
+        #expect(reasons.contains { $0.contains("after 3 attempts") && $0.contains("HTTP 503") }, "\(reasons)")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func aRestartedNotifierDoesNotResendWhatItsLedgerHolds() async throws {
+        let fixture = try await NotifierFixture()
+        let (first, firstGroup, firstRunning) = try fixture.startNotifier()
+        for index in 0..<10 { try await fixture.request("r-\(index)", to: "ops") }
+        try await eventually("ten deliveries", timeout: .seconds(20)) { first.statistics.delivered == 10 }
+        await firstGroup.triggerGracefulShutdown()
+        try await firstRunning.value
+        // A new group reads every request again from the beginning (as after a crash before the
+        // offsets were committed): the ledger, restored from its topic, holds every key.
+        let (second, secondGroup, secondRunning) = try fixture.startNotifier()
+        try await eventually("every redelivered request is skipped", timeout: .seconds(20)) { second.statistics.duplicatesSkipped == 10 }
+        #expect(second.statistics.delivered == 0)
+        #expect(fixture.receiver.requests("/ok").count == 10)
+        await secondGroup.triggerGracefulShutdown()
+        try await secondRunning.value
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] == "true" || SMTPSinkProcess.isAvailable, "aiosmtpd is not installed"))
+    func anEscalationReachesTheLeadByChatAndEmail() async throws {
+        let smtp = try await SMTPSinkProcess()
+        defer { smtp.stop() }
+        let fixture = try await NotifierFixture(smtpPort: smtp.port)
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await fixture.request("esc-1", to: "lead")
+        try await eventually("chat and e-mail delivered", timeout: .seconds(20)) { notifier.statistics.delivered == 2 }
+        let chat = try #require(fixture.receiver.requests("/chat").first)
+        let text = try #require((try JSONSerialization.jsonObject(with: chat.body) as? [String: Any])?["text"] as? String)
+        #expect(text.contains("INC-esc-1") && text.contains("level 1"))
+        let mail = ParsedMail(try #require(smtp.messages.first))
+        #expect(mail.subject == "[URGENT] Escalation level 1: incident INC-esc-1")
+        #expect(mail.body.contains("is escalated to level 1: first response target breached"))
+        #expect(mail.headers["idempotency-key"] == "esc-1")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
