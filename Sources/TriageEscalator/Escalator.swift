@@ -93,24 +93,10 @@ public final class Escalator: Service, Sendable {
     /// Checks that the changelog exists with as many partitions as the lifecycle topic (they
     /// must be co-partitioned). Call at start-up for a clear error instead of a stuck restore.
     public static func checkTopics(_ topics: EscalatorTopics, client: KafkaClientConfiguration, logger: Logger) async throws {
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        let input = try await admin.describeTopic(topics.incidentEvents)
-        let changelog: KafkaTopicDescription
-        do {
-            changelog = try await admin.describeTopic(topics.changelog)
-        } catch {
-            // (A `catch where` here crashes the 6.3.1 compiler in MandatoryAllocBoxToStack.)
-            guard error.code == .unknownTopicOrPartition else { throw error }
-            throw EscalatorError(
-                "the changelog topic '\(topics.changelog)' does not exist; create it compacted with \(input.partitions.count) partitions: "
-                    + "triage topics create \(topics.changelog):\(input.partitions.count) --config cleanup.policy=compact"
-            )
-        }
-        guard changelog.partitions.count == input.partitions.count else {
-            throw EscalatorError(
-                "'\(topics.changelog)' has \(changelog.partitions.count) partitions but '\(topics.incidentEvents)' has \(input.partitions.count); they must match (co-partitioned)"
-            )
-        }
+        try await checkCoPartitioned(
+            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.changelog, configs: ["cleanup.policy=compact"])], client: client,
+            logger: logger
+        )
     }
 
     private enum Input: Sendable {
@@ -411,10 +397,4 @@ extension SlaBook.Outcome {
         changed += other.changed
         forgotten += other.forgotten
     }
-}
-
-/// A start-up or run-time condition the escalator cannot work with, in words.
-public struct EscalatorError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -77,6 +77,18 @@ public final class Notifier: Service, Sendable {
         self.gates = rules.endpoints.mapValues { EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker)) }
     }
 
+    /// Fails fast unless the retry and ledger topics exist with the requests topic's partition count.
+    public static func checkTopics(_ topics: NotifierTopics, client: KafkaClientConfiguration, logger: Logger) async throws {
+        try await checkCoPartitioned(
+            input: topics.requests,
+            companions: [
+                CoPartitionedTopic(topics.retry),
+                CoPartitionedTopic(topics.ledger, configs: ["cleanup.policy=compact,delete", "retention.ms=\(7 * 86_400_000)"]),
+            ],
+            client: client, logger: logger
+        )
+    }
+
     public var statistics: NotifierStatistics { state.withLock { $0.statistics } }
     /// Partitions (of both input topics) this instance owns now.
     public var assignedPartitions: Int { state.withLock { $0.assigned.count } }
@@ -135,7 +147,7 @@ public final class Notifier: Service, Sendable {
             if let attempts {
                 targets = [(try rules.target(for: notification, resuming: attempts), attempts)]
             } else {
-                targets = try rules.deliveries(for: notification).map { ($0, DeliveryAttempts(first: $0, notBefore: notification.requestedAt)) }
+                targets = try rules.deliveries(for: notification).map { ($0, DeliveryAttempts(first: $0, notBefore: now())) }
             }
         } catch {
             try await deadLetter(message, reason: error.description)

@@ -5,12 +5,6 @@ public import TriageKafka
 public import TriageRouting
 public import TriageStreams
 
-/// A start-up condition the router cannot work with, in words.
-public struct RouterConfigurationError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Both router stages with their clients, in shutdown order.
 ///
 /// `fetchWait` is the consumers' `fetch.wait.max.ms` (default 5 ms): a real broker answers a
@@ -30,15 +24,14 @@ public struct RouterInstance: Sendable {
         sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(), fetchWait: Duration = .milliseconds(5),
         closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60)
     ) async throws {
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        let lifecycle = try await admin.describeTopic(topics.incidentEvents).partitions.count
-        let routing = try await admin.describeTopic(topics.routing).partitions.count
-        for (topic, expected) in [(topics.routingIndex, lifecycle), (topics.deskState, routing)] {
-            let count = try await admin.describeTopic(topic).partitions.count
-            guard count == expected else {
-                throw RouterConfigurationError("'\(topic)' has \(count) partitions but must have \(expected) (co-partitioned); create it compacted with that many")
-            }
-        }
+        try await checkCoPartitioned(
+            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.routingIndex, configs: ["cleanup.policy=compact"])], client: client,
+            logger: logger
+        )
+        let routing = try await checkCoPartitioned(
+            input: topics.routing, companions: [CoPartitionedTopic(topics.deskState, configs: ["cleanup.policy=compact"])], client: client,
+            logger: logger
+        )
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         func consumer(_ groupID: String, _ topic: String, commit: Bool = true) throws -> KafkaConsumer {
             try KafkaConsumer(

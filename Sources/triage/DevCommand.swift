@@ -6,6 +6,8 @@ import Synchronization
 import SwiftProtobuf
 import TriageEscalator
 import TriageKafka
+import TriageNotification
+import TriageNotifier
 import TriageOps
 import TriageRouter
 import TriageRouting
@@ -27,11 +29,13 @@ struct DevCommand: AsyncParsableCommand {
             /healthz and /readyz on --ops-port;
               • the router (dispatcher + team desks), with the agents of --roster (default: twelve \
             agents of team tier-1, online) published to triage.agent-events at start;
+              • the notifier, delivering the escalator's notification requests (and the router's) as \
+            signed webhooks to a local receiver that checks every signature;
               • an incident simulator opening --incident-rate incidents per second (mixed severities; \
             some acknowledged in time, some waiting on the customer, some never answered, so warnings \
             and escalations show up within seconds; every tenth is closed a little later).
-            A live line every --report-interval seconds shows all of it. The notifier, intake and \
-            analytics workers join as they are built.
+            A live line every --report-interval seconds shows all of it. The intake and analytics \
+            workers join as they are built.
 
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
@@ -97,6 +101,7 @@ struct DevCommand: AsyncParsableCommand {
               running:   Kafka self-check on '\(topic)' at \(rate) records/s
                          escalator (SLA time ×\(timeScale)), ops on :\(opsPort) (/healthz, /readyz)
                          router (dispatcher + team desks), roster: \(roster ?? "demo team tier-1, 12 agents")
+                         notifier → signed webhooks to a local receiver
                          incident simulator at \(incidentRate)/s → \(TriageTopic.incidentEvents)
               watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
               stop:      Ctrl-C
@@ -130,6 +135,15 @@ struct DevCommand: AsyncParsableCommand {
             sessionTimeout: .seconds(6), logger: logger
         )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
+        // Every recipient the SLA policy names gets the local webhook receiver.
+        let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
+        let sinkRunning = Task { try await sink.run() }
+        let sinkPort = await sink.boundPort()
+        let notifier = try NotifierServices(
+            client: kafka.clientConfiguration, rules: Self.devNotificationRules(policy: policy, port: sinkPort),
+            deliverer: Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key]), group: "triage-notifier", sessionTimeout: .seconds(6),
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -137,12 +151,12 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
-                ] + escalator.ordered + router.services.map { .init(service: $0) } + [
+                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + [
                     .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
                     .init(
                         service: SelfCheckReporter(
                             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
-                            interval: reportInterval
+                            notifier: notifier.notifier, sink: sink, interval: reportInterval
                         )
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
@@ -159,12 +173,27 @@ struct DevCommand: AsyncParsableCommand {
             }
         }
         try await group.run()
+        sinkRunning.cancel()
         let final = statistics.snapshot()
         let figures = escalator.escalator.statistics
         print(
             "triage dev stopped: self-check produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed); "
                 + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations), "
-                + "assigned \(router.router.statistics.assigned)"
+                + "assigned \(router.router.statistics.assigned), notifications delivered \(notifier.notifier.statistics.delivered) "
+                + "(signatures verified \(sink.snapshot.verified))"
+        )
+    }
+
+    /// One webhook endpoint (the local receiver, signed) for every recipient the SLA policy names.
+    static func devNotificationRules(policy: SlaPolicy, port: Int) -> NotificationRules {
+        let endpoint = NotificationRules.Endpoint(
+            name: "dev-webhooks",
+            kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hooks/all")!), secretVariable: "TRIAGE_DEV_WEBHOOK_KEY"))
+        )
+        let names = Set(policy.warningNotify + policy.escalation.flatMap(\.notify) + ["assigned-agent"])
+        return NotificationRules(
+            endpoints: [endpoint.name: endpoint],
+            recipients: Dictionary(uniqueKeysWithValues: names.map { ($0, NotificationRules.Recipient(name: $0, endpoints: [endpoint.name])) })
         )
     }
 
@@ -266,6 +295,8 @@ struct SelfCheckReporter: Service {
     let escalator: Escalator
     let router: Router
     let simulator: IncidentSimulator
+    let notifier: Notifier
+    let sink: DevWebhookSink
     let interval: Double
 
     func run() async throws {
@@ -295,6 +326,12 @@ struct SelfCheckReporter: Service {
                 print(
                     "[\(elapsed)s] router: agents \(routing.agents)  teams \(routing.teams)  assigned \(routing.assigned)  "
                         + "reassigned \(routing.reassigned)  queued \(routing.queued)"
+                )
+                let notified = notifier.statistics
+                let received = sink.snapshot
+                print(
+                    "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  dead-lettered \(notified.deadLettered)  "
+                        + "webhooks received \(received.received) (signature ok \(received.verified))"
                 )
                 fflush(nil)
             }

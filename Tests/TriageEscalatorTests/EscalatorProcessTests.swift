@@ -80,9 +80,14 @@ struct EscalatorProcessTests {
         let escalations = words.firstIndex(of: "escalations").map { Int(words[$0 + 1]) ?? 0 } ?? 0
         #expect(escalations > 0, "\(summary)")
         #expect(summary.contains("delivery failures 0"), "\(summary)")
-        let assigned = words.last.flatMap { Int($0) } ?? 0
-        #expect(assigned > 0, "the router assigned simulated incidents: \(summary)")
+        func figure(after word: String) -> Int { words.firstIndex(of: word).flatMap { Int(words[$0 + 1]) } ?? 0 }
+        #expect(figure(after: "assigned") > 0, "the router assigned simulated incidents: \(summary)")
         #expect(output.contains("router: agents 12"), "\(output)")
+        // The notifier delivered the escalator's requests to dev's webhook receiver, every
+        // signature checked there with the documented recipe.
+        let delivered = figure(after: "delivered")
+        #expect(delivered > 0, "\(summary)")
+        #expect(figure(after: "verified") == delivered, "\(summary)")
     }
 
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {

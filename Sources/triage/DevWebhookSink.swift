@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TriageNotification
+
+/// `triage dev`'s local webhook receiver: the notifier delivers every notification here. It
+/// checks each `Triage-Signature` with the documented recipe and counts deliveries by template.
+final class DevWebhookSink: Service, Sendable {
+    struct Figures: Sendable {
+        var received = 0
+        var verified = 0
+        var byTemplate: [String: Int] = [:]
+    }
+
+    let key: String
+    private let logger: Logger
+    private let figures = Mutex(Figures())
+    private let port = Mutex<Int?>(nil)
+    private let waiters = Mutex<[CheckedContinuation<Int, Never>]>([])
+
+    init(key: String, logger: Logger) {
+        self.key = key
+        self.logger = logger
+    }
+
+    var snapshot: Figures { figures.withLock { $0 } }
+
+    /// The bound port, once listening.
+    func boundPort() async -> Int {
+        await withCheckedContinuation { continuation in
+            let known = port.withLock { port -> Int? in
+                if port == nil { waiters.withLock { $0.append(continuation) } }
+                return port
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
+
+    func run() async throws {
+        let router = Router()
+        let key = Data(self.key.utf8)
+        router.post("/hooks/:recipient") { [self] request, _ -> HTTPResponse.Status in
+            let body = Data(buffer: try await request.body.collect(upTo: 1 << 20))
+            var verified = false
+            if let signature = request.headers.first(where: { $0.name.canonicalName == WebhookSignature.headerName.lowercased() })?.value {
+                verified = (try? WebhookSignature.verify(header: signature, body: body, key: key, now: Date())) != nil
+            }
+            let template = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["template"] as? String ?? "?"
+            figures.withLock {
+                $0.received += 1
+                if verified { $0.verified += 1 }
+                $0.byTemplate[template, default: 0] += 1
+            }
+            return verified ? .ok : .unauthorized
+        }
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "triage-dev-webhooks"),
+            onServerRunning: { [self] channel in
+                let bound = channel.localAddress?.port ?? 0
+                let pending = port.withLock { port in
+                    port = bound
+                    return waiters.withLock { list in
+                        defer { list = [] }
+                        return list
+                    }
+                }
+                for waiter in pending { waiter.resume(returning: bound) }
+            },
+            logger: logger
+        )
+        try await application.run()
+    }
+}

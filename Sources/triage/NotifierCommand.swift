@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TriageKafka
+import TriageNotification
+import TriageNotifier
+import TriageOps
+import TriageSchema
+
+struct NotifierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notifier",
+        abstract: "Run the notifier: deliver notification requests by webhook, chat and e-mail.",
+        discussion: """
+            Consumes \(TriageTopic.notificationRequests) and its retry topic \(TriageTopic.notificationRetry) \
+            in the consumer group --group and delivers each request to the endpoints its recipient has \
+            in the --rules file (docs/notifier.md): webhooks signed with Triage-Signature (HMAC-SHA256), \
+            Slack-compatible chat posts, e-mail over SMTP; every delivery carries Idempotency-Key. \
+            Failures are retried with exponential backoff and jitter through the retry topic (never \
+            holding up other recipients), guarded per endpoint by a concurrency limit, a timeout and a \
+            circuit breaker; the last failure goes to \(TriageTopic.deadLetter) with every attempt's \
+            outcome. Delivered keys are kept in the compacted \(TriageTopic.notificationLedger) so a \
+            redelivered request is not sent twice within the dedupe window.
+            Secrets (webhook keys, chat URLs, SMTP passwords) come from the environment variables the \
+            rules name; a missing one stops the notifier at start-up, naming it.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Notification rules YAML: endpoints, recipients, escalation extras, retry, circuit breaker (docs/notifier.md).")
+    var rules: String
+
+    @Option(help: "Folder of template overrides, <template>.<part>.mustache (docs/notifier.md). Default: the built-in templates.")
+    var templates: String?
+
+    @Option(help: "Consumer group; instances in one group split the partitions.")
+    var group: String = "triage-notifier"
+
+    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
+    var opsPort: Int = 8083
+
+    @Option(help: "Consumer session timeout in seconds.")
+    var sessionTimeout: Double = 10
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
+        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging(label: "triage.notifier")
+        let loaded: NotificationRules
+        do {
+            loaded = try NotificationRules.load(path: rules)
+        } catch {
+            throw ValidationError("invalid notification rules: \(error)")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let missing = loaded.missingEnvironmentVariables(in: environment)
+        guard missing.isEmpty else {
+            throw ValidationError("the notification rules need these environment variables, which are not set: \(missing.joined(separator: ", "))")
+        }
+        let rendering: NotificationTemplates
+        do {
+            rendering = try templates.map(NotificationTemplates.load(directory:)) ?? .defaults
+        } catch {
+            throw ValidationError("invalid templates: \(error)")
+        }
+        let client = try connection.clientConfiguration()
+        try await Notifier.checkTopics(NotifierTopics(), client: client, logger: logger)
+        let services = try NotifierServices(
+            client: client, rules: loaded, deliverer: Deliverer(templates: rendering, environment: environment), group: group,
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+        )
+        let ops = OpsServer(port: opsPort, health: services.notifier.health, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+        let figures = services.notifier.statistics
+        logger.info(
+            "notifier stopped",
+            metadata: ["delivered": "\(figures.delivered)", "retried": "\(figures.retried)", "dead_lettered": "\(figures.deadLettered)"]
+        )
+    }
+}
+
+/// The notifier with its consumer and producer, in shutdown order.
+struct NotifierServices {
+    let notifier: Notifier
+    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    init(
+        client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer, group: String, sessionTimeout: Duration, logger: Logger,
+        topics: NotifierTopics = .init()
+    ) throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                groupID: group, topics: [topics.requests, topics.retry], client: client, autoOffsetReset: .earliest,
+                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10, fetchMaximumWait: .milliseconds(20)
+            ),
+            logger: logger
+        )
+        notifier = Notifier(consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
+        ordered = [.init(service: producer), .init(service: notifier), .init(service: consumer)]
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+import TriageKafkaTesting
+
+@Suite("triage notifier: bad set-up fails fast, naming what to fix")
+struct NotifierCommandTests {
+    func rulesFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("rules") + ".yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func badRulesMissingSecretsAndMissingTopicsAreNamed() async throws {
+        let broker = try await BrokerProcess(arguments: ["--topic", "triage.notification-requests:3"])
+        // 1. A typo in the rules: file, line and the key path.
+        let typo = try rulesFile("endpoints:\n  ops: { channel: webhook, url: \"http://127.0.0.1:1/x\", secret_env: K, timout: 2s }\n")
+        let (status1, _, errors1) = try await runProcess(triageExecutable, ["notifier", "--bootstrap", broker.bootstrap, "--rules", typo])
+        #expect(status1 != 0)
+        #expect(errors1.contains("\(typo):2:") && errors1.contains("timout") && errors1.contains("timeout"), "\(errors1)")
+
+        // 2. A secret the rules name but the environment lacks.
+        let rules = try rulesFile("endpoints:\n  ops: { channel: webhook, url: \"http://127.0.0.1:1/x\", secret_env: TRIAGE_TEST_UNSET_KEY }\n")
+        let (status2, _, errors2) = try await runProcess(triageExecutable, ["notifier", "--bootstrap", broker.bootstrap, "--rules", rules])
+        #expect(status2 != 0)
+        #expect(errors2.contains("TRIAGE_TEST_UNSET_KEY"), "\(errors2)")
+
+        // 3. The retry topic is missing: the command that creates it, with the right partition count.
+        let (status3, _, errors3) = try await runProcess(
+            "/usr/bin/env", ["TRIAGE_TEST_UNSET_KEY=k", triageExecutable, "notifier", "--bootstrap", broker.bootstrap, "--rules", rules, "--ops-port", "0"]
+        )
+        #expect(status3 != 0)
+        #expect(errors3.contains("triage topics create triage.notification-retry:3"), "\(errors3)")
+        #expect(try await broker.stop() == 0)
+    }
+}
