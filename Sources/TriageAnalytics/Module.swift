@@ -1,1 +1,0 @@
-// Analytics facts (pure). See docs/analytics.md.
