@@ -41,6 +41,7 @@ bench: deps
 	Benchmarks/.build/release/triage-bench
 	Benchmarks/.build/release/escalator-bench
 	Benchmarks/.build/release/router-bench
+	Benchmarks/.build/release/notifier-bench
 
 schemas: deps
 	scripts/generate-schemas.sh

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
         .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
+        .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -124,6 +125,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The analytics worker: lifecycle events in; flat analytics records and incident
+        // snapshots (compacted) out.
+        .target(
+            name: "TriageAnalyticsFeed",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageAnalytics",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The escalator worker: SLA clocks from the lifecycle topic, warnings and escalations out.
         .target(
             name: "TriageEscalator",
@@ -184,6 +197,7 @@ let package = Package(
                 "TriageRouter",
                 "TriageNotifier",
                 "TriageNotification",
+                "TriageAnalyticsFeed",
                 "TriageRouting",
                 "TriageOps",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -202,6 +216,16 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageAnalyticsFeedTests",
+            dependencies: [
+                "TriageAnalyticsFeed", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

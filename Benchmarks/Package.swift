@@ -11,6 +11,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The baseline: the same workloads as minimal loops over librdkafka's C API.
@@ -37,6 +40,28 @@ let package = Package(
                 .product(name: "TriageSLA", package: "triage"),
                 .product(name: "TriageSLAEvents", package: "triage"),
                 .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // What every benchmark shares: the broker child process, options, percentiles.
+        .target(name: "BenchSupport", dependencies: [.product(name: "TriageKafka", package: "triage")]),
+        // The notifier: webhook deliveries per second, breach → webhook latency.
+        .executableTarget(
+            name: "notifier-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "TriageNotification", package: "triage"),
+                .product(name: "TriageNotifier", package: "triage"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

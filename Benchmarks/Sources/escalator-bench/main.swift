@@ -112,7 +112,7 @@ child.arguments = ["--serve-broker", "--partitions", String(partitions)]
 let pipe = Pipe()
 child.standardOutput = pipe
 try child.run()
-defer { child.terminate() }
+defer { kill(child.processIdentifier, SIGKILL) }
 var bootstrapLine = Data()
 while !bootstrapLine.contains(UInt8(ascii: "\n")) {
     let chunk = pipe.fileHandleForReading.availableData
@@ -218,7 +218,7 @@ emit(
 if sorted.count < dueCount { emit("warning: only \(sorted.count) of \(dueCount) escalations seen in the window") }
 await group.triggerGracefulShutdown()
 try await running.value
-child.terminate()
+kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
 
 extension Duration {

@@ -276,5 +276,5 @@ await routingWatcher.close()
 _ = try? await watchingRouting.value
 _ = try? await watching.value
 _ = try? await piping.value
-child.terminate()
+kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")

@@ -1,0 +1,54 @@
+public import Foundation
+import TriageKafka
+
+/// Prints a line at once (benchmarks report while they run).
+public func emit(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+/// `--name value` from the command line, or `fallback`.
+public func option(_ name: String, _ fallback: Int) -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+    return value
+}
+
+/// The `p` quantile (0...1) of sorted values.
+public func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+extension Duration {
+    public var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// The embedded broker in a child process (this executable with `--serve-broker`), so its CPU
+/// is measured apart from the benchmarked process. The child prints its bootstrap address.
+public enum ChildBroker {
+    /// In the child: serves the broker with `topics` (name, partitions) until killed. Never returns.
+    public static func serveIfChild(topics: [(String, Int)]) throws {
+        guard CommandLine.arguments.contains("--serve-broker") else { return }
+        let kafka = try EmbeddedKafka(brokers: 1)
+        for (topic, partitions) in topics { try kafka.createTopic(topic, partitions: partitions, replicationFactor: 1) }
+        emit(kafka.bootstrapServers)
+        while true { sleep(60) }
+    }
+
+    /// In the parent: starts the child and returns its bootstrap address and the process.
+    public static func start() throws -> (bootstrap: String, process: Process) {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["--serve-broker"]
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        try child.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = pipe.fileHandleForReading.availableData
+            precondition(!chunk.isEmpty, "the broker child exited")
+            line.append(chunk)
+        }
+        return (String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), child)
+    }
+}

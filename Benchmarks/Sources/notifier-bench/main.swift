@@ -1,0 +1,194 @@
+// Notifier benchmark (issue 6): webhook deliveries per second to a fast local receiver, against
+// the same POSTs sent straight with AsyncHTTPClient at the same concurrency (baseline, same run);
+// and breach → webhook received latency through escalator + notifier. Prints; asserts nothing.
+//
+//   notifier-bench [--requests 20000] [--breaches 2000] [--breach-rate 200]
+import AsyncHTTPClient
+import BenchSupport
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import TriageEscalator
+import TriageKafka
+import TriageNotification
+import TriageNotifier
+import TriageSLA
+import TriageSchema
+import TriageStreams
+
+let requests = option("--requests", 20_000)
+let breaches = option("--breaches", 2_000)
+let breachRate = option("--breach-rate", 200)
+let partitions = 8
+try ChildBroker.serveIfChild(topics: [
+    (TriageTopic.incidentEvents, partitions), (TriageTopic.slaState, partitions), (TriageTopic.notificationRequests, partitions),
+    (TriageTopic.notificationRetry, partitions), (TriageTopic.notificationLedger, partitions), (TriageTopic.deadLetter, 1),
+])
+let logger = {
+    var logger = Logger(label: "triage.notifier-bench")
+    logger.logLevel = .error
+    return logger
+}()
+
+// A fast receiver: counts, remembers arrival times by incident id.
+final class Receiver: Sendable {
+    let count = Atomic<Int>(0)
+    let arrivals = Mutex<[String: Date]>([:])
+    let port = Mutex<Int?>(nil)
+}
+let receiver = Receiver()
+let router = Router()
+router.post("/hook") { request, _ -> HTTPResponse.Status in
+    let body = try await request.body.collect(upTo: 1 << 16)
+    let now = Date()
+    // Breach latency counts the escalation (level 1), not the SLA warnings before it.
+    if let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any], json["template"] as? String == "escalated",
+        let incident = json["incident_id"] as? String
+    {
+        receiver.arrivals.withLock { $0[incident] = $0[incident] ?? now }
+    }
+    receiver.count.add(1, ordering: .relaxed)
+    return .ok
+}
+let app = Application(
+    router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+    onServerRunning: { channel in receiver.port.withLock { $0 = channel.localAddress?.port } }, logger: logger
+)
+let serving = Task { try await app.runService() }
+while receiver.port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+let port = receiver.port.withLock { $0 }!
+let concurrency = 32
+emit("notifier benchmark: \(requests) webhook requests to a local receiver (max_concurrency \(concurrency)); \(breaches) breaches at \(breachRate)/s")
+
+// MARK: Baseline: the same POSTs straight from AsyncHTTPClient, `concurrency` at a time.
+
+let http = HTTPClient(eventLoopGroupProvider: .singleton)
+let body = Data(#"{"incident_id":"BASE","summary":"Incident escalated to level 1","template":"escalated"}"#.utf8)
+let baselineStarted = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for worker in 0..<concurrency {
+        group.addTask {
+            for _ in stride(from: worker, to: requests, by: concurrency) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/hook")
+                request.method = .POST
+                request.body = .bytes(ByteBuffer(bytes: body))
+                let response = try await http.execute(request, timeout: .seconds(10))
+                _ = try await response.body.collect(upTo: 1024)
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+let baselineSeconds = (ContinuousClock.now - baselineStarted).secondsDouble
+try await http.shutdown()
+receiver.count.store(0, ordering: .relaxed)
+
+// MARK: Through Kafka and the notifier.
+
+let (bootstrap, child) = try ChildBroker.start()
+let client = KafkaClientConfiguration(bootstrap: bootstrap)
+let endpoint = NotificationRules.Endpoint(
+    name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hook")!), secretVariable: "BENCH_KEY")), maxConcurrency: concurrency
+)
+let recipients = ["ops", "team-lead", "support-manager", "assigned-agent"]
+let rules = NotificationRules(
+    endpoints: ["hook": endpoint],
+    recipients: Dictionary(uniqueKeysWithValues: recipients.map { ($0, NotificationRules.Recipient(name: $0, endpoints: ["hook"])) })
+)
+let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+let notifierConsumer = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(
+        groupID: "bench-notifier", topics: [TriageTopic.notificationRequests, TriageTopic.notificationRetry], client: client,
+        sessionTimeout: .seconds(6), heartbeatInterval: .milliseconds(500), fetchMaximumWait: .milliseconds(5)
+    ),
+    logger: logger
+)
+let notifier = Notifier(
+    consumer: notifierConsumer, producer: producer, client: client, rules: rules,
+    deliverer: Deliverer(templates: .defaults, environment: ["BENCH_KEY": "bench-signing-key"]), logger: logger
+)
+let group = ServiceGroup(
+    configuration: .init(services: [.init(service: producer), .init(service: notifier), .init(service: notifierConsumer)], logger: logger)
+)
+let running = Task { try await group.run() }
+while notifier.assignedPartitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
+
+let offerStarted = ContinuousClock.now
+for index in 0..<requests {
+    let request = NotificationRequest.with {
+        $0.idempotencyKey = "bench-\(index)"; $0.incidentID = "N\(index)"; $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
+        $0.recipient = "ops"; $0.template = "escalated"; $0.payload = ["level": "1", "reason": "bench"]
+    }
+    try await producer.enqueue(
+        KafkaProducerMessage(topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
+    )
+}
+while receiver.count.load(ordering: .relaxed) < requests { try await Task.sleep(for: .milliseconds(10)) }
+let notifierSeconds = (ContinuousClock.now - offerStarted).secondsDouble
+emit(
+    String(
+        format: "deliveries  %7.0f webhooks/s through Kafka and the notifier (%d in %.1f s, signed, ledger written)   baseline AsyncHTTPClient alone %7.0f/s   ratio %.2f",
+        Double(requests) / notifierSeconds, requests, notifierSeconds, Double(requests) / baselineSeconds, baselineSeconds / notifierSeconds
+    )
+)
+
+// MARK: Breach → webhook received, through the escalator.
+
+let escalatorConsumer = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(
+        groupID: "bench-escalator", topics: [TriageTopic.incidentEvents], client: client, sessionTimeout: .seconds(6),
+        heartbeatInterval: .milliseconds(500), fetchMaximumWait: .milliseconds(5)
+    ),
+    logger: logger
+)
+let escalatorProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+let escalator = Escalator(consumer: escalatorConsumer, producer: escalatorProducer, client: client, policy: SlaPolicy(), logger: logger)
+let escalation = ServiceGroup(
+    configuration: .init(
+        services: [.init(service: escalatorProducer), .init(service: escalator), .init(service: escalatorConsumer)], logger: logger
+    )
+)
+let escalating = Task { try await escalation.run() }
+while (try? escalatorConsumer.assignment())?.isEmpty ?? true { try await Task.sleep(for: .milliseconds(20)) }
+let publisher = IncidentEventPublisher(producer: producer, topic: TriageTopic.incidentEvents)
+let firstDue = Date().addingTimeInterval(4)
+var dueByIncident: [String: Date] = [:]
+for index in 0..<breaches {
+    let due = firstDue.addingTimeInterval(Double(index) / Double(breachRate))
+    let id = "DUE-\(index)"
+    dueByIncident[id] = due
+    // Sev A, 24x7: the first-response target (120 min) falls due at `due`; level 1 tells team-lead.
+    let event = IncidentEvent.with {
+        $0.eventID = "open-\(index)"; $0.incidentID = id; $0.producer = "bench"
+        $0.occurredAt = Google_Protobuf_Timestamp(date: due.addingTimeInterval(-120 * 60))
+        $0.opened = .with {
+            $0.customerAccount = "acme"; $0.entitlementID = "pack"; $0.product = "billing"; $0.severity = .a
+            $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "bench"
+        }
+    }
+    try await producer.enqueue(try publisher.record(for: event))
+}
+try await producer.flush()
+let lastDue = firstDue.addingTimeInterval(Double(breaches) / Double(breachRate))
+while receiver.arrivals.withLock({ arrivals in dueByIncident.keys.filter { arrivals[$0] != nil }.count }) < breaches, Date() < lastDue.addingTimeInterval(60) {
+    try await Task.sleep(for: .milliseconds(100))
+}
+let arrivals = receiver.arrivals.withLock { $0 }
+let lags = dueByIncident.compactMap { id, due in arrivals[id].map { $0.timeIntervalSince(due) } }.sorted()
+emit(
+    String(
+        format: "breach → webhook received: %d of %d; p50 %.0f ms  p99 %.0f ms  max %.0f ms (deadline → escalator → notification request → notifier → HTTP)",
+        lags.count, breaches, percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000, (lags.last ?? .nan) * 1000
+    )
+)
+await escalation.triggerGracefulShutdown()
+_ = try? await escalating.value
+await group.triggerGracefulShutdown()
+_ = try? await running.value
+serving.cancel()
+kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
+emit("done")
