@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import SwiftProtobuf
+import TriageAnalyticsFeed
 import TriageEscalator
 import TriageKafka
 import TriageNotification
@@ -31,11 +32,13 @@ struct DevCommand: AsyncParsableCommand {
             agents of team tier-1, online) published to triage.agent-events at start;
               • the notifier, delivering the escalator's notification requests (and the router's) as \
             signed webhooks to a local receiver that checks every signature;
+              • the analytics feed: a flat JSON record per lifecycle event on triage.analytics and the \
+            latest snapshot per incident on triage.incident-state;
               • an incident simulator opening --incident-rate incidents per second (mixed severities; \
             some acknowledged in time, some waiting on the customer, some never answered, so warnings \
             and escalations show up within seconds; every tenth is closed a little later).
-            A live line every --report-interval seconds shows all of it. The intake and analytics \
-            workers join as they are built.
+            A live line every --report-interval seconds shows all of it. The intake joins when it is \
+            built.
 
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
@@ -102,6 +105,7 @@ struct DevCommand: AsyncParsableCommand {
                          escalator (SLA time ×\(timeScale)), ops on :\(opsPort) (/healthz, /readyz)
                          router (dispatcher + team desks), roster: \(roster ?? "demo team tier-1, 12 agents")
                          notifier → signed webhooks to a local receiver
+                         analytics feed → \(TriageTopic.analytics), \(TriageTopic.incidentState)
                          incident simulator at \(incidentRate)/s → \(TriageTopic.incidentEvents)
               watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
               stop:      Ctrl-C
@@ -135,6 +139,9 @@ struct DevCommand: AsyncParsableCommand {
             sessionTimeout: .seconds(6), logger: logger
         )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
+        let analytics = try AnalyticsServices(
+            client: kafka.clientConfiguration, policy: policy, group: "triage-analytics", sessionTimeout: .seconds(6), logger: logger
+        )
         // Every recipient the SLA policy names gets the local webhook receiver.
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
@@ -151,12 +158,12 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
-                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + [
+                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + analytics.ordered + [
                     .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
                     .init(
                         service: SelfCheckReporter(
                             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
-                            notifier: notifier.notifier, sink: sink, interval: reportInterval
+                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, interval: reportInterval
                         )
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
@@ -180,7 +187,7 @@ struct DevCommand: AsyncParsableCommand {
             "triage dev stopped: self-check produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed); "
                 + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations), "
                 + "assigned \(router.router.statistics.assigned), notifications delivered \(notifier.notifier.statistics.delivered) "
-                + "(signatures verified \(sink.snapshot.verified))"
+                + "(signatures verified \(sink.snapshot.verified)), analytics records \(analytics.feed.statistics.records)"
         )
     }
 
@@ -297,6 +304,7 @@ struct SelfCheckReporter: Service {
     let simulator: IncidentSimulator
     let notifier: Notifier
     let sink: DevWebhookSink
+    let analytics: AnalyticsFeed
     let interval: Double
 
     func run() async throws {
@@ -333,6 +341,8 @@ struct SelfCheckReporter: Service {
                     "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  dead-lettered \(notified.deadLettered)  "
                         + "webhooks received \(received.received) (signature ok \(received.verified))"
                 )
+                let facts = analytics.statistics
+                print("[\(elapsed)s] analytics: records \(facts.records)  incidents \(facts.incidents)  duplicates dropped \(facts.duplicates)")
                 fflush(nil)
             }
         }

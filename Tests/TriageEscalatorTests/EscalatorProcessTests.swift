@@ -88,6 +88,7 @@ struct EscalatorProcessTests {
         let delivered = figure(after: "delivered")
         #expect(delivered > 0, "\(summary)")
         #expect(figure(after: "verified") == delivered, "\(summary)")
+        #expect(figure(after: "records") > 0, "the analytics feed published records: \(summary)")
     }
 
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {

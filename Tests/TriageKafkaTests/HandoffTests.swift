@@ -91,7 +91,7 @@ struct HandoffTests {
         let revocation = Task.detached {
             await Self.onThread {
                 let started = Date()
-                let processed = handoff.send([-1], bypassCapacity: true, awaitProcessing: Date().addingTimeInterval(5))
+                let processed = handoff.send([-1], bypassCapacity: true, awaitProcessing: Date().addingTimeInterval(10))
                 waited.withLock { $0 = (processed, Date().timeIntervalSince(started)) }
             }
         }
@@ -101,8 +101,8 @@ struct HandoffTests {
         let next = Task { try await handoff.next() }
         await revocation.value
         let result = try #require(waited.withLock { $0 })
-        #expect(result.processed)
-        #expect(result.seconds < 2, "the handshake waited \(result.seconds) s")
+        // Counting merged sends as items made it wait for requests that never came: until the deadline.
+        #expect(result.processed, "the handshake ran into its deadline after \(result.seconds) s")
         handoff.finish()
         #expect(try await next.value == nil)
     }

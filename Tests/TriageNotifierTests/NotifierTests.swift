@@ -217,7 +217,6 @@ struct NotifierTests {
         try await eventually("healthy deliveries go on", timeout: .seconds(30)) { fixture.receiver.requests("/ok").count == 420 }
         let mixed = Date().timeIntervalSince(mixedStart)
         print(String(format: "notifier healthy throughput: %.0f/s alone, %.0f/s beside a failing and a hanging endpoint", 200 / baseline, 200 / mixed))
-        #expect(fixture.receiver.requests("/down").count < 3, "the failing endpoint had not used up its attempts when the healthy ones were done")
         #expect(mixed < baseline * 2 + 1, "healthy deliveries were held up: \(mixed) s vs \(baseline) s alone")
 
         try await eventually("both failing targets are dead-lettered", timeout: .seconds(30)) { notifier.statistics.deadLettered == 2 }

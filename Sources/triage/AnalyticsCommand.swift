@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TriageAnalyticsFeed
+import TriageKafka
+import TriageOps
+import TriageSLA
+import TriageSchema
+
+struct AnalyticsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analytics",
+        abstract: "Run the analytics feed: one flat JSON record per lifecycle event, and the latest snapshot per incident.",
+        discussion: """
+            Consumes \(TriageTopic.incidentEvents) in the consumer group --group and publishes \
+            \(TriageTopic.analytics): one flat JSON record per event with the incident's attributes \
+            (severity, coverage, product, customer account, team, assigned agent) and derived measures \
+            (business minutes to first response, breached and by how much, reassignments, time waiting \
+            on the customer, outcome), documented by schemas/analytics-record.schema.json. The latest \
+            snapshot of every incident goes to the compacted \(TriageTopic.incidentState) \
+            (schemas/incident-state.schema.json): what a KTable or a database sink loads, and the \
+            feed's own state, restored when a partition is assigned. SLA minutes are measured with \
+            the --policy the escalator uses (docs/analytics.md).
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var sla: SlaOptions
+
+    @Option(help: "Consumer group; instances in one group split the partitions.")
+    var group: String = "triage-analytics"
+
+    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
+    var opsPort: Int = 8084
+
+    @Option(help: "Consumer session timeout in seconds.")
+    var sessionTimeout: Double = 10
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
+        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging(label: "triage.analytics")
+        let policy = try sla.loadPolicy()
+        let client = try connection.clientConfiguration()
+        try await AnalyticsFeed.checkTopics(AnalyticsFeedTopics(), client: client, logger: logger)
+        let services = try AnalyticsServices(
+            client: client, policy: policy, group: group, sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+        )
+        let ops = OpsServer(port: opsPort, health: services.feed.health, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+        let figures = services.feed.statistics
+        logger.info("analytics feed stopped", metadata: ["records": "\(figures.records)", "incidents": "\(figures.incidents)"])
+    }
+}
+
+/// The analytics feed with its consumer and producer, in shutdown order.
+struct AnalyticsServices {
+    let feed: AnalyticsFeed
+    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    init(client: KafkaClientConfiguration, policy: SlaPolicy, group: String, sessionTimeout: Duration, logger: Logger) throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                groupID: group, topics: [TriageTopic.incidentEvents], client: client, autoOffsetReset: .earliest,
+                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10, fetchMaximumWait: .milliseconds(50)
+            ),
+            logger: logger
+        )
+        feed = AnalyticsFeed(consumer: consumer, producer: producer, client: client, policy: policy, logger: logger)
+        ordered = [.init(service: producer), .init(service: feed), .init(service: consumer)]
+    }
+}
