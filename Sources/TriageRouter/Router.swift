@@ -269,7 +269,7 @@ public final class Router: Service, Sendable {
                     let severity = Severity(rawValue: number).flatMap(SupportSeverity.init)
                 else { return nil }
                 let language = message.header(routingLanguageHeader)?.stringValue ?? ""
-                return .opened(
+                return .reopened(
                     RoutingIncident(
                         id: event.incidentID, team: team, severity: severity, product: message.header(routingProductHeader)?.stringValue ?? "",
                         language: language.isEmpty ? nil : language, openedAt: event.occurredAt.date

@@ -15,7 +15,8 @@ import TriageStreams
 
 /// A real HTTP receiver on loopback that records every request and answers per path:
 /// `/ok` 200; `/flaky` 503 for the first 3 requests of each idempotency key, then 200;
-/// `/down` always 503; `/slow` answers after 3 s (beyond the endpoint timeout).
+/// `/down` always 503; `/slow` answers after 3 s (beyond the endpoint timeout); `/sleepy` hangs
+/// like `/slow` for the first 2 requests of each key, then answers 200 at once.
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
         var path: String
@@ -47,6 +48,7 @@ final class WebhookReceiver: Sendable {
             case "/flaky" where attempt <= 3: return Response(status: .serviceUnavailable)
             case "/down": return Response(status: .serviceUnavailable)
             case "/slow": try await Task.sleep(for: .seconds(3))
+            case "/sleepy" where attempt <= 2: try await Task.sleep(for: .seconds(3))
             default: break
             }
             return Response(status: .ok)
@@ -75,7 +77,7 @@ final class NotifierFixture: Sendable {
     let rules: NotificationRules
     static let signingKey = "test-signing-key-0123456789"
 
-    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4) async throws {
+    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50) async throws {
         cluster = try KafkaTestCluster()
         var topics = NotifierTopics()
         topics.requests = try cluster.makeTopic("requests", partitions: partitions)
@@ -92,6 +94,7 @@ final class NotifierFixture: Sendable {
               flaky: { channel: webhook, url: "http://127.0.0.1:\(port)/flaky", secret_env: NOTIFY_KEY }
               down: { channel: webhook, url: "http://127.0.0.1:\(port)/down", secret_env: NOTIFY_KEY }
               slow: { channel: webhook, url: "http://127.0.0.1:\(port)/slow", secret_env: NOTIFY_KEY, timeout: 1s }
+              sleepy: { channel: webhook, url: "http://127.0.0.1:\(port)/sleepy", secret_env: NOTIFY_KEY, timeout: 1s }
               chat: { channel: chat, url: "http://127.0.0.1:\(port)/chat" }
 
             """
@@ -104,9 +107,10 @@ final class NotifierFixture: Sendable {
               flaky-team: { endpoints: [flaky] }
               broken-team: { endpoints: [down] }
               slow-team: { endpoints: [slow] }
+              sleepy-team: { endpoints: [sleepy] }
               lead: { endpoints: [chat]\(smtpPort != nil ? ", email: lead@example.com" : "") }
             retry: { max_attempts: \(maxAttempts), initial_delay: 200ms, max_delay: 2s, multiplier: 2 }
-            circuit_breaker: { failure_threshold: 50, open_for: 1s }
+            circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: 300ms }
 
             """
         rules = try NotificationRules.load(yaml: yaml, file: "test-rules.yaml")
@@ -191,6 +195,33 @@ struct NotifierTests {
         #expect(Set(attempts.compactMap { $0.headers["idempotency-key"] }) == ["f-1"], "every attempt carries the same key")
         #expect(notifier.statistics.retried == 3)
         #expect(notifier.statistics.deadLettered == 0)
+
+        // Timeouts too: two attempts hang past the endpoint's 1 s timeout, the third is answered.
+        try await fixture.request("t-1", to: "sleepy-team")
+        try await eventually("delivered after two timeouts", timeout: .seconds(30)) { notifier.statistics.delivered == 2 }
+        let sleepy = fixture.receiver.requests("/sleepy")
+        #expect(sleepy.count == 3)
+        let timeoutGaps = zip(sleepy.dropFirst(), sleepy).map { $0.at.timeIntervalSince($1.at) }
+        print("notifier timeout retry gaps (s): \(timeoutGaps.map { String(format: "%.2f", $0) })")
+        // Each gap is the 1 s timeout plus a delay of at least 0.1 s, then 0.2 s.
+        #expect(timeoutGaps.count == 2 && timeoutGaps[0] >= 1.1 && timeoutGaps[1] >= 1.2, "\(timeoutGaps)")
+        #expect(notifier.statistics.deadLettered == 0)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func anOpenCircuitBreakerHoldsDeliveriesWithoutSpendingAttempts() async throws {
+        let fixture = try await NotifierFixture(maxAttempts: 3, breakerThreshold: 2)
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        for index in 0..<6 { try await fixture.request("cb-\(index)", to: "broken-team") }
+        try await eventually("all six dead-lettered", timeout: .seconds(40)) { notifier.statistics.deadLettered == 6 }
+        // Two failures open the breaker; while open, deliveries are re-queued for when it may
+        // probe — without spending attempts, so each request still got exactly 3 attempts.
+        #expect(notifier.statistics.held > 0, "the breaker turned deliveries away")
+        #expect(fixture.receiver.requests("/down").count == 18)
+        let perKey = Dictionary(grouping: fixture.receiver.requests("/down"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
+        #expect(perKey.count == 6 && perKey.values.allSatisfy { $0 == 3 }, "\(perKey)")
         await group.triggerGracefulShutdown()
         try await running.value
     }

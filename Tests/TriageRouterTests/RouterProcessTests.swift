@@ -141,7 +141,9 @@ struct RouterProcessTests {
             audit.opened.load(ordering: .relaxed) == total && audit.released.load(ordering: .relaxed) == total - window
                 && audit.auditor.withLock { $0.unassigned.isEmpty }
         }
-        let result = audit.auditor.withLock { $0 }
+        let live = audit.auditor.withLock { $0 }
+        let result = audit.causalReplay()
+        print("live audit (watcher's read order): violations \(live.violations.count) \(live.violations.prefix(2))")
         print(
             "router processes audit: incidents \(total), assigned \(result.assignedCount), reassigned \(result.reassignedCount), "
                 + "assigned across a close \(result.assignedAfterClose), duplicates dropped \(audit.duplicates.load(ordering: .relaxed)), "

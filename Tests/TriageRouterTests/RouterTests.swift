@@ -13,14 +13,28 @@ import TriageSchema
 import TriageStreams
 
 /// Replays the lifecycle topic into an ``AssignmentAuditor``.
+///
+/// Live (`record`), events are audited in the order the watcher reads them, which interleaves
+/// the topic's partitions arbitrarily: a desk's Assigned (partition 3) can be read before the
+/// close (partition 2) that freed the capacity it used. That is fine for progress, but the
+/// verdict comes from ``causalReplay()``: every event again, ordered by record creation time
+/// (router decisions after other events of the same millisecond). Any input a desk processed
+/// before a decision was created before it, so this order never shows a desk less than it
+/// knew; it can only show it more (closes it had not seen yet), which makes the check no weaker
+/// for what the desk decided on.
 final class AuditLog: Sendable {
     let auditor: Mutex<AssignmentAuditor>
     let opened = Atomic<Int>(0)
     let released = Atomic<Int>(0)
     let seen = Mutex<Set<String>>([])
     let duplicates = Atomic<Int>(0)
+    private let capacities: [String: Int]
+    private let events = Mutex<[(at: Date, router: Bool, partition: Int32, offset: Int64, event: IncidentEvent)]>([])
 
-    init(capacities: [String: Int]) { auditor = Mutex(AssignmentAuditor(capacities: capacities)) }
+    init(capacities: [String: Int]) {
+        self.capacities = capacities
+        auditor = Mutex(AssignmentAuditor(capacities: capacities))
+    }
 
     func record(_ message: KafkaMessage) {
         guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return }
@@ -29,23 +43,43 @@ final class AuditLog: Sendable {
             duplicates.add(1, ordering: .relaxed)
             return
         }
-        auditor.withLock { audit in
-            switch event.event {
-            case .opened(let opened):
-                audit.opened(event.incidentID, severity: opened.severity == .a ? .a : opened.severity == .b ? .b : .c)
-                self.opened.add(1, ordering: .relaxed)
-            case .severityChanged(let change):
-                audit.severityChanged(event.incidentID, to: change.to == .a ? .a : change.to == .b ? .b : .c)
-            case .assigned(let assigned):
-                audit.assigned(event.incidentID, to: assigned.agentID)
-            case .reassigned(let reassigned) where event.producer == routerProducerName:
-                audit.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
-            case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
-                audit.released(event.incidentID)
-                self.released.add(1, ordering: .relaxed)
-            default:
-                break
-            }
+        events.withLock {
+            $0.append((message.timestamp ?? .distantFuture, event.producer == routerProducerName, message.partition, message.offset, event))
+        }
+        auditor.withLock { Self.apply(event, to: &$0) }
+        switch event.event {
+        case .opened: opened.add(1, ordering: .relaxed)
+        case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: released.add(1, ordering: .relaxed)
+        default: break
+        }
+    }
+
+    /// The verdict: every recorded event audited again in causal (creation time) order.
+    func causalReplay() -> AssignmentAuditor {
+        let ordered = events.withLock { $0 }.sorted { a, b in
+            if a.at != b.at { return a.at < b.at }
+            if a.router != b.router { return !a.router }
+            return (a.partition, a.offset) < (b.partition, b.offset)
+        }
+        var audit = AssignmentAuditor(capacities: capacities)
+        for entry in ordered { Self.apply(entry.event, to: &audit) }
+        return audit
+    }
+
+    static func apply(_ event: IncidentEvent, to audit: inout AssignmentAuditor) {
+        switch event.event {
+        case .opened(let opened):
+            audit.opened(event.incidentID, severity: opened.severity == .a ? .a : opened.severity == .b ? .b : .c)
+        case .severityChanged(let change):
+            audit.severityChanged(event.incidentID, to: change.to == .a ? .a : change.to == .b ? .b : .c)
+        case .assigned(let assigned):
+            audit.assigned(event.incidentID, to: assigned.agentID)
+        case .reassigned(let reassigned) where event.producer == routerProducerName:
+            audit.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
+        case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
+            audit.released(event.incidentID)
+        default:
+            break
         }
     }
 }
@@ -148,7 +182,7 @@ struct RouterTests {
             audit.opened.load(ordering: .relaxed) == 300 && audit.released.load(ordering: .relaxed) == 240
                 && audit.auditor.withLock { $0.unassigned.isEmpty }
         }
-        let result = audit.auditor.withLock { $0 }
+        let result = audit.causalReplay()
         print(
             "router audit: assigned \(result.assignedCount), reassigned \(result.reassignedCount), "
                 + "assigned across a close \(result.assignedAfterClose), max load ratio \(String(format: "%.2f", result.maximumLoadRatio)), "
