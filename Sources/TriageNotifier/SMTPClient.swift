@@ -169,7 +169,9 @@ public struct SMTPClient: Sendable {
                 var tls = TLSConfiguration.makeClientConfiguration()
                 if let roots = configuration.trustRoots { tls.trustRoots = roots }
                 let context = try NIOSSLContext(configuration: tls)
-                let handler = try NIOSSLClientHandler(context: context, serverHostname: configuration.host)
+                // SNI takes a name, never an IP address (the certificate is then checked against the address).
+                let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+                let handler = try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : configuration.host)
                 try await raw.pipeline.addHandler(handler, position: .first).get()
                 features = try await command("EHLO \(configuration.heloName)", expect: 250...250)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import Testing
 import TriageKafkaTesting
 import TriageNotifier
@@ -45,6 +46,37 @@ struct SMTPClientTests {
         try await client.send(mail)
         #expect(server.messages.count == 1)
         #expect(ParsedMail(server.messages[0]).subject == "retry me")
+    }
+
+    @Test(.enabled(if: smtpRequired || SMTPSinkProcess.isAvailable, "aiosmtpd is not installed (pip install aiosmtpd)"))
+    func startTLSUpgradesTheConnectionBeforeTheMailIsSent() async throws {
+        // A self-signed certificate for 127.0.0.1; the server requires STARTTLS before MAIL.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("smtp-tls")).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (made, _, opensslErrors) = try await runProcess(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
+            ]
+        )
+        #expect(made == 0, "\(opensslErrors)")
+        let server = try await SMTPSinkProcess(extraArguments: ["--tls-cert", folder + "/cert.pem", "--tls-key", folder + "/key.pem"])
+        defer { server.stop() }
+        let mail = MailMessage(from: "triage@example.com", to: ["lead@example.com"], subject: "over TLS", body: "secret body")
+        // Without STARTTLS the server refuses the mail (it requires TLS first).
+        let plain = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(10)))
+        await #expect(throws: SMTPError.self) { try await plain.send(mail) }
+        // With the system's trust store the self-signed certificate is refused: the chain is checked.
+        let untrusting = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, timeout: .seconds(10)))
+        await #expect(throws: (any Error).self) { try await untrusting.send(mail) }
+        let certificate = try NIOSSLCertificate.fromPEMFile(folder + "/cert.pem")
+        let client = SMTPClient(
+            configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, trustRoots: .certificates(certificate), timeout: .seconds(10))
+        )
+        try await client.send(mail)
+        #expect(server.messages.count == 1)
+        #expect(ParsedMail(try #require(server.messages.first)).subject == "over TLS")
     }
 
     @Test func nobodyListeningIsATransientTransportError() async throws {
