@@ -34,6 +34,7 @@ let package = Package(
         .executableTarget(
             name: "escalator-bench",
             dependencies: [
+                "BenchSupport",
                 .product(name: "TriageKafka", package: "triage"),
                 .product(name: "TriageSchema", package: "triage"),
                 .product(name: "TriageStreams", package: "triage"),
@@ -71,6 +72,7 @@ let package = Package(
         .executableTarget(
             name: "router-bench",
             dependencies: [
+                "BenchSupport",
                 .product(name: "TriageKafka", package: "triage"),
                 .product(name: "TriageSchema", package: "triage"),
                 .product(name: "TriageStreams", package: "triage"),

@@ -35,11 +35,13 @@ public enum ChildBroker {
         while true { sleep(60) }
     }
 
-    /// In the parent: starts the child and returns its bootstrap address and the process.
-    public static func start() throws -> (bootstrap: String, process: Process) {
+    /// In the parent: starts the child (with `arguments` after `--serve-broker`) and returns its
+    /// bootstrap address and the process. Stop it with SIGKILL: it ignores SIGTERM (librdkafka's
+    /// threads block it).
+    public static func start(arguments: [String] = []) throws -> (bootstrap: String, process: Process) {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["--serve-broker"]
+        child.arguments = ["--serve-broker"] + arguments
         let pipe = Pipe()
         child.standardOutput = pipe
         try child.run()

@@ -3,6 +3,7 @@
 // tracked. Each figure comes with a baseline measured in the same run. Prints; asserts nothing.
 //
 //   escalator-bench [--incidents 1000000] [--partitions 64] [--due 10000] [--rate 1000]
+import BenchSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -15,17 +16,6 @@ import TriageSLAEvents
 import TriageSchema
 import TriageStreams
 
-func emit(_ text: String) {
-    print(text)
-    fflush(nil)
-}
-
-let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
-    return value
-}
-
 let logger = {
     var logger = Logger(label: "triage.escalator-bench")
     logger.logLevel = .error
@@ -33,16 +23,10 @@ let logger = {
 }()
 
 // The embedded broker runs in a child process so its memory does not count as ours.
-if arguments.contains("--serve-broker") {
-    let kafka = try EmbeddedKafka(brokers: 1, logger: logger)
-    let partitions = option("--partitions", 64)
-    try kafka.createTopic(TriageTopic.incidentEvents, partitions: partitions, replicationFactor: 1)
-    try kafka.createTopic(TriageTopic.slaState, partitions: partitions, replicationFactor: 1)
-    try kafka.createTopic(TriageTopic.notificationRequests, partitions: 8, replicationFactor: 1)
-    try kafka.createTopic(TriageTopic.deadLetter, partitions: 1, replicationFactor: 1)
-    emit(kafka.bootstrapServers)
-    while true { sleep(60) }
-}
+try ChildBroker.serveIfChild(topics: [
+    (TriageTopic.incidentEvents, option("--partitions", 64)), (TriageTopic.slaState, option("--partitions", 64)),
+    (TriageTopic.notificationRequests, 8), (TriageTopic.deadLetter, 1),
+])
 
 let incidents = option("--incidents", 1_000_000)
 let partitions = option("--partitions", 64)
@@ -55,9 +39,6 @@ func residentBytes() -> Int {
     return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-}
 
 func incidentID(_ index: Int) -> String { "INC-" + String(index + 10_000_000) }  // 12 characters
 
@@ -106,20 +87,8 @@ books = []
 
 // MARK: 2. Changelog restore (escalator) vs a bare read of the same partitions
 
-let child = Process()
-child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-child.arguments = ["--serve-broker", "--partitions", String(partitions)]
-let pipe = Pipe()
-child.standardOutput = pipe
-try child.run()
+let (bootstrap, child) = try ChildBroker.start(arguments: ["--partitions", String(partitions)])
 defer { kill(child.processIdentifier, SIGKILL) }
-var bootstrapLine = Data()
-while !bootstrapLine.contains(UInt8(ascii: "\n")) {
-    let chunk = pipe.fileHandleForReading.availableData
-    precondition(!chunk.isEmpty, "the broker child process exited")
-    bootstrapLine.append(chunk)
-}
-let bootstrap = String(decoding: bootstrapLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 let client = KafkaClientConfiguration(bootstrap: bootstrap)
 
 emit("writing \(incidents) SLA states to \(TriageTopic.slaState) ...")
@@ -221,6 +190,3 @@ try await running.value
 kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
 
-extension Duration {
-    var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -4,6 +4,7 @@
 // same run. Prints; asserts nothing.
 //
 //   router-bench [--rate 5000] [--seconds 10] [--agents 200] [--teams 4]
+import BenchSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -16,15 +17,6 @@ import TriageSLA
 import TriageSchema
 import TriageStreams
 
-func emit(_ text: String) {
-    print(text)
-    fflush(nil)
-}
-let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
-    return value
-}
 let logger = {
     var logger = Logger(label: "triage.router-bench")
     logger.logLevel = .error
@@ -36,20 +28,10 @@ let agentCount = option("--agents", 200)
 let teamCount = option("--teams", 4)
 let teams = (0..<teamCount).map { "team-\($0)" }
 
-if arguments.contains("--serve-broker") {
-    let kafka = try EmbeddedKafka(brokers: 1, logger: logger)
-    for (topic, partitions) in [
-        (TriageTopic.incidentEvents, 8), (TriageTopic.agentEvents, 2), (TriageTopic.routing, 8), (TriageTopic.routingIndex, 8),
-        (TriageTopic.routerState, 8), (TriageTopic.deadLetter, 1), ("bench.pipe", 8),
-    ] {
-        try kafka.createTopic(topic, partitions: partitions, replicationFactor: 1)
-    }
-    emit(kafka.bootstrapServers)
-    while true { sleep(60) }
-}
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-extension Duration { var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 } }
+try ChildBroker.serveIfChild(topics: [
+    (TriageTopic.incidentEvents, 8), (TriageTopic.agentEvents, 2), (TriageTopic.routing, 8), (TriageTopic.routingIndex, 8),
+    (TriageTopic.routerState, 8), (TriageTopic.deadLetter, 1), ("bench.pipe", 8),
+])
 
 // MARK: 1. One desk, pure policy
 
@@ -93,19 +75,8 @@ emit(
 
 // MARK: 2. Whole router instance on the embedded broker (child process)
 
-let child = Process()
-child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-child.arguments = ["--serve-broker"]
-let pipe = Pipe()
-child.standardOutput = pipe
-try child.run()
-var line = Data()
-while !line.contains(UInt8(ascii: "\n")) {
-    let chunk = pipe.fileHandleForReading.availableData
-    precondition(!chunk.isEmpty, "the broker child exited")
-    line.append(chunk)
-}
-var client = KafkaClientConfiguration(bootstrap: String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+let (bootstrap, child) = try ChildBroker.start()
+var client = KafkaClientConfiguration(bootstrap: bootstrap)
 if let overrides = ProcessInfo.processInfo.environment["BENCH_RDKAFKA"] {
     for pair in overrides.split(separator: ",") {
         let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
