@@ -53,7 +53,7 @@ public struct Deliverer: Sendable {
                 return .delivered
             } catch let error as SMTPError {
                 if let code = error.replyCode { return .smtp(replyCode: code, message: error.message) }
-                return .transport(error.message.contains("within") ? .timeout : .other(error.message))
+                return .transport(error.isTimeout ? .timeout : .other(error.message))
             } catch {
                 return .transport(.other("\(error)"))
             }

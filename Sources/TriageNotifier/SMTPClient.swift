@@ -76,6 +76,14 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
     /// The reply code, when the server answered (e.g. 450, 550); `nil` for transport failures.
     public let replyCode: Int?
     public let message: String
+    /// The conversation did not finish within the configured timeout.
+    public let isTimeout: Bool
+
+    init(replyCode: Int?, message: String, isTimeout: Bool = false) {
+        self.replyCode = replyCode
+        self.message = message
+        self.isTimeout = isTimeout
+    }
 
     /// 4xx replies, timeouts and connection failures may succeed later; 5xx replies will not.
     public var isTransient: Bool { replyCode.map { $0 < 500 } ?? true }
@@ -135,7 +143,9 @@ public struct SMTPClient: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let reply = first else {
-                throw SMTPError(replyCode: nil, message: "no answer from \(configuration.host):\(configuration.port) within \(configuration.timeout)")
+                throw SMTPError(
+                    replyCode: nil, message: "no answer from \(configuration.host):\(configuration.port) within \(configuration.timeout)", isTimeout: true
+                )
             }
             return reply
         }
@@ -160,7 +170,7 @@ public struct SMTPClient: Sendable {
                 return try await replies.next(expect: expect, after: line.hasPrefix("AUTH") ? "AUTH" : line)
             }
             _ = try await replies.next(expect: 220...220, after: "connect")
-            var features = try await command("EHLO \(configuration.heloName)", expect: 250...250)
+            let features = try await command("EHLO \(configuration.heloName)", expect: 250...250)
             if configuration.startTLS {
                 guard features.lines.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) else {
                     throw SMTPError(replyCode: nil, message: "\(configuration.host) does not offer STARTTLS, which is configured as required")
@@ -173,13 +183,12 @@ public struct SMTPClient: Sendable {
                 let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
                 let handler = try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : configuration.host)
                 try await raw.pipeline.addHandler(handler, position: .first).get()
-                features = try await command("EHLO \(configuration.heloName)", expect: 250...250)
+                _ = try await command("EHLO \(configuration.heloName)", expect: 250...250)  // again, over TLS
             }
             if let username = configuration.username {
                 let token = Data(("\u{0}" + username + "\u{0}" + (configuration.password ?? "")).utf8).base64EncodedString()
                 _ = try await command("AUTH PLAIN \(token)", expect: 235...235)
             }
-            _ = features
             _ = try await command("MAIL FROM:<\(Self.address(message.from))>", expect: 250...250)
             for recipient in message.to { _ = try await command("RCPT TO:<\(Self.address(recipient))>", expect: 250...251) }
             _ = try await command("DATA", expect: 354...354)

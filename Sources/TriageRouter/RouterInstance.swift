@@ -24,13 +24,12 @@ public struct RouterInstance: Sendable {
         sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(), fetchWait: Duration = .milliseconds(5),
         closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60)
     ) async throws {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
         try await checkCoPartitioned(
-            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.routingIndex, configs: ["cleanup.policy=compact"])], client: client,
-            logger: logger
+            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.routingIndex, configs: ["cleanup.policy=compact"])], admin: admin
         )
         let routing = try await checkCoPartitioned(
-            input: topics.routing, companions: [CoPartitionedTopic(topics.deskState, configs: ["cleanup.policy=compact"])], client: client,
-            logger: logger
+            input: topics.routing, companions: [CoPartitionedTopic(topics.deskState, configs: ["cleanup.policy=compact"])], admin: admin
         )
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         func consumer(_ groupID: String, _ topic: String, commit: Bool = true) throws -> KafkaConsumer {

@@ -26,7 +26,13 @@ public struct CoPartitionedTopic: Sendable {
 public func checkCoPartitioned(
     input: String, companions: [CoPartitionedTopic], client: KafkaClientConfiguration, logger: Logger
 ) async throws -> Int {
-    let admin = try KafkaAdmin(configuration: client, logger: logger)
+    try await checkCoPartitioned(input: input, companions: companions, admin: KafkaAdmin(configuration: client, logger: logger))
+}
+
+/// ``checkCoPartitioned(input:companions:client:logger:)`` with an admin client the caller
+/// already has (several checks share one connection).
+@discardableResult
+public func checkCoPartitioned(input: String, companions: [CoPartitionedTopic], admin: KafkaAdmin) async throws -> Int {
     let partitions = try await admin.describeTopic(input).partitions.count
     for companion in companions {
         let description: KafkaTopicDescription

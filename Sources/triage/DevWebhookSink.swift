@@ -17,8 +17,8 @@ final class DevWebhookSink: Service, Sendable {
     let key: String
     private let logger: Logger
     private let figures = Mutex(Figures())
-    private let port = Mutex<Int?>(nil)
-    private let waiters = Mutex<[CheckedContinuation<Int, Never>]>([])
+    /// The bound port once listening, and who waits for it until then.
+    private let listening = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
     init(key: String, logger: Logger) {
         self.key = key
@@ -30,9 +30,9 @@ final class DevWebhookSink: Service, Sendable {
     /// The bound port, once listening.
     func boundPort() async -> Int {
         await withCheckedContinuation { continuation in
-            let known = port.withLock { port -> Int? in
-                if port == nil { waiters.withLock { $0.append(continuation) } }
-                return port
+            let known = listening.withLock { state -> Int? in
+                if state.port == nil { state.waiters.append(continuation) }
+                return state.port
             }
             if let known { continuation.resume(returning: known) }
         }
@@ -59,12 +59,10 @@ final class DevWebhookSink: Service, Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "triage-dev-webhooks"),
             onServerRunning: { [self] channel in
                 let bound = channel.localAddress?.port ?? 0
-                let pending = port.withLock { port in
-                    port = bound
-                    return waiters.withLock { list in
-                        defer { list = [] }
-                        return list
-                    }
+                let pending = listening.withLock { state in
+                    state.port = bound
+                    defer { state.waiters = [] }
+                    return state.waiters
                 }
                 for waiter in pending { waiter.resume(returning: bound) }
             },
