@@ -24,6 +24,8 @@ let package = Package(
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
         .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
+        .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
+        .library(name: "TriageIntake", targets: ["TriageIntake"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -137,6 +142,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Entitlements: 5-packs and support contracts, credits, expiry, transfer, billing decisions
+        // for unresolved closes; intake tenants and tokens. Pure: no Kafka, no network.
+        .target(
+            name: "TriageEntitlements",
+            dependencies: [
+                "TriageSLA",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The intake worker: the gRPC front door (generated service code from schemas/, committed)
+        // and the entitlement ledger (single writer per entitlement, compacted state topic).
+        .target(
+            name: "TriageIntake",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageEntitlements", "TriageAnalytics",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The escalator worker: SLA clocks from the lifecycle topic, warnings and escalations out.
         .target(
             name: "TriageEscalator",
@@ -198,6 +230,8 @@ let package = Package(
                 "TriageNotifier",
                 "TriageNotification",
                 "TriageAnalyticsFeed",
+                "TriageEntitlements",
+                "TriageIntake",
                 "TriageRouting",
                 "TriageOps",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -236,6 +270,19 @@ let package = Package(
         .testTarget(
             name: "TriageAnalyticsTests",
             dependencies: ["TriageAnalytics", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageIntakeTests",
+            dependencies: [
+                "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageSLA"], swiftSettings: swiftSettings),

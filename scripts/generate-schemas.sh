@@ -11,9 +11,11 @@ if ! command -v protoc >/dev/null; then
   $SUDO apt-get update -q && $SUDO apt-get install -y -q protobuf-compiler
 fi
 
-echo "Building protoc-gen-swift (first time: several minutes)..."
+echo "Building protoc-gen-swift and protoc-gen-grpc-swift-2 (first time: several minutes)..."
 swift build -c release --product protoc-gen-swift --scratch-path .build-protoc
+swift build -c release --product protoc-gen-grpc-swift-2 --scratch-path .build-protoc
 plugin=.build-protoc/release/protoc-gen-swift
+grpc_plugin=.build-protoc/release/protoc-gen-grpc-swift-2
 
 out=Sources/TriageSchema/Generated
 rm -f "$out"/*.pb.swift
@@ -23,6 +25,26 @@ protos=$(cd schemas && ls triage/v1/*.proto | sort)
   --swift_out="../$out" \
   --swift_opt=Visibility=Public,FileNaming=PathToUnderscores,UseAccessLevelOnImports=true \
   $protos)
+
+# The intake's gRPC service code goes to the target that serves it; its messages stay in
+# TriageSchema (the module mapping makes the generated code import it).
+grpc_out=Sources/TriageIntake/Generated
+mkdir -p "$grpc_out"
+rm -f "$grpc_out"/*.grpc.swift
+mapping=$(mktemp)
+trap 'rm -f "$mapping"' EXIT
+{
+  echo 'mapping {'
+  echo '  module_name: "TriageSchema"'
+  # Not intake.proto itself: the plugin imports only modules other than the generated file's own.
+  for f in $protos; do [ "$f" = triage/v1/intake.proto ] || echo "  proto_file_path: \"$f\""; done
+  echo '}'
+} >"$mapping"
+(cd schemas && protoc -I . -I /usr/include \
+  --plugin=protoc-gen-grpc-swift="../$grpc_plugin" \
+  --grpc-swift_out="../$grpc_out" \
+  --grpc-swift_opt=Visibility=Public,Server=true,Client=true,FileNaming=PathToUnderscores,UseAccessLevelOnImports=true,ProtoPathModuleMappings="$mapping" \
+  triage/v1/intake.proto)
 
 # Fingerprint of the inputs: a test recomputes it and fails when the generated code is stale.
 python3 - "$out/SchemaFingerprint.swift" $protos <<'PY'
@@ -44,4 +66,4 @@ for f in files:
 lines += ["    ]", "}", ""]
 open(out, "w").write("\n".join(lines))
 PY
-echo "Generated $(ls "$out"/*.pb.swift | wc -l) files into $out"
+echo "Generated $(ls "$out"/*.pb.swift | wc -l) files into $out and $(ls "$grpc_out"/*.grpc.swift | wc -l) into $grpc_out"

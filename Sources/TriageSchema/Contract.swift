@@ -8,6 +8,8 @@ public typealias NotificationRequest = Triage_V1_NotificationRequest
 public typealias AnalyticsRecord = Triage_V1_AnalyticsRecord
 public typealias Severity = Triage_V1_Severity
 public typealias Coverage = Triage_V1_Coverage
+public typealias EntitlementRequest = Triage_V1_EntitlementRequest
+public typealias EntitlementReply = Triage_V1_EntitlementReply
 
 /// Topic names, in one place. Lifecycle events are keyed by incident id, agent events by agent
 /// id, notification requests by recipient.
@@ -30,11 +32,21 @@ public enum TriageTopic {
     public static let routingIndex = "triage.routing-index"
     /// Compacted: one team desk snapshot per team, co-partitioned with ``routing``.
     public static let routerState = "triage.router-state"
+    /// Commands for the entitlement ledger, keyed by entitlement id (intake and operators → ledger).
+    public static let entitlementRequests = "triage.entitlement-requests"
+    /// Compacted: one entitlement per key, co-partitioned with ``entitlementRequests``.
+    public static let entitlements = "triage.entitlements"
+    /// The ledger's answers, keyed by request id; every intake reads all of them.
+    public static let entitlementReplies = "triage.entitlement-replies"
+    /// Compacted: incident → its Opened event as the ledger published it (account, entitlement),
+    /// what the intake authorises calls on existing incidents with.
+    public static let incidentDirectory = "triage.incident-directory"
     /// Poison messages, with the reason and their origin in headers (``TriageHeader``).
     public static let deadLetter = "triage.dead-letter"
 
     public static let all = [
-        incidentEvents, agentEvents, notificationRequests, notificationRetry, notificationLedger, analytics, incidentState, slaState, routing, routingIndex, routerState, deadLetter,
+        incidentEvents, agentEvents, notificationRequests, notificationRetry, notificationLedger, analytics, incidentState, slaState, routing, routingIndex, routerState,
+        entitlementRequests, entitlements, entitlementReplies, incidentDirectory, deadLetter,
     ]
 }
 

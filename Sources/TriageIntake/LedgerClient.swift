@@ -1,0 +1,167 @@
+public import Foundation
+public import Logging
+import SwiftProtobuf
+import Synchronization
+public import TriageEntitlements
+public import TriageKafka
+public import TriageSchema
+
+/// Why a ledger call did not get an answer.
+public struct LedgerUnavailable: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Sends commands to the entitlement ledger and waits for its answers (request/reply over Kafka).
+///
+/// Replies are read by a ``KafkaTopicFollower`` that starts at the reply topic's end; ``start()``
+/// returns once it is positioned there, so no answer to a later request can be missed. Every
+/// client reads every reply and keeps the ones it waits for.
+public final class LedgerClient: Sendable {
+    private let producer: KafkaProducer
+    private let follower: KafkaTopicFollower
+    private let topics: LedgerTopics
+    private let waiters: Waiters
+    public let timeout: Duration
+
+    public init(
+        producer: KafkaProducer, client: KafkaClientConfiguration, replyPartitions: [Int32], topics: LedgerTopics = .init(),
+        timeout: Duration = .seconds(15), logger: Logger
+    ) {
+        let waiters = Waiters()
+        self.producer = producer
+        self.topics = topics
+        self.waiters = waiters
+        self.timeout = timeout
+        self.follower = KafkaTopicFollower(topic: topics.replies, partitions: replyPartitions, start: .end, client: client, logger: logger) { record in
+            guard let value = record.value, let reply = try? EntitlementReply(serializedBytes: Array(value)) else { return }
+            waiters.resume(reply)
+        }
+    }
+
+    /// Reads replies until cancelled (run it in a task or a service group).
+    public func run() async throws { try await follower.run() }
+    public func stop() { follower.stop() }
+    /// Returns once replies are being followed.
+    public func ready() async throws { try await follower.waitUntilCaughtUp() }
+
+    /// Sends `command` for `entitlementID` and waits for the ledger's answer.
+    public func submit(
+        _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent] = [], requestedBy: String, at: Date = Date()
+    ) async throws -> LedgerAnswer {
+        var request = EntitlementRequest()
+        request.requestID = requestID
+        request.entitlementID = entitlementID
+        request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+        request.events = events
+        request.requestedBy = requestedBy
+        request.requestedAt = Google_Protobuf_Timestamp(date: at)
+        try await ready()
+        // Registered before sending: the answer may arrive before this task looks for it.
+        let slot = waiters.register(requestID)
+        defer { waiters.remove(requestID, slot) }
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes())
+        )
+        guard let reply = await slot.wait(timeout: timeout) else {
+            throw LedgerUnavailable(
+                "the entitlement ledger did not answer within \(timeout) (does an intake own the partition of \(entitlementID) on \(topics.requests)?)"
+            )
+        }
+        return try LedgerAnswer(reply)
+    }
+}
+
+/// A ledger reply, decoded.
+public struct LedgerAnswer: Sendable {
+    public var outcome: Result<LedgerOutcome, LedgerRejection>
+    public var events: [EventPosition]
+
+    init(_ reply: EntitlementReply) throws {
+        let bytes = Array(reply.outcomeJson.utf8)
+        outcome = reply.ok ? .success(try LedgerJSON.decode(LedgerOutcome.self, from: bytes)) : .failure(try LedgerJSON.decode(LedgerRejection.self, from: bytes))
+        events = reply.events
+    }
+}
+
+public typealias EventPosition = Triage_V1_EventPosition
+
+/// Requests waiting for replies, by request id (a retry may wait beside the first try).
+private final class Waiters: Sendable {
+    private let slots = Mutex<[String: [ReplySlot]]>([:])
+
+    func register(_ id: String) -> ReplySlot {
+        let slot = ReplySlot()
+        slots.withLock { $0[id, default: []].append(slot) }
+        return slot
+    }
+
+    func remove(_ id: String, _ slot: ReplySlot) {
+        slots.withLock { slots in
+            slots[id]?.removeAll { $0 === slot }
+            if slots[id]?.isEmpty == true { slots[id] = nil }
+        }
+    }
+
+    func resume(_ reply: EntitlementReply) {
+        for slot in slots.withLock({ $0[reply.requestID] ?? [] }) { slot.fill(reply) }
+    }
+}
+
+/// One awaited reply: filled by the reply reader, awaited by the caller, whichever comes first.
+private final class ReplySlot: Sendable {
+    private struct State {
+        var reply: EntitlementReply?
+        var waiter: CheckedContinuation<EntitlementReply?, Never>?
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    func fill(_ reply: EntitlementReply) {
+        let waiter: CheckedContinuation<EntitlementReply?, Never>? = state.withLock { state in
+            guard !state.done, state.reply == nil else { return nil }
+            state.reply = reply
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            state.done = true
+            return waiter
+        }
+        waiter?.resume(returning: reply)
+    }
+
+    private func expire() {
+        let waiter: CheckedContinuation<EntitlementReply?, Never>? = state.withLock { state in
+            guard !state.done else { return nil }
+            state.done = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// The reply, or `nil` after `timeout` (or on cancellation).
+    func wait(timeout: Duration) async -> EntitlementReply? {
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.expire()
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<EntitlementReply?, Never>) in
+                let ready: EntitlementReply?? = state.withLock { state in
+                    if let reply = state.reply {
+                        state.done = true
+                        return .some(reply)
+                    }
+                    // Timed out (or cancelled) before waiting began.
+                    if state.done { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            self.expire()
+        }
+    }
+}
