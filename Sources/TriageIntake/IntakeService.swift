@@ -167,7 +167,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 try IntakeValidation.required(child.title, "children[\(index)].title")
                 if child.severity != .unspecified { try IntakeValidation.severity(child.severity, "children[\(index)].severity") }
             }
-            let parent = try authorize(tenant, incident: message.incidentID)
+            let parent = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let childIDs = message.children.indices.map { IntakeIDs.incident(tenant: tenant.name, requestID: "\(requestID)/child-\($0)") }
@@ -243,7 +243,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             case "system": role = .system
             default: throw IntakeFailure.invalidArgument("closer_role: '\(message.closerRole)' is not one of agent, customer, system")
             }
-            let entry = try authorize(tenant, incident: message.incidentID)
+            let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             var event = Self.event(
@@ -280,7 +280,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
-            let entry = try authorize(tenant, incident: message.incidentID)
+            let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             var event = Self.event(incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "reopen"), at: at)
@@ -304,7 +304,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
             guard tenant.isAdmin else { throw IntakeFailure.permissionDenied("only an admin tenant may override billing decisions; \(tenant.name) is not one") }
-            let entry = try authorize(tenant, incident: message.incidentID)
+            let entry = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             let answer = try await submit(
                 .overrideBilling(incidentID: message.incidentID, refund: message.refund, by: tenant.name, note: message.note.isEmpty ? nil : message.note, at: dependencies.now()),
@@ -323,7 +323,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     ) async throws -> ServerResponse<Triage_V1_IncidentView> {
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
-            let entry = try authorize(tenant, incident: message.incidentID)
+            let entry = try await authorize(tenant, incident: message.incidentID)
             if let snapshot = dependencies.incidentState[message.incidentID] { return try IncidentViews.view(snapshot) }
             return IncidentViews.view(entry)
         }
@@ -369,7 +369,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
             let body = try payload(message)
-            _ = try authorize(tenant, incident: message.incidentID)
+            _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             var event = Self.event(
                 incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: kind), at: dependencies.now()
@@ -401,8 +401,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     }
 
     /// The incident's directory entry, if the tenant may act on its account.
-    private func authorize(_ tenant: Tenant, incident: String) throws -> DirectoryEntry {
-        guard let entry = lookup(incident) else {
+    private func authorize(_ tenant: Tenant, incident: String) async throws -> DirectoryEntry {
+        guard let entry = await lookupAllowingLag(incident) else {
             throw IntakeFailure.notFound("incident \(incident) is not known to the intake (not opened through it, or not visible yet)")
         }
         guard tenant.mayActOn(account: entry.account) else {
@@ -410,6 +410,20 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         }
         return entry
     }
+
+    /// An incident opened a moment ago (by this intake or another) is in the directory topic
+    /// before its open was answered, but this intake's view may be a few milliseconds behind: an
+    /// unknown incident is looked up again for up to `directoryGrace` before it is NOT_FOUND.
+    private func lookupAllowingLag(_ incident: String) async -> DirectoryEntry? {
+        let deadline = ContinuousClock.now + Self.directoryGrace
+        while true {
+            if let entry = lookup(incident) { return entry }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static let directoryGrace = Duration.seconds(2)
 
     /// The directory first (written by the ledger before it answers an open), then the analytics
     /// snapshots (incidents opened by Kafka-native producers).

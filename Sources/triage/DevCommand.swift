@@ -5,7 +5,9 @@ import ServiceLifecycle
 import Synchronization
 import SwiftProtobuf
 import TriageAnalyticsFeed
+import TriageEntitlements
 import TriageEscalator
+import TriageIntake
 import TriageKafka
 import TriageNotification
 import TriageNotifier
@@ -37,8 +39,11 @@ struct DevCommand: AsyncParsableCommand {
               • an incident simulator opening --incident-rate incidents per second (mixed severities; \
             some acknowledged in time, some waiting on the customer, some never answered, so warnings \
             and escalations show up within seconds; every tenth is closed a little later).
-            A live line every --report-interval seconds shows all of it. The intake joins when it is \
-            built.
+              • the intake (gRPC on --intake-port) with its entitlement ledger, and a demo portal that \
+            grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
+            alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
+            tenant's bearer token is printed at start.
+            A live line every --report-interval seconds shows all of it.
 
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
@@ -72,6 +77,12 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var sla: SlaOptions
 
+    @Option(help: "gRPC port of the intake (0: any free port).")
+    var intakePort: Int = 50051
+
+    @Option(help: "Seconds between the demo portal's gRPC opens (0: no portal).")
+    var portalInterval: Double = 3
+
     @Option(help: "Roster YAML published at start (agents, severity weights, shift calendars). Default: a demo team.")
     var roster: String?
 
@@ -84,6 +95,8 @@ struct DevCommand: AsyncParsableCommand {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard incidentRate >= 0 else { throw ValidationError("--incident-rate must not be negative") }
+        guard (0...65_535).contains(intakePort) else { throw ValidationError("--intake-port must be 0...65535") }
+        guard portalInterval >= 0 else { throw ValidationError("--portal-interval must not be negative") }
     }
 
     func run() async throws {
@@ -96,6 +109,7 @@ struct DevCommand: AsyncParsableCommand {
         }
         let policy = try sla.loadPolicy()
         let clock = ScaledClock(scale: timeScale, origin: Date())
+        let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
         if let portFile { try Data((kafka.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
         print("""
             triage dev — embedded Kafka (librdkafka \(KafkaLibrary.version) mock cluster, \(brokers) broker(s))
@@ -107,6 +121,8 @@ struct DevCommand: AsyncParsableCommand {
                          notifier → signed webhooks to a local receiver
                          analytics feed → \(TriageTopic.analytics), \(TriageTopic.incidentState)
                          incident simulator at \(incidentRate)/s → \(TriageTopic.incidentEvents)
+                         intake: gRPC triage.v1.IncidentIntake on 127.0.0.1:\(intakePort == 0 ? "(any free port)" : String(intakePort)), \
+            bearer token \(devToken) (tenant dev-portal); entitlement ledger; demo portal every \(portalInterval) s
               watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
               stop:      Ctrl-C
             """)
@@ -151,6 +167,22 @@ struct DevCommand: AsyncParsableCommand {
             deliverer: Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key]), group: "triage-notifier", sessionTimeout: .seconds(6),
             logger: logger
         )
+        let tenants = try TenantDirectory.load(
+            yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n", file: "(dev tenants)",
+            environment: [:]
+        )
+        let intake = try await IntakeInstance(
+            client: kafka.clientConfiguration, tenants: tenants, billing: .standard, port: intakePort, group: "triage-ledger",
+            sessionTimeout: .seconds(6), logger: logger, now: { clock.now() }
+        )
+        let portalLedger = LedgerClient(
+            producer: producer, client: kafka.clientConfiguration, replyPartitions: Array(0..<6), timeout: .seconds(30), logger: logger
+        )
+        let portal = DevIntakeDriver(
+            server: intake.server, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
+        )
+        let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
+            portalInterval > 0 ? [.init(service: LedgerClientService(portalLedger)), .init(service: portal)] : []
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -158,12 +190,13 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
-                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + analytics.ordered + [
+                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + analytics.ordered
+                    + intake.services.map { .init(service: $0) } + portalServices + [
                     .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
                     .init(
                         service: SelfCheckReporter(
                             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
-                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, interval: reportInterval
+                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal, interval: reportInterval
                         )
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
@@ -187,7 +220,8 @@ struct DevCommand: AsyncParsableCommand {
             "triage dev stopped: self-check produced \(final.produced), consumed \(final.consumed), delivery failures \(final.failed); "
                 + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations), "
                 + "assigned \(router.router.statistics.assigned), notifications delivered \(notifier.notifier.statistics.delivered) "
-                + "(signatures verified \(sink.snapshot.verified)), analytics records \(analytics.feed.statistics.records)"
+                + "(signatures verified \(sink.snapshot.verified)), analytics records \(analytics.feed.statistics.records), "
+                + "opened through gRPC \(portal.figures.opened) (refused \(portal.figures.refused)), ledger commands \(intake.ledger.statistics.commands)"
         )
     }
 
@@ -305,6 +339,8 @@ struct SelfCheckReporter: Service {
     let notifier: Notifier
     let sink: DevWebhookSink
     let analytics: AnalyticsFeed
+    let intake: IntakeInstance
+    let portal: DevIntakeDriver
     let interval: Double
 
     func run() async throws {
@@ -343,6 +379,15 @@ struct SelfCheckReporter: Service {
                 )
                 let facts = analytics.statistics
                 print("[\(elapsed)s] analytics: records \(facts.records)  incidents \(facts.incidents)  duplicates dropped \(facts.duplicates)")
+                let calls = intake.service.statistics
+                let ledger = intake.ledger.statistics
+                let demo = portal.figures
+                print(
+                    "[\(elapsed)s] intake: calls \(calls.calls)  opened via gRPC \(demo.opened)  refused \(demo.refused)  "
+                        + "\(DevIntakeDriver.pack) credits left \(demo.packCreditsLeft.map(String.init) ?? "-")  "
+                        + "ledger commands \(ledger.commands) (rejected \(ledger.rejected))"
+                        + (demo.lastRefusal.isEmpty ? "" : "  last refusal: \(demo.lastRefusal)")
+                )
                 fflush(nil)
             }
         }

@@ -69,7 +69,8 @@ struct EscalatorProcessTests {
     @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws {
         let (status, output, errors) = try await runProcess(
             triageExecutable,
-            ["dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4", "--log-level", "warning"],
+            ["dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4", "--log-level", "warning",
+             "--intake-port", "0", "--portal-interval", "1"],
             timeout: .seconds(90)
         )
         #expect(status == 0, "\(errors.suffix(2_000))")
@@ -89,6 +90,10 @@ struct EscalatorProcessTests {
         #expect(delivered > 0, "\(summary)")
         #expect(figure(after: "verified") == delivered, "\(summary)")
         #expect(figure(after: "records") > 0, "the analytics feed published records: \(summary)")
+        // The demo portal opened incidents through the intake's gRPC front door (24x7 contract and
+        // 5-pack alternately; the pack runs out after five).
+        #expect(figure(after: "gRPC") >= 6, "\(summary)")
+        #expect(output.contains("intake: calls"), "\(output)")
     }
 
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {

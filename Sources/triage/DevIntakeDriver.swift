@@ -1,0 +1,122 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TriageEntitlements
+import TriageIntake
+import TriageKafka
+import TriageEscalator
+import TriageSLA
+import TriageSchema
+
+/// `triage dev`'s portal: grants two demo entitlements (a 24x7 contract and a 5-pack) and then,
+/// every few seconds, opens an incident through the gRPC front door, alternating between them,
+/// and acknowledges it. The 5-pack runs out after five incidents, so the live line shows the
+/// FAILED_PRECONDITION answers a portal would get.
+final class DevIntakeDriver: Service, Sendable {
+    struct Figures: Sendable {
+        var opened = 0
+        var acknowledged = 0
+        var refused = 0
+        var lastRefusal = ""
+        var packCreditsLeft: Int?
+    }
+
+    static let contract = "DEMO-24X7"
+    static let pack = "DEMO-PACK"
+
+    let server: IntakeServer
+    let ledger: LedgerClient
+    let token: String
+    let clock: any SlaTimeSource
+    let interval: Duration
+    let logger: Logger
+    private let state = Mutex(Figures())
+
+    init(server: IntakeServer, ledger: LedgerClient, token: String, clock: any SlaTimeSource, interval: Duration, logger: Logger) {
+        self.server = server
+        self.ledger = ledger
+        self.token = token
+        self.clock = clock
+        self.interval = interval
+        self.logger = logger
+    }
+
+    var figures: Figures { state.withLock { $0 } }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            do {
+                try await self.drive()
+            } catch is CancellationError {
+            } catch {
+                self.logger.error("dev portal stopped", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func drive() async throws {
+        let port = try await server.boundPort()
+        let purchased = clock.now()
+        for spec in [
+            GrantSpec(
+                id: Self.contract, kind: .twentyFourSeven, account: "acct-contract", purchasedAt: purchased, timeZone: "America/New_York", credits: nil,
+                coverage: nil, calendar: nil, termYears: 1
+            ),
+            GrantSpec(
+                id: Self.pack, kind: .fivePack, account: "acct-pack", purchasedAt: purchased, timeZone: "America/New_York", credits: 5, coverage: nil,
+                calendar: nil, termYears: 1
+            ),
+        ] {
+            _ = try await ledger.submit(.grant(spec), entitlementID: spec.id, requestID: "dev-grant/\(spec.id)/\(UUID())", requestedBy: "triage dev")
+        }
+        var metadata = Metadata()
+        metadata.addString("Bearer \(token)", forKey: "authorization")
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+            let intake = Triage_V1_IncidentIntake.Client(wrapping: client)
+            var index = 0
+            while !Task.isCancelled {
+                let account = index % 2 == 0 ? "acct-contract" : "acct-pack"
+                do {
+                    let receipt = try await intake.openIncident(
+                        .with {
+                            $0.requestID = "dev-\(index)-\(UUID())"; $0.customerAccount = account; $0.product = "billing"; $0.language = "en"
+                            $0.severity = [.a, .b, .c][index % 3]; $0.customerTimeZone = "America/New_York"; $0.title = "portal incident \(index)"
+                            $0.team = "tier-1"
+                        },
+                        metadata: metadata
+                    )
+                    state.withLock {
+                        $0.opened += 1
+                        if account == "acct-pack" { $0.packCreditsLeft = Int(receipt.creditsRemaining) }
+                    }
+                    _ = try await intake.acknowledge(.with { $0.requestID = "dev-ack-\(index)"; $0.incidentID = receipt.incidentID; $0.agentID = "agent-1" }, metadata: metadata)
+                    state.withLock { $0.acknowledged += 1 }
+                } catch let error as RPCError {
+                    state.withLock {
+                        $0.refused += 1
+                        $0.lastRefusal = "\(error.code): \(error.message)"
+                    }
+                }
+                index += 1
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// A ledger client's reply reader as a service.
+struct LedgerClientService: Service {
+    let ledger: LedgerClient
+    init(_ ledger: LedgerClient) { self.ledger = ledger }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await ledger.run()
+        } onGracefulShutdown: {
+            ledger.stop()
+        }
+    }
+}
