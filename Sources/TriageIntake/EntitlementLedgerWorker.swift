@@ -31,6 +31,8 @@ public struct LedgerStatistics: Sendable, Hashable {
     public var accepted = 0
     public var rejected = 0
     public var deadLettered = 0
+    /// Commands redelivered after a crash that the restored state had already applied.
+    public var skipped = 0
     public var entitlements = 0
     public var lastRestoreSeconds = 0.0
 }
@@ -41,12 +43,14 @@ public struct LedgerStatistics: Sendable, Hashable {
 /// one entitlement are applied one after another by one process, whichever intake sent them:
 /// two opens racing for the last credit are ordered by the partition, and exactly one wins.
 /// State lives in the co-partitioned compacted `triage.entitlements`, restored when a partition
-/// is assigned. Per batch: apply every command (``EntitlementLedger``, pure), publish the new
-/// entitlement states, the lifecycle events of accepted commands (completed with the decision)
-/// and their directory entries, wait for them, then answer on `triage.entitlement-replies`, then
-/// store the offsets. A command applied again after a crash finds its effect in the restored
-/// state and gives the same answer (and re-publishes the same events, which consumers drop by
-/// event id).
+/// is assigned. Per batch: apply every command (``EntitlementLedger``, pure); publish the
+/// lifecycle events of accepted commands (completed with the decision) and their directory
+/// entries, then the new entitlement states (each stamped with the offset of the command that
+/// changed it), then the answers on `triage.entitlement-replies`; then store the offsets.
+/// After a crash, a redelivered command at or below its entitlement's stamped offset is skipped
+/// (its events are out: they precede the state), so a rejection stays a rejection even if later
+/// commands freed a credit; a command past the stamp is applied again to the same state and
+/// decides the same way (its events get the same ids, which consumers drop as duplicates).
 public final class EntitlementLedgerWorker: Service, Sendable {
     public let health: WorkerHealth
     private let consumer: KafkaConsumer
@@ -125,6 +129,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         var poison: [(KafkaMessage, PoisonReason)] = []
         var accepted = 0
         var rejected = 0
+        var skipped = 0
         for message in batch {
             let request: EntitlementRequest
             do {
@@ -148,7 +153,13 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                 continue
             }
             let current = owned[message.partition]?[request.entitlementID]
-            let (next, outcome) = EntitlementLedger.apply(command, to: current, entitlementID: request.entitlementID, policy: policy)
+            if let applied = current?.appliedRequestOffset, message.offset <= applied {
+                // Redelivered after a crash and already applied: its events were published and
+                // its answer was (or will be retried) — a repeat could decide differently now.
+                skipped += 1
+                continue
+            }
+            var (next, outcome) = EntitlementLedger.apply(command, to: current, entitlementID: request.entitlementID, policy: policy)
             switch outcome {
             case .failure(let rejection):
                 rejected += 1
@@ -168,11 +179,13 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                     continue
                 }
                 accepted += 1
-                if next != current, let next {
-                    owned[message.partition, default: [:]][request.entitlementID] = next
+                if next != current, var changed = next {
+                    changed.appliedRequestOffset = message.offset
+                    next = changed
+                    owned[message.partition, default: [:]][request.entitlementID] = changed
                     states.append(
                         KafkaProducerMessage(
-                            topic: topics.entitlements, key: Array(request.entitlementID.utf8), value: try LedgerJSON.encode(next),
+                            topic: topics.entitlements, key: Array(request.entitlementID.utf8), value: try LedgerJSON.encode(changed),
                             headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)],
                             partition: message.partition
                         )
@@ -183,8 +196,8 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                 pending.append(Pending(reply: reply, events: events))
             }
         }
-        // State first (and the events with it), answers after both are stored.
-        try await producer.sendAll(states)
+        // Events (and directory entries) first, then the states, then the answers: a stored state
+        // means its command's events are out, which is what lets a redelivered command be skipped.
         let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: Self.eventValidator)
         var directory: [KafkaProducerMessage] = []
         for index in pending.indices {
@@ -204,6 +217,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             }
         }
         try await producer.sendAll(directory)
+        try await producer.sendAll(states)
         try await producer.sendAll(
             try pending.map { KafkaProducerMessage(topic: topics.replies, key: Array($0.reply.requestID.utf8), value: try $0.reply.serializedBytes()) }
         )
@@ -218,6 +232,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             $0.accepted += accepted
             $0.rejected += rejected
             $0.deadLettered += poison.count
+            $0.skipped += skipped
             $0.entitlements = count
         }
     }

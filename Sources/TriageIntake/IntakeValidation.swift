@@ -26,7 +26,8 @@ enum IntakeValidation {
         guard request.language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil else {
             throw .invalidArgument("language: '\(request.language)' is not a BCP 47 tag such as en or de-CH")
         }
-        if !request.customerTimeZone.isEmpty, TimeZone(identifier: request.customerTimeZone) == nil {
+        try required(request.customerTimeZone, "customer_time_zone")
+        if TimeZone(identifier: request.customerTimeZone) == nil {
             throw .invalidArgument("customer_time_zone: '\(request.customerTimeZone)' is not an IANA time zone such as Europe/Zurich")
         }
         guard request.title.count <= 500 else { throw .invalidArgument("title: longer than 500 characters") }

@@ -69,7 +69,11 @@ final class IntakeHarness: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    init(billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil) async throws {
+    /// `before` runs once the topics exist and before the intake starts (to stage records).
+    init(
+        billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil,
+        before: (@Sendable (LedgerTopics, KafkaTestCluster) async throws -> Void)? = nil
+    ) async throws {
         let cluster = try KafkaTestCluster()
         self.cluster = cluster
         self.clock = clock
@@ -82,6 +86,7 @@ final class IntakeHarness: Sendable {
         topics.incidentState = try cluster.makeTopic("incident-state", partitions: 3)
         topics.deadLetter = try cluster.makeTopic("dead-letter", partitions: 1)
         self.topics = topics
+        try await before?(topics, cluster)
         let client = cluster.embedded.clientConfiguration
         let logger = cluster.logger
         instance = try await IntakeInstance(

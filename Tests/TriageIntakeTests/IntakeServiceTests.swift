@@ -261,6 +261,9 @@ struct IntakeServiceTests {
             request = openRequest("v")
             request.title = ""
             await expectInvalid("title", request)
+            request = openRequest("v")
+            request.customerTimeZone = ""
+            await expectInvalid("customer_time_zone", request)
 
             let incident = try await intake.openIncident(openRequest("v-ok"), metadata: acme).incidentID
             let noAgent = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }
@@ -320,6 +323,139 @@ struct IntakeServiceTests {
             let nothing = await status { try await intake.openIncident(openRequest("acme-none", account: "ACME"), metadata: acme) }
             #expect(nothing?.0 == .failedPrecondition)
         }
+        try await harness.stop()
+    }
+}
+
+@Suite("Intake: TLS and poison requests", .serialized)
+struct IntakeTLSAndPoisonTests {
+    /// With --tls-certificate/--tls-key the listener speaks TLS: a client trusting the
+    /// certificate gets answers, a plaintext client does not.
+    @Test func servesTLS() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("intake-tls")).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (made, _, opensslErrors) = try await runProcess(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
+            ]
+        )
+        #expect(made == 0, "\(opensslErrors)")
+        let harness = try await IntakeHarness(
+            clock: TestClock(IntakeServiceTests.purchase.addingTimeInterval(60)),
+            tls: IntakeTLS(certificateChainPath: folder + "/cert.pem", privateKeyPath: folder + "/key.pem")
+        )
+        try await harness.grant(IntakeServiceTests.pack("PACK-TLS"))
+        try await harness.waitForEntitlement("PACK-TLS")
+        let trusted = HTTP2ClientTransport.Posix.TransportSecurity.tls { $0.trustRoots = .certificates([.file(path: folder + "/cert.pem", format: .pem)]) }
+        let receipt = try await harness.withClient(tls: trusted) { intake in
+            try await intake.openIncident(openRequest("tls-1"), metadata: Tokens.metadata(Tokens.acme))
+        }
+        #expect(receipt.entitlementID == "PACK-TLS")
+        let plaintext = await status {
+            try await withDeadline(seconds: 20) {
+                try await harness.withClient(tls: .plaintext) { intake in
+                    var options = CallOptions.defaults
+                    options.timeout = .seconds(5)
+                    return try await intake.openIncident(openRequest("tls-2"), metadata: Tokens.metadata(Tokens.acme), options: options)
+                }
+            }
+        }
+        #expect(plaintext != nil, "a plaintext client must not get an answer from a TLS listener")
+        #expect(harness.entitlement("PACK-TLS")?.charges.count == 1)
+        try await harness.stop()
+    }
+
+    /// A record on the request topic that is no request goes to the dead-letter topic with the
+    /// reason; the ledger carries on.
+    @Test func aPoisonRequestIsDeadLetteredAndTheLedgerCarriesOn() async throws {
+        let harness = try await IntakeHarness(clock: TestClock(IntakeServiceTests.purchase.addingTimeInterval(60)))
+        try await harness.grant(IntakeServiceTests.pack("PACK-P"))
+        let producer = try KafkaProducer(configuration: harness.cluster.producerConfiguration(), logger: harness.cluster.logger)
+        let sending = Task { try await producer.run() }
+        defer { sending.cancel() }
+        _ = try await producer.send(KafkaProducerMessage(topic: harness.topics.requests, key: Array("PACK-P".utf8), value: Array("not protobuf \u{1}\u{2}".utf8)))
+        let dead = try await readAll(harness.topics.deadLetter, count: 1, cluster: harness.cluster)
+        let reason = dead.first?.header(TriageHeader.deadLetterReason)?.stringValue ?? ""
+        #expect(reason.contains("EntitlementRequest"), "\(reason)")
+        #expect(dead.first?.header(TriageHeader.deadLetterTopic)?.stringValue == harness.topics.requests)
+        try await harness.waitForEntitlement("PACK-P")
+        let receipt = try await harness.withClient { intake in
+            try await intake.openIncident(openRequest("after-poison"), metadata: Tokens.metadata(Tokens.acme))
+        }
+        #expect(receipt.creditsRemaining == 4)
+        #expect(harness.instance.ledger.statistics.deadLettered == 1)
+        try await harness.stop()
+    }
+}
+
+@Suite("Entitlement ledger: redelivery after a crash")
+struct LedgerRedeliveryTests {
+    /// A crash after the state was stored but before the offsets were: the commands are read
+    /// again. Those at or below the state's stamped offset are skipped — including a rejected
+    /// open that the refund after it would now let through — and the one after is applied.
+    @Test func commandsTheStoredStateAlreadyHoldsAreSkipped() async throws {
+        let purchase = IntakeServiceTests.purchase
+        let harness = try await IntakeHarness(clock: TestClock(purchase.addingTimeInterval(600))) { topics, cluster in
+            let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+            let sending = Task { try await producer.run() }
+            defer { sending.cancel() }
+            func request(_ id: String, _ command: LedgerCommand, events: [IncidentEvent] = []) throws -> KafkaProducerMessage {
+                var request = EntitlementRequest()
+                request.requestID = id
+                request.entitlementID = "PACK-C"
+                request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+                request.events = events
+                return KafkaProducerMessage(topic: topics.requests, key: Array("PACK-C".utf8), value: try request.serializedBytes())
+            }
+            func opened(_ incident: String) -> IncidentEvent {
+                .with {
+                    $0.eventID = "ev-\(incident)"; $0.incidentID = incident; $0.producer = "intake"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: purchase.addingTimeInterval(60))
+                    $0.opened = .with {
+                        $0.customerAccount = "ACME"; $0.product = "billing"; $0.severity = .b; $0.title = "t"; $0.language = "en"; $0.customerTimeZone = "UTC"
+                    }
+                }
+            }
+            let at = purchase.addingTimeInterval(60)
+            let spec = GrantSpec(id: "PACK-C", kind: .fivePack, account: "ACME", purchasedAt: purchase, timeZone: "UTC", credits: 1, coverage: nil, calendar: nil, termYears: 1)
+            // Offsets 0...3: grant, open A (takes the only credit), open B (rejected: exhausted),
+            // close A unresolved (refunded: a credit is free again). Then open C at offset 4.
+            let commands = [
+                try request("g", .grant(spec)),
+                try request("a", .open(incidentID: "INC-A", account: "ACME", at: at, parentIncidentID: nil), events: [opened("INC-A")]),
+                try request("b", .open(incidentID: "INC-B", account: "ACME", at: at, parentIncidentID: nil), events: [opened("INC-B")]),
+                try request("close-a", .closeUnresolved(incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at)),
+                try request("c", .open(incidentID: "INC-C", account: "ACME", at: at.addingTimeInterval(2), parentIncidentID: nil), events: [opened("INC-C")]),
+            ]
+            var reports: [KafkaDeliveryReport] = []
+            for command in commands { reports.append(try await producer.send(command)) }
+            // The state the ledger had stored before the crash: everything up to the refund
+            // applied, stamped with the refund's offset.
+            var state: Entitlement?
+            for command in [
+                LedgerCommand.grant(spec), .open(incidentID: "INC-A", account: "ACME", at: at, parentIncidentID: nil),
+                .closeUnresolved(incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at),
+            ] {
+                state = EntitlementLedger.apply(command, to: state, entitlementID: "PACK-C", policy: .standard).state
+            }
+            state?.appliedRequestOffset = reports[3].offset
+            _ = try await producer.send(
+                KafkaProducerMessage(topic: topics.entitlements, key: Array("PACK-C".utf8), value: try LedgerJSON.encode(state!), partition: reports[3].partition)
+            )
+        }
+        try await eventually("the ledger read all five commands", timeout: .seconds(30)) { harness.instance.ledger.statistics.commands == 5 }
+        let figures = harness.instance.ledger.statistics
+        #expect(figures.skipped == 4, "\(figures)")
+        let replies = try await readAll(harness.topics.replies, count: 1, cluster: harness.cluster)
+        #expect(figures.accepted == 1, "\(replies.map { (try? EntitlementReply(serializedBytes: Array($0.valueBytes ?? [])))?.outcomeJson ?? "?" })")
+        try await harness.waitForEntitlement("PACK-C") { $0.charges.count == 2 }
+        let entitlement = try #require(harness.entitlement("PACK-C"))
+        #expect(entitlement.charges.map(\.incidentID) == ["INC-A", "INC-C"])
+        #expect(entitlement.creditsRemaining == 0)
+        let events = try await readAll(harness.topics.incidentEvents, count: 1, cluster: harness.cluster)
+        #expect(events.compactMap { $0.keyString } == ["INC-C"], "INC-B stays rejected; INC-A's event was published before the crash")
         try await harness.stop()
     }
 }
