@@ -123,4 +123,38 @@ struct IntakeProcessTests {
         for process in intakes { #expect(try await process.stop() == 0, "\(process.output)") }
         _ = try await broker.stop()
     }
+
+    /// A bad tenants or billing file stops start-up with the file, line and key; so does a
+    /// missing token variable and a missing topic.
+    @Test func badConfigurationFailsFastNamingTheKey() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("intake-config")).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "tenants:\n  - name: acme\n    token: x\n    acounts: [ACME]\n".write(toFile: folder + "/typo.yaml", atomically: true, encoding: .utf8)
+        try "tenants:\n  - name: acme\n    token_env: TRIAGE_NOT_SET_ANYWHERE\n    accounts: [ACME]\n".write(toFile: folder + "/env.yaml", atomically: true, encoding: .utf8)
+        try "unresolved_closes:\n  default: maybe\n".write(toFile: folder + "/billing.yaml", atomically: true, encoding: .utf8)
+        try "tenants:\n  - name: acme\n    token: x\n    accounts: [ACME]\n".write(toFile: folder + "/good.yaml", atomically: true, encoding: .utf8)
+        func start(_ arguments: [String]) async throws -> (Int32, String) {
+            let (code, _, errors) = try await runProcess(triageExecutable, ["intake", "--bootstrap", "127.0.0.1:1", "--port", "0", "--ops-port", "0"] + arguments, timeout: .seconds(60))
+            return (code, errors)
+        }
+        let (typo, typoErrors) = try await start(["--tenants", folder + "/typo.yaml"])
+        #expect(typo != 0)
+        #expect(typoErrors.contains("typo.yaml:4:5"), "\(typoErrors)")
+        #expect(typoErrors.contains("accounts"), "did you mean: \(typoErrors)")
+        let (env, envErrors) = try await start(["--tenants", folder + "/env.yaml"])
+        #expect(env != 0)
+        #expect(envErrors.contains("TRIAGE_NOT_SET_ANYWHERE"), "\(envErrors)")
+        let (billing, billingErrors) = try await start(["--tenants", folder + "/good.yaml", "--billing", folder + "/billing.yaml"])
+        #expect(billing != 0)
+        #expect(billingErrors.contains("billing.yaml:2:") && billingErrors.contains("unresolved_closes.default"), "\(billingErrors)")
+
+        let broker = try await BrokerProcess(arguments: ["--topic", "\(TriageTopic.entitlementRequests):3"])
+        let (code, _, missing) = try await runProcess(
+            triageExecutable, ["intake", "--bootstrap", broker.bootstrap, "--tenants", folder + "/good.yaml", "--port", "0", "--ops-port", "0"],
+            input: nil, timeout: .seconds(60)
+        )
+        #expect(code != 0)
+        #expect(missing.contains("triage topics create \(TriageTopic.entitlements):3"), "\(missing)")
+        _ = try await broker.stop()
+    }
 }
