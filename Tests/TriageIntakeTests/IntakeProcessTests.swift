@@ -120,6 +120,41 @@ struct IntakeProcessTests {
             #expect(newOwner.creditsRemaining == 3)
         }
 
+        // The same calls from the command line (`triage call`).
+        let call = ["call", "--intake", "127.0.0.1:\(ports[1])", "--token", Tokens.acme]
+        let (opened, openedJSON, openedErrors) = try await runProcess(
+            triageExecutable,
+            call + [
+                "OpenIncident",
+                #"{"requestId":"cli-1","customerAccount":"ACME-EU","entitlementId":"MOVE-1","product":"billing","language":"en","severity":"SEVERITY_A","customerTimeZone":"Europe/Zurich","title":"from the shell"}"#,
+            ],
+            timeout: .seconds(60)
+        )
+        #expect(opened == 0, "\(openedErrors)")
+        #expect(openedJSON.contains(#""creditsRemaining":2"#), "\(openedJSON)")
+        let incident = try #require(openedJSON.range(of: #"INC-[0-9A-F]{16}"#, options: .regularExpression).map { String(openedJSON[$0]) })
+        let (acked, ackedJSON, _) = try await runProcess(
+            triageExecutable, call + ["Acknowledge", #"{"requestId":"cli-2","incidentId":"\#(incident)","agentId":"ana"}"#], timeout: .seconds(60)
+        )
+        #expect(acked == 0)
+        #expect(ackedJSON.contains(#""eventId":"intake-"#), "\(ackedJSON)")
+        let (refused, _, refusedErrors) = try await runProcess(
+            triageExecutable,
+            call + [
+                "OpenIncident",
+                #"{"requestId":"cli-3","customerAccount":"ACME","entitlementId":"RACE-0","product":"billing","language":"en","severity":"SEVERITY_B","customerTimeZone":"UTC","title":"t"}"#,
+            ],
+            timeout: .seconds(60)
+        )
+        #expect(refused == 2)
+        #expect(refusedErrors.contains("failedPrecondition") && refusedErrors.contains("RACE-0"), "\(refusedErrors)")
+        let (denied, _, deniedErrors) = try await runProcess(
+            triageExecutable, ["call", "--intake", "127.0.0.1:\(ports[1])", "--token", "wrong", "GetIncident", #"{"incidentId":"\#(incident)"}"#],
+            timeout: .seconds(60)
+        )
+        #expect(denied == 2)
+        #expect(deniedErrors.contains("unauthenticated"), "\(deniedErrors)")
+
         for process in intakes { #expect(try await process.stop() == 0, "\(process.output)") }
         _ = try await broker.stop()
     }
