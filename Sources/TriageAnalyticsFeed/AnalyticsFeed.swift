@@ -53,6 +53,7 @@ public final class AnalyticsFeed: Service, Sendable {
     private let logger: Logger
     private let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
     private let stats = Mutex(AnalyticsFeedStatistics())
+    private let metrics = WorkerMetrics(worker: "analytics")
 
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: SlaPolicy, topics: AnalyticsFeedTopics = .init(),
@@ -90,6 +91,7 @@ public final class AnalyticsFeed: Service, Sendable {
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 for partition in partitions where partition.topic == topics.incidentEvents { facts[partition.partition] = nil }
             case .messages(let batch):
+                let started = ContinuousClock.now
                 var records: [KafkaProducerMessage] = []
                 var touched: [Int32: [String]] = [:]
                 var duplicates = 0
@@ -135,6 +137,8 @@ public final class AnalyticsFeed: Service, Sendable {
                     for (message, reason) in poison { try await deadLetters.send(message, reason: reason) }
                 }
                 try consumer.storeOffsets(batch.filter { facts[$0.partition] != nil })
+                metrics.processed(batch.count, since: started)
+                metrics.deadLettered(poison.count)
                 let incidents = facts.values.reduce(0) { $0 + $1.count }
                 stats.withLock {
                     $0.records += records.count { $0.topic == topics.analytics }

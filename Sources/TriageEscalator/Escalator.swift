@@ -60,6 +60,7 @@ public final class Escalator: Service, Sendable {
     private let logger: Logger
     private let decoder: IncidentEventDecoder
     private let stats = Mutex(EscalatorStatistics())
+    let metrics = WorkerMetrics(worker: "escalator")
     private let onEmit: (@Sendable (IncidentEvent) -> Void)?
 
     /// `consumer` must subscribe to `topics.incidentEvents` with manual offset storing (the
@@ -176,7 +177,9 @@ public final class Escalator: Service, Sendable {
                 owner.logger.info("SLA state handed over", metadata: ["partitions": "\(partitions.map(\.partition))"])
                 updateTracked()
             case .messages(let batch):
+                let started = ContinuousClock.now
                 try await process(batch)
+                owner.metrics.processed(batch.count, since: started)
             }
         }
 
@@ -216,6 +219,7 @@ public final class Escalator: Service, Sendable {
                 $0.eventsApplied += applied
                 $0.deadLettered += poison.count
             }
+            owner.metrics.deadLettered(poison.count)
             updateTracked()
         }
 

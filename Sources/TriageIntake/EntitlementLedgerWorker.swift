@@ -60,6 +60,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
     private let topics: LedgerTopics
     private let logger: Logger
     private let stats = Mutex(LedgerStatistics())
+    private let metrics = WorkerMetrics(worker: "ledger")
 
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: BillingPolicy,
@@ -111,7 +112,9 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 for partition in partitions where partition.topic == topics.requests { owned[partition.partition] = nil }
             case .messages(let batch):
+                let started = ContinuousClock.now
                 try await process(batch.filter { owned[$0.partition] != nil }, owned: &owned)
+                metrics.processed(batch.count, since: started)
             }
         }
         try? await gracefulShutdown()
@@ -235,6 +238,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             $0.skipped += skipped
             $0.entitlements = count
         }
+        metrics.deadLettered(poison.count)
     }
 
     /// The request's events as published: Opened gets the paying entitlement and its coverage;

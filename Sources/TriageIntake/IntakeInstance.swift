@@ -83,7 +83,7 @@ public struct IntakeInstance: Sendable {
             FollowerService(name: "incident state", run: incidentState.run, ready: incidentState.ready, stop: incidentState.stop),
         ]
         server = IntakeServer(service: service, host: host, port: port, tls: tls, waitFor: followers, health: health, logger: logger)
-        services = [producer, ledger, consumer] + followers + [server]
+        services = [producer, ledger, consumer, ConsumerLagReporter(consumer: consumer, worker: "ledger")] + followers + [server]
     }
 }
 

@@ -1,4 +1,5 @@
 import Crypto
+import Metrics
 public import Foundation
 public import GRPCCore
 public import Logging
@@ -58,6 +59,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private let dependencies: IntakeDependencies
     private let logger: Logger
     private let stats = Mutex(IntakeStatistics())
+    private let metrics = WorkerMetrics(worker: "intake")
 
     public init(dependencies: IntakeDependencies, logger: Logger) {
         self.dependencies = dependencies
@@ -336,10 +338,15 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         _ request: ServerRequest<Input>, _ body: (Tenant, Input) async throws -> Output
     ) async throws -> ServerResponse<Output> {
         stats.withLock { $0.calls += 1 }
+        let started = ContinuousClock.now
         do {
             let tenant = try authenticate(request.metadata)
-            return ServerResponse(message: try await body(tenant, request.message))
+            let response = ServerResponse(message: try await body(tenant, request.message))
+            metrics.processed(1, since: started)
+            Counter(label: "triage_intake_calls_total", dimensions: [("code", "ok")]).increment()
+            return response
         } catch let failure as IntakeFailure {
+            Counter(label: "triage_intake_calls_total", dimensions: [("code", "\(failure.code)")]).increment()
             stats.withLock {
                 switch failure.code {
                 case .permissionDenied, .unauthenticated: $0.denied += 1
@@ -352,6 +359,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         } catch let error as RPCError {
             throw error
         } catch let unavailable as LedgerUnavailable {
+            metrics.failed()
             throw RPCError(code: .unavailable, message: unavailable.description)
         } catch let error as KafkaError {
             logger.error("publishing failed", metadata: ["error": "\(error)"])

@@ -57,6 +57,7 @@ public final class Notifier: Service, Sendable {
     private let topics: NotifierTopics
     private let logger: Logger
     private let state: Mutex<SharedState>
+    private let metrics = WorkerMetrics(worker: "notifier")
     private let gates: [String: EndpointGate]
     private let now: @Sendable () -> Date
 
@@ -110,7 +111,9 @@ public final class Notifier: Service, Sendable {
                     state.assigned.subtract(partitions)
                 }
             case .messages(let batch):
+                let started = ContinuousClock.now
                 for message in batch { try await accept(message) }
+                metrics.processed(batch.count, since: started)
             }
         }
         await stopJobs { _ in true }
@@ -212,6 +215,7 @@ public final class Notifier: Service, Sendable {
             case .retry(let next):
                 try await requeue(message, attempts: next)
                 state.withLock { $0.statistics.retried += 1 }
+                metrics.failed()
                 logger.info(
                     "delivery failed; retrying",
                     metadata: [
@@ -273,6 +277,7 @@ public final class Notifier: Service, Sendable {
         }
         try await DeadLetterQueue(producer: producer, topic: topics.deadLetter).send(message, reason: PoisonReason(reason))
         state.withLock { $0.statistics.deadLettered += 1 }
+        metrics.deadLettered()
         logger.warning("notification dead-lettered", metadata: ["reason": "\(reason)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
     }
 

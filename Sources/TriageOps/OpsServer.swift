@@ -1,24 +1,43 @@
 import Hummingbird
 public import Logging
+import Metrics
 import NIOCore
+public import Prometheus
 public import ServiceLifecycle
 public import TriageStreams
 
-/// The operations endpoint of a worker: `/healthz` (the process serves requests) and `/readyz`
-/// (the worker processes its partitions: 503 while state is being restored or before it runs).
-/// Bind to port 0 for an ephemeral port; `onListening` receives the bound port.
+/// Metrics plumbing for executables (libraries only use the swift-metrics API).
+public enum TriageMetrics {
+    /// The registry `/metrics` serves.
+    public static let registry = PrometheusCollectorRegistry()
+
+    /// Installs the Prometheus backend for swift-metrics, once per process (executables only).
+    public static func bootstrap() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+}
+
+/// The operations endpoint of a worker: `/healthz` (the process serves requests), `/readyz`
+/// (the worker processes its partitions: 503 while state is being restored or before it runs)
+/// and `/metrics` (Prometheus text format). Bind to port 0 for an ephemeral port; `onListening`
+/// receives the bound port.
 public struct OpsServer: Service {
     public let host: String
     public let port: Int
     public let health: WorkerHealth
     public let logger: Logger
+    public let registry: PrometheusCollectorRegistry
     public let onListening: (@Sendable (Int) -> Void)?
 
-    public init(host: String = "0.0.0.0", port: Int, health: WorkerHealth, logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil) {
+    public init(
+        host: String = "0.0.0.0", port: Int, health: WorkerHealth, logger: Logger, registry: PrometheusCollectorRegistry = TriageMetrics.registry,
+        onListening: (@Sendable (Int) -> Void)? = nil
+    ) {
         self.host = host
         self.port = port
         self.health = health
         self.logger = logger
+        self.registry = registry
         self.onListening = onListening
     }
 
@@ -34,6 +53,14 @@ public struct OpsServer: Service {
                 body: .init(byteBuffer: ByteBuffer(string: (ready ? "ready" : "not ready: \(health.status)") + "\n"))
             )
         }
+        let registry = self.registry
+        router.get("metrics") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
+        }
         let onListening = self.onListening
         let logger = self.logger
         let application = Application(
@@ -41,7 +68,7 @@ public struct OpsServer: Service {
             configuration: .init(address: .hostname(host, port: port), serverName: "triage"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
-                logger.info("ops endpoint listening", metadata: ["port": "\(bound)", "paths": "/healthz /readyz"])
+                logger.info("ops endpoint listening", metadata: ["port": "\(bound)", "paths": "/healthz /readyz /metrics"])
                 onListening?(bound)
             },
             logger: logger

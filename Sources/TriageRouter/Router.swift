@@ -43,6 +43,7 @@ public final class Router: Service, Sendable {
     private let routingPartitions: Int
     private let logger: Logger
     private let stats = Mutex(RouterStatistics())
+    let metrics = WorkerMetrics(worker: "router")
     private let onDecision: (@Sendable (RoutingDecision) -> Void)?
 
     /// `consumer` subscribes to `topics.routing` in the router group; `roster` to
@@ -151,6 +152,7 @@ public final class Router: Service, Sendable {
                 for partition in partitions where partition.topic == owner.topics.routing { desks[partition.partition] = nil }
                 updateStatistics()
             case .messages(let batch):
+                let started = ContinuousClock.now
                 var step = Step()
                 for message in batch where desks[message.partition] != nil {
                     guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
@@ -160,6 +162,7 @@ public final class Router: Service, Sendable {
                 }
                 try await publish(step)
                 try owner.consumer.storeOffsets(batch.filter { desks[$0.partition] != nil })
+                owner.metrics.processed(batch.count, since: started)
             }
         }
 

@@ -54,7 +54,10 @@ public struct RouterInstance: Sendable {
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
             topics: topics, routingPartitions: routing, health: health, logger: logger
         )
-        services = [producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer]
+        services = [
+            producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer,
+            ConsumerLagReporter(consumer: dispatchConsumer, worker: "router-dispatcher"), ConsumerLagReporter(consumer: routingConsumer, worker: "router"),
+        ]
     }
 }
 

@@ -63,6 +63,7 @@ public final class RoutingDispatcher: Service, Sendable {
     private let logger: Logger
     private let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
     private let forwardedCount = Atomic<Int>(0)
+    private let metrics = WorkerMetrics(worker: "router-dispatcher")
     private let unroutableCount = Atomic<Int>(0)
     private let forgottenCount = Atomic<Int>(0)
     private let closedRetention: Duration
@@ -112,6 +113,7 @@ public final class RoutingDispatcher: Service, Sendable {
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 for partition in partitions where partition.topic == topics.incidentEvents { index[partition.partition] = nil }
             case .messages(let batch):
+                let started = ContinuousClock.now
                 var records: [KafkaProducerMessage] = []
                 var poison: [(KafkaMessage, PoisonReason)] = []
                 for message in batch where index[message.partition] != nil {
@@ -195,6 +197,8 @@ public final class RoutingDispatcher: Service, Sendable {
                 }
                 try consumer.storeOffsets(batch.filter { index[$0.partition] != nil })
                 forwardedCount.add(records.count { $0.topic == topics.routing }, ordering: .relaxed)
+                metrics.processed(batch.count, since: started)
+                metrics.deadLettered(poison.count)
             }
         }
         try? await gracefulShutdown()

@@ -7,6 +7,7 @@ import TriageKafka
 import TriageOps
 import TriageSLA
 import TriageSchema
+import TriageStreams
 
 struct AnalyticsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,6 +78,9 @@ struct AnalyticsServices {
             logger: logger
         )
         feed = AnalyticsFeed(consumer: consumer, producer: producer, client: client, policy: policy, logger: logger)
-        ordered = [.init(service: producer), .init(service: feed), .init(service: consumer)]
+        ordered = [
+            .init(service: producer), .init(service: feed), .init(service: consumer),
+            .init(service: ConsumerLagReporter(consumer: consumer, worker: "analytics")),
+        ]
     }
 }

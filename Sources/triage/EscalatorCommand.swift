@@ -141,7 +141,10 @@ struct EscalatorServices {
         escalator = Escalator(consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, logger: logger)
         // Shutdown runs in reverse: the consumer stops first, the escalator finishes, the
         // producer flushes last.
-        ordered = [.init(service: producer), .init(service: escalator), .init(service: consumer)]
+        ordered = [
+            .init(service: producer), .init(service: escalator), .init(service: consumer),
+            .init(service: ConsumerLagReporter(consumer: consumer, worker: "escalator")),
+        ]
     }
 }
 

@@ -7,6 +7,7 @@ import TriageNotification
 import TriageNotifier
 import TriageOps
 import TriageSchema
+import TriageStreams
 
 struct NotifierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -107,6 +108,9 @@ struct NotifierServices {
             logger: logger
         )
         notifier = Notifier(consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
-        ordered = [.init(service: producer), .init(service: notifier), .init(service: consumer)]
+        ordered = [
+            .init(service: producer), .init(service: notifier), .init(service: consumer),
+            .init(service: ConsumerLagReporter(consumer: consumer, worker: "notifier")),
+        ]
     }
 }

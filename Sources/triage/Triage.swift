@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 public import Logging
 import TriageKafka
+import TriageOps
 
 @main
 struct Triage: AsyncParsableCommand {
@@ -26,8 +27,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
-    /// Installs the process-wide log backend (executables only; libraries just take a Logger).
+    /// Installs the process-wide log and metrics backends (executables only; libraries just take
+    /// a Logger and use the swift-metrics API). `/metrics` on a worker's ops port serves them.
     func bootstrapLogging(label: String) -> Logger {
+        TriageMetrics.bootstrap()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

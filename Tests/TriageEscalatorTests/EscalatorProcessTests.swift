@@ -11,6 +11,12 @@ import FoundationNetworking
 #endif
 
 /// GET `http://127.0.0.1:port/path` → status code (nil if nothing answers).
+/// The body of a GET, or nil.
+func httpBody(port: Int, path: String) async -> String? {
+    guard let url = URL(string: "http://127.0.0.1:\(port)\(path)"), let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+    return String(decoding: data, as: UTF8.self)
+}
+
 func httpStatus(port: Int, path: String) async -> Int? {
     guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { return nil }
     guard let (_, response) = try? await URLSession.shared.data(from: url) else { return nil }
@@ -58,6 +64,12 @@ struct EscalatorProcessTests {
         let port = try #require(Int(try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await httpStatus(port: port, path: "/healthz") == 200)
         #expect(await httpStatus(port: port, path: "/readyz") == 200)
+        // Prometheus metrics on the same port: what the restarted instance processed, its lag.
+        let metrics = await httpBody(port: port, path: "/metrics") ?? ""
+        let processed = metrics.split(separator: "\n").first { $0.hasPrefix(#"triage_events_processed_total{worker="escalator"}"#) }
+        #expect(processed.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true, "\(metrics.prefix(3_000))")
+        #expect(metrics.contains(#"triage_processing_seconds_bucket{worker="escalator""#), "\(metrics.prefix(3_000))")
+        #expect(metrics.contains(#"triage_consumer_lag{"#), "\(metrics.prefix(3_000))")
         #expect(second.output.contains("SLA state restored"), "the restarted instance restored from the changelog")
 
         #expect(try await second.stop() == 0, "SIGTERM: graceful exit 0")
