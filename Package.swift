@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
+        .library(name: "TriageDashboard", targets: ["TriageDashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
@@ -71,7 +74,13 @@ let package = Package(
         // dead-lettering, publishing with header conventions.
         .target(
             name: "TriageStreams",
-            dependencies: ["TriageKafka", "TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "TriageKafka", "TriageSchema",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // SLA domain: business calendars, policies (YAML), clock math and escalation state.
@@ -164,6 +173,7 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -197,11 +207,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The live dashboard of `triage dev`: a view of the topics (open incidents with SLA
+        // countdowns, agents, SLA events over time, consumer lag) served over HTTP.
+        .target(
+            name: "TriageDashboard",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting", "TriageRouter",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What every worker process serves besides its work: health and readiness over HTTP.
         .target(
             name: "TriageOps",
             dependencies: [
                 "TriageStreams",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,6 +258,7 @@ let package = Package(
                 "TriageAnalyticsFeed",
                 "TriageEntitlements",
                 "TriageIntake",
+                "TriageDashboard",
                 "TriageRouting",
                 "TriageOps",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -272,6 +299,19 @@ let package = Package(
         .testTarget(
             name: "TriageAnalyticsTests",
             dependencies: ["TriageAnalytics", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // The Helm chart and the Dockerfile: rendered, linted and schema-validated with real tools.
+        .testTarget(name: "TriageDeployTests", dependencies: ["TriageKafkaTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageDashboardTests",
+            dependencies: [
+                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting", "TriageRouter", "TriageSLA",
+                "TriageAnalytics",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageSLA"], swiftSettings: swiftSettings),
