@@ -199,6 +199,12 @@ public final class Escalator: Service, Sendable {
                     )
                     outcomes[message.partition, default: .init()].merge(outcome)
                     applied += 1
+                    // The trace of the request that opened the incident, kept with its state.
+                    if case .opened = event.event, let header = message.header(TriageHeader.traceparent)?.stringValue,
+                        let context = TraceContext(traceparent: header), let trace = SlaTraceID(hex: context.traceID)
+                    {
+                        books[message.partition]!.setTrace(trace, of: event.incidentID)
+                    }
                 }
             }
             let now = owner.clock.now()
@@ -244,12 +250,14 @@ public final class Escalator: Service, Sendable {
             for (partition, outcome) in outcomes where !outcome.isEmpty {
                 for (incident, action) in outcome.actions {
                     let event = action.incidentEvent(incident: incident)
+                    // Records caused by this milestone continue the incident's trace.
+                    let trace = books[partition]?[incident]?.trace.map { TraceContext(traceID: $0.hex, spanID: "0000000000000001").child() }
                     records.append(
                         KafkaProducerMessage(
                             topic: owner.topics.incidentEvents,
                             key: Array(incident.utf8),
                             value: try event.serializedBytes(),
-                            headers: event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) },
+                            headers: event.kafkaHeaders(traceparent: trace?.traceparent).map { KafkaHeader(name: $0.name, string: $0.value) },
                             partition: partition
                         )
                     )
@@ -263,7 +271,7 @@ public final class Escalator: Service, Sendable {
                                     KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.protobufContentType),
                                     KafkaHeader(name: TriageHeader.schema, string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
                                     KafkaHeader(name: TriageHeader.idempotencyKey, string: request.idempotencyKey),
-                                ]
+                                ] + (trace.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0.child().traceparent)] } ?? [])
                             )
                         )
                     }
@@ -276,7 +284,7 @@ public final class Escalator: Service, Sendable {
                     owner.onEmit?(event)
                     owner.logger.info(
                         "SLA \(action)",
-                        metadata: ["incident": "\(incident)", "event_id": "\(event.eventID)"]
+                        metadata: ["incident": "\(incident)", "event_id": "\(event.eventID)", "trace_id": "\(trace?.traceID ?? "-")"]
                     )
                 }
                 let book = books[partition]

@@ -123,6 +123,8 @@ public final class EntitlementLedgerWorker: Service, Sendable {
     private struct Pending {
         var reply: EntitlementReply
         var events: [IncidentEvent]
+        /// The request's trace, continued by its events.
+        var trace: TraceContext? = nil
     }
 
     private func process(_ batch: [KafkaMessage], owned: inout [Int32: [String: Entitlement]]) async throws {
@@ -196,7 +198,9 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                 }
                 reply.ok = true
                 reply.outcomeJson = Self.json(result)
-                pending.append(Pending(reply: reply, events: events))
+                pending.append(
+                    Pending(reply: reply, events: events, trace: message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:)))
+                )
             }
         }
         // Events (and directory entries) first, then the states, then the answers: a stored state
@@ -205,7 +209,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         var directory: [KafkaProducerMessage] = []
         for index in pending.indices {
             for event in pending[index].events {
-                let report = try await publisher.publish(event)
+                let report = try await publisher.publish(event, traceparent: pending[index].trace?.child().traceparent)
                 var position = EventPosition()
                 position.incidentID = event.incidentID
                 position.eventID = event.eventID

@@ -341,7 +341,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         let started = ContinuousClock.now
         do {
             let tenant = try authenticate(request.metadata)
-            let response = ServerResponse(message: try await body(tenant, request.message))
+            // The caller's W3C trace (a new one when it sent none): every event of this call
+            // carries it, and the workers downstream continue it up to the notification.
+            let trace = request.metadata[stringValues: "traceparent"].lazy.compactMap(TraceContext.init(traceparent:)).first ?? .newTrace()
+            let response = ServerResponse(message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
             metrics.processed(1, since: started)
             Counter(label: "triage_intake_calls_total", dimensions: [("code", "ok")]).increment()
             return response
@@ -383,7 +386,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: kind), at: dependencies.now()
             )
             event.event = body
-            let report = try await dependencies.publisher.publish(event)
+            let report = try await dependencies.publisher.publish(event, traceparent: IntakeTrace.current?.child().traceparent)
             stats.withLock { $0.published += 1 }
             var receipt = Triage_V1_IntakeReceipt()
             receipt.incidentID = event.incidentID
@@ -478,7 +481,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         for entitlementID in candidates {
             let (ledgerCommand, events) = command(entitlementID)
             let answer = try await dependencies.ledger.submit(
-                ledgerCommand, entitlementID: entitlementID, requestID: "\(tenant)/\(incidentID)/open/\(entitlementID)", events: events, requestedBy: tenant, at: at
+                ledgerCommand, entitlementID: entitlementID, requestID: "\(tenant)/\(incidentID)/open/\(entitlementID)", events: events, requestedBy: tenant, at: at,
+                traceparent: IntakeTrace.current?.child().traceparent
             )
             switch answer.outcome {
             case .success: return (entitlementID, answer)
@@ -498,7 +502,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         guard !entitlementID.isEmpty else {
             throw IntakeFailure.failedPrecondition("the incident has no entitlement on record; entitlement operations are not possible for it")
         }
-        let answer = try await dependencies.ledger.submit(command, entitlementID: entitlementID, requestID: requestID, events: events, requestedBy: tenant)
+        let answer = try await dependencies.ledger.submit(
+            command, entitlementID: entitlementID, requestID: requestID, events: events, requestedBy: tenant, traceparent: IntakeTrace.current?.child().traceparent
+        )
         if case .failure(let rejection) = answer.outcome { throw IntakeFailure(rejection) }
         stats.withLock { $0.published += answer.events.count }
         return answer
@@ -604,4 +610,9 @@ public enum IntakeIDs {
     private static func digest(_ text: String) -> String {
         SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
+}
+
+/// The trace of the call being handled (set by ``IntakeService`` for the call's duration).
+enum IntakeTrace {
+    @TaskLocal static var current: TraceContext?
 }

@@ -47,7 +47,8 @@ public final class LedgerClient: Sendable {
 
     /// Sends `command` for `entitlementID` and waits for the ledger's answer.
     public func submit(
-        _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent] = [], requestedBy: String, at: Date = Date()
+        _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent] = [], requestedBy: String, at: Date = Date(),
+        traceparent: String? = nil
     ) async throws -> LedgerAnswer {
         var request = EntitlementRequest()
         request.requestID = requestID
@@ -61,7 +62,10 @@ public final class LedgerClient: Sendable {
         let slot = waiters.register(requestID)
         defer { waiters.remove(requestID, slot) }
         _ = try await producer.send(
-            KafkaProducerMessage(topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes())
+            KafkaProducerMessage(
+                topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes(),
+                headers: traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? []
+            )
         )
         guard let reply = await slot.wait(timeout: timeout) else {
             throw LedgerUnavailable(

@@ -27,15 +27,19 @@ public struct Deliverer: Sendable {
         try? await http.shutdown()
     }
 
-    public func deliver(_ notification: OutboundNotification, to target: DeliveryTarget, now: Date = Date()) async -> DeliveryOutcome {
+    /// `traceparent`: the W3C trace context to send along (HTTP header / mail header), continuing
+    /// the trace of the request that caused the notification.
+    public func deliver(
+        _ notification: OutboundNotification, to target: DeliveryTarget, now: Date = Date(), traceparent: String? = nil
+    ) async -> DeliveryOutcome {
         let rendered = templates.render(notification, for: target.channel)
         switch target.endpoint.kind {
         case .webhook(let destination):
             let envelope = WebhookEnvelope(notification: notification, target: target, summary: rendered.text)
-            return await post(envelope.json(), to: destination, target: target, now: now)
+            return await post(envelope.json(), to: destination, target: target, now: now, traceparent: traceparent)
         case .chat(let destination):
             let body = (try? JSONSerialization.data(withJSONObject: ["text": rendered.text], options: [.sortedKeys])) ?? Data()
-            return await post(body, to: destination, target: target, now: now)
+            return await post(body, to: destination, target: target, now: now, traceparent: traceparent)
         case .email(let server):
             guard let address = target.emailAddress else { return .permanent("recipient '\(target.recipient)' has no e-mail address") }
             let client = SMTPClient(
@@ -47,6 +51,7 @@ public struct Deliverer: Sendable {
             let mail = MailMessage(
                 from: server.from, to: [address], subject: rendered.subject ?? notification.template, body: rendered.text,
                 headers: [("Idempotency-Key", target.idempotencyKey), ("X-Triage-Incident", notification.incidentID)]
+                    + (traceparent.map { [("Traceparent", $0)] } ?? [])
             )
             do {
                 try await client.send(mail)
@@ -60,7 +65,9 @@ public struct Deliverer: Sendable {
         }
     }
 
-    private func post(_ body: Data, to destination: NotificationRules.HTTPDestination, target: DeliveryTarget, now: Date) async -> DeliveryOutcome {
+    private func post(
+        _ body: Data, to destination: NotificationRules.HTTPDestination, target: DeliveryTarget, now: Date, traceparent: String?
+    ) async -> DeliveryOutcome {
         guard let url = destination.resolvedURL(in: environment) else {
             return .permanent("endpoint '\(target.endpoint.name)' has no usable URL")
         }
@@ -69,6 +76,7 @@ public struct Deliverer: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "triage-notifier")
         request.headers.add(name: "Idempotency-Key", value: target.idempotencyKey)
+        if let traceparent { request.headers.add(name: "traceparent", value: traceparent) }
         if let variable = destination.secretVariable, let key = environment[variable], !key.isEmpty {
             request.headers.add(name: WebhookSignature.headerName, value: WebhookSignature.sign(body: body, key: Data(key.utf8), at: now))
         }

@@ -198,7 +198,8 @@ public final class Notifier: Service, Sendable {
                 break
             }
             await gate.acquire()
-            let outcome = await deliverer.deliver(notification, to: target, now: now())
+            let trace = message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:))?.child()
+            let outcome = await deliverer.deliver(notification, to: target, now: now(), traceparent: trace?.traceparent)
             gate.release(outcome, at: now())
             if Task.isCancelled && !outcome.isDelivered { return }  // stopping: the record is read again
             switch attempts.after(outcome, at: now(), policy: rules.retry) {
@@ -219,7 +220,8 @@ public final class Notifier: Service, Sendable {
                 logger.info(
                     "delivery failed; retrying",
                     metadata: [
-                        "incident_id": "\(notification.incidentID)", "endpoint": "\(target.endpoint.name)", "outcome": "\(outcome)",
+                        "incident_id": "\(notification.incidentID)", "trace_id": "\(trace?.traceID ?? "-")", "endpoint": "\(target.endpoint.name)",
+                        "outcome": "\(outcome)",
                         "next_attempt": "\(next.attempt)", "not_before": "\(next.notBefore.formatted(.iso8601))",
                     ]
                 )

@@ -157,6 +157,10 @@ public struct SlaRules: Sendable {
 /// become due, each action exactly once, and ``nextDue`` is the next instant something will be.
 /// About 100 bytes; the worker keeps one per open (or recently closed) incident.
 public struct IncidentSla: Sendable, Hashable {
+    /// The trace of the request that opened the incident (W3C trace id, opaque here): the SLA
+    /// events and notifications this state causes continue that trace. `nil` when the Opened
+    /// event carried none.
+    public var trace: SlaTraceID?
     public var severity: SupportSeverity
     public var coverage: SlaCoverage
     public var calendarIndex: UInt16
@@ -176,7 +180,7 @@ public struct IncidentSla: Sendable, Hashable {
             && lhs.waitingOnCustomer == rhs.waitingOnCustomer
             && (lhs.closedAt == rhs.closedAt || lhs.closedAt.isNaN && rhs.closedAt.isNaN)
             && lhs.firstResponse == rhs.firstResponse && lhs.resolution == rhs.resolution
-            && lhs.appliedThrough == rhs.appliedThrough
+            && lhs.appliedThrough == rhs.appliedThrough && lhs.trace == rhs.trace
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -468,5 +472,34 @@ public enum StableHash {
     private static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+/// A 128-bit W3C trace id kept with an incident's SLA state (16 bytes inline, no allocation).
+public struct SlaTraceID: Sendable, Hashable {
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// From 32 hex digits; `nil` otherwise (or all zero).
+    public init?(hex: some StringProtocol) {
+        guard hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16), high | low != 0 else {
+            return nil
+        }
+        self.high = high
+        self.low = low
+    }
+
+    /// 32 lowercase hex digits.
+    public var hex: String {
+        func pad(_ value: UInt64) -> String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return pad(high) + pad(low)
     }
 }

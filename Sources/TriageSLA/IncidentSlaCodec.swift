@@ -8,6 +8,7 @@ import Foundation
 ///     | u8 flags (bit 0: waiting on customer) | f64 closedAt (NaN = open)
 ///     | 2 × clock [u8 phase | u8 warnings done | u8 levels done | f64 since | f64 used | f64 breachedAt]
 ///     | i64 appliedThrough | u8 name length | calendar name (UTF-8)
+///     [| u8 1 | u64 trace id high | u64 trace id low]   (optional: the incident's W3C trace)
 public enum IncidentSlaCodec {
     public static let version: UInt8 = 1
 
@@ -35,6 +36,11 @@ public enum IncidentSlaCodec {
         let name = Array(rules.calendarNames[Int(state.calendarIndex)].utf8.prefix(255))
         bytes.append(UInt8(name.count))
         bytes.append(contentsOf: name)
+        if let trace = state.trace {
+            bytes.append(1)
+            append(trace.high, to: &bytes)
+            append(trace.low, to: &bytes)
+        }
         return bytes
     }
 
@@ -68,12 +74,18 @@ public enum IncidentSlaCodec {
         let applied = Int64(bitPattern: try reader.word())
         let length = Int(try reader.byte())
         let name = try reader.string(length)
-        return IncidentSla(
+        var trace: SlaTraceID?
+        if reader.remaining >= 17, try reader.byte() == 1 {
+            trace = SlaTraceID(high: try reader.word(), low: try reader.word())
+        }
+        var state = IncidentSla(
             severity: severity, coverage: coverage,
             calendarIndex: coverage == .twentyFourSeven ? 0 : rules.calendarIndex(named: name),
             waitingOnCustomer: flags & 1 != 0, closedAt: closedAt,
             firstResponse: clocks[0], resolution: clocks[1], appliedThrough: applied, rules: rules
         )
+        state.trace = trace
+        return state
     }
 
     public static func decode(_ bytes: [UInt8], rules: SlaRules) throws(DecodingError) -> IncidentSla {
@@ -98,6 +110,7 @@ public enum IncidentSlaCodec {
     private struct Reader {
         let bytes: UnsafeRawBufferPointer
         var offset = 0
+        var remaining: Int { bytes.count - offset }
 
         mutating func byte() throws(DecodingError) -> UInt8 {
             guard offset < bytes.count else { throw DecodingError(description: "SLA state truncated at byte \(offset)") }

@@ -90,6 +90,16 @@ public struct SlaBook: Sendable {
         schedule(incident, state)
     }
 
+    /// Keeps the trace of the request that opened `incident` (see ``IncidentSla/trace``); returns
+    /// whether the state changed (then it needs a changelog record).
+    @discardableResult
+    public mutating func setTrace(_ trace: SlaTraceID, of incident: String) -> Bool {
+        guard var state = incidents[incident], state.trace == nil else { return false }
+        state.trace = trace
+        incidents[incident] = state
+        return true
+    }
+
     /// Removes an incident (a changelog tombstone).
     public mutating func remove(_ incident: String) {
         incidents[incident] = nil

@@ -221,7 +221,8 @@ struct DevCommand: AsyncParsableCommand {
                 + "incidents opened \(simulator.opened), SLA warnings \(figures.warnings), escalations \(figures.escalations), "
                 + "assigned \(router.router.statistics.assigned), notifications delivered \(notifier.notifier.statistics.delivered) "
                 + "(signatures verified \(sink.snapshot.verified)), analytics records \(analytics.feed.statistics.records), "
-                + "opened through gRPC \(portal.figures.opened) (refused \(portal.figures.refused)), ledger commands \(intake.ledger.statistics.commands)"
+                + "opened through gRPC \(portal.figures.opened) (refused \(portal.figures.refused)), ledger commands \(intake.ledger.statistics.commands), "
+                + "traces from the portal to a webhook \(portal.figures.traceIDs.intersection(sink.snapshot.traceIDs).count)"
         )
     }
 

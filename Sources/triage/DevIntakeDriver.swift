@@ -22,6 +22,8 @@ final class DevIntakeDriver: Service, Sendable {
         var refused = 0
         var lastRefusal = ""
         var packCreditsLeft: Int?
+        /// Trace ids the portal sent (one per open).
+        var traceIDs: Set<String> = []
     }
 
     static let contract = "DEMO-24X7"
@@ -79,21 +81,34 @@ final class DevIntakeDriver: Service, Sendable {
             var index = 0
             while !Task.isCancelled {
                 let account = index % 2 == 0 ? "acct-contract" : "acct-pack"
+                // Every fourth (a Sev A on the 24x7 contract) stays unanswered, so its SLA
+                // warnings and escalations show up within seconds.
+                let unanswered = index % 4 == 2
+                // Each open starts a trace; the escalator's warnings for it and the notifier's
+                // webhooks continue it (the dev receiver counts the ones that arrive).
+                let trace = TraceContext.newTrace()
+                var callMetadata = metadata
+                callMetadata.addString(trace.traceparent, forKey: "traceparent")
                 do {
                     let receipt = try await intake.openIncident(
                         .with {
                             $0.requestID = "dev-\(index)-\(UUID())"; $0.customerAccount = account; $0.product = "billing"; $0.language = "en"
-                            $0.severity = [.a, .b, .c][index % 3]; $0.customerTimeZone = "America/New_York"; $0.title = "portal incident \(index)"
+                            $0.severity = unanswered ? .a : [.b, .c][index % 2]; $0.customerTimeZone = "America/New_York"; $0.title = "portal incident \(index)"
                             $0.team = "tier-1"
                         },
-                        metadata: metadata
+                        metadata: callMetadata
                     )
                     state.withLock {
+                        $0.traceIDs.insert(trace.traceID)
                         $0.opened += 1
                         if account == "acct-pack" { $0.packCreditsLeft = Int(receipt.creditsRemaining) }
                     }
-                    _ = try await intake.acknowledge(.with { $0.requestID = "dev-ack-\(index)"; $0.incidentID = receipt.incidentID; $0.agentID = "agent-1" }, metadata: metadata)
-                    state.withLock { $0.acknowledged += 1 }
+                    if !unanswered {
+                        _ = try await intake.acknowledge(
+                            .with { $0.requestID = "dev-ack-\(index)"; $0.incidentID = receipt.incidentID; $0.agentID = "agent-1" }, metadata: callMetadata
+                        )
+                        state.withLock { $0.acknowledged += 1 }
+                    }
                 } catch let error as RPCError {
                     state.withLock {
                         $0.refused += 1

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TriageNotification
+import TriageSchema
 
 /// `triage dev`'s local webhook receiver: the notifier delivers every notification here. It
 /// checks each `Triage-Signature` with the documented recipe and counts deliveries by template.
@@ -12,6 +13,8 @@ final class DevWebhookSink: Service, Sendable {
         var received = 0
         var verified = 0
         var byTemplate: [String: Int] = [:]
+        /// W3C trace ids of the deliveries that carried a `traceparent`.
+        var traceIDs: Set<String> = []
     }
 
     let key: String
@@ -48,7 +51,9 @@ final class DevWebhookSink: Service, Sendable {
                 verified = (try? WebhookSignature.verify(header: signature, body: body, key: key, now: Date())) != nil
             }
             let template = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["template"] as? String ?? "?"
+            let trace = request.headers.first(where: { $0.name.canonicalName == "traceparent" }).flatMap { TraceContext(traceparent: $0.value) }
             figures.withLock {
+                if let trace { $0.traceIDs.insert(trace.traceID) }
                 $0.received += 1
                 if verified { $0.verified += 1 }
                 $0.byTemplate[template, default: 0] += 1

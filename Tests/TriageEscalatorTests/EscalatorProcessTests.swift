@@ -106,6 +106,10 @@ struct EscalatorProcessTests {
         // 5-pack alternately; the pack runs out after five).
         #expect(figure(after: "gRPC") >= 6, "\(summary)")
         #expect(output.contains("intake: calls"), "\(output)")
+        // A trace started by the portal's gRPC call reached the webhook receiver: intake →
+        // Opened (traceparent header) → escalator (kept with the SLA state) → notification
+        // request → notifier → HTTP `traceparent`.
+        #expect(figure(after: "webhook") >= 1, "\(summary)")
     }
 
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {

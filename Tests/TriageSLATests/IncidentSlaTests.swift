@@ -220,11 +220,18 @@ struct SlaBookTests {
                 state.appliedThrough = Int64(step)
             }
             _ = state.fire(upTo: at, rules: rules)
+            // Half the states carry the trace of the request that opened them.
+            let untraced = IncidentSlaCodec.encode(state, rules: rules)
+            if round % 2 == 1 { state.trace = SlaTraceID(high: UInt64(round) << 32 | 0xABCD, low: ~UInt64(round)) }
             let bytes = IncidentSlaCodec.encode(state, rules: rules)
             let decoded = try IncidentSlaCodec.decode(bytes, rules: rules)
             #expect(decoded == state)
+            #expect(decoded.trace == state.trace)
             #expect(decoded.nextDue == state.nextDue)
-            #expect(bytes.count < 100)
+            #expect(bytes.count < 120)
+            #expect(bytes.count == untraced.count + (state.trace == nil ? 0 : 17))
+            // A record written before traces were kept still reads (without one).
+            #expect(try IncidentSlaCodec.decode(untraced, rules: rules).trace == nil)
         }
         #expect(throws: IncidentSlaCodec.DecodingError.self) { try IncidentSlaCodec.decode([1, 2], rules: rules) }
         #expect(throws: IncidentSlaCodec.DecodingError.self) { try IncidentSlaCodec.decode([9] + Array(repeating: 0, count: 90), rules: rules) }
@@ -276,5 +283,17 @@ struct SlaBookTests {
                 #expect(breach.map { abs($0.timeIntervalSince(expected)) < 0.001 } == true, "opened \(opened) \(severity): \(actions) vs \(expected) at \(at) \(reference)")
             }
         }
+    }
+}
+
+@Suite("SLA trace ids")
+struct SlaTraceIDTests {
+    @Test func hexRoundTripsAndRejectsNonsense() {
+        let id = SlaTraceID(hex: "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(id?.hex == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(SlaTraceID(hex: "000000000000000100000000000000ff")?.hex == "000000000000000100000000000000ff")
+        #expect(SlaTraceID(hex: String(repeating: "0", count: 32)) == nil)
+        #expect(SlaTraceID(hex: "4bf92f3577b34da6a3ce929d0e0e473") == nil)
+        #expect(SlaTraceID(hex: "4bf92f3577b34da6a3ce929d0e0e473g") == nil)
     }
 }
