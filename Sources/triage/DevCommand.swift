@@ -83,6 +83,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the demo portal's gRPC opens (0: no portal).")
     var portalInterval: Double = 3
 
+    @Flag(help: "Run the broker and every worker as separate processes (two escalators, two routers) instead of in this one.")
+    var processes = false
+
     @Option(help: "Roster YAML published at start (agents, severity weights, shift calendars). Default: a demo team.")
     var roster: String?
 
@@ -101,6 +104,7 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.dev")
+        if processes { return try await runProcesses(logger: logger) }
         let kafka = try EmbeddedKafka(brokers: brokers, logger: logger)
         let topic = "triage.dev.selfcheck"
         try kafka.createTopic(topic, partitions: 6, replicationFactor: min(3, brokers))
@@ -179,7 +183,7 @@ struct DevCommand: AsyncParsableCommand {
             producer: producer, client: kafka.clientConfiguration, replyPartitions: Array(0..<6), timeout: .seconds(30), logger: logger
         )
         let portal = DevIntakeDriver(
-            server: intake.server, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
+            intakePort: { [server = intake.server] in try await server.boundPort() }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
         let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
             portalInterval > 0 ? [.init(service: LedgerClientService(portalLedger)), .init(service: portal)] : []
@@ -461,6 +465,131 @@ final class IncidentSimulator: Service, Sendable {
                 self.count.add(1, ordering: .relaxed)
                 index += 1
                 try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+extension DevCommand {
+    /// `--processes`: `triage broker` and the workers as child processes (two escalators and two
+    /// routers split their partitions); this process runs the simulator, the demo portal and the
+    /// webhook receiver, and prints what each worker's `/metrics` says.
+    func runProcesses(logger: Logger) async throws {
+        let policy = try sla.loadPolicy()
+        let origin = Date()
+        let clock = ScaledClock(scale: timeScale, origin: origin)
+        let originText = ISO8601DateFormatter().string(from: origin)
+        let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
+        let cluster = try await DevProcessCluster(brokers: brokers, partitions: 6)
+        if let portFile { try Data((cluster.bootstrap + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
+        let client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
+        let sinkRunning = Task { try await sink.run() }
+        defer { sinkRunning.cancel() }
+        let sinkPort = await sink.boundPort()
+        let rosterFile = try roster.map(loadRoster) ?? Self.demoRoster
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = "\(cluster.folder)/\(name)"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let rosterPath = try roster ?? write("roster.yaml", DevProcessFiles.roster(rosterFile))
+        let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: policy, port: sinkPort))
+        let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: devToken))
+        let policyArguments = sla.policy.map { ["--policy", $0] } ?? []
+        let time = ["--time-scale", "\(timeScale)", "--time-origin", originText]
+        let port = intakePort == 0 ? try DevProcessCluster.freePort() : intakePort
+        for index in 1...2 { try cluster.start("escalator-\(index)", ["escalator", "--session-timeout", "6"] + time + policyArguments) }
+        for index in 1...2 { try cluster.start("router-\(index)", ["router", "--session-timeout", "6", "--roster", rosterPath]) }
+        try cluster.start("notifier", ["notifier", "--session-timeout", "6", "--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+        try cluster.start("analytics", ["analytics", "--session-timeout", "6"] + policyArguments)
+        try cluster.start(
+            "intake", ["intake", "--session-timeout", "6", "--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(port)"] + time,
+            environment: ["TRIAGE_DEV_TOKEN": devToken]
+        )
+        print("""
+            triage dev --processes — triage broker (\(brokers) broker(s)) and \(cluster.workers.count) worker processes
+              bootstrap: \(cluster.bootstrap)
+              workers:   \(cluster.workers.map { "\($0.name) (ops :\($0.opsPort))" }.joined(separator: ", "))
+              logs:      \(cluster.folder)/*.log
+              intake:    gRPC on 127.0.0.1:\(port), bearer token \(devToken) (tenant dev-portal)
+              running:   incident simulator at \(incidentRate)/s, demo portal every \(portalInterval) s, webhook receiver on :\(sinkPort)
+              stop:      Ctrl-C (every worker gets SIGTERM and must exit 0)
+            """)
+        fflush(nil)
+
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
+        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
+        let replies = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.entitlementReplies).partitions.map(\.id)
+        let portalLedger = LedgerClient(producer: producer, client: client, replyPartitions: replies, timeout: .seconds(60), logger: logger)
+        let portal = DevIntakeDriver(
+            intakePort: { port }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)),
+            logger: logger
+        )
+        let reporter = DevProcessReporter(cluster: cluster, portal: portal, sink: sink, simulator: simulator, interval: reportInterval)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer)),
+                    .init(service: simulator), .init(service: LedgerClientService(portalLedger)),
+                ] + (portalInterval > 0 ? [.init(service: portal)] : []) + [.init(service: reporter)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        if let duration {
+            Task {
+                try await Task.sleep(for: .seconds(duration))
+                await group.triggerGracefulShutdown()
+            }
+        }
+        try await group.run()
+        let statuses = await cluster.stop()
+        let clean = statuses.values.allSatisfy { $0 == 0 }
+        print(
+            "triage dev stopped: worker exits \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")); "
+                + "incidents opened \(simulator.opened), opened through gRPC \(portal.figures.opened) (refused \(portal.figures.refused)), "
+                + "notifications delivered \(sink.snapshot.received) (signatures verified \(sink.snapshot.verified)), "
+                + "traces from the portal to a webhook \(portal.figures.traceIDs.intersection(sink.snapshot.traceIDs).count)"
+        )
+        if !clean { throw ExitCode(1) }
+    }
+}
+
+/// Publishes the roster once at start (as `triage agents apply` does), then idles.
+struct RosterPublisher: Service {
+    let roster: Roster
+    let producer: KafkaProducer
+
+    func run() async throws {
+        _ = try await publishRoster(roster, producer: producer, source: "triage dev")
+        try? await gracefulShutdown()
+    }
+}
+
+/// The live lines of `triage dev --processes`.
+struct DevProcessReporter: Service {
+    let cluster: DevProcessCluster
+    let portal: DevIntakeDriver
+    let sink: DevWebhookSink
+    let simulator: IncidentSimulator
+    let interval: Double
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                if Task.isCancelled { break }
+                let elapsed = (ContinuousClock.now - started).components.seconds
+                print("[\(elapsed)s] processed: \(await cluster.statusLine())")
+                let demo = portal.figures
+                let received = sink.snapshot
+                print(
+                    "[\(elapsed)s] simulator opened \(simulator.opened)  portal opened via gRPC \(demo.opened) (refused \(demo.refused))  "
+                        + "webhooks received \(received.received) (signature ok \(received.verified))"
+                )
+                fflush(nil)
             }
         }
     }

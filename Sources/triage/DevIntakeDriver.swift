@@ -29,7 +29,7 @@ final class DevIntakeDriver: Service, Sendable {
     static let contract = "DEMO-24X7"
     static let pack = "DEMO-PACK"
 
-    let server: IntakeServer
+    let intakePort: @Sendable () async throws -> Int
     let ledger: LedgerClient
     let token: String
     let clock: any SlaTimeSource
@@ -37,8 +37,11 @@ final class DevIntakeDriver: Service, Sendable {
     let logger: Logger
     private let state = Mutex(Figures())
 
-    init(server: IntakeServer, ledger: LedgerClient, token: String, clock: any SlaTimeSource, interval: Duration, logger: Logger) {
-        self.server = server
+    init(
+        intakePort: @escaping @Sendable () async throws -> Int, ledger: LedgerClient, token: String, clock: any SlaTimeSource, interval: Duration,
+        logger: Logger
+    ) {
+        self.intakePort = intakePort
         self.ledger = ledger
         self.token = token
         self.clock = clock
@@ -60,7 +63,7 @@ final class DevIntakeDriver: Service, Sendable {
     }
 
     private func drive() async throws {
-        let port = try await server.boundPort()
+        let port = try await intakePort()
         let purchased = clock.now()
         for spec in [
             GrantSpec(

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TriageEntitlements
+import TriageEscalator
 import TriageIntake
 import TriageKafka
 import TriageOps
@@ -68,6 +69,12 @@ struct IntakeCommand: AsyncParsableCommand {
     @Option(help: "Write the bound gRPC port to this file once listening (for scripts and tests).")
     var portFile: String?
 
+    @Option(help: "Demos and tests: the intake's clock runs this many times as fast as real time (as the escalator's --time-scale).")
+    var timeScale: Double = 1
+
+    @Option(help: "Demos and tests: the instant the scaled clock starts from (RFC 3339; processes given the same origin agree).")
+    var timeOrigin: String?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -76,6 +83,10 @@ struct IntakeCommand: AsyncParsableCommand {
         guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
         guard ledgerTimeout > 0 else { throw ValidationError("--ledger-timeout must be positive") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+        if let timeOrigin, parseInstant(timeOrigin) == nil {
+            throw ValidationError("--time-origin '\(timeOrigin)' is not an RFC 3339 instant (e.g. 2026-03-06T16:00:00Z)")
+        }
     }
 
     func run() async throws {
@@ -88,7 +99,10 @@ struct IntakeCommand: AsyncParsableCommand {
         let instance = try await IntakeInstance(
             client: try connection.clientConfiguration(), tenants: directory, billing: policy, host: host, port: port,
             tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: group,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)), logger: logger
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)), logger: logger,
+            now: { [clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())] in
+                timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
+            }
         )
         let ops = OpsServer(port: opsPort, health: instance.health, logger: logger)
         let announce = PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)

@@ -112,6 +112,36 @@ struct EscalatorProcessTests {
         #expect(figure(after: "webhook") >= 1, "\(summary)")
     }
 
+    /// `triage dev --processes`: the broker and seven worker processes (two escalators, two
+    /// routers); at the end every worker gets SIGTERM under load and must exit 0.
+    @Test func devRunsEveryWorkerAsItsOwnProcess() async throws {
+        let (status, output, errors) = try await runProcess(
+            triageExecutable,
+            [
+                "dev", "--processes", "--duration", "30", "--time-scale", "720", "--incident-rate", "4", "--report-interval", "10",
+                "--intake-port", "0", "--portal-interval", "1", "--log-level", "warning",
+            ],
+            timeout: .seconds(120)
+        )
+        #expect(status == 0, "\(output.suffix(2_000)) \(errors.suffix(2_000))")
+        let summary = try #require(output.split(separator: "\n").last { $0.hasPrefix("triage dev stopped") }, "\(output)")
+        for worker in ["escalator-1", "escalator-2", "router-1", "router-2", "notifier", "analytics", "intake"] {
+            #expect(summary.contains("\(worker)=0"), "\(worker) exits 0 on SIGTERM: \(summary)")
+        }
+        // Both escalators and both routers got work (the partitions were split between them).
+        let lines = output.split(separator: "\n").filter { $0.contains("processed: ") }
+        let last = try #require(lines.last, "\(output)")
+        for worker in ["escalator-1", "escalator-2", "router-1", "router-2", "analytics"] {
+            let figure = last.components(separatedBy: "\(worker) up ").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+            #expect(figure > 0, "\(worker) processed records: \(last)")
+        }
+        let words = summary.split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        func figure(after word: String) -> Int { words.firstIndex(of: word).flatMap { Int(words[$0 + 1]) } ?? 0 }
+        #expect(figure(after: "gRPC") >= 6, "\(summary)")
+        #expect(figure(after: "delivered") > 0 && figure(after: "verified") == figure(after: "delivered"), "\(summary)")
+        #expect(figure(after: "webhook") >= 1, "a trace crossed four processes: \(summary)")
+    }
+
     @Test func slaDeadlinePrintsUTCAndLocalTimes() async throws {
         let calendar = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("calendar") + ".yaml").path
         try """
