@@ -42,6 +42,7 @@ bench: deps
 	Benchmarks/.build/release/escalator-bench
 	Benchmarks/.build/release/router-bench
 	Benchmarks/.build/release/notifier-bench
+	Benchmarks/.build/release/intake-bench
 
 schemas: deps
 	scripts/generate-schemas.sh

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         // The baseline: the same workloads as minimal loops over librdkafka's C API.
@@ -41,6 +43,23 @@ let package = Package(
                 .product(name: "TriageSLA", package: "triage"),
                 .product(name: "TriageSLAEvents", package: "triage"),
                 .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The intake: OpenIncident through gRPC and the ledger vs publishing straight to Kafka.
+        .executableTarget(
+            name: "intake-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageEntitlements", package: "triage"),
+                .product(name: "TriageIntake", package: "triage"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,0 +1,126 @@
+// Intake benchmark (issue 7): OpenIncident through gRPC, authorisation and the entitlement ledger
+// (request/reply over Kafka) against the same Opened events published straight to Kafka at the
+// same concurrency (baseline, same run); and a direct call (Acknowledge: gRPC + one publish).
+// Prints; asserts nothing.
+//
+//   intake-bench [--calls 4000] [--concurrency 32]
+import BenchSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import SwiftProtobuf
+import Synchronization
+import TriageEntitlements
+import TriageIntake
+import TriageKafka
+import TriageSchema
+import TriageStreams
+
+let calls = option("--calls", 4_000)
+let concurrency = option("--concurrency", 32)
+let partitions = 6
+try ChildBroker.serveIfChild(topics: [
+    (TriageTopic.incidentEvents, partitions), (TriageTopic.entitlementRequests, partitions), (TriageTopic.entitlements, partitions),
+    (TriageTopic.entitlementReplies, partitions), (TriageTopic.incidentDirectory, partitions), (TriageTopic.incidentState, partitions),
+    (TriageTopic.deadLetter, 1),
+])
+let logger = {
+    var logger = Logger(label: "triage.intake-bench")
+    logger.logLevel = .error
+    return logger
+}()
+let (bootstrap, child) = try ChildBroker.start()
+let client = KafkaClientConfiguration(bootstrap: bootstrap)
+emit("intake benchmark: \(calls) calls at concurrency \(concurrency), broker in a child process")
+
+/// Runs `calls` operations, `concurrency` at a time; returns calls/s and sorted latencies (ms).
+func measure(_ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> (rate: Double, latencies: [Double]) {
+    let started = ContinuousClock.now
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for worker in 0..<concurrency {
+            group.addTask {
+                var mine: [Double] = []
+                for index in stride(from: worker, to: calls, by: concurrency) {
+                    let begun = ContinuousClock.now
+                    try await operation(index)
+                    mine.append((ContinuousClock.now - begun).secondsDouble * 1000)
+                }
+                return mine
+            }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+    }
+    return (Double(calls) / (ContinuousClock.now - started).secondsDouble, latencies.sorted())
+}
+
+func line(_ name: String, _ result: (rate: Double, latencies: [Double])) -> String {
+    String(
+        format: "%@: %.0f/s, p50 %.1f ms, p99 %.1f ms", name, result.rate, percentile(result.latencies, 0.5), percentile(result.latencies, 0.99)
+    )
+}
+
+// MARK: Baseline: Opened events published straight to the lifecycle topic.
+
+let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+let producing = Task { try await producer.run() }
+let publisher = IncidentEventPublisher(producer: producer)
+let baseline = try await measure { index in
+    let event = IncidentEvent.with {
+        $0.eventID = "base-\(index)"; $0.incidentID = "INC-BASE-\(index)"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+        $0.opened = .with {
+            $0.customerAccount = "acme"; $0.entitlementID = "ACME-24X7"; $0.product = "billing"; $0.language = "en"; $0.severity = .b
+            $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "baseline"
+        }
+    }
+    _ = try await publisher.publish(event)
+}
+emit(line("baseline (publish Opened to Kafka, acks=all)", baseline))
+
+// MARK: The intake, in process, with its ledger.
+
+let token = "bench-token"
+let tenants = try TenantDirectory.load(yaml: "tenants:\n  - name: bench\n    token: \(token)\n    accounts: [acme]\n", file: "(bench)", environment: [:])
+let instance = try await IntakeInstance(client: client, tenants: tenants, billing: .standard, port: 0, sessionTimeout: .seconds(6), logger: logger)
+let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
+let running = Task { try await group.run() }
+let port = try await instance.server.boundPort()
+let ledger = LedgerClient(producer: producer, client: client, replyPartitions: Array(0..<Int32(partitions)), timeout: .seconds(60), logger: logger)
+let replies = Task { try await ledger.run() }
+let contract = GrantSpec(
+    id: "ACME-24X7", kind: .twentyFourSeven, account: "acme", purchasedAt: Date().addingTimeInterval(-86_400), timeZone: "UTC", credits: nil,
+    coverage: nil, calendar: nil, termYears: 1
+)
+_ = try await ledger.submit(.grant(contract), entitlementID: contract.id, requestID: "bench-grant-\(UUID())", requestedBy: "bench").outcome.get()
+while instance.entitlements["ACME-24X7"] == nil { try await Task.sleep(for: .milliseconds(20)) }
+
+var metadata = Metadata()
+metadata.addString("Bearer \(token)", forKey: "authorization")
+let incidents = Mutex<[Int: String]>([:])
+try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
+    let intake = Triage_V1_IncidentIntake.Client(wrapping: grpc)
+    let opens = try await measure { index in
+        let receipt = try await intake.openIncident(
+            .with {
+                $0.requestID = "bench-\(index)"; $0.customerAccount = "acme"; $0.product = "billing"; $0.language = "en"; $0.severity = .b
+                $0.customerTimeZone = "UTC"; $0.title = "bench \(index)"
+            },
+            metadata: metadata
+        )
+        incidents.withLock { $0[index] = receipt.incidentID }
+    }
+    emit(line("OpenIncident (gRPC → ledger over Kafka → Opened + directory + state → reply)", opens))
+    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", opens.rate / baseline.rate, percentile(opens.latencies, 0.5) / percentile(baseline.latencies, 0.5)))
+    let acks = try await measure { index in
+        let incident = incidents.withLock { $0[index] }!
+        _ = try await intake.acknowledge(.with { $0.requestID = "ack-\(index)"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: metadata)
+    }
+    emit(line("Acknowledge (gRPC → one publish)", acks))
+    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", acks.rate / baseline.rate, percentile(acks.latencies, 0.5) / percentile(baseline.latencies, 0.5)))
+}
+await group.triggerGracefulShutdown()
+_ = await running.result
+replies.cancel()
+producing.cancel()
+kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
