@@ -206,16 +206,13 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         // Events (and directory entries) first, then the states, then the answers: a stored state
         // means its command's events are out, which is what lets a redelivered command be skipped.
         let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: Self.eventValidator)
+        var records: [KafkaProducerMessage] = []
         var directory: [KafkaProducerMessage] = []
+        var origins: [(pending: Int, event: IncidentEvent)] = []
         for index in pending.indices {
             for event in pending[index].events {
-                let report = try await publisher.publish(event, traceparent: pending[index].trace?.child().traceparent)
-                var position = EventPosition()
-                position.incidentID = event.incidentID
-                position.eventID = event.eventID
-                position.partition = report.partition
-                position.offset = report.offset
-                pending[index].reply.events.append(position)
+                records.append(try publisher.record(for: event, traceparent: pending[index].trace?.child().traceparent))
+                origins.append((index, event))
                 if case .opened = event.event {
                     directory.append(
                         KafkaProducerMessage(topic: topics.directory, key: Array(event.incidentID.utf8), value: try event.serializedBytes())
@@ -223,7 +220,16 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                 }
             }
         }
-        try await producer.sendAll(directory)
+        // One round trip for the whole batch's events (in order) and their directory entries.
+        let reports = try await producer.sendAll(records + directory)
+        for (report, origin) in zip(reports, origins) {
+            var position = EventPosition()
+            position.incidentID = origin.event.incidentID
+            position.eventID = origin.event.eventID
+            position.partition = report.partition
+            position.offset = report.offset
+            pending[origin.pending].reply.events.append(position)
+        }
         try await producer.sendAll(states)
         try await producer.sendAll(
             try pending.map { KafkaProducerMessage(topic: topics.replies, key: Array($0.reply.requestID.utf8), value: try $0.reply.serializedBytes()) }

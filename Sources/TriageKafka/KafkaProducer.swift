@@ -62,26 +62,28 @@ public final class KafkaProducer: Service, Sendable {
     }
 
     /// Produces `messages` in the given order (records of one partition keep it) and waits until
-    /// every one is acknowledged. Throws the first failure after all have completed. Cheaper than
-    /// one `send` per record: one suspension for the whole batch.
-    public func sendAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) {
-        guard !messages.isEmpty else { return }
+    /// every one is acknowledged; returns where each was stored, in the order given. Throws the
+    /// first failure after all have completed. Cheaper than one `send` per record: one suspension
+    /// for the whole batch.
+    @discardableResult
+    public func sendAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> [KafkaDeliveryReport] {
+        guard !messages.isEmpty else { return [] }
         let batch = BatchDelivery(count: messages.count)
-        for message in messages {
+        for (index, message) in messages.enumerated() {
             while true {
                 let epoch = core.space.epoch
-                let box = Unmanaged.passRetained(DeliveryBox { batch.complete($0) }).toOpaque()
+                let box = Unmanaged.passRetained(DeliveryBox { batch.complete($0, at: index) }).toOpaque()
                 let outcome = core.produce(message, opaque: box)
                 if case .enqueued = outcome { break }
                 Unmanaged<DeliveryBox>.fromOpaque(box).release()
                 if case .failed(let error) = outcome {
-                    batch.complete(.failure(error))
+                    batch.complete(.failure(error), at: index)
                     break
                 }
                 await core.space.wait(whileEpochIs: epoch)  // queue full: wait, keep the order
             }
         }
-        try await batch.wait()
+        return try await batch.wait()
     }
 
     /// Hands `message` to librdkafka without waiting for the acknowledgement.
@@ -136,15 +138,17 @@ private final class BatchDelivery: Sendable {
     private struct State {
         var remaining: Int
         var firstError: KafkaError?
+        var reports: [KafkaDeliveryReport?]
         var waiter: CheckedContinuation<KafkaError?, Never>?
     }
     private let state: Mutex<State>
 
-    init(count: Int) { state = Mutex(State(remaining: count)) }
+    init(count: Int) { state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: count))) }
 
-    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?) {
+    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?, at index: Int) {
         let resume: (CheckedContinuation<KafkaError?, Never>, KafkaError?)? = state.withLock { state in
             if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
+            if case .success(let report) = result { state.reports[index] = report }
             state.remaining -= 1
             guard state.remaining == 0, let waiter = state.waiter else { return nil }
             state.waiter = nil
@@ -153,7 +157,7 @@ private final class BatchDelivery: Sendable {
         if let (waiter, error) = resume { waiter.resume(returning: error) }
     }
 
-    func wait() async throws(KafkaError) {
+    func wait() async throws(KafkaError) -> [KafkaDeliveryReport] {
         let error: KafkaError? = await withCheckedContinuation { continuation in
             let done: KafkaError?? = state.withLock { state in
                 if state.remaining == 0 { return .some(state.firstError) }
@@ -163,6 +167,7 @@ private final class BatchDelivery: Sendable {
             if let done { continuation.resume(returning: done) }
         }
         if let error { throw error }
+        return state.withLock { $0.reports.compactMap { $0 } }
     }
 }
 

@@ -126,11 +126,16 @@ public final class KafkaTopicFollower: Sendable {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while !stopping.load(ordering: .acquiring) {
-            // Blocks until records arrive or 100 ms pass (then checks whether to stop).
-            let count = rd_kafka_consume_batch_queue(queue, 100, buffer, capacity)
-            if count < 0 { throw KafkaError(responseCode: rd_kafka_last_error(), context: "follow \(topic)") }
+            // Blocks until one record arrives or 100 ms pass (then checks whether to stop), then
+            // takes whatever else is ready without waiting: `rd_kafka_consume_batch_queue` alone
+            // would hold the first record until the batch is full or the timeout has passed,
+            // which is 100 ms on every reply a caller waits for.
+            guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
+            buffer[0] = first
+            let more = rd_kafka_consume_batch_queue(queue, 0, buffer + 1, capacity - 1)
+            let count = 1 + max(more, 0)
             var failure: KafkaError?
-            for index in 0..<max(count, 0) {
+            for index in 0..<count {
                 let message = buffer[index]!
                 defer { rd_kafka_message_destroy(message) }
                 let record = message.pointee
