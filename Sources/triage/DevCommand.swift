@@ -36,9 +36,10 @@ struct DevCommand: AsyncParsableCommand {
             signed webhooks to a local receiver that checks every signature;
               • the analytics feed: a flat JSON record per lifecycle event on triage.analytics and the \
             latest snapshot per incident on triage.incident-state;
-              • an incident simulator opening --incident-rate incidents per second (mixed severities; \
-            some acknowledged in time, some waiting on the customer, some never answered, so warnings \
-            and escalations show up within seconds; every tenth is closed a little later).
+              • a workload simulator: customers opening --incident-rate incidents per second (severity \
+            A 10 %, B 35 %, C 55 %), agents answering after 20–130 % of the target (a tenth never), a fifth \
+            waiting on the customer for a while, most resolved hours later (SLA time), a few closed \
+            unresolved; every three seconds an agent steps away or comes back.
               • the intake (gRPC on --intake-port) with its entitlement ledger, and a demo portal that \
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
@@ -205,6 +206,7 @@ struct DevCommand: AsyncParsableCommand {
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
                     .init(service: simulator),
+                    .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -399,9 +401,10 @@ struct SelfCheckReporter: Service {
     }
 }
 
-/// Opens simulated incidents on the lifecycle topic at a fixed rate, on SLA time: a third are
-/// acknowledged quickly, some wait on the customer for a while, the rest are never answered
-/// (so the escalator has warnings and breaches to report).
+/// The workload of `triage dev`: customers opening incidents at a fixed rate on SLA time with a
+/// realistic severity mix (A 10 %, B 35 %, C 55 %), agents answering after varied delays (some
+/// too late, a tenth never), some incidents waiting on the customer for a while, most resolved
+/// hours later and a few closed unresolved. Each event is published when its SLA time comes.
 final class IncidentSimulator: Service, Sendable {
     let producer: KafkaProducer
     let clock: any SlaTimeSource
@@ -416,55 +419,120 @@ final class IncidentSimulator: Service, Sendable {
 
     var opened: Int { count.load(ordering: .relaxed) }
 
+    /// The lifecycle of one simulated incident, as (SLA minutes after opening, event) pairs.
+    static func story(_ incident: String, index: Int, openedAt: Date, random: inout some RandomNumberGenerator) -> [(Double, IncidentEvent)] {
+        func event(_ suffix: String, _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
+            var event = IncidentEvent.with { $0.eventID = "\(incident)-\(suffix)"; $0.incidentID = incident; $0.producer = "simulator" }
+            build(&event)
+            return event
+        }
+        let roll = Double.random(in: 0..<1, using: &random)
+        let severity: Severity = roll < 0.10 ? .a : roll < 0.45 ? .b : .c
+        let target: Double = severity == .a ? 120 : severity == .b ? 240 : 480
+        let agent = "agent-\(Int.random(in: 1...12, using: &random))"
+        var story: [(Double, IncidentEvent)] = [
+            (0, event("opened") {
+                $0.opened = .with {
+                    $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing"; $0.language = "en"
+                    $0.severity = severity; $0.coverage = severity == .a || index % 2 == 0 ? .coverage24X7 : .businessHours
+                    $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+                }
+            })
+        ]
+        guard Double.random(in: 0..<1, using: &random) >= 0.10 else { return story }  // never answered: warnings, then escalations
+        // Answered after 20 %–130 % of the target: about a fifth breach it first.
+        let answered = target * Double.random(in: 0.2...1.3, using: &random)
+        story.append((answered, event("ack") { $0.acknowledged = .with { $0.agentID = agent } }))
+        var resolved = answered + Double.random(in: 30...480, using: &random)
+        if Double.random(in: 0..<1, using: &random) < 0.2 {  // waits on the customer for a while
+            let waits = answered + 10
+            let responds = waits + Double.random(in: 30...240, using: &random)
+            story.append((waits, event("wait") { $0.waitingOnCustomer = .with { $0.reason = "need logs" } }))
+            story.append((responds, event("respond") { $0.customerResponded = .init() }))
+            resolved = max(resolved, responds + 20)
+        }
+        if Double.random(in: 0..<1, using: &random) < 0.05 {
+            story.append((resolved, event("closed") { $0.closedUnresolved = .with { $0.closedBy = agent; $0.reason = "cannot_reproduce" } }))
+        } else {
+            story.append((resolved - 5, event("solution") { $0.solutionDelivered = .with { $0.agentID = agent; $0.summary = "fixed" } }))
+            story.append((resolved, event("closed") { $0.closedResolved = .with { $0.closedBy = agent } }))
+        }
+        return story.map { minutes, event in
+            var event = event
+            event.occurredAt = Google_Protobuf_Timestamp(date: openedAt.addingTimeInterval(minutes * 60))
+            return (minutes, event)
+        }
+    }
+
     func run() async throws {
         guard rate > 0 else { return try await gracefulShutdown() }
         let publisher = IncidentEventPublisher(producer: producer, validator: .init(now: { [clock] in clock.now() }))
-        let interval = Duration.seconds(1) / rate
         let run = UUID().uuidString.prefix(4).lowercased()
         await cancelWhenGracefulShutdown {
+            var random = SystemRandomNumberGenerator()
+            var pending: [(due: Date, event: IncidentEvent)] = []  // sorted by due
             var index = 0
+            var nextOpen = self.clock.now()
             while !Task.isCancelled {
-                let incident = "INC-\(run)-\(index)"
                 let now = self.clock.now()
-                let severity: Severity = [.a, .b, .c][index % 3]
-                var events = [
-                    IncidentEvent.with {
-                        $0.eventID = "\(incident)-opened"; $0.incidentID = incident; $0.producer = "simulator"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                        $0.opened = .with {
-                            $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing"
-                            $0.severity = severity; $0.coverage = index % 2 == 0 ? .coverage24X7 : .businessHours
-                            $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
-                        }
+                if now >= nextOpen {
+                    let incident = "INC-\(run)-\(index)"
+                    for (minutes, event) in Self.story(incident, index: index, openedAt: now, random: &random) {
+                        let due = now.addingTimeInterval(minutes * 60)
+                        let position = pending.firstIndex { $0.due > due } ?? pending.endIndex
+                        pending.insert((due, event), at: position)
                     }
-                ]
-                switch index % 4 {
-                case 0:  // answered within minutes
-                    events.append(.with {
-                        $0.eventID = "\(incident)-ack"; $0.incidentID = incident; $0.producer = "simulator"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(120))
-                        $0.acknowledged = .with { $0.agentID = "agent-\(index % 5)" }
-                    })
-                case 1:  // waiting on the customer right away
-                    events.append(.with {
-                        $0.eventID = "\(incident)-wait"; $0.incidentID = incident; $0.producer = "simulator"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(60))
-                        $0.waitingOnCustomer = .with { $0.reason = "need logs" }
-                    })
-                default:  // never answered: warnings, then escalations
-                    break
+                    self.count.add(1, ordering: .relaxed)
+                    index += 1
+                    nextOpen = nextOpen.addingTimeInterval(self.scale / self.rate)
                 }
-                if index % 10 == 5 {  // solved quickly: frees the agent's capacity
-                    events.append(.with {
-                        $0.eventID = "\(incident)-closed"; $0.incidentID = incident; $0.producer = "simulator"
-                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(240))
-                        $0.closedResolved = .with { $0.closedBy = "agent-\(index % 5)" }
-                    })
+                while let first = pending.first, first.due <= now {
+                    pending.removeFirst()
+                    _ = try? await publisher.producer.enqueue(publisher.record(for: first.event))
                 }
-                for event in events { _ = try? await publisher.producer.enqueue(publisher.record(for: event)) }
-                self.count.add(1, ordering: .relaxed)
-                index += 1
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    private var scale: Double { (clock as? ScaledClock)?.scale ?? 1 }
+}
+
+/// Agents of `triage dev` stepping away and coming back: every few seconds one agent changes
+/// presence (online ↔ away or offline), so reassignments and queueing show up.
+struct PresenceSimulator: Service {
+    let producer: KafkaProducer
+    let agents: [String]
+    let interval: Duration
+
+    func run() async throws {
+        guard !agents.isEmpty else { return try await gracefulShutdown() }
+        await cancelWhenGracefulShutdown {
+            var away: Set<String> = []
+            var random = SystemRandomNumberGenerator()
+            var step = 0
+            while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                // At most a quarter away at once; someone away comes back first.
+                let agent: String
+                if !away.isEmpty && (away.count >= agents.count / 4 || Bool.random(using: &random)) {
+                    agent = away.randomElement(using: &random)!
+                    away.remove(agent)
+                } else {
+                    agent = agents.randomElement(using: &random)!
+                    away.insert(agent)
+                }
+                let event = AgentEvent.with {
+                    $0.eventID = "dev-presence-\(UUID().uuidString)"; $0.agentID = agent; $0.producer = "triage dev"
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                    // Away, or now and then offline (unacknowledged incidents are then reassigned).
+                    $0.presenceChanged = .with { $0.presence = away.contains(agent) ? (step % 3 == 0 ? .offline : .away) : .online }
+                }
+                _ = try? await producer.send(
+                    KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.utf8), value: try! event.serializedBytes())
+                )
+                step += 1
             }
         }
     }
@@ -532,6 +600,7 @@ extension DevCommand {
                 services: [
                     .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer)),
                     .init(service: simulator), .init(service: LedgerClientService(portalLedger)),
+                    .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
                 ] + (portalInterval > 0 ? [.init(service: portal)] : []) + [.init(service: reporter)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
