@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 public import TriageEntitlements
@@ -17,7 +18,7 @@ public struct LedgerUnavailable: Error, Sendable, CustomStringConvertible {
 /// Replies are read by a ``KafkaTopicFollower`` that starts at the reply topic's end; ``start()``
 /// returns once it is positioned there, so no answer to a later request can be missed. Every
 /// client reads every reply and keeps the ones it waits for.
-public final class LedgerClient: Sendable {
+public final class LedgerClient: Service, Sendable {
     private let producer: KafkaProducer
     private let follower: KafkaTopicFollower
     private let topics: LedgerTopics
@@ -39,8 +40,14 @@ public final class LedgerClient: Sendable {
         }
     }
 
-    /// Reads replies until cancelled (run it in a task or a service group).
-    public func run() async throws { try await follower.run() }
+    /// Reads replies until cancelled, ``stop()`` or the service group's graceful shutdown.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await follower.run()
+        } onGracefulShutdown: {
+            self.follower.stop()
+        }
+    }
     public func stop() { follower.stop() }
     /// Returns once replies are being followed.
     public func ready() async throws { try await follower.waitUntilCaughtUp() }

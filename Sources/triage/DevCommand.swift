@@ -187,7 +187,7 @@ struct DevCommand: AsyncParsableCommand {
             intakePort: { [server = intake.server] in try await server.boundPort() }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
         let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
-            portalInterval > 0 ? [.init(service: LedgerClientService(portalLedger)), .init(service: portal)] : []
+            portalInterval > 0 ? [.init(service: portalLedger), .init(service: portal)] : []
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -351,18 +351,13 @@ struct SelfCheckReporter: Service {
     let interval: Double
 
     func run() async throws {
-        let started = ContinuousClock.now
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                if Task.isCancelled { break }
+        await reportPeriodically(every: interval) { elapsed in
                 let snapshot = statistics.snapshot(resettingLatencies: true)
                 let lag = ((try? await consumer.lag()) ?? [:]).values.reduce(0, +)
                 let sorted = snapshot.latencies.sorted()
                 func percentile(_ p: Double) -> String {
                     sorted.isEmpty ? "-" : String(format: "%.1fms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
                 }
-                let elapsed = (ContinuousClock.now - started).components.seconds
                 print(
                     "[\(elapsed)s] kafka self-check: produced \(snapshot.produced)  consumed \(snapshot.consumed)  "
                         + "lag \(lag)  e2e p50 \(percentile(0.5)) p99 \(percentile(0.99))  failures \(snapshot.failed)"
@@ -397,7 +392,6 @@ struct SelfCheckReporter: Service {
                 )
                 fflush(nil)
             }
-        }
     }
 }
 
@@ -599,7 +593,7 @@ extension DevCommand {
             configuration: .init(
                 services: [
                     .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer)),
-                    .init(service: simulator), .init(service: LedgerClientService(portalLedger)),
+                    .init(service: simulator), .init(service: portalLedger),
                     .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
                 ] + (portalInterval > 0 ? [.init(service: portal)] : []) + [.init(service: reporter)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -645,12 +639,7 @@ struct DevProcessReporter: Service {
     let interval: Double
 
     func run() async throws {
-        let started = ContinuousClock.now
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                if Task.isCancelled { break }
-                let elapsed = (ContinuousClock.now - started).components.seconds
+        await reportPeriodically(every: interval) { elapsed in
                 print("[\(elapsed)s] processed: \(await cluster.statusLine())")
                 let demo = portal.figures
                 let received = sink.snapshot
@@ -660,6 +649,18 @@ struct DevProcessReporter: Service {
                 )
                 fflush(nil)
             }
+    }
+}
+
+/// Calls `report` with the whole seconds elapsed every `interval` seconds until the service group
+/// shuts down (the live lines of `triage dev`).
+func reportPeriodically(every interval: Double, _ report: @escaping @Sendable (Int64) async -> Void) async {
+    let started = ContinuousClock.now
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(interval))
+            if Task.isCancelled { break }
+            await report((ContinuousClock.now - started).components.seconds)
         }
     }
 }

@@ -124,17 +124,3 @@ final class DevIntakeDriver: Service, Sendable {
         }
     }
 }
-
-/// A ledger client's reply reader as a service.
-struct LedgerClientService: Service {
-    let ledger: LedgerClient
-    init(_ ledger: LedgerClient) { self.ledger = ledger }
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await ledger.run()
-        } onGracefulShutdown: {
-            ledger.stop()
-        }
-    }
-}

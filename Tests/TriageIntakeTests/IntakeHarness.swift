@@ -109,7 +109,7 @@ final class IntakeHarness: Sendable {
         let ledger = operatorLedger
         group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: producer), .init(service: FollowerRunner(ledger)), .init(service: feed), .init(service: feedConsumer)]
+                services: [.init(service: producer), .init(service: ledger), .init(service: feed), .init(service: feedConsumer)]
                     + instance.services.map { .init(service: $0) },
                 logger: logger
             )
@@ -148,18 +148,6 @@ final class IntakeHarness: Sendable {
     }
 }
 
-/// Runs a ledger client's reply reader as a service.
-struct FollowerRunner: Service {
-    let ledger: LedgerClient
-    init(_ ledger: LedgerClient) { self.ledger = ledger }
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await ledger.run()
-        } onGracefulShutdown: {
-            ledger.stop()
-        }
-    }
-}
 
 func withDeadline<T: Sendable>(seconds: Double, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
     try await withDeadline(.milliseconds(Int64(seconds * 1000)), body)
