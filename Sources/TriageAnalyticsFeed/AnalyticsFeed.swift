@@ -86,6 +86,7 @@ public final class AnalyticsFeed: Service, Sendable {
             switch event {
             case .partitionsAssigned(let partitions):
                 let owned = partitions.filter { $0.topic == topics.incidentEvents }.map(\.partition)
+                defer { health.markAssigned() }
                 guard !owned.isEmpty else { continue }
                 for (partition, restored) in try await restore(owned) { facts[partition] = restored }
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):

@@ -168,6 +168,7 @@ public final class Escalator: Service, Sendable {
             switch event {
             case .partitionsAssigned(let partitions):
                 try await restore(partitions.filter { $0.topic == owner.topics.incidentEvents }.map(\.partition))
+                owner.health.markAssigned()
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 // Every step already waited for its deliveries; the binding commits the stored
                 // offsets when we ask for the next event.

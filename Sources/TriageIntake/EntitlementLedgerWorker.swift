@@ -106,6 +106,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             switch event {
             case .partitionsAssigned(let partitions):
                 let mine = partitions.filter { $0.topic == topics.requests }.map(\.partition)
+                defer { health.markAssigned() }
                 guard !mine.isEmpty else { continue }
                 for (partition, restored) in try await restore(mine) { owned[partition] = restored }
                 stats.withLock { $0.entitlements = owned.values.reduce(0) { $0 + $1.count } }

@@ -102,6 +102,7 @@ public final class Notifier: Service, Sendable {
             case .partitionsAssigned(let partitions):
                 try await restoreLedger(for: partitions)
                 state.withLock { $0.assigned.formUnion(partitions) }
+                health.markAssigned()
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 // Held deliveries of these partitions stop (the next owner reads their records
                 // again); deliveries in flight finish, storing the offsets they complete.

@@ -148,6 +148,7 @@ public final class Router: Service, Sendable {
             switch event {
             case .partitionsAssigned(let partitions):
                 try await restore(partitions.filter { $0.topic == owner.topics.routing }.map(\.partition))
+                owner.health.markAssigned()
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
                 for partition in partitions where partition.topic == owner.topics.routing { desks[partition.partition] = nil }
                 updateStatistics()

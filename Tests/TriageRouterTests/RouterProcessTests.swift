@@ -36,7 +36,7 @@ struct RouterProcessTests {
         #expect(applied == 0, "\(appliedErrors)")
         #expect(appliedOutput.contains("for 200 agent(s)"))
 
-        let routerArguments = ["router", "--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-port", "0", "--log-level", "warning"]
+        let routerArguments = ["router", "--bootstrap", broker.bootstrap, "--session-timeout", "6", "--ops-port", "0", "--log-level", "warning"]
         var routers = try (0..<3).map { _ in try TriageProcess(routerArguments) }
 
         let audit = AuditLog(capacities: capacities)
