@@ -46,6 +46,11 @@ struct DevCommand: AsyncParsableCommand {
             tenant's bearer token is printed at start.
             A live line every --report-interval seconds shows all of it.
 
+            With --processes the broker and every worker run as separate processes instead (two \
+            escalators and two routers splitting the partitions, the notifier, the analytics feed and the \
+            intake), with the configuration files they need written to a temporary folder; the live lines \
+            then come from each worker's /metrics, and at the end every worker gets SIGTERM.
+
             The broker's address is printed at start; other processes (kcat, triage topics) can use it. \
             Stop with Ctrl-C: everything shuts down gracefully (consumers commit and leave the group, \
             producers flush).
