@@ -48,14 +48,33 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Bootstrap servers, host:port[,host:port...]. Default: $TRIAGE_BOOTSTRAP or localhost:9092.")
     var bootstrap: String?
 
-    @Option(name: .customLong("kafka-property"), help: "Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable.")
+    @Option(
+        name: .customLong("kafka-property"),
+        help: """
+            Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable. Properties can also come from the \
+            environment, which keeps secrets off the command line: TRIAGE_KAFKA_SASL_PASSWORD=… sets \
+            sasl.password (after TRIAGE_KAFKA_, underscores become dots, lowercase); this option wins.
+            """
+    )
     var properties: [String] = []
 
     func clientConfiguration() throws -> KafkaClientConfiguration {
-        let environment = ProcessInfo.processInfo.environment["TRIAGE_BOOTSTRAP"].flatMap { $0.isEmpty ? nil : $0 }
-        var configuration = KafkaClientConfiguration(bootstrap: bootstrap ?? environment ?? "localhost:9092")
-        configuration.librdkafkaOverrides = try keyValuePairs(properties, option: "--kafka-property")
+        let environment = ProcessInfo.processInfo.environment
+        let bootstrapVariable = environment["TRIAGE_BOOTSTRAP"].flatMap { $0.isEmpty ? nil : $0 }
+        var configuration = KafkaClientConfiguration(bootstrap: bootstrap ?? bootstrapVariable ?? "localhost:9092")
+        configuration.librdkafkaOverrides = Self.environmentProperties(environment).merging(
+            try keyValuePairs(properties, option: "--kafka-property")
+        ) { _, option in option }
         return configuration
+    }
+
+    /// `TRIAGE_KAFKA_SASL_PASSWORD=x` → `sasl.password=x`.
+    static func environmentProperties(_ environment: [String: String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix("TRIAGE_KAFKA_") && name.count > "TRIAGE_KAFKA_".count {
+            result[name.dropFirst("TRIAGE_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
+        }
+        return result
     }
 }
 

@@ -192,4 +192,16 @@ struct IntakeProcessTests {
         #expect(missing.contains("triage topics create \(TriageTopic.entitlements):3"), "\(missing)")
         _ = try await broker.stop()
     }
+
+    /// Kafka properties from the environment (how the Helm chart passes SASL credentials): a
+    /// `TRIAGE_KAFKA_*` variable becomes a librdkafka property, checked like `--kafka-property`.
+    @Test func kafkaPropertiesComeFromTheEnvironment() async throws {
+        let process = try TriageProcess(
+            ["topics", "list", "--bootstrap", "127.0.0.1:1", "--log-level", "error"], environment: ["TRIAGE_KAFKA_SOCKET_TIMEOUT_MS": "not-a-number"]
+        )
+        try await eventually("triage topics exits", timeout: .seconds(30)) { !process.process.isRunning }
+        process.process.waitUntilExit()
+        #expect(process.process.terminationStatus != 0)
+        #expect(process.output.contains("socket.timeout.ms"), "\(process.output)")
+    }
 }

@@ -142,9 +142,9 @@ the kind (the topics it consumes, for KEDA and for the replica ceiling). (list $
 {{- if $k.sasl.enabled -}}
 {{- $_ := required "kafka.sasl.existingSecret is required with kafka.sasl.enabled: name the Secret that holds the SASL username and password" $k.sasl.existingSecret -}}
 {{- $_ = set $props "sasl.mechanisms" $k.sasl.mechanism -}}
-{{- /* Kubernetes substitutes $(VAR) in args from the container's env (secretKeyRef). */ -}}
-{{- $_ = set $props "sasl.username" "$(TRIAGE_KAFKA_SASL_USERNAME)" -}}
-{{- $_ = set $props "sasl.password" "$(TRIAGE_KAFKA_SASL_PASSWORD)" -}}
+{{- /* sasl.username and sasl.password come from the container's env (TRIAGE_KAFKA_SASL_USERNAME,
+     TRIAGE_KAFKA_SASL_PASSWORD from the Secret): triage reads TRIAGE_KAFKA_* as librdkafka
+     properties, so the credentials never appear in args or the process list. */ -}}
 {{- end -}}
 {{- if and $k.tls.enabled $k.tls.existingSecret -}}
 {{- $_ := set $props "ssl.ca.location" (printf "/etc/triage/kafka-tls/%s" $k.tls.caKey) -}}
