@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Logging
 public import TriageKafka
 
@@ -116,5 +117,61 @@ extension KafkaConsumer {
             if result.count >= count { break }
         }
         return result
+    }
+}
+
+/// A process-wide limit on the tests that start many processes or a whole `triage dev`: on a
+/// two-core CI machine, several of them at once starve everything else of CPU (servers of other
+/// tests did not get to listen within 30 s; scaled-time tests saw timers fire out of order).
+/// At most two run at a time; the rest wait here without holding a thread.
+public enum HeavyTests {
+    public static let capacity = 2
+    private static let gate = HeavyGate(capacity: capacity)
+
+    public static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await gate.enter()
+        do {
+            let result = try await body()
+            gate.leave()
+            return result
+        } catch {
+            gate.leave()
+            throw error
+        }
+    }
+}
+
+private final class HeavyGate: Sendable {
+    private struct State {
+        var free: Int
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
+
+    init(capacity: Int) { state = Mutex(State(free: capacity)) }
+
+    func enter() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state -> Bool in
+                if state.free > 0 {
+                    state.free -= 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }

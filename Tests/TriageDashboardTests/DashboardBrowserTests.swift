@@ -21,7 +21,9 @@ struct DashboardBrowserTests {
     static let artifacts = URL(fileURLWithPath: repositoryRoot).appendingPathComponent(".build/test-artifacts")
 
     @Test(.enabled(if: chromium != nil, "needs chromium (apt-get install -y chromium)"))
-    func thePageRendersLiveIncidentsAndAgentsAndIsScreenshotted() async throws {
+    func thePageRendersLiveIncidentsAndAgentsAndIsScreenshotted() async throws { try await HeavyTests.run { try await self.thePageRendersLiveIncidentsAndAgentsAndIsScreenshottedBody() } }
+
+    func thePageRendersLiveIncidentsAndAgentsAndIsScreenshottedBody() async throws {
         let chromium = try #require(Self.chromium)
         let cluster = try KafkaTestCluster()
         let floor = try await PublishedFloor(cluster: cluster)

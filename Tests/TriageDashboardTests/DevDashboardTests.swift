@@ -9,7 +9,9 @@ import TriageKafkaTesting
 @Suite("triage dev's dashboard in headless Chromium")
 struct DevDashboardTests {
     @Test(.enabled(if: DashboardBrowserTests.chromium != nil, "needs chromium (apt-get install -y chromium)"))
-    func aRunningDevShowsLiveIncidentsAndAgents() async throws {
+    func aRunningDevShowsLiveIncidentsAndAgents() async throws { try await HeavyTests.run { try await self.aRunningDevShowsLiveIncidentsAndAgentsBody() } }
+
+    func aRunningDevShowsLiveIncidentsAndAgentsBody() async throws {
         let chromium = try #require(DashboardBrowserTests.chromium)
         let port = try freePort()
         let dev = try TriageProcess([

@@ -29,7 +29,9 @@ struct EscalatorProcessTests {
         "\(TriageTopic.incidentEvents):4", "\(TriageTopic.slaState):4", "\(TriageTopic.notificationRequests):1", "\(TriageTopic.deadLetter):1",
     ]
 
-    @Test func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnce() async throws {
+    @Test func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnce() async throws { try await HeavyTests.run { try await self.aKilledEscalatorIsRestartedAndTheBreachStillFiresOnceBody() } }
+
+    func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnceBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.lifecycleTopics.flatMap { ["--topic", $0] })
         let scale = 360.0  // an SLA hour per 10 s: Sev A warnings at 10 s and 15 s, level 1 at 20 s, level 2 at 30 s
         let origin = Date()
@@ -78,7 +80,9 @@ struct EscalatorProcessTests {
         #expect(try await broker.stop() == 0)
     }
 
-    @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws {
+    @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws { try await HeavyTests.run { try await self.devRunsTheEscalatorOnTheEmbeddedBrokerBody() } }
+
+    func devRunsTheEscalatorOnTheEmbeddedBrokerBody() async throws {
         let (status, output, errors) = try await runProcess(
             triageExecutable,
             ["dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4", "--log-level", "warning",
@@ -114,7 +118,9 @@ struct EscalatorProcessTests {
 
     /// `triage dev --processes`: the broker and seven worker processes (two escalators, two
     /// routers); at the end every worker gets SIGTERM under load and must exit 0.
-    @Test func devRunsEveryWorkerAsItsOwnProcess() async throws {
+    @Test func devRunsEveryWorkerAsItsOwnProcess() async throws { try await HeavyTests.run { try await self.devRunsEveryWorkerAsItsOwnProcessBody() } }
+
+    func devRunsEveryWorkerAsItsOwnProcessBody() async throws {
         let (status, output, errors) = try await runProcess(
             triageExecutable,
             [

@@ -22,7 +22,9 @@ struct GracefulShutdownTests {
     /// The shutdown budget the Helm chart's terminationGracePeriodSeconds must exceed.
     static let budget = Duration.seconds(30)
 
-    @Test func sigtermUnderLoadCommitsAndLosesNothing() async throws {
+    @Test func sigtermUnderLoadCommitsAndLosesNothing() async throws { try await HeavyTests.run { try await self.sigtermUnderLoadCommitsAndLosesNothingBody() } }
+
+    func sigtermUnderLoadCommitsAndLosesNothingBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let logger = KafkaTestCluster.makeLogger("test.shutdown")
         let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)

@@ -18,7 +18,9 @@ struct IntakeProcessTests {
 
     /// Two intake processes (each one also a ledger member), many trials of two concurrent opens
     /// on a pack's last credit, one through each intake: exactly one wins every time.
-    @Test func theLastCreditGoesToExactlyOneOfTwoConcurrentOpens() async throws {
+    @Test func theLastCreditGoesToExactlyOneOfTwoConcurrentOpens() async throws { try await HeavyTests.run { try await self.theLastCreditGoesToExactlyOneOfTwoConcurrentOpensBody() } }
+
+    func theLastCreditGoesToExactlyOneOfTwoConcurrentOpensBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("intake")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -16,7 +16,9 @@ struct RouterProcessTests {
         "\(TriageTopic.routerState):6", "\(TriageTopic.deadLetter):1",
     ]
 
-    @Test func threeRoutersTenThousandIncidentsOneKilled() async throws {
+    @Test func threeRoutersTenThousandIncidentsOneKilled() async throws { try await HeavyTests.run { try await self.threeRoutersTenThousandIncidentsOneKilledBody() } }
+
+    func threeRoutersTenThousandIncidentsOneKilledBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let logger = KafkaTestCluster.makeLogger("test.router-processes")
         let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
