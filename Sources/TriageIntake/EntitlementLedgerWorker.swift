@@ -78,24 +78,21 @@ public final class EntitlementLedgerWorker: Service, Sendable {
     public var statistics: LedgerStatistics { stats.withLock { $0 } }
 
     /// Fails fast unless the entitlement state topic exists with the request topic's partition
-    /// count, and the reply and directory topics exist.
-    public static func checkTopics(_ topics: LedgerTopics, client: KafkaClientConfiguration, logger: Logger) async throws {
+    /// count, and the reply, directory and lifecycle topics (and `also`) exist. Returns the
+    /// partitions of every topic of the cluster, from one metadata request.
+    @discardableResult
+    public static func checkTopics(_ topics: LedgerTopics, also: [String] = [], admin: KafkaAdmin) async throws -> [String: [Int32]] {
         try await checkCoPartitioned(
-            input: topics.requests,
-            companions: [CoPartitionedTopic(topics.entitlements, configs: ["cleanup.policy=compact"])],
-            client: client, logger: logger
+            input: topics.requests, companions: [CoPartitionedTopic(topics.entitlements, configs: ["cleanup.policy=compact"])], admin: admin
         )
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        for name in [topics.replies, topics.directory, topics.incidentEvents] {
-            do {
-                _ = try await admin.describeTopic(name)
-            } catch {
-                throw TopicSetupError(
-                    "topic \(name) does not exist; create it with: triage topics create \(name):6"
-                        + (name == topics.directory ? " --config cleanup.policy=compact" : "")
-                )
-            }
+        let partitions = Dictionary(uniqueKeysWithValues: try await admin.listTopics().map { ($0.name, $0.partitions.map(\.id)) })
+        for name in [topics.replies, topics.directory, topics.incidentEvents] + also where partitions[name] == nil {
+            let compacted = name == topics.directory || name == topics.incidentState
+            throw TopicSetupError(
+                "topic \(name) does not exist; create it with: triage topics create \(name):6" + (compacted ? " --config cleanup.policy=compact" : "")
+            )
         }
+        return partitions
     }
 
     public func run() async throws {

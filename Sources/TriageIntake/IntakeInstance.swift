@@ -42,15 +42,10 @@ public struct IntakeInstance: Sendable {
         tls: IntakeTLS? = nil, group: String = "triage-ledger", sessionTimeout: Duration = .seconds(45), ledgerTimeout: Duration = .seconds(15),
         topics: LedgerTopics = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
-        try await EntitlementLedgerWorker.checkTopics(topics, client: client, logger: logger)
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        func partitions(_ topic: String) async throws -> [Int32] {
-            do {
-                return try await admin.describeTopic(topic).partitions.map(\.id)
-            } catch {
-                throw TopicSetupError("topic \(topic) does not exist; create it with: triage topics create \(topic):6 --config cleanup.policy=compact")
-            }
-        }
+        // One admin client and one metadata request for every check and partition list.
+        let partitions = try await EntitlementLedgerWorker.checkTopics(
+            topics, also: [topics.incidentState], admin: KafkaAdmin(configuration: client, logger: logger)
+        )
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
@@ -62,12 +57,12 @@ public struct IntakeInstance: Sendable {
         health = WorkerHealth()
         ledger = EntitlementLedgerWorker(consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger)
         let ledgerClient = LedgerClient(
-            producer: producer, client: client, replyPartitions: try await partitions(topics.replies), topics: topics, timeout: ledgerTimeout, logger: logger
+            producer: producer, client: client, replyPartitions: partitions[topics.replies]!, topics: topics, timeout: ledgerTimeout, logger: logger
         )
-        entitlements = KeyedTopicView<Entitlement>.entitlements(partitions: try await partitions(topics.entitlements), topics: topics, client: client, logger: logger)
-        directory = KeyedTopicView<DirectoryEntry>.directory(partitions: try await partitions(topics.directory), topics: topics, client: client, logger: logger)
+        entitlements = KeyedTopicView<Entitlement>.entitlements(partitions: partitions[topics.entitlements]!, topics: topics, client: client, logger: logger)
+        directory = KeyedTopicView<DirectoryEntry>.directory(partitions: partitions[topics.directory]!, topics: topics, client: client, logger: logger)
         incidentState = KeyedTopicView<IncidentSnapshot>.incidentState(
-            partitions: try await partitions(topics.incidentState), topics: topics, client: client, logger: logger
+            partitions: partitions[topics.incidentState]!, topics: topics, client: client, logger: logger
         )
         service = IntakeService(
             dependencies: IntakeDependencies(

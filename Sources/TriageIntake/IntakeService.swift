@@ -60,6 +60,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private let logger: Logger
     private let stats = Mutex(IntakeStatistics())
     private let metrics = WorkerMetrics(worker: "intake")
+    /// `triage_intake_calls_total{code}`, made once per code (not on every call).
+    private let callCounters = Mutex<[String: Counter]>([:])
 
     public init(dependencies: IntakeDependencies, logger: Logger) {
         self.dependencies = dependencies
@@ -346,10 +348,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let trace = request.metadata[stringValues: "traceparent"].lazy.compactMap(TraceContext.init(traceparent:)).first ?? .newTrace()
             let response = ServerResponse(message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
             metrics.processed(1, since: started)
-            Counter(label: "triage_intake_calls_total", dimensions: [("code", "ok")]).increment()
+            countCall("ok")
             return response
         } catch let failure as IntakeFailure {
-            Counter(label: "triage_intake_calls_total", dimensions: [("code", "\(failure.code)")]).increment()
+            countCall("\(failure.code)")
             stats.withLock {
                 switch failure.code {
                 case .permissionDenied, .unauthenticated: $0.denied += 1
@@ -371,6 +373,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             logger.error("call failed", metadata: ["error": "\(error)"])
             throw RPCError(code: .internalError, message: "\(error)")
         }
+    }
+
+    private func countCall(_ code: String) {
+        let counter = callCounters.withLock { counters in
+            if let counter = counters[code] { return counter }
+            let counter = Counter(label: "triage_intake_calls_total", dimensions: [("code", code)])
+            counters[code] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// A call that publishes one event on an existing incident, no ledger involved.
@@ -441,20 +453,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private func lookup(_ incident: String) -> DirectoryEntry? {
         if let entry = dependencies.directory[incident] { return entry }
         guard let snapshot = dependencies.incidentState[incident], !snapshot.customerAccount.isEmpty else { return nil }
-        var event = IncidentEvent()
-        event.incidentID = incident
-        var opened = Opened()
-        opened.customerAccount = snapshot.customerAccount
-        opened.entitlementID = snapshot.entitlementID
-        opened.severity = snapshot.severity
-        opened.coverage = snapshot.coverage
-        opened.product = snapshot.product
-        opened.language = snapshot.language
-        opened.team = snapshot.team
-        opened.title = snapshot.title
-        event.opened = opened
-        if let openedAt = snapshot.openedAt { event.occurredAt = Google_Protobuf_Timestamp(date: openedAt) }
-        return try? DirectoryEntry(event)
+        return DirectoryEntry(snapshot)
     }
 
     /// Charges the named entitlement, or the best of the account's: an incident already charged
@@ -465,14 +464,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         command: (String) -> (LedgerCommand, [IncidentEvent])
     ) async throws -> (String, LedgerAnswer) {
         var candidates: [String]
+        // The account's entitlements, from one pass over the view.
+        let owned = named.isEmpty ? dependencies.entitlements.values.filter { $0.account == account } : []
         if !named.isEmpty {
             candidates = [named]
-        } else if let already = dependencies.entitlements.values.first(where: { $0.account == account && $0.charge(for: incidentID) != nil }) {
+        } else if let already = owned.first(where: { $0.charge(for: incidentID) != nil }) {
             candidates = [already.id]
         } else {
-            candidates = EntitlementSelection.candidates(for: account, at: at, among: dependencies.entitlements.values, coverage: nil).map(\.id)
+            candidates = EntitlementSelection.candidates(for: account, at: at, among: owned, coverage: nil).map(\.id)
             guard !candidates.isEmpty else {
-                let owned = dependencies.entitlements.values.filter { $0.account == account }.sorted { $0.id < $1.id }
+                let owned = owned.sorted { $0.id < $1.id }
                 let detail = owned.isEmpty ? "it has none" : owned.map { "\($0.id): \(IntakeValidation.describe($0.status(at: at)))" }.joined(separator: "; ")
                 throw IntakeFailure.failedPrecondition("account \(account) has no entitlement that can pay for an incident now (\(detail))")
             }

@@ -70,6 +70,26 @@ public struct DirectoryEntry: Sendable, Hashable {
         self.opened = opened
         openedAt = event.occurredAt.date
     }
+
+    /// What the analytics feed's snapshot knows, for an incident the directory lacks (opened by a
+    /// Kafka-native producer).
+    init(_ snapshot: IncidentSnapshot) {
+        incidentID = snapshot.incidentID
+        account = snapshot.customerAccount
+        entitlementID = snapshot.entitlementID
+        severity = snapshot.severity
+        var opened = Opened()
+        opened.customerAccount = snapshot.customerAccount
+        opened.entitlementID = snapshot.entitlementID
+        opened.severity = snapshot.severity
+        opened.coverage = snapshot.coverage
+        opened.product = snapshot.product
+        opened.language = snapshot.language
+        opened.team = snapshot.team
+        opened.title = snapshot.title
+        self.opened = opened
+        openedAt = snapshot.openedAt ?? Date(timeIntervalSince1970: 0)
+    }
 }
 
 struct DirectoryDecodingError: Error {}
