@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
         .library(name: "TriageDashboard", targets: ["TriageDashboard"]),
+        .library(name: "TriageFuzzTargets", targets: ["TriageFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -271,6 +272,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What `make fuzz` feeds libFuzzer's inputs to (Fuzz/ wraps each entry point in a fuzzer
+        // executable); the corpus test replays the committed corpus through the same entry points.
+        .target(
+            name: "TriageFuzzTargets",
+            dependencies: [
+                "TriageSchema", "TriageSLA", "TriageRouting", "TriageNotification", "TriageEntitlements",
+                "TriageStreams", "TriageKafka", "TriageIntake",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TriageFuzzTargetsTests", dependencies: ["TriageFuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageNotifierTests",
