@@ -143,7 +143,8 @@ public final class DashboardCollector: Service, Sendable {
             },
             follower(topics.routerState) { record in
                 guard let key = record.key else { return false }
-                let team = String(decoding: key, as: UTF8.self)
+                let (team, queued) = DeskRecords.parse(key: key)
+                guard queued == nil else { return true }  // one queued incident; the board needs the cores
                 guard let value = record.value else {
                     state.state.withLock { $0.agents.apply(desk: nil, team: team) }
                     return true

@@ -85,7 +85,10 @@ public final class Router: Service, Sendable {
         let routingPump = Task {
             do {
                 for try await event in consumer.events {
-                    await withCheckedContinuation { continuation in inbox.yield(.routing(event, continuation)) }
+                    await withCheckedContinuation { continuation in
+                        // After the router stopped, events (revocations at close) are let go at once.
+                        if case .terminated = inbox.yield(.routing(event, continuation)) { continuation.resume() }
+                    }
                 }
             } catch { inbox.yield(.failed(error)) }
             inbox.finish()
@@ -119,6 +122,10 @@ public final class Router: Service, Sendable {
             state.reschedule()
         }
         state.timer?.cancel()
+        // Whatever is still in the mailbox is let go, so the consumer's close is not left
+        // waiting for a revocation nobody will handle.
+        inbox.finish()
+        for await input in mailbox { if case .routing(_, let processed) = input { processed.resume() } }
         routingPump.cancel()
         rosterPump.cancel()
         health.markRunning(false, status: "stopped")
@@ -223,21 +230,32 @@ public final class Router: Service, Sendable {
                 topic: owner.topics.deskState, partitions: partitions, client: owner.client, logger: owner.logger
             ) { record in sink.add(record) }
             var pending: [KafkaProducerMessage] = []
-            for (partition, teams) in sink.desks.withLock({ $0 }) {
-                desks[partition] = teams.mapValues(\.desk)
-                for snapshot in teams.values {
-                    for bytes in snapshot.outbox {
-                        guard let event = try? IncidentEvent(serializedBytes: Array(bytes)) else { continue }
-                        pending.append(Self.eventRecord(event, bytes: Array(bytes), topic: owner.topics.incidentEvents))
-                    }
+            var repairs: [KafkaProducerMessage] = []
+            var queued = 0
+            for (partition, stored) in sink.records.withLock({ $0 }) {
+                let restored = DeskRecords.restore(stored)
+                desks[partition] = restored.desks
+                for desk in restored.desks.values { queued += desk.queue.count }
+                for bytes in restored.outboxes.values.joined() {
+                    guard let event = try? IncidentEvent(serializedBytes: Array(bytes)) else { continue }
+                    pending.append(Self.eventRecord(event, bytes: Array(bytes), topic: owner.topics.incidentEvents))
+                }
+                for repair in restored.repairs {
+                    repairs.append(KafkaProducerMessage(topic: owner.topics.deskState, key: repair.key, value: repair.value, partition: partition))
                 }
             }
+            // Queue entries that disagree with their desk's core (a step cut short between its
+            // records) are rewritten before anything else happens.
+            try await owner.producer.sendAll(repairs)
             // The last step of the previous owner may have died between its snapshot and its
             // events: publish that outbox again (same ids).
             try await owner.producer.sendAll(pending)
             owner.logger.info(
                 "router desks restored",
-                metadata: ["partitions": "\(partitions)", "records": "\(summary.records)", "outbox_republished": "\(pending.count)"]
+                metadata: [
+                    "partitions": "\(partitions)", "records": "\(summary.records)", "queued": "\(queued)", "queue_repairs": "\(repairs.count)",
+                    "outbox_republished": "\(pending.count)",
+                ]
             )
             // Bring restored desks up to date with the roster as this instance knows it.
             var step = Step()
@@ -334,22 +352,28 @@ public final class Router: Service, Sendable {
                 events.append(Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents))
                 outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
             }
-            // 1. The desks' new state together with the events it implies (an outbox), in one
-            //    record per team: after a crash the new owner restores both and re-publishes the
-            //    outbox (deterministic ids make the repeat recognisable), so a decision is never
-            //    in the state without its event, or the other way round.
-            let encoder = JSONEncoder()
-            var snapshots: [KafkaProducerMessage] = []
+            // 1. Each touched desk's core (agents, assigned incidents) together with the events
+            //    it implies (an outbox), in one record per team, preceded by the queue entries
+            //    that are new or changed: after a crash the new owner restores both and
+            //    re-publishes the outbox (deterministic ids make the repeat recognisable), so a
+            //    decision is never in the state without its event, or the other way round.
+            // 2. Then queue entries that left the queue, and the events themselves.
+            var first: [KafkaProducerMessage] = []
+            var then: [KafkaProducerMessage] = []
             for (partition, team) in step.touched {
                 guard let desk = desks[partition]?[team] else { continue }
-                let snapshot = DeskSnapshot(desk: desk, outbox: outboxes["\(partition)/\(team)"] ?? [])
-                snapshots.append(
-                    KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: Array(try encoder.encode(snapshot)), partition: partition)
-                )
+                let changes = desk.queueChanges(since: step.before["\(partition)/\(team)"] ?? TeamDesk(team: team))
+                for entry in changes.upserted {
+                    first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id), value: try DeskRecords.encode(entry), partition: partition))
+                }
+                let core = DeskSnapshot(desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [])
+                first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: try DeskRecords.encode(core), partition: partition))
+                for id in changes.removed {
+                    then.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: id), value: nil, partition: partition))
+                }
             }
-            try await owner.producer.sendAll(snapshots)
-            // 2. Then the events themselves.
-            try await owner.producer.sendAll(events)
+            try await owner.producer.sendAll(first)
+            try await owner.producer.sendAll(then + events)
             owner.stats.withLock {
                 $0.assigned += assigned
                 $0.reassigned += reassigned
@@ -417,35 +441,97 @@ public final class Router: Service, Sendable {
         var decisions: [(RoutingDecision, trigger: String, at: Date, partition: Int32, team: String)] = []
         var touched: [(Int32, String)] = []
         var seen = Set<String>()
+        /// Each touched desk as it was before this step ("partition/team").
+        var before: [String: TeamDesk] = [:]
         var inputs = 0
 
         /// Applies `input` to `team`'s desk if this instance owns the team's partition.
         mutating func apply(_ input: RoutingInput, team: String, partition: Int32, at: Date, trigger: String, state: inout State) {
             guard state.desks[partition] != nil else { return }
             var desk = state.desks[partition]![team] ?? TeamDesk(team: team)
+            if seen.insert("\(partition)/\(team)").inserted {
+                touched.append((partition, team))
+                before["\(partition)/\(team)"] = desk
+            }
             let decisions = desk.apply(input, at: at, policy: state.owner.policy)
             state.desks[partition]![team] = desk
             inputs += 1
             for decision in decisions { self.decisions.append((decision, trigger, at, partition, team)) }
-            if seen.insert("\(partition)/\(team)").inserted { touched.append((partition, team)) }
         }
     }
 }
 
-/// One team's desk as stored in `triage.router-state`, with the events its last step decided.
+/// One team's desk core as stored in `triage.router-state` under the team's name, with the
+/// events its last step decided. Its queue is stored one incident at a time (see
+/// ``DeskRecords``).
 public struct DeskSnapshot: Codable, Sendable {
     public var desk: TeamDesk
     /// Serialized IncidentEvents of the step that produced this state.
     public var outbox: [Data]
+
+    public init(desk: TeamDesk, outbox: [Data]) {
+        self.desk = desk
+        self.outbox = outbox
+    }
 }
 
+/// The records of `triage.router-state`, all in the team's routing partition: the core under
+/// the key `TEAM` (a ``DeskSnapshot``), each queued incident under `TEAM` + U+001F + incident id
+/// (a JSON ``TeamDesk/QueuedIncident``; a tombstone when it leaves the queue). Older
+/// whole-desk records (a core with its queue) still restore.
+public enum DeskRecords {
+    static let separator: UInt8 = 0x1F
+
+    public static func queueKey(team: String, incident: String) -> [UInt8] { Array(team.utf8) + [separator] + Array(incident.utf8) }
+
+    /// The team of a record's key, and the incident for a queue entry.
+    public static func parse(key: some Collection<UInt8>) -> (team: String, incident: String?) {
+        guard let cut = key.firstIndex(of: separator) else { return (String(decoding: key, as: UTF8.self), nil) }
+        return (String(decoding: key[..<cut], as: UTF8.self), String(decoding: key[key.index(after: cut)...], as: UTF8.self))
+    }
+
+    static func encode(_ value: some Encodable) throws -> [UInt8] { Array(try JSONEncoder().encode(value)) }
+
+    /// A partition's desks from its latest record per key; `repairs` are the queue records to
+    /// write so the stored queue matches the restored desks again (stale entries removed,
+    /// missing ones written).
+    public static func restore(_ latest: [[UInt8]: [UInt8]?]) -> (desks: [String: TeamDesk], outboxes: [String: [Data]], repairs: [(key: [UInt8], value: [UInt8]?)]) {
+        let decoder = JSONDecoder()
+        var cores: [String: DeskSnapshot] = [:]
+        var queues: [String: [(key: [UInt8], entry: TeamDesk.QueuedIncident?)]] = [:]
+        for (key, value) in latest {
+            let (team, incident) = parse(key: key)
+            if incident != nil {
+                let entry = value.flatMap { try? decoder.decode(TeamDesk.QueuedIncident.self, from: Data($0)) }
+                if value != nil { queues[team, default: []].append((key, entry)) }
+            } else if let value, let snapshot = try? decoder.decode(DeskSnapshot.self, from: Data(value)) {
+                cores[team] = snapshot
+            }
+        }
+        var desks: [String: TeamDesk] = [:]
+        var repairs: [(key: [UInt8], value: [UInt8]?)] = []
+        for team in Set(cores.keys).union(queues.keys) {
+            let stored = queues[team] ?? []
+            let desk = TeamDesk.assemble(core: cores[team]?.desk ?? TeamDesk(team: team), queued: stored.compactMap(\.entry)).desk
+            desks[team] = desk
+            let queued = Dictionary(uniqueKeysWithValues: desk.queuedIncidents.map { (queueKey(team: team, incident: $0.id), $0) })
+            let storedEntries = Dictionary(stored.map { ($0.key, $0.entry) }, uniquingKeysWith: { _, last in last })
+            for key in storedEntries.keys where queued[key] == nil { repairs.append((key, nil)) }
+            for (key, entry) in queued where storedEntries[key] != .some(entry) {
+                if let bytes = try? encode(entry) { repairs.append((key, bytes)) }
+            }
+        }
+        return (desks, cores.mapValues(\.outbox), repairs)
+    }
+}
+
+/// The latest record per key of each partition read.
 private final class DeskSink: Sendable {
-    let desks: Mutex<[Int32: [String: DeskSnapshot]]>
-    init(partitions: [Int32]) { desks = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
+    let records: Mutex<[Int32: [[UInt8]: [UInt8]?]]>
+    init(partitions: [Int32]) { records = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
     func add(_ record: KafkaRecordView) {
         guard let key = record.key else { return }
-        let team = String(decoding: key, as: UTF8.self)
-        let snapshot = record.value.flatMap { try? JSONDecoder().decode(DeskSnapshot.self, from: Data($0)) }
-        desks.withLock { $0[record.partition]?[team] = snapshot }
+        let value = record.value.map { Array($0) }
+        records.withLock { $0[record.partition]?[Array(key)] = .some(value) }
     }
 }

@@ -132,6 +132,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var fresh: Set<String> = []
         /// Incidents taken from an agent by this input that must be placed again: from whom, why.
         var displaced: [String: (from: String, cause: String)] = [:]
+        /// Queued incidents whose place in the queue may have changed (severity).
+        var reordered: Set<String> = []
         var shiftOpen: [String: Bool] = [:]
 
         init(at: Date, policy: RoutingPolicy) {
@@ -197,7 +199,10 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         guard var ticket = open[id], ticket.incident.severity != severity else { return }
         ticket.incident.severity = severity
         open[id] = ticket
-        guard let agent = ticket.agent, var member = staff[agent] else { return }  // queued: the drain re-sorts
+        guard let agent = ticket.agent, var member = staff[agent] else {
+            round.reordered.insert(id)  // queued: the drain puts it in its new place
+            return
+        }
         let units = round.policy.weight(of: severity)
         let extra = units - ticket.units
         if extra > 0, member.load + extra > member.profile.capacity {
@@ -258,6 +263,17 @@ public struct TeamDesk: Sendable, Hashable, Codable {
 
     /// Places the queue and the incidents this input displaced, in service order.
     private mutating func drainQueue(round: inout Round) {
+        if round.displaced.isEmpty, !anyoneHasRoom(round: &round) {
+            // Nobody online and on shift has room for even the lightest incident, so nothing
+            // can be placed: the queue only needs its new and re-weighed entries put in place
+            // (what the full drain below would give, without its work over the whole queue —
+            // a team that queues thousands would otherwise pay for all of them on every input).
+            orderQueue(round: round)
+            for id in round.fresh.sorted(by: { Self.serves(open[$0]!.incident, before: open[$1]!.incident) }) {
+                round.decisions.append(.queued(incident: id, position: 0))
+            }
+            return
+        }
         var pool = waiting
         pool.append(contentsOf: round.displaced.keys)
         guard !pool.isEmpty else { return }
@@ -293,6 +309,40 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             }
         }
         waiting = stillWaiting
+    }
+
+    /// Whether any agent is online, on shift and has room for the lightest incident.
+    private func anyoneHasRoom(round: inout Round) -> Bool {
+        let lightest = SupportSeverity.allCases.map { round.policy.weight(of: $0) }.min() ?? 1
+        for member in staff.values where member.presence == .online && member.load + lightest <= member.profile.capacity {
+            if round.isOnShift(member.profile) { return true }
+        }
+        return false
+    }
+
+    /// Puts the incidents this input queued or re-weighed in their place; the rest of the queue
+    /// is in service order already.
+    private mutating func orderQueue(round: Round) {
+        let misplaced = round.fresh.union(round.reordered)
+        guard !misplaced.isEmpty else { return }
+        // New incidents were appended; re-weighed ones sit anywhere (rare).
+        while let last = waiting.last, round.fresh.contains(last) { waiting.removeLast() }
+        if !round.reordered.isEmpty { waiting.removeAll { round.reordered.contains($0) } }
+        for id in misplaced.sorted() {
+            let incident = open[id]!.incident
+            waiting.insert(id, at: queueIndex(of: incident))
+        }
+    }
+
+    /// Where `incident` belongs in the (ordered) queue: the first entry it is served before.
+    private func queueIndex(of incident: RoutingIncident) -> Int {
+        var low = 0
+        var high = waiting.count
+        while low < high {
+            let middle = (low + high) / 2
+            if Self.serves(open[waiting[middle]]!.incident, before: incident) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// What decides whether anybody at all can take an incident (the agent it last left is
@@ -445,10 +495,10 @@ public struct TeamDesk: Sendable, Hashable, Codable {
     /// Fills in queue positions now that the queue is final.
     private func finish(_ round: Round) -> [RoutingDecision] {
         guard round.decisions.contains(where: { if case .queued = $0 { true } else { false } }) else { return round.decisions }
-        let positions = Dictionary(uniqueKeysWithValues: waiting.enumerated().map { ($1, $0 + 1) })
         return round.decisions.map { decision in
-            if case .queued(let id, _) = decision { return .queued(incident: id, position: positions[id] ?? 0) }
-            return decision
+            guard case .queued(let id, _) = decision, let incident = open[id]?.incident else { return decision }
+            let index = queueIndex(of: incident)
+            return .queued(incident: id, position: index < waiting.count && waiting[index] == id ? index + 1 : 0)
         }
     }
 

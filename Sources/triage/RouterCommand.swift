@@ -143,7 +143,9 @@ struct AgentsCommand: AsyncParsableCommand {
             let deskPartitions = try await admin.describeTopic(TriageTopic.routerState).partitions.map(\.id)
             _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger) {
                 record in
-                guard let value = record.value, let snapshot = try? JSONDecoder().decode(DeskSnapshot.self, from: Data(value)) else { return }
+                guard let key = record.key, DeskRecords.parse(key: key).incident == nil,  // queue entries carry no load
+                    let value = record.value, let snapshot = try? JSONDecoder().decode(DeskSnapshot.self, from: Data(value))
+                else { return }
                 agents.apply(snapshot.desk)
             }
             print("AGENT                TEAM             PRESENCE  LOAD/CAPACITY  ASSIGNED")

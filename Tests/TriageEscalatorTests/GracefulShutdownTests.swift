@@ -12,12 +12,14 @@ import TriageStreams
 /// commits, leaves the group and exits 0 within its budget; every record below the committed
 /// offsets has its effect in the output topics (nothing lost); a restarted worker takes over
 /// from there and the output is complete.
-@Suite("Graceful shutdown under load: analytics and escalator processes")
+@Suite("Graceful shutdown under load: analytics, escalator and router processes")
 struct GracefulShutdownTests {
     static let partitions = 4
     static let topics = [
         "\(TriageTopic.incidentEvents):\(partitions)", "\(TriageTopic.slaState):\(partitions)", "\(TriageTopic.incidentState):\(partitions)",
         "\(TriageTopic.analytics):\(partitions)", "\(TriageTopic.notificationRequests):1", "\(TriageTopic.deadLetter):1",
+        "\(TriageTopic.routing):\(partitions)", "\(TriageTopic.routingIndex):\(partitions)", "\(TriageTopic.routerState):\(partitions)",
+        "\(TriageTopic.agentEvents):1",
     ]
     /// The shutdown budget the Helm chart's terminationGracePeriodSeconds must exceed.
     static let budget = Duration.seconds(30)
@@ -53,7 +55,9 @@ struct GracefulShutdownTests {
             }
         }
         let common = ["--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-port", "0", "--log-level", "warning"]
-        let workers = [("analytics", "triage-analytics"), ("escalator", "triage-escalator")]
+        // The router has no agents: every incident queues, so its desk grows by ~300 a second
+        // (each step must stay cheap however long the queue is).
+        let workers = [("analytics", "triage-analytics"), ("escalator", "triage-escalator"), ("router", "triage-router-dispatch")]
         var processes = try workers.map { try TriageProcess([$0.0] + common) }
         try await Task.sleep(for: .seconds(8))  // join, restore, process a while under load
 
@@ -73,15 +77,17 @@ struct GracefulShutdownTests {
 
         // Committed offsets of each group: everything below them has its output.
         let lifecycle = (0..<Int32(Self.partitions)).map { TopicPartition(TriageTopic.incidentEvents, $0) }
-        var committed: [String: [TopicPartition: Int64]] = [:]
-        for (_, group) in workers {
+        func committedOffsets(_ group: String, _ topic: String) async throws -> [TopicPartition: Int64] {
             let probe = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(groupID: group, topics: [TriageTopic.incidentEvents], client: client, sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300)),
+                configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300)),
                 logger: logger
             )
-            committed[group] = try await probe.committedOffsets(for: lifecycle)
-            await probe.close()
+            defer { Task { await probe.close() } }
+            return try await probe.committedOffsets(for: (0..<Int32(Self.partitions)).map { TopicPartition(topic, $0) })
         }
+        var committed: [String: [TopicPartition: Int64]] = [:]
+        for (_, group) in workers { committed[group] = try await committedOffsets(group, TriageTopic.incidentEvents) }
+        _ = lifecycle
         let lifecycleRecords = try await readTopic(TriageTopic.incidentEvents, client: client, logger: logger)
         #expect(lifecycleRecords.count == total)
         func below(_ group: String) -> [KafkaMessage] {
@@ -104,13 +110,45 @@ struct GracefulShutdownTests {
         let missingState = escalatorDone.compactMap(\.keyString).filter { !slaState.contains($0) }
         #expect(missingState.isEmpty, "committed but no SLA state: \(missingState.prefix(5))")
 
+        // The router's two stages: every event below the dispatcher's offsets was forwarded to
+        // its team's routing partition; every routing record below the desk stage's offsets has
+        // its incident in the stored queue (no agents: all of them queue).
+        let routed = try await readTopic(TriageTopic.routing, client: client, logger: logger)
+        func incident(_ record: KafkaMessage) -> String? { try? IncidentEvent(serializedBytes: Array(record.valueBytes ?? [])).incidentID }
+        let forwarded = Set(routed.compactMap(incident))
+        let dispatched = below("triage-router-dispatch").compactMap(incident)
+        #expect(!dispatched.isEmpty)
+        let missingRouted = dispatched.filter { !forwarded.contains($0) }
+        #expect(missingRouted.isEmpty, "committed by the dispatcher but not forwarded: \(missingRouted.prefix(5))")
+        let deskCommitted = try await committedOffsets("triage-router", TriageTopic.routing)
+        let decided = routed.filter { $0.offset < (deskCommitted[TopicPartition($0.topic, $0.partition)] ?? 0) }
+        let queued = try await storedQueue(client: client, logger: logger)
+        let missingQueued = decided.compactMap(incident).filter { !queued.contains($0) }
+        print("router: dispatched \(dispatched.count), desk stage committed \(decided.count), stored queue \(queued.count)")
+        #expect(!decided.isEmpty)
+        #expect(missingQueued.isEmpty, "committed by the desk stage but not in the stored queue: \(missingQueued.prefix(5))")
+
         // Restarted, they take over from the committed offsets and finish the rest.
         processes = try workers.map { try TriageProcess([$0.0] + common) }
         try await eventually("every event has its analytics record", timeout: .seconds(60)) {
             try await readTopic(TriageTopic.analytics, client: client, logger: logger).count >= total
         }
+        try await eventually("every incident is in the router's stored queue", timeout: .seconds(60)) {
+            try await storedQueue(client: client, logger: logger).count == total
+        }
         for process in processes { #expect(try await process.stop(timeout: Self.budget) == 0) }
         _ = try await broker.stop()
+    }
+
+    /// The incidents queued in `triage.router-state` now: keys TEAM + U+001F + incident whose
+    /// latest record is not a tombstone.
+    func storedQueue(client: KafkaClientConfiguration, logger: Logging.Logger) async throws -> Set<String> {
+        var latest: [String: Bool] = [:]
+        for record in try await readTopic(TriageTopic.routerState, client: client, logger: logger) {
+            guard let key = record.key, let cut = key.firstIndex(of: 0x1F) else { continue }
+            latest[String(decoding: key[(cut + 1)...], as: UTF8.self)] = record.value != nil
+        }
+        return Set(latest.filter(\.value).keys)
     }
 
     /// Every record of `topic` now (partitions read to their end outside any group).

@@ -166,6 +166,27 @@ private struct Generator {
 struct RoutingPropertyTests {
     @Test(arguments: [UInt64(1), 2, 3])
     func invariantsHoldAfterEveryRandomInput(seed: UInt64) throws {
+        let counts = try run(seed: seed, agents: 20)
+        // The run exercised what it is meant to.
+        #expect(counts["assigned", default: 0] > 200, "\(counts)")
+        #expect(counts["reassigned", default: 0] > 20, "\(counts)")
+        #expect(counts["queued", default: 0] > 50, "\(counts)")
+        #expect(counts["unassigned", default: 0] > 5, "\(counts)")
+    }
+
+    /// Few agents: the queue grows long and most inputs find nobody with room (the drain's
+    /// shortcut), yet every rule and the stored form hold the same.
+    @Test(arguments: [UInt64(4), 5])
+    func invariantsHoldWithALongQueue(seed: UInt64) throws {
+        let counts = try run(seed: seed, agents: 3, queueAtLeast: 50)
+        #expect(counts["queued", default: 0] > 300, "\(counts)")
+        #expect(counts["assigned", default: 0] > 20, "\(counts)")
+    }
+
+    /// Applies 2,000 random inputs, checking every rule after each, the stored form (core +
+    /// queue entries, see DeskStorage.swift) after each, and a replay at the end. Returns
+    /// the decisions by kind.
+    func run(seed: UInt64, agents: Int, queueAtLeast: Int = 0) throws -> [String: Int] {
         let policy = try propertyPolicy()
         var generator = Generator(random: SeededGenerator(state: seed &* 0x5DEE_CE66D))
         var model = Model()
@@ -174,9 +195,15 @@ struct RoutingPropertyTests {
         var log: [(input: RoutingInput, at: Date, decisions: [RoutingDecision])] = []
         var counts: [String: Int] = [:]
 
+        // The stored form, kept up to date with each step's queue changes.
+        var stored: [String: TeamDesk.QueuedIncident] = [:]
+        var longestQueue = 0
+
         func step(_ input: RoutingInput) {
             let before = desk
             let decisions = desk.apply(input, at: now, policy: policy)
+            checkStorage(before: before, after: desk, stored: &stored)
+            longestQueue = max(longestQueue, desk.queue.count)
             model.record(input)
             log.append((input, now, decisions))
             for decision in decisions {
@@ -192,7 +219,7 @@ struct RoutingPropertyTests {
             check(input, decisions, before: before, after: desk, model: model, at: now, policy: policy)
         }
 
-        for _ in 0..<20 {
+        for _ in 0..<agents {
             model.agentCount += 1
             var agent = generator.agent("a\(model.agentCount)")
             agent.team = deskTeam
@@ -219,13 +246,9 @@ struct RoutingPropertyTests {
         for id in model.open.keys.sorted() { step(.released(incident: id)) }
         #expect(desk.queue.isEmpty)
         #expect(desk.assignments.isEmpty)
+        #expect(stored.isEmpty, "the stored queue emptied too")
         for agent in desk.agents { #expect(desk.load(of: agent.id) == 0) }
-
-        // The run exercised what it is meant to.
-        #expect(counts["assigned", default: 0] > 200, "\(counts)")
-        #expect(counts["reassigned", default: 0] > 20, "\(counts)")
-        #expect(counts["queued", default: 0] > 50, "\(counts)")
-        #expect(counts["unassigned", default: 0] > 5, "\(counts)")
+        #expect(longestQueue >= queueAtLeast, "longest queue \(longestQueue)")
 
         // Replaying the same inputs gives the same decisions: the desk is deterministic.
         var replay = TeamDesk(team: deskTeam)
@@ -233,7 +256,38 @@ struct RoutingPropertyTests {
             #expect(replay.apply(entry.input, at: entry.at, policy: policy) == entry.decisions)
         }
         #expect(replay == desk)
+        return counts
     }
+}
+
+/// The desk's stored form after one step: applying the step's queue changes to the stored
+/// queue and reassembling with the new core gives the desk back; and a step cut short after
+/// its queue upserts (old core) or after its core (removals lost) reassembles to the earlier
+/// or later state plus only queued incidents whose inputs a restarted router replays.
+private func checkStorage(before: TeamDesk, after: TeamDesk, stored: inout [String: TeamDesk.QueuedIncident]) {
+    let changes = after.queueChanges(since: before)
+    var next = stored
+    for entry in changes.upserted { next[entry.id] = entry }
+    for id in changes.removed { next[id] = nil }
+    #expect(TeamDesk.assemble(core: after.core, queued: next.values).desk == after, "stored form reassembles")
+    #expect(Set(next.keys) == Set(after.queue), "stored queue = queue")
+
+    // Cut short after the upserts: the old core wins over every changed entry it holds.
+    var upsertedOnly = stored
+    for entry in changes.upserted { upsertedOnly[entry.id] = entry }
+    let early = TeamDesk.assemble(core: before.core, queued: upsertedOnly.values).desk
+    #expect(early.core == before.core)
+    #expect(Set(early.queue).isSuperset(of: before.queue))
+    for id in Set(early.queue).subtracting(before.queue) {
+        #expect(before.incident(id) == nil, "only incidents new in this step are extra (\(id))")
+    }
+    // Cut short after the core: only incidents released in this step are extra.
+    let late = TeamDesk.assemble(core: after.core, queued: upsertedOnly.values).desk
+    #expect(late.core == after.core)
+    for id in Set(late.queue).symmetricDifference(after.queue) {
+        #expect(after.incident(id) == nil && before.incident(id) != nil, "only released incidents linger (\(id))")
+    }
+    stored = next
 }
 
 /// Everything that must hold after one step.
