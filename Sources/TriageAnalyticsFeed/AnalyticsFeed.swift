@@ -120,7 +120,13 @@ public final class AnalyticsFeed: Service, Sendable {
                     )
                     if !(touched[message.partition]?.contains(event.incidentID) ?? false) { touched[message.partition, default: []].append(event.incidentID) }
                 }
-                // The snapshots after the records: a snapshot never gets ahead of its records.
+                // The snapshots after the records are acknowledged: a snapshot never gets ahead of
+                // its records (they live in other partitions, on other brokers maybe, so sending
+                // both at once could land the snapshot alone before a crash: the record would be
+                // lost, its event recognised as applied on replay).
+                try await producer.sendAll(records)
+                let published = records.count
+                records = []
                 for (partition, incidents) in touched {
                     for incident in incidents {
                         guard let snapshot = facts[partition]?[incident] else { continue }
@@ -142,7 +148,7 @@ public final class AnalyticsFeed: Service, Sendable {
                 metrics.deadLettered(poison.count)
                 let incidents = facts.values.reduce(0) { $0 + $1.count }
                 stats.withLock {
-                    $0.records += records.count { $0.topic == topics.analytics }
+                    $0.records += published
                     $0.duplicates += duplicates
                     $0.deadLettered += poison.count
                     $0.incidents = incidents

@@ -304,8 +304,12 @@ public final class Escalator: Service, Sendable {
                 }
             }
             guard !records.isEmpty else { return }
-            // In order: an incident's events and state keep their order within the partition.
-            try await owner.producer.sendAll(records)
+            // Events and notification requests first, the state only once they are acknowledged:
+            // they are in other topics (other partitions, maybe other brokers), so sent together
+            // the state could land alone before a crash and the restored state would hold a
+            // warning or escalation that was never published.
+            try await owner.producer.sendAll(records.filter { $0.topic != owner.topics.changelog })
+            try await owner.producer.sendAll(records.filter { $0.topic == owner.topics.changelog })
             owner.stats.withLock {
                 $0.warnings += warnings
                 $0.escalations += escalations
