@@ -1,5 +1,5 @@
 internal import CRdKafka
-import Foundation
+public import Foundation
 public import Logging
 
 /// One record as seen by a ``KafkaPartitionReader`` callback: views into librdkafka's buffers,
@@ -11,12 +11,16 @@ public struct KafkaRecordView {
     public let key: UnsafeRawBufferPointer?
     /// `nil` for a null value (a tombstone on a compacted topic).
     public let value: UnsafeRawBufferPointer?
+    /// The record's timestamp (creation or log-append time); `nil` when it has none.
+    public let timestamp: Date?
 
-    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, message: UnsafePointer<rd_kafka_message_t>? = nil) {
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
+        let milliseconds = message.map { rd_kafka_message_timestamp($0, nil) } ?? -1
+        timestamp = milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
     }
 }
 
@@ -127,7 +131,8 @@ public enum KafkaPartitionReader {
                         partition: record.partition,
                         offset: record.offset,
                         key: record.key.map { UnsafeRawBufferPointer(start: $0, count: record.key_len) },
-                        value: record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) }
+                        value: record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) },
+                        message: UnsafePointer(message)
                     )
                     do { try body(view) } catch { failure = error }
                 case RD_KAFKA_RESP_ERR__PARTITION_EOF:

@@ -146,7 +146,8 @@ public final class KafkaTopicFollower: Sendable {
                             partition: record.partition,
                             offset: record.offset,
                             key: record.key.map { UnsafeRawBufferPointer(start: $0, count: record.key_len) },
-                            value: record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) }
+                            value: record.payload.map { UnsafeRawBufferPointer(start: $0, count: record.len) },
+                            message: UnsafePointer(message)
                         )
                     )
                 case RD_KAFKA_RESP_ERR__PARTITION_EOF:

@@ -128,6 +128,13 @@ public enum HeavyTests {
     public static let capacity = 2
     private static let gate = HeavyGate(capacity: capacity)
 
+    /// Runs `body` holding `weight` places (2: alone; only one test may ask for more than one,
+    /// or two could each hold one place and wait for the other's forever).
+    public static func run<T: Sendable>(weight: Int, _ body: @Sendable () async throws -> T) async throws -> T {
+        guard weight > 1 else { return try await run(body) }
+        return try await run { try await run(weight: weight - 1, body) }
+    }
+
     public static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await gate.enter()
         do {

@@ -29,6 +29,16 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "Create a topic at start-up: NAME[:PARTITIONS[:REPLICATION]]. Repeatable.")
     var topics: [TopicArgument] = []
 
+    @Flag(
+        help: """
+            Read fault commands from standard input, one per line (what `triage chaos` drives): \
+            `down ID`, `up ID` (a broker off the network and back), `rtt ID MS` (delay its responses; 0 ends it), \
+            `fail API CODE COUNT` (the next COUNT requests of API produce|fetch|offset-commit|heartbeat|join-group|metadata \
+            fail with the numeric Kafka error CODE). Each command is answered with `ok` or `error: …` on standard error.
+            """
+    )
+    var faultCommands = false
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -52,6 +62,11 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         print(kafka.bootstrapServers)
         fflush(nil)
+        if faultCommands {
+            let thread = Thread { BrokerFaults.readCommands(kafka: kafka, logger: logger) }
+            thread.name = "triage-broker-faults"
+            thread.start()
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: EmbeddedBrokerService(kafka: kafka))],
@@ -70,5 +85,53 @@ struct EmbeddedBrokerService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         kafka.shutdown()
+    }
+}
+
+/// The fault commands of `triage broker --fault-commands` (see its help).
+enum BrokerFaults {
+    static let apis: [String: KafkaAPIKey] = [
+        "produce": .produce, "fetch": .fetch, "offset-commit": .offsetCommit, "heartbeat": .heartbeat, "join-group": .joinGroup,
+        "sync-group": .syncGroup, "metadata": .metadata, "find-coordinator": .findCoordinator, "list-offsets": .listOffsets,
+    ]
+
+    /// Reads standard input until it closes (on a thread of its own: the reads block).
+    static func readCommands(kafka: EmbeddedKafka, logger: Logger) {
+        while let line = readLine() {
+            let answer: String
+            do {
+                try apply(line, to: kafka)
+                answer = "ok"
+                logger.info("fault injected", metadata: ["command": "\(line)"])
+            } catch {
+                answer = "error: \(error)"
+            }
+            FileHandle.standardError.write(Data("\(line): \(answer)\n".utf8))
+        }
+    }
+
+    struct CommandError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func apply(_ line: String, to kafka: EmbeddedKafka) throws {
+        let words = line.split(separator: " ").map(String.init)
+        guard let verb = words.first else { return }
+        func number(_ index: Int) throws -> Int32 {
+            guard index < words.count, let value = Int32(words[index]) else { throw CommandError(description: "\(verb): word \(index + 1) must be a number") }
+            return value
+        }
+        switch verb {
+        case "down": try kafka.setBrokerDown(try number(1))
+        case "up": try kafka.setBrokerUp(try number(1))
+        case "rtt": try kafka.setRoundTripTime(.milliseconds(Int64(try number(2))), broker: try number(1))
+        case "fail":
+            guard words.count == 4, let api = apis[words[1]] else {
+                throw CommandError(description: "fail API CODE COUNT; API one of \(apis.keys.sorted().joined(separator: ", "))")
+            }
+            let code = KafkaError.Code(rawValue: try number(2))
+            try kafka.failNextRequests(api, with: Array(repeating: code, count: Int(try number(3))))
+        default: throw CommandError(description: "unknown command '\(verb)' (down, up, rtt, fail)")
+        }
     }
 }

@@ -420,12 +420,23 @@ final class IncidentSimulator: Service, Sendable {
     let clock: any SlaTimeSource
     let rate: Double
     private let count = Atomic<Int>(0)
+    /// With `tracksDeliveries`, the ids of events the broker acknowledged (`triage chaos`
+    /// audits against them); otherwise events are enqueued and not followed up.
+    private let tracksDeliveries: Bool
+    private let delivered = Mutex<Set<String>>([])
+    private let failed = Atomic<Int>(0)
 
-    init(producer: KafkaProducer, clock: any SlaTimeSource, rate: Double) {
+    init(producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false) {
         self.producer = producer
         self.clock = clock
         self.rate = rate
+        self.tracksDeliveries = tracksDeliveries
     }
+
+    /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
+    var deliveredEvents: Set<String> { delivered.withLock { $0 } }
+    /// Events that could not be delivered (only counted with `tracksDeliveries`).
+    var failedEvents: Int { failed.load(ordering: .relaxed) }
 
     var opened: Int { count.load(ordering: .relaxed) }
 
@@ -449,7 +460,15 @@ final class IncidentSimulator: Service, Sendable {
                 }
             })
         ]
-        guard Double.random(in: 0..<1, using: &random) >= 0.10 else { return story }  // never answered: warnings, then escalations
+        func stamped(_ story: [(Double, IncidentEvent)]) -> [(Double, IncidentEvent)] {
+            story.map { minutes, event in
+                var event = event
+                event.occurredAt = Google_Protobuf_Timestamp(date: openedAt.addingTimeInterval(minutes * 60))
+                return (minutes, event)
+            }
+        }
+        // Never answered: warnings, then escalations.
+        guard Double.random(in: 0..<1, using: &random) >= 0.10 else { return stamped(story) }
         // Answered after 20 %–130 % of the target: about a fifth breach it first.
         let answered = target * Double.random(in: 0.2...1.3, using: &random)
         story.append((answered, event("ack") { $0.acknowledged = .with { $0.agentID = agent } }))
@@ -467,11 +486,7 @@ final class IncidentSimulator: Service, Sendable {
             story.append((resolved - 5, event("solution") { $0.solutionDelivered = .with { $0.agentID = agent; $0.summary = "fixed" } }))
             story.append((resolved, event("closed") { $0.closedResolved = .with { $0.closedBy = agent } }))
         }
-        return story.map { minutes, event in
-            var event = event
-            event.occurredAt = Google_Protobuf_Timestamp(date: openedAt.addingTimeInterval(minutes * 60))
-            return (minutes, event)
-        }
+        return stamped(story)
     }
 
     func run() async throws {
@@ -498,7 +513,21 @@ final class IncidentSimulator: Service, Sendable {
                 }
                 while let first = pending.first, first.due <= now {
                     pending.removeFirst()
-                    _ = try? await publisher.producer.enqueue(publisher.record(for: first.event))
+                    guard self.tracksDeliveries else {
+                        _ = try? await publisher.producer.enqueue(publisher.record(for: first.event))
+                        continue
+                    }
+                    let record = try? publisher.record(for: first.event)
+                    let id = first.event.eventID
+                    Task {
+                        do {
+                            guard let record else { throw CancellationError() }
+                            _ = try await publisher.producer.send(record)
+                            _ = self.delivered.withLock { $0.insert(id) }
+                        } catch {
+                            self.failed.add(1, ordering: .relaxed)
+                        }
+                    }
                 }
                 try? await Task.sleep(for: .milliseconds(20))
             }

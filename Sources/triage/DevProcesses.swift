@@ -19,6 +19,9 @@ final class DevProcessCluster: Sendable {
         let process: ProcessBox
         let opsPort: Int
         let log: String
+        /// What it was started with, to start it again (`triage chaos`).
+        let arguments: [String]
+        let environment: [String: String]
     }
 
     /// `Process` is not Sendable; it is only touched through its thread-safe members here.
@@ -31,16 +34,22 @@ final class DevProcessCluster: Sendable {
     let bootstrap: String
     private let broker: ProcessBox
     private let children: Mutex<[Child]>
+    /// The broker's standard input with `faultCommands`.
+    private let faults: FileHandle?
 
-    /// Starts `triage broker` with every Triage topic and waits for its address.
-    init(brokers: Int, partitions: Int) async throws {
+    /// Starts `triage broker` with every Triage topic and waits for its address. With
+    /// `faultCommands` the broker takes fault commands (``injectFault(_:)``).
+    init(brokers: Int, partitions: Int, faultCommands: Bool = false) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-dev-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let portFile = folder + "/broker.address"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         process.arguments = ["broker", "--brokers", "\(brokers)", "--port-file", portFile, "--log-level", "warning"]
-            + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] }
+            + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] } + (faultCommands ? ["--fault-commands", "--log-level", "info"] : [])
+        let input = Pipe()
+        if faultCommands { process.standardInput = input }
+        faults = faultCommands ? input.fileHandleForWriting : nil
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = try Self.logHandle(folder + "/broker.log")
         try process.run()
@@ -58,17 +67,41 @@ final class DevProcessCluster: Sendable {
 
     /// Starts one worker process (`triage ARGUMENTS --bootstrap … --ops-port N`).
     func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let port = try Self.freePort()
-        let log = "\(folder)/\(name).log"
+        let child = try launch(name, arguments, environment: environment, opsPort: try Self.freePort(), log: "\(folder)/\(name).log", append: false)
+        children.withLock { $0.append(child) }
+    }
+
+    private func launch(_ name: String, _ arguments: [String], environment: [String: String], opsPort: Int, log: String, append: Bool) throws -> Child {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = arguments + ["--bootstrap", bootstrap, "--ops-port", "\(port)", "--log-level", "warning"]
+        process.arguments = arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--log-level", "warning"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let handle = try Self.logHandle(log)
+        let handle = try Self.logHandle(log, append: append)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        children.withLock { $0.append(Child(name: name, process: ProcessBox(process), opsPort: port, log: log)) }
+        return Child(name: name, process: ProcessBox(process), opsPort: opsPort, log: log, arguments: arguments, environment: environment)
+    }
+
+    /// SIGKILLs worker `name` (no chance to commit or leave its group) and waits for it to die.
+    func kill(_ name: String) {
+        guard let child = workers.first(where: { $0.name == name }), child.process.process.isRunning else { return }
+        Foundation.kill(child.process.process.processIdentifier, SIGKILL)
+        child.process.process.waitUntilExit()
+    }
+
+    /// Starts worker `name` again with its arguments, ops port and log (appended to).
+    func restart(_ name: String) throws {
+        guard let old = workers.first(where: { $0.name == name }), !old.process.process.isRunning else { return }
+        let child = try launch(name, old.arguments, environment: old.environment, opsPort: old.opsPort, log: old.log, append: true)
+        children.withLock { children in
+            if let index = children.firstIndex(where: { $0.name == name }) { children[index] = child }
+        }
+    }
+
+    /// Sends one fault command to the broker (see `triage broker --help`).
+    func injectFault(_ command: String) {
+        faults?.write(Data((command + "\n").utf8))
     }
 
     var workers: [Child] { children.withLock { $0 } }
@@ -101,7 +134,7 @@ final class DevProcessCluster: Sendable {
         var statuses: [String: Int32] = [:]
         for child in all {
             if child.process.process.isRunning {
-                kill(child.process.process.processIdentifier, SIGKILL)
+                Foundation.kill(child.process.process.processIdentifier, SIGKILL)
                 child.process.process.waitUntilExit()
                 statuses[child.name] = -9
             } else {
@@ -110,7 +143,7 @@ final class DevProcessCluster: Sendable {
         }
         // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
         // worth flushing, so it is killed.
-        kill(broker.process.processIdentifier, SIGKILL)
+        Foundation.kill(broker.process.processIdentifier, SIGKILL)
         broker.process.waitUntilExit()
         return statuses
     }
@@ -125,9 +158,10 @@ final class DevProcessCluster: Sendable {
         return Int(total)
     }
 
-    private static func logHandle(_ path: String) throws -> FileHandle {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
+    private static func logHandle(_ path: String, append: Bool = false) throws -> FileHandle {
+        if !append || !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw DevProcessError("cannot write \(path)") }
+        if append { handle.seekToEndOfFile() }
         return handle
     }
 

@@ -15,6 +15,8 @@ final class DevWebhookSink: Service, Sendable {
         var byTemplate: [String: Int] = [:]
         /// W3C trace ids of the deliveries that carried a `traceparent`.
         var traceIDs: Set<String> = []
+        /// Deliveries per `Idempotency-Key` (more than one: a repeat the receiver can recognise).
+        var keys: [String: Int] = [:]
     }
 
     let key: String
@@ -52,8 +54,10 @@ final class DevWebhookSink: Service, Sendable {
             }
             let template = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["template"] as? String ?? "?"
             let trace = request.headers.first(where: { $0.name.canonicalName == "traceparent" }).flatMap { TraceContext(traceparent: $0.value) }
+            let idempotencyKey = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value
             figures.withLock {
                 if let trace { $0.traceIDs.insert(trace.traceID) }
+                if let idempotencyKey { $0.keys[idempotencyKey, default: 0] += 1 }
                 $0.received += 1
                 if verified { $0.verified += 1 }
                 $0.byTemplate[template, default: 0] += 1

@@ -66,22 +66,7 @@ final class AuditLog: Sendable {
         return audit
     }
 
-    static func apply(_ event: IncidentEvent, to audit: inout AssignmentAuditor) {
-        switch event.event {
-        case .opened(let opened):
-            audit.opened(event.incidentID, severity: opened.severity == .a ? .a : opened.severity == .b ? .b : .c)
-        case .severityChanged(let change):
-            audit.severityChanged(event.incidentID, to: change.to == .a ? .a : change.to == .b ? .b : .c)
-        case .assigned(let assigned):
-            audit.assigned(event.incidentID, to: assigned.agentID)
-        case .reassigned(let reassigned) where event.producer == routerProducerName:
-            audit.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
-        case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
-            audit.released(event.incidentID)
-        default:
-            break
-        }
-    }
+    static func apply(_ event: IncidentEvent, to audit: inout AssignmentAuditor) { audit.apply(event) }
 }
 
 @Suite("Router on the embedded broker: two instances, audited invariants")

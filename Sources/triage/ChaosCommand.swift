@@ -1,0 +1,494 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TriageEscalator
+import TriageKafka
+import TriageRouter
+import TriageRouting
+import TriageSLA
+import TriageSchema
+
+struct ChaosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chaos",
+        abstract: "Run every worker several times over on `triage broker`, kill them at random and inject broker faults under load; then audit every topic.",
+        discussion: """
+            Starts `triage broker` (three brokers by default) and --instances processes of each worker \
+            (escalator, router, notifier, analytics, intake), the incident simulator at --incident-rate \
+            incidents per second of scaled SLA time, agents changing presence, and a webhook receiver. \
+            While the load runs, a worker process is SIGKILLed every ~--kill-interval seconds and \
+            started again 1–3 s later, and (unless --no-faults) the broker takes faults: a broker down \
+            and up, failed requests (produce, fetch, commit, heartbeat), round-trip spikes.
+
+            When the load stops, every worker is brought back, the faults are cleared, and the run \
+            waits (up to --settle seconds) for the output to complete. An auditor then reads every \
+            topic and prints a table: events published vs accounted for in the analytics feed, \
+            assignments above an agent's capacity, incidents held by two agents, escalation levels \
+            fired other than exactly once per breach, notifications neither delivered nor \
+            dead-lettered, and repeated deliveries (each must repeat its Idempotency-Key). Finally \
+            every worker gets SIGTERM and must exit 0. Exit status 1 if any check fails.
+
+            `make chaos` runs the full run (10 minutes of load); the test suite runs a short one.
+            """
+    )
+
+    @Option(help: "Seconds of load (simulator, kills, faults).")
+    var duration: Double = 120
+
+    @Option(help: "Simulated incidents opened per second.")
+    var incidentRate: Double = 40
+
+    @Option(help: "Processes of each worker kind.")
+    var instances: Int = 3
+
+    @Option(help: "Mean seconds between worker kills (0: no kills).")
+    var killInterval: Double = 4
+
+    @Flag(help: "No broker faults (kills only).")
+    var noFaults = false
+
+    @Option(help: "Brokers in the embedded cluster.")
+    var brokers: Int = 3
+
+    @Option(help: "SLA time runs this many times as fast as real time (720: an hour per five seconds).")
+    var timeScale: Double = 720
+
+    @Option(help: "Longest wait, in seconds, for the output to complete after the load stops.")
+    var settle: Double = 120
+
+    @Option(help: "Seed of the kill and fault schedule (default: random; printed).")
+    var seed: UInt64?
+
+    @Option(help: "Append the result table (markdown) to this file.")
+    var report: String?
+
+    @OptionGroup var sla: SlaOptions
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard incidentRate > 0 else { throw ValidationError("--incident-rate must be positive") }
+        guard (1...8).contains(instances) else { throw ValidationError("--instances must be between 1 and 8") }
+        guard killInterval >= 0 else { throw ValidationError("--kill-interval must not be negative") }
+        guard (1...5).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 5") }
+        guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
+        guard settle > 0 else { throw ValidationError("--settle must be positive") }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging(label: "triage.chaos")
+        let seed = self.seed ?? UInt64.random(in: 1...999_999)
+        let policy = try sla.loadPolicy()
+        let origin = Date()
+        let clock = ScaledClock(scale: timeScale, origin: origin)
+        let time = ["--time-scale", "\(timeScale)", "--time-origin", ISO8601DateFormatter().string(from: origin)]
+        let cluster = try await DevProcessCluster(brokers: brokers, partitions: 6, faultCommands: !noFaults)
+        let client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
+        let sinkRunning = Task { try await sink.run() }
+        defer { sinkRunning.cancel() }
+        let sinkPort = await sink.boundPort()
+        let roster = DevCommand.demoRoster
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = "\(cluster.folder)/\(name)"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let rosterPath = try write("roster.yaml", DevProcessFiles.roster(roster))
+        let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: policy, port: sinkPort))
+        let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: "chaos"))
+        let policyArguments = sla.policy.map { ["--policy", $0] } ?? []
+        let session = ["--session-timeout", "6"]
+        for index in 1...instances {
+            try cluster.start("escalator-\(index)", ["escalator"] + session + time + policyArguments)
+            try cluster.start("router-\(index)", ["router"] + session + ["--roster", rosterPath])
+            try cluster.start("notifier-\(index)", ["notifier"] + session + ["--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+            try cluster.start("analytics-\(index)", ["analytics"] + session + policyArguments)
+            try cluster.start(
+                "intake-\(index)", ["intake"] + session + ["--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(try DevProcessCluster.freePort())"] + time,
+                environment: ["TRIAGE_DEV_TOKEN": "chaos"]
+            )
+        }
+        print("""
+            triage chaos — \(brokers) broker(s), \(cluster.workers.count) worker processes (\(instances) of each kind), seed \(seed)
+              load:   \(incidentRate) incidents/s for \(Int(duration)) s at ×\(Int(timeScale)) SLA time; a kill every ~\(killInterval) s\(noFaults ? "" : "; broker faults")
+              logs:   \(cluster.folder)/*.log
+            """)
+        fflush(nil)
+
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
+        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate, tracksDeliveries: true)
+        let monkey = ChaosMonkey(cluster: cluster, brokers: brokers, killInterval: killInterval, faults: !noFaults, seed: seed)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: producer), .init(service: RosterPublisher(roster: roster, producer: producer)), .init(service: simulator),
+                    .init(service: PresenceSimulator(producer: producer, agents: roster.agents.map(\.id), interval: .seconds(3))),
+                    .init(service: monkey),
+                    .init(service: ChaosReporter(cluster: cluster, simulator: simulator, monkey: monkey, sink: sink)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        let stopLoad = Task {
+            try await Task.sleep(for: .seconds(duration))
+            await group.triggerGracefulShutdown()
+        }
+        defer { stopLoad.cancel() }
+        try await group.run()
+
+        // Everyone back, faults cleared; then wait for the output to complete.
+        monkey.heal()
+        print("load stopped after \(Int(duration)) s: \(monkey.figures.kills) kills, \(monkey.figures.faults) broker faults; settling (up to \(Int(settle)) s)")
+        fflush(nil)
+        let capacities = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, $0.capacity) })
+        let auditor = ChaosAudit(client: client, capacities: capacities, logger: logger)
+        let published = simulator.deliveredEvents
+        let deadline = ContinuousClock.now + .seconds(settle)
+        var result = try await auditor.run(published: published, sink: sink.snapshot)
+        while !result.isSettled, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .seconds(5))
+            result = try await auditor.run(published: published, sink: sink.snapshot)
+            print("settling: lost \(result.lost), notifications outstanding \(result.notificationsOutstanding)")
+            fflush(nil)
+        }
+        let statuses = await cluster.stop()
+        result.workerExits = statuses
+        result.kills = monkey.figures.kills
+        result.faults = monkey.figures.faults
+        result.undelivered = simulator.failedEvents
+        let table = result.table(seed: seed, duration: duration, rate: incidentRate, instances: instances, brokers: brokers)
+        print(table)
+        if let report {
+            let handle = FileHandle(forWritingAtPath: report) ?? {
+                FileManager.default.createFile(atPath: report, contents: nil)
+                return FileHandle(forWritingAtPath: report)
+            }()
+            handle?.seekToEndOfFile()
+            handle?.write(Data((table + "\n").utf8))
+            try? handle?.close()
+        }
+        print(result.passed ? "chaos: every check passed" : "chaos: FAILED — \(result.failures.joined(separator: "; ")) (logs: \(cluster.folder))")
+        if !result.passed { throw ExitCode(1) }
+    }
+}
+
+/// Kills worker processes at random and starts them again; injects broker faults.
+final class ChaosMonkey: Service, Sendable {
+    struct Figures: Sendable {
+        var kills = 0
+        var faults = 0
+    }
+
+    let cluster: DevProcessCluster
+    let brokers: Int
+    let killInterval: Double
+    let faults: Bool
+    private let random: Mutex<SplitMix64>
+    private let state = Mutex(Figures())
+
+    init(cluster: DevProcessCluster, brokers: Int, killInterval: Double, faults: Bool, seed: UInt64) {
+        self.cluster = cluster
+        self.brokers = brokers
+        self.killInterval = killInterval
+        self.faults = faults
+        random = Mutex(SplitMix64(seed: seed))
+    }
+
+    var figures: Figures { state.withLock { $0 } }
+
+    private func roll(_ range: ClosedRange<Double>) -> Double { random.withLock { Double.random(in: range, using: &$0) } }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                if self.killInterval > 0 { group.addTask { await self.killLoop() } }
+                if self.faults { group.addTask { await self.faultLoop() } }
+                group.addTask { while !Task.isCancelled { try? await Task.sleep(for: .seconds(60)) } }  // until shutdown
+            }
+        }
+    }
+
+    private func killLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(roll(killInterval * 0.5...killInterval * 1.5)))
+            if Task.isCancelled { return }
+            let workers = cluster.workers.filter(\.process.process.isRunning)
+            guard !workers.isEmpty else { continue }
+            let victim = workers[random.withLock { Int.random(in: 0..<workers.count, using: &$0) }].name
+            cluster.kill(victim)
+            state.withLock { $0.kills += 1 }
+            let pause = roll(1...3)
+            Task {
+                try? await Task.sleep(for: .seconds(pause))
+                try? self.cluster.restart(victim)
+            }
+        }
+    }
+
+    private func faultLoop() async {
+        var step = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(roll(6...12)))
+            if Task.isCancelled { return }
+            let broker = Int(roll(1...Double(brokers)).rounded(.down))
+            switch step % 4 {
+            case 0 where brokers > 1:
+                // A broker off the network for a few seconds (leaders on it move, clients reconnect).
+                cluster.injectFault("down \(broker)")
+                try? await Task.sleep(for: .seconds(roll(2...5)))
+                cluster.injectFault("up \(broker)")
+            case 1:
+                // Round-trip spike.
+                cluster.injectFault("rtt \(broker) \(Int(roll(200...800)))")
+                try? await Task.sleep(for: .seconds(roll(2...4)))
+                cluster.injectFault("rtt \(broker) 0")
+            case 2:
+                // Retriable request errors: NOT_LEADER_FOR_PARTITION (6) on produce, REQUEST_TIMED_OUT (7) on fetch.
+                cluster.injectFault("fail produce 6 3")
+                cluster.injectFault("fail fetch 7 3")
+            default:
+                // Group coordination trouble: REBALANCE_IN_PROGRESS (27) on heartbeats, COORDINATOR_NOT_AVAILABLE (15) on commits.
+                cluster.injectFault("fail heartbeat 27 2")
+                cluster.injectFault("fail offset-commit 15 2")
+            }
+            step += 1
+            state.withLock { $0.faults += 1 }
+        }
+    }
+
+    /// Every broker up without delay, every worker running.
+    func heal() {
+        if faults {
+            for broker in 1...brokers {
+                cluster.injectFault("up \(broker)")
+                cluster.injectFault("rtt \(broker) 0")
+            }
+        }
+        for child in cluster.workers where !child.process.process.isRunning { try? cluster.restart(child.name) }
+    }
+}
+
+/// A small seeded generator (the schedule is reproducible from the printed seed).
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A line every 10 s while the load runs.
+struct ChaosReporter: Service {
+    let cluster: DevProcessCluster
+    let simulator: IncidentSimulator
+    let monkey: ChaosMonkey
+    let sink: DevWebhookSink
+
+    func run() async throws {
+        await reportPeriodically(every: 10) { elapsed in
+            let up = cluster.workers.filter(\.process.process.isRunning).count
+            let figures = monkey.figures
+            print(
+                "[\(elapsed)s] incidents opened \(simulator.opened), events delivered \(simulator.deliveredEvents.count) "
+                    + "(failed \(simulator.failedEvents)), workers up \(up)/\(cluster.workers.count), kills \(figures.kills), faults \(figures.faults), "
+                    + "webhooks \(sink.snapshot.received)"
+            )
+            fflush(nil)
+        }
+    }
+}
+
+/// Reads every topic after a chaos run and checks the invariants.
+struct ChaosAudit {
+    let client: KafkaClientConfiguration
+    let capacities: [String: Int]
+    let logger: Logger
+
+    struct Result {
+        var published = 0
+        var accounted = 0
+        var deadLetteredEvents = 0
+        var lost = 0
+        /// A few of the lost event ids, for the failure message.
+        var lostSample: [String] = []
+        var undelivered = 0
+        var assignments = 0
+        var reassignments = 0
+        var capacityViolations: [String] = []
+        var heldTwice: [String] = []
+        var otherAssignmentViolations: [String] = []
+        var escalations = 0
+        var escalationProblems: [String] = []
+        var notificationRequests = 0
+        var delivered = 0
+        var deadLettered = 0
+        var notificationsOutstanding = 0
+        var repeatedDeliveries = 0
+        var kills = 0
+        var faults = 0
+        var workerExits: [String: Int32] = [:]
+
+        var isSettled: Bool { lost == 0 && notificationsOutstanding == 0 }
+
+        var failures: [String] {
+            var failures: [String] = []
+            if lost > 0 { failures.append("\(lost) events lost (e.g. \(lostSample.joined(separator: ", ")))") }
+            if !capacityViolations.isEmpty { failures.append("capacity: \(capacityViolations.prefix(3).joined(separator: ", "))") }
+            if !heldTwice.isEmpty { failures.append("held twice: \(heldTwice.prefix(3).joined(separator: ", "))") }
+            if !otherAssignmentViolations.isEmpty { failures.append("assignments: \(otherAssignmentViolations.prefix(3).joined(separator: ", "))") }
+            if !escalationProblems.isEmpty { failures.append("escalations: \(escalationProblems.prefix(3).joined(separator: ", "))") }
+            if notificationsOutstanding > 0 { failures.append("\(notificationsOutstanding) notifications neither delivered nor dead-lettered") }
+            let unclean = workerExits.filter { $0.value != 0 }
+            if !unclean.isEmpty { failures.append("unclean exits: \(unclean.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
+            return failures
+        }
+
+        var passed: Bool { failures.isEmpty }
+
+        func table(seed: UInt64, duration: Double, rate: Double, instances: Int, brokers: Int) -> String {
+            let exits = workerExits.values.filter { $0 == 0 }.count
+            let rows: [(String, String, String)] = [
+                ("lifecycle events published (acknowledged by the broker)", "\(published)", ""),
+                ("  accounted for (analytics feed, or dead-lettered with a reason)", "\(accounted)", "= published"),
+                ("  of which dead-lettered", "\(deadLetteredEvents)", ""),
+                ("  lost", "\(lost)", "0"),
+                ("  not accepted by the broker (the simulator saw the error)", "\(undelivered)", ""),
+                ("assignments / reassignments audited", "\(assignments) / \(reassignments)", ""),
+                ("assignments violating capacity", "\(capacityViolations.count)", "0"),
+                ("incidents assigned twice", "\(heldTwice.count + otherAssignmentViolations.count)", "0"),
+                ("escalations (distinct, after dedupe by event id)", "\(escalations)", ""),
+                ("breaches without exactly one escalation per level", "\(escalationProblems.count)", "0"),
+                ("notification requests", "\(notificationRequests)", ""),
+                ("  delivered / dead-lettered", "\(delivered) / \(deadLettered)", ""),
+                ("  neither delivered nor dead-lettered", "\(notificationsOutstanding)", "0"),
+                ("repeated deliveries (same Idempotency-Key as the first)", "\(repeatedDeliveries)", "any"),
+                ("worker kills (SIGKILL) / broker faults", "\(kills) / \(faults)", ""),
+                ("workers exiting 0 on SIGTERM at the end", "\(exits) of \(workerExits.count)", "all"),
+            ]
+            var text = """
+                ### Chaos run — \(ISO8601DateFormatter().string(from: Date()))
+
+                seed \(seed), \(Int(duration)) s of load at \(rate) incidents/s, \(instances) processes per worker kind, \(brokers) broker(s)
+
+                | check | measured | must be |
+                |---|---:|---:|
+
+                """
+            for (name, value, expected) in rows { text += "| \(name) | \(value) | \(expected) |\n" }
+            text += "\n" + (passed ? "Result: every check passed.\n" : "Result: FAILED — \(failures.joined(separator: "; "))\n")
+            return text
+        }
+    }
+
+    func run(published: Set<String>, sink: DevWebhookSink.Figures) async throws -> Result {
+        var result = Result()
+        result.published = published.count
+
+        // Lifecycle: analytics accounting, assignments, escalations.
+        let lifecycle = try await read(TriageTopic.incidentEvents) { record -> (Date, Int32, Int64, IncidentEvent)? in
+            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return nil }
+            return (record.timestamp ?? .distantFuture, record.partition, record.offset, event)
+        }
+        let analyticsRecords = try await read(TriageTopic.analytics) { record -> (event: String, incident: String)? in
+            guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
+                let event = object["event_id"] as? String
+            else { return nil }
+            return (event, object["incident_id"] as? String ?? "?")
+        }
+        let analyticsIDs = Set(analyticsRecords.map(\.event))
+        // A poison event goes to the dead-letter topic with its reason: accounted for, not lost.
+        let deadLetteredEvents = Set(
+            try await read(TriageTopic.deadLetter) { record -> String? in
+                guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return nil }
+                return event.eventID
+            }
+        ).intersection(published)
+        result.deadLetteredEvents = deadLetteredEvents.subtracting(analyticsIDs).count
+        result.accounted = published.intersection(analyticsIDs.union(deadLetteredEvents)).count
+        result.lost = published.count - result.accounted
+        let inLifecycle = Set(lifecycle.map(\.3.eventID))
+        result.lostSample = published.subtracting(analyticsIDs).subtracting(deadLetteredEvents).sorted().prefix(5).map { id in
+            let incident = lifecycle.first { $0.3.eventID == id }?.3.incidentID ?? "?"
+            let others = analyticsRecords.filter { $0.incident == incident }.map(\.event)
+            return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); analytics records of its incident: \(others))"
+        }
+
+        var seen: Set<String> = []
+        let ordered = lifecycle.filter { seen.insert($0.3.eventID).inserted }.sorted { a, b in
+            // Creation order; a router decision after the other events of its millisecond.
+            if a.0 != b.0 { return a.0 < b.0 }
+            let aRouter = a.3.producer == routerProducerName
+            let bRouter = b.3.producer == routerProducerName
+            if aRouter != bRouter { return !aRouter }
+            return (a.1, a.2) < (b.1, b.2)
+        }
+        var audit = AssignmentAuditor(capacities: capacities)
+        var levels: [String: Set<String>] = [:]  // incident|target|deadline|level → event ids
+        for (_, _, _, event) in ordered {
+            audit.apply(event)
+            if case .escalated(let escalated) = event.event {
+                let breach = "\(event.incidentID)|\(escalated.target)|\(escalated.breachedDeadline.seconds)"
+                levels["\(breach)|\(escalated.level)", default: []].insert(event.eventID)
+            }
+        }
+        result.assignments = audit.assignedCount
+        result.reassignments = audit.reassignedCount
+        for violation in audit.violations {
+            if violation.contains("above capacity") {
+                result.capacityViolations.append(violation)
+            } else if violation.contains("while held by") {
+                result.heldTwice.append(violation)
+            } else {
+                result.otherAssignmentViolations.append(violation)
+            }
+        }
+        result.escalations = levels.values.reduce(0) { $0 + $1.count }
+        for (key, ids) in levels.sorted(by: { $0.key < $1.key }) {
+            if ids.count > 1 { result.escalationProblems.append("\(key) fired \(ids.count) times") }
+            let parts = key.split(separator: "|", omittingEmptySubsequences: false)
+            if let level = Int(parts.last ?? ""), level > 1 {
+                let previous = parts.dropLast().joined(separator: "|") + "|\(level - 1)"
+                if levels[previous] == nil { result.escalationProblems.append("\(key) without level \(level - 1)") }
+            }
+        }
+
+        // Notifications: every request delivered (its own Idempotency-Key reached the receiver) or dead-lettered.
+        let requests = Set(
+            try await read(TriageTopic.notificationRequests) { record -> String? in
+                guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)) else { return nil }
+                return request.idempotencyKey.isEmpty ? nil : request.idempotencyKey
+            })
+        let deadLetters = Set(
+            try await read(TriageTopic.deadLetter) { record -> String? in
+                guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)) else { return nil }
+                return request.idempotencyKey
+            }
+        ).intersection(requests)
+        let delivered = Set(sink.keys.keys).intersection(requests)
+        result.notificationRequests = requests.count
+        result.delivered = delivered.count
+        result.deadLettered = deadLetters.subtracting(delivered).count
+        result.notificationsOutstanding = requests.subtracting(delivered).subtracting(deadLetters).count
+        result.repeatedDeliveries = sink.keys.values.reduce(0) { $0 + max(0, $1 - 1) }
+        return result
+    }
+
+    /// Every record of `topic` now, mapped by `transform` (outside any group).
+    private func read<T: Sendable>(_ topic: String, _ transform: @escaping @Sendable (KafkaRecordView) -> T?) async throws -> [T] {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
+        let sink = Mutex<[T]>([])
+        _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) { record in
+            if let value = transform(record) { sink.withLock { $0.append(value) } }
+        }
+        return sink.withLock { $0 }
+    }
+}
