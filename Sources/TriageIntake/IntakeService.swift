@@ -400,6 +400,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             event.event = body
             let report = try await dependencies.publisher.publish(event, traceparent: IntakeTrace.current?.child().traceparent)
             stats.withLock { $0.published += 1 }
+            logPublished(incident: event.incidentID, eventID: event.eventID, kind: kind)
             var receipt = Triage_V1_IntakeReceipt()
             receipt.incidentID = event.incidentID
             receipt.eventID = event.eventID
@@ -486,7 +487,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 traceparent: IntakeTrace.current?.child().traceparent
             )
             switch answer.outcome {
-            case .success: return (entitlementID, answer)
+            case .success:
+                for position in answer.events { logPublished(incident: position.incidentID, eventID: position.eventID, kind: "open") }
+                return (entitlementID, answer)
             case .failure(let rejection) where rejection.code == .exhausted || rejection.code == .expired:
                 last = rejection
                 continue
@@ -508,7 +511,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         )
         if case .failure(let rejection) = answer.outcome { throw IntakeFailure(rejection) }
         stats.withLock { $0.published += answer.events.count }
+        for position in answer.events { logPublished(incident: position.incidentID, eventID: position.eventID, kind: "ledger") }
         return answer
+    }
+
+    /// One line per published event, with the incident and the call's trace id.
+    private func logPublished(incident: String, eventID: String, kind: String) {
+        logger.info(
+            "event published",
+            metadata: ["incident": "\(incident)", "event_id": "\(eventID)", "kind": "\(kind)", "trace_id": "\(IntakeTrace.current?.traceID ?? "-")"]
+        )
     }
 
     private static func receipt(_ answer: LedgerAnswer, index: Int) throws -> Triage_V1_IntakeReceipt {

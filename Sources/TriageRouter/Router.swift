@@ -166,6 +166,9 @@ public final class Router: Service, Sendable {
                     guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
                         let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team, message: message)
                     else { continue }
+                    if let traceparent = message.header(TriageHeader.traceparent)?.stringValue, let trace = TraceContext(traceparent: traceparent) {
+                        step.traces[event.incidentID] = trace
+                    }
                     step.apply(input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
                 }
                 try await publish(step)
@@ -349,7 +352,16 @@ public final class Router: Service, Sendable {
                     continue
                 }
                 let bytes: [UInt8] = try event.serializedBytes()
-                events.append(Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents))
+                // The incident's trace goes on (the opening call's, through the routing record).
+                let trace = step.traces[event.incidentID]
+                events.append(Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents, traceparent: trace?.child().traceparent))
+                owner.logger.info(
+                    "routed",
+                    metadata: [
+                        "incident": "\(event.incidentID)", "event_id": "\(event.eventID)", "team": "\(team)",
+                        "agent": "\(event.assigned.agentID.isEmpty ? event.reassigned.toAgentID : event.assigned.agentID)", "trace_id": "\(trace?.traceID ?? "-")",
+                    ]
+                )
                 outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
             }
             // 1. Each touched desk's core (agents, assigned incidents) together with the events
@@ -415,10 +427,10 @@ public final class Router: Service, Sendable {
             }
         }
 
-        static func eventRecord(_ event: IncidentEvent, bytes: [UInt8], topic: String) -> KafkaProducerMessage {
+        static func eventRecord(_ event: IncidentEvent, bytes: [UInt8], topic: String, traceparent: String? = nil) -> KafkaProducerMessage {
             KafkaProducerMessage(
                 topic: topic, key: Array(event.incidentID.utf8), value: bytes,
-                headers: event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
+                headers: event.kafkaHeaders(traceparent: traceparent).map { KafkaHeader(name: $0.name, string: $0.value) }
             )
         }
 
@@ -443,6 +455,8 @@ public final class Router: Service, Sendable {
         var seen = Set<String>()
         /// Each touched desk as it was before this step ("partition/team").
         var before: [String: TeamDesk] = [:]
+        /// The W3C trace of each incident whose input carried one.
+        var traces: [String: TraceContext] = [:]
         var inputs = 0
 
         /// Applies `input` to `team`'s desk if this instance owns the team's partition.
