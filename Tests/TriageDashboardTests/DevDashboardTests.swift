@@ -13,7 +13,7 @@ struct DevDashboardTests {
 
     func aRunningDevShowsLiveIncidentsAndAgentsBody() async throws {
         let chromium = try #require(DashboardBrowserTests.chromium)
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let dev = try TriageProcess([
             "dev", "--dashboard-port", "\(port)", "--intake-port", "0", "--ops-port", "0", "--time-scale", "720", "--incident-rate", "4",
             "--portal-interval", "1", "--rate", "50", "--log-level", "warning",
@@ -50,20 +50,5 @@ struct DevDashboardTests {
         #expect(size > 20_000, "screenshot \(screenshot.path): \(size) bytes")
         print("triage dev dashboard screenshot: \(screenshot.path) (\(size) bytes)")
         #expect(try await dev.stop(timeout: .seconds(60)) == 0, "\(dev.output.suffix(2_000))")
-    }
-
-    /// A TCP port nobody listens on right now.
-    func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
