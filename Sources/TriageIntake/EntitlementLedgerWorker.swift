@@ -134,6 +134,10 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         var rejected = 0
         var skipped = 0
         for message in batch {
+            if let mismatch = message.schemaMismatch(expected: EntitlementRequest.protoMessageName) {
+                poison.append((message, mismatch))
+                continue
+            }
             let request: EntitlementRequest
             do {
                 request = try EntitlementRequest(serializedBytes: message.valueBytes ?? [])

@@ -134,6 +134,10 @@ public final class Notifier: Service, Sendable {
     private func accept(_ message: KafkaMessage) async throws {
         let partition = TopicPartition(message.topic, message.partition)
         state.withLock { $0.partitions[partition, default: PartitionProgress()].begin(message) }
+        if let mismatch = message.schemaMismatch(expected: NotificationRequest.protoMessageName) {
+            try await deadLetter(message, reason: mismatch.text)
+            return finish(message)
+        }
         guard let value = message.valueBytes, let request = try? NotificationRequest(serializedBytes: Array(value)) else {
             try await deadLetter(message, reason: "not a triage.v1.NotificationRequest (undecodable protobuf)")
             return finish(message)

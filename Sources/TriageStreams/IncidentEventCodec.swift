@@ -11,6 +11,16 @@ public struct PoisonReason: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 }
 
+extension KafkaMessage {
+    /// Why this record is not a `expected` (its `triage-schema` header names another message
+    /// type); `nil` when the header is absent or names `expected`, with or without `; v=N`.
+    /// A newer version of the same message passes: unknown fields are skipped when decoding.
+    public func schemaMismatch(expected: String) -> PoisonReason? {
+        guard let schema = header(TriageHeader.schema)?.stringValue, !schema.hasPrefix(expected + ";") && schema != expected else { return nil }
+        return PoisonReason("wrong message type: triage-schema is '\(schema)', expected \(expected)")
+    }
+}
+
 /// Turns Kafka records of the lifecycle topic into validated `IncidentEvent`s.
 ///
 /// Records are read by their headers: `content-type` selects protobuf (default) or JSON, and a
@@ -25,11 +35,7 @@ public struct IncidentEventDecoder: Sendable {
 
     public func decode(_ message: KafkaMessage) -> Result<IncidentEvent, PoisonReason> {
         guard let value = message.valueBytes, !value.isEmpty else { return .failure(PoisonReason("empty record value")) }
-        if let schema = message.header(TriageHeader.schema)?.stringValue,
-            !schema.hasPrefix(IncidentEvent.protoMessageName + ";") && schema != IncidentEvent.protoMessageName
-        {
-            return .failure(PoisonReason("wrong message type: triage-schema is '\(schema)', expected \(IncidentEvent.protoMessageName)"))
-        }
+        if let mismatch = message.schemaMismatch(expected: IncidentEvent.protoMessageName) { return .failure(mismatch) }
         let event: IncidentEvent
         do {
             switch message.header(TriageHeader.contentType)?.stringValue {
