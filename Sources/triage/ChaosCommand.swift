@@ -52,6 +52,14 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Brokers in the embedded cluster.")
     var brokers: Int = 3
 
+    @Option(
+        help: """
+            Partitions of every topic. The embedded broker keeps only ~5 MB per partition and drops \
+            older records silently, which the auditor would count as lost: a long run needs more partitions.
+            """
+    )
+    var partitions: Int = 6
+
     @Option(help: "SLA time runs this many times as fast as real time (720: an hour per five seconds).")
     var timeScale: Double = 720
 
@@ -73,6 +81,7 @@ struct ChaosCommand: AsyncParsableCommand {
         guard (1...8).contains(instances) else { throw ValidationError("--instances must be between 1 and 8") }
         guard killInterval >= 0 else { throw ValidationError("--kill-interval must not be negative") }
         guard (1...5).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 5") }
+        guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be between 1 and 64") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
         guard settle > 0 else { throw ValidationError("--settle must be positive") }
     }
@@ -84,7 +93,7 @@ struct ChaosCommand: AsyncParsableCommand {
         let origin = Date()
         let clock = ScaledClock(scale: timeScale, origin: origin)
         let time = ["--time-scale", "\(timeScale)", "--time-origin", ISO8601DateFormatter().string(from: origin)]
-        let cluster = try await DevProcessCluster(brokers: brokers, partitions: 6, faultCommands: !noFaults)
+        let cluster = try await DevProcessCluster(brokers: brokers, partitions: partitions, faultCommands: !noFaults)
         let client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
@@ -160,7 +169,7 @@ struct ChaosCommand: AsyncParsableCommand {
         result.kills = monkey.figures.kills
         result.faults = monkey.figures.faults
         result.undelivered = simulator.failedEvents
-        let table = result.table(seed: seed, duration: duration, rate: incidentRate, instances: instances, brokers: brokers)
+        let table = result.table(seed: seed, duration: duration, rate: incidentRate, instances: instances, brokers: brokers, partitions: partitions)
         print(table)
         if let report {
             let handle = FileHandle(forWritingAtPath: report) ?? {
@@ -353,7 +362,7 @@ struct ChaosAudit {
 
         var passed: Bool { failures.isEmpty }
 
-        func table(seed: UInt64, duration: Double, rate: Double, instances: Int, brokers: Int) -> String {
+        func table(seed: UInt64, duration: Double, rate: Double, instances: Int, brokers: Int, partitions: Int) -> String {
             let exits = workerExits.values.filter { $0 == 0 }.count
             let rows: [(String, String, String)] = [
                 ("lifecycle events published (acknowledged by the broker)", "\(published)", ""),
@@ -376,7 +385,7 @@ struct ChaosAudit {
             var text = """
                 ### Chaos run — \(ISO8601DateFormatter().string(from: Date()))
 
-                seed \(seed), \(Int(duration)) s of load at \(rate) incidents/s, \(instances) processes per worker kind, \(brokers) broker(s)
+                seed \(seed), \(Int(duration)) s of load at \(rate) incidents/s, \(instances) processes per worker kind, \(brokers) broker(s), \(partitions) partitions per topic
 
                 | check | measured | must be |
                 |---|---:|---:|
