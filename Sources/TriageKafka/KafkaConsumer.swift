@@ -64,6 +64,7 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// Marks every record of `messages` as processed (the highest offset per partition counts).
+    /// Records of partitions no longer assigned here are skipped (their new owner reads them again).
     public func storeOffsets(_ messages: [KafkaMessage]) throws(KafkaError) {
         // A batch spans few partitions, in runs: a linear scan beats hashing topic strings per record.
         var next: [(partition: TopicPartition, offset: Int64)] = []
@@ -533,8 +534,14 @@ final class ConsumerCore: @unchecked Sendable {
     func storeOffsets(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         try withPartitionList(Array(offsets.keys), offsets: offsets) { pointer, list throws(KafkaError) in
-            try throwIfError(rd_kafka_offsets_store(pointer, list), context: "store offsets")
-            try Self.checkPartitionErrors(list, context: "store offsets")
+            // _STATE: the partition is no longer assigned here (revoked or handed over while the
+            // batch was processed). Nothing to store: its new owner reads those records again,
+            // as at-least-once promises; failing the worker for it would only restart it.
+            // (_UNKNOWN_PARTITION: never assigned here at all.)
+            let notAssigned = [RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION]
+            let result = rd_kafka_offsets_store(pointer, list)
+            if !notAssigned.contains(result) { try throwIfError(result, context: "store offsets") }
+            try Self.checkPartitionErrors(list, context: "store offsets", ignoring: notAssigned)
         }
     }
 
@@ -573,11 +580,12 @@ final class ConsumerCore: @unchecked Sendable {
 
     static func checkPartitionErrors(
         _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-        context: String
+        context: String,
+        ignoring ignored: [rd_kafka_resp_err_t] = []
     ) throws(KafkaError) {
         for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
-            if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if element.err != RD_KAFKA_RESP_ERR_NO_ERROR && !ignored.contains(element.err) {
                 throw KafkaError(
                     responseCode: element.err,
                     context: "\(context) for \(String(cString: element.topic))[\(element.partition)]"

@@ -114,6 +114,24 @@ struct ConsumerGroupTests {
         await producer.close()
     }
 
+    /// A batch finished after its partition was revoked: storing its offsets is not an error
+    /// (the worker would fail over it at shutdown); nothing is stored, the new owner re-reads.
+    @Test func offsetsOfPartitionsNoLongerAssignedAreSkipped() async throws {
+        let cluster = try KafkaTestCluster()
+        let mine = try cluster.makeTopic("mine")
+        let other = try cluster.makeTopic("other")
+        let group = uniqueName("store")
+        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [mine]), logger: cluster.logger)
+        let stray = KafkaMessage(topic: other, partition: 0, offset: 41, key: nil, value: Array("x".utf8), headers: [], timestamp: nil)
+        #expect(throws: Never.self) { try consumer.storeOffsets([stray]) }
+        try await consumer.commit()
+        await consumer.close()
+        let probe = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [other]), logger: cluster.logger)
+        let committed = try await probe.committedOffsets(for: [TopicPartition(other, 0)])
+        #expect((committed[TopicPartition(other, 0)] ?? -1) < 0, "nothing was stored for the stray partition: \(committed)")
+        await probe.close()
+    }
+
     @Test func committedOffsetsSurviveARestart() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 2)
