@@ -664,7 +664,12 @@ extension DevCommand {
                 await group.triggerGracefulShutdown()
             }
         }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            _ = await cluster.stop()  // never leave worker processes behind
+            throw error
+        }
         let statuses = await cluster.stop()
         let clean = statuses.values.allSatisfy { $0 == 0 }
         print(
