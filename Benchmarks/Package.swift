@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The baseline: the same workloads as minimal loops over librdkafka's C API.
@@ -27,6 +28,7 @@ let package = Package(
         .executableTarget(
             name: "triage-bench",
             dependencies: [
+                "BenchSupport",
                 "CRdKafkaBaseline",
                 .product(name: "TriageKafka", package: "triage"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,7 +68,13 @@ let package = Package(
             ]
         ),
         // What every benchmark shares: the broker child process, options, percentiles.
-        .target(name: "BenchSupport", dependencies: [.product(name: "TriageKafka", package: "triage")]),
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         // The notifier: webhook deliveries per second, breach → webhook latency.
         .executableTarget(
             name: "notifier-bench",
@@ -86,6 +94,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
+        ),
+        // End-to-end events/s of every worker kind against the binding's raw consume of the same records.
+        .executableTarget(
+            name: "worker-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "TriageAnalyticsFeed", package: "triage"),
+                .product(name: "TriageRouting", package: "triage"),
+                .product(name: "TriageRouter", package: "triage"),
+                .product(name: "TriageEntitlements", package: "triage"),
+                .product(name: "TriageIntake", package: "triage"),
+                .product(name: "TriageNotification", package: "triage"),
+                .product(name: "TriageNotifier", package: "triage"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // Assembles docs/benchmarks.md from the figures every benchmark wrote (BENCH_REPORT_DIR).
+        .executableTarget(
+            name: "bench-report",
+            dependencies: ["BenchSupport", .product(name: "TriageKafka", package: "triage")]
         ),
         // The router: desk throughput and Opened → Assigned latency at a fixed offered rate.
         .executableTarget(

@@ -14,25 +14,37 @@ public func option(_ name: String, _ fallback: Int) -> Int {
     return value
 }
 
-/// The `p` quantile (0...1) of sorted values.
-public func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+/// `--name value` from the command line, or `nil`.
+public func option(_ name: String) -> String? {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
 }
 
 extension Duration {
     public var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// Resident set size of this process, from /proc/self/statm.
+public func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
 /// The embedded broker in a child process (this executable with `--serve-broker`), so its CPU
 /// is measured apart from the benchmarked process. The child prints its bootstrap address.
 public enum ChildBroker {
-    /// In the child: serves the broker with `topics` (name, partitions) until killed. Never returns.
+    /// In the child: serves the broker with `topics` (name, partitions) until killed or orphaned. Never returns.
     public static func serveIfChild(topics: [(String, Int)]) throws {
         guard CommandLine.arguments.contains("--serve-broker") else { return }
         let kafka = try EmbeddedKafka(brokers: 1)
         for (topic, partitions) in topics { try kafka.createTopic(topic, partitions: partitions, replicationFactor: 1) }
         emit(kafka.bootstrapServers)
-        while true { sleep(60) }
+        // Ends with the parent, even when the parent crashes before it could kill this child.
+        let parent = getppid()
+        while getppid() == parent { sleep(1) }
+        exit(0)
     }
 
     /// In the parent: starts the child (with `arguments` after `--serve-broker`) and returns its

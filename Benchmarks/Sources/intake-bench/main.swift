@@ -35,31 +35,40 @@ let (bootstrap, child) = try ChildBroker.start()
 let client = KafkaClientConfiguration(bootstrap: bootstrap)
 emit("intake benchmark: \(calls) calls at concurrency \(concurrency), broker in a child process")
 
-/// Runs `calls` operations, `concurrency` at a time; returns calls/s and sorted latencies (ms).
-func measure(_ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> (rate: Double, latencies: [Double]) {
+/// Runs `calls` operations, `concurrency` at a time; returns calls/s and the latencies.
+func measure(_ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> (rate: Double, latencies: LatencySummary) {
+    let latencies = Latencies()
     let started = ContinuousClock.now
-    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in 0..<concurrency {
             group.addTask {
-                var mine: [Double] = []
                 for index in stride(from: worker, to: calls, by: concurrency) {
                     let begun = ContinuousClock.now
                     try await operation(index)
-                    mine.append((ContinuousClock.now - begun).secondsDouble * 1000)
+                    latencies.record(seconds: (ContinuousClock.now - begun).secondsDouble)
                 }
-                return mine
             }
         }
-        return try await group.reduce(into: []) { $0 += $1 }
+        try await group.waitForAll()
     }
-    return (Double(calls) / (ContinuousClock.now - started).secondsDouble, latencies.sorted())
+    return (Double(calls) / (ContinuousClock.now - started).secondsDouble, latencies.summary)
 }
 
-func line(_ name: String, _ result: (rate: Double, latencies: [Double])) -> String {
-    String(
-        format: "%@: %.0f/s, p50 %.1f ms, p99 %.1f ms", name, result.rate, percentile(result.latencies, 0.5), percentile(result.latencies, 0.99)
-    )
+func line(_ name: String, _ result: (rate: Double, latencies: LatencySummary)) -> String {
+    String(format: "%@: %.0f/s, ", name, result.rate) + result.latencies.text
 }
+
+var report = BenchReport(bench: "intake-bench")
+var section = BenchSection(
+    id: "60-intake", title: "Intake: gRPC calls per second",
+    howMeasured: """
+        \(calls.formatted()) calls, \(concurrency) in flight, against an in-process `IntakeInstance` (gRPC over loopback HTTP/2, bearer-token \
+        authorisation, the entitlement ledger as request/reply over Kafka; embedded broker in a child process). OpenIncident goes through \
+        the ledger (command → decision → Opened + directory entry + state → reply); Acknowledge is gRPC + one publish. Baseline, same run: \
+        the same number of Opened events published straight to `triage.incident-events` (acks=all) at the same concurrency. Latencies per \
+        call in an HdrHistogram.
+        """
+)
 
 // MARK: Baseline: Opened events published straight to the lifecycle topic.
 
@@ -111,14 +120,24 @@ try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0
         incidents.withLock { $0[index] = receipt.incidentID }
     }
     emit(line("OpenIncident (gRPC → ledger over Kafka → Opened + directory + state → reply)", opens))
-    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", opens.rate / baseline.rate, percentile(opens.latencies, 0.5) / percentile(baseline.latencies, 0.5)))
+    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", opens.rate / baseline.rate, opens.latencies.p50 / baseline.latencies.p50))
+    section.figures.append(BenchFigure(name: "OpenIncident", value: opens.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
+    section.figures.append(
+        BenchFigure(
+            name: "OpenIncident p99", value: opens.latencies.p99, unit: "ms", baselineName: "publish Opened p99", baselineValue: baseline.latencies.p99,
+            ratioMeaning: "figure / baseline (lower is better)"
+        )
+    )
     let acks = try await measure { index in
         let incident = incidents.withLock { $0[index] }!
         _ = try await intake.acknowledge(.with { $0.requestID = "ack-\(index)"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: metadata)
     }
     emit(line("Acknowledge (gRPC → one publish)", acks))
-    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", acks.rate / baseline.rate, percentile(acks.latencies, 0.5) / percentile(baseline.latencies, 0.5)))
+    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", acks.rate / baseline.rate, acks.latencies.p50 / baseline.latencies.p50))
+    section.figures.append(BenchFigure(name: "Acknowledge", value: acks.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
 }
+report.add(section)
+try report.write()
 await group.triggerGracefulShutdown()
 _ = await running.result
 replies.cancel()

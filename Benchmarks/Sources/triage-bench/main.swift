@@ -1,20 +1,17 @@
 // Kafka binding benchmark: TriageKafka against minimal librdkafka C-API loops, same process,
-// same embedded broker, alternating rounds. Prints figures and ratios; asserts nothing.
+// same embedded broker, alternating rounds; then the peer reference: one consume → produce
+// passthrough written with TriageKafka and with Debian's python3-confluent-kafka (same
+// librdkafka), alternating rounds on the same records. Prints figures and ratios; asserts nothing.
+//
+//   triage-bench [--messages 160000] [--size 200] [--rounds 5] [--passthrough-rounds 3]
+//                [--python /usr/bin/python3] [--peer-script Benchmarks/peer/passthrough.py] [--report-json PATH]
+import BenchSupport
 import CRdKafkaBaseline
 import Foundation
 import Logging
 import TriageKafka
 
-/// Prints and flushes at once, so progress shows while the benchmark runs.
-func emit(_ text: String) {
-    print(text)
-    fflush(nil)
-}
 let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
-    return value
-}
 let count = option("--messages", 160_000)
 let size = option("--size", 200)
 let rounds = option("--rounds", 5)
@@ -86,10 +83,6 @@ func swiftConsume(topic: String, group: String) async throws -> Double {
     return elapsed.secondsDouble
 }
 
-extension Duration {
-    var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 if arguments.contains("--profile-consume") {
     // Swift consume only, for a profiler.
     for round in 1...3 {
@@ -153,4 +146,144 @@ emit("""
 
 target: ratio >= 0.80 for both
 """)
+var report = BenchReport(bench: "triage-bench")
+var binding = BenchSection(
+    id: "10-binding", title: "Kafka binding vs librdkafka's C API",
+    howMeasured: """
+        \(count) records × \(size) B per run, one in-process embedded broker (librdkafka mock cluster, 1 broker, \(partitions) partitions), \
+        \(rounds) rounds after a warm-up round, the two sides alternating which goes first; the median run is reported. \
+        Produce: enqueue every record, then flush, until every delivery report is in (idempotent, acks=all, linger 5 ms on both sides). \
+        Consume: a fresh group reads an evenly filled topic, from the first record to the last; TriageKafka stores the offsets of each \
+        batch (the at-least-once path every worker uses), the C loop is a plain `rd_kafka_consumer_poll` loop with automatic offset store. \
+        Baseline: `CRdKafkaBaseline/baseline.c`, compiled with -O2, same process, same broker.
+        """
+)
+binding.figures.append(
+    BenchFigure(
+        name: "produce \(size) B", value: rate(median(produceSwift)), unit: "records/s", baselineName: "C API loop",
+        baselineValue: rate(median(produceC)), notes: "target ratio ≥ 0.80"
+    )
+)
+binding.figures.append(
+    BenchFigure(
+        name: "consume \(size) B", value: rate(median(consumeSwift)), unit: "records/s", baselineName: "C API loop",
+        baselineValue: rate(median(consumeC)), notes: "target ratio ≥ 0.80"
+    )
+)
+binding.notes.append("all rounds, records/s — produce C: \(produceC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); produce Swift: \(produceSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
+binding.notes.append("consume C: \(consumeC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); consume Swift: \(consumeSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
+report.add(binding)
+
+// MARK: Peer reference: consume → produce passthrough, TriageKafka vs python3-confluent-kafka
+
+let passthroughRounds = option("--passthrough-rounds", 3)
+let python = option("--python") ?? "/usr/bin/python3"  // Debian's python, where python3-confluent-kafka lives
+let peerScript = option("--peer-script") ?? "Benchmarks/peer/passthrough.py"
+
+/// Runs the python peer; returns its JSON line, decoded.
+func runPeer(_ extra: [String]) -> [String: Any] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [peerScript] + extra
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    do { try process.run() } catch { return ["error": "could not start \(python) \(peerScript): \(error)"] }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    guard let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+        return ["error": "the python peer printed no result (exit \(process.terminationStatus)): \(line)"]
+    }
+    if process.terminationStatus != 0, json["error"] == nil {
+        return json.merging(["error": "the python peer failed (exit \(process.terminationStatus)): \(line)"]) { $1 }
+    }
+    return json
+}
+
+/// The Swift passthrough: a fresh group reads `input`; each batch is enqueued to `output`, then
+/// its offsets are stored; timed from the first record received to the last delivery report.
+func swiftPassthrough(input: String, output: String, group: String) async throws -> Double {
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(groupID: group, topics: [input], client: kafka.clientConfiguration, fetchMaximumWait: .milliseconds(10)),
+        logger: logger
+    )
+    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka.clientConfiguration), logger: logger)
+    var received = 0
+    var started: ContinuousClock.Instant?
+    for try await batch in consumer.batches {
+        if started == nil { started = .now }
+        for message in batch { try await producer.enqueue(KafkaProducerMessage(topic: output, key: message.key, value: message.value)) }
+        try consumer.storeOffsets(batch)
+        received += batch.count
+        if received >= count { break }
+    }
+    try await producer.flush(timeout: .seconds(60))
+    let elapsed = ContinuousClock.now - started!
+    precondition(received == count && producer.statistics.delivered == count, "passed \(producer.statistics.delivered) of \(count)")
+    await consumer.close()
+    await producer.close()
+    return elapsed.secondsDouble
+}
+
+var peer = BenchSection(
+    id: "70-peer", title: "Peer reference: consume → produce passthrough, TriageKafka vs python3-confluent-kafka",
+    howMeasured: """
+        The same passthrough written twice: a fresh consumer group reads \(count) records × \(size) B from topic A (\(partitions) partitions, \
+        filled once), produces each record's key and value to a new topic B (idempotent, acks=all, linger 5 ms), and stores the offsets \
+        of each batch after handing it to the producer; timed from the first record received to the last delivery report. \
+        Swift: `KafkaConsumer.batches` + `KafkaProducer.enqueue` (TriageKafka). Peer: `Benchmarks/peer/passthrough.py` with Debian's \
+        `python3-confluent-kafka` (`Consumer.consume(10000)` batches, `Producer.produce`, `store_offsets`), run as a child process \
+        against the same in-process broker. \(passthroughRounds) rounds each, alternating; the median is reported. Figure = TriageKafka, \
+        baseline = confluent-kafka-python.
+        """
+)
+let version = runPeer(["--version"])
+if let error = version["error"] as? String {
+    peer.notes.append("not measured: \(error)")
+    emit("peer reference not measured: \(error)")
+} else {
+    let peerLibrary = version["libversion"] as? String ?? "?"
+    emit("\npeer: confluent-kafka-python \(version["client"] as? String ?? "?") on librdkafka \(peerLibrary); TriageKafka on librdkafka \(KafkaLibrary.version)")
+    peer.notes.append(
+        "confluent-kafka-python \(version["client"] as? String ?? "?") (Debian python3-confluent-kafka) runs on librdkafka \(peerLibrary); "
+            + "TriageKafka runs on librdkafka \(KafkaLibrary.version)" + (peerLibrary == KafkaLibrary.version ? " (the same)." : " — NOT the same library version.")
+    )
+    let input = "bench-passthrough-in"
+    try kafka.createTopic(input, partitions: partitions)
+    try await fill(topic: input)
+    var swiftRuns: [Double] = []
+    var peerRuns: [Double] = []
+    var failure: String?
+    for round in 1...passthroughRounds {
+        for side in (round % 2 == 1 ? ["swift", "python"] : ["python", "swift"]) {
+            let output = "bench-passthrough-out-\(side)-\(round)"
+            try kafka.createTopic(output, partitions: partitions)
+            if side == "swift" {
+                swiftRuns.append(try await swiftPassthrough(input: input, output: output, group: "passthrough-swift-\(round)"))
+            } else {
+                let result = runPeer([
+                    "--bootstrap", bootstrap, "--input", input, "--output", output, "--group", "passthrough-python-\(round)", "--count", String(count),
+                ])
+                if let error = result["error"] as? String { failure = error; break }
+                peerRuns.append(result["seconds"] as? Double ?? .nan)
+            }
+        }
+        if let failure { emit("peer failed: \(failure)"); break }
+        emit("passthrough round \(round): TriageKafka \(format(rate(swiftRuns.last!)))  confluent-kafka-python \(format(rate(peerRuns.last!)))")
+    }
+    if let failure {
+        peer.notes.append("not measured: \(failure)")
+    } else {
+        peer.figures.append(
+            BenchFigure(
+                name: "passthrough \(size) B (TriageKafka)", value: rate(median(swiftRuns)), unit: "records/s", baselineName: "confluent-kafka-python",
+                baselineValue: rate(median(peerRuns))
+            )
+        )
+        peer.notes.append("all rounds, records/s — TriageKafka: \(swiftRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); confluent-kafka-python: \(peerRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
+        emit(String(format: "passthrough median: TriageKafka %.0f/s, confluent-kafka-python %.0f/s, ratio %.2f", rate(median(swiftRuns)), rate(median(peerRuns)), median(peerRuns) / median(swiftRuns)))
+    }
+}
+report.add(peer)
+try report.write()
 kafka.shutdown()
