@@ -249,7 +249,7 @@ struct ConsumerGroupTests {
                 }
                 try await producer.flush(timeout: .seconds(60))
             }
-            try await eventually("records flowing") { ledger.uniqueCount > 200 }
+            try await eventually("records flowing", timeout: .seconds(60)) { ledger.uniqueCount > 200 }
             try cluster.embedded.setBrokerDown(2)
             try await Task.sleep(for: .seconds(2))
             try cluster.embedded.setBrokerUp(2)
