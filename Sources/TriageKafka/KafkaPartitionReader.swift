@@ -38,12 +38,14 @@ public enum KafkaPartitionReader {
         public var duration: Duration
     }
 
-    /// Reads `partitions` of `topic` from the start to the end and calls `body` for every record.
+    /// Reads `partitions` of `topic` from the start (or from `offsets[partition]`, to catch up
+    /// from where an earlier read ended) to the end and calls `body` for every record.
     /// Throws if the topic does not exist, the brokers cannot be reached within `timeout`, or
     /// `body` throws (which stops the read).
     public static func readToEnd(
         topic: String,
         partitions: [Int32],
+        from offsets: [Int32: Int64] = [:],
         client: KafkaClientConfiguration,
         logger: Logger,
         timeout: Duration = .seconds(120),
@@ -68,7 +70,7 @@ public enum KafkaPartitionReader {
             let thread = Thread {
                 triage_set_current_thread_name("triage-restore")
                 let outcome = Result<Summary, any Error> {
-                    try read(handle: owned.pointer, topic: topic, partitions: partitions, timeout: timeout, body: body)
+                    try read(handle: owned.pointer, topic: topic, partitions: partitions, offsets: offsets, timeout: timeout, body: body)
                 }
                 rd_kafka_destroy(owned.pointer)
                 _ = context  // kept alive until the handle is gone
@@ -83,6 +85,7 @@ public enum KafkaPartitionReader {
         handle: OpaquePointer,
         topic: String,
         partitions: [Int32],
+        offsets: [Int32: Int64],
         timeout: Duration,
         body: @Sendable (KafkaRecordView) throws -> Void
     ) throws -> Summary {
@@ -90,7 +93,7 @@ public enum KafkaPartitionReader {
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in partitions {
-            rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset = offsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
         try throwIfError(rd_kafka_assign(handle, list), context: "assign \(topic) \(partitions)")
         defer { _ = rd_kafka_assign(handle, nil) }

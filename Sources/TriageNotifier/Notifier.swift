@@ -297,23 +297,30 @@ public final class Notifier: Service, Sendable {
 
     // MARK: Ledger
 
+    /// Reads the ledger partitions of newly assigned partitions: from the start the first time,
+    /// afterwards only what was written since this instance last read them (another instance
+    /// may have delivered while it owned them; a stale ledger would deliver those again).
     private func restoreLedger(for partitions: [TopicPartition]) async throws {
-        let numbers = Set(partitions.map(\.partition))
-        let missing = state.withLock { state in numbers.subtracting(state.ledgerPartitions).sorted() }
-        guard !missing.isEmpty else { return }
-        health.beginRestore("delivery ledger \(missing)")
+        let numbers = Set(partitions.map(\.partition)).sorted()
+        guard !numbers.isEmpty else { return }
+        let from = state.withLock { $0.ledgerNext }
+        let fresh = numbers.filter { from[$0] == nil }
+        health.beginRestore("delivery ledger \(numbers)")
         defer { health.endRestore(status: "running") }
         let sink = LedgerSink()
-        let summary = try await KafkaPartitionReader.readToEnd(topic: topics.ledger, partitions: missing, client: client, logger: logger) { record in
-            sink.add(record)
-        }
+        let summary = try await KafkaPartitionReader.readToEnd(
+            topic: topics.ledger, partitions: numbers, from: from.filter { numbers.contains($0.key) }, client: client, logger: logger
+        ) { record in sink.add(record) }
         let records = sink.records.withLock { $0 }
+        let next = sink.next.withLock { $0 }
         let cutoff = now().addingTimeInterval(-rules.dedupeWindow)
         state.withLock { state in
             for record in records where record.deliveredAt >= cutoff { state.ledger.restore(record) }
-            state.ledgerPartitions.formUnion(missing)
+            for partition in numbers { state.ledgerNext[partition] = max(state.ledgerNext[partition] ?? 0, next[partition] ?? 0) }
         }
-        logger.info("delivery ledger restored", metadata: ["partitions": "\(missing)", "records": "\(summary.records)"])
+        logger.info(
+            "delivery ledger restored", metadata: ["partitions": "\(numbers)", "read_from_start": "\(fresh)", "records": "\(summary.records)"]
+        )
     }
 }
 
@@ -323,7 +330,8 @@ struct SharedState {
     /// Keys being delivered now, with the tasks waiting for them.
     var delivering: [String: [CheckedContinuation<Bool?, Never>]] = [:]
     var assigned = Set<TopicPartition>()
-    var ledgerPartitions = Set<Int32>()
+    /// Per ledger partition, the offset after the last record this instance read.
+    var ledgerNext: [Int32: Int64] = [:]
     var partitions: [TopicPartition: PartitionProgress] = [:]
     var statistics = NotifierStatistics()
 }
@@ -443,7 +451,10 @@ final class EndpointGate: Sendable {
 
 private final class LedgerSink: Sendable {
     let records = Mutex<[DeliveryLedger.Record]>([])
+    /// Per partition, the offset after the last record read.
+    let next = Mutex<[Int32: Int64]>([:])
     func add(_ record: KafkaRecordView) {
+        next.withLock { $0[record.partition] = max($0[record.partition] ?? 0, record.offset + 1) }
         guard let value = record.value, let decoded = try? DeliveryLedger.Record(decoding: Array(value)) else { return }
         records.withLock { $0.append(decoded) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import TriageKafka
 import TriageKafkaTesting
@@ -53,6 +54,33 @@ struct ProduceConsumeTests {
         let empty = try #require(received.first { $0.key == [] })
         #expect(empty.value == [])
         await consumer.close()
+        await producer.close()
+    }
+
+    /// A partition read from a given offset (catching up after an earlier read) sees only the
+    /// records from there, with their timestamps; one without an offset is read from the start.
+    @Test func partitionReadsStartWhereTheyAreTold() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let sent = Date(timeIntervalSince1970: 1_800_000_000)
+        for index in 0..<10 {
+            for partition in [Int32(0), 1] {
+                _ = try await producer.send(KafkaProducerMessage(topic: topic, value: Array("\(partition)-\(index)".utf8), partition: partition, timestamp: sent))
+            }
+        }
+        let seen = Mutex<[(Int32, Int64, String, Date?)]>([])
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], from: [0: 7], client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers), logger: cluster.logger) {
+            record in
+            let value = String(decoding: record.value ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)
+            seen.withLock { $0.append((record.partition, record.offset, value, record.timestamp)) }
+        }
+        let records = seen.withLock { $0 }
+        #expect(summary.records == 13)
+        #expect(records.filter { $0.0 == 0 }.map(\.1) == [7, 8, 9])
+        #expect(records.filter { $0.0 == 0 }.map(\.2) == ["0-7", "0-8", "0-9"])
+        #expect(records.filter { $0.0 == 1 }.count == 10)
+        #expect(records.allSatisfy { $0.3 == sent }, "record timestamps come through")
         await producer.close()
     }
 
