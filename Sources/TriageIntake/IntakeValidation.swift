@@ -2,10 +2,10 @@ import Foundation
 import SwiftProtobuf
 import TriageAnalytics
 import TriageEntitlements
-import TriageSchema
+package import TriageSchema
 
 /// Request checks; each failure names the field (`field: what is wrong`).
-enum IntakeValidation {
+package enum IntakeValidation {
     static func required(_ value: String, _ field: String) throws(IntakeFailure) {
         guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalidArgument("\(field): required") }
     }
@@ -31,6 +31,17 @@ enum IntakeValidation {
             throw .invalidArgument("customer_time_zone: '\(request.customerTimeZone)' is not an IANA time zone such as Europe/Zurich")
         }
         guard request.title.count <= 500 else { throw .invalidArgument("title: longer than 500 characters") }
+    }
+
+    /// What ``open(_:)`` refuses `request` for, or `nil` when it passes (for the fuzzers and their
+    /// corpus test in TriageFuzzTargets, which see no `IntakeFailure`).
+    package static func problem(openIncident request: Triage_V1_OpenIncidentRequest) -> String? {
+        do {
+            try open(request)
+            return nil
+        } catch {
+            return error.message
+        }
     }
 
     static func describe(_ status: EntitlementStatus) -> String {

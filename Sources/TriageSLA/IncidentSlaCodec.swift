@@ -71,6 +71,15 @@ public enum IncidentSlaCodec {
                 )
             )
         }
+        // Instants and minutes feed business-calendar math, which is not meant for non-finite
+        // instants and walks every day between an instant and now (a clock "started" in 1970 took
+        // 21 s to restore): a corrupt record is refused instead.
+        guard closedAt.isNaN || Self.plausibleInstants.contains(closedAt) else { throw DecodingError(description: "closedAt \(closedAt) is out of range") }
+        for clock in clocks {
+            guard clock.phase == .off || Self.plausibleInstants.contains(clock.since), clock.breachedAt.isNaN || Self.plausibleInstants.contains(clock.breachedAt),
+                (0...Self.maximumUsedMinutes).contains(clock.used)
+            else { throw DecodingError(description: "clock since \(clock.since), used \(clock.used), breachedAt \(clock.breachedAt) is out of range") }
+        }
         let applied = Int64(bitPattern: try reader.word())
         let length = Int(try reader.byte())
         let name = try reader.string(length)
@@ -87,6 +96,11 @@ public enum IncidentSlaCodec {
         state.trace = trace
         return state
     }
+
+    /// Instants a record may hold (seconds since 1970): 2000-01-01 up to 2100-01-01.
+    static let plausibleInstants: ClosedRange<Double> = 946_684_800...4_102_444_800
+    /// Minutes a clock may have used: ten years.
+    static let maximumUsedMinutes: Double = 10 * 366 * 24 * 60
 
     public static func decode(_ bytes: [UInt8], rules: SlaRules) throws(DecodingError) -> IncidentSla {
         let result: Result<IncidentSla, DecodingError> = bytes.withUnsafeBytes { buffer in
