@@ -152,13 +152,10 @@ struct HostileInputTests {
             ("triage-ledger", TriageTopic.entitlementRequests),
         ] {
             let end = try await readTopic(topic, client: client, logger: logger).count
-            let probe = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300)),
-                logger: logger
-            )
-            let committed = try await probe.committedOffsets(for: [TopicPartition(topic, 0)])
-            await probe.close()
-            #expect(committed[TopicPartition(topic, 0)] == Int64(end), "\(group) committed to the end of \(topic) (\(end))")
+            // Read without joining the group (a consumer closed while its join is still in
+            // progress trips an assertion in librdkafka 2.0.2).
+            let committed = try await KafkaGroupLagReader(client: client, logger: logger).lag(group: group, topic: topic, partitions: [0]).partitions.first?.committed
+            #expect(committed == Int64(end), "\(group) committed to the end of \(topic) (\(end))")
         }
         _ = try await broker.stop()
     }

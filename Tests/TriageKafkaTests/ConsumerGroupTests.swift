@@ -122,14 +122,17 @@ struct ConsumerGroupTests {
         let other = try cluster.makeTopic("other")
         let group = uniqueName("store")
         let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [mine]), logger: cluster.logger)
+        // Joined first: closing a consumer in the middle of its join trips an assertion in librdkafka 2.0.2.
+        for try await event in consumer.events {
+            if case .partitionsAssigned = event { break }
+        }
         let stray = KafkaMessage(topic: other, partition: 0, offset: 41, key: nil, value: Array("x".utf8), headers: [], timestamp: nil)
         #expect(throws: Never.self) { try consumer.storeOffsets([stray]) }
         try await consumer.commit()
         await consumer.close()
-        let probe = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [other]), logger: cluster.logger)
-        let committed = try await probe.committedOffsets(for: [TopicPartition(other, 0)])
-        #expect((committed[TopicPartition(other, 0)] ?? -1) < 0, "nothing was stored for the stray partition: \(committed)")
-        await probe.close()
+        let lag = try await KafkaGroupLagReader(client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers), logger: cluster.logger)
+            .lag(group: group, topic: other, partitions: [0])
+        #expect(lag.partitions.first?.committed == nil, "nothing was stored for the stray partition: \(lag)")
     }
 
     @Test func committedOffsetsSurviveARestart() async throws {

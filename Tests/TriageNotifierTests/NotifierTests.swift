@@ -61,7 +61,7 @@ final class WebhookReceiver: Sendable {
         )
         let task = Task { try await app.runService() }
         _ = task
-        try await eventually("the receiver listens") { self.port.withLock { $0 } != nil }
+        try await eventually("the receiver listens", timeout: .seconds(90)) { self.port.withLock { $0 } != nil }
         return port.withLock { $0 }!
     }
 
