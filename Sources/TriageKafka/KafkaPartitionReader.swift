@@ -13,14 +13,28 @@ public struct KafkaRecordView {
     public let value: UnsafeRawBufferPointer?
     /// The record's timestamp (creation or log-append time); `nil` when it has none.
     public let timestamp: Date?
+    private let message: UnsafePointer<rd_kafka_message_t>?
 
     init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, message: UnsafePointer<rd_kafka_message_t>? = nil) {
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
+        self.message = message
         let milliseconds = message.map { rd_kafka_message_timestamp($0, nil) } ?? -1
         timestamp = milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
+    }
+
+    /// The value of the record's last header named `name` (valid inside the callback only);
+    /// `nil` when there is none, or it has a null value.
+    public func header(_ name: String) -> UnsafeRawBufferPointer? {
+        guard let message else { return nil }
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let value else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: size)
     }
 }
 

@@ -1,3 +1,4 @@
+public import Foundation
 public import TriageRouting
 public import TriageSchema
 import TriageSLA
@@ -15,6 +16,89 @@ extension AssignmentAuditor {
             self.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
         case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: released(event.incidentID)
         default: break
+        }
+    }
+}
+
+/// A lifecycle record as an audit reads it.
+public struct AuditedEvent: Sendable {
+    public var timestamp: Date
+    public var partition: Int32
+    public var offset: Int64
+    public var event: IncidentEvent
+
+    public init(timestamp: Date, partition: Int32, offset: Int64, event: IncidentEvent) {
+        self.timestamp = timestamp
+        self.partition = partition
+        self.offset = offset
+        self.event = event
+    }
+}
+
+extension AssignmentAuditor {
+    /// Lifecycle records in causal order: each partition in its own (offset) order, partitions
+    /// merged by record creation time, a router decision after the other events of its
+    /// millisecond. Any input a desk processed was created before the decision it led to, so
+    /// the merge never shows a desk less than it knew. Sorting everything by time instead would
+    /// reorder an incident's own events where a record created earlier was appended later (a
+    /// produce retried through a broker fault).
+    public static func causalOrder(_ records: [AuditedEvent]) -> [AuditedEvent] {
+        var byPartition: [Int32: [AuditedEvent]] = [:]
+        for record in records { byPartition[record.partition, default: []].append(record) }
+        let queues = byPartition.values.map { $0.sorted { $0.offset < $1.offset } }
+        var heads = Array(repeating: 0, count: queues.count)
+        func before(_ a: AuditedEvent, _ b: AuditedEvent) -> Bool {
+            if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
+            let aRouter = a.event.producer == routerProducerName
+            let bRouter = b.event.producer == routerProducerName
+            if aRouter != bRouter { return !aRouter }
+            return (a.partition, a.offset) < (b.partition, b.offset)
+        }
+        var merged: [AuditedEvent] = []
+        merged.reserveCapacity(records.count)
+        while true {
+            var next: Int?
+            for index in queues.indices where heads[index] < queues[index].count {
+                if let current = next, !before(queues[index][heads[index]], queues[current][heads[current]]) { continue }
+                next = index
+            }
+            guard let chosen = next else { return merged }
+            merged.append(queues[chosen][heads[chosen]])
+            heads[chosen] += 1
+        }
+    }
+
+    /// One line for an event in a violation's history.
+    public static func describe(_ event: IncidentEvent) -> String {
+        switch event.event {
+        case .opened(let opened): return "Opened \(opened.severity) team \(opened.team)"
+        case .assigned(let assigned): return "Assigned → \(assigned.agentID) (load \(assigned.reason.loadBefore)→\(assigned.reason.loadAfter))"
+        case .reassigned(let moved):
+            return "Reassigned \(moved.fromAgentID.isEmpty ? "?" : moved.fromAgentID) → \(moved.toAgentID.isEmpty ? "queue" : moved.toAgentID)"
+        case .severityChanged(let change): return "SeverityChanged \(change.from) → \(change.to)"
+        case .closedResolved: return "ClosedResolved"
+        case .closedUnresolved: return "ClosedUnresolved"
+        case .closeRequestedByCustomer: return "CloseRequestedByCustomer"
+        case .reopened: return "Reopened"
+        case .acknowledged: return "Acknowledged"
+        case .escalated(let escalated): return "Escalated level \(escalated.level)\(escalated.reassignRequested ? " (reassign)" : "")"
+        case nil: return "(no event)"
+        default: return String(String(describing: event.event!).prefix(40))
+        }
+    }
+
+    /// The violations' incidents (up to `limit`), each with its records in partition order.
+    public static func histories(of violations: [String], in records: [AuditedEvent], limit: Int = 6) -> [String] {
+        var suspects: [String] = []
+        for violation in violations {
+            for word in violation.split(separator: " ") where word.hasPrefix("INC") && !suspects.contains(String(word)) { suspects.append(String(word)) }
+        }
+        let stamp = ISO8601DateFormatter()
+        stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]
+        return suspects.prefix(limit).map { incident in
+            records.filter { $0.event.incidentID == incident }.sorted { $0.offset < $1.offset }.map {
+                "\(incident) p\($0.partition)@\($0.offset) \(stamp.string(from: $0.timestamp)) \($0.event.producer): \(describe($0.event)) [\($0.event.eventID.prefix(24))]"
+            }.joined(separator: "\n")
         }
     }
 }

@@ -19,6 +19,14 @@ public struct RouterStatistics: Sendable, Hashable {
     public var reassigned = 0
     public var queued = 0
     public var inputs = 0
+    /// Times another instance's fence was found before this one's writes (see ``DeskLog``):
+    /// the step's decisions were withheld and the partition dropped.
+    public var fencedOff = 0
+    /// Partitions taken over again after being fenced off while still assigned here.
+    public var retaken = 0
+    /// Routing records read again (after a restart or takeover) that the restored desks
+    /// already reflected: not applied twice.
+    public var skipped = 0
 }
 
 /// Stage 2 of the router: the single writer of each team's desk.
@@ -45,14 +53,21 @@ public final class Router: Service, Sendable {
     private let stats = Mutex(RouterStatistics())
     let metrics = WorkerMetrics(worker: "router")
     private let onDecision: (@Sendable (RoutingDecision) -> Void)?
+    /// Names this instance's fences (with a count of its takeovers).
+    private let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
+    private let retakeDelay: Duration
 
     /// `consumer` subscribes to `topics.routing` in the router group; `roster` to
     /// `topics.agentEvents` in a group of its own (every instance sees every agent).
+    /// `retakeDelay`: after another instance fenced this one off a partition that is still
+    /// assigned here, how long to wait (for the group to hand it to its real owner) before
+    /// taking it over again — a few session timeouts.
     public init(
         consumer: KafkaConsumer, roster: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration,
         policy: RoutingPolicy, topics: RouterTopics = .init(), routingPartitions: Int, health: WorkerHealth = .init(),
-        logger: Logger, onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
+        logger: Logger, retakeDelay: Duration = .seconds(10), onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
     ) {
+        self.retakeDelay = retakeDelay
         self.consumer = consumer
         self.roster = roster
         self.producer = producer
@@ -82,6 +97,14 @@ public final class Router: Service, Sendable {
         let (mailbox, inbox) = AsyncStream<Input>.makeStream()
         let consumer = self.consumer
         let roster = self.roster
+        // The roster as it stands (each agent's latest profile and presence) before any desk is
+        // restored; the roster consumer, reading from the beginning, then skips what this read
+        // covered. Re-applying the topic's history instead would put every desk through past
+        // presence changes (an agent offline an hour ago: their incidents moved again), and
+        // decide again what was decided before.
+        var state = State(owner: self, inbox: inbox)
+        let rosterEnds: [Int32: Int64]
+        (state.agents, rosterEnds) = try await readRoster()
         let routingPump = Task {
             do {
                 for try await event in consumer.events {
@@ -95,10 +118,12 @@ public final class Router: Service, Sendable {
         }
         let rosterPump = Task {
             do {
-                for try await batch in roster.batches { inbox.yield(.roster(batch)) }
+                for try await batch in roster.batches {
+                    let fresh = batch.filter { $0.offset >= rosterEnds[$0.partition] ?? 0 }
+                    if !fresh.isEmpty { inbox.yield(.roster(fresh)) }
+                }
             } catch { inbox.yield(.failed(error)) }
         }
-        var state = State(owner: self, inbox: inbox)
         health.markRunning(true, status: "running")
         var failure: (any Error)?
         for await input in mailbox {
@@ -133,6 +158,40 @@ public final class Router: Service, Sendable {
         try? await gracefulShutdown()
     }
 
+    /// Every agent's latest profile and presence from the agent topic, and where each partition
+    /// of it ended.
+    private func readRoster() async throws -> (agents: [String: (profile: Agent?, presence: Presence)], ends: [Int32: Int64]) {
+        let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(topics.agentEvents).partitions.map(\.id)
+        let read = Mutex<(agents: [String: (profile: Agent?, presence: Presence)], ends: [Int32: Int64])>(([:], [:]))
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topics.agentEvents, partitions: partitions, client: client, logger: logger) { record in
+            let event = record.value.flatMap { try? AgentEvent(serializedBytes: Array($0)) }
+            read.withLock {
+                $0.ends[record.partition] = record.offset + 1
+                if let event { $0.agents[event.agentID] = Self.roster($0.agents[event.agentID], after: event) }
+            }
+        }
+        let result = read.withLock { $0 }
+        logger.info("roster read", metadata: ["agents": "\(result.agents.count)", "records": "\(summary.records)"])
+        return result
+    }
+
+    /// An agent's roster entry after `event` (a profile or a presence change).
+    static func roster(_ entry: (profile: Agent?, presence: Presence)?, after event: AgentEvent) -> (profile: Agent?, presence: Presence) {
+        var entry = entry ?? (profile: nil, presence: .offline)
+        switch event.event {
+        case .profile(let profile):
+            entry.profile = Agent(
+                id: event.agentID, team: profile.team, skills: Set(profile.products), languages: Set(profile.languages),
+                capacity: Int(profile.capacity), shiftCalendar: profile.shiftCalendarID.isEmpty ? nil : profile.shiftCalendarID
+            )
+        case .presenceChanged(let change):
+            entry.presence = change.presence == .online ? .online : change.presence == .away ? .away : .offline
+        case nil:
+            break
+        }
+        return entry
+    }
+
     /// What the single writer owns.
     private struct State {
         let owner: Router
@@ -143,6 +202,18 @@ public final class Router: Service, Sendable {
         var agents: [String: (profile: Agent?, presence: Presence)] = [:]
         var timer: Task<Void, Never>?
         var timerDue: Date?
+        /// Per owned desk-log partition: the token this instance fenced it with, and the
+        /// highest offset of it accounted for (written by this instance, or read).
+        var writers: [Int32: String] = [:]
+        var known: [Int32: Int64] = [:]
+        var takeovers = 0
+        /// Partitions another instance fenced this one off while still assigned here: when to
+        /// look again whether they are.
+        var retakes: [Int32: Date] = [:]
+        /// Owned partition → team → the highest `triage.routing` offset applied to the desk.
+        /// Stored with each core, so records the restored state already reflects are not
+        /// applied twice when they are read again (offsets are committed after the state).
+        var applied: [Int32: [String: Int64]] = [:]
 
         init(owner: Router, inbox: AsyncStream<Input>.Continuation) {
             self.owner = owner
@@ -157,20 +228,28 @@ public final class Router: Service, Sendable {
                 try await restore(partitions.filter { $0.topic == owner.topics.routing }.map(\.partition))
                 owner.health.markAssigned()
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
-                for partition in partitions where partition.topic == owner.topics.routing { desks[partition.partition] = nil }
+                for partition in partitions where partition.topic == owner.topics.routing { drop(partition.partition) }
                 updateStatistics()
             case .messages(let batch):
                 let started = ContinuousClock.now
                 var step = Step()
+                var skipped = 0
                 for message in batch where desks[message.partition] != nil {
                     guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
                         let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team, message: message)
                     else { continue }
+                    // Read again after a restart or takeover, but already in the restored desk.
+                    if let through = applied[message.partition]?[team], message.offset <= through {
+                        skipped += 1
+                        continue
+                    }
+                    applied[message.partition, default: [:]][team] = message.offset
                     if let traceparent = message.header(TriageHeader.traceparent)?.stringValue, let trace = TraceContext(traceparent: traceparent) {
                         step.traces[event.incidentID] = trace
                     }
                     step.apply(input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
                 }
+                if skipped > 0 { owner.stats.withLock { $0.skipped += skipped } }
                 try await publish(step)
                 try owner.consumer.storeOffsets(batch.filter { desks[$0.partition] != nil })
                 owner.metrics.processed(batch.count, since: started)
@@ -181,29 +260,23 @@ public final class Router: Service, Sendable {
         mutating func apply(roster batch: [KafkaMessage]) async throws {
             var step = Step()
             for message in batch {
-                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)) else { continue }
+                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil else { continue }
                 let id = event.agentID
-                var entry = agents[id] ?? (profile: nil, presence: .offline)
+                let old = agents[id]
+                let entry = Router.roster(old, after: event)
+                agents[id] = entry
                 let at = event.occurredAt.date
                 switch event.event {
-                case .profile(let profile):
-                    let agent = Agent(
-                        id: id, team: profile.team, skills: Set(profile.products), languages: Set(profile.languages),
-                        capacity: Int(profile.capacity), shiftCalendar: profile.shiftCalendarID.isEmpty ? nil : profile.shiftCalendarID
-                    )
-                    if let old = entry.profile, old.team != agent.team {
-                        step.apply(.removed(agent: id), team: old.team, partition: partition(of: old.team), at: at, trigger: event.eventID, state: &self)
+                case .profile:
+                    guard let agent = entry.profile else { continue }
+                    if let previous = old?.profile, previous.team != agent.team {
+                        step.apply(.removed(agent: id), team: previous.team, partition: partition(of: previous.team), at: at, trigger: event.eventID, state: &self)
                     }
-                    entry.profile = agent
-                    agents[id] = entry
                     step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
                     step.apply(.presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
-                case .presenceChanged(let change):
-                    let presence: Presence = change.presence == .online ? .online : change.presence == .away ? .away : .offline
-                    entry.presence = presence
-                    agents[id] = entry
+                case .presenceChanged:
                     if let team = entry.profile?.team {
-                        step.apply(.presence(agent: id, presence), team: team, partition: partition(of: team), at: at, trigger: event.eventID, state: &self)
+                        step.apply(.presence(agent: id, entry.presence), team: team, partition: partition(of: team), at: at, trigger: event.eventID, state: &self)
                     }
                 case nil:
                     continue
@@ -212,13 +285,58 @@ public final class Router: Service, Sendable {
             try await publish(step)
         }
 
+        /// Forgets a partition's desks and write position.
+        mutating func drop(_ partition: Int32) {
+            desks[partition] = nil
+            applied[partition] = nil
+            writers[partition] = nil
+            known[partition] = nil
+            retakes[partition] = nil
+        }
+
+        /// Another instance fenced this one off `partition`: its desks are dropped (their last
+        /// step's decisions were not published; the new owner replays the inputs) and its
+        /// records skipped. If the group still has it here after `retakeDelay` (the fence came
+        /// from an instance that has lost it since), it is taken over again.
+        mutating func fencedOff(_ partition: Int32) {
+            drop(partition)
+            retakes[partition] = Date().addingTimeInterval(Double(owner.retakeDelay.components.seconds) + Double(owner.retakeDelay.components.attoseconds) / 1e18)
+            owner.stats.withLock { $0.fencedOff += 1 }
+            owner.logger.warning(
+                "router desks of partition \(partition) were taken over by another instance; decisions withheld, partition dropped",
+                metadata: ["partition": "\(partition)"]
+            )
+            updateStatistics()
+        }
+
+        /// Partitions fenced off earlier and still assigned here: read again from the group's
+        /// committed offset with a fresh takeover.
+        mutating func retake(now: Date) async throws {
+            let due = retakes.filter { $0.value <= now }.map(\.key).sorted()
+            guard !due.isEmpty else { return }
+            for partition in due { retakes[partition] = nil }
+            let assigned = Set(try owner.consumer.assignment().filter { $0.topic == owner.topics.routing }.map(\.partition))
+            let still = due.filter { assigned.contains($0) && desks[$0] == nil }
+            guard !still.isEmpty else { return }
+            let topicPartitions = still.map { TopicPartition(owner.topics.routing, $0) }
+            let committed = try await owner.consumer.committedOffsets(for: topicPartitions)
+            for partition in topicPartitions {
+                // -2: librdkafka's "beginning" when the group committed nothing yet.
+                try await owner.consumer.seek(partition, to: committed[partition] ?? -2)
+            }
+            owner.logger.warning("taking fenced-off router desks over again (still assigned here)", metadata: ["partitions": "\(still)"])
+            owner.stats.withLock { $0.retaken += still.count }
+            try await restore(still)
+        }
+
         /// Shift boundaries: every desk re-evaluates.
         mutating func clock() async throws {
-            var step = Step()
             let now = Date()
+            try await retake(now: now)
+            var step = Step()
             for (partition, teams) in desks {
                 for team in teams.keys {
-                    step.apply(.clock, team: team, partition: partition, at: now, trigger: "clock-\(Int(now.timeIntervalSince1970))", state: &self)
+                    step.apply(.clock, team: team, partition: partition, at: now, trigger: "clock-\(owner.instanceID)-\(Int(now.timeIntervalSince1970 * 1000))", state: &self)
                 }
             }
             try await publish(step)
@@ -228,6 +346,19 @@ public final class Router: Service, Sendable {
             guard !partitions.isEmpty else { return }
             owner.health.beginRestore("router desks \(partitions)")
             defer { owner.health.endRestore(status: "running") }
+            // A fence first: from it on, records of whoever wrote these partitions before do not
+            // count (a late step of an instance that lost them), and what came before it is all
+            // read below.
+            takeovers += 1
+            let token = "\(owner.instanceID)-\(takeovers)"
+            let fences = try await owner.producer.sendAll(
+                partitions.map {
+                    KafkaProducerMessage(
+                        topic: owner.topics.deskState, key: DeskLog.fenceKey, value: Array(token.utf8),
+                        headers: [KafkaHeader(name: DeskLog.writerHeader, string: token)], partition: $0
+                    )
+                }
+            )
             let sink = DeskSink(partitions: partitions)
             let summary = try await KafkaPartitionReader.readToEnd(
                 topic: owner.topics.deskState, partitions: partitions, client: owner.client, logger: owner.logger
@@ -235,9 +366,19 @@ public final class Router: Service, Sendable {
             var pending: [KafkaProducerMessage] = []
             var repairs: [KafkaProducerMessage] = []
             var queued = 0
-            for (partition, stored) in sink.records.withLock({ $0 }) {
-                let restored = DeskRecords.restore(stored)
+            var ignored = 0
+            for (partition, read) in sink.logs.withLock({ $0 }) {
+                guard read.log.writer == token else {
+                    // Someone fenced after this instance did: it has lost these already.
+                    fencedOff(partition)
+                    continue
+                }
+                writers[partition] = token
+                known[partition] = max(read.lastOffset, fences.filter { $0.partition == partition }.map(\.offset).max() ?? -1)
+                ignored += read.log.ignored
+                let restored = DeskRecords.restore(read.log.latest)
                 desks[partition] = restored.desks
+                applied[partition] = restored.applied
                 for desk in restored.desks.values { queued += desk.queue.count }
                 for bytes in restored.outboxes.values.joined() {
                     guard let event = try? IncidentEvent(serializedBytes: Array(bytes)) else { continue }
@@ -249,7 +390,7 @@ public final class Router: Service, Sendable {
             }
             // Queue entries that disagree with their desk's core (a step cut short between its
             // records) are rewritten before anything else happens.
-            try await owner.producer.sendAll(repairs)
+            for partition in try await send(repairs) { fencedOff(partition) }
             // The last step of the previous owner may have died between its snapshot and its
             // events: publish that outbox again (same ids).
             try await owner.producer.sendAll(pending)
@@ -257,7 +398,7 @@ public final class Router: Service, Sendable {
                 "router desks restored",
                 metadata: [
                     "partitions": "\(partitions)", "records": "\(summary.records)", "queued": "\(queued)", "queue_repairs": "\(repairs.count)",
-                    "outbox_republished": "\(pending.count)",
+                    "outbox_republished": "\(pending.count)", "writer": "\(token)", "fenced_off_records_ignored": "\(ignored)",
                 ]
             )
             // Bring restored desks up to date with the roster as this instance knows it.
@@ -265,8 +406,13 @@ public final class Router: Service, Sendable {
             let now = Date()
             for (id, entry) in agents {
                 guard let agent = entry.profile, partitions.contains(partition(of: agent.team)) else { continue }
-                step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(id)", state: &self)
-                step.apply(.presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(id)", state: &self)
+                // The takeover's token makes these decisions' ids its own: a later takeover
+                // deciding the same for the same incident is a new decision, not a repeat.
+                step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(token)-\(id)", state: &self)
+                step.apply(
+                    .presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(token)-\(id)",
+                    state: &self
+                )
             }
             try await publish(step)
             updateStatistics()
@@ -307,9 +453,55 @@ public final class Router: Service, Sendable {
             }
         }
 
-        /// Publishes a step's decisions and snapshots, waiting for every delivery.
-        func publish(_ step: Step) async throws {
-            var events: [KafkaProducerMessage] = []
+        /// Sends `messages`, marking the desk-log records with this instance's writer token, and
+        /// returns the desk-log partitions where another instance's fence came before them.
+        mutating func send(_ messages: [KafkaProducerMessage]) async throws -> Set<Int32> {
+            guard !messages.isEmpty else { return [] }
+            let marked = messages.map { message -> KafkaProducerMessage in
+                guard message.topic == owner.topics.deskState, let partition = message.partition, let writer = writers[partition] else { return message }
+                var message = message
+                message.headers.append(KafkaHeader(name: DeskLog.writerHeader, string: writer))
+                return message
+            }
+            let reports = try await owner.producer.sendAll(marked)
+            var written: [Int32: [Int64]] = [:]
+            for report in reports where report.topic == owner.topics.deskState { written[report.partition, default: []].append(report.offset) }
+            var fenced: Set<Int32> = []
+            for (partition, offsets) in written.sorted(by: { $0.key < $1.key }) where try await !verify(partition, wrote: offsets) {
+                fenced.insert(partition)
+            }
+            return fenced
+        }
+
+        /// Whether this instance still writes `partition` of the desk log after writing
+        /// `offsets` there: its records follow the last one it accounted for without a gap, or
+        /// the records in the gap hold no fence of another instance.
+        mutating func verify(_ partition: Int32, wrote offsets: [Int64]) async throws -> Bool {
+            guard let me = writers[partition], let last = known[partition], let highest = offsets.max() else { return false }
+            if offsets.min() == last + 1 && highest - last == Int64(offsets.count) {
+                known[partition] = highest
+                return true
+            }
+            let seen = Mutex<(fences: [(key: [UInt8], value: [UInt8]?)], last: Int64)>(([], last))
+            _ = try await KafkaPartitionReader.readToEnd(
+                topic: owner.topics.deskState, partitions: [partition], from: [partition: last + 1], client: owner.client, logger: owner.logger
+            ) { record in
+                let fence = record.key.map { DeskLog.isFence(key: $0) } ?? false
+                let value = fence ? record.value.map { Array($0) } : nil
+                seen.withLock {
+                    if fence { $0.fences.append((DeskLog.fenceKey, value)) }
+                    $0.last = max($0.last, record.offset)
+                }
+            }
+            let (fences, read) = seen.withLock { $0 }
+            known[partition] = max(read, highest)
+            return !DeskLog.fencedOff(fences, me: me)
+        }
+
+        /// Publishes a step's decisions and snapshots, waiting for every delivery. Decisions of
+        /// a desk whose partition another instance has fenced off are withheld (see ``DeskLog``).
+        mutating func publish(_ step: Step) async throws {
+            var events: [(partition: Int32, record: KafkaProducerMessage)] = []
             var outboxes: [String: [Data]] = [:]
             var assigned = 0
             var reassigned = 0
@@ -354,7 +546,7 @@ public final class Router: Service, Sendable {
                 let bytes: [UInt8] = try event.serializedBytes()
                 // The incident's trace goes on (the opening call's, through the routing record).
                 let trace = step.traces[event.incidentID]
-                events.append(Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents, traceparent: trace?.child().traceparent))
+                events.append((partition, Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents, traceparent: trace?.child().traceparent)))
                 owner.logger.info(
                     "routed",
                     metadata: [
@@ -378,14 +570,17 @@ public final class Router: Service, Sendable {
                 for entry in changes.upserted {
                     first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id), value: try DeskRecords.encode(entry), partition: partition))
                 }
-                let core = DeskSnapshot(desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [])
+                let core = DeskSnapshot(desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [], appliedThrough: applied[partition]?[team])
                 first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: try DeskRecords.encode(core), partition: partition))
                 for id in changes.removed {
                     then.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: id), value: nil, partition: partition))
                 }
             }
-            try await owner.producer.sendAll(first)
-            try await owner.producer.sendAll(then + events)
+            // Decisions are published only where this instance's core followed no fence of another.
+            let fenced = try await send(first)
+            for partition in fenced { fencedOff(partition) }
+            let allowed = events.filter { !fenced.contains($0.partition) }.map(\.record)
+            for partition in try await send(then.filter { !fenced.contains($0.partition ?? -1) } + allowed) { fencedOff(partition) }
             owner.stats.withLock {
                 $0.assigned += assigned
                 $0.reassigned += reassigned
@@ -406,7 +601,7 @@ public final class Router: Service, Sendable {
             }
         }
 
-        /// Points the timer at the next shift change of any owned desk.
+        /// Points the timer at the next shift change of any owned desk (or the next retake).
         mutating func reschedule() {
             let now = Date()
             var next: Date?
@@ -415,6 +610,7 @@ public final class Router: Service, Sendable {
                     if let change = desk.nextShiftChange(after: now, policy: owner.policy), next.map({ change < $0 }) ?? true { next = change }
                 }
             }
+            if let retake = retakes.values.min(), next.map({ retake < $0 }) ?? true { next = retake }
             guard next != timerDue else { return }
             timer?.cancel()
             timerDue = next
@@ -482,10 +678,14 @@ public struct DeskSnapshot: Codable, Sendable {
     public var desk: TeamDesk
     /// Serialized IncidentEvents of the step that produced this state.
     public var outbox: [Data]
+    /// The highest `triage.routing` offset of the team this state reflects (absent in records
+    /// written before it was kept).
+    public var appliedThrough: Int64?
 
-    public init(desk: TeamDesk, outbox: [Data]) {
+    public init(desk: TeamDesk, outbox: [Data], appliedThrough: Int64? = nil) {
         self.desk = desk
         self.outbox = outbox
+        self.appliedThrough = appliedThrough
     }
 }
 
@@ -509,7 +709,9 @@ public enum DeskRecords {
     /// A partition's desks from its latest record per key; `repairs` are the queue records to
     /// write so the stored queue matches the restored desks again (stale entries removed,
     /// missing ones written).
-    public static func restore(_ latest: [[UInt8]: [UInt8]?]) -> (desks: [String: TeamDesk], outboxes: [String: [Data]], repairs: [(key: [UInt8], value: [UInt8]?)]) {
+    public static func restore(
+        _ latest: [[UInt8]: [UInt8]?]
+    ) -> (desks: [String: TeamDesk], outboxes: [String: [Data]], repairs: [(key: [UInt8], value: [UInt8]?)], applied: [String: Int64]) {
         let decoder = JSONDecoder()
         var cores: [String: DeskSnapshot] = [:]
         var queues: [String: [(key: [UInt8], entry: TeamDesk.QueuedIncident?)]] = [:]
@@ -535,17 +737,22 @@ public enum DeskRecords {
                 if let bytes = try? encode(entry) { repairs.append((key, bytes)) }
             }
         }
-        return (desks, cores.mapValues(\.outbox), repairs)
+        return (desks, cores.mapValues(\.outbox), repairs, cores.compactMapValues(\.appliedThrough))
     }
 }
 
-/// The latest record per key of each partition read.
+/// Each partition read through a ``DeskLog`` (the latest record per key of its writer), and the
+/// last offset read.
 private final class DeskSink: Sendable {
-    let records: Mutex<[Int32: [[UInt8]: [UInt8]?]]>
-    init(partitions: [Int32]) { records = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
+    let logs: Mutex<[Int32: (log: DeskLog, lastOffset: Int64)]>
+    init(partitions: [Int32]) { logs = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, (DeskLog(), -1)) })) }
     func add(_ record: KafkaRecordView) {
-        guard let key = record.key else { return }
+        let key = record.key.map { Array($0) }
         let value = record.value.map { Array($0) }
-        records.withLock { $0[record.partition]?[Array(key)] = .some(value) }
+        let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
+        logs.withLock {
+            $0[record.partition]?.lastOffset = record.offset
+            if let key { $0[record.partition]?.log.add(key: key, value: value, writer: writer) }
+        }
     }
 }

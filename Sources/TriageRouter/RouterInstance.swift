@@ -52,7 +52,7 @@ public struct RouterInstance: Sendable {
         )
         router = Router(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
-            topics: topics, routingPartitions: routing, health: health, logger: logger
+            topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2
         )
         services = [
             producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer,

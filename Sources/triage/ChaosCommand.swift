@@ -355,6 +355,8 @@ struct ChaosAudit {
         var kills = 0
         var faults = 0
         var workerExits: [String: Int32] = [:]
+        /// The lifecycle history of a few incidents behind assignment violations.
+        var histories: [String] = []
 
         var isSettled: Bool { lost == 0 && notificationsOutstanding == 0 }
 
@@ -405,6 +407,10 @@ struct ChaosAudit {
                 """
             for (name, value, expected) in rows { text += "| \(name) | \(value) | \(expected) |\n" }
             text += "\n" + (passed ? "Result: every check passed.\n" : "Result: FAILED — \(failures.joined(separator: "; "))\n")
+            if !histories.isEmpty {
+                text += "\nLifecycle of incidents behind assignment violations (partition order; offset, record time, producer, event):\n\n"
+                text += histories.map { "```\n\($0)\n```\n" }.joined(separator: "\n")
+            }
             return text
         }
     }
@@ -412,26 +418,25 @@ struct ChaosAudit {
     func run(published: Set<String>, sink: DevWebhookSink.Figures) async throws -> Result {
         var result = Result()
         result.published = published.count
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
 
         // Lifecycle: analytics accounting, assignments, escalations.
-        let lifecycle = try await read(TriageTopic.incidentEvents) { record -> (Date, Int32, Int64, IncidentEvent)? in
+        let lifecycle = try await read(TriageTopic.incidentEvents, admin: admin) { record -> (Date, Int32, Int64, IncidentEvent)? in
             guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return nil }
             return (record.timestamp ?? .distantFuture, record.partition, record.offset, event)
         }
-        let analyticsRecords = try await read(TriageTopic.analytics) { record -> (event: String, incident: String)? in
+        let analyticsRecords = try await read(TriageTopic.analytics, admin: admin) { record -> (event: String, incident: String)? in
             guard let value = record.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any],
                 let event = object["event_id"] as? String
             else { return nil }
             return (event, object["incident_id"] as? String ?? "?")
         }
         let analyticsIDs = Set(analyticsRecords.map(\.event))
+        // The dead-letter topic holds poison lifecycle events and notification requests: read
+        // once, each record's value kept for both.
+        let deadLetterValues = try await read(TriageTopic.deadLetter, admin: admin) { record -> [UInt8]? in record.value.map { Array($0) } }
         // A poison event goes to the dead-letter topic with its reason: accounted for, not lost.
-        let deadLetteredEvents = Set(
-            try await read(TriageTopic.deadLetter) { record -> String? in
-                guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return nil }
-                return event.eventID
-            }
-        ).intersection(published)
+        let deadLetteredEvents = Set(deadLetterValues.compactMap { try? IncidentEvent(serializedBytes: $0).eventID }).intersection(published)
         result.deadLetteredEvents = deadLetteredEvents.subtracting(analyticsIDs).count
         result.accounted = published.intersection(analyticsIDs.union(deadLetteredEvents)).count
         result.lost = published.count - result.accounted
@@ -443,17 +448,12 @@ struct ChaosAudit {
         }
 
         var seen: Set<String> = []
-        let ordered = lifecycle.filter { seen.insert($0.3.eventID).inserted }.sorted { a, b in
-            // Creation order; a router decision after the other events of its millisecond.
-            if a.0 != b.0 { return a.0 < b.0 }
-            let aRouter = a.3.producer == routerProducerName
-            let bRouter = b.3.producer == routerProducerName
-            if aRouter != bRouter { return !aRouter }
-            return (a.1, a.2) < (b.1, b.2)
-        }
+        let ordered = AssignmentAuditor.causalOrder(
+            lifecycle.filter { seen.insert($0.3.eventID).inserted }.map { AuditedEvent(timestamp: $0.0, partition: $0.1, offset: $0.2, event: $0.3) }
+        )
         var audit = AssignmentAuditor(capacities: capacities)
         var levels: [String: Set<String>] = [:]  // incident|target|deadline|level → event ids
-        for (_, _, _, event) in ordered {
+        for event in ordered.map(\.event) {
             audit.apply(event)
             if case .escalated(let escalated) = event.event {
                 let breach = "\(event.incidentID)|\(escalated.target)|\(escalated.breachedDeadline.seconds)"
@@ -471,6 +471,10 @@ struct ChaosAudit {
                 result.otherAssignmentViolations.append(violation)
             }
         }
+        // The history of a few incidents behind the violations, for whoever reads the report.
+        result.histories = AssignmentAuditor.histories(
+            of: audit.violations, in: lifecycle.map { AuditedEvent(timestamp: $0.0, partition: $0.1, offset: $0.2, event: $0.3) }
+        )
         result.escalations = levels.values.reduce(0) { $0 + $1.count }
         for (key, ids) in levels.sorted(by: { $0.key < $1.key }) {
             if ids.count > 1 { result.escalationProblems.append("\(key) fired \(ids.count) times") }
@@ -483,16 +487,11 @@ struct ChaosAudit {
 
         // Notifications: every request delivered (its own Idempotency-Key reached the receiver) or dead-lettered.
         let requests = Set(
-            try await read(TriageTopic.notificationRequests) { record -> String? in
+            try await read(TriageTopic.notificationRequests, admin: admin) { record -> String? in
                 guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)) else { return nil }
                 return request.idempotencyKey.isEmpty ? nil : request.idempotencyKey
             })
-        let deadLetters = Set(
-            try await read(TriageTopic.deadLetter) { record -> String? in
-                guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)) else { return nil }
-                return request.idempotencyKey
-            }
-        ).intersection(requests)
+        let deadLetters = Set(deadLetterValues.compactMap { try? NotificationRequest(serializedBytes: $0).idempotencyKey }).intersection(requests)
         let delivered = Set(sink.keys.keys).intersection(requests)
         result.notificationRequests = requests.count
         result.delivered = delivered.count
@@ -503,8 +502,7 @@ struct ChaosAudit {
     }
 
     /// Every record of `topic` now, mapped by `transform` (outside any group).
-    private func read<T: Sendable>(_ topic: String, _ transform: @escaping @Sendable (KafkaRecordView) -> T?) async throws -> [T] {
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
+    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (KafkaRecordView) -> T?) async throws -> [T] {
         let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
         let sink = Mutex<[T]>([])
         _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) { record in

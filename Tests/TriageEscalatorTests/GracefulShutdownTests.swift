@@ -139,11 +139,11 @@ struct GracefulShutdownTests {
     }
 
     /// The incidents queued in `triage.router-state` now: keys TEAM + U+001F + incident whose
-    /// latest record is not a tombstone.
+    /// latest record is not a tombstone (fence records, keyed U+001F `fence`, left out).
     func storedQueue(client: KafkaClientConfiguration, logger: Logging.Logger) async throws -> Set<String> {
         var latest: [String: Bool] = [:]
         for record in try await readTopic(TriageTopic.routerState, client: client, logger: logger) {
-            guard let key = record.key, let cut = key.firstIndex(of: 0x1F) else { continue }
+            guard let key = record.key, let cut = key.firstIndex(of: 0x1F), cut > 0 else { continue }
             latest[String(decoding: key[(cut + 1)...], as: UTF8.self)] = record.value != nil
         }
         return Set(latest.filter(\.value).keys)

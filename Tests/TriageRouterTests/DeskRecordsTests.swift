@@ -29,8 +29,8 @@ struct DeskRecordsTests {
 
     func encode(_ value: some Encodable) throws -> [UInt8] { Array(try JSONEncoder().encode(value)) }
 
-    func records(of desk: TeamDesk, outbox: [Data] = []) throws -> [[UInt8]: [UInt8]?] {
-        var records: [[UInt8]: [UInt8]?] = [Array("support".utf8): try encode(DeskSnapshot(desk: desk.core, outbox: outbox))]
+    func records(of desk: TeamDesk, outbox: [Data] = [], appliedThrough: Int64? = nil) throws -> [[UInt8]: [UInt8]?] {
+        var records: [[UInt8]: [UInt8]?] = [Array("support".utf8): try encode(DeskSnapshot(desk: desk.core, outbox: outbox, appliedThrough: appliedThrough))]
         for entry in desk.queuedIncidents { records[DeskRecords.queueKey(team: "support", incident: entry.id)] = .some(try encode(entry)) }
         return records
     }
@@ -49,9 +49,11 @@ struct DeskRecordsTests {
         let core = original.core
         #expect(core.queue.isEmpty && core.assignments == ["i0": "ada"], "the core holds no queue")
 
-        let restored = DeskRecords.restore(try records(of: original, outbox: [Data([1, 2, 3])]))
+        let restored = DeskRecords.restore(try records(of: original, outbox: [Data([1, 2, 3])], appliedThrough: 41))
         #expect(restored.desks["support"] == original)
         #expect(restored.outboxes["support"] == [Data([1, 2, 3])])
+        #expect(restored.applied == ["support": 41], "the routing offset the core reflects comes back with it")
+        #expect(DeskRecords.restore(try records(of: original)).applied.isEmpty, "a core of an earlier version has none")
         #expect(restored.repairs.isEmpty)
         #expect(restored.desks["support"]?.checkInvariants(policy: policy) == [])
     }

@@ -151,7 +151,7 @@ struct RouterProcessTests {
                 + "assigned across a close \(result.assignedAfterClose), duplicates dropped \(audit.duplicates.load(ordering: .relaxed)), "
                 + "max load ratio \(String(format: "%.2f", result.maximumLoadRatio)), violations \(result.violations.count)"
         )
-        #expect(result.violations.isEmpty, "\(result.violations.prefix(5))")
+        #expect(result.violations.isEmpty, "\(result.violations.prefix(5))\n\(audit.histories(of: result.violations))")
         #expect(result.maximumLoadRatio <= 1.0)
         #expect(result.unassigned.isEmpty)
 

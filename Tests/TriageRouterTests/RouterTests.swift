@@ -54,17 +54,20 @@ final class AuditLog: Sendable {
         }
     }
 
-    /// The verdict: every recorded event audited again in causal (creation time) order.
+    /// The verdict: every recorded event audited again in causal order (partitions merged by
+    /// creation time, each in its own order: ``AssignmentAuditor/causalOrder(_:)``).
     func causalReplay() -> AssignmentAuditor {
-        let ordered = events.withLock { $0 }.sorted { a, b in
-            if a.at != b.at { return a.at < b.at }
-            if a.router != b.router { return !a.router }
-            return (a.partition, a.offset) < (b.partition, b.offset)
-        }
         var audit = AssignmentAuditor(capacities: capacities)
-        for entry in ordered { Self.apply(entry.event, to: &audit) }
+        for entry in AssignmentAuditor.causalOrder(recorded) { Self.apply(entry.event, to: &audit) }
         return audit
     }
+
+    var recorded: [AuditedEvent] {
+        events.withLock { $0 }.map { AuditedEvent(timestamp: $0.at, partition: $0.partition, offset: $0.offset, event: $0.event) }
+    }
+
+    /// The lifecycle of the incidents behind `violations`, for the failure message.
+    func histories(of violations: [String]) -> String { AssignmentAuditor.histories(of: violations, in: recorded).joined(separator: "\n---\n") }
 
     static func apply(_ event: IncidentEvent, to audit: inout AssignmentAuditor) { audit.apply(event) }
 }
@@ -173,7 +176,7 @@ struct RouterTests {
                 + "assigned across a close \(result.assignedAfterClose), max load ratio \(String(format: "%.2f", result.maximumLoadRatio)), "
                 + "violations \(result.violations.count); first decided \(first.router.statistics.assigned), second \(second.router.statistics.assigned)"
         )
-        #expect(result.violations.isEmpty, "\(result.violations.prefix(5))")
+        #expect(result.violations.isEmpty, "\(result.violations.prefix(5))\n\(audit.histories(of: result.violations))")
         #expect(result.maximumLoadRatio <= 1.0)
         #expect(result.assignedCount >= 60)
         #expect(second.router.statistics.partitions > 0, "the second instance took over part of the desks")

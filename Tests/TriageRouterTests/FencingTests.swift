@@ -1,0 +1,101 @@
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+import TriageRouter
+import TriageRouting
+import TriageSchema
+
+@Suite("Router fencing: an instance that lost its desks never publishes a decision made on a stale view")
+struct FencingTests {
+    /// Another instance's takeover is simulated by its fence alone (what a router writes first
+    /// when it is assigned a partition); this router still believes it owns the partition, as a
+    /// router starved past its session timeout would.
+    @Test func aForeignFenceWithholdsTheStepsDecisionsUntilThePartitionIsTakenOverAgain() async throws {
+        let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
+        try await fixture.open("F-1")
+        try await eventually("F-1 assigned", timeout: .seconds(20)) { fixture.assignments("F-1").count == 1 }
+        #expect(fixture.instance.router.statistics.fencedOff == 0)
+
+        let partition = routingPartition(team: "desk", partitions: 2)
+        _ = try await fixture.producer.send(
+            KafkaProducerMessage(
+                topic: fixture.topics.deskState, key: DeskLog.fenceKey, value: Array("intruder-1".utf8),
+                headers: [KafkaHeader(name: DeskLog.writerHeader, string: "intruder-1")], partition: partition
+            )
+        )
+        try await fixture.open("F-2")
+        try await eventually("the router found the intruder's fence before its write", timeout: .seconds(20)) {
+            fixture.instance.router.statistics.fencedOff == 1
+        }
+        #expect(fixture.assignments("F-2").isEmpty, "the decision on F-2 was made on a desk another instance owned: withheld")
+        #expect(fixture.instance.router.statistics.partitions == 1, "the fenced-off partition was dropped")
+
+        // The group still has the partition here: after the retake delay (2 × the 3 s session
+        // timeout) the router fences it again, restores and replays F-2 from the committed offset.
+        try await eventually("F-2 assigned after the retake", timeout: .seconds(40)) { fixture.assignments("F-2").count >= 1 }
+        #expect(fixture.instance.router.statistics.retaken == 1)
+        #expect(fixture.instance.router.statistics.partitions == 2)
+        #expect(Set(fixture.assignments("F-2").map(\.eventID)).count == 1, "one decision on F-2")
+        #expect(Set(fixture.assignments("F-1").map(\.eventID)).count == 1, "F-1 was not decided again")
+
+        // The desk log read as a restore reads it: the router's retake fence is the last, and its
+        // core written after the intruder's fence (the withheld step) does not count.
+        let log = Mutex(DeskLog())
+        _ = try await KafkaPartitionReader.readToEnd(
+            topic: fixture.topics.deskState, partitions: [partition], client: fixture.cluster.embedded.clientConfiguration, logger: fixture.cluster.logger
+        ) { record in
+            guard let key = record.key else { return }
+            let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
+            log.withLock { $0.add(key: Array(key), value: record.value.map { Array($0) }, writer: writer) }
+        }
+        let replayed = log.withLock { $0 }
+        #expect(replayed.fences == 3, "the router's first takeover, the intruder's, the router's retake")
+        #expect(replayed.writer != "intruder-1" && replayed.writer != nil)
+        #expect(replayed.ignored >= 1, "the withheld step's core is ignored")
+        let restored = DeskRecords.restore(replayed.latest)
+        let desk = try #require(restored.desks["desk"])
+        #expect(desk.assignments["F-1"] != nil && desk.assignments["F-2"] != nil, "\(desk.assignments)")
+        try await fixture.stop()
+    }
+}
+
+@Suite("Router: records read again after a restart are not applied twice")
+struct ReplayTests {
+    /// A router of a new group reads `triage.routing` from its beginning against the desks the
+    /// first one stored: every record is already in them (each core keeps the highest routing
+    /// offset it reflects). Applied again, the Opened of the closed R-1 (desks forget closed
+    /// incidents) would assign it a second time.
+    @Test func aRestoredDeskSkipsTheRecordsItAlreadyReflects() async throws {
+        let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
+        try await fixture.open("R-1")
+        try await eventually("R-1 assigned", timeout: .seconds(20)) { fixture.assignments("R-1").count == 1 }
+        try await fixture.publish("close-R-1", "R-1") { $0.closedResolved = .with { $0.closedBy = "ana" } }
+        try await fixture.open("R-2")
+        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        #expect(fixture.instance.router.statistics.assigned == 2)
+        await fixture.group.triggerGracefulShutdown()
+        try await fixture.running.value
+
+        let again = try await RouterInstance(
+            client: fixture.cluster.embedded.clientConfiguration, policy: RoutingPolicy(), group: uniqueName("router-again"), defaultTeam: "desk",
+            sessionTimeout: .seconds(3), logger: fixture.cluster.logger, topics: fixture.topics
+        )
+        let group = ServiceGroup(configuration: .init(services: again.services.map { .init(service: $0) }, logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        // The team's routing partition holds Opened R-1, its close and Opened R-2 before R-3's
+        // Opened: once R-3 is assigned, everything before it was read again.
+        try await eventually("the new router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
+        try await fixture.open("R-3")
+        try await eventually("R-3 assigned by the new router", timeout: .seconds(30)) { fixture.assignments("R-3").count == 1 }
+        #expect(again.router.statistics.skipped >= 3, "Opened R-1, its close, Opened R-2 were in the restored desk")
+        #expect(again.router.statistics.assigned == 1, "only R-3: nothing read again was decided again")
+        #expect(Set(fixture.assignments("R-1").map(\.eventID)).count == 1)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await fixture.watcher.close()
+        _ = try? await fixture.watching.value
+    }
+}
