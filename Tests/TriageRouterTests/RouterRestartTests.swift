@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 import Testing
 import TriageKafka
@@ -93,6 +94,53 @@ struct ReplayTests {
         #expect(again.router.statistics.skipped >= 3, "Opened R-1, its close, Opened R-2 were in the restored desk")
         #expect(again.router.statistics.assigned == 1, "only R-3: nothing read again was decided again")
         #expect(Set(fixture.assignments("R-1").map(\.eventID)).count == 1)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await fixture.watcher.close()
+        _ = try? await fixture.watching.value
+    }
+}
+
+@Suite("Router: a restarted router starts from the roster as it stands, not its history")
+struct RosterHistoryTests {
+    /// Ana went offline and came back before R-1 was opened; Bo is offline. A restarted router
+    /// that re-applied that history would move R-1 (Ana offline before acknowledging) to the
+    /// queue and back to her: two decisions nobody asked for.
+    @Test func pastPresenceChangesAreNotAppliedAgain() async throws {
+        let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
+        for (index, (agent, presence)) in [("ana", Triage_V1_Presence.offline), ("ana", .online), ("bo", .offline)].enumerated() {
+            let event = AgentEvent.with {
+                $0.eventID = "history-\(index)"; $0.agentID = agent; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                $0.presenceChanged = .with { $0.presence = presence }
+            }
+            _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array(agent.utf8), value: try event.serializedBytes()))
+        }
+        try await Task.sleep(for: .seconds(1))
+        try await fixture.open("R-1")
+        try await eventually("R-1 assigned to Ana", timeout: .seconds(20)) { fixture.assignments("R-1").first?.assigned.agentID == "ana" }
+        await fixture.group.triggerGracefulShutdown()
+        try await fixture.running.value
+
+        let again = try await RouterInstance(
+            client: fixture.cluster.embedded.clientConfiguration, policy: RoutingPolicy(), group: fixture.routerGroup, defaultTeam: "desk",
+            sessionTimeout: .seconds(3), logger: fixture.cluster.logger, topics: fixture.topics
+        )
+        let group = ServiceGroup(configuration: .init(services: again.services.map { .init(service: $0) }, logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        try await eventually("the restarted router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
+        #expect(again.router.statistics.agents == 2)
+        // A presence change after the restart still counts: Bo comes online and takes R-2.
+        let online = AgentEvent.with {
+            $0.eventID = "bo-back"; $0.agentID = "bo"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = .online }
+        }
+        _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array("bo".utf8), value: try online.serializedBytes()))
+        try await Task.sleep(for: .seconds(1))
+        try await fixture.open("R-2")
+        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        #expect(fixture.assignments("R-2").first?.assigned.agentID == "bo", "Ana holds R-1; Bo, online again, is less loaded")
+        let decisionsOnR1 = fixture.decisions.byIncident.withLock { $0["R-1"] ?? [] }
+        #expect(Set(decisionsOnR1.map(\.eventID)).count == 1, "R-1 was not moved: \(decisionsOnR1.map(\.event))")
+        #expect(again.router.statistics.reassigned == 0 && again.router.statistics.assigned == 1)
         await group.triggerGracefulShutdown()
         try await running.value
         await fixture.watcher.close()
