@@ -101,8 +101,12 @@ final class DevProcessCluster: Sendable {
 
     /// Sends one fault command to the broker (see `triage broker --help`).
     func injectFault(_ command: String) {
-        faults?.write(Data((command + "\n").utf8))
+        // A broker that exited closed its end: the run notices through ``brokerExit``.
+        try? faults?.write(contentsOf: Data((command + "\n").utf8))
     }
+
+    /// The broker's exit status once it has exited (it should run until ``stop()``).
+    var brokerExit: Int32? { broker.process.isRunning ? nil : broker.process.terminationStatus }
 
     var workers: [Child] { children.withLock { $0 } }
 
