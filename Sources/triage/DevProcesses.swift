@@ -52,6 +52,7 @@ final class DevProcessCluster: Sendable {
         faults = faultCommands ? input.fileHandleForWriting : nil
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = try Self.logHandle(folder + "/broker.log")
+        process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "\(getpid())"]) { $1 }
         try process.run()
         broker = ProcessBox(process)
         children = Mutex([])
@@ -75,7 +76,7 @@ final class DevProcessCluster: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         process.arguments = arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--log-level", "warning"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([exitWithParentVariable: "\(getpid())"]) { $1 }
         let handle = try Self.logHandle(log, append: append)
         process.standardOutput = handle
         process.standardError = handle

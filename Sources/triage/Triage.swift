@@ -30,6 +30,7 @@ struct CommonOptions: ParsableArguments {
     /// Installs the process-wide log and metrics backends (executables only; libraries just take
     /// a Logger and use the swift-metrics API). `/metrics` on a worker's ops port serves them.
     func bootstrapLogging(label: String) -> Logger {
+        exitWithParentIfAsked()
         TriageMetrics.bootstrap()
         let level = logLevel
         LoggingSystem.bootstrap { label in
@@ -42,6 +43,24 @@ struct CommonOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The environment variable `triage dev` and `triage chaos` give the processes they start: the
+/// parent's pid. A child whose parent is gone (it crashed, or was SIGKILLed) stops itself
+/// gracefully (SIGTERM to itself, then exit after 30 s) instead of running on unattended.
+let exitWithParentVariable = "TRIAGE_EXIT_WITH_PARENT"
+
+private func exitWithParentIfAsked() {
+    guard let value = ProcessInfo.processInfo.environment[exitWithParentVariable], let parent = Int32(value), parent > 1 else { return }
+    let watchdog = Thread {
+        while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
+        FileHandle.standardError.write(Data("parent process \(parent) is gone: stopping\n".utf8))
+        kill(getpid(), SIGTERM)
+        Thread.sleep(forTimeInterval: 30)
+        exit(1)
+    }
+    watchdog.name = "triage-parent-watch"
+    watchdog.start()
+}
 
 /// `--bootstrap` and `--kafka-property`, shared by every command that talks to a cluster.
 struct ConnectionOptions: ParsableArguments {
