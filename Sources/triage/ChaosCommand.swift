@@ -171,10 +171,10 @@ struct ChaosCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(settle)
         var result: ChaosAudit.Result
         do {
-            result = try await auditor.run(published: published, sink: sink.snapshot)
+            result = try await auditor.run(published: published, sink: sink.snapshot, acknowledgement: simulator.acknowledgement(of:))
             while !result.isSettled, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .seconds(5))
-                result = try await auditor.run(published: published, sink: sink.snapshot)
+                result = try await auditor.run(published: published, sink: sink.snapshot, acknowledgement: simulator.acknowledgement(of:))
                 print("settling: lost \(result.lost), notifications outstanding \(result.notificationsOutstanding)")
                 fflush(nil)
             }
@@ -426,7 +426,9 @@ struct ChaosAudit {
         }
     }
 
-    func run(published: Set<String>, sink: DevWebhookSink.Figures) async throws -> Result {
+    func run(
+        published: Set<String>, sink: DevWebhookSink.Figures, acknowledgement: (String) -> (partition: Int32, offset: Int64)? = { _ in nil }
+    ) async throws -> Result {
         var result = Result()
         result.published = published.count
         let admin = try KafkaAdmin(configuration: client, logger: logger)
@@ -453,9 +455,17 @@ struct ChaosAudit {
         result.lost = published.count - result.accounted
         let inLifecycle = Set(lifecycle.map(\.3.eventID))
         result.lostSample = published.subtracting(analyticsIDs).subtracting(deadLetteredEvents).sorted().prefix(5).map { id in
-            let incident = lifecycle.first { $0.3.eventID == id }?.3.incidentID ?? "?"
+            let incident = lifecycle.first { $0.3.eventID == id }?.3.incidentID ?? id.split(separator: "-").dropLast().joined(separator: "-")
             let others = analyticsRecords.filter { $0.incident == incident }.map(\.event)
-            return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); analytics records of its incident: \(others))"
+            // Where the broker said it stored the event, and what is there now: tells a broker
+            // that dropped an acknowledged record from a wrong acknowledgement.
+            var stored = "acknowledged at an unknown position"
+            if let (partition, offset) = acknowledgement(id) {
+                let there = lifecycle.first { $0.1 == partition && $0.2 == offset }.map { "\($0.3.eventID) (\($0.3.incidentID))" } ?? "nothing"
+                let end = (lifecycle.filter { $0.1 == partition }.map(\.2).max() ?? -1) + 1
+                stored = "acknowledged at partition \(partition) offset \(offset); that offset holds \(there); the partition ends at \(end)"
+            }
+            return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); \(stored); analytics records of its incident: \(others))"
         }
 
         var seen: Set<String> = []

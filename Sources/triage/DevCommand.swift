@@ -424,6 +424,8 @@ final class IncidentSimulator: Service, Sendable {
     /// audits against them); otherwise events are enqueued and not followed up.
     private let tracksDeliveries: Bool
     private let delivered = Mutex<Set<String>>([])
+    /// Where the broker said each delivered event was stored (partition, offset).
+    private let acknowledgements = Mutex<[String: (partition: Int32, offset: Int64)]>([:])
     private let failed = Atomic<Int>(0)
 
     init(producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false) {
@@ -435,6 +437,8 @@ final class IncidentSimulator: Service, Sendable {
 
     /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
     var deliveredEvents: Set<String> { delivered.withLock { $0 } }
+    /// The partition and offset the broker acknowledged for `event` (with `tracksDeliveries`).
+    func acknowledgement(of event: String) -> (partition: Int32, offset: Int64)? { acknowledgements.withLock { $0[event] } }
     /// Events that could not be delivered (only counted with `tracksDeliveries`).
     var failedEvents: Int { failed.load(ordering: .relaxed) }
 
@@ -522,7 +526,8 @@ final class IncidentSimulator: Service, Sendable {
                     Task {
                         do {
                             guard let record else { throw CancellationError() }
-                            _ = try await publisher.producer.send(record)
+                            let report = try await publisher.producer.send(record)
+                            self.acknowledgements.withLock { $0[id] = (report.partition, report.offset) }
                             _ = self.delivered.withLock { $0.insert(id) }
                         } catch {
                             self.failed.add(1, ordering: .relaxed)

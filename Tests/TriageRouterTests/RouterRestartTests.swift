@@ -1,5 +1,4 @@
 import Foundation
-import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 import Testing
@@ -77,15 +76,7 @@ struct ReplayTests {
         try await fixture.open("R-2")
         try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
         #expect(fixture.instance.router.statistics.assigned == 2)
-        await fixture.group.triggerGracefulShutdown()
-        try await fixture.running.value
-
-        let again = try await RouterInstance(
-            client: fixture.cluster.embedded.clientConfiguration, policy: RoutingPolicy(), group: uniqueName("router-again"), defaultTeam: "desk",
-            sessionTimeout: .seconds(3), logger: fixture.cluster.logger, topics: fixture.topics
-        )
-        let group = ServiceGroup(configuration: .init(services: again.services.map { .init(service: $0) }, logger: fixture.cluster.logger))
-        let running = Task { try await group.run() }
+        let again = try await fixture.restartRouter(group: uniqueName("router-again"))
         // The team's routing partition holds Opened R-1, its close and Opened R-2 before R-3's
         // Opened: once R-3 is assigned, everything before it was read again.
         try await eventually("the new router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
@@ -94,10 +85,8 @@ struct ReplayTests {
         #expect(again.router.statistics.skipped >= 3, "Opened R-1, its close, Opened R-2 were in the restored desk")
         #expect(again.router.statistics.assigned == 1, "only R-3: nothing read again was decided again")
         #expect(Set(fixture.assignments("R-1").map(\.eventID)).count == 1)
-        await group.triggerGracefulShutdown()
-        try await running.value
-        await fixture.watcher.close()
-        _ = try? await fixture.watching.value
+        try await again.stop()
+        await fixture.stopWatching()
     }
 }
 
@@ -118,15 +107,7 @@ struct RosterHistoryTests {
         try await Task.sleep(for: .seconds(1))
         try await fixture.open("R-1")
         try await eventually("R-1 assigned to Ana", timeout: .seconds(20)) { fixture.assignments("R-1").first?.assigned.agentID == "ana" }
-        await fixture.group.triggerGracefulShutdown()
-        try await fixture.running.value
-
-        let again = try await RouterInstance(
-            client: fixture.cluster.embedded.clientConfiguration, policy: RoutingPolicy(), group: fixture.routerGroup, defaultTeam: "desk",
-            sessionTimeout: .seconds(3), logger: fixture.cluster.logger, topics: fixture.topics
-        )
-        let group = ServiceGroup(configuration: .init(services: again.services.map { .init(service: $0) }, logger: fixture.cluster.logger))
-        let running = Task { try await group.run() }
+        let again = try await fixture.restartRouter()
         try await eventually("the restarted router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
         #expect(again.router.statistics.agents == 2)
         // A presence change after the restart still counts: Bo comes online and takes R-2.
@@ -141,9 +122,7 @@ struct RosterHistoryTests {
         let decisionsOnR1 = fixture.decisions.byIncident.withLock { $0["R-1"] ?? [] }
         #expect(Set(decisionsOnR1.map(\.eventID)).count == 1, "R-1 was not moved: \(decisionsOnR1.map(\.event))")
         #expect(again.router.statistics.reassigned == 0 && again.router.statistics.assigned == 1)
-        await group.triggerGracefulShutdown()
-        try await running.value
-        await fixture.watcher.close()
-        _ = try? await fixture.watching.value
+        try await again.stop()
+        await fixture.stopWatching()
     }
 }
