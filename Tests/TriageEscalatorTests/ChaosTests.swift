@@ -35,12 +35,15 @@ struct ChaosTests {
         #expect((number("notification requests") ?? 0) > 10, "\(table)")
         // And every invariant held.
         for check in [
-            "  lost", "assignments violating capacity", "incidents assigned twice", "other assignment inconsistencies (a move from an agent not holding it)",
+            "  lost by the workers (in the lifecycle topic, not accounted for)", "assignments violating capacity", "incidents assigned twice", "other assignment inconsistencies (a move from an agent not holding it)",
             "breaches without exactly one escalation per level",
             "  neither delivered nor dead-lettered",
         ] {
             #expect(number(check) == 0, "\(check): \(table)")
         }
         #expect(table.contains("Result: every check passed."), "\(table)")
+        // Events acknowledged to the simulator's producer but never stored are reported, not a
+        // worker's failure (docs/reliability.md); a run where that swallowed the load is no run.
+        #expect((number("  acknowledged but never in the lifecycle topic (producer client / embedded broker; no worker saw them)") ?? 99) <= 5, "\(table)")
     }
 }
