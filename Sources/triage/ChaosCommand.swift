@@ -168,9 +168,13 @@ struct ChaosCommand: AsyncParsableCommand {
         let capacities = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, $0.capacity) })
         let auditor = ChaosAudit(client: client, capacities: capacities, logger: logger)
         let published = simulator.deliveredEvents
-        let deadline = ContinuousClock.now + .seconds(settle)
         var result: ChaosAudit.Result
         do {
+            // First the workers catch up: their groups consume their inputs to the end (cheap
+            // to ask), then the whole audit (minutes of reading on a long run), repeated while
+            // output is still arriving.
+            try await waitForWorkersToCatchUp(client: client, logger: logger, within: .seconds(settle))
+            let deadline = ContinuousClock.now + .seconds(settle)
             result = try await auditor.run(published: published, sink: sink.snapshot, acknowledgement: simulator.acknowledgement(of:))
             while !result.isSettled, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .seconds(5))
@@ -201,6 +205,29 @@ struct ChaosCommand: AsyncParsableCommand {
         print(result.passed ? "chaos: every check passed" : "chaos: FAILED — \(result.failures.joined(separator: "; ")) (logs: \(cluster.folder))")
         if !result.passed { throw ExitCode(1) }
     }
+}
+
+/// Waits until the notifier and analytics groups have consumed their inputs to the end (what
+/// the audit's notification and event rows depend on), printing their lag every 10 s.
+func waitForWorkersToCatchUp(client: KafkaClientConfiguration, logger: Logger, within limit: Duration) async throws {
+    let admin = try KafkaAdmin(configuration: client, logger: logger)
+    let lags = try KafkaGroupLagReader(client: client, logger: logger)
+    let deadline = ContinuousClock.now + limit
+    var lastReport = ContinuousClock.now
+    for (group, topic) in [("triage-notifier", TriageTopic.notificationRequests), ("triage-analytics", TriageTopic.incidentEvents)] {
+        let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
+        while ContinuousClock.now < deadline {
+            let lag = try? await lags.lag(group: group, topic: topic, partitions: partitions)
+            if let lag, lag.hasStarted, lag.lag == 0 { break }
+            if ContinuousClock.now - lastReport >= .seconds(10) {
+                lastReport = .now
+                print("settling: \(group) has \(lag.map { "\($0.lag)" } ?? "?") records of \(topic) to go")
+                fflush(nil)
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+    await lags.close()
 }
 
 /// Kills worker processes at random and starts them again; injects broker faults.
