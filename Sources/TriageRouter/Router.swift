@@ -103,8 +103,7 @@ public final class Router: Service, Sendable {
         // presence changes (an agent offline an hour ago: their incidents moved again), and
         // decide again what was decided before.
         var state = State(owner: self, inbox: inbox)
-        let rosterEnds: [Int32: Int64]
-        (state.agents, rosterEnds) = try await readRoster()
+        (state.agents, state.rosterNext) = try await readRoster()
         let routingPump = Task {
             do {
                 for try await event in consumer.events {
@@ -118,10 +117,7 @@ public final class Router: Service, Sendable {
         }
         let rosterPump = Task {
             do {
-                for try await batch in roster.batches {
-                    let fresh = batch.filter { $0.offset >= rosterEnds[$0.partition] ?? 0 }
-                    if !fresh.isEmpty { inbox.yield(.roster(fresh)) }
-                }
+                for try await batch in roster.batches { inbox.yield(.roster(batch)) }
             } catch { inbox.yield(.failed(error)) }
         }
         health.markRunning(true, status: "running")
@@ -214,6 +210,11 @@ public final class Router: Service, Sendable {
         /// Stored with each core, so records the restored state already reflects are not
         /// applied twice when they are read again (offsets are committed after the state).
         var applied: [Int32: [String: Int64]] = [:]
+        /// Per agent-topic partition, the next offset not yet applied. The roster consumer has
+        /// no committed offsets: whenever its group rebalances (a session timeout under load, a
+        /// coordinator fault) it reads from the beginning again, and an agent event applied a
+        /// second time would decide again what it decided before, under the same ids.
+        var rosterNext: [Int32: Int64] = [:]
 
         init(owner: Router, inbox: AsyncStream<Input>.Continuation) {
             self.owner = owner
@@ -260,6 +261,8 @@ public final class Router: Service, Sendable {
         mutating func apply(roster batch: [KafkaMessage]) async throws {
             var step = Step()
             for message in batch {
+                guard message.offset >= rosterNext[message.partition] ?? 0 else { continue }
+                rosterNext[message.partition] = message.offset + 1
                 guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil else { continue }
                 let id = event.agentID
                 let old = agents[id]
