@@ -16,6 +16,8 @@ public struct RouterInstance: Sendable {
     public let router: Router
     public let dispatcher: RoutingDispatcher
     public let health: WorkerHealth
+    /// The consumer of `triage.agent-events` (a group of this instance's own, never committed).
+    public let rosterConsumer: KafkaConsumer
     /// Producer, dispatcher + its consumer, router + its consumers: list them in a ServiceGroup in this order.
     public let services: [any Service]
 
@@ -45,6 +47,7 @@ public struct RouterInstance: Sendable {
         let routingConsumer = try consumer(group, topics.routing)
         // Every instance reads every agent: a group of its own, never committed.
         let rosterConsumer = try consumer("\(group)-roster-\(UUID().uuidString.prefix(8))", topics.agentEvents, commit: false)
+        self.rosterConsumer = rosterConsumer
         health = WorkerHealth()
         dispatcher = RoutingDispatcher(
             consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,

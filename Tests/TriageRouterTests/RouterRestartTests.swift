@@ -126,3 +126,31 @@ struct RosterHistoryTests {
         await fixture.stopWatching()
     }
 }
+
+extension RosterHistoryTests {
+    /// The roster consumer commits nothing: when its own group rebalances (a session timeout, a
+    /// coordinator fault) it reads the agent topic from the beginning again. Simulated by moving
+    /// it back to offset 0; agent events it already applied must not decide anything again.
+    @Test func agentEventsReadAgainByTheRosterConsumerAreNotAppliedTwice() async throws {
+        let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
+        for (index, (agent, presence)) in [("ana", Triage_V1_Presence.offline), ("ana", .online), ("bo", .offline)].enumerated() {
+            let event = AgentEvent.with {
+                $0.eventID = "history-\(index)"; $0.agentID = agent; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                $0.presenceChanged = .with { $0.presence = presence }
+            }
+            _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array(agent.utf8), value: try event.serializedBytes()))
+        }
+        try await Task.sleep(for: .seconds(1))
+        try await fixture.open("R-1")
+        try await eventually("R-1 assigned to Ana", timeout: .seconds(20)) { fixture.assignments("R-1").first?.assigned.agentID == "ana" }
+        let roster = fixture.instance.rosterConsumer
+        for partition in try roster.assignment() { try await roster.seek(partition, to: 0) }
+        try await Task.sleep(for: .seconds(2))
+        try await fixture.open("R-2")
+        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        let decisionsOnR1 = fixture.decisions.byIncident.withLock { $0["R-1"] ?? [] }
+        #expect(Set(decisionsOnR1.map(\.eventID)).count == 1, "R-1 was not moved: \(decisionsOnR1.map(\.event))")
+        #expect(fixture.instance.router.statistics.reassigned == 0)
+        try await fixture.stop()
+    }
+}
