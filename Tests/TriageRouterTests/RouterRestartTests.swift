@@ -92,10 +92,8 @@ struct ReplayTests {
 
 @Suite("Router: a restarted router starts from the roster as it stands, not its history")
 struct RosterHistoryTests {
-    /// Ana went offline and came back before R-1 was opened; Bo is offline. A restarted router
-    /// that re-applied that history would move R-1 (Ana offline before acknowledging) to the
-    /// queue and back to her: two decisions nobody asked for.
-    @Test func pastPresenceChangesAreNotAppliedAgain() async throws {
+    /// Ana went offline and came back, Bo went offline; then R-1 was opened and assigned to Ana.
+    static func anaHoldsR1AfterPresenceHistory() async throws -> ReopenFixture {
         let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
         for (index, (agent, presence)) in [("ana", Triage_V1_Presence.offline), ("ana", .online), ("bo", .offline)].enumerated() {
             let event = AgentEvent.with {
@@ -107,6 +105,14 @@ struct RosterHistoryTests {
         try await Task.sleep(for: .seconds(1))
         try await fixture.open("R-1")
         try await eventually("R-1 assigned to Ana", timeout: .seconds(20)) { fixture.assignments("R-1").first?.assigned.agentID == "ana" }
+        return fixture
+    }
+
+    /// Ana went offline and came back before R-1 was opened; Bo is offline. A restarted router
+    /// that re-applied that history would move R-1 (Ana offline before acknowledging) to the
+    /// queue and back to her: two decisions nobody asked for.
+    @Test func pastPresenceChangesAreNotAppliedAgain() async throws {
+        let fixture = try await Self.anaHoldsR1AfterPresenceHistory()
         let again = try await fixture.restartRouter()
         try await eventually("the restarted router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
         #expect(again.router.statistics.agents == 2)
@@ -132,17 +138,7 @@ extension RosterHistoryTests {
     /// coordinator fault) it reads the agent topic from the beginning again. Simulated by moving
     /// it back to offset 0; agent events it already applied must not decide anything again.
     @Test func agentEventsReadAgainByTheRosterConsumerAreNotAppliedTwice() async throws {
-        let fixture = try await ReopenFixture(closedRetention: .seconds(86_400), sweep: .seconds(60))
-        for (index, (agent, presence)) in [("ana", Triage_V1_Presence.offline), ("ana", .online), ("bo", .offline)].enumerated() {
-            let event = AgentEvent.with {
-                $0.eventID = "history-\(index)"; $0.agentID = agent; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                $0.presenceChanged = .with { $0.presence = presence }
-            }
-            _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array(agent.utf8), value: try event.serializedBytes()))
-        }
-        try await Task.sleep(for: .seconds(1))
-        try await fixture.open("R-1")
-        try await eventually("R-1 assigned to Ana", timeout: .seconds(20)) { fixture.assignments("R-1").first?.assigned.agentID == "ana" }
+        let fixture = try await Self.anaHoldsR1AfterPresenceHistory()
         let roster = fixture.instance.rosterConsumer
         for partition in try roster.assignment() { try await roster.seek(partition, to: 0) }
         try await Task.sleep(for: .seconds(2))
