@@ -29,7 +29,7 @@ final class AuditLog: Sendable {
     let seen = Mutex<Set<String>>([])
     let duplicates = Atomic<Int>(0)
     private let capacities: [String: Int]
-    private let events = Mutex<[(at: Date, router: Bool, partition: Int32, offset: Int64, event: IncidentEvent)]>([])
+    private let events = Mutex<[AuditedEvent]>([])
 
     init(capacities: [String: Int]) {
         self.capacities = capacities
@@ -44,7 +44,7 @@ final class AuditLog: Sendable {
             return
         }
         events.withLock {
-            $0.append((message.timestamp ?? .distantFuture, event.producer == routerProducerName, message.partition, message.offset, event))
+            $0.append(AuditedEvent(timestamp: message.timestamp ?? .distantFuture, partition: message.partition, offset: message.offset, event: event))
         }
         auditor.withLock { Self.apply(event, to: &$0) }
         switch event.event {
@@ -62,9 +62,7 @@ final class AuditLog: Sendable {
         return audit
     }
 
-    var recorded: [AuditedEvent] {
-        events.withLock { $0 }.map { AuditedEvent(timestamp: $0.at, partition: $0.partition, offset: $0.offset, event: $0.event) }
-    }
+    var recorded: [AuditedEvent] { events.withLock { $0 } }
 
     /// The lifecycle of the incidents behind `violations`, for the failure message.
     func histories(of violations: [String]) -> String { AssignmentAuditor.histories(of: violations, in: recorded).joined(separator: "\n---\n") }
