@@ -51,7 +51,12 @@ struct HandoffTests {
                 }
             }
         }
-        // Two batches of 10 fill the capacity; the 21st send blocks.
+        // Two batches of 10 fill the capacity; the 21st send blocks. On a busy machine the sending
+        // thread may start late, so wait (up to 30 s) for its 20 sends, then check it stays blocked.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while sent.load(ordering: .relaxed) < 20, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         try await Task.sleep(for: .milliseconds(200))
         #expect(sent.load(ordering: .relaxed) == 20)
         var received: [[Int]] = []
