@@ -69,6 +69,21 @@ public final class KafkaProducer: Service, Sendable {
     public func sendAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> [KafkaDeliveryReport] {
         guard !messages.isEmpty else { return [] }
         let batch = BatchDelivery(count: messages.count)
+        await enqueue(messages, into: batch)
+        return try await batch.wait()
+    }
+
+    /// Hands `messages` to librdkafka in the given order (waiting for queue space, like
+    /// ``sendAll(_:)``) and returns once all are queued, without waiting for acknowledgements.
+    /// `whenDelivered` is called once, when every record was acknowledged or failed, with the
+    /// first failure (`nil`: all stored); it runs on the producer's thread and must not block.
+    /// Lets a stage hand over its next batch while the previous one is still in flight.
+    public func submit(_ messages: [KafkaProducerMessage], whenDelivered: @escaping @Sendable (KafkaError?) -> Void) async {
+        guard !messages.isEmpty else { return whenDelivered(nil) }
+        await enqueue(messages, into: BatchDelivery(count: messages.count, whenDone: whenDelivered))
+    }
+
+    private func enqueue(_ messages: [KafkaProducerMessage], into batch: BatchDelivery) async {
         for (index, message) in messages.enumerated() {
             while true {
                 let epoch = core.space.epoch
@@ -83,7 +98,6 @@ public final class KafkaProducer: Service, Sendable {
                 await core.space.wait(whileEpochIs: epoch)  // queue full: wait, keep the order
             }
         }
-        return try await batch.wait()
     }
 
     /// Hands `message` to librdkafka without waiting for the acknowledgement.
@@ -142,19 +156,27 @@ private final class BatchDelivery: Sendable {
         var waiter: CheckedContinuation<KafkaError?, Never>?
     }
     private let state: Mutex<State>
+    /// Called once with the first failure when the last report arrived (``KafkaProducer/submit(_:whenDelivered:)``).
+    private let whenDone: (@Sendable (KafkaError?) -> Void)?
 
-    init(count: Int) { state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: count))) }
+    init(count: Int, whenDone: (@Sendable (KafkaError?) -> Void)? = nil) {
+        state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: whenDone == nil ? count : 0)))
+        self.whenDone = whenDone
+    }
 
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?, at index: Int) {
-        let resume: (CheckedContinuation<KafkaError?, Never>, KafkaError?)? = state.withLock { state in
+        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?)? = state.withLock { state in
             if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
-            if case .success(let report) = result { state.reports[index] = report }
+            if case .success(let report) = result, index < state.reports.count { state.reports[index] = report }
             state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            guard state.remaining == 0 else { return nil }
+            let waiter = state.waiter
             state.waiter = nil
             return (waiter, state.firstError)
         }
-        if let (waiter, error) = resume { waiter.resume(returning: error) }
+        guard let resume else { return }
+        resume.waiter?.resume(returning: resume.error)
+        whenDone?(resume.error)
     }
 
     func wait() async throws(KafkaError) -> [KafkaDeliveryReport] {

@@ -571,10 +571,10 @@ public final class Router: Service, Sendable {
                 guard let desk = desks[partition]?[team] else { continue }
                 let changes = desk.queueChanges(since: step.before["\(partition)/\(team)"] ?? TeamDesk(team: team))
                 for entry in changes.upserted {
-                    first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id), value: try DeskRecords.encode(entry), partition: partition))
+                    first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id), value: DeskRecords.encode(entry), partition: partition))
                 }
                 let core = DeskSnapshot(desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [], appliedThrough: applied[partition]?[team])
-                first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: try DeskRecords.encode(core), partition: partition))
+                first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: core.jsonBytes, partition: partition))
                 for id in changes.removed {
                     then.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: id), value: nil, partition: partition))
                 }
@@ -661,13 +661,13 @@ public final class Router: Service, Sendable {
         /// Applies `input` to `team`'s desk if this instance owns the team's partition.
         mutating func apply(_ input: RoutingInput, team: String, partition: Int32, at: Date, trigger: String, state: inout State) {
             guard state.desks[partition] != nil else { return }
-            var desk = state.desks[partition]![team] ?? TeamDesk(team: team)
             if seen.insert("\(partition)/\(team)").inserted {
                 touched.append((partition, team))
-                before["\(partition)/\(team)"] = desk
+                before["\(partition)/\(team)"] = state.desks[partition]![team] ?? TeamDesk(team: team)
             }
-            let decisions = desk.apply(input, at: at, policy: state.owner.policy)
-            state.desks[partition]![team] = desk
+            // In place: a copy taken out of the dictionary would make the desk copy its agents
+            // and incidents on every input (copy-on-write with two owners), not once per step.
+            let decisions = state.desks[partition]![team, default: TeamDesk(team: team)].apply(input, at: at, policy: state.owner.policy)
             inputs += 1
             for decision in decisions { self.decisions.append((decision, trigger, at, partition, team)) }
         }
@@ -690,6 +690,29 @@ public struct DeskSnapshot: Codable, Sendable {
         self.outbox = outbox
         self.appliedThrough = appliedThrough
     }
+
+    /// The record value: what `JSONEncoder` would write (keys sorted), written directly
+    /// (``DeskJSONWriter``); read back with `JSONDecoder`.
+    public var jsonBytes: [UInt8] {
+        var writer = DeskJSONWriter(capacity: 512 + 160 * desk.assignments.count + 256 * outbox.count)
+        writer.raw("{")
+        var first = true
+        if let appliedThrough {
+            writer.key("appliedThrough", first: true)
+            writer.int(appliedThrough)
+            first = false
+        }
+        writer.key("desk", first: first)
+        desk.writeJSON(into: &writer)
+        writer.key("outbox")
+        writer.raw("[")
+        for (index, event) in outbox.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.data(event)
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
 }
 
 /// The records of `triage.router-state`, all in the team's routing partition: the core under
@@ -707,7 +730,12 @@ public enum DeskRecords {
         return (String(decoding: key[..<cut], as: UTF8.self), String(decoding: key[key.index(after: cut)...], as: UTF8.self))
     }
 
-    static func encode(_ value: some Encodable) throws -> [UInt8] { Array(try JSONEncoder().encode(value)) }
+    /// A queue entry's record value (JSON, read back with `JSONDecoder`).
+    static func encode(_ entry: TeamDesk.QueuedIncident) -> [UInt8] {
+        var writer = DeskJSONWriter(capacity: 256)
+        TeamDesk.writeJSON(entry, into: &writer)
+        return writer.bytes
+    }
 
     /// A partition's desks from its latest record per key; `repairs` are the queue records to
     /// write so the stored queue matches the restored desks again (stale entries removed,

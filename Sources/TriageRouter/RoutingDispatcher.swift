@@ -97,9 +97,13 @@ public final class RoutingDispatcher: Service, Sendable {
         defer { health.markRunning(false, status: "stopped") }
         var index: [Int32: [String: IndexEntry]] = [:]
         var lastSweep = ContinuousClock.now
+        // A batch's forwards are handed over without waiting for them: the next batch is read
+        // while they are in flight, and offsets are stored in order once delivered.
+        let offsets = PipelinedOffsets(consumer: consumer)
         for try await event in consumer.events {
             switch event {
             case .partitionsAssigned(let partitions):
+                try await offsets.drain()
                 let owned = partitions.filter { $0.topic == topics.incidentEvents }.map(\.partition)
                 guard !owned.isEmpty else { continue }
                 health.beginRestore("routing index \(owned)")
@@ -111,8 +115,12 @@ public final class RoutingDispatcher: Service, Sendable {
                 lastSweep = .now - sweepInterval  // sweep what was restored with the next batch
                 health.endRestore(status: "running")
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
+                // Offsets of what was forwarded are stored before the partitions go (and are
+                // committed with the revocation).
+                try await offsets.drain()
                 for partition in partitions where partition.topic == topics.incidentEvents { index[partition.partition] = nil }
             case .messages(let batch):
+                try offsets.check()
                 let started = ContinuousClock.now
                 var records: [KafkaProducerMessage] = []
                 var poison: [(KafkaMessage, PoisonReason)] = []
@@ -190,17 +198,19 @@ public final class RoutingDispatcher: Service, Sendable {
                     lastSweep = .now
                     records += forgetClosed(in: &index, before: Date().addingTimeInterval(-Double(closedRetention.components.seconds)))
                 }
-                try await producer.sendAll(records)
+                // Dead letters first (rare): the batch's offsets may be stored as soon as its forwards land.
                 if !poison.isEmpty {
                     let deadLetters = DeadLetterQueue(producer: producer, topic: topics.deadLetter)
                     for (message, reason) in poison { try await deadLetters.send(message, reason: reason) }
                 }
-                try consumer.storeOffsets(batch.filter { index[$0.partition] != nil })
+                let ticket = try await offsets.begin(batch.filter { index[$0.partition] != nil })
+                await producer.submit(records) { error in offsets.delivered(ticket, error: error) }
                 forwardedCount.add(records.count { $0.topic == topics.routing }, ordering: .relaxed)
                 metrics.processed(batch.count, since: started)
                 metrics.deadLettered(poison.count)
             }
         }
+        try? await offsets.drain()
         try? await gracefulShutdown()
     }
 

@@ -203,6 +203,7 @@ struct RoutingPropertyTests {
             let before = desk
             let decisions = desk.apply(input, at: now, policy: policy)
             checkStorage(before: before, after: desk, stored: &stored)
+            if log.count % 4 == 0 { checkWrittenJSON(desk) }
             longestQueue = max(longestQueue, desk.queue.count)
             model.record(input)
             log.append((input, now, decisions))
@@ -288,6 +289,19 @@ private func checkStorage(before: TeamDesk, after: TeamDesk, stored: inout [Stri
         #expect(after.incident(id) == nil && before.incident(id) != nil, "only released incidents linger (\(id))")
     }
     stored = next
+}
+
+/// The router's direct JSON writer (``DeskJSONWriter``) gives back the desk and its queue
+/// entries through `JSONDecoder`, after every step of a random run.
+private func checkWrittenJSON(_ desk: TeamDesk) {
+    var writer = DeskJSONWriter()
+    desk.core.writeJSON(into: &writer)
+    #expect((try? JSONDecoder().decode(TeamDesk.self, from: Data(writer.bytes))) == desk.core, "the written core reads back")
+    for entry in desk.queuedIncidents {
+        var entryWriter = DeskJSONWriter()
+        TeamDesk.writeJSON(entry, into: &entryWriter)
+        #expect((try? JSONDecoder().decode(TeamDesk.QueuedIncident.self, from: Data(entryWriter.bytes))) == entry)
+    }
 }
 
 /// Everything that must hold after one step.

@@ -39,6 +39,46 @@ struct SnapshotTests {
         }
     }
 
+    /// The router writes cores and queue entries with ``DeskJSONWriter`` and reads them with
+    /// `JSONDecoder`: the document must be the one `JSONEncoder` writes, strings that need
+    /// escaping and every optional member included.
+    @Test func theDirectWriterWritesWhatJSONEncoderWrites() throws {
+        var bench = Bench(policy: RoutingPolicy(calendars: ["emea-day": try weekdayShift()]))
+        let odd = "q\"uote\\back/slash\n\t\r\u{01}\u{1F}é😀"
+        bench.online(agent("ada", languages: ["en", "de-CH"], capacity: 3), agent(odd, products: ["billing", odd], capacity: 2, shift: "emea-day"))
+        bench.apply(.profile(agent("cy", languages: [])))  // offline, no languages
+        bench.open(incident("i1", .b, language: "de"))
+        bench.open(incident(odd, product: odd, openedAt: monday10.addingTimeInterval(0.123_456_789)))
+        bench.apply(.acknowledged(incident: "i1"))
+        bench.apply(.severityChanged(incident: "i1", to: .a))  // tolerated above capacity
+        bench.open(incident("q1", product: "mobile"))  // queued: nobody has the skill
+        bench.apply(.reassignRequested(incident: odd, cause: "requested"))  // previous agent set
+        bench.open(incident("i4"))
+        bench.apply(.released(incident: "i4"))  // remembered as closed
+        let desk = bench.desk
+        #expect(!desk.queue.isEmpty && !desk.assignments.isEmpty)
+
+        var writer = DeskJSONWriter()
+        desk.writeJSON(into: &writer)
+        let direct = Data(writer.bytes)
+        #expect(try JSONDecoder().decode(TeamDesk.self, from: direct) == desk)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let reference = try encoder.encode(desk)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: direct) as? NSDictionary)
+        #expect(parsed == (try JSONSerialization.jsonObject(with: reference) as? NSDictionary), "the same document as JSONEncoder's")
+        for key in ["closed", "closures", "open", "staff", "team", "waiting"] { #expect(parsed[key] != nil, "\(key) written") }
+        var again = DeskJSONWriter()
+        desk.writeJSON(into: &again)
+        #expect(again.bytes == writer.bytes, "equal desks write equal bytes")
+
+        for entry in desk.queuedIncidents {
+            var entryWriter = DeskJSONWriter()
+            TeamDesk.writeJSON(entry, into: &entryWriter)
+            #expect(try JSONDecoder().decode(TeamDesk.QueuedIncident.self, from: Data(entryWriter.bytes)) == entry)
+        }
+    }
+
     @Test func incidentsEncodeTheirSeverityAsItsLetter() throws {
         let data = try JSONEncoder().encode(incident("i1", .a, language: "de"))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -31,6 +31,7 @@ let teams = (0..<teamCount).map { "team-\($0)" }
 try ChildBroker.serveIfChild(topics: [
     (TriageTopic.incidentEvents, 8), (TriageTopic.agentEvents, 2), (TriageTopic.routing, 8), (TriageTopic.routingIndex, 8),
     (TriageTopic.routerState, 8), (TriageTopic.deadLetter, 1), ("bench.pipe", 8),
+    ("bench.relay-in", 8), ("bench.relay-index", 8), ("bench.relay-routing", 8), ("bench.relay-state", 8), ("bench.relay-out", 8),
 ])
 
 // MARK: 1. One desk, pure policy
@@ -65,6 +66,32 @@ for index in 0..<decisionsTarget {
 }
 let baselineSeconds = (ContinuousClock.now - baselineStarted).secondsDouble
 precondition(desk.checkInvariants(policy: policy).isEmpty)
+// One team's stored core (50 agents, 60 open incidents), as every step writes it: the router's
+// direct writer against JSONEncoder (what it used before; records are read with JSONDecoder).
+var coreDesk = TeamDesk(team: "team-0")
+let corePolicy = RoutingPolicy(closedIncidentMemory: 0)  // as the router runs desks
+for index in 0..<deskAgents {
+    _ = coreDesk.apply(.profile(Agent(id: "agent-\(index)", team: "team-0", skills: ["billing"], capacity: 30)), at: now, policy: corePolicy)
+    _ = coreDesk.apply(.presence(agent: "agent-\(index)", .online), at: now, policy: corePolicy)
+}
+for index in 0..<60 {
+    _ = coreDesk.apply(.opened(RoutingIncident(id: "B\(index)", team: "team-0", severity: .b, product: "billing", openedAt: now)), at: now, policy: corePolicy)
+}
+let coreSnapshot = DeskSnapshot(desk: coreDesk.core, outbox: [Data(repeating: 7, count: 120)])
+let encodeRounds = 500
+var coreBytes = 0
+let directStarted = ContinuousClock.now
+for _ in 0..<encodeRounds { coreBytes += coreSnapshot.jsonBytes.count }
+let directSeconds = (ContinuousClock.now - directStarted).secondsDouble / Double(encodeRounds)
+let encoderStarted = ContinuousClock.now
+for _ in 0..<encodeRounds { coreBytes += try JSONEncoder().encode(coreSnapshot).count }
+let encoderSeconds = (ContinuousClock.now - encoderStarted).secondsDouble / Double(encodeRounds)
+emit(
+    String(
+        format: "core write  %.3f ms per core of %d bytes (direct writer)   baseline JSONEncoder %.3f ms   ratio %.2f",
+        directSeconds * 1000, coreBytes / (2 * encodeRounds), encoderSeconds * 1000, directSeconds / encoderSeconds
+    )
+)
 emit(
     String(
         format: "desk        %9.0f inputs/s (%d opens + %d closes, %d decisions) in one desk of %d agents   baseline round-robin %9.0f/s   ratio %.2f",
@@ -102,7 +129,7 @@ try await producer.flush()
 
 let instance = try await RouterInstance(client: client, policy: policy, group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger)
 let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
-let running = Task { try await group.run() }
+let running = Task.detached { try await group.run() }
 
 // Watch the lifecycle topic for Assigned events; the Opened's occurred_at is its send time.
 let openedAt = Mutex<[String: Date]>([:])
@@ -111,7 +138,7 @@ let watcher = try KafkaConsumer(
     configuration: KafkaConsumerConfiguration(groupID: "bench-watch", topics: [TriageTopic.incidentEvents], client: client, fetchMaximumWait: .milliseconds(5)),
     logger: logger
 )
-let watching = Task {
+let watching = Task.detached {
     for try await batch in watcher.batches {
         let seen = Date()
         for message in batch {
@@ -126,7 +153,7 @@ let routingWatcher = try KafkaConsumer(
     configuration: KafkaConsumerConfiguration(groupID: "bench-watch-routing", topics: [TriageTopic.routing], client: client, fetchMaximumWait: .milliseconds(5)),
     logger: logger
 )
-let watchingRouting = Task {
+let watchingRouting = Task.detached {
     for try await batch in routingWatcher.batches {
         let seen = Date()
         for message in batch {
@@ -204,7 +231,7 @@ let pipeConsumer = try KafkaConsumer(
     configuration: KafkaConsumerConfiguration(groupID: "bench-pipe", topics: ["bench.pipe"], client: client, fetchMaximumWait: .milliseconds(5)),
     logger: logger
 )
-let piping = Task {
+let piping = Task.detached {
     for try await batch in pipeConsumer.batches {
         let seen = Date().timeIntervalSince1970
         for message in batch { if let sent = message.valueBytes.flatMap({ Double(String(decoding: $0, as: UTF8.self)) }) { pipeLatencies.record(seconds: seen - sent) } }
@@ -224,6 +251,86 @@ for _ in 0..<min(total, rate * 3) {
 }
 try await Task.sleep(for: .seconds(2))
 
+// Baseline 2: the router's shape without its logic, same rate and duration, fresh topics of the
+// same partition counts. Stage A (like the dispatcher) forwards every record re-keyed by team and
+// writes an index record, waiting for both acknowledgements before its next batch; stage B (like a
+// desk) writes one 2-KB state record per team touched, then, after that acknowledgement, one
+// output record per "open"; a watcher sees the outputs. Whatever the router costs beyond this
+// relay is its own logic; what the relay costs is the broker and the pipeline's shape.
+func relayStage(
+    _ name: String, input: String, client: KafkaClientConfiguration, body: @escaping @Sendable ([KafkaMessage]) async throws -> Void
+) throws -> (KafkaConsumer, Task<Void, any Error>) {
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(groupID: "bench-relay-\(name)", topics: [input], client: client, fetchMaximumWait: .milliseconds(5)),
+        logger: logger
+    )
+    let task = Task.detached {
+        for try await batch in consumer.batches {
+            try await body(batch)
+            try consumer.storeOffsets(batch)
+        }
+    }
+    return (consumer, task)
+}
+let relayLatencies = Latencies()
+let stateBlob = [UInt8](repeating: 0x61, count: 2_048)
+let (relayA, relayingA) = try relayStage("a", input: "bench.relay-in", client: client) { batch in
+    var records: [KafkaProducerMessage] = []
+    for message in batch {
+        guard let value = message.valueBytes else { continue }
+        let team = String(decoding: value, as: UTF8.self).split(separator: "|")[2]
+        records.append(KafkaProducerMessage(topic: "bench.relay-index", key: message.keyBytes.map(Array.init), value: Array(value), partition: message.partition))
+        records.append(KafkaProducerMessage(topic: "bench.relay-routing", key: Array(team.utf8), value: Array(value), partition: routingPartition(team: String(team), partitions: 8)))
+    }
+    _ = try await producer.sendAll(records)
+}
+let (relayB, relayingB) = try relayStage("b", input: "bench.relay-routing", client: client) { batch in
+    var teams: Set<String> = []
+    var outputs: [KafkaProducerMessage] = []
+    for message in batch {
+        guard let value = message.valueBytes else { continue }
+        let fields = String(decoding: value, as: UTF8.self).split(separator: "|").map(String.init)
+        teams.insert(fields[2])
+        if fields[1] == "open" { outputs.append(KafkaProducerMessage(topic: "bench.relay-out", key: message.keyBytes.map(Array.init), value: Array(value))) }
+    }
+    _ = try await producer.sendAll(teams.map { KafkaProducerMessage(topic: "bench.relay-state", key: Array($0.utf8), value: stateBlob, partition: routingPartition(team: $0, partitions: 8)) })
+    _ = try await producer.sendAll(outputs)
+}
+let relayWatcher = try KafkaConsumer(
+    configuration: KafkaConsumerConfiguration(groupID: "bench-relay-watch", topics: ["bench.relay-out"], client: client, fetchMaximumWait: .milliseconds(5)),
+    logger: logger
+)
+let relayWatching = Task.detached {
+    for try await batch in relayWatcher.batches {
+        let seen = Date().timeIntervalSince1970
+        for message in batch {
+            if let value = message.valueBytes, let sent = String(decoding: value, as: UTF8.self).split(separator: "|").first.flatMap({ Double($0) }) {
+                relayLatencies.record(seconds: seen - sent)
+            }
+        }
+    }
+}
+while [relayA, relayB, relayWatcher].contains(where: { (try? $0.assignment())?.isEmpty ?? true }) { try await Task.sleep(for: .milliseconds(50)) }
+func relayRecord(_ index: Int, _ kind: String) -> KafkaProducerMessage {
+    KafkaProducerMessage(topic: "bench.relay-in", key: Array("R\(index)".utf8), value: Array("\(Date().timeIntervalSince1970)|\(kind)|\(teams[index % teamCount])".utf8))
+}
+for index in 0..<200 { try await producer.enqueue(relayRecord(index, "open")) }  // warm-up
+try await producer.flush()
+while relayLatencies.count < 200 { try await Task.sleep(for: .milliseconds(50)) }
+try await Task.sleep(for: .seconds(1))
+relayLatencies.reset()
+emit("relay       offering \(total) records at \(rate)/s through the router's shape without its logic ...")
+next = clock.now
+for index in 0..<total {
+    try await producer.enqueue(relayRecord(index, "open"))
+    if index >= 200 { try await producer.enqueue(relayRecord(index - 200, "close")) }
+    next = next.advanced(by: interval)
+    if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+}
+let relayDeadline = ContinuousClock.now + .seconds(60)
+while relayLatencies.count < total, ContinuousClock.now < relayDeadline { try await Task.sleep(for: .milliseconds(100)) }
+let relay = relayLatencies.summary
+
 let assigned = latencies.summary
 let forward = forwardLatencies.summary
 let pipe = pipeLatencies.summary
@@ -234,7 +341,9 @@ emit(
         assigned.count, total, Double(assigned.count) / routedSeconds, Double(total) / offeredSeconds, offeredSeconds, routedSeconds
     )
 )
-emit("latency     Opened → Assigned seen: \(assigned.text)   baseline produce → consume \(pipe.text)   target p99 ≤ 10 ms")
+emit("latency     Opened → Assigned seen: \(assigned.text)   target p99 ≤ 10 ms")
+emit("baselines   one hop produce → consume \(pipe.text)")
+emit("            the router's shape without its logic (relay, \(relay.count) records) \(relay.text)")
 
 var report = BenchReport(bench: "router-bench")
 var section = BenchSection(
@@ -245,7 +354,12 @@ var section = BenchSection(
         each closed 200 incidents later so agents free up), after a 200-incident warm-up. Latency = the time a watcher consumer sees the \
         `Assigned` event on `triage.incident-events` minus the time the Opened was sent, recorded in an HdrHistogram. Baseline, same run, \
         same producer and broker: plain produce → consume of timestamped records on a plain topic at the same rate for 3 s (the floor any \
-        Kafka hop costs here). The desk figure is the pure routing policy (one desk of 50 agents) against round-robin assignment.
+        Kafka hop costs here). Second baseline, same run and rate, fresh topics of the same partition counts: a relay of the router's \
+        shape without its logic (stage A forwards each record re-keyed by team plus an index record and waits for both acknowledgements; \
+        stage B writes a 2-KB state record per team touched, waits, then one output per opened record; a watcher sees the outputs) — \
+        what the broker and the shape cost before any routing work. The desk figure is the pure routing policy (one desk of 50 agents) \
+        against round-robin assignment; the core-write figure is one team's stored core (50 agents, 60 incidents) written by the \
+        router's direct JSON writer against `JSONEncoder`.
         """
 )
 for (name, value, base) in [("p50", assigned.p50, pipe.p50), ("p99", assigned.p99, pipe.p99), ("p99.9", assigned.p999, pipe.p999), ("max", assigned.max, pipe.max)] {
@@ -269,7 +383,25 @@ section.figures.append(
         baselineValue: Double(2 * decisionsTarget) / baselineSeconds
     )
 )
-section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.count) baseline records.")
+section.figures.append(
+    BenchFigure(
+        name: "relay of the router's shape, no logic, p99", value: relay.p99, unit: "ms", baselineName: "one hop produce → consume p99", baselineValue: pipe.p99,
+        ratioMeaning: "figure / baseline: the floor of three stop-and-wait stages on this broker"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "Opened → Assigned p99 against the relay", value: assigned.p99, unit: "ms", baselineName: "relay p99", baselineValue: relay.p99,
+        ratioMeaning: "figure / baseline: what the router's own work adds"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "writing one desk core (direct writer)", value: directSeconds * 1000, unit: "ms", baselineName: "JSONEncoder", baselineValue: encoderSeconds * 1000,
+        ratioMeaning: "figure / baseline (lower is better)"
+    )
+)
+section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.count) one-hop and \(relay.count) relay baseline records.")
 report.add(section)
 try report.write()
 await group.triggerGracefulShutdown()
@@ -277,6 +409,10 @@ _ = try? await running.value
 await watcher.close()
 await pipeConsumer.close()
 await routingWatcher.close()
+for consumer in [relayA, relayB, relayWatcher] { await consumer.close() }
+_ = try? await relayingA.value
+_ = try? await relayingB.value
+_ = try? await relayWatching.value
 _ = try? await watchingRouting.value
 _ = try? await watching.value
 _ = try? await piping.value
