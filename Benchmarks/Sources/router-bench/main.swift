@@ -131,36 +131,37 @@ let instance = try await RouterInstance(client: client, policy: policy, group: "
 let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
 let running = Task.detached { try await group.run() }
 
-// Watch the lifecycle topic for Assigned events; the Opened's occurred_at is its send time.
+/// A consumer of `topic` in a group of its own that records, for every record `sentAt` can date
+/// (seconds since 1970), the time from then until its batch arrived.
+func latencyWatcher(
+    _ group: String, _ topic: String, client: KafkaClientConfiguration, into latencies: Latencies,
+    sentAt: @escaping @Sendable (KafkaMessage) -> Double?
+) throws -> (KafkaConsumer, Task<Void, any Error>) {
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)), logger: logger
+    )
+    let task = Task.detached {
+        for try await batch in consumer.batches {
+            let seen = Date().timeIntervalSince1970
+            for message in batch { if let sent = sentAt(message) { latencies.record(seconds: seen - sent) } }
+        }
+    }
+    return (consumer, task)
+}
+func incidentEvent(_ message: KafkaMessage) -> IncidentEvent? { message.valueBytes.flatMap { try? IncidentEvent(serializedBytes: Array($0)) } }
+
+// Watch the lifecycle topic for Assigned events; the Opened's send time is remembered.
 let openedAt = Mutex<[String: Date]>([:])
 let latencies = Latencies()
-let watcher = try KafkaConsumer(
-    configuration: KafkaConsumerConfiguration(groupID: "bench-watch", topics: [TriageTopic.incidentEvents], client: client, fetchMaximumWait: .milliseconds(5)),
-    logger: logger
-)
-let watching = Task.detached {
-    for try await batch in watcher.batches {
-        let seen = Date()
-        for message in batch {
-            guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)), case .assigned = event.event else { continue }
-            if let opened = openedAt.withLock({ $0[event.incidentID] }) { latencies.record(seconds: seen.timeIntervalSince(opened)) }
-        }
-    }
+let (watcher, watching) = try latencyWatcher("bench-watch", TriageTopic.incidentEvents, client: client, into: latencies) { message in
+    guard let event = incidentEvent(message), case .assigned = event.event else { return nil }
+    return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
 }
-// Stage 1 alone: Opened → forwarded on triage.routing (seen).
+// Stage 1 alone: Opened → forwarded on triage.routing (seen); the Opened's occurred_at is its send time.
 let forwardLatencies = Latencies()
-let routingWatcher = try KafkaConsumer(
-    configuration: KafkaConsumerConfiguration(groupID: "bench-watch-routing", topics: [TriageTopic.routing], client: client, fetchMaximumWait: .milliseconds(5)),
-    logger: logger
-)
-let watchingRouting = Task.detached {
-    for try await batch in routingWatcher.batches {
-        let seen = Date()
-        for message in batch {
-            guard let value = message.valueBytes, let event = try? IncidentEvent(serializedBytes: Array(value)), case .opened = event.event else { continue }
-            forwardLatencies.record(seconds: seen.timeIntervalSince(event.occurredAt.date))
-        }
-    }
+let (routingWatcher, watchingRouting) = try latencyWatcher("bench-watch-routing", TriageTopic.routing, client: client, into: forwardLatencies) { message in
+    guard let event = incidentEvent(message), case .opened = event.event else { return nil }
+    return event.occurredAt.date.timeIntervalSince1970
 }
 while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 { try await Task.sleep(for: .milliseconds(50)) }
 try await Task.sleep(for: .seconds(2))
@@ -227,15 +228,8 @@ let routedSeconds = (ContinuousClock.now - offerStarted).secondsDouble
 
 // Baseline: the same producer → consumer path without the router (records on a plain topic).
 let pipeLatencies = Latencies()
-let pipeConsumer = try KafkaConsumer(
-    configuration: KafkaConsumerConfiguration(groupID: "bench-pipe", topics: ["bench.pipe"], client: client, fetchMaximumWait: .milliseconds(5)),
-    logger: logger
-)
-let piping = Task.detached {
-    for try await batch in pipeConsumer.batches {
-        let seen = Date().timeIntervalSince1970
-        for message in batch { if let sent = message.valueBytes.flatMap({ Double(String(decoding: $0, as: UTF8.self)) }) { pipeLatencies.record(seconds: seen - sent) } }
-    }
+let (pipeConsumer, piping) = try latencyWatcher("bench-pipe", "bench.pipe", client: client, into: pipeLatencies) { message in
+    message.valueBytes.flatMap { Double(String(decoding: $0, as: UTF8.self)) }
 }
 while (try? pipeConsumer.assignment())?.isEmpty ?? true { try await Task.sleep(for: .milliseconds(50)) }
 // Warm-up, as for the router: the first fetches of a fresh consumer are not what is measured.
@@ -296,19 +290,8 @@ let (relayB, relayingB) = try relayStage("b", input: "bench.relay-routing", clie
     _ = try await producer.sendAll(teams.map { KafkaProducerMessage(topic: "bench.relay-state", key: Array($0.utf8), value: stateBlob, partition: routingPartition(team: $0, partitions: 8)) })
     _ = try await producer.sendAll(outputs)
 }
-let relayWatcher = try KafkaConsumer(
-    configuration: KafkaConsumerConfiguration(groupID: "bench-relay-watch", topics: ["bench.relay-out"], client: client, fetchMaximumWait: .milliseconds(5)),
-    logger: logger
-)
-let relayWatching = Task.detached {
-    for try await batch in relayWatcher.batches {
-        let seen = Date().timeIntervalSince1970
-        for message in batch {
-            if let value = message.valueBytes, let sent = String(decoding: value, as: UTF8.self).split(separator: "|").first.flatMap({ Double($0) }) {
-                relayLatencies.record(seconds: seen - sent)
-            }
-        }
-    }
+let (relayWatcher, relayWatching) = try latencyWatcher("bench-relay-watch", "bench.relay-out", client: client, into: relayLatencies) { message in
+    message.valueBytes.flatMap { String(decoding: $0, as: UTF8.self).split(separator: "|").first.flatMap { Double($0) } }
 }
 while [relayA, relayB, relayWatcher].contains(where: { (try? $0.assignment())?.isEmpty ?? true }) { try await Task.sleep(for: .milliseconds(50)) }
 func relayRecord(_ index: Int, _ kind: String) -> KafkaProducerMessage {
