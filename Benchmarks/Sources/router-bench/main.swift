@@ -294,25 +294,38 @@ let (relayWatcher, relayWatching) = try latencyWatcher("bench-relay-watch", "ben
     message.valueBytes.flatMap { String(decoding: $0, as: UTF8.self).split(separator: "|").first.flatMap { Double($0) } }
 }
 while [relayA, relayB, relayWatcher].contains(where: { (try? $0.assignment())?.isEmpty ?? true }) { try await Task.sleep(for: .milliseconds(50)) }
-func relayRecord(_ index: Int, _ kind: String) -> KafkaProducerMessage {
-    KafkaProducerMessage(topic: "bench.relay-in", key: Array("R\(index)".utf8), value: Array("\(Date().timeIntervalSince1970)|\(kind)|\(teams[index % teamCount])".utf8))
+/// A relay input; `direct`: straight onto the re-keyed topic (the shape without stage A).
+func relayRecord(_ index: Int, _ kind: String, direct: Bool = false) -> KafkaProducerMessage {
+    let team = teams[index % teamCount]
+    let value = Array("\(Date().timeIntervalSince1970)|\(kind)|\(team)".utf8)
+    if direct { return KafkaProducerMessage(topic: "bench.relay-routing", key: Array(team.utf8), value: value, partition: routingPartition(team: team, partitions: 8)) }
+    return KafkaProducerMessage(topic: "bench.relay-in", key: Array("R\(index)".utf8), value: value)
 }
 for index in 0..<200 { try await producer.enqueue(relayRecord(index, "open")) }  // warm-up
 try await producer.flush()
 while relayLatencies.count < 200 { try await Task.sleep(for: .milliseconds(50)) }
 try await Task.sleep(for: .seconds(1))
 relayLatencies.reset()
-emit("relay       offering \(total) records at \(rate)/s through the router's shape without its logic ...")
-next = clock.now
-for index in 0..<total {
-    try await producer.enqueue(relayRecord(index, "open"))
-    if index >= 200 { try await producer.enqueue(relayRecord(index - 200, "close")) }
-    next = next.advanced(by: interval)
-    if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+/// Offers `total` opens (each closed 200 later) at `rate` and returns the latencies seen at the end.
+func offerToRelay(direct: Bool) async throws -> LatencySummary {
+    relayLatencies.reset()
+    var next = clock.now
+    for index in 0..<total {
+        try await producer.enqueue(relayRecord(index, "open", direct: direct))
+        if index >= 200 { try await producer.enqueue(relayRecord(index - 200, "close", direct: direct)) }
+        next = next.advanced(by: interval)
+        if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+    }
+    let deadline = ContinuousClock.now + .seconds(60)
+    while relayLatencies.count < total, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+    return relayLatencies.summary
 }
-let relayDeadline = ContinuousClock.now + .seconds(60)
-while relayLatencies.count < total, ContinuousClock.now < relayDeadline { try await Task.sleep(for: .milliseconds(100)) }
-let relay = relayLatencies.summary
+emit("relay       offering \(total) records at \(rate)/s through the router's shape without its logic ...")
+let relay = try await offerToRelay(direct: false)
+// The same without the dispatcher's stage: records published already keyed by team.
+emit("relay       again, published straight to the re-keyed topic (no stage A) ...")
+try await Task.sleep(for: .seconds(1))
+let shortRelay = try await offerToRelay(direct: true)
 
 let assigned = latencies.summary
 let forward = forwardLatencies.summary
@@ -327,6 +340,7 @@ emit(
 emit("latency     Opened → Assigned seen: \(assigned.text)   target p99 ≤ 10 ms")
 emit("baselines   one hop produce → consume \(pipe.text)")
 emit("            the router's shape without its logic (relay, \(relay.count) records) \(relay.text)")
+emit("            the same relay without its first stage (published keyed by team, \(shortRelay.count) records) \(shortRelay.text)")
 
 var report = BenchReport(bench: "router-bench")
 var section = BenchSection(
@@ -340,7 +354,8 @@ var section = BenchSection(
         Kafka hop costs here). Second baseline, same run and rate, fresh topics of the same partition counts: a relay of the router's \
         shape without its logic (stage A forwards each record re-keyed by team plus an index record and waits for both acknowledgements; \
         stage B writes a 2-KB state record per team touched, waits, then one output per opened record; a watcher sees the outputs) — \
-        what the broker and the shape cost before any routing work. The desk figure is the pure routing policy (one desk of 50 agents) \
+        what the broker and the shape cost before any routing work; then the same relay fed straight onto its re-keyed topic \
+        (no first stage: what publishing Opened keyed by team would leave). The desk figure is the pure routing policy (one desk of 50 agents) \
         against round-robin assignment; the core-write figure is one team's stored core (50 agents, 60 incidents) written by the \
         router's direct JSON writer against `JSONEncoder`.
         """
@@ -370,6 +385,12 @@ section.figures.append(
     BenchFigure(
         name: "relay of the router's shape, no logic, p99", value: relay.p99, unit: "ms", baselineName: "one hop produce → consume p99", baselineValue: pipe.p99,
         ratioMeaning: "figure / baseline: the floor of three stop-and-wait stages on this broker"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "relay without its first stage (input keyed by team), p99", value: shortRelay.p99, unit: "ms", baselineName: "relay p99",
+        baselineValue: relay.p99, ratioMeaning: "figure / baseline: what dropping the dispatcher's hop could save"
     )
 )
 section.figures.append(
