@@ -19,11 +19,15 @@ let package = Package(
     dependencies: [
         .package(name: "triage", path: "..")
     ],
-    targets: fuzzers.map { name in
-        .executableTarget(
-            name: "fuzz-\(name)",
-            dependencies: [.product(name: "TriageFuzzTargets", package: "triage")],
-            path: "Sources/fuzz-\(name)"
-        )
-    }
+    targets: [
+        // Starts libFuzzer's driver from an executable's top-level code (shared by every fuzzer).
+        .target(name: "FuzzDriver", path: "Sources/FuzzDriver")
+    ]
+        + fuzzers.map { name in
+            .executableTarget(
+                name: "fuzz-\(name)",
+                dependencies: ["FuzzDriver", .product(name: "TriageFuzzTargets", package: "triage")],
+                path: "Sources/fuzz-\(name)"
+            )
+        }
 )
