@@ -28,6 +28,8 @@ public final class PipelinedOffsets: Sendable {
     private let consumer: KafkaConsumer
     private let maximumInFlight: Int
     private let state = Mutex(State())
+    /// Held while a completed prefix is collected and stored (see ``delivered(_:error:)``).
+    private let storing = Mutex(())
 
     /// - Parameter maximumInFlight: batches in flight at most; ``begin(_:)`` waits beyond it.
     public init(consumer: KafkaConsumer, maximumInFlight: Int = 8) {
@@ -100,8 +102,6 @@ public final class PipelinedOffsets: Sendable {
         }
         waiters.forEach { $0.resume() }
     }
-
-    private let storing = Mutex(())
 
     /// Throws the first delivery (or offset store) failure, if there was one.
     public func check() throws(KafkaError) {

@@ -103,7 +103,6 @@ public final class RoutingDispatcher: Service, Sendable {
         for try await event in consumer.events {
             switch event {
             case .partitionsAssigned(let partitions):
-                try await offsets.drain()
                 let owned = partitions.filter { $0.topic == topics.incidentEvents }.map(\.partition)
                 guard !owned.isEmpty else { continue }
                 health.beginRestore("routing index \(owned)")

@@ -497,13 +497,13 @@ struct ChaosAudit {
             let others = analyticsRecords.filter { $0.incident == incident }.map(\.event)
             // Where the broker said it stored the event, and what is there now: tells a broker
             // that dropped an acknowledged record from a wrong acknowledgement.
-            var stored = "acknowledged at an unknown position"
+            var position = "acknowledged at an unknown position"
             if let (partition, offset) = acknowledgement(id) {
                 let there = lifecycle.first { $0.1 == partition && $0.2 == offset }.map { "\($0.3.eventID) (\($0.3.incidentID))" } ?? "nothing"
                 let end = (lifecycle.filter { $0.1 == partition }.map(\.2).max() ?? -1) + 1
-                stored = "acknowledged at partition \(partition) offset \(offset); that offset holds \(there); the partition ends at \(end)"
+                position = "acknowledged at partition \(partition) offset \(offset); that offset holds \(there); the partition ends at \(end)"
             }
-            return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); \(stored); analytics records of its incident: \(others))"
+            return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); \(position); analytics records of its incident: \(others))"
         }
         result.lostSample = stored.subtracting(analyticsIDs).subtracting(deadLetteredEvents).sorted().prefix(5).map(describeMissing)
         result.neverStoredSample = published.subtracting(inLifecycle).sorted().prefix(5).map(describeMissing)

@@ -423,7 +423,6 @@ final class IncidentSimulator: Service, Sendable {
     /// With `tracksDeliveries`, the ids of events the broker acknowledged (`triage chaos`
     /// audits against them); otherwise events are enqueued and not followed up.
     private let tracksDeliveries: Bool
-    private let delivered = Mutex<Set<String>>([])
     /// Where the broker said each delivered event was stored (partition, offset).
     private let acknowledgements = Mutex<[String: (partition: Int32, offset: Int64)]>([:])
     private let failed = Atomic<Int>(0)
@@ -436,7 +435,7 @@ final class IncidentSimulator: Service, Sendable {
     }
 
     /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
-    var deliveredEvents: Set<String> { delivered.withLock { $0 } }
+    var deliveredEvents: Set<String> { acknowledgements.withLock { Set($0.keys) } }
     /// The partition and offset the broker acknowledged for `event` (with `tracksDeliveries`).
     func acknowledgement(of event: String) -> (partition: Int32, offset: Int64)? { acknowledgements.withLock { $0[event] } }
     /// Events that could not be delivered (only counted with `tracksDeliveries`).
@@ -528,7 +527,6 @@ final class IncidentSimulator: Service, Sendable {
                             guard let record else { throw CancellationError() }
                             let report = try await publisher.producer.send(record)
                             self.acknowledgements.withLock { $0[id] = (report.partition, report.offset) }
-                            _ = self.delivered.withLock { $0.insert(id) }
                         } catch {
                             self.failed.add(1, ordering: .relaxed)
                         }

@@ -131,22 +131,34 @@ let instance = try await RouterInstance(client: client, policy: policy, group: "
 let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
 let running = Task.detached { try await group.run() }
 
-/// A consumer of `topic` in a group of its own that records, for every record `sentAt` can date
-/// (seconds since 1970), the time from then until its batch arrived.
-func latencyWatcher(
-    _ group: String, _ topic: String, client: KafkaClientConfiguration, into latencies: Latencies,
-    sentAt: @escaping @Sendable (KafkaMessage) -> Double?
+/// A consumer of `topic` in a group of its own (5 ms fetch wait) and the detached task that
+/// hands each batch to `body`, storing its offsets afterwards if `storingOffsets`.
+func consuming(
+    _ group: String, _ topic: String, client: KafkaClientConfiguration, storingOffsets: Bool = false,
+    _ body: @escaping @Sendable ([KafkaMessage]) async throws -> Void
 ) throws -> (KafkaConsumer, Task<Void, any Error>) {
     let consumer = try KafkaConsumer(
         configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)), logger: logger
     )
     let task = Task.detached {
         for try await batch in consumer.batches {
-            let seen = Date().timeIntervalSince1970
-            for message in batch { if let sent = sentAt(message) { latencies.record(seconds: seen - sent) } }
+            try await body(batch)
+            if storingOffsets { try consumer.storeOffsets(batch) }
         }
     }
     return (consumer, task)
+}
+
+/// A consumer of `topic` that records, for every record `sentAt` can date (seconds since 1970),
+/// the time from then until its batch arrived.
+func latencyWatcher(
+    _ group: String, _ topic: String, client: KafkaClientConfiguration, into latencies: Latencies,
+    sentAt: @escaping @Sendable (KafkaMessage) -> Double?
+) throws -> (KafkaConsumer, Task<Void, any Error>) {
+    try consuming(group, topic, client: client) { batch in
+        let seen = Date().timeIntervalSince1970
+        for message in batch { if let sent = sentAt(message) { latencies.record(seconds: seen - sent) } }
+    }
 }
 func incidentEvent(_ message: KafkaMessage) -> IncidentEvent? { message.valueBytes.flatMap { try? IncidentEvent(serializedBytes: Array($0)) } }
 
@@ -251,24 +263,9 @@ try await Task.sleep(for: .seconds(2))
 // desk) writes one 2-KB state record per team touched, then, after that acknowledgement, one
 // output record per "open"; a watcher sees the outputs. Whatever the router costs beyond this
 // relay is its own logic; what the relay costs is the broker and the pipeline's shape.
-func relayStage(
-    _ name: String, input: String, client: KafkaClientConfiguration, body: @escaping @Sendable ([KafkaMessage]) async throws -> Void
-) throws -> (KafkaConsumer, Task<Void, any Error>) {
-    let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(groupID: "bench-relay-\(name)", topics: [input], client: client, fetchMaximumWait: .milliseconds(5)),
-        logger: logger
-    )
-    let task = Task.detached {
-        for try await batch in consumer.batches {
-            try await body(batch)
-            try consumer.storeOffsets(batch)
-        }
-    }
-    return (consumer, task)
-}
 let relayLatencies = Latencies()
 let stateBlob = [UInt8](repeating: 0x61, count: 2_048)
-let (relayA, relayingA) = try relayStage("a", input: "bench.relay-in", client: client) { batch in
+let (relayA, relayingA) = try consuming("bench-relay-a", "bench.relay-in", client: client, storingOffsets: true) { batch in
     var records: [KafkaProducerMessage] = []
     for message in batch {
         guard let value = message.valueBytes else { continue }
@@ -278,7 +275,7 @@ let (relayA, relayingA) = try relayStage("a", input: "bench.relay-in", client: c
     }
     _ = try await producer.sendAll(records)
 }
-let (relayB, relayingB) = try relayStage("b", input: "bench.relay-routing", client: client) { batch in
+let (relayB, relayingB) = try consuming("bench-relay-b", "bench.relay-routing", client: client, storingOffsets: true) { batch in
     var teams: Set<String> = []
     var outputs: [KafkaProducerMessage] = []
     for message in batch {
