@@ -79,11 +79,12 @@ extension IncidentSnapshot {
             if !reassigned.toAgentID.isEmpty {
                 hand(to: reassigned.toAgentID, from: reassigned.fromAgentID)
             } else if event.producer == routerProducerName {
-                // Back to the queue; without a target from anyone else it is only a request.
-                assignedAgentID = ""
-                if status == .assigned { status = .open }
-                if statusBeforeWaiting == .assigned { statusBeforeWaiting = .open }
+                // A queue return as routers published it before ReturnedToQueue existed; without
+                // a target from anyone else it is only a request.
+                returnToQueue()
             }
+        case .returnedToQueue:
+            returnToQueue()
         case .acknowledged:
             if acknowledgedAt == nil { acknowledgedAt = instant }
             if status == .open || status == .assigned { status = .acknowledged }
@@ -117,9 +118,16 @@ extension IncidentSnapshot {
             status = assignedAgentID.isEmpty ? .open : .assigned
         case .split(let split):
             for child in split.childIncidentIds where !splitChildren.contains(child) { splitChildren.append(child) }
-        case .escalated, .slaWarning, .noteAdded, nil:
+        case .escalated, .slaWarning, .noteAdded, .reassignRequested, nil:
             break
         }
+    }
+
+    /// Back in the team's queue: nobody holds it (the last holder stays known).
+    private mutating func returnToQueue() {
+        assignedAgentID = ""
+        if status == .assigned { status = .open }
+        if statusBeforeWaiting == .assigned { statusBeforeWaiting = .open }
     }
 
     /// An assignment: a holder other than the last one is a reassignment.
@@ -241,6 +249,8 @@ extension IncidentEvent {
         case .closeRequestedByCustomer: "close_requested_by_customer"
         case .reopened: "reopened"
         case .noteAdded: "note_added"
+        case .returnedToQueue: "returned_to_queue"
+        case .reassignRequested: "reassign_requested"
         case nil: "unknown"
         }
     }

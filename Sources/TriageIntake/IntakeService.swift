@@ -2,6 +2,7 @@ import Crypto
 import Metrics
 public import Foundation
 public import GRPCCore
+import GRPCProtobuf
 public import Logging
 import SwiftProtobuf
 import Synchronization
@@ -166,11 +167,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     ) async throws -> ServerResponse<Triage_V1_SplitReceipt> {
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
-            guard !message.children.isEmpty else { throw IntakeFailure.invalidArgument("children: at least one subordinate problem is required") }
+            var check = FieldCheck()
+            check.require(!message.children.isEmpty, "children", "at least one subordinate problem is required")
             for (index, child) in message.children.enumerated() {
-                try IntakeValidation.required(child.title, "children[\(index)].title")
-                if child.severity != .unspecified { try IntakeValidation.severity(child.severity, "children[\(index)].severity") }
+                check.required(child.title, "children[\(index)].title")
+                if child.severity != .unspecified { check.severity(child.severity, "children[\(index)].severity") }
             }
+            try check.finish()
             let parent = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
@@ -328,7 +331,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         try await handle(request) { tenant, message in
             try IntakeValidation.required(message.incidentID, "incident_id")
             let entry = try await authorize(tenant, incident: message.incidentID)
-            if let snapshot = dependencies.incidentState[message.incidentID] { return try IncidentViews.view(snapshot) }
+            if let snapshot = dependencies.incidentState[message.incidentID] { return IncidentViews.view(snapshot) }
             return IncidentViews.view(entry)
         }
     }
@@ -360,7 +363,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 default: break
                 }
             }
-            throw RPCError(code: failure.code, message: failure.message)
+            throw failure.rpcError
         } catch let error as RPCError {
             throw error
         } catch let unavailable as LedgerUnavailable {
@@ -583,8 +586,33 @@ extension Triage_V1_RequestCloseRequest: IntakeIncidentRequest {}
 
 /// A call's failure with its gRPC status code.
 struct IntakeFailure: Error {
+    /// One field of the request to fix.
+    struct Violation: Sendable, Hashable {
+        var field: String
+        var description: String
+    }
+
     var code: RPCError.Code
     var message: String
+    /// The fields to fix (INVALID_ARGUMENT), sent as `google.rpc.BadRequest` in the status details.
+    var violations: [Violation] = []
+
+    /// INVALID_ARGUMENT naming every field to fix: "customer_account: required; language: required".
+    static func invalid(_ violations: [Violation]) -> Self {
+        var failure = Self(code: .invalidArgument, message: violations.map { "\($0.field): \($0.description)" }.joined(separator: "; "))
+        failure.violations = violations
+        return failure
+    }
+
+    /// The status sent to the client, with the field violations in `grpc-status-details-bin`.
+    var rpcError: RPCError {
+        guard !violations.isEmpty else { return RPCError(code: code, message: message) }
+        let status = GoogleRPCStatus(
+            code: code, message: message,
+            details: [.badRequest(violations: violations.map { ErrorDetails.BadRequest.FieldViolation(field: $0.field, description: $0.description) })]
+        )
+        return RPCError(code: code, message: message, metadata: status.rpcErrorMetadata)
+    }
 
     static func invalidArgument(_ message: String) -> Self { Self(code: .invalidArgument, message: message) }
     static func permissionDenied(_ message: String) -> Self { Self(code: .permissionDenied, message: message) }

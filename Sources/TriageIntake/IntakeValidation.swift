@@ -7,30 +7,39 @@ package import TriageSchema
 /// Request checks; each failure names the field (`field: what is wrong`).
 package enum IntakeValidation {
     static func required(_ value: String, _ field: String) throws(IntakeFailure) {
-        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalidArgument("\(field): required") }
+        var check = FieldCheck()
+        check.required(value, field)
+        try check.finish()
     }
 
     static func severity(_ severity: Severity, _ field: String) throws(IntakeFailure) {
-        switch severity {
-        case .a, .b, .c: return
-        default: throw .invalidArgument("\(field): must be SEVERITY_A, SEVERITY_B or SEVERITY_C")
-        }
+        var check = FieldCheck()
+        check.severity(severity, field)
+        try check.finish()
     }
 
+    /// Every problem of the request at once (a client fixes them in one round).
     static func open(_ request: Triage_V1_OpenIncidentRequest) throws(IntakeFailure) {
-        try required(request.customerAccount, "customer_account")
-        try required(request.product, "product")
-        try required(request.title, "title")
-        try severity(request.severity, "severity")
-        try required(request.language, "language")
-        guard request.language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil else {
-            throw .invalidArgument("language: '\(request.language)' is not a BCP 47 tag such as en or de-CH")
+        var check = FieldCheck()
+        check.required(request.customerAccount, "customer_account")
+        check.required(request.product, "product")
+        if check.required(request.title, "title") {
+            check.require(request.title.count <= 500, "title", "longer than 500 characters")
         }
-        try required(request.customerTimeZone, "customer_time_zone")
-        if TimeZone(identifier: request.customerTimeZone) == nil {
-            throw .invalidArgument("customer_time_zone: '\(request.customerTimeZone)' is not an IANA time zone such as Europe/Zurich")
+        check.severity(request.severity, "severity")
+        if check.required(request.language, "language") {
+            check.require(
+                request.language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil,
+                "language", "'\(request.language)' is not a BCP 47 tag such as en or de-CH"
+            )
         }
-        guard request.title.count <= 500 else { throw .invalidArgument("title: longer than 500 characters") }
+        if check.required(request.customerTimeZone, "customer_time_zone") {
+            check.require(
+                TimeZone(identifier: request.customerTimeZone) != nil,
+                "customer_time_zone", "'\(request.customerTimeZone)' is not an IANA time zone such as Europe/Zurich"
+            )
+        }
+        try check.finish()
     }
 
     /// What ``open(_:)`` refuses `request` for, or `nil` when it passes (for the fuzzers and their
@@ -55,9 +64,40 @@ package enum IntakeValidation {
     }
 }
 
+/// The problems found in one request, collected so that they are all reported together (as the
+/// status message and as `google.rpc.BadRequest` field violations in the status details).
+struct FieldCheck {
+    private(set) var violations: [IntakeFailure.Violation] = []
+
+    mutating func require(_ condition: Bool, _ field: String, _ problem: @autoclosure () -> String) {
+        if !condition { violations.append(.init(field: field, description: problem())) }
+    }
+
+    /// Records a problem when `value` is blank; returns whether it is present.
+    @discardableResult
+    mutating func required(_ value: String, _ field: String) -> Bool {
+        let present = !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        require(present, field, "required")
+        return present
+    }
+
+    mutating func severity(_ severity: Severity, _ field: String) {
+        switch severity {
+        case .a, .b, .c: return
+        default: require(false, field, "must be SEVERITY_A, SEVERITY_B or SEVERITY_C")
+        }
+    }
+
+    /// Throws INVALID_ARGUMENT naming every problem, if there is one.
+    func finish() throws(IntakeFailure) {
+        guard !violations.isEmpty else { return }
+        throw IntakeFailure.invalid(violations)
+    }
+}
+
 /// `IncidentView` answers from what the intake can see.
 enum IncidentViews {
-    static func view(_ snapshot: IncidentSnapshot) throws -> Triage_V1_IncidentView {
+    static func view(_ snapshot: IncidentSnapshot) -> Triage_V1_IncidentView {
         var view = Triage_V1_IncidentView()
         view.incidentID = snapshot.incidentID
         view.customerAccount = snapshot.customerAccount
@@ -76,7 +116,30 @@ enum IncidentViews {
         view.parentIncidentID = snapshot.parentIncidentID
         view.splitChildren = snapshot.splitChildren
         view.firstResponseBreached = snapshot.firstResponse.breached
-        view.snapshotJson = String(decoding: try snapshot.jsonData(), as: UTF8.self)
+        view.product = snapshot.product
+        view.language = snapshot.language
+        view.statusBeforeWaiting = snapshot.statusBeforeWaiting?.rawValue ?? ""
+        view.lastAgentID = snapshot.lastAgentID
+        view.reassignmentCount = UInt32(clamping: snapshot.reassignmentCount)
+        view.closedBy = snapshot.closedBy
+        view.outcome = snapshot.outcome.rawValue
+        if let minutes = snapshot.firstResponseBusinessMinutes { view.firstResponseBusinessMinutes = minutes }
+        view.firstResponse = measure(snapshot.firstResponse)
+        view.resolution = measure(snapshot.resolution)
+        view.waitingOnCustomerMinutes = snapshot.waitingOnCustomerMinutes
+        if let at = snapshot.waitingSince { view.waitingSince = Google_Protobuf_Timestamp(date: at) }
+        view.eventCount = UInt32(clamping: snapshot.eventCount)
+        if let at = snapshot.lastEventAt { view.lastEventAt = Google_Protobuf_Timestamp(date: at) }
+        return view
+    }
+
+    static func measure(_ measure: SlaMeasure) -> Triage_V1_SlaMeasureView {
+        var view = Triage_V1_SlaMeasureView()
+        if let minutes = measure.targetBusinessMinutes { view.targetBusinessMinutes = minutes }
+        if let minutes = measure.usedBusinessMinutes { view.usedBusinessMinutes = minutes }
+        view.breached = measure.breached
+        if let minutes = measure.breachedByBusinessMinutes { view.breachedByBusinessMinutes = minutes }
+        view.final = measure.isFinal
         return view
     }
 

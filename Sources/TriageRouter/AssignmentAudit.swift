@@ -14,6 +14,8 @@ extension AssignmentAuditor {
         case .assigned(let assigned): self.assigned(event.incidentID, to: assigned.agentID)
         case .reassigned(let reassigned) where event.producer == routerProducerName:
             self.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
+        case .returnedToQueue(let returned) where event.producer == routerProducerName:
+            returnedToQueue(event.incidentID, from: returned.fromAgentID)
         case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: released(event.incidentID)
         default: break
         }
@@ -75,6 +77,7 @@ extension AssignmentAuditor {
         case .assigned(let assigned): return "Assigned → \(assigned.agentID) (load \(assigned.reason.loadBefore)→\(assigned.reason.loadAfter))"
         case .reassigned(let moved):
             return "Reassigned \(moved.fromAgentID.isEmpty ? "?" : moved.fromAgentID) → \(moved.toAgentID.isEmpty ? "queue" : moved.toAgentID)"
+        case .returnedToQueue(let returned): return "ReturnedToQueue \(returned.fromAgentID) → queue"
         case .severityChanged(let change): return "SeverityChanged \(change.from) → \(change.to)"
         case .closedResolved: return "ClosedResolved"
         case .closedUnresolved: return "ClosedUnresolved"

@@ -451,7 +451,7 @@ public final class Router: Service, Sendable {
                 )
             case .escalated(let escalated) where escalated.reassignRequested:
                 return .reassignRequested(incident: event.incidentID, cause: "sla_breach")
-            case .reassigned: return .reassignRequested(incident: event.incidentID, cause: "requested")
+            case .reassigned, .reassignRequested: return .reassignRequested(incident: event.incidentID, cause: "requested")
             default: return nil
             }
         }
@@ -533,12 +533,12 @@ public final class Router: Service, Sendable {
                         $0.reason = Self.reason(reason)
                     }
                 case .unassigned(let incident, let from):
-                    // Back to the queue: a Reassigned without a target, so the record of who
-                    // holds what stays complete on the lifecycle topic.
+                    // Back to the queue, published so the record of who holds what stays
+                    // complete on the lifecycle topic.
                     queued += 1
                     event.incidentID = incident
                     event.eventID = "route-" + Self.hash("\(trigger)|\(incident)|unassigned|\(from)")
-                    event.reassigned = .with {
+                    event.returnedToQueue = .with {
                         $0.fromAgentID = from
                         $0.reason = .with { $0.cause = AssignmentReason.Cause.agentOffline }
                     }

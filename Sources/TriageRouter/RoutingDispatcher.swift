@@ -238,8 +238,11 @@ public final class RoutingDispatcher: Service, Sendable {
             return true
         case .escalated(let escalated):
             return escalated.reassignRequested
+        case .reassignRequested:
+            return true
         case .reassigned(let reassigned):
-            // An explicit request from a person or tool: a Reassigned without a target.
+            // A request as published before ReassignRequested existed: a Reassigned without a
+            // target from someone other than the router.
             return event.producer != routerProducerName && reassigned.toAgentID.isEmpty
         default:
             return false

@@ -68,6 +68,21 @@ public struct AssignmentAuditor: Sendable {
         if !agent.isEmpty { take(incident, agent) }
     }
 
+    /// Returns to the queue seen (the holder went away and nobody else qualified).
+    public private(set) var returnedCount = 0
+
+    public mutating func returnedToQueue(_ incident: String, from: String) {
+        returnedCount += 1
+        guard open.contains(incident) else {
+            assignedAfterClose += 1
+            return
+        }
+        if holder[incident] != from {
+            violations.append("\(incident) returned to the queue from \(from) but held by \(holder[incident] ?? "nobody")")
+        }
+        release(incident)
+    }
+
     public mutating func released(_ incident: String) {
         release(incident)
         open.remove(incident)

@@ -95,6 +95,8 @@ extension IncidentEvent {
         case .closeRequestedByCustomer: "CloseRequestedByCustomer"
         case .reopened: "Reopened"
         case .noteAdded: "NoteAdded"
+        case .returnedToQueue: "ReturnedToQueue"
+        case .reassignRequested: "ReassignRequested"
         case nil: nil
         }
     }

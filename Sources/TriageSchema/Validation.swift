@@ -63,7 +63,13 @@ public struct IncidentEventValidator: Sendable {
         case .assigned(let assigned):
             require(!assigned.agentID.isEmpty, "assigned.agent_id", "is required")
         case .reassigned(let reassigned):
-            require(!reassigned.toAgentID.isEmpty, "reassigned.to_agent_id", "is required")
+            require(
+                !reassigned.toAgentID.isEmpty,
+                "reassigned.to_agent_id",
+                "is required (an incident going back to the queue is a ReturnedToQueue; a request to move it a ReassignRequested)"
+            )
+        case .returnedToQueue(let returned):
+            require(!returned.fromAgentID.isEmpty, "returned_to_queue.from_agent_id", "is required")
         case .severityChanged(let change):
             require(Self.isKnown(change.to), "severity_changed.to", "must be A, B or C, got \(change.to)")
             require(change.from != change.to, "severity_changed.to", "equals the previous severity")
@@ -79,7 +85,7 @@ public struct IncidentEventValidator: Sendable {
         case .noteAdded(let note):
             require(!note.text.isEmpty, "note_added.text", "is empty")
         case .waitingOnCustomer, .customerResponded, .solutionDelivered, .closedResolved, .closedUnresolved,
-            .closeRequestedByCustomer, .reopened:
+            .closeRequestedByCustomer, .reopened, .reassignRequested:
             break
         }
         return problems

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import SwiftProtobuf
 import TriageIntake
 import TriageSchema
@@ -23,7 +24,9 @@ struct CallCommand: AsyncParsableCommand {
               triage call Acknowledge '{"requestId":"r2","incidentId":"INC-…","agentId":"ana"}'
               triage call GetIncident '{"incidentId":"INC-…"}'
 
-            A failed call prints the gRPC status code and message on stderr and exits 2.
+            A failed call prints the gRPC status code and message on stderr and exits 2; for \
+            INVALID_ARGUMENT every field to fix follows on its own line (the google.rpc.BadRequest \
+            field violations of the status details).
             """
     )
 
@@ -76,7 +79,13 @@ struct CallCommand: AsyncParsableCommand {
                 try await Self.call(method, json: json, on: Triage_V1_IncidentIntake.Client(wrapping: client), metadata: metadata, options: options)
             }
         } catch let error as RPCError {
-            FileHandle.standardError.write(Data("\(error.code): \(error.message)\n".utf8))
+            var text = "\(error.code): \(error.message)\n"
+            // The fields to fix, as the intake sent them in the status details (google.rpc.BadRequest).
+            for detail in (try? error.unpackGoogleRPCStatus())?.details ?? [] {
+                guard let request = detail.badRequest else { continue }
+                for violation in request.violations { text += "  \(violation.field): \(violation.violationDescription)\n" }
+            }
+            FileHandle.standardError.write(Data(text.utf8))
             throw ExitCode(2)
         } catch let error as SwiftProtobuf.JSONDecodingError {
             throw ValidationError("the request is not a valid \(method) request in protobuf JSON: \(error)")

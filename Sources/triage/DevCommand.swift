@@ -217,7 +217,9 @@ struct DevCommand: AsyncParsableCommand {
                     .init(
                         service: SelfCheckReporter(
                             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
-                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal, interval: reportInterval
+                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal,
+                            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers), logger: logger),
+                            interval: reportInterval
                         )
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
@@ -364,6 +366,7 @@ struct SelfCheckReporter: Service {
     let analytics: AnalyticsFeed
     let intake: IntakeInstance
     let portal: DevIntakeDriver
+    let deadLetters: DevDeadLetters
     let interval: Double
 
     func run() async throws {
@@ -406,6 +409,7 @@ struct SelfCheckReporter: Service {
                         + "ledger commands \(ledger.commands) (rejected \(ledger.rejected))"
                         + (demo.lastRefusal.isEmpty ? "" : "  last refusal: \(demo.lastRefusal)")
                 )
+                print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
                 fflush(nil)
             }
     }
@@ -648,7 +652,10 @@ extension DevCommand {
             intakePort: { port }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)),
             logger: logger
         )
-        let reporter = DevProcessReporter(cluster: cluster, portal: portal, sink: sink, simulator: simulator, interval: reportInterval)
+        let reporter = DevProcessReporter(
+            cluster: cluster, portal: portal, sink: sink, simulator: simulator, deadLetters: DevDeadLetters(client: client, logger: logger),
+            interval: reportInterval
+        )
         let dashboard = try await Dashboard(client: client, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -702,6 +709,7 @@ struct DevProcessReporter: Service {
     let portal: DevIntakeDriver
     let sink: DevWebhookSink
     let simulator: IncidentSimulator
+    let deadLetters: DevDeadLetters
     let interval: Double
 
     func run() async throws {
@@ -713,6 +721,7 @@ struct DevProcessReporter: Service {
                     "[\(elapsed)s] simulator opened \(simulator.opened)  portal opened via gRPC \(demo.opened) (refused \(demo.refused))  "
                         + "webhooks received \(received.received) (signature ok \(received.verified))"
                 )
+                print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
                 fflush(nil)
             }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import GRPCProtobuf
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
 import Testing
@@ -154,7 +155,12 @@ struct IntakeServiceTests {
         #expect(view.customerAccount == "ACME")
         #expect(view.severity == .a)
         #expect(view.splitChildren.count == 2)
-        #expect(view.snapshotJson.contains("\"incident_id\""))
+        // Typed fields, not JSON inside a string; RFC 3339 instants in the JSON mapping.
+        #expect(view.product == "billing" && view.language == "en")
+        #expect(view.eventCount >= 5 && view.hasLastEventAt && view.firstResponse.hasTargetBusinessMinutes)
+        let json = try view.jsonString()
+        #expect(json.range(of: #""openedAt":"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z""#, options: .regularExpression) != nil, "\(json)")
+        #expect(!json.contains("snapshot"), "\(json)")
 
         let entitlement = try #require(harness.entitlement("PACK-1"))
         #expect(entitlement.creditsRemaining == 3)
@@ -264,6 +270,25 @@ struct IntakeServiceTests {
             request = openRequest("v")
             request.customerTimeZone = ""
             await expectInvalid("customer_time_zone", request)
+
+            // Every missing field at once, in the message and as BadRequest field violations.
+            request = openRequest("v")
+            request.language = ""
+            request.customerTimeZone = ""
+            request.product = ""
+            do {
+                _ = try await intake.openIncident(request, metadata: acme)
+                Issue.record("an incomplete request was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message == "product: required; language: required; customer_time_zone: required", "\(error.message)")
+                let details = try? error.unpackGoogleRPCStatus()
+                let requests: [ErrorDetails.BadRequest] = details?.details.compactMap { $0.badRequest } ?? []
+                let fields = requests.flatMap { $0.violations.map { $0.field } }
+                #expect(fields == ["product", "language", "customer_time_zone"], "\(String(describing: details))")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
 
             let incident = try await intake.openIncident(openRequest("v-ok"), metadata: acme).incidentID
             let noAgent = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }

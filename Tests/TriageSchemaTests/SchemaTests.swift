@@ -30,6 +30,8 @@ func sampleEvents() -> [IncidentEvent] {
         .closeRequestedByCustomer(.with { $0.reason = "fixed itself" }),
         .reopened(.with { $0.reason = "came back" }),
         .noteAdded(.with { $0.author = "agent-1"; $0.text = "called the customer"; $0.public = true }),
+        .returnedToQueue(.with { $0.fromAgentID = "agent-2"; $0.reason = .with { $0.cause = "agent_offline" } }),
+        .reassignRequested(.with { $0.requestedBy = "supervisor:lee"; $0.note = "customer asked for someone else" }),
     ]
     return cases.enumerated().map { index, event in
         IncidentEvent.with {
@@ -46,7 +48,7 @@ func sampleEvents() -> [IncidentEvent] {
 @Suite("The incident lifecycle contract")
 struct SchemaTests {
     @Test func everyLifecycleCaseIsCovered() {
-        #expect(Set(sampleEvents().compactMap(\.eventTypeName)).count == 16)
+        #expect(Set(sampleEvents().compactMap(\.eventTypeName)).count == 18)
     }
 
     @Test(arguments: sampleEvents())
@@ -148,6 +150,11 @@ struct ValidationTests {
         #expect(fields({ $0.event = .slaWarning(.with { $0.thresholdPercent = 100 }) }) == ["sla_warning.threshold_percent"])
         #expect(fields({ $0.event = .acknowledged(.init()) }) == ["acknowledged.agent_id"])
         #expect(fields({ $0.event = .noteAdded(.with { $0.author = "a" }) }) == ["note_added.text"])
+        // A queue return is its own event; a Reassigned names where the incident went.
+        #expect(fields({ $0.event = .reassigned(.with { $0.fromAgentID = "a" }) }) == ["reassigned.to_agent_id"])
+        #expect(fields({ $0.event = .returnedToQueue(.with { $0.reason = .with { $0.cause = "agent_offline" } }) }) == ["returned_to_queue.from_agent_id"])
+        #expect(fields({ $0.event = .returnedToQueue(.with { $0.fromAgentID = "a" }) }).isEmpty)
+        #expect(fields({ $0.event = .reassignRequested(.init()) }).isEmpty)
         let error = #expect(throws: SchemaViolation.self) { try validator.validate(IncidentEvent()) }
         #expect(error?.description.contains("event_id") == true)
     }

@@ -287,6 +287,22 @@ public nonisolated struct Triage_V1_IncidentEvent: @unchecked Sendable {
     set {_uniqueStorage()._event = .noteAdded(newValue)}
   }
 
+  public var returnedToQueue: Triage_V1_ReturnedToQueue {
+    get {
+      if case .returnedToQueue(let v)? = _storage._event {return v}
+      return Triage_V1_ReturnedToQueue()
+    }
+    set {_uniqueStorage()._event = .returnedToQueue(newValue)}
+  }
+
+  public var reassignRequested: Triage_V1_ReassignRequested {
+    get {
+      if case .reassignRequested(let v)? = _storage._event {return v}
+      return Triage_V1_ReassignRequested()
+    }
+    set {_uniqueStorage()._event = .reassignRequested(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -306,6 +322,8 @@ public nonisolated struct Triage_V1_IncidentEvent: @unchecked Sendable {
     case closeRequestedByCustomer(Triage_V1_CloseRequestedByCustomer)
     case reopened(Triage_V1_Reopened)
     case noteAdded(Triage_V1_NoteAdded)
+    case returnedToQueue(Triage_V1_ReturnedToQueue)
+    case reassignRequested(Triage_V1_ReassignRequested)
 
   }
 
@@ -388,6 +406,8 @@ public nonisolated struct Triage_V1_Assigned: Sendable {
   fileprivate var _reason: Triage_V1_AssignmentReason? = nil
 }
 
+/// The router moved the incident from one agent to another. Both agents are named; an incident
+/// going back to the queue is a ReturnedToQueue, a request to move it is a ReassignRequested.
 public nonisolated struct Triage_V1_Reassigned: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -395,6 +415,7 @@ public nonisolated struct Triage_V1_Reassigned: Sendable {
 
   public var fromAgentID: String = String()
 
+  /// Required.
   public var toAgentID: String = String()
 
   public var reason: Triage_V1_AssignmentReason {
@@ -411,6 +432,55 @@ public nonisolated struct Triage_V1_Reassigned: Sendable {
   public init() {}
 
   fileprivate var _reason: Triage_V1_AssignmentReason? = nil
+}
+
+/// The router put the incident back in its team's queue: the agent holding it went away (offline,
+/// off shift, removed) before acknowledging and nobody else qualifies now. Nobody holds the incident
+/// until the next Assigned; the first-response clock keeps running.
+public nonisolated struct Triage_V1_ReturnedToQueue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Who held it. Required.
+  public var fromAgentID: String = String()
+
+  /// Why it left that agent; cause "agent_offline", "agent_removed", "off_shift", ...
+  public var reason: Triage_V1_AssignmentReason {
+    get {_reason ?? Triage_V1_AssignmentReason()}
+    set {_reason = newValue}
+  }
+  /// Returns true if `reason` has been explicitly set.
+  public var hasReason: Bool {self._reason != nil}
+  /// Clears the value of `reason`. Subsequent reads from it will return its default value.
+  public mutating func clearReason() {self._reason = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _reason: Triage_V1_AssignmentReason? = nil
+}
+
+/// A person or a tool asks the router to move the incident to another agent (published by the
+/// intake or another producer, never by the router). The router answers with a Reassigned, or a
+/// ReturnedToQueue when nobody else qualifies. Before this event existed, such requests were
+/// Reassigned events without a to_agent_id from producers other than the router; the router still
+/// honours those already stored.
+public nonisolated struct Triage_V1_ReassignRequested: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Who asked (an agent id, "supervisor:<name>", a tool's name). Optional.
+  public var requestedBy: String = String()
+
+  /// Free text for people. Optional.
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Why the router chose this agent; carried by every assignment.
@@ -649,7 +719,7 @@ nonisolated extension Triage_V1_Coverage: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IncidentEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{2}\u{5}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{2}\u{5}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0\u{3}returned_to_queue\0\u{3}reassign_requested\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -905,6 +975,32 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
             _storage._event = .noteAdded(v)
           }
         }()
+        case 26: try {
+          var v: Triage_V1_ReturnedToQueue?
+          var hadOneofValue = false
+          if let current = _storage._event {
+            hadOneofValue = true
+            if case .returnedToQueue(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._event = .returnedToQueue(v)
+          }
+        }()
+        case 27: try {
+          var v: Triage_V1_ReassignRequested?
+          var hadOneofValue = false
+          if let current = _storage._event {
+            hadOneofValue = true
+            if case .reassignRequested(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._event = .reassignRequested(v)
+          }
+        }()
         default: break
         }
       }
@@ -996,6 +1092,14 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
       case .noteAdded?: try {
         guard case .noteAdded(let v)? = _storage._event else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      }()
+      case .returnedToQueue?: try {
+        guard case .returnedToQueue(let v)? = _storage._event else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      }()
+      case .reassignRequested?: try {
+        guard case .reassignRequested(let v)? = _storage._event else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       }()
       case nil: break
       }
@@ -1211,6 +1315,80 @@ nonisolated extension Triage_V1_Reassigned: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.fromAgentID != rhs.fromAgentID {return false}
     if lhs.toAgentID != rhs.toAgentID {return false}
     if lhs._reason != rhs._reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_ReturnedToQueue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReturnedToQueue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_agent_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fromAgentID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.fromAgentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromAgentID, fieldNumber: 1)
+    }
+    try { if let v = self._reason {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_ReturnedToQueue, rhs: Triage_V1_ReturnedToQueue) -> Bool {
+    if lhs.fromAgentID != rhs.fromAgentID {return false}
+    if lhs._reason != rhs._reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_ReassignRequested: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReassignRequested"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}requested_by\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 1)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_ReassignRequested, rhs: Triage_V1_ReassignRequested) -> Bool {
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.note != rhs.note {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -480,17 +480,157 @@ public nonisolated struct Triage_V1_IncidentView: @unchecked Sendable {
     set {_uniqueStorage()._firstResponseBreached = newValue}
   }
 
-  /// The whole snapshot (schemas/incident-state.schema.json); empty while "opening".
-  public var snapshotJson: String {
-    get {_storage._snapshotJson}
-    set {_uniqueStorage()._snapshotJson = newValue}
+  public var product: String {
+    get {_storage._product}
+    set {_uniqueStorage()._product = newValue}
   }
+
+  /// BCP 47 tag from Opened.
+  public var language: String {
+    get {_storage._language}
+    set {_uniqueStorage()._language = newValue}
+  }
+
+  /// While waiting on the customer: the status the customer's response returns to.
+  public var statusBeforeWaiting: String {
+    get {_storage._statusBeforeWaiting}
+    set {_uniqueStorage()._statusBeforeWaiting = newValue}
+  }
+
+  /// The last agent who held the incident, kept while it is back in the queue.
+  public var lastAgentID: String {
+    get {_storage._lastAgentID}
+    set {_uniqueStorage()._lastAgentID = newValue}
+  }
+
+  public var reassignmentCount: UInt32 {
+    get {_storage._reassignmentCount}
+    set {_uniqueStorage()._reassignmentCount = newValue}
+  }
+
+  /// Who closed it (agent id or "customer") at the latest close.
+  public var closedBy: String {
+    get {_storage._closedBy}
+    set {_uniqueStorage()._closedBy = newValue}
+  }
+
+  /// "resolved", "unresolved", or empty while open.
+  public var outcome: String {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
+
+  /// Business minutes from Opened to the first Acknowledged, once known.
+  public var firstResponseBusinessMinutes: Double {
+    get {_storage._firstResponseBusinessMinutes ?? 0}
+    set {_uniqueStorage()._firstResponseBusinessMinutes = newValue}
+  }
+  /// Returns true if `firstResponseBusinessMinutes` has been explicitly set.
+  public var hasFirstResponseBusinessMinutes: Bool {_storage._firstResponseBusinessMinutes != nil}
+  /// Clears the value of `firstResponseBusinessMinutes`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstResponseBusinessMinutes() {_uniqueStorage()._firstResponseBusinessMinutes = nil}
+
+  public var firstResponse: Triage_V1_SlaMeasureView {
+    get {_storage._firstResponse ?? Triage_V1_SlaMeasureView()}
+    set {_uniqueStorage()._firstResponse = newValue}
+  }
+  /// Returns true if `firstResponse` has been explicitly set.
+  public var hasFirstResponse: Bool {_storage._firstResponse != nil}
+  /// Clears the value of `firstResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstResponse() {_uniqueStorage()._firstResponse = nil}
+
+  public var resolution: Triage_V1_SlaMeasureView {
+    get {_storage._resolution ?? Triage_V1_SlaMeasureView()}
+    set {_uniqueStorage()._resolution = newValue}
+  }
+  /// Returns true if `resolution` has been explicitly set.
+  public var hasResolution: Bool {_storage._resolution != nil}
+  /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
+  public mutating func clearResolution() {_uniqueStorage()._resolution = nil}
+
+  /// Wall-clock minutes of finished waits on the customer (the one in progress started at waiting_since).
+  public var waitingOnCustomerMinutes: Double {
+    get {_storage._waitingOnCustomerMinutes}
+    set {_uniqueStorage()._waitingOnCustomerMinutes = newValue}
+  }
+
+  public var waitingSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._waitingSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._waitingSince = newValue}
+  }
+  /// Returns true if `waitingSince` has been explicitly set.
+  public var hasWaitingSince: Bool {_storage._waitingSince != nil}
+  /// Clears the value of `waitingSince`. Subsequent reads from it will return its default value.
+  public mutating func clearWaitingSince() {_uniqueStorage()._waitingSince = nil}
+
+  /// Events applied to the snapshot (duplicates not counted), and when the last one occurred.
+  public var eventCount: UInt32 {
+    get {_storage._eventCount}
+    set {_uniqueStorage()._eventCount = newValue}
+  }
+
+  public var lastEventAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._lastEventAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._lastEventAt = newValue}
+  }
+  /// Returns true if `lastEventAt` has been explicitly set.
+  public var hasLastEventAt: Bool {_storage._lastEventAt != nil}
+  /// Clears the value of `lastEventAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLastEventAt() {_uniqueStorage()._lastEventAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One SLA target measured on an incident (first response or resolution), in business minutes of
+/// the incident's calendar. Unset optionals mean "not known yet" (no target, clock not started).
+public nonisolated struct Triage_V1_SlaMeasureView: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targetBusinessMinutes: Double {
+    get {_targetBusinessMinutes ?? 0}
+    set {_targetBusinessMinutes = newValue}
+  }
+  /// Returns true if `targetBusinessMinutes` has been explicitly set.
+  public var hasTargetBusinessMinutes: Bool {self._targetBusinessMinutes != nil}
+  /// Clears the value of `targetBusinessMinutes`. Subsequent reads from it will return its default value.
+  public mutating func clearTargetBusinessMinutes() {self._targetBusinessMinutes = nil}
+
+  public var usedBusinessMinutes: Double {
+    get {_usedBusinessMinutes ?? 0}
+    set {_usedBusinessMinutes = newValue}
+  }
+  /// Returns true if `usedBusinessMinutes` has been explicitly set.
+  public var hasUsedBusinessMinutes: Bool {self._usedBusinessMinutes != nil}
+  /// Clears the value of `usedBusinessMinutes`. Subsequent reads from it will return its default value.
+  public mutating func clearUsedBusinessMinutes() {self._usedBusinessMinutes = nil}
+
+  public var breached: Bool = false
+
+  public var breachedByBusinessMinutes: Double {
+    get {_breachedByBusinessMinutes ?? 0}
+    set {_breachedByBusinessMinutes = newValue}
+  }
+  /// Returns true if `breachedByBusinessMinutes` has been explicitly set.
+  public var hasBreachedByBusinessMinutes: Bool {self._breachedByBusinessMinutes != nil}
+  /// Clears the value of `breachedByBusinessMinutes`. Subsequent reads from it will return its default value.
+  public mutating func clearBreachedByBusinessMinutes() {self._breachedByBusinessMinutes = nil}
+
+  /// True once the clock stopped for good (met, or closed).
+  public var final: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targetBusinessMinutes: Double? = nil
+  fileprivate var _usedBusinessMinutes: Double? = nil
+  fileprivate var _breachedByBusinessMinutes: Double? = nil
 }
 
 /// Requests to the entitlement ledger on triage.entitlement-requests, keyed by entitlement id.
@@ -1382,7 +1522,7 @@ nonisolated extension Triage_V1_GetIncidentRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IncidentView"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}customer_account\0\u{3}entitlement_id\0\u{1}severity\0\u{1}coverage\0\u{1}status\0\u{1}team\0\u{3}assigned_agent_id\0\u{1}title\0\u{3}opened_at\0\u{3}acknowledged_at\0\u{3}closed_at\0\u{3}credit_refunded\0\u{3}reopen_count\0\u{3}parent_incident_id\0\u{3}split_children\0\u{3}first_response_breached\0\u{3}snapshot_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{3}customer_account\0\u{3}entitlement_id\0\u{1}severity\0\u{1}coverage\0\u{1}status\0\u{1}team\0\u{3}assigned_agent_id\0\u{1}title\0\u{3}opened_at\0\u{3}acknowledged_at\0\u{3}closed_at\0\u{3}credit_refunded\0\u{3}reopen_count\0\u{3}parent_incident_id\0\u{3}split_children\0\u{3}first_response_breached\0\u{2}\u{2}product\0\u{1}language\0\u{3}status_before_waiting\0\u{3}last_agent_id\0\u{3}reassignment_count\0\u{3}closed_by\0\u{1}outcome\0\u{3}first_response_business_minutes\0\u{3}first_response\0\u{1}resolution\0\u{3}waiting_on_customer_minutes\0\u{3}waiting_since\0\u{3}event_count\0\u{3}last_event_at\0\u{b}snapshot_json\0\u{c}\u{12}\u{1}")
 
   fileprivate class _StorageClass {
     var _incidentID: String = String()
@@ -1402,7 +1542,20 @@ nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtob
     var _parentIncidentID: String = String()
     var _splitChildren: [String] = []
     var _firstResponseBreached: Bool = false
-    var _snapshotJson: String = String()
+    var _product: String = String()
+    var _language: String = String()
+    var _statusBeforeWaiting: String = String()
+    var _lastAgentID: String = String()
+    var _reassignmentCount: UInt32 = 0
+    var _closedBy: String = String()
+    var _outcome: String = String()
+    var _firstResponseBusinessMinutes: Double? = nil
+    var _firstResponse: Triage_V1_SlaMeasureView? = nil
+    var _resolution: Triage_V1_SlaMeasureView? = nil
+    var _waitingOnCustomerMinutes: Double = 0
+    var _waitingSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _eventCount: UInt32 = 0
+    var _lastEventAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1430,7 +1583,20 @@ nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtob
       _parentIncidentID = source._parentIncidentID
       _splitChildren = source._splitChildren
       _firstResponseBreached = source._firstResponseBreached
-      _snapshotJson = source._snapshotJson
+      _product = source._product
+      _language = source._language
+      _statusBeforeWaiting = source._statusBeforeWaiting
+      _lastAgentID = source._lastAgentID
+      _reassignmentCount = source._reassignmentCount
+      _closedBy = source._closedBy
+      _outcome = source._outcome
+      _firstResponseBusinessMinutes = source._firstResponseBusinessMinutes
+      _firstResponse = source._firstResponse
+      _resolution = source._resolution
+      _waitingOnCustomerMinutes = source._waitingOnCustomerMinutes
+      _waitingSince = source._waitingSince
+      _eventCount = source._eventCount
+      _lastEventAt = source._lastEventAt
     }
   }
 
@@ -1466,7 +1632,20 @@ nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtob
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._parentIncidentID) }()
         case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._splitChildren) }()
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._firstResponseBreached) }()
-        case 18: try { try decoder.decodeSingularStringField(value: &_storage._snapshotJson) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._product) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._language) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._statusBeforeWaiting) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._lastAgentID) }()
+        case 23: try { try decoder.decodeSingularUInt32Field(value: &_storage._reassignmentCount) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._closedBy) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._outcome) }()
+        case 26: try { try decoder.decodeSingularDoubleField(value: &_storage._firstResponseBusinessMinutes) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._firstResponse) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._resolution) }()
+        case 29: try { try decoder.decodeSingularDoubleField(value: &_storage._waitingOnCustomerMinutes) }()
+        case 30: try { try decoder.decodeSingularMessageField(value: &_storage._waitingSince) }()
+        case 31: try { try decoder.decodeSingularUInt32Field(value: &_storage._eventCount) }()
+        case 32: try { try decoder.decodeSingularMessageField(value: &_storage._lastEventAt) }()
         default: break
         }
       }
@@ -1530,9 +1709,48 @@ nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtob
       if _storage._firstResponseBreached != false {
         try visitor.visitSingularBoolField(value: _storage._firstResponseBreached, fieldNumber: 17)
       }
-      if !_storage._snapshotJson.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._snapshotJson, fieldNumber: 18)
+      if !_storage._product.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._product, fieldNumber: 19)
       }
+      if !_storage._language.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._language, fieldNumber: 20)
+      }
+      if !_storage._statusBeforeWaiting.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._statusBeforeWaiting, fieldNumber: 21)
+      }
+      if !_storage._lastAgentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lastAgentID, fieldNumber: 22)
+      }
+      if _storage._reassignmentCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._reassignmentCount, fieldNumber: 23)
+      }
+      if !_storage._closedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._closedBy, fieldNumber: 24)
+      }
+      if !_storage._outcome.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outcome, fieldNumber: 25)
+      }
+      try { if let v = _storage._firstResponseBusinessMinutes {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 26)
+      } }()
+      try { if let v = _storage._firstResponse {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      try { if let v = _storage._resolution {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      if _storage._waitingOnCustomerMinutes.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._waitingOnCustomerMinutes, fieldNumber: 29)
+      }
+      try { if let v = _storage._waitingSince {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      } }()
+      if _storage._eventCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._eventCount, fieldNumber: 31)
+      }
+      try { if let v = _storage._lastEventAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1559,11 +1777,78 @@ nonisolated extension Triage_V1_IncidentView: SwiftProtobuf.Message, SwiftProtob
         if _storage._parentIncidentID != rhs_storage._parentIncidentID {return false}
         if _storage._splitChildren != rhs_storage._splitChildren {return false}
         if _storage._firstResponseBreached != rhs_storage._firstResponseBreached {return false}
-        if _storage._snapshotJson != rhs_storage._snapshotJson {return false}
+        if _storage._product != rhs_storage._product {return false}
+        if _storage._language != rhs_storage._language {return false}
+        if _storage._statusBeforeWaiting != rhs_storage._statusBeforeWaiting {return false}
+        if _storage._lastAgentID != rhs_storage._lastAgentID {return false}
+        if _storage._reassignmentCount != rhs_storage._reassignmentCount {return false}
+        if _storage._closedBy != rhs_storage._closedBy {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._firstResponseBusinessMinutes != rhs_storage._firstResponseBusinessMinutes {return false}
+        if _storage._firstResponse != rhs_storage._firstResponse {return false}
+        if _storage._resolution != rhs_storage._resolution {return false}
+        if _storage._waitingOnCustomerMinutes != rhs_storage._waitingOnCustomerMinutes {return false}
+        if _storage._waitingSince != rhs_storage._waitingSince {return false}
+        if _storage._eventCount != rhs_storage._eventCount {return false}
+        if _storage._lastEventAt != rhs_storage._lastEventAt {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_SlaMeasureView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaMeasureView"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}target_business_minutes\0\u{3}used_business_minutes\0\u{1}breached\0\u{3}breached_by_business_minutes\0\u{1}final\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self._targetBusinessMinutes) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self._usedBusinessMinutes) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.breached) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self._breachedByBusinessMinutes) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.final) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._targetBusinessMinutes {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._usedBusinessMinutes {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+    } }()
+    if self.breached != false {
+      try visitor.visitSingularBoolField(value: self.breached, fieldNumber: 3)
+    }
+    try { if let v = self._breachedByBusinessMinutes {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    } }()
+    if self.final != false {
+      try visitor.visitSingularBoolField(value: self.final, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_SlaMeasureView, rhs: Triage_V1_SlaMeasureView) -> Bool {
+    if lhs._targetBusinessMinutes != rhs._targetBusinessMinutes {return false}
+    if lhs._usedBusinessMinutes != rhs._usedBusinessMinutes {return false}
+    if lhs.breached != rhs.breached {return false}
+    if lhs._breachedByBusinessMinutes != rhs._breachedByBusinessMinutes {return false}
+    if lhs.final != rhs.final {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
