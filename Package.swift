@@ -1,9 +1,11 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
+    // Zero warnings, kept that way: a new one fails the build (and so CI).
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(

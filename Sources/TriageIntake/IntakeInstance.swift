@@ -1,6 +1,6 @@
 public import Foundation
-public import GRPCCore
-public import GRPCNIOTransportHTTP2
+import GRPCCore
+import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
 import Synchronization

@@ -8,7 +8,7 @@ import SwiftProtobuf
 import Synchronization
 public import TriageAnalytics
 public import TriageEntitlements
-public import TriageKafka
+import TriageKafka
 public import TriageSchema
 public import TriageStreams
 

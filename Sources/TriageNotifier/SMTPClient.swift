@@ -1,5 +1,5 @@
 public import Foundation
-public import NIOCore
+import NIOCore
 import NIOPosix
 public import NIOSSL
 
@@ -181,8 +181,12 @@ public struct SMTPClient: Sendable {
                 let context = try NIOSSLContext(configuration: tls)
                 // SNI takes a name, never an IP address (the certificate is then checked against the address).
                 let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
-                let handler = try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : configuration.host)
-                try await raw.pipeline.addHandler(handler, position: .first).get()
+                let serverHostname = isAddress ? nil : configuration.host
+                // The handler is not Sendable: made and added on the channel's own event loop.
+                try await raw.eventLoop.submit {
+                    let handler = try NIOSSLClientHandler(context: context, serverHostname: serverHostname)
+                    try raw.pipeline.syncOperations.addHandler(handler, position: .first)
+                }.get()
                 _ = try await command("EHLO \(configuration.heloName)", expect: 250...250)  // again, over TLS
             }
             if let username = configuration.username {

@@ -765,7 +765,7 @@ public enum DeskRecords {
             let storedEntries = Dictionary(stored.map { ($0.key, $0.entry) }, uniquingKeysWith: { _, last in last })
             for key in storedEntries.keys where queued[key] == nil { repairs.append((key, nil)) }
             for (key, entry) in queued where storedEntries[key] != .some(entry) {
-                if let bytes = try? encode(entry) { repairs.append((key, bytes)) }
+                repairs.append((key, encode(entry)))
             }
         }
         return (desks, cores.mapValues(\.outbox), repairs, cores.compactMapValues(\.appliedThrough))

@@ -195,7 +195,7 @@ struct ChaosCommand: AsyncParsableCommand {
         print(table)
         if let report {
             let handle = FileHandle(forWritingAtPath: report) ?? {
-                FileManager.default.createFile(atPath: report, contents: nil)
+                _ = FileManager.default.createFile(atPath: report, contents: nil)
                 return FileHandle(forWritingAtPath: report)
             }()
             handle?.seekToEndOfFile()
