@@ -71,17 +71,18 @@ struct DashboardBrowserTests {
         #expect(dom.contains("data-group=\"\(done)\"") && dom.contains("not started"))
         #expect(dom.contains("status live"))
 
-        // The tiles say what the topics hold: incidents waiting on the customer now (INC-HOLD
+        // The tiles say what the topics hold: incidents waiting on the customer now (INC-7F3A9C01D2E4B658
         // has no clock to pause), and the teams' queues.
         #expect(Self.figure("paused", in: dom) == "\(Floor.paused.count)")
         #expect(Self.figure("queued", in: dom) == "\(Floor.queueDesk().queue.count)")
         #expect(Self.figure("open", in: dom) == "\(Floor.openInOrder.count)")
         // Queue depth and the incident queued longest, per team (INC-Q2 was handed back after
         // INC-Q1 was queued), with the time it has waited.
-        #expect(dom.contains(#"<tr data-team="tier-2" data-depth="2" data-oldest="INC-Q1">"#), "tier-2's queue")
+        #expect(dom.contains(#"<tr data-team="tier-2-enterprise-emea" data-depth="2" data-oldest="INC-Q1">"#), "tier-2's queue")
         #expect(dom.contains(#"<tr data-team="tier-1" data-depth="0">"#), "tier-1's empty queue")
-        let queueRow = try #require(Self.element("tr", containing: #"data-team="tier-2""#, in: dom))
-        #expect(queueRow.contains(#"class="qw""#) && queueRow.contains("m "), "the waiting time: \(queueRow)")
+        let queueRow = try #require(Self.element("tr", containing: #"data-team="tier-2-enterprise-emea""#, in: dom))
+        #expect(queueRow.contains(#"<td class="qw" data-since="2026-11-20T12:10:00.000Z">"#), "INC-Q1 queued since 130 min: \(queueRow)")
+        #expect(queueRow.firstMatch(of: /class="qw"[^>]*>\d+[dhm] \d+[hms]<\/td>/) != nil, "the waiting time: \(queueRow)")
         // Load: the legend states the unit and the weights; each agent shows units and incidents.
         let legend = try #require(Self.element("p", containing: #"id="load-legend""#, in: dom))
         #expect(legend.contains("load units"))
@@ -94,7 +95,7 @@ struct DashboardBrowserTests {
         func clock(_ incident: String) throws -> String { try #require(Self.element("tr", containing: "data-incident-id=\"\(incident)\"", in: dom)) }
         #expect(!dom.contains(#"data-clock="none""#))
         #expect(try clock("INC-ACKED").contains(#"data-clock="responded""#) && clock("INC-ACKED").contains(">met in 10m 00s<"))
-        #expect(try clock("INC-HOLD").contains(#"data-clock="paused""#) && clock("INC-HOLD").contains(">paused · met in 10m 00s<"))
+        #expect(try clock("INC-7F3A9C01D2E4B658").contains(#"data-clock="paused""#) && clock("INC-7F3A9C01D2E4B658").contains(">paused · met in 10m 00s<"))
         #expect(try clock("INC-WAIT").contains(#"data-clock="paused""#) && clock("INC-WAIT").contains("paused · 1h 50m left"))
         #expect(try clock("INC-LATE").contains(#"data-clock="breached""#) && clock("INC-Q1").contains(#"data-clock="running""#))
         // At 1400 px nothing scrolls sideways: neither the page nor the incident table's box.

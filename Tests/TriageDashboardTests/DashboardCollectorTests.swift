@@ -36,7 +36,7 @@ struct DashboardCollectorTests {
         #expect(incident["INC-SOON"]?.sla?.breached == false && incident["INC-SOON"]?.sla?.seconds == 9_000)
         #expect(incident["INC-WAIT"]?.sla?.paused == true && incident["INC-WAIT"]?.sla?.seconds == 6_600)
         #expect(incident["INC-ACKED"]?.sla == nil && incident["INC-ACKED"]?.firstResponse?.minutes == 10 && incident["INC-ACKED"]?.firstResponse?.met == true)
-        #expect(incident["INC-HOLD"]?.sla == nil && incident["INC-HOLD"]?.isPaused == true && incident["INC-HOLD"]?.waitingSince == Floor.at(130))
+        #expect(incident["INC-7F3A9C01D2E4B658"]?.sla == nil && incident["INC-7F3A9C01D2E4B658"]?.isPaused == true && incident["INC-7F3A9C01D2E4B658"]?.waitingSince == Floor.at(130))
         #expect(incident["INC-LATE"]?.assignedAgent == "ana" && incident["INC-LATE"]?.title == "invoices fail")
         #expect(incident["INC-Q2"]?.assignedAgent == "" && incident["INC-Q2"]?.status == "open")  // handed back to the queue
 
@@ -51,7 +51,7 @@ struct DashboardCollectorTests {
         #expect(
             snapshot.queues == [
                 .init(team: "tier-1", depth: 0, oldest: nil),
-                .init(team: "tier-2", depth: 2, oldest: .init(id: "INC-Q1", severity: "A", openedAt: Floor.at(130), queuedSince: Floor.at(130))),
+                .init(team: "tier-2-enterprise-emea", depth: 2, oldest: .init(id: "INC-Q1", severity: "A", openedAt: Floor.at(130), queuedSince: Floor.at(130))),
             ])
         #expect(snapshot.agents.map(\.capacity) == [6, 4, 3])
 
@@ -71,7 +71,7 @@ struct DashboardCollectorTests {
         // Figures.
         let figures = snapshot.figures
         #expect(figures.openIncidents == 8 && figures.breachedIncidents == 1)
-        // Paused: both incidents waiting on the customer, INC-HOLD without a clock to pause.
+        // Paused: both incidents waiting on the customer, INC-7F3A9C01D2E4B658 without a clock to pause.
         #expect(figures.pausedIncidents == Floor.paused.count && figures.queuedIncidents == 2)
         #expect(figures.agents == 3 && figures.agentsOnline == 1)
         #expect(figures.warnings == 2 && figures.breaches == 1 && figures.escalations == 1 && figures.opened == 9 && figures.closed == 1)
@@ -86,7 +86,7 @@ struct DashboardCollectorTests {
         // INC-Q1 leaves tier-2's queue (its queue record's tombstone, by the fence's writer).
         _ = try await producer.send(
             .init(
-                topic: floor.topics.routerState, key: DeskRecords.queueKey(team: "tier-2", incident: "INC-Q1"), value: nil,
+                topic: floor.topics.routerState, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q1"), value: nil,
                 headers: [KafkaHeader(name: DeskLog.writerHeader, string: "w-2")], partition: 1))
         try await eventually("INC-Q1 out of the queue", timeout: .seconds(10)) {
             collector.snapshot().queues.last.map { $0.depth == 1 && $0.oldest?.id == "INC-Q2" && $0.oldest?.queuedSince == Floor.at(140) } ?? false

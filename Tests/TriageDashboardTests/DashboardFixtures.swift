@@ -11,8 +11,9 @@ import TriageSchema
 
 /// A small support floor, the same for the pure tests and the broker tests: ten incidents
 /// under the default policy (24x7: A 120 min, B 240 min, C 480 min to first response; no
-/// resolution targets), three agents, the desk of team `tier-1` and that of team `tier-2`
-/// with two queued incidents. SLA "now" is T0 + 150 min.
+/// resolution targets), three agents, the desk of team `tier-1` and that of team
+/// `tier-2-enterprise-emea` with two queued incidents (a long team name, as real ones are: the
+/// incident table must still fit at 1400 px). SLA "now" is T0 + 150 min.
 enum Floor {
     static let t0 = ISO8601DateFormatter().date(from: "2026-11-20T10:00:00Z")!
     static func at(_ minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
@@ -21,12 +22,12 @@ enum Floor {
 
     /// Ids in the order the dashboard must list them: breached 30 min ago; 100, 150, 340 and
     /// 380 min left; paused with 110 min left; no running clock (acknowledged, oldest first:
-    /// INC-HOLD is also waiting on the customer).
-    static let openInOrder = ["INC-LATE", "INC-Q1", "INC-SOON", "INC-Q2", "INC-BACK", "INC-WAIT", "INC-ACKED", "INC-HOLD"]
+    /// INC-7F3A9C01D2E4B658 is also waiting on the customer).
+    static let openInOrder = ["INC-LATE", "INC-Q1", "INC-SOON", "INC-Q2", "INC-BACK", "INC-WAIT", "INC-ACKED", "INC-7F3A9C01D2E4B658"]
     static let closed = "INC-DONE"
     /// Waiting on the customer now: INC-WAIT before its first response (its clock paused),
-    /// INC-HOLD after it (no clock left to pause). INC-BACK waited and the customer responded.
-    static let paused: Set<String> = ["INC-WAIT", "INC-HOLD"]
+    /// INC-7F3A9C01D2E4B658 after it (no clock left to pause). INC-BACK waited and the customer responded.
+    static let paused: Set<String> = ["INC-WAIT", "INC-7F3A9C01D2E4B658"]
 
     static func event(_ incident: String, _ id: String, _ minutes: Double, producer: String = "portal", _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
         var event = IncidentEvent.with {
@@ -66,19 +67,20 @@ enum Floor {
         opened("INC-WAIT", 100, severity: .a, title: "needs logs"),
         event("INC-WAIT", "wait", 110) { $0.waitingOnCustomer = .with { $0.reason = "logs please" } },
         // Acknowledged after 10 minutes, then waiting on the customer: paused without a clock.
-        opened("INC-HOLD", 70, severity: .b, title: "export stuck"),
-        event("INC-HOLD", "assign", 71, producer: "router") { $0.assigned = .with { $0.agentID = "ana" } },
-        event("INC-HOLD", "ack", 80) { $0.acknowledged = .with { $0.agentID = "ana" } },
-        event("INC-HOLD", "wait", 130) { $0.waitingOnCustomer = .with { $0.reason = "which file?" } },
+        // Opened through the intake, so its id is as long as the intake's ids are.
+        opened("INC-7F3A9C01D2E4B658", 70, severity: .b, title: "export stuck"),
+        event("INC-7F3A9C01D2E4B658", "assign", 71, producer: "router") { $0.assigned = .with { $0.agentID = "ana" } },
+        event("INC-7F3A9C01D2E4B658", "ack", 80) { $0.acknowledged = .with { $0.agentID = "ana" } },
+        event("INC-7F3A9C01D2E4B658", "wait", 130) { $0.waitingOnCustomer = .with { $0.reason = "which file?" } },
         // Waited 10 minutes before the first response, the customer answered: running again.
         opened("INC-BACK", 40, severity: .c, title: "report font"),
         event("INC-BACK", "wait", 50) { $0.waitingOnCustomer = .with { $0.reason = "screenshot?" } },
         event("INC-BACK", "respond", 60) { $0.customerResponded = .init() },
         // Team tier-2's queue: INC-Q2 went to cy, and back to the queue when cy went offline
         // (the router's Reassigned without a target), after INC-Q1 was queued.
-        opened("INC-Q2", 10, severity: .c, title: "label typo", team: "tier-2"),
+        opened("INC-Q2", 10, severity: .c, title: "label typo", team: "tier-2-enterprise-emea"),
         event("INC-Q2", "assign", 11, producer: "router") { $0.assigned = .with { $0.agentID = "cy" } },
-        opened("INC-Q1", 130, severity: .a, title: "payments down", team: "tier-2"),
+        opened("INC-Q1", 130, severity: .a, title: "payments down", team: "tier-2-enterprise-emea"),
         event("INC-Q2", "return", 140, producer: "router") { $0.reassigned = .with { $0.fromAgentID = "cy"; $0.toAgentID = "" } },
         event("INC-LATE", "level1", 120, producer: "escalator") {
             $0.escalated = .with { $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120)) }
@@ -122,7 +124,7 @@ enum Floor {
         return [
             profile("ana", team: "tier-1", capacity: 6), presence("ana", .online),
             profile("bo", team: "tier-1", capacity: 4), presence("bo", .away),
-            profile("cy", team: "tier-2", capacity: 3),
+            profile("cy", team: "tier-2-enterprise-emea", capacity: 3),
         ]
     }
 
@@ -137,17 +139,17 @@ enum Floor {
         _ = desk.apply(.presence(agent: "bo", .away), at: t0, policy: policy)
         _ = desk.apply(.opened(RoutingIncident(id: "INC-LATE", team: "tier-1", severity: .a, product: "billing", language: "en", openedAt: t0)), at: t0, policy: policy)
         _ = desk.apply(
-            .opened(RoutingIncident(id: "INC-HOLD", team: "tier-1", severity: .b, product: "billing", language: "en", openedAt: at(70))), at: at(70), policy: policy)
+            .opened(RoutingIncident(id: "INC-7F3A9C01D2E4B658", team: "tier-1", severity: .b, product: "billing", language: "en", openedAt: at(70))), at: at(70), policy: policy)
         return desk
     }
 
     /// Team tier-2's desk: cy offline, INC-Q1 (A) and INC-Q2 (C) queued.
     static func queueDesk() -> TeamDesk {
         let policy = RoutingPolicy()
-        var desk = TeamDesk(team: "tier-2")
-        _ = desk.apply(.profile(Agent(id: "cy", team: "tier-2", skills: ["billing"], languages: ["en"], capacity: 3)), at: t0, policy: policy)
-        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q2", team: "tier-2", severity: .c, product: "billing", language: "en", openedAt: at(10))), at: at(140), policy: policy)
-        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q1", team: "tier-2", severity: .a, product: "billing", language: "en", openedAt: at(130))), at: at(140), policy: policy)
+        var desk = TeamDesk(team: "tier-2-enterprise-emea")
+        _ = desk.apply(.profile(Agent(id: "cy", team: "tier-2-enterprise-emea", skills: ["billing"], languages: ["en"], capacity: 3)), at: t0, policy: policy)
+        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q2", team: "tier-2-enterprise-emea", severity: .c, product: "billing", language: "en", openedAt: at(10))), at: at(140), policy: policy)
+        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q1", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: at(130))), at: at(140), policy: policy)
         return desk
     }
 
@@ -213,9 +215,9 @@ struct PublishedFloor {
         }
         var stale = Floor.queueDesk()
         _ = stale.apply(
-            .opened(RoutingIncident(id: "INC-STALE", team: "tier-2", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
+            .opened(RoutingIncident(id: "INC-STALE", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
             policy: RoutingPolicy())
-        for record in try Floor.deskRecords(stale) where record.key.count > "tier-2".utf8.count {
+        for record in try Floor.deskRecords(stale) where record.key.count > "tier-2-enterprise-emea".utf8.count {
             messages.append(.init(topic: topics.routerState, key: record.key, value: record.value, headers: writer("w-1"), partition: 1))
         }
         for index in 0..<10 {

@@ -42,11 +42,11 @@ struct DashboardModelTests {
         #expect(abs((back.sla?.seconds ?? 0) - (480 - 10 - 90) * 60) < 0.001)
 
         // Acknowledged: no clock runs (no resolution target in the default policy), the first
-        // response is told instead; INC-HOLD then waits on the customer, paused without a clock.
+        // response is told instead; INC-7F3A9C01D2E4B658 then waits on the customer, paused without a clock.
         let acked = try row("INC-ACKED")
         #expect(acked.status == "acknowledged" && acked.sla == nil && !acked.isPaused)
         #expect(acked.firstResponse == .init(minutes: 10, targetMinutes: 480, met: true, at: Floor.at(30)))
-        let hold = try row("INC-HOLD")
+        let hold = try row("INC-7F3A9C01D2E4B658")
         #expect(hold.isPaused && hold.sla == nil && hold.waitingSince == Floor.at(130))
         #expect(hold.firstResponse == .init(minutes: 10, targetMinutes: 240, met: true, at: Floor.at(80)))
         #expect(try row("INC-LATE").firstResponse == nil)
@@ -121,7 +121,7 @@ struct DashboardModelTests {
         // Load is in units (A 3 + B 2), beside the incidents held and their severities.
         #expect(ana == .init(id: "ana", name: "Ana", team: "tier-1", presence: "online", capacity: 6, load: 5, assigned: 2, assignedBySeverity: .init(a: 1, b: 1)))
         #expect(bo == .init(id: "bo", name: "Bo", team: "tier-1", presence: "away", capacity: 4, load: 0, assigned: 0))
-        #expect(cy == .init(id: "cy", name: "Cy", team: "tier-2", presence: "offline", capacity: 3, load: 0, assigned: 0))
+        #expect(cy == .init(id: "cy", name: "Cy", team: "tier-2-enterprise-emea", presence: "offline", capacity: 3, load: 0, assigned: 0))
 
         board.apply(desk: nil, team: "tier-1")
         #expect(board.rows()[0].load == 0)
@@ -133,7 +133,7 @@ struct DashboardModelTests {
         #expect(times["INC-Q1"] == Floor.at(130))
         // Assigned at 11, handed back by the router (Reassigned without a target) at 140.
         #expect(times["INC-Q2"] == Floor.at(140))
-        #expect(times["INC-LATE"] == nil && times["INC-HOLD"] == nil && times["INC-DONE"] == nil)
+        #expect(times["INC-LATE"] == nil && times["INC-7F3A9C01D2E4B658"] == nil && times["INC-DONE"] == nil)
 
         // A Reassigned without a target from anyone but the router is a request, not a move.
         var request = Floor.event("INC-LATE", "ask", 151) { $0.reassigned = .with { $0.fromAgentID = "ana"; $0.toAgentID = "" } }
@@ -160,23 +160,23 @@ struct DashboardModelTests {
         }
         #expect(
             changes == [
-                .core(team: "tier-1", desk: Floor.desk()), .core(team: "tier-2", desk: Floor.queueDesk().core), .queue(team: "tier-2"), .queue(team: "tier-2"),
+                .core(team: "tier-1", desk: Floor.desk()), .core(team: "tier-2-enterprise-emea", desk: Floor.queueDesk().core), .queue(team: "tier-2-enterprise-emea"), .queue(team: "tier-2-enterprise-emea"),
             ])
         // A late write of w-1 after w-2's fence is ignored; garbage is reported.
         let stale = DashboardSnapshot.QueuedIncident(id: "INC-STALE", severity: "A", openedAt: Floor.t0, queuedSince: Floor.t0)
         var staleDesk = Floor.queueDesk()
         _ = staleDesk.apply(
-            .opened(RoutingIncident(id: stale.id, team: "tier-2", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
+            .opened(RoutingIncident(id: stale.id, team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
             policy: RoutingPolicy())
-        let staleEntry = try #require(try Floor.deskRecords(staleDesk).first { $0.key == DeskRecords.queueKey(team: "tier-2", incident: stale.id) })
+        let staleEntry = try #require(try Floor.deskRecords(staleDesk).first { $0.key == DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: stale.id) })
         #expect(board.add(partition: 1, key: staleEntry.key, value: staleEntry.value, writer: "w-1") == .none)
         #expect(board.fencedOff == 1)
-        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2", incident: "INC-X"), value: Array("{".utf8), writer: "w-2") == .undecodable)
+        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-X"), value: Array("{".utf8), writer: "w-2") == .undecodable)
 
         // In service order INC-Q1 (A) comes first; by opening INC-Q2 is older; by the time in
         // the queue (INC-Q2 was handed back at 140) INC-Q1 has waited longest.
         var queues = board.queues()
-        #expect(queues.map(\.team) == ["tier-1", "tier-2"] && queues.map(\.depth) == [0, 2])
+        #expect(queues.map(\.team) == ["tier-1", "tier-2-enterprise-emea"] && queues.map(\.depth) == [0, 2])
         #expect(queues[0].oldest == nil)
         #expect(queues[1].oldest == .init(id: "INC-Q2", severity: "C", openedAt: Floor.at(10), queuedSince: Floor.at(10)))
         var times = QueueTimes()
@@ -190,9 +190,9 @@ struct DashboardModelTests {
         _ = core.apply(.presence(agent: "cy", .online), at: Floor.at(150), policy: RoutingPolicy())
         #expect(core.queue == ["INC-Q2"])  // cy (capacity 3) took INC-Q1 (A: 3 units)
         let coreRecord = try #require(try Floor.deskRecords(core).first)
-        #expect(board.add(partition: 1, key: coreRecord.key, value: coreRecord.value, writer: "w-2") == .core(team: "tier-2", desk: core.core))
+        #expect(board.add(partition: 1, key: coreRecord.key, value: coreRecord.value, writer: "w-2") == .core(team: "tier-2-enterprise-emea", desk: core.core))
         #expect(board.queues()[1].depth == 1 && board.queues()[1].oldest?.id == "INC-Q2")
-        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2", incident: "INC-Q2"), value: nil, writer: "w-2") == .queue(team: "tier-2"))
+        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q2"), value: nil, writer: "w-2") == .queue(team: "tier-2-enterprise-emea"))
         #expect(board.queues()[1].depth == 0)
     }
 
