@@ -11,8 +11,8 @@
 /// (rows `tr[data-group]`).
 ///
 /// After each render the page records its layout for tests and tools: `data-scroll-width` and
-/// `data-client-width` on `<body>` (the document's) and on `#incidents-scroll` (the incident
-/// table's box); equal widths mean no horizontal scrollbar. The incident table fits its box
+/// `data-client-width` on `<body>` (the document's) and on `#incidents-scroll` and
+/// `#agents-scroll` (the tables' boxes); equal widths mean no horizontal scrollbar. The incident table fits its box
 /// (fixed column widths, long texts cut with an ellipsis and given in full as a tooltip); below
 /// 1100 px the sections stack, below 720 px the team and target columns are left out.
 enum DashboardPage {
@@ -58,6 +58,12 @@ enum DashboardPage {
   #incidents th.c-id { width:17%; } #incidents th.c-sev { width:5%; } #incidents th.c-status { width:15%; }
   #incidents th.c-team { width:8%; } #incidents th.c-agent { width:10%; } #incidents th.c-target { width:15%; } #incidents th.c-clock { width:30%; }
   @media (max-width:720px) { #incidents .c-team, #incidents .c-target { display:none; } }
+  /* The same for the agents and the queues (team names can be long). */
+  #agents, #queues { table-layout:fixed; }
+  #agents td, #queues td { max-width:none; }
+  #agents th.c-name { width:16%; } #agents th.c-team { width:17%; } #agents th.c-presence { width:17%; } #agents th.c-load { width:26%; } #agents th.c-held { width:24%; }
+  #queues th.c-team { width:36%; } #queues th.c-depth { width:14%; } #queues th.c-oldest { width:30%; } #queues th.c-waiting { width:20%; }
+  #agents .bar { width:56px; }
   .note { color:var(--muted); font-size:12px; margin:0 0 6px; }
   .note b { color:var(--ink); font-weight:600; }
   .sev { display:inline-block; min-width:20px; text-align:center; border-radius:4px; color:#fff; font-weight:600; font-size:12px; }
@@ -112,16 +118,18 @@ enum DashboardPage {
     <section id="queues-section">
       <h2>Queues <small>incidents waiting for an agent, per team</small></h2>
       <table id="queues">
-        <thead><tr><th>Team</th><th>Queued</th><th>Oldest queued</th><th title="SLA time since it (last) went into the queue">Waiting</th></tr></thead>
+        <thead><tr><th class="c-team">Team</th><th class="c-depth">Queued</th><th class="c-oldest">Oldest queued</th>
+          <th class="c-waiting" title="SLA time since it (last) went into the queue">Waiting</th></tr></thead>
         <tbody><tr class="empty"><td colspan="4">waiting for data…</td></tr></tbody>
       </table>
     </section>
     <section id="agents-section">
       <h2>Agents <small id="agent-count"></small></h2>
       <p class="note" id="load-legend">Load is in <b>load units</b>: each incident an agent holds weighs its severity's units; the bar is units held of the agent's capacity.</p>
-      <div class="scroll" style="max-height:320px">
+      <div class="scroll" id="agents-scroll" style="max-height:320px">
       <table id="agents">
-        <thead><tr><th>Agent</th><th>Team</th><th>Presence</th><th title="load units held / capacity in load units">Load (units)</th><th title="incidents held, by severity">Incidents</th></tr></thead>
+        <thead><tr><th class="c-name">Agent</th><th class="c-team">Team</th><th class="c-presence">Presence</th>
+          <th class="c-load" title="load units held / capacity in load units">Load (units)</th><th class="c-held" title="incidents held, by severity">Incidents</th></tr></thead>
         <tbody><tr class="empty"><td colspan="5">waiting for data…</td></tr></tbody>
       </table>
       </div>
@@ -222,7 +230,7 @@ function renderQueues(state) {
   body.innerHTML = state.queues.map(q => {
     const o = q.oldest;
     return '<tr data-team="' + esc(q.team) + '" data-depth="' + esc(q.depth) + '"' + (o ? ' data-oldest="' + esc(o.id) + '"' : "") + '>' +
-      '<td>' + esc(q.team) + '</td><td><b>' + esc(q.depth) + '</b></td>' +
+      '<td title="' + esc(q.team) + '">' + esc(q.team) + '</td><td><b>' + esc(q.depth) + '</b></td>' +
       (o ? '<td title="opened ' + esc(o.opened_at) + '">' + esc(o.id) + ' <span class="sev sev-' + esc(o.severity) + '">' + esc(o.severity) + '</span></td>' +
            '<td class="qw" data-since="' + esc(o.queued_since) + '">' + queuedFor(o) + '</td>'
          : '<td class="muted">—</td><td></td>') + '</tr>';
@@ -262,14 +270,14 @@ function renderAgents(state) {
     const ratio = a.capacity > 0 ? Math.min(1, a.load / a.capacity) : 0;
     const count = s => a.assigned_by_severity[s.toLowerCase()];
     const held = severities.filter(s => count(s) > 0);
-    const breakdown = held.map(s => count(s) + "×" + s).join(" + ");
+    const breakdown = held.map(s => count(s) + "×" + s).join(" ");
     const tooltip = a.load + " of " + a.capacity + " load units" + (held.length ? ": " + held.map(s =>
       count(s) + " × " + s + " (" + weights[s] + " units each)").join(" + ") : "");
     return '<tr data-agent-id="' + esc(a.id) + '" data-presence="' + esc(a.presence) + '" data-load="' + esc(a.load) + '" data-assigned="' + esc(a.assigned) + '">' +
-      '<td>' + esc(a.name) + '</td><td>' + esc(a.team) + '</td>' +
+      '<td title="' + esc(a.id) + '">' + esc(a.name) + '</td><td title="' + esc(a.team) + '">' + esc(a.team) + '</td>' +
       '<td><span class="presence ' + esc(a.presence) + '"></span>' + esc(a.presence) + '</td>' +
       '<td title="' + esc(tooltip) + '"><span class="bar"><i class="' + (ratio >= 1 ? "full" : "") + '" style="width:' + (ratio * 100).toFixed(0) + '%"></i></span> ' +
-      esc(a.load) + ' / ' + esc(a.capacity) + ' <span class="muted">units</span></td>' +
+      '<span class="units">' + esc(a.load) + ' / ' + esc(a.capacity) + '</span></td>' +
       '<td title="' + esc(tooltip) + '">' + esc(a.assigned) + (breakdown ? ' <span class="muted">(' + esc(breakdown) + ')</span>' : "") + '</td></tr>';
   }).join("");
 }
@@ -331,11 +339,13 @@ function renderLag(state) {
 
 // The layout, for tests and tools: equal widths mean no horizontal scrollbar.
 function recordLayout() {
-  const doc = document.documentElement, box = $("incidents-scroll");
+  const doc = document.documentElement;
   document.body.dataset.scrollWidth = doc.scrollWidth;
   document.body.dataset.clientWidth = doc.clientWidth;
-  box.dataset.scrollWidth = box.scrollWidth;
-  box.dataset.clientWidth = box.clientWidth;
+  for (const box of [$("incidents-scroll"), $("agents-scroll")]) {
+    box.dataset.scrollWidth = box.scrollWidth;
+    box.dataset.clientWidth = box.clientWidth;
+  }
 }
 
 function render(state) {
