@@ -48,8 +48,12 @@ public struct AgentBoard: Sendable {
     /// seen (yet) are listed from the desk's profile.
     public func rows() -> [DashboardSnapshot.Agent] {
         var assigned: [String: [String: Int]] = [:]  // team → agent → incidents
+        var bySeverity: [String: [String: DashboardSnapshot.PerSeverity]] = [:]  // team → agent → incidents by severity
         for (team, desk) in desks {
-            for agent in desk.assignments.values { assigned[team, default: [:]][agent, default: 0] += 1 }
+            for (incident, agent) in desk.assignments {
+                assigned[team, default: [:]][agent, default: 0] += 1
+                if let severity = desk.incident(incident)?.severity { bySeverity[team, default: [:]][agent, default: .init()][severity] += 1 }
+            }
         }
         var rows: [String: DashboardSnapshot.Agent] = [:]
         for (id, profile) in profiles {
@@ -58,14 +62,16 @@ public struct AgentBoard: Sendable {
             rows[id] = DashboardSnapshot.Agent(
                 id: id, name: profile.name.isEmpty ? id : profile.name, team: team,
                 presence: profile.presence ?? desk?.presence(of: id)?.rawValue ?? "offline",
-                capacity: profile.capacity, load: desk?.load(of: id) ?? 0, assigned: assigned[profile.team]?[id] ?? 0
+                capacity: profile.capacity, load: desk?.load(of: id) ?? 0, assigned: assigned[profile.team]?[id] ?? 0,
+                assignedBySeverity: bySeverity[profile.team]?[id] ?? .init()
             )
         }
         for (team, desk) in desks {
             for agent in desk.agents where rows[agent.id] == nil {
                 rows[agent.id] = DashboardSnapshot.Agent(
                     id: agent.id, name: agent.id, team: team, presence: desk.presence(of: agent.id)?.rawValue ?? "offline",
-                    capacity: agent.capacity, load: desk.load(of: agent.id), assigned: assigned[team]?[agent.id] ?? 0
+                    capacity: agent.capacity, load: desk.load(of: agent.id), assigned: assigned[team]?[agent.id] ?? 0,
+                    assignedBySeverity: bySeverity[team]?[agent.id] ?? .init()
                 )
             }
         }

@@ -6,6 +6,7 @@ import SwiftProtobuf
 import TriageAnalytics
 public import TriageKafka
 import TriageRouter
+import TriageRouting
 public import TriageSLA
 import TriageSchema
 
@@ -45,6 +46,8 @@ public final class DashboardCollector: Service, Sendable {
     private struct State: Sendable {
         var incidents: IncidentBoard
         var agents = AgentBoard()
+        var desks = DeskBoard()
+        var queueTimes = QueueTimes()
         var series: EventSeries
         var lag: [String: DashboardSnapshot.GroupLag] = [:]
         var records = 0
@@ -133,7 +136,10 @@ public final class DashboardCollector: Service, Sendable {
             follower(topics.incidentEvents) { record in
                 guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
                 let instant = wallClock()
-                state.state.withLock { _ = $0.series.record(event, at: instant) }
+                state.state.withLock {
+                    _ = $0.series.record(event, at: instant)
+                    $0.queueTimes.apply(event)
+                }
                 return true
             },
             follower(topics.agentEvents) { record in
@@ -143,15 +149,19 @@ public final class DashboardCollector: Service, Sendable {
             },
             follower(topics.routerState) { record in
                 guard let key = record.key else { return false }
-                let (team, queued) = DeskRecords.parse(key: key)
-                guard queued == nil else { return true }  // one queued incident; the board needs the cores
-                guard let value = record.value else {
-                    state.state.withLock { $0.agents.apply(desk: nil, team: team) }
-                    return true
+                let (partition, value) = (record.partition, record.value.map { Array($0) })
+                let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
+                // Decoding a core under the lock keeps the records of a partition in order;
+                // the router writes a core per step, not per incident.
+                return state.state.withLock {
+                    switch $0.desks.add(partition: partition, key: Array(key), value: value, writer: writer) {
+                    case .core(let team, let desk):
+                        $0.agents.apply(desk: desk, team: team)
+                        return true
+                    case .queue, .none: return true
+                    case .undecodable: return false
+                    }
                 }
-                guard let snapshot = try? JSONDecoder().decode(DeskSnapshot.self, from: Data(value)) else { return false }
-                state.state.withLock { $0.agents.apply(desk: snapshot.desk, team: team) }
-                return true
             },
         ]
     }
@@ -196,16 +206,21 @@ public final class DashboardCollector: Service, Sendable {
     public func snapshot() -> DashboardSnapshot {
         let slaNow = now()
         let wallNow = configuration.wallClock()
-        let (incidents, agents, series, lag, records, undecodable) = shared.state.withLock {
-            ($0.incidents, $0.agents, $0.series, $0.lag, $0.records, $0.undecodable)
+        let (incidents, agents, desks, queueTimes, series, lag, records, undecodable) = shared.state.withLock {
+            ($0.incidents, $0.agents, $0.desks, $0.queueTimes, $0.series, $0.lag, $0.records, $0.undecodable)
         }
         // Computed on copies, outside the lock the followers take per record.
         let rows = incidents.rows(now: slaNow, limit: .max)
         let agentRows = agents.rows()
+        let queues = desks.queues { queueTimes[$0] }
+        let routing = RoutingPolicy(severityWeights: configuration.loadWeights)
         var figures = DashboardSnapshot.Figures()
         figures.openIncidents = rows.count
         figures.breachedIncidents = rows.filter { $0.sla?.breached == true }.count
-        figures.pausedIncidents = rows.filter { $0.sla?.paused == true }.count
+        // Waiting on the customer, whatever clock is left: an acknowledged incident without a
+        // resolution target has no countdown at all, yet it is paused.
+        figures.pausedIncidents = rows.filter(\.isPaused).count
+        figures.queuedIncidents = queues.reduce(0) { $0 + $1.depth }
         figures.agents = agentRows.count
         figures.agentsOnline = agentRows.filter { $0.presence == "online" }.count
         figures.warnings = series.totals[EventSeries.Kind.warning.rawValue]
@@ -218,7 +233,9 @@ public final class DashboardCollector: Service, Sendable {
         figures.caughtUp = isCaughtUp
         return DashboardSnapshot(
             now: slaNow, wallClock: wallNow, incidents: Array(rows.prefix(max(0, configuration.maximumIncidents))), incidentTotal: rows.count,
-            agents: agentRows, series: series.series(endingAt: wallNow), lag: lag.values.sorted { $0.group < $1.group }, figures: figures
+            agents: agentRows,
+            loadWeights: .init(a: routing.weight(of: .a), b: routing.weight(of: .b), c: routing.weight(of: .c)), queues: queues,
+            series: series.series(endingAt: wallNow), lag: lag.values.sorted { $0.group < $1.group }, figures: figures
         )
     }
 

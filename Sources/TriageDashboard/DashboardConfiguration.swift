@@ -1,4 +1,6 @@
 public import Foundation
+public import TriageRouting
+public import TriageSLA
 public import TriageSchema
 
 /// The topics the dashboard reads. Defaults: Triage's topic names (``TriageTopic``).
@@ -52,6 +54,10 @@ public struct DashboardConfiguration: Sendable {
     public var lagTimeout: Duration
     /// Open incidents listed in a snapshot (the total is always given). Default 200.
     public var maximumIncidents: Int
+    /// Load units an incident of each severity weighs, as the router's policy sets them
+    /// (`RoutingPolicy/severityWeights`); the page states them beside the agents' load.
+    /// Default: the router's default, A 3, B 2, C 1.
+    public var loadWeights: [SupportSeverity: Int]
     /// Wall-clock time, for the chart buckets. Default `Date()`; tests replace it.
     public var wallClock: @Sendable () -> Date
 
@@ -61,8 +67,10 @@ public struct DashboardConfiguration: Sendable {
         lagInterval: Duration = .seconds(2),
         lagTimeout: Duration = .seconds(5),
         maximumIncidents: Int = 200,
+        loadWeights: [SupportSeverity: Int] = RoutingPolicy.defaultSeverityWeights,
         wallClock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.loadWeights = loadWeights
         self.host = host
         self.series = series
         self.lagInterval = lagInterval

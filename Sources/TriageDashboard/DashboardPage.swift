@@ -1,11 +1,20 @@
 /// The dashboard page: one self-contained HTML document (inline CSS and JavaScript; no CDN, no
 /// web fonts, no libraries), so it works on machines without internet.
 ///
-/// The script polls `/api/state` every second and renders four parts with stable ids for tests
-/// and tools: `#incidents` (rows `tr[data-incident-id]`, countdowns ticking between polls at
-/// the SLA speed measured from successive snapshots), `#agents` (rows `tr[data-agent-id]`,
-/// presence dot, load bar), `#chart` (two hand-drawn SVG charts: warnings, breaches and
-/// escalations as lines; opened and closed as bars) and `#lag` (rows `tr[data-group]`).
+/// The script polls `/api/state` every second and renders parts with stable ids for tests and
+/// tools: `#figures` (tiles `[data-figure]`), `#incidents` (rows `tr[data-incident-id]`; the
+/// clock cell `td.cd[data-clock]` is `running`, `breached`, `paused`, `responded` or `none`,
+/// countdowns ticking between polls at the SLA speed measured from successive snapshots),
+/// `#queues` (rows `tr[data-team]` with `data-depth`), `#agents` (rows `tr[data-agent-id]`,
+/// presence dot, load bar, the load legend `#load-legend`), `#chart` (two hand-drawn SVG
+/// charts: warnings, breaches and escalations as lines; opened and closed as bars) and `#lag`
+/// (rows `tr[data-group]`).
+///
+/// After each render the page records its layout for tests and tools: `data-scroll-width` and
+/// `data-client-width` on `<body>` (the document's) and on `#incidents-scroll` and
+/// `#agents-scroll` (the tables' boxes); equal widths mean no horizontal scrollbar. The incident table fits its box
+/// (fixed column widths, long texts cut with an ellipsis and given in full as a tooltip); below
+/// 1100 px the sections stack, below 720 px the team and target columns are left out.
 enum DashboardPage {
     static let html = #"""
 <!doctype html>
@@ -28,6 +37,7 @@ enum DashboardPage {
   .status.live .dot { background:#3ddc84; }
   .status.down .dot { background:var(--red); }
   main { display:grid; grid-template-columns: minmax(0,3fr) minmax(0,2fr); gap:16px; padding:16px 22px; }
+  @media (max-width:1100px) { main { grid-template-columns: minmax(0,1fr); } }
   section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; }
   section h2 { font-size:14px; margin:0 0 8px; font-weight:600; display:flex; gap:8px; align-items:baseline; }
   section h2 small { color:var(--muted); font-weight:400; }
@@ -41,12 +51,29 @@ enum DashboardPage {
   th { text-align:left; color:var(--muted); font-weight:500; font-size:12px; border-bottom:1px solid var(--line); padding:4px 6px; }
   td { padding:4px 6px; border-bottom:1px solid #f0f1f4; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:260px; }
   .scroll { max-height:560px; overflow:auto; }
+  /* The incident table never grows wider than its box: fixed column shares, cut texts. */
+  #incidents { table-layout:fixed; }
+  #incidents td { max-width:none; }
+  #incidents td.cd { white-space:normal; overflow-wrap:anywhere; }
+  #incidents th.c-id { width:17%; } #incidents th.c-sev { width:5%; } #incidents th.c-status { width:15%; }
+  #incidents th.c-team { width:8%; } #incidents th.c-agent { width:10%; } #incidents th.c-target { width:15%; } #incidents th.c-clock { width:30%; }
+  @media (max-width:720px) { #incidents .c-team, #incidents .c-target { display:none; } }
+  /* The same for the agents and the queues (team names can be long). */
+  #agents, #queues { table-layout:fixed; }
+  #agents td, #queues td { max-width:none; }
+  #agents th.c-name { width:16%; } #agents th.c-team { width:17%; } #agents th.c-presence { width:17%; } #agents th.c-load { width:26%; } #agents th.c-held { width:24%; }
+  #queues th.c-team { width:36%; } #queues th.c-depth { width:14%; } #queues th.c-oldest { width:30%; } #queues th.c-waiting { width:20%; }
+  #agents .bar { width:56px; }
+  .note { color:var(--muted); font-size:12px; margin:0 0 6px; }
+  .note b { color:var(--ink); font-weight:600; }
   .sev { display:inline-block; min-width:20px; text-align:center; border-radius:4px; color:#fff; font-weight:600; font-size:12px; }
   .sev-A { background:var(--red); } .sev-B { background:var(--amber); } .sev-C { background:var(--blue); } .sev- { background:var(--grey); }
   .countdown { font-weight:600; }
   .countdown.breached { color:var(--red); }
   .countdown.soon { color:var(--amber); }
   .countdown.paused { color:var(--muted); font-weight:500; }
+  .countdown.met { color:var(--green); font-weight:500; }
+  .countdown.late { color:var(--red); font-weight:500; }
   .presence { display:inline-block; width:10px; height:10px; border-radius:50%; margin-right:6px; vertical-align:middle; }
   .presence.online { background:var(--green); } .presence.away { background:var(--amber); } .presence.offline { background:var(--grey); }
   .bar { position:relative; width:120px; height:10px; background:#edf0f4; border-radius:5px; display:inline-block; vertical-align:middle; overflow:hidden; }
@@ -69,9 +96,11 @@ enum DashboardPage {
   <section id="figures"></section>
   <section id="incidents-section">
     <h2>Open incidents <small id="incident-count"></small></h2>
-    <div class="scroll">
+    <div class="scroll" id="incidents-scroll">
     <table id="incidents">
-      <thead><tr><th>Incident</th><th>Sev</th><th>Status</th><th>Team</th><th>Agent</th><th>SLA</th><th>Countdown</th></tr></thead>
+      <thead><tr><th class="c-id">Incident</th><th class="c-sev">Sev</th><th class="c-status">Status</th><th class="c-team">Team</th><th class="c-agent">Agent</th>
+        <th class="c-target">SLA target</th>
+        <th class="c-clock" title="SLA time left on the target's clock; paused while waiting on the customer; once acknowledged, how long the first response took">Clock</th></tr></thead>
       <tbody><tr class="empty"><td colspan="7">waiting for data…</td></tr></tbody>
     </table>
     </div>
@@ -86,11 +115,21 @@ enum DashboardPage {
         <svg id="chart-flow" viewBox="0 0 600 150" role="img" aria-label="incidents opened and closed per bucket"></svg>
       </div>
     </section>
+    <section id="queues-section">
+      <h2>Queues <small>incidents waiting for an agent, per team</small></h2>
+      <table id="queues">
+        <thead><tr><th class="c-team">Team</th><th class="c-depth">Queued</th><th class="c-oldest">Oldest queued</th>
+          <th class="c-waiting" title="SLA time since it (last) went into the queue">Waiting</th></tr></thead>
+        <tbody><tr class="empty"><td colspan="4">waiting for data…</td></tr></tbody>
+      </table>
+    </section>
     <section id="agents-section">
       <h2>Agents <small id="agent-count"></small></h2>
-      <div class="scroll" style="max-height:320px">
+      <p class="note" id="load-legend">Load is in <b>load units</b>: each incident an agent holds weighs its severity's units; the bar is units held of the agent's capacity.</p>
+      <div class="scroll" id="agents-scroll" style="max-height:320px">
       <table id="agents">
-        <thead><tr><th>Agent</th><th>Team</th><th>Presence</th><th>Load</th><th>Assigned</th></tr></thead>
+        <thead><tr><th class="c-name">Agent</th><th class="c-team">Team</th><th class="c-presence">Presence</th>
+          <th class="c-load" title="load units held / capacity in load units">Load (units)</th><th class="c-held" title="incidents held, by severity">Incidents</th></tr></thead>
         <tbody><tr class="empty"><td colspan="5">waiting for data…</td></tr></tbody>
       </table>
       </div>
@@ -125,26 +164,46 @@ function elapsedSla() {
   return rate == null ? 0 : (performance.now() - receivedAt) / 1000 * rate;
 }
 
-function countdownCell(sla) {
-  if (!sla) return '<span class="muted">—</span>';
-  if (sla.paused) {
+// What the incident's clock says: the running countdown; frozen while waiting on the customer;
+// once the first response is in and nothing else runs, how long it took (the target column
+// says "first response").
+function clockOf(i) {
+  const sla = i.sla, fr = i.first_response, waiting = i.status === "waiting_on_customer";
+  const took = fr ? (fr.met ? "met in " : "late: took ") + duration(fr.minutes * 60) : "";
+  const told = fr ? "first response took " + duration(fr.minutes * 60) + (fr.target_minutes == null ? "" : " of its " + duration(fr.target_minutes * 60) + " target") : "";
+  if (sla && sla.paused) {
     const text = sla.seconds < 0 ? "paused · breached by " + duration(sla.seconds) : "paused · " + duration(sla.seconds) + " left";
-    return '<span class="countdown paused">' + text + '</span>';
+    return { kind: "paused", html: '<span class="countdown paused" title="waiting on the customer: the ' + esc(sla.target.replace("_", " ")) + ' clock is stopped">' + text + '</span>' };
   }
-  const left = sla.seconds - elapsedSla();
-  const cls = left < 0 ? "breached" : left < 1800 ? "soon" : "";
-  const text = left < 0 ? "breached " + duration(left) + " ago" : duration(left);
-  return '<span class="countdown ' + cls + '">' + text + '</span>';
+  if (sla) {
+    const left = sla.seconds - elapsedSla();
+    const cls = left < 0 ? "breached" : left < 1800 ? "soon" : "";
+    const text = left < 0 ? "breached " + duration(left) + " ago" : duration(left) + " left";
+    return { kind: left < 0 ? "breached" : "running", html: '<span class="countdown ' + cls + '"' + (told ? ' title="' + esc(told) + '"' : "") + '>' + text + '</span>' };
+  }
+  if (waiting) return { kind: "paused", html: '<span class="countdown paused" title="waiting on the customer; ' + esc(told || "no SLA clock") + '">paused' + (took ? " · " + esc(took) : "") + '</span>' };
+  if (fr) return { kind: "responded", html: '<span class="countdown ' + (fr.met ? "met" : "late") + '" title="' + esc(told) + '">' + esc(took) + '</span>' };
+  return { kind: "none", html: '<span class="muted">—</span>' };
+}
+
+// Short labels keep the columns narrow; the tooltip has the full name.
+const statusLabels = { waiting_on_customer: "waiting", solution_delivered: "solution sent", close_requested: "close asked" };
+const targetLabels = { first_response: "1st response", resolution: "resolution" };
+
+function clockCell(i) {
+  const clock = clockOf(i);
+  return '<td class="cd" data-clock="' + clock.kind + '">' + clock.html + '</td>';
 }
 
 function renderFigures(f, state) {
   const items = [
-    ["open incidents", f.open_incidents, "blue"], ["breached now", f.breached_incidents, "red"], ["paused", f.paused_incidents, ""],
+    ["open incidents", f.open_incidents, "blue", "open"], ["breached now", f.breached_incidents, "red", "breached"],
+    ["paused (waiting on customer)", f.paused_incidents, "", "paused"], ["queued for an agent", f.queued_incidents, "amber", "queued"],
     ["agents online", f.agents_online + " / " + f.agents, "green"], ["warnings", f.warnings, "amber"], ["breaches", f.breaches, "red"],
     ["escalations", f.escalations, "purple"], ["opened", f.opened, "blue"], ["closed", f.closed, "green"], ["records read", f.records, ""],
   ];
-  $("figures").innerHTML = items.map(([label, value, color]) =>
-    '<div class="figure ' + color + '"><b>' + esc(value) + '</b><span>' + esc(label) + '</span></div>').join("") +
+  $("figures").innerHTML = items.map(([label, value, color, key]) =>
+    '<div class="figure ' + color + '"' + (key ? ' data-figure="' + key + '"' : "") + '><b>' + esc(value) + '</b><span>' + esc(label) + '</span></div>').join("") +
     (f.caught_up ? "" : '<div class="figure"><b>…</b><span>catching up</span></div>');
 }
 
@@ -154,14 +213,33 @@ function renderIncidents(state) {
     ? state.incidents.length + " most urgent of " + state.incident_total : String(state.incident_total);
   if (state.incidents.length === 0) { body.innerHTML = '<tr class="empty"><td colspan="7">no open incidents</td></tr>'; return; }
   body.innerHTML = state.incidents.map(i =>
-    '<tr data-incident-id="' + esc(i.id) + '" title="' + esc(i.title) + '">' +
-    '<td>' + esc(i.id) + '</td>' +
+    '<tr data-incident-id="' + esc(i.id) + '" data-status="' + esc(i.status) + '">' +
+    '<td title="' + esc(i.id + " — " + i.title) + '">' + esc(i.id) + '</td>' +
     '<td><span class="sev sev-' + esc(i.severity) + '">' + esc(i.severity || "?") + '</span></td>' +
-    '<td>' + esc(i.status.replace(/_/g, " ")) + '</td>' +
-    '<td>' + esc(i.team) + '</td>' +
-    '<td>' + (i.assigned_agent ? esc(i.assigned_agent) : '<span class="muted">queued</span>') + '</td>' +
-    '<td class="muted">' + esc(i.sla ? i.sla.target.replace("_", " ") : "") + '</td>' +
-    '<td class="cd">' + countdownCell(i.sla) + '</td></tr>').join("");
+    '<td title="' + esc(i.status.replace(/_/g, " ")) + '">' + esc(statusLabels[i.status] || i.status.replace(/_/g, " ")) + '</td>' +
+    '<td class="c-team" title="' + esc(i.team) + '">' + esc(i.team) + '</td>' +
+    '<td title="' + esc(i.assigned_agent) + '">' + (i.assigned_agent ? esc(i.assigned_agent) : '<span class="muted">' + (i.status === "open" ? "queued" : "—") + '</span>') + '</td>' +
+    '<td class="c-target muted" title="' + esc(i.sla ? i.sla.target.replace("_", " ") : i.first_response ? "first response" : "") + '">' +
+      esc(i.sla ? targetLabels[i.sla.target] || i.sla.target : i.first_response ? targetLabels.first_response : "") + '</td>' +
+    clockCell(i) + '</tr>').join("");
+}
+
+function renderQueues(state) {
+  const body = $("queues").tBodies[0];
+  if (state.queues.length === 0) { body.innerHTML = '<tr class="empty"><td colspan="4">no team desks yet</td></tr>'; return; }
+  body.innerHTML = state.queues.map(q => {
+    const o = q.oldest;
+    return '<tr data-team="' + esc(q.team) + '" data-depth="' + esc(q.depth) + '"' + (o ? ' data-oldest="' + esc(o.id) + '"' : "") + '>' +
+      '<td title="' + esc(q.team) + '">' + esc(q.team) + '</td><td><b>' + esc(q.depth) + '</b></td>' +
+      (o ? '<td title="opened ' + esc(o.opened_at) + '">' + esc(o.id) + ' <span class="sev sev-' + esc(o.severity) + '">' + esc(o.severity) + '</span></td>' +
+           '<td class="qw" data-since="' + esc(o.queued_since) + '">' + queuedFor(o) + '</td>'
+         : '<td class="muted">—</td><td></td>') + '</tr>';
+  }).join("");
+}
+
+// SLA time the incident has waited in the queue, at the page's current SLA instant.
+function queuedFor(o) {
+  return duration(Math.max(0, (Date.parse(last.now) - Date.parse(o.queued_since)) / 1000 + elapsedSla()));
 }
 
 function tick() {
@@ -169,7 +247,12 @@ function tick() {
   const rows = $("incidents").tBodies[0].rows;
   for (let n = 0; n < rows.length && n < last.incidents.length; n++) {
     const cell = rows[n].querySelector(".cd");
-    if (cell) cell.innerHTML = countdownCell(last.incidents[n].sla);
+    if (cell) { const clock = clockOf(last.incidents[n]); cell.innerHTML = clock.html; cell.dataset.clock = clock.kind; }
+  }
+  const queues = $("queues").tBodies[0].rows;
+  for (let n = 0; n < queues.length && n < last.queues.length; n++) {
+    const cell = queues[n].querySelector(".qw");
+    if (cell && last.queues[n].oldest) cell.textContent = queuedFor(last.queues[n].oldest);
   }
   if (rate != null) $("sla-now").textContent = new Date(Date.parse(last.now) + elapsedSla() * 1000).toISOString().replace("T", " ").slice(0, 19);
 }
@@ -177,14 +260,25 @@ function tick() {
 function renderAgents(state) {
   const body = $("agents").tBodies[0];
   $("agent-count").textContent = state.agents.length ? state.figures.agents_online + " online of " + state.agents.length : "";
+  const severities = ["A", "B", "C"];
+  const weights = Object.fromEntries(severities.map(s => [s, state.load_weights[s.toLowerCase()]]));
+  $("load-legend").innerHTML = 'Load is in <b>load units</b>: each incident an agent holds weighs its severity\'s units — ' +
+    severities.map(s => '<span class="sev sev-' + esc(s) + '">' + esc(s) + '</span> <b>' + esc(weights[s]) + '</b>').join(" · ") +
+    ' — so an agent may hold fewer incidents than units. The bar is units held of the agent\'s capacity.';
   if (state.agents.length === 0) { body.innerHTML = '<tr class="empty"><td colspan="5">no agents</td></tr>'; return; }
   body.innerHTML = state.agents.map(a => {
     const ratio = a.capacity > 0 ? Math.min(1, a.load / a.capacity) : 0;
-    return '<tr data-agent-id="' + esc(a.id) + '" data-presence="' + esc(a.presence) + '">' +
-      '<td>' + esc(a.name) + '</td><td>' + esc(a.team) + '</td>' +
+    const count = s => a.assigned_by_severity[s.toLowerCase()];
+    const held = severities.filter(s => count(s) > 0);
+    const breakdown = held.map(s => count(s) + "×" + s).join(" ");
+    const tooltip = a.load + " of " + a.capacity + " load units" + (held.length ? ": " + held.map(s =>
+      count(s) + " × " + s + " (" + weights[s] + " units each)").join(" + ") : "");
+    return '<tr data-agent-id="' + esc(a.id) + '" data-presence="' + esc(a.presence) + '" data-load="' + esc(a.load) + '" data-assigned="' + esc(a.assigned) + '">' +
+      '<td title="' + esc(a.id) + '">' + esc(a.name) + '</td><td title="' + esc(a.team) + '">' + esc(a.team) + '</td>' +
       '<td><span class="presence ' + esc(a.presence) + '"></span>' + esc(a.presence) + '</td>' +
-      '<td><span class="bar"><i class="' + (ratio >= 1 ? "full" : "") + '" style="width:' + (ratio * 100).toFixed(0) + '%"></i></span> ' +
-      esc(a.load) + '/' + esc(a.capacity) + '</td><td>' + esc(a.assigned) + '</td></tr>';
+      '<td title="' + esc(tooltip) + '"><span class="bar"><i class="' + (ratio >= 1 ? "full" : "") + '" style="width:' + (ratio * 100).toFixed(0) + '%"></i></span> ' +
+      '<span class="units">' + esc(a.load) + ' / ' + esc(a.capacity) + '</span></td>' +
+      '<td title="' + esc(tooltip) + '">' + esc(a.assigned) + (breakdown ? ' <span class="muted">(' + esc(breakdown) + ')</span>' : "") + '</td></tr>';
   }).join("");
 }
 
@@ -243,12 +337,25 @@ function renderLag(state) {
   }).join("");
 }
 
+// The layout, for tests and tools: equal widths mean no horizontal scrollbar.
+function recordLayout() {
+  const doc = document.documentElement;
+  document.body.dataset.scrollWidth = doc.scrollWidth;
+  document.body.dataset.clientWidth = doc.clientWidth;
+  for (const box of [$("incidents-scroll"), $("agents-scroll")]) {
+    box.dataset.scrollWidth = box.scrollWidth;
+    box.dataset.clientWidth = box.clientWidth;
+  }
+}
+
 function render(state) {
   renderFigures(state.figures, state);
   renderIncidents(state);
+  renderQueues(state);
   renderAgents(state);
   renderCharts(state.series);
   renderLag(state);
+  recordLayout();
   $("sla-now").textContent = state.now.replace("T", " ").slice(0, 19);
   $("sla-rate").textContent = rate == null ? "measuring speed…" : "×" + (rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)) + " wall time";
 }

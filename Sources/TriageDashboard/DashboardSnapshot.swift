@@ -1,4 +1,5 @@
 public import Foundation
+public import TriageSLA
 
 /// What the dashboard shows at one instant: the body of `GET /api/state`.
 ///
@@ -21,8 +22,17 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         /// The SLA countdown; `nil` when no target clock is running or paused (acknowledged
         /// without a resolution target, or an incident whose Opened was never seen).
         public var sla: Countdown?
+        /// How the first response went, once its clock has stopped (acknowledged, solution
+        /// delivered); `nil` before that.
+        public var firstResponse: FirstResponse?
+        /// Waiting on the customer since then (SLA time): the incident is paused until the
+        /// customer responds or it is closed. `nil` when not waiting.
+        public var waitingSince: Date?
 
-        public init(id: String, title: String, severity: String, status: String, team: String, assignedAgent: String, openedAt: Date?, sla: Countdown?) {
+        public init(
+            id: String, title: String, severity: String, status: String, team: String, assignedAgent: String, openedAt: Date?, sla: Countdown?,
+            firstResponse: FirstResponse? = nil, waitingSince: Date? = nil
+        ) {
             self.id = id
             self.title = title
             self.severity = severity
@@ -31,6 +41,67 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
             self.assignedAgent = assignedAgent
             self.openedAt = openedAt
             self.sla = sla
+            self.firstResponse = firstResponse
+            self.waitingSince = waitingSince
+        }
+
+        /// Waiting on the customer: every SLA clock of the incident is paused.
+        public var isPaused: Bool { status == "waiting_on_customer" }
+    }
+
+    /// A stopped first-response clock: how long the first response took against its target.
+    public struct FirstResponse: Codable, Sendable, Hashable {
+        /// Minutes of the incident's calendar the first response took (business minutes under
+        /// business-hours coverage, wall-clock minutes under 24x7).
+        public var minutes: Double
+        /// The target in the same minutes; `nil` when the policy has none.
+        public var targetMinutes: Double?
+        /// Within the target (not breached, not escalated).
+        public var met: Bool
+        /// When it was acknowledged (SLA time); `nil` when the clock was stopped otherwise.
+        public var at: Date?
+
+        public init(minutes: Double, targetMinutes: Double?, met: Bool, at: Date?) {
+            self.minutes = minutes
+            self.targetMinutes = targetMinutes
+            self.met = met
+            self.at = at
+        }
+    }
+
+    /// One team's queue as its desk on `triage.router-state` holds it: incidents nobody can
+    /// take yet.
+    public struct TeamQueue: Codable, Sendable, Hashable {
+        public var team: String
+        /// Queued incidents.
+        public var depth: Int
+        /// The incident queued longest (earliest ``QueuedIncident/queuedSince``); `nil` when
+        /// the queue is empty.
+        public var oldest: QueuedIncident?
+
+        public init(team: String, depth: Int, oldest: QueuedIncident?) {
+            self.team = team
+            self.depth = depth
+            self.oldest = oldest
+        }
+    }
+
+    /// A queued incident.
+    public struct QueuedIncident: Codable, Sendable, Hashable {
+        public var id: String
+        /// `A`, `B` or `C`.
+        public var severity: String
+        public var openedAt: Date
+        /// When it last went into the queue (SLA time): its Opened, a Reopened, or the router
+        /// handing it back (Reassigned without a target); its ``openedAt`` when those events
+        /// were not seen.
+        public var queuedSince: Date
+
+        public init(id: String, severity: String, openedAt: Date, queuedSince: Date) {
+            self.id = id
+            self.severity = severity
+            self.openedAt = openedAt
+            self.queuedSince = queuedSince
         }
     }
 
@@ -67,14 +138,19 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         public var team: String
         /// `online`, `away` or `offline`.
         public var presence: String
-        /// Load units the agent may hold (severity-weighted; see the router's policy).
+        /// Load units the agent may hold (an incident weighs its severity's units: see
+        /// ``DashboardSnapshot/loadWeights``).
         public var capacity: Int
         /// Load units held now, as the team's desk last recorded it.
         public var load: Int
         /// Incidents held now.
         public var assigned: Int
+        /// Incidents held now, by severity.
+        public var assignedBySeverity: PerSeverity
 
-        public init(id: String, name: String, team: String, presence: String, capacity: Int, load: Int, assigned: Int) {
+        public init(
+            id: String, name: String, team: String, presence: String, capacity: Int, load: Int, assigned: Int, assignedBySeverity: PerSeverity = .init()
+        ) {
             self.id = id
             self.name = name
             self.team = team
@@ -82,6 +158,37 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
             self.capacity = capacity
             self.load = load
             self.assigned = assigned
+            self.assignedBySeverity = assignedBySeverity
+        }
+    }
+
+    /// A number per severity: `{"a": 1, "b": 0, "c": 2}` in JSON.
+    public struct PerSeverity: Codable, Sendable, Hashable {
+        public var a: Int
+        public var b: Int
+        public var c: Int
+
+        public init(a: Int = 0, b: Int = 0, c: Int = 0) {
+            self.a = a
+            self.b = b
+            self.c = c
+        }
+
+        public subscript(severity: SupportSeverity) -> Int {
+            get {
+                switch severity {
+                case .a: a
+                case .b: b
+                case .c: c
+                }
+            }
+            set {
+                switch severity {
+                case .a: a = newValue
+                case .b: b = newValue
+                case .c: c = newValue
+                }
+            }
         }
     }
 
@@ -142,7 +249,10 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
     public struct Figures: Codable, Sendable, Hashable {
         public var openIncidents = 0
         public var breachedIncidents = 0
+        /// Open incidents waiting on the customer now (their clocks paused).
         public var pausedIncidents = 0
+        /// Incidents in the teams' queues now (the sum of ``TeamQueue/depth``).
+        public var queuedIncidents = 0
         public var agents = 0
         public var agentsOnline = 0
         public var warnings = 0
@@ -172,19 +282,27 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
     public var incidentTotal: Int
     /// Sorted by team, then id.
     public var agents: [Agent]
+    /// Load units an incident of each severity weighs: an agent's load is the sum over the
+    /// incidents they hold. See ``DashboardConfiguration/loadWeights``.
+    public var loadWeights: PerSeverity
+    /// Every team with a desk, sorted by team.
+    public var queues: [TeamQueue]
     public var series: Series
     /// Sorted by group.
     public var lag: [GroupLag]
     public var figures: Figures
 
     public init(
-        now: Date, wallClock: Date, incidents: [Incident], incidentTotal: Int, agents: [Agent], series: Series, lag: [GroupLag], figures: Figures
+        now: Date, wallClock: Date, incidents: [Incident], incidentTotal: Int, agents: [Agent], loadWeights: PerSeverity = .init(), queues: [TeamQueue] = [],
+        series: Series, lag: [GroupLag], figures: Figures
     ) {
         self.now = now
         self.wallClock = wallClock
         self.incidents = incidents
         self.incidentTotal = incidentTotal
         self.agents = agents
+        self.loadWeights = loadWeights
+        self.queues = queues
         self.series = series
         self.lag = lag
         self.figures = figures

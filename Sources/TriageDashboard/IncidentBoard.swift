@@ -38,7 +38,8 @@ public struct IncidentBoard: Sendable {
         }
         let row = DashboardSnapshot.Incident(
             id: snapshot.incidentID, title: snapshot.title, severity: snapshot.severity.letter, status: snapshot.status.rawValue,
-            team: snapshot.team, assignedAgent: snapshot.assignedAgentID, openedAt: snapshot.openedAt, sla: nil
+            team: snapshot.team, assignedAgent: snapshot.assignedAgentID, openedAt: snapshot.openedAt, sla: nil,
+            firstResponse: Self.firstResponse(of: snapshot), waitingSince: snapshot.status == .waitingOnCustomer ? snapshot.waitingSince : nil
         )
         open[snapshot.incidentID] = Entry(row: row, clock: snapshot.sla.flatMap { Self.position(of: $0, rules: rules) })
     }
@@ -76,6 +77,14 @@ public struct IncidentBoard: Sendable {
         let (lo, ro) = (lhs.openedAt ?? .distantFuture, rhs.openedAt ?? .distantFuture)
         if lo != ro { return lo < ro }
         return lhs.id < rhs.id
+    }
+
+    /// The stopped first-response clock (acknowledged, or stopped by a solution); `nil` while
+    /// it runs or is paused.
+    static func firstResponse(of snapshot: IncidentSnapshot) -> DashboardSnapshot.FirstResponse? {
+        let measure = snapshot.firstResponse
+        guard measure.isFinal, let minutes = measure.usedBusinessMinutes else { return nil }
+        return .init(minutes: minutes, targetMinutes: measure.targetBusinessMinutes, met: !measure.breached, at: snapshot.acknowledgedAt)
     }
 
     /// The target the incident is measured against (first response until its clock stops,

@@ -45,9 +45,11 @@ struct DevCommand: AsyncParsableCommand {
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
             tenant's bearer token is printed at start.
-              • a live dashboard on http://127.0.0.1:--dashboard-port (8080): open incidents with SLA \
-            countdowns, agents with load and presence, warnings/breaches/escalations over time, consumer \
-            lag per worker — read from the topics, so it shows the same with --processes.
+              • a live dashboard on http://127.0.0.1:--dashboard-port (8080): open incidents with their SLA \
+            clocks (countdown, paused while waiting on the customer, or how long the first response took), \
+            queue depth and oldest queued incident per team, agents with presence and load (load units by \
+            severity, and incidents held), warnings/breaches/escalations over time, consumer lag per \
+            worker — read from the topics, so it shows the same with --processes.
             A live line every --report-interval seconds shows all of it.
 
             With --processes the broker and every worker run as separate processes instead (two \
@@ -200,7 +202,8 @@ struct DevCommand: AsyncParsableCommand {
             intakePort: { [server = intake.server] in try await server.boundPort() }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
         let dashboard = try await Dashboard(
-            client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy, logger: logger
+            client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
+            configuration: .init(loadWeights: rosterFile.policy.severityWeights), logger: logger
         )
         let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
             portalInterval > 0 ? [.init(service: portalLedger), .init(service: portal)] : []
@@ -656,7 +659,10 @@ extension DevCommand {
             cluster: cluster, portal: portal, sink: sink, simulator: simulator, deadLetters: DevDeadLetters(client: client, logger: logger),
             interval: reportInterval
         )
-        let dashboard = try await Dashboard(client: client, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy, logger: logger)
+        let dashboard = try await Dashboard(
+            client: client, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
+            configuration: .init(loadWeights: rosterFile.policy.severityWeights), logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [

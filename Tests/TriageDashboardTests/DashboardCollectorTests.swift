@@ -3,6 +3,8 @@ import Testing
 import TriageDashboard
 import TriageKafka
 import TriageKafkaTesting
+import TriageRouter
+import TriageRouting
 import TriageSchema
 
 @Suite("Dashboard collector on the embedded broker")
@@ -28,17 +30,29 @@ struct DashboardCollectorTests {
         // Incidents: open ones only, most urgent first, countdowns in SLA time.
         #expect(snapshot.now == Floor.now && snapshot.wallClock == wall)
         #expect(snapshot.incidents.map(\.id) == Floor.openInOrder)
-        #expect(snapshot.incidentTotal == 4)
-        #expect(snapshot.incidents[0].sla?.breached == true && snapshot.incidents[0].sla?.seconds == -1_800)
-        #expect(snapshot.incidents[1].sla?.breached == false && snapshot.incidents[1].sla?.seconds == 9_000)
-        #expect(snapshot.incidents[2].sla?.paused == true && snapshot.incidents[2].sla?.seconds == 6_600)
-        #expect(snapshot.incidents[3].sla == nil)
-        #expect(snapshot.incidents[0].assignedAgent == "ana" && snapshot.incidents[0].title == "invoices fail")
+        #expect(snapshot.incidentTotal == 8)
+        let incident = Dictionary(uniqueKeysWithValues: snapshot.incidents.map { ($0.id, $0) })
+        #expect(incident["INC-LATE"]?.sla?.breached == true && incident["INC-LATE"]?.sla?.seconds == -1_800)
+        #expect(incident["INC-SOON"]?.sla?.breached == false && incident["INC-SOON"]?.sla?.seconds == 9_000)
+        #expect(incident["INC-WAIT"]?.sla?.paused == true && incident["INC-WAIT"]?.sla?.seconds == 6_600)
+        #expect(incident["INC-ACKED"]?.sla == nil && incident["INC-ACKED"]?.firstResponse?.minutes == 10 && incident["INC-ACKED"]?.firstResponse?.met == true)
+        #expect(incident["INC-7F3A9C01D2E4B658"]?.sla == nil && incident["INC-7F3A9C01D2E4B658"]?.isPaused == true && incident["INC-7F3A9C01D2E4B658"]?.waitingSince == Floor.at(130))
+        #expect(incident["INC-LATE"]?.assignedAgent == "ana" && incident["INC-LATE"]?.title == "invoices fail")
+        #expect(incident["INC-Q2"]?.assignedAgent == "" && incident["INC-Q2"]?.status == "open")  // handed back to the queue
 
         // Agents with presence and the desk's load.
         #expect(snapshot.agents.map(\.id) == ["ana", "bo", "cy"])
         #expect(snapshot.agents.map(\.presence) == ["online", "away", "offline"])
-        #expect(snapshot.agents.map(\.load) == [3, 0, 0] && snapshot.agents.map(\.assigned) == [1, 0, 0])
+        #expect(snapshot.agents.map(\.load) == [5, 0, 0] && snapshot.agents.map(\.assigned) == [2, 0, 0])
+        #expect(snapshot.agents[0].assignedBySeverity == .init(a: 1, b: 1) && snapshot.loadWeights == .init(a: 3, b: 2, c: 1))
+
+        // Queues per team from the desks' queue records (the late write behind w-2's fence
+        // ignored), the oldest by its time in the queue: INC-Q2 went back to it at 140.
+        #expect(
+            snapshot.queues == [
+                .init(team: "tier-1", depth: 0, oldest: nil),
+                .init(team: "tier-2-enterprise-emea", depth: 2, oldest: .init(id: "INC-Q1", severity: "A", openedAt: Floor.at(130), queuedSince: Floor.at(130))),
+            ])
         #expect(snapshot.agents.map(\.capacity) == [6, 4, 3])
 
         // Charts: everything was read "at" the injected wall-clock instant, the last bucket.
@@ -46,7 +60,7 @@ struct DashboardCollectorTests {
         #expect(snapshot.series.warnings.last == 2 && snapshot.series.warnings.reduce(0, +) == 2)
         #expect(snapshot.series.breaches.last == 1)  // the redelivered breach counts once
         #expect(snapshot.series.escalations.last == 1)
-        #expect(snapshot.series.opened.last == 5 && snapshot.series.closed.last == 1)
+        #expect(snapshot.series.opened.last == 9 && snapshot.series.closed.last == 1)
 
         // Lag: a group that committed everything, one that never started, one on a missing topic.
         let lag = Dictionary(uniqueKeysWithValues: snapshot.lag.map { ($0.group, $0) })
@@ -56,17 +70,27 @@ struct DashboardCollectorTests {
 
         // Figures.
         let figures = snapshot.figures
-        #expect(figures.openIncidents == 4 && figures.breachedIncidents == 1 && figures.pausedIncidents == 1)
+        #expect(figures.openIncidents == 8 && figures.breachedIncidents == 1)
+        // Paused: both incidents waiting on the customer, INC-7F3A9C01D2E4B658 without a clock to pause.
+        #expect(figures.pausedIncidents == Floor.paused.count && figures.queuedIncidents == 2)
         #expect(figures.agents == 3 && figures.agentsOnline == 1)
-        #expect(figures.warnings == 2 && figures.breaches == 1 && figures.escalations == 1 && figures.opened == 5 && figures.closed == 1)
-        #expect(figures.records == 36 && figures.undecodable == 1 && figures.caughtUp)
+        #expect(figures.warnings == 2 && figures.breaches == 1 && figures.escalations == 1 && figures.opened == 9 && figures.closed == 1)
+        #expect(figures.records == 65 && figures.undecodable == 1 && figures.caughtUp)
 
         // A record published now shows up live; a new commit moves the lag.
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         var late = try #require(Floor.finalSnapshots().first { $0.incidentID == "INC-SOON" })
         late.status = .closedResolved
         _ = try await producer.send(.init(topic: floor.topics.incidentState, key: Array("INC-SOON".utf8), value: Array(try late.jsonData())))
-        try await eventually("INC-SOON closed on the board", timeout: .seconds(10)) { collector.snapshot().incidentTotal == 3 }
+        try await eventually("INC-SOON closed on the board", timeout: .seconds(10)) { collector.snapshot().incidentTotal == 7 }
+        // INC-Q1 leaves tier-2's queue (its queue record's tombstone, by the fence's writer).
+        _ = try await producer.send(
+            .init(
+                topic: floor.topics.routerState, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q1"), value: nil,
+                headers: [KafkaHeader(name: DeskLog.writerHeader, string: "w-2")], partition: 1))
+        try await eventually("INC-Q1 out of the queue", timeout: .seconds(10)) {
+            collector.snapshot().queues.last.map { $0.depth == 1 && $0.oldest?.id == "INC-Q2" && $0.oldest?.queuedSince == Floor.at(140) } ?? false
+        }
         await producer.close()
         try await floor.commitAllOfWork(group: idle, cluster: cluster)
         try await eventually("idle group caught up", timeout: .seconds(10)) {

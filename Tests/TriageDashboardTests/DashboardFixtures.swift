@@ -4,23 +4,30 @@ import TriageAnalytics
 import TriageDashboard
 import TriageKafka
 import TriageKafkaTesting
+import TriageRouter
 import TriageRouting
 import TriageSLA
 import TriageSchema
 
-/// A small support floor, the same for the pure tests and the broker tests: five incidents
+/// A small support floor, the same for the pure tests and the broker tests: ten incidents
 /// under the default policy (24x7: A 120 min, B 240 min, C 480 min to first response; no
-/// resolution targets), three agents and the desk of team `tier-1`. SLA "now" is T0 + 150 min.
+/// resolution targets), three agents, the desk of team `tier-1` and that of team
+/// `tier-2-enterprise-emea` with two queued incidents (a long team name, as real ones are: the
+/// incident table must still fit at 1400 px). SLA "now" is T0 + 150 min.
 enum Floor {
     static let t0 = ISO8601DateFormatter().date(from: "2026-11-20T10:00:00Z")!
     static func at(_ minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
     static let now = at(150)
     static let rules = SlaRules(SlaPolicy())
 
-    /// Ids in the order the dashboard must list them: breached 30 min ago, 150 min left,
-    /// paused with 110 min left, no running clock.
-    static let openInOrder = ["INC-LATE", "INC-SOON", "INC-WAIT", "INC-ACKED"]
+    /// Ids in the order the dashboard must list them: breached 30 min ago; 100, 150, 340 and
+    /// 380 min left; paused with 110 min left; no running clock (acknowledged, oldest first:
+    /// INC-7F3A9C01D2E4B658 is also waiting on the customer).
+    static let openInOrder = ["INC-LATE", "INC-Q1", "INC-SOON", "INC-Q2", "INC-BACK", "INC-WAIT", "INC-ACKED", "INC-7F3A9C01D2E4B658"]
     static let closed = "INC-DONE"
+    /// Waiting on the customer now: INC-WAIT before its first response (its clock paused),
+    /// INC-7F3A9C01D2E4B658 after it (no clock left to pause). INC-BACK waited and the customer responded.
+    static let paused: Set<String> = ["INC-WAIT", "INC-7F3A9C01D2E4B658"]
 
     static func event(_ incident: String, _ id: String, _ minutes: Double, producer: String = "portal", _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
         var event = IncidentEvent.with {
@@ -33,11 +40,11 @@ enum Floor {
         return event
     }
 
-    static func opened(_ incident: String, _ minutes: Double, severity: Severity, title: String) -> IncidentEvent {
+    static func opened(_ incident: String, _ minutes: Double, severity: Severity, title: String, team: String = "tier-1") -> IncidentEvent {
         event(incident, "open", minutes) {
             $0.opened = .with {
                 $0.customerAccount = "acme"; $0.entitlementID = "pack-1"; $0.product = "billing"; $0.language = "en"
-                $0.severity = severity; $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = title; $0.team = "tier-1"
+                $0.severity = severity; $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = title; $0.team = team
             }
         }
     }
@@ -59,6 +66,22 @@ enum Floor {
         },
         opened("INC-WAIT", 100, severity: .a, title: "needs logs"),
         event("INC-WAIT", "wait", 110) { $0.waitingOnCustomer = .with { $0.reason = "logs please" } },
+        // Acknowledged after 10 minutes, then waiting on the customer: paused without a clock.
+        // Opened through the intake, so its id is as long as the intake's ids are.
+        opened("INC-7F3A9C01D2E4B658", 70, severity: .b, title: "export stuck"),
+        event("INC-7F3A9C01D2E4B658", "assign", 71, producer: "router") { $0.assigned = .with { $0.agentID = "ana" } },
+        event("INC-7F3A9C01D2E4B658", "ack", 80) { $0.acknowledged = .with { $0.agentID = "ana" } },
+        event("INC-7F3A9C01D2E4B658", "wait", 130) { $0.waitingOnCustomer = .with { $0.reason = "which file?" } },
+        // Waited 10 minutes before the first response, the customer answered: running again.
+        opened("INC-BACK", 40, severity: .c, title: "report font"),
+        event("INC-BACK", "wait", 50) { $0.waitingOnCustomer = .with { $0.reason = "screenshot?" } },
+        event("INC-BACK", "respond", 60) { $0.customerResponded = .init() },
+        // Team tier-2's queue: INC-Q2 went to cy, and back to the queue when cy went offline
+        // (the router's Reassigned without a target), after INC-Q1 was queued.
+        opened("INC-Q2", 10, severity: .c, title: "label typo", team: "tier-2-enterprise-emea"),
+        event("INC-Q2", "assign", 11, producer: "router") { $0.assigned = .with { $0.agentID = "cy" } },
+        opened("INC-Q1", 130, severity: .a, title: "payments down", team: "tier-2-enterprise-emea"),
+        event("INC-Q2", "return", 140, producer: "router") { $0.returnedToQueue = .with { $0.fromAgentID = "cy" } },
         event("INC-LATE", "level1", 120, producer: "escalator") {
             $0.escalated = .with { $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120)) }
         },
@@ -101,7 +124,7 @@ enum Floor {
         return [
             profile("ana", team: "tier-1", capacity: 6), presence("ana", .online),
             profile("bo", team: "tier-1", capacity: 4), presence("bo", .away),
-            profile("cy", team: "tier-2", capacity: 3),
+            profile("cy", team: "tier-2-enterprise-emea", capacity: 3),
         ]
     }
 
@@ -115,9 +138,31 @@ enum Floor {
         _ = desk.apply(.profile(Agent(id: "bo", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 4)), at: t0, policy: policy)
         _ = desk.apply(.presence(agent: "bo", .away), at: t0, policy: policy)
         _ = desk.apply(.opened(RoutingIncident(id: "INC-LATE", team: "tier-1", severity: .a, product: "billing", language: "en", openedAt: t0)), at: t0, policy: policy)
+        _ = desk.apply(
+            .opened(RoutingIncident(id: "INC-7F3A9C01D2E4B658", team: "tier-1", severity: .b, product: "billing", language: "en", openedAt: at(70))), at: at(70), policy: policy)
         return desk
     }
 
+    /// Team tier-2's desk: cy offline, INC-Q1 (A) and INC-Q2 (C) queued.
+    static func queueDesk() -> TeamDesk {
+        let policy = RoutingPolicy()
+        var desk = TeamDesk(team: "tier-2-enterprise-emea")
+        _ = desk.apply(.profile(Agent(id: "cy", team: "tier-2-enterprise-emea", skills: ["billing"], languages: ["en"], capacity: 3)), at: t0, policy: policy)
+        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q2", team: "tier-2-enterprise-emea", severity: .c, product: "billing", language: "en", openedAt: at(10))), at: at(140), policy: policy)
+        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q1", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: at(130))), at: at(140), policy: policy)
+        return desk
+    }
+
+    /// The router's records of a desk: its core (a `DeskSnapshot`) and one record per queued
+    /// incident, as the router writes them.
+    static func deskRecords(_ desk: TeamDesk) throws -> [(key: [UInt8], value: [UInt8])] {
+        let core = try JSONSerialization.jsonObject(with: JSONEncoder().encode(desk.core))
+        var records = [(key: Array(desk.team.utf8), value: Array(try JSONSerialization.data(withJSONObject: ["desk": core, "outbox": [String]()])))]
+        for entry in desk.queuedIncidents {
+            records.append((DeskRecords.queueKey(team: desk.team, incident: entry.id), Array(try JSONEncoder().encode(entry))))
+        }
+        return records
+    }
     /// The router's `DeskSnapshot` JSON (its memberwise initializer is internal to TriageRouter).
     static func deskSnapshotJSON() throws -> Data {
         let desk = try JSONSerialization.jsonObject(with: JSONEncoder().encode(desk()))
@@ -161,6 +206,20 @@ struct PublishedFloor {
             messages.append(.init(topic: topics.agentEvents, key: Array(event.agentID.utf8), value: try event.serializedBytes()))
         }
         messages.append(.init(topic: topics.routerState, key: Array("tier-1".utf8), value: Array(try Floor.deskSnapshotJSON())))
+        // tier-2 in partition 1 behind a fence of writer w-2, then a late write of the router
+        // that lost the partition (w-1): the dashboard ignores it, as a router's restore does.
+        let writer = { (name: String) in [KafkaHeader(name: DeskLog.writerHeader, string: name)] }
+        messages.append(.init(topic: topics.routerState, key: DeskLog.fenceKey, value: Array("w-2".utf8), headers: writer("w-2"), partition: 1))
+        for record in try Floor.deskRecords(Floor.queueDesk()) {
+            messages.append(.init(topic: topics.routerState, key: record.key, value: record.value, headers: writer("w-2"), partition: 1))
+        }
+        var stale = Floor.queueDesk()
+        _ = stale.apply(
+            .opened(RoutingIncident(id: "INC-STALE", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
+            policy: RoutingPolicy())
+        for record in try Floor.deskRecords(stale) where record.key.count > "tier-2-enterprise-emea".utf8.count {
+            messages.append(.init(topic: topics.routerState, key: record.key, value: record.value, headers: writer("w-1"), partition: 1))
+        }
         for index in 0..<10 {
             messages.append(.init(topic: work, key: Array("key-\(index)".utf8), value: Array("record \(index)".utf8)))
         }
