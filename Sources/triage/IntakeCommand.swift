@@ -63,6 +63,9 @@ struct IntakeCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8085
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
@@ -96,6 +99,7 @@ struct IntakeCommand: AsyncParsableCommand {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read TLS file \(path)")
         }
+        try await requireTopics(of: .intake, client: try connection.clientConfiguration(), logger: logger)
         let instance = try await IntakeInstance(
             client: try connection.clientConfiguration(), tenants: directory, billing: policy, host: host, port: port,
             tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: group,
@@ -104,7 +108,7 @@ struct IntakeCommand: AsyncParsableCommand {
                 timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
             }
         )
-        let ops = OpsServer(port: opsPort, health: instance.health, logger: logger)
+        let ops = OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger)
         let announce = PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)
         let serviceGroup = ServiceGroup(
             configuration: .init(
