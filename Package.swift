@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "triage", targets: ["triage"]),
         .library(name: "TriageKafka", targets: ["TriageKafka"]),
         .library(name: "TriageKafkaTesting", targets: ["TriageKafkaTesting"]),
+        .library(name: "TriageChildProcess", targets: ["TriageChildProcess"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
@@ -238,10 +239,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Child processes that die with their parent (PR_SET_PDEATHSIG, set between fork and exec
+        // by a small C shim): the test helpers' brokers and workers, and `triage dev --processes`.
+        .target(name: "CChildProcess"),
+        .target(name: "TriageChildProcess", dependencies: ["CChildProcess"], swiftSettings: swiftSettings),
         .target(
             name: "TriageKafkaTesting",
             dependencies: [
-                "TriageKafka",
+                "TriageKafka", "TriageChildProcess",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -264,6 +269,7 @@ let package = Package(
                 "TriageDashboard",
                 "TriageRouting",
                 "TriageOps",
+                "TriageChildProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -311,7 +317,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",
             dependencies: ["TriageAnalytics", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -367,7 +373,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageSchemaTests",
-            dependencies: ["TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageSchema", "TriageChildProcess", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -378,6 +384,7 @@ let package = Package(
                 "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "TriageKafkaTesting",
+                "TriageChildProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -1,34 +1,34 @@
 public import Foundation
+public import TriageChildProcess
 
-/// Runs `executable` with `arguments`, feeding `input`; returns (status, stdout, stderr).
+// Every process a test starts is a `ChildProcess`: it dies with the test process (SIGKILL through
+// PR_SET_PDEATHSIG), so a test run that crashes or is killed leaves no broker or worker behind
+// holding `swift test`'s output pipes open.
+
+/// Runs `executable` with `arguments`, feeding `input`; returns (status, stdout, stderr). The
+/// status is the exit code, or the signal's number if a signal ended it. Killed after `timeout`.
 public func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = stdin
-    try process.run()
-    defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    // Blocking reads run on GCD threads: blocking the cooperative pool (two threads on a
-    // two-core CI machine) would stall every other test while the process runs.
-    async let outputData = readToEnd(output.fileHandleForReading)
-    async let errorData = readToEnd(errors.fileHandleForReading)
+    let process = try ChildProcess(
+        executable: executable, arguments: arguments, standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
+    )
+    defer { process.send(SIGKILL) }
+    // Written on a thread of its own: a large input fills the pipe until the child reads.
+    let stdin = process.standardInput!
+    let written = Thread {
+        if let input { try? stdin.write(contentsOf: Data(input.utf8)) }
+        try? stdin.close()
+    }
+    written.start()
+    async let outputData = ChildProcess.readToEnd(process.standardOutput!)
+    async let errorData = ChildProcess.readToEnd(process.standardError!)
     try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: await outputData, as: UTF8.self), String(decoding: await errorData, as: UTF8.self))
+    let termination = await process.terminated()
+    return (termination.status, String(decoding: await outputData, as: UTF8.self), String(decoding: await errorData, as: UTF8.self))
 }
 
-/// Reads a pipe to its end on a GCD thread, not on the cooperative pool.
+/// Reads a pipe to its end on a thread of its own, not on the cooperative pool.
 public func readToEnd(_ handle: FileHandle) async -> Data {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
-    }
+    await ChildProcess.readToEnd(handle)
 }
 
 /// The `triage` executable built next to this test bundle.
@@ -39,55 +39,55 @@ public var triageExecutable: String {
 }
 
 /// A `triage broker` child process, stopped with SIGTERM.
-public final class BrokerProcess: @unchecked Sendable {
-    public let process = Process()
+public final class BrokerProcess: Sendable {
+    public let process: ChildProcess
     public let bootstrap: String
 
     public init(arguments: [String]) async throws {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("broker-port")).path
-        process.executableURL = URL(fileURLWithPath: triageExecutable)
-        process.arguments = ["broker", "--port-file", portFile, "--log-level", "warning"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        try await eventually("the broker writes its port file") { FileManager.default.fileExists(atPath: portFile) }
+        process = try ChildProcess(
+            executable: triageExecutable, arguments: ["broker", "--port-file", portFile, "--log-level", "warning"] + arguments,
+            standardOutput: .nullDevice
+        )
+        let process = self.process
+        try await eventually("the broker writes its port file") {
+            guard process.isRunning else { throw ChildProcessError("triage broker ended (\(process.termination!)) before it wrote its port file") }
+            return FileManager.default.fileExists(atPath: portFile)
+        }
         bootstrap = try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         try? FileManager.default.removeItem(atPath: portFile)
     }
 
     deinit {
         // A failed test must not leave a broker running.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
     }
 
     public func stop() async throws -> Int32 {
-        process.terminate()  // SIGTERM
-        try await eventually("the broker exits on SIGTERM") { !self.process.isRunning }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.send(SIGTERM)
+        let process = self.process
+        try await eventually("the broker exits on SIGTERM") { !process.isRunning }
+        return await process.terminated().status
     }
 }
 
-
 /// A `triage` child process (a worker) with its output captured to a file, stopped with
 /// SIGTERM or killed with SIGKILL.
-public final class TriageProcess: @unchecked Sendable {
-    public let process = Process()
+public final class TriageProcess: Sendable {
+    public let process: ChildProcess
     public let logFile: String
 
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("triage-log")).path
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        process.executableURL = URL(fileURLWithPath: triageExecutable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try ChildProcess(
+            executable: triageExecutable, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            standardOutput: .file(logFile, append: false), standardError: .standardOutput
+        )
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
     }
 
     /// Everything the process wrote so far.
@@ -95,16 +95,16 @@ public final class TriageProcess: @unchecked Sendable {
 
     /// SIGKILL: no shutdown, no commit, no flush.
     public func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.send(SIGKILL)
+        process.waitUntilExit()  // SIGKILL cannot be caught: milliseconds
     }
 
     /// SIGTERM, then waits for the exit status.
     public func stop(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        process.terminate()
-        try await eventually("triage \(process.arguments?.first ?? "") exits on SIGTERM", timeout: timeout) { !self.process.isRunning }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.send(SIGTERM)
+        let process = self.process
+        try await eventually("triage \(process.arguments.first ?? "") exits on SIGTERM", timeout: timeout) { !process.isRunning }
+        return await process.terminated().status
     }
 }
 
@@ -113,35 +113,29 @@ public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLast
 
 /// A real SMTP server on loopback (`scripts/smtp-sink.py`, aiosmtpd from PyPI) that writes every
 /// accepted message to a directory. Stopped by closing its stdin (or SIGKILL on deinit).
-public final class SMTPSinkProcess: @unchecked Sendable {
-    public let process = Process()
+public final class SMTPSinkProcess: Sendable {
+    public let process: ChildProcess
     public let directory: String
     public let port: Int
-    private let stdin = Pipe()
 
     /// Whether python3 can import aiosmtpd (`pip install aiosmtpd`; `make test` installs it).
     public static var isAvailable: Bool {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import aiosmtpd"]
-        check.standardOutput = FileHandle.nullDevice
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
+        guard let check = try? ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", "import aiosmtpd"], standardOutput: .nullDevice, standardError: .nullDevice
+        ) else { return false }
+        return check.waitUntilExit() == .exited(0)
     }
 
     public init(rejectFirst: Int = 0, extraArguments: [String] = []) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("smtp-sink")).path
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/scripts/smtp-sink.py", directory, "--reject-first", String(rejectFirst)] + extraArguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardInput = stdin
-        try process.run()
-        let reading = output.fileHandleForReading
+        process = try ChildProcess(
+            executable: "/usr/bin/env",
+            arguments: ["python3", repositoryRoot + "/scripts/smtp-sink.py", directory, "--reject-first", String(rejectFirst)] + extraArguments,
+            standardInput: .pipe, standardOutput: .pipe
+        )
+        let reading = process.standardOutput!
         let line: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 var data = Data()
                 while !data.contains(UInt8(ascii: "\n")) {
                     let chunk = reading.availableData
@@ -149,7 +143,7 @@ public final class SMTPSinkProcess: @unchecked Sendable {
                     data.append(chunk)
                 }
                 continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
+            }.start()
         }
         guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "smtp-sink did not start: '\(line)'"])
@@ -164,13 +158,14 @@ public final class SMTPSinkProcess: @unchecked Sendable {
             .compactMap { try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8) }
     }
 
+    /// Closes its stdin and waits for it to exit (it does at once; synchronous for `defer`).
     public func stop() {
-        try? stdin.fileHandleForWriting.close()
+        try? process.standardInput?.close()
         process.waitUntilExit()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.send(SIGKILL)
     }
 }
 

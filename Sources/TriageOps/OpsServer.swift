@@ -2,6 +2,9 @@ import Hummingbird
 public import Logging
 import Metrics
 import NIOCore
+#if canImport(Glibc)
+    import Glibc
+#endif
 public import Prometheus
 public import ServiceLifecycle
 public import TriageStreams
@@ -20,7 +23,9 @@ public enum TriageMetrics {
 /// The operations endpoint of a worker: `/healthz` (the process serves requests), `/readyz`
 /// (the worker processes its partitions: 503 while state is being restored or before it runs)
 /// and `/metrics` (Prometheus text format). Bind to port 0 for an ephemeral port; `onListening`
-/// receives the bound port.
+/// receives the bound port. `host` defaults to loopback (127.0.0.1): metrics stay on the machine
+/// unless a deployment asks for more (the Helm chart passes `--ops-host 0.0.0.0`). A port that is
+/// taken fails ``run()`` with an ``OpsServerError`` that says so.
 public struct OpsServer: Service {
     public let host: String
     public let port: Int
@@ -30,7 +35,7 @@ public struct OpsServer: Service {
     public let onListening: (@Sendable (Int) -> Void)?
 
     public init(
-        host: String = "0.0.0.0", port: Int, health: WorkerHealth, logger: Logger, registry: PrometheusCollectorRegistry = TriageMetrics.registry,
+        host: String = "127.0.0.1", port: Int, health: WorkerHealth, logger: Logger, registry: PrometheusCollectorRegistry = TriageMetrics.registry,
         onListening: (@Sendable (Int) -> Void)? = nil
     ) {
         self.host = host
@@ -73,6 +78,19 @@ public struct OpsServer: Service {
             },
             logger: logger
         )
-        try await application.run()
+        do {
+            try await application.run()
+        } catch where (error as? IOError)?.errnoCode == EADDRINUSE || "\(error)".contains("Address already in use") {
+            throw OpsServerError(
+                "cannot serve /healthz, /readyz and /metrics on \(host):\(port): address in use (another process listens there; "
+                    + "choose another --ops-port, or 0 for any free port)"
+            )
+        }
     }
+}
+
+/// The ops endpoint could not start, in words that say what to do.
+public struct OpsServerError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -35,6 +35,9 @@ struct AnalyticsCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8084
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
@@ -49,11 +52,12 @@ struct AnalyticsCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging(label: "triage.analytics")
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
+        try await requireTopics(of: .analytics, client: client, logger: logger)
         try await AnalyticsFeed.checkTopics(AnalyticsFeedTopics(), client: client, logger: logger)
         let services = try AnalyticsServices(
             client: client, policy: policy, group: group, sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
         )
-        let ops = OpsServer(port: opsPort, health: services.feed.health, logger: logger)
+        let ops = OpsServer(host: opsHost, port: opsPort, health: services.feed.health, logger: logger)
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

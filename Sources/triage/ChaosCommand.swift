@@ -270,7 +270,7 @@ final class ChaosMonkey: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(roll(killInterval * 0.5...killInterval * 1.5)))
             if Task.isCancelled { return }
-            let workers = cluster.workers.filter(\.process.process.isRunning)
+            let workers = cluster.workers.filter(\.process.isRunning)
             guard !workers.isEmpty else { continue }
             let victim = workers[random.withLock { Int.random(in: 0..<workers.count, using: &$0) }].name
             cluster.kill(victim)
@@ -326,7 +326,7 @@ final class ChaosMonkey: Service, Sendable {
                 cluster.injectFault("rtt \(broker) 0")
             }
         }
-        for child in cluster.workers where !child.process.process.isRunning { try? cluster.restart(child.name) }
+        for child in cluster.workers where !child.process.isRunning { try? cluster.restart(child.name) }
     }
 }
 
@@ -352,7 +352,7 @@ struct ChaosReporter: Service {
 
     func run() async throws {
         await reportPeriodically(every: 10) { elapsed in
-            let up = cluster.workers.filter(\.process.process.isRunning).count
+            let up = cluster.workers.filter(\.process.isRunning).count
             let figures = monkey.figures
             print(
                 "[\(elapsed)s] incidents opened \(simulator.opened), events delivered \(simulator.deliveredEvents.count) "

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TriageChildProcess
 import TriageRouting
 import TriageSLA
 import TriageSchema
@@ -12,11 +13,13 @@ import TriageSchema
 /// `triage dev --processes`: the broker and every worker as separate processes on this machine
 /// (two escalators and two routers, to show the partitions being split), the same way they run
 /// in production. The dev process itself keeps the simulator, the demo portal, the webhook
-/// receiver and the dashboard.
+/// receiver and the dashboard. The children die with it: workers get SIGTERM (they stop
+/// gracefully) and the broker SIGKILL the moment the dev process ends, however it ends
+/// (PR_SET_PDEATHSIG, see `ChildProcess`; `TRIAGE_EXIT_WITH_PARENT` is the fallback).
 final class DevProcessCluster: Sendable {
     struct Child: Sendable {
         let name: String
-        let process: ProcessBox
+        let process: ChildProcess
         let opsPort: Int
         let log: String
         /// What it was started with, to start it again (`triage chaos`).
@@ -24,15 +27,9 @@ final class DevProcessCluster: Sendable {
         let environment: [String: String]
     }
 
-    /// `Process` is not Sendable; it is only touched through its thread-safe members here.
-    final class ProcessBox: @unchecked Sendable {
-        let process: Process
-        init(_ process: Process) { self.process = process }
-    }
-
     let folder: String
     let bootstrap: String
-    private let broker: ProcessBox
+    private let broker: ChildProcess
     private let children: Mutex<[Child]>
     /// The broker's standard input with `faultCommands`.
     private let faults: FileHandle?
@@ -43,18 +40,16 @@ final class DevProcessCluster: Sendable {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-dev-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let portFile = folder + "/broker.address"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = ["broker", "--brokers", "\(brokers)", "--port-file", portFile, "--log-level", "warning"]
-            + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] } + (faultCommands ? ["--fault-commands", "--log-level", "info"] : [])
-        let input = Pipe()
-        if faultCommands { process.standardInput = input }
-        faults = faultCommands ? input.fileHandleForWriting : nil
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = try Self.logHandle(folder + "/broker.log")
-        process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "\(getpid())"]) { $1 }
-        try process.run()
-        broker = ProcessBox(process)
+        let log = folder + "/broker.log"
+        let process = try ChildProcess(
+            executable: Self.executable,
+            arguments: ["broker", "--brokers", "\(brokers)", "--port-file", portFile, "--log-level", "warning"]
+                + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] } + (faultCommands ? ["--fault-commands", "--log-level", "info"] : []),
+            environment: ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
+            standardInput: faultCommands ? .pipe : .nullDevice, standardOutput: .nullDevice, standardError: .file(log, append: false)
+        )
+        faults = process.standardInput
+        broker = process
         children = Mutex([])
         let deadline = ContinuousClock.now + .seconds(30)
         while !FileManager.default.fileExists(atPath: portFile) {
@@ -73,27 +68,30 @@ final class DevProcessCluster: Sendable {
     }
 
     private func launch(_ name: String, _ arguments: [String], environment: [String: String], opsPort: Int, log: String, append: Bool) throws -> Child {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--log-level", "warning"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([exitWithParentVariable: "\(getpid())"]) { $1 }
-        let handle = try Self.logHandle(log, append: append)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return Child(name: name, process: ProcessBox(process), opsPort: opsPort, log: log, arguments: arguments, environment: environment)
+        if !append || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let process = try ChildProcess(
+            executable: Self.executable,
+            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
+            standardOutput: .file(log, append: true), standardError: .standardOutput,
+            deathSignal: SIGTERM
+        )
+        return Child(name: name, process: process, opsPort: opsPort, log: log, arguments: arguments, environment: environment)
     }
+
+    /// This very executable (the children are `triage` commands too).
+    private static var executable: String { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path }
 
     /// SIGKILLs worker `name` (no chance to commit or leave its group) and waits for it to die.
     func kill(_ name: String) {
-        guard let child = workers.first(where: { $0.name == name }), child.process.process.isRunning else { return }
-        Foundation.kill(child.process.process.processIdentifier, SIGKILL)
-        child.process.process.waitUntilExit()
+        guard let child = workers.first(where: { $0.name == name }), child.process.isRunning else { return }
+        child.process.send(SIGKILL)
+        child.process.waitUntilExit()  // SIGKILL cannot be caught: milliseconds
     }
 
     /// Starts worker `name` again with its arguments, ops port and log (appended to).
     func restart(_ name: String) throws {
-        guard let old = workers.first(where: { $0.name == name }), !old.process.process.isRunning else { return }
+        guard let old = workers.first(where: { $0.name == name }), !old.process.isRunning else { return }
         let child = try launch(name, old.arguments, environment: old.environment, opsPort: old.opsPort, log: old.log, append: true)
         children.withLock { children in
             if let index = children.firstIndex(where: { $0.name == name }) { children[index] = child }
@@ -107,7 +105,7 @@ final class DevProcessCluster: Sendable {
     }
 
     /// The broker's exit status once it has exited (it should run until ``stop()``).
-    var brokerExit: Int32? { broker.process.isRunning ? nil : broker.process.terminationStatus }
+    var brokerExit: Int32? { broker.termination?.status }
 
     var workers: [Child] { children.withLock { $0 } }
 
@@ -116,11 +114,11 @@ final class DevProcessCluster: Sendable {
         var parts: [String] = []
         for child in workers {
             let state: String
-            if child.process.process.isRunning {
+            if let termination = child.process.termination {
+                state = "exited \(termination.status) (see \(child.log))"
+            } else {
                 let processed = await Self.processed(port: child.opsPort).map { " \($0)" } ?? ""
                 state = "up\(processed)"
-            } else {
-                state = "exited \(child.process.process.terminationStatus) (see \(child.log))"
             }
             parts.append("\(child.name) \(state)")
         }
@@ -131,25 +129,25 @@ final class DevProcessCluster: Sendable {
     /// the broker. Returns the workers' exit statuses.
     func stop(timeout: Duration = .seconds(45)) async -> [String: Int32] {
         let all = workers
-        for child in all where child.process.process.isRunning { child.process.process.terminate() }
+        for child in all { child.process.send(SIGTERM) }
         let deadline = ContinuousClock.now + timeout
-        while all.contains(where: { $0.process.process.isRunning }), ContinuousClock.now < deadline {
+        while all.contains(where: { $0.process.isRunning }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
         }
         var statuses: [String: Int32] = [:]
         for child in all {
-            if child.process.process.isRunning {
-                Foundation.kill(child.process.process.processIdentifier, SIGKILL)
-                child.process.process.waitUntilExit()
+            if child.process.isRunning {
+                child.process.send(SIGKILL)
+                _ = await child.process.terminated()
                 statuses[child.name] = -9
             } else {
-                statuses[child.name] = child.process.process.terminationStatus
+                statuses[child.name] = child.process.termination?.status
             }
         }
         // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
         // worth flushing, so it is killed.
-        Foundation.kill(broker.process.processIdentifier, SIGKILL)
-        broker.process.waitUntilExit()
+        broker.send(SIGKILL)
+        _ = await broker.terminated()
         return statuses
     }
 
@@ -161,13 +159,6 @@ final class DevProcessCluster: Sendable {
             total += line.split(separator: " ").last.flatMap { Double($0) } ?? 0
         }
         return Int(total)
-    }
-
-    private static func logHandle(_ path: String, append: Bool = false) throws -> FileHandle {
-        if !append || !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw DevProcessError("cannot write \(path)") }
-        if append { handle.seekToEndOfFile() }
-        return handle
     }
 
     /// A port nobody listens on right now (bound and released; fine for a local demo).

@@ -66,6 +66,9 @@ struct EscalatorCommand: AsyncParsableCommand {
     @Option(help: "Port of the /healthz and /readyz endpoint (0 = any free port).")
     var opsPort: Int = 8081
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Write the ops endpoint's bound port to this file.")
     var opsPortFile: String?
 
@@ -88,13 +91,14 @@ struct EscalatorCommand: AsyncParsableCommand {
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
         let clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())
+        try await requireTopics(of: .escalator, client: client, logger: logger)
         try await Escalator.checkTopics(EscalatorTopics(), client: client, logger: logger)
         let services = try EscalatorServices(
             client: client, policy: policy, clock: clock, group: group,
             sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
         )
         let portFile = opsPortFile
-        let ops = OpsServer(port: opsPort, health: services.escalator.health, logger: logger) { port in
+        let ops = OpsServer(host: opsHost, port: opsPort, health: services.escalator.health, logger: logger) { port in
             if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }
         }
         logger.info(

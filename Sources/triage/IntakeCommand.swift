@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TriageEntitlements
 import TriageEscalator
 import TriageIntake
@@ -63,6 +64,9 @@ struct IntakeCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8085
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
@@ -96,6 +100,7 @@ struct IntakeCommand: AsyncParsableCommand {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read TLS file \(path)")
         }
+        try await requireTopics(of: .intake, client: try connection.clientConfiguration(), logger: logger)
         let instance = try await IntakeInstance(
             client: try connection.clientConfiguration(), tenants: directory, billing: policy, host: host, port: port,
             tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: group,
@@ -104,7 +109,7 @@ struct IntakeCommand: AsyncParsableCommand {
                 timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
             }
         )
-        let ops = OpsServer(port: opsPort, health: instance.health, logger: logger)
+        let ops = OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger)
         let announce = PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)
         let serviceGroup = ServiceGroup(
             configuration: .init(
@@ -129,10 +134,40 @@ struct PortAnnouncer: Service {
     let tenants: Int
 
     func run() async throws {
-        let port = try await server.boundPort()
+        // Cancelled (another service failed, e.g. a taken --ops-port) or asked to stop before
+        // the listener is up: the server never binds, so stop waiting for it.
+        let port = try await cancelWhenGracefulShutdown { try await Self.port(of: server) }
         print("triage intake listening on port \(port) (\(tenants) tenant(s))")
         fflush(nil)
         if let file { try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: file)) }
         try? await gracefulShutdown()
     }
+
+    /// `server.boundPort()`, given up with CancellationError when this task is cancelled.
+    private static func port(of server: IntakeServer) async throws -> Int {
+        let waiter = PortWaiter()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.continuation.withLock { $0 = continuation }
+                if Task.isCancelled { waiter.resume(throwing: CancellationError()) }
+                Task {
+                    do {
+                        waiter.resume(returning: try await server.boundPort())
+                    } catch {
+                        waiter.resume(throwing: error)
+                    }
+                }
+            }
+        } onCancel: {
+            waiter.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// The one continuation of ``PortAnnouncer``'s wait, resumed once by whichever comes first.
+private final class PortWaiter: Sendable {
+    let continuation = Mutex<CheckedContinuation<Int, any Error>?>(nil)
+
+    func resume(returning port: Int) { continuation.withLock { $0.take() }?.resume(returning: port) }
+    func resume(throwing error: any Error) { continuation.withLock { $0.take() }?.resume(throwing: error) }
 }

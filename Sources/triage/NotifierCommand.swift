@@ -42,6 +42,9 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8083
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
@@ -72,16 +75,26 @@ struct NotifierCommand: AsyncParsableCommand {
             throw ValidationError("invalid templates: \(error)")
         }
         let client = try connection.clientConfiguration()
+        try await requireTopics(of: .notifier, client: client, logger: logger)
         try await Notifier.checkTopics(NotifierTopics(), client: client, logger: logger)
-        let services = try NotifierServices(
-            client: client, rules: loaded, deliverer: Deliverer(templates: rendering, environment: environment), group: group,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
-        )
-        let ops = OpsServer(port: opsPort, health: services.notifier.health, logger: logger)
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        try await serviceGroup.run()
+        let deliverer = Deliverer(templates: rendering, environment: environment)
+        let services: NotifierServices
+        do {
+            services = try NotifierServices(
+                client: client, rules: loaded, deliverer: deliverer, group: group,
+                sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+            )
+            let ops = OpsServer(host: opsHost, port: opsPort, health: services.notifier.health, logger: logger)
+            let serviceGroup = ServiceGroup(
+                configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            )
+            try await serviceGroup.run()
+        } catch {
+            // The notifier shuts its HTTP client down when it stops normally; when it never ran
+            // (a taken --ops-port failed the group first) an HTTP client left open is a crash.
+            await deliverer.shutdown()
+            throw error
+        }
         let figures = services.notifier.statistics
         logger.info(
             "notifier stopped",

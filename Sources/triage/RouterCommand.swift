@@ -56,6 +56,9 @@ struct RouterCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8082
 
+    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    var opsHost: String = "127.0.0.1"
+
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
@@ -81,12 +84,13 @@ struct RouterCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging(label: "triage.router")
         let policy = try rosterOptions.load()?.policy ?? RoutingPolicy()
         let client = try connection.clientConfiguration()
+        try await requireTopics(of: .router, client: client, logger: logger)
         let services = try await RouterInstance(
             client: client, policy: policy, group: group, defaultTeam: defaultTeam,
             sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger, fetchWait: .milliseconds(fetchWaitMs),
             closedRetention: .seconds(closedRetentionDays * 86_400)
         )
-        let ops = OpsServer(port: opsPort, health: services.health, logger: logger)
+        let ops = OpsServer(host: opsHost, port: opsPort, health: services.health, logger: logger)
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.services.map { .init(service: $0) } + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger

@@ -18,7 +18,7 @@ struct Triage: AsyncParsableCommand {
             its bootstrap servers (--bootstrap host:port,...).
             """,
         version: "0.1.0 (librdkafka \(KafkaLibrary.version))",
-        subcommands: [DevCommand.self, ChaosCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self]
+        subcommands: [DevCommand.self, ChaosCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self]
     )
 }
 

@@ -37,6 +37,8 @@ struct ChartTests {
             #expect(args.first == worker.kind, "\(args)")
             #expect(argument("--group", in: args) == worker.group)
             #expect(argument("--ops-port", in: args) == String(worker.opsPort))
+            // Probes and Prometheus come from outside the pod; the workers' default is loopback.
+            #expect(argument("--ops-host", in: args) == "0.0.0.0", "\(args)")
 
             // The ops port is declared and both probes use it.
             let ports = container["ports"] as? [[String: Any]] ?? []
@@ -87,56 +89,36 @@ struct ChartTests {
         }
     }
 
-    /// The topic Job creates every topic with its partition count and cleanup policy, with
-    /// co-partitioned topics equal, as a pre-install/pre-upgrade hook with retries and a TTL.
+    /// The topic Job runs `triage topics create --all` (the topic list, configs and groups live in
+    /// the code) with every co-partitioned group's count, as a pre-install/pre-upgrade hook with
+    /// retries and a TTL.
     @Test(arguments: ValuesSet.allCases)
-    func topicJobCreatesEveryTopicWithItsPartitionsAndCompaction(_ values: ValuesSet) async throws {
+    func topicJobRunsCreateAllWithEveryGroupsPartitions(_ values: ValuesSet) async throws {
         let manifests = try await values.check().manifests()
         let job = try #require(manifests.named("Job", "triage-topics"))
         #expect(job["metadata", "annotations", "helm.sh/hook"] as? String == "pre-install,pre-upgrade")
         #expect((job["spec", "backoffLimit"] as? Int ?? 0) > 0)
         #expect((job["spec", "ttlSecondsAfterFinished"] as? Int ?? 0) > 0)
-
-        struct Created: Equatable { var partitions: Int, replication: Int, configs: Set<String> }
-        var created: [String: Created] = [:]
-        for container in job.containers {
-            let args = try #require(container["args"] as? [String])
-            #expect(Array(args.prefix(2)) == ["topics", "create"])
-            let configs = Set(arguments("--config", in: args))
-            for spec in args.dropFirst(2).prefix(while: { !$0.hasPrefix("--") }) {
-                let parts = spec.split(separator: ":").map(String.init)
-                #expect(parts.count == 3, "\(spec): NAME:PARTITIONS:REPLICATION")
-                #expect(created[parts[0]] == nil, "\(parts[0]) is created twice")
-                created[parts[0]] = Created(partitions: Int(parts[1]) ?? 0, replication: Int(parts[2]) ?? 0, configs: configs)
-            }
-        }
+        #expect(job.containers.count == 1)
+        let container = try #require(job.containers.first)
+        let args = try #require(container["args"] as? [String])
+        #expect(Array(args.prefix(3)) == ["topics", "create", "--all"], "\(args)")
         let p = values.partitions
-        let expected: [(topic: String, partitions: Int, compacted: Bool)] = [
-            ("triage.incident-events", p.incidents, false), ("triage.sla-state", p.incidents, true),
-            ("triage.routing-index", p.incidents, true), ("triage.incident-state", p.incidents, true),
-            ("triage.routing", p.routing, false), ("triage.router-state", p.routing, true),
-            ("triage.notification-requests", p.notifications, false), ("triage.notification-retry", p.notifications, false),
-            ("triage.notification-ledger", p.notifications, true),
-            ("triage.entitlement-requests", p.entitlements, false), ("triage.entitlements", p.entitlements, true),
-            ("triage.agent-events", 3, true), ("triage.entitlement-replies", 3, false), ("triage.incident-directory", 6, true),
-            ("triage.analytics", 12, false), ("triage.dead-letter", 3, false),
-        ]
-        #expect(Set(created.keys) == Set(expected.map(\.topic)))
-        for topic in expected {
-            let made = try #require(created[topic.topic], "\(topic.topic) is not created")
-            #expect(made.partitions == topic.partitions, "\(topic.topic)")
-            #expect(made.replication == 3, "\(topic.topic)")
-            let policy = made.configs.first { $0.hasPrefix("cleanup.policy=") }
-            if topic.compacted {
-                #expect(policy?.hasPrefix("cleanup.policy=compact") == true, "\(topic.topic) must be compacted: \(made.configs)")
-            } else {
-                #expect(policy == nil, "\(topic.topic) must not be compacted: \(made.configs)")
-            }
-            if values == .production { #expect(made.configs.contains("min.insync.replicas=2"), "\(topic.topic)") }
-        }
+        let groups = Dictionary(
+            arguments("--partitions", in: args).map { ($0.split(separator: "=").first.map(String.init) ?? "", Int($0.split(separator: "=").last ?? "") ?? 0) },
+            uniquingKeysWith: { _, second in second }
+        )
+        #expect(
+            groups == [
+                "incidents": p.incidents, "routing": p.routing, "notifications": p.notifications, "entitlements": p.entitlements,
+                "agentEvents": 3, "entitlementReplies": 3, "incidentDirectory": 6, "analytics": 12, "deadLetter": 3,
+            ],
+            "\(args)"
+        )
+        #expect(argument("--replication-factor", in: args) == "3")
         // The notifier's delivery ledger forgets keys: compacted and time-limited (docs/notifier.md).
-        #expect(created["triage.notification-ledger"]?.configs.contains("cleanup.policy=compact,delete") == true)
-        #expect(created["triage.notification-ledger"]?.configs.contains { $0.hasPrefix("retention.ms=") } == true)
+        #expect(argument("--notification-ledger-retention-ms", in: args) == "604800000")
+        if values == .production { #expect(arguments("--config", in: args).contains("min.insync.replicas=2"), "\(args)") }
     }
 
     @Test func defaultsScaleOnCPUWithNeitherKEDANorServiceMonitor() async throws {

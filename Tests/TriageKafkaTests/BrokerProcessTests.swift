@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageChildProcess
 import TriageKafka
 import TriageKafkaTesting
 
@@ -75,20 +76,19 @@ struct BrokerProcessTests {
         let broker = try await BrokerProcess(arguments: ["--topic", "shared:2"])
         let group = uniqueName("cross-process")
         // kcat joins the group first, as a balanced consumer in another process; it exits after 20 records.
-        let kcatProcess = Process()
-        kcatProcess.executableURL = URL(fileURLWithPath: kcat)
-        kcatProcess.arguments = [
-            "-b", broker.bootstrap, "-G", group, "-X", "partition.assignment.strategy=cooperative-sticky",
-            "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "-X", "fetch.wait.max.ms=10",
-            "-X", "auto.offset.reset=earliest",  // kcat defaults to latest: under load it could start after our records
-            "-c", "20", "-f", "%p:%s\n", "-u", "shared",
-        ]
-        let kcatOutput = Pipe()
-        kcatProcess.standardOutput = kcatOutput
-        kcatProcess.standardError = FileHandle.nullDevice
-        try kcatProcess.run()
-        defer { if kcatProcess.isRunning { kill(kcatProcess.processIdentifier, SIGKILL) } }
-        let kcatLines = Task { String(decoding: await readToEnd(kcatOutput.fileHandleForReading), as: UTF8.self) }
+        let kcatProcess = try ChildProcess(
+            executable: kcat,
+            arguments: [
+                "-b", broker.bootstrap, "-G", group, "-X", "partition.assignment.strategy=cooperative-sticky",
+                "-X", "session.timeout.ms=3000", "-X", "heartbeat.interval.ms=300", "-X", "fetch.wait.max.ms=10",
+                "-X", "auto.offset.reset=earliest",  // kcat defaults to latest: under load it could start after our records
+                "-c", "20", "-f", "%p:%s\n", "-u", "shared",
+            ],
+            standardOutput: .pipe, standardError: .nullDevice
+        )
+        defer { kcatProcess.send(SIGKILL) }
+        let kcatOutput = kcatProcess.standardOutput!
+        let kcatLines = Task { String(decoding: await readToEnd(kcatOutput), as: UTF8.self) }
 
         let logger = KafkaTestCluster.makeLogger("test.cross-process")
         let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageChildProcess
 import TriageNotification
 
 /// docs/notifier.md promises things code can check: the retry table follows from the defaults,
@@ -72,14 +73,10 @@ struct DocumentationTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data(body.utf8).write(to: directory.appendingPathComponent("body.json"))
         try script.write(to: directory.appendingPathComponent("script"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interpreter)
-        process.arguments = ["script"] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let process = try ChildProcess(
+            executable: interpreter, arguments: ["script"] + arguments, directory: directory.path, standardOutput: .pipe
+        )
+        let output = process.standardOutput!.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

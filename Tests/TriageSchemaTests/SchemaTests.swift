@@ -1,6 +1,8 @@
 import Foundation
 import SwiftProtobuf
+import Synchronization
 import Testing
+import TriageChildProcess
 import TriageSchema
 
 /// The repository root, found from this file's path.
@@ -165,21 +167,31 @@ let protocPath: String? = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first { F
 let protocRequired = ProcessInfo.processInfo.environment["CI"] == "true"
 
 func protoc(_ arguments: [String], input: Data) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: protocPath!)
-    process.arguments = ["-I", repositoryRoot.appendingPathComponent("schemas").path, "-I", "/usr/include"] + arguments + ["triage/v1/incident.proto"]
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw SchemaViolation(field: "protoc", message: String(decoding: errors, as: UTF8.self))
+    let process = try ChildProcess(
+        executable: protocPath!,
+        arguments: ["-I", repositoryRoot.appendingPathComponent("schemas").path, "-I", "/usr/include"] + arguments + ["triage/v1/incident.proto"],
+        standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
+    )
+    defer { process.send(SIGKILL) }
+    // Input and errors on threads of their own: a pipe that fills up would block protoc and us.
+    let stdin = process.standardInput!
+    Thread {
+        try? stdin.write(contentsOf: input)
+        try? stdin.close()
+    }.start()
+    let errorOutput = process.standardError!
+    let errors = Mutex(Data())
+    let errorsRead = DispatchSemaphore(value: 0)
+    Thread {
+        let data = errorOutput.readDataToEndOfFile()
+        errors.withLock { $0 = data }
+        errorsRead.signal()
+    }.start()
+    let output = process.standardOutput!.readDataToEndOfFile()
+    let termination = process.waitUntilExit()
+    errorsRead.wait()
+    guard termination == .exited(0) else {
+        throw SchemaViolation(field: "protoc", message: String(decoding: errors.withLock { $0 }, as: UTF8.self))
     }
     return output
 }
