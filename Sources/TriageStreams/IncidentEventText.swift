@@ -35,7 +35,7 @@ public enum IncidentEventText {
     /// Reads every value of `text`, in order.
     public static func read(_ text: String) -> [Entry] {
         let bytes = Array(text.utf8)
-        var scanner = Scanner(bytes: bytes)
+        var scanner = ValueScanner(bytes: bytes)
         var entries: [Entry] = []
         var spansLines: Bool?
         while let item = scanner.nextValue(spanningLines: spansLines ?? true) {
@@ -114,7 +114,7 @@ public enum IncidentEventText {
     }
 
     /// Splits the input into top-level JSON values (objects and arrays), string-aware.
-    struct Scanner {
+    struct ValueScanner {
         enum Item {
             case value(line: Int, range: Range<Int>)
             case problem(Problem)

@@ -1,6 +1,6 @@
 import Foundation
 public import TriageKafka
-public import TriageSchema
+import TriageSchema
 import SwiftProtobuf
 
 /// One Kafka record as a JSON line (what `triage tail` prints), decoded by the record's
@@ -41,7 +41,7 @@ public enum TopicRecordJSON {
         let header = message.header(TriageHeader.schema)?.stringValue
         let schema = header.map { String($0.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces) }
         let contentType = message.header(TriageHeader.contentType)?.stringValue
-        let value = message.valueBytes.map(Array.init)
+        let value = message.valueBytes.map { Array($0) }
         var incident = message.keyString
 
         if schema == IncidentEvent.protoMessageName || (schema == nil && message.topic == TriageTopic.incidentEvents) {

@@ -37,9 +37,11 @@ struct PublishCommand: AsyncParsableCommand {
         @Option(help: "Topic to publish to.")
         var topic: String = TriageTopic.incidentEvents
 
-        func publisher(logger: Logger) throws -> IncidentEventPublisher {
+        /// A publisher whose validation judges "in the future" by SLA time (`clock`), as the
+        /// escalator and the intake do: a sped-up stamp is not a clock-skewed one.
+        func publisher(clock: ScaledClock, logger: Logger) throws -> IncidentEventPublisher {
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration()), logger: logger)
-            return IncidentEventPublisher(producer: producer, topic: topic)
+            return IncidentEventPublisher(producer: producer, topic: topic, validator: IncidentEventValidator(now: { clock.now() }))
         }
     }
 
@@ -61,8 +63,8 @@ struct PublishCommand: AsyncParsableCommand {
             } else {
                 text = String(decoding: await readStandardInput(), as: UTF8.self)
             }
-            let publisher = try connection.publisher(logger: logger)
             let clock = time.clock
+            let publisher = try connection.publisher(clock: clock, logger: logger)
             var failures = 0
             var published = 0
             for entry in IncidentEventText.read(text) {
@@ -118,7 +120,8 @@ struct PublishCommand: AsyncParsableCommand {
             default: severity = .c
             }
             let coverage: Coverage = self.coverage.lowercased() == "24x7" ? .coverage24X7 : .businessHours
-            let now = time.clock.now()
+            let clock = time.clock
+            let now = clock.now()
             let event = IncidentEvent.with {
                 $0.eventID = UUID().uuidString.lowercased()
                 $0.incidentID = incident ?? "inc-\(UUID().uuidString.lowercased())"
@@ -136,7 +139,7 @@ struct PublishCommand: AsyncParsableCommand {
                     $0.description_p = description
                 }
             }
-            let publisher = try connection.publisher(logger: common.bootstrapLogging(label: "triage.publish"))
+            let publisher = try connection.publisher(clock: clock, logger: common.bootstrapLogging(label: "triage.publish"))
             do {
                 let report = try await publisher.publish(event)
                 print("\(event.incidentID) Opened -> \(report.topic)[\(report.partition)]@\(report.offset)")

@@ -58,7 +58,7 @@ struct SlaCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: "Business calendar YAML (time_zone, hours, holidays).")
+        @Option(help: "Business calendar YAML (time_zone, hours, holidays); replaces the default calendar of --policy.")
         var calendar: String?
 
         @Option(help: "Severity: A, B or C.")
@@ -78,9 +78,6 @@ struct SlaCommand: AsyncParsableCommand {
             }
             guard parseInstant(opened) != nil else {
                 throw ValidationError("--opened '\(opened)' is not an RFC 3339 instant (e.g. 2026-03-06T16:00:00-05:00)")
-            }
-            if calendar != nil && sla.policy != nil {
-                throw ValidationError("give --calendar or --policy, not both (--calendar replaces the policy's default calendar)")
             }
         }
 
@@ -196,7 +193,7 @@ struct SlaCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: "The incident id (required when reading from Kafka; filters a file otherwise).")
+        @Option(help: "The incident id (required when reading from Kafka, or when --events holds several incidents; filters them).")
         var incident: String?
 
         @Option(help: "File of IncidentEvents (JSON Lines, pretty-printed, an array, or triage tail output), or '-' for standard input.")
@@ -221,6 +218,11 @@ struct SlaCommand: AsyncParsableCommand {
             var history = try await loadEvents()
             if let incident { history = history.filter { $0.incidentID == incident } }
             guard let first = history.first else { throw CommandFailure("no events found\(incident.map { " for incident \($0)" } ?? "")") }
+            let incidents = Set(history.map(\.incidentID))
+            guard incidents.count == 1 else {
+                let some = incidents.sorted().prefix(5).joined(separator: ", ")
+                throw CommandFailure("the events are about \(incidents.count) incidents (\(some)\(incidents.count > 5 ? ", ..." : "")); choose one with --incident ID")
+            }
             let id = first.incidentID
             var book = SlaBook()
             print("incident \(id): \(history.count) event(s)")
@@ -284,9 +286,15 @@ struct SlaCommand: AsyncParsableCommand {
                         throw CommandFailure("cannot read --events \(events): \(error.localizedDescription)")
                     }
                 }
-                do { return try IncidentEventText.events(text) } catch {
-                    throw CommandFailure("\(events == "-" ? "standard input" : events):\(error.line): \(error.message)")
+                var result: [IncidentEvent] = []
+                for entry in IncidentEventText.read(text) {
+                    switch entry.event {
+                    case .success(let event): result.append(event)
+                    case .failure(let problem):
+                        throw CommandFailure("\(events == "-" ? "standard input" : events):\(problem.line): \(problem.message)")
+                    }
                 }
+                return result
             }
             // From Kafka: every partition of the lifecycle topic, keyed records of this incident.
             let logger = common.bootstrapLogging(label: "triage.sla")

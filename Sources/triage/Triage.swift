@@ -39,11 +39,12 @@ struct Triage: AsyncParsableCommand {
                 var command = command
                 try command.run()
             }
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as CleanExit {
-            exit(withError: error)
         } catch {
+            // ArgumentParser's own errors (`triage help`, ExitCode, CleanExit) keep its handling; a
+            // ValidationError thrown while running is a runtime failure like any other.
+            if !(error is ValidationError) && String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+                exit(withError: error)
+            }
             FileHandle.standardError.write(Data("error: \(runtimeMessage(error))\n".utf8))
             Foundation.exit(1)
         }
@@ -149,17 +150,18 @@ struct ConnectionOptions: ParsableArguments {
     func describe(_ topic: String, admin: KafkaAdmin, client: KafkaClientConfiguration) async throws -> KafkaTopicDescription? {
         do {
             return try await admin.describeTopic(topic, timeout: Self.reachTimeout)
-        } catch where error.code == .unknownTopicOrPartition {
-            return nil
         } catch {
+            if Self.code(of: error) == .unknownTopicOrPartition { return nil }
             throw unreachable(client, error)
         }
     }
 
+    static func code(of error: any Error) -> KafkaError.Code? { (error as? KafkaError)?.code }
+
     func unreachable(_ client: KafkaClientConfiguration, _ error: any Error) -> CommandFailure {
         CommandFailure(
-            "cannot reach the Kafka cluster at \(client.bootstrapServers.joined(separator: ",")): no broker answered within \(Self.reachTimeout) \
-            (\(error)). Is a broker running there? Point --bootstrap (or TRIAGE_BOOTSTRAP) at it."
+            "cannot reach the Kafka cluster at \(client.bootstrapServers.joined(separator: ",")) within \(Self.reachTimeout) (\(error)). "
+                + "Is a broker running there? Point --bootstrap (or TRIAGE_BOOTSTRAP) at one."
         )
     }
 

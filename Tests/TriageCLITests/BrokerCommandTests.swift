@@ -89,7 +89,8 @@ struct BrokerCommandTests {
         let (explained, timeline, explainErrors) = try await triage(["sla", "explain", "--events", "-"] + time, input: tailed)
         #expect(explained == 0, "\(explainErrors)")
         #expect(timeline.contains("incident inc-scaled: 2 event(s)") && timeline.contains("Acknowledged"), "\(timeline)")
-        #expect(!timeline.contains("first_response running"), "acknowledged: the first response clock stopped\n\(timeline)")
+        let asOf = timeline.split(separator: "\n").first { $0.hasPrefix("as of ") } ?? ""
+        #expect(asOf.contains("(SLA time ×360.0): sev A 24x7, first_response stopped"), "acknowledged: the first response clock stopped\n\(timeline)")
     }
 
     @Test func withoutABrokerCommandsSaySoPromptly() async throws {

@@ -36,7 +36,7 @@ struct EventTextTests {
         #expect(try ids(String(tailLine)) == ["e1"])
         let analytics = #"{"topic": "triage.analytics", "partition": 0, "offset": 3, "key": "inc-1", "schema": "triage.v1.AnalyticsRecord", "value": {"x": 1}}"#
         // A tail line that holds another message is not an event, and says which.
-        guard case .failure(let problem) = IncidentEventText.read(Self.opened + "\n" + analytics).last?.event else {
+        guard case .failure(let problem)? = IncidentEventText.read(Self.opened + "\n" + analytics).last?.event else {
             Issue.record("an analytics record must not pass as an event")
             return
         }
@@ -51,7 +51,7 @@ struct EventTextTests {
         let pretty = "{\n  \"eventId\": \"e1\",\n  \"incidentId\": \"inc-1\"\n}\n\n{\n  \"eventId\": \"e2\",\n  \"nope\": true\n}\n"
         let read = IncidentEventText.read(pretty)
         #expect(read.map(\.line) == [1, 6])
-        guard case .failure(let problem) = read.last?.event else {
+        guard case .failure(let problem)? = read.last?.event else {
             Issue.record("an unknown field must be refused")
             return
         }

@@ -10,12 +10,11 @@ struct HelpAndErrorTests {
         #expect(status == 0, "\(path) --help: \(errors)")
         guard let section = help.range(of: "SUBCOMMANDS:") else { return [path] }
         var paths = [path]
-        for line in help[section.upperBound...].split(separator: "\n") {
-            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first else {
-                if !line.hasPrefix(" ") { break }
-                continue
-            }
-            if name == "help" { continue }
+        // "  name (default)   abstract" lines up to the blank line that ends the section; wrapped
+        // abstracts are indented deeper.
+        for line in help[section.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).dropFirst() {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { break }
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first, name != "help" else { continue }
             paths += try await commandPaths(under: path + [String(name)])
         }
         return paths
@@ -56,7 +55,7 @@ struct HelpAndErrorTests {
         let opened = ["--severity", "B", "--coverage", "business", "--opened", "2026-03-06T16:00:00-05:00"]
         let (status, output, errors) = try await triage(["sla", "deadline"] + opened)
         #expect(status == 0, "\(errors)")
-        #expect(output.contains("calendar   built-in default (UTC"), "\(output)")
+        #expect(output.contains("calendar   built-in default ("), "\(output)")
         #expect(errors.contains("warning:") && errors.contains("UTC-05:00") && errors.contains("UTC+00:00"), "\(errors)")
         // The same instant written in the calendar's zone, and 24x7 coverage: nothing to warn about.
         let (_, _, utcErrors) = try await triage(["sla", "deadline", "--severity", "B", "--opened", "2026-03-06T21:00:00Z"])
