@@ -371,6 +371,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The `triage` executable run as a process (its --help, errors, and commands against a
+        // broker), and the text formats its commands share (TriageStreams).
+        .testTarget(
+            name: "TriageCLITests",
+            dependencies: [
+                "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TriageSchemaTests",
             dependencies: ["TriageSchema", "TriageChildProcess", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

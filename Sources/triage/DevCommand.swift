@@ -128,7 +128,9 @@ struct DevCommand: AsyncParsableCommand {
             try kafka.createTopic(name, partitions: 6, replicationFactor: min(3, brokers))
         }
         let policy = try sla.loadPolicy()
-        let clock = ScaledClock(scale: timeScale, origin: Date())
+        // Whole seconds, as printed: other processes given the printed origin agree on SLA time.
+        let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let clock = ScaledClock(scale: timeScale, origin: origin)
         let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
         if let portFile { try Data((kafka.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
         print("""
@@ -144,6 +146,7 @@ struct DevCommand: AsyncParsableCommand {
                          intake: gRPC triage.v1.IncidentIntake on 127.0.0.1:\(intakePort == 0 ? "(any free port)" : String(intakePort)), \
             bearer token \(devToken) (tenant dev-portal); entitlement ledger; demo portal every \(portalInterval) s
               watch:     triage tail --bootstrap \(kafka.bootstrapServers) \(TriageTopic.incidentEvents)
+              sla time:  --time-scale \(timeScale) --time-origin \(ISO8601DateFormatter().string(from: origin)) (give both to triage publish and triage sla explain)
               stop:      Ctrl-C
             """)
         fflush(nil)
@@ -605,7 +608,8 @@ extension DevCommand {
     /// webhook receiver, and prints what each worker's `/metrics` says.
     func runProcesses(logger: Logger) async throws {
         let policy = try sla.loadPolicy()
-        let origin = Date()
+        // Whole seconds, as passed on: the workers and this process agree on SLA time.
+        let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let clock = ScaledClock(scale: timeScale, origin: origin)
         let originText = ISO8601DateFormatter().string(from: origin)
         let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
@@ -643,6 +647,7 @@ extension DevCommand {
               logs:      \(cluster.folder)/*.log
               intake:    gRPC on 127.0.0.1:\(port), bearer token \(devToken) (tenant dev-portal)
               running:   incident simulator at \(incidentRate)/s, demo portal every \(portalInterval) s, webhook receiver on :\(sinkPort)
+              sla time:  \(time.joined(separator: " ")) (give both to triage publish and triage sla explain)
               stop:      Ctrl-C (every worker gets SIGTERM and must exit 0)
             """)
         fflush(nil)

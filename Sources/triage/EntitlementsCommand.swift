@@ -24,12 +24,9 @@ struct EntitlementsCommand: AsyncParsableCommand {
         _ connection: ConnectionOptions, timeout: Double, logger: Logger, _ body: @Sendable @escaping (LedgerClient) async throws -> T
     ) async throws -> T {
         let client = try connection.clientConfiguration()
-        let admin = try KafkaAdmin(configuration: client, logger: logger)
-        let replies: [Int32]
-        do {
-            replies = try await admin.describeTopic(TriageTopic.entitlementReplies).partitions.map(\.id)
-        } catch {
-            throw ValidationError("topic \(TriageTopic.entitlementReplies) does not exist; is Triage set up on this cluster? (triage topics create \(TriageTopic.entitlementReplies):6)")
+        let admin = try await connection.reachableAdmin(client, logger: logger)
+        guard let replies = try await connection.describe(TriageTopic.entitlementReplies, admin: admin, client: client)?.partitions.map(\.id) else {
+            throw CommandFailure("topic \(TriageTopic.entitlementReplies) does not exist; is Triage set up on this cluster? (triage topics create \(TriageTopic.entitlementReplies):6)")
         }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         let ledger = LedgerClient(producer: producer, client: client, replyPartitions: replies, timeout: .milliseconds(Int64(timeout * 1000)), logger: logger)
@@ -85,7 +82,7 @@ struct EntitlementsCommand: AsyncParsableCommand {
     static func result(_ answer: LedgerAnswer) throws -> LedgerOutcome {
         switch answer.outcome {
         case .success(let outcome): return outcome
-        case .failure(let rejection): throw ValidationError("the ledger refused: \(rejection.message) [\(rejection.code.rawValue)]")
+        case .failure(let rejection): throw CommandFailure("the ledger refused: \(rejection.message) [\(rejection.code.rawValue)]")
         }
     }
 
@@ -112,6 +109,14 @@ struct EntitlementsCommand: AsyncParsableCommand {
         @Option(help: "Term in years.") var termYears: Int = 1
         @Option(help: "Seconds to wait for the ledger.") var timeout: Double = 20
         @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard ContractKind(rawValue: kind) != nil else { throw ValidationError("--kind must be 5-pack, business-hours or 24x7") }
+            if let coverage, EntitlementCoverage(rawValue: coverage) == nil { throw ValidationError("--coverage must be business-hours or 24x7") }
+            if let purchasedAt, ISO8601DateFormatter().date(from: purchasedAt) == nil {
+                throw ValidationError("--purchased-at '\(purchasedAt)' is not ISO 8601, e.g. 2026-03-01T09:00:00Z")
+            }
+        }
 
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.entitlements")
@@ -152,12 +157,9 @@ struct EntitlementsCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.entitlements")
             let client = try connection.clientConfiguration()
-            let admin = try KafkaAdmin(configuration: client, logger: logger)
-            let partitions: [Int32]
-            do {
-                partitions = try await admin.describeTopic(TriageTopic.entitlements).partitions.map(\.id)
-            } catch {
-                throw ValidationError("topic \(TriageTopic.entitlements) does not exist; no entitlement was ever granted on this cluster")
+            let admin = try await connection.reachableAdmin(client, logger: logger)
+            guard let partitions = try await connection.describe(TriageTopic.entitlements, admin: admin, client: client)?.partitions.map(\.id) else {
+                throw CommandFailure("topic \(TriageTopic.entitlements) does not exist; no entitlement was ever granted on this cluster")
             }
             let view = KeyedTopicView<Entitlement>.entitlements(partitions: partitions, client: client, logger: logger)
             let reader = Task { try await view.run() }

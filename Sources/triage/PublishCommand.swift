@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SwiftProtobuf
 import TriageKafka
+import TriageEscalator
 import TriageSchema
 import TriageStreams
 
@@ -11,13 +12,21 @@ struct PublishCommand: AsyncParsableCommand {
         commandName: "publish",
         abstract: "Publish incident lifecycle events.",
         discussion: """
-            `triage publish [--file F]` reads events as JSON lines (the protobuf JSON mapping of \
-            triage.v1.IncidentEvent, see schemas/examples/) from a file or standard input. Missing \
+            `triage publish [--file F]` reads events (the protobuf JSON mapping of \
+            triage.v1.IncidentEvent) from a file or standard input: JSON Lines, pretty-printed events \
+            one after the other (schemas/examples/), a JSON array, or `triage tail` output. Missing \
             eventId and occurredAt are filled in (a random UUID, now). Each event is validated and \
             published keyed by its incident id; the partition and offset are printed per line. Bad \
-            lines are reported with their line number and skipped; the exit code is 1 if any failed.
+            values are reported with the line they start on and skipped; the exit code is 1 if any failed.
 
-            `triage publish opened --severity A ...` publishes one Opened event from flags.
+            `triage publish opened --severity A ...` publishes one Opened event from flags, stamped now.
+
+            "Now" is SLA time: against an escalator on sped-up time (triage escalator --time-scale N \
+            --time-origin T, or triage dev, which prints both), give the same --time-scale and \
+            --time-origin, or every event is stamped far in the escalator's past and is overdue at once. \
+            Events that carry occurredAt keep it.
+
+            Example: triage publish --file schemas/examples/opened.json --bootstrap 127.0.0.1:9092
             """,
         subcommands: [Lines.self, Opened.self],
         defaultSubcommand: Lines.self
@@ -28,45 +37,50 @@ struct PublishCommand: AsyncParsableCommand {
         @Option(help: "Topic to publish to.")
         var topic: String = TriageTopic.incidentEvents
 
-        func publisher(logger: Logger) throws -> IncidentEventPublisher {
+        /// A publisher whose validation judges "in the future" by SLA time (`clock`), as the
+        /// escalator and the intake do: a sped-up stamp is not a clock-skewed one.
+        func publisher(clock: ScaledClock, logger: Logger) throws -> IncidentEventPublisher {
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration()), logger: logger)
-            return IncidentEventPublisher(producer: producer, topic: topic)
+            return IncidentEventPublisher(producer: producer, topic: topic, validator: IncidentEventValidator(now: { clock.now() }))
         }
     }
 
     struct Lines: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "lines", abstract: "Publish JSON lines (the default).")
-        @Option(help: "File of JSON lines; '-' or absent reads standard input.")
+        @Option(help: "File of events (JSON Lines, pretty-printed, an array, or triage tail output); '-' or absent reads standard input.")
         var file: String?
         @OptionGroup var connection: Connection
+        @OptionGroup var time: SlaTimeOptions
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.publish")
-            let publisher = try connection.publisher(logger: logger)
-            let input: FileHandle
+            let text: String
             if let file, file != "-" {
-                guard let handle = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot read --file \(file)") }
-                input = handle
+                do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                    throw CommandFailure("cannot read --file \(file): \(error.localizedDescription)")
+                }
             } else {
-                input = FileHandle.standardInput
+                text = String(decoding: await readStandardInput(), as: UTF8.self)
             }
-            let text = String(decoding: input.readDataToEndOfFile(), as: UTF8.self)
+            let clock = time.clock
+            let publisher = try connection.publisher(clock: clock, logger: logger)
             var failures = 0
             var published = 0
-            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
-                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            for entry in IncidentEventText.read(text) {
                 do {
-                    var event = try IncidentEvent(jsonString: trimmed)
+                    var event = try entry.event.get()
                     if event.eventID.isEmpty { event.eventID = UUID().uuidString.lowercased() }
-                    if !event.hasOccurredAt { event.occurredAt = Google_Protobuf_Timestamp(date: Date()) }
+                    if !event.hasOccurredAt { event.occurredAt = Google_Protobuf_Timestamp(date: clock.now()) }
                     let report = try await publisher.publish(event)
                     published += 1
-                    print("line \(index + 1): \(event.incidentID) \(event.eventTypeName ?? "?") -> \(report.topic)[\(report.partition)]@\(report.offset)")
+                    print("line \(entry.line): \(event.incidentID) \(event.eventTypeName ?? "?") -> \(report.topic)[\(report.partition)]@\(report.offset)")
+                } catch let problem as IncidentEventText.Problem {
+                    failures += 1
+                    FileHandle.standardError.write(Data("line \(entry.line): error: \(problem.message)\n".utf8))
                 } catch {
                     failures += 1
-                    FileHandle.standardError.write(Data("line \(index + 1): error: \(error)\n".utf8))
+                    FileHandle.standardError.write(Data("line \(entry.line): error: \(error)\n".utf8))
                 }
             }
             await publisher.producer.close()
@@ -88,26 +102,30 @@ struct PublishCommand: AsyncParsableCommand {
         @Option(help: "Title.") var title: String
         @Option(help: "Description.") var description: String = ""
         @OptionGroup var connection: Connection
+        @OptionGroup var time: SlaTimeOptions
         @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard ["A", "B", "C"].contains(severity.uppercased()) else { throw ValidationError("--severity must be A, B or C, got '\(severity)'") }
+            guard ["24x7", "business", "business-hours"].contains(coverage.lowercased()) else {
+                throw ValidationError("--coverage must be 24x7 or business, got '\(coverage)'")
+            }
+        }
 
         func run() async throws {
             let severity: Severity
             switch self.severity.uppercased() {
             case "A": severity = .a
             case "B": severity = .b
-            case "C": severity = .c
-            default: throw ValidationError("--severity must be A, B or C, got '\(self.severity)'")
+            default: severity = .c
             }
-            let coverage: Coverage
-            switch self.coverage.lowercased() {
-            case "24x7": coverage = .coverage24X7
-            case "business", "business-hours": coverage = .businessHours
-            default: throw ValidationError("--coverage must be 24x7 or business, got '\(self.coverage)'")
-            }
+            let coverage: Coverage = self.coverage.lowercased() == "24x7" ? .coverage24X7 : .businessHours
+            let clock = time.clock
+            let now = clock.now()
             let event = IncidentEvent.with {
                 $0.eventID = UUID().uuidString.lowercased()
                 $0.incidentID = incident ?? "inc-\(UUID().uuidString.lowercased())"
-                $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                $0.occurredAt = Google_Protobuf_Timestamp(date: now)
                 $0.producer = "triage-cli"
                 $0.opened = .with {
                     $0.customerAccount = customerAccount
@@ -121,13 +139,13 @@ struct PublishCommand: AsyncParsableCommand {
                     $0.description_p = description
                 }
             }
-            let publisher = try connection.publisher(logger: common.bootstrapLogging(label: "triage.publish"))
+            let publisher = try connection.publisher(clock: clock, logger: common.bootstrapLogging(label: "triage.publish"))
             do {
                 let report = try await publisher.publish(event)
                 print("\(event.incidentID) Opened -> \(report.topic)[\(report.partition)]@\(report.offset)")
             } catch let violation as SchemaViolation {
                 await publisher.producer.close()
-                throw ValidationError("invalid event: \(violation)")
+                throw CommandFailure("invalid event: \(violation)")
             }
             await publisher.producer.close()
         }

@@ -13,7 +13,7 @@ import TriageStreams
 
 /// `--roster`: the routing policy part of a roster file (severity weights, shift calendars).
 struct RosterOptions: ParsableArguments {
-    @Option(help: "Roster YAML: severity weights, shift calendars and agents (see docs/architecture.md).")
+    @Option(help: "Roster YAML: severity weights and shift calendars (docs/roster.md; example: config/roster.example.yaml).")
     var roster: String?
 
     func load() throws -> Roster? {
@@ -41,6 +41,11 @@ struct RouterCommand: AsyncParsableCommand {
             and Reassigned events with their reasons. Agents come from \(TriageTopic.agentEvents) \
             (publish a roster with `triage agents apply`). Run several instances with the same --group \
             to scale out; see docs/architecture.md for why no agent is ever over capacity.
+
+            The roster file (every key, shifts, presence, weights) is described in docs/roster.md; \
+            config/roster.example.yaml is a complete example:
+              triage agents apply config/roster.example.yaml
+              triage router --roster config/roster.example.yaml
             """
     )
 
@@ -106,15 +111,22 @@ struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
         abstract: "Publish a roster, or show agents with their presence and load.",
+        discussion: """
+            The roster file is described in docs/roster.md (every key, shifts, presence, weights); \
+            config/roster.example.yaml is a complete example:
+              triage agents apply config/roster.example.yaml
+              triage agents
+            """,
         subcommands: [List.self, Apply.self],
         defaultSubcommand: List.self
     )
 
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish every agent of a roster YAML (profile, and presence when given) to \(TriageTopic.agentEvents)."
+            abstract: "Publish every agent of a roster YAML (profile, and presence when given) to \(TriageTopic.agentEvents).",
+            discussion: "The file's keys are described in docs/roster.md. Example: triage agents apply config/roster.example.yaml"
         )
-        @Argument(help: "The roster file.") var file: String
+        @Argument(help: "The roster file (docs/roster.md).") var file: String
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var common: CommonOptions
 
@@ -136,15 +148,18 @@ struct AgentsCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.agents")
             let client = try connection.clientConfiguration()
-            let admin = try KafkaAdmin(configuration: client, logger: logger)
+            let admin = try await connection.reachableAdmin(client, logger: logger)
             let agents = AgentTable()
-            let agentPartitions = try await admin.describeTopic(TriageTopic.agentEvents).partitions.map(\.id)
+            guard let agentPartitions = try await connection.describe(TriageTopic.agentEvents, admin: admin, client: client)?.partitions.map(\.id) else {
+                throw CommandFailure("topic \(TriageTopic.agentEvents) does not exist: no roster was published on this cluster (triage agents apply roster.yaml)")
+            }
             _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.agentEvents, partitions: agentPartitions, client: client, logger: logger) {
                 record in
                 guard let value = record.value, let event = try? AgentEvent(serializedBytes: Array(value)) else { return }
                 agents.apply(event)
             }
-            let deskPartitions = try await admin.describeTopic(TriageTopic.routerState).partitions.map(\.id)
+            // No desk state yet (no router ever ran): every load is 0.
+            let deskPartitions = try await connection.describe(TriageTopic.routerState, admin: admin, client: client)?.partitions.map(\.id) ?? []
             _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger) {
                 record in
                 guard let key = record.key, DeskRecords.parse(key: key).incident == nil,  // queue entries carry no load

@@ -11,10 +11,19 @@ struct TailCommand: AsyncParsableCommand {
         commandName: "tail",
         abstract: "Print a topic's records as JSON lines, decoded by their headers.",
         discussion: """
-            Lifecycle events print in their canonical JSON form with `topic`, `partition` and \
-            `offset` added; records that do not decode print their metadata, headers and the reason. \
+            Every record is decoded by its `triage-schema` header, whatever the topic. Lifecycle \
+            events (triage.v1.IncidentEvent) print in their canonical JSON form with `topic`, \
+            `partition`, `offset` and `key` added, so the output pipes into `triage sla explain \
+            --events -` and `triage publish`. Other Triage messages print the metadata, `schema` \
+            and `value` (the message as JSON); JSON records (content-type application/json, e.g. \
+            \(TriageTopic.analytics)) print their JSON as `value`; anything else (an unknown schema, \
+            binary state) prints `valueBase64` with the `schema` header named. A record whose header \
+            names a message it does not decode as prints `error` with its headers.
+
             Without --follow it stops once it has caught up with every partition. It joins no \
             existing group and commits nothing.
+
+            Example: triage tail --from-beginning --incident inc-1001 | triage sla explain --events -
             """
     )
 
@@ -28,6 +37,8 @@ struct TailCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.tail")
         let client = try connection.clientConfiguration()
+        // A consumer waits for a broker forever; a tail of an unreachable cluster says so instead.
+        _ = try await connection.reachableAdmin(client, logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: "triage-tail-\(UUID().uuidString.lowercased())",
@@ -50,7 +61,10 @@ struct TailCommand: AsyncParsableCommand {
                     progress.withLock { $0.assigned = true; $0.lastRecord = .now }
                 case .messages(let batch):
                     progress.withLock { $0.lastRecord = .now }
-                    for message in batch { if let line = render(message, decoder: decoder) { print(line) } }
+                    for message in batch {
+                        let (line, incident) = TopicRecordJSON.line(for: message, decoder: decoder)
+                        if self.incident == nil || incident == self.incident { print(line) }
+                    }
                     fflush(nil)
                 case .partitionsRevoked, .partitionsLost:
                     break
@@ -74,24 +88,5 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         _ = try await reader.value
-    }
-
-    func render(_ message: KafkaMessage, decoder: IncidentEventDecoder) -> String? {
-        var object: [String: Any] = ["topic": message.topic, "partition": Int(message.partition), "offset": Int(message.offset)]
-        switch decoder.decode(message) {
-        case .success(let event):
-            if let incident, event.incidentID != incident { return nil }
-            if let json = try? event.jsonUTF8Data(), let decoded = try? JSONSerialization.jsonObject(with: json) as? [String: Any] {
-                object.merge(decoded) { first, _ in first }
-            }
-        case .failure(let reason):
-            if let incident, message.keyString != incident { return nil }
-            object["key"] = message.keyString
-            object["error"] = reason.text
-            object["headers"] = Dictionary(message.headers.map { ($0.name, $0.stringValue ?? "") }) { first, _ in first }
-            object["value"] = message.valueString
-        }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

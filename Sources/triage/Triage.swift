@@ -20,6 +20,48 @@ struct Triage: AsyncParsableCommand {
         version: "0.1.0 (librdkafka \(KafkaLibrary.version))",
         subcommands: [DevCommand.self, ChaosCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self]
     )
+
+    /// ArgumentParser's `main`, except for what `run()` throws: argument errors (parsing and
+    /// `validate()`) print the message with the usage and exit 64, as ArgumentParser does; a
+    /// failure while running (a file that cannot be read, a broker that cannot be reached, a
+    /// refusal) is not a usage problem, so it prints `error: <message>` alone and exits 1.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try await asyncParseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch {
+            // ArgumentParser's own errors (`triage help`, ExitCode, CleanExit) keep its handling; a
+            // ValidationError thrown while running is a runtime failure like any other.
+            if !(error is ValidationError) && String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+                exit(withError: error)
+            }
+            FileHandle.standardError.write(Data("error: \(runtimeMessage(error))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    /// The text of a runtime failure.
+    static func runtimeMessage(_ error: any Error) -> String {
+        (error as? ValidationError)?.message ?? String(describing: error)
+    }
+}
+
+/// A command that could not do its work, for a reason that is not its arguments: printed as
+/// `error: <message>` (without the usage) with exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// Options every command shares.
@@ -87,6 +129,42 @@ struct ConnectionOptions: ParsableArguments {
         return configuration
     }
 
+    /// How long a one-shot command waits for the cluster's first answer before saying it cannot
+    /// reach it (workers retry instead; a reachable cluster answers in milliseconds).
+    static let reachTimeout: Duration = .seconds(4)
+
+    /// An admin client that has had an answer from the cluster. Throws a ``CommandFailure``
+    /// naming the bootstrap servers when no broker answers within ``reachTimeout``.
+    func reachableAdmin(_ client: KafkaClientConfiguration, logger: Logger) async throws -> KafkaAdmin {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        do {
+            _ = try await admin.listTopics(timeout: Self.reachTimeout)
+        } catch {
+            throw unreachable(client, error)
+        }
+        return admin
+    }
+
+    /// Describes `topic` on a cluster ``reachableAdmin(_:logger:)`` reached: `nil` when it does
+    /// not exist; a ``CommandFailure`` when the cluster stopped answering.
+    func describe(_ topic: String, admin: KafkaAdmin, client: KafkaClientConfiguration) async throws -> KafkaTopicDescription? {
+        do {
+            return try await admin.describeTopic(topic, timeout: Self.reachTimeout)
+        } catch {
+            if Self.code(of: error) == .unknownTopicOrPartition { return nil }
+            throw unreachable(client, error)
+        }
+    }
+
+    static func code(of error: any Error) -> KafkaError.Code? { (error as? KafkaError)?.code }
+
+    func unreachable(_ client: KafkaClientConfiguration, _ error: any Error) -> CommandFailure {
+        CommandFailure(
+            "cannot reach the Kafka cluster at \(client.bootstrapServers.joined(separator: ",")) within \(Self.reachTimeout) (\(error)). "
+                + "Is a broker running there? Point --bootstrap (or TRIAGE_BOOTSTRAP) at one."
+        )
+    }
+
     /// `TRIAGE_KAFKA_SASL_PASSWORD=x` → `sasl.password=x`.
     static func environmentProperties(_ environment: [String: String]) -> [String: String] {
         var result: [String: String] = [:]
@@ -94,6 +172,13 @@ struct ConnectionOptions: ParsableArguments {
             result[name.dropFirst("TRIAGE_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
         return result
+    }
+}
+
+/// Standard input to its end, read on a GCD thread rather than the cooperative pool.
+func readStandardInput() async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: FileHandle.standardInput.readDataToEndOfFile()) }
     }
 }
 

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+import TriageRouting
+
+@Suite("config/roster.example.yaml")
+struct RosterExampleTests {
+    static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("config/roster.example.yaml").path
+
+    @Test func theShippedExampleLoadsAndUsesEveryKey() throws {
+        let roster = try Roster.load(yaml: String(contentsOfFile: Self.path, encoding: .utf8), file: Self.path)
+        #expect(roster.agents.map(\.id) == ["ada", "grace", "linus"])
+        #expect(roster.teams == ["tier-1", "tier-2"])
+        #expect(Set(roster.policy.calendars.keys) == ["emea-day", "americas-day"])
+        #expect(roster.policy.severityWeights[.a] == 3)
+        let ada = try #require(roster.agents.first)
+        #expect(ada.skills == ["billing", "api"] && ada.languages == ["en", "de"] && ada.capacity == 6 && ada.shiftCalendar == "emea-day")
+        #expect(roster.initialPresence["linus"] == .away && roster.agents.last?.shiftCalendar == nil)
+    }
+}
