@@ -56,16 +56,8 @@ public struct AssignmentAuditor: Sendable {
 
     public mutating func reassigned(_ incident: String, from: String, to agent: String) {
         reassignedCount += 1
-        guard open.contains(incident) else {
-            assignedAfterClose += 1
-            return
-        }
-        if holder[incident] != from {
-            violations.append("\(incident) reassigned from \(from) but held by \(holder[incident] ?? "nobody")")
-        }
-        release(incident)
-        // An empty target: back to the queue.
-        if !agent.isEmpty { take(incident, agent) }
+        // An empty target: back to the queue (how routers published a return before ReturnedToQueue).
+        if leave(incident, from: from, "reassigned from"), !agent.isEmpty { take(incident, agent) }
     }
 
     /// Returns to the queue seen (the holder went away and nobody else qualified).
@@ -73,14 +65,22 @@ public struct AssignmentAuditor: Sendable {
 
     public mutating func returnedToQueue(_ incident: String, from: String) {
         returnedCount += 1
+        leave(incident, from: from, "returned to the queue from")
+    }
+
+    /// `from` lets go of `incident` (a violation when someone else held it); `false` when the
+    /// incident was closed already (the move crossed the close in flight).
+    @discardableResult
+    private mutating func leave(_ incident: String, from: String, _ move: String) -> Bool {
         guard open.contains(incident) else {
             assignedAfterClose += 1
-            return
+            return false
         }
         if holder[incident] != from {
-            violations.append("\(incident) returned to the queue from \(from) but held by \(holder[incident] ?? "nobody")")
+            violations.append("\(incident) \(move) \(from) but held by \(holder[incident] ?? "nobody")")
         }
         release(incident)
+        return true
     }
 
     public mutating func released(_ incident: String) {

@@ -139,10 +139,10 @@ private func record(_ value: [UInt8], contentType: String? = TriageHeader.protob
         #expect(again.count == future.count)
         #expect(FuzzTargets.contractMessages([0] + future) == .accepted)
 
-        // A lifecycle case this build does not know (field 26) decodes as "no case" plus unknown
+        // A lifecycle case this build does not know (field 40) decodes as "no case" plus unknown
         // fields, and survives re-encoding. (The decoder refuses it as invalid: no case set.)
         var unknownCase: [UInt8] = try { var e = openedEvent(); e.event = nil; return try e.serializedBytes() }()
-        unknownCase += [0xD2, 0x01, 0x02, 0x08, 0x01]
+        unknownCase += [0xC2, 0x02, 0x02, 0x08, 0x01]
         let withUnknownCase = try IncidentEvent(serializedBytes: unknownCase)
         #expect(withUnknownCase.event == nil)
         #expect(try withUnknownCase.serializedBytes() as [UInt8] == unknownCase)
