@@ -63,6 +63,10 @@ enum DashboardPage {
   #agents td, #queues td { max-width:none; }
   #agents th.c-name { width:16%; } #agents th.c-team { width:17%; } #agents th.c-presence { width:17%; } #agents th.c-load { width:26%; } #agents th.c-held { width:24%; }
   #queues th.c-team { width:36%; } #queues th.c-depth { width:14%; } #queues th.c-oldest { width:30%; } #queues th.c-waiting { width:20%; }
+  /* And the consumer lag ("0 not started" beside a long group name pushed the page wider). */
+  #lag { table-layout:fixed; }
+  #lag td { max-width:none; }
+  #lag th.c-group { width:34%; } #lag th.c-topic { width:34%; } #lag th.c-lag { width:20%; } #lag th.c-parts { width:12%; }
   #agents .bar { width:56px; }
   .note { color:var(--muted); font-size:12px; margin:0 0 6px; }
   .note b { color:var(--ink); font-weight:600; }
@@ -137,7 +141,7 @@ enum DashboardPage {
     <section id="lag-section">
       <h2>Consumer lag <small>per worker group</small></h2>
       <table id="lag">
-        <thead><tr><th>Group</th><th>Topic</th><th>Lag</th><th>Partitions</th></tr></thead>
+        <thead><tr><th class="c-group">Group</th><th class="c-topic">Topic</th><th class="c-lag">Lag</th><th class="c-parts">Parts</th></tr></thead>
         <tbody><tr class="empty"><td colspan="4">waiting for data…</td></tr></tbody>
       </table>
     </section>
@@ -333,7 +337,7 @@ function renderLag(state) {
     if (g.error) cell = '<span class="lag-bad" title="' + esc(g.error) + '">error</span>';
     else if (g.lag == null) cell = '<span class="muted">measuring…</span>';
     else cell = '<span class="' + (g.lag > 100 ? "lag-bad" : "lag-ok") + '">' + esc(g.lag) + '</span>' + (g.not_started ? ' <span class="muted">not started</span>' : "");
-    return '<tr data-group="' + esc(g.group) + '"><td>' + esc(g.group) + '</td><td class="muted">' + esc(g.topic) + '</td><td>' + cell + '</td><td>' + esc(g.partitions) + '</td></tr>';
+    return '<tr data-group="' + esc(g.group) + '"><td title="' + esc(g.group) + '">' + esc(g.group) + '</td><td class="muted" title="' + esc(g.topic) + '">' + esc(g.topic) + '</td><td>' + cell + '</td><td>' + esc(g.partitions) + '</td></tr>';
   }).join("");
 }
 

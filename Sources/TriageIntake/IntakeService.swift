@@ -110,8 +110,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func acknowledge(
         request: ServerRequest<Triage_V1_AcknowledgeRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "acknowledge") { message in
-            try IntakeValidation.required(message.agentID, "agent_id")
+        try await direct(request, incident: request.message.incidentID, kind: "acknowledge") { message, check in
+            check.required(message.agentID, "agent_id")
             var acknowledged = Triage_V1_Acknowledged()
             acknowledged.agentID = message.agentID
             return .acknowledged(acknowledged)
@@ -121,9 +121,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func addNote(
         request: ServerRequest<Triage_V1_AddNoteRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "note") { message in
-            try IntakeValidation.required(message.author, "author")
-            try IntakeValidation.required(message.text, "text")
+        try await direct(request, incident: request.message.incidentID, kind: "note") { message, check in
+            check.required(message.author, "author")
+            check.required(message.text, "text")
             var note = Triage_V1_NoteAdded()
             note.author = message.author
             note.text = message.text
@@ -135,8 +135,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func changeSeverity(
         request: ServerRequest<Triage_V1_ChangeSeverityRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "severity") { [dependencies] message in
-            try IntakeValidation.severity(message.severity, "severity")
+        try await direct(request, incident: request.message.incidentID, kind: "severity") { [dependencies] message, check in
+            check.severity(message.severity, "severity")
             var changed = Triage_V1_SeverityChanged()
             changed.from =
                 dependencies.incidentState[message.incidentID]?.severity ?? dependencies.directory[message.incidentID]?.severity ?? .unspecified
@@ -149,7 +149,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func waitOnCustomer(
         request: ServerRequest<Triage_V1_WaitOnCustomerRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "wait") { message in
+        try await direct(request, incident: request.message.incidentID, kind: "wait") { message, check in
             var waiting = Triage_V1_WaitingOnCustomer()
             waiting.reason = message.reason
             return .waitingOnCustomer(waiting)
@@ -159,15 +159,15 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func customerResponded(
         request: ServerRequest<Triage_V1_CustomerRespondedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "responded") { _ in .customerResponded(.init()) }
+        try await direct(request, incident: request.message.incidentID, kind: "responded") { _, _ in .customerResponded(.init()) }
     }
 
     public func split(
         request: ServerRequest<Triage_V1_SplitIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_SplitReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
             var check = FieldCheck()
+            check.required(message.incidentID, "incident_id")
             check.require(!message.children.isEmpty, "children", "at least one subordinate problem is required")
             for (index, child) in message.children.enumerated() {
                 check.required(child.title, "children[\(index)].title")
@@ -217,8 +217,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func deliverSolution(
         request: ServerRequest<Triage_V1_DeliverSolutionRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "solution") { message in
-            try IntakeValidation.required(message.agentID, "agent_id")
+        try await direct(request, incident: request.message.incidentID, kind: "solution") { message, check in
+            check.required(message.agentID, "agent_id")
             var solution = Triage_V1_SolutionDelivered()
             solution.agentID = message.agentID
             solution.summary = message.summary
@@ -229,8 +229,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func closeResolved(
         request: ServerRequest<Triage_V1_CloseResolvedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "close-resolved") { message in
-            try IntakeValidation.required(message.closedBy, "closed_by")
+        try await direct(request, incident: request.message.incidentID, kind: "close-resolved") { message, check in
+            check.required(message.closedBy, "closed_by")
             var closed = Triage_V1_ClosedResolved()
             closed.closedBy = message.closedBy
             return .closedResolved(closed)
@@ -241,15 +241,19 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_CloseUnresolvedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
-            try IntakeValidation.required(message.closedBy, "closed_by")
+            var check = FieldCheck()
+            check.required(message.incidentID, "incident_id")
+            check.required(message.closedBy, "closed_by")
             let role: CloserRole
             switch message.closerRole {
             case "", "agent": role = .agent
             case "customer": role = .customer
             case "system": role = .system
-            default: throw IntakeFailure.invalidArgument("closer_role: '\(message.closerRole)' is not one of agent, customer, system")
+            default:
+                role = .agent
+                check.require(false, "closer_role", "must be one of agent, customer, system")
             }
+            try check.finish()
             let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
@@ -275,7 +279,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func requestClose(
         request: ServerRequest<Triage_V1_RequestCloseRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "request-close") { message in
+        try await direct(request, incident: request.message.incidentID, kind: "request-close") { message, check in
             var requested = Triage_V1_CloseRequestedByCustomer()
             requested.reason = message.reason
             return .closeRequestedByCustomer(requested)
@@ -390,11 +394,15 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
 
     /// A call that publishes one event on an existing incident, no ledger involved.
     private func direct<Input: IntakeIncidentRequest>(
-        _ request: ServerRequest<Input>, incident: String, kind: String, payload: @Sendable (Input) throws -> IncidentEvent.OneOf_Event
+        _ request: ServerRequest<Input>, incident: String, kind: String,
+        payload: @Sendable (Input, inout FieldCheck) throws -> IncidentEvent.OneOf_Event
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
-            let body = try payload(message)
+            // Every field to fix at once: the incident id and the call's own fields.
+            var check = FieldCheck()
+            check.required(message.incidentID, "incident_id")
+            let body = try payload(message, &check)
+            try check.finish()
             _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             var event = Self.event(

@@ -97,6 +97,17 @@ struct FieldCheck {
 
 /// `IncidentView` answers from what the intake can see.
 enum IncidentViews {
+    /// An instant of the snapshot (kept to the millisecond) as a timestamp of exactly that
+    /// millisecond: `Google_Protobuf_Timestamp(date:)` would carry the binary fraction's noise
+    /// (`.380000114Z` for `.380Z`).
+    static func timestamp(_ date: Date) -> Google_Protobuf_Timestamp {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        return remainder >= 0
+            ? Google_Protobuf_Timestamp(seconds: seconds, nanos: Int32(remainder) * 1_000_000)
+            : Google_Protobuf_Timestamp(seconds: seconds - 1, nanos: Int32(remainder + 1000) * 1_000_000)
+    }
+
     static func view(_ snapshot: IncidentSnapshot) -> Triage_V1_IncidentView {
         var view = Triage_V1_IncidentView()
         view.incidentID = snapshot.incidentID
@@ -108,9 +119,9 @@ enum IncidentViews {
         view.team = snapshot.team
         view.assignedAgentID = snapshot.assignedAgentID
         view.title = snapshot.title
-        if let at = snapshot.openedAt { view.openedAt = Google_Protobuf_Timestamp(date: at) }
-        if let at = snapshot.acknowledgedAt { view.acknowledgedAt = Google_Protobuf_Timestamp(date: at) }
-        if let at = snapshot.closedAt { view.closedAt = Google_Protobuf_Timestamp(date: at) }
+        if let at = snapshot.openedAt { view.openedAt = timestamp(at) }
+        if let at = snapshot.acknowledgedAt { view.acknowledgedAt = timestamp(at) }
+        if let at = snapshot.closedAt { view.closedAt = timestamp(at) }
         view.creditRefunded = snapshot.creditRefunded
         view.reopenCount = UInt32(snapshot.reopenCount)
         view.parentIncidentID = snapshot.parentIncidentID
@@ -127,9 +138,9 @@ enum IncidentViews {
         view.firstResponse = measure(snapshot.firstResponse)
         view.resolution = measure(snapshot.resolution)
         view.waitingOnCustomerMinutes = snapshot.waitingOnCustomerMinutes
-        if let at = snapshot.waitingSince { view.waitingSince = Google_Protobuf_Timestamp(date: at) }
+        if let at = snapshot.waitingSince { view.waitingSince = timestamp(at) }
         view.eventCount = UInt32(clamping: snapshot.eventCount)
-        if let at = snapshot.lastEventAt { view.lastEventAt = Google_Protobuf_Timestamp(date: at) }
+        if let at = snapshot.lastEventAt { view.lastEventAt = timestamp(at) }
         return view
     }
 
@@ -153,7 +164,7 @@ enum IncidentViews {
         view.status = "opening"
         view.team = entry.opened.team
         view.title = entry.opened.title
-        view.openedAt = Google_Protobuf_Timestamp(date: entry.openedAt)
+        view.openedAt = timestamp(entry.openedAt)
         view.parentIncidentID = entry.opened.parentIncidentID
         return view
     }

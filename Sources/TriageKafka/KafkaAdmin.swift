@@ -111,8 +111,8 @@ public final class KafkaAdmin: Sendable {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             let reason = String(cString: rd_kafka_event_error_string(event))
             let hint = "The embedded broker (librdkafka's mock cluster) has no controller and cannot create "
-                + "topics over the protocol: use EmbeddedKafka.createTopic, `triage broker --topic NAME:PARTITIONS`, "
-                + "or auto-creation"
+                + "topics over the protocol: start `triage broker` with --triage-topics N (every Triage topic) "
+                + "or --topic NAME:PARTITIONS"
             if code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE {
                 throw KafkaError(code: .unsupportedFeature, message: "the broker does not support CreateTopics (\(reason)). \(hint)")
             }

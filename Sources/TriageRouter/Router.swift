@@ -451,7 +451,7 @@ public final class Router: Service, Sendable {
                 )
             case .escalated(let escalated) where escalated.reassignRequested:
                 return .reassignRequested(incident: event.incidentID, cause: "sla_breach")
-            case .reassigned, .reassignRequested: return .reassignRequested(incident: event.incidentID, cause: "requested")
+            case .reassignRequested: return .reassignRequested(incident: event.incidentID, cause: "requested")
             default: return nil
             }
         }

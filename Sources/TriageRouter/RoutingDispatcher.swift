@@ -240,10 +240,6 @@ public final class RoutingDispatcher: Service, Sendable {
             return escalated.reassignRequested
         case .reassignRequested:
             return true
-        case .reassigned(let reassigned):
-            // A request as published before ReassignRequested existed: a Reassigned without a
-            // target from someone other than the router.
-            return event.producer != routerProducerName && reassigned.toAgentID.isEmpty
         default:
             return false
         }

@@ -63,8 +63,11 @@ public struct IncidentEventValidator: Sendable {
         case .assigned(let assigned):
             require(!assigned.agentID.isEmpty, "assigned.agent_id", "is required")
         case .reassigned(let reassigned):
+            // Routers before ReturnedToQueue published a queue return as a Reassigned without a
+            // target; such records stay readable (the analytics fold and the dashboard treat them
+            // as queue returns). Routers publish ReturnedToQueue now; anyone else must name a target.
             require(
-                !reassigned.toAgentID.isEmpty,
+                !reassigned.toAgentID.isEmpty || event.producer == "router",
                 "reassigned.to_agent_id",
                 "is required (an incident going back to the queue is a ReturnedToQueue; a request to move it a ReassignRequested)"
             )

@@ -91,7 +91,8 @@ public enum TopicSetup {
         throw TopicSetupError(
             "\(worker) cannot start: \(missing.count) topic(s) missing: \(missing.joined(separator: ", ")). "
                 + "Create every Triage topic with: triage topics create --all --partitions N --bootstrap \(bootstrap) "
-                + "(N: the partition count you want, e.g. 12; `triage topics check` lists what is missing)"
+                + "(N: the partition count you want, e.g. 12; `triage topics check` lists what is missing; "
+                + "on the embedded `triage broker`, start it with --triage-topics N instead)"
         )
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TriageKafka
+import TriageSchema
 
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,14 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "Create a topic at start-up: NAME[:PARTITIONS[:REPLICATION]]. Repeatable.")
     var topics: [TopicArgument] = []
 
+    @Option(
+        help: """
+            Create every Triage topic at start-up with this many partitions each (what `triage topics create --all` \
+            does on a real cluster; the embedded broker cannot create topics over the protocol).
+            """
+    )
+    var triageTopics: Int?
+
     @Flag(
         help: """
             Read fault commands from standard input, one per line (what `triage chaos` drives): \
@@ -43,6 +52,7 @@ struct BrokerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...32).contains(brokers) else { throw ValidationError("--brokers must be between 1 and 32") }
+        if let triageTopics, !(1...1_000).contains(triageTopics) { throw ValidationError("--triage-topics must be between 1 and 1000") }
         for topic in topics where topic.replicationFactor > brokers {
             throw ValidationError("topic \(topic.name): replication \(topic.replicationFactor) exceeds --brokers \(brokers)")
         }
@@ -51,7 +61,11 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.broker")
         let kafka = try EmbeddedKafka(brokers: brokers, logger: logger)
-        for topic in topics {
+        let named = Set(topics.map(\.name))
+        let triage = triageTopics.map { count in
+            TriageTopicLayout.topics().filter { !named.contains($0.name) }.map { TopicArgument(name: $0.name, partitions: count, replicationFactor: min(3, brokers)) }
+        } ?? []
+        for topic in topics + triage {
             try kafka.createTopic(topic.name, partitions: topic.partitions, replicationFactor: topic.replicationFactor)
             logger.info("created topic", metadata: ["topic": "\(topic.name)", "partitions": "\(topic.partitions)"])
         }

@@ -133,8 +133,8 @@ struct ChaosCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: producer), .init(service: RosterPublisher(roster: roster, producer: producer)), .init(service: simulator),
-                    .init(service: PresenceSimulator(producer: producer, agents: roster.agents.map(\.id), interval: .seconds(3))),
+                    .init(service: producer), .init(service: RosterPublisher(roster: roster, producer: producer, clock: clock)), .init(service: simulator),
+                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: roster.agents.map(\.id), interval: .seconds(3))),
                     .init(service: monkey),
                     .init(service: ChaosReporter(cluster: cluster, simulator: simulator, monkey: monkey, sink: sink)),
                 ],

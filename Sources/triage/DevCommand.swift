@@ -115,6 +115,7 @@ struct DevCommand: AsyncParsableCommand {
         guard incidentRate >= 0 else { throw ValidationError("--incident-rate must not be negative") }
         guard (0...65_535).contains(intakePort) else { throw ValidationError("--intake-port must be 0...65535") }
         guard (0...65_535).contains(dashboardPort) else { throw ValidationError("--dashboard-port must be 0...65535") }
+        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
         guard portalInterval >= 0 else { throw ValidationError("--portal-interval must not be negative") }
     }
 
@@ -172,7 +173,7 @@ struct DevCommand: AsyncParsableCommand {
             sessionTimeout: .seconds(6), logger: logger
         )
         let rosterFile = try roster.map(loadRoster) ?? Self.demoRoster
-        _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev")
+        _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: "triage-router", defaultTeam: "tier-1",
             sessionTimeout: .seconds(6), logger: logger
@@ -230,7 +231,7 @@ struct DevCommand: AsyncParsableCommand {
                     ),
                     .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
                     .init(service: simulator),
-                    .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
+                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -554,6 +555,9 @@ final class IncidentSimulator: Service, Sendable {
 /// presence (online ↔ away or offline), so reassignments and queueing show up.
 struct PresenceSimulator: Service {
     let producer: KafkaProducer
+    /// Presence changes happen on the run's SLA time, like every other simulated fact: the
+    /// router stamps its decisions with the time of the input that caused them.
+    let clock: any SlaTimeSource
     let agents: [String]
     let interval: Duration
 
@@ -577,7 +581,7 @@ struct PresenceSimulator: Service {
                 }
                 let event = AgentEvent.with {
                     $0.eventID = "dev-presence-\(UUID().uuidString)"; $0.agentID = agent; $0.producer = "triage dev"
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: clock.now())
                     // Away, or now and then offline (unacknowledged incidents are then reassigned).
                     $0.presenceChanged = .with { $0.presence = away.contains(agent) ? (step % 3 == 0 ? .offline : .away) : .online }
                 }
@@ -671,9 +675,9 @@ extension DevCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer)),
+                    .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer, clock: clock)),
                     .init(service: simulator), .init(service: portalLedger),
-                    .init(service: PresenceSimulator(producer: producer, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
+                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
                 ] + (portalInterval > 0 ? [.init(service: portal)] : []) + Self.dashboardServices(dashboard, logger: logger) + [.init(service: reporter)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -707,9 +711,10 @@ extension DevCommand {
 struct RosterPublisher: Service {
     let roster: Roster
     let producer: KafkaProducer
+    let clock: any SlaTimeSource
 
     func run() async throws {
-        _ = try await publishRoster(roster, producer: producer, source: "triage dev")
+        _ = try await publishRoster(roster, producer: producer, source: "triage dev", at: clock.now())
         try? await gracefulShutdown()
     }
 }

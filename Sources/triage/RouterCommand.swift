@@ -83,6 +83,7 @@ struct RouterCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...10_000).contains(fetchWaitMs) else { throw ValidationError("--fetch-wait-ms must be between 1 and 10000, got \(fetchWaitMs)") }
         guard closedRetentionDays >= 0 else { throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)") }
+        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
     }
 
     func run() async throws {
@@ -180,9 +181,8 @@ struct AgentsCommand: AsyncParsableCommand {
 }
 
 /// Publishes every agent of `roster` to the agent topic: the profile, then the presence when
-/// the roster gives one. Returns the number of events.
-func publishRoster(_ roster: Roster, producer: KafkaProducer, source: String) async throws -> Int {
-    let now = Date()
+/// the roster gives one, stamped `at` (now; a dev run's SLA time). Returns the number of events.
+func publishRoster(_ roster: Roster, producer: KafkaProducer, source: String, at now: Date = Date()) async throws -> Int {
     let stamp = Int(now.timeIntervalSince1970)
     var published = 0
     for agent in roster.agents {

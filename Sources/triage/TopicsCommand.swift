@@ -109,7 +109,7 @@ struct TopicsCommand: AsyncParsableCommand {
                 print("exists  \(existing.topic.name) (\(existing.partitions) partition(s))")
             }
             print("\(created.count) created, \(report.existing.count - created.count) existed")
-            try finish(report)
+            try finish(report, bootstrap: try connection.clientConfiguration().bootstrapServers.joined(separator: ","))
         }
     }
 
@@ -138,17 +138,17 @@ struct TopicsCommand: AsyncParsableCommand {
             let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             let report = try await TopicSetup.check(admin: admin, partitions: try layout.partitionCounts(), layout: layout.topics)
             for existing in report.existing { print("ok      \(existing.topic.name) (\(existing.partitions) partition(s))") }
-            try finish(report)
+            try finish(report, bootstrap: try connection.clientConfiguration().bootstrapServers.joined(separator: ","))
         }
     }
 }
 
 /// Prints what is missing or wrong and exits 1 if anything is.
-private func finish(_ report: TopicSetup.Report) throws {
+private func finish(_ report: TopicSetup.Report, bootstrap: String) throws {
     for topic in report.missing { print("missing \(topic.name)") }
     for problem in report.problems { print("wrong   \(problem)") }
     guard report.isComplete else {
-        let missing = report.missing.isEmpty ? "" : "\(report.missing.count) topic(s) missing (create them: triage topics create --all --partitions N)"
+        let missing = report.missing.isEmpty ? "" : "\(report.missing.count) topic(s) missing (create them: triage topics create --all --partitions N --bootstrap \(bootstrap))"
         let wrong = report.problems.isEmpty ? "" : "\(report.problems.count) wrong partition count(s)"
         FileHandle.standardError.write(Data("triage topics: \([missing, wrong].filter { !$0.isEmpty }.joined(separator: "; "))\n".utf8))
         throw ExitCode.failure

@@ -198,6 +198,12 @@ struct TopicArgument: ExpressibleByArgument, Sendable {
     var partitions: Int
     var replicationFactor: Int
 
+    init(name: String, partitions: Int, replicationFactor: Int) {
+        self.name = name
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+    }
+
     init?(argument: String) {
         let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), !parts[0].isEmpty else { return nil }

@@ -38,8 +38,11 @@ enum Fact {
     case opened(Severity, Coverage, team: String = "billing")
     case assigned(String)
     case reassigned(from: String, to: String)
-    /// The router puts the incident back in the queue.
+    /// The router puts the incident back in the queue, as routers published it before
+    /// ReturnedToQueue (a Reassigned without a target).
     case unassigned(from: String)
+    /// The router puts the incident back in the queue.
+    case returnedToQueue(from: String)
     /// Someone (not the router) asks for another agent.
     case reassignRequested
     case acknowledged(String)
@@ -89,9 +92,12 @@ func event(_ fact: Fact, id: String, incident: String = "INC-1", at instant: Dat
     case .unassigned(let from):
         event.producer = "router"
         event.reassigned = .with { $0.fromAgentID = from }
+    case .returnedToQueue(let from):
+        event.producer = "router"
+        event.returnedToQueue = .with { $0.fromAgentID = from }
     case .reassignRequested:
         event.producer = "portal"
-        event.reassigned = .init()
+        event.reassignRequested = .with { $0.requestedBy = "supervisor" }
     case .acknowledged(let agent): event.acknowledged = .with { $0.agentID = agent }
     case .severityChanged(let from, let to):
         event.severityChanged = .with {

@@ -74,4 +74,13 @@ struct HelpAndErrorTests {
         #expect(badStatus == 64)
         #expect(badErrors.contains("--severity must be A, B or C") && badErrors.contains("Usage: triage sla deadline"), "\(badErrors)")
     }
+
+    /// A port out of range is an argument error in every command that serves one (the router
+    /// took 70000 and listened on 4464).
+    @Test func everyOpsPortIsCheckedForRange() async throws {
+        for command in [["router"], ["escalator"], ["analytics"], ["notifier", "--rules", "rules.yaml"], ["intake", "--tenants", "t.yaml"], ["dev"]] {
+            let (status, _, errors) = try await triage(command + ["--ops-port", "70000"])
+            #expect(status == 64 && errors.contains("--ops-port must be 0...65535"), "\(command[0]): \(status) \(errors)")
+        }
+    }
 }

@@ -37,6 +37,12 @@ struct DevDashboardTests {
         #expect(incidentRows >= 5, "rendered incident rows: \(incidentRows)")
         #expect(dom.contains("data-agent-id=\"agent-1\"") && dom.contains("data-agent-id=\"agent-12\""), "agents rendered")
         #expect(dom.contains("triage-escalator"), "the lag table names the workers")
+        // With live data (the workers' real group names, groups not started yet) the page fits 1400 px.
+        let (wideStatus, wide, wideErrors) = try await runProcess(
+            chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(45)
+        )
+        #expect(wideStatus == 0, "chromium failed: \(wideErrors.suffix(2_000))")
+        try DashboardBrowserTests.expectNoHorizontalScrolling(wide, at: 1400)
 
         try FileManager.default.createDirectory(at: DashboardBrowserTests.artifacts, withIntermediateDirectories: true)
         let screenshot = DashboardBrowserTests.artifacts.appendingPathComponent("dev-dashboard.png")

@@ -171,7 +171,7 @@ struct EscalatorTests {
         let running = Task { try await group.run() }
         // Milestones due before the escalator owns the partitions would be noticed late (and
         // overtaken warnings are then skipped by design): start the story once it owns them.
-        try await eventually("the escalator owns all partitions", timeout: .seconds(30)) { escalator.statistics.partitions == 4 }
+        try await eventually("the escalator owns all partitions", timeout: .seconds(90)) { escalator.statistics.partitions == 4 }
 
         let start = clock.now()
         _ = try await publisher.publish(opened("INC-NEVER", at: start))
@@ -251,7 +251,7 @@ struct EscalatorTests {
         let group = uniqueName("escalators")
         let (first, firstGroup) = try world.startEscalator(group: group, clock: clock)
         let firstRunning = Task { try await firstGroup.run() }
-        try await eventually("the first instance owns all partitions", timeout: .seconds(30)) { first.statistics.partitions == 6 }
+        try await eventually("the first instance owns all partitions", timeout: .seconds(90)) { first.statistics.partitions == 6 }
 
         // One Sev A incident opened every half second for 14 s: milestones fall due all the time.
         let opener = Task {

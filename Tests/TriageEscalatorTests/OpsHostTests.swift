@@ -24,7 +24,9 @@ struct OpsHostTests {
     }
 
     /// Every worker: a taken ops port is a clear error and exit 1, not a crash.
-    @Test func aTakenOpsPortIsAClearErrorInEveryWorker() async throws {
+    @Test func aTakenOpsPortIsAClearErrorInEveryWorker() async throws { try await HeavyTests.run { try await self.aTakenOpsPortIsAClearErrorInEveryWorkerBody() } }
+
+    func aTakenOpsPortIsAClearErrorInEveryWorkerBody() async throws {
         let broker = try await BrokerProcess(arguments: TriageTopic.all.flatMap { ["--topic", "\($0):1"] })
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("ops-host")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

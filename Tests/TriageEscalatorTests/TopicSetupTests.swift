@@ -29,6 +29,21 @@ struct TopicSetupTests {
         _ = try await broker.stop()
     }
 
+    /// The embedded broker cannot create topics over the protocol: `triage broker --triage-topics N`
+    /// does it at start, and the hints of the check and of a worker say so.
+    @Test func theEmbeddedBrokerCreatesEveryTriageTopicAtStart() async throws {
+        let broker = try await BrokerProcess(arguments: ["--triage-topics", "2"])
+        let (status, output, errors) = try await runProcess(
+            triageExecutable, ["topics", "check", "--partitions", "2", "--bootstrap", broker.bootstrap, "--log-level", "error"]
+        )
+        #expect(status == 0, "\(output) \(errors)")
+        _ = try await broker.stop()
+        let empty = try await BrokerProcess(arguments: [])
+        let (missingStatus, _, missingErrors) = try await runProcess(triageExecutable, ["topics", "check", "--bootstrap", empty.bootstrap, "--log-level", "error"])
+        #expect(missingStatus == 1 && missingErrors.contains("--bootstrap \(empty.bootstrap)"), "\(missingErrors)")
+        _ = try await empty.stop()
+    }
+
     @Test func checkListsMissingTopicsAndWrongPartitionCounts() async throws {
         // triage.sla-state and triage.routing are missing; triage.routing-index has 2 partitions
         // where the rest of its group (incidents) has 3.

@@ -161,6 +161,8 @@ struct IntakeServiceTests {
         let json = try view.jsonString()
         #expect(json.range(of: #""openedAt":"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z""#, options: .regularExpression) != nil, "\(json)")
         #expect(!json.contains("snapshot"), "\(json)")
+        // Instants to the millisecond the snapshot keeps, without the binary fraction's noise.
+        #expect(view.openedAt.nanos % 1_000_000 == 0 && view.lastEventAt.nanos % 1_000_000 == 0, "\(view.openedAt) \(view.lastEventAt)")
 
         let entitlement = try #require(harness.entitlement("PACK-1"))
         #expect(entitlement.creditsRemaining == 3)
@@ -305,6 +307,22 @@ struct IntakeServiceTests {
             #expect(badRole?.0 == .invalidArgument && badRole?.1.hasPrefix("closer_role:") == true)
             let badSeverity = await status { try await intake.changeSeverity(.with { $0.incidentID = incident }, metadata: acme) }
             #expect(badSeverity?.1.hasPrefix("severity:") == true)
+            // Every call reports every field at once, the incident id included.
+            let empty = await status { try await intake.acknowledge(.init(), metadata: acme) }
+            #expect(empty?.0 == .invalidArgument && empty?.1 == "incident_id: required; agent_id: required", "\(String(describing: empty))")
+            let emptyClose = await status { try await intake.closeUnresolved(.with { $0.closerRole = "martian" }, metadata: acme) }
+            #expect(
+                emptyClose?.1 == "incident_id: required; closed_by: required; closer_role: must be one of agent, customer, system",
+                "\(String(describing: emptyClose))"
+            )
+            let emptySplit = await status { try await intake.split(.with { $0.children = [.init()] }, metadata: acme) }
+            #expect(emptySplit?.1 == "incident_id: required; children[0].title: required", "\(String(describing: emptySplit))")
+            do {
+                _ = try await intake.closeUnresolved(.with { $0.incidentID = incident; $0.closedBy = "ana"; $0.closerRole = "robot" }, metadata: acme)
+            } catch let error as RPCError {
+                let violations = (try? error.unpackGoogleRPCStatus())?.details.compactMap { $0.badRequest }.flatMap { $0.violations.map { $0.field } }
+                #expect(violations == ["closer_role"], "the refused role comes with its field in the status details")
+            }
         }
         #expect(harness.instance.service.statistics.invalid >= 12)
         try await harness.stop()

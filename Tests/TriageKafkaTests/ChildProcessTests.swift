@@ -43,7 +43,8 @@ struct ChildProcessTests {
         let started = Mutex<ChildProcess?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            started.withLock { $0 = try? ChildProcess(executable: "/bin/sleep", arguments: ["30"]) }
+            // Long enough to outlive a starved test: the check below may run tens of seconds late.
+            started.withLock { $0 = try? ChildProcess(executable: "/bin/sleep", arguments: ["600"]) }
             done.signal()
         }
         thread.start()

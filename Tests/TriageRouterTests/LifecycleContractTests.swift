@@ -61,6 +61,17 @@ struct LifecycleContractTests {
             }
         }
         #expect(problems.isEmpty, "\(problems.count) invalid events, first: \(problems.prefix(5))")
+        // The router names where an incident went (a queue return is a ReturnedToQueue), and
+        // its decisions are never dated before the incident they decide (one clock for the run).
+        let targetless = events.filter { $0.1.producer == "router" && $0.1.eventTypeName == "Reassigned" && $0.1.reassigned.toAgentID.isEmpty }
+        #expect(targetless.isEmpty, "\(targetless.count) router Reassigned without a target")
+        var openedAt: [String: Date] = [:]
+        for (_, event) in events where event.eventTypeName == "Opened" { openedAt[event.incidentID] = event.occurredAt.date }
+        let early = events.filter { _, event in
+            guard event.producer == "router", let opened = openedAt[event.incidentID] else { return false }
+            return event.occurredAt.date < opened.addingTimeInterval(-1)
+        }
+        #expect(early.isEmpty, "\(early.count) router decisions dated before their incident's Opened, first: \(early.prefix(3).map { "\($0.1.incidentID) \($0.1.eventTypeName ?? "?") \($0.1.occurredAt.date) < \(openedAt[$0.1.incidentID]!)" })")
         #expect(producers.isSuperset(of: ["router", "escalator", "intake", "simulator"]), "producers seen: \(producers.sorted())")
         var deadLetters: [String] = []
         let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.deadLetter).partitions.map(\.id)

@@ -154,6 +154,8 @@ struct ValidationTests {
         #expect(fields({ $0.event = .noteAdded(.with { $0.author = "a" }) }) == ["note_added.text"])
         // A queue return is its own event; a Reassigned names where the incident went.
         #expect(fields({ $0.event = .reassigned(.with { $0.fromAgentID = "a" }) }) == ["reassigned.to_agent_id"])
+        // A stored queue return of an older router stays readable.
+        #expect(fields({ $0.producer = "router"; $0.event = .reassigned(.with { $0.fromAgentID = "a" }) }).isEmpty)
         #expect(fields({ $0.event = .returnedToQueue(.with { $0.reason = .with { $0.cause = "agent_offline" } }) }) == ["returned_to_queue.from_agent_id"])
         #expect(fields({ $0.event = .returnedToQueue(.with { $0.fromAgentID = "a" }) }).isEmpty)
         #expect(fields({ $0.event = .reassignRequested(.init()) }).isEmpty)

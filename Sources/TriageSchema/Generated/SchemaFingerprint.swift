@@ -5,7 +5,7 @@ public enum SchemaFingerprint {
     public static let sources: [String: UInt64] = [
         "triage/v1/agent.proto": 0xc7693c2b3141295c,
         "triage/v1/analytics.proto": 0x205a2bc65d37ae09,
-        "triage/v1/incident.proto": 0x6d3c7f3a5422bdfd,
+        "triage/v1/incident.proto": 0xa393c82ab1dea741,
         "triage/v1/intake.proto": 0x5665e95ba547b38f,
         "triage/v1/notification.proto": 0x4d1e292afb7bb63e,
         "triage/v1/services.proto": 0xe754d87fb19d5e0a,

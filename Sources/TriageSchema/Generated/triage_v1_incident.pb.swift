@@ -463,10 +463,8 @@ public nonisolated struct Triage_V1_ReturnedToQueue: Sendable {
 }
 
 /// A person or a tool asks the router to move the incident to another agent (published by the
-/// intake or another producer, never by the router). The router answers with a Reassigned, or a
-/// ReturnedToQueue when nobody else qualifies. Before this event existed, such requests were
-/// Reassigned events without a to_agent_id from producers other than the router; the router still
-/// honours those already stored.
+/// intake or another producer, never by the router). The router answers with a Reassigned when
+/// another agent qualifies; otherwise the incident stays with its agent.
 public nonisolated struct Triage_V1_ReassignRequested: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
