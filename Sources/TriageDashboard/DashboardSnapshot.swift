@@ -93,8 +93,7 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         public var severity: String
         public var openedAt: Date
         /// When it last went into the queue (SLA time): its Opened, a Reopened, or the router
-        /// handing it back (Reassigned without a target); its ``openedAt`` when those events
-        /// were not seen.
+        /// handing it back (ReturnedToQueue); its ``openedAt`` when those events were not seen.
         public var queuedSince: Date
 
         public init(id: String, severity: String, openedAt: Date, queuedSince: Date) {
