@@ -66,7 +66,7 @@ struct BrokerProcessTests {
         let error = await #expect(throws: KafkaError.self) {
             try await admin.createTopics([KafkaTopicSpecification(name: "new", partitions: 3, configs: ["cleanup.policy": "compact"])], timeout: .seconds(2))
         }
-        #expect(error?.message.contains("triage broker --topic") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("`triage broker` with --triage-topics N") == true, "\(String(describing: error))")
         #expect(try await broker.stop() == 0)
     }
 
