@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "TriageRouter", targets: ["TriageRouter"]),
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
+        .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
         .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
@@ -116,12 +117,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The incident lifecycle's rules: which call may follow which (the intake's front door,
+        // the analytics fold). Pure: no Kafka, no protobuf.
+        .target(name: "TriageLifecycle", swiftSettings: swiftSettings),
         // Analytics facts: folds lifecycle events into incident snapshots and flat analytics
         // records with derived measures. Pure: no Kafka.
         .target(
             name: "TriageAnalytics",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageSLAEvents",
+                "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -320,10 +324,11 @@ let package = Package(
         .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",
-            dependencies: ["TriageAnalytics", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // The Helm chart and the Dockerfile: rendered, linted and schema-validated with real tools.
+        .testTarget(name: "TriageLifecycleTests", dependencies: ["TriageLifecycle"], swiftSettings: swiftSettings),
         .testTarget(name: "TriageDeployTests", dependencies: ["TriageKafkaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageDashboardTests",

@@ -149,6 +149,9 @@ extension IncidentSnapshot {
     }
 
     private mutating func close(_ outcome: IncidentOutcome, by agent: String, refunded: Bool, at instant: Date) {
+        // Two closes that raced through two intakes both reach the log; the first in the
+        // incident's partition closes it, a later one changes nothing (IncidentLifecycle).
+        guard !status.isClosed else { return }
         endWaiting(at: instant)
         self.outcome = outcome
         closedAt = instant

@@ -1,23 +1,6 @@
 public import Foundation
 public import TriageSchema
-
-/// Where an incident stands in its lifecycle, as the analytics fold sees it.
-///
-/// A Reopened incident goes back to ``open`` (or ``assigned`` when an agent still holds it);
-/// ``closeRequested`` is the customer's request, not yet a close (the outcome stays empty).
-public enum IncidentStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case open
-    case assigned
-    case acknowledged
-    case waitingOnCustomer = "waiting_on_customer"
-    case solutionDelivered = "solution_delivered"
-    case closeRequested = "close_requested"
-    case closedResolved = "closed_resolved"
-    case closedUnresolved = "closed_unresolved"
-
-    /// Closed resolved or unresolved.
-    public var isClosed: Bool { self == .closedResolved || self == .closedUnresolved }
-}
+@_exported public import TriageLifecycle
 
 /// How an incident ended: `resolved`, `unresolved`, or empty while it is open (again).
 public enum IncidentOutcome: String, Sendable, Hashable, Codable, CaseIterable {

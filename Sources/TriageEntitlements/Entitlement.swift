@@ -43,6 +43,10 @@ public struct Charge: Sendable, Codable, Equatable {
     /// The latest reopen of the incident, kept so that a redelivered reopen, or a redelivered close
     /// that the reopen has since undone, is recognised instead of being applied again.
     public var lastReopen: Reopen?
+    /// The content fingerprint of the request that opened it (``LedgerCommand/open``): a repeat
+    /// with another fingerprint is a different request under the same id, refused as a conflict.
+    /// `nil` for charges recorded before fingerprints existed (they match any repeat).
+    public var requestFingerprint: String?
 
     /// A reopen as recorded on its charge.
     public struct Reopen: Sendable, Codable, Equatable {
@@ -62,8 +66,9 @@ public struct Charge: Sendable, Codable, Equatable {
 
     public init(
         incidentID: String, account: String, chargedAt: Date, parentIncidentID: String? = nil, billing: BillingDecision? = nil,
-        lastReopen: Reopen? = nil
+        lastReopen: Reopen? = nil, requestFingerprint: String? = nil
     ) {
+        self.requestFingerprint = requestFingerprint
         self.incidentID = incidentID
         self.account = account
         self.chargedAt = chargedAt
@@ -148,6 +153,8 @@ public struct Entitlement: Sendable, Codable, Equatable {
     /// Contracts only: the ids of the last incidents opened, oldest first, at most
     /// ``EntitlementLedger/contractMemory`` of them.
     public var recentIncidentIDs: [String]
+    /// Contracts only: the request fingerprints of ``recentIncidentIDs`` (where known).
+    public var recentFingerprints: [String: String] = [:]
     /// Set by the ledger worker: the offset (in the entitlement's request partition) of the last
     /// command that changed this state. A command redelivered after a crash at or below it was
     /// already applied (its events were published before this state was stored) and is skipped,

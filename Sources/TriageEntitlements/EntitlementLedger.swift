@@ -75,11 +75,11 @@ public enum EntitlementLedger {
         switch command {
         case .grant:
             preconditionFailure("handled above")
-        case .open(let incident, let account, let at, let parent):
+        case .open(let incident, let account, let at, let parent, let fingerprint):
             if let problem = invalidIDs([("incident id", incident), ("account", account)]) { return .failure(problem) }
             if parent == incident { return .failure(.init(code: .invalid, message: "incident \(incident) cannot be its own parent")) }
-            step = open([incident], parent: parent, account: account, at: at, split: false, in: &entitlement)
-        case .split(let parent, let children, let account, let at):
+            step = open([incident], parent: parent, account: account, at: at, split: false, fingerprint: fingerprint, in: &entitlement)
+        case .split(let parent, let children, let account, let at, let fingerprint):
             if let problem = invalidIDs([("parent incident id", parent), ("account", account)] + children.map { ("child incident id", $0) }) {
                 return .failure(problem)
             }
@@ -90,7 +90,7 @@ public enum EntitlementLedger {
             if children.contains(parent) {
                 return .failure(.init(code: .invalid, message: "incident \(parent) cannot be split into itself"))
             }
-            step = open(children, parent: parent, account: account, at: at, split: true, in: &entitlement)
+            step = open(children, parent: parent, account: account, at: at, split: true, fingerprint: fingerprint, in: &entitlement)
         case .closeUnresolved(let incident, let at, let closedBy, let reason, let severity, let openedAt):
             step = closeUnresolved(
                 incident, at: at, closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt, policy: policy, in: &entitlement)
@@ -188,9 +188,9 @@ public enum EntitlementLedger {
 
     // MARK: Open and split
 
-    static func open(_ incidents: [String], parent: String?, account: String, at: Date, split: Bool, in entitlement: inout Entitlement)
-        -> Step
-    {
+    static func open(
+        _ incidents: [String], parent: String?, account: String, at: Date, split: Bool, fingerprint: String?, in entitlement: inout Entitlement
+    ) -> Step {
         let id = entitlement.id
         var pending: [String] = []
         if entitlement.kind.isPack {
@@ -212,9 +212,17 @@ public enum EntitlementLedger {
                     return .failure(
                         .init(code: .conflict, message: "incident \(incident) is already charged to entitlement \(id) \(recorded)"))
                 }
+                if let recorded = charge.requestFingerprint, let fingerprint, recorded != fingerprint {
+                    return .failure(differentRequest(incident, entitlement: id))
+                }
             }
         } else {
             pending = incidents.filter { !entitlement.recentIncidentIDs.contains($0) }
+            for incident in incidents where !pending.contains(incident) {
+                if let recorded = entitlement.recentFingerprints[incident], let fingerprint, recorded != fingerprint {
+                    return .failure(differentRequest(incident, entitlement: id))
+                }
+            }
         }
         guard !pending.isEmpty else {
             return .success(.opened(incidentIDs: incidents, newlyCharged: [], creditsRemaining: entitlement.creditsRemaining))
@@ -234,7 +242,7 @@ public enum EntitlementLedger {
         entitlement.incidentsOpened += pending.count
         if entitlement.kind.isPack {
             for incident in pending {
-                let charge = Charge(incidentID: incident, account: account, chargedAt: at, parentIncidentID: parent)
+                let charge = Charge(incidentID: incident, account: account, chargedAt: at, parentIncidentID: parent, requestFingerprint: fingerprint)
                 // Commands may arrive slightly out of order; keep the list ordered by chargedAt.
                 let index = entitlement.charges.lastIndex { $0.chargedAt <= at }.map { $0 + 1 } ?? 0
                 entitlement.charges.insert(charge, at: index)
@@ -242,6 +250,9 @@ public enum EntitlementLedger {
         } else {
             entitlement.recentIncidentIDs.append(contentsOf: pending)
             entitlement.recentIncidentIDs.removeFirst(max(0, entitlement.recentIncidentIDs.count - contractMemory))
+            if let fingerprint { for incident in pending { entitlement.recentFingerprints[incident] = fingerprint } }
+            let remembered = Set(entitlement.recentIncidentIDs)
+            entitlement.recentFingerprints = entitlement.recentFingerprints.filter { remembered.contains($0.key) }
         }
         return .success(.opened(incidentIDs: incidents, newlyCharged: pending, creditsRemaining: entitlement.creditsRemaining))
     }
@@ -369,6 +380,12 @@ public enum EntitlementLedger {
         LedgerRejection(code: .wrongAccount, message: "entitlement \(entitlement.id) belongs to account \(entitlement.account), not \(account)")
     }
 
+    static func differentRequest(_ incident: String, entitlement: String) -> LedgerRejection {
+        LedgerRejection(
+            code: .conflict,
+            message: "incident \(incident) was opened on entitlement \(entitlement) by a request with different content under the same request id")
+    }
+
     static func unknownIncident(_ entitlement: Entitlement, _ incident: String) -> LedgerRejection {
         LedgerRejection(code: .unknownIncident, message: "incident \(incident) is not charged to entitlement \(entitlement.id)")
     }
@@ -413,10 +430,10 @@ extension LedgerCommand {
         case .grant(var spec):
             spec.purchasedAt = c(spec.purchasedAt)
             return .grant(spec)
-        case .open(let incident, let account, let at, let parent):
-            return .open(incidentID: incident, account: account, at: c(at), parentIncidentID: parent)
-        case .split(let parent, let children, let account, let at):
-            return .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: c(at))
+        case .open(let incident, let account, let at, let parent, let fingerprint):
+            return .open(incidentID: incident, account: account, at: c(at), parentIncidentID: parent, fingerprint: fingerprint)
+        case .split(let parent, let children, let account, let at, let fingerprint):
+            return .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: c(at), fingerprint: fingerprint)
         case .closeUnresolved(let incident, let at, let closedBy, let reason, let severity, let openedAt):
             return .closeUnresolved(incidentID: incident, at: c(at), closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt.map(c))
         case .overrideBilling(let incident, let refund, let by, let note, let at):

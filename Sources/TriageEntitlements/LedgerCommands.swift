@@ -47,10 +47,11 @@ public enum CloserRole: String, Sendable, Codable, CaseIterable {
 public enum LedgerCommand: Sendable, Codable, Equatable {
     /// Create the entitlement (idempotent for an identical spec).
     case grant(GrantSpec)
-    /// Open an incident: a pack is charged one credit, a contract counts it.
-    case open(incidentID: String, account: String, at: Date, parentIncidentID: String?)
+    /// Open an incident: a pack is charged one credit, a contract counts it. `fingerprint`
+    /// identifies the request's content: a repeat of the open must carry the same one.
+    case open(incidentID: String, account: String, at: Date, parentIncidentID: String?, fingerprint: String? = nil)
     /// Open each subordinate problem of an incident as its own incident, all or none.
-    case split(parentIncidentID: String, childIncidentIDs: [String], account: String, at: Date)
+    case split(parentIncidentID: String, childIncidentIDs: [String], account: String, at: Date, fingerprint: String? = nil)
     /// Record the billing decision for an incident closed without a resolution.
     case closeUnresolved(incidentID: String, at: Date, closedBy: CloserRole, reason: String, severity: String?, openedAt: Date?)
     /// An admin's billing decision, replacing the policy's (or deciding before the close).

@@ -26,7 +26,8 @@ enum JSONKey: String, CodingKey {
     case version, type
     case id, kind, coverage, calendar, account, purchasedAt = "purchased_at", timeZone = "time_zone", expiresAt = "expires_at"
     case termYears = "term_years", credits, charges, incidentsOpened = "incidents_opened", transfers
-    case recentIncidentIDs = "recent_incident_ids", appliedRequestOffset = "applied_request_offset"
+    case recentIncidentIDs = "recent_incident_ids", appliedRequestOffset = "applied_request_offset", recentFingerprints = "recent_fingerprints"
+    case fingerprint, requestFingerprint = "request_fingerprint"
     case incidentID = "incident_id", chargedAt = "charged_at", parentIncidentID = "parent_incident_id", billing
     case lastReopen = "last_reopen", at, recharged, clearedDecision = "cleared_decision"
     case refunded, rule, decidedAt = "decided_at", decidedBy = "decided_by", note
@@ -81,6 +82,7 @@ extension Entitlement {
         try c.encode(incidentsOpened, forKey: .incidentsOpened)
         try c.encode(transfers, forKey: .transfers)
         try c.encode(recentIncidentIDs, forKey: .recentIncidentIDs)
+        if !recentFingerprints.isEmpty { try c.encode(recentFingerprints, forKey: .recentFingerprints) }
         try c.encodeIfPresent(appliedRequestOffset, forKey: .appliedRequestOffset)
     }
 
@@ -105,6 +107,7 @@ extension Entitlement {
             transfers: try c.decodeIfPresent([Transfer].self, forKey: .transfers) ?? [],
             recentIncidentIDs: try c.decodeIfPresent([String].self, forKey: .recentIncidentIDs) ?? [])
         appliedRequestOffset = try c.decodeIfPresent(Int64.self, forKey: .appliedRequestOffset)
+        recentFingerprints = try c.decodeIfPresent([String: String].self, forKey: .recentFingerprints) ?? [:]
     }
 }
 
@@ -117,6 +120,7 @@ extension Charge {
         try c.encodeIfPresent(parentIncidentID, forKey: .parentIncidentID)
         try c.encodeIfPresent(billing, forKey: .billing)
         try c.encodeIfPresent(lastReopen, forKey: .lastReopen)
+        try c.encodeIfPresent(requestFingerprint, forKey: .requestFingerprint)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -125,7 +129,8 @@ extension Charge {
             incidentID: try c.decode(String.self, forKey: .incidentID), account: try c.decode(String.self, forKey: .account),
             chargedAt: try c.decodeInstant(.chargedAt), parentIncidentID: try c.decodeIfPresent(String.self, forKey: .parentIncidentID),
             billing: try c.decodeIfPresent(BillingDecision.self, forKey: .billing),
-            lastReopen: try c.decodeIfPresent(Reopen.self, forKey: .lastReopen))
+            lastReopen: try c.decodeIfPresent(Reopen.self, forKey: .lastReopen),
+            requestFingerprint: try c.decodeIfPresent(String.self, forKey: .requestFingerprint))
     }
 }
 
@@ -214,16 +219,18 @@ extension LedgerCommand {
         switch self {
         case .grant(let spec):
             try c.encode(spec, forKey: .spec)
-        case .open(let incident, let account, let at, let parent):
+        case .open(let incident, let account, let at, let parent, let fingerprint):
             try c.encode(incident, forKey: .incidentID)
             try c.encode(account, forKey: .account)
             try c.encodeInstant(at, forKey: .at)
             try c.encodeIfPresent(parent, forKey: .parentIncidentID)
-        case .split(let parent, let children, let account, let at):
+            try c.encodeIfPresent(fingerprint, forKey: .fingerprint)
+        case .split(let parent, let children, let account, let at, let fingerprint):
             try c.encode(parent, forKey: .parentIncidentID)
             try c.encode(children, forKey: .childIncidentIDs)
             try c.encode(account, forKey: .account)
             try c.encodeInstant(at, forKey: .at)
+            try c.encodeIfPresent(fingerprint, forKey: .fingerprint)
         case .closeUnresolved(let incident, let at, let closedBy, let reason, let severity, let openedAt):
             try c.encode(incident, forKey: .incidentID)
             try c.encodeInstant(at, forKey: .at)
@@ -257,12 +264,13 @@ extension LedgerCommand {
         case "open":
             self = .open(
                 incidentID: try c.decode(String.self, forKey: .incidentID), account: try c.decode(String.self, forKey: .account),
-                at: try c.decodeInstant(.at), parentIncidentID: try c.decodeIfPresent(String.self, forKey: .parentIncidentID))
+                at: try c.decodeInstant(.at), parentIncidentID: try c.decodeIfPresent(String.self, forKey: .parentIncidentID),
+                fingerprint: try c.decodeIfPresent(String.self, forKey: .fingerprint))
         case "split":
             self = .split(
                 parentIncidentID: try c.decode(String.self, forKey: .parentIncidentID),
                 childIncidentIDs: try c.decode([String].self, forKey: .childIncidentIDs), account: try c.decode(String.self, forKey: .account),
-                at: try c.decodeInstant(.at))
+                at: try c.decodeInstant(.at), fingerprint: try c.decodeIfPresent(String.self, forKey: .fingerprint))
         case "close_unresolved":
             self = .closeUnresolved(
                 incidentID: try c.decode(String.self, forKey: .incidentID), at: try c.decodeInstant(.at),

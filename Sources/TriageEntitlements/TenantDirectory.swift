@@ -3,6 +3,15 @@ public import Foundation
 public import TriageSLA
 import Yams
 
+/// What kind of caller a tenant is; it decides who a close is recorded as (billing policies
+/// tell customer closes from agent closes).
+public enum TenantKind: String, Sendable, Hashable, CaseIterable {
+    /// A customer-facing portal: every close it sends is the customer's. The default.
+    case portal
+    /// The support staff's tool: closes are the agent's unless it records a customer's close.
+    case staff
+}
+
 /// A caller of the intake API (a customer portal, an operations console): the accounts it may
 /// act for.
 public struct Tenant: Sendable, Equatable {
@@ -11,12 +20,28 @@ public struct Tenant: Sendable, Equatable {
     public var accounts: Set<String>
     /// May act on every account, and override billing decisions. Default `false`.
     public var isAdmin: Bool
+    /// Portal (the default) or staff tool.
+    public var kind: TenantKind
 
-    public init(name: String, accounts: Set<String>, isAdmin: Bool = false) {
+    public init(name: String, accounts: Set<String>, isAdmin: Bool = false, kind: TenantKind = .portal) {
         self.name = name
         self.accounts = accounts
         self.isAdmin = isAdmin
+        self.kind = kind
     }
+
+    /// The closer roles it may record, least privileged first: a portal only `customer`; a
+    /// staff tool `agent` and `customer`; an admin also `system`.
+    public var closerRoles: [CloserRole] {
+        if isAdmin { return [.customer, .agent, .system] }
+        switch kind {
+        case .portal: return [.customer]
+        case .staff: return [.customer, .agent]
+        }
+    }
+
+    /// The role of a close that claims none: the customer's for a portal, the agent's otherwise.
+    public var defaultCloserRole: CloserRole { !isAdmin && kind == .portal ? .customer : .agent }
 
     /// Whether the tenant may act on `account`: admins on all, others on their own accounts.
     public func mayActOn(account: String) -> Bool { isAdmin || accounts.contains(account) }
@@ -34,6 +59,10 @@ public struct Tenant: Sendable, Equatable {
 ///   - name: beta-portal
 ///     token_env: BETA_TOKEN      # the token, read from this environment variable at load
 ///     accounts: [BETA]
+///   - name: support-desk
+///     token_env: DESK_TOKEN
+///     kind: staff                # the agents' tool: its closes are the agent's (default: portal,
+///     accounts: [ACME, BETA]     # whose closes are always the customer's)
 ///   - name: operations
 ///     token: plain-text-token    # allowed, but discouraged: the file then holds a secret
 ///     admin: true                # may act on every account and override billing decisions
@@ -109,7 +138,7 @@ private struct TenantReader: YAMLConfigurationReader {
 
     static let mergeAliasExample = "*defaults"
     static let topKeys = ["tenants"]
-    static let tenantKeys = ["name", "token_sha256", "token_env", "token", "accounts", "admin"]
+    static let tenantKeys = ["name", "token_sha256", "token_env", "token", "accounts", "admin", "kind"]
     static let tokenKeys = ["token_sha256", "token_env", "token"]
 
     func directory(_ root: Node) throws(ConfigurationError) -> TenantDirectory {
@@ -193,6 +222,16 @@ private struct TenantReader: YAMLConfigurationReader {
             default: throw error(.invalidValue, "'\(text)' is not true or false", at: node, key: values.path("admin"))
             }
         }
+        var kind = TenantKind.portal
+        if let node = values["kind"] {
+            let text = try string(node, path: values.path("kind"), what: "portal or staff")
+            guard let value = TenantKind(rawValue: text) else {
+                throw error(
+                    .invalidValue, "'\(text)' is not a tenant kind; use portal (a customer-facing portal) or staff (the support staff's tool)",
+                    at: node, key: values.path("kind"))
+            }
+            kind = value
+        }
         var accounts: [String] = []
         if let node = values["accounts"] { accounts = try names(node, path: values.path("accounts"), what: "an account id") }
         guard admin || !accounts.isEmpty else {
@@ -200,7 +239,7 @@ private struct TenantReader: YAMLConfigurationReader {
                 .missingKey, "tenant '\(name)' may act on no account; list its accounts (or make it admin: true)",
                 at: values.keyNode("accounts") ?? nameNode, key: values.path("accounts"))
         }
-        return (.init(tenant: Tenant(name: name, accounts: Set(accounts), isAdmin: admin), digest: digest), nameNode, tokenNode, key)
+        return (.init(tenant: Tenant(name: name, accounts: Set(accounts), isAdmin: admin, kind: kind), digest: digest), nameNode, tokenNode, key)
     }
 
     static func hex(_ text: String) -> [UInt8]? {

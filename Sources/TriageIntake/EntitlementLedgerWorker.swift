@@ -123,6 +123,9 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         var events: [IncidentEvent]
         /// The request's trace, continued by its events.
         var trace: TraceContext? = nil
+        /// Incidents this request charged (or counted) for the first time: only their Opened
+        /// goes to the directory; a repeat never rewrites an entry.
+        var newlyOpened: Set<String> = []
     }
 
     private func process(_ batch: [KafkaMessage], owned: inout [Int32: [String: Entitlement]]) async throws {
@@ -200,8 +203,13 @@ public final class EntitlementLedgerWorker: Service, Sendable {
                 }
                 reply.ok = true
                 reply.outcomeJson = Self.json(result)
+                var newlyOpened: Set<String> = []
+                if case .opened(_, let charged, _) = result { newlyOpened = Set(charged) }
                 pending.append(
-                    Pending(reply: reply, events: events, trace: message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:)))
+                    Pending(
+                        reply: reply, events: events, trace: message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:)),
+                        newlyOpened: newlyOpened
+                    )
                 )
             }
         }
@@ -215,7 +223,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             for event in pending[index].events {
                 records.append(try publisher.record(for: event, traceparent: pending[index].trace?.child().traceparent))
                 origins.append((index, event))
-                if case .opened = event.event {
+                if case .opened = event.event, pending[index].newlyOpened.contains(event.incidentID) {
                     directory.append(
                         KafkaProducerMessage(topic: topics.directory, key: Array(event.incidentID.utf8), value: try event.serializedBytes())
                     )

@@ -156,7 +156,12 @@ public final class IntakeServer: Service, Sendable {
             } else {
                 .plaintext
             }
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: host, port: port), transportSecurity: security)
+        // Requests up to `transportBytes` reach the service, which answers the ones over
+        // `requestBytes` with RESOURCE_EXHAUSTED (the transport itself would only reset the stream).
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: host, port: port), transportSecurity: security,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = IntakeLimits.transportBytes }
+        )
         let server = GRPCServer(transport: transport, services: [service])
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in

@@ -1,5 +1,5 @@
 import Crypto
-import Metrics
+public import Metrics
 public import Foundation
 public import GRPCCore
 import GRPCProtobuf
@@ -63,10 +63,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private let metrics = WorkerMetrics(worker: "intake")
     /// `triage_intake_calls_total{code}`, made once per code (not on every call).
     private let callCounters = Mutex<[String: Counter]>([:])
+    private let metricsFactory: any MetricsFactory
+    /// This intake's own recent lifecycle changes, ahead of its incident-state view.
+    private let transitions = RecentTransitions()
 
-    public init(dependencies: IntakeDependencies, logger: Logger) {
+    /// - Parameter metricsFactory: Where `triage_intake_calls_total` is counted (default: the
+    ///   process's bootstrapped factory).
+    public init(dependencies: IntakeDependencies, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.dependencies = dependencies
         self.logger = logger
+        self.metricsFactory = metricsFactory
     }
 
     public var statistics: IntakeStatistics { stats.withLock { $0 } }
@@ -77,14 +83,29 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_OpenIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.open(message)
             guard tenant.mayActOn(account: message.customerAccount) else {
                 throw IntakeFailure.permissionDenied("tenant \(tenant.name) may not act for account \(message.customerAccount)")
             }
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let incidentID = IntakeIDs.incident(tenant: tenant.name, requestID: requestID)
-            var event = Self.event(incidentID: incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "open"), at: at)
+            let incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID)
+            // A request id used before: the same request gets the first answer again; another
+            // request under it is refused before anything is charged or written.
+            var named = message.entitlementID
+            if let earlier = lookup(incidentID) {
+                let differences = OpenRequestIdentity.differences(message, from: earlier)
+                guard differences.isEmpty else {
+                    throw IntakeFailure(
+                        code: .alreadyExists,
+                        message:
+                            "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(incidentID) with a different \(differences.joined(separator: ", ")); use a new request_id for a new incident"
+                    )
+                }
+                if named.isEmpty { named = earlier.entitlementID }
+            }
+            var event = Self.event(
+                incidentID: incidentID, eventID: IntakeIDs.event(tenant: tenant.name, incident: incidentID, requestID: requestID, kind: "open"), at: at
+            )
             var opened = Opened()
             opened.customerAccount = message.customerAccount
             opened.product = message.product
@@ -95,10 +116,11 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             opened.description_p = message.description_p
             opened.team = message.team
             event.opened = opened
+            let fingerprint = OpenRequestIdentity.fingerprint(message)
             let (entitlementID, answer) = try await charge(
-                account: message.customerAccount, named: message.entitlementID, incidentID: incidentID, at: at, tenant: tenant.name
+                account: message.customerAccount, named: named, incidentID: incidentID, at: at, tenant: tenant.name
             ) { entitlementID in
-                (.open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil), [event])
+                (.open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil, fingerprint: fingerprint), [event])
             }
             var receipt = try Self.receipt(answer, index: 0)
             receipt.entitlementID = entitlementID
@@ -110,8 +132,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func acknowledge(
         request: ServerRequest<Triage_V1_AcknowledgeRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "acknowledge") { message, check in
-            check.required(message.agentID, "agent_id")
+        try await direct(request, kind: "acknowledge", action: .acknowledge) { message in
             var acknowledged = Triage_V1_Acknowledged()
             acknowledged.agentID = message.agentID
             return .acknowledged(acknowledged)
@@ -121,9 +142,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func addNote(
         request: ServerRequest<Triage_V1_AddNoteRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "note") { message, check in
-            check.required(message.author, "author")
-            check.required(message.text, "text")
+        try await direct(request, kind: "note", action: .addNote) { message in
             var note = Triage_V1_NoteAdded()
             note.author = message.author
             note.text = message.text
@@ -135,8 +154,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func changeSeverity(
         request: ServerRequest<Triage_V1_ChangeSeverityRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "severity") { [dependencies] message, check in
-            check.severity(message.severity, "severity")
+        try await direct(request, kind: "severity", action: .changeSeverity) { [dependencies] message in
             var changed = Triage_V1_SeverityChanged()
             changed.from =
                 dependencies.incidentState[message.incidentID]?.severity ?? dependencies.directory[message.incidentID]?.severity ?? .unspecified
@@ -149,7 +167,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func waitOnCustomer(
         request: ServerRequest<Triage_V1_WaitOnCustomerRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "wait") { message, check in
+        try await direct(request, kind: "wait", action: .waitOnCustomer) { message in
             var waiting = Triage_V1_WaitingOnCustomer()
             waiting.reason = message.reason
             return .waitingOnCustomer(waiting)
@@ -159,29 +177,26 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func customerResponded(
         request: ServerRequest<Triage_V1_CustomerRespondedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "responded") { _, _ in .customerResponded(.init()) }
+        try await direct(request, kind: "responded", action: .customerResponded) { _ in .customerResponded(.init()) }
     }
 
     public func split(
         request: ServerRequest<Triage_V1_SplitIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_SplitReceipt> {
         try await handle(request) { tenant, message in
-            var check = FieldCheck()
-            check.required(message.incidentID, "incident_id")
-            check.require(!message.children.isEmpty, "children", "at least one subordinate problem is required")
-            for (index, child) in message.children.enumerated() {
-                check.required(child.title, "children[\(index)].title")
-                if child.severity != .unspecified { check.severity(child.severity, "children[\(index)].severity") }
-            }
-            try check.finish()
             let parent = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let childIDs = message.children.indices.map { IntakeIDs.incident(tenant: tenant.name, requestID: "\(requestID)/child-\($0)") }
+            let splitEventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "split")
+            let admission = try admit(.split, incident: message.incidentID, eventID: splitEventID)
+            let childIDs = message.children.indices.map {
+                IntakeIDs.splitChild(tenant: tenant.name, parent: message.incidentID, requestID: requestID, index: $0)
+            }
             var events: [IncidentEvent] = []
             for (index, child) in message.children.enumerated() {
                 var event = Self.event(
-                    incidentID: childIDs[index], eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "split-child-\(index)"), at: at
+                    incidentID: childIDs[index], eventID: IntakeIDs.event(tenant: tenant.name, incident: childIDs[index], requestID: requestID, kind: "split-child"),
+                    at: at
                 )
                 var opened = parent.opened
                 opened.parentIncidentID = message.incidentID
@@ -193,15 +208,25 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 event.opened = opened
                 events.append(event)
             }
-            var splitEvent = Self.event(incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "split"), at: at)
+            var splitEvent = Self.event(incidentID: message.incidentID, eventID: splitEventID, at: at)
             var split = Triage_V1_Split()
             split.childIncidentIds = childIDs
             splitEvent.split = split
             events.append(splitEvent)
+            let eventBytes = try events.reduce(0) { $0 + (try $1.serializedBytes() as [UInt8]).count }
+            guard eventBytes <= IntakeLimits.requestBytes else {
+                throw IntakeFailure.invalid([
+                    .init(field: "children", description: "the children's events come to \(eventBytes) bytes; at most \(IntakeLimits.requestBytes) in one split")
+                ])
+            }
             let answer = try await submit(
-                .split(parentIncidentID: message.incidentID, childIncidentIDs: childIDs, account: parent.account, at: at),
-                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split", events: events, tenant: tenant.name
+                .split(
+                    parentIncidentID: message.incidentID, childIncidentIDs: childIDs, account: parent.account, at: at,
+                    fingerprint: OpenRequestIdentity.fingerprint(message)
+                ),
+                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split/\(message.incidentID)", events: events, tenant: tenant.name
             )
+            admission.published()
             var receipt = Triage_V1_SplitReceipt()
             receipt.parent = try Self.receipt(answer, index: childIDs.count)
             receipt.children = try childIDs.indices.map { index in
@@ -217,8 +242,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func deliverSolution(
         request: ServerRequest<Triage_V1_DeliverSolutionRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "solution") { message, check in
-            check.required(message.agentID, "agent_id")
+        try await direct(request, kind: "solution", action: .deliverSolution) { message in
             var solution = Triage_V1_SolutionDelivered()
             solution.agentID = message.agentID
             solution.summary = message.summary
@@ -229,8 +253,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func closeResolved(
         request: ServerRequest<Triage_V1_CloseResolvedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "close-resolved") { message, check in
-            check.required(message.closedBy, "closed_by")
+        try await direct(request, kind: "close-resolved", action: .closeResolved) { message in
             var closed = Triage_V1_ClosedResolved()
             closed.closedBy = message.closedBy
             return .closedResolved(closed)
@@ -241,25 +264,21 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_CloseUnresolvedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
         try await handle(request) { tenant, message in
-            var check = FieldCheck()
-            check.required(message.incidentID, "incident_id")
-            check.required(message.closedBy, "closed_by")
-            let role: CloserRole
-            switch message.closerRole {
-            case "", "agent": role = .agent
-            case "customer": role = .customer
-            case "system": role = .system
-            default:
-                role = .agent
-                check.require(false, "closer_role", "must be one of agent, customer, system")
+            // Who closed is the tenant's to say only within its kind: a portal's closes are the
+            // customer's whatever it claims (billing policies refund by role).
+            let role = message.closerRole.isEmpty ? tenant.defaultCloserRole : CloserRole(rawValue: message.closerRole) ?? tenant.defaultCloserRole
+            guard tenant.closerRoles.contains(role) else {
+                let kind = tenant.isAdmin ? "an admin" : tenant.kind == .portal ? "a customer portal" : "a staff tool"
+                throw IntakeFailure.permissionDenied(
+                    "closer_role: tenant \(tenant.name) is \(kind) and may record closes as \(tenant.closerRoles.map(\.rawValue).joined(separator: " or ")), not \(role.rawValue)"
+                )
             }
-            try check.finish()
             let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            var event = Self.event(
-                incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "close-unresolved"), at: at
-            )
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "close-unresolved")
+            let admission = try admit(.closeUnresolved, incident: message.incidentID, eventID: eventID)
+            var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
             var closed = Triage_V1_ClosedUnresolved()
             closed.closedBy = message.closedBy
             closed.reason = message.reason
@@ -270,8 +289,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     incidentID: message.incidentID, at: at, closedBy: role, reason: message.reason, severity: Self.severityLetter(severity),
                     openedAt: entry.openedAt
                 ),
-                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/close-unresolved", events: [event], tenant: tenant.name
+                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/close-unresolved/\(message.incidentID)", events: [event],
+                tenant: tenant.name
             )
+            admission.published()
             return try Self.billingReceipt(answer)
         }
     }
@@ -279,7 +300,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func requestClose(
         request: ServerRequest<Triage_V1_RequestCloseRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await direct(request, incident: request.message.incidentID, kind: "request-close") { message, check in
+        try await direct(request, kind: "request-close", action: .requestClose) { message in
             var requested = Triage_V1_CloseRequestedByCustomer()
             requested.reason = message.reason
             return .closeRequestedByCustomer(requested)
@@ -290,18 +311,20 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_ReopenIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
             let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            var event = Self.event(incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: "reopen"), at: at)
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "reopen")
+            let admission = try admit(.reopen, incident: message.incidentID, eventID: eventID)
+            var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
             var reopened = Triage_V1_Reopened()
             reopened.reason = message.reason
             event.reopened = reopened
             let answer = try await submit(
                 .reopen(incidentID: message.incidentID, at: at), entitlementID: entry.entitlementID,
-                requestID: "\(tenant.name)/\(requestID)/reopen", events: [event], tenant: tenant.name
+                requestID: "\(tenant.name)/\(requestID)/reopen/\(message.incidentID)", events: [event], tenant: tenant.name
             )
+            admission.published()
             var receipt = try Self.receipt(answer, index: 0)
             receipt.entitlementID = entry.entitlementID
             if case .reopened(_, let remaining) = try answer.outcome.get() { receipt.creditsRemaining = Int32(remaining ?? -1) }
@@ -313,13 +336,12 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_OverrideBillingRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
             guard tenant.isAdmin else { throw IntakeFailure.permissionDenied("only an admin tenant may override billing decisions; \(tenant.name) is not one") }
             let entry = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             let answer = try await submit(
                 .overrideBilling(incidentID: message.incidentID, refund: message.refund, by: tenant.name, note: message.note.isEmpty ? nil : message.note, at: dependencies.now()),
-                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/override", events: [], tenant: tenant.name
+                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/override/\(message.incidentID)", events: [], tenant: tenant.name
             )
             var receipt = try Self.billingReceipt(answer)
             receipt.receipt.incidentID = message.incidentID
@@ -333,7 +355,6 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_GetIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IncidentView> {
         try await handle(request) { tenant, message in
-            try IntakeValidation.required(message.incidentID, "incident_id")
             let entry = try await authorize(tenant, incident: message.incidentID)
             if let snapshot = dependencies.incidentState[message.incidentID] { return IncidentViews.view(snapshot) }
             return IncidentViews.view(entry)
@@ -342,74 +363,106 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
 
     // MARK: - Plumbing
 
-    /// Authenticates, runs `body`, maps failures to gRPC status codes.
-    private func handle<Input: Sendable, Output: Sendable>(
+    /// Authenticates, checks the request's size and every field, runs `body`, maps failures to
+    /// gRPC status codes, and counts the call under its status code whatever happened.
+    private func handle<Input: SwiftProtobuf.Message & IntakeFields, Output: Sendable>(
         _ request: ServerRequest<Input>, _ body: (Tenant, Input) async throws -> Output
     ) async throws -> ServerResponse<Output> {
         stats.withLock { $0.calls += 1 }
         let started = ContinuousClock.now
         do {
             let tenant = try authenticate(request.metadata)
+            let size = (try request.message.serializedBytes() as [UInt8]).count
+            guard size <= IntakeLimits.requestBytes else {
+                throw IntakeFailure(
+                    code: .resourceExhausted,
+                    message:
+                        "the request is \(size) bytes; the intake accepts at most \(IntakeLimits.requestBytes) (free text at most \(IntakeLimits.textBytes) bytes per field)"
+                )
+            }
+            var check = FieldCheck()
+            request.message.checkFields(&check)
+            try check.finish()
             // The caller's W3C trace (a new one when it sent none): every event of this call
             // carries it, and the workers downstream continue it up to the notification.
             let trace = request.metadata[stringValues: "traceparent"].lazy.compactMap(TraceContext.init(traceparent:)).first ?? .newTrace()
             let response = ServerResponse(message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
             metrics.processed(1, since: started)
-            countCall("ok")
+            countCall(nil)
             return response
-        } catch let failure as IntakeFailure {
-            countCall("\(failure.code)")
+        } catch {
+            let failure = self.failure(error)
+            countCall(failure.code)
+            throw failure.rpcError
+        }
+    }
+
+    /// The status a failure is answered with (and the statistics it counts toward).
+    private func failure(_ error: any Error) -> IntakeFailure {
+        switch error {
+        case let failure as IntakeFailure:
             stats.withLock {
                 switch failure.code {
                 case .permissionDenied, .unauthenticated: $0.denied += 1
-                case .invalidArgument: $0.invalid += 1
+                case .invalidArgument, .resourceExhausted: $0.invalid += 1
                 case .failedPrecondition: $0.rejectedByLedger += 1
                 default: break
                 }
             }
-            throw failure.rpcError
-        } catch let error as RPCError {
-            throw error
-        } catch let unavailable as LedgerUnavailable {
+            return failure
+        case let error as RPCError:
+            return IntakeFailure(code: error.code, message: error.message)
+        case let unavailable as LedgerUnavailable:
             metrics.failed()
-            throw RPCError(code: .unavailable, message: unavailable.description)
-        } catch let error as KafkaError {
+            return IntakeFailure(code: .unavailable, message: unavailable.description)
+        case let error as KafkaError:
+            metrics.failed()
             logger.error("publishing failed", metadata: ["error": "\(error)"])
-            throw RPCError(code: .unavailable, message: "Kafka did not accept the event: \(error)")
-        } catch {
+            return IntakeFailure(code: .unavailable, message: "Kafka did not accept the event (\(error.code)); safe to retry with the same request_id")
+        case is CancellationError:
+            return IntakeFailure(code: .cancelled, message: "the call was cancelled")
+        default:
+            metrics.failed()
             logger.error("call failed", metadata: ["error": "\(error)"])
-            throw RPCError(code: .internalError, message: "\(error)")
+            return IntakeFailure(code: .internalError, message: "the intake failed to handle the call; the error is in its log")
         }
     }
 
-    private func countCall(_ code: String) {
+    /// `triage_intake_calls_total{code}`: one per call, labelled with the canonical gRPC status
+    /// name (`OK`, `INVALID_ARGUMENT`, `UNAVAILABLE`, ...).
+    private func countCall(_ code: RPCError.Code?) {
+        let name = code.map(Self.statusName) ?? "OK"
         let counter = callCounters.withLock { counters in
-            if let counter = counters[code] { return counter }
-            let counter = Counter(label: "triage_intake_calls_total", dimensions: [("code", code)])
-            counters[code] = counter
+            if let counter = counters[name] { return counter }
+            let counter = Counter(label: "triage_intake_calls_total", dimensions: [("code", name)], factory: metricsFactory)
+            counters[name] = counter
             return counter
         }
         counter.increment()
     }
 
+    /// `INVALID_ARGUMENT` for `.invalidArgument`: the names of the gRPC specification.
+    static func statusName(_ code: RPCError.Code) -> String {
+        String(describing: code).reduce(into: "") { name, character in
+            if character.isUppercase { name += "_" }
+            name += character.uppercased()
+        }
+    }
+
     /// A call that publishes one event on an existing incident, no ledger involved.
-    private func direct<Input: IntakeIncidentRequest>(
-        _ request: ServerRequest<Input>, incident: String, kind: String,
-        payload: @Sendable (Input, inout FieldCheck) throws -> IncidentEvent.OneOf_Event
+    private func direct<Input: IntakeIncidentRequest & SwiftProtobuf.Message & IntakeFields>(
+        _ request: ServerRequest<Input>, kind: String, action: LifecycleAction,
+        payload: @Sendable (Input) throws -> IncidentEvent.OneOf_Event
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
-            // Every field to fix at once: the incident id and the call's own fields.
-            var check = FieldCheck()
-            check.required(message.incidentID, "incident_id")
-            let body = try payload(message, &check)
-            try check.finish()
             _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
-            var event = Self.event(
-                incidentID: message.incidentID, eventID: IntakeIDs.event(tenant: tenant.name, requestID: requestID, kind: kind), at: dependencies.now()
-            )
-            event.event = body
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: kind)
+            let admission = try admit(action, incident: message.incidentID, eventID: eventID)
+            var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: dependencies.now())
+            event.event = try payload(message)
             let report = try await dependencies.publisher.publish(event, traceparent: IntakeTrace.current?.child().traceparent)
+            admission.published()
             stats.withLock { $0.published += 1 }
             logPublished(incident: event.incidentID, eventID: event.eventID, kind: kind)
             var receipt = Triage_V1_IntakeReceipt()
@@ -418,6 +471,20 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             receipt.partition = report.partition
             receipt.offset = report.offset
             return receipt
+        }
+    }
+
+    /// Checks `action` against the incident's current state (FAILED_PRECONDITION naming the
+    /// state otherwise). A repeat of a call already published (same event id) is let through:
+    /// it republishes the same event, which every consumer drops. The returned admission is
+    /// told when the event is out, so this intake's next call sees the new state at once.
+    private func admit(_ action: LifecycleAction, incident: String, eventID: String) throws -> LifecycleAdmission {
+        let snapshot = dependencies.incidentState[incident]
+        switch transitions.admit(action, incident: incident, eventID: eventID, snapshot: snapshot) {
+        case .success(let admission):
+            return admission
+        case .failure(let refusal):
+            throw IntakeFailure.failedPrecondition("incident \(incident): \(refusal)")
         }
     }
 
@@ -479,6 +546,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         // The account's entitlements, from one pass over the view.
         let owned = named.isEmpty ? dependencies.entitlements.values.filter { $0.account == account } : []
         if !named.isEmpty {
+            if let entitlement = dependencies.entitlements[named], entitlement.account != account, entitlement.charge(for: incidentID) == nil {
+                throw IntakeFailure.permissionDenied("entitlement \(named) does not belong to account \(account)")
+            }
             candidates = [named]
         } else if let already = owned.first(where: { $0.charge(for: incidentID) != nil }) {
             candidates = [already.id]
@@ -490,7 +560,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 throw IntakeFailure.failedPrecondition("account \(account) has no entitlement that can pay for an incident now (\(detail))")
             }
         }
-        var last: LedgerRejection?
+        var last: (rejection: LedgerRejection, entitlementID: String)?
         for entitlementID in candidates {
             let (ledgerCommand, events) = command(entitlementID)
             let answer = try await dependencies.ledger.submit(
@@ -502,13 +572,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 for position in answer.events { logPublished(incident: position.incidentID, eventID: position.eventID, kind: "open") }
                 return (entitlementID, answer)
             case .failure(let rejection) where rejection.code == .exhausted || rejection.code == .expired:
-                last = rejection
+                last = (rejection, entitlementID)
                 continue
             case .failure(let rejection):
-                throw IntakeFailure(rejection)
+                throw IntakeFailure(rejection, entitlementID: entitlementID, account: account)
             }
         }
-        throw IntakeFailure(last!)
+        throw IntakeFailure(last!.rejection, entitlementID: last!.entitlementID, account: account)
     }
 
     private func submit(
@@ -520,7 +590,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         let answer = try await dependencies.ledger.submit(
             command, entitlementID: entitlementID, requestID: requestID, events: events, requestedBy: tenant, traceparent: IntakeTrace.current?.child().traceparent
         )
-        if case .failure(let rejection) = answer.outcome { throw IntakeFailure(rejection) }
+        if case .failure(let rejection) = answer.outcome { throw IntakeFailure(rejection, entitlementID: entitlementID, account: nil) }
         stats.withLock { $0.published += answer.events.count }
         for position in answer.events { logPublished(incident: position.incidentID, eventID: position.eventID, kind: "ledger") }
         return answer
@@ -635,29 +705,54 @@ struct IntakeFailure: Error {
 
     /// Ledger rejections: entitlement problems are FAILED_PRECONDITION, unknown things NOT_FOUND,
     /// an account mismatch PERMISSION_DENIED, a malformed command INVALID_ARGUMENT.
-    init(_ rejection: LedgerRejection) {
+    ///
+    /// A rejection that would name another account (the entitlement's owner, the account an
+    /// incident was charged by) is reworded: a caller learns only about its own account.
+    init(_ rejection: LedgerRejection, entitlementID: String, account: String?) {
         switch rejection.code {
         case .unknownEntitlement, .unknownIncident: self.init(code: .notFound, message: rejection.message)
-        case .wrongAccount: self.init(code: .permissionDenied, message: rejection.message)
+        case .wrongAccount:
+            self.init(code: .permissionDenied, message: "entitlement \(entitlementID) does not belong to account \(account ?? "of the incident")")
         case .invalid: self.init(code: .invalidArgument, message: rejection.message)
+        case .conflict where rejection.message.contains(" account "):
+            self.init(code: .alreadyExists, message: "the request conflicts with what entitlement \(entitlementID) has recorded for another request")
         case .conflict: self.init(code: .alreadyExists, message: rejection.message)
         case .expired, .notYetValid, .exhausted: self.init(code: .failedPrecondition, message: rejection.message)
         }
     }
 }
 
-/// Deterministic ids from the tenant and the client's request id.
+/// Deterministic ids from the tenant and the client's request id, each kind in its own hash
+/// domain (the text hashed starts with the kind), so no client input can produce an id of
+/// another kind.
 public enum IntakeIDs {
-    public static func incident(tenant: String, requestID: String) -> String {
-        "INC-" + digest("incident|\(tenant)|\(requestID)").prefix(16).uppercased()
+    /// An incident opened by `OpenIncident`: the request id is scoped to the tenant and the
+    /// customer account, so two accounts can never share an incident, whatever the timing.
+    public static func incident(tenant: String, account: String, requestID: String) -> String {
+        "INC-" + digest(["incident", tenant, account, requestID]).prefix(16).uppercased()
     }
 
-    public static func event(tenant: String, requestID: String, kind: String) -> String {
-        "intake-" + digest("event|\(tenant)|\(requestID)|\(kind)").prefix(32)
+    /// The `index`th child of a split of `parent`: derived from the parent, never from a
+    /// client-chosen request id alone, so `OpenIncident` cannot reach it.
+    public static func splitChild(tenant: String, parent: String, requestID: String, index: Int) -> String {
+        "INC-" + digest(["split-child", tenant, parent, requestID, String(index)]).prefix(16).uppercased()
     }
 
-    private static func digest(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    /// The event a call publishes on `incident`: unique per incident, call kind and request.
+    public static func event(tenant: String, incident: String, requestID: String, kind: String) -> String {
+        "intake-" + digest(["event", tenant, incident, requestID, kind]).prefix(32)
+    }
+
+    /// SHA-256 of the parts, each prefixed with its length (no two part lists hash alike,
+    /// whatever separators a client puts into its values).
+    static func digest(_ parts: [String]) -> String {
+        var bytes: [UInt8] = []
+        for part in parts {
+            let utf8 = Array(part.utf8)
+            bytes += withUnsafeBytes(of: UInt32(utf8.count).bigEndian, Array.init)
+            bytes += utf8
+        }
+        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -4,41 +4,32 @@ import TriageAnalytics
 import TriageEntitlements
 package import TriageSchema
 
+/// The intake's size limits, in bytes of UTF-8 (a client counting characters, grapheme
+/// clusters or UTF-16 units gets the same answer: bytes are what is stored and sent).
+public enum IntakeLimits {
+    /// Ids and names: request, incident, account, entitlement, agent, author, product, team,
+    /// `closed_by`. 128 bytes.
+    public static let identifierBytes = 128
+    /// A title. 1 KiB.
+    public static let titleBytes = 1024
+    /// Free text: a description, a note, a solution summary, a reason. 32 KiB.
+    public static let textBytes = 32 * 1024
+    /// Subordinate problems in one split. 20.
+    public static let splitChildren = 20
+    /// A whole request (as protobuf); larger ones get RESOURCE_EXHAUSTED. 1 MiB, below Kafka's
+    /// default 1 MB message limit for everything a call publishes.
+    public static let requestBytes = 1024 * 1024
+    /// What the HTTP/2 transport accepts at all, so that requests between ``requestBytes`` and
+    /// this get a RESOURCE_EXHAUSTED status rather than a reset stream. 16 MiB.
+    public static let transportBytes = 16 * 1024 * 1024
+}
+
 /// Request checks; each failure names the field (`field: what is wrong`).
 package enum IntakeValidation {
-    static func required(_ value: String, _ field: String) throws(IntakeFailure) {
-        var check = FieldCheck()
-        check.required(value, field)
-        try check.finish()
-    }
-
-    static func severity(_ severity: Severity, _ field: String) throws(IntakeFailure) {
-        var check = FieldCheck()
-        check.severity(severity, field)
-        try check.finish()
-    }
-
     /// Every problem of the request at once (a client fixes them in one round).
     static func open(_ request: Triage_V1_OpenIncidentRequest) throws(IntakeFailure) {
         var check = FieldCheck()
-        check.required(request.customerAccount, "customer_account")
-        check.required(request.product, "product")
-        if check.required(request.title, "title") {
-            check.require(request.title.count <= 500, "title", "longer than 500 characters")
-        }
-        check.severity(request.severity, "severity")
-        if check.required(request.language, "language") {
-            check.require(
-                request.language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil,
-                "language", "'\(request.language)' is not a BCP 47 tag such as en or de-CH"
-            )
-        }
-        if check.required(request.customerTimeZone, "customer_time_zone") {
-            check.require(
-                TimeZone(identifier: request.customerTimeZone) != nil,
-                "customer_time_zone", "'\(request.customerTimeZone)' is not an IANA time zone such as Europe/Zurich"
-            )
-        }
+        request.checkFields(&check)
         try check.finish()
     }
 
@@ -62,6 +53,15 @@ package enum IntakeValidation {
         case .notYetValid(let startsAt): return "valid from \(format.string(from: startsAt))"
         }
     }
+
+    /// A client's value as it may appear in a status message: quoted when it is short printable
+    /// text, otherwise only its size (a status message travels in a header; never a client's
+    /// megabyte, never its control characters).
+    static func quoted(_ value: String) -> String {
+        let bytes = value.utf8.count
+        guard bytes <= 64, FieldCheck.firstForbidden(in: value, allowing: []) == nil else { return "the value given (\(bytes) bytes)" }
+        return "'\(value)'"
+    }
 }
 
 /// The problems found in one request, collected so that they are all reported together (as the
@@ -81,6 +81,52 @@ struct FieldCheck {
         return present
     }
 
+    /// An id or name: at most ``IntakeLimits/identifierBytes``, no control or invisible
+    /// formatting characters. Returns whether it is present and well-formed.
+    @discardableResult
+    mutating func identifier(_ value: String, _ field: String, required: Bool = true, limit: Int = IntakeLimits.identifierBytes) -> Bool {
+        if value.isEmpty || (required && value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty) {
+            if required { self.required(value, field) }
+            return false
+        }
+        return text(value, field, limit: limit, allowing: [])
+    }
+
+    /// Free text: at most `limit` bytes; control characters only where `allowing` says (tab and
+    /// line breaks in multi-line text). Returns whether it passed.
+    @discardableResult
+    mutating func text(_ value: String, _ field: String, limit: Int, allowing: Set<Unicode.Scalar> = FieldCheck.multiLine) -> Bool {
+        let bytes = value.utf8.count
+        guard bytes <= limit else {
+            violations.append(.init(field: field, description: "\(bytes) bytes; at most \(limit) bytes (UTF-8) are accepted"))
+            return false
+        }
+        if let scalar = Self.firstForbidden(in: value, allowing: allowing) {
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            let what = allowing.contains("\n") ? "control characters other than tab and line breaks" : "control or invisible formatting characters"
+            violations.append(.init(field: field, description: "contains \(code); \(what) are not accepted here"))
+            return false
+        }
+        return true
+    }
+
+    /// Multi-line text: tab, line breaks and the joiners of emoji and scripts.
+    static let multiLine: Set<Unicode.Scalar> = ["\t", "\n", "\r", "\u{200C}", "\u{200D}"]
+    /// One line of text (a title): the joiners only.
+    static let singleLine: Set<Unicode.Scalar> = ["\u{200C}", "\u{200D}"]
+
+    /// The first control character (C0, DEL, C1), line/paragraph separator or bidirectional or
+    /// invisible formatting character, other than `allowing`.
+    static func firstForbidden(in value: String, allowing: Set<Unicode.Scalar>) -> Unicode.Scalar? {
+        value.unicodeScalars.first { scalar in
+            guard !allowing.contains(scalar) else { return false }
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned: return true
+            default: return false
+            }
+        }
+    }
+
     mutating func severity(_ severity: Severity, _ field: String) {
         switch severity {
         case .a, .b, .c: return
@@ -92,6 +138,161 @@ struct FieldCheck {
     func finish() throws(IntakeFailure) {
         guard !violations.isEmpty else { return }
         throw IntakeFailure.invalid(violations)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+/// A request whose every field the intake checks before acting: required fields, sizes in
+/// bytes, characters, enumerations (all problems at once, as INVALID_ARGUMENT).
+protocol IntakeFields: Sendable {
+    func checkFields(_ check: inout FieldCheck)
+}
+
+extension Triage_V1_OpenIncidentRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(customerAccount, "customer_account")
+        check.identifier(entitlementID, "entitlement_id", required: false)
+        check.identifier(product, "product")
+        if check.required(title, "title") { check.text(title, "title", limit: IntakeLimits.titleBytes, allowing: FieldCheck.singleLine) }
+        check.text(description_p, "description", limit: IntakeLimits.textBytes)
+        check.identifier(team, "team", required: false)
+        check.severity(severity, "severity")
+        if check.identifier(language, "language", limit: 35) {
+            check.require(
+                language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil,
+                "language", "\(IntakeValidation.quoted(language)) is not a BCP 47 tag such as en or de-CH"
+            )
+        }
+        if check.identifier(customerTimeZone, "customer_time_zone", limit: 64) {
+            check.require(
+                TimeZone(identifier: customerTimeZone) != nil,
+                "customer_time_zone", "\(IntakeValidation.quoted(customerTimeZone)) is not an IANA time zone such as Europe/Zurich"
+            )
+        }
+    }
+}
+
+extension Triage_V1_AcknowledgeRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.identifier(agentID, "agent_id")
+    }
+}
+
+extension Triage_V1_AddNoteRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.identifier(author, "author")
+        if check.required(text, "text") { check.text(text, "text", limit: IntakeLimits.textBytes) }
+    }
+}
+
+extension Triage_V1_ChangeSeverityRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.severity(severity, "severity")
+        check.text(reason, "reason", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_WaitOnCustomerRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.text(reason, "reason", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_CustomerRespondedRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+    }
+}
+
+extension Triage_V1_SplitIncidentRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.require(!children.isEmpty, "children", "at least one subordinate problem is required")
+        check.require(
+            children.count <= IntakeLimits.splitChildren, "children",
+            "\(children.count) subordinate problems; at most \(IntakeLimits.splitChildren) in one split"
+        )
+        for (index, child) in children.prefix(IntakeLimits.splitChildren).enumerated() {
+            if check.required(child.title, "children[\(index)].title") {
+                check.text(child.title, "children[\(index)].title", limit: IntakeLimits.titleBytes, allowing: FieldCheck.singleLine)
+            }
+            check.text(child.description_p, "children[\(index)].description", limit: IntakeLimits.textBytes)
+            check.identifier(child.product, "children[\(index)].product", required: false)
+            if child.severity != .unspecified { check.severity(child.severity, "children[\(index)].severity") }
+        }
+    }
+}
+
+extension Triage_V1_DeliverSolutionRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.identifier(agentID, "agent_id")
+        check.text(summary, "summary", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_CloseResolvedRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.identifier(closedBy, "closed_by")
+    }
+}
+
+extension Triage_V1_CloseUnresolvedRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.identifier(closedBy, "closed_by")
+        check.require(
+            closerRole.isEmpty || ["agent", "customer", "system"].contains(closerRole), "closer_role", "must be one of agent, customer, system"
+        )
+        check.text(reason, "reason", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_RequestCloseRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.text(reason, "reason", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_ReopenIncidentRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.text(reason, "reason", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_OverrideBillingRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(incidentID, "incident_id")
+        check.text(note, "note", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_GetIncidentRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(incidentID, "incident_id")
     }
 }
 

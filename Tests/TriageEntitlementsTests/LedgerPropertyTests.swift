@@ -20,9 +20,9 @@ struct LedgerPropertyTests {
         mutating func apply(_ command: LedgerCommand) -> LedgerRejection.Code? {
             switch command {
             case .grant: return nil
-            case .open(let incident, let account, let at, _):
+            case .open(let incident, let account, let at, _, _):
                 return charge([incident], account: account, at: at)
-            case .split(_, let children, let account, let at):
+            case .split(_, let children, let account, let at, _):
                 return charge(children, account: account, at: at)
             case .closeUnresolved(let incident, _, let role, _, _, _):
                 guard let charge = charges[incident] else { return .unknownIncident }

@@ -224,8 +224,8 @@ struct OpenTests {
 extension LedgerCommand {
     func withAccount(_ account: String) -> LedgerCommand {
         switch self {
-        case .split(let parent, let children, _, let at): .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: at)
-        case .open(let incident, _, let at, let parent): .open(incidentID: incident, account: account, at: at, parentIncidentID: parent)
+        case .split(let parent, let children, _, let at, let fingerprint): .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: at, fingerprint: fingerprint)
+        case .open(let incident, _, let at, let parent, let fingerprint): .open(incidentID: incident, account: account, at: at, parentIncidentID: parent, fingerprint: fingerprint)
         default: self
         }
     }
