@@ -347,6 +347,7 @@ let package = Package(
             dependencies: [
                 "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

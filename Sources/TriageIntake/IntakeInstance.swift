@@ -1,6 +1,7 @@
 public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+public import Metrics
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -40,7 +41,8 @@ public struct IntakeInstance: Sendable {
     public init(
         client: KafkaClientConfiguration, tenants: TenantDirectory, billing: BillingPolicy, host: String = "127.0.0.1", port: Int,
         tls: IntakeTLS? = nil, group: String = "triage-ledger", sessionTimeout: Duration = .seconds(45), ledgerTimeout: Duration = .seconds(15),
-        topics: LedgerTopics = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        topics: LedgerTopics = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) async throws {
         // One admin client and one metadata request for every check and partition list.
         let partitions = try await EntitlementLedgerWorker.checkTopics(
@@ -69,7 +71,7 @@ public struct IntakeInstance: Sendable {
                 tenants: tenants, publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
                 entitlements: entitlements, directory: directory, incidentState: incidentState, now: now
             ),
-            logger: logger
+            logger: logger, metricsFactory: metricsFactory
         )
         let followers = [
             FollowerService(name: "entitlement replies", run: ledgerClient.run, ready: ledgerClient.ready, stop: ledgerClient.stop),

@@ -91,6 +91,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID)
             // A request id used before: the same request gets the first answer again; another
             // request under it is refused before anything is charged or written.
+            if !message.requestID.isEmpty, let other = requestIDUsedForAnotherAccount(tenant, requestID: requestID, account: message.customerAccount) {
+                throw IntakeFailure(
+                    code: .alreadyExists,
+                    message:
+                        "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(other.incident) for account \(other.account); use a new request_id for a new incident"
+                )
+            }
             var named = message.entitlementID
             if let earlier = lookup(incidentID) {
                 let differences = OpenRequestIdentity.differences(message, from: earlier)
@@ -214,9 +221,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             splitEvent.split = split
             events.append(splitEvent)
             let eventBytes = try events.reduce(0) { $0 + (try $1.serializedBytes() as [UInt8]).count }
-            guard eventBytes <= IntakeLimits.requestBytes else {
+            guard eventBytes <= IntakeLimits.splitEventBytes else {
                 throw IntakeFailure.invalid([
-                    .init(field: "children", description: "the children's events come to \(eventBytes) bytes; at most \(IntakeLimits.requestBytes) in one split")
+                    .init(field: "children", description: "the children's events come to \(eventBytes) bytes; at most \(IntakeLimits.splitEventBytes) in one split")
                 ])
             }
             let answer = try await submit(
@@ -511,6 +518,19 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             throw IntakeFailure.permissionDenied("incident \(incident) belongs to an account tenant \(tenant.name) may not act for")
         }
         return entry
+    }
+
+    /// The incident this tenant opened under `requestID` for one of its other accounts (every
+    /// account with an entitlement, for an admin), if its directory view shows one. Ids are
+    /// scoped to the account, so even two such opens racing each other can only open two
+    /// separate incidents; this check turns the reuse that can be seen into ALREADY_EXISTS.
+    private func requestIDUsedForAnotherAccount(_ tenant: Tenant, requestID: String, account: String) -> (incident: String, account: String)? {
+        let accounts = tenant.isAdmin ? Set(dependencies.entitlements.values.flatMap { [$0.account, $0.purchasingAccount] }) : tenant.accounts
+        for other in accounts.sorted() where other != account {
+            let incident = IntakeIDs.incident(tenant: tenant.name, account: other, requestID: requestID)
+            if dependencies.directory[incident] != nil { return (incident, other) }
+        }
+        return nil
     }
 
     /// An incident opened a moment ago (by this intake or another) is in the directory topic

@@ -16,9 +16,13 @@ public enum IntakeLimits {
     public static let textBytes = 32 * 1024
     /// Subordinate problems in one split. 20.
     public static let splitChildren = 20
-    /// A whole request (as protobuf); larger ones get RESOURCE_EXHAUSTED. 1 MiB, below Kafka's
-    /// default 1 MB message limit for everything a call publishes.
-    public static let requestBytes = 1024 * 1024
+    /// A whole request (as protobuf); larger ones get RESOURCE_EXHAUSTED before any field is
+    /// looked at. 4 MiB, the customary gRPC limit (smaller requests with an oversize field get
+    /// INVALID_ARGUMENT naming the field).
+    public static let requestBytes = 4 * 1024 * 1024
+    /// The events of one split together (they travel to the ledger in one Kafka record, below
+    /// Kafka's default 1 MB message limit). 768 KiB.
+    public static let splitEventBytes = 768 * 1024
     /// What the HTTP/2 transport accepts at all, so that requests between ``requestBytes`` and
     /// this get a RESOURCE_EXHAUSTED status rather than a reset stream. 16 MiB.
     public static let transportBytes = 16 * 1024 * 1024

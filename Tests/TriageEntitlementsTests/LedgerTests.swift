@@ -470,3 +470,49 @@ struct BillingLedgerTests {
         #expect(try LedgerJSON.decode(Entitlement.self, from: LedgerJSON.encode(pack)) == pack)
     }
 }
+
+@Suite("Ledger: request fingerprints")
+struct FingerprintTests {
+    /// A repeated open must be the same request: the same fingerprint is a retry, another one a
+    /// conflict that charges nothing; charges from before fingerprints match any repeat.
+    @Test func aRepeatWithOtherContentIsAConflict() throws {
+        var driver = grantedPack()
+        let first = LedgerCommand.open(incidentID: "INC-1", account: "ACME", at: day(1), parentIncidentID: nil, fingerprint: "f1")
+        #expect(driver.apply(first) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: ["INC-1"], creditsRemaining: 4)))
+        #expect(driver.state?.charge(for: "INC-1")?.requestFingerprint == "f1")
+        #expect(driver.apply(first) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: 4)))
+        let other = LedgerCommand.open(incidentID: "INC-1", account: "ACME", at: day(1), parentIncidentID: nil, fingerprint: "f2")
+        let rejection = driver.apply(other).rejection
+        #expect(rejection?.code == .conflict)
+        #expect(rejection?.message == "incident INC-1 was opened on entitlement PACK-1 by a request with different content under the same request id")
+        #expect(driver.state?.creditsRemaining == 4)
+        // Unknown fingerprints (older intakes, older charges) do not conflict.
+        #expect(driver.apply(open("INC-1")) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: 4)))
+        // A split's children carry the split's fingerprint.
+        let split = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s1")
+        #expect(driver.apply(split) == .success(.opened(incidentIDs: ["C-1", "C-2"], newlyCharged: ["C-1", "C-2"], creditsRemaining: 2)))
+        let resplit = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s2")
+        #expect(driver.apply(resplit).rejection?.code == .conflict)
+    }
+
+    @Test func contractsRememberTheFingerprintsOfTheirRecentIncidents() throws {
+        var driver = LedgerDriver(id: "C-1")
+        #expect(driver.apply(.grant(GrantSpec(id: "C-1", kind: .twentyFourSeven, account: "ACME", purchasedAt: purchase))).isSuccess)
+        let first = LedgerCommand.open(incidentID: "INC-1", account: "ACME", at: day(1), parentIncidentID: nil, fingerprint: "f1")
+        #expect(driver.apply(first).isSuccess)
+        #expect(driver.apply(first) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: nil)))
+        let other = LedgerCommand.open(incidentID: "INC-1", account: "ACME", at: day(1), parentIncidentID: nil, fingerprint: "f2")
+        #expect(driver.apply(other).rejection?.code == .conflict)
+        // Forgotten with the incident id once it leaves the contract's memory; kept in JSON.
+        for index in 0..<EntitlementLedger.contractMemory {
+            #expect(driver.apply(.open(incidentID: "N-\(index)", account: "ACME", at: day(2), parentIncidentID: nil, fingerprint: "n\(index)")).isSuccess)
+        }
+        let state = try #require(driver.state)
+        #expect(state.recentFingerprints.count == EntitlementLedger.contractMemory && state.recentFingerprints["INC-1"] == nil)
+        #expect(try LedgerJSON.decode(Entitlement.self, from: LedgerJSON.encode(state)) == state)
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool { if case .success = self { true } else { false } }
+}

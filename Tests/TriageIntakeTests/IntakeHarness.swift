@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import TriageAnalyticsFeed
@@ -18,12 +19,17 @@ enum Tokens {
     static let acme = "acme-secret-token"
     static let beta = "beta-secret-token"
     static let ops = "ops-admin-token"
+    static let acmeCustomers = "acme-customers-token"
 
     static let tenantsYAML = """
         tenants:
           - name: acme-portal
             token: \(acme)
+            kind: staff
             accounts: [ACME, ACME-EU]
+          - name: acme-customers
+            token: \(acmeCustomers)
+            accounts: [ACME]
           - name: beta-portal
             token_env: BETA_TOKEN
             accounts: [BETA]
@@ -71,7 +77,7 @@ final class IntakeHarness: Sendable {
 
     /// `before` runs once the topics exist and before the intake starts (to stage records).
     init(
-        billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil,
+        billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil, metrics: (any MetricsFactory)? = nil,
         before: (@Sendable (LedgerTopics, KafkaTestCluster) async throws -> Void)? = nil
     ) async throws {
         let cluster = try KafkaTestCluster()
@@ -91,7 +97,8 @@ final class IntakeHarness: Sendable {
         let logger = cluster.logger
         instance = try await IntakeInstance(
             client: client, tenants: try Tokens.directory(), billing: billing, port: 0, tls: tls, group: uniqueName("ledger"),
-            sessionTimeout: .seconds(3), ledgerTimeout: .seconds(20), topics: topics, logger: logger, now: { clock.now }
+            sessionTimeout: .seconds(3), ledgerTimeout: .seconds(20), topics: topics, logger: logger, now: { clock.now },
+            metricsFactory: metrics ?? MetricsSystem.factory
         )
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: logger)
         operatorLedger = LedgerClient(

@@ -1,0 +1,365 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import MetricsTestKit
+import SwiftProtobuf
+import Testing
+import TriageEntitlements
+import TriageIntake
+import TriageKafka
+import TriageKafkaTesting
+import TriageSchema
+import TriageStreams
+
+/// What an outside attack on the intake found (issue 18), one test per fault.
+@Suite("Intake integrity and tenant safety", .serialized)
+struct IntakeIntegrityTests {
+    static let purchase = IntakeServiceTests.purchase
+    static let later = purchase.addingTimeInterval(86_400 * 30)
+
+    static func pack(_ id: String, account: String, credits: Int = 5) -> GrantSpec { IntakeServiceTests.pack(id, account: account, credits: credits) }
+
+    /// A harness with PACK-1 (ACME) and PACK-EU (ACME-EU) granted and visible.
+    static func harness(metrics: TestMetrics? = nil, credits: Int = 5) async throws -> IntakeHarness {
+        let harness = try await IntakeHarness(clock: TestClock(later), metrics: metrics)
+        try await harness.grant(pack("PACK-1", account: "ACME", credits: credits))
+        try await harness.grant(pack("PACK-EU", account: "ACME-EU"))
+        try await harness.waitForEntitlement("PACK-1")
+        try await harness.waitForEntitlement("PACK-EU")
+        return harness
+    }
+
+    // MARK: 1. An idempotency key cannot cross accounts
+
+    @Test func aRequestIDReusedForAnotherAccountOrOtherContentIsRefused() async throws {
+        let harness = try await Self.harness()
+        let acme = Tokens.metadata(Tokens.acme)
+        let ops = Tokens.metadata(Tokens.ops)
+        let first = try await harness.withClient { try await $0.openIncident(openRequest("r-x", account: "ACME"), metadata: acme) }
+        try await eventually("the directory shows the incident", timeout: .seconds(20)) { harness.instance.directory[first.incidentID] != nil }
+
+        try await harness.withClient { intake in
+            // The same key for the tenant's other account: refused, nothing charged.
+            let otherAccount = await status { try await intake.openIncident(openRequest("r-x", account: "ACME-EU"), metadata: acme) }
+            #expect(otherAccount?.0 == .alreadyExists, "\(String(describing: otherAccount))")
+            #expect(otherAccount?.1.contains(first.incidentID) == true)
+            // The same key and account with other content: refused, naming what differs.
+            var retitled = openRequest("r-x", account: "ACME")
+            retitled.title = "something else"
+            retitled.severity = .a
+            let otherContentRequest = retitled
+            let otherContent = await status { try await intake.openIncident(otherContentRequest, metadata: acme) }
+            #expect(otherContent?.0 == .alreadyExists)
+            #expect(otherContent?.1.contains("severity, title") == true, "\(String(describing: otherContent))")
+            // The same request again: the first answer, no second charge.
+            let again = try await intake.openIncident(openRequest("r-x", account: "ACME"), metadata: acme)
+            #expect(again.incidentID == first.incidentID && again.eventID == first.eventID)
+            // An admin reusing its key across accounts: refused the same way.
+            _ = try await intake.openIncident(openRequest("r-admin", account: "ACME"), metadata: ops)
+            try await eventually("the directory shows the admin's incident", timeout: .seconds(20)) {
+                harness.instance.directory[IntakeIDs.incident(tenant: "operations", account: "ACME", requestID: "r-admin")] != nil
+            }
+            let adminOther = await status { try await intake.openIncident(openRequest("r-admin", account: "ACME-EU"), metadata: ops) }
+            #expect(adminOther?.0 == .alreadyExists, "\(String(describing: adminOther))")
+        }
+        // Nothing was charged to the other account, the first incident is still the first
+        // account's and its tenant still reads it.
+        try await harness.waitForEntitlement("PACK-1") { $0.creditsRemaining == 3 }
+        #expect(harness.entitlement("PACK-EU")?.creditsRemaining == 5)
+        #expect(harness.entitlement("PACK-1")?.charges.filter { $0.incidentID == first.incidentID }.count == 1)
+        let entry = try #require(harness.instance.directory[first.incidentID])
+        #expect(entry.account == "ACME" && entry.opened.title == "invoices fail" && entry.severity == .b)
+        let view = try await harness.withClient { try await $0.getIncident(.with { $0.incidentID = first.incidentID }, metadata: acme) }
+        #expect(view.customerAccount == "ACME")
+        try await harness.stop()
+    }
+
+    /// Two opens with one key for two accounts, racing: whatever wins, no incident belongs to
+    /// two accounts and every success was charged once to its own account.
+    @Test func aRequestIDRacedAcrossAccountsNeverSharesAnIncident() async throws {
+        let harness = try await Self.harness()
+        let acme = Tokens.metadata(Tokens.acme)
+        let results = try await harness.withClient { intake in
+            try await withThrowingTaskGroup(of: (String, Triage_V1_IntakeReceipt?).self) { group in
+                for account in ["ACME", "ACME-EU"] {
+                    group.addTask {
+                        (account, try? await intake.openIncident(openRequest("r-race", account: account), metadata: acme))
+                    }
+                }
+                return try await group.reduce(into: [String: Triage_V1_IntakeReceipt]()) { if let receipt = $1.1 { $0[$1.0] = receipt } }
+            }
+        }
+        #expect(!results.isEmpty)
+        #expect(Set(results.values.map(\.incidentID)).count == results.count, "each success is its own incident")
+        for (account, receipt) in results {
+            try await eventually("the directory shows \(receipt.incidentID)", timeout: .seconds(20)) {
+                harness.instance.directory[receipt.incidentID] != nil
+            }
+            #expect(harness.instance.directory[receipt.incidentID]?.account == account)
+        }
+        try await harness.stop()
+    }
+
+    // MARK: 2. Split children are out of a client's reach
+
+    @Test func aClientCannotOpenUnderASplitChildsID() async throws {
+        let harness = try await Self.harness(credits: 10)
+        let acme = Tokens.metadata(Tokens.acme)
+        let (parent, split) = try await harness.withClient { intake in
+            let parent = try await intake.openIncident(openRequest("r-parent"), metadata: acme)
+            let split = try await intake.split(
+                .with {
+                    $0.requestID = "r-split"
+                    $0.incidentID = parent.incidentID
+                    $0.children = [.with { $0.title = "export fails" }, .with { $0.title = "import fails" }]
+                },
+                metadata: acme
+            )
+            return (parent, split)
+        }
+        let children = split.children.map(\.incidentID)
+        let collisions = try await harness.withClient { intake in
+            var collisions: [String] = []
+            for guess in ["r-split/child-0", "r-split/child-1", "\(parent.incidentID)/child-0", "split-child"] {
+                let opened = try await intake.openIncident(openRequest(guess), metadata: acme)
+                if children.contains(opened.incidentID) { collisions.append(guess) }
+            }
+            return collisions
+        }
+        #expect(collisions.isEmpty)
+        try await eventually("the children are in the directory", timeout: .seconds(20)) { children.allSatisfy { harness.instance.directory[$0] != nil } }
+        for child in children {
+            let entry = try #require(harness.instance.directory[child])
+            #expect(entry.opened.parentIncidentID == parent.incidentID, "the child's entry was not rewritten")
+        }
+        try await harness.stop()
+    }
+
+    // MARK: 3. The lifecycle at the front door
+
+    @Test func callsTheLifecycleDoesNotAllowAreRefusedNamingTheState() async throws {
+        let harness = try await Self.harness()
+        let acme = Tokens.metadata(Tokens.acme)
+        try await harness.withClient { intake in
+            let incident = try await intake.openIncident(openRequest("r-open"), metadata: acme).incidentID
+            // Reopening an open incident.
+            let reopenOpen = await status { try await intake.reopen(.with { $0.requestID = "r-reopen-0"; $0.incidentID = incident }, metadata: acme) }
+            #expect(reopenOpen?.0 == .failedPrecondition)
+            #expect(reopenOpen?.1.contains("the incident is open; reopen is possible only when it is closed_resolved or closed_unresolved") == true)
+            let close = try await intake.closeResolved(.with { $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            // Right after the close, through the same intake (its state view has not folded it yet).
+            let secondClose = await status {
+                try await intake.closeResolved(.with { $0.requestID = "r-close-2"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            }
+            #expect(secondClose?.0 == .failedPrecondition && secondClose?.1.contains("closed_resolved") == true, "\(String(describing: secondClose))")
+            let unresolved = await status {
+                try await intake.closeUnresolved(.with { $0.requestID = "r-close-3"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            }
+            #expect(unresolved?.0 == .failedPrecondition)
+            let ack = await status { try await intake.acknowledge(.with { $0.requestID = "r-ack"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: acme) }
+            #expect(ack?.0 == .failedPrecondition)
+            let split = await status {
+                try await intake.split(.with { $0.requestID = "r-split"; $0.incidentID = incident; $0.children = [.with { $0.title = "x" }] }, metadata: acme)
+            }
+            #expect(split?.0 == .failedPrecondition && split?.1.contains("split is possible only when it is open") == true)
+            // A retry of the close itself is the same call: answered, same event.
+            let retry = try await intake.closeResolved(.with { $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            #expect(retry.eventID == close.eventID)
+            // Notes are allowed on a closed incident; a reopen opens it again.
+            _ = try await intake.addNote(.with { $0.requestID = "r-note"; $0.incidentID = incident; $0.author = "ana"; $0.text = "post-mortem" }, metadata: acme)
+            _ = try await intake.reopen(.with { $0.requestID = "r-reopen"; $0.incidentID = incident; $0.reason = "back" }, metadata: acme)
+            _ = try await intake.acknowledge(.with { $0.requestID = "r-ack-2"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: acme)
+            // Once the analytics feed folded it all, the view agrees (not only this intake's memory).
+            try await eventually("the snapshot shows the reopened, acknowledged incident", timeout: .seconds(20)) {
+                harness.instance.incidentState[incident]?.status == .acknowledged && harness.instance.incidentState[incident]?.reopenCount == 1
+            }
+            let lateClose = try await intake.closeResolved(.with { $0.requestID = "r-close-4"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            #expect(!lateClose.eventID.isEmpty)
+        }
+        // The split on the closed incident charged nothing: open (1) only.
+        #expect(harness.entitlement("PACK-1")?.creditsRemaining == 4)
+        let events = try await readAll(harness.topics.incidentEvents, count: 7, cluster: harness.cluster)
+        let kinds = try events.map { try IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])).eventTypeName ?? "?" }
+        let closes = try events.map { try IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])) }.filter { $0.eventTypeName == "ClosedResolved" }
+        // The first close, its retry (the same event again) and the close after the reopen; none of the refused ones.
+        #expect(closes.count == 3 && Set(closes.map(\.eventID)).count == 2, "\(kinds)")
+        #expect(!kinds.contains("Split") && !kinds.contains("ClosedUnresolved"))
+        try await harness.stop()
+    }
+
+    // MARK: 4. The closer role comes from the tenant's kind
+
+    @Test func aPortalCannotClaimAnAgentsClose() async throws {
+        let harness = try await Self.harness()
+        let portal = Tokens.metadata(Tokens.acmeCustomers)
+        try await harness.withClient { intake in
+            let first = try await intake.openIncident(openRequest("r-1"), metadata: portal).incidentID
+            let claimed = await status {
+                try await intake.closeUnresolved(
+                    .with { $0.requestID = "r-c"; $0.incidentID = first; $0.closedBy = "me"; $0.closerRole = "agent"; $0.reason = "cannot_reproduce" },
+                    metadata: portal
+                )
+            }
+            #expect(claimed?.0 == .permissionDenied)
+            #expect(claimed?.1 == "closer_role: tenant acme-customers is a customer portal and may record closes as customer, not agent")
+            // Without a claim the close is the customer's: the standard policy charges it.
+            let close = try await intake.closeUnresolved(
+                .with { $0.requestID = "r-c2"; $0.incidentID = first; $0.closedBy = "me"; $0.reason = "cannot_reproduce" }, metadata: portal
+            )
+            #expect(close.billingRule == "customer-withdrew" && !close.creditRefunded)
+            // A staff tool may close as the agent, but not as the system.
+            let second = try await intake.openIncident(openRequest("r-2"), metadata: Tokens.metadata(Tokens.acme)).incidentID
+            let system = await status {
+                try await intake.closeUnresolved(
+                    .with { $0.requestID = "r-c3"; $0.incidentID = second; $0.closedBy = "ana"; $0.closerRole = "system" }, metadata: Tokens.metadata(Tokens.acme)
+                )
+            }
+            #expect(system?.0 == .permissionDenied && system?.1.contains("is a staff tool and may record closes as customer or agent, not system") == true)
+        }
+        try await harness.stop()
+    }
+
+    // MARK: 5. Sizes in bytes, characters, messages a client can act on
+
+    @Test func oversizeAndMalformedInputIsRefusedUpFront() async throws {
+        let harness = try await Self.harness()
+        let acme = Tokens.metadata(Tokens.acme)
+        try await harness.withClient { intake in
+            var long = openRequest("r-long")
+            long.description_p = String(repeating: "x", count: 1_200_000)
+            let longRequest = long
+            let description = await status { try await intake.openIncident(longRequest, metadata: acme) }
+            #expect(description?.0 == .invalidArgument)
+            #expect(description?.1 == "description: 1200000 bytes; at most 32768 bytes (UTF-8) are accepted")
+
+            var combining = openRequest("r-zalgo")
+            combining.title = "a" + String(repeating: "\u{0301}", count: 400_000)
+            let combiningRequest = combining
+            let title = await status { try await intake.openIncident(combiningRequest, metadata: acme) }
+            #expect(title?.0 == .invalidArgument && title?.1.hasPrefix("title: 800001 bytes; at most 1024") == true, "\(String(describing: title))")
+
+            var zone = openRequest("r-zone")
+            zone.customerTimeZone = "Europe/Zurich\0"
+            let zoneRequest = zone
+            let nul = await status { try await intake.openIncident(zoneRequest, metadata: acme) }
+            #expect(nul?.1 == "customer_time_zone: contains U+0000; control or invisible formatting characters are not accepted here")
+
+            let hugeID = String(repeating: "I", count: 100_000)
+            let id = await status { try await intake.getIncident(.with { $0.incidentID = hugeID }, metadata: acme) }
+            #expect(id?.0 == .invalidArgument && id?.1 == "incident_id: 100000 bytes; at most 128 bytes (UTF-8) are accepted")
+            var language = openRequest("r-lang")
+            language.language = "e\u{202E}n"
+            let languageRequest = language
+            let bidi = await status { try await intake.openIncident(languageRequest, metadata: acme) }
+            #expect(bidi?.1.hasPrefix("language: contains U+202E") == true, "\(String(describing: bidi))")
+
+            var huge = Triage_V1_AddNoteRequest()
+            huge.incidentID = "INC-1"
+            huge.author = "ana"
+            huge.text = String(repeating: "y", count: 5_000_000)
+            let hugeRequest = huge
+            let whole = await status { try await intake.addNote(hugeRequest, metadata: acme) }
+            #expect(whole?.0 == .resourceExhausted, "\(String(describing: whole))")
+            let size = (try hugeRequest.serializedBytes() as [UInt8]).count
+            #expect(whole?.1 == "the request is \(size) bytes; the intake accepts at most 4194304 (free text at most 32768 bytes per field)")
+        }
+        let published = harness.instance.service.statistics.published
+        #expect(published == 0, "nothing oversize reached Kafka")
+        try await harness.stop()
+    }
+
+    // MARK: 6. Every call counted
+
+    @Test func everyCallIsCountedUnderItsStatus() async throws {
+        let metrics = TestMetrics()
+        let harness = try await Self.harness(metrics: metrics)
+        let acme = Tokens.metadata(Tokens.acme)
+        try await harness.withClient { intake in
+            let incident = try await intake.openIncident(openRequest("r-1"), metadata: acme).incidentID
+            _ = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }  // INVALID_ARGUMENT
+            _ = await status { try await intake.getIncident(.with { $0.incidentID = incident }, metadata: Tokens.metadata("nope")) }  // UNAUTHENTICATED
+            _ = await status { try await intake.getIncident(.with { $0.incidentID = "INC-NONE" }, metadata: acme) }  // NOT_FOUND
+            _ = await status { try await intake.reopen(.with { $0.incidentID = incident }, metadata: acme) }  // FAILED_PRECONDITION
+            _ = await status { try await intake.openIncident(openRequest("r-2", account: "BETA"), metadata: acme) }  // PERMISSION_DENIED
+        }
+        let codes = ["OK", "INVALID_ARGUMENT", "UNAUTHENTICATED", "NOT_FOUND", "FAILED_PRECONDITION", "PERMISSION_DENIED"]
+        for code in codes {
+            #expect(metrics.counterTotal(label: "triage_intake_calls_total", dimensions: [("code", code)]) == 1, "\(code)")
+        }
+        #expect(metrics.counterTotal(label: "triage_intake_calls_total") == 6)
+        try await harness.stop()
+    }
+
+    /// The branch the attack saw skipped: the ledger not answering is UNAVAILABLE, and counted.
+    @Test func anUnavailableLedgerIsCounted() async throws {
+        let metrics = TestMetrics()
+        let harness = try await Self.harness()
+        // A second service whose ledger requests go to a topic no ledger reads, waiting 1 s.
+        let client = harness.cluster.embedded.clientConfiguration
+        var topics = harness.topics
+        topics.requests = try harness.cluster.makeTopic("unserved-requests", partitions: 1)
+        let producer = try KafkaProducer(configuration: harness.cluster.producerConfiguration(), logger: harness.cluster.logger)
+        let ledger = LedgerClient(producer: producer, client: client, replyPartitions: [0, 1], topics: topics, timeout: .seconds(1), logger: harness.cluster.logger)
+        let service = IntakeService(
+            dependencies: IntakeDependencies(
+                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents), ledger: ledger,
+                entitlements: harness.instance.entitlements, directory: harness.instance.directory, incidentState: harness.instance.incidentState
+            ),
+            logger: harness.cluster.logger, metricsFactory: metrics
+        )
+        let running = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await producer.run() }
+                group.addTask { try await ledger.run() }
+            }
+        }
+        defer { running.cancel() }
+        try await ledger.ready()
+        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
+        let server = GRPCServer(transport: transport, services: [service])
+        let serving = Task { try await server.serve() }
+        defer { server.beginGracefulShutdown() }
+        let port = try #require(try await transport.listeningAddress.ipv4?.port)
+        let answer = try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) {
+            client in
+            await status { try await Triage_V1_IncidentIntake.Client(wrapping: client).openIncident(openRequest("r-u"), metadata: Tokens.metadata(Tokens.acme)) }
+        }
+        #expect(answer?.0 == .unavailable, "\(String(describing: answer))")
+        #expect(metrics.counterTotal(label: "triage_intake_calls_total", dimensions: [("code", "UNAVAILABLE")]) == 1)
+        server.beginGracefulShutdown()
+        try await serving.value
+        try await harness.stop()
+    }
+
+    // MARK: 7. No other tenant's data in a refusal
+
+    @Test func aRefusalNamesOnlyTheCallersAccount() async throws {
+        let harness = try await Self.harness()
+        try await harness.grant(Self.pack("PACK-B", account: "BETA"))
+        try await harness.waitForEntitlement("PACK-B")
+        let beta = Tokens.metadata(Tokens.beta)
+        let refused = try await harness.withClient { intake in
+            await status { try await intake.openIncident(openRequest("r-b", account: "BETA", entitlement: "PACK-1"), metadata: beta) }
+        }
+        #expect(refused?.0 == .permissionDenied)
+        #expect(refused?.1 == "entitlement PACK-1 does not belong to account BETA")
+        #expect(refused?.1.contains("ACME") == false)
+        try await harness.stop()
+    }
+
+    // MARK: 9. Event ids are unique per event
+
+    @Test func oneRequestIDOnTwoIncidentsIsTwoEventIDs() async throws {
+        let harness = try await Self.harness()
+        let acme = Tokens.metadata(Tokens.acme)
+        let ids = try await harness.withClient { intake in
+            let a = try await intake.openIncident(openRequest("r-a"), metadata: acme).incidentID
+            let b = try await intake.openIncident(openRequest("r-b"), metadata: acme).incidentID
+            let first = try await intake.acknowledge(.with { $0.requestID = "same"; $0.incidentID = a; $0.agentID = "ana" }, metadata: acme)
+            let second = try await intake.acknowledge(.with { $0.requestID = "same"; $0.incidentID = b; $0.agentID = "ana" }, metadata: acme)
+            return [first.eventID, second.eventID]
+        }
+        #expect(Set(ids).count == 2)
+        try await harness.stop()
+    }
+}
