@@ -23,7 +23,11 @@ extension IncidentSnapshot {
             if recentEventIDs.count > Self.dedupeWindow { recentEventIDs.removeFirst(recentEventIDs.count - Self.dedupeWindow) }
         }
         let instant = AnalyticsInstant.normalized(event.occurredAt)
-        applyLifecycle(event, at: instant)
+        // A reopen of an incident that is not closed (two reopens raced through two intakes)
+        // leaves the lifecycle as it is, as IncidentLifecycle would have refused it; its SLA input
+        // is still applied, as the escalator applies it, so the two keep agreeing on breaches.
+        let changesNoStatus = if case .reopened = event.event, !status.isClosed { true } else { false }
+        if !changesNoStatus { applyLifecycle(event, at: instant) }
         applySla(event, at: instant, rules: rules)
         eventCount += 1
         lastEventAt = instant

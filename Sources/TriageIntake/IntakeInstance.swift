@@ -69,7 +69,8 @@ public struct IntakeInstance: Sendable {
         service = IntakeService(
             dependencies: IntakeDependencies(
                 tenants: tenants, publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
-                entitlements: entitlements, directory: directory, incidentState: incidentState, now: now
+                entitlements: entitlements, directory: directory, incidentState: incidentState,
+                requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: now
             ),
             logger: logger, metricsFactory: metricsFactory
         )

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SwiftProtobuf
 import Synchronization
 import TriageAnalytics
 import TriageSchema
@@ -62,6 +63,21 @@ final class RecentTransitions: Sendable {
         }
     }
 
+    /// The incident's state as this intake knows it: the view's, with its pending changes.
+    func state(of incident: String, snapshot: IncidentSnapshot?, now: ContinuousClock.Instant = .now) -> LifecycleState {
+        let folded = Set(snapshot?.recentEventIDs ?? [])
+        let eventCount = snapshot?.eventCount ?? 0
+        var state =
+            snapshot.map { LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty) }
+            ?? .opened
+        let pending = entries.withLock { $0[incident] ?? [] }
+        for entry in pending
+        where !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow && now - entry.admittedAt < Self.retention {
+            if case .success(let next) = IncidentLifecycle.apply(entry.action, to: state) { state = next }
+        }
+        return state
+    }
+
     private func forget(_ eventID: String, of incident: String) {
         entries.withLock { entries in
             entries[incident]?.removeAll { $0.eventID == eventID }
@@ -94,12 +110,30 @@ final class LifecycleAdmission: Sendable {
 /// must come with the same content, or it is refused instead of answered with another
 /// request's incident.
 enum OpenRequestIdentity {
-    /// A digest of everything the request says about the incident (not its request id).
-    static func fingerprint(_ request: Triage_V1_OpenIncidentRequest) -> String {
+    /// A digest of what the request says the incident is (not its request id, not the
+    /// entitlement it names): what the ledger compares when an incident is opened again.
+    static func content(_ request: Triage_V1_OpenIncidentRequest) -> String {
         digest([
-            "open", request.customerAccount, request.entitlementID, request.product, request.language, String(request.severity.rawValue),
-            request.customerTimeZone, request.title, request.description_p, request.team,
+            "open", request.customerAccount, request.product, request.language, String(request.severity.rawValue), request.customerTimeZone,
+            request.title, request.description_p, request.team,
         ])
+    }
+
+    /// ``content(_:)`` and the entitlement named: what the incident id is derived from.
+    static func fingerprint(_ request: Triage_V1_OpenIncidentRequest) -> String {
+        digest([content(request), request.entitlementID])
+    }
+
+    /// A digest of a call on an existing incident, without its request id: part of the event id,
+    /// so a changed request under a used request id is another event, never the same event id
+    /// with other content.
+    static func fingerprint<Request: IntakeIncidentRequest & SwiftProtobuf.Message>(of request: Request) -> String {
+        var copy = request
+        copy.requestID = ""
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let bytes: [UInt8] = (try? copy.serializedBytes(options: options)) ?? []
+        return digest([Request.protoMessageName, SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()])
     }
 
     /// A digest of the split's parent and children.
@@ -128,4 +162,77 @@ enum OpenRequestIdentity {
     }
 
     private static func digest(_ parts: [String]) -> String { IntakeIDs.digest(parts) }
+}
+
+/// Runs the bodies given for one key one after another (across tasks), bodies for different
+/// keys concurrently. Waiting suspends; it never blocks a thread.
+final class KeyedSerializer: Sendable {
+    /// A key present is held; its list holds the waiters, first come first served.
+    private let held = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+
+    func withLock<T: Sendable>(_ key: String, _ body: () async throws -> T) async throws -> T {
+        await acquire(key)
+        defer { release(key) }
+        return try await body()
+    }
+
+    private func acquire(_ key: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let owned: Bool = held.withLock { held in
+                guard held[key] != nil else {
+                    held[key] = []
+                    return true
+                }
+                held[key]!.append(continuation)
+                return false
+            }
+            if owned { continuation.resume() }
+        }
+    }
+
+    private func release(_ key: String) {
+        let next: CheckedContinuation<Void, Never>? = held.withLock { held in
+            guard var waiters = held[key], !waiters.isEmpty else {
+                held[key] = nil
+                return nil
+            }
+            let next = waiters.removeFirst()
+            held[key] = waiters
+            return next
+        }
+        next?.resume()
+    }
+}
+
+/// The answers this intake gave to the calls it published, by event id, so that a retry of a
+/// call (same request, same event id) within ``retention`` gets the very same answer — the same
+/// partition and offset — instead of a republished copy's.
+final class RecentAnswers: Sendable {
+    /// How long an answer is kept. 10 minutes.
+    static let retention = Duration.seconds(600)
+    /// Answers kept at most; the oldest half is dropped beyond. 100,000.
+    static let capacity = 100_000
+
+    private let answers = Mutex<[String: (answer: any SwiftProtobuf.Message, at: ContinuousClock.Instant)]>([:])
+
+    func remember(_ answer: any SwiftProtobuf.Message, for eventID: String, now: ContinuousClock.Instant = .now) {
+        answers.withLock { answers in
+            answers[eventID] = (answer, now)
+            if answers.count > Self.capacity {
+                let oldest = answers.sorted { $0.value.at < $1.value.at }.prefix(answers.count - Self.capacity / 2)
+                for (key, _) in oldest { answers[key] = nil }
+            }
+        }
+    }
+
+    func answer<Answer: SwiftProtobuf.Message>(for eventID: String, as type: Answer.Type, now: ContinuousClock.Instant = .now) -> Answer? {
+        answers.withLock { answers in
+            guard let kept = answers[eventID] else { return nil }
+            guard now - kept.at < Self.retention else {
+                answers[eventID] = nil
+                return nil
+            }
+            return kept.answer as? Answer
+        }
+    }
 }

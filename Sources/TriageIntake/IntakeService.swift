@@ -8,7 +8,7 @@ import SwiftProtobuf
 import Synchronization
 public import TriageAnalytics
 public import TriageEntitlements
-import TriageKafka
+public import TriageKafka
 public import TriageSchema
 public import TriageStreams
 
@@ -29,13 +29,18 @@ public struct IntakeDependencies: Sendable {
     public var entitlements: KeyedTopicView<Entitlement>
     public var directory: KeyedTopicView<DirectoryEntry>
     public var incidentState: KeyedTopicView<IncidentSnapshot>
+    /// Where the first use of each request id is recorded (the directory topic); `nil`: not
+    /// recorded, so reused request ids are recognised only by the ledger.
+    public var requestIndex: RequestIndex?
     /// The instant a call is received (injectable for tests).
     public var now: @Sendable () -> Date
 
     public init(
         tenants: TenantDirectory, publisher: IncidentEventPublisher, ledger: LedgerClient, entitlements: KeyedTopicView<Entitlement>,
-        directory: KeyedTopicView<DirectoryEntry>, incidentState: KeyedTopicView<IncidentSnapshot>, now: @escaping @Sendable () -> Date = { Date() }
+        directory: KeyedTopicView<DirectoryEntry>, incidentState: KeyedTopicView<IncidentSnapshot>, requestIndex: RequestIndex? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.requestIndex = requestIndex
         self.tenants = tenants
         self.publisher = publisher
         self.ledger = ledger
@@ -43,6 +48,17 @@ public struct IntakeDependencies: Sendable {
         self.directory = directory
         self.incidentState = incidentState
         self.now = now
+    }
+}
+
+/// The topic (and producer) recording the first use of each request id.
+public struct RequestIndex: Sendable {
+    public var producer: KafkaProducer
+    public var topic: String
+
+    public init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
     }
 }
 
@@ -66,6 +82,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private let metricsFactory: any MetricsFactory
     /// This intake's own recent lifecycle changes, ahead of its incident-state view.
     private let transitions = RecentTransitions()
+    private let incidentLocks = KeyedSerializer()
+    private let answers = RecentAnswers()
 
     /// - Parameter metricsFactory: Where `triage_intake_calls_total` is counted (default: the
     ///   process's bootstrapped factory).
@@ -84,13 +102,12 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
             guard tenant.mayActOn(account: message.customerAccount) else {
-                throw IntakeFailure.permissionDenied("tenant \(tenant.name) may not act for account \(message.customerAccount)")
+                throw IntakeFailure.permissionDenied("tenant \(tenant.name) may not act for account \(IntakeValidation.quoted(message.customerAccount))")
             }
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID)
-            // A request id used before: the same request gets the first answer again; another
-            // request under it is refused before anything is charged or written.
+            let content = OpenRequestIdentity.content(message)
+            let fingerprint = OpenRequestIdentity.fingerprint(message)
             if !message.requestID.isEmpty, let other = requestIDUsedForAnotherAccount(tenant, requestID: requestID, account: message.customerAccount) {
                 throw IntakeFailure(
                     code: .alreadyExists,
@@ -98,21 +115,27 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                         "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(other.incident) for account \(other.account); use a new request_id for a new incident"
                 )
             }
+            // A request id used before: the same request gets the first answer again; another
+            // request under it is refused before anything is charged or written. (Two different
+            // requests racing under one id open two incidents: the id is content-derived.)
+            let requestKey = IntakeIDs.requestKey("open", tenant: tenant.name, scope: message.customerAccount, requestID: requestID)
+            var incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID, fingerprint: fingerprint)
             var named = message.entitlementID
-            if let earlier = lookup(incidentID) {
+            if let earlier = dependencies.directory[requestKey] {
                 let differences = OpenRequestIdentity.differences(message, from: earlier)
                 guard differences.isEmpty else {
                     throw IntakeFailure(
                         code: .alreadyExists,
                         message:
-                            "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(incidentID) with a different \(differences.joined(separator: ", ")); use a new request_id for a new incident"
+                            "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(earlier.incidentID) with a different \(differences.joined(separator: ", ")); use a new request_id for a new incident"
                     )
                 }
+                incidentID = earlier.incidentID
                 if named.isEmpty { named = earlier.entitlementID }
             }
-            var event = Self.event(
-                incidentID: incidentID, eventID: IntakeIDs.event(tenant: tenant.name, incident: incidentID, requestID: requestID, kind: "open"), at: at
-            )
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: incidentID, requestID: requestID, kind: "open")
+            if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
+            var event = Self.event(incidentID: incidentID, eventID: eventID, at: at)
             var opened = Opened()
             opened.customerAccount = message.customerAccount
             opened.product = message.product
@@ -123,15 +146,18 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             opened.description_p = message.description_p
             opened.team = message.team
             event.opened = opened
-            let fingerprint = OpenRequestIdentity.fingerprint(message)
             let (entitlementID, answer) = try await charge(
                 account: message.customerAccount, named: named, incidentID: incidentID, at: at, tenant: tenant.name
             ) { entitlementID in
-                (.open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil, fingerprint: fingerprint), [event])
+                (.open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil, fingerprint: content), [event])
             }
+            var recorded = event
+            recorded.opened.entitlementID = entitlementID
+            try await recordRequest(requestKey, recorded)
             var receipt = try Self.receipt(answer, index: 0)
             receipt.entitlementID = entitlementID
             if case .opened(_, _, let remaining) = try answer.outcome.get() { receipt.creditsRemaining = Int32(remaining ?? -1) }
+            answers.remember(receipt, for: eventID)
             return receipt
         }
     }
@@ -190,14 +216,24 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func split(
         request: ServerRequest<Triage_V1_SplitIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_SplitReceipt> {
-        try await handle(request) { tenant, message in
+        try await handleOnIncident(request) { tenant, message in
             let parent = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let splitEventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "split")
+            let content = OpenRequestIdentity.fingerprint(message)
+            let splitEventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "split", fingerprint: content)
+            if let earlier = answers.answer(for: splitEventID, as: Triage_V1_SplitReceipt.self) { return earlier }
             let admission = try admit(.split, incident: message.incidentID, eventID: splitEventID)
             let childIDs = message.children.indices.map {
-                IntakeIDs.splitChild(tenant: tenant.name, parent: message.incidentID, requestID: requestID, index: $0)
+                IntakeIDs.splitChild(tenant: tenant.name, parent: message.incidentID, requestID: requestID, fingerprint: content, index: $0)
+            }
+            let requestKey = IntakeIDs.requestKey("split", tenant: tenant.name, scope: message.incidentID, requestID: requestID)
+            if let earlier = dependencies.directory[requestKey], earlier.incidentID != childIDs.first {
+                throw IntakeFailure(
+                    code: .alreadyExists,
+                    message:
+                        "request_id \(IntakeValidation.quoted(requestID)) already split incident \(message.incidentID) into other children; use a new request_id for a new split"
+                )
             }
             var events: [IncidentEvent] = []
             for (index, child) in message.children.enumerated() {
@@ -229,11 +265,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let answer = try await submit(
                 .split(
                     parentIncidentID: message.incidentID, childIncidentIDs: childIDs, account: parent.account, at: at,
-                    fingerprint: OpenRequestIdentity.fingerprint(message)
+                    fingerprint: content
                 ),
-                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split/\(message.incidentID)", events: events, tenant: tenant.name
+                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split/\(message.incidentID)/\(content)", events: events,
+                tenant: tenant.name
             )
             admission.published()
+            if let first = events.first { try await recordRequest(requestKey, first) }
             var receipt = Triage_V1_SplitReceipt()
             receipt.parent = try Self.receipt(answer, index: childIDs.count)
             receipt.children = try childIDs.indices.map { index in
@@ -242,6 +280,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 if case .opened(_, _, let remaining) = try answer.outcome.get() { child.creditsRemaining = Int32(remaining ?? -1) }
                 return child
             }
+            answers.remember(receipt, for: splitEventID)
             return receipt
         }
     }
@@ -270,7 +309,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func closeUnresolved(
         request: ServerRequest<Triage_V1_CloseUnresolvedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
-        try await handle(request) { tenant, message in
+        try await handleOnIncident(request) { tenant, message in
             // Who closed is the tenant's to say only within its kind: a portal's closes are the
             // customer's whatever it claims (billing policies refund by role).
             let role = message.closerRole.isEmpty ? tenant.defaultCloserRole : CloserRole(rawValue: message.closerRole) ?? tenant.defaultCloserRole
@@ -283,7 +322,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "close-unresolved")
+            let content = OpenRequestIdentity.fingerprint(of: message)
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "close-unresolved", fingerprint: content)
+            if let earlier = answers.answer(for: eventID, as: Triage_V1_CloseUnresolvedReceipt.self) { return earlier }
             let admission = try admit(.closeUnresolved, incident: message.incidentID, eventID: eventID)
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
             var closed = Triage_V1_ClosedUnresolved()
@@ -296,11 +337,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     incidentID: message.incidentID, at: at, closedBy: role, reason: message.reason, severity: Self.severityLetter(severity),
                     openedAt: entry.openedAt
                 ),
-                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/close-unresolved/\(message.incidentID)", events: [event],
+                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/close-unresolved/\(message.incidentID)/\(content)", events: [event],
                 tenant: tenant.name
             )
             admission.published()
-            return try Self.billingReceipt(answer)
+            let receipt = try Self.billingReceipt(answer)
+            answers.remember(receipt, for: eventID)
+            return receipt
         }
     }
 
@@ -317,11 +360,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func reopen(
         request: ServerRequest<Triage_V1_ReopenIncidentRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await handle(request) { tenant, message in
+        try await handleOnIncident(request) { tenant, message in
             let entry = try await authorize(tenant, incident: message.incidentID)
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
-            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "reopen")
+            let content = OpenRequestIdentity.fingerprint(of: message)
+            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "reopen", fingerprint: content)
+            if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
             let admission = try admit(.reopen, incident: message.incidentID, eventID: eventID)
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
             var reopened = Triage_V1_Reopened()
@@ -329,12 +374,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             event.reopened = reopened
             let answer = try await submit(
                 .reopen(incidentID: message.incidentID, at: at), entitlementID: entry.entitlementID,
-                requestID: "\(tenant.name)/\(requestID)/reopen/\(message.incidentID)", events: [event], tenant: tenant.name
+                requestID: "\(tenant.name)/\(requestID)/reopen/\(message.incidentID)/\(content)", events: [event], tenant: tenant.name
             )
             admission.published()
             var receipt = try Self.receipt(answer, index: 0)
             receipt.entitlementID = entry.entitlementID
             if case .reopened(_, let remaining) = try answer.outcome.get() { receipt.creditsRemaining = Int32(remaining ?? -1) }
+            answers.remember(receipt, for: eventID)
             return receipt
         }
     }
@@ -342,9 +388,17 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     public func overrideBilling(
         request: ServerRequest<Triage_V1_OverrideBillingRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
-        try await handle(request) { tenant, message in
+        try await handleOnIncident(request) { tenant, message in
             guard tenant.isAdmin else { throw IntakeFailure.permissionDenied("only an admin tenant may override billing decisions; \(tenant.name) is not one") }
             let entry = try await authorize(tenant, incident: message.incidentID)
+            // An override decides an unresolved close after the fact; on an incident that is
+            // not closed unresolved it would make an open incident free.
+            let state = transitions.state(of: message.incidentID, snapshot: dependencies.incidentState[message.incidentID])
+            guard state.status == .closedUnresolved else {
+                throw IntakeFailure.failedPrecondition(
+                    "incident \(message.incidentID): the incident is \(state.status.rawValue); a billing override is possible only when it is closed_unresolved"
+                )
+            }
             let requestID = Self.requestID(message.requestID)
             let answer = try await submit(
                 .overrideBilling(incidentID: message.incidentID, refund: message.refund, by: tenant.name, note: message.note.isEmpty ? nil : message.note, at: dependencies.now()),
@@ -401,6 +455,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let failure = self.failure(error)
             countCall(failure.code)
             throw failure.rpcError
+        }
+    }
+
+    /// ``handle(_:_:)`` for a call on an existing incident: calls on one incident through this
+    /// intake run one after another, each checked against the state the one before left.
+    private func handleOnIncident<Input: SwiftProtobuf.Message & IntakeFields & IntakeIncidentRequest, Output: Sendable>(
+        _ request: ServerRequest<Input>, _ body: (Tenant, Input) async throws -> Output
+    ) async throws -> ServerResponse<Output> {
+        try await handle(request) { tenant, message in
+            try await self.incidentLocks.withLock(message.incidentID) { try await body(tenant, message) }
         }
     }
 
@@ -461,10 +525,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         _ request: ServerRequest<Input>, kind: String, action: LifecycleAction,
         payload: @Sendable (Input) throws -> IncidentEvent.OneOf_Event
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
-        try await handle(request) { tenant, message in
+        try await handleOnIncident(request) { tenant, message in
             _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
-            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: kind)
+            let eventID = IntakeIDs.event(
+                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: kind, fingerprint: OpenRequestIdentity.fingerprint(of: message)
+            )
+            if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
             let admission = try admit(action, incident: message.incidentID, eventID: eventID)
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: dependencies.now())
             event.event = try payload(message)
@@ -477,6 +544,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             receipt.eventID = event.eventID
             receipt.partition = report.partition
             receipt.offset = report.offset
+            answers.remember(receipt, for: eventID)
             return receipt
         }
     }
@@ -512,7 +580,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     /// The incident's directory entry, if the tenant may act on its account.
     private func authorize(_ tenant: Tenant, incident: String) async throws -> DirectoryEntry {
         guard let entry = await lookupAllowingLag(incident) else {
-            throw IntakeFailure.notFound("incident \(incident) is not known to the intake (not opened through it, or not visible yet)")
+            throw IntakeFailure.notFound("incident \(IntakeValidation.quoted(incident)) is not known to the intake (not opened through it, or not visible yet)")
         }
         guard tenant.mayActOn(account: entry.account) else {
             throw IntakeFailure.permissionDenied("incident \(incident) belongs to an account tenant \(tenant.name) may not act for")
@@ -527,10 +595,22 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private func requestIDUsedForAnotherAccount(_ tenant: Tenant, requestID: String, account: String) -> (incident: String, account: String)? {
         let accounts = tenant.isAdmin ? Set(dependencies.entitlements.values.flatMap { [$0.account, $0.purchasingAccount] }) : tenant.accounts
         for other in accounts.sorted() where other != account {
-            let incident = IntakeIDs.incident(tenant: tenant.name, account: other, requestID: requestID)
-            if dependencies.directory[incident] != nil { return (incident, other) }
+            if let earlier = dependencies.directory[IntakeIDs.requestKey("open", tenant: tenant.name, scope: other, requestID: requestID)] {
+                return (earlier.incidentID, other)
+            }
         }
         return nil
+    }
+
+    /// Records what a request id was first used for (see ``IntakeIDs/requestKey(_:tenant:scope:requestID:)``).
+    /// Written after the ledger accepted: if this intake stops in between, a retry of the same
+    /// request derives the same ids and the ledger answers it as a repeat, which records it then.
+    private func recordRequest(_ key: String, _ event: IncidentEvent) async throws {
+        guard let requestIndex = dependencies.requestIndex else { return }
+        _ = try await requestIndex.producer.send(
+            KafkaProducerMessage(topic: requestIndex.topic, key: Array(key.utf8), value: try event.serializedBytes())
+        )
+        if let entry = try? DirectoryEntry(event) { dependencies.directory.remember(key, entry) }
     }
 
     /// An incident opened a moment ago (by this intake or another) is in the directory topic
@@ -669,7 +749,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
 
 /// A request on an existing incident.
 protocol IntakeIncidentRequest: Sendable {
-    var requestID: String { get }
+    var requestID: String { get set }
     var incidentID: String { get }
 }
 
@@ -681,6 +761,10 @@ extension Triage_V1_CustomerRespondedRequest: IntakeIncidentRequest {}
 extension Triage_V1_DeliverSolutionRequest: IntakeIncidentRequest {}
 extension Triage_V1_CloseResolvedRequest: IntakeIncidentRequest {}
 extension Triage_V1_RequestCloseRequest: IntakeIncidentRequest {}
+extension Triage_V1_CloseUnresolvedRequest: IntakeIncidentRequest {}
+extension Triage_V1_ReopenIncidentRequest: IntakeIncidentRequest {}
+extension Triage_V1_SplitIncidentRequest: IntakeIncidentRequest {}
+extension Triage_V1_OverrideBillingRequest: IntakeIncidentRequest {}
 
 /// A call's failure with its gRPC status code.
 struct IntakeFailure: Error {
@@ -696,11 +780,23 @@ struct IntakeFailure: Error {
     var violations: [Violation] = []
 
     /// INVALID_ARGUMENT naming every field to fix: "customer_account: required; language: required".
+    ///
+    /// Status messages and details travel in HTTP/2 trailers (clients refuse more than 8–16 KiB):
+    /// the message lists the first ``listedInMessage`` problems, the details the first
+    /// ``listedInDetails``, each saying how many more there are.
     static func invalid(_ violations: [Violation]) -> Self {
-        var failure = Self(code: .invalidArgument, message: violations.map { "\($0.field): \($0.description)" }.joined(separator: "; "))
-        failure.violations = violations
+        var listed = violations.prefix(listedInMessage).map { "\($0.field): \($0.description)" }
+        if violations.count > listedInMessage { listed.append("and \(violations.count - listedInMessage) more") }
+        var failure = Self(code: .invalidArgument, message: listed.joined(separator: "; "))
+        failure.violations = Array(violations.prefix(listedInDetails))
+        if violations.count > listedInDetails {
+            failure.violations.append(.init(field: "", description: "and \(violations.count - listedInDetails) more problems"))
+        }
         return failure
     }
+
+    static let listedInMessage = 10
+    static let listedInDetails = 40
 
     /// The status sent to the client, with the field violations in `grpc-status-details-bin`.
     var rpcError: RPCError {
@@ -730,7 +826,8 @@ struct IntakeFailure: Error {
     /// incident was charged by) is reworded: a caller learns only about its own account.
     init(_ rejection: LedgerRejection, entitlementID: String, account: String?) {
         switch rejection.code {
-        case .unknownEntitlement, .unknownIncident: self.init(code: .notFound, message: rejection.message)
+        case .unknownEntitlement: self.init(code: .notFound, message: "there is no entitlement \(IntakeValidation.quoted(entitlementID))")
+        case .unknownIncident: self.init(code: .notFound, message: rejection.message)
         case .wrongAccount:
             self.init(code: .permissionDenied, message: "entitlement \(entitlementID) does not belong to account \(account ?? "of the incident")")
         case .invalid: self.init(code: .invalidArgument, message: rejection.message)
@@ -746,21 +843,30 @@ struct IntakeFailure: Error {
 /// domain (the text hashed starts with the kind), so no client input can produce an id of
 /// another kind.
 public enum IntakeIDs {
-    /// An incident opened by `OpenIncident`: the request id is scoped to the tenant and the
-    /// customer account, so two accounts can never share an incident, whatever the timing.
-    public static func incident(tenant: String, account: String, requestID: String) -> String {
-        "INC-" + digest(["incident", tenant, account, requestID]).prefix(16).uppercased()
+    /// An incident opened by `OpenIncident`: from the tenant, the customer account, the request
+    /// id and the request's content (`fingerprint`), so two accounts, or two different requests
+    /// under one request id, can never share an incident, whatever the timing.
+    public static func incident(tenant: String, account: String, requestID: String, fingerprint: String) -> String {
+        "INC-" + digest(["incident", tenant, account, requestID, fingerprint]).prefix(16).uppercased()
     }
 
-    /// The `index`th child of a split of `parent`: derived from the parent, never from a
-    /// client-chosen request id alone, so `OpenIncident` cannot reach it.
-    public static func splitChild(tenant: String, parent: String, requestID: String, index: Int) -> String {
-        "INC-" + digest(["split-child", tenant, parent, requestID, String(index)]).prefix(16).uppercased()
+    /// The `index`th child of a split of `parent`: derived from the parent and the split's
+    /// content, never from a client-chosen request id alone, so `OpenIncident` cannot reach it.
+    public static func splitChild(tenant: String, parent: String, requestID: String, fingerprint: String, index: Int) -> String {
+        "INC-" + digest(["split-child", tenant, parent, requestID, fingerprint, String(index)]).prefix(16).uppercased()
     }
 
-    /// The event a call publishes on `incident`: unique per incident, call kind and request.
-    public static func event(tenant: String, incident: String, requestID: String, kind: String) -> String {
-        "intake-" + digest(["event", tenant, incident, requestID, kind]).prefix(32)
+    /// The directory key under which the first request with a request id is recorded (its
+    /// incident's Opened event, or a split's first child's), so a later request with the same id
+    /// finds what it was used for: `REQ-` + 32 hex digits, never an incident id.
+    public static func requestKey(_ kind: String, tenant: String, scope: String, requestID: String) -> String {
+        "REQ-" + digest(["request", kind, tenant, scope, requestID]).prefix(32)
+    }
+
+    /// The event a call publishes on `incident`: unique per incident, call kind, request and the
+    /// request's content, so one event id never carries two contents.
+    public static func event(tenant: String, incident: String, requestID: String, kind: String, fingerprint: String = "") -> String {
+        "intake-" + digest(["event", tenant, incident, requestID, kind, fingerprint]).prefix(32)
     }
 
     /// SHA-256 of the parts, each prefixed with its length (no two part lists hash alike,

@@ -59,11 +59,11 @@ package enum IntakeValidation {
     }
 
     /// A client's value as it may appear in a status message: quoted when it is short printable
-    /// text, otherwise only its size (a status message travels in a header; never a client's
+    /// ASCII, otherwise only its size (a status message travels in a header; never a client's
     /// megabyte, never its control characters).
     static func quoted(_ value: String) -> String {
         let bytes = value.utf8.count
-        guard bytes <= 64, FieldCheck.firstForbidden(in: value, allowing: []) == nil else { return "the value given (\(bytes) bytes)" }
+        guard bytes <= 64, value.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != 0x27 }) else { return "the value given (\(bytes) bytes)" }
         return "'\(value)'"
     }
 }

@@ -47,6 +47,9 @@ public final class KeyedTopicView<Value: Sendable>: Sendable {
     public var isReady: Bool { follower.isCaughtUp }
 
     public subscript(key: String) -> Value? { storage.values.withLock { $0[key] } }
+    /// Puts a value this process just wrote to the topic into the view at once (the follower
+    /// reads the same record moments later), so this process reads its own write.
+    func remember(_ key: String, _ value: Value) { storage.values.withLock { $0[key] = value } }
     public var values: [Value] { storage.values.withLock { Array($0.values) } }
     public var count: Int { storage.values.withLock { $0.count } }
     public var unreadable: Int { storage.unreadable.load(ordering: .relaxed) }
