@@ -114,7 +114,9 @@ struct ConnectionOptions: ParsableArguments {
         help: """
             Raw librdkafka property KEY=VALUE (TLS, SASL...). Repeatable. Properties can also come from the \
             environment, which keeps secrets off the command line: TRIAGE_KAFKA_SASL_PASSWORD=… sets \
-            sasl.password (after TRIAGE_KAFKA_, underscores become dots, lowercase); this option wins.
+            sasl.password (after TRIAGE_KAFKA_, underscores become dots, lowercase); this option wins. \
+            Values of secret keys (*password*, *secret*, *token*, sasl.*, ssl.key*, *.jaas.config) are \
+            never printed, in errors or logs.
             """
     )
     var properties: [String] = []

@@ -39,7 +39,9 @@ final class ListeningSocket {
 /// port now prints one line naming the address and the option and exits 1, promptly.
 @Suite("A taken port is one clear error on every worker")
 struct PortTakenTests {
-    @Test func everyWorkerNamesTheTakenAddressAndExitsOne() async throws {
+    @Test func everyWorkerNamesTheTakenAddressAndExitsOne() async throws { try await HeavyTests.run { try await self.body() } }
+
+    func body() async throws {
         let taken = try ListeningSocket()
         let port = "\(taken.port)"
         let broker = try await BrokerProcess(arguments: ["--brokers", "1", "--triage-topics", "2"])
