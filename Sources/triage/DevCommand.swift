@@ -230,13 +230,7 @@ struct DevCommand: AsyncParsableCommand {
         group.add(router.services)
         group.add(notifier.ordered)
         group.add(analytics.ordered)
-        for service in intake.services {
-            if service as AnyObject === intake.server {
-                group.addListener(IntakeServerService(server: intake.server), at: ListenAddress(host: "127.0.0.1", port: intakePort, option: "--intake-port"))
-            } else {
-                group.add([service])
-            }
-        }
+        group.addIntake(intake, at: ListenAddress(host: "127.0.0.1", port: intakePort, option: "--intake-port"))
         group.add(portalServices)
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
         group.addListener(

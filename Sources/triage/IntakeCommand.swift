@@ -110,13 +110,7 @@ struct IntakeCommand: AsyncParsableCommand {
             }
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
-        for service in instance.services {
-            if service as AnyObject === instance.server {
-                serviceGroup.addListener(IntakeServerService(server: instance.server), at: ListenAddress(host: host, port: port, option: "--port"))
-            } else {
-                serviceGroup.add([service])
-            }
-        }
+        serviceGroup.addIntake(instance, at: ListenAddress(host: host, port: port, option: "--port"))
         serviceGroup.addListener(
             OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger),
             at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
@@ -166,6 +160,19 @@ struct PortAnnouncer: Service {
             }
         } onCancel: {
             waiter.resume(throwing: CancellationError())
+        }
+    }
+}
+
+extension WorkerServiceGroup {
+    /// The services of an intake, in their order, its gRPC server as the listener on `address`.
+    mutating func addIntake(_ instance: IntakeInstance, at address: ListenAddress) {
+        for service in instance.services {
+            if service as AnyObject === instance.server {
+                addListener(IntakeServerService(server: instance.server), at: address)
+            } else {
+                add([service])
+            }
         }
     }
 }
