@@ -265,8 +265,13 @@ extension YAMLConfigurationReader {
     /// of at most 16 characters, those over 12 without digits. Secrets fail (lower case, `+/=-`,
     /// or one long run of letters and digits), so a name that passes may be printed.
     package static func isEnvironmentVariableName(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first), text.unicodeScalars.count <= 128 else { return false }
-        guard text.unicodeScalars.allSatisfy({ $0 == "_" || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else { return false }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.first, first == "_" || ("A"..."Z").contains(first), scalars.count <= 128 else {
+            return false
+        }
+        guard scalars.allSatisfy({ $0 == "_" || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
+            return false
+        }
         return text.split(separator: "_").allSatisfy { word in
             word.count <= 16 && (word.count <= 12 || !word.contains(where: \.isNumber))
         }

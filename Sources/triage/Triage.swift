@@ -207,7 +207,8 @@ func keyValuePairs(_ values: [String], option: String) throws -> [String: String
 private func propertyKey(startingWith text: String) -> String? {
     guard let separator = text.firstIndex(where: { $0 == ":" || $0.isWhitespace }) else { return nil }
     let key = text[..<separator]
-    let isName = key.contains(".") && key.first?.isLetter == true
+    let isName =
+        key.contains(".") && key.first?.isLetter == true
         && key.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-" }
     return isName ? String(key) : nil
 }

@@ -37,7 +37,8 @@ struct WorkerServiceGroup {
     /// cancelling them all at once: a broker cancelled with its clients leaves them retrying a
     /// dead address forever.
     mutating func addListener(_ service: any Service, at address: ListenAddress) {
-        services.append(.init(service: ListeningService(service: service, address: address), failureTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(service: ListeningService(service: service, address: address), failureTerminationBehavior: .gracefullyShutdownGroup))
     }
 
     /// Runs `action` once the group has ended, however it ended.
@@ -111,7 +112,7 @@ struct ListeningService: Service {
     func run() async throws {
         do {
             try await service.run()
-        } catch where AddressInUse.matches(error) {
+        } catch  where AddressInUse.matches(error) {
             throw AddressInUse(address: address)
         }
     }

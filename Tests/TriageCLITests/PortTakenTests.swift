@@ -65,7 +65,8 @@ struct PortTakenTests {
         for (arguments, option) in cases {
             let started = ContinuousClock.now
             // Bounded: runProcess fails the test if the process is still running after 60 s.
-            let (status, _, errors) = try await runProcess("/usr/bin/env", ["HOOK_KEY=k", triageExecutable] + arguments, timeout: .seconds(60))
+            let (status, _, errors) = try await runProcess(
+                "/usr/bin/env", ["HOOK_KEY=k", triageExecutable] + arguments, timeout: .seconds(60))
             let elapsed = ContinuousClock.now - started
             let command = "triage " + arguments.prefix(while: { $0 != "--bootstrap" }).joined(separator: " ")
             print("\(command): exit \(status) after \(elapsed)")

@@ -10,7 +10,9 @@ struct SecretEchoTests {
     let secret = "S3cretValue9x" + UUID().uuidString.prefix(6).filter(\.isLetter)
 
     @Test func aPropertyWithoutEqualsSignIsNotEchoed() async throws {
-        let (status, output, errors) = try await triage(["topics", "list", "--bootstrap", "127.0.0.1:1", "--kafka-property", "sasl.password:\(secret)"])
+        let (status, output, errors) = try await triage([
+            "topics", "list", "--bootstrap", "127.0.0.1:1", "--kafka-property", "sasl.password:\(secret)",
+        ])
         #expect(status == 1, "\(errors)")
         #expect(!(output + errors).contains(secret), "\(errors)")
         #expect(errors.contains("--kafka-property is not KEY=VALUE") && errors.contains("write sasl.password=VALUE"), "\(errors)")
@@ -24,14 +26,17 @@ struct SecretEchoTests {
         ])
         #expect(status == 1, "\(errors)")
         #expect(!(output + errors).contains(secret), "\(errors)")
-        #expect(errors.contains("error: Kafka error") && errors.contains("Unsupported SASL mechanism") && errors.contains("sasl.mechanisms is not shown"), "\(errors)")
+        #expect(
+            errors.contains("error: Kafka error") && errors.contains("Unsupported SASL mechanism")
+                && errors.contains("sasl.mechanisms is not shown"), "\(errors)")
     }
 
     @Test func aSecretValueLibrdkafkaWarnsAboutIsNotLogged() async throws {
         // librdkafka's configuration warnings quote values ("`sasl.mechanism` set to `…` but
         // `security.protocol` is not configured for SASL"), from the environment as from options.
         let (_, output, errors) = try await runProcess(
-            "/usr/bin/env", ["TRIAGE_KAFKA_SASL_MECHANISMS=\(secret)", triageExecutable, "topics", "list", "--bootstrap", "127.0.0.1:1"], timeout: .seconds(60)
+            "/usr/bin/env", ["TRIAGE_KAFKA_SASL_MECHANISMS=\(secret)", triageExecutable, "topics", "list", "--bootstrap", "127.0.0.1:1"],
+            timeout: .seconds(60)
         )
         #expect(errors.contains("sasl.mechanism"), "librdkafka warned: \(errors)")
         #expect(!(output + errors).contains(secret), "\(errors)")
@@ -41,7 +46,8 @@ struct SecretEchoTests {
         // debug=conf makes librdkafka log its whole configuration; its sensitive properties are redacted.
         let (_, output, errors) = try await triage(
             [
-                "topics", "list", "--bootstrap", "127.0.0.1:1", "--kafka-property", "debug=conf", "--kafka-property", "sasl.password=\(secret)",
+                "topics", "list", "--bootstrap", "127.0.0.1:1", "--kafka-property", "debug=conf", "--kafka-property",
+                "sasl.password=\(secret)",
                 "--kafka-property", "sasl.username=\(secret)-user", "--log-level", "debug",
             ],
             timeout: .seconds(60)
@@ -61,7 +67,9 @@ struct SecretEchoTests {
         let (status, output, errors) = try await triage(["notifier", "--rules", rules, "--bootstrap", "127.0.0.1:1"])
         #expect(status == 1, "\(errors)")
         #expect(!(output + errors).contains(secret), "\(errors)")
-        #expect(errors.contains("\(rules):2:69: endpoints.hook.secret_env: expected an environment variable name such as WEBHOOK_KEY"), "\(errors)")
+        #expect(
+            errors.contains("\(rules):2:69: endpoints.hook.secret_env: expected an environment variable name such as WEBHOOK_KEY"),
+            "\(errors)")
     }
 
     @Test func aTokenPastedIntoTokenEnvIsNotEchoed() async throws {
@@ -69,6 +77,7 @@ struct SecretEchoTests {
         let (status, output, errors) = try await triage(["intake", "--tenants", tenants, "--bootstrap", "127.0.0.1:1"])
         #expect(status == 1, "\(errors)")
         #expect(!(output + errors).contains(secret), "\(errors)")
-        #expect(errors.contains("\(tenants):3:16: tenants[0].token_env: expected an environment variable name such as BETA_TOKEN"), "\(errors)")
+        #expect(
+            errors.contains("\(tenants):3:16: tenants[0].token_env: expected an environment variable name such as BETA_TOKEN"), "\(errors)")
     }
 }

@@ -72,7 +72,9 @@ struct DeliveryAttemptsTests {
 
     @Test("a re-queue the breaker turned away says so in triage-held-by; the next attempt does not")
     func heldByCircuitBreaker() throws {
-        var held = DeliveryAttempts(recipient: "ops", endpoint: "hook", attempt: 2, notBefore: instant(30), previous: [.init(number: 1, at: instant(0), outcome: "HTTP 503 (retriable)")])
+        var held = DeliveryAttempts(
+            recipient: "ops", endpoint: "hook", attempt: 2, notBefore: instant(30),
+            previous: [.init(number: 1, at: instant(0), outcome: "HTTP 503 (retriable)")])
         held.heldByCircuitBreaker = true
         let headers = held.headers
         #expect(headers.map(\.name) == DeliveryAttempts.Header.all + [DeliveryAttempts.Header.heldBy])

@@ -153,7 +153,8 @@ struct NotificationRulesLoadingTests {
             Issue.record("accepted as a variable name: \(rules.endpoints["hook"]?.environmentVariables ?? [])")
         } catch {
             #expect(!error.description.contains(pasted), "\(error)")
-            #expect(error.description.hasPrefix("r.yaml:2:68: endpoints.hook.secret_env: expected an environment variable name such as WEBHOOK_KEY (found \(pasted.count) characters that are not one"), "\(error)")
+            let expected = "r.yaml:2:68: endpoints.hook.secret_env: expected an environment variable name such as WEBHOOK_KEY"
+            #expect(error.description.hasPrefix(expected + " (found \(pasted.count) characters that are not one"), "\(error)")
         }
     }
 

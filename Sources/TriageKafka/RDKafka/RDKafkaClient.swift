@@ -50,9 +50,8 @@ enum RDKafkaClient {
                     guard KafkaClientConfiguration.isSecret(key: key) else {
                         throw .invalidConfiguration(key: key, reason.isEmpty ? "rejected value '\(value)'" : reason)
                     }
-                    throw .invalidConfiguration(
-                        key: key, redacting([(key, value)], in: reason.isEmpty ? "librdkafka rejected the value (not shown: it may be a secret)" : reason)
-                    )
+                    let text = reason.isEmpty ? "librdkafka rejected the value (not shown: it may be a secret)" : reason
+                    throw .invalidConfiguration(key: key, redacting([(key, value)], in: text))
                 }
             }
         }
