@@ -200,7 +200,7 @@ private struct TenantReader: YAMLConfigurationReader {
             }
             digest = bytes
         case "token_env":
-            let variable = try self.name(tokenNode, path: tokenPath, what: "an environment variable name")
+            let variable = try environmentVariableName(tokenNode, path: tokenPath, example: "BETA_TOKEN")
             guard let token = environment[variable], !token.isEmpty else {
                 let state = environment[variable] == nil ? "is not set" : "is empty"
                 throw error(.invalidValue, "environment variable \(variable) \(state); it must hold tenant '\(name)''s token", at: tokenNode, key: tokenPath)

@@ -34,6 +34,15 @@ public struct KafkaClientConfiguration: Sendable {
         self.librdkafkaOverrides = librdkafkaOverrides
     }
 
+    /// Whether the value of librdkafka property `key` may be a secret, so that no error, log line
+    /// or help text prints it: `*password*`, `*secret*`, `*token*`, `sasl.*`, `ssl.key*` and
+    /// `*.jaas.config` (case-insensitive).
+    public static func isSecret(key: String) -> Bool {
+        let key = key.lowercased()
+        return ["password", "secret", "token"].contains { key.contains($0) } || key.hasPrefix("sasl.") || key.hasPrefix("ssl.key")
+            || key.hasSuffix(".jaas.config")
+    }
+
     /// Parses a comma separated `host:port,host:port` list.
     public init(bootstrap: String) {
         self.init(bootstrapServers: bootstrap.split(separator: ",").map { String($0).trimmed })

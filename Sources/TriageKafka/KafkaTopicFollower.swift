@@ -33,7 +33,8 @@ public final class KafkaTopicFollower: Sendable {
     private struct FollowerState {
         var caughtUp = false
         var failure: KafkaError?
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     /// `partitions`: the topic's partitions to follow (usually all of them, from
@@ -54,15 +55,25 @@ public final class KafkaTopicFollower: Sendable {
     public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
 
     /// Returns once the follower is caught up; throws if it failed before.
+    /// Cancelling the waiting task ends the wait with `CancellationError` (the follower reads on).
     public func waitUntilCaughtUp() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resume: Result<Void, KafkaError>? = state.withLock { state in
-                if let failure = state.failure { return .failure(failure) }
-                if state.caughtUp { return .success(()) }
-                state.waiters.append(continuation)
-                return nil
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resume: Result<Void, any Error>? = state.withLock { state in
+                    if let failure = state.failure { return .failure(failure) }
+                    if state.caughtUp { return .success(()) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let resume { continuation.resume(with: resume) }
             }
-            if let resume { continuation.resume(with: resume.mapError { $0 as any Error }) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
         }
     }
 
@@ -100,8 +111,8 @@ public final class KafkaTopicFollower: Sendable {
         }
         let waiters = state.withLock { state in
             if case .failure(let error) = result { state.failure = error } else if !state.caughtUp { state.failure = KafkaError(code: .timedOut, message: "follower of \(topic) stopped before it caught up") }
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         let failure = state.withLock { $0.failure }
         for waiter in waiters {
@@ -165,8 +176,8 @@ public final class KafkaTopicFollower: Sendable {
     private func markCaughtUp() {
         let waiters = state.withLock { state in
             state.caughtUp = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         logger.debug("caught up", metadata: ["topic": "\(topic)"])
         for waiter in waiters { waiter.resume() }

@@ -21,7 +21,14 @@ public func runProcess(_ executable: String, _ arguments: [String], input: Strin
     written.start()
     async let outputData = ChildProcess.readToEnd(process.standardOutput!)
     async let errorData = ChildProcess.readToEnd(process.standardError!)
-    try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
+    do {
+        try await eventually("\(executable) exits", timeout: timeout) { !process.isRunning }
+    } catch {
+        // Kill it now: the `async let` reads above are awaited before `defer` runs, and they end
+        // only when the process closes its pipes, so a hung process would hang the test too.
+        process.send(SIGKILL)
+        throw error
+    }
     let termination = await process.terminated()
     return (termination.status, String(decoding: await outputData, as: UTF8.self), String(decoding: await errorData, as: UTF8.self))
 }

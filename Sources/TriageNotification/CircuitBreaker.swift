@@ -5,10 +5,15 @@ public import Foundation
 ///
 /// - **closed**: deliveries flow; ``Configuration/failureThreshold`` consecutive failures open it.
 /// - **open**: every delivery is refused until ``Configuration/openFor`` has passed (the worker
-///   re-queues them for ``Admission/refused(until:)`` without spending an attempt).
+///   re-queues them without spending an attempt).
 /// - **half-open**: exactly one probe delivery is let through; its success closes the breaker,
 ///   its failure opens it again. A probe that never reports back (its worker was cancelled) is
 ///   replaced by a new one after another ``Configuration/openFor``.
+///
+/// A refusal's ``Admission/refused(until:)`` is the latest time to ask again, not the earliest:
+/// the moment a probe's success closes the breaker (``isClosed``), every delivery refused
+/// meanwhile may go. The notifier wakes them then, so an endpoint that is back gets its queued
+/// deliveries within one period of the outage, not a second ``Configuration/openFor`` later.
 ///
 /// Only retriable failures count (``record(_:at:)``): a permanent failure such as HTTP 400 is an
 /// answer, so the endpoint is up.
@@ -39,7 +44,7 @@ public struct CircuitBreaker: Sendable, Hashable {
         case allowed
         /// Allowed as the half-open breaker's single probe.
         case probe
-        /// Not now; try again at `until`.
+        /// Not now; try again when the breaker closes, or at `until` (when it may probe) at the latest.
         case refused(until: Date)
     }
 
@@ -48,6 +53,11 @@ public struct CircuitBreaker: Sendable, Hashable {
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
+    }
+
+    /// Deliveries flow. Refused ones may go as soon as this becomes true.
+    public var isClosed: Bool {
+        if case .closed = state { true } else { false }
     }
 
     /// Asks to deliver at `now`; an open breaker whose time is up lets this one through as the probe.

@@ -56,7 +56,14 @@ public struct DeliveryAttempts: Sendable, Hashable {
         public static let recipient = "triage-recipient"
         public static let endpoint = "triage-endpoint"
         public static let attempts = "triage-attempts"
+        /// `circuit-breaker` on a re-queue the endpoint's open breaker turned away (no attempt
+        /// spent): it may go as soon as the breaker closes, ``DeliveryAttempts/notBefore`` at the latest.
+        public static let heldBy = "triage-held-by"
+        /// The headers every re-queue carries.
         public static let all = [attempt, notBefore, recipient, endpoint, attempts]
+        /// Every header this type reads or writes: what a re-queue replaces.
+        public static let owned = all + [heldBy]
+        static let circuitBreaker = "circuit-breaker"
     }
 
     /// What to do after an attempt.
@@ -76,13 +83,20 @@ public struct DeliveryAttempts: Sendable, Hashable {
     public var notBefore: Date
     /// The attempts made so far, oldest first.
     public var previous: [Attempt]
+    /// The endpoint's open circuit breaker turned this delivery away: it waits for the breaker to
+    /// close (its probe succeeded) and goes then, or at ``notBefore`` (when the breaker may probe)
+    /// at the latest. Default `false`.
+    public var heldByCircuitBreaker: Bool
 
-    public init(recipient: String, endpoint: String, attempt: Int = 1, notBefore: Date, previous: [Attempt] = []) {
+    public init(
+        recipient: String, endpoint: String, attempt: Int = 1, notBefore: Date, previous: [Attempt] = [], heldByCircuitBreaker: Bool = false
+    ) {
         self.recipient = recipient
         self.endpoint = endpoint
         self.attempt = attempt
         self.notBefore = notBefore
         self.previous = previous
+        self.heldByCircuitBreaker = heldByCircuitBreaker
     }
 
     /// The first attempt at `target`.
@@ -97,6 +111,7 @@ public struct DeliveryAttempts: Sendable, Hashable {
     ) -> Decision {
         if outcome.isDelivered { return .delivered }
         var next = self
+        next.heldByCircuitBreaker = false
         next.previous.append(Attempt(number: attempt, at: now, outcome: outcome.description))
         guard case .retriable(_, let retryAfter) = outcome, policy.allowsRetry(after: attempt) else {
             return .deadLetter(reason: next.deadLetterReason)
@@ -122,13 +137,14 @@ public struct DeliveryAttempts: Sendable, Hashable {
 
     // MARK: Headers
 
-    /// The state as `(name, value)` header pairs, in ``Header/all`` order.
+    /// The state as `(name, value)` header pairs, in ``Header/all`` order, then
+    /// ``Header/heldBy`` when ``heldByCircuitBreaker``.
     public var headers: [(name: String, value: String)] {
         let history = (try? JSONEncoder().encode(previous)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         return [
             (Header.attempt, String(attempt)), (Header.notBefore, Self.timestamp(notBefore)), (Header.recipient, recipient),
             (Header.endpoint, endpoint), (Header.attempts, history),
-        ]
+        ] + (heldByCircuitBreaker ? [(Header.heldBy, Header.circuitBreaker)] : [])
     }
 
     /// Reads the state from a record's headers; `nil` when none of ``Header/all`` is present (a
@@ -166,7 +182,11 @@ public struct DeliveryAttempts: Sendable, Hashable {
         guard previous.count < attempt else {
             throw malformed(Header.attempts, "consistent with attempt \(attempt) (\(previous.count) earlier attempts)")
         }
-        return DeliveryAttempts(recipient: recipient, endpoint: endpoint, attempt: attempt, notBefore: notBefore, previous: previous)
+        // Unknown reasons (a newer writer's) hold until notBefore, as before this header existed.
+        return DeliveryAttempts(
+            recipient: recipient, endpoint: endpoint, attempt: attempt, notBefore: notBefore, previous: previous,
+            heldByCircuitBreaker: headers[Header.heldBy] == Header.circuitBreaker
+        )
     }
 
     /// ISO 8601 in UTC with milliseconds.

@@ -366,20 +366,9 @@ struct RulesReader: YAMLConfigurationReader {
         return total
     }
 
-    /// An environment variable name. Never quoted back: a secret pasted here by mistake must not
-    /// reach logs through the error.
+    /// An environment variable name (never quoted back in errors: see ``environmentVariableName(_:path:example:)``).
     func environmentVariable(_ node: Node, path: String) throws(NotificationRulesError) -> String {
-        let text = try string(node, path: path, what: "the name of an environment variable")
-        let valid =
-            text.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
-            && text.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
-        guard valid else {
-            throw error(
-                .invalidValue,
-                "must name an environment variable (letters, digits and _, such as TRIAGE_WEBHOOK_SECRET), never hold the secret itself",
-                at: node, key: path)
-        }
-        return text
+        try environmentVariableName(node, path: path, example: "WEBHOOK_KEY")
     }
 
     func emailAddress(_ node: Node, path: String) throws(NotificationRulesError) -> String {

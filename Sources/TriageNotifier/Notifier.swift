@@ -177,11 +177,23 @@ public final class Notifier: Service, Sendable {
     /// record, re-queue or dead-letter.
     private func run(_ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob) async {
         do {
-            let due = max(attempts.notBefore, rules.releaseTime(recipient: target.recipient, urgent: notification.urgent, at: attempts.notBefore))
-            let wait = due.timeIntervalSince(now())
-            if wait > 0 {
-                if due > attempts.notBefore { state.withLock { $0.statistics.held += 1 } }
+            let gate = gates[target.endpoint.name]!
+            var notBefore = attempts.notBefore
+            while true {
+                let due = max(notBefore, rules.releaseTime(recipient: target.recipient, urgent: notification.urgent, at: notBefore))
+                let wait = due.timeIntervalSince(now())
+                guard wait > 0 else { break }
+                if due > notBefore {
+                    state.withLock { $0.statistics.held += 1 }
+                } else if attempts.heldByCircuitBreaker {
+                    // Turned away by the open breaker: go as soon as a probe's success closes it
+                    // (then check the recipient's hours again from now), at notBefore at the latest.
+                    guard try await job.wait(seconds: wait, orUntilClosed: gate) else { break }
+                    notBefore = now()
+                    continue
+                }
                 try await job.wait(seconds: wait)
+                break
             }
             // One delivery per key at a time: a duplicate request waits for the first to finish,
             // then finds its key in the ledger.
@@ -190,12 +202,13 @@ public final class Notifier: Service, Sendable {
                 return
             }
             defer { release(target.ledgerKey) }
-            let gate = gates[target.endpoint.name]!
             switch gate.admit(at: now()) {
             case .refused(let until):
-                // The endpoint's breaker is open: come back when it may probe; no attempt spent.
+                // The endpoint's breaker is open: come back when it closes, or when it may probe
+                // at the latest; no attempt spent.
                 var later = attempts
                 later.notBefore = until
+                later.heldByCircuitBreaker = true
                 try await requeue(message, attempts: later)
                 state.withLock { $0.statistics.held += 1 }
                 return
@@ -267,7 +280,7 @@ public final class Notifier: Service, Sendable {
 
     /// Re-queues the request (its value unchanged) on the retry topic, same partition number.
     private func requeue(_ message: KafkaMessage, attempts: DeliveryAttempts) async throws {
-        let kept = message.headers.filter { header in !DeliveryAttempts.Header.all.contains(header.name) }
+        let kept = message.headers.filter { header in !DeliveryAttempts.Header.owned.contains(header.name) }
         _ = try await producer.send(
             KafkaProducerMessage(
                 topic: topics.retry, key: message.key, value: message.value,
@@ -279,7 +292,7 @@ public final class Notifier: Service, Sendable {
     private func deadLetter(_ message: KafkaMessage, reason: String, attempts: DeliveryAttempts? = nil) async throws {
         var message = message
         if let attempts {
-            message.headers = message.headers.filter { !DeliveryAttempts.Header.all.contains($0.name) }
+            message.headers = message.headers.filter { !DeliveryAttempts.Header.owned.contains($0.name) }
                 + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
         }
         try await DeadLetterQueue(producer: producer, topic: topics.deadLetter).send(message, reason: PoisonReason(reason))
@@ -392,6 +405,25 @@ final class DeliveryJob: Sendable {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
 
+    /// Waits `seconds`, or less if `gate`'s breaker closes first (at once if it is closed now).
+    /// Returns whether the breaker closed.
+    func wait(seconds: Double, orUntilClosed gate: EndpointGate) async throws -> Bool {
+        waiting.store(true, ordering: .releasing)
+        defer { waiting.store(false, ordering: .releasing) }
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return false
+            }
+            group.addTask {
+                await gate.closed()
+                return true
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
     func cancel() { task.withLock { $0 }?.cancel() }
 
     func finished() async { await task.withLock { $0 }?.value }
@@ -411,6 +443,9 @@ final class EndpointGate: Sendable {
         var breaker: CircuitBreaker
         var inFlight = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Deliveries the open breaker turned away, waiting for it to close.
+        var refused: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextRefused: UInt64 = 0
     }
     private let limit: Int
     private let inner: Mutex<Inner>
@@ -437,15 +472,43 @@ final class EndpointGate: Sendable {
     }
 
     func release(_ outcome: DeliveryOutcome, at now: Date) {
-        let next = inner.withLock { inner -> CheckedContinuation<Void, Never>? in
+        let (next, released) = inner.withLock { inner -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
+            let wasClosed = inner.breaker.isClosed
             inner.breaker.record(outcome, at: now)
+            var released: [CheckedContinuation<Void, Never>] = []
+            if !wasClosed && inner.breaker.isClosed {
+                released = Array(inner.refused.values)  // the probe succeeded: everyone refused may go
+                inner.refused = [:]
+            }
             if inner.waiters.isEmpty {
                 inner.inFlight -= 1
-                return nil
+                return (nil, released)
             }
-            return inner.waiters.removeFirst()  // the slot passes straight to the next waiter
+            return (inner.waiters.removeFirst(), released)  // the slot passes straight to the next waiter
         }
         next?.resume()
+        for waiter in released { waiter.resume() }
+    }
+
+    /// Returns when the breaker is closed: at once if it is, else when a probe's success closes
+    /// it. Cancellation ends the wait too.
+    func closed() async {
+        let id = inner.withLock { inner -> UInt64 in
+            inner.nextRefused += 1
+            return inner.nextRefused
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = inner.withLock { inner -> Bool in
+                    if inner.breaker.isClosed || Task.isCancelled { return true }
+                    inner.refused[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            inner.withLock { $0.refused.removeValue(forKey: id) }?.resume()
+        }
     }
 }
 

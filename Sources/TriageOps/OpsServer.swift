@@ -83,7 +83,8 @@ public struct OpsServer: Service {
         } catch where (error as? IOError)?.errnoCode == EADDRINUSE || "\(error)".contains("Address already in use") {
             throw OpsServerError(
                 "cannot serve /healthz, /readyz and /metrics on \(host):\(port): address in use (another process listens there; "
-                    + "choose another --ops-port, or 0 for any free port)"
+                    + "choose another --ops-port, or 0 for any free port)",
+                isAddressInUse: true
             )
         }
     }
@@ -92,5 +93,10 @@ public struct OpsServer: Service {
 /// The ops endpoint could not start, in words that say what to do.
 public struct OpsServerError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Another process listens on the address (`EADDRINUSE`).
+    public let isAddressInUse: Bool
+    public init(_ description: String, isAddressInUse: Bool = false) {
+        self.description = description
+        self.isAddressInUse = isAddressInUse
+    }
 }

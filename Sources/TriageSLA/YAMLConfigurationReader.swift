@@ -245,6 +245,38 @@ extension YAMLConfigurationReader {
         return value
     }
 
+    /// The name of an environment variable that holds a secret (a key, a token, a password),
+    /// such as `example`. Never quoted back in an error: text that is not such a name is most
+    /// likely the secret itself, pasted where its variable's name belongs, and errors reach logs.
+    package func environmentVariableName(_ node: Node, path: String, example: String) throws(ConfigurationError) -> String {
+        let text = try string(node, path: path, what: "the name of an environment variable, such as \(example)")
+        guard Self.isEnvironmentVariableName(text) else {
+            throw error(
+                .invalidValue,
+                "expected an environment variable name such as \(example) (found \(text.count) characters that are not one: "
+                    + "upper-case letters, digits and _, in words of at most 16); the secret itself belongs in that variable, never in this file",
+                at: node, key: path)
+        }
+        return text
+    }
+
+    /// Whether `text` reads as the name of an environment variable: upper-case ASCII letters,
+    /// digits and `_`, not starting with a digit, at most 128 characters, in `_`-separated words
+    /// of at most 16 characters, those over 12 without digits. Secrets fail (lower case, `+/=-`,
+    /// or one long run of letters and digits), so a name that passes may be printed.
+    package static func isEnvironmentVariableName(_ text: String) -> Bool {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.first, first == "_" || ("A"..."Z").contains(first), scalars.count <= 128 else {
+            return false
+        }
+        guard scalars.allSatisfy({ $0 == "_" || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
+            return false
+        }
+        return text.split(separator: "_").allSatisfy { word in
+            word.count <= 16 && (word.count <= 12 || !word.contains(where: \.isNumber))
+        }
+    }
+
     // MARK: Suggestions
 
     /// The candidate closest to `name` (case-insensitive, transpositions count once), if it is

@@ -57,11 +57,13 @@ struct AnalyticsCommand: AsyncParsableCommand {
         let services = try AnalyticsServices(
             client: client, policy: policy, group: group, sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
         )
-        let ops = OpsServer(host: opsHost, port: opsPort, health: services.feed.health, logger: logger)
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = WorkerServiceGroup(logger: logger)
+        group.add(services.ordered)
+        group.addListener(
+            OpsServer(host: opsHost, port: opsPort, health: services.feed.health, logger: logger),
+            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
         )
-        try await serviceGroup.run()
+        try await group.run()
         let figures = services.feed.statistics
         logger.info("analytics feed stopped", metadata: ["records": "\(figures.records)", "incidents": "\(figures.incidents)"])
     }

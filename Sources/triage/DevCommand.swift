@@ -186,11 +186,6 @@ struct DevCommand: AsyncParsableCommand {
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
         let sinkPort = await sink.boundPort()
-        let notifier = try NotifierServices(
-            client: kafka.clientConfiguration, rules: Self.devNotificationRules(policy: policy, port: sinkPort),
-            deliverer: Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key]), group: "triage-notifier", sessionTimeout: .seconds(6),
-            logger: logger
-        )
         let tenants = try TenantDirectory.load(
             yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n", file: "(dev tenants)",
             environment: [:]
@@ -203,48 +198,55 @@ struct DevCommand: AsyncParsableCommand {
             producer: producer, client: kafka.clientConfiguration, replyPartitions: Array(0..<6), timeout: .seconds(30), logger: logger
         )
         let portal = DevIntakeDriver(
-            intakePort: { [server = intake.server] in try await server.boundPort() }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
+            intakePort: { [server = intake.server] in try await PortAnnouncer.port(of: server) }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
         let dashboard = try await Dashboard(
             client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
             configuration: .init(loadWeights: rosterFile.policy.severityWeights), logger: logger
         )
+        let deliverer = Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+        // Shut down however the run ends: a taken port can fail the group before the notifier ran
+        // to its end, and an HTTP client dropped unclosed is a crash.
+        var group = WorkerServiceGroup(logger: logger)
+        group.onShutdown {
+            sinkRunning.cancel()
+            await deliverer.shutdown()
+        }
+        let notifier: NotifierServices
+        do {
+            notifier = try NotifierServices(
+                client: kafka.clientConfiguration, rules: Self.devNotificationRules(policy: policy, port: sinkPort),
+                deliverer: deliverer, group: "triage-notifier", sessionTimeout: .seconds(6), logger: logger
+            )
+        } catch {
+            sinkRunning.cancel()
+            await deliverer.shutdown()
+            throw error
+        }
         let portalServices: [ServiceGroupConfiguration.ServiceConfiguration] =
             portalInterval > 0 ? [.init(service: portalLedger), .init(service: portal)] : []
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: EmbeddedBrokerService(kafka: kafka)),
-                    .init(service: producer),
-                    .init(service: SelfCheckReader(consumer: consumer, statistics: statistics)),
-                    .init(service: consumer),
-                ] + escalator.ordered + router.services.map { .init(service: $0) } + notifier.ordered + analytics.ordered
-                    + intake.services.map { .init(service: $0) } + portalServices + Self.dashboardServices(dashboard, logger: logger) + [
-                    .init(service: OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger)),
-                    .init(
-                        service: SelfCheckReporter(
-                            consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
-                            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal,
-                            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers), logger: logger),
-                            interval: reportInterval
-                        )
-                    ),
-                    .init(service: SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics)),
-                    .init(service: simulator),
-                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        group.add([EmbeddedBrokerService(kafka: kafka), producer, SelfCheckReader(consumer: consumer, statistics: statistics), consumer])
+        group.add(escalator.ordered)
+        group.add(router.services)
+        group.add(notifier.ordered)
+        group.add(analytics.ordered)
+        group.addIntake(intake, at: ListenAddress(host: "127.0.0.1", port: intakePort, option: "--intake-port"))
+        group.add(portalServices)
+        group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
+        group.addListener(
+            OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger), at: ListenAddress(host: "127.0.0.1", port: opsPort, option: "--ops-port")
         )
-        if let duration {
-            Task {
-                try await Task.sleep(for: .seconds(duration))
-                await group.triggerGracefulShutdown()
-            }
-        }
-        try await group.run()
-        sinkRunning.cancel()
+        let reporter = SelfCheckReporter(
+            consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
+            notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal,
+            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers), logger: logger),
+            interval: reportInterval
+        )
+        group.add([
+            reporter, SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics), simulator,
+            PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3)),
+        ])
+        try await group.run(stoppingAfter: duration)
         let final = statistics.snapshot()
         let figures = escalator.escalator.statistics
         print(
@@ -602,9 +604,14 @@ extension DevCommand {
         "triage-ledger": TriageTopic.entitlementRequests,
     ]
 
-    /// The dashboard, kept from ending `triage dev` if it fails, and a line with its address.
-    static func dashboardServices(_ dashboard: Dashboard, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        [.init(service: OptionalService(name: "dashboard", service: dashboard, logger: logger)), .init(service: DashboardAnnouncer(dashboard: dashboard))]
+    /// The dashboard, kept from ending `triage dev` if it fails (except when its port is taken:
+    /// that is the user's to fix, and ends the run naming --dashboard-port), and a line with its address.
+    static func dashboardServices(_ dashboard: Dashboard, port: Int, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let listening = ListeningService(service: dashboard, address: ListenAddress(host: "127.0.0.1", port: port, option: "--dashboard-port"))
+        return [
+            .init(service: OptionalService(name: "dashboard", service: listening, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: DashboardAnnouncer(dashboard: dashboard)),
+        ]
     }
 
     /// `--processes`: `triage broker` and the workers as child processes (two escalators and two
@@ -672,25 +679,16 @@ extension DevCommand {
             client: client, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
             configuration: .init(loadWeights: rosterFile.policy.severityWeights), logger: logger
         )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: producer), .init(service: RosterPublisher(roster: rosterFile, producer: producer, clock: clock)),
-                    .init(service: simulator), .init(service: portalLedger),
-                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3))),
-                ] + (portalInterval > 0 ? [.init(service: portal)] : []) + Self.dashboardServices(dashboard, logger: logger) + [.init(service: reporter)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        if let duration {
-            Task {
-                try await Task.sleep(for: .seconds(duration))
-                await group.triggerGracefulShutdown()
-            }
-        }
+        var group = WorkerServiceGroup(logger: logger)
+        group.add([
+            producer, RosterPublisher(roster: rosterFile, producer: producer, clock: clock), simulator, portalLedger,
+            PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3)),
+        ])
+        if portalInterval > 0 { group.add([portal]) }
+        group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
+        group.add([reporter])
         do {
-            try await group.run()
+            try await group.run(stoppingAfter: duration)
         } catch {
             _ = await cluster.stop()  // never leave worker processes behind
             throw error
@@ -765,6 +763,8 @@ struct OptionalService<Wrapped: Service>: Service {
     func run() async throws {
         do {
             try await service.run()
+        } catch let error as AddressInUse {
+            throw error
         } catch {
             logger.error("\(name) stopped", metadata: ["error": "\(error)"])
             try? await gracefulShutdown()

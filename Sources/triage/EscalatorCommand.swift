@@ -105,9 +105,9 @@ struct EscalatorCommand: AsyncParsableCommand {
             "escalator starting",
             metadata: ["bootstrap": "\(client.bootstrapServers.joined(separator: ","))", "group": "\(group)", "time_scale": "\(timeScale)"]
         )
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
+        var serviceGroup = WorkerServiceGroup(logger: logger)
+        serviceGroup.add(services.ordered)
+        serviceGroup.addListener(ops, at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port"))
         try await serviceGroup.run()
         let figures = services.escalator.statistics
         logger.info(

@@ -109,14 +109,13 @@ struct IntakeCommand: AsyncParsableCommand {
                 timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
             }
         )
-        let ops = OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger)
-        let announce = PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)
-        let serviceGroup = ServiceGroup(
-            configuration: .init(
-                services: instance.services.map { .init(service: $0) } + [.init(service: ops), .init(service: announce)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-            )
+        var serviceGroup = WorkerServiceGroup(logger: logger)
+        serviceGroup.addIntake(instance, at: ListenAddress(host: host, port: port, option: "--port"))
+        serviceGroup.addListener(
+            OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger),
+            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
         )
+        serviceGroup.add([PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)])
         try await serviceGroup.run()
         let calls = instance.service.statistics
         let ledger = instance.ledger.statistics
@@ -143,8 +142,9 @@ struct PortAnnouncer: Service {
         try? await gracefulShutdown()
     }
 
-    /// `server.boundPort()`, given up with CancellationError when this task is cancelled.
-    private static func port(of server: IntakeServer) async throws -> Int {
+    /// `server.boundPort()`, given up with CancellationError when this task is cancelled (a
+    /// server that failed to bind, e.g. on a taken port, never answers `boundPort()`).
+    static func port(of server: IntakeServer) async throws -> Int {
         let waiter = PortWaiter()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -161,6 +161,60 @@ struct PortAnnouncer: Service {
         } onCancel: {
             waiter.resume(throwing: CancellationError())
         }
+    }
+}
+
+extension WorkerServiceGroup {
+    /// The services of an intake, in their order, its gRPC server as the listener on `address`.
+    mutating func addIntake(_ instance: IntakeInstance, at address: ListenAddress) {
+        for service in instance.services {
+            if service as AnyObject === instance.server {
+                addListener(IntakeServerService(server: instance.server), at: address)
+            } else {
+                add([service])
+            }
+        }
+    }
+}
+
+/// Runs the intake's gRPC server so that a graceful shutdown before it listens stops it. The
+/// server binds only once its views have caught up and ignores graceful shutdown until then; when
+/// another service fails first (a taken --ops-port), the views it waits for are stopped only
+/// after it, so it would wait forever. Before listening it is cancelled (nothing to drain);
+/// once listening it shuts down gracefully, letting calls in flight finish.
+struct IntakeServerService: Service {
+    let server: IntakeServer
+
+    func run() async throws {
+        let progress = ServerProgress()
+        // Unstructured tasks inherit the group's graceful shutdown, which the server handles itself.
+        let serving = Task { try await server.run() }
+        let watching = Task {
+            // Ends when the server listens, or when cancelled.
+            _ = try? await PortAnnouncer.port(of: server)
+            progress.listening.store(true, ordering: .releasing)
+        }
+        defer { watching.cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler {
+                    try await serving.value
+                } onGracefulShutdown: {
+                    guard !progress.listening.load(ordering: .acquiring) else { return }
+                    progress.stoppedEarly.store(true, ordering: .releasing)
+                    serving.cancel()
+                }
+            } onCancel: {
+                serving.cancel()
+            }
+        } catch is CancellationError where progress.stoppedEarly.load(ordering: .acquiring) {
+            return  // asked to stop before it ever listened: nothing went wrong
+        }
+    }
+
+    private final class ServerProgress: Sendable {
+        let listening = Atomic(false)
+        let stoppedEarly = Atomic(false)
     }
 }
 

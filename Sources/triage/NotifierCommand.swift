@@ -78,23 +78,26 @@ struct NotifierCommand: AsyncParsableCommand {
         try await requireTopics(of: .notifier, client: client, logger: logger)
         try await Notifier.checkTopics(NotifierTopics(), client: client, logger: logger)
         let deliverer = Deliverer(templates: rendering, environment: environment)
+        var serviceGroup = WorkerServiceGroup(logger: logger)
+        // The notifier shuts its HTTP client down when it stops normally; when it never ran to
+        // its end (a taken --ops-port failed the group first) an HTTP client left open is a crash.
+        serviceGroup.onShutdown { await deliverer.shutdown() }
         let services: NotifierServices
         do {
             services = try NotifierServices(
                 client: client, rules: loaded, deliverer: deliverer, group: group,
                 sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
             )
-            let ops = OpsServer(host: opsHost, port: opsPort, health: services.notifier.health, logger: logger)
-            let serviceGroup = ServiceGroup(
-                configuration: .init(services: services.ordered + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            )
-            try await serviceGroup.run()
         } catch {
-            // The notifier shuts its HTTP client down when it stops normally; when it never ran
-            // (a taken --ops-port failed the group first) an HTTP client left open is a crash.
             await deliverer.shutdown()
             throw error
         }
+        serviceGroup.add(services.ordered)
+        serviceGroup.addListener(
+            OpsServer(host: opsHost, port: opsPort, health: services.notifier.health, logger: logger),
+            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
+        )
+        try await serviceGroup.run()
         let figures = services.notifier.statistics
         logger.info(
             "notifier stopped",

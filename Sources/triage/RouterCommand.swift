@@ -96,11 +96,11 @@ struct RouterCommand: AsyncParsableCommand {
             sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger, fetchWait: .milliseconds(fetchWaitMs),
             closedRetention: .seconds(closedRetentionDays * 86_400)
         )
-        let ops = OpsServer(host: opsHost, port: opsPort, health: services.health, logger: logger)
-        let serviceGroup = ServiceGroup(
-            configuration: .init(
-                services: services.services.map { .init(service: $0) } + [.init(service: ops)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-            )
+        var serviceGroup = WorkerServiceGroup(logger: logger)
+        serviceGroup.add(services.services)
+        serviceGroup.addListener(
+            OpsServer(host: opsHost, port: opsPort, health: services.health, logger: logger),
+            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
         )
         try await serviceGroup.run()
         let figures = services.router.statistics

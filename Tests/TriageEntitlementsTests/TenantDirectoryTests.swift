@@ -75,6 +75,16 @@ struct TenantDirectoryTests {
         #expect(error?.contains("x-secret") == false)
     }
 
+    /// Issue 18: a bearer token pasted into token_env (the value instead of a variable name)
+    /// was echoed as "environment variable <token> is not set".
+    @Test(arguments: ["tok3nValue9xQ", "dev-4f2a9c1b", "ABCDEF0123456789ABCDEF0123456789", "s3cr3t"])
+    func aTokenPastedIntoTokenEnvIsNotEchoed(_ pasted: String) {
+        let yaml = "tenants:\n  - name: a\n    token_env: \(pasted)\n    accounts: [A]\n"
+        let error = loadError(yaml, environment: [:])
+        #expect(error?.contains(pasted) == false, "\(error ?? "accepted")")
+        #expect(error?.hasPrefix("tenants.yaml:3:16: tenants[0].token_env: expected an environment variable name such as BETA_TOKEN (found \(pasted.count) characters that are not one") == true, "\(error ?? "accepted")")
+    }
+
     @Test func theSameTokenThroughDifferentKeysIsRefusedWithoutQuotingIt() {
         let yaml = "tenants:\n  - name: a\n    token_sha256: \(sha256(secret))\n    accounts: [A]\n  - name: b\n    token_env: B_TOKEN\n    accounts: [B]\n"
         let error = loadError(yaml, environment: ["B_TOKEN": secret])

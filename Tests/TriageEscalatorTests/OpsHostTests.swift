@@ -23,7 +23,8 @@ struct OpsHostTests {
         _ = try await broker.stop()
     }
 
-    /// Every worker: a taken ops port is a clear error and exit 1, not a crash.
+    /// Every worker: a taken ops port is a clear error and exit 1, not a crash (with `--ops-host`;
+    /// Tests/TriageCLITests/PortTakenTests covers the intake's and `triage dev`'s other ports).
     @Test func aTakenOpsPortIsAClearErrorInEveryWorker() async throws { try await HeavyTests.run { try await self.aTakenOpsPortIsAClearErrorInEveryWorkerBody() } }
 
     func aTakenOpsPortIsAClearErrorInEveryWorkerBody() async throws {
@@ -50,7 +51,7 @@ struct OpsHostTests {
             try await eventually("triage \(arguments[0]) exits", timeout: .seconds(60)) { !process.process.isRunning }
             let termination = await process.process.terminated()
             #expect(termination == .exited(1), "triage \(arguments[0]): \(termination) \(process.output.suffix(2_000))")
-            #expect(process.output.contains("127.0.0.1:\(port): address in use"), "triage \(arguments[0]): \(process.output.suffix(2_000))")
+            #expect(process.output.contains("error: 127.0.0.1:\(port) is already in use (--ops-port)"), "triage \(arguments[0]): \(process.output.suffix(2_000))")
         }
         _ = try await broker.stop()
     }

@@ -32,6 +32,20 @@ struct CircuitBreakerTests {
         #expect(breaker.admit(at: instant(46)) == .allowed)
     }
 
+    @Test("deliveries refused while the probe is pending may go the moment it succeeds, not open_for later")
+    func refusedGoWhenTheProbeSucceeds() {
+        var breaker = opened(at: 0)
+        #expect(!breaker.isClosed)
+        #expect(breaker.admit(at: instant(30)) == .probe)
+        // Refused while half-open: "until" is only the latest time to ask again.
+        #expect(breaker.admit(at: instant(30.1)) == .refused(until: instant(60)))
+        #expect(breaker.admit(at: instant(30.2)) == .refused(until: instant(60)))
+        #expect(!breaker.isClosed, "one probe at a time: nobody else may go while it is pending")
+        breaker.record(.delivered, at: instant(30.3))
+        #expect(breaker.isClosed, "the probe's success closes the breaker: the refused deliveries are woken")
+        for offset in [0.31, 0.32, 0.33] { #expect(breaker.admit(at: instant(30 + offset)) == .allowed) }
+    }
+
     @Test("a failed probe opens the breaker again for open_for")
     func failedProbe() {
         var breaker = opened(at: 0)

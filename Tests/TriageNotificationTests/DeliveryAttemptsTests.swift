@@ -70,6 +70,23 @@ struct DeliveryAttemptsTests {
         #expect(fresh == first && first.headers[4].value == "[]")
     }
 
+    @Test("a re-queue the breaker turned away says so in triage-held-by; the next attempt does not")
+    func heldByCircuitBreaker() throws {
+        var held = DeliveryAttempts(
+            recipient: "ops", endpoint: "hook", attempt: 2, notBefore: instant(30),
+            previous: [.init(number: 1, at: instant(0), outcome: "HTTP 503 (retriable)")])
+        held.heldByCircuitBreaker = true
+        let headers = held.headers
+        #expect(headers.map(\.name) == DeliveryAttempts.Header.all + [DeliveryAttempts.Header.heldBy])
+        let decoded = try DeliveryAttempts.decode(headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }))
+        #expect(decoded == held && decoded?.heldByCircuitBreaker == true)
+        guard case .retry(let next) = held.after(.retriable("HTTP 503"), at: instant(31), policy: RetryPolicy()) else {
+            Issue.record("a retriable failure of attempt 2 is retried")
+            return
+        }
+        #expect(!next.heldByCircuitBreaker && next.headers.map(\.name) == DeliveryAttempts.Header.all)
+    }
+
     @Test("outcome texts are bounded so headers stay small")
     func boundedOutcome() {
         let attempt = DeliveryAttempts.Attempt(number: 1, at: instant(0), outcome: String(repeating: "x", count: 5000))

@@ -143,6 +143,21 @@ struct NotificationRulesLoadingTests {
         }
     }
 
+    /// Issue 18: an HMAC key that happens to read like an identifier (letters and digits) passed
+    /// the name check and was echoed by the notifier's "environment variables ... not set" error.
+    @Test(arguments: ["whsecAbc123XyZ789", "9f86d081884c7d659a2feaa0c55ad015", "JBSWY3DPEHPK3PXP", "k3y"])
+    func aKeyThatLooksLikeANameIsStillNotEchoed(_ pasted: String) {
+        let yaml = "endpoints:\n  hook: { channel: webhook, url: 'https://h.example/', secret_env: \(pasted) }"
+        do {
+            let rules = try NotificationRules.load(yaml: yaml, file: "r.yaml")
+            Issue.record("accepted as a variable name: \(rules.endpoints["hook"]?.environmentVariables ?? [])")
+        } catch {
+            #expect(!error.description.contains(pasted), "\(error)")
+            let expected = "r.yaml:2:68: endpoints.hook.secret_env: expected an environment variable name such as WEBHOOK_KEY"
+            #expect(error.description.hasPrefix(expected + " (found \(pasted.count) characters that are not one"), "\(error)")
+        }
+    }
+
     @Test("a secret pasted where its variable's name belongs never appears in the error")
     func secretsStayOutOfErrors() {
         let secret = "whsec_9f8e7d6c5b4a-super-secret"

@@ -16,7 +16,8 @@ import TriageStreams
 /// A real HTTP receiver on loopback that records every request and answers per path:
 /// `/ok` 200; `/flaky` 503 for the first 3 requests of each idempotency key, then 200;
 /// `/down` always 503; `/slow` answers after 3 s (beyond the endpoint timeout); `/sleepy` hangs
-/// like `/slow` for the first 2 requests of each key, then answers 200 at once.
+/// like `/slow` for the first 2 requests of each key, then answers 200 at once; `/outage` 503
+/// while ``outage`` is set, then 200.
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
         var path: String
@@ -27,6 +28,8 @@ final class WebhookReceiver: Sendable {
 
     let received = Mutex<[Received]>([])
     let attemptsByKey = Mutex<[String: Int]>([:])
+    /// `/outage` answers 503 while this is true.
+    let outage = Mutex(false)
     private let port = Mutex<Int?>(nil)
 
     init() {}
@@ -47,6 +50,7 @@ final class WebhookReceiver: Sendable {
             switch path {
             case "/flaky" where attempt <= 3: return Response(status: .serviceUnavailable)
             case "/down": return Response(status: .serviceUnavailable)
+            case "/outage" where outage.withLock({ $0 }): return Response(status: .serviceUnavailable)
             case "/slow": try await Task.sleep(for: .seconds(3))
             case "/sleepy" where attempt <= 2: try await Task.sleep(for: .seconds(3))
             default: break
@@ -77,7 +81,7 @@ final class NotifierFixture: Sendable {
     let rules: NotificationRules
     static let signingKey = "test-signing-key-0123456789"
 
-    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50) async throws {
+    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50, openFor: String = "300ms") async throws {
         cluster = try KafkaTestCluster()
         var topics = NotifierTopics()
         topics.requests = try cluster.makeTopic("requests", partitions: partitions)
@@ -96,6 +100,7 @@ final class NotifierFixture: Sendable {
               slow: { channel: webhook, url: "http://127.0.0.1:\(port)/slow", secret_env: NOTIFY_KEY, timeout: 1s }
               sleepy: { channel: webhook, url: "http://127.0.0.1:\(port)/sleepy", secret_env: NOTIFY_KEY, timeout: 1s }
               chat: { channel: chat, url: "http://127.0.0.1:\(port)/chat" }
+              outage: { channel: webhook, url: "http://127.0.0.1:\(port)/outage", secret_env: NOTIFY_KEY }
 
             """
         if let smtpPort {
@@ -108,9 +113,10 @@ final class NotifierFixture: Sendable {
               broken-team: { endpoints: [down] }
               slow-team: { endpoints: [slow] }
               sleepy-team: { endpoints: [sleepy] }
+              outage-team: { endpoints: [outage] }
               lead: { endpoints: [chat]\(smtpPort != nil ? ", email: lead@example.com" : "") }
             retry: { max_attempts: \(maxAttempts), initial_delay: 200ms, max_delay: 2s, multiplier: 2 }
-            circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: 300ms }
+            circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: \(openFor) }
 
             """
         rules = try NotificationRules.load(yaml: yaml, file: "test-rules.yaml")
@@ -224,6 +230,40 @@ struct NotifierTests {
         #expect(fixture.receiver.requests("/down").count == 18)
         let perKey = Dictionary(grouping: fixture.receiver.requests("/down"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
         #expect(perKey.count == 6 && perKey.values.allSatisfy { $0 == 3 }, "\(perKey)")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// Issue 18: after an outage the probe succeeded, but the deliveries refused while it was
+    /// pending waited a second `open_for`. They go as soon as the probe's success closes the breaker.
+    @Test func deliveriesHeldByTheBreakerGoAsSoonAsTheProbeSucceeds() async throws {
+        let openFor = 2.0
+        let fixture = try await NotifierFixture(maxAttempts: 10, breakerThreshold: 2, openFor: "2s")
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        fixture.receiver.outage.withLock { $0 = true }
+        // Two failures open the breaker; what comes next is turned away while it is open.
+        for index in 0..<2 { try await fixture.request("outage-\(index)", to: "outage-team") }
+        try await eventually("the breaker opened", timeout: .seconds(20)) { fixture.receiver.requests("/outage").count >= 2 }
+        let opened = Date()
+        let keys = (0..<2).map { "outage-\($0)" } + (0..<6).map { "held-\($0)" }
+        for index in 0..<6 { try await fixture.request("held-\(index)", to: "outage-team") }
+        try await eventually("the breaker turned deliveries away", timeout: .seconds(20)) { notifier.statistics.held >= 6 }
+        fixture.receiver.outage.withLock { $0 = false }  // the endpoint is back; the breaker does not know yet
+        let recovered = Date()
+
+        try await eventually("every request delivered", timeout: .seconds(30)) { notifier.statistics.delivered == keys.count }
+        let answered = fixture.receiver.requests("/outage").filter { $0.at > recovered }
+        let firstSuccess = try #require(answered.first?.at, "the probe")
+        let lastSuccess = try #require(answered.last?.at)
+        let afterProbe = answered.map { String(format: "%.2f", $0.at.timeIntervalSince(firstSuccess)) }
+        print("breaker recovery: probe \(String(format: "%.2f", firstSuccess.timeIntervalSince(opened))) s after opening; deliveries after it (s): \(afterProbe)")
+        #expect(firstSuccess.timeIntervalSince(opened) < openFor + 1, "the probe went after one open_for")
+        // Before the fix the others were re-queued for probe + open_for (2 s later).
+        #expect(lastSuccess.timeIntervalSince(firstSuccess) < openFor / 2, "held deliveries went within a second of the probe: \(afterProbe)")
+        let delivered = Set(answered.compactMap { $0.headers["idempotency-key"] })
+        #expect(delivered == Set(keys))
+        #expect(notifier.statistics.deadLettered == 0)
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -12,6 +12,15 @@ class RDKafkaCallbackContext: @unchecked Sendable {
     let fatalError = Mutex<KafkaError?>(nil)
     /// Set with `fatalError`, for a lock-free check on hot paths.
     let hasFatalError = Atomic<Bool>(false)
+    /// The instance's secret properties (``KafkaClientConfiguration/isSecret(key:)``), whose
+    /// values are cut out of every line librdkafka logs (its configuration warnings quote values).
+    let secretProperties = Mutex<[(String, String)]>([])
+
+    /// `text` from librdkafka, without the values of this instance's secret properties.
+    func redacted(_ text: String) -> String {
+        let secrets = secretProperties.withLock { $0 }
+        return secrets.isEmpty ? text : RDKafkaClient.redacting(secrets, in: text)
+    }
 
     init(logger: Logger) { self.logger = logger }
 
@@ -38,7 +47,11 @@ enum RDKafkaClient {
                 case RD_KAFKA_CONF_UNKNOWN:
                     throw .invalidConfiguration(key: key, "unknown librdkafka property (\(reason))")
                 default:
-                    throw .invalidConfiguration(key: key, reason.isEmpty ? "rejected value '\(value)'" : reason)
+                    guard KafkaClientConfiguration.isSecret(key: key) else {
+                        throw .invalidConfiguration(key: key, reason.isEmpty ? "rejected value '\(value)'" : reason)
+                    }
+                    let text = reason.isEmpty ? "librdkafka rejected the value (not shown: it may be a secret)" : reason
+                    throw .invalidConfiguration(key: key, redacting([(key, value)], in: text))
                 }
             }
         }
@@ -64,6 +77,8 @@ enum RDKafkaClient {
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) -> OpaquePointer {
         let conf = try makeConfiguration(properties)
+        let secrets = properties.filter { KafkaClientConfiguration.isSecret(key: $0.0) && !$0.1.isEmpty }
+        context.secretProperties.withLock { $0 = secrets }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, logCallback)
         rd_kafka_conf_set_error_cb(conf, errorCallback)
@@ -76,11 +91,29 @@ enum RDKafkaClient {
             let reason = String(cBuffer: errorText)
             throw KafkaError(
                 code: .invalidConfiguration,
-                message: "librdkafka refused the configuration: \(reason)",
+                message: "librdkafka refused the configuration: \(redacting(properties, in: reason))",
                 configurationKey: configurationKey(mentionedIn: reason, among: properties.map(\.0))
             )
         }
         return handle
+    }
+
+    /// `text` without the values of secret properties (``KafkaClientConfiguration/isSecret(key:)``),
+    /// each replaced by `(not shown)`, with a note naming their keys. Values shorter than four
+    /// characters are cut out only where quoted: anywhere else they would mangle the text.
+    static func redacting(_ properties: [(String, String)], in text: String) -> String {
+        var result = text
+        var hidden: Set<String> = []
+        for (key, value) in properties where KafkaClientConfiguration.isSecret(key: key) && !value.isEmpty {
+            let before = result
+            for quoted in ["\"\(value)\"", "'\(value)'", "`\(value)`"] {
+                result = result.replacingOccurrences(of: quoted, with: "(not shown)")
+            }
+            if value.count >= 4 { result = result.replacingOccurrences(of: value, with: "(not shown)") }
+            if result != before { hidden.insert(key) }
+        }
+        guard !hidden.isEmpty else { return result }
+        return result + " (the value of \(hidden.sorted().joined(separator: ", ")) is not shown: it may be a secret)"
     }
 
     /// librdkafka's instance-level complaints ("`acks` must be all when idempotence...") name the
@@ -107,7 +140,7 @@ private let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CC
     let facilityName = facility.map { String(cString: $0) } ?? "?"
     context.logger.log(
         level: swiftLevel,
-        "\(text.map { String(cString: $0) } ?? "")",
+        "\(context.redacted(text.map { String(cString: $0) } ?? ""))",
         metadata: ["rdkafka.facility": "\(facilityName)"]
     )
 }
@@ -125,7 +158,7 @@ private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<
     }
     // Transient conditions (a broker going away) are retried by librdkafka itself.
     context.logger.warning(
-        "librdkafka error \(String(cString: rd_kafka_err2name(responseCode))): \(reason.map { String(cString: $0) } ?? "")"
+        "librdkafka error \(String(cString: rd_kafka_err2name(responseCode))): \(context.redacted(reason.map { String(cString: $0) } ?? ""))"
     )
 }
 
