@@ -18,8 +18,9 @@ import Foundation
 /// - `closeUnresolved` records the ``BillingPolicy``'s decision on the incident's charge; an
 ///   incident already decided keeps its decision. Contracts are never charged per incident and
 ///   answer with a `"contract"` decision without changing state.
-/// - `overrideBilling` (packs) replaces the decision with an admin's; taking a refunded credit
-///   back when none is left is `exhausted`.
+/// - `overrideBilling` (packs) replaces the decision of an unresolved close with an admin's
+///   (`not_closed_unresolved` when none is on record: the incident is open, reopened or was closed
+///   resolved); taking a refunded credit back when none is left is `exhausted`.
 /// - `reopen` takes a refunded credit again (subject to expiry and credits, like `open`), so
 ///   closing unresolved and reopening cannot make incidents free; the decision is cleared.
 /// - `transfer` moves the entitlement and its remaining credits to another account, once per
@@ -306,6 +307,12 @@ public enum EntitlementLedger {
         }
         if charge.billing == nil, let reopen = charge.lastReopen, at <= reopen.at {
             return .success(.billed(reopen.clearedDecision ?? decision, creditsRemaining: entitlement.creditsRemaining, changed: false))
+        }
+        guard charge.billing != nil else {
+            return .failure(
+                .init(
+                    code: .notClosedUnresolved,
+                    message: "incident \(incident) has no unresolved close on record; a billing override decides an unresolved close"))
         }
         if charge.billing == decision {
             return .success(.billed(decision, creditsRemaining: entitlement.creditsRemaining, changed: false))

@@ -102,6 +102,9 @@ public struct LedgerRejection: Error, Sendable, Codable, Equatable, CustomString
         case conflict
         /// The command itself is malformed (empty ids, a bad time zone, credits for a contract, ...).
         case invalid
+        /// A billing override for an incident with no unresolved close on record (open, reopened,
+        /// or closed resolved): refunding it would make an open incident free.
+        case notClosedUnresolved = "not_closed_unresolved"
     }
 
     public var code: Code

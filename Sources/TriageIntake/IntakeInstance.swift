@@ -85,6 +85,11 @@ public struct IntakeInstance: Sendable {
     }
 }
 
+/// The intake's listener stopped (or failed to bind) before it was listening.
+public struct IntakeServerNotListening: Error, CustomStringConvertible {
+    public var description: String { "the intake's listener stopped before it was listening" }
+}
+
 /// A topic follower as a service: stops when the group shuts down.
 final class FollowerService: Service, Sendable {
     let name: String
@@ -122,7 +127,7 @@ public final class IntakeServer: Service, Sendable {
     private let followers: [FollowerService]
     private let health: WorkerHealth
     private let logger: Logger
-    private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
+    private let bound = Mutex<(port: Int?, stopped: Bool, waiters: [CheckedContinuation<Int, any Error>])>((nil, false, []))
 
     init(service: IntakeService, host: String, port: Int, tls: IntakeTLS?, waitFor followers: [FollowerService], health: WorkerHealth, logger: Logger) {
         self.service = service
@@ -134,19 +139,32 @@ public final class IntakeServer: Service, Sendable {
         self.logger = logger
     }
 
-    /// The port the listener is bound to (useful with port 0), once it is.
+    /// The port the listener is bound to (useful with port 0), once it is; throws
+    /// ``IntakeServerNotListening`` if it stopped (or failed to bind) before.
     public func boundPort() async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
-            let port: Int? = bound.withLock { state in
-                if let port = state.port { return port }
+            let answer: Result<Int, IntakeServerNotListening>? = bound.withLock { state in
+                if let port = state.port { return .success(port) }
+                if state.stopped { return .failure(IntakeServerNotListening()) }
                 state.waiters.append(continuation)
                 return nil
             }
-            if let port { continuation.resume(returning: port) }
+            if let answer { continuation.resume(with: answer) }
         }
     }
 
+    private func failPortWaiters(_ error: any Error) {
+        let waiters = bound.withLock { state in
+            defer { state.waiters = [] }
+            state.stopped = true
+            return state.port == nil ? state.waiters : []
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
     public func run() async throws {
+        // Whoever waits for the bound port hears of a listener that never bound (a taken port).
+        defer { failPortWaiters(IntakeServerNotListening()) }
         health.beginRestore("views")
         for follower in followers {
             logger.debug("waiting for view", metadata: ["view": "\(follower.name)"])
@@ -170,7 +188,9 @@ public final class IntakeServer: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.serve() }
                 group.addTask {
-                    guard let address = try await transport.listeningAddress.ipv4 else { return }
+                    // A listener that fails to bind fails `serve()` with the reason (address in use);
+                    // this task only announces the port and must not race it with its own error.
+                    guard let address = try? await transport.listeningAddress.ipv4 else { return }
                     let waiters = self.bound.withLock { state in
                         state.port = address.port
                         defer { state.waiters = [] }

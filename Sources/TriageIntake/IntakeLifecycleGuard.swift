@@ -36,14 +36,14 @@ final class RecentTransitions: Sendable {
         -> Result<LifecycleAdmission, LifecycleRefusal>
     {
         let folded = Set(snapshot?.recentEventIDs ?? [])
-        if folded.contains(eventID) { return .success(LifecycleAdmission()) }  // a repeat of a published call
+        if folded.contains(eventID) { return .success(LifecycleAdmission(alreadyPublished: true)) }  // a repeat of a published call
         let eventCount = snapshot?.eventCount ?? 0
         return entries.withLock { entries in
             var pending = (entries[incident] ?? []).filter { entry in
                 !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow
                     && now - entry.admittedAt < Self.retention
             }
-            if pending.contains(where: { $0.eventID == eventID }) { return .success(LifecycleAdmission()) }
+            if pending.contains(where: { $0.eventID == eventID }) { return .success(LifecycleAdmission(alreadyPublished: true)) }
             var state =
                 snapshot.map { LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty) }
                 ?? .opened
@@ -96,8 +96,13 @@ final class RecentTransitions: Sendable {
 final class LifecycleAdmission: Sendable {
     private let abandon: (@Sendable () -> Void)?
     private let done = Atomic<Bool>(false)
+    /// The call is a repeat of one already published (its event id is known).
+    let alreadyPublished: Bool
 
-    init(abandon: (@Sendable () -> Void)? = nil) { self.abandon = abandon }
+    init(alreadyPublished: Bool = false, abandon: (@Sendable () -> Void)? = nil) {
+        self.alreadyPublished = alreadyPublished
+        self.abandon = abandon
+    }
 
     func published() { done.store(true, ordering: .releasing) }
 

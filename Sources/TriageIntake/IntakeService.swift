@@ -104,7 +104,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             guard tenant.mayActOn(account: message.customerAccount) else {
                 throw IntakeFailure.permissionDenied("tenant \(tenant.name) may not act for account \(IntakeValidation.quoted(message.customerAccount))")
             }
-            let at = dependencies.now()
+            var at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let content = OpenRequestIdentity.content(message)
             let fingerprint = OpenRequestIdentity.fingerprint(message)
@@ -112,7 +112,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 throw IntakeFailure(
                     code: .alreadyExists,
                     message:
-                        "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(other.incident) for account \(other.account); use a new request_id for a new incident"
+                        "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(other.incident) for account \(IntakeValidation.quoted(other.account)); use a new request_id for a new incident"
                 )
             }
             // A request id used before: the same request gets the first answer again; another
@@ -121,7 +121,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let requestKey = IntakeIDs.requestKey("open", tenant: tenant.name, scope: message.customerAccount, requestID: requestID)
             var incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID, fingerprint: fingerprint)
             var named = message.entitlementID
-            if let earlier = dependencies.directory[requestKey] {
+            if let own = dependencies.directory[incidentID] {
+                // This very request was charged before (its request record may name another
+                // request that raced it): a retry, dated as the first time so that the event
+                // published again is the same event.
+                at = own.openedAt
+                if named.isEmpty { named = own.entitlementID }
+            } else if let earlier = dependencies.directory[requestKey] {
                 let differences = OpenRequestIdentity.differences(message, from: earlier)
                 guard differences.isEmpty else {
                     throw IntakeFailure(
@@ -131,6 +137,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     )
                 }
                 incidentID = earlier.incidentID
+                at = earlier.openedAt
                 if named.isEmpty { named = earlier.entitlementID }
             }
             let eventID = IntakeIDs.event(tenant: tenant.name, incident: incidentID, requestID: requestID, kind: "open")
@@ -228,7 +235,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 IntakeIDs.splitChild(tenant: tenant.name, parent: message.incidentID, requestID: requestID, fingerprint: content, index: $0)
             }
             let requestKey = IntakeIDs.requestKey("split", tenant: tenant.name, scope: message.incidentID, requestID: requestID)
-            if let earlier = dependencies.directory[requestKey], earlier.incidentID != childIDs.first {
+            if let first = childIDs.first, dependencies.directory[first] == nil, let earlier = dependencies.directory[requestKey], earlier.incidentID != first {
                 throw IntakeFailure(
                     code: .alreadyExists,
                     message:
@@ -533,6 +540,17 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             )
             if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
             let admission = try admit(action, incident: message.incidentID, eventID: eventID)
+            if admission.alreadyPublished {
+                // Published before (through another intake, or longer ago than this intake keeps
+                // answers): not published again, which would carry another timestamp under the
+                // same event id; where it was stored is not known here.
+                var receipt = Triage_V1_IntakeReceipt()
+                receipt.incidentID = message.incidentID
+                receipt.eventID = eventID
+                receipt.partition = -1
+                receipt.offset = -1
+                return receipt
+            }
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: dependencies.now())
             event.event = try payload(message)
             let report = try await dependencies.publisher.publish(event, traceparent: IntakeTrace.current?.child().traceparent)
@@ -647,7 +665,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         let owned = named.isEmpty ? dependencies.entitlements.values.filter { $0.account == account } : []
         if !named.isEmpty {
             if let entitlement = dependencies.entitlements[named], entitlement.account != account, entitlement.charge(for: incidentID) == nil {
-                throw IntakeFailure.permissionDenied("entitlement \(named) does not belong to account \(account)")
+                throw IntakeFailure.permissionDenied("entitlement \(IntakeValidation.quoted(named)) does not belong to account \(IntakeValidation.quoted(account))")
             }
             candidates = [named]
         } else if let already = owned.first(where: { $0.charge(for: incidentID) != nil }) {
@@ -657,7 +675,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             guard !candidates.isEmpty else {
                 let owned = owned.sorted { $0.id < $1.id }
                 let detail = owned.isEmpty ? "it has none" : owned.map { "\($0.id): \(IntakeValidation.describe($0.status(at: at)))" }.joined(separator: "; ")
-                throw IntakeFailure.failedPrecondition("account \(account) has no entitlement that can pay for an incident now (\(detail))")
+                throw IntakeFailure.failedPrecondition("account \(IntakeValidation.quoted(account)) has no entitlement that can pay for an incident now (\(detail))")
             }
         }
         var last: (rejection: LedgerRejection, entitlementID: String)?
@@ -790,7 +808,7 @@ struct IntakeFailure: Error {
         var failure = Self(code: .invalidArgument, message: listed.joined(separator: "; "))
         failure.violations = Array(violations.prefix(listedInDetails))
         if violations.count > listedInDetails {
-            failure.violations.append(.init(field: "", description: "and \(violations.count - listedInDetails) more problems"))
+            failure.violations.append(.init(field: "(more)", description: "and \(violations.count - listedInDetails) more problems"))
         }
         return failure
     }
@@ -829,12 +847,15 @@ struct IntakeFailure: Error {
         case .unknownEntitlement: self.init(code: .notFound, message: "there is no entitlement \(IntakeValidation.quoted(entitlementID))")
         case .unknownIncident: self.init(code: .notFound, message: rejection.message)
         case .wrongAccount:
-            self.init(code: .permissionDenied, message: "entitlement \(entitlementID) does not belong to account \(account ?? "of the incident")")
+            self.init(
+                code: .permissionDenied,
+                message: "entitlement \(IntakeValidation.quoted(entitlementID)) does not belong to account \(account.map(IntakeValidation.quoted) ?? "of the incident")"
+            )
         case .invalid: self.init(code: .invalidArgument, message: rejection.message)
         case .conflict where rejection.message.contains(" account "):
             self.init(code: .alreadyExists, message: "the request conflicts with what entitlement \(entitlementID) has recorded for another request")
         case .conflict: self.init(code: .alreadyExists, message: rejection.message)
-        case .expired, .notYetValid, .exhausted: self.init(code: .failedPrecondition, message: rejection.message)
+        case .expired, .notYetValid, .exhausted, .notClosedUnresolved: self.init(code: .failedPrecondition, message: rejection.message)
         }
     }
 }

@@ -30,6 +30,7 @@ struct LedgerPropertyTests {
                 return nil
             case .overrideBilling(let incident, let refund, _, _, _):
                 guard let charge = charges[incident] else { return .unknownIncident }
+                guard charge.refunded != nil else { return .notClosedUnresolved }
                 if charge.refunded == true && !refund && used >= credits { return .exhausted }
                 charges[incident]!.refunded = refund
                 return nil

@@ -345,17 +345,11 @@ struct BillingLedgerTests {
         let again = LedgerCommand.overrideBilling(incidentID: "INC-1", refund: false, by: "bob", note: "checked", at: day(5))
         guard case .billed(let decision, 1, false)? = driver.apply(again).value else { Issue.record("expected no flip"); return }
         #expect(decision.note == "checked")
-        // Before any close, too.
+        // Not before a close: an open incident refunded would be free.
         driver.apply(open("INC-2", at: day(5)))
         let early = LedgerCommand.overrideBilling(incidentID: "INC-2", refund: true, by: "ada", note: nil, at: day(6))
-        #expect(driver.apply(early).value != nil)
-        #expect(driver.state?.creditsRemaining == 1)
-        // A later close keeps the admin's decision.
-        guard case .billed(let kept, _, false)? = driver.apply(close("INC-2", by: .customer, at: day(7))).value else {
-            Issue.record("expected the admin decision")
-            return
-        }
-        #expect(kept.rule == "admin override")
+        #expect(driver.apply(early).rejection?.code == .notClosedUnresolved)
+        #expect(driver.state?.creditsRemaining == 0)
         #expect(driver.apply(.overrideBilling(incidentID: "NOPE", refund: true, by: "ada", note: nil, at: day(8))).rejection?.code == .unknownIncident)
     }
 
@@ -422,6 +416,7 @@ struct BillingLedgerTests {
             ].compactMap { $0.rejection?.code })
         driver.apply(open("I"))
         seen.formUnion([driver.apply(open("J")).rejection?.code].compactMap { $0 })
+        seen.formUnion([driver.apply(.overrideBilling(incidentID: "I", refund: true, by: "ada", note: nil, at: day(3))).rejection?.code].compactMap { $0 })
         #expect(seen == Set(LedgerRejection.Code.allCases))
     }
 

@@ -109,6 +109,7 @@ struct LedgerJSONTests {
         driver.apply(.open(incidentID: "INC-1", account: "ACME", at: odd, parentIncidentID: nil))
         driver.apply(.split(parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a"], account: "ACME", at: odd.adding(milliseconds: 1)))
         driver.apply(.closeUnresolved(incidentID: "INC-1", at: odd.adding(milliseconds: 999), closedBy: .agent, reason: "r", severity: nil, openedAt: nil))
+        driver.apply(.closeUnresolved(incidentID: "INC-1a", at: odd.adding(milliseconds: 1000), closedBy: .customer, reason: "r", severity: nil, openedAt: nil))
         driver.apply(.overrideBilling(incidentID: "INC-1a", refund: true, by: "ada", note: "é ✓ \"quoted\"", at: odd.adding(milliseconds: 1001)))
         driver.apply(.reopen(incidentID: "INC-1", at: odd.adding(milliseconds: 2001)))
         driver.apply(.transfer(toAccount: "BETA", by: "ops", at: odd.adding(milliseconds: 3001), requestID: "req/1"))

@@ -343,7 +343,7 @@ struct IntakeIntegrityTests {
             await status { try await intake.openIncident(openRequest("r-b", account: "BETA", entitlement: "PACK-1"), metadata: beta) }
         }
         #expect(refused?.0 == .permissionDenied)
-        #expect(refused?.1 == "entitlement PACK-1 does not belong to account BETA")
+        #expect(refused?.1 == "entitlement 'PACK-1' does not belong to account 'BETA'")
         #expect(refused?.1.contains("ACME") == false)
         try await harness.stop()
     }
@@ -488,6 +488,12 @@ struct IntakeIntegrityTests {
             _ = try await intake.closeUnresolved(.with { $0.requestID = "r-cu"; $0.incidentID = incident; $0.closedBy = "customer"; $0.closerRole = "customer" }, metadata: acme)
             let late = try await intake.overrideBilling(.with { $0.requestID = "r-b2"; $0.incidentID = incident; $0.refund = true }, metadata: ops)
             #expect(late.creditRefunded && late.billingRule == "admin override")
+            // Reopened (the refunded credit taken again): no unresolved close on record any more.
+            _ = try await intake.reopen(.with { $0.requestID = "r-r"; $0.incidentID = incident }, metadata: acme)
+            let reopened = await status {
+                try await intake.overrideBilling(.with { $0.requestID = "r-b3"; $0.incidentID = incident; $0.refund = true }, metadata: ops)
+            }
+            #expect(reopened?.0 == .failedPrecondition, "\(String(describing: reopened))")
         }
         try await harness.stop()
     }
@@ -514,6 +520,39 @@ struct IntakeIntegrityTests {
             let notFound = await status { try await intake.getIncident(.with { $0.incidentID = odd }, metadata: acme) }
             #expect(notFound?.0 == .notFound && notFound?.1.contains("\u{0301}") == false, "\(String(describing: notFound))")
             #expect(notFound?.1 == "incident the value given (41 bytes) is not known to the intake (not opened through it, or not visible yet)")
+        }
+        try await harness.stop()
+    }
+
+    /// Two different requests raced under one request id and both opened: a retry of either gets
+    /// its own answer, not the other's; a first try naming its entitlement may be retried without.
+    @Test func eachOfTwoRacedRequestsIsAnsweredAgainOnRetry() async throws {
+        let harness = try await Self.harness(credits: 10)
+        let acme = Tokens.metadata(Tokens.acme)
+        let ops = Tokens.metadata(Tokens.ops)
+        var other = openRequest("r-race")
+        other.title = "something else"
+        let requests = [openRequest("r-race"), other]
+        let first = try await harness.withClient { intake in
+            try await withThrowingTaskGroup(of: (Int, Triage_V1_IntakeReceipt?).self) { group in
+                for (index, request) in requests.enumerated() {
+                    group.addTask { (index, try? await intake.openIncident(request, metadata: acme)) }
+                }
+                return try await group.reduce(into: [Int: Triage_V1_IntakeReceipt]()) { if let receipt = $1.1 { $0[$1.0] = receipt } }
+            }
+        }
+        try await harness.withClient { intake in
+            for (index, receipt) in first {
+                let again = try await intake.openIncident(requests[index], metadata: acme)
+                #expect(again.incidentID == receipt.incidentID, "request \(index)")
+            }
+            // Named first, retried without naming it once the first answer is recorded.
+            let named = try await intake.openIncident(openRequest("r-named", entitlement: "PACK-1"), metadata: acme)
+            let unnamed = try await intake.openIncident(openRequest("r-named"), metadata: acme)
+            #expect(unnamed.incidentID == named.incidentID && unnamed.entitlementID == "PACK-1")
+            // An admin's odd account value is not echoed.
+            let odd = await status { try await intake.openIncident(openRequest("r-odd", account: "Z\u{00FC}rich"), metadata: ops) }
+            #expect(odd?.0 == .failedPrecondition && odd?.1.contains("Z\u{00FC}rich") == false, "\(String(describing: odd))")
         }
         try await harness.stop()
     }
