@@ -291,6 +291,9 @@ final class ConsumerCore: @unchecked Sendable {
     private var pendingBytes = BatchBytes()
     private var topicNames: [OpaquePointer: String] = [:]
     private var lastTopic: (handle: OpaquePointer, name: String)?
+    /// An error that ends consumption (driver thread only): a fatal error, an offset reset
+    /// configured to fail, an authorization failure.
+    private var failure: KafkaError?
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         let properties = RDKafkaClient.merge(
@@ -331,9 +334,16 @@ final class ConsumerCore: @unchecked Sendable {
             throw KafkaError(responseCode: subscribed, context: "subscribe to \(configuration.topics)")
         }
         driver.enableWakeups(on: consumerQueue)
+        // librdkafka counts `max.poll.interval.ms` from the application's last poll of the
+        // consumer queue; this driver polls only when the queue wakes it, so a consumer whose
+        // topics stay quiet would be thrown out of its group every interval. While the
+        // application waits for records (able to process), an idle driver polls anyway; while it
+        // is inside its loop body it does not, so a handler that really stalls still leaves.
+        let keepalive = min(Duration.seconds(1), configuration.maximumPollInterval / 4)
         driver.start(
             name: "triage-consumer",
             drain: { [self] in drain() },
+            idle: (keepalive, { [self] in if handoff.isReaderWaiting { drain() } }),
             shutdown: { [self] in shutdown() }
         )
     }
@@ -348,7 +358,7 @@ final class ConsumerCore: @unchecked Sendable {
 
     private func drain() {
         let pointer = handle.pointer
-        while !driver.isStopRequested {
+        while !driver.isStopRequested && failure == nil {
             guard let message = rd_kafka_consumer_poll(pointer, 0) else {
                 // Served only callbacks (or nothing): anything left means keep going.
                 if rd_kafka_queue_length(consumerQueue) > 0 { continue }
@@ -363,8 +373,8 @@ final class ConsumerCore: @unchecked Sendable {
             if pending.count >= maximumBatchSize { flushPending() }
         }
         flushPending()
-        if let fatal = context.fatalError.withLock({ $0 }) {
-            handoff.finish(throwing: fatal)
+        if let failure = context.fatalError.withLock({ $0 }) ?? failure {
+            handoff.finish(throwing: failure)
         }
     }
 
@@ -376,13 +386,31 @@ final class ConsumerCore: @unchecked Sendable {
         pendingBytes = BatchBytes()
     }
 
+    /// An error delivered on the consumer queue. For a consumer librdkafka raises a fatal error
+    /// as a `_FATAL` message here (not through `error_cb`): it, an offset reset configured to
+    /// fail (`auto.offset.reset=error`) and authorization failures end the record stream with
+    /// the error; anything else is transient and logged.
     private func handleConsumerError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        let error = KafkaError(responseCode: message.pointee.err)
+        let code = message.pointee.err
         let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        context.logger.warning(
-            "consumer error",
-            metadata: ["topic": "\(topic)", "partition": "\(message.pointee.partition)", "error": "\(error)"]
-        )
+        let reason = rd_kafka_message_errstr(message).map { context.redacted(String(cString: $0)) } ?? ""
+        switch code {
+        case RD_KAFKA_RESP_ERR__FATAL:
+            let error = KafkaError.fatalError(of: handle.pointer)
+            context.fatalError.withLock { $0 = $0 ?? error }
+            context.hasFatalError.store(true, ordering: .releasing)
+            context.logger.critical("consumer fatal error: \(error)")
+            failure = error
+        case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+            let error = KafkaError(responseCode: code, context: "consuming \(topic) [\(message.pointee.partition)]: \(reason)")
+            context.logger.error("consumer stopped: \(error)")
+            failure = error
+        default:
+            context.logger.warning(
+                "consumer error",
+                metadata: ["topic": "\(topic)", "partition": "\(message.pointee.partition)", "error": "\(KafkaError(responseCode: code))", "reason": "\(reason)"]
+            )
+        }
     }
 
     private func shutdown() {

@@ -49,6 +49,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let topicAlreadyExists = Code(rawValue: RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS.rawValue)
         public static let allBrokersDown = Code(rawValue: RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue)
         public static let transport = Code(rawValue: RD_KAFKA_RESP_ERR__TRANSPORT.rawValue)
+        /// Another member with the same `group.instance.id` took this one's place (static membership).
+        public static let fencedInstanceID = Code(rawValue: RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID.rawValue)
+        /// `auto.offset.reset=error` met an offset out of range (or no committed offset).
+        public static let autoOffsetReset = Code(rawValue: RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET.rawValue)
     }
 
     /// The librdkafka error code.
