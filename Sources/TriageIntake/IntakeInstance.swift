@@ -85,11 +85,6 @@ public struct IntakeInstance: Sendable {
     }
 }
 
-/// The intake's listener stopped (or failed to bind) before it was listening.
-public struct IntakeServerNotListening: Error, CustomStringConvertible {
-    public var description: String { "the intake's listener stopped before it was listening" }
-}
-
 /// A topic follower as a service: stops when the group shuts down.
 final class FollowerService: Service, Sendable {
     let name: String
@@ -127,7 +122,7 @@ public final class IntakeServer: Service, Sendable {
     private let followers: [FollowerService]
     private let health: WorkerHealth
     private let logger: Logger
-    private let bound = Mutex<(port: Int?, stopped: Bool, waiters: [CheckedContinuation<Int, any Error>])>((nil, false, []))
+    private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
     init(service: IntakeService, host: String, port: Int, tls: IntakeTLS?, waitFor followers: [FollowerService], health: WorkerHealth, logger: Logger) {
         self.service = service
@@ -139,32 +134,19 @@ public final class IntakeServer: Service, Sendable {
         self.logger = logger
     }
 
-    /// The port the listener is bound to (useful with port 0), once it is; throws
-    /// ``IntakeServerNotListening`` if it stopped (or failed to bind) before.
+    /// The port the listener is bound to (useful with port 0), once it is.
     public func boundPort() async throws -> Int {
         try await withCheckedThrowingContinuation { continuation in
-            let answer: Result<Int, IntakeServerNotListening>? = bound.withLock { state in
-                if let port = state.port { return .success(port) }
-                if state.stopped { return .failure(IntakeServerNotListening()) }
+            let port: Int? = bound.withLock { state in
+                if let port = state.port { return port }
                 state.waiters.append(continuation)
                 return nil
             }
-            if let answer { continuation.resume(with: answer) }
+            if let port { continuation.resume(returning: port) }
         }
-    }
-
-    private func failPortWaiters(_ error: any Error) {
-        let waiters = bound.withLock { state in
-            defer { state.waiters = [] }
-            state.stopped = true
-            return state.port == nil ? state.waiters : []
-        }
-        for waiter in waiters { waiter.resume(throwing: error) }
     }
 
     public func run() async throws {
-        // Whoever waits for the bound port hears of a listener that never bound (a taken port).
-        defer { failPortWaiters(IntakeServerNotListening()) }
         health.beginRestore("views")
         for follower in followers {
             logger.debug("waiting for view", metadata: ["view": "\(follower.name)"])

@@ -334,16 +334,9 @@ final class ConsumerCore: @unchecked Sendable {
             throw KafkaError(responseCode: subscribed, context: "subscribe to \(configuration.topics)")
         }
         driver.enableWakeups(on: consumerQueue)
-        // librdkafka counts `max.poll.interval.ms` from the application's last poll of the
-        // consumer queue; this driver polls only when the queue wakes it, so a consumer whose
-        // topics stay quiet would be thrown out of its group every interval. While the
-        // application waits for records (able to process), an idle driver polls anyway; while it
-        // is inside its loop body it does not, so a handler that really stalls still leaves.
-        let keepalive = min(Duration.seconds(1), configuration.maximumPollInterval / 4)
         driver.start(
             name: "triage-consumer",
             drain: { [self] in drain() },
-            idle: (keepalive, { [self] in if handoff.isReaderWaiting { drain() } }),
             shutdown: { [self] in shutdown() }
         )
     }

@@ -155,14 +155,6 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Whether the reader is suspended waiting for the next item (the application is idle, able
-    /// to process: not inside its loop body).
-    var isReaderWaiting: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return waitingReader != nil
-    }
-
     /// An iterator was created.
     func attachReader() {
         condition.lock()

@@ -22,24 +22,12 @@ final class QueueDriver: @unchecked Sendable {
     /// - Parameters:
     ///   - name: the thread's name (shows up in debuggers and `top -H`).
     ///   - drain: serves everything queued, without blocking on an empty queue.
-    ///   - idle: when given, runs after `interval` without work (a consumer tells librdkafka it
-    ///     is still serving its queue; see ``ConsumerCore``).
     ///   - shutdown: runs on the same thread once stop was requested (blocking calls allowed).
-    func start(
-        name: String, drain: @escaping @Sendable () -> Void, idle: (interval: Duration, body: @Sendable () -> Void)? = nil,
-        shutdown: @escaping @Sendable () -> Void
-    ) {
+    func start(name: String, drain: @escaping @Sendable () -> Void, shutdown: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
             // Name the OS thread (15 characters at most) so profilers and `top -H` show it.
             triage_set_current_thread_name(String(name.prefix(15)))
-            while true {
-                switch waitForWork(idleAfter: idle?.interval) {
-                case .work: drain()
-                case .idle: idle?.body()
-                case .stop: break
-                }
-                if isStopRequested { break }
-            }
+            while waitForWork() { drain() }
             shutdown()
             condition.lock()
             finished = true
@@ -104,22 +92,13 @@ final class QueueDriver: @unchecked Sendable {
         condition.unlock()
     }
 
-    private enum Wake { case work, idle, stop }
-
-    private func waitForWork(idleAfter interval: Duration?) -> Wake {
+    private func waitForWork() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        let deadline = interval.map { Date().addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
-        while !workPending && !stopRequested {
-            if let deadline {
-                if !condition.wait(until: deadline) && !workPending && !stopRequested { return .idle }
-            } else {
-                condition.wait()
-            }
-        }
-        if stopRequested { return .stop }
+        while !workPending && !stopRequested { condition.wait() }
+        if stopRequested { return false }
         workPending = false
-        return .work
+        return true
     }
 }
 
