@@ -328,7 +328,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The Helm chart and the Dockerfile: rendered, linted and schema-validated with real tools.
-        .testTarget(name: "TriageLifecycleTests", dependencies: ["TriageLifecycle"], swiftSettings: swiftSettings),
         .testTarget(name: "TriageDeployTests", dependencies: ["TriageKafkaTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageDashboardTests",

@@ -35,27 +35,16 @@ final class RecentTransitions: Sendable {
     func admit(_ action: LifecycleAction, incident: String, eventID: String, snapshot: IncidentSnapshot?, now: ContinuousClock.Instant = .now)
         -> Result<LifecycleAdmission, LifecycleRefusal>
     {
-        let folded = Set(snapshot?.recentEventIDs ?? [])
-        if folded.contains(eventID) { return .success(LifecycleAdmission(alreadyPublished: true)) }  // a repeat of a published call
-        let eventCount = snapshot?.eventCount ?? 0
+        if snapshot?.recentEventIDs.contains(eventID) == true { return .success(LifecycleAdmission(alreadyPublished: true)) }  // a repeat of a published call
         return entries.withLock { entries in
-            var pending = (entries[incident] ?? []).filter { entry in
-                !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow
-                    && now - entry.admittedAt < Self.retention
-            }
+            var pending = Self.unfolded(entries[incident] ?? [], by: snapshot, now: now)
             if pending.contains(where: { $0.eventID == eventID }) { return .success(LifecycleAdmission(alreadyPublished: true)) }
-            var state =
-                snapshot.map { LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty) }
-                ?? .opened
-            for entry in pending {
-                if case .success(let next) = IncidentLifecycle.apply(entry.action, to: state) { state = next }
-            }
-            switch IncidentLifecycle.apply(action, to: state) {
+            switch IncidentLifecycle.apply(action, to: Self.state(snapshot, after: pending)) {
             case .failure(let refusal):
                 entries[incident] = pending.isEmpty ? nil : pending
                 return .failure(refusal)
             case .success:
-                pending.append(Entry(eventID: eventID, action: action, admittedAt: now, eventCountThen: eventCount))
+                pending.append(Entry(eventID: eventID, action: action, admittedAt: now, eventCountThen: snapshot?.eventCount ?? 0))
                 entries[incident] = pending
                 if entries.count > Self.capacity { Self.dropOldest(&entries) }
                 return .success(LifecycleAdmission { [weak self] in self?.forget(eventID, of: incident) })
@@ -65,14 +54,26 @@ final class RecentTransitions: Sendable {
 
     /// The incident's state as this intake knows it: the view's, with its pending changes.
     func state(of incident: String, snapshot: IncidentSnapshot?, now: ContinuousClock.Instant = .now) -> LifecycleState {
+        let pending = entries.withLock { Self.unfolded($0[incident] ?? [], by: snapshot, now: now) }
+        return Self.state(snapshot, after: pending)
+    }
+
+    /// The entries `snapshot` has not folded yet (nor forgotten: only the last
+    /// ``IncidentSnapshot/dedupeWindow`` event ids are kept) and that are not too old.
+    private static func unfolded(_ entries: [Entry], by snapshot: IncidentSnapshot?, now: ContinuousClock.Instant) -> [Entry] {
         let folded = Set(snapshot?.recentEventIDs ?? [])
         let eventCount = snapshot?.eventCount ?? 0
+        return entries.filter { entry in
+            !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow && now - entry.admittedAt < retention
+        }
+    }
+
+    /// The snapshot's state (opened, when there is none yet) with the pending changes applied.
+    private static func state(_ snapshot: IncidentSnapshot?, after pending: [Entry]) -> LifecycleState {
         var state =
             snapshot.map { LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty) }
             ?? .opened
-        let pending = entries.withLock { $0[incident] ?? [] }
-        for entry in pending
-        where !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow && now - entry.admittedAt < Self.retention {
+        for entry in pending {
             if case .success(let next) = IncidentLifecycle.apply(entry.action, to: state) { state = next }
         }
         return state
@@ -138,7 +139,7 @@ enum OpenRequestIdentity {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
         let bytes: [UInt8] = (try? copy.serializedBytes(options: options)) ?? []
-        return digest([Request.protoMessageName, SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()])
+        return digest([Request.protoMessageName, IntakeIDs.hex(SHA256.hash(data: bytes))])
     }
 
     /// A digest of the split's parent and children.

@@ -826,7 +826,6 @@ struct IntakeFailure: Error {
         return RPCError(code: code, message: message, metadata: status.rpcErrorMetadata)
     }
 
-    static func invalidArgument(_ message: String) -> Self { Self(code: .invalidArgument, message: message) }
     static func permissionDenied(_ message: String) -> Self { Self(code: .permissionDenied, message: message) }
     static func unauthenticated(_ message: String) -> Self { Self(code: .unauthenticated, message: message) }
     static func notFound(_ message: String) -> Self { Self(code: .notFound, message: message) }
@@ -899,8 +898,10 @@ public enum IntakeIDs {
             bytes += withUnsafeBytes(of: UInt32(utf8.count).bigEndian, Array.init)
             bytes += utf8
         }
-        return SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: bytes))
     }
+
+    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// The trace of the call being handled (set by ``IntakeService`` for the call's duration).

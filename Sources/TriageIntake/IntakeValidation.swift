@@ -131,6 +131,12 @@ struct FieldCheck {
         }
     }
 
+    /// The two ids of every call on an existing incident: its (optional) request id and the incident.
+    mutating func incidentCall(requestID: String, incidentID: String) {
+        identifier(requestID, "request_id", required: false)
+        identifier(incidentID, "incident_id")
+    }
+
     mutating func severity(_ severity: Severity, _ field: String) {
         switch severity {
         case .a, .b, .c: return
@@ -182,16 +188,14 @@ extension Triage_V1_OpenIncidentRequest: IntakeFields {
 
 extension Triage_V1_AcknowledgeRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(agentID, "agent_id")
     }
 }
 
 extension Triage_V1_AddNoteRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(author, "author")
         if check.required(text, "text") { check.text(text, "text", limit: IntakeLimits.textBytes) }
     }
@@ -199,8 +203,7 @@ extension Triage_V1_AddNoteRequest: IntakeFields {
 
 extension Triage_V1_ChangeSeverityRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.severity(severity, "severity")
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
     }
@@ -208,23 +211,20 @@ extension Triage_V1_ChangeSeverityRequest: IntakeFields {
 
 extension Triage_V1_WaitOnCustomerRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
     }
 }
 
 extension Triage_V1_CustomerRespondedRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
     }
 }
 
 extension Triage_V1_SplitIncidentRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.require(!children.isEmpty, "children", "at least one subordinate problem is required")
         check.require(
             children.count <= IntakeLimits.splitChildren, "children",
@@ -243,8 +243,7 @@ extension Triage_V1_SplitIncidentRequest: IntakeFields {
 
 extension Triage_V1_DeliverSolutionRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(agentID, "agent_id")
         check.text(summary, "summary", limit: IntakeLimits.textBytes)
     }
@@ -252,16 +251,14 @@ extension Triage_V1_DeliverSolutionRequest: IntakeFields {
 
 extension Triage_V1_CloseResolvedRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(closedBy, "closed_by")
     }
 }
 
 extension Triage_V1_CloseUnresolvedRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(closedBy, "closed_by")
         check.require(
             closerRole.isEmpty || ["agent", "customer", "system"].contains(closerRole), "closer_role", "must be one of agent, customer, system"
@@ -272,24 +269,21 @@ extension Triage_V1_CloseUnresolvedRequest: IntakeFields {
 
 extension Triage_V1_RequestCloseRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
     }
 }
 
 extension Triage_V1_ReopenIncidentRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
     }
 }
 
 extension Triage_V1_OverrideBillingRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
-        check.identifier(requestID, "request_id", required: false)
-        check.identifier(incidentID, "incident_id")
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.text(note, "note", limit: IntakeLimits.textBytes)
     }
 }

@@ -41,7 +41,7 @@ struct IncidentLifecycleTests {
     /// state only by reopening; every state reached is one the table can get out of.
     @Test(arguments: Array(UInt64(1)...300))
     func randomWalks(seed: UInt64) {
-        var random = SplitMix(seed)
+        var random = SeededRandom(seed: seed)
         var state = LifecycleState.opened
         for _ in 0..<60 {
             let action = LifecycleAction.allCases.randomElement(using: &random)!
@@ -57,18 +57,5 @@ struct IncidentLifecycleTests {
             }
             #expect(LifecycleAction.allCases.contains { IncidentLifecycle.allows($0, in: state.status) && $0 != .addNote })
         }
-    }
-}
-
-/// SplitMix64, for reproducible walks.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
