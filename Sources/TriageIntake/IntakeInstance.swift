@@ -52,7 +52,7 @@ public struct IntakeInstance: Sendable {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [topics.requests], client: client, sessionTimeout: sessionTimeout,
-                heartbeatInterval: sessionTimeout / 10, autoCommitInterval: .seconds(1), fetchMaximumWait: .milliseconds(5)
+                heartbeatInterval: sessionTimeout / 10, autoCommitInterval: .seconds(1)
             ),
             logger: logger
         )

@@ -21,18 +21,33 @@ public struct KafkaClientConfiguration: Sendable {
     /// Keys and values are checked by librdkafka when the client is created; a bad one fails
     /// creation with a ``KafkaError`` naming the key. Default: empty.
     public var librdkafkaOverrides: [String: String]
+    /// `fetch.wait.max.ms` of every consumer and reader made from this configuration that does
+    /// not set its own: how long the broker may hold a Fetch that has no records. Default `nil`:
+    /// Kafka's 500 ms. A real broker answers as soon as records arrive, so this only bounds how
+    /// often an idle consumer asks; shorter is a busy poll. The embedded broker (librdkafka's mock
+    /// cluster) answers an empty Fetch only after the full wait, adding it to every hop, so
+    /// ``EmbeddedKafka/clientConfiguration`` sets 10 ms: tune for the mock there, never here.
+    public var fetchWait: Duration?
+
+    /// Kafka's default `fetch.wait.max.ms`, used where neither the client nor the consumer sets one.
+    public static let defaultFetchWait: Duration = .milliseconds(500)
 
     public init(
         bootstrapServers: [String] = ["localhost:9092"],
         clientID: String = "triage",
         debugContexts: [String] = [],
-        librdkafkaOverrides: [String: String] = [:]
+        librdkafkaOverrides: [String: String] = [:],
+        fetchWait: Duration? = nil
     ) {
         self.bootstrapServers = bootstrapServers
         self.clientID = clientID
         self.debugContexts = debugContexts
         self.librdkafkaOverrides = librdkafkaOverrides
+        self.fetchWait = fetchWait
     }
+
+    /// The `fetch.wait.max.ms` a reader made from this configuration uses.
+    var effectiveFetchWait: Duration { fetchWait ?? Self.defaultFetchWait }
 
     /// Whether the value of librdkafka property `key` may be a secret, so that no error, log line
     /// or help text prints it: `*password*`, `*secret*`, `*token*`, `sasl.*`, `ssl.key*` and
@@ -195,10 +210,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var autoCommitInterval: Duration?
     /// `isolation.level`. Default ``KafkaIsolationLevel/readCommitted``.
     public var isolationLevel: KafkaIsolationLevel
-    /// `fetch.wait.max.ms`: how long the broker may hold a Fetch with no data. Default 500 ms
-    /// (Kafka's). A real broker answers as soon as data arrives; the embedded broker always waits
-    /// the full time, so use about 10 ms against it.
-    public var fetchMaximumWait: Duration
+    /// `fetch.wait.max.ms`: how long the broker may hold a Fetch with no data. Default `nil`:
+    /// the client's ``KafkaClientConfiguration/fetchWait``, else Kafka's 500 ms. A real broker
+    /// answers as soon as data arrives; the embedded broker always waits the full time (its client
+    /// configuration says 10 ms).
+    public var fetchMaximumWait: Duration?
     /// `partition.assignment.strategy`. Default `cooperative-sticky` (incremental rebalances).
     public var assignmentStrategy: String
     /// `group.instance.id` for static membership. Default: none.
@@ -221,7 +237,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         maximumPollInterval: Duration = .seconds(300),
         autoCommitInterval: Duration? = .seconds(5),
         isolationLevel: KafkaIsolationLevel = .readCommitted,
-        fetchMaximumWait: Duration = .milliseconds(500),
+        fetchMaximumWait: Duration? = nil,
         assignmentStrategy: String = "cooperative-sticky",
         groupInstanceID: String? = nil,
         maximumBatchSize: Int = 1_000,
@@ -275,7 +291,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("enable.auto.commit", autoCommitInterval == nil ? "false" : "true"),
             ("isolation.level", isolationLevel.rawValue),
             ("partition.assignment.strategy", assignmentStrategy),
-            ("fetch.wait.max.ms", String(fetchMaximumWait.milliseconds)),
+            ("fetch.wait.max.ms", String((fetchMaximumWait ?? client.effectiveFetchWait).milliseconds)),
             ("enable.partition.eof", "false"),
         ]
         if let autoCommitInterval {

@@ -78,10 +78,15 @@ public final class EmbeddedKafka: Sendable {
         shutdown()
     }
 
-    /// A client configuration pointing at this cluster.
+    /// A client configuration pointing at this cluster, with the mock's fetch tuning
+    /// (``mockFetchWait``).
     public var clientConfiguration: KafkaClientConfiguration {
-        KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init))
+        KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), fetchWait: Self.mockFetchWait)
     }
+
+    /// `fetch.wait.max.ms` for clients of the embedded broker: it holds an empty Fetch for the
+    /// full wait even when records arrive meanwhile, so every hop would cost Kafka's 500 ms.
+    public static let mockFetchWait: Duration = .milliseconds(10)
 
     /// Creates `name` (no-op if it exists with any partition count: the mock keeps the first).
     public func createTopic(_ name: String, partitions: Int = 1, replicationFactor: Int = 1) throws(KafkaError) {

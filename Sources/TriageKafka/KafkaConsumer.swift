@@ -110,15 +110,11 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
-    /// Moves the fetch position of an assigned partition to `offset`.
+    /// Moves the fetch position of an assigned partition to `offset`. When it returns, no record
+    /// of `partition` fetched before the seek is handed out any more (those already buffered are
+    /// dropped); the next one is the record at `offset`.
     public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) async throws(KafkaError) {
-        let core = self.core
-        try await BlockingCalls.run { () throws(KafkaError) in
-            try core.withPartitionList([partition], offsets: [partition: offset]) { pointer, list throws(KafkaError) in
-                try throwIfError(rd_kafka_seek_partitions(pointer, list, Int32(clamping: timeout.milliseconds)), context: "seek")
-                try ConsumerCore.checkPartitionErrors(list, context: "seek")
-            }
-        }
+        try await core.seek(partition, to: offset, timeout: timeout)
     }
 
     /// The group's committed offsets (the next record to read) for `partitions`; `nil` where none.
@@ -187,7 +183,11 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Stops fetching, waits until the application took everything handed out and finished with
     /// a final revocation, commits, leaves the group and ends the sequences. Safe to call twice.
+    ///
+    /// Called from the task that reads the consumer (inside its loop), the final revocation does
+    /// not wait for that task: it cannot come back for the event while it waits here.
     public func close() async {
+        core.handoff.readerIsClosingIfCurrent()
         core.beginClose()
         await core.driver.waitUntilFinished()
     }
@@ -277,7 +277,7 @@ final class ConsumerContext: RDKafkaCallbackContext, @unchecked Sendable {
 
 final class ConsumerCore: @unchecked Sendable {
     let handle: LeasedHandle
-    let driver = QueueDriver()
+    let driver: QueueDriver
     let handoff: Handoff<KafkaConsumerEvent>
     private let context: ConsumerContext
     private let consumerQueue: OpaquePointer
@@ -307,7 +307,9 @@ final class ConsumerCore: @unchecked Sendable {
         self.context = context
         self.handle = LeasedHandle(pointer, what: "consumer")
         let maximumBatchSize = configuration.maximumBatchSize
-        self.handoff = Handoff(capacity: configuration.bufferedBatches) { waiting, next in
+        let driver = QueueDriver()
+        self.driver = driver
+        self.handoff = Handoff(capacity: configuration.bufferedBatches, roomAvailable: { driver.wake() }) { waiting, next in
             // Records waiting for a busy application join the last waiting batch (up to the batch
             // size); rebalance events never merge, so nothing crosses an assignment change.
             guard case .messages(let first) = waiting, case .messages(let second) = next,
@@ -334,17 +336,68 @@ final class ConsumerCore: @unchecked Sendable {
             throw KafkaError(responseCode: subscribed, context: "subscribe to \(configuration.topics)")
         }
         driver.enableWakeups(on: consumerQueue)
+        // librdkafka counts `max.poll.interval.ms` from the application's last poll of the
+        // consumer queue, and this driver polls when the queue wakes it. A member whose topics
+        // stay quiet would be thrown out of its group every interval, so while the application
+        // holds nothing (it waits for records, able to process them) an idle driver polls anyway.
+        // While the application is inside its loop body with a record it does not: a handler
+        // that really stalls still leaves, which is what the interval is for.
+        let keepalive = min(Duration.seconds(1), configuration.maximumPollInterval / 4)
         driver.start(
             name: "triage-consumer",
             drain: { [self] in drain() },
+            idle: (keepalive, { [self] in if handoff.readerHoldsNothing { drain() } }),
             shutdown: { [self] in shutdown() }
         )
     }
 
     func beginClose() {
         guard closeStarted.exchange(true, ordering: .acquiringAndReleasing) == false else { return }
-        handoff.interruptSends()
         driver.requestStop()
+        handoff.poke()  // a revocation waiting for the application checks for jobs
+    }
+
+    /// Runs `body` on the driver's thread (between polls, or while a revocation waits for the
+    /// application) and returns its result; fails if the consumer closed first.
+    func onDriver<T: Sendable>(_ what: String, _ body: @escaping @Sendable (OpaquePointer) throws(KafkaError) -> T) async throws(KafkaError) -> T {
+        let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
+            driver.perform { [self] open in
+                guard open else {
+                    return continuation.resume(returning: .failure(KafkaError(code: .shuttingDown, message: "\(what): the consumer is closed")))
+                }
+                do throws(KafkaError) {
+                    continuation.resume(returning: .success(try body(handle.pointer)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            handoff.poke()
+        }
+        return try result.get()
+    }
+
+    /// Seeks on the driver thread, the only one that polls: every record polled before is
+    /// pre-seek and dropped (from the batch being built and from the hand-off's buffer), every
+    /// record polled after is past the seek (librdkafka discards outdated fetches itself).
+    func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration) async throws(KafkaError) {
+        try await onDriver("seek \(partition)") { [self] pointer throws(KafkaError) in
+            try withPartitionList([partition], offsets: [partition: offset]) { pointer, list throws(KafkaError) in
+                try throwIfError(rd_kafka_seek_partitions(pointer, list, Int32(clamping: timeout.milliseconds)), context: "seek")
+                try Self.checkPartitionErrors(list, context: "seek")
+            }
+            purge(partition)
+        }
+    }
+
+    /// Drops records of `partition` that were fetched but not handed out (driver thread only).
+    private func purge(_ partition: TopicPartition) {
+        func outside(_ message: KafkaMessage) -> Bool { message.partition != partition.partition || message.topic != partition.topic }
+        pending.removeAll { !outside($0) }
+        handoff.filterBuffered { event in
+            guard case .messages(let batch) = event else { return event }
+            let kept = batch.filter(outside)
+            return kept.isEmpty ? nil : .messages(kept)
+        }
     }
 
     // MARK: Driver thread
@@ -352,6 +405,10 @@ final class ConsumerCore: @unchecked Sendable {
     private func drain() {
         let pointer = handle.pointer
         while !driver.isStopRequested && failure == nil {
+            driver.runJobs()
+            // No room for another batch: stop fetching until the application takes one (the
+            // hand-off wakes the driver). What librdkafka prefetched waits in its queue.
+            if pending.isEmpty && !handoff.hasRoom { break }
             guard let message = rd_kafka_consumer_poll(pointer, 0) else {
                 // Served only callbacks (or nothing): anything left means keep going.
                 if rd_kafka_queue_length(consumerQueue) > 0 { continue }
@@ -449,7 +506,7 @@ final class ConsumerCore: @unchecked Sendable {
             }
             context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             flushPending()
-            handoff.send(.partitionsAssigned(partitions), bypassCapacity: true)
+            handoff.send(.partitionsAssigned(partitions))
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(pointer) != 0
@@ -458,10 +515,12 @@ final class ConsumerCore: @unchecked Sendable {
                 metadata: ["partitions": "\(partitions)"]
             )
             flushPending()
+            // While the application works on the revocation it may seek, or commit: jobs sent to
+            // the driver meanwhile run here.
             let processed = handoff.send(
                 lost ? .partitionsLost(partitions) : .partitionsRevoked(partitions),
-                bypassCapacity: true,
-                awaitProcessing: Date().addingTimeInterval(revocationTimeout.seconds)
+                awaitProcessing: Date().addingTimeInterval(revocationTimeout.seconds),
+                whileWaiting: { [driver] in driver.runJobs() }
             )
             if !processed {
                 context.logger.warning("the application did not finish with revoked partitions in time; handing them over")

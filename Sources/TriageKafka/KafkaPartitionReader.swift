@@ -73,7 +73,7 @@ public enum KafkaPartitionReader {
                 ("enable.auto.offset.store", "false"),
                 ("enable.partition.eof", "true"),
                 ("auto.offset.reset", "earliest"),
-                ("fetch.wait.max.ms", "10"),
+                ("fetch.wait.max.ms", String(client.effectiveFetchWait.milliseconds)),
                 ("queued.max.messages.kbytes", "65536"),
             ],
             overrides: client.librdkafkaOverrides

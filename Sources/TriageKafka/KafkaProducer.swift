@@ -22,8 +22,10 @@ public struct KafkaProducerStatistics: Sendable, Hashable {
 ///   the record. Failures are logged and counted in ``statistics``.
 ///
 /// Both wait (suspend, never spin and never drop) while librdkafka's queue is full, and resume
-/// as soon as deliveries free room. Delivery reports are served by a dedicated thread that
-/// librdkafka wakes through its queue-event callback.
+/// as soon as deliveries free room. Delivery reports arrive as events on the main queue, read in
+/// batches by a dedicated thread that librdkafka wakes through its queue-event callback; that
+/// thread is the only one that serves them, so waiters for room are woken whoever else waits
+/// (``flush(timeout:)`` only waits for the count of undelivered records to reach zero).
 ///
 /// As a `Service`, `run()` waits for graceful shutdown and then flushes (up to
 /// ``KafkaProducerConfiguration/flushTimeout``) and closes.
@@ -253,7 +255,8 @@ final class ProducerCore: @unchecked Sendable {
         )
         let context = ProducerContext(logger: logger)
         let pointer = try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
+            // Delivery reports as events, served in batches by the driver (never by rd_kafka_flush).
+            rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
         }
         self.context = context
         self.handle = LeasedHandle(pointer, what: "producer")
@@ -282,26 +285,65 @@ final class ProducerCore: @unchecked Sendable {
         }
     }
 
-    /// Serves delivery reports until the main queue is empty.
+    /// Reports taken out of one event at a time (driver thread only).
+    private var reports = [UnsafePointer<rd_kafka_message_t>?](repeating: nil, count: 256)
+
+    /// Serves every event on the main queue: delivery reports in batches (waking producers that
+    /// wait for room once per batch), errors, and whatever else librdkafka queued.
     private func drain() {
-        var served: Int32 = 0
-        repeat {
-            served = rd_kafka_poll(handle.pointer, 0)
-            if served > 0 { space.advance() }
-        } while served > 0
+        while let event = rd_kafka_queue_poll(mainQueue, 0) {
+            serve(event)
+        }
+    }
+
+    private func serve(_ event: OpaquePointer) {
+        defer { rd_kafka_event_destroy(event) }
+        switch rd_kafka_event_type(event) {
+        case Int32(RD_KAFKA_EVENT_DR):
+            reports.withUnsafeMutableBufferPointer { buffer in
+                while true {
+                    let count = rd_kafka_event_message_array(event, buffer.baseAddress, buffer.count)
+                    if count == 0 { break }
+                    for index in 0..<count { deliveryReport(buffer[index]!, context: context) }
+                }
+            }
+            space.advance()
+        case Int32(RD_KAFKA_EVENT_ERROR):
+            RDKafkaClient.report(
+                rd_kafka_event_error(event), reason: rd_kafka_event_error_string(event).map { String(cString: $0) } ?? "",
+                handle: handle.pointer, context: context
+            )
+        default:
+            break
+        }
+    }
+
+    /// Waits (serving events on this thread) until nothing is undelivered or `timeout` passed;
+    /// true when everything was delivered or failed.
+    private func serveUntilDelivered(within timeout: Duration) -> Bool {
+        let pointer = handle.pointer
+        let end = ContinuousClock.now + timeout
+        _ = rd_kafka_flush(pointer, 0)  // wakes the brokers' threads: linger is over
+        while rd_kafka_outq_len(pointer) > 0 {
+            let remaining = end - ContinuousClock.now
+            if remaining <= .zero { return false }
+            if let event = rd_kafka_queue_poll(mainQueue, Int32(clamping: min(remaining, .milliseconds(100)).milliseconds)) {
+                serve(event)
+            }
+        }
+        return true
     }
 
     private func shutdown() {
         let pointer = handle.pointer
         // Let in-progress produce calls return, refuse new ones.
         handle.closeAndWaitForLeases()
-        let flushResult = rd_kafka_flush(pointer, Int32(clamping: flushTimeout.milliseconds))
-        if flushResult != RD_KAFKA_RESP_ERR_NO_ERROR {
+        if !serveUntilDelivered(within: flushTimeout) {
             let left = rd_kafka_outq_len(pointer)
             context.logger.warning("producer flush did not finish in \(flushTimeout); failing \(left) undelivered record(s)")
             _ = rd_kafka_purge(pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
             // Purged records come back as failed delivery reports; serve them so every `send` returns.
-            _ = rd_kafka_flush(pointer, 5_000)
+            _ = serveUntilDelivered(within: .seconds(5))
         }
         drain()
         driver.disableWakeups(on: mainQueue)
@@ -400,43 +442,40 @@ private func withBytes<R>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) 
     return bytes.withUnsafeBytes { body($0) }
 }
 
-private let deliveryReportCallback:
-    @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
-        _, message, opaque in
-        guard let message, let opaque else { return }
-        let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue() as! ProducerContext
-        let record = message.pointee
-        if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            context.delivered.add(1, ordering: .relaxed)
-        } else {
-            context.failed.add(1, ordering: .relaxed)
+/// One record's delivery report: counts it and completes what waits for it.
+private func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>, context: ProducerContext) {
+    let record = message.pointee
+    if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        context.delivered.add(1, ordering: .relaxed)
+    } else {
+        context.failed.add(1, ordering: .relaxed)
+    }
+    guard let boxPointer = record._private else {
+        if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            context.logger.error(
+                "delivery failed",
+                metadata: ["topic": "\(topic)", "error": "\(KafkaError(responseCode: record.err))"]
+            )
         }
-        guard let boxPointer = record._private else {
-            if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
-                context.logger.error(
-                    "delivery failed",
-                    metadata: ["topic": "\(topic)", "error": "\(KafkaError(responseCode: record.err))"]
-                )
-            }
-            return
-        }
-        let box = Unmanaged<DeliveryBox>.fromOpaque(boxPointer).takeRetainedValue()
-        let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
-            box.complete(
-                .success(
-                    KafkaDeliveryReport(
-                        topic: topic,
-                        partition: record.partition,
-                        offset: record.offset,
-                        timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
-                    )
+        return
+    }
+    let box = Unmanaged<DeliveryBox>.fromOpaque(boxPointer).takeRetainedValue()
+    let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+    if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
+        box.complete(
+            .success(
+                KafkaDeliveryReport(
+                    topic: topic,
+                    partition: record.partition,
+                    offset: record.offset,
+                    timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
                 )
             )
-        } else {
-            box.complete(.failure(KafkaError(responseCode: record.err, context: "delivery to '\(topic)'")))
-        }
+        )
+    } else {
+        box.complete(.failure(KafkaError(responseCode: record.err, context: "delivery to '\(topic)'")))
     }
+}

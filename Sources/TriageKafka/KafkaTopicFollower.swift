@@ -89,7 +89,7 @@ public final class KafkaTopicFollower: Sendable {
                 ("enable.auto.commit", "false"),
                 ("enable.auto.offset.store", "false"),
                 ("enable.partition.eof", "true"),
-                ("fetch.wait.max.ms", "10"),
+                ("fetch.wait.max.ms", String(client.effectiveFetchWait.milliseconds)),
             ],
             overrides: client.librdkafkaOverrides
         )

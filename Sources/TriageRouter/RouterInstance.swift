@@ -7,9 +7,7 @@ public import TriageStreams
 
 /// Both router stages with their clients, in shutdown order.
 ///
-/// `fetchWait` is the consumers' `fetch.wait.max.ms` (default 5 ms): a real broker answers a
-/// waiting Fetch as soon as records arrive, but librdkafka's mock cluster answers an empty one
-/// only after the full wait, so on the embedded broker it is added to every hop.
+/// The consumers' `fetch.wait.max.ms` is the client's (``KafkaClientConfiguration/fetchWait``).
 /// `closedRetention` (default 30 days) is how long a closed incident can still be reopened and
 /// routed again.
 public struct RouterInstance: Sendable {
@@ -23,7 +21,7 @@ public struct RouterInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, policy: RoutingPolicy, group: String, defaultTeam: String,
-        sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(), fetchWait: Duration = .milliseconds(5),
+        sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(),
         closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60)
     ) async throws {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
@@ -38,7 +36,7 @@ public struct RouterInstance: Sendable {
             try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
                     groupID: groupID, topics: [topic], client: client, sessionTimeout: sessionTimeout,
-                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil, fetchMaximumWait: fetchWait
+                    heartbeatInterval: sessionTimeout / 10, autoCommitInterval: commit ? .seconds(1) : nil
                 ),
                 logger: logger
             )

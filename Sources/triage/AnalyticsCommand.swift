@@ -79,7 +79,7 @@ struct AnalyticsServices {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [TriageTopic.incidentEvents], client: client, autoOffsetReset: .earliest,
-                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10, fetchMaximumWait: .milliseconds(50)
+                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10
             ),
             logger: logger
         )

@@ -94,7 +94,8 @@ struct ChaosCommand: AsyncParsableCommand {
         let clock = ScaledClock(scale: timeScale, origin: origin)
         let time = ["--time-scale", "\(timeScale)", "--time-origin", ISO8601DateFormatter().string(from: origin)]
         let cluster = try await DevProcessCluster(brokers: brokers, partitions: partitions, faultCommands: !noFaults)
-        let client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        var client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        client.fetchWait = EmbeddedKafka.mockFetchWait  // the cluster is the embedded broker
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
         defer { sinkRunning.cancel() }

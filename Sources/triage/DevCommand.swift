@@ -162,8 +162,7 @@ struct DevCommand: AsyncParsableCommand {
                 topics: [topic],
                 client: kafka.clientConfiguration,
                 sessionTimeout: .seconds(6),
-                heartbeatInterval: .seconds(1),
-                fetchMaximumWait: .milliseconds(10)  // the embedded broker never answers an empty Fetch early
+                heartbeatInterval: .seconds(1)  // fetch.wait.max.ms: the embedded broker's client configuration says
             ),
             logger: logger
         )
@@ -626,7 +625,8 @@ extension DevCommand {
         let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
         let cluster = try await DevProcessCluster(brokers: brokers, partitions: 6)
         if let portFile { try Data((cluster.bootstrap + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
-        let client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        var client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        client.fetchWait = EmbeddedKafka.mockFetchWait  // the cluster is the embedded broker
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
         defer { sinkRunning.cancel() }

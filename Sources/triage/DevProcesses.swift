@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TriageChildProcess
+import TriageKafka
 import TriageRouting
 import TriageSLA
 import TriageSchema
@@ -72,7 +73,10 @@ final class DevProcessCluster: Sendable {
         let process = try ChildProcess(
             executable: Self.executable,
             arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"],
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
+            // The children talk to the embedded broker: its fetch tuning (EmbeddedKafka.mockFetchWait).
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([
+                exitWithParentVariable: "\(getpid())", ConnectionOptions.fetchWaitVariable: "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))",
+            ]) { $1 },
             standardOutput: .file(log, append: true), standardError: .standardOutput,
             deathSignal: SIGTERM
         )

@@ -137,8 +137,7 @@ struct EscalatorServices {
                 client: client,
                 autoOffsetReset: .earliest,
                 sessionTimeout: sessionTimeout,
-                heartbeatInterval: sessionTimeout / 10,
-                fetchMaximumWait: .milliseconds(50)
+                heartbeatInterval: sessionTimeout / 10
             ),
             logger: logger
         )

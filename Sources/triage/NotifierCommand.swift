@@ -119,7 +119,7 @@ struct NotifierServices {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [topics.requests, topics.retry], client: client, autoOffsetReset: .earliest,
-                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10, fetchMaximumWait: .milliseconds(20)
+                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10
             ),
             logger: logger
         )

@@ -67,21 +67,12 @@ struct RouterCommand: AsyncParsableCommand {
     @Option(help: "Consumer session timeout in seconds.")
     var sessionTimeout: Double = 10
 
-    @Option(
-        help: """
-            Longest wait of a Fetch without new records, in milliseconds (fetch.wait.max.ms). Real brokers \
-            answer as soon as records arrive; the embedded broker waits the full time, adding it to each hop.
-            """
-    )
-    var fetchWaitMs: Int = 5
-
     @Option(help: "Days a closed incident can still be reopened and routed again; older entries leave the routing index.")
     var closedRetentionDays: Double = 30
 
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard (1...10_000).contains(fetchWaitMs) else { throw ValidationError("--fetch-wait-ms must be between 1 and 10000, got \(fetchWaitMs)") }
         guard closedRetentionDays >= 0 else { throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)") }
         guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
     }
@@ -93,7 +84,7 @@ struct RouterCommand: AsyncParsableCommand {
         try await requireTopics(of: .router, client: client, logger: logger)
         let services = try await RouterInstance(
             client: client, policy: policy, group: group, defaultTeam: defaultTeam,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger, fetchWait: .milliseconds(fetchWaitMs),
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger,
             closedRetention: .seconds(closedRetentionDays * 86_400)
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)

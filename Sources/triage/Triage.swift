@@ -121,6 +121,19 @@ struct ConnectionOptions: ParsableArguments {
     )
     var properties: [String] = []
 
+    @Option(
+        help: """
+            Longest wait of a Fetch without new records, in milliseconds (fetch.wait.max.ms), for every \
+            consumer of this command. Default: $TRIAGE_FETCH_WAIT_MS or Kafka's 500. A real broker answers \
+            as soon as records arrive, so lower only costs the broker CPU; the embedded broker of \
+            `triage dev` waits the full time on every hop, so its workers run with 10.
+            """
+    )
+    var fetchWaitMs: Int?
+
+    /// The variable `triage dev` and `triage chaos` set for the workers they start on the embedded broker.
+    static let fetchWaitVariable = "TRIAGE_FETCH_WAIT_MS"
+
     func clientConfiguration() throws -> KafkaClientConfiguration {
         let environment = ProcessInfo.processInfo.environment
         let bootstrapVariable = environment["TRIAGE_BOOTSTRAP"].flatMap { $0.isEmpty ? nil : $0 }
@@ -128,6 +141,14 @@ struct ConnectionOptions: ParsableArguments {
         configuration.librdkafkaOverrides = Self.environmentProperties(environment).merging(
             try keyValuePairs(properties, option: "--kafka-property")
         ) { _, option in option }
+        let variable = environment[Self.fetchWaitVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = fetchWaitMs.map(String.init) ?? variable {
+            let source = fetchWaitMs != nil ? "--fetch-wait-ms" : "$\(Self.fetchWaitVariable)"
+            guard let milliseconds = Int(text), (1...10_000).contains(milliseconds) else {
+                throw ValidationError("\(source) must be a whole number of milliseconds between 1 and 10000, got '\(text)'")
+            }
+            configuration.fetchWait = .milliseconds(milliseconds)
+        }
         return configuration
     }
 

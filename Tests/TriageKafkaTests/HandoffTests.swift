@@ -9,8 +9,8 @@ import Testing
 @Suite("Handoff: coalescing waiting batches")
 struct HandoffTests {
     /// Items are arrays (batches); control items are negative singletons that never merge.
-    static func makeHandoff(capacity: Int = 2, maximum: Int = 100) -> Handoff<[Int]> {
-        Handoff(capacity: capacity) { waiting, next in
+    static func makeHandoff(capacity: Int = 2, maximum: Int = 100, roomAvailable: @escaping @Sendable () -> Void = {}) -> Handoff<[Int]> {
+        Handoff(capacity: capacity, roomAvailable: roomAvailable) { waiting, next in
             guard waiting.allSatisfy({ $0 >= 0 }), next.allSatisfy({ $0 >= 0 }), waiting.count + next.count <= maximum else { return nil }
             return waiting + next
         }
@@ -38,34 +38,76 @@ struct HandoffTests {
         #expect(first == Array(0..<50))
     }
 
-    @Test func mergingStopsAtTheBatchSizeAndCapacityStillBlocks() async throws {
-        let handoff = Self.makeHandoff(capacity: 2, maximum: 10)
+    /// The sender never blocks for room (its thread must stay free to keep the consumer in its
+    /// group and to serve seeks): it asks `hasRoom` before fetching more, and the reader's next
+    /// take wakes it.
+    @Test func aFullHandoffSaysSoAndTheReadersTakeWakesTheSender() async throws {
+        let wakes = Atomic<Int>(0)
+        let handoff = Self.makeHandoff(capacity: 2, maximum: 10, roomAvailable: { wakes.add(1, ordering: .relaxed) })
         handoff.attachReader()
         defer { handoff.detachReader() }
-        let sent = Atomic<Int>(0)
-        let sender = Task.detached {
+        await Self.onThread {
+            for value in 0..<40 where handoff.hasRoom { handoff.send([value]) }
+        }
+        // A batch of 10 (merged from ten sends) and a second batch filled the capacity: the
+        // sender stopped there.
+        #expect(!handoff.hasRoom)
+        #expect(wakes.load(ordering: .relaxed) == 0)
+        #expect(try await handoff.next() == Array(0..<10))
+        #expect(wakes.load(ordering: .relaxed) == 1, "the take woke the sender")
+        #expect(handoff.hasRoom)
+        #expect(try await handoff.next() == [10])
+        #expect(wakes.load(ordering: .relaxed) == 1, "no wake-up the sender did not ask for")
+    }
+
+    /// Issue 19: a `next()` that ended in cancellation handed nothing out. Counting it as a
+    /// request made every later revocation count as processed the moment it was handed out.
+    @Test func aCancelledNextDoesNotCountAsProcessing() async throws {
+        let handoff = Self.makeHandoff(capacity: 4)
+        handoff.attachReader()
+        defer { handoff.detachReader() }
+        let waiting = Task { try await handoff.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+
+        let waited = Mutex<(processed: Bool, seconds: Double)?>(nil)
+        let revocation = Task.detached {
             await Self.onThread {
-                for value in 0..<40 {
-                    handoff.send([value])
-                    sent.add(1, ordering: .relaxed)
-                }
+                let started = Date()
+                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(10))
+                waited.withLock { $0 = (processed, Date().timeIntervalSince(started)) }
             }
         }
-        // Two batches of 10 fill the capacity; the 21st send blocks. On a busy machine the sending
-        // thread may start late, so wait (up to 30 s) for its 20 sends, then check it stays blocked.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while sent.load(ordering: .relaxed) < 20, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+        #expect(try await handoff.next() == [-1])
+        // The application is inside its handler: the revocation must still wait.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(waited.withLock { $0 } == nil, "the revocation completed while the handler ran: \(String(describing: waited.withLock { $0 }))")
+        let after = Task { try await handoff.next() }  // the handler returned
+        await revocation.value
+        let result = try #require(waited.withLock { $0 })
+        #expect(result.processed && result.seconds >= 0.5)
+        handoff.finish()
+        #expect(try await after.value == nil)
+    }
+
+    /// Purging drops buffered items (records of a partition after a seek) and keeps the rest in order.
+    @Test func filteringTheBufferKeepsOrderAndWakesTheSender() async throws {
+        let wakes = Atomic<Int>(0)
+        let handoff = Self.makeHandoff(capacity: 2, maximum: 3, roomAvailable: { wakes.add(1, ordering: .relaxed) })
+        handoff.attachReader()
+        defer { handoff.detachReader() }
+        await Self.onThread {
+            for value in 0..<6 where handoff.hasRoom { handoff.send([value]) }
         }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(sent.load(ordering: .relaxed) == 20)
-        var received: [[Int]] = []
-        while received.flatMap({ $0 }).count < 40 {
-            received.append(try #require(try await handoff.next()))
+        // Buffered: [0, 1, 2] and [3]. Keeping even values drops the second batch: room again.
+        #expect(!handoff.hasRoom)
+        handoff.filterBuffered { batch in
+            let kept = batch.filter { $0 % 2 == 0 }
+            return kept.isEmpty ? nil : kept
         }
-        await sender.value
-        #expect(received.flatMap { $0 } == Array(0..<40), "order kept, nothing lost or repeated")
-        #expect(received.allSatisfy { $0.count <= 10 })
+        #expect(wakes.load(ordering: .relaxed) == 1, "the purge made room and said so")
+        #expect(try await handoff.next() == [0, 2])
     }
 
     @Test func controlItemsNeverMergeAndKeepTheirPlace() async throws {
@@ -75,7 +117,7 @@ struct HandoffTests {
         await Self.onThread {
             handoff.send([1])
             handoff.send([2])
-            handoff.send([-1], bypassCapacity: true)
+            handoff.send([-1])
             handoff.send([3])
         }
         var received: [[Int]] = []
@@ -96,7 +138,7 @@ struct HandoffTests {
         let revocation = Task.detached {
             await Self.onThread {
                 let started = Date()
-                let processed = handoff.send([-1], bypassCapacity: true, awaitProcessing: Date().addingTimeInterval(10))
+                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(10))
                 waited.withLock { $0 = (processed, Date().timeIntervalSince(started)) }
             }
         }

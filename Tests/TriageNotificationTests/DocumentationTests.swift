@@ -26,7 +26,7 @@ struct DocumentationTests {
     }
 
     @Test("the Python recipe accepts a fresh signature and refuses a tampered body", .enabled(if: executable("python3") != nil))
-    func pythonRecipe() throws {
+    func pythonRecipe() async throws {
         let python = try #require(executable("python3"))
         let snippet = try #require(Self.block("python", in: document))
         let body = #"{"incident_id":"INC-1","summary":"naïve ✓"}"#
@@ -38,18 +38,18 @@ struct DocumentationTests {
                 body = open(sys.argv[2], "rb").read()
                 print(verify(sys.argv[1], body, b"whsec_test"), verify(sys.argv[1], body + b" ", b"whsec_test"), verify("t=1,v1=00", body, b"whsec_test"))
                 """
-        let output = try Self.run(python, script: driver, body: body, arguments: [header, "body.json"])
+        let output = try await Self.run(python, script: driver, body: body, arguments: [header, "body.json"])
         #expect(output == "True False False")
     }
 
     @Test("the openssl recipe computes the v1 that sign puts in the header", .enabled(if: executable("openssl") != nil))
-    func opensslRecipe() throws {
+    func opensslRecipe() async throws {
         let shell = try #require(executable("sh"))
         let line = try #require(document.split(separator: "\n").first { $0.contains("openssl dgst") })
         let body = #"{"incident_id":"INC-1"}"#
         let at = Date(timeIntervalSince1970: 1_767_225_600)
         let header = WebhookSignature.sign(body: Array(body.utf8), key: Array("whsec_test".utf8), at: at)
-        let output = try Self.run(shell, script: "T=1767225600\nSECRET=whsec_test\n" + line, body: body, arguments: [])
+        let output = try await Self.run(shell, script: "T=1767225600\nSECRET=whsec_test\n" + line, body: body, arguments: [])
         #expect(header == "t=1767225600,v1=\(output)")
     }
 
@@ -67,7 +67,7 @@ struct DocumentationTests {
     }
 
     /// Runs `script` with `interpreter` in a fresh directory holding `body.json`; its trimmed output.
-    static func run(_ interpreter: String, script: String, body: String, arguments: [String]) throws -> String {
+    static func run(_ interpreter: String, script: String, body: String, arguments: [String]) async throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("triage-docs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -76,8 +76,9 @@ struct DocumentationTests {
         let process = try ChildProcess(
             executable: interpreter, arguments: ["script"] + arguments, directory: directory.path, standardOutput: .pipe
         )
-        let output = process.standardOutput!.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Never block the cooperative pool (two threads on a two-core machine) on a child.
+        let output = await ChildProcess.readToEnd(process.standardOutput!)
+        _ = await process.terminated()
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

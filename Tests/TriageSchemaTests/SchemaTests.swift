@@ -168,32 +168,27 @@ struct ValidationTests {
 let protocPath: String? = ["/usr/bin/protoc", "/usr/local/bin/protoc"].first { FileManager.default.isExecutableFile(atPath: $0) }
 let protocRequired = ProcessInfo.processInfo.environment["CI"] == "true"
 
-func protoc(_ arguments: [String], input: Data) throws -> Data {
+/// Runs protoc without blocking a thread of the cooperative pool (on two cores, two synchronous
+/// protoc runs stall every other test of the process for as long as they take).
+func protoc(_ arguments: [String], input: Data) async throws -> Data {
     let process = try ChildProcess(
         executable: protocPath!,
         arguments: ["-I", repositoryRoot.appendingPathComponent("schemas").path, "-I", "/usr/include"] + arguments + ["triage/v1/incident.proto"],
         standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
     )
     defer { process.send(SIGKILL) }
-    // Input and errors on threads of their own: a pipe that fills up would block protoc and us.
+    // Input on a thread of its own: a pipe that fills up would block protoc and us.
     let stdin = process.standardInput!
     Thread {
         try? stdin.write(contentsOf: input)
         try? stdin.close()
     }.start()
-    let errorOutput = process.standardError!
-    let errors = Mutex(Data())
-    let errorsRead = DispatchSemaphore(value: 0)
-    Thread {
-        let data = errorOutput.readDataToEndOfFile()
-        errors.withLock { $0 = data }
-        errorsRead.signal()
-    }.start()
-    let output = process.standardOutput!.readDataToEndOfFile()
-    let termination = process.waitUntilExit()
-    errorsRead.wait()
+    async let errors = ChildProcess.readToEnd(process.standardError!)
+    let output = await ChildProcess.readToEnd(process.standardOutput!)
+    let termination = await process.terminated()
+    let errorText = await errors
     guard termination == .exited(0) else {
-        throw SchemaViolation(field: "protoc", message: String(decoding: errors.withLock { $0 }, as: UTF8.self))
+        throw SchemaViolation(field: "protoc", message: String(decoding: errorText, as: UTF8.self))
     }
     return output
 }
@@ -210,16 +205,16 @@ struct ProtocInteropTests {
     }
 
     @Test(.enabled(if: protocPath != nil || protocRequired, "protoc is not installed (apt-get install protobuf-compiler)"), arguments: goldenExamples())
-    func protocAndSwiftAgree(_ file: String) throws {
+    func protocAndSwiftAgree(_ file: String) async throws {
         try #require(protocPath != nil, "protoc must be installed on CI")
         let json = try String(contentsOf: repositoryRoot.appendingPathComponent("schemas/examples/\(file)"), encoding: .utf8)
         let event = try IncidentEvent(jsonString: json)
         #expect(IncidentEventValidator(now: { Date(timeIntervalSince1970: 1_900_000_000) }).violations(of: event).isEmpty, "\(file) is not valid")
         // protoc encodes (from text format), Swift decodes.
-        let encodedByProtoc = try protoc(["--encode=triage.v1.IncidentEvent"], input: Data(event.textFormatString().utf8))
+        let encodedByProtoc = try await protoc(["--encode=triage.v1.IncidentEvent"], input: Data(event.textFormatString().utf8))
         #expect(try IncidentEvent(serializedBytes: [UInt8](encodedByProtoc)) == event, "\(file): Swift read protoc's bytes differently")
         // Swift encodes, protoc decodes (to text format), Swift reads the text back.
-        let decodedByProtoc = try protoc(["--decode=triage.v1.IncidentEvent"], input: Data(try event.serializedBytes() as [UInt8]))
+        let decodedByProtoc = try await protoc(["--decode=triage.v1.IncidentEvent"], input: Data(try event.serializedBytes() as [UInt8]))
         #expect(try IncidentEvent(textFormatString: String(decoding: decodedByProtoc, as: UTF8.self)) == event, "\(file): protoc read Swift's bytes differently")
     }
 }

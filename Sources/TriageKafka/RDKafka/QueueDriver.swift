@@ -19,27 +19,76 @@ final class QueueDriver: @unchecked Sendable {
     private var finished = false
     private var finishWaiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Work handed to the driver's thread from outside (``perform(_:)``); `true` means the client
+    /// is still open, `false` that it closed before the job could run.
+    typealias Job = @Sendable (_ open: Bool) -> Void
+    private var jobs: [Job] = []
+    private let hasJobs = Atomic<Bool>(false)
+
     /// - Parameters:
     ///   - name: the thread's name (shows up in debuggers and `top -H`).
     ///   - drain: serves everything queued, without blocking on an empty queue.
+    ///   - idle: when given, runs after `interval` without work (a consumer tells librdkafka it
+    ///     is still serving its queue; see ``ConsumerCore``).
     ///   - shutdown: runs on the same thread once stop was requested (blocking calls allowed).
-    func start(name: String, drain: @escaping @Sendable () -> Void, shutdown: @escaping @Sendable () -> Void) {
+    func start(
+        name: String, drain: @escaping @Sendable () -> Void, idle: (interval: Duration, body: @Sendable () -> Void)? = nil,
+        shutdown: @escaping @Sendable () -> Void
+    ) {
         let thread = Thread { [self] in
             // Name the OS thread (15 characters at most) so profilers and `top -H` show it.
             triage_set_current_thread_name(String(name.prefix(15)))
-            while waitForWork() { drain() }
+            loop: while true {
+                switch waitForWork(idleAfter: idle?.interval) {
+                case .work:
+                    runJobs()
+                    drain()
+                case .idle: idle?.body()
+                case .stop: break loop
+                }
+            }
             shutdown()
             condition.lock()
             finished = true
             let waiters = finishWaiters
             finishWaiters = []
+            let left = jobs
+            jobs = []
             condition.unlock()
+            for job in left { job(false) }
             waiters.forEach { $0.resume() }
         }
         // Not stored: the running thread keeps its block (and the client core) alive, and both are
         // released when it exits. Keeping it here would make a cycle core → driver → thread → core.
         thread.name = name
         thread.start()
+    }
+
+    /// Runs `job` on the driver's thread, between two drains (or from ``runJobs()`` where a
+    /// client calls it). A job sent after the driver finished runs at once with `open == false`.
+    func perform(_ job: @escaping Job) {
+        condition.lock()
+        if finished {
+            condition.unlock()
+            job(false)
+            return
+        }
+        jobs.append(job)
+        hasJobs.store(true, ordering: .releasing)
+        workPending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs the jobs sent so far (driver thread only). Cheap when there are none.
+    func runJobs() {
+        guard hasJobs.load(ordering: .acquiring) else { return }
+        condition.lock()
+        let due = jobs
+        jobs = []
+        hasJobs.store(false, ordering: .releasing)
+        condition.unlock()
+        for job in due { job(true) }
     }
 
     /// Enables librdkafka's wake-up callback on `queue`, pointing at this driver. Disable it with
@@ -92,13 +141,22 @@ final class QueueDriver: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func waitForWork() -> Bool {
+    private enum Wake { case work, idle, stop }
+
+    private func waitForWork(idleAfter interval: Duration?) -> Wake {
         condition.lock()
         defer { condition.unlock() }
-        while !workPending && !stopRequested { condition.wait() }
-        if stopRequested { return false }
+        let deadline = interval.map { Date().addingTimeInterval($0.seconds) }
+        while !workPending && !stopRequested {
+            if let deadline {
+                if !condition.wait(until: deadline) && !workPending && !stopRequested && Date() >= deadline { return .idle }
+            } else {
+                condition.wait()
+            }
+        }
+        if stopRequested { return .stop }
         workPending = false
-        return true
+        return .work
     }
 }
 

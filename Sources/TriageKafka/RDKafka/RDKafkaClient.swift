@@ -148,18 +148,26 @@ private let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CC
 private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
     handle, code, reason, _ in
     guard let handle, let context = RDKafkaCallbackContext.from(handle) else { return }
-    let responseCode = rd_kafka_resp_err_t(rawValue: code)
-    if responseCode == RD_KAFKA_RESP_ERR__FATAL {
-        let error = KafkaError.fatalError(of: handle)
-        context.fatalError.withLock { $0 = $0 ?? error }
-        context.hasFatalError.store(true, ordering: .releasing)
-        context.logger.critical("librdkafka fatal error: \(error)")
-        return
+    RDKafkaClient.report(rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "", handle: handle, context: context)
+}
+
+extension RDKafkaClient {
+    /// An instance-level error (from `error_cb`, or an error event served by a driver): a fatal
+    /// one is recorded in `context` for every later call to fail with; anything else is
+    /// transient (librdkafka retries it) and logged.
+    static func report(_ code: rd_kafka_resp_err_t, reason: String, handle: OpaquePointer, context: RDKafkaCallbackContext) {
+        if code == RD_KAFKA_RESP_ERR__FATAL || rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let error = KafkaError.fatalError(of: handle)
+            let first = context.fatalError.withLock { current -> Bool in
+                defer { current = current ?? error }
+                return current == nil
+            }
+            context.hasFatalError.store(true, ordering: .releasing)
+            if first { context.logger.critical("librdkafka fatal error: \(error)") }
+            return
+        }
+        context.logger.warning("librdkafka error \(String(cString: rd_kafka_err2name(code))): \(context.redacted(reason))")
     }
-    // Transient conditions (a broker going away) are retried by librdkafka itself.
-    context.logger.warning(
-        "librdkafka error \(String(cString: rd_kafka_err2name(responseCode))): \(context.redacted(reason.map { String(cString: $0) } ?? ""))"
-    )
 }
 
 extension String {
