@@ -182,7 +182,7 @@ public final class AnalyticsFeed: Service, Sendable {
 private final class SnapshotSink: Sendable {
     let snapshots = Mutex<[Int32: [String: IncidentSnapshot]]>([:])
     let unreadable = Atomic<Int>(0)
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         guard let key = record.key else { return }
         let incident = String(decoding: key, as: UTF8.self)
         guard let value = record.value else {

@@ -112,7 +112,7 @@ public final class DashboardCollector: Service, Sendable {
         // The callbacks run on the followers' threads; they decode outside the lock.
         let state = shared
         let wallClock = configuration.wallClock
-        func follower(_ topic: String, _ body: @escaping @Sendable (KafkaRecordView) -> Bool) -> KafkaTopicFollower {
+        func follower(_ topic: String, _ body: @escaping @Sendable (borrowing KafkaRecordView) -> Bool) -> KafkaTopicFollower {
             KafkaTopicFollower(topic: topic, partitions: partitions[topic] ?? [], start: .beginning, client: client, logger: logger) { record in
                 let decoded = body(record)
                 state.state.withLock {

@@ -392,7 +392,7 @@ private final class RestoreSink: Sendable {
         self.rules = rules
     }
 
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         guard let key = record.key else { return }
         let incident = String(decoding: key, as: UTF8.self)
         guard let value = record.value else {

@@ -314,7 +314,7 @@ final class EntitlementSink: Sendable {
     let byPartition = Mutex<[Int32: [String: Entitlement]]>([:])
     let unreadable = Atomic<Int>(0)
 
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         guard let key = record.key else { return }
         let id = String(decoding: key, as: UTF8.self)
         guard let value = record.value else {

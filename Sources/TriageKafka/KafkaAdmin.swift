@@ -67,6 +67,7 @@ public final class KafkaAdmin: Sendable {
         let handle = self.handle
         try await BlockingCalls.run { () throws(KafkaError) in
             try handle.lease { pointer throws(KafkaError) in
+                serveMainQueue(pointer)
                 try Self.createTopics(topics, ifNotExists: ifNotExists, timeout: timeout, on: pointer)
             }
         }
@@ -153,6 +154,7 @@ public final class KafkaAdmin: Sendable {
         let handle = self.handle
         return try await BlockingCalls.run { () throws(KafkaError) in
             try handle.lease { pointer throws(KafkaError) in
+                serveMainQueue(pointer)
                 var topicHandle: OpaquePointer? = nil
                 if let topic { topicHandle = rd_kafka_topic_new(pointer, topic, nil) }
                 defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }

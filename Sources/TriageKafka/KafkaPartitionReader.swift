@@ -2,9 +2,14 @@ internal import CRdKafka
 public import Foundation
 public import Logging
 
-/// One record as seen by a ``KafkaPartitionReader`` callback: views into librdkafka's buffers,
-/// valid only during the call.
-public struct KafkaRecordView {
+/// One record as seen by a ``KafkaPartitionReader`` or ``KafkaTopicFollower`` callback: views
+/// into librdkafka's buffers, valid only during the call.
+///
+/// Non-copyable, and callbacks borrow it: the compiler refuses to store it, return it or capture
+/// it in an escaping closure, so it cannot outlive the message it points into. Copy what must
+/// outlive the call (`Array(record.value!)`); `key`, `value` and ``header(_:)`` are raw pointers
+/// and just as short-lived.
+public struct KafkaRecordView: ~Copyable {
     public let partition: Int32
     public let offset: Int64
     /// `nil` for a null key.
@@ -63,7 +68,7 @@ public enum KafkaPartitionReader {
         client: KafkaClientConfiguration,
         logger: Logger,
         timeout: Duration = .seconds(120),
-        body: @escaping @Sendable (KafkaRecordView) throws -> Void
+        body: @escaping @Sendable (borrowing KafkaRecordView) throws -> Void
     ) async throws -> Summary {
         guard !partitions.isEmpty else { return Summary(records: 0, bytes: 0, duration: .zero) }
         let properties = RDKafkaClient.merge(
@@ -101,7 +106,7 @@ public enum KafkaPartitionReader {
         partitions: [Int32],
         offsets: [Int32: Int64],
         timeout: Duration,
-        body: @Sendable (KafkaRecordView) throws -> Void
+        body: @Sendable (borrowing KafkaRecordView) throws -> Void
     ) throws -> Summary {
         let started = ContinuousClock.now
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
@@ -122,6 +127,7 @@ public enum KafkaPartitionReader {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while !remaining.isEmpty {
+            serveMainQueue(handle)
             let count = rd_kafka_consume_batch_queue(queue, 100, buffer, capacity)
             if count < 0 { throw KafkaError(responseCode: rd_kafka_last_error(), context: "restore read of \(topic)") }
             if count == 0 {

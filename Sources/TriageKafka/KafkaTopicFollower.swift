@@ -26,7 +26,7 @@ public final class KafkaTopicFollower: Sendable {
     private let start: Start
     private let client: KafkaClientConfiguration
     private let logger: Logger
-    private let body: @Sendable (KafkaRecordView) -> Void
+    private let body: @Sendable (borrowing KafkaRecordView) -> Void
     private let stopping = Atomic<Bool>(false)
     private let state = Mutex(FollowerState())
 
@@ -41,7 +41,7 @@ public final class KafkaTopicFollower: Sendable {
     /// ``KafkaAdmin/describeTopic(_:timeout:)``).
     public init(
         topic: String, partitions: [Int32], start: Start, client: KafkaClientConfiguration, logger: Logger,
-        body: @escaping @Sendable (KafkaRecordView) -> Void
+        body: @escaping @Sendable (borrowing KafkaRecordView) -> Void
     ) {
         self.topic = topic
         self.partitions = partitions
@@ -137,6 +137,7 @@ public final class KafkaTopicFollower: Sendable {
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         while !stopping.load(ordering: .acquiring) {
+            serveMainQueue(handle)
             // Blocks until one record arrives or 100 ms pass (then checks whether to stop), then
             // takes whatever else is ready without waiting: `rd_kafka_consume_batch_queue` alone
             // would hold the first record until the batch is full or the timeout has passed,

@@ -516,7 +516,7 @@ private final class LedgerSink: Sendable {
     let records = Mutex<[DeliveryLedger.Record]>([])
     /// Per partition, the offset after the last record read.
     let next = Mutex<[Int32: Int64]>([:])
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         next.withLock { $0[record.partition] = max($0[record.partition] ?? 0, record.offset + 1) }
         guard let value = record.value, let decoded = try? DeliveryLedger.Record(decoding: Array(value)) else { return }
         records.withLock { $0.append(decoded) }

@@ -777,7 +777,7 @@ public enum DeskRecords {
 private final class DeskSink: Sendable {
     let logs: Mutex<[Int32: (log: DeskLog, lastOffset: Int64)]>
     init(partitions: [Int32]) { logs = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, (DeskLog(), -1)) })) }
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         let key = record.key.map { Array($0) }
         let value = record.value.map { Array($0) }
         let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }

@@ -293,7 +293,7 @@ public let routerProducerName = "router"
 private final class IndexSink: Sendable {
     let maps: Mutex<[Int32: [String: IndexEntry]]>
     init(partitions: [Int32]) { maps = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
-    func add(_ record: KafkaRecordView) {
+    func add(_ record: borrowing KafkaRecordView) {
         guard let key = record.key else { return }
         let incident = String(decoding: key, as: UTF8.self)
         let entry = record.value.map { IndexEntry(String(decoding: $0, as: UTF8.self)) }

@@ -564,7 +564,7 @@ struct ChaosAudit {
     }
 
     /// Every record of `topic` now, mapped by `transform` (outside any group).
-    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (KafkaRecordView) -> T?) async throws -> [T] {
+    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?) async throws -> [T] {
         let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
         let sink = Mutex<[T]>([])
         _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) { record in

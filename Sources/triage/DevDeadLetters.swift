@@ -37,8 +37,10 @@ final class DevDeadLetters: Sendable {
             _ = try await KafkaPartitionReader.readToEnd(
                 topic: TriageTopic.deadLetter, partitions: partitions, from: from, client: client, logger: logger, timeout: .seconds(10)
             ) { record in
-                func text(_ name: String) -> String { record.header(name).map { String(decoding: $0, as: UTF8.self) } ?? "" }
-                let entry = (record.partition, record.offset, text(TriageHeader.deadLetterTopic), text(TriageHeader.deadLetterReason))
+                // (Read inline: a nested function capturing the borrowed view crashes Swift 6.3.1's SILGen.)
+                let topic = record.header(TriageHeader.deadLetterTopic).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let reason = record.header(TriageHeader.deadLetterReason).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let entry = (record.partition, record.offset, topic, reason)
                 found.withLock { $0.append(entry) }
             }
             let records = found.withLock { $0 }

@@ -164,7 +164,7 @@ struct GracefulShutdownTests {
 /// Copies records out of a partition reader's callback.
 final class RecordSink: Sendable {
     let records = Mutex<[KafkaMessage]>([])
-    func add(_ record: KafkaRecordView, topic: String) {
+    func add(_ record: borrowing KafkaRecordView, topic: String) {
         let message = KafkaMessage(
             topic: topic, partition: record.partition, offset: record.offset, key: record.key.map { Array($0) }, value: record.value.map { Array($0) },
             headers: [], timestamp: nil

@@ -170,6 +170,14 @@ extension RDKafkaClient {
     }
 }
 
+/// Serves what librdkafka queued on `handle`'s main queue (errors for `error_cb`, and anything
+/// else with a callback) without blocking. Clients without a driver thread of their own (partition
+/// reader, topic follower, admin, lag reader) call it on every loop or call: an unserved main
+/// queue never reports broker errors and keeps every op queued on it for the handle's lifetime.
+func serveMainQueue(_ handle: OpaquePointer) {
+    _ = rd_kafka_poll(handle, 0)
+}
+
 extension String {
     /// Decodes a NUL-terminated C buffer filled in by librdkafka.
     init(cBuffer: [CChar]) {
