@@ -1,3 +1,4 @@
+public import CoreMetrics
 /// Settings every Kafka client shares: where the cluster is, who we are, and the raw librdkafka
 /// pass-through for everything this type does not model (TLS, SASL, tuning).
 ///
@@ -28,6 +29,13 @@ public struct KafkaClientConfiguration: Sendable {
     /// cluster) answers an empty Fetch only after the full wait, adding it to every hop, so
     /// ``EmbeddedKafka/clientConfiguration`` sets 10 ms: tune for the mock there, never here.
     public var fetchWait: Duration?
+    /// `statistics.interval.ms`: how often librdkafka reports its statistics, which the binding
+    /// turns into swift-metrics gauges (``KafkaStatistics``): consumer lag per partition, broker
+    /// round-trip time, queue depths. Default `nil`: off.
+    public var statisticsInterval: Duration?
+    /// Where the statistics gauges go. Default `nil`: the process's `MetricsSystem.factory`
+    /// (what the executable bootstrapped).
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Kafka's default `fetch.wait.max.ms`, used where neither the client nor the consumer sets one.
     public static let defaultFetchWait: Duration = .milliseconds(500)
@@ -59,11 +67,22 @@ public struct KafkaClientConfiguration: Sendable {
     }
 
     /// Parses a comma separated `host:port,host:port` list.
-    public init(bootstrap: String) {
-        self.init(bootstrapServers: bootstrap.split(separator: ",").map { String($0).trimmed })
+    public init(bootstrap: String, fetchWait: Duration? = nil) {
+        self.init(bootstrapServers: bootstrap.split(separator: ",").map { String($0).trimmed }, fetchWait: fetchWait)
     }
 
     func properties() throws(KafkaError) -> [(String, String)] {
+        var result = try connectionProperties()
+        if let statisticsInterval {
+            guard statisticsInterval >= .milliseconds(10) else {
+                throw .invalidConfiguration(key: "statistics.interval.ms", "must be at least 10 ms, got \(statisticsInterval.milliseconds) ms")
+            }
+            result.append(("statistics.interval.ms", String(statisticsInterval.milliseconds)))
+        }
+        return result
+    }
+
+    private func connectionProperties() throws(KafkaError) -> [(String, String)] {
         let servers = bootstrapServers.map(\.trimmed).filter { !$0.isEmpty }
         guard !servers.isEmpty else {
             throw .invalidConfiguration(key: "bootstrap.servers", "no broker address given; set at least one host:port")

@@ -48,7 +48,7 @@ public final class KafkaAdmin: Sendable {
         )
         context = RDKafkaCallbackContext(logger: logger)
         handle = LeasedHandle(
-            try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context),
+            try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context, metrics: configuration.metricsFactory),
             what: "admin client"
         )
     }

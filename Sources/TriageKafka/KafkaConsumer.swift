@@ -301,7 +301,7 @@ final class ConsumerCore: @unchecked Sendable {
             overrides: configuration.client.librdkafkaOverrides
         )
         let context = ConsumerContext(logger: logger)
-        let pointer = try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context) { conf in
+        let pointer = try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: configuration.client.metricsFactory) { conf in
             rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         }
         self.context = context
@@ -605,7 +605,8 @@ final class ConsumerCore: @unchecked Sendable {
             keyStorage: key,
             valueStorage: value,
             headers: headers,
-            timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
+            timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil,
+            timestampType: KafkaTimestampType(timestampType)
         )
     }
 
@@ -688,5 +689,15 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension KafkaTimestampType {
+    init?(_ type: rd_kafka_timestamp_type_t) {
+        switch type {
+        case RD_KAFKA_TIMESTAMP_CREATE_TIME: self = .createTime
+        case RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME: self = .logAppendTime
+        default: return nil
+        }
     }
 }

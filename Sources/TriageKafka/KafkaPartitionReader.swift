@@ -18,6 +18,8 @@ public struct KafkaRecordView: ~Copyable {
     public let value: UnsafeRawBufferPointer?
     /// The record's timestamp (creation or log-append time); `nil` when it has none.
     public let timestamp: Date?
+    /// Whose clock ``timestamp`` is; `nil` when the record has none.
+    public let timestampType: KafkaTimestampType?
     private let message: UnsafePointer<rd_kafka_message_t>?
 
     init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, message: UnsafePointer<rd_kafka_message_t>? = nil) {
@@ -26,8 +28,10 @@ public struct KafkaRecordView: ~Copyable {
         self.key = key
         self.value = value
         self.message = message
-        let milliseconds = message.map { rd_kafka_message_timestamp($0, nil) } ?? -1
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = message.map { rd_kafka_message_timestamp($0, &type) } ?? -1
         timestamp = milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil
+        timestampType = milliseconds >= 0 ? KafkaTimestampType(type) : nil
     }
 
     /// The value of the record's last header named `name` (valid inside the callback only);
@@ -84,7 +88,7 @@ public enum KafkaPartitionReader {
             overrides: client.librdkafkaOverrides
         )
         let context = RDKafkaCallbackContext(logger: logger)
-        let owned = OwnedHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context))
+        let owned = OwnedHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory))
         let result: Result<Summary, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 triage_set_current_thread_name("triage-restore")

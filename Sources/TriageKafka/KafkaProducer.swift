@@ -254,7 +254,7 @@ final class ProducerCore: @unchecked Sendable {
             overrides: configuration.client.librdkafkaOverrides
         )
         let context = ProducerContext(logger: logger)
-        let pointer = try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context) { conf in
+        let pointer = try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context, metrics: configuration.client.metricsFactory) { conf in
             // Delivery reports as events, served in batches by the driver (never by rd_kafka_flush).
             rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
         }
@@ -308,6 +308,8 @@ final class ProducerCore: @unchecked Sendable {
                 }
             }
             space.advance()
+        case Int32(RD_KAFKA_EVENT_STATS):
+            if let json = rd_kafka_event_stats(event) { KafkaStatistics.received(json, length: strlen(json), context: context) }
         case Int32(RD_KAFKA_EVENT_ERROR):
             RDKafkaClient.report(
                 rd_kafka_event_error(event), reason: rd_kafka_event_error_string(event).map { String(cString: $0) } ?? "",

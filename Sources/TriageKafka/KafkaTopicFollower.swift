@@ -94,7 +94,7 @@ public final class KafkaTopicFollower: Sendable {
             overrides: client.librdkafkaOverrides
         )
         let context = RDKafkaCallbackContext(logger: logger)
-        let owned = FollowerHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context))
+        let owned = FollowerHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory))
         let result: Result<Void, KafkaError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let thread = Thread {

@@ -77,6 +77,15 @@ public struct KafkaDeliveryReport: Sendable, Hashable {
     public var timestamp: Date?
 }
 
+/// What a consumed record's timestamp means.
+public enum KafkaTimestampType: Sendable, Hashable {
+    /// Set by the producer (or by librdkafka when the record was produced): the topic's
+    /// `message.timestamp.type=CreateTime`, Kafka's default.
+    case createTime
+    /// Set by the broker when it appended the record (`message.timestamp.type=LogAppendTime`).
+    case logAppendTime
+}
+
 /// The bytes of every key and value of one fetched batch, copied once from librdkafka into one
 /// buffer. Records of the batch refer to ranges of it, so a batch costs one allocation instead of
 /// one per key and value. Filled on the consumer's thread before the batch is handed over, and
@@ -108,6 +117,8 @@ public struct KafkaMessage: Sendable, Hashable {
     public var offset: Int64
     public var headers: [KafkaHeader]
     public var timestamp: Date?
+    /// Whose clock ``timestamp`` is; `nil` when the record has none (or was built in code).
+    public var timestampType: KafkaTimestampType?
     var keyStorage: RecordBytes?
     var valueStorage: RecordBytes?
 
@@ -134,11 +145,13 @@ public struct KafkaMessage: Sendable, Hashable {
         keyStorage: RecordBytes?,
         valueStorage: RecordBytes?,
         headers: [KafkaHeader],
-        timestamp: Date?
+        timestamp: Date?,
+        timestampType: KafkaTimestampType? = nil
     ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
+        self.timestampType = timestampType
         self.keyStorage = keyStorage
         self.valueStorage = valueStorage
         self.headers = headers

@@ -1,5 +1,6 @@
 public import Foundation
 public import TriageChildProcess
+import TriageKafka
 
 // Every process a test starts is a `ChildProcess`: it dies with the test process (SIGKILL through
 // PR_SET_PDEATHSIG), so a test run that crashes or is killed leaves no broker or worker behind
@@ -9,7 +10,9 @@ public import TriageChildProcess
 /// status is the exit code, or the signal's number if a signal ended it. Killed after `timeout`.
 public func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws -> (Int32, String, String) {
     let process = try ChildProcess(
-        executable: executable, arguments: arguments, standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
+        executable: executable, arguments: arguments,
+        environment: ProcessInfo.processInfo.environment.merging(mockBrokerEnvironment) { $1 },
+        standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
     )
     defer { process.send(SIGKILL) }
     // Written on a thread of its own: a large input fills the pipe until the child reads.
@@ -78,6 +81,10 @@ public final class BrokerProcess: Sendable {
     }
 }
 
+/// What every `triage` process a test starts gets: the tests' brokers are embedded (mock) brokers,
+/// so the workers use the mock's fetch tuning, as under `triage dev` (`TRIAGE_FETCH_WAIT_MS`).
+public let mockBrokerEnvironment = ["TRIAGE_FETCH_WAIT_MS": "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))"]
+
 /// A `triage` child process (a worker) with its output captured to a file, stopped with
 /// SIGTERM or killed with SIGKILL.
 public final class TriageProcess: Sendable {
@@ -88,7 +95,7 @@ public final class TriageProcess: Sendable {
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("triage-log")).path
         process = try ChildProcess(
             executable: triageExecutable, arguments: arguments,
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            environment: ProcessInfo.processInfo.environment.merging(mockBrokerEnvironment) { $1 }.merging(environment) { $1 },
             standardOutput: .file(logFile, append: false), standardError: .standardOutput
         )
     }

@@ -238,7 +238,7 @@ struct DevCommand: AsyncParsableCommand {
         let reporter = SelfCheckReporter(
             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
             notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal,
-            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers), logger: logger),
+            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: logger),
             interval: reportInterval
         )
         group.add([
@@ -625,7 +625,7 @@ extension DevCommand {
         let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
         let cluster = try await DevProcessCluster(brokers: brokers, partitions: 6)
         if let portFile { try Data((cluster.bootstrap + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
-        var client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
+        var client = KafkaClientConfiguration(bootstrap: cluster.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         client.fetchWait = EmbeddedKafka.mockFetchWait  // the cluster is the embedded broker
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }

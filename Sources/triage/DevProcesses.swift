@@ -93,10 +93,11 @@ final class DevProcessCluster: Sendable {
         child.process.waitUntilExit()  // SIGKILL cannot be caught: milliseconds
     }
 
-    /// Starts worker `name` again with its arguments, ops port and log (appended to).
+    /// Starts worker `name` again with its arguments and log (appended to), on a fresh ops port:
+    /// while it was down, its old one may have been taken (a chaos run saw that).
     func restart(_ name: String) throws {
         guard let old = workers.first(where: { $0.name == name }), !old.process.isRunning else { return }
-        let child = try launch(name, old.arguments, environment: old.environment, opsPort: old.opsPort, log: old.log, append: true)
+        let child = try launch(name, old.arguments, environment: old.environment, opsPort: try Self.freePort(), log: old.log, append: true)
         children.withLock { children in
             if let index = children.firstIndex(where: { $0.name == name }) { children[index] = child }
         }
@@ -165,15 +166,26 @@ final class DevProcessCluster: Sendable {
         return Int(total)
     }
 
-    /// A port nobody listens on right now (bound and released; fine for a local demo).
+    /// A loopback port nobody listens on now, below Linux's ephemeral range (32768–60999): a
+    /// port the kernel hands out for `bind(0)` is also what it picks as the local port of
+    /// outgoing connections (every worker's broker connections), which can take it before the
+    /// child binds it ("already in use (--ops-port)" in a chaos run).
     static func freePort() throws -> Int {
+        for _ in 0..<64 {
+            let candidate = Int.random(in: 20_000..<32_768)
+            if (try? bound(candidate)) != nil { return candidate }
+        }
+        return try bound(0)
+    }
+
+    private static func bound(_ port: Int) throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw DevProcessError("no socket for a free port") }
         defer { close(socket) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }

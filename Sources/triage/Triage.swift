@@ -149,6 +149,10 @@ struct ConnectionOptions: ParsableArguments {
             }
             configuration.fetchWait = .milliseconds(milliseconds)
         }
+        // librdkafka's statistics feed the /metrics gauges (lag per partition, broker round
+        // trips, queue depths: docs/kafka-binding.md); --kafka-property statistics.interval.ms=…
+        // (0: off) overrides it.
+        configuration.statisticsInterval = .seconds(30)
         return configuration
     }
 

@@ -34,7 +34,7 @@ struct World {
 
     init(bootstrap: String, logger: Logger) {
         self.topics = EscalatorTopics()
-        self.client = KafkaClientConfiguration(bootstrap: bootstrap)
+        self.client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         self.logger = logger
     }
 

@@ -29,7 +29,7 @@ struct GracefulShutdownTests {
     func sigtermUnderLoadCommitsAndLosesNothingBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let logger = KafkaTestCluster.makeLogger("test.shutdown")
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }

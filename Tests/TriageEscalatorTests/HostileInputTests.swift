@@ -41,7 +41,7 @@ struct HostileInputTests {
 
     func body() async throws {
         let broker = try await BrokerProcess(arguments: TriageTopic.all.flatMap { ["--topic", "\($0):1"] })
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let logger = KafkaTestCluster.makeLogger("test.hostile")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("hostile")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -54,7 +54,7 @@ struct IntakeProcessTests {
         #expect(granted == 0, "\(grantErrors)")
         #expect(grantOutput.contains("granted RACE-0"))
         let logger = KafkaTestCluster.makeLogger("test.intake-processes")
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         let ledger = LedgerClient(producer: producer, client: client, replyPartitions: [0, 1, 2], timeout: .seconds(30), logger: logger)
         let background = Task {

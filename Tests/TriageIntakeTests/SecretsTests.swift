@@ -56,7 +56,7 @@ struct SecretsTests {
         )
 
         // A notification whose deliveries fail (connection refused), then dead-letters.
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: KafkaClientConfiguration(bootstrap: broker.bootstrap)), logger: KafkaTestCluster.makeLogger("test.secrets"))
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)), logger: KafkaTestCluster.makeLogger("test.secrets"))
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
         let request = NotificationRequest.with {

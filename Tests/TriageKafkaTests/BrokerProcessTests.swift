@@ -14,7 +14,7 @@ struct BrokerProcessTests {
     func kcatAndTheBindingInteroperate() async throws {
         let kcat = try #require(kcatPath, "kcat must be installed on CI")
         let broker = try await BrokerProcess(arguments: ["--brokers", "2", "--topic", "interop:1:2", "--topic", "back:1"])
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let logger = KafkaTestCluster.makeLogger("test.interop")
 
         // kcat → binding, with key and headers.
@@ -57,7 +57,7 @@ struct BrokerProcessTests {
     @Test func adminListsAndDescribesTopicsOfTheBrokerProcess() async throws {
         let broker = try await BrokerProcess(arguments: ["--topic", "orders:2"])
         let logger = KafkaTestCluster.makeLogger("test.broker-process")
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         let description = try await admin.describeTopic("orders")
         #expect(description.partitions.map(\.id) == [0, 1])
@@ -91,7 +91,7 @@ struct BrokerProcessTests {
         let kcatLines = Task { String(decoding: await readToEnd(kcatOutput), as: UTF8.self) }
 
         let logger = KafkaTestCluster.makeLogger("test.cross-process")
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         var configuration = KafkaConsumerConfiguration(
             groupID: group, topics: ["shared"], client: client,
             sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300), fetchMaximumWait: .milliseconds(10)

@@ -130,7 +130,7 @@ struct ConsumerGroupTests {
         #expect(throws: Never.self) { try consumer.storeOffsets([stray]) }
         try await consumer.commit()
         await consumer.close()
-        let lag = try await KafkaGroupLagReader(client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers), logger: cluster.logger)
+        let lag = try await KafkaGroupLagReader(client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: cluster.logger)
             .lag(group: group, topic: other, partitions: [0])
         #expect(lag.partitions.first?.committed == nil, "nothing was stored for the stray partition: \(lag)")
     }

@@ -44,6 +44,7 @@ struct ProduceConsumeTests {
         #expect(first.header("triage-event-type")?.stringValue == "Opened")
         #expect(first.header("null-header") != nil && first.header("null-header")?.value == nil)
         #expect(first.timestamp.map { abs($0.timeIntervalSince1970 - 1_770_000_000.123) < 0.002 } == true)
+        #expect(first.timestampType == .createTime, "the producer set it: CreateTime")
         let report = try #require(reports.first)
         #expect(first.partition == report.partition && first.offset == report.offset)
 
@@ -70,10 +71,12 @@ struct ProduceConsumeTests {
             }
         }
         let seen = Mutex<[(Int32, Int64, String, Date?)]>([])
-        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], from: [0: 7], client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers), logger: cluster.logger) {
+        let types = Mutex<Set<KafkaTimestampType?>>([])
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], from: [0: 7], client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: cluster.logger) {
             record in
             let value = String(decoding: record.value ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)
             seen.withLock { $0.append((record.partition, record.offset, value, record.timestamp)) }
+            types.withLock { _ = $0.insert(record.timestampType) }
         }
         let records = seen.withLock { $0 }
         #expect(summary.records == 13)
@@ -81,6 +84,7 @@ struct ProduceConsumeTests {
         #expect(records.filter { $0.0 == 0 }.map(\.2) == ["0-7", "0-8", "0-9"])
         #expect(records.filter { $0.0 == 1 }.count == 10)
         #expect(records.allSatisfy { $0.3 == sent }, "record timestamps come through")
+        #expect(types.withLock { $0 } == [.createTime])
         await producer.close()
     }
 

@@ -38,7 +38,7 @@ struct LifecycleContractTests {
             ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").hasSuffix("\n")
         }
         let bootstrap = try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let client = KafkaClientConfiguration(bootstrap: bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
         let logger = Logger(label: "contract-test")
         // Long enough for presence changes (every 3 s) to hit held, unacknowledged incidents.
         try await eventually("queue returns, escalations and intake events on the lifecycle topic", timeout: .seconds(150)) {

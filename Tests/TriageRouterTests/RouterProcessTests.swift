@@ -21,7 +21,7 @@ struct RouterProcessTests {
     func threeRoutersTenThousandIncidentsOneKilledBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let logger = KafkaTestCluster.makeLogger("test.router-processes")
-        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap)
+        let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 
         // 200 agents in 8 teams, capacity 6 each, published with `triage agents apply`.
         let teams = (0..<8).map { "team-\($0)" }

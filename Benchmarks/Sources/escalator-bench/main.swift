@@ -84,7 +84,7 @@ books = []
 
 let (bootstrap, child) = try ChildBroker.start(arguments: ["--partitions", String(partitions)])
 defer { kill(child.processIdentifier, SIGKILL) }
-let client = KafkaClientConfiguration(bootstrap: bootstrap)
+let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 
 emit("writing \(incidents) SLA states to \(TriageTopic.slaState) ...")
 let writer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(20), compression: .none), logger: logger)

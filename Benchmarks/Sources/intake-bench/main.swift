@@ -32,7 +32,7 @@ let logger = {
     return logger
 }()
 let (bootstrap, child) = try ChildBroker.start()
-let client = KafkaClientConfiguration(bootstrap: bootstrap)
+let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 emit("intake benchmark: \(calls) calls at concurrency \(concurrency), broker in a child process")
 
 /// Runs `calls` operations, `concurrency` at a time; returns calls/s and the latencies.

@@ -90,7 +90,7 @@ receiver.count.store(0, ordering: .relaxed)
 // MARK: Through Kafka and the notifier.
 
 let (bootstrap, child) = try ChildBroker.start()
-let client = KafkaClientConfiguration(bootstrap: bootstrap)
+let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 let endpoint = NotificationRules.Endpoint(
     name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hook")!), secretVariable: "BENCH_KEY")), maxConcurrency: concurrency
 )

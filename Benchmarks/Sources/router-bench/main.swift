@@ -103,7 +103,7 @@ emit(
 // MARK: 2. Whole router instance on the embedded broker (child process)
 
 let (bootstrap, child) = try ChildBroker.start()
-var client = KafkaClientConfiguration(bootstrap: bootstrap)
+var client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 if let overrides = ProcessInfo.processInfo.environment["BENCH_RDKAFKA"] {
     for pair in overrides.split(separator: ",") {
         let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)

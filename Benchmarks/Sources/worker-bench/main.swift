@@ -151,7 +151,7 @@ func send(_ records: [KafkaProducerMessage], client: KafkaClientConfiguration) a
 ) async throws -> Outcome {
     let (bootstrap, child) = try ChildBroker.start(arguments: ["--partitions", String(partitions)])
     defer { kill(child.processIdentifier, SIGKILL) }  // the broker child ignores SIGTERM (librdkafka threads)
-    let client = KafkaClientConfiguration(bootstrap: bootstrap)
+    let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
     let inputs = try records()
     if !burst { try await send(inputs, client: client) }
     let worker = try await start(client)

@@ -1,4 +1,5 @@
 internal import CRdKafka
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -15,6 +16,12 @@ class RDKafkaCallbackContext: @unchecked Sendable {
     /// The instance's secret properties (``KafkaClientConfiguration/isSecret(key:)``), whose
     /// values are cut out of every line librdkafka logs (its configuration warnings quote values).
     let secretProperties = Mutex<[(String, String)]>([])
+    /// Where librdkafka's statistics go (``KafkaStatistics``); set when the client asked for them.
+    var metricsFactory: (any MetricsFactory)? {
+        get { metrics.withLock { $0 } }
+        set { metrics.withLock { $0 = newValue } }
+    }
+    private let metrics = Mutex<(any MetricsFactory)?>(nil)
 
     /// `text` from librdkafka, without the values of this instance's secret properties.
     func redacted(_ text: String) -> String {
@@ -74,6 +81,7 @@ enum RDKafkaClient {
         kind: Kind,
         properties: [(String, String)],
         context: RDKafkaCallbackContext,
+        metrics: (any MetricsFactory)? = nil,
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) -> OpaquePointer {
         let conf = try makeConfiguration(properties)
@@ -82,6 +90,10 @@ enum RDKafkaClient {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, logCallback)
         rd_kafka_conf_set_error_cb(conf, errorCallback)
+        if properties.contains(where: { $0.0 == "statistics.interval.ms" && $0.1 != "0" }) {
+            context.metricsFactory = metrics ?? MetricsSystem.factory
+            rd_kafka_conf_set_stats_cb(conf, statisticsCallback)
+        }
         configure(conf)
         var errorText = [CChar](repeating: 0, count: 512)
         let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
