@@ -522,7 +522,7 @@ final class ConsumerCore: @unchecked Sendable {
                 awaitProcessing: Date().addingTimeInterval(revocationTimeout.seconds),
                 whileWaiting: { [driver] in driver.runJobs() }
             )
-            if !processed {
+            if !processed && !handoff.isFinished {  // finished: the stream ended with an error, nobody reads
                 context.logger.warning("the application did not finish with revoked partitions in time; handing them over")
             }
             if !lost {

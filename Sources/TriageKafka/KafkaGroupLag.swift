@@ -65,7 +65,7 @@ public final class KafkaGroupLagReader: Sendable {
     /// Fails with a ``KafkaError`` naming the key if the client configuration is invalid.
     public init(client: KafkaClientConfiguration, logger: Logger) throws(KafkaError) {
         // Validate now, so a bad configuration shows at start and not at the first poll.
-        try RDKafkaClient.validate(RDKafkaClient.merge(try client.properties(), overrides: client.librdkafkaOverrides))
+        try RDKafkaClient.validate(RDKafkaClient.mergeForGrouplessConsumer(try client.properties(), overrides: client.librdkafkaOverrides))
         self.client = client
         self.logger = logger
     }
@@ -127,7 +127,7 @@ public final class KafkaGroupLagReader: Sendable {
 
     private func handle(for group: String) async throws(KafkaError) -> GroupHandle {
         if let known = handles.withLock({ $0[group] }) { return known }
-        let properties = RDKafkaClient.merge(
+        let properties = RDKafkaClient.mergeForGrouplessConsumer(
             try client.properties() + [
                 ("group.id", group),
                 // Never commit, never store: this handle only looks.

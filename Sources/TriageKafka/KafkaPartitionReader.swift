@@ -75,7 +75,7 @@ public enum KafkaPartitionReader {
         body: @escaping @Sendable (borrowing KafkaRecordView) throws -> Void
     ) async throws -> Summary {
         guard !partitions.isEmpty else { return Summary(records: 0, bytes: 0, duration: .zero) }
-        let properties = RDKafkaClient.merge(
+        let properties = RDKafkaClient.mergeForGrouplessConsumer(
             try client.properties() + [
                 ("group.id", "triage-partition-reader"),
                 ("enable.auto.commit", "false"),

@@ -83,7 +83,7 @@ public final class KafkaTopicFollower: Sendable {
     /// Reads until ``stop()`` or cancellation. Throws if the topic does not exist or the handle
     /// cannot be made.
     public func run() async throws {
-        let properties = RDKafkaClient.merge(
+        let properties = RDKafkaClient.mergeForGrouplessConsumer(
             try client.properties() + [
                 ("group.id", "triage-topic-follower"),
                 ("enable.auto.commit", "false"),

@@ -167,15 +167,18 @@ public final class Notifier: Service, Sendable {
             let job = DeliveryJob()
             state.withLock { $0.partitions[partition]?.track(job, offset: message.offset) }
             job.start { [self] in
-                await self.run(notification, target: target, attempts: attempts, message: message, job: job)
+                // A job that did not complete (cancelled while it waited, or failed) leaves its
+                // record unfinished: its offset is not stored and the next owner reads it again.
+                guard await self.run(notification, target: target, attempts: attempts, message: message, job: job) else { return }
                 if remaining.finishOne() { self.finish(message) }
             }
         }
     }
 
-    /// One target: wait until due (and awake), check the ledger and the breaker, attempt, then
-    /// record, re-queue or dead-letter.
-    private func run(_ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob) async {
+    /// One target: wait until due (and awake), check the ledger and the breaker, wait for a slot
+    /// of the endpoint, attempt, then record, re-queue or dead-letter. Returns whether the
+    /// target is done with (`false`: stopped or failed; the record must be read again).
+    private func run(_ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob) async -> Bool {
         do {
             let gate = gates[target.endpoint.name]!
             var notBefore = attempts.notBefore
@@ -199,7 +202,7 @@ public final class Notifier: Service, Sendable {
             // then finds its key in the ledger.
             guard await claim(target.ledgerKey) else {
                 state.withLock { $0.statistics.duplicatesSkipped += 1 }
-                return
+                return true
             }
             defer { release(target.ledgerKey) }
             switch gate.admit(at: now()) {
@@ -211,15 +214,18 @@ public final class Notifier: Service, Sendable {
                 later.heldByCircuitBreaker = true
                 try await requeue(message, attempts: later)
                 state.withLock { $0.statistics.held += 1 }
-                return
+                return true
             case .allowed, .probe:
                 break
             }
-            await gate.acquire()
+            // Queued behind the endpoint's max_concurrency: only waiting, so stopping may cancel it
+            // (a busy notifier on a slow endpoint held thousands of records here and took minutes
+            // to stop, past its revocation timeout, while the next owner delivered them again).
+            guard try await job.waitingFor({ await gate.acquire() }) else { throw CancellationError() }
             let trace = message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:))?.child()
             let outcome = await deliverer.deliver(notification, to: target, now: now(), traceparent: trace?.traceparent)
             gate.release(outcome, at: now())
-            if Task.isCancelled && !outcome.isDelivered { return }  // stopping: the record is read again
+            if Task.isCancelled && !outcome.isDelivered { return false }  // stopping: the record is read again
             switch attempts.after(outcome, at: now(), policy: rules.retry) {
             case .delivered:
                 let at = now()
@@ -247,10 +253,12 @@ public final class Notifier: Service, Sendable {
                 try await deadLetter(message, reason: reason, attempts: attempts)
             }
         } catch is CancellationError {
-            return  // revoked while held: the next owner reads the record again
+            return false  // revoked while held: the next owner reads the record again
         } catch {
             logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
+            return false
         }
+        return true
     }
 
     /// True when this task may deliver `key` (not in the ledger, not being delivered by another
@@ -399,6 +407,13 @@ final class DeliveryJob: Sendable {
 
     var isWaiting: Bool { waiting.load(ordering: .acquiring) }
 
+    /// Runs `body` marked as only waiting (stopping may cancel the job meanwhile).
+    func waitingFor<T>(_ body: () async throws -> T) async throws -> T {
+        waiting.store(true, ordering: .releasing)
+        defer { waiting.store(false, ordering: .releasing) }
+        return try await body()
+    }
+
     func wait(seconds: Double) async throws {
         waiting.store(true, ordering: .releasing)
         defer { waiting.store(false, ordering: .releasing) }
@@ -442,7 +457,8 @@ final class EndpointGate: Sendable {
     private struct Inner {
         var breaker: CircuitBreaker
         var inFlight = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextWaiter: UInt64 = 0
         /// Deliveries the open breaker turned away, waiting for it to close.
         var refused: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextRefused: UInt64 = 0
@@ -457,22 +473,36 @@ final class EndpointGate: Sendable {
 
     func admit(at now: Date) -> CircuitBreaker.Admission { inner.withLock { $0.breaker.admit(at: now) } }
 
-    func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let go = inner.withLock { inner in
-                if inner.inFlight < limit {
-                    inner.inFlight += 1
-                    return true
+    /// Waits for a delivery slot; `false` if the task was cancelled first (no slot taken).
+    func acquire() async -> Bool {
+        let id = inner.withLock { inner -> UInt64 in
+            inner.nextWaiter += 1
+            return inner.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let answer = inner.withLock { inner -> Bool? in
+                    if Task.isCancelled { return false }
+                    if inner.inFlight < limit {
+                        inner.inFlight += 1
+                        return true
+                    }
+                    inner.waiters.append((id, continuation))
+                    return nil
                 }
-                inner.waiters.append(continuation)
-                return false
+                if let answer { continuation.resume(returning: answer) }
             }
-            if go { continuation.resume() }
+        } onCancel: {
+            let waiter = inner.withLock { inner -> CheckedContinuation<Bool, Never>? in
+                guard let index = inner.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return inner.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: false)
         }
     }
 
     func release(_ outcome: DeliveryOutcome, at now: Date) {
-        let (next, released) = inner.withLock { inner -> (CheckedContinuation<Void, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (next, released) = inner.withLock { inner -> (CheckedContinuation<Bool, Never>?, [CheckedContinuation<Void, Never>]) in
             let wasClosed = inner.breaker.isClosed
             inner.breaker.record(outcome, at: now)
             var released: [CheckedContinuation<Void, Never>] = []
@@ -484,9 +514,9 @@ final class EndpointGate: Sendable {
                 inner.inFlight -= 1
                 return (nil, released)
             }
-            return (inner.waiters.removeFirst(), released)  // the slot passes straight to the next waiter
+            return (inner.waiters.removeFirst().continuation, released)  // the slot passes straight to the next waiter
         }
-        next?.resume()
+        next?.resume(returning: true)
         for waiter in released { waiter.resume() }
     }
 

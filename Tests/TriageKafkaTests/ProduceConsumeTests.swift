@@ -256,4 +256,26 @@ struct ProduceConsumeTests {
         #expect(received.count == 500)
         await consumer.close()
     }
+
+    /// `--kafka-property max.poll.interval.ms=10000` (below the 45 s default session timeout) is
+    /// meant for a worker's group consumer, but every client gets the overrides: the partition
+    /// reader and topic follower (which never join a group) failed librdkafka's check
+    /// `max.poll.interval.ms >= session.timeout.ms` when a worker restored its state.
+    @Test func readersAcceptALoweredPollIntervalOverride() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic("poll-override", partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let producing = Task { try await producer.run() }
+        defer { producing.cancel() }
+        try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("\($0)".utf8)) })
+        var client = cluster.embedded.clientConfiguration
+        client.librdkafkaOverrides = ["max.poll.interval.ms": "10000"]
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0], client: client, logger: cluster.logger) { _ in }
+        #expect(summary.records == 3)
+        let follower = KafkaTopicFollower(topic: topic, partitions: [0], start: .beginning, client: client, logger: cluster.logger) { _ in }
+        let following = Task { try await follower.run() }
+        try await withDeadline(.seconds(20)) { try await follower.waitUntilCaughtUp() }
+        follower.stop()
+        try await following.value
+    }
 }

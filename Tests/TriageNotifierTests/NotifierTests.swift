@@ -52,6 +52,7 @@ final class WebhookReceiver: Sendable {
             case "/down": return Response(status: .serviceUnavailable)
             case "/outage" where outage.withLock({ $0 }): return Response(status: .serviceUnavailable)
             case "/slow": try await Task.sleep(for: .seconds(3))
+            case "/crawl": try await Task.sleep(for: .milliseconds(300))
             case "/sleepy" where attempt <= 2: try await Task.sleep(for: .seconds(3))
             default: break
             }
@@ -101,6 +102,7 @@ final class NotifierFixture: Sendable {
               sleepy: { channel: webhook, url: "http://127.0.0.1:\(port)/sleepy", secret_env: NOTIFY_KEY, timeout: 1s }
               chat: { channel: chat, url: "http://127.0.0.1:\(port)/chat" }
               outage: { channel: webhook, url: "http://127.0.0.1:\(port)/outage", secret_env: NOTIFY_KEY }
+              crawl: { channel: webhook, url: "http://127.0.0.1:\(port)/crawl", secret_env: NOTIFY_KEY, max_concurrency: 1 }
 
             """
         if let smtpPort {
@@ -114,6 +116,7 @@ final class NotifierFixture: Sendable {
               slow-team: { endpoints: [slow] }
               sleepy-team: { endpoints: [sleepy] }
               outage-team: { endpoints: [outage] }
+              crawl-team: { endpoints: [crawl] }
               lead: { endpoints: [chat]\(smtpPort != nil ? ", email: lead@example.com" : "") }
             retry: { max_attempts: \(maxAttempts), initial_delay: 200ms, max_delay: 2s, multiplier: 2 }
             circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: \(openFor) }
@@ -307,6 +310,41 @@ struct NotifierTests {
         #expect(reasons.contains { $0.contains("after 3 attempts") && $0.contains("HTTP 503") }, "\(reasons)")
         await group.triggerGracefulShutdown()
         try await running.value
+    }
+
+    /// Outside attack on issue 19: a busy notifier on a slow endpoint (max_concurrency 1) had
+    /// read far ahead; deliveries queued for the endpoint's slot could not be cancelled, so
+    /// SIGTERM waited for all of them (436 s for 16,000), past the revocation timeout, while the
+    /// next owner delivered them again. Queued deliveries now stop at once; their records are
+    /// read again by the next owner, which delivers each exactly once.
+    @Test func stoppingABusyNotifierDoesNotWaitForItsQueuedDeliveries() async throws {
+        let fixture = try await NotifierFixture(partitions: 1)
+        let group = uniqueName("busy")
+        let (first, firstGroup, firstRunning) = try fixture.startNotifier(group: group)
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { first.assignedPartitions > 0 }
+        let keys = (0..<40).map { "busy-\($0)" }
+        for key in keys { try await fixture.request(key, to: "crawl-team") }
+        try await eventually("a few delivered", timeout: .seconds(20)) { first.statistics.delivered >= 3 }
+        let clock = ContinuousClock()
+        let stopping = clock.now
+        await firstGroup.triggerGracefulShutdown()
+        try await firstRunning.value
+        let took = clock.now - stopping
+        // Before: every one of the ~37 queued deliveries went first, 300 ms each (over 10 s).
+        #expect(took < .seconds(5), "stopping took \(took)")
+        let deliveredFirst = first.statistics.delivered
+        #expect(deliveredFirst < keys.count)
+
+        let (second, secondGroup, secondRunning) = try fixture.startNotifier(group: group)
+        // (The receiver logs a request when it arrives, the notifier counts it when answered.)
+        try await eventually("the rest delivered by the next owner", timeout: .seconds(60)) {
+            deliveredFirst + second.statistics.delivered == keys.count
+        }
+        let perKey = Dictionary(grouping: fixture.receiver.requests("/crawl"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
+        #expect(Set(perKey.keys) == Set(keys))
+        #expect(perKey.values.allSatisfy { $0 == 1 }, "each delivered once: \(perKey.filter { $0.value > 1 })")
+        await secondGroup.triggerGracefulShutdown()
+        try await secondRunning.value
     }
 
     @Test func aRestartedNotifierDoesNotResendWhatItsLedgerHolds() async throws {

@@ -132,6 +132,13 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
         return true
     }
 
+    /// Whether the stream was ended (``finish(throwing:)``): nobody will take more items.
+    var isFinished: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return finished
+    }
+
     /// Interrupts a ``send(_:awaitProcessing:whileWaiting:)`` wait so it runs its `whileWaiting`.
     func poke() {
         condition.lock()

@@ -65,6 +65,20 @@ enum RDKafkaClient {
         return conf
     }
 
+    /// ``merge(_:overrides:)`` for a consumer handle that never joins a group (partition reader,
+    /// topic follower, lag reader). librdkafka still checks `max.poll.interval.ms >=
+    /// session.timeout.ms` there, so an override lowering the poll interval below the 45 s
+    /// default session timeout (meant for the worker's group consumer) would fail every such
+    /// handle, long after start-up: their session timeout follows it down.
+    static func mergeForGrouplessConsumer(_ typed: [(String, String)], overrides: [String: String]) -> [(String, String)] {
+        var merged = merge(typed, overrides: overrides)
+        if overrides["session.timeout.ms"] == nil, let interval = overrides["max.poll.interval.ms"].flatMap(Int.init), interval < 45_000 {
+            merged.removeAll { $0.0 == "session.timeout.ms" }
+            merged.append(("session.timeout.ms", String(max(1, interval))))
+        }
+        return merged
+    }
+
     /// Checks `properties` the way client creation would, without connecting anywhere.
     static func validate(_ properties: [(String, String)]) throws(KafkaError) {
         rd_kafka_conf_destroy(try makeConfiguration(properties))
