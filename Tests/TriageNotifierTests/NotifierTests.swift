@@ -93,7 +93,14 @@ final class NotifierFixture: Sendable {
         producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         receiver = WebhookReceiver()
         let port = try await receiver.start()
+        // A calendar closed all day today (open on another weekday only): `sleeper` is asleep.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let weekdays = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+        let otherDay = weekdays[utc.component(.weekday, from: Date()) % 7]  // tomorrow's name
         var yaml = """
+            calendars:
+              not-today: { time_zone: UTC, hours: { \(otherDay): ["09:00-10:00"] } }
             endpoints:
               ok: { channel: webhook, url: "http://127.0.0.1:\(port)/ok", secret_env: NOTIFY_KEY }
               flaky: { channel: webhook, url: "http://127.0.0.1:\(port)/flaky", secret_env: NOTIFY_KEY }
@@ -117,6 +124,7 @@ final class NotifierFixture: Sendable {
               sleepy-team: { endpoints: [sleepy] }
               outage-team: { endpoints: [outage] }
               crawl-team: { endpoints: [crawl] }
+              sleeper: { endpoints: [ok], awake_hours: not-today }
               lead: { endpoints: [chat]\(smtpPort != nil ? ", email: lead@example.com" : "") }
             retry: { max_attempts: \(maxAttempts), initial_delay: 200ms, max_delay: 2s, multiplier: 2 }
             circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: \(openFor) }
@@ -343,6 +351,27 @@ struct NotifierTests {
         let perKey = Dictionary(grouping: fixture.receiver.requests("/crawl"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
         #expect(Set(perKey.keys) == Set(keys))
         #expect(perKey.values.allSatisfy { $0 == 1 }, "each delivered once: \(perKey.filter { $0.value > 1 })")
+        await secondGroup.triggerGracefulShutdown()
+        try await secondRunning.value
+    }
+
+    /// A delivery held for the recipient's quiet hours is cancelled when its partition goes; the
+    /// old code then finished its record (offset stored and committed), so the next owner never
+    /// read it again and the notification was lost. Now the next owner holds it in turn.
+    @Test func aHeldDeliveryIsReadAgainByTheNextOwner() async throws {
+        let fixture = try await NotifierFixture(partitions: 1)
+        let group = uniqueName("held")
+        let (first, firstGroup, firstRunning) = try fixture.startNotifier(group: group)
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { first.assignedPartitions > 0 }
+        try await fixture.request("asleep-1", to: "sleeper", urgent: false)
+        try await eventually("held for the quiet hours", timeout: .seconds(20)) { first.statistics.held >= 1 }
+        await firstGroup.triggerGracefulShutdown()
+        try await firstRunning.value
+        #expect(first.statistics.delivered == 0)
+
+        let (second, secondGroup, secondRunning) = try fixture.startNotifier(group: group)
+        try await eventually("the next owner read the request again and holds it", timeout: .seconds(30)) { second.statistics.held >= 1 }
+        #expect(fixture.receiver.requests("/ok").isEmpty, "nobody woke the sleeper")
         await secondGroup.triggerGracefulShutdown()
         try await secondRunning.value
     }
