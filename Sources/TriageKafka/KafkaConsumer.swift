@@ -359,14 +359,14 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Runs `body` on the driver's thread (between polls, or while a revocation waits for the
     /// application) and returns its result; fails if the consumer closed first.
-    func onDriver<T: Sendable>(_ what: String, _ body: @escaping @Sendable (OpaquePointer) throws(KafkaError) -> T) async throws(KafkaError) -> T {
+    func onDriver<T: Sendable>(_ what: String, _ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
         let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
-            driver.perform { [self] open in
+            driver.perform { open in
                 guard open else {
                     return continuation.resume(returning: .failure(KafkaError(code: .shuttingDown, message: "\(what): the consumer is closed")))
                 }
                 do throws(KafkaError) {
-                    continuation.resume(returning: .success(try body(handle.pointer)))
+                    continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -380,7 +380,7 @@ final class ConsumerCore: @unchecked Sendable {
     /// pre-seek and dropped (from the batch being built and from the hand-off's buffer), every
     /// record polled after is past the seek (librdkafka discards outdated fetches itself).
     func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration) async throws(KafkaError) {
-        try await onDriver("seek \(partition)") { [self] pointer throws(KafkaError) in
+        try await onDriver("seek \(partition)") { [self] () throws(KafkaError) in
             try withPartitionList([partition], offsets: [partition: offset]) { pointer, list throws(KafkaError) in
                 try throwIfError(rd_kafka_seek_partitions(pointer, list, Int32(clamping: timeout.milliseconds)), context: "seek")
                 try Self.checkPartitionErrors(list, context: "seek")

@@ -25,14 +25,12 @@ struct ConsumerLivenessTests {
         return configuration
     }
 
-    /// A consumer whose topic stays quiet for more than three times `max.poll.interval.ms` keeps
-    /// its assignment: librdkafka sees it serving its queue while the application waits for records.
-    @Test func anIdleConsumerKeepsItsPartitions() async throws {
-        let cluster = try KafkaTestCluster()
-        let topic = try cluster.makeTopic("quiet", partitions: 2)
-        let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
-        let events = SeenEvents()
-        let reading = Task {
+    /// Runs `consumer` and reads its events into `events` ("assigned N", "revoked", "lost",
+    /// "records N"), calling `onRecords` inside the loop body for every batch.
+    static func read(
+        _ consumer: KafkaConsumer, into events: SeenEvents, onRecords: @escaping @Sendable ([KafkaMessage]) async throws -> Void
+    ) -> Task<Void, any Error> {
+        Task {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await consumer.run() }
                 group.addTask {
@@ -41,12 +39,24 @@ struct ConsumerLivenessTests {
                         case .partitionsAssigned(let partitions): events.add("assigned \(partitions.count)")
                         case .partitionsRevoked: events.add("revoked")
                         case .partitionsLost: events.add("lost")
-                        case .messages(let batch): events.add("records \(batch.count)")
+                        case .messages(let batch):
+                            events.add("records \(batch.count)")
+                            try await onRecords(batch)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// A consumer whose topic stays quiet for more than three times `max.poll.interval.ms` keeps
+    /// its assignment: librdkafka sees it serving its queue while the application waits for records.
+    @Test func anIdleConsumerKeepsItsPartitions() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic("quiet", partitions: 2)
+        let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
+        let events = SeenEvents()
+        let reading = Self.read(consumer, into: events) { _ in }
         defer { reading.cancel() }
         try await eventually("the consumer is assigned", timeout: .seconds(30)) { events.assigned }
         try await Task.sleep(for: .seconds(20))  // > 3 × max.poll.interval.ms, nothing to read
@@ -66,26 +76,14 @@ struct ConsumerLivenessTests {
         let topic = try cluster.makeTopic("stalled", partitions: 1)
         let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
         let events = SeenEvents()
-        let reading = Task {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await consumer.run() }
-                group.addTask {
-                    var stalled = false
-                    for try await event in consumer.events {
-                        switch event {
-                        case .partitionsAssigned: events.add("assigned")
-                        case .partitionsRevoked: events.add("revoked")
-                        case .partitionsLost: events.add("lost")
-                        case .messages:
-                            events.add("records")
-                            if !stalled {
-                                stalled = true
-                                try await Task.sleep(for: .seconds(12))  // twice the interval
-                            }
-                        }
-                    }
-                }
+        let stalled = Mutex(false)
+        let reading = Self.read(consumer, into: events) { _ in
+            // The first batch's handler stalls for twice the interval.
+            let first = stalled.withLock { already in
+                defer { already = true }
+                return !already
             }
+            if first { try await Task.sleep(for: .seconds(12)) }
         }
         defer { reading.cancel() }
         try await eventually("the consumer is assigned", timeout: .seconds(30)) { events.assigned }
