@@ -36,7 +36,7 @@ public enum KafkaConsumerEvent: Sendable {
 /// runs in reverse order, so the consumer stops first), and let that service wait for its own
 /// signal (`try await gracefulShutdown()`) after its loop ends.
 public final class KafkaConsumer: Service, Sendable {
-    private let core: ConsumerCore
+    let core: ConsumerCore
 
     /// Creates the consumer and subscribes. Fails with a ``KafkaError`` naming the key if the
     /// configuration is invalid.
@@ -50,6 +50,9 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Everything, including rebalance events (see ``KafkaConsumerEvent``).
     public var events: KafkaConsumerEvents { KafkaConsumerEvents(handoff: core.handoff) }
+    /// Records in batches that still live in librdkafka's buffers (no copy, nothing built per
+    /// record): the fastest way to read. Rebalance events are handled as for ``batches``.
+    public var recordBatches: KafkaRecordBatches { KafkaRecordBatches(handoff: core.handoff) }
     /// Records in batches of up to ``KafkaConsumerConfiguration/maximumBatchSize``; rebalance
     /// events are handled for you (offsets stored so far are committed on revocation).
     public var batches: KafkaMessageBatches { KafkaMessageBatches(handoff: core.handoff) }
@@ -81,6 +84,11 @@ public final class KafkaConsumer: Service, Sendable {
             next[last].offset = max(next[last].offset, message.offset + 1)
         }
         try core.storeOffsets(Dictionary(next, uniquingKeysWith: max))
+    }
+
+    /// Marks every record of `batch` as processed (the highest offset per partition counts).
+    public func storeOffsets(_ batch: KafkaRecordBatch) throws(KafkaError) {
+        try core.storeOffsets(batch.nextOffsets)
     }
 
     /// Commits the stored offsets now and waits for the broker's answer.
@@ -204,11 +212,11 @@ public final class KafkaConsumer: Service, Sendable {
 /// All consumer events; see ``KafkaConsumerEvent``.
 public struct KafkaConsumerEvents: AsyncSequence, Sendable {
     public typealias Element = KafkaConsumerEvent
-    let handoff: Handoff<KafkaConsumerEvent>
+    let handoff: Handoff<ConsumerDelivery>
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: HandoffReader
-        public mutating func next() async throws -> KafkaConsumerEvent? { try await reader.handoff.next() }
+        public mutating func next() async throws -> KafkaConsumerEvent? { try await reader.handoff.next()?.event }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
@@ -217,13 +225,13 @@ public struct KafkaConsumerEvents: AsyncSequence, Sendable {
 /// Records in batches; rebalance events are consumed silently.
 public struct KafkaMessageBatches: AsyncSequence, Sendable {
     public typealias Element = [KafkaMessage]
-    let handoff: Handoff<KafkaConsumerEvent>
+    let handoff: Handoff<ConsumerDelivery>
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: HandoffReader
         public mutating func next() async throws -> [KafkaMessage]? {
-            while let event = try await reader.handoff.next() {
-                if case .messages(let batch) = event { return batch }
+            while let delivery = try await reader.handoff.next() {
+                if case .records(let batch) = delivery { return batch.makeMessages() }
             }
             return nil
         }
@@ -235,7 +243,7 @@ public struct KafkaMessageBatches: AsyncSequence, Sendable {
 /// Records one at a time; rebalance events are consumed silently.
 public struct KafkaMessages: AsyncSequence, Sendable {
     public typealias Element = KafkaMessage
-    let handoff: Handoff<KafkaConsumerEvent>
+    let handoff: Handoff<ConsumerDelivery>
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let reader: HandoffReader
@@ -244,9 +252,9 @@ public struct KafkaMessages: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> KafkaMessage? {
             while index == batch.count {
-                guard let event = try await reader.handoff.next() else { return nil }
-                if case .messages(let messages) = event {
-                    batch = messages
+                guard let delivery = try await reader.handoff.next() else { return nil }
+                if case .records(let records) = delivery {
+                    batch = records.makeMessages()
                     index = 0
                 }
             }
@@ -258,11 +266,43 @@ public struct KafkaMessages: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
 }
 
+/// Record batches without copies; rebalance events are consumed silently.
+public struct KafkaRecordBatches: AsyncSequence, Sendable {
+    public typealias Element = KafkaRecordBatch
+    let handoff: Handoff<ConsumerDelivery>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: HandoffReader
+        public mutating func next() async throws -> KafkaRecordBatch? {
+            while let delivery = try await reader.handoff.next() {
+                if case .records(let batch) = delivery { return batch }
+            }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: HandoffReader(handoff)) }
+}
+
+/// What the consumer's thread hands to the reading task: records as fetched (each sequence turns
+/// them into what it yields, on the reader's side) or a rebalance event.
+enum ConsumerDelivery: Sendable {
+    case records(KafkaRecordBatch)
+    case rebalance(KafkaConsumerEvent)
+
+    var event: KafkaConsumerEvent {
+        switch self {
+        case .records(let batch): .messages(batch.makeMessages())
+        case .rebalance(let event): event
+        }
+    }
+}
+
 /// Tells the hand-off while an iterator exists, so a revocation never waits for a reader that
 /// is gone (records it left behind wait for the next iterator).
 final class HandoffReader: Sendable {
-    let handoff: Handoff<KafkaConsumerEvent>
-    init(_ handoff: Handoff<KafkaConsumerEvent>) {
+    let handoff: Handoff<ConsumerDelivery>
+    init(_ handoff: Handoff<ConsumerDelivery>) {
         self.handoff = handoff
         handoff.attachReader()
     }
@@ -278,7 +318,11 @@ final class ConsumerContext: RDKafkaCallbackContext, @unchecked Sendable {
 final class ConsumerCore: @unchecked Sendable {
     let handle: LeasedHandle
     let driver: QueueDriver
-    let handoff: Handoff<KafkaConsumerEvent>
+    let handoff: Handoff<ConsumerDelivery>
+    /// Destroys the instance after close, once no batch refers to its buffers (driver thread).
+    private var keeper: ConsumerHandleKeeper?
+    /// What became of the librdkafka instance (for tests).
+    let instanceFate: ConsumerHandleKeeper.FateRecord
     private let context: ConsumerContext
     private let consumerQueue: OpaquePointer
     private let maximumBatchSize: Int
@@ -287,10 +331,8 @@ final class ConsumerCore: @unchecked Sendable {
     /// Set on the first assignment callback (driver thread only).
     private var wasAssigned = false
     // Touched only on the driver thread:
-    private var pending: [KafkaMessage] = []
-    private var pendingBytes = BatchBytes()
-    private var topicNames: [OpaquePointer: String] = [:]
-    private var lastTopic: (handle: OpaquePointer, name: String)?
+    /// Records polled for the next batch, not yet handed over (driver thread only).
+    private var pending: [UnsafeMutablePointer<rd_kafka_message_t>] = []
     /// An error that ends consumption (driver thread only): a fatal error, an offset reset
     /// configured to fail, an authorization failure.
     private var failure: KafkaError?
@@ -312,16 +354,19 @@ final class ConsumerCore: @unchecked Sendable {
         self.handoff = Handoff(capacity: configuration.bufferedBatches, roomAvailable: { driver.wake() }) { waiting, next in
             // Records waiting for a busy application join the last waiting batch (up to the batch
             // size); rebalance events never merge, so nothing crosses an assignment change.
-            guard case .messages(let first) = waiting, case .messages(let second) = next,
+            guard case .records(let first) = waiting, case .records(let second) = next,
                 first.count + second.count <= maximumBatchSize
             else { return nil }
-            return .messages(first + second)
+            return .records(first.merged(with: second))
         }
         self.maximumBatchSize = configuration.maximumBatchSize
         self.revocationTimeout = configuration.revocationTimeout
         // Everything (errors, rebalances, records) arrives on the consumer queue.
         rd_kafka_poll_set_consumer(pointer)
         self.consumerQueue = rd_kafka_queue_get_consumer(pointer)
+        let keeper = ConsumerHandleKeeper(pointer, context: context)
+        self.keeper = keeper
+        self.instanceFate = keeper.fate
         context.core = self
 
         let topics = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))
@@ -391,12 +436,16 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Drops records of `partition` that were fetched but not handed out (driver thread only).
     private func purge(_ partition: TopicPartition) {
-        func outside(_ message: KafkaMessage) -> Bool { message.partition != partition.partition || message.topic != partition.topic }
-        pending.removeAll { !outside($0) }
-        handoff.filterBuffered { event in
-            guard case .messages(let batch) = event else { return event }
-            let kept = batch.filter(outside)
-            return kept.isEmpty ? nil : .messages(kept)
+        pending.removeAll { record in
+            guard record.pointee.partition == partition.partition, let topic = record.pointee.rkt,
+                String(cString: rd_kafka_topic_name(topic)) == partition.topic
+            else { return false }
+            rd_kafka_message_destroy(record)
+            return true
+        }
+        handoff.filterBuffered { delivery in
+            guard case .records(let batch) = delivery else { return delivery }
+            return batch.removeRecords(of: partition) == 0 ? nil : delivery
         }
     }
 
@@ -414,12 +463,13 @@ final class ConsumerCore: @unchecked Sendable {
                 if rd_kafka_queue_length(consumerQueue) > 0 { continue }
                 break
             }
-            defer { rd_kafka_message_destroy(message) }
             if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 handleConsumerError(message)
+                rd_kafka_message_destroy(message)
                 continue
             }
-            pending.append(makeMessage(message))
+            // The batch owns the record from here: nothing is copied on this thread.
+            pending.append(message)
             if pending.count >= maximumBatchSize { flushPending() }
         }
         flushPending()
@@ -429,11 +479,9 @@ final class ConsumerCore: @unchecked Sendable {
     }
 
     private func flushPending() {
-        guard !pending.isEmpty else { return }
-        handoff.send(.messages(pending))
+        guard !pending.isEmpty, let keeper else { return }
+        handoff.send(.records(KafkaRecordBatch(records: pending, keeper: keeper)))
         pending.removeAll(keepingCapacity: true)
-        // The handed-over batch owns the old buffer now; never write to it again.
-        pendingBytes = BatchBytes()
     }
 
     /// An error delivered on the consumer queue. For a consumer librdkafka raises a fatal error
@@ -466,6 +514,12 @@ final class ConsumerCore: @unchecked Sendable {
     private func shutdown() {
         let pointer = handle.pointer
         flushPending()
+        // librdkafka 2.0.2 asserts (rd_kafka_sticky_assignor_state_destroy) when a consumer with
+        // the (cooperative-)sticky assignor is destroyed after a JoinGroup answer chose the
+        // assignor but before its first assignment set the assignor's state. Asked before closing
+        // (the group refuses questions once closed): "NONE" means no JoinGroup was answered, and
+        // none is acted on once closing started, so destroying is safe.
+        let assignorWithoutState = !wasAssigned && rd_kafka_rebalance_protocol(pointer).map { String(cString: $0) } != "NONE"
         // Leaves the group; the final revocation goes through rebalanced() on this thread.
         let closed = rd_kafka_consumer_close(pointer)
         if closed != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -475,17 +529,21 @@ final class ConsumerCore: @unchecked Sendable {
         handle.closeAndWaitForLeases()
         driver.disableWakeups(on: consumerQueue)
         rd_kafka_queue_destroy(consumerQueue)
-        guard wasAssigned else {
-            // librdkafka 2.0.2 asserts (rd_kafka_sticky_assignor_state_destroy) when a consumer
-            // with the (cooperative-)sticky assignor is destroyed after its JoinGroup but before
-            // its first SyncGroup: the assignor is set, its state still NULL. A consumer closed
-            // before it was ever assigned may be in that window, so its handle is left to the
-            // process exit instead of crashing it (the callback context is kept alive for it).
-            _ = Unmanaged.passRetained(context)
-            context.logger.debug("consumer closed before its first assignment; librdkafka handle not destroyed (2.0.2 assignor bug)")
+        guard var keeper = self.keeper else { return }
+        self.keeper = nil
+        if assignorWithoutState {
+            // The instance (and the callback context it refers to) is left to the process exit
+            // instead of crashing it. Only a consumer closed in the moment between its JoinGroup
+            // and SyncGroup answers gets here.
+            keeper.leaveToProcessExit()
+            context.logger.debug("consumer closed between joining its group and its first assignment; librdkafka handle not destroyed (2.0.2 assignor bug)")
             return
         }
-        rd_kafka_destroy(pointer)
+        if isKnownUniquelyReferenced(&keeper) {
+            keeper.destroy()  // no batch holds records: destroy now, on this thread
+        } else {
+            keeper.closed()  // the last batch released destroys it
+        }
     }
 
     /// Called by librdkafka on the driver thread, inside `consumer_poll` or `consumer_close`.
@@ -506,7 +564,7 @@ final class ConsumerCore: @unchecked Sendable {
             }
             context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             flushPending()
-            handoff.send(.partitionsAssigned(partitions))
+            handoff.send(.rebalance(.partitionsAssigned(partitions)))
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(pointer) != 0
@@ -518,7 +576,7 @@ final class ConsumerCore: @unchecked Sendable {
             // While the application works on the revocation it may seek, or commit: jobs sent to
             // the driver meanwhile run here.
             let processed = handoff.send(
-                lost ? .partitionsLost(partitions) : .partitionsRevoked(partitions),
+                .rebalance(lost ? .partitionsLost(partitions) : .partitionsRevoked(partitions)),
                 awaitProcessing: Date().addingTimeInterval(revocationTimeout.seconds),
                 whileWaiting: { [driver] in driver.runJobs() }
             )
@@ -553,61 +611,6 @@ final class ConsumerCore: @unchecked Sendable {
 
     private func logIfError(_ code: rd_kafka_resp_err_t, _ what: String) {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR { context.logger.error("\(what) failed: \(KafkaError(responseCode: code))") }
-    }
-
-    private func makeMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
-        let record = message.pointee
-        var topic = ""
-        if let rkt = record.rkt {
-            if let lastTopic, lastTopic.handle == rkt {
-                topic = lastTopic.name
-            } else if let cached = topicNames[rkt] {
-                topic = cached
-            } else {
-                topic = String(cString: rd_kafka_topic_name(rkt))
-                topicNames[rkt] = topic
-            }
-            lastTopic = (rkt, topic)
-        }
-        let batch = pendingBytes
-        if batch.bytes.capacity == 0 { batch.bytes.reserveCapacity(maximumBatchSize * 256) }
-        func copy(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> RecordBytes? {
-            guard let pointer else { return nil }
-            let start = batch.bytes.count
-            batch.bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
-            return .shared(batch, start..<(start + count))
-        }
-        let key = copy(record.key, record.key_len)
-        let value = copy(record.payload, record.len)
-        var headers: [KafkaHeader] = []
-        var list: OpaquePointer?
-        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            let count = rd_kafka_header_cnt(list)
-            headers.reserveCapacity(count)
-            var name: UnsafePointer<CChar>?
-            var bytes: UnsafeRawPointer?
-            var size = 0
-            for index in 0..<count where rd_kafka_header_get_all(list, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(
-                    KafkaHeader(
-                        name: name.map { String(cString: $0) } ?? "",
-                        value: bytes.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                    )
-                )
-            }
-        }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let milliseconds = rd_kafka_message_timestamp(message, &timestampType)
-        return KafkaMessage(
-            topic: topic,
-            partition: record.partition,
-            offset: record.offset,
-            keyStorage: key,
-            valueStorage: value,
-            headers: headers,
-            timestamp: milliseconds >= 0 ? Date(timeIntervalSince1970: Double(milliseconds) / 1000) : nil,
-            timestampType: KafkaTimestampType(timestampType)
-        )
     }
 
     // MARK: Partition lists

@@ -34,6 +34,12 @@ public struct KafkaRecordView: ~Copyable {
         timestampType = milliseconds >= 0 ? KafkaTimestampType(type) : nil
     }
 
+    /// The record's topic (empty when unknown).
+    public var topic: String {
+        guard let topic = message?.pointee.rkt else { return "" }
+        return String(cString: rd_kafka_topic_name(topic))
+    }
+
     /// The value of the record's last header named `name` (valid inside the callback only);
     /// `nil` when there is none, or it has a null value.
     public func header(_ name: String) -> UnsafeRawBufferPointer? {

@@ -102,8 +102,28 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Hands `message` to librdkafka without waiting for the acknowledgement.
+    /// Hands `message` to librdkafka without waiting for the acknowledgement; suspends only
+    /// while librdkafka's queue is full. Inlined into the caller: with room in the queue it is
+    /// one synchronous call, no suspension point and no async frame.
+    @inlinable
     public func enqueue(_ message: KafkaProducerMessage) async throws(KafkaError) {
+        if try enqueueIfRoom(message) { return }
+        try await enqueueWhenRoom(message)
+    }
+
+    /// Hands `message` to librdkafka if its queue has room and returns `true`; returns `false`
+    /// and does nothing when the queue is full (``enqueue(_:)`` waits instead). Never suspends.
+    public func enqueueIfRoom(_ message: KafkaProducerMessage) throws(KafkaError) -> Bool {
+        switch core.produce(message, opaque: nil) {
+        case .enqueued: return true
+        case .failed(let error): throw error
+        case .queueFull: return false
+        }
+    }
+
+    /// The slow path of ``enqueue(_:)``: waits for room, then hands the record over.
+    @usableFromInline
+    func enqueueWhenRoom(_ message: KafkaProducerMessage) async throws(KafkaError) {
         while true {
             let epoch = core.space.epoch
             switch core.produce(message, opaque: nil) {
@@ -247,6 +267,14 @@ final class ProducerCore: @unchecked Sendable {
     private let mainQueue: OpaquePointer
     private let flushTimeout: Duration
     private let closeStarted = Atomic<Bool>(false)
+    /// `rd_kafka_topic_t` handles by topic name, made on first use and destroyed at shutdown.
+    /// Producing through a handle (`VTYPE_RKT`) spares librdkafka a name lookup under its
+    /// instance-wide write lock on every record, which `VTYPE_TOPIC` takes.
+    private let topicHandles = Mutex<[TopicHandle]>([])
+    private struct TopicHandle: @unchecked Sendable {  // librdkafka's topic handles are thread-safe
+        let name: String
+        let handle: OpaquePointer
+    }
 
     init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         let properties = RDKafkaClient.merge(
@@ -304,6 +332,12 @@ final class ProducerCore: @unchecked Sendable {
                 while true {
                     let count = rd_kafka_event_message_array(event, buffer.baseAddress, buffer.count)
                     if count == 0 { break }
+                    // Counted once per array, before anyone waiting for these records resumes (a
+                    // `send` that returned sees its record counted); no per-record atomics.
+                    var failed = 0
+                    for index in 0..<count where buffer[index]!.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR { failed += 1 }
+                    if count > failed { context.delivered.add(count - failed, ordering: .relaxed) }
+                    if failed > 0 { context.failed.add(failed, ordering: .relaxed) }
                     for index in 0..<count { deliveryReport(buffer[index]!, context: context) }
                 }
             }
@@ -350,6 +384,7 @@ final class ProducerCore: @unchecked Sendable {
         drain()
         driver.disableWakeups(on: mainQueue)
         rd_kafka_queue_destroy(mainQueue)
+        for topic in topicHandles.withLock({ $0 }) { rd_kafka_topic_destroy(topic.handle) }
         rd_kafka_destroy(pointer)
         space.advance()  // waiters retry and learn that the producer is closed
     }
@@ -358,16 +393,31 @@ final class ProducerCore: @unchecked Sendable {
         do throws(KafkaError) {
             return try handle.lease { pointer throws(KafkaError) -> ProduceOutcome in
                 if context.hasFatalError.load(ordering: .relaxed), let fatal = context.fatalError.withLock({ $0 }) { throw fatal }
-                return Self.produce(message, opaque: opaque, on: pointer)
+                return Self.produce(message, opaque: opaque, topic: topicHandle(message.topic, on: pointer), on: pointer)
             }
         } catch {
             return .failed(error)
         }
     }
 
+    /// The cached handle of `topic` (made on first use); `nil` if librdkafka refuses the name, in
+    /// which case the record goes by name and librdkafka's own error names the problem. Called
+    /// under a lease.
+    private func topicHandle(_ topic: String, on pointer: OpaquePointer) -> OpaquePointer? {
+        topicHandles.withLock { handles -> TopicHandle? in
+            // A producer writes to a handful of topics: a scan beats hashing the name per record.
+            for entry in handles where entry.name == topic { return entry }
+            guard let handle = rd_kafka_topic_new(pointer, topic, nil) else { return nil }
+            let entry = TopicHandle(name: topic, handle: handle)
+            handles.append(entry)
+            return entry
+        }?.handle
+    }
+
     private static func produce(
         _ message: KafkaProducerMessage,
         opaque: UnsafeMutableRawPointer?,
+        topic handle: OpaquePointer?,
         on pointer: OpaquePointer
     ) -> ProduceOutcome {
         // Headers are passed as an application-owned list (VTYPE_HEADERS). librdkafka 2.0.2 frees
@@ -400,7 +450,11 @@ final class ProducerCore: @unchecked Sendable {
                         values.initializeElement(at: count, to: value)
                         count += 1
                     }
-                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    if let handle {
+                        add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = handle }
+                    } else {
+                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    }
                     add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                     if let value {
                         add(RD_KAFKA_VTYPE_VALUE) {
@@ -444,14 +498,9 @@ private func withBytes<R>(of bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) 
     return bytes.withUnsafeBytes { body($0) }
 }
 
-/// One record's delivery report: counts it and completes what waits for it.
+/// One record's delivery report (already counted): completes what waits for it.
 private func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>, context: ProducerContext) {
     let record = message.pointee
-    if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        context.delivered.add(1, ordering: .relaxed)
-    } else {
-        context.failed.add(1, ordering: .relaxed)
-    }
     guard let boxPointer = record._private else {
         if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             let topic = record.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"

@@ -88,8 +88,8 @@ public enum KafkaTimestampType: Sendable, Hashable {
 
 /// The bytes of every key and value of one fetched batch, copied once from librdkafka into one
 /// buffer. Records of the batch refer to ranges of it, so a batch costs one allocation instead of
-/// one per key and value. Filled on the consumer's thread before the batch is handed over, and
-/// immutable after that.
+/// one per key and value. Set on the consumer's thread when the batch is handed over (the
+/// records are made before), and immutable after that.
 final class BatchBytes: @unchecked Sendable {
     var bytes: [UInt8] = []
 }
