@@ -343,7 +343,11 @@ final class ConsumerCore: @unchecked Sendable {
             overrides: configuration.client.librdkafkaOverrides
         )
         let context = ConsumerContext(logger: logger)
-        let pointer = try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: configuration.client.metricsFactory) { conf in
+        // Log lines arrive on the consumer queue (the main queue is forwarded to it) and are
+        // logged by the driver thread inside `consumer_poll`, not by librdkafka's threads.
+        let pointer = try RDKafkaClient.makeHandle(
+            kind: .consumer, properties: properties, context: context, metrics: configuration.client.metricsFactory, logQueue: true
+        ) { conf in
             rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         }
         self.context = context
@@ -518,7 +522,8 @@ final class ConsumerCore: @unchecked Sendable {
         // the (cooperative-)sticky assignor is destroyed after a JoinGroup answer chose the
         // assignor but before its first assignment set the assignor's state. Asked before closing
         // (the group refuses questions once closed): "NONE" means no JoinGroup was answered, and
-        // none is acted on once closing started, so destroying is safe.
+        // none is acted on once closing started, so destroying is safe. (An answer handled in the
+        // microseconds between this question and the close would still meet the assert.)
         let assignorWithoutState = !wasAssigned && rd_kafka_rebalance_protocol(pointer).map { String(cString: $0) } != "NONE"
         // Leaves the group; the final revocation goes through rebalanced() on this thread.
         let closed = rd_kafka_consumer_close(pointer)

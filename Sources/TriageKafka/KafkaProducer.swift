@@ -282,7 +282,9 @@ final class ProducerCore: @unchecked Sendable {
             overrides: configuration.client.librdkafkaOverrides
         )
         let context = ProducerContext(logger: logger)
-        let pointer = try RDKafkaClient.makeHandle(kind: .producer, properties: properties, context: context, metrics: configuration.client.metricsFactory) { conf in
+        let pointer = try RDKafkaClient.makeHandle(
+            kind: .producer, properties: properties, context: context, metrics: configuration.client.metricsFactory, logQueue: true
+        ) { conf in
             // Delivery reports as events, served in batches by the driver (never by rd_kafka_flush).
             rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR))
         }
@@ -317,7 +319,7 @@ final class ProducerCore: @unchecked Sendable {
     private var reports = [UnsafePointer<rd_kafka_message_t>?](repeating: nil, count: 256)
 
     /// Serves every event on the main queue: delivery reports in batches (waking producers that
-    /// wait for room once per batch), errors, and whatever else librdkafka queued.
+    /// wait for room once per batch), errors, log lines, and whatever else librdkafka queued.
     private func drain() {
         while let event = rd_kafka_queue_poll(mainQueue, 0) {
             serve(event)
@@ -342,6 +344,13 @@ final class ProducerCore: @unchecked Sendable {
                 }
             }
             space.advance()
+        case Int32(RD_KAFKA_EVENT_LOG):
+            var facility: UnsafePointer<CChar>?
+            var text: UnsafePointer<CChar>?
+            var level: Int32 = 0
+            if rd_kafka_event_log(event, &facility, &text, &level) == 0 {
+                RDKafkaClient.log(level: level, facility: facility, text: text, context: context)
+            }
         case Int32(RD_KAFKA_EVENT_STATS):
             if let json = rd_kafka_event_stats(event) { KafkaStatistics.received(json, length: strlen(json), context: context) }
         case Int32(RD_KAFKA_EVENT_ERROR):

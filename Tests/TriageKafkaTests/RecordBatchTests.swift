@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 @testable import TriageKafka
@@ -168,5 +169,61 @@ private func waitUntil(timeout: Duration, _ condition: @Sendable () -> Bool) asy
             return
         }
         try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// Issue 19, "also": librdkafka's log lines are logged by the client's own thread (served from
+/// its queue), not from librdkafka's internal threads.
+@Suite("librdkafka log lines on the client's thread", .timeLimit(.minutes(1)))
+struct KafkaLogQueueTests {
+    @Test func consumerAndProducerLogFromTheirDriverThreads() async throws {
+        let lines = CapturedLines()
+        var logger = Logger(label: "log-queue") { _ in CapturingLogHandler(lines: lines) }
+        logger.logLevel = .debug
+        // Nothing listens on port 1: librdkafka logs its failed connections.
+        let client = KafkaClientConfiguration(bootstrap: "127.0.0.1:1")
+        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(groupID: uniqueName("g"), topics: ["t"], client: client), logger: logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+        let end = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < end {
+            let threads = Set(lines.all.map(\.thread))
+            if threads.contains("triage-consumer") && threads.contains("triage-producer") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await consumer.close()
+        await producer.close()
+        let fromLibrdkafka = lines.all
+        #expect(!fromLibrdkafka.isEmpty, "librdkafka logged nothing about the refused connections")
+        #expect(Set(fromLibrdkafka.map(\.thread)).isSubset(of: ["triage-consumer", "triage-producer"]), "\(fromLibrdkafka.prefix(5))")
+        #expect(fromLibrdkafka.contains { $0.thread == "triage-consumer" } && fromLibrdkafka.contains { $0.thread == "triage-producer" })
+    }
+}
+
+/// librdkafka's lines (those with an `rdkafka.facility`) and the OS name of the thread that logged each.
+private final class CapturedLines: Sendable {
+    struct Line: Sendable, CustomStringConvertible {
+        var text: String
+        var thread: String
+        var description: String { "[\(thread)] \(text)" }
+    }
+    private let lines = Mutex<[Line]>([])
+    var all: [Line] { lines.withLock { $0 } }
+    func append(_ line: Line) { lines.withLock { $0.append(line) } }
+}
+
+private struct CapturingLogHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.metadata?["rdkafka.facility"] != nil else { return }
+        let thread = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        lines.append(.init(text: "\(event.message)", thread: thread ?? "?"))
     }
 }

@@ -91,14 +91,20 @@ enum RDKafkaClient {
 
     /// Creates an instance. `configure` installs callbacks on the configuration before creation.
     /// The context is installed as opaque; the caller must keep it alive until `rd_kafka_destroy`.
+    ///
+    /// With `logQueue`, librdkafka's log lines go to the instance's main queue instead of being
+    /// logged from librdkafka's own threads: for clients whose driver thread serves that queue
+    /// (a consumer serves it inside `consumer_poll`, a producer reads them as log events).
+    /// Lines logged while the instance is being destroyed are dropped by librdkafka then.
     static func makeHandle(
         kind: Kind,
         properties: [(String, String)],
         context: RDKafkaCallbackContext,
         metrics: (any MetricsFactory)? = nil,
+        logQueue: Bool = false,
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) -> OpaquePointer {
-        let conf = try makeConfiguration(properties)
+        let conf = try makeConfiguration(properties + (logQueue ? [("log.queue", "true")] : []))
         let secrets = properties.filter { KafkaClientConfiguration.isSecret(key: $0.0) && !$0.1.isEmpty }
         context.secretProperties.withLock { $0 = secrets }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
@@ -121,6 +127,7 @@ enum RDKafkaClient {
                 configurationKey: configurationKey(mentionedIn: reason, among: properties.map(\.0))
             )
         }
+        if logQueue { rd_kafka_set_log_queue(handle, nil) }  // nil: the main queue
         return handle
     }
 
@@ -154,21 +161,28 @@ enum RDKafkaClient {
 private let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
     handle, level, facility, text in
     guard let context = RDKafkaCallbackContext.from(handle) else { return }
-    let swiftLevel: Logger.Level
-    switch level {
-    case ...2: swiftLevel = .critical
-    case 3: swiftLevel = .error
-    case 4: swiftLevel = .warning
-    case 5: swiftLevel = .notice
-    case 6: swiftLevel = .info
-    default: swiftLevel = .debug
+    RDKafkaClient.log(level: level, facility: facility, text: text, context: context)
+}
+
+extension RDKafkaClient {
+    /// One of librdkafka's log lines (syslog `level`), into the client's logger.
+    static func log(level: Int32, facility: UnsafePointer<CChar>?, text: UnsafePointer<CChar>?, context: RDKafkaCallbackContext) {
+        let swiftLevel: Logger.Level
+        switch level {
+        case ...2: swiftLevel = .critical
+        case 3: swiftLevel = .error
+        case 4: swiftLevel = .warning
+        case 5: swiftLevel = .notice
+        case 6: swiftLevel = .info
+        default: swiftLevel = .debug
+        }
+        let facilityName = facility.map { String(cString: $0) } ?? "?"
+        context.logger.log(
+            level: swiftLevel,
+            "\(context.redacted(text.map { String(cString: $0) } ?? ""))",
+            metadata: ["rdkafka.facility": "\(facilityName)"]
+        )
     }
-    let facilityName = facility.map { String(cString: $0) } ?? "?"
-    context.logger.log(
-        level: swiftLevel,
-        "\(context.redacted(text.map { String(cString: $0) } ?? ""))",
-        metadata: ["rdkafka.facility": "\(facilityName)"]
-    )
 }
 
 private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
