@@ -440,13 +440,7 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Drops records of `partition` that were fetched but not handed out (driver thread only).
     private func purge(_ partition: TopicPartition) {
-        pending.removeAll { record in
-            guard record.pointee.partition == partition.partition, let topic = record.pointee.rkt,
-                String(cString: rd_kafka_topic_name(topic)) == partition.topic
-            else { return false }
-            rd_kafka_message_destroy(record)
-            return true
-        }
+        pending.destroyRecords(of: partition)
         handoff.filterBuffered { delivery in
             guard case .records(let batch) = delivery else { return delivery }
             return batch.removeRecords(of: partition) == 0 ? nil : delivery

@@ -22,7 +22,8 @@ public struct KafkaProducerStatistics: Sendable, Hashable {
 ///   the record. Failures are logged and counted in ``statistics``.
 ///
 /// Both wait (suspend, never spin and never drop) while librdkafka's queue is full, and resume
-/// as soon as deliveries free room. Delivery reports arrive as events on the main queue, read in
+/// as soon as deliveries free room; a waiting task that is cancelled stops waiting and throws
+/// ``KafkaError/Code/queueFull`` (its record was not handed over). Delivery reports arrive as events on the main queue, read in
 /// batches by a dedicated thread that librdkafka wakes through its queue-event callback; that
 /// thread is the only one that serves them, so waiters for room are woken whoever else waits
 /// (``flush(timeout:)`` only waits for the count of undelivered records to reach zero).
@@ -59,7 +60,7 @@ public final class KafkaProducer: Service, Sendable {
                 }
             }
             if let outcome { return try outcome.get() }
-            await core.space.wait(whileEpochIs: epoch)
+            try await core.space.wait(whileEpochIs: epoch, for: "produce to '\(message.topic)'")
         }
     }
 
@@ -97,7 +98,13 @@ public final class KafkaProducer: Service, Sendable {
                     batch.complete(.failure(error), at: index)
                     break
                 }
-                await core.space.wait(whileEpochIs: epoch)  // queue full: wait, keep the order
+                do throws(KafkaError) {
+                    try await core.space.wait(whileEpochIs: epoch, for: "produce to '\(message.topic)'")  // queue full: wait, keep the order
+                } catch {
+                    // Cancelled: this record and the ones after it were not handed over.
+                    for rest in index..<messages.count { batch.complete(.failure(error), at: rest) }
+                    return
+                }
             }
         }
     }
@@ -129,7 +136,7 @@ public final class KafkaProducer: Service, Sendable {
             switch core.produce(message, opaque: nil) {
             case .enqueued: return
             case .failed(let error): throw error
-            case .queueFull: await core.space.wait(whileEpochIs: epoch)
+            case .queueFull: try await core.space.wait(whileEpochIs: epoch, for: "produce to '\(message.topic)'")
             }
         }
     }
@@ -220,29 +227,50 @@ private final class BatchDelivery: Sendable {
 /// lost between a failed attempt and the wait.
 final class QueueSpace: Sendable {
     private let currentEpoch = Atomic<UInt64>(0)
-    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private struct Waiters {
+        var nextID: UInt64 = 0
+        var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+    private let waiters = Mutex(Waiters())
 
     /// Lock-free: read before every produce attempt.
     var epoch: UInt64 { currentEpoch.load(ordering: .acquiring) }
 
-    func wait(whileEpochIs epoch: UInt64) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            // `advance` bumps the epoch before taking the lock, so checking under the lock cannot
-            // miss a wake-up.
-            let resumeNow = waiters.withLock { waiters -> Bool in
-                if currentEpoch.load(ordering: .acquiring) != epoch { return true }
-                waiters.append(continuation)
-                return false
+    /// Suspends until the epoch moves past `epoch`, or the task is cancelled; then throws
+    /// (`queueFull`, naming `what`) if it was cancelled: the record was not handed over.
+    func wait(whileEpochIs epoch: UInt64, for what: @autoclosure () -> String) async throws(KafkaError) {
+        let id = waiters.withLock { waiters -> UInt64 in
+            defer { waiters.nextID &+= 1 }
+            return waiters.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // `advance` bumps the epoch before taking the lock, so checking under the lock cannot
+                // miss a wake-up; a cancellation that came first is seen here too.
+                let resumeNow = waiters.withLock { waiters -> Bool in
+                    if currentEpoch.load(ordering: .acquiring) != epoch || Task.isCancelled { return true }
+                    waiters.waiting.append((id, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            let cancelled = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
+                guard let index = waiters.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                return waiters.waiting.remove(at: index).continuation
+            }
+            cancelled?.resume()
+        }
+        if Task.isCancelled {
+            throw KafkaError(code: .queueFull, message: "\(what()): cancelled while waiting for room in the producer's queue; not sent")
         }
     }
 
     func advance() {
         currentEpoch.wrappingAdd(1, ordering: .acquiringAndReleasing)
         let woken = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
-            defer { waiters = [] }
-            return waiters
+            defer { waiters.waiting = [] }
+            return waiters.waiting.map(\.continuation)
         }
         woken.forEach { $0.resume() }
     }

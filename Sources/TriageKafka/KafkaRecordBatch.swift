@@ -82,14 +82,21 @@ public final class KafkaRecordBatch: @unchecked Sendable {
 
     /// Destroys the records of `partition`; returns how many are left.
     func removeRecords(of partition: TopicPartition) -> Int {
-        records.removeAll { record in
+        records.destroyRecords(of: partition)
+        return records.count
+    }
+}
+
+extension [UnsafeMutablePointer<rd_kafka_message_t>] {
+    /// Removes and destroys the records of `partition` (after a seek, before they are handed out).
+    mutating func destroyRecords(of partition: TopicPartition) {
+        removeAll { record in
             guard record.pointee.partition == partition.partition, let topic = record.pointee.rkt,
                 String(cString: rd_kafka_topic_name(topic)) == partition.topic
             else { return false }
             rd_kafka_message_destroy(record)
             return true
         }
-        return records.count
     }
 }
 
