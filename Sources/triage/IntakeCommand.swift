@@ -95,6 +95,7 @@ struct IntakeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.intake")
+        StartupSignals.install(logger: logger)
         let directory = try TenantDirectory.load(contentsOf: URL(fileURLWithPath: tenants), environment: ProcessInfo.processInfo.environment)
         let policy = try billing.map { try BillingPolicy.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .standard
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {

@@ -57,6 +57,7 @@ struct NotifierCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.notifier")
+        StartupSignals.install(logger: logger)
         let loaded: NotificationRules
         do {
             loaded = try NotificationRules.load(path: rules)

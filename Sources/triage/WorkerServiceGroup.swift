@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import ServiceLifecycle
 import TriageOps
 
@@ -50,6 +51,7 @@ struct WorkerServiceGroup {
     /// ended the group.
     func run() async throws {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        StartupSignals.attach(group)
         let outcome: Result<Void, any Error>
         do {
             try await group.run()
@@ -115,5 +117,49 @@ struct ListeningService: Service {
         } catch  where AddressInUse.matches(error) {
             throw AddressInUse(address: address)
         }
+    }
+}
+
+/// SIGTERM and SIGINT over a worker process's whole life. The `ServiceGroup` handles them once it
+/// runs; before that, while the worker connects and checks its topics (seconds against a slow or
+/// absent broker), the default action killed the process by signal (exit 143, nothing logged).
+/// Installed first thing by each worker command: a signal before the group exists stops the
+/// process with exit 0 and says so (nothing was consumed yet); once the group exists it asks the
+/// group to shut down gracefully, so a signal in between is not lost either.
+enum StartupSignals {
+    private struct State: @unchecked Sendable {  // dispatch sources are thread-safe
+        var sources: [any DispatchSourceSignal] = []
+        var group: ServiceGroup?
+        var logger: Logger?
+    }
+    private static let state = Mutex(State())
+
+    static func install(logger: Logger) {
+        state.withLock { state in
+            guard state.sources.isEmpty else { return }
+            state.logger = logger
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)  // delivered to the dispatch source instead
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { received(name) }
+                source.resume()
+                state.sources.append(source)
+            }
+        }
+    }
+
+    /// The group that handles signals from now on.
+    static func attach(_ group: ServiceGroup) {
+        state.withLock { $0.group = group }
+    }
+
+    private static func received(_ name: String) {
+        let (group, logger) = state.withLock { ($0.group, $0.logger) }
+        if let group {
+            Task { await group.triggerGracefulShutdown() }
+            return
+        }
+        logger?.notice("\(name) before start-up finished: stopping (nothing was consumed yet)")
+        exit(0)
     }
 }

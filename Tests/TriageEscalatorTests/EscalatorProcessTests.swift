@@ -196,3 +196,22 @@ struct EscalatorProcessTests {
         #expect(output.contains("escalation level 1") && output.contains("deadline \(breach)") || output.contains(breach), "\(output)")
     }
 }
+
+/// Outside attack on issue 19: a worker that got SIGTERM while still starting up (connecting,
+/// checking its topics: seconds against a slow or absent broker) was killed by the signal (exit
+/// 143, nothing logged). It now stops with exit 0 and says why.
+@Suite("Workers stopped during start-up")
+struct StartupSignalTests {
+    @Test(arguments: ["escalator", "router", "analytics"])
+    func aWorkerStoppedWhileStartingExitsZero(worker: String) async throws {
+        // Nothing listens on port 1: start-up keeps trying to reach the broker (~10 s).
+        let process = try TriageProcess([worker, "--bootstrap", "127.0.0.1:1", "--ops-port", "0"])
+        try await Task.sleep(for: .seconds(1))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let status = try await process.stop(timeout: .seconds(8))
+        #expect(status == 0, "\(process.output.suffix(1_000))")
+        #expect(clock.now - started < .seconds(5))
+        #expect(process.output.contains("SIGTERM before start-up finished"), "\(process.output.suffix(1_000))")
+    }
+}
