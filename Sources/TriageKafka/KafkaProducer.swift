@@ -299,9 +299,16 @@ final class ProducerCore: @unchecked Sendable {
     /// Producing through a handle (`VTYPE_RKT`) spares librdkafka a name lookup under its
     /// instance-wide write lock on every record, which `VTYPE_TOPIC` takes.
     private let topicHandles = Mutex<[TopicHandle]>([])
-    private struct TopicHandle: @unchecked Sendable {  // librdkafka's topic handles are thread-safe
+    /// The entry used last (an unretained ``TopicHandle``; `topicHandles` keeps every entry alive
+    /// until shutdown): a producer writing to one topic finds it without taking the lock.
+    private let lastTopicHandle = Atomic<UInt>(0)
+    private final class TopicHandle: @unchecked Sendable {  // immutable; librdkafka's topic handles are thread-safe
         let name: String
         let handle: OpaquePointer
+        init(name: String, handle: OpaquePointer) {
+            self.name = name
+            self.handle = handle
+        }
     }
 
     init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
@@ -441,14 +448,22 @@ final class ProducerCore: @unchecked Sendable {
     /// which case the record goes by name and librdkafka's own error names the problem. Called
     /// under a lease.
     private func topicHandle(_ topic: String, on pointer: OpaquePointer) -> OpaquePointer? {
-        topicHandles.withLock { handles -> TopicHandle? in
+        if let last = UnsafeRawPointer(bitPattern: lastTopicHandle.load(ordering: .acquiring)),
+            let handle = Unmanaged<TopicHandle>.fromOpaque(last)._withUnsafeGuaranteedRef({ $0.name == topic ? $0.handle : nil })
+        {
+            return handle  // (no retain: `topicHandles` keeps the entry alive)
+        }
+        let entry = topicHandles.withLock { handles -> TopicHandle? in
             // A producer writes to a handful of topics: a scan beats hashing the name per record.
             for entry in handles where entry.name == topic { return entry }
             guard let handle = rd_kafka_topic_new(pointer, topic, nil) else { return nil }
             let entry = TopicHandle(name: topic, handle: handle)
             handles.append(entry)
             return entry
-        }?.handle
+        }
+        guard let entry else { return nil }
+        lastTopicHandle.store(UInt(bitPattern: Unmanaged.passUnretained(entry).toOpaque()), ordering: .releasing)
+        return entry.handle
     }
 
     private static func produce(

@@ -61,8 +61,10 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 func swiftProduce(topic: String, on kafka: EmbeddedKafka) async throws -> Double {
     let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka.clientConfiguration), logger: logger)
     let started = ContinuousClock.now
+    // The same record every time, as the C loop passes the same topic and payload every time.
+    let message = KafkaProducerMessage(topic: topic, value: payload)
     for _ in 0..<count {
-        try await producer.enqueue(KafkaProducerMessage(topic: topic, value: payload))
+        try await producer.enqueue(message)
     }
     try await producer.flush(timeout: .seconds(60))
     let elapsed = ContinuousClock.now - started
