@@ -204,9 +204,14 @@ struct EscalatorProcessTests {
 struct StartupSignalTests {
     @Test(arguments: ["escalator", "router", "analytics"])
     func aWorkerStoppedWhileStartingExitsZero(worker: String) async throws {
-        // Nothing listens on port 1: start-up keeps trying to reach the broker (~10 s).
-        let process = try TriageProcess([worker, "--bootstrap", "127.0.0.1:1", "--ops-port", "0"])
-        try await Task.sleep(for: .seconds(1))
+        // A broker that answers every request after 30 s: start-up (metadata, topic checks) is
+        // still waiting when the signal comes. (A dead port is no good: the worker may give up
+        // and exit 1 on its own before the signal, on a loaded machine.)
+        let cluster = try KafkaTestCluster()
+        try cluster.embedded.setRoundTripTime(.seconds(30), broker: 1)
+        let process = try TriageProcess([worker, "--bootstrap", cluster.bootstrapServers, "--ops-port", "0"])
+        try await Task.sleep(for: .seconds(2))
+        #expect(process.process.isRunning, "\(process.output.suffix(1_000))")
         let clock = ContinuousClock()
         let started = clock.now
         let status = try await process.stop(timeout: .seconds(8))
