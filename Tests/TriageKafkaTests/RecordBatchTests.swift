@@ -161,22 +161,21 @@ extension RecordBatchTests {
         configuration.maximumQueuedMessages = 10
         let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
         _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "warm-up", value: "0"))
-        try cluster.embedded.setRoundTripTime(.seconds(5), broker: 1)  // nothing frees room for 5 s
+        // Nothing frees room for 20 s: a writer that ignored cancellation would wait that long and
+        // then succeed. (No time limit on the return: on a loaded machine the cancelled task may
+        // run late, but it must fail, not send.)
+        try cluster.embedded.setRoundTripTime(.seconds(20), broker: 1)
         var filled = 0
         while filled < 1_000, try producer.enqueueIfRoom(KafkaProducerMessage(topic: topic, key: nil, value: "fill")) { filled += 1 }
         #expect(filled < 1_000, "the queue never filled")
         let waiting = Task { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: nil, value: "waiting")) }
         let sending = Task { try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: "batch-\($0)") }) }
         try await Task.sleep(for: .milliseconds(300))
-        let clock = ContinuousClock()
-        let cancelled = clock.now
         waiting.cancel()
         sending.cancel()
         let error = await #expect(throws: KafkaError.self) { try await waiting.value }
         #expect(error?.code == .queueFull)
         await #expect(throws: KafkaError.self) { try await sending.value }
-        let took = clock.now - cancelled
-        #expect(took < .seconds(2), "cancelled writers took \(took) to return")
         try cluster.embedded.setRoundTripTime(.zero, broker: 1)
         try await producer.flush()
         #expect(producer.statistics.delivered == 1 + filled, "\(producer.statistics)")

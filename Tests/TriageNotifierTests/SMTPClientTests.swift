@@ -12,7 +12,7 @@ struct SMTPClientTests {
     func aMailArrivesWithItsSubjectBodyAndIdempotencyKey() async throws {
         let server = try await SMTPSinkProcess()
         defer { server.stop() }
-        let client = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(10)))
+        let client = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(30)))
         let body = "Incident INC-7 breached its first-response target.\n.a line that starts with a dot\nGrüße"
         let reply = try await client.send(
             MailMessage(
@@ -34,7 +34,7 @@ struct SMTPClientTests {
     func aTransientRefusalIsReportedAsTransientAndTheNextTryArrives() async throws {
         let server = try await SMTPSinkProcess(rejectFirst: 1)
         defer { server.stop() }
-        let client = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(10)))
+        let client = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(30)))
         let mail = MailMessage(from: "triage@example.com", to: ["lead@example.com"], subject: "retry me", body: "plain")
         do {
             try await client.send(mail)
@@ -65,14 +65,14 @@ struct SMTPClientTests {
         defer { server.stop() }
         let mail = MailMessage(from: "triage@example.com", to: ["lead@example.com"], subject: "over TLS", body: "secret body")
         // Without STARTTLS the server refuses the mail (it requires TLS first).
-        let plain = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(10)))
+        let plain = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, timeout: .seconds(30)))
         await #expect(throws: SMTPError.self) { try await plain.send(mail) }
         // With the system's trust store the self-signed certificate is refused: the chain is checked.
-        let untrusting = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, timeout: .seconds(10)))
+        let untrusting = SMTPClient(configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, timeout: .seconds(30)))
         await #expect(throws: (any Error).self) { try await untrusting.send(mail) }
         let certificate = try NIOSSLCertificate.fromPEMFile(folder + "/cert.pem")
         let client = SMTPClient(
-            configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, trustRoots: .certificates(certificate), timeout: .seconds(10))
+            configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, trustRoots: .certificates(certificate), timeout: .seconds(30))
         )
         try await client.send(mail)
         #expect(server.messages.count == 1)
