@@ -69,21 +69,8 @@ public final class KafkaConsumer: Service, Sendable {
     /// Marks every record of `messages` as processed (the highest offset per partition counts).
     /// Records of partitions no longer assigned here are skipped (their new owner reads them again).
     public func storeOffsets(_ messages: [KafkaMessage]) throws(KafkaError) {
-        // A batch spans few partitions, in runs: a linear scan beats hashing topic strings per record.
-        var next: [(partition: TopicPartition, offset: Int64)] = []
-        var last = -1
-        for message in messages {
-            if last < 0 || next[last].partition.partition != message.partition || next[last].partition.topic != message.topic {
-                last = next.firstIndex { $0.partition.partition == message.partition && $0.partition.topic == message.topic } ?? -1
-                if last < 0 {
-                    next.append((TopicPartition(message.topic, message.partition), message.offset + 1))
-                    last = next.count - 1
-                    continue
-                }
-            }
-            next[last].offset = max(next[last].offset, message.offset + 1)
-        }
-        try core.storeOffsets(Dictionary(next, uniquingKeysWith: max))
+        let next = highestOffsets(messages.lazy.map { (topic: $0.topic, partition: $0.partition, offset: $0.offset) })
+        try core.storeOffsets(Dictionary(next.map { (TopicPartition($0.topic, $0.partition), $0.offset + 1) }, uniquingKeysWith: max))
     }
 
     /// Marks every record of `batch` as processed (the highest offset per partition counts).

@@ -48,26 +48,12 @@ public final class KafkaRecordBatch: @unchecked Sendable {
 
     /// The next offset to commit per partition: the highest offset in the batch + 1.
     var nextOffsets: [TopicPartition: Int64] {
-        var result: [(topic: OpaquePointer?, partition: Int32, offset: Int64)] = []
-        var last = -1
-        for record in records {
-            let message = record.pointee
-            if last < 0 || result[last].partition != message.partition || result[last].topic != message.rkt {
-                last = result.firstIndex { $0.partition == message.partition && $0.topic == message.rkt } ?? -1
-                if last < 0 {
-                    result.append((message.rkt, message.partition, message.offset + 1))
-                    last = result.count - 1
-                    continue
-                }
-            }
-            result[last].offset = max(result[last].offset, message.offset + 1)
-        }
-        var offsets: [TopicPartition: Int64] = [:]
-        for entry in result {
-            let topic = entry.topic.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-            offsets[TopicPartition(topic, entry.partition)] = max(offsets[TopicPartition(topic, entry.partition)] ?? 0, entry.offset)
-        }
-        return offsets
+        // Keyed by topic handle (a pointer compare per record); names are read once per partition.
+        let highest = highestOffsets(records.lazy.map { (topic: $0.pointee.rkt, partition: $0.pointee.partition, offset: $0.pointee.offset) })
+        return Dictionary(
+            highest.map { (TopicPartition($0.topic.map { String(cString: rd_kafka_topic_name($0)) } ?? "", $0.partition), $0.offset + 1) },
+            uniquingKeysWith: max
+        )
     }
 
     // MARK: Before hand-out
@@ -85,6 +71,27 @@ public final class KafkaRecordBatch: @unchecked Sendable {
         records.destroyRecords(of: partition)
         return records.count
     }
+}
+
+/// The highest offset per (topic, partition) of `records`. A batch spans few partitions, in runs:
+/// a linear scan beats hashing per record.
+func highestOffsets<Topic: Equatable>(
+    _ records: some Sequence<(topic: Topic, partition: Int32, offset: Int64)>
+) -> [(topic: Topic, partition: Int32, offset: Int64)] {
+    var result: [(topic: Topic, partition: Int32, offset: Int64)] = []
+    var last = -1
+    for record in records {
+        if last < 0 || result[last].partition != record.partition || result[last].topic != record.topic {
+            last = result.firstIndex { $0.partition == record.partition && $0.topic == record.topic } ?? -1
+            if last < 0 {
+                result.append(record)
+                last = result.count - 1
+                continue
+            }
+        }
+        result[last].offset = max(result[last].offset, record.offset)
+    }
+    return result
 }
 
 extension [UnsafeMutablePointer<rd_kafka_message_t>] {
