@@ -9,21 +9,34 @@
 # Two stages: the Swift toolchain builds a release binary with the Swift runtime linked in
 # statically (--static-swift-stdlib), so the runtime stage needs only librdkafka and the few
 # system libraries Foundation links, not a toolchain.
+#
+# Both stages are Ubuntu 24.04 (noble), so the binary runs on the glibc and the librdkafka it was
+# built against. Not Debian 12: bookworm's librdkafka 2.0.2 cannot read an ApiVersion response
+# that carries tagged fields (the tansu broker: "Protocol read buffer underflow for ApiVersion
+# v3"); librdkafka 2.2.0 fixed it. There is no Swift 6.3 image on Debian 13. See
+# docs/deployment.md.
 
 ARG SWIFT_VERSION=6.3.1
-ARG DEBIAN_RELEASE=bookworm
+ARG UBUNTU_RELEASE=noble
+# The exact librdkafka package (Ubuntu's universe) both stages install: at least 2.2.0
+# (DockerfileTests checks it). A release pocket's packages never change, so the pin stays
+# installable after updates; it names a noble package, so change it with UBUNTU_RELEASE.
+ARG LIBRDKAFKA_VERSION=2.3.0-1build2
 
 # ---------------------------------------------------------------------------------------------
-FROM swift:${SWIFT_VERSION}-${DEBIAN_RELEASE} AS build
+FROM swift:${SWIFT_VERSION}-${UBUNTU_RELEASE} AS build
+ARG LIBRDKAFKA_VERSION
 
-# librdkafka through pkg-config (the CRdKafka system library target).
+# librdkafka through pkg-config (the CRdKafka system library target). librdkafka-dev pulls the
+# librdkafka1 of the same version.
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka-dev pkg-config \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        "librdkafka-dev=${LIBRDKAFKA_VERSION}" pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-# Dependencies first: this layer is rebuilt only when the manifest (or a local Package.resolved,
-# which is not committed) changes.
+# Dependencies first: this layer is rebuilt only when the manifest or Package.resolved (committed:
+# the image builds the pinned versions) changes.
 COPY Package.* ./
 RUN swift package resolve
 
@@ -34,14 +47,16 @@ RUN swift build -c release --product triage --static-swift-stdlib \
     && install -D -m 0755 "$(swift build -c release --show-bin-path)/triage" /out/usr/local/bin/triage
 
 # ---------------------------------------------------------------------------------------------
-FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+FROM ubuntu:${UBUNTU_RELEASE} AS runtime
+ARG LIBRDKAFKA_VERSION
 
-# librdkafka1: the Kafka client. tzdata: business calendars name IANA zones (America/New_York...).
-# ca-certificates: TLS to Kafka, webhooks and SMTP with the system trust roots. libcurl4 and
-# libxml2: what Foundation's networking and XML parts link when the Swift runtime is static.
+# librdkafka1: the Kafka client, the version the build stage linked. tzdata: business calendars
+# name IANA zones (America/New_York...). ca-certificates: TLS to Kafka, webhooks and SMTP with the
+# system trust roots. libcurl4t64 (noble's name for libcurl4) and libxml2: what Foundation's
+# networking and XML parts link when the Swift runtime is static.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        librdkafka1 tzdata ca-certificates libcurl4 libxml2 libstdc++6 \
+        "librdkafka1=${LIBRDKAFKA_VERSION}" tzdata ca-certificates libcurl4t64 libxml2 libstdc++6 \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed non-root user; the chart's securityContext runs as the same uid and gid.

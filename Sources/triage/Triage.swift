@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import Metrics
 public import Logging
 import TriageKafka
 import TriageOps
@@ -17,8 +18,8 @@ struct Triage: AsyncParsableCommand {
             and point separate processes at the address it prints. Any real Kafka works by passing \
             its bootstrap servers (--bootstrap host:port,...).
             """,
-        version: "0.1.0 (librdkafka \(KafkaLibrary.version))",
-        subcommands: [DevCommand.self, ChaosCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self]
+        version: "\(triageVersion) (librdkafka \(KafkaLibrary.version))",
+        subcommands: [DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self]
     )
 
     /// ArgumentParser's `main`, except for what `run()` throws: argument errors (parsing and
@@ -74,6 +75,9 @@ struct CommonOptions: ParsableArguments {
     func bootstrapLogging(label: String) -> Logger {
         exitWithParentIfAsked()
         TriageMetrics.bootstrap()
+        // Which librdkafka this process loaded (LD_LIBRARY_PATH can swap it): /metrics says so,
+        // and `triage interop` prints it per worker.
+        Gauge(label: "triage_build_info", dimensions: [("version", triageVersion), ("librdkafka", KafkaLibrary.version)]).record(1)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -85,6 +89,9 @@ struct CommonOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Triage's release.
+let triageVersion = "0.1.0"
 
 /// The environment variable `triage dev` and `triage chaos` give the processes they start: the
 /// parent's pid. A child whose parent is gone (it crashed, or was SIGKILLed) stops itself

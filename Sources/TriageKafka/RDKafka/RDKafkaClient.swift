@@ -177,11 +177,9 @@ extension RDKafkaClient {
         default: swiftLevel = .debug
         }
         let facilityName = facility.map { String(cString: $0) } ?? "?"
-        context.logger.log(
-            level: swiftLevel,
-            "\(context.redacted(text.map { String(cString: $0) } ?? ""))",
-            metadata: ["rdkafka.facility": "\(facilityName)"]
-        )
+        let message = text.map { String(cString: $0) } ?? ""
+        context.logger.log(level: swiftLevel, "\(context.redacted(message))", metadata: ["rdkafka.facility": "\(facilityName)"])
+        KafkaLibrary.diagnose(facility: facilityName, text: message, logger: context.logger)
     }
 }
 
