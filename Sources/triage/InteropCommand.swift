@@ -509,13 +509,7 @@ struct InteropAudit {
         return result
     }
 
-    /// Every record of `topic` now, mapped by `transform` (outside any group).
     private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?) async throws -> [T] {
-        let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
-        let sink = Mutex<[T]>([])
-        _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) { record in
-            if let value = transform(record) { sink.withLock { $0.append(value) } }
-        }
-        return sink.withLock { $0 }
+        try await readWholeTopic(topic, admin: admin, client: client, logger: logger, transform)
     }
 }
