@@ -150,6 +150,31 @@ public final class KafkaAdmin: Sendable {
         return description
     }
 
+    /// The members of consumer group `group` now (client ids, one per member; empty when the group
+    /// has none or does not exist), from its coordinator (ListGroups/DescribeGroups).
+    public func groupMembers(_ group: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [String] {
+        let handle = self.handle
+        return try await BlockingCalls.run { () throws(KafkaError) in
+            try handle.lease { pointer throws(KafkaError) in
+                serveMainQueue(pointer)
+                var list: UnsafePointer<rd_kafka_group_list>?
+                try throwIfError(rd_kafka_list_groups(pointer, group, &list, Int32(clamping: timeout.milliseconds)), context: "describe group '\(group)'")
+                defer { if let list { rd_kafka_group_list_destroy(list) } }
+                guard let list else { return [] }
+                var members: [String] = []
+                for index in 0..<Int(list.pointee.group_cnt) {
+                    let info = list.pointee.groups[index]
+                    guard String(cString: info.group) == group else { continue }
+                    if info.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(responseCode: info.err, context: "describe group '\(group)'") }
+                    for member in 0..<Int(info.member_cnt) {
+                        members.append(info.members[member].client_id.map { String(cString: $0) } ?? "?")
+                    }
+                }
+                return members
+            }
+        }
+    }
+
     private func metadata(topic: String?, timeout: Duration) async throws(KafkaError) -> [KafkaTopicDescription] {
         let handle = self.handle
         return try await BlockingCalls.run { () throws(KafkaError) in

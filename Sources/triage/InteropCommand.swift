@@ -147,7 +147,8 @@ private struct Interop {
             say("topics: " + (output.split(separator: "\n").last.map(String.init) ?? ""))
         }
 
-        // 2. Workers.
+        // 2. Workers: only if none run on the cluster already (they would share this run's work).
+        if !cluster.isEmbedded { try await refuseIfWorkersRun() }  // a fresh embedded broker has no one else
         var sinkLogger = logger
         sinkLogger.logLevel = .critical  // its server's cancellation at the end is not news
         let sink = DevWebhookSink(key: UUID().uuidString, logger: sinkLogger)
@@ -267,6 +268,33 @@ private struct Interop {
         } else {
             say("interop: FAILED — \(result.failures.joined(separator: "; ")) (logs: \(cluster.folder))")
             throw ExitCode(1)
+        }
+    }
+
+    /// The consumer groups of the workers a run starts.
+    static let groups = ["triage-escalator", "triage-router", "triage-router-dispatch", "triage-notifier", "triage-analytics", "triage-ledger"]
+
+    /// Fails when a worker group of the run already has members: Triage workers (or another
+    /// interop run) on this cluster would take part of the run's partitions, and the audit of
+    /// this run's incidents would measure them too.
+    private func refuseIfWorkersRun() async throws {
+        let admin = try KafkaAdmin(configuration: client, logger: logger)
+        var busy: [String] = []
+        for group in Self.groups {
+            do {
+                let members = try await admin.groupMembers(group)
+                let named = Set(members.filter { !$0.isEmpty && $0 != "?" }).sorted()
+                if !members.isEmpty { busy.append("\(group) (\(members.count) member(s)\(named.isEmpty ? "" : ": " + named.joined(separator: ", ")))") }
+            } catch {
+                say("note: could not list the members of consumer group \(group) (\(error)); going on without that check")
+            }
+        }
+        guard busy.isEmpty else {
+            throw CommandFailure(
+                "Triage's consumer groups already have members on \(cluster.bootstrap): \(busy.joined(separator: "; ")). "
+                    + "Workers of a deployment or another `triage interop` run would share this run's partitions and its audit would be wrong: "
+                    + "stop them, or wait until their session timeout expired (a killed member stays listed until then)."
+            )
         }
     }
 
