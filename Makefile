@@ -73,14 +73,19 @@ test: test-deps
 
 # The interop suite against a cluster you name (`triage interop --help`): topics, every worker as a
 # process, a kill -9 of each, an audit. KAFKA_PROPERTIES: librdkafka KEY=VALUE pairs, space-separated
-# (secrets better as TRIAGE_KAFKA_SASL_PASSWORD=... in the environment); INTEROP_ARGS: more options.
+# (a value with spaces, or a secret, goes better in the environment: TRIAGE_KAFKA_SASL_PASSWORD=...);
+# INTEROP_ARGS: more options. The values reach the shell through the environment, never as text of
+# the command, and the properties' values are not echoed.
 BOOTSTRAP        ?=
 KAFKA_PROPERTIES ?=
 INTEROP_ARGS     ?=
+export BOOTSTRAP KAFKA_PROPERTIES INTEROP_ARGS
 test-kafka: deps
-	@[ -n "$(BOOTSTRAP)" ] || { echo "usage: make test-kafka BOOTSTRAP=host:port [KAFKA_PROPERTIES='security.protocol=SASL_SSL ...'] [INTEROP_ARGS='--replication-factor 3']"; exit 2; }
+	@[ -n "$$BOOTSTRAP" ] || { echo "usage: make test-kafka BOOTSTRAP=host:port [KAFKA_PROPERTIES='security.protocol=SASL_SSL ...'] [INTEROP_ARGS='--replication-factor 3']"; exit 2; }
 	$(SWIFT) build --product triage
-	.build/debug/triage interop --bootstrap '$(BOOTSTRAP)' $(foreach p,$(KAFKA_PROPERTIES),--kafka-property '$(p)') $(INTEROP_ARGS)
+	@set -f; set --; for p in $$KAFKA_PROPERTIES; do set -- "$$@" --kafka-property "$$p"; done; \
+	echo ".build/debug/triage interop --bootstrap $$BOOTSTRAP ($$(($$# / 2)) --kafka-property pair(s), values not shown) $$INTEROP_ARGS"; \
+	exec .build/debug/triage interop --bootstrap "$$BOOTSTRAP" "$$@" $$INTEROP_ARGS
 
 # Every benchmark writes its figures (JSON) into BENCH_REPORT_DIR; bench-report assembles them,
 # with the machine, into docs/benchmarks.md. BENCH_ARGS goes to every benchmark (e.g. --events 20000).

@@ -35,19 +35,20 @@ final class DevProcessCluster: Sendable {
     private let children: Mutex<[Child]>
     /// The broker's standard input with `faultCommands`.
     private let faults: FileHandle?
-    /// Appended to every worker's command line (an external cluster's `--kafka-property`s).
-    private let workerArguments: [String]
+    /// Added to every child's environment (an external cluster's `TRIAGE_KAFKA_*` properties:
+    /// kept off command lines, which `ps` shows).
+    let childEnvironment: [String: String]
 
     /// Workers on an external cluster (`triage interop`): no broker process; the workers keep
-    /// Kafka's fetch defaults and get `arguments` (e.g. `--kafka-property` pairs) appended.
-    init(external bootstrap: String, arguments: [String]) throws {
+    /// Kafka's fetch defaults and get `environment` (e.g. `TRIAGE_KAFKA_SASL_PASSWORD`).
+    init(external bootstrap: String, environment: [String: String]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-interop-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         self.bootstrap = bootstrap
         broker = nil
         faults = nil
         children = Mutex([])
-        workerArguments = arguments
+        childEnvironment = environment
     }
 
     /// Whether the cluster is the embedded broker this object started.
@@ -70,7 +71,7 @@ final class DevProcessCluster: Sendable {
         faults = process.standardInput
         broker = process
         children = Mutex([])
-        workerArguments = []
+        childEnvironment = [:]
         let deadline = ContinuousClock.now + .seconds(30)
         while !FileManager.default.fileExists(atPath: portFile) {
             guard ContinuousClock.now < deadline, process.isRunning else {
@@ -95,9 +96,8 @@ final class DevProcessCluster: Sendable {
         if isEmbedded { fixed[ConnectionOptions.fetchWaitVariable] = "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))" }
         let process = try ChildProcess(
             executable: Self.executable,
-            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"]
-                + workerArguments,
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(fixed) { $1 },
+            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"],
+            environment: ProcessInfo.processInfo.environment.merging(childEnvironment) { $1 }.merging(environment) { $1 }.merging(fixed) { $1 },
             standardOutput: .file(log, append: true), standardError: .standardOutput,
             deathSignal: SIGTERM
         )

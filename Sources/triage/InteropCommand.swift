@@ -79,7 +79,26 @@ struct InteropCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    /// `--kafka-property` pairs as the `TRIAGE_KAFKA_*` variables every `triage` command reads,
+    /// so that secrets stay out of the children's command lines (`ps` shows those). Keys that the
+    /// variable form cannot spell (anything but lower-case letters, digits and dots) stay options.
+    static func childEnvironment(_ properties: [String: String]) -> [String: String] {
+        var environment: [String: String] = [:]
+        for (key, value) in properties where key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "." }) {
+            environment["TRIAGE_KAFKA_" + key.replacingOccurrences(of: ".", with: "_").uppercased()] = value
+        }
+        return environment
+    }
+
+    /// The pairs ``childEnvironment(_:)`` cannot carry, as options.
+    static func childArguments(_ properties: [String: String]) -> [String] {
+        properties.filter { !$0.key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "." }) }.sorted { $0.key < $1.key }.flatMap {
+            ["--kafka-property", "\($0.key)=\($0.value)"]
+        }
+    }
+
     func validate() throws {
+        if let bootstrap, bootstrap.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--bootstrap is empty: give host:port[,host:port...]") }
         guard (2...200).contains(incidents) else { throw ValidationError("--incidents must be between 2 and 200") }
         guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be between 1 and 64") }
         if let replicationFactor, replicationFactor < 1 { throw ValidationError("--replication-factor must be at least 1") }
@@ -90,10 +109,9 @@ struct InteropCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.interop")
-        let propertyArguments = properties.flatMap { ["--kafka-property", $0] }
         let cluster: DevProcessCluster
         if let bootstrap {
-            cluster = try DevProcessCluster(external: bootstrap, arguments: propertyArguments)
+            cluster = try DevProcessCluster(external: bootstrap, environment: Self.childEnvironment(try keyValuePairs(properties, option: "--kafka-property")))
         } else {
             cluster = try await DevProcessCluster(brokers: 1, partitions: partitions)
         }
@@ -102,10 +120,12 @@ struct InteropCommand: AsyncParsableCommand {
             .merging(try keyValuePairs(properties, option: "--kafka-property")) { $1 }
         if cluster.isEmbedded { client.fetchWait = EmbeddedKafka.mockFetchWait }
         let run = Interop(cluster: cluster, client: client, command: self, logger: logger)
+        InteropSignals.install(cluster: cluster)
         do {
             try await run.run()
         } catch {
-            _ = await cluster.stop()
+            // Workers whose cluster is gone take long to leave their groups: 20 s, then SIGKILL.
+            _ = await cluster.stop(timeout: .seconds(20))
             throw error
         }
     }
@@ -127,7 +147,10 @@ private struct Interop {
         self.logger = logger
     }
 
-    private var connection: [String] { ["--bootstrap", cluster.bootstrap] + command.properties.flatMap { ["--kafka-property", $0] } }
+    /// Tools' connection options; their `--kafka-property` pairs travel in the environment (``InteropCommand/childEnvironment(_:)``).
+    private var connection: [String] {
+        ["--bootstrap", cluster.bootstrap] + InteropCommand.childArguments((try? keyValuePairs(command.properties, option: "--kafka-property")) ?? [:])
+    }
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -137,8 +160,13 @@ private struct Interop {
         let token = "interop-\(runID)"
         say("triage interop — \(cluster.isEmbedded ? "embedded broker" : "cluster") \(cluster.bootstrap), run \(runID); logs in \(cluster.folder)")
 
-        // 1. Topics.
+        // 1. The cluster answers (an error here names the address and what to check), then topics.
         if !cluster.isEmbedded {
+            do {
+                _ = try await KafkaAdmin(configuration: client, logger: logger).listTopics(timeout: ConnectionOptions.reachTimeout)
+            } catch {
+                throw ConnectionOptions.unreachable(client, error)
+            }
             let output = try await tool(
                 "topics-create", ["topics", "create", "--all", "--partitions", "\(command.partitions)"]
                     + (command.replicationFactor.map { ["--replication-factor", "\($0)"] } ?? []) + connection,
@@ -155,14 +183,22 @@ private struct Interop {
         let sinkRunning = Task { try await sink.run() }
         defer { sinkRunning.cancel() }
         let sinkPort = await sink.boundPort()
-        let roster = DevCommand.demoRoster
+        // The run's own team and agents: earlier runs' incidents hold theirs (they stay open), and
+        // the run must not route to a deployment's agents either.
+        let team = "interop-\(runID)"
+        let roster = Roster(
+            agents: (1...12).map { Agent(id: "\(team)-agent-\($0)", team: team, skills: ["billing"], languages: ["en"], capacity: 6) },
+            policy: RoutingPolicy(),
+            initialPresence: Dictionary(uniqueKeysWithValues: (1...12).map { ("\(team)-agent-\($0)", Presence.online) })
+        )
         let rosterPath = try write("roster.yaml", DevProcessFiles.roster(roster))
         let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: SlaPolicy(), port: sinkPort))
         let tenantsPath = try write("tenants.yaml", "tenants:\n  - name: interop\n    token_env: TRIAGE_INTEROP_TOKEN\n    accounts: [\(account)]\n")
         let intakePort = try DevProcessCluster.freePort()
-        let session = ["--session-timeout", "6"]
+        // --kafka-property pairs the environment cannot carry (``InteropCommand/childArguments(_:)``).
+        let session = ["--session-timeout", "6"] + InteropCommand.childArguments((try? keyValuePairs(command.properties, option: "--kafka-property")) ?? [:])
         try cluster.start("escalator", ["escalator"] + session + time)
-        try cluster.start("router", ["router"] + session + ["--roster", rosterPath, "--default-team", "tier-1"])
+        try cluster.start("router", ["router"] + session)
         try cluster.start("notifier", ["notifier"] + session + ["--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
         try cluster.start("analytics", ["analytics"] + session)
         try cluster.start(
@@ -183,7 +219,7 @@ private struct Interop {
         _ = try await tool(
             "entitlements-grant", ["entitlements", "grant", "--id", entitlement, "--kind", "24x7", "--account", account] + connection, timeout: .seconds(90)
         )
-        say("roster of \(roster.agents.count) agents applied; 24x7 contract \(entitlement) granted to \(account)")
+        say("roster of \(roster.agents.count) agents in team \(team) applied; 24x7 contract \(entitlement) granted to \(account)")
         var opened: [String] = []
         let severities = ["SEVERITY_A", "SEVERITY_B", "SEVERITY_C"]
         var sequence = 0
@@ -191,7 +227,7 @@ private struct Interop {
             sequence += 1
             let request = """
                 {"requestId":"interop-\(runID)-\(sequence)","customerAccount":"\(account)","product":"billing","language":"en",\
-                "severity":"\(severities[sequence % 3])","customerTimeZone":"Europe/Zurich","title":"interop \(runID) #\(sequence) (gRPC)"}
+                "severity":"\(severities[sequence % 3])","customerTimeZone":"Europe/Zurich","team":"\(team)","title":"interop \(runID) #\(sequence) (gRPC)"}
                 """
             let output = try await tool(
                 "call-\(sequence)", ["call", "OpenIncident", request, "--intake", "127.0.0.1:\(intakePort)", "--token", token], timeout: .seconds(60)
@@ -211,7 +247,7 @@ private struct Interop {
                 lines += """
                     {"incidentId":"\(id)","producer":"interop","sequence":"1","opened":{"customerAccount":"\(account)","entitlementId":"\(entitlement)",\
                     "product":"billing","language":"en","severity":"\(severities[sequence % 3])","coverage":"COVERAGE_24X7","customerTimeZone":"Europe/Zurich",\
-                    "title":"interop \(runID) #\(sequence) (publish)"}}
+                    "team":"\(team)","title":"interop \(runID) #\(sequence) (publish)"}}
 
                     """
             }
@@ -259,6 +295,10 @@ private struct Interop {
         result = try await audit.run(sink: sink.snapshot)
         result.workerExits = await cluster.stop()
         if let escalatorExit { result.workerExits["escalator"] = escalatorExit }
+        // The run's agents go offline: its incidents stay open (on its own team), nothing new reaches them.
+        var offline = roster
+        offline.initialPresence = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, Presence.offline) })
+        _ = try? await tool("agents-offline", ["agents", "apply", try write("roster-offline.yaml", DevProcessFiles.roster(offline))] + connection)
         result.versions = versions
         let table = result.table(runID: runID, bootstrap: cluster.bootstrap, embedded: cluster.isEmbedded, seconds: seconds(since: started))
         print(table)
@@ -326,7 +366,8 @@ private struct Interop {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = try ChildProcess(
             executable: DevProcessCluster.executable, arguments: arguments,
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
+            environment: ProcessInfo.processInfo.environment.merging(cluster.childEnvironment) { $1 }.merging(environment) { $1 }
+                .merging([exitWithParentVariable: "\(getpid())"]) { $1 },
             standardInput: .nullDevice, standardOutput: .file(log, append: false), standardError: .standardOutput
         )
         let deadline = ContinuousClock.now + timeout
@@ -343,14 +384,29 @@ private struct Interop {
     }
 
     /// Waits until worker `name` answers `/readyz` with 200 (its partitions restored).
+    /// Every 15 s without it, says so and asks the cluster for its topics: a cluster that stopped
+    /// answering ends the run at once, naming the cluster rather than the worker.
     private func waitUntilReady(_ name: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(command.readyTimeout)
+        let start = ContinuousClock.now
+        let deadline = start + .seconds(command.readyTimeout)
+        var nextProbe = start + .seconds(15)
         while ContinuousClock.now < deadline {
             guard let worker = cluster.workers.first(where: { $0.name == name }) else { throw CommandFailure("no worker \(name)") }
             if let termination = worker.process.termination {
                 throw CommandFailure("\(name) exited (\(termination)) before it was ready; see \(worker.log)")
             }
             if await Self.isReady(port: worker.opsPort) { return }
+            if ContinuousClock.now >= nextProbe {
+                nextProbe = .now + .seconds(15)
+                say("  waiting for \(name) to be ready (\(seconds(since: start)) s)")
+                do {
+                    _ = try await KafkaAdmin(configuration: client, logger: logger).listTopics(timeout: ConnectionOptions.reachTimeout)
+                } catch {
+                    throw CommandFailure(
+                        "the cluster at \(cluster.bootstrap) stopped answering (\(error)) while \(name) was starting; the workers' logs are in \(cluster.folder)"
+                    )
+                }
+            }
             try await Task.sleep(for: .milliseconds(250))
         }
         throw CommandFailure("\(name) was not ready within \(Int(command.readyTimeout)) s (--ready-timeout); see \(cluster.folder)/\(name).log")
@@ -539,5 +595,37 @@ struct InteropAudit {
 
     private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?) async throws -> [T] {
         try await readWholeTopic(topic, admin: admin, client: client, logger: logger, transform)
+    }
+}
+
+/// SIGTERM, and SIGINT unless it was ignored when the run started (a background job of a
+/// non-interactive shell), stop the run's processes before the run exits (128 + the signal).
+enum InteropSignals {
+    private struct State: @unchecked Sendable {  // dispatch sources are thread-safe
+        var sources: [any DispatchSourceSignal] = []
+    }
+    private static let state = Mutex(State())
+    private static let stopping = Atomic<Bool>(false)
+
+    static func install(cluster: DevProcessCluster) {
+        state.withLock { state in
+            guard state.sources.isEmpty else { return }
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                let previous = signal(number, SIG_IGN)  // delivered to the dispatch source instead
+                if number == SIGINT, let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    guard !stopping.exchange(true, ordering: .relaxed) else { return }
+                    print("\ninterop: \(name): stopping the run's processes (logs: \(cluster.folder))")
+                    fflush(nil)
+                    Task {
+                        _ = await cluster.stop(timeout: .seconds(20))
+                        exit(128 + number)
+                    }
+                }
+                source.resume()
+                state.sources.append(source)
+            }
+        }
     }
 }

@@ -39,8 +39,12 @@ struct PublishCommand: AsyncParsableCommand {
 
         /// A publisher whose validation judges "in the future" by SLA time (`clock`), as the
         /// escalator and the intake do: a sped-up stamp is not a clock-skewed one.
-        func publisher(clock: ScaledClock, logger: Logger) throws -> IncidentEventPublisher {
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.clientConfiguration()), logger: logger)
+        /// Fails within seconds, naming the cluster, when no broker answers (the producer alone
+        /// would wait for its records' delivery timeout, minutes).
+        func publisher(clock: ScaledClock, logger: Logger) async throws -> IncidentEventPublisher {
+            let client = try cluster.clientConfiguration()
+            _ = try await cluster.reachableAdmin(client, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
             return IncidentEventPublisher(producer: producer, topic: topic, validator: IncidentEventValidator(now: { clock.now() }))
         }
     }
@@ -64,7 +68,7 @@ struct PublishCommand: AsyncParsableCommand {
                 text = String(decoding: await readStandardInput(), as: UTF8.self)
             }
             let clock = time.clock
-            let publisher = try connection.publisher(clock: clock, logger: logger)
+            let publisher = try await connection.publisher(clock: clock, logger: logger)
             var failures = 0
             var published = 0
             for entry in IncidentEventText.read(text) {
@@ -139,7 +143,7 @@ struct PublishCommand: AsyncParsableCommand {
                     $0.description_p = description
                 }
             }
-            let publisher = try connection.publisher(clock: clock, logger: common.bootstrapLogging(label: "triage.publish"))
+            let publisher = try await connection.publisher(clock: clock, logger: common.bootstrapLogging(label: "triage.publish"))
             do {
                 let report = try await publisher.publish(event)
                 print("\(event.incidentID) Opened -> \(report.topic)[\(report.partition)]@\(report.offset)")

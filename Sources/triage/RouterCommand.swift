@@ -126,7 +126,11 @@ struct AgentsCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.agents")
             let roster = try loadRoster(file)
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: try connection.clientConfiguration()), logger: logger)
+            let client = try connection.clientConfiguration()
+            // A cluster that does not answer fails in seconds, naming it (the producer alone would
+            // wait for its records' delivery timeout, minutes).
+            _ = try await connection.reachableAdmin(client, logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
             let published = try await publishRoster(roster, producer: producer, source: "triage agents apply")
             print("published \(published) agent event(s) for \(roster.agents.count) agent(s) to \(TriageTopic.agentEvents)")
             await producer.close()

@@ -27,7 +27,7 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             for topic in try await admin.listTopics() {
                 print("\(topic.name)\t\(topic.partitions.count) partition(s)")
             }
@@ -41,7 +41,7 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             let description = try await admin.describeTopic(topic)
             print("topic \(description.name): \(description.partitions.count) partition(s)")
             for partition in description.partitions {
@@ -86,7 +86,7 @@ struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let topicConfigs = try keyValuePairs(configs, option: "--config")
-            let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             guard all else {
                 try await admin.createTopics(
                     topics.map {
@@ -135,7 +135,7 @@ struct TopicsCommand: AsyncParsableCommand {
         func validate() throws { try layout.validate(requirePartitions: false) }
 
         func run() async throws {
-            let admin = try KafkaAdmin(configuration: connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             let report = try await TopicSetup.check(admin: admin, partitions: try layout.partitionCounts(), layout: layout.topics)
             for existing in report.existing { print("ok      \(existing.topic.name) (\(existing.partitions) partition(s))") }
             try finish(report, bootstrap: try connection.clientConfiguration().bootstrapServers.joined(separator: ","))

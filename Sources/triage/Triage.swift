@@ -174,7 +174,7 @@ struct ConnectionOptions: ParsableArguments {
         do {
             _ = try await admin.listTopics(timeout: Self.reachTimeout)
         } catch {
-            throw unreachable(client, error)
+            throw Self.unreachable(client, error)
         }
         return admin
     }
@@ -186,16 +186,20 @@ struct ConnectionOptions: ParsableArguments {
             return try await admin.describeTopic(topic, timeout: Self.reachTimeout)
         } catch {
             if Self.code(of: error) == .unknownTopicOrPartition { return nil }
-            throw unreachable(client, error)
+            throw Self.unreachable(client, error)
         }
     }
 
     static func code(of error: any Error) -> KafkaError.Code? { (error as? KafkaError)?.code }
 
-    func unreachable(_ client: KafkaClientConfiguration, _ error: any Error) -> CommandFailure {
-        CommandFailure(
-            "cannot reach the Kafka cluster at \(client.bootstrapServers.joined(separator: ",")) within \(Self.reachTimeout) (\(error)). "
-                + "Is a broker running there? Point --bootstrap (or TRIAGE_BOOTSTRAP) at one."
+    static func unreachable(_ client: KafkaClientConfiguration, _ error: any Error) -> CommandFailure {
+        let protocolName = client.librdkafkaOverrides["security.protocol"] ?? "PLAINTEXT"
+        return CommandFailure(
+            "cannot reach the Kafka cluster at \(client.bootstrapServers.joined(separator: ",")) within \(reachTimeout) (\(error)). "
+                + "Is a broker running there? Point --bootstrap (or TRIAGE_BOOTSTRAP) at one. If something listens there, check that it "
+                + "is a Kafka listener and that it speaks \(protocolName) (set with --kafka-property security.protocol=SSL, SASL_SSL or "
+                + "SASL_PLAINTEXT); a librdkafka older than \(KafkaLibrary.firstVersionReadingTaggedFields) also fails on brokers that "
+                + "send tagged fields (this process has \(KafkaLibrary.version))."
         )
     }
 
@@ -228,6 +232,9 @@ func keyValuePairs(_ values: [String], option: String) throws -> [String: String
             throw ValidationError(
                 "\(option)\(ordinal) is not KEY=VALUE: found \(value.count) characters without '=' (not shown: a value may be a secret); \(fix)"
             )
+        }
+        guard equals != value.startIndex else {
+            throw ValidationError("\(option)\(values.count > 1 ? " (number \(index + 1))" : "") has an empty KEY: write KEY=VALUE, e.g. sasl.username=NAME")
         }
         result[String(value[..<equals])] = String(value[value.index(after: equals)...])
     }

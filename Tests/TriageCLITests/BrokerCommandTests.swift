@@ -96,6 +96,14 @@ struct BrokerCommandTests {
     @Test func withoutABrokerCommandsSaySoPromptly() async throws {
         let port = try freeLoopbackPort()
         let bootstrap = "127.0.0.1:\(port)"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("unreachable-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let roster = folder + "/roster.yaml"
+        try "agents:\n  - { id: a1, team: t, products: [billing], languages: [en], capacity: 2 }\n".write(toFile: roster, atomically: true, encoding: .utf8)
+        let opened = folder + "/opened.json"
+        try #"{"eventId":"e1","incidentId":"inc-1","opened":{"customerAccount":"a","entitlementId":"p","product":"billing","language":"en","severity":"SEVERITY_B","coverage":"COVERAGE_24X7","customerTimeZone":"UTC","title":"t"}}"#
+            .write(toFile: opened, atomically: true, encoding: .utf8)
         let commands: [[String]] = [
             ["entitlements", "show"],
             ["entitlements", "grant", "--id", "PACK-1", "--kind", "5-pack", "--account", "acct-1"],
@@ -103,6 +111,11 @@ struct BrokerCommandTests {
             ["entitlements", "billing", "PACK-1", "inc-1", "--refund"],
             ["agents"],
             ["tail"],
+            // These waited minutes (their records' delivery timeout) before they asked first.
+            ["agents", "apply", roster],
+            ["publish", "--file", opened],
+            ["topics", "list"],
+            ["topics", "create", "--all", "--partitions", "3"],
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for command in commands {
