@@ -30,7 +30,7 @@ final class DevProcessCluster: Sendable {
 
     let folder: String
     let bootstrap: String
-    /// `nil`: an external cluster (``init(external:arguments:)``).
+    /// `nil`: an external cluster (``init(external:environment:)``).
     private let broker: ChildProcess?
     private let children: Mutex<[Child]>
     /// The broker's standard input with `faultCommands`.
@@ -127,11 +127,7 @@ final class DevProcessCluster: Sendable {
     /// SIGTERM to worker `name` alone; waits (up to `timeout`, then SIGKILL) and returns its exit status.
     func stopWorker(_ name: String, timeout: Duration = .seconds(45)) async -> Int32? {
         guard let child = workers.first(where: { $0.name == name }) else { return nil }
-        child.process.send(SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        while child.process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
-        if child.process.isRunning { child.process.send(SIGKILL) }
-        return await child.process.terminated().status
+        return await Self.terminate([child], timeout: timeout)[name]
     }
 
     /// Sends one fault command to the broker (see `triage broker --help`).
@@ -164,14 +160,26 @@ final class DevProcessCluster: Sendable {
     /// SIGTERM to every worker (they finish in-flight work, commit and leave their groups), then
     /// the broker. Returns the workers' exit statuses.
     func stop(timeout: Duration = .seconds(45)) async -> [String: Int32] {
-        let all = workers
-        for child in all { child.process.send(SIGTERM) }
+        let statuses = await Self.terminate(workers, timeout: timeout)
+        // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
+        // worth flushing, so it is killed.
+        if let broker {
+            broker.send(SIGKILL)
+            _ = await broker.terminated()
+        }
+        return statuses
+    }
+
+    /// SIGTERM to `children`, SIGKILL to those still running after `timeout`; their exit
+    /// statuses by name (-9: had to be killed).
+    private static func terminate(_ children: [Child], timeout: Duration) async -> [String: Int32] {
+        for child in children { child.process.send(SIGTERM) }
         let deadline = ContinuousClock.now + timeout
-        while all.contains(where: { $0.process.isRunning }), ContinuousClock.now < deadline {
+        while children.contains(where: { $0.process.isRunning }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
         }
         var statuses: [String: Int32] = [:]
-        for child in all {
+        for child in children {
             if child.process.isRunning {
                 child.process.send(SIGKILL)
                 _ = await child.process.terminated()
@@ -179,12 +187,6 @@ final class DevProcessCluster: Sendable {
             } else {
                 statuses[child.name] = child.process.termination?.status
             }
-        }
-        // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
-        // worth flushing, so it is killed.
-        if let broker {
-            broker.send(SIGKILL)
-            _ = await broker.terminated()
         }
         return statuses
     }

@@ -84,7 +84,7 @@ struct InteropCommand: AsyncParsableCommand {
     /// variable form cannot spell (anything but lower-case letters, digits and dots) stay options.
     static func childEnvironment(_ properties: [String: String]) -> [String: String] {
         var environment: [String: String] = [:]
-        for (key, value) in properties where key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "." }) {
+        for (key, value) in properties where variableSpells(key) {
             environment["TRIAGE_KAFKA_" + key.replacingOccurrences(of: ".", with: "_").uppercased()] = value
         }
         return environment
@@ -92,10 +92,11 @@ struct InteropCommand: AsyncParsableCommand {
 
     /// The pairs ``childEnvironment(_:)`` cannot carry, as options.
     static func childArguments(_ properties: [String: String]) -> [String] {
-        properties.filter { !$0.key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "." }) }.sorted { $0.key < $1.key }.flatMap {
-            ["--kafka-property", "\($0.key)=\($0.value)"]
-        }
+        properties.filter { !variableSpells($0.key) }.sorted { $0.key < $1.key }.flatMap { ["--kafka-property", "\($0.key)=\($0.value)"] }
     }
+
+    /// Whether `TRIAGE_KAFKA_<KEY>` reads back as `key` (``ConnectionOptions/environmentProperties(_:)``).
+    private static func variableSpells(_ key: String) -> Bool { key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." } }
 
     func validate() throws {
         if let bootstrap, bootstrap.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--bootstrap is empty: give host:port[,host:port...]") }
@@ -109,17 +110,18 @@ struct InteropCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.interop")
+        let pairs = try keyValuePairs(properties, option: "--kafka-property")
         let cluster: DevProcessCluster
         if let bootstrap {
-            cluster = try DevProcessCluster(external: bootstrap, environment: Self.childEnvironment(try keyValuePairs(properties, option: "--kafka-property")))
+            cluster = try DevProcessCluster(external: bootstrap, environment: Self.childEnvironment(pairs))
         } else {
             cluster = try await DevProcessCluster(brokers: 1, partitions: partitions)
         }
         var client = KafkaClientConfiguration(bootstrap: cluster.bootstrap)
         client.librdkafkaOverrides = ConnectionOptions.environmentProperties(ProcessInfo.processInfo.environment)
-            .merging(try keyValuePairs(properties, option: "--kafka-property")) { $1 }
+            .merging(pairs) { $1 }
         if cluster.isEmbedded { client.fetchWait = EmbeddedKafka.mockFetchWait }
-        let run = Interop(cluster: cluster, client: client, command: self, logger: logger)
+        let run = Interop(cluster: cluster, client: client, command: self, propertyArguments: Self.childArguments(pairs), logger: logger)
         InteropSignals.install(cluster: cluster)
         do {
             try await run.run()
@@ -136,21 +138,22 @@ private struct Interop {
     let cluster: DevProcessCluster
     let client: KafkaClientConfiguration
     let command: InteropCommand
+    /// The `--kafka-property` pairs the environment cannot carry, for every child (``InteropCommand/childArguments(_:)``).
+    let propertyArguments: [String]
     let logger: Logger
     /// Names this run's accounts, entitlements and incidents: other runs' data on the cluster is ignored.
     let runID = String(UUID().uuidString.prefix(8)).lowercased()
 
-    init(cluster: DevProcessCluster, client: KafkaClientConfiguration, command: InteropCommand, logger: Logger) {
+    init(cluster: DevProcessCluster, client: KafkaClientConfiguration, command: InteropCommand, propertyArguments: [String], logger: Logger) {
         self.cluster = cluster
         self.client = client
         self.command = command
+        self.propertyArguments = propertyArguments
         self.logger = logger
     }
 
     /// Tools' connection options; their `--kafka-property` pairs travel in the environment (``InteropCommand/childEnvironment(_:)``).
-    private var connection: [String] {
-        ["--bootstrap", cluster.bootstrap] + InteropCommand.childArguments((try? keyValuePairs(command.properties, option: "--kafka-property")) ?? [:])
-    }
+    private var connection: [String] { ["--bootstrap", cluster.bootstrap] + propertyArguments }
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -162,11 +165,7 @@ private struct Interop {
 
         // 1. The cluster answers (an error here names the address and what to check), then topics.
         if !cluster.isEmbedded {
-            do {
-                _ = try await KafkaAdmin(configuration: client, logger: logger).listTopics(timeout: ConnectionOptions.reachTimeout)
-            } catch {
-                throw ConnectionOptions.unreachable(client, error)
-            }
+            _ = try await ConnectionOptions.admin(reaching: client, logger: logger)
             let output = try await tool(
                 "topics-create", ["topics", "create", "--all", "--partitions", "\(command.partitions)"]
                     + (command.replicationFactor.map { ["--replication-factor", "\($0)"] } ?? []) + connection,
@@ -186,17 +185,13 @@ private struct Interop {
         // The run's own team and agents: earlier runs' incidents hold theirs (they stay open), and
         // the run must not route to a deployment's agents either.
         let team = "interop-\(runID)"
-        let roster = Roster(
-            agents: (1...12).map { Agent(id: "\(team)-agent-\($0)", team: team, skills: ["billing"], languages: ["en"], capacity: 6) },
-            policy: RoutingPolicy(),
-            initialPresence: Dictionary(uniqueKeysWithValues: (1...12).map { ("\(team)-agent-\($0)", Presence.online) })
-        )
+        let agents = (1...12).map { Agent(id: "\(team)-agent-\($0)", team: team, skills: ["billing"], languages: ["en"], capacity: 6) }
+        let roster = Roster(agents: agents, policy: RoutingPolicy(), initialPresence: Dictionary(uniqueKeysWithValues: agents.map { ($0.id, Presence.online) }))
         let rosterPath = try write("roster.yaml", DevProcessFiles.roster(roster))
         let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: SlaPolicy(), port: sinkPort))
         let tenantsPath = try write("tenants.yaml", "tenants:\n  - name: interop\n    token_env: TRIAGE_INTEROP_TOKEN\n    accounts: [\(account)]\n")
         let intakePort = try DevProcessCluster.freePort()
-        // --kafka-property pairs the environment cannot carry (``InteropCommand/childArguments(_:)``).
-        let session = ["--session-timeout", "6"] + InteropCommand.childArguments((try? keyValuePairs(command.properties, option: "--kafka-property")) ?? [:])
+        let session = ["--session-timeout", "6"] + propertyArguments
         try cluster.start("escalator", ["escalator"] + session + time)
         try cluster.start("router", ["router"] + session)
         try cluster.start("notifier", ["notifier"] + session + ["--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])

@@ -170,6 +170,11 @@ struct ConnectionOptions: ParsableArguments {
     /// An admin client that has had an answer from the cluster. Throws a ``CommandFailure``
     /// naming the bootstrap servers when no broker answers within ``reachTimeout``.
     func reachableAdmin(_ client: KafkaClientConfiguration, logger: Logger) async throws -> KafkaAdmin {
+        try await Self.admin(reaching: client, logger: logger)
+    }
+
+    /// ``reachableAdmin(_:logger:)`` for callers without the options (`triage interop`).
+    static func admin(reaching client: KafkaClientConfiguration, logger: Logger) async throws -> KafkaAdmin {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         do {
             _ = try await admin.listTopics(timeout: Self.reachTimeout)
