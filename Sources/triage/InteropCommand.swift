@@ -288,12 +288,13 @@ private struct Interop {
         try await waitForWorkersToCatchUp(client: client, logger: logger, within: .seconds(command.settle))
         try await Task.sleep(for: .seconds(2))  // the last webhooks of what was consumed
         result = try await audit.run(sink: sink.snapshot)
-        result.workerExits = await cluster.stop()
-        if let escalatorExit { result.workerExits["escalator"] = escalatorExit }
-        // The run's agents go offline: its incidents stay open (on its own team), nothing new reaches them.
+        // The run's agents go offline (before an embedded broker stops with the workers): its
+        // incidents stay open on its own team, and nothing new reaches them.
         var offline = roster
         offline.initialPresence = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, Presence.offline) })
         _ = try? await tool("agents-offline", ["agents", "apply", try write("roster-offline.yaml", DevProcessFiles.roster(offline))] + connection)
+        result.workerExits = await cluster.stop()
+        if let escalatorExit { result.workerExits["escalator"] = escalatorExit }
         result.versions = versions
         let table = result.table(runID: runID, bootstrap: cluster.bootstrap, embedded: cluster.isEmbedded, seconds: seconds(since: started))
         print(table)
@@ -372,8 +373,15 @@ private struct Interop {
         let termination = await process.terminated()
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard !overran, termination == .exited(0) else {
+            let command = "`triage \(arguments.prefix(3).joined(separator: " "))…`"
             let why = overran ? "did not finish within \(timeout)" : "failed (\(termination))"
-            throw CommandFailure("`triage \(arguments.prefix(3).joined(separator: " "))…` \(why); its output (\(log)):\n\(output.suffix(2000))")
+            // A tool fails most often because the cluster went away: say that first, whatever the
+            // tool's output ends with (librdkafka's connection lines can follow its own error).
+            if (try? await ConnectionOptions.admin(reaching: client, logger: logger)) == nil {
+                throw CommandFailure("the cluster at \(cluster.bootstrap) stopped answering: \(command) \(why); its output is in \(log)")
+            }
+            let errors = output.split(separator: "\n").filter { $0.hasPrefix("error:") }.joined(separator: "\n")
+            throw CommandFailure("\(command) \(why); its output (\(log)):\n\(errors.isEmpty ? String(output.suffix(2000)) : errors)")
         }
         return output
     }
