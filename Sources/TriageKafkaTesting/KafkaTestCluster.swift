@@ -128,57 +128,60 @@ public enum HeavyTests {
     public static let capacity = 2
     private static let gate = HeavyGate(capacity: capacity)
 
-    /// Runs `body` holding `weight` places (2: alone; only one test may ask for more than one,
-    /// or two could each hold one place and wait for the other's forever).
-    public static func run<T: Sendable>(weight: Int, _ body: @Sendable () async throws -> T) async throws -> T {
-        guard weight > 1 else { return try await run(body) }
-        return try await run { try await run(weight: weight - 1, body) }
-    }
-
-    public static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await gate.enter()
+    /// Runs `body` holding `weight` places (`capacity`: alone). The places are taken all at
+    /// once, in arrival order: two weighted tests never each hold part of what they need.
+    public static func run<T: Sendable>(weight: Int = 1, _ body: @Sendable () async throws -> T) async throws -> T {
+        let places = min(max(1, weight), capacity)
+        await gate.enter(places)
         do {
             let result = try await body()
-            gate.leave()
+            gate.leave(places)
             return result
         } catch {
-            gate.leave()
+            gate.leave(places)
             throw error
         }
     }
 }
 
-private final class HeavyGate: Sendable {
+/// A counting gate whose entries take several places at once, first come first served.
+public final class HeavyGate: Sendable {
     private struct State {
         var free: Int
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        var waiting: [(places: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let state: Mutex<State>
 
-    init(capacity: Int) { state = Mutex(State(free: capacity)) }
+    public init(capacity: Int) { state = Mutex(State(free: capacity)) }
 
-    func enter() async {
+    /// Waits until `places` are free (and every earlier arrival got in), then takes them.
+    public func enter(_ places: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let admitted = state.withLock { state -> Bool in
-                if state.free > 0 {
-                    state.free -= 1
+                // First come, first served: nobody overtakes a waiting test (a heavy one would starve).
+                if state.waiting.isEmpty && state.free >= places {
+                    state.free -= places
                     return true
                 }
-                state.waiting.append(continuation)
+                state.waiting.append((places, continuation))
                 return false
             }
             if admitted { continuation.resume() }
         }
     }
 
-    func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiting.isEmpty {
-                state.free += 1
-                return nil
+    /// Gives `places` back and lets in the waiting entries they make room for, in order.
+    public func leave(_ places: Int) {
+        let admitted = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.free += places
+            var admitted: [CheckedContinuation<Void, Never>] = []
+            while let first = state.waiting.first, first.places <= state.free {
+                state.free -= first.places
+                admitted.append(first.continuation)
+                state.waiting.removeFirst()
             }
-            return state.waiting.removeFirst()
+            return admitted
         }
-        next?.resume()
+        admitted.forEach { $0.resume() }
     }
 }
