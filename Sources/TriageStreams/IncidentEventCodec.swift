@@ -99,34 +99,18 @@ public struct DeadLetterQueue: Sendable {
 
     @discardableResult
     public func send(_ message: KafkaMessage, reason: PoisonReason) async throws -> KafkaDeliveryReport {
+        try await producer.send(Self.record(for: message, reason: reason, topic: topic))
+    }
+
+    /// The dead-letter record of `message`: its key, value and headers, plus headers naming the
+    /// reason and where it came from.
+    public static func record(for message: KafkaMessage, reason: PoisonReason, topic: String = TriageTopic.deadLetter) -> KafkaProducerMessage {
         let headers = message.headers + [
             KafkaHeader(name: TriageHeader.deadLetterReason, string: reason.text),
             KafkaHeader(name: TriageHeader.deadLetterTopic, string: message.topic),
             KafkaHeader(name: TriageHeader.deadLetterPartition, string: String(message.partition)),
             KafkaHeader(name: TriageHeader.deadLetterOffset, string: String(message.offset)),
         ]
-        return try await producer.send(
-            KafkaProducerMessage(topic: topic, key: message.key, value: message.value, headers: headers)
-        )
-    }
-}
-
-/// The loop every lifecycle worker runs: decode each record, hand valid events to `handle`,
-/// dead-letter the rest with their reason, store offsets after each batch. A poison record never
-/// stops the partition.
-public func consumeIncidentEvents(
-    from consumer: KafkaConsumer,
-    decoder: IncidentEventDecoder = IncidentEventDecoder(),
-    deadLetters: DeadLetterQueue,
-    handle: (IncidentEvent, KafkaMessage) async throws -> Void
-) async throws {
-    for try await batch in consumer.batches {
-        for message in batch {
-            switch decoder.decode(message) {
-            case .success(let event): try await handle(event, message)
-            case .failure(let reason): try await deadLetters.send(message, reason: reason)
-            }
-        }
-        try consumer.storeOffsets(batch)
+        return KafkaProducerMessage(topic: topic, key: message.key, value: message.value, headers: headers)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import ServiceLifecycle
 import Synchronization
 import Testing
 import TriageKafka
@@ -44,16 +45,18 @@ struct DeadLetterTests {
         _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array("inc-5".utf8), value: nil))
         _ = try await publisher.publish(openedEvent("inc-6", "e6"))
 
-        let group = uniqueName("worker")
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
-        let handled = Mutex<[String]>([])
-        let worker = Task {
-            try await consumeIncidentEvents(from: consumer, deadLetters: DeadLetterQueue(producer: producer, topic: deadLetterTopic)) { event, _ in
-                handled.withLock { $0.append(event.incidentID) }
-            }
-        }
-        try await eventually("the valid events were handled") { handled.withLock { $0.count } == 3 }
-        #expect(handled.withLock { $0 } == ["inc-1", "inc-2", "inc-6"], "valid events in order, around the poison ones")
+        let groupID = uniqueName("worker")
+        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: groupID, topics: [topic]), logger: cluster.logger)
+        let handled = HandledEvents()
+        let worker = StreamWorker(
+            processor: EventRecorder(input: topic, handled: handled), consumer: consumer, producer: producer,
+            configuration: StreamWorkerConfiguration(worker: "recorder", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetterTopic),
+            logger: cluster.logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: cluster.logger))
+        let running = Task { try await group.run() }
+        try await eventually("the valid events were handled") { handled.ids.withLock { $0.count } == 3 }
+        #expect(handled.ids.withLock { $0 } == ["inc-1", "inc-2", "inc-6"], "valid events in order, around the poison ones")
 
         let inspector = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [deadLetterTopic]), logger: cluster.logger)
         let dead = try await withDeadline(.seconds(30)) { try await inspector.collect(4) }
@@ -70,10 +73,10 @@ struct DeadLetterTests {
         #expect(dead[0].keyString == "inc-x")
 
         // The worker committed past the poison records.
-        await consumer.close()
-        _ = try await worker.value
+        await group.triggerGracefulShutdown()
+        try await running.value
         await inspector.close()
-        let probe = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let probe = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: groupID, topics: [topic]), logger: cluster.logger)
         let committed = try await probe.committedOffsets(for: [TopicPartition(topic, 0)])
         #expect(committed[TopicPartition(topic, 0)] == 7, "the poison records must not hold the partition back")
         await probe.close()
@@ -101,4 +104,29 @@ struct DeadLetterTests {
         message.headers = event.kafkaHeaders().map { KafkaHeader(name: $0.name, string: $0.value) }
         #expect((try? decoder.decode(message).get()) == event)
     }
+}
+
+/// Records the incident of every valid lifecycle event; dead-letters the rest with the decoder's reason.
+private struct EventRecorder: StreamProcessor {
+    typealias PartitionState = NoPartitionState
+    let input: String
+    let stateName = "nothing"
+    let changelog: Changelog<NoPartitionState>? = nil
+    let handled: HandledEvents
+    let decoder = IncidentEventDecoder()
+
+    mutating func assigned(_ states: [Int32: NoPartitionState], output: inout StreamOutput) throws {}
+    mutating func revoked(_ partitions: [Int32]) {}
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        for record in records {
+            switch decoder.decode(record) {
+            case .success(let event): handled.ids.withLock { $0.append(event.incidentID) }
+            case .failure(let reason): output.deadLetter(record, reason: reason)
+            }
+        }
+    }
+}
+
+private final class HandledEvents: Sendable {
+    let ids = Mutex<[String]>([])
 }

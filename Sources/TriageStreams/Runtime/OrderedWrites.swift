@@ -1,0 +1,171 @@
+import Synchronization
+import TriageKafka
+
+/// Writes the outputs of successive steps in their phases and stores each step's input offsets
+/// once all its outputs are acknowledged — without making the next step wait for that.
+///
+/// A step's first phase is handed to the producer at once (``begin(_:offsets:)`` returns when it
+/// is queued). A writer task takes the steps whose first phase was acknowledged, in step order,
+/// and produces their later phases together, phase by phase, each acknowledged before the next;
+/// then it stores their offsets and runs their ``StreamOutput/whenDelivered(_:)`` actions. So:
+/// a step's phase *n+1* never leaves before its phase *n* is stored; phase *n* of a step never
+/// leaves before phase *n* of an earlier step; offsets are stored in step order and only for
+/// steps whose every output is stored (at-least-once, as with waiting).
+///
+/// A failed delivery stops everything: nothing later is produced or stored, and the next
+/// ``begin(_:offsets:)``, ``check()`` or ``drain()`` throws it. A restart reads again from the
+/// last stored offsets.
+final class OrderedWrites: Sendable {
+    private struct Step {
+        var later: [[KafkaProducerMessage]]
+        var offsets: [KafkaMessage]
+        var afterDelivery: [@Sendable () -> Void]
+        var firstPhaseDone = false
+    }
+
+    private struct State {
+        var nextTicket = 0
+        /// Steps not yet finished, by ticket (oldest first).
+        var steps: [Int: Step] = [:]
+        var nextToFinish = 0
+        var failure: (any Error)?
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let producer: KafkaProducer
+    private let consumer: KafkaConsumer
+    private let deadLetterTopic: String
+    private let maximumInFlight: Int
+    private let state = Mutex(State())
+    /// Wakes the writer task when a step's first phase was acknowledged.
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakeups: AsyncStream<Void>
+
+    init(producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, maximumInFlight: Int = 8) {
+        self.producer = producer
+        self.consumer = consumer
+        self.deadLetterTopic = deadLetterTopic
+        self.maximumInFlight = max(1, maximumInFlight)
+        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Steps begun and not yet finished.
+    var inFlight: Int { state.withLock { $0.steps.count } }
+
+    /// Throws the first failure, if there was one.
+    func check() throws {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Registers a step and hands its first phase (with its dead letters) to the producer,
+    /// waiting while too many steps are in flight.
+    func begin(_ output: StreamOutput, offsets: [KafkaMessage]) async throws {
+        if output.isEmpty && offsets.isEmpty { return }
+        try await waitForRoom()
+        var first = output.phases.first ?? []
+        first += output.deadLetters.map { DeadLetterQueue.record(for: $0.message, reason: $0.reason, topic: deadLetterTopic) }
+        let ticket = state.withLock { state in
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.steps[ticket] = Step(later: Array(output.phases.dropFirst()), offsets: offsets, afterDelivery: output.afterDelivery)
+            return ticket
+        }
+        await producer.submit(first) { [self] error in firstPhaseDelivered(ticket, error: error) }
+    }
+
+    /// Waits until every step begun so far is finished; throws the first failure.
+    func drain() async throws {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.steps.isEmpty || state.failure != nil { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        try check()
+    }
+
+    /// The writer: later phases, offsets and actions of the steps whose first phase is stored,
+    /// in step order. Runs until `wakeups` ends (``finish()``) or a failure.
+    func run() async {
+        for await _ in wakeups {
+            while true {
+                let ready = state.withLock { state -> [(ticket: Int, step: Step)] in
+                    guard state.failure == nil else { return [] }
+                    var ready: [(Int, Step)] = []
+                    var ticket = state.nextToFinish
+                    while let step = state.steps[ticket], step.firstPhaseDone {
+                        ready.append((ticket, step))
+                        ticket += 1
+                    }
+                    return ready
+                }
+                guard !ready.isEmpty else { break }
+                do {
+                    let phases = ready.map(\.step.later.count).max() ?? 0
+                    for phase in 0..<phases {
+                        let records = ready.flatMap { $0.step.later.count > phase ? $0.step.later[phase] : [] }
+                        if !records.isEmpty { try await producer.sendAll(records) }
+                    }
+                    let offsets = ready.flatMap(\.step.offsets)
+                    if !offsets.isEmpty { try consumer.storeOffsets(offsets) }
+                } catch {
+                    fail(error)
+                    return
+                }
+                for (_, step) in ready { step.afterDelivery.forEach { $0() } }
+                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    for (ticket, _) in ready { state.steps[ticket] = nil }
+                    state.nextToFinish = (ready.last?.ticket ?? state.nextToFinish - 1) + 1
+                    var waiters = state.roomWaiters
+                    state.roomWaiters = []
+                    if state.steps.isEmpty {
+                        waiters += state.drainWaiters
+                        state.drainWaiters = []
+                    }
+                    return waiters
+                }
+                waiters.forEach { $0.resume() }
+            }
+        }
+    }
+
+    /// Ends the writer task once it has written what is ready.
+    func finish() { wake.finish() }
+
+    private func firstPhaseDelivered(_ ticket: Int, error: KafkaError?) {
+        if let error { return fail(error) }
+        state.withLock { $0.steps[ticket]?.firstPhaseDone = true }
+        wake.yield()
+    }
+
+    private func fail(_ error: any Error) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if state.failure == nil { state.failure = error }
+            defer {
+                state.roomWaiters = []
+                state.drainWaiters = []
+            }
+            return state.roomWaiters + state.drainWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func waitForRoom() async throws {
+        while true {
+            try check()
+            let full = state.withLock { $0.steps.count >= maximumInFlight }
+            if !full { return }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waiting = state.withLock { state -> Bool in
+                    guard state.steps.count >= maximumInFlight, state.failure == nil else { return false }
+                    state.roomWaiters.append(continuation)
+                    return true
+                }
+                if !waiting { continuation.resume() }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+public import Foundation
+public import TriageKafka
+
+/// A stateful worker's logic, run by ``StreamWorker``: what it does with its partitions' state,
+/// with each batch of input records, and when its timer fires. Everything else — the consumer
+/// loop, the revocation handshake, restoring state from the changelog before a partition's
+/// first record, dead letters, writing outputs in order, storing offsets once they are
+/// acknowledged, health and metrics — is the runtime's.
+///
+/// The runtime calls a processor from one task only (a single writer), so its state needs no
+/// locks. Its methods are synchronous: a step decides, the runtime writes. Outputs go into a
+/// ``StreamOutput`` in ordered write phases.
+///
+/// A complete example, a key counter with a changelog and two write phases, is in
+/// `docs/architecture.md` ("The worker runtime"); `StreamWorkerTests` runs it.
+public protocol StreamProcessor: Sendable {
+    /// The state of one input partition, restored from ``changelog``.
+    associatedtype PartitionState: ChangelogState
+
+    /// The topic consumed; records and assignments of other topics are not this processor's.
+    var input: String { get }
+    /// The compacted topic (co-partitioned with ``input``) each partition's state is restored
+    /// from when the partition is assigned; `nil`: every partition starts with an empty state.
+    var changelog: Changelog<PartitionState>? { get }
+    /// What the state is called in logs and `/readyz` ("SLA state", "routing index").
+    var stateName: String { get }
+
+    /// Newly assigned partitions, their state restored (read to the end of the changelog).
+    /// Outputs written here (timers that fell due while nobody owned the partition) have no
+    /// input offsets.
+    mutating func assigned(_ states: [Int32: PartitionState], output: inout StreamOutput) throws
+    /// Partitions taken away (revoked or lost). Every output written so far was acknowledged
+    /// and its offsets stored before this is called.
+    mutating func revoked(_ partitions: [Int32])
+    /// A batch of records of owned partitions, in offset order per partition. Their offsets are
+    /// stored once every output written here is acknowledged.
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws
+    /// When ``punctuate(output:)`` should run next; `nil`: no timer. Asked after every step.
+    mutating func nextPunctuation() -> Punctuation?
+    /// The timer fired (punctuation): outputs without input offsets.
+    mutating func punctuate(output: inout StreamOutput) throws
+}
+
+extension StreamProcessor {
+    public mutating func nextPunctuation() -> Punctuation? { nil }
+    public mutating func punctuate(output: inout StreamOutput) throws {}
+}
+
+/// When a processor's timer should fire: `due` identifies the instant (the timer is set again
+/// only when it changes), `delay` is how long to sleep for it from now (on a scaled clock the
+/// two differ).
+public struct Punctuation: Sendable, Hashable {
+    public var due: Date
+    public var delay: Duration
+
+    public init(due: Date, delay: Duration) {
+        self.due = due
+        self.delay = delay
+    }
+
+    /// A wall-clock instant.
+    public init(at due: Date) {
+        self.due = due
+        let seconds = max(0, due.timeIntervalSinceNow)
+        self.delay = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+}
+
+/// What one step writes, in ordered phases: every record of a phase is acknowledged before any
+/// record of the next phase is produced, and the input offsets are stored only after the last
+/// phase is acknowledged. Phases are how a worker keeps its state from getting ahead of its
+/// outputs: the events first, then the changelog record saying they were published.
+///
+/// Phases of successive steps keep step order (phase *n* of a step is produced after phase *n*
+/// of every earlier step), so a later snapshot of a key never lands before an earlier one.
+public struct StreamOutput: Sendable {
+    /// Records by phase (index 0 first).
+    public private(set) var phases: [[KafkaProducerMessage]] = []
+    /// Input records that could not be processed, with why (written to the dead-letter topic
+    /// in the first phase).
+    public private(set) var deadLetters: [(message: KafkaMessage, reason: PoisonReason)] = []
+    /// Called once every phase was acknowledged, in step order (statistics, callbacks).
+    public private(set) var afterDelivery: [@Sendable () -> Void] = []
+
+    public init() {}
+
+    /// Adds `record` to `phase` (0 is written first).
+    public mutating func write(_ record: KafkaProducerMessage, phase: Int = 0) {
+        precondition(phase >= 0, "write phases start at 0")
+        while phases.count <= phase { phases.append([]) }
+        phases[phase].append(record)
+    }
+
+    public mutating func write(contentsOf records: some Sequence<KafkaProducerMessage>, phase: Int = 0) {
+        for record in records { write(record, phase: phase) }
+    }
+
+    /// `message` goes to the dead-letter topic with `reason`; processing goes on.
+    public mutating func deadLetter(_ message: KafkaMessage, reason: PoisonReason) {
+        deadLetters.append((message, reason))
+    }
+
+    /// Runs `action` once this step's outputs are all acknowledged.
+    public mutating func whenDelivered(_ action: @escaping @Sendable () -> Void) {
+        afterDelivery.append(action)
+    }
+
+    public var recordCount: Int { phases.reduce(0) { $0 + $1.count } }
+    public var isEmpty: Bool { recordCount == 0 && deadLetters.isEmpty && afterDelivery.isEmpty }
+}

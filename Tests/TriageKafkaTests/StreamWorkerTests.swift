@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TriageKafka
+import TriageKafkaTesting
+import TriageSchema
+import TriageStreams
+
+/// Counts records per key: the state a changelog restores, an echo of every record first and the
+/// new count once the echo is stored (two write phases), a tick on its timer when asked to.
+/// The worker of `docs/architecture.md`'s example, with test hooks.
+struct KeyCounter: StreamProcessor {
+    struct Counts: ChangelogState {
+        var values: [String: Int] = [:]
+        mutating func restore(_ value: Int, key: String) { values[key] = value }
+        mutating func forget(key: String) { values[key] = nil }
+    }
+
+    let input: String
+    let stateName = "key counts"
+    let changelog: Changelog<Counts>?
+    let echoes: String
+    var counts: [Int32: Counts] = [:]
+    /// Seen by the test: the batches processed, the states handed in.
+    let seen: SeenByCounter
+    var tickAt: Date?
+
+    init(input: String, changelog: String, echoes: String, unreadable: UnreadableRecordPolicy = .skip, tickAt: Date? = nil, seen: SeenByCounter) {
+        self.input = input
+        self.echoes = echoes
+        self.seen = seen
+        self.tickAt = tickAt
+        self.changelog = Changelog(topic: changelog, unreadable: unreadable) { bytes in
+            guard let count = Int(String(decoding: bytes, as: UTF8.self)) else { throw PoisonReason("not a number") }
+            return count
+        }
+    }
+
+    mutating func assigned(_ states: [Int32: Counts], output: inout StreamOutput) throws {
+        counts.merge(states) { _, restored in restored }
+        seen.restored.withLock { $0.merge(states.mapValues(\.values)) { _, new in new } }
+    }
+
+    mutating func revoked(_ partitions: [Int32]) {
+        for partition in partitions { counts[partition] = nil }
+    }
+
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        var counted = 0
+        for record in records {
+            guard let key = record.keyString, record.value != nil else {
+                output.deadLetter(record, reason: PoisonReason("a record needs a key and a value"))
+                continue
+            }
+            counted += 1
+            let count = counts[record.partition]!.values[key, default: 0] + 1
+            counts[record.partition]!.values[key] = count
+            output.write(KafkaProducerMessage(topic: echoes, key: record.key, value: record.value, partition: record.partition), phase: 0)
+            output.write(
+                KafkaProducerMessage(topic: changelog!.topic, key: record.key, value: Array(String(count).utf8), partition: record.partition), phase: 1
+            )
+        }
+        let seen = self.seen
+        output.whenDelivered { [counted] in seen.delivered.add(counted, ordering: .relaxed) }
+    }
+
+    mutating func nextPunctuation() -> Punctuation? { tickAt.map { Punctuation(at: $0) } }
+
+    mutating func punctuate(output: inout StreamOutput) throws {
+        tickAt = nil
+        output.write(KafkaProducerMessage(topic: echoes, key: Array("tick".utf8), value: Array("tick".utf8), partition: 0))
+    }
+}
+
+final class SeenByCounter: Sendable {
+    let restored = Mutex<[Int32: [String: Int]]>([:])
+    let delivered = Atomic<Int>(0)
+}
+
+@Suite("Stream worker runtime: restore, phases, offsets, dead letters, punctuation")
+struct StreamWorkerTests {
+    struct Fixture {
+        let cluster: KafkaTestCluster
+        let input: String
+        let changelog: String
+        let echoes: String
+        let deadLetter: String
+        let producer: KafkaProducer
+
+        init() throws {
+            cluster = try KafkaTestCluster()
+            input = try cluster.makeTopic("input", partitions: 2)
+            changelog = try cluster.makeTopic("counts", partitions: 2)
+            echoes = try cluster.makeTopic("echoes", partitions: 2)
+            deadLetter = try cluster.makeTopic("dead-letter", partitions: 1)
+            producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        }
+
+        func send(_ topic: String, _ key: String, _ value: String?, partition: Int32) async throws {
+            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value.map { Array($0.utf8) }, partition: partition))
+        }
+
+        func worker(_ counter: KeyCounter, group: String) throws -> (StreamWorker<KeyCounter>, KafkaConsumer) {
+            let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [input]), logger: cluster.logger)
+            let worker = StreamWorker(
+                processor: counter, consumer: consumer, producer: producer,
+                configuration: StreamWorkerConfiguration(worker: "key-counter", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetter),
+                logger: cluster.logger
+            )
+            return (worker, consumer)
+        }
+
+        /// The latest value per key of `topic`.
+        func latest(_ topic: String) async throws -> [String: String?] {
+            let read = Mutex<[String: String?]>([:])
+            _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], client: cluster.embedded.clientConfiguration, logger: cluster.logger) {
+                record in
+                guard let key = record.key else { return }
+                let value = record.value.map { String(decoding: $0, as: UTF8.self) }
+                read.withLock { $0[String(decoding: key, as: UTF8.self)] = value }
+            }
+            return read.withLock { $0 }
+        }
+    }
+
+    @Test func stateIsRestoredBeforeTheFirstRecordAndUnreadableChangelogRecordsAreSkipped() async throws {
+        let fixture = try Fixture()
+        // The changelog as a previous owner left it: a=5; b unreadable; c=3 then deleted.
+        try await fixture.send(fixture.changelog, "a", "5", partition: 0)
+        try await fixture.send(fixture.changelog, "b", "five", partition: 0)
+        try await fixture.send(fixture.changelog, "c", "3", partition: 1)
+        try await fixture.send(fixture.changelog, "c", nil, partition: 1)
+        for (key, partition) in [("a", Int32(0)), ("b", 0), ("c", 1), ("a", 0)] { try await fixture.send(fixture.input, key, "x", partition: partition) }
+        // A record without a value is poison: dead-lettered with the reason, the rest goes on.
+        try await fixture.send(fixture.input, "poison", nil, partition: 1)
+
+        let seen = SeenByCounter()
+        let groupID = uniqueName("counter")
+        let (worker, consumer) = try fixture.worker(
+            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, seen: seen), group: groupID
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        try await eventually("four records counted and stored", timeout: .seconds(30)) { seen.delivered.load(ordering: .relaxed) == 4 }
+        #expect(seen.restored.withLock { $0 } == [0: ["a": 5], 1: [:]], "b unreadable (skipped), c deleted by its tombstone")
+        let counts = try await fixture.latest(fixture.changelog)
+        #expect(counts["a"] == "7")
+        #expect(counts["b"] == "1", "an unreadable state counts from zero again")
+        #expect(counts["c"] == "1")
+        let dead = try await KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [fixture.deadLetter]), logger: fixture.cluster.logger
+        ).collect(1)
+        #expect(dead.first?.header(TriageHeader.deadLetterReason)?.stringValue == "a record needs a key and a value")
+        #expect(dead.first?.header(TriageHeader.deadLetterOffset)?.stringValue == "1")
+
+        await group.triggerGracefulShutdown()
+        try await running.value
+        // Every record, poison included, is committed: 3 on partition 0, 2 on partition 1.
+        let probe = try KafkaConsumer(configuration: fixture.cluster.consumerConfiguration(group: groupID, topics: [fixture.input]), logger: fixture.cluster.logger)
+        let committed = try await probe.committedOffsets(for: [TopicPartition(fixture.input, 0), TopicPartition(fixture.input, 1)])
+        #expect(committed[TopicPartition(fixture.input, 0)] == 3)
+        #expect(committed[TopicPartition(fixture.input, 1)] == 2, "the poison record does not hold the partition back")
+        await probe.close()
+    }
+
+    @Test func anUnreadableChangelogRecordStopsTheWorkerWhenThePolicySaysFail() async throws {
+        let fixture = try Fixture()
+        try await fixture.send(fixture.changelog, "a", "5", partition: 0)
+        try await fixture.send(fixture.changelog, "b", "five", partition: 1)
+        try await fixture.send(fixture.input, "a", "x", partition: 0)
+        let seen = SeenByCounter()
+        let (worker, consumer) = try fixture.worker(
+            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, unreadable: .fail, seen: seen), group: uniqueName("counter")
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        do {
+            try await withDeadline(.seconds(30)) { try await group.run() }
+            Issue.record("the worker must stop on an unreadable changelog record")
+        } catch let read as ChangelogReadError {
+            #expect(read.topic == fixture.changelog && read.partition == 1 && read.offset == 0 && read.key == "b")
+            #expect(read.description.contains("not a number"), "\(read)")
+        }
+        #expect(seen.delivered.load(ordering: .relaxed) == 0, "nothing is processed on a state that could not be read")
+    }
+
+    @Test func laterPhasesFollowEarlierOnesInStepOrderAndOffsetsFollowBoth() async throws {
+        let fixture = try Fixture()
+        let keys = 40
+        let rounds = 25
+        let seen = SeenByCounter()
+        let group = uniqueName("counter")
+        let (worker, consumer) = try fixture.worker(
+            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, seen: seen), group: group
+        )
+        let services = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await services.run() }
+        // Many small steps in flight at once.
+        for round in 0..<rounds {
+            for key in 0..<keys { try await fixture.send(fixture.input, "k\(key)", "r\(round)", partition: Int32(key % 2)) }
+        }
+        try await eventually("every record counted", timeout: .seconds(60)) { seen.delivered.load(ordering: .relaxed) == keys * rounds }
+        // Every count record of a key is one more than the one before it (a later step's state
+        // never landed before an earlier one's), and the last is the number of rounds.
+        let sequences = Mutex<[String: [Int]]>([:])
+        _ = try await KafkaPartitionReader.readToEnd(
+            topic: fixture.changelog, partitions: [0, 1], client: fixture.cluster.embedded.clientConfiguration, logger: fixture.cluster.logger
+        ) { record in
+            let key = String(decoding: record.key!, as: UTF8.self)
+            let count = Int(String(decoding: record.value!, as: UTF8.self))!
+            sequences.withLock { $0[key, default: []].append(count) }
+        }
+        let written = sequences.withLock { $0 }
+        #expect(written.count == keys)
+        #expect(written.values.allSatisfy { $0 == Array(1...rounds) }, "\(written.first { $0.value != Array(1...rounds) }.map { "\($0)" } ?? "")")
+        let echoes = try await fixture.latest(fixture.echoes)
+        #expect(echoes.count == keys, "every echo (the first phase) was written")
+        await services.triggerGracefulShutdown()
+        try await running.value
+        let probe = try KafkaConsumer(configuration: fixture.cluster.consumerConfiguration(group: group, topics: [fixture.input]), logger: fixture.cluster.logger)
+        let committed = try await probe.committedOffsets(for: [TopicPartition(fixture.input, 0), TopicPartition(fixture.input, 1)])
+        #expect(committed[TopicPartition(fixture.input, 0)] == Int64(keys / 2 * rounds))
+        #expect(committed[TopicPartition(fixture.input, 1)] == Int64(keys / 2 * rounds))
+        await probe.close()
+    }
+
+    @Test func thePunctuationFiresWithoutInput() async throws {
+        let fixture = try Fixture()
+        let seen = SeenByCounter()
+        let (worker, consumer) = try fixture.worker(
+            KeyCounter(
+                input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, tickAt: Date().addingTimeInterval(0.5), seen: seen
+            ),
+            group: uniqueName("counter")
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        try await eventually("the tick was written", timeout: .seconds(30)) { try await fixture.latest(fixture.echoes)["tick"] == "tick" }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
