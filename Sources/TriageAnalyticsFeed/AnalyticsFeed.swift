@@ -35,40 +35,37 @@ public struct AnalyticsFeedStatistics: Sendable, Hashable {
 /// The analytics worker: lifecycle events in, `triage.analytics` records and
 /// `triage.incident-state` snapshots out.
 ///
-/// One writer per lifecycle partition: the snapshots of a partition's incidents (the
-/// `TriageAnalytics` fold, which measures SLA time with the escalator's own clocks) are restored
-/// from the co-partitioned compacted `triage.incident-state` when the partition is assigned
-/// (`/readyz` says not ready meanwhile). Per batch, the analytics records and the latest snapshot
-/// of each touched incident are published in order and acknowledged before the offsets are
-/// stored. After a crash the events after the committed offset are applied again: those the
+/// Runs on ``StreamWorker``: the snapshots of a partition's incidents (the `TriageAnalytics`
+/// fold, which measures SLA time with the escalator's own clocks) are restored from the
+/// co-partitioned compacted `triage.incident-state` when the partition is assigned (`/readyz`
+/// says not ready meanwhile). Per step, the analytics records are written first and the latest
+/// snapshot of each touched incident once they are acknowledged; the offsets are stored after
+/// both. After a crash the events after the committed offset are applied again: those the
 /// restored snapshot already holds are recognised by event id and dropped; a record whose
 /// snapshot had not been written yet is published again with the same `event_id`.
 public final class AnalyticsFeed: Service, Sendable {
     public let health: WorkerHealth
-    private let consumer: KafkaConsumer
-    private let producer: KafkaProducer
-    private let client: KafkaClientConfiguration
-    private let rules: SlaRules
-    private let topics: AnalyticsFeedTopics
-    private let logger: Logger
-    private let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
-    private let stats = Mutex(AnalyticsFeedStatistics())
-    private let metrics = WorkerMetrics(worker: "analytics")
+    private let worker: StreamWorker<AnalyticsProcessor>
+    private let figures: AnalyticsFigures
 
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: SlaPolicy, topics: AnalyticsFeedTopics = .init(),
         health: WorkerHealth = .init(), logger: Logger
     ) {
-        self.consumer = consumer
-        self.producer = producer
-        self.client = client
-        self.rules = SlaRules(policy)
-        self.topics = topics
+        let figures = AnalyticsFigures()
+        self.figures = figures
         self.health = health
-        self.logger = logger
+        worker = StreamWorker(
+            processor: AnalyticsProcessor(rules: SlaRules(policy), topics: topics, figures: figures), consumer: consumer, producer: producer,
+            configuration: StreamWorkerConfiguration(
+                worker: "analytics", client: client, deadLetterTopic: topics.deadLetter,
+                restoreObserver: { _, seconds in figures.value.withLock { $0.lastRestoreSeconds = seconds } }
+            ),
+            health: health, logger: logger
+        )
     }
 
-    public var statistics: AnalyticsFeedStatistics { stats.withLock { $0 } }
+    public var statistics: AnalyticsFeedStatistics { figures.value.withLock { $0 } }
 
     /// Fails fast unless `triage.incident-state` exists with the lifecycle topic's partition count.
     public static func checkTopics(_ topics: AnalyticsFeedTopics, client: KafkaClientConfiguration, logger: Logger) async throws {
@@ -79,120 +76,110 @@ public final class AnalyticsFeed: Service, Sendable {
     }
 
     public func run() async throws {
-        health.markRunning(true, status: "running")
-        defer { health.markRunning(false, status: "stopped") }
-        var facts: [Int32: IncidentFacts] = [:]
-        for try await event in consumer.events {
-            switch event {
-            case .partitionsAssigned(let partitions):
-                let owned = partitions.filter { $0.topic == topics.incidentEvents }.map(\.partition)
-                defer { health.markAssigned() }
-                guard !owned.isEmpty else { continue }
-                for (partition, restored) in try await restore(owned) { facts[partition] = restored }
-            case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
-                for partition in partitions where partition.topic == topics.incidentEvents { facts[partition.partition] = nil }
-            case .messages(let batch):
-                let started = ContinuousClock.now
-                var records: [KafkaProducerMessage] = []
-                var touched: [Int32: [String]] = [:]
-                var duplicates = 0
-                var poison: [(KafkaMessage, PoisonReason)] = []
-                for message in batch where facts[message.partition] != nil {
-                    let event: IncidentEvent
-                    switch decoder.decode(message) {
-                    case .failure(let reason):
-                        poison.append((message, reason))
-                        continue
-                    case .success(let decoded): event = decoded
-                    }
-                    guard let record = facts[message.partition]!.apply(event) else {
-                        duplicates += 1
-                        continue
-                    }
-                    records.append(
-                        KafkaProducerMessage(
-                            topic: topics.analytics, key: Array(event.incidentID.utf8), value: Array(try record.publishedJSON().utf8),
-                            headers: [
-                                KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType),
-                                KafkaHeader(name: TriageHeader.schema, string: "triage.v1.AnalyticsRecord"),
-                            ]
-                        )
-                    )
-                    if !(touched[message.partition]?.contains(event.incidentID) ?? false) { touched[message.partition, default: []].append(event.incidentID) }
-                }
-                // The snapshots after the records are acknowledged: a snapshot never gets ahead of
-                // its records (they live in other partitions, on other brokers maybe, so sending
-                // both at once could land the snapshot alone before a crash: the record would be
-                // lost, its event recognised as applied on replay).
-                try await producer.sendAll(records)
-                let published = records.count
-                records = []
-                for (partition, incidents) in touched {
-                    for incident in incidents {
-                        guard let snapshot = facts[partition]?[incident] else { continue }
-                        records.append(
-                            KafkaProducerMessage(
-                                topic: topics.incidentState, key: Array(incident.utf8), value: Array(try snapshot.jsonData()),
-                                headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)], partition: partition
-                            )
-                        )
-                    }
-                }
-                try await producer.sendAll(records)
-                if !poison.isEmpty {
-                    let deadLetters = DeadLetterQueue(producer: producer, topic: topics.deadLetter)
-                    for (message, reason) in poison { try await deadLetters.send(message, reason: reason) }
-                }
-                try consumer.storeOffsets(batch.filter { facts[$0.partition] != nil })
-                metrics.processed(batch.count, since: started)
-                metrics.deadLettered(poison.count)
-                let incidents = facts.values.reduce(0) { $0 + $1.count }
-                stats.withLock {
-                    $0.records += published
-                    $0.duplicates += duplicates
-                    $0.deadLettered += poison.count
-                    $0.incidents = incidents
-                }
-            }
-        }
-        try? await gracefulShutdown()
-    }
-
-    private func restore(_ partitions: [Int32]) async throws -> [Int32: IncidentFacts] {
-        health.beginRestore("incident state \(partitions)")
-        defer { health.endRestore(status: "running") }
-        let started = ContinuousClock.now
-        let sink = SnapshotSink()
-        _ = try await KafkaPartitionReader.readToEnd(topic: topics.incidentState, partitions: partitions, client: client, logger: logger) { record in
-            sink.add(record)
-        }
-        var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, IncidentFacts(rules: rules)) })
-        let (snapshots, unreadable) = sink.snapshots.withLock { ($0, sink.unreadable.load(ordering: .relaxed)) }
-        for (partition, byIncident) in snapshots {
-            for snapshot in byIncident.values { result[partition]?.restore(snapshot) }
-        }
-        let seconds = (ContinuousClock.now - started).components
-        stats.withLock { $0.lastRestoreSeconds = Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18 }
-        if unreadable > 0 { logger.warning("incident-state records that could not be read were skipped", metadata: ["count": "\(unreadable)"]) }
-        logger.info("incident state restored", metadata: ["partitions": "\(partitions)", "incidents": "\(snapshots.values.reduce(0) { $0 + $1.count })"])
-        return result
+        try await worker.run()
     }
 }
 
-private final class SnapshotSink: Sendable {
-    let snapshots = Mutex<[Int32: [String: IncidentSnapshot]]>([:])
-    let unreadable = Atomic<Int>(0)
-    func add(_ record: borrowing KafkaRecordView) {
-        guard let key = record.key else { return }
-        let incident = String(decoding: key, as: UTF8.self)
-        guard let value = record.value else {
-            snapshots.withLock { _ = $0[record.partition]?.removeValue(forKey: incident) }
-            return
+final class AnalyticsFigures: Sendable {
+    let value = Mutex(AnalyticsFeedStatistics())
+}
+
+/// The feed's logic: each event folded into its incident's facts, a flat record per event.
+struct AnalyticsProcessor: StreamProcessor {
+    let input: String
+    let stateName = "incident state"
+    let changelog: Changelog<KeyedState<IncidentSnapshot>>?
+    let rules: SlaRules
+    let topics: AnalyticsFeedTopics
+    let figures: AnalyticsFigures
+    let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
+    var facts: [Int32: IncidentFacts] = [:]
+
+    /// The records first, the snapshots once they are acknowledged: a snapshot never gets ahead
+    /// of its records (they live in other partitions, on other brokers maybe, so written at
+    /// once the snapshot could land alone before a crash: the record would be lost, its event
+    /// recognised as applied on replay).
+    static let recordsPhase = 0
+    static let snapshotsPhase = 1
+
+    init(rules: SlaRules, topics: AnalyticsFeedTopics, figures: AnalyticsFigures) {
+        self.input = topics.incidentEvents
+        self.changelog = Changelog(topic: topics.incidentState) { bytes in try IncidentSnapshot(jsonData: Data(bytes)) }
+        self.rules = rules
+        self.topics = topics
+        self.figures = figures
+    }
+
+    mutating func assigned(_ states: [Int32: KeyedState<IncidentSnapshot>], output: inout StreamOutput) throws {
+        for (partition, state) in states {
+            var restored = IncidentFacts(rules: rules)
+            for snapshot in state.values.values { restored.restore(snapshot) }
+            facts[partition] = restored
         }
-        guard let snapshot = try? IncidentSnapshot(jsonData: Data(value)) else {
-            unreadable.add(1, ordering: .relaxed)
-            return
+        updateCount()
+    }
+
+    mutating func revoked(_ partitions: [Int32]) {
+        for partition in partitions { facts[partition] = nil }
+        updateCount()
+    }
+
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        var touched: [Int32: [String]] = [:]
+        var duplicates = 0
+        var published = 0
+        var poisoned = 0
+        for message in records {
+            let event: IncidentEvent
+            switch decoder.decode(message) {
+            case .failure(let reason):
+                output.deadLetter(message, reason: reason)
+                poisoned += 1
+                continue
+            case .success(let decoded): event = decoded
+            }
+            guard let record = facts[message.partition]!.apply(event) else {
+                duplicates += 1
+                continue
+            }
+            output.write(
+                KafkaProducerMessage(
+                    topic: topics.analytics, key: Array(event.incidentID.utf8), value: Array(try record.publishedJSON().utf8),
+                    headers: [
+                        KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType),
+                        KafkaHeader(name: TriageHeader.schema, string: "triage.v1.AnalyticsRecord"),
+                    ]
+                ),
+                phase: Self.recordsPhase
+            )
+            published += 1
+            if !(touched[message.partition]?.contains(event.incidentID) ?? false) { touched[message.partition, default: []].append(event.incidentID) }
         }
-        snapshots.withLock { $0[record.partition, default: [:]][incident] = snapshot }
+        for (partition, incidents) in touched {
+            for incident in incidents {
+                guard let snapshot = facts[partition]?[incident] else { continue }
+                output.write(
+                    KafkaProducerMessage(
+                        topic: topics.incidentState, key: Array(incident.utf8), value: Array(try snapshot.jsonData()),
+                        headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)], partition: partition
+                    ),
+                    phase: Self.snapshotsPhase
+                )
+            }
+        }
+        let figures = self.figures
+        output.whenDelivered { [published, duplicates, poisoned] in
+            figures.value.withLock {
+                $0.records += published
+                $0.duplicates += duplicates
+                $0.deadLettered += poisoned
+            }
+        }
+        updateCount()
+    }
+
+    func updateCount() {
+        let incidents = facts.values.reduce(0) { $0 + $1.count }
+        figures.value.withLock { $0.incidents = incidents }
     }
 }

@@ -48,173 +48,177 @@ public let routingLanguageHeader = "triage-language"
 /// of the incident to the team's partition of `triage.routing`, unchanged except for a
 /// `triage-team` header. A Reopened also carries the incident's severity, product and language,
 /// so the desk routes it again like a new incident. Entries of incidents closed longer than
-/// `closedRetention` are deleted (tombstones on the index topic); a Reopened after that is not
-/// routed (logged and counted). Like the escalator it is a single writer per partition and
-/// stores offsets only after its forwards and index records were delivered (at-least-once; the
-/// desks are idempotent).
+/// `closedRetention` are deleted (tombstones on the index topic, every `sweepInterval`); a
+/// Reopened after that is not routed (logged and counted). It runs on ``StreamWorker``: a
+/// single writer per partition whose forwards and index records are pipelined, offsets stored
+/// once they are acknowledged (at-least-once; the desks are idempotent).
 public final class RoutingDispatcher: Service, Sendable {
     public let health: WorkerHealth
-    private let consumer: KafkaConsumer
-    private let producer: KafkaProducer
-    private let client: KafkaClientConfiguration
-    private let topics: RouterTopics
-    private let routingPartitions: Int
-    private let defaultTeam: String
-    private let logger: Logger
-    private let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
-    private let forwardedCount = Atomic<Int>(0)
-    private let metrics = WorkerMetrics(worker: "router-dispatcher")
-    private let unroutableCount = Atomic<Int>(0)
-    private let forgottenCount = Atomic<Int>(0)
-    private let closedRetention: Duration
-    private let sweepInterval: Duration
+    private let worker: StreamWorker<DispatchProcessor>
+    private let figures: DispatchFigures
 
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, topics: RouterTopics = .init(),
         routingPartitions: Int, defaultTeam: String = "general", closedRetention: Duration = .seconds(30 * 86_400),
         sweepInterval: Duration = .seconds(60), health: WorkerHealth = .init(), logger: Logger
     ) {
-        self.closedRetention = closedRetention
-        self.sweepInterval = sweepInterval
-        self.consumer = consumer
-        self.producer = producer
-        self.client = client
+        let figures = DispatchFigures()
+        self.figures = figures
+        self.health = health
+        let processor = DispatchProcessor(
+            topics: topics, routingPartitions: routingPartitions, defaultTeam: defaultTeam, closedRetention: closedRetention,
+            sweepInterval: sweepInterval, figures: figures, logger: logger
+        )
+        worker = StreamWorker(
+            processor: processor, consumer: consumer, producer: producer,
+            configuration: StreamWorkerConfiguration(worker: "router-dispatcher", client: client, deadLetterTopic: topics.deadLetter),
+            health: health, logger: logger
+        )
+    }
+
+    public var forwarded: Int { figures.forwarded.load(ordering: .relaxed) }
+    /// Reopened events of incidents the index no longer (or never) knew.
+    public var unroutable: Int { figures.unroutable.load(ordering: .relaxed) }
+    /// Index entries deleted because their incident was closed longer than the retention.
+    public var forgotten: Int { figures.forgotten.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        try await worker.run()
+    }
+}
+
+final class DispatchFigures: Sendable {
+    let forwarded = Atomic<Int>(0)
+    let unroutable = Atomic<Int>(0)
+    let forgotten = Atomic<Int>(0)
+}
+
+/// The dispatcher's logic: the routing index per partition, forwards by team.
+struct DispatchProcessor: StreamProcessor {
+    let input: String
+    let stateName = "routing index"
+    let changelog: Changelog<KeyedState<IndexEntry>>?
+    let topics: RouterTopics
+    let routingPartitions: Int
+    let defaultTeam: String
+    let closedRetention: Duration
+    let sweepInterval: Duration
+    let figures: DispatchFigures
+    let logger: Logger
+    let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
+    var index: [Int32: [String: IndexEntry]] = [:]
+    var nextSweep = Date()
+
+    init(
+        topics: RouterTopics, routingPartitions: Int, defaultTeam: String, closedRetention: Duration, sweepInterval: Duration,
+        figures: DispatchFigures, logger: Logger
+    ) {
+        self.input = topics.incidentEvents
+        self.changelog = Changelog(topic: topics.routingIndex) { bytes in IndexEntry(String(decoding: bytes, as: UTF8.self)) }
         self.topics = topics
         self.routingPartitions = routingPartitions
         self.defaultTeam = defaultTeam
-        self.health = health
+        self.closedRetention = closedRetention
+        self.sweepInterval = sweepInterval
+        self.figures = figures
         self.logger = logger
     }
 
-    public var forwarded: Int { forwardedCount.load(ordering: .relaxed) }
-    /// Reopened events of incidents the index no longer (or never) knew.
-    public var unroutable: Int { unroutableCount.load(ordering: .relaxed) }
-    /// Index entries deleted because their incident was closed longer than the retention.
-    public var forgotten: Int { forgottenCount.load(ordering: .relaxed) }
-
-    public func run() async throws {
-        health.markRunning(true, status: "running")
-        defer { health.markRunning(false, status: "stopped") }
-        var index: [Int32: [String: IndexEntry]] = [:]
-        var lastSweep = ContinuousClock.now
-        // A batch's forwards are handed over without waiting for them: the next batch is read
-        // while they are in flight, and offsets are stored in order once delivered.
-        let offsets = PipelinedOffsets(consumer: consumer)
-        for try await event in consumer.events {
-            switch event {
-            case .partitionsAssigned(let partitions):
-                let owned = partitions.filter { $0.topic == topics.incidentEvents }.map(\.partition)
-                guard !owned.isEmpty else { continue }
-                health.beginRestore("routing index \(owned)")
-                let sink = IndexSink(partitions: owned)
-                _ = try await KafkaPartitionReader.readToEnd(topic: topics.routingIndex, partitions: owned, client: client, logger: logger) { record in
-                    sink.add(record)
-                }
-                for (partition, map) in sink.maps.withLock({ $0 }) { index[partition] = map }
-                lastSweep = .now - sweepInterval  // sweep what was restored with the next batch
-                health.endRestore(status: "running")
-            case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
-                // Offsets of what was forwarded are stored before the partitions go (and are
-                // committed with the revocation).
-                try await offsets.drain()
-                for partition in partitions where partition.topic == topics.incidentEvents { index[partition.partition] = nil }
-            case .messages(let batch):
-                try offsets.check()
-                let started = ContinuousClock.now
-                var records: [KafkaProducerMessage] = []
-                var poison: [(KafkaMessage, PoisonReason)] = []
-                for message in batch where index[message.partition] != nil {
-                    let event: IncidentEvent
-                    switch decoder.decode(message) {
-                    case .failure(let reason):
-                        poison.append((message, reason))
-                        continue
-                    case .success(let decoded): event = decoded
-                    }
-                    guard Self.mattersForRouting(event) else { continue }
-                    let known = index[message.partition]![event.incidentID]
-                    var changed: IndexEntry?
-                    var extraHeaders: [KafkaHeader] = []
-                    switch event.event {
-                    case .opened(let opened):
-                        // A repeated Opened of a closed incident (a replay, a duplicate) is not
-                        // routed again; desks do not remember closed incidents.
-                        if known?.closedAt != nil { continue }
-                        let entry = IndexEntry(
-                            team: opened.team.isEmpty ? defaultTeam : opened.team, severity: opened.severity, product: opened.product,
-                            language: opened.language, closedAt: nil
-                        )
-                        if known != entry { changed = entry }
-                    case .severityChanged(let change):
-                        if var entry = known, entry.severity != change.to {
-                            entry.severity = change.to
-                            changed = entry
-                        }
-                    case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
-                        if var entry = known, entry.closedAt == nil {
-                            entry.closedAt = event.occurredAt.date.timeIntervalSince1970
-                            changed = entry
-                        }
-                    case .reopened:
-                        guard var entry = known else {
-                            unroutableCount.add(1, ordering: .relaxed)
-                            logger.warning(
-                                "reopened incident not in the routing index (never opened here, or closed longer than the retention); not routed",
-                                metadata: ["incident_id": "\(event.incidentID)"]
-                            )
-                            continue
-                        }
-                        // Only a closed incident is reopened; a repeated Reopened is ignored.
-                        guard entry.closedAt != nil else { continue }
-                        entry.closedAt = nil
-                        changed = entry
-                        extraHeaders = [
-                            KafkaHeader(name: routingSeverityHeader, string: String(entry.severity.rawValue)),
-                            KafkaHeader(name: routingProductHeader, string: entry.product),
-                            KafkaHeader(name: routingLanguageHeader, string: entry.language),
-                        ]
-                    default:
-                        break
-                    }
-                    if let changed {
-                        index[message.partition]![event.incidentID] = changed
-                        records.append(
-                            KafkaProducerMessage(
-                                topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(changed.encoded.utf8), partition: message.partition
-                            )
-                        )
-                    }
-                    guard let team = (changed ?? known)?.team else { continue }  // opened before our history; nothing to route
-                    records.append(
-                        KafkaProducerMessage(
-                            topic: topics.routing, key: Array(team.utf8), value: message.value,
-                            headers: message.headers + [KafkaHeader(name: routingTeamHeader, string: team)] + extraHeaders,
-                            partition: routingPartition(team: team, partitions: routingPartitions)
-                        )
-                    )
-                }
-                if ContinuousClock.now - lastSweep >= sweepInterval {
-                    lastSweep = .now
-                    records += forgetClosed(in: &index, before: Date().addingTimeInterval(-Double(closedRetention.components.seconds)))
-                }
-                // Dead letters first (rare): the batch's offsets may be stored as soon as its forwards land.
-                if !poison.isEmpty {
-                    let deadLetters = DeadLetterQueue(producer: producer, topic: topics.deadLetter)
-                    for (message, reason) in poison { try await deadLetters.send(message, reason: reason) }
-                }
-                let ticket = try await offsets.begin(batch.filter { index[$0.partition] != nil })
-                await producer.submit(records) { error in offsets.delivered(ticket, error: error) }
-                forwardedCount.add(records.count { $0.topic == topics.routing }, ordering: .relaxed)
-                metrics.processed(batch.count, since: started)
-                metrics.deadLettered(poison.count)
-            }
-        }
-        try? await offsets.drain()
-        try? await gracefulShutdown()
+    mutating func assigned(_ states: [Int32: KeyedState<IndexEntry>], output: inout StreamOutput) throws {
+        for (partition, state) in states { index[partition] = state.values }
+        nextSweep = Date()  // sweep what was restored at once
     }
 
-    /// Tombstones for the entries of incidents closed before `cutoff`, removed from `index`.
-    private func forgetClosed(in index: inout [Int32: [String: IndexEntry]], before cutoff: Date) -> [KafkaProducerMessage] {
+    mutating func revoked(_ partitions: [Int32]) {
+        for partition in partitions { index[partition] = nil }
+    }
+
+    mutating func nextPunctuation() -> Punctuation? {
+        index.isEmpty ? nil : Punctuation(at: nextSweep)
+    }
+
+    mutating func punctuate(output: inout StreamOutput) throws {
+        let seconds = Double(sweepInterval.components.seconds) + Double(sweepInterval.components.attoseconds) / 1e18
+        nextSweep = Date().addingTimeInterval(max(0.001, seconds))
+        output.write(contentsOf: forgetClosed(before: Date().addingTimeInterval(-Double(closedRetention.components.seconds))))
+    }
+
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        var forwards = 0
+        for message in records {
+            let event: IncidentEvent
+            switch decoder.decode(message) {
+            case .failure(let reason):
+                output.deadLetter(message, reason: reason)
+                continue
+            case .success(let decoded): event = decoded
+            }
+            guard Self.mattersForRouting(event) else { continue }
+            let known = index[message.partition]![event.incidentID]
+            var changed: IndexEntry?
+            var extraHeaders: [KafkaHeader] = []
+            switch event.event {
+            case .opened(let opened):
+                // A repeated Opened of a closed incident (a replay, a duplicate) is not
+                // routed again; desks do not remember closed incidents.
+                if known?.closedAt != nil { continue }
+                let entry = IndexEntry(
+                    team: opened.team.isEmpty ? defaultTeam : opened.team, severity: opened.severity, product: opened.product,
+                    language: opened.language, closedAt: nil
+                )
+                if known != entry { changed = entry }
+            case .severityChanged(let change):
+                if var entry = known, entry.severity != change.to {
+                    entry.severity = change.to
+                    changed = entry
+                }
+            case .closedResolved, .closedUnresolved, .closeRequestedByCustomer:
+                if var entry = known, entry.closedAt == nil {
+                    entry.closedAt = event.occurredAt.date.timeIntervalSince1970
+                    changed = entry
+                }
+            case .reopened:
+                guard var entry = known else {
+                    figures.unroutable.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "reopened incident not in the routing index (never opened here, or closed longer than the retention); not routed",
+                        metadata: ["incident_id": "\(event.incidentID)"]
+                    )
+                    continue
+                }
+                // Only a closed incident is reopened; a repeated Reopened is ignored.
+                guard entry.closedAt != nil else { continue }
+                entry.closedAt = nil
+                changed = entry
+                extraHeaders = [
+                    KafkaHeader(name: routingSeverityHeader, string: String(entry.severity.rawValue)),
+                    KafkaHeader(name: routingProductHeader, string: entry.product),
+                    KafkaHeader(name: routingLanguageHeader, string: entry.language),
+                ]
+            default:
+                break
+            }
+            if let changed {
+                index[message.partition]![event.incidentID] = changed
+                output.write(
+                    KafkaProducerMessage(topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(changed.encoded.utf8), partition: message.partition)
+                )
+            }
+            guard let team = (changed ?? known)?.team else { continue }  // opened before our history; nothing to route
+            output.write(
+                KafkaProducerMessage(
+                    topic: topics.routing, key: Array(team.utf8), value: message.value,
+                    headers: message.headers + [KafkaHeader(name: routingTeamHeader, string: team)] + extraHeaders,
+                    partition: routingPartition(team: team, partitions: routingPartitions)
+                )
+            )
+            forwards += 1
+        }
+        figures.forwarded.add(forwards, ordering: .relaxed)
+    }
+
+    /// Tombstones for the entries of incidents closed before `cutoff`, removed from the index.
+    mutating func forgetClosed(before cutoff: Date) -> [KafkaProducerMessage] {
         let limit = cutoff.timeIntervalSince1970
         var tombstones: [KafkaProducerMessage] = []
         for (partition, entries) in index {
@@ -225,7 +229,7 @@ public final class RoutingDispatcher: Service, Sendable {
             }
         }
         if !tombstones.isEmpty {
-            forgottenCount.add(tombstones.count, ordering: .relaxed)
+            figures.forgotten.add(tombstones.count, ordering: .relaxed)
             logger.info("routing index: forgot incidents closed longer than the retention", metadata: ["count": "\(tombstones.count)"])
         }
         return tombstones
@@ -251,7 +255,7 @@ public final class RoutingDispatcher: Service, Sendable {
 /// Encoded as text lines `team`, `severity`, `product`, `language`, `closed_at` (Unix seconds,
 /// empty while open). Entries written before the attributes existed (`team`, or
 /// `team\nclosed`) still decode.
-struct IndexEntry: Equatable {
+struct IndexEntry: Equatable, Sendable {
     var team: String
     var severity: Severity
     var product: String
@@ -289,14 +293,3 @@ struct IndexEntry: Equatable {
 
 /// The name the router publishes under.
 public let routerProducerName = "router"
-
-private final class IndexSink: Sendable {
-    let maps: Mutex<[Int32: [String: IndexEntry]]>
-    init(partitions: [Int32]) { maps = Mutex(Dictionary(uniqueKeysWithValues: partitions.map { ($0, [:]) })) }
-    func add(_ record: borrowing KafkaRecordView) {
-        guard let key = record.key else { return }
-        let incident = String(decoding: key, as: UTF8.self)
-        let entry = record.value.map { IndexEntry(String(decoding: $0, as: UTF8.self)) }
-        maps.withLock { $0[record.partition]?[incident] = entry }
-    }
-}
