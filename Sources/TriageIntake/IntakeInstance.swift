@@ -8,7 +8,7 @@ import Synchronization
 public import TriageAnalytics
 public import TriageEntitlements
 public import TriageKafka
-import TriageSchema
+public import TriageSchema
 public import TriageStreams
 
 /// TLS files of the gRPC listener (PEM).
@@ -40,7 +40,7 @@ public struct IntakeInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, tenants: TenantDirectory, billing: BillingPolicy, host: String = "127.0.0.1", port: Int,
-        tls: IntakeTLS? = nil, group: String = "triage-ledger", sessionTimeout: Duration = .seconds(45), ledgerTimeout: Duration = .seconds(15),
+        tls: IntakeTLS? = nil, group: String = TriageGroup.ledger, sessionTimeout: Duration = .seconds(45), ledgerTimeout: Duration = .seconds(15),
         topics: LedgerTopics = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) async throws {

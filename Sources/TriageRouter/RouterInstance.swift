@@ -4,6 +4,7 @@ public import ServiceLifecycle
 public import TriageKafka
 public import TriageRouting
 public import TriageStreams
+import TriageSchema
 
 /// Both router stages with their clients, in shutdown order.
 ///
@@ -41,7 +42,7 @@ public struct RouterInstance: Sendable {
                 logger: logger
             )
         }
-        let dispatchConsumer = try consumer("\(group)-dispatch", topics.incidentEvents)
+        let dispatchConsumer = try consumer(group + TriageGroup.routerDispatchSuffix, topics.incidentEvents)
         let routingConsumer = try consumer(group, topics.routing)
         // Every instance reads every agent: a group of its own, never committed.
         let rosterConsumer = try consumer("\(group)-roster-\(UUID().uuidString.prefix(8))", topics.agentEvents, commit: false)

@@ -50,6 +50,32 @@ public enum TriageTopic {
     ]
 }
 
+/// Default consumer group ids of the workers, beside the topics they read (each is the default
+/// of the worker's `--group`; instances of one worker share it to split the partitions).
+public enum TriageGroup {
+    /// The escalator, on ``TriageTopic/incidentEvents``.
+    public static let escalator = "triage-escalator"
+    /// The router's team desks, on ``TriageTopic/routing``.
+    public static let router = "triage-router"
+    /// The router's dispatcher, on ``TriageTopic/incidentEvents``: the router's group plus this suffix.
+    public static let routerDispatchSuffix = "-dispatch"
+    public static let routerDispatch = router + routerDispatchSuffix
+    /// The notifier, on ``TriageTopic/notificationRequests``.
+    public static let notifier = "triage-notifier"
+    /// The analytics feed, on ``TriageTopic/incidentEvents``.
+    public static let analytics = "triage-analytics"
+    /// The intake's entitlement ledger, on ``TriageTopic/entitlementRequests``.
+    public static let ledger = "triage-ledger"
+
+    /// Every default group, in start order.
+    public static let all = [escalator, router, routerDispatch, notifier, analytics, ledger]
+    /// Every default group and the topic it consumes (the dashboard's lag table).
+    public static let inputs: [String: String] = [
+        escalator: TriageTopic.incidentEvents, routerDispatch: TriageTopic.incidentEvents, router: TriageTopic.routing,
+        notifier: TriageTopic.notificationRequests, analytics: TriageTopic.incidentEvents, ledger: TriageTopic.entitlementRequests,
+    ]
+}
+
 /// Kafka header names every Triage producer sets.
 public enum TriageHeader {
     /// `application/x-protobuf` or `application/json`.

@@ -30,7 +30,7 @@ struct AnalyticsCommand: AsyncParsableCommand {
     @OptionGroup var sla: SlaOptions
 
     @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = "triage-analytics"
+    var group: String = TriageGroup.analytics
 
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8084

@@ -215,7 +215,7 @@ func waitForWorkersToCatchUp(client: KafkaClientConfiguration, logger: Logger, w
     let lags = try KafkaGroupLagReader(client: client, logger: logger)
     let deadline = ContinuousClock.now + limit
     var lastReport = ContinuousClock.now
-    for (group, topic) in [("triage-notifier", TriageTopic.notificationRequests), ("triage-analytics", TriageTopic.incidentEvents)] {
+    for (group, topic) in [(TriageGroup.notifier, TriageTopic.notificationRequests), (TriageGroup.analytics, TriageTopic.incidentEvents)] {
         let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
         while ContinuousClock.now < deadline {
             let lag = try? await lags.lag(group: group, topic: topic, partitions: partitions)

@@ -168,18 +168,18 @@ struct DevCommand: AsyncParsableCommand {
         )
         let statistics = SelfCheckStatistics()
         let escalator = try EscalatorServices(
-            client: kafka.clientConfiguration, policy: policy, clock: clock, group: "triage-escalator",
+            client: kafka.clientConfiguration, policy: policy, clock: clock, group: TriageGroup.escalator,
             sessionTimeout: .seconds(6), logger: logger
         )
         let rosterFile = try roster.map(loadRoster) ?? Self.demoRoster
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
-            client: kafka.clientConfiguration, policy: rosterFile.policy, group: "triage-router", defaultTeam: "tier-1",
+            client: kafka.clientConfiguration, policy: rosterFile.policy, group: TriageGroup.router, defaultTeam: "tier-1",
             sessionTimeout: .seconds(6), logger: logger
         )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
         let analytics = try AnalyticsServices(
-            client: kafka.clientConfiguration, policy: policy, group: "triage-analytics", sessionTimeout: .seconds(6), logger: logger
+            client: kafka.clientConfiguration, policy: policy, group: TriageGroup.analytics, sessionTimeout: .seconds(6), logger: logger
         )
         // Every recipient the SLA policy names gets the local webhook receiver.
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
@@ -190,7 +190,7 @@ struct DevCommand: AsyncParsableCommand {
             environment: [:]
         )
         let intake = try await IntakeInstance(
-            client: kafka.clientConfiguration, tenants: tenants, billing: .standard, port: intakePort, group: "triage-ledger",
+            client: kafka.clientConfiguration, tenants: tenants, billing: .standard, port: intakePort, group: TriageGroup.ledger,
             sessionTimeout: .seconds(6), logger: logger, now: { clock.now() }
         )
         let portalLedger = LedgerClient(
@@ -215,7 +215,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             notifier = try NotifierServices(
                 client: kafka.clientConfiguration, rules: Self.devNotificationRules(policy: policy, port: sinkPort),
-                deliverer: deliverer, group: "triage-notifier", sessionTimeout: .seconds(6), logger: logger
+                deliverer: deliverer, group: TriageGroup.notifier, sessionTimeout: .seconds(6), logger: logger
             )
         } catch {
             sinkRunning.cancel()
@@ -597,11 +597,7 @@ struct PresenceSimulator: Service {
 
 extension DevCommand {
     /// The workers' consumer groups and their input topics: the dashboard's lag table.
-    static let workerGroups = [
-        "triage-escalator": TriageTopic.incidentEvents, "triage-router-dispatch": TriageTopic.incidentEvents, "triage-router": TriageTopic.routing,
-        "triage-notifier": TriageTopic.notificationRequests, "triage-analytics": TriageTopic.incidentEvents,
-        "triage-ledger": TriageTopic.entitlementRequests,
-    ]
+    static let workerGroups = TriageGroup.inputs
 
     /// The dashboard, kept from ending `triage dev` if it fails (except when its port is taken:
     /// that is the user's to fix, and ends the run naming --dashboard-port), and a line with its address.

@@ -55,7 +55,7 @@ struct EscalatorCommand: AsyncParsableCommand {
     @OptionGroup var sla: SlaOptions
 
     @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = "triage-escalator"
+    var group: String = TriageGroup.escalator
 
     @Option(help: "SLA time runs this many times as fast as real time (demos, tests).")
     var timeScale: Double = 1

@@ -56,7 +56,7 @@ struct IntakeCommand: AsyncParsableCommand {
     var tlsKey: String?
 
     @Option(help: "Consumer group of the entitlement ledger; intakes in one group split the entitlements.")
-    var group: String = "triage-ledger"
+    var group: String = TriageGroup.ledger
 
     @Option(help: "Seconds a call waits for the ledger's answer before failing with UNAVAILABLE.")
     var ledgerTimeout: Double = 15

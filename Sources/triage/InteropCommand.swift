@@ -308,7 +308,7 @@ private struct Interop {
     }
 
     /// The consumer groups of the workers a run starts.
-    static let groups = ["triage-escalator", "triage-router", "triage-router-dispatch", "triage-notifier", "triage-analytics", "triage-ledger"]
+    static let groups = TriageGroup.all
 
     /// Fails when a worker group of the run already has members: Triage workers (or another
     /// interop run) on this cluster would take part of the run's partitions, and the audit of

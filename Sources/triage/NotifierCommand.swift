@@ -37,7 +37,7 @@ struct NotifierCommand: AsyncParsableCommand {
     var templates: String?
 
     @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = "triage-notifier"
+    var group: String = TriageGroup.notifier
 
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8083

@@ -53,7 +53,7 @@ struct RouterCommand: AsyncParsableCommand {
     @OptionGroup var rosterOptions: RosterOptions
 
     @Option(help: "Consumer group prefix; instances with the same one split the work.")
-    var group: String = "triage-router"
+    var group: String = TriageGroup.router
 
     @Option(help: "Team of incidents opened without one.")
     var defaultTeam: String = "general"
