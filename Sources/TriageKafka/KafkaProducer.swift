@@ -83,7 +83,14 @@ public final class KafkaProducer: Service, Sendable {
     /// Lets a stage hand over its next batch while the previous one is still in flight.
     public func submit(_ messages: [KafkaProducerMessage], whenDelivered: @escaping @Sendable (KafkaError?) -> Void) async {
         guard !messages.isEmpty else { return whenDelivered(nil) }
-        await enqueue(messages, into: BatchDelivery(count: messages.count, whenDone: whenDelivered))
+        await enqueue(messages, into: BatchDelivery(count: messages.count, whenDone: { whenDelivered($0.error) }))
+    }
+
+    /// ``submit(_:whenDelivered:)`` that hands over where each record was stored (in the order
+    /// given) once all were acknowledged, or the first failure.
+    public func submit(_ messages: [KafkaProducerMessage], whenStored: @escaping @Sendable (Result<[KafkaDeliveryReport], KafkaError>) -> Void) async {
+        guard !messages.isEmpty else { return whenStored(.success([])) }
+        await enqueue(messages, into: BatchDelivery(count: messages.count, keepingReports: true, whenDone: { whenStored($0.reports) }))
     }
 
     private func enqueue(_ messages: [KafkaProducerMessage], into batch: BatchDelivery) async {
@@ -187,27 +194,34 @@ private final class BatchDelivery: Sendable {
         var waiter: CheckedContinuation<KafkaError?, Never>?
     }
     private let state: Mutex<State>
-    /// Called once with the first failure when the last report arrived (``KafkaProducer/submit(_:whenDelivered:)``).
-    private let whenDone: (@Sendable (KafkaError?) -> Void)?
+    /// What a finished batch hands to ``KafkaProducer/submit(_:whenDelivered:)``'s callback.
+    struct Outcome {
+        var error: KafkaError?
+        /// Kept only when asked for.
+        var stored: [KafkaDeliveryReport]
+        var reports: Result<[KafkaDeliveryReport], KafkaError> { error.map { .failure($0) } ?? .success(stored) }
+    }
+    /// Called once when the last report arrived.
+    private let whenDone: (@Sendable (Outcome) -> Void)?
 
-    init(count: Int, whenDone: (@Sendable (KafkaError?) -> Void)? = nil) {
-        state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: whenDone == nil ? count : 0)))
+    init(count: Int, keepingReports: Bool = false, whenDone: (@Sendable (Outcome) -> Void)? = nil) {
+        state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: whenDone == nil || keepingReports ? count : 0)))
         self.whenDone = whenDone
     }
 
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?, at index: Int) {
-        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?)? = state.withLock { state in
+        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?, stored: [KafkaDeliveryReport])? = state.withLock { state in
             if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
             if case .success(let report) = result, index < state.reports.count { state.reports[index] = report }
             state.remaining -= 1
             guard state.remaining == 0 else { return nil }
             let waiter = state.waiter
             state.waiter = nil
-            return (waiter, state.firstError)
+            return (waiter, state.firstError, whenDone == nil ? [] : state.reports.compactMap { $0 })
         }
         guard let resume else { return }
         resume.waiter?.resume(returning: resume.error)
-        whenDone?(resume.error)
+        whenDone?(Outcome(error: resume.error, stored: resume.stored))
     }
 
     func wait() async throws(KafkaError) -> [KafkaDeliveryReport] {

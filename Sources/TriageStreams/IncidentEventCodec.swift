@@ -78,11 +78,18 @@ public struct IncidentEventPublisher: Sendable {
     }
 
     public func record(for event: IncidentEvent, traceparent: String? = nil) throws -> KafkaProducerMessage {
+        try event.kafkaRecord(topic: topic, traceparent: traceparent)
+    }
+}
+
+extension IncidentEvent {
+    /// The record of this event on `topic`: keyed by incident id, with the header conventions.
+    public func kafkaRecord(topic: String = TriageTopic.incidentEvents, traceparent: String? = nil) throws -> KafkaProducerMessage {
         KafkaProducerMessage(
             topic: topic,
-            key: Array(event.incidentID.utf8),
-            value: try event.serializedBytes(),
-            headers: event.kafkaHeaders(traceparent: traceparent).map { KafkaHeader(name: $0.name, string: $0.value) }
+            key: Array(incidentID.utf8),
+            value: try serializedBytes(),
+            headers: kafkaHeaders(traceparent: traceparent).map { KafkaHeader(name: $0.name, string: $0.value) }
         )
     }
 }

@@ -240,4 +240,60 @@ struct StreamWorkerTests {
         await group.triggerGracefulShutdown()
         try await running.value
     }
+
+    /// Records built from the first phase's delivery reports (the ledger's answers name where
+    /// the events they announce were stored) land in their phase, pointing at the right records.
+    @Test func laterRecordsCanSayWhereTheFirstPhaseWasStored() async throws {
+        let fixture = try Fixture()
+        let answers = try fixture.cluster.makeTopic("answers", partitions: 1)
+        for index in 0..<30 { try await fixture.send(fixture.input, "k\(index)", "v\(index)", partition: Int32(index % 2)) }
+        let consumer = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("announcer"), topics: [fixture.input]), logger: fixture.cluster.logger
+        )
+        let worker = StreamWorker(
+            processor: Announcer(input: fixture.input, echoes: fixture.echoes, answers: answers), consumer: consumer, producer: fixture.producer,
+            configuration: StreamWorkerConfiguration(worker: "announcer", client: fixture.cluster.embedded.clientConfiguration),
+            logger: fixture.cluster.logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        let inspector = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [fixture.echoes, answers]),
+            logger: fixture.cluster.logger
+        )
+        let read = try await withDeadline(.seconds(60)) { try await inspector.collect(60) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await inspector.close()
+        let echoes = Dictionary(
+            uniqueKeysWithValues: read.filter { $0.topic == fixture.echoes }.map { ("\($0.partition):\($0.offset)", $0.keyString ?? "") }
+        )
+        let said = read.filter { $0.topic == answers }.map { ($0.keyString ?? "", $0.value.map { String(decoding: $0, as: UTF8.self) } ?? "") }
+        #expect(echoes.count == 30)
+        #expect(said.count == 30)
+        for (key, position) in said { #expect(echoes[position] == key, "the answer of \(key) names \(position)") }
+    }
+}
+
+/// Echoes each record, then answers with where its echo was stored.
+private struct Announcer: StreamProcessor {
+    typealias PartitionState = NoPartitionState
+    let input: String
+    let echoes: String
+    let answers: String
+    let stateName = "nothing"
+    let changelog: Changelog<NoPartitionState>? = nil
+
+    mutating func assigned(_ states: [Int32: NoPartitionState], output: inout StreamOutput) throws {}
+    mutating func revoked(_ partitions: [Int32]) {}
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        output.write(contentsOf: records.map { KafkaProducerMessage(topic: echoes, key: $0.key, value: $0.value, partition: $0.partition) })
+        let keys = records.map(\.key)
+        let answers = self.answers
+        output.write(phase: 1) { stored in
+            zip(keys, stored).map { key, report in
+                KafkaProducerMessage(topic: answers, key: key, value: Array("\(report.partition):\(report.offset)".utf8))
+            }
+        }
+    }
 }

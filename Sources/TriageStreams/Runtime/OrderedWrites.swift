@@ -18,9 +18,19 @@ import TriageKafka
 final class OrderedWrites: Sendable {
     private struct Step {
         var later: [[KafkaProducerMessage]]
+        var derived: [(phase: Int, build: @Sendable ([KafkaDeliveryReport]) throws -> [KafkaProducerMessage])]
         var offsets: [KafkaMessage]
         var afterDelivery: [@Sendable () -> Void]
         var firstPhaseDone = false
+        /// Where the first phase's records (not its dead letters) were stored, when `derived` needs it.
+        var firstPhaseStored: [KafkaDeliveryReport] = []
+
+        /// Phase `index + 1`'s records.
+        func records(ofLaterPhase index: Int) throws -> [KafkaProducerMessage] {
+            var records = later.count > index ? later[index] : []
+            for (phase, build) in derived where phase == index + 1 { records += try build(firstPhaseStored) }
+            return records
+        }
     }
 
     private struct State {
@@ -64,14 +74,26 @@ final class OrderedWrites: Sendable {
         if output.isEmpty && offsets.isEmpty { return }
         try await waitForRoom()
         var first = output.phases.first ?? []
+        let firstCount = first.count
         first += output.deadLetters.map { DeadLetterQueue.record(for: $0.message, reason: $0.reason, topic: deadLetterTopic) }
         let ticket = state.withLock { state in
             let ticket = state.nextTicket
             state.nextTicket += 1
-            state.steps[ticket] = Step(later: Array(output.phases.dropFirst()), offsets: offsets, afterDelivery: output.afterDelivery)
+            state.steps[ticket] = Step(
+                later: Array(output.phases.dropFirst()), derived: output.derived, offsets: offsets, afterDelivery: output.afterDelivery
+            )
             return ticket
         }
-        await producer.submit(first) { [self] error in firstPhaseDelivered(ticket, error: error) }
+        if output.derived.isEmpty {
+            await producer.submit(first) { [self] error in firstPhaseDelivered(ticket, error: error) }
+        } else {
+            await producer.submit(first) { [self] (result: Result<[KafkaDeliveryReport], KafkaError>) in
+                switch result {
+                case .success(let stored): firstPhaseDelivered(ticket, error: nil, stored: Array(stored.prefix(firstCount)))
+                case .failure(let error): firstPhaseDelivered(ticket, error: error)
+                }
+            }
+        }
     }
 
     /// Waits until every step begun so far is finished; throws the first failure.
@@ -106,7 +128,7 @@ final class OrderedWrites: Sendable {
                 do {
                     let phases = ready.map(\.step.later.count).max() ?? 0
                     for phase in 0..<phases {
-                        let records = ready.flatMap { $0.step.later.count > phase ? $0.step.later[phase] : [] }
+                        let records = try ready.flatMap { try $0.step.records(ofLaterPhase: phase) }
                         if !records.isEmpty { try await producer.sendAll(records) }
                     }
                     let offsets = ready.flatMap(\.step.offsets)
@@ -135,9 +157,12 @@ final class OrderedWrites: Sendable {
     /// Ends the writer task once it has written what is ready.
     func finish() { wake.finish() }
 
-    private func firstPhaseDelivered(_ ticket: Int, error: KafkaError?) {
+    private func firstPhaseDelivered(_ ticket: Int, error: KafkaError?, stored: [KafkaDeliveryReport] = []) {
         if let error { return fail(error) }
-        state.withLock { $0.steps[ticket]?.firstPhaseDone = true }
+        state.withLock {
+            $0.steps[ticket]?.firstPhaseDone = true
+            $0.steps[ticket]?.firstPhaseStored = stored
+        }
         wake.yield()
     }
 

@@ -81,6 +81,8 @@ public struct StreamOutput: Sendable {
     public private(set) var deadLetters: [(message: KafkaMessage, reason: PoisonReason)] = []
     /// Called once every phase was acknowledged, in step order (statistics, callbacks).
     public private(set) var afterDelivery: [@Sendable () -> Void] = []
+    /// Records of later phases built from where the first phase's records were stored.
+    public private(set) var derived: [(phase: Int, build: @Sendable ([KafkaDeliveryReport]) throws -> [KafkaProducerMessage])] = []
 
     public init() {}
 
@@ -95,6 +97,18 @@ public struct StreamOutput: Sendable {
         for record in records { write(record, phase: phase) }
     }
 
+    /// Adds to `phase` (1 or later) the records `build` makes, once the step's phase-0 records
+    /// are stored, from their delivery reports (one per phase-0 record, in the order written):
+    /// for an answer that says where the events it announces landed. A throw stops the worker
+    /// like a failed delivery.
+    public mutating func write(
+        phase: Int, fromFirstPhase build: @escaping @Sendable (_ stored: [KafkaDeliveryReport]) throws -> [KafkaProducerMessage]
+    ) {
+        precondition(phase >= 1, "records built from the first phase's reports go in a later phase")
+        while phases.count <= phase { phases.append([]) }
+        derived.append((phase, build))
+    }
+
     /// `message` goes to the dead-letter topic with `reason`; processing goes on.
     public mutating func deadLetter(_ message: KafkaMessage, reason: PoisonReason) {
         deadLetters.append((message, reason))
@@ -106,5 +120,5 @@ public struct StreamOutput: Sendable {
     }
 
     public var recordCount: Int { phases.reduce(0) { $0 + $1.count } }
-    public var isEmpty: Bool { recordCount == 0 && deadLetters.isEmpty && afterDelivery.isEmpty }
+    public var isEmpty: Bool { recordCount == 0 && deadLetters.isEmpty && afterDelivery.isEmpty && derived.isEmpty }
 }
