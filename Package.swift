@@ -221,7 +221,8 @@ let package = Package(
         .target(
             name: "TriageDashboard",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting", "TriageRouter",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting",
+                "TriageRouter",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -323,10 +324,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",
-            dependencies: ["TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageSLA", "TriageSLAEvents",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The Helm chart and the Dockerfile: rendered, linted and schema-validated with real tools.
@@ -334,7 +340,8 @@ let package = Package(
         .testTarget(
             name: "TriageDashboardTests",
             dependencies: [
-                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting", "TriageRouter", "TriageSLA",
+                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting", "TriageRouter",
+                "TriageSLA",
                 "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -361,7 +368,8 @@ let package = Package(
         .testTarget(
             name: "TriageRouterTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents",
+                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
+                "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

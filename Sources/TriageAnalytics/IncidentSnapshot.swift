@@ -1,6 +1,6 @@
 public import Foundation
-public import TriageSchema
 @_exported public import TriageLifecycle
+public import TriageSchema
 
 /// How an incident ended: `resolved`, `unresolved`, or empty while it is open (again).
 public enum IncidentOutcome: String, Sendable, Hashable, Codable, CaseIterable {

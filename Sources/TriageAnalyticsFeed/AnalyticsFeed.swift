@@ -49,14 +49,16 @@ public final class AnalyticsFeed: Service, Sendable {
     private let figures: AnalyticsFigures
 
     public init(
-        consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: SlaPolicy, topics: AnalyticsFeedTopics = .init(),
+        consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: SlaPolicy,
+        topics: AnalyticsFeedTopics = .init(),
         health: WorkerHealth = .init(), logger: Logger
     ) {
         let figures = AnalyticsFigures()
         self.figures = figures
         self.health = health
         worker = StreamWorker(
-            processor: AnalyticsProcessor(rules: SlaRules(policy), topics: topics, figures: figures), consumer: consumer, producer: producer,
+            processor: AnalyticsProcessor(rules: SlaRules(policy), topics: topics, figures: figures), consumer: consumer,
+            producer: producer,
             configuration: StreamWorkerConfiguration(
                 worker: "analytics", client: client, deadLetterTopic: topics.deadLetter,
                 restoreObserver: { _, seconds in figures.value.withLock { $0.lastRestoreSeconds = seconds } }
@@ -153,7 +155,9 @@ struct AnalyticsProcessor: StreamProcessor {
                 phase: Self.recordsPhase
             )
             published += 1
-            if !(touched[message.partition]?.contains(event.incidentID) ?? false) { touched[message.partition, default: []].append(event.incidentID) }
+            if !(touched[message.partition]?.contains(event.incidentID) ?? false) {
+                touched[message.partition, default: []].append(event.incidentID)
+            }
         }
         for (partition, incidents) in touched {
             for incident in incidents {

@@ -107,11 +107,12 @@ public final class ChildProcess: Sendable {
         do throws(ChildProcessError) {
             let input = try Self.descriptors(for: standardInput)
             let output = try Self.descriptors(for: standardOutput)
-            let error = if case .standardOutput = standardError {
-                Descriptors(child: output.child ?? 1, closeChildEnd: false, ours: nil)
-            } else {
-                try Self.descriptors(for: standardError)
-            }
+            let error =
+                if case .standardOutput = standardError {
+                    Descriptors(child: output.child ?? 1, closeChildEnd: false, ours: nil)
+                } else {
+                    try Self.descriptors(for: standardError)
+                }
             for pair in [input, output, error] {
                 if let child = pair.child, pair.closeChildEnd { opened.append(child) }
                 if let ours = pair.ours { kept.append(ours) }
@@ -215,7 +216,8 @@ public final class ChildProcess: Sendable {
         case .nullDevice: return Descriptors(child: try openFile("/dev/null", O_WRONLY), closeChildEnd: true, ours: nil)
         case .inherit: return Descriptors(child: nil, closeChildEnd: false, ours: nil)
         case .file(let path, let append):
-            return Descriptors(child: try openFile(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)), closeChildEnd: true, ours: nil)
+            return Descriptors(
+                child: try openFile(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)), closeChildEnd: true, ours: nil)
         case .pipe:
             let (read, write) = try makePipe()
             return Descriptors(child: write, closeChildEnd: true, ours: read)

@@ -52,7 +52,9 @@ public struct AgentBoard: Sendable {
         for (team, desk) in desks {
             for (incident, agent) in desk.assignments {
                 assigned[team, default: [:]][agent, default: 0] += 1
-                if let severity = desk.incident(incident)?.severity { bySeverity[team, default: [:]][agent, default: .init()][severity] += 1 }
+                if let severity = desk.incident(incident)?.severity {
+                    bySeverity[team, default: [:]][agent, default: .init()][severity] += 1
+                }
             }
         }
         var rows: [String: DashboardSnapshot.Agent] = [:]

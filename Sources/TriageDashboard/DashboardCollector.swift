@@ -1,8 +1,8 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 import TriageAnalytics
 public import TriageKafka
 import TriageRouter
@@ -84,7 +84,9 @@ public final class DashboardCollector: Service, Sendable {
             do {
                 partitions[topic] = try await admin.describeTopic(topic).partitions.map(\.id)
             } catch {
-                throw DashboardError(code: .missingTopic, message: "cannot read topic '\(topic)'; create it or pass other DashboardTopics", underlying: error)
+                throw DashboardError(
+                    code: .missingTopic, message: "cannot read topic '\(topic)'; create it or pass other DashboardTopics", underlying: error
+                )
             }
         }
         var known: [String: [Int32]] = [:]
@@ -102,7 +104,11 @@ public final class DashboardCollector: Service, Sendable {
                 series: EventSeries(bucket: configuration.series.bucket, count: configuration.series.count),
                 lag: Dictionary(
                     uniqueKeysWithValues: groups.map {
-                        ($0.key, DashboardSnapshot.GroupLag(group: $0.key, topic: $0.value, lag: nil, partitions: 0, notStarted: true, error: nil, measuredAt: nil))
+                        (
+                            $0.key,
+                            DashboardSnapshot.GroupLag(
+                                group: $0.key, topic: $0.value, lag: nil, partitions: 0, notStarted: true, error: nil, measuredAt: nil)
+                        )
                     }
                 )
             )
@@ -113,7 +119,8 @@ public final class DashboardCollector: Service, Sendable {
         let state = shared
         let wallClock = configuration.wallClock
         func follower(_ topic: String, _ body: @escaping @Sendable (borrowing KafkaRecordView) -> Bool) -> KafkaTopicFollower {
-            KafkaTopicFollower(topic: topic, partitions: partitions[topic] ?? [], start: .beginning, client: client, logger: logger) { record in
+            KafkaTopicFollower(topic: topic, partitions: partitions[topic] ?? [], start: .beginning, client: client, logger: logger) {
+                record in
                 let decoded = body(record)
                 state.state.withLock {
                     $0.records += 1
@@ -232,7 +239,8 @@ public final class DashboardCollector: Service, Sendable {
         figures.undecodable = undecodable
         figures.caughtUp = isCaughtUp
         return DashboardSnapshot(
-            now: slaNow, wallClock: wallNow, incidents: Array(rows.prefix(max(0, configuration.maximumIncidents))), incidentTotal: rows.count,
+            now: slaNow, wallClock: wallNow, incidents: Array(rows.prefix(max(0, configuration.maximumIncidents))),
+            incidentTotal: rows.count,
             agents: agentRows,
             loadWeights: .init(a: routing.weight(of: .a), b: routing.weight(of: .b), c: routing.weight(of: .c)), queues: queues,
             series: series.series(endingAt: wallNow), lag: lag.values.sorted { $0.group < $1.group }, figures: figures
@@ -262,7 +270,9 @@ public final class DashboardCollector: Service, Sendable {
                 groupPartitions.withLock { $0[topic] = partitions }
             }
             let lag = try await lagReader.lag(group: group, topic: topic, partitions: partitions, timeout: configuration.lagTimeout)
-            return .init(group: group, topic: topic, lag: lag.lag, partitions: partitions.count, notStarted: !lag.hasStarted, error: nil, measuredAt: measuredAt)
+            return .init(
+                group: group, topic: topic, lag: lag.lag, partitions: partitions.count, notStarted: !lag.hasStarted, error: nil,
+                measuredAt: measuredAt)
         } catch {
             logger.debug("lag measurement failed", metadata: ["group": "\(group)", "error": "\(error)"])
             return .init(group: group, topic: topic, lag: nil, partitions: 0, notStarted: false, error: "\(error)", measuredAt: measuredAt)

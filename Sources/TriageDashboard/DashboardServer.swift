@@ -78,7 +78,8 @@ public final class DashboardServer: Service, Sendable {
         do {
             try await application.run()
         } catch {
-            resolve(.failure(DashboardError(code: .notListening, message: "the dashboard server on \(host):\(port) failed", underlying: error)))
+            resolve(
+                .failure(DashboardError(code: .notListening, message: "the dashboard server on \(host):\(port) failed", underlying: error)))
             throw error
         }
         resolve(.failure(DashboardError(code: .notListening, message: "the dashboard server stopped before it listened")))

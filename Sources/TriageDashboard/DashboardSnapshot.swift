@@ -30,7 +30,8 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         public var waitingSince: Date?
 
         public init(
-            id: String, title: String, severity: String, status: String, team: String, assignedAgent: String, openedAt: Date?, sla: Countdown?,
+            id: String, title: String, severity: String, status: String, team: String, assignedAgent: String, openedAt: Date?,
+            sla: Countdown?,
             firstResponse: FirstResponse? = nil, waitingSince: Date? = nil
         ) {
             self.id = id
@@ -148,7 +149,8 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         public var assignedBySeverity: PerSeverity
 
         public init(
-            id: String, name: String, team: String, presence: String, capacity: Int, load: Int, assigned: Int, assignedBySeverity: PerSeverity = .init()
+            id: String, name: String, team: String, presence: String, capacity: Int, load: Int, assigned: Int,
+            assignedBySeverity: PerSeverity = .init()
         ) {
             self.id = id
             self.name = name
@@ -207,7 +209,9 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
         /// `ClosedResolved` and `ClosedUnresolved`.
         public var closed: [Int]
 
-        public init(bucketSeconds: Double, starts: [Date], warnings: [Int], breaches: [Int], escalations: [Int], opened: [Int], closed: [Int]) {
+        public init(
+            bucketSeconds: Double, starts: [Date], warnings: [Int], breaches: [Int], escalations: [Int], opened: [Int], closed: [Int]
+        ) {
             self.bucketSeconds = bucketSeconds
             self.starts = starts
             self.warnings = warnings
@@ -292,7 +296,8 @@ public struct DashboardSnapshot: Codable, Sendable, Hashable {
     public var figures: Figures
 
     public init(
-        now: Date, wallClock: Date, incidents: [Incident], incidentTotal: Int, agents: [Agent], loadWeights: PerSeverity = .init(), queues: [TeamQueue] = [],
+        now: Date, wallClock: Date, incidents: [Incident], incidentTotal: Int, agents: [Agent], loadWeights: PerSeverity = .init(),
+        queues: [TeamQueue] = [],
         series: Series, lag: [GroupLag], figures: Figures
     ) {
         self.now = now

@@ -39,7 +39,8 @@ public struct IncidentBoard: Sendable {
         let row = DashboardSnapshot.Incident(
             id: snapshot.incidentID, title: snapshot.title, severity: snapshot.severity.letter, status: snapshot.status.rawValue,
             team: snapshot.team, assignedAgent: snapshot.assignedAgentID, openedAt: snapshot.openedAt, sla: nil,
-            firstResponse: Self.firstResponse(of: snapshot), waitingSince: snapshot.status == .waitingOnCustomer ? snapshot.waitingSince : nil
+            firstResponse: Self.firstResponse(of: snapshot),
+            waitingSince: snapshot.status == .waitingOnCustomer ? snapshot.waitingSince : nil
         )
         open[snapshot.incidentID] = Entry(row: row, clock: snapshot.sla.flatMap { Self.position(of: $0, rules: rules) })
     }

@@ -86,8 +86,11 @@ public struct BillingPolicy: Sendable, Equatable {
 
     /// The decision for one unresolved close: the first matching rule's, else
     /// `(defaultRefund, "default")`.
-    public func decide(closedBy: CloserRole, reason: String, severity: String?, openedAt: Date?, closedAt: Date) -> (refund: Bool, rule: String) {
-        for rule in rules where rule.matches(closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt, closedAt: closedAt) {
+    public func decide(closedBy: CloserRole, reason: String, severity: String?, openedAt: Date?, closedAt: Date) -> (
+        refund: Bool, rule: String
+    ) {
+        for rule in rules where rule.matches(closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt, closedAt: closedAt)
+        {
             return (rule.refund, rule.name)
         }
         return (defaultRefund, "default")
@@ -151,7 +154,8 @@ private struct BillingPolicyReader: YAMLConfigurationReader {
     func policy(_ root: Node) throws(ConfigurationError) -> BillingPolicy {
         let top = try fields(root, path: "", known: Self.topKeys, what: "a mapping with 'unresolved_closes'")
         guard let sectionNode = top["unresolved_closes"] else { return .standard }
-        let section = try fields(sectionNode, path: "unresolved_closes", known: Self.sectionKeys, what: "a mapping with 'default' and 'rules'")
+        let section = try fields(
+            sectionNode, path: "unresolved_closes", known: Self.sectionKeys, what: "a mapping with 'default' and 'rules'")
         var policy = BillingPolicy.standard
         if let node = section["default"] { policy.defaultRefund = try decision(node, path: section.path("default")) }
         if let node = section["rules"] {
@@ -159,7 +163,9 @@ private struct BillingPolicyReader: YAMLConfigurationReader {
             var seen: [String: Int] = [:]
             for (index, item) in try sequence(node, path: section.path("rules"), what: "a list of rules").enumerated() {
                 let path = Self.index(section.path("rules"), index)
-                if Self.isNull(item) { throw error(.wrongType, "expected a rule (name, when, decision), found nothing", at: item, key: path) }
+                if Self.isNull(item) {
+                    throw error(.wrongType, "expected a rule (name, when, decision), found nothing", at: item, key: path)
+                }
                 let values = try fields(item, path: path, known: Self.ruleKeys, what: "a rule (name, when, decision)")
                 let nameNode = try required(values, "name", hint: "the rule's name, recorded with each decision it makes")
                 let name = try self.name(nameNode, path: values.path("name"), what: "a rule name")
@@ -188,7 +194,9 @@ private struct BillingPolicyReader: YAMLConfigurationReader {
     }
 
     func conditions(_ node: Node, path: String, into rule: inout BillingPolicy.Rule) throws(ConfigurationError) {
-        let values = try fields(node, path: path, known: Self.conditionKeys, what: "a mapping of conditions (closed_by, reason, severity, opened_for_less_than)")
+        let values = try fields(
+            node, path: path, known: Self.conditionKeys, what: "a mapping of conditions (closed_by, reason, severity, opened_for_less_than)"
+        )
         if let node = values["closed_by"] {
             let itemsPath = values.path("closed_by")
             var roles: Set<CloserRole> = []
@@ -208,7 +216,9 @@ private struct BillingPolicyReader: YAMLConfigurationReader {
             rule.closedBy = roles
         }
         if let node = values["reason"] { rule.reasons = Set(try nonEmptyNames(node, path: values.path("reason"), what: "a close reason")) }
-        if let node = values["severity"] { rule.severities = Set(try nonEmptyNames(node, path: values.path("severity"), what: "a severity")) }
+        if let node = values["severity"] {
+            rule.severities = Set(try nonEmptyNames(node, path: values.path("severity"), what: "a severity"))
+        }
         if let node = values["opened_for_less_than"] {
             rule.openedForLessThan = try duration(node, path: values.path("opened_for_less_than"))
         }

@@ -81,7 +81,9 @@ public enum EntitlementLedger {
             if parent == incident { return .failure(.init(code: .invalid, message: "incident \(incident) cannot be its own parent")) }
             step = open([incident], parent: parent, account: account, at: at, split: false, fingerprint: fingerprint, in: &entitlement)
         case .split(let parent, let children, let account, let at, let fingerprint):
-            if let problem = invalidIDs([("parent incident id", parent), ("account", account)] + children.map { ("child incident id", $0) }) {
+            if let problem = invalidIDs(
+                [("parent incident id", parent), ("account", account)] + children.map { ("child incident id", $0) })
+            {
                 return .failure(problem)
             }
             if children.isEmpty { return .failure(.init(code: .invalid, message: "splitting \(parent) needs at least one child incident")) }
@@ -94,7 +96,8 @@ public enum EntitlementLedger {
             step = open(children, parent: parent, account: account, at: at, split: true, fingerprint: fingerprint, in: &entitlement)
         case .closeUnresolved(let incident, let at, let closedBy, let reason, let severity, let openedAt):
             step = closeUnresolved(
-                incident, at: at, closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt, policy: policy, in: &entitlement)
+                incident, at: at, closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt, policy: policy,
+                in: &entitlement)
         case .overrideBilling(let incident, let refund, let by, let note, let at):
             step = overrideBilling(incident, refund: refund, by: by, note: note, at: at, in: &entitlement)
         case .reopen(let incident, let at):
@@ -190,7 +193,8 @@ public enum EntitlementLedger {
     // MARK: Open and split
 
     static func open(
-        _ incidents: [String], parent: String?, account: String, at: Date, split: Bool, fingerprint: String?, in entitlement: inout Entitlement
+        _ incidents: [String], parent: String?, account: String, at: Date, split: Bool, fingerprint: String?,
+        in entitlement: inout Entitlement
     ) -> Step {
         let id = entitlement.id
         var pending: [String] = []
@@ -205,7 +209,9 @@ public enum EntitlementLedger {
                     return .failure(
                         .init(
                             code: .conflict,
-                            message: "incident \(incident) is already charged to entitlement \(id) by account \(charge.account), not \(account)"))
+                            message:
+                                "incident \(incident) is already charged to entitlement \(id) by account \(charge.account), not \(account)")
+                    )
                 }
                 let parentConflict = split ? charge.parentIncidentID != parent : (parent != nil && charge.parentIncidentID != parent)
                 if parentConflict {
@@ -243,7 +249,8 @@ public enum EntitlementLedger {
         entitlement.incidentsOpened += pending.count
         if entitlement.kind.isPack {
             for incident in pending {
-                let charge = Charge(incidentID: incident, account: account, chargedAt: at, parentIncidentID: parent, requestFingerprint: fingerprint)
+                let charge = Charge(
+                    incidentID: incident, account: account, chargedAt: at, parentIncidentID: parent, requestFingerprint: fingerprint)
                 // Commands may arrive slightly out of order; keep the list ordered by chargedAt.
                 let index = entitlement.charges.lastIndex { $0.chargedAt <= at }.map { $0 + 1 } ?? 0
                 entitlement.charges.insert(charge, at: index)
@@ -294,7 +301,8 @@ public enum EntitlementLedger {
             return .failure(
                 .init(
                     code: .invalid,
-                    message: "entitlement \(entitlement.id) is a \(entitlement.kind.rawValue) contract; contracts are not charged per incident"))
+                    message:
+                        "entitlement \(entitlement.id) is a \(entitlement.kind.rawValue) contract; contracts are not charged per incident"))
         }
         guard let index = entitlement.charges.firstIndex(where: { $0.incidentID == incident }) else {
             return .failure(unknownIncident(entitlement, incident))
@@ -363,7 +371,9 @@ public enum EntitlementLedger {
                 return .failure(
                     .init(
                         code: .conflict,
-                        message: "transfer request \(requestID) already moved entitlement \(entitlement.id) to account \(done.to), not \(account)"))
+                        message:
+                            "transfer request \(requestID) already moved entitlement \(entitlement.id) to account \(done.to), not \(account)"
+                    ))
             }
             return .success(.transferred(from: done.from, to: done.to, alreadyDone: true))
         }
@@ -384,13 +394,16 @@ public enum EntitlementLedger {
     }
 
     static func wrongAccount(_ entitlement: Entitlement, _ account: String) -> LedgerRejection {
-        LedgerRejection(code: .wrongAccount, message: "entitlement \(entitlement.id) belongs to account \(entitlement.account), not \(account)")
+        LedgerRejection(
+            code: .wrongAccount, message: "entitlement \(entitlement.id) belongs to account \(entitlement.account), not \(account)")
     }
 
     static func differentRequest(_ incident: String, entitlement: String) -> LedgerRejection {
         LedgerRejection(
             code: .conflict,
-            message: "incident \(incident) was opened on entitlement \(entitlement) by a request with different content under the same request id")
+            message:
+                "incident \(incident) was opened on entitlement \(entitlement) by a request with different content under the same request id"
+        )
     }
 
     static func unknownIncident(_ entitlement: Entitlement, _ incident: String) -> LedgerRejection {
@@ -402,7 +415,8 @@ public enum EntitlementLedger {
         if let incident {
             return LedgerRejection(
                 code: .exhausted,
-                message: "reopening \(incident) takes its refunded credit again, but entitlement \(entitlement.id) has no credits left \(used)")
+                message:
+                    "reopening \(incident) takes its refunded credit again, but entitlement \(entitlement.id) has no credits left \(used)")
         }
         return LedgerRejection(code: .exhausted, message: "entitlement \(entitlement.id) has no credits left \(used)")
     }
@@ -442,7 +456,8 @@ extension LedgerCommand {
         case .split(let parent, let children, let account, let at, let fingerprint):
             return .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: c(at), fingerprint: fingerprint)
         case .closeUnresolved(let incident, let at, let closedBy, let reason, let severity, let openedAt):
-            return .closeUnresolved(incidentID: incident, at: c(at), closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt.map(c))
+            return .closeUnresolved(
+                incidentID: incident, at: c(at), closedBy: closedBy, reason: reason, severity: severity, openedAt: openedAt.map(c))
         case .overrideBilling(let incident, let refund, let by, let note, let at):
             return .overrideBilling(incidentID: incident, refund: refund, by: by, note: note, at: c(at))
         case .reopen(let incident, let at):

@@ -11,7 +11,9 @@ public enum EntitlementSelection {
     /// 3. packs: earliest expiry first (use the credits that would lapse soonest), then fewest
     ///    credits remaining;
     /// 4. ties by id.
-    public static func candidates(for account: String, at: Date, among entitlements: some Sequence<Entitlement>, coverage: EntitlementCoverage?)
+    public static func candidates(
+        for account: String, at: Date, among entitlements: some Sequence<Entitlement>, coverage: EntitlementCoverage?
+    )
         -> [Entitlement]
     {
         entitlements

@@ -24,18 +24,45 @@ public enum LedgerJSON {
 /// Every key the ledger's JSON uses.
 enum JSONKey: String, CodingKey {
     case version, type
-    case id, kind, coverage, calendar, account, purchasedAt = "purchased_at", timeZone = "time_zone", expiresAt = "expires_at"
-    case termYears = "term_years", credits, charges, incidentsOpened = "incidents_opened", transfers
-    case recentIncidentIDs = "recent_incident_ids", appliedRequestOffset = "applied_request_offset", recentFingerprints = "recent_fingerprints"
-    case fingerprint, requestFingerprint = "request_fingerprint"
-    case incidentID = "incident_id", chargedAt = "charged_at", parentIncidentID = "parent_incident_id", billing
-    case lastReopen = "last_reopen", at, recharged, clearedDecision = "cleared_decision"
-    case refunded, rule, decidedAt = "decided_at", decidedBy = "decided_by", note
-    case from, to, by, requestID = "request_id"
-    case spec, childIncidentIDs = "child_incident_ids", closedBy = "closed_by", reason, severity, openedAt = "opened_at"
-    case refund, toAccount = "to_account"
-    case alreadyExisted = "already_existed", incidentIDs = "incident_ids", newlyCharged = "newly_charged"
-    case creditsRemaining = "credits_remaining", decision, changed, alreadyDone = "already_done"
+    case id, kind, coverage, calendar, account
+    case purchasedAt = "purchased_at"
+    case timeZone = "time_zone"
+    case expiresAt = "expires_at"
+    case termYears = "term_years"
+    case credits, charges
+    case incidentsOpened = "incidents_opened"
+    case transfers
+    case recentIncidentIDs = "recent_incident_ids"
+    case appliedRequestOffset = "applied_request_offset"
+    case recentFingerprints = "recent_fingerprints"
+    case fingerprint
+    case requestFingerprint = "request_fingerprint"
+    case incidentID = "incident_id"
+    case chargedAt = "charged_at"
+    case parentIncidentID = "parent_incident_id"
+    case billing
+    case lastReopen = "last_reopen"
+    case at, recharged
+    case clearedDecision = "cleared_decision"
+    case refunded, rule
+    case decidedAt = "decided_at"
+    case decidedBy = "decided_by"
+    case note
+    case from, to, by
+    case requestID = "request_id"
+    case spec
+    case childIncidentIDs = "child_incident_ids"
+    case closedBy = "closed_by"
+    case reason, severity
+    case openedAt = "opened_at"
+    case refund
+    case toAccount = "to_account"
+    case alreadyExisted = "already_existed"
+    case incidentIDs = "incident_ids"
+    case newlyCharged = "newly_charged"
+    case creditsRemaining = "credits_remaining"
+    case decision, changed
+    case alreadyDone = "already_done"
     case code, message
 }
 
@@ -98,7 +125,8 @@ extension Entitlement {
         }
         self.init(
             id: try c.decode(String.self, forKey: .id), kind: try c.decode(ContractKind.self, forKey: .kind),
-            coverage: try c.decode(EntitlementCoverage.self, forKey: .coverage), calendar: try c.decodeIfPresent(String.self, forKey: .calendar),
+            coverage: try c.decode(EntitlementCoverage.self, forKey: .coverage),
+            calendar: try c.decodeIfPresent(String.self, forKey: .calendar),
             account: try c.decode(String.self, forKey: .account), purchasedAt: try c.decodeInstant(.purchasedAt),
             timeZone: try c.decode(String.self, forKey: .timeZone), expiresAt: try c.decodeInstant(.expiresAt),
             termYears: try c.decodeIfPresent(Int.self, forKey: .termYears) ?? 1, credits: try c.decodeIfPresent(Int.self, forKey: .credits),
@@ -206,9 +234,11 @@ extension GrantSpec {
         self.init(
             id: try c.decode(String.self, forKey: .id), kind: try c.decode(ContractKind.self, forKey: .kind),
             account: try c.decode(String.self, forKey: .account), purchasedAt: try c.decodeInstant(.purchasedAt),
-            timeZone: try c.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC", credits: try c.decodeIfPresent(Int.self, forKey: .credits),
+            timeZone: try c.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC",
+            credits: try c.decodeIfPresent(Int.self, forKey: .credits),
             coverage: try c.decodeIfPresent(EntitlementCoverage.self, forKey: .coverage),
-            calendar: try c.decodeIfPresent(String.self, forKey: .calendar), termYears: try c.decodeIfPresent(Int.self, forKey: .termYears) ?? 1)
+            calendar: try c.decodeIfPresent(String.self, forKey: .calendar),
+            termYears: try c.decodeIfPresent(Int.self, forKey: .termYears) ?? 1)
     }
 }
 
@@ -269,7 +299,8 @@ extension LedgerCommand {
         case "split":
             self = .split(
                 parentIncidentID: try c.decode(String.self, forKey: .parentIncidentID),
-                childIncidentIDs: try c.decode([String].self, forKey: .childIncidentIDs), account: try c.decode(String.self, forKey: .account),
+                childIncidentIDs: try c.decode([String].self, forKey: .childIncidentIDs),
+                account: try c.decode(String.self, forKey: .account),
                 at: try c.decodeInstant(.at), fingerprint: try c.decodeIfPresent(String.self, forKey: .fingerprint))
         case "close_unresolved":
             self = .closeUnresolved(
@@ -279,7 +310,8 @@ extension LedgerCommand {
         case "override_billing":
             self = .overrideBilling(
                 incidentID: try c.decode(String.self, forKey: .incidentID), refund: try c.decode(Bool.self, forKey: .refund),
-                by: try c.decode(String.self, forKey: .by), note: try c.decodeIfPresent(String.self, forKey: .note), at: try c.decodeInstant(.at))
+                by: try c.decode(String.self, forKey: .by), note: try c.decodeIfPresent(String.self, forKey: .note),
+                at: try c.decodeInstant(.at))
         case "reopen":
             self = .reopen(incidentID: try c.decode(String.self, forKey: .incidentID), at: try c.decodeInstant(.at))
         case "transfer":
@@ -289,7 +321,8 @@ extension LedgerCommand {
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c,
-                debugDescription: "unknown ledger command '\(type)' (known: grant, open, split, close_unresolved, override_billing, reopen, transfer)")
+                debugDescription:
+                    "unknown ledger command '\(type)' (known: grant, open, split, close_unresolved, override_billing, reopen, transfer)")
         }
     }
 }
@@ -332,11 +365,13 @@ extension LedgerOutcome {
             self = .granted(alreadyExisted: try c.decode(Bool.self, forKey: .alreadyExisted))
         case "opened":
             self = .opened(
-                incidentIDs: try c.decode([String].self, forKey: .incidentIDs), newlyCharged: try c.decode([String].self, forKey: .newlyCharged),
+                incidentIDs: try c.decode([String].self, forKey: .incidentIDs),
+                newlyCharged: try c.decode([String].self, forKey: .newlyCharged),
                 creditsRemaining: remaining)
         case "billed":
             self = .billed(
-                try c.decode(BillingDecision.self, forKey: .decision), creditsRemaining: remaining, changed: try c.decode(Bool.self, forKey: .changed))
+                try c.decode(BillingDecision.self, forKey: .decision), creditsRemaining: remaining,
+                changed: try c.decode(Bool.self, forKey: .changed))
         case "reopened":
             self = .reopened(recharged: try c.decode(Bool.self, forKey: .recharged), creditsRemaining: remaining)
         case "transferred":
@@ -345,7 +380,8 @@ extension LedgerOutcome {
                 alreadyDone: try c.decode(Bool.self, forKey: .alreadyDone))
         default:
             throw DecodingError.dataCorruptedError(
-                forKey: .type, in: c, debugDescription: "unknown ledger outcome '\(type)' (known: granted, opened, billed, reopened, transferred)")
+                forKey: .type, in: c,
+                debugDescription: "unknown ledger outcome '\(type)' (known: granted, opened, billed, reopened, transferred)")
         }
     }
 }

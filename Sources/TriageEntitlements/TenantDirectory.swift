@@ -119,7 +119,8 @@ public struct TenantDirectory: Sendable {
     public static func load(yaml: String, file: String, environment: [String: String]) throws(ConfigurationError) -> TenantDirectory {
         let reader = TenantReader(file: file, environment: environment)
         guard let root = try reader.compose(yaml), !TenantReader.isNull(root) else {
-            throw ConfigurationError(code: .missingKey, file: file, message: "the tenants file is empty: list the intake's callers under 'tenants'")
+            throw ConfigurationError(
+                code: .missingKey, file: file, message: "the tenants file is empty: list the intake's callers under 'tenants'")
         }
         return try reader.directory(root)
     }
@@ -170,7 +171,8 @@ private struct TenantReader: YAMLConfigurationReader {
 
     func tenant(_ node: Node, path: String) throws(ConfigurationError) -> (TenantDirectory.Entry, Node, Node, String) {
         if Self.isNull(node) { throw error(.wrongType, "expected a tenant (name, token, accounts), found nothing", at: node, key: path) }
-        let values = try fields(node, path: path, known: Self.tenantKeys, what: "a tenant (name, token_sha256 or token_env or token, accounts, admin)")
+        let values = try fields(
+            node, path: path, known: Self.tenantKeys, what: "a tenant (name, token_sha256 or token_env or token, accounts, admin)")
         let nameNode = try required(values, "name", hint: "the tenant's name, as logged with its requests")
         let name = try self.name(nameNode, path: values.path("name"), what: "a tenant name")
 
@@ -203,7 +205,9 @@ private struct TenantReader: YAMLConfigurationReader {
             let variable = try environmentVariableName(tokenNode, path: tokenPath, example: "BETA_TOKEN")
             guard let token = environment[variable], !token.isEmpty else {
                 let state = environment[variable] == nil ? "is not set" : "is empty"
-                throw error(.invalidValue, "environment variable \(variable) \(state); it must hold tenant '\(name)''s token", at: tokenNode, key: tokenPath)
+                throw error(
+                    .invalidValue, "environment variable \(variable) \(state); it must hold tenant '\(name)''s token", at: tokenNode,
+                    key: tokenPath)
             }
             digest = TenantDirectory.digest(token)
         default:
@@ -227,7 +231,8 @@ private struct TenantReader: YAMLConfigurationReader {
             let text = try string(node, path: values.path("kind"), what: "portal or staff")
             guard let value = TenantKind(rawValue: text) else {
                 throw error(
-                    .invalidValue, "'\(text)' is not a tenant kind; use portal (a customer-facing portal) or staff (the support staff's tool)",
+                    .invalidValue,
+                    "'\(text)' is not a tenant kind; use portal (a customer-facing portal) or staff (the support staff's tool)",
                     at: node, key: values.path("kind"))
             }
             kind = value
@@ -239,7 +244,9 @@ private struct TenantReader: YAMLConfigurationReader {
                 .missingKey, "tenant '\(name)' may act on no account; list its accounts (or make it admin: true)",
                 at: values.keyNode("accounts") ?? nameNode, key: values.path("accounts"))
         }
-        return (.init(tenant: Tenant(name: name, accounts: Set(accounts), isAdmin: admin, kind: kind), digest: digest), nameNode, tokenNode, key)
+        return (
+            .init(tenant: Tenant(name: name, accounts: Set(accounts), isAdmin: admin, kind: kind), digest: digest), nameNode, tokenNode, key
+        )
     }
 
     static func hex(_ text: String) -> [UInt8]? {

@@ -70,7 +70,8 @@ public final class Escalator: Service, Sendable {
         let figures = EscalatorFigures()
         self.figures = figures
         self.health = health
-        let processor = EscalatorProcessor(rules: SlaRules(policy), clock: clock, topics: topics, figures: figures, logger: logger, onEmit: onEmit)
+        let processor = EscalatorProcessor(
+            rules: SlaRules(policy), clock: clock, topics: topics, figures: figures, logger: logger, onEmit: onEmit)
         worker = StreamWorker(
             processor: processor, consumer: consumer, producer: producer,
             configuration: StreamWorkerConfiguration(
@@ -92,7 +93,8 @@ public final class Escalator: Service, Sendable {
     /// must be co-partitioned). Call at start-up for a clear error instead of a stuck restore.
     public static func checkTopics(_ topics: EscalatorTopics, client: KafkaClientConfiguration, logger: Logger) async throws {
         try await checkCoPartitioned(
-            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.changelog, configs: ["cleanup.policy=compact"])], client: client,
+            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.changelog, configs: ["cleanup.policy=compact"])],
+            client: client,
             logger: logger
         )
     }
@@ -135,7 +137,10 @@ struct EscalatorProcessor: StreamProcessor {
     static let actionsPhase = 0
     static let statePhase = 1
 
-    init(rules: SlaRules, clock: any SlaTimeSource, topics: EscalatorTopics, figures: EscalatorFigures, logger: Logger, onEmit: (@Sendable (IncidentEvent) -> Void)?) {
+    init(
+        rules: SlaRules, clock: any SlaTimeSource, topics: EscalatorTopics, figures: EscalatorFigures, logger: Logger,
+        onEmit: (@Sendable (IncidentEvent) -> Void)?
+    ) {
         self.input = topics.incidentEvents
         self.changelog = Changelog(topic: topics.changelog) { bytes in try IncidentSlaCodec.decode(bytes, rules: rules) }
         self.rules = rules
@@ -171,7 +176,8 @@ struct EscalatorProcessor: StreamProcessor {
                 poisoned += 1
             case .success(let event):
                 guard let input = SlaInput(event) else { continue }
-                let outcome = books[message.partition]!.apply(input, to: event.incidentID, at: event.occurredAt.date, position: message.offset, rules: rules)
+                let outcome = books[message.partition]!.apply(
+                    input, to: event.incidentID, at: event.occurredAt.date, position: message.offset, rules: rules)
                 outcomes[message.partition, default: .init()].merge(outcome)
                 applied += 1
                 // The trace of the request that opened the incident, kept with its state.
@@ -242,7 +248,9 @@ struct EscalatorProcessor: StreamProcessor {
                             value: try request.serializedBytes(),
                             headers: [
                                 KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.protobufContentType),
-                                KafkaHeader(name: TriageHeader.schema, string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
+                                KafkaHeader(
+                                    name: TriageHeader.schema,
+                                    string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
                                 KafkaHeader(name: TriageHeader.idempotencyKey, string: request.idempotencyKey),
                             ] + (trace.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0.child().traceparent)] } ?? [])
                         ),
@@ -266,12 +274,16 @@ struct EscalatorProcessor: StreamProcessor {
             for incident in outcome.changed where written.insert(incident).inserted {
                 guard let state = book?[incident] else { continue }
                 output.write(
-                    KafkaProducerMessage(topic: topics.changelog, key: Array(incident.utf8), value: IncidentSlaCodec.encode(state, rules: rules), partition: partition),
+                    KafkaProducerMessage(
+                        topic: topics.changelog, key: Array(incident.utf8), value: IncidentSlaCodec.encode(state, rules: rules),
+                        partition: partition),
                     phase: Self.statePhase
                 )
             }
             for incident in outcome.forgotten {
-                output.write(KafkaProducerMessage(topic: topics.changelog, key: Array(incident.utf8), value: nil, partition: partition), phase: Self.statePhase)
+                output.write(
+                    KafkaProducerMessage(topic: topics.changelog, key: Array(incident.utf8), value: nil, partition: partition),
+                    phase: Self.statePhase)
             }
         }
         guard warnings + escalations > 0 else { return }

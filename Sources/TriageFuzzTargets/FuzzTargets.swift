@@ -118,7 +118,8 @@ public enum FuzzTargets {
         switch event.event {
         case .opened(let opened):
             let severity: SupportSeverity = opened.severity == .a ? .a : opened.severity == .b ? .b : .c
-            input = .opened(severity: severity, coverage: opened.coverage == .coverage24X7 ? .twentyFourSeven : .businessHours, team: opened.team)
+            input = .opened(
+                severity: severity, coverage: opened.coverage == .coverage24X7 ? .twentyFourSeven : .businessHours, team: opened.team)
         case .waitingOnCustomer: input = .waitingOnCustomer
         case .customerResponded: input = .customerResponded
         case .severityChanged(let change): input = .severityChanged(change.to == .a ? .a : change.to == .b ? .b : .c)
@@ -128,7 +129,9 @@ public enum FuzzTargets {
         default: input = .acknowledged
         }
         var book = SlaBook()
-        _ = book.apply(.opened(severity: .b, coverage: .businessHours, team: nil), to: "inc-0", at: now.addingTimeInterval(-86_400), position: 0, rules: slaRules)
+        _ = book.apply(
+            .opened(severity: .b, coverage: .businessHours, team: nil), to: "inc-0", at: now.addingTimeInterval(-86_400), position: 0,
+            rules: slaRules)
         _ = book.apply(input, to: event.incidentID, at: event.occurredAt.date, position: 1, rules: slaRules)
         _ = book.apply(input, to: "inc-0", at: event.occurredAt.date, position: 2, rules: slaRules)
         _ = book.fire(upTo: now, rules: slaRules)
@@ -266,13 +269,15 @@ public enum FuzzTargets {
     static let sampleCommands: [LedgerCommand] = [
         .open(incidentID: "INC-9", account: "ACME", at: now, parentIncidentID: nil),
         .reopen(incidentID: "INC-1", at: now),
-        .closeUnresolved(incidentID: "INC-1", at: now, closedBy: .customer, reason: "duplicate", severity: "A", openedAt: now.addingTimeInterval(-600)),
+        .closeUnresolved(
+            incidentID: "INC-1", at: now, closedBy: .customer, reason: "duplicate", severity: "A", openedAt: now.addingTimeInterval(-600)),
         .transfer(toAccount: "ACME-EU", by: "admin", at: now, requestID: "r-1"),
     ]
 
     /// A 5-pack bought a month before ``now`` with one incident charged.
     static let samplePack: Entitlement? = {
-        let grant = LedgerCommand.grant(GrantSpec(id: "pack-1", kind: .fivePack, account: "ACME", purchasedAt: now.addingTimeInterval(-30 * 86_400)))
+        let grant = LedgerCommand.grant(
+            GrantSpec(id: "pack-1", kind: .fivePack, account: "ACME", purchasedAt: now.addingTimeInterval(-30 * 86_400)))
         let granted = EntitlementLedger.apply(grant, to: nil, entitlementID: "pack-1", policy: .standard).state
         return EntitlementLedger.apply(sampleCommands[0], to: granted, entitlementID: "pack-1", policy: .standard).state
     }()
@@ -342,7 +347,8 @@ public enum FuzzTargets {
     /// `tenants.yaml` (``TenantDirectory/load(yaml:file:environment:)``), then a bearer token check.
     public static func tenants(_ bytes: [UInt8]) -> FuzzVerdict {
         do {
-            let directory = try TenantDirectory.load(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml", environment: tenantEnvironment)
+            let directory = try TenantDirectory.load(
+                yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml", environment: tenantEnvironment)
             _ = directory.authenticate(bearer: "foo")
             return .accepted
         } catch {

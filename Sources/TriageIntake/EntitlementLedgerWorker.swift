@@ -89,7 +89,8 @@ public final class EntitlementLedgerWorker: Service, Sendable {
         for name in [topics.replies, topics.directory, topics.incidentEvents] + also where partitions[name] == nil {
             let compacted = name == topics.directory || name == topics.incidentState
             throw TopicSetupError(
-                "topic \(name) does not exist; create it with: triage topics create \(name):6" + (compacted ? " --config cleanup.policy=compact" : "")
+                "topic \(name) does not exist; create it with: triage topics create \(name):6"
+                    + (compacted ? " --config cleanup.policy=compact" : "")
             )
         }
         return partitions
@@ -208,7 +209,8 @@ struct LedgerProcessor: StreamProcessor {
                 output.deadLetter(message, reason: PoisonReason("command_json is not a ledger command: \(error)"))
                 poisoned += 1
                 reply.ok = false
-                reply.outcomeJson = EntitlementLedgerWorker.json(LedgerRejection(code: .invalid, message: "command_json is not a ledger command: \(error)"))
+                reply.outcomeJson = EntitlementLedgerWorker.json(
+                    LedgerRejection(code: .invalid, message: "command_json is not a ledger command: \(error)"))
                 pending.append(Pending(reply: reply, events: []))
                 continue
             }
@@ -274,7 +276,8 @@ struct LedgerProcessor: StreamProcessor {
         for index in pending.indices {
             for event in pending[index].events {
                 output.write(
-                    try event.kafkaRecord(topic: topics.incidentEvents, traceparent: pending[index].trace?.child().traceparent), phase: Self.eventsPhase
+                    try event.kafkaRecord(topic: topics.incidentEvents, traceparent: pending[index].trace?.child().traceparent),
+                    phase: Self.eventsPhase
                 )
                 origins.append((index, event.incidentID, event.eventID))
                 if case .opened = event.event, pending[index].newlyOpened.contains(event.incidentID) {
@@ -297,7 +300,9 @@ struct LedgerProcessor: StreamProcessor {
                     position.offset = report.offset
                     replies[origin.pending].events.append(position)
                 }
-                return try replies.map { KafkaProducerMessage(topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes()) }
+                return try replies.map {
+                    KafkaProducerMessage(topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes())
+                }
             }
         }
         let figures = self.figures

@@ -1,8 +1,8 @@
 public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-public import Metrics
 public import Logging
+public import Metrics
 public import ServiceLifecycle
 import Synchronization
 public import TriageAnalytics
@@ -40,7 +40,8 @@ public struct IntakeInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, tenants: TenantDirectory, billing: BillingPolicy, host: String = "127.0.0.1", port: Int,
-        tls: IntakeTLS? = nil, group: String = TriageGroup.ledger, sessionTimeout: Duration = .seconds(45), ledgerTimeout: Duration = .seconds(15),
+        tls: IntakeTLS? = nil, group: String = TriageGroup.ledger, sessionTimeout: Duration = .seconds(45),
+        ledgerTimeout: Duration = .seconds(15),
         topics: LedgerTopics = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) async throws {
@@ -48,7 +49,8 @@ public struct IntakeInstance: Sendable {
         let partitions = try await EntitlementLedgerWorker.checkTopics(
             topics, also: [topics.incidentState], admin: KafkaAdmin(configuration: client, logger: logger)
         )
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [topics.requests], client: client, sessionTimeout: sessionTimeout,
@@ -57,18 +59,24 @@ public struct IntakeInstance: Sendable {
             logger: logger
         )
         health = WorkerHealth()
-        ledger = EntitlementLedgerWorker(consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger)
+        ledger = EntitlementLedgerWorker(
+            consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger)
         let ledgerClient = LedgerClient(
-            producer: producer, client: client, replyPartitions: partitions[topics.replies]!, topics: topics, timeout: ledgerTimeout, logger: logger
+            producer: producer, client: client, replyPartitions: partitions[topics.replies]!, topics: topics, timeout: ledgerTimeout,
+            logger: logger
         )
-        entitlements = KeyedTopicView<Entitlement>.entitlements(partitions: partitions[topics.entitlements]!, topics: topics, client: client, logger: logger)
-        directory = KeyedTopicView<DirectoryEntry>.directory(partitions: partitions[topics.directory]!, topics: topics, client: client, logger: logger)
+        entitlements = KeyedTopicView<Entitlement>.entitlements(
+            partitions: partitions[topics.entitlements]!, topics: topics, client: client, logger: logger)
+        directory = KeyedTopicView<DirectoryEntry>.directory(
+            partitions: partitions[topics.directory]!, topics: topics, client: client, logger: logger)
         incidentState = KeyedTopicView<IncidentSnapshot>.incidentState(
             partitions: partitions[topics.incidentState]!, topics: topics, client: client, logger: logger
         )
         service = IntakeService(
             dependencies: IntakeDependencies(
-                tenants: tenants, publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
+                tenants: tenants,
+                publisher: IncidentEventPublisher(
+                    producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
                 entitlements: entitlements, directory: directory, incidentState: incidentState,
                 requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: now
             ),
@@ -124,7 +132,10 @@ public final class IntakeServer: Service, Sendable {
     private let logger: Logger
     private let bound = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
 
-    init(service: IntakeService, host: String, port: Int, tls: IntakeTLS?, waitFor followers: [FollowerService], health: WorkerHealth, logger: Logger) {
+    init(
+        service: IntakeService, host: String, port: Int, tls: IntakeTLS?, waitFor followers: [FollowerService], health: WorkerHealth,
+        logger: Logger
+    ) {
         self.service = service
         self.host = host
         self.port = port
@@ -155,7 +166,9 @@ public final class IntakeServer: Service, Sendable {
         health.endRestore(status: "running")
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             if let tls {
-                .tls(certificateChain: [.file(path: tls.certificateChainPath, format: .pem)], privateKey: .file(path: tls.privateKeyPath, format: .pem))
+                .tls(
+                    certificateChain: [.file(path: tls.certificateChainPath, format: .pem)],
+                    privateKey: .file(path: tls.privateKeyPath, format: .pem))
             } else {
                 .plaintext
             }
@@ -178,7 +191,8 @@ public final class IntakeServer: Service, Sendable {
                         defer { state.waiters = [] }
                         return state.waiters
                     }
-                    self.logger.info("intake listening", metadata: ["address": "\(address.host):\(address.port)", "tls": "\(self.tls != nil)"])
+                    self.logger.info(
+                        "intake listening", metadata: ["address": "\(address.host):\(address.port)", "tls": "\(self.tls != nil)"])
                     for waiter in waiters { waiter.resume(returning: address.port) }
                 }
             }

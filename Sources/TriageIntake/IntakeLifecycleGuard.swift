@@ -32,10 +32,13 @@ final class RecentTransitions: Sendable {
     /// Decides `action` on `incident` against `snapshot` (nil: opened, not yet folded) and this
     /// intake's pending changes; when allowed, records it as pending until the returned
     /// admission is told it was published (or dropped unpublished).
-    func admit(_ action: LifecycleAction, incident: String, eventID: String, snapshot: IncidentSnapshot?, now: ContinuousClock.Instant = .now)
+    func admit(
+        _ action: LifecycleAction, incident: String, eventID: String, snapshot: IncidentSnapshot?, now: ContinuousClock.Instant = .now
+    )
         -> Result<LifecycleAdmission, LifecycleRefusal>
     {
-        if snapshot?.recentEventIDs.contains(eventID) == true { return .success(LifecycleAdmission(alreadyPublished: true)) }  // a repeat of a published call
+        // A repeat of a published call.
+        if snapshot?.recentEventIDs.contains(eventID) == true { return .success(LifecycleAdmission(alreadyPublished: true)) }
         return entries.withLock { entries in
             var pending = Self.unfolded(entries[incident] ?? [], by: snapshot, now: now)
             if pending.contains(where: { $0.eventID == eventID }) { return .success(LifecycleAdmission(alreadyPublished: true)) }
@@ -64,14 +67,17 @@ final class RecentTransitions: Sendable {
         let folded = Set(snapshot?.recentEventIDs ?? [])
         let eventCount = snapshot?.eventCount ?? 0
         return entries.filter { entry in
-            !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow && now - entry.admittedAt < retention
+            !folded.contains(entry.eventID) && eventCount < entry.eventCountThen + IncidentSnapshot.dedupeWindow
+                && now - entry.admittedAt < retention
         }
     }
 
     /// The snapshot's state (opened, when there is none yet) with the pending changes applied.
     private static func state(_ snapshot: IncidentSnapshot?, after pending: [Entry]) -> LifecycleState {
         var state =
-            snapshot.map { LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty) }
+            snapshot.map {
+                LifecycleState(status: $0.status, statusBeforeWaiting: $0.statusBeforeWaiting, hasAgent: !$0.assignedAgentID.isEmpty)
+            }
             ?? .opened
         for entry in pending {
             if case .success(let next) = IncidentLifecycle.apply(entry.action, to: state) { state = next }

@@ -1,9 +1,9 @@
 import Crypto
-public import Metrics
 public import Foundation
 public import GRPCCore
 import GRPCProtobuf
 public import Logging
+public import Metrics
 import SwiftProtobuf
 import Synchronization
 public import TriageAnalytics
@@ -102,13 +102,16 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handle(request) { tenant, message in
             guard tenant.mayActOn(account: message.customerAccount) else {
-                throw IntakeFailure.permissionDenied("tenant \(tenant.name) may not act for account \(IntakeValidation.quoted(message.customerAccount))")
+                throw IntakeFailure.permissionDenied(
+                    "tenant \(tenant.name) may not act for account \(IntakeValidation.quoted(message.customerAccount))")
             }
             var at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let content = OpenRequestIdentity.content(message)
             let fingerprint = OpenRequestIdentity.fingerprint(message)
-            if !message.requestID.isEmpty, let other = requestIDUsedForAnotherAccount(tenant, requestID: requestID, account: message.customerAccount) {
+            if !message.requestID.isEmpty,
+                let other = requestIDUsedForAnotherAccount(tenant, requestID: requestID, account: message.customerAccount)
+            {
                 throw IntakeFailure(
                     code: .alreadyExists,
                     message:
@@ -119,7 +122,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             // request under it is refused before anything is charged or written. (Two different
             // requests racing under one id open two incidents: the id is content-derived.)
             let requestKey = IntakeIDs.requestKey("open", tenant: tenant.name, scope: message.customerAccount, requestID: requestID)
-            var incidentID = IntakeIDs.incident(tenant: tenant.name, account: message.customerAccount, requestID: requestID, fingerprint: fingerprint)
+            var incidentID = IntakeIDs.incident(
+                tenant: tenant.name, account: message.customerAccount, requestID: requestID, fingerprint: fingerprint)
             var named = message.entitlementID
             if let own = dependencies.directory[incidentID] {
                 // This very request was charged before (its request record may name another
@@ -156,7 +160,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let (entitlementID, answer) = try await charge(
                 account: message.customerAccount, named: named, incidentID: incidentID, at: at, tenant: tenant.name
             ) { entitlementID in
-                (.open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil, fingerprint: content), [event])
+                (
+                    .open(incidentID: incidentID, account: message.customerAccount, at: at, parentIncidentID: nil, fingerprint: content),
+                    [event]
+                )
             }
             var recorded = event
             recorded.opened.entitlementID = entitlementID
@@ -197,7 +204,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         try await direct(request, kind: "severity", action: .changeSeverity) { [dependencies] message in
             var changed = Triage_V1_SeverityChanged()
             changed.from =
-                dependencies.incidentState[message.incidentID]?.severity ?? dependencies.directory[message.incidentID]?.severity ?? .unspecified
+                dependencies.incidentState[message.incidentID]?.severity ?? dependencies.directory[message.incidentID]?.severity
+                ?? .unspecified
             changed.to = message.severity
             changed.reason = message.reason
             return .severityChanged(changed)
@@ -228,14 +236,17 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let content = OpenRequestIdentity.fingerprint(message)
-            let splitEventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "split", fingerprint: content)
+            let splitEventID = IntakeIDs.event(
+                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "split", fingerprint: content)
             if let earlier = answers.answer(for: splitEventID, as: Triage_V1_SplitReceipt.self) { return earlier }
             let admission = try admit(.split, incident: message.incidentID, eventID: splitEventID)
             let childIDs = message.children.indices.map {
                 IntakeIDs.splitChild(tenant: tenant.name, parent: message.incidentID, requestID: requestID, fingerprint: content, index: $0)
             }
             let requestKey = IntakeIDs.requestKey("split", tenant: tenant.name, scope: message.incidentID, requestID: requestID)
-            if let first = childIDs.first, dependencies.directory[first] == nil, let earlier = dependencies.directory[requestKey], earlier.incidentID != first {
+            if let first = childIDs.first, dependencies.directory[first] == nil, let earlier = dependencies.directory[requestKey],
+                earlier.incidentID != first
+            {
                 throw IntakeFailure(
                     code: .alreadyExists,
                     message:
@@ -245,7 +256,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             var events: [IncidentEvent] = []
             for (index, child) in message.children.enumerated() {
                 var event = Self.event(
-                    incidentID: childIDs[index], eventID: IntakeIDs.event(tenant: tenant.name, incident: childIDs[index], requestID: requestID, kind: "split-child"),
+                    incidentID: childIDs[index],
+                    eventID: IntakeIDs.event(tenant: tenant.name, incident: childIDs[index], requestID: requestID, kind: "split-child"),
                     at: at
                 )
                 var opened = parent.opened
@@ -266,7 +278,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let eventBytes = try events.reduce(0) { $0 + (try $1.serializedBytes() as [UInt8]).count }
             guard eventBytes <= IntakeLimits.splitEventBytes else {
                 throw IntakeFailure.invalid([
-                    .init(field: "children", description: "the children's events come to \(eventBytes) bytes; at most \(IntakeLimits.splitEventBytes) in one split")
+                    .init(
+                        field: "children",
+                        description:
+                            "the children's events come to \(eventBytes) bytes; at most \(IntakeLimits.splitEventBytes) in one split")
                 ])
             }
             let answer = try await submit(
@@ -274,7 +289,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     parentIncidentID: message.incidentID, childIncidentIDs: childIDs, account: parent.account, at: at,
                     fingerprint: content
                 ),
-                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split/\(message.incidentID)/\(content)", events: events,
+                entitlementID: parent.entitlementID, requestID: "\(tenant.name)/\(requestID)/split/\(message.incidentID)/\(content)",
+                events: events,
                 tenant: tenant.name
             )
             admission.published()
@@ -319,7 +335,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         try await handleOnIncident(request) { tenant, message in
             // Who closed is the tenant's to say only within its kind: a portal's closes are the
             // customer's whatever it claims (billing policies refund by role).
-            let role = message.closerRole.isEmpty ? tenant.defaultCloserRole : CloserRole(rawValue: message.closerRole) ?? tenant.defaultCloserRole
+            let role =
+                message.closerRole.isEmpty ? tenant.defaultCloserRole : CloserRole(rawValue: message.closerRole) ?? tenant.defaultCloserRole
             guard tenant.closerRoles.contains(role) else {
                 let kind = tenant.isAdmin ? "an admin" : tenant.kind == .portal ? "a customer portal" : "a staff tool"
                 throw IntakeFailure.permissionDenied(
@@ -330,7 +347,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let content = OpenRequestIdentity.fingerprint(of: message)
-            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "close-unresolved", fingerprint: content)
+            let eventID = IntakeIDs.event(
+                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "close-unresolved", fingerprint: content)
             if let earlier = answers.answer(for: eventID, as: Triage_V1_CloseUnresolvedReceipt.self) { return earlier }
             let admission = try admit(.closeUnresolved, incident: message.incidentID, eventID: eventID)
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
@@ -344,7 +362,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     incidentID: message.incidentID, at: at, closedBy: role, reason: message.reason, severity: Self.severityLetter(severity),
                     openedAt: entry.openedAt
                 ),
-                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/close-unresolved/\(message.incidentID)/\(content)", events: [event],
+                entitlementID: entry.entitlementID,
+                requestID: "\(tenant.name)/\(requestID)/close-unresolved/\(message.incidentID)/\(content)", events: [event],
                 tenant: tenant.name
             )
             admission.published()
@@ -372,7 +391,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             let at = dependencies.now()
             let requestID = Self.requestID(message.requestID)
             let content = OpenRequestIdentity.fingerprint(of: message)
-            let eventID = IntakeIDs.event(tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "reopen", fingerprint: content)
+            let eventID = IntakeIDs.event(
+                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: "reopen", fingerprint: content)
             if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
             let admission = try admit(.reopen, incident: message.incidentID, eventID: eventID)
             var event = Self.event(incidentID: message.incidentID, eventID: eventID, at: at)
@@ -396,7 +416,9 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         request: ServerRequest<Triage_V1_OverrideBillingRequest>, context: ServerContext
     ) async throws -> ServerResponse<Triage_V1_CloseUnresolvedReceipt> {
         try await handleOnIncident(request) { tenant, message in
-            guard tenant.isAdmin else { throw IntakeFailure.permissionDenied("only an admin tenant may override billing decisions; \(tenant.name) is not one") }
+            guard tenant.isAdmin else {
+                throw IntakeFailure.permissionDenied("only an admin tenant may override billing decisions; \(tenant.name) is not one")
+            }
             let entry = try await authorize(tenant, incident: message.incidentID)
             // An override decides an unresolved close after the fact; on an incident that is
             // not closed unresolved it would make an open incident free.
@@ -408,8 +430,11 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             }
             let requestID = Self.requestID(message.requestID)
             let answer = try await submit(
-                .overrideBilling(incidentID: message.incidentID, refund: message.refund, by: tenant.name, note: message.note.isEmpty ? nil : message.note, at: dependencies.now()),
-                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/override/\(message.incidentID)", events: [], tenant: tenant.name
+                .overrideBilling(
+                    incidentID: message.incidentID, refund: message.refund, by: tenant.name,
+                    note: message.note.isEmpty ? nil : message.note, at: dependencies.now()),
+                entitlementID: entry.entitlementID, requestID: "\(tenant.name)/\(requestID)/override/\(message.incidentID)", events: [],
+                tenant: tenant.name
             )
             var receipt = try Self.billingReceipt(answer)
             receipt.receipt.incidentID = message.incidentID
@@ -454,7 +479,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             // The caller's W3C trace (a new one when it sent none): every event of this call
             // carries it, and the workers downstream continue it up to the notification.
             let trace = request.metadata[stringValues: "traceparent"].lazy.compactMap(TraceContext.init(traceparent:)).first ?? .newTrace()
-            let response = ServerResponse(message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
+            let response = ServerResponse(
+                message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
             metrics.processed(1, since: started)
             countCall(nil)
             return response
@@ -496,7 +522,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         case let error as KafkaError:
             metrics.failed()
             logger.error("publishing failed", metadata: ["error": "\(error)"])
-            return IntakeFailure(code: .unavailable, message: "Kafka did not accept the event (\(error.code)); safe to retry with the same request_id")
+            return IntakeFailure(
+                code: .unavailable, message: "Kafka did not accept the event (\(error.code)); safe to retry with the same request_id")
         case is CancellationError:
             return IntakeFailure(code: .cancelled, message: "the call was cancelled")
         default:
@@ -536,7 +563,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             let eventID = IntakeIDs.event(
-                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: kind, fingerprint: OpenRequestIdentity.fingerprint(of: message)
+                tenant: tenant.name, incident: message.incidentID, requestID: requestID, kind: kind,
+                fingerprint: OpenRequestIdentity.fingerprint(of: message)
             )
             if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
             let admission = try admit(action, incident: message.incidentID, eventID: eventID)
@@ -598,7 +626,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     /// The incident's directory entry, if the tenant may act on its account.
     private func authorize(_ tenant: Tenant, incident: String) async throws -> DirectoryEntry {
         guard let entry = await lookupAllowingLag(incident) else {
-            throw IntakeFailure.notFound("incident \(IntakeValidation.quoted(incident)) is not known to the intake (not opened through it, or not visible yet)")
+            throw IntakeFailure.notFound(
+                "incident \(IntakeValidation.quoted(incident)) is not known to the intake (not opened through it, or not visible yet)")
         }
         guard tenant.mayActOn(account: entry.account) else {
             throw IntakeFailure.permissionDenied("incident \(incident) belongs to an account tenant \(tenant.name) may not act for")
@@ -610,8 +639,11 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     /// account with an entitlement, for an admin), if its directory view shows one. Ids are
     /// scoped to the account, so even two such opens racing each other can only open two
     /// separate incidents; this check turns the reuse that can be seen into ALREADY_EXISTS.
-    private func requestIDUsedForAnotherAccount(_ tenant: Tenant, requestID: String, account: String) -> (incident: String, account: String)? {
-        let accounts = tenant.isAdmin ? Set(dependencies.entitlements.values.flatMap { [$0.account, $0.purchasingAccount] }) : tenant.accounts
+    private func requestIDUsedForAnotherAccount(_ tenant: Tenant, requestID: String, account: String) -> (
+        incident: String, account: String
+    )? {
+        let accounts =
+            tenant.isAdmin ? Set(dependencies.entitlements.values.flatMap { [$0.account, $0.purchasingAccount] }) : tenant.accounts
         for other in accounts.sorted() where other != account {
             if let earlier = dependencies.directory[IntakeIDs.requestKey("open", tenant: tenant.name, scope: other, requestID: requestID)] {
                 return (earlier.incidentID, other)
@@ -664,8 +696,11 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         // The account's entitlements, from one pass over the view.
         let owned = named.isEmpty ? dependencies.entitlements.values.filter { $0.account == account } : []
         if !named.isEmpty {
-            if let entitlement = dependencies.entitlements[named], entitlement.account != account, entitlement.charge(for: incidentID) == nil {
-                throw IntakeFailure.permissionDenied("entitlement \(IntakeValidation.quoted(named)) does not belong to account \(IntakeValidation.quoted(account))")
+            if let entitlement = dependencies.entitlements[named], entitlement.account != account,
+                entitlement.charge(for: incidentID) == nil
+            {
+                throw IntakeFailure.permissionDenied(
+                    "entitlement \(IntakeValidation.quoted(named)) does not belong to account \(IntakeValidation.quoted(account))")
             }
             candidates = [named]
         } else if let already = owned.first(where: { $0.charge(for: incidentID) != nil }) {
@@ -674,15 +709,19 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             candidates = EntitlementSelection.candidates(for: account, at: at, among: owned, coverage: nil).map(\.id)
             guard !candidates.isEmpty else {
                 let owned = owned.sorted { $0.id < $1.id }
-                let detail = owned.isEmpty ? "it has none" : owned.map { "\($0.id): \(IntakeValidation.describe($0.status(at: at)))" }.joined(separator: "; ")
-                throw IntakeFailure.failedPrecondition("account \(IntakeValidation.quoted(account)) has no entitlement that can pay for an incident now (\(detail))")
+                let detail =
+                    owned.isEmpty
+                    ? "it has none" : owned.map { "\($0.id): \(IntakeValidation.describe($0.status(at: at)))" }.joined(separator: "; ")
+                throw IntakeFailure.failedPrecondition(
+                    "account \(IntakeValidation.quoted(account)) has no entitlement that can pay for an incident now (\(detail))")
             }
         }
         var last: (rejection: LedgerRejection, entitlementID: String)?
         for entitlementID in candidates {
             let (ledgerCommand, events) = command(entitlementID)
             let answer = try await dependencies.ledger.submit(
-                ledgerCommand, entitlementID: entitlementID, requestID: "\(tenant)/\(incidentID)/open/\(entitlementID)", events: events, requestedBy: tenant, at: at,
+                ledgerCommand, entitlementID: entitlementID, requestID: "\(tenant)/\(incidentID)/open/\(entitlementID)", events: events,
+                requestedBy: tenant, at: at,
                 traceparent: IntakeTrace.current?.child().traceparent
             )
             switch answer.outcome {
@@ -703,10 +742,12 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent], tenant: String
     ) async throws -> LedgerAnswer {
         guard !entitlementID.isEmpty else {
-            throw IntakeFailure.failedPrecondition("the incident has no entitlement on record; entitlement operations are not possible for it")
+            throw IntakeFailure.failedPrecondition(
+                "the incident has no entitlement on record; entitlement operations are not possible for it")
         }
         let answer = try await dependencies.ledger.submit(
-            command, entitlementID: entitlementID, requestID: requestID, events: events, requestedBy: tenant, traceparent: IntakeTrace.current?.child().traceparent
+            command, entitlementID: entitlementID, requestID: requestID, events: events, requestedBy: tenant,
+            traceparent: IntakeTrace.current?.child().traceparent
         )
         if case .failure(let rejection) = answer.outcome { throw IntakeFailure(rejection, entitlementID: entitlementID, account: nil) }
         stats.withLock { $0.published += answer.events.count }
@@ -718,7 +759,10 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     private func logPublished(incident: String, eventID: String, kind: String) {
         logger.info(
             "event published",
-            metadata: ["incident": "\(incident)", "event_id": "\(eventID)", "kind": "\(kind)", "trace_id": "\(IntakeTrace.current?.traceID ?? "-")"]
+            metadata: [
+                "incident": "\(incident)", "event_id": "\(eventID)", "kind": "\(kind)",
+                "trace_id": "\(IntakeTrace.current?.traceID ?? "-")",
+            ]
         )
     }
 
@@ -821,7 +865,10 @@ struct IntakeFailure: Error {
         guard !violations.isEmpty else { return RPCError(code: code, message: message) }
         let status = GoogleRPCStatus(
             code: code, message: message,
-            details: [.badRequest(violations: violations.map { ErrorDetails.BadRequest.FieldViolation(field: $0.field, description: $0.description) })]
+            details: [
+                .badRequest(
+                    violations: violations.map { ErrorDetails.BadRequest.FieldViolation(field: $0.field, description: $0.description) })
+            ]
         )
         return RPCError(code: code, message: message, metadata: status.rpcErrorMetadata)
     }
@@ -848,11 +895,14 @@ struct IntakeFailure: Error {
         case .wrongAccount:
             self.init(
                 code: .permissionDenied,
-                message: "entitlement \(IntakeValidation.quoted(entitlementID)) does not belong to account \(account.map(IntakeValidation.quoted) ?? "of the incident")"
+                message:
+                    "entitlement \(IntakeValidation.quoted(entitlementID)) does not belong to account \(account.map(IntakeValidation.quoted) ?? "of the incident")"
             )
         case .invalid: self.init(code: .invalidArgument, message: rejection.message)
         case .conflict where rejection.message.contains(" account "):
-            self.init(code: .alreadyExists, message: "the request conflicts with what entitlement \(entitlementID) has recorded for another request")
+            self.init(
+                code: .alreadyExists,
+                message: "the request conflicts with what entitlement \(entitlementID) has recorded for another request")
         case .conflict: self.init(code: .alreadyExists, message: rejection.message)
         case .expired, .notYetValid, .exhausted, .notClosedUnresolved: self.init(code: .failedPrecondition, message: rejection.message)
         }

@@ -63,7 +63,9 @@ package enum IntakeValidation {
     /// megabyte, never its control characters).
     static func quoted(_ value: String) -> String {
         let bytes = value.utf8.count
-        guard bytes <= 64, value.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != 0x27 }) else { return "the value given (\(bytes) bytes)" }
+        guard bytes <= 64, value.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != 0x27 }) else {
+            return "the value given (\(bytes) bytes)"
+        }
         return "'\(value)'"
     }
 }
@@ -107,7 +109,8 @@ struct FieldCheck {
         }
         if let scalar = Self.firstForbidden(in: value, allowing: allowing) {
             let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
-            let what = allowing.contains("\n") ? "control characters other than tab and line breaks" : "control or invisible formatting characters"
+            let what =
+                allowing.contains("\n") ? "control characters other than tab and line breaks" : "control or invisible formatting characters"
             violations.append(.init(field: field, description: "contains \(code); \(what) are not accepted here"))
             return false
         }
@@ -261,7 +264,8 @@ extension Triage_V1_CloseUnresolvedRequest: IntakeFields {
         check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.identifier(closedBy, "closed_by")
         check.require(
-            closerRole.isEmpty || ["agent", "customer", "system"].contains(closerRole), "closer_role", "must be one of agent, customer, system"
+            closerRole.isEmpty || ["agent", "customer", "system"].contains(closerRole), "closer_role",
+            "must be one of agent, customer, system"
         )
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
     }

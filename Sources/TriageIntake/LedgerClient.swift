@@ -34,7 +34,8 @@ public final class LedgerClient: Service, Sendable {
         self.topics = topics
         self.waiters = waiters
         self.timeout = timeout
-        self.follower = KafkaTopicFollower(topic: topics.replies, partitions: replyPartitions, start: .end, client: client, logger: logger) { record in
+        self.follower = KafkaTopicFollower(topic: topics.replies, partitions: replyPartitions, start: .end, client: client, logger: logger)
+        { record in
             guard let value = record.value, let reply = try? EntitlementReply(serializedBytes: Array(value)) else { return }
             waiters.resume(reply)
         }
@@ -54,7 +55,8 @@ public final class LedgerClient: Service, Sendable {
 
     /// Sends `command` for `entitlementID` and waits for the ledger's answer.
     public func submit(
-        _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent] = [], requestedBy: String, at: Date = Date(),
+        _ command: LedgerCommand, entitlementID: String, requestID: String, events: [IncidentEvent] = [], requestedBy: String,
+        at: Date = Date(),
         traceparent: String? = nil
     ) async throws -> LedgerAnswer {
         var request = EntitlementRequest()
@@ -90,7 +92,10 @@ public struct LedgerAnswer: Sendable {
 
     init(_ reply: EntitlementReply) throws {
         let bytes = Array(reply.outcomeJson.utf8)
-        outcome = reply.ok ? .success(try LedgerJSON.decode(LedgerOutcome.self, from: bytes)) : .failure(try LedgerJSON.decode(LedgerRejection.self, from: bytes))
+        outcome =
+            reply.ok
+            ? .success(try LedgerJSON.decode(LedgerOutcome.self, from: bytes))
+            : .failure(try LedgerJSON.decode(LedgerRejection.self, from: bytes))
         events = reply.events
     }
 }

@@ -24,7 +24,8 @@ public final class KeyedTopicView<Value: Sendable>: Sendable {
     ) {
         let storage = Storage()
         self.storage = storage
-        self.follower = KafkaTopicFollower(topic: topic, partitions: partitions, start: .beginning, client: client, logger: logger) { record in
+        self.follower = KafkaTopicFollower(topic: topic, partitions: partitions, start: .beginning, client: client, logger: logger) {
+            record in
             guard let key = record.key else { return }
             let id = String(decoding: key, as: UTF8.self)
             guard let value = record.value else {
@@ -101,7 +102,9 @@ public typealias Opened = Triage_V1_Opened
 
 extension KeyedTopicView where Value == Entitlement {
     /// Every entitlement (`triage.entitlements`).
-    public static func entitlements(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger) -> Self {
+    public static func entitlements(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger)
+        -> Self
+    {
         Self(topic: topics.entitlements, partitions: partitions, client: client, logger: logger) { bytes in
             try LedgerJSON.decode(Entitlement.self, from: Array(bytes))
         }
@@ -110,7 +113,9 @@ extension KeyedTopicView where Value == Entitlement {
 
 extension KeyedTopicView where Value == DirectoryEntry {
     /// Incident → account and entitlement (`triage.incident-directory`).
-    public static func directory(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger) -> Self {
+    public static func directory(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger)
+        -> Self
+    {
         Self(topic: topics.directory, partitions: partitions, client: client, logger: logger) { bytes in
             try DirectoryEntry(IncidentEvent(serializedBytes: Array(bytes)))
         }
@@ -119,7 +124,9 @@ extension KeyedTopicView where Value == DirectoryEntry {
 
 extension KeyedTopicView where Value == IncidentSnapshot {
     /// The analytics feed's incident snapshots (`triage.incident-state`).
-    public static func incidentState(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger) -> Self {
+    public static func incidentState(partitions: [Int32], topics: LedgerTopics = .init(), client: KafkaClientConfiguration, logger: Logger)
+        -> Self
+    {
         Self(topic: topics.incidentState, partitions: partitions, client: client, logger: logger) { bytes in
             try IncidentSnapshot(jsonData: Data(bytes))
         }

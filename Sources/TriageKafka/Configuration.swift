@@ -1,4 +1,5 @@
 public import CoreMetrics
+
 /// Settings every Kafka client shares: where the cluster is, who we are, and the raw librdkafka
 /// pass-through for everything this type does not model (TLS, SASL, tuning).
 ///
@@ -75,7 +76,8 @@ public struct KafkaClientConfiguration: Sendable {
         var result = try connectionProperties()
         if let statisticsInterval {
             guard statisticsInterval >= .milliseconds(10) else {
-                throw .invalidConfiguration(key: "statistics.interval.ms", "must be at least 10 ms, got \(statisticsInterval.milliseconds) ms")
+                throw .invalidConfiguration(
+                    key: "statistics.interval.ms", "must be at least 10 ms, got \(statisticsInterval.milliseconds) ms")
             }
             result.append(("statistics.interval.ms", String(statisticsInterval.milliseconds)))
         }

@@ -150,10 +150,12 @@ public final class EmbeddedKafka: Sendable {
 
     /// Stops every broker and frees the cluster. Clients still connected see the brokers go away.
     public func shutdown() {
-        guard let handles = state.withLock({ state -> ClusterHandles? in
-            defer { state = nil }
-            return state
-        }) else { return }
+        guard
+            let handles = state.withLock({ state -> ClusterHandles? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
         rd_kafka_mock_cluster_destroy(handles.cluster)
         rd_kafka_destroy(handles.host)
         context.logger.debug("embedded Kafka stopped")

@@ -83,9 +83,11 @@ public final class KafkaAdmin: Sendable {
         defer { newTopics.withUnsafeMutableBufferPointer { rd_kafka_NewTopic_destroy_array($0.baseAddress, $0.count) } }
         var errorText = [CChar](repeating: 0, count: 512)
         for topic in topics {
-            guard let newTopic = rd_kafka_NewTopic_new(
-                topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errorText, errorText.count
-            ) else {
+            guard
+                let newTopic = rd_kafka_NewTopic_new(
+                    topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errorText, errorText.count
+                )
+            else {
                 throw .invalidConfiguration(key: "topic \(topic.name)", String(cBuffer: errorText))
             }
             newTopics.append(newTopic)
@@ -111,14 +113,16 @@ public final class KafkaAdmin: Sendable {
         let code = rd_kafka_event_error(event)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             let reason = String(cString: rd_kafka_event_error_string(event))
-            let hint = "The embedded broker (librdkafka's mock cluster) has no controller and cannot create "
+            let hint =
+                "The embedded broker (librdkafka's mock cluster) has no controller and cannot create "
                 + "topics over the protocol: start `triage broker` with --triage-topics N (every Triage topic) "
                 + "or --topic NAME:PARTITIONS"
             if code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE {
                 throw KafkaError(code: .unsupportedFeature, message: "the broker does not support CreateTopics (\(reason)). \(hint)")
             }
             if code == RD_KAFKA_RESP_ERR__TIMED_OUT && reason.contains("controller") {
-                throw KafkaError(code: .timedOut, message: "CreateTopics found no controller broker in time (\(reason)). \(hint)", isRetriable: true)
+                throw KafkaError(
+                    code: .timedOut, message: "CreateTopics found no controller broker in time (\(reason)). \(hint)", isRetriable: true)
             }
             throw KafkaError(responseCode: code, context: "CreateTopics: \(reason)")
         }
@@ -158,14 +162,18 @@ public final class KafkaAdmin: Sendable {
             try handle.lease { pointer throws(KafkaError) in
                 serveMainQueue(pointer)
                 var list: UnsafePointer<rd_kafka_group_list>?
-                try throwIfError(rd_kafka_list_groups(pointer, group, &list, Int32(clamping: timeout.milliseconds)), context: "describe group '\(group)'")
+                try throwIfError(
+                    rd_kafka_list_groups(pointer, group, &list, Int32(clamping: timeout.milliseconds)), context: "describe group '\(group)'"
+                )
                 defer { if let list { rd_kafka_group_list_destroy(list) } }
                 guard let list else { return [] }
                 var members: [String] = []
                 for index in 0..<Int(list.pointee.group_cnt) {
                     let info = list.pointee.groups[index]
                     guard String(cString: info.group) == group else { continue }
-                    if info.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(responseCode: info.err, context: "describe group '\(group)'") }
+                    if info.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        throw KafkaError(responseCode: info.err, context: "describe group '\(group)'")
+                    }
                     for member in 0..<Int(info.member_cnt) {
                         members.append(info.members[member].client_id.map { String(cString: $0) } ?? "?")
                     }

@@ -399,7 +399,8 @@ final class ConsumerCore: @unchecked Sendable {
         let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
             driver.perform { open in
                 guard open else {
-                    return continuation.resume(returning: .failure(KafkaError(code: .shuttingDown, message: "\(what): the consumer is closed")))
+                    return continuation.resume(
+                        returning: .failure(KafkaError(code: .shuttingDown, message: "\(what): the consumer is closed")))
                 }
                 do throws(KafkaError) {
                     continuation.resume(returning: .success(try body()))
@@ -484,14 +485,18 @@ final class ConsumerCore: @unchecked Sendable {
             context.hasFatalError.store(true, ordering: .releasing)
             context.logger.critical("consumer fatal error: \(error)")
             failure = error
-        case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
             let error = KafkaError(responseCode: code, context: "consuming \(topic) [\(message.pointee.partition)]: \(reason)")
             context.logger.error("consumer stopped: \(error)")
             failure = error
         default:
             context.logger.warning(
                 "consumer error",
-                metadata: ["topic": "\(topic)", "partition": "\(message.pointee.partition)", "error": "\(KafkaError(responseCode: code))", "reason": "\(reason)"]
+                metadata: [
+                    "topic": "\(topic)", "partition": "\(message.pointee.partition)", "error": "\(KafkaError(responseCode: code))",
+                    "reason": "\(reason)",
+                ]
             )
         }
     }
@@ -522,7 +527,8 @@ final class ConsumerCore: @unchecked Sendable {
             // instead of crashing it. Only a consumer closed in the moment between its JoinGroup
             // and SyncGroup answers gets here.
             keeper.leaveToProcessExit()
-            context.logger.debug("consumer closed between joining its group and its first assignment; librdkafka handle not destroyed (2.0.2 assignor bug)")
+            context.logger.debug(
+                "consumer closed between joining its group and its first assignment; librdkafka handle not destroyed (2.0.2 assignor bug)")
             return
         }
         if isKnownUniquelyReferenced(&keeper) {

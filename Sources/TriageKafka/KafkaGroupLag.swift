@@ -76,7 +76,9 @@ public final class KafkaGroupLagReader: Sendable {
 
     /// The lag of `group` on `partitions` of `topic`. Throws when the coordinator or a leader
     /// does not answer within `timeout`, or a partition is unknown.
-    public func lag(group: String, topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError) -> KafkaGroupLag {
+    public func lag(group: String, topic: String, partitions: [Int32], timeout: Duration = .seconds(5)) async throws(KafkaError)
+        -> KafkaGroupLag
+    {
         guard !partitions.isEmpty else { return KafkaGroupLag(group: group, topic: topic, partitions: []) }
         let handle = try await self.handle(for: group)
         let milliseconds = Int32(clamping: timeout.milliseconds)
@@ -88,7 +90,8 @@ public final class KafkaGroupLagReader: Sendable {
                 let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
                 defer { rd_kafka_topic_partition_list_destroy(list) }
                 for partition in partitions { _ = rd_kafka_topic_partition_list_add(list, topic, partition) }
-                try throwIfError(rd_kafka_committed(pointer, list, milliseconds), context: "committed offsets of group '\(group)' on \(topic)")
+                try throwIfError(
+                    rd_kafka_committed(pointer, list, milliseconds), context: "committed offsets of group '\(group)' on \(topic)")
                 var committed: [Int32: Int64] = [:]
                 for index in 0..<Int(list.pointee.cnt) {
                     let element = list.pointee.elems[index]

@@ -22,7 +22,10 @@ public struct KafkaRecordView: ~Copyable {
     public let timestampType: KafkaTimestampType?
     private let message: UnsafePointer<rd_kafka_message_t>?
 
-    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, message: UnsafePointer<rd_kafka_message_t>? = nil) {
+    init(
+        partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        message: UnsafePointer<rd_kafka_message_t>? = nil
+    ) {
         self.partition = partition
         self.offset = offset
         self.key = key
@@ -94,7 +97,9 @@ public enum KafkaPartitionReader {
             overrides: client.librdkafkaOverrides
         )
         let context = RDKafkaCallbackContext(logger: logger)
-        let owned = OwnedHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory))
+        let owned = OwnedHandle(
+            pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory)
+        )
         let result: Result<Summary, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 triage_set_current_thread_name("triage-restore")
@@ -122,7 +127,8 @@ public enum KafkaPartitionReader {
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for partition in partitions {
-            rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset = offsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset =
+                offsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
         try throwIfError(rd_kafka_assign(handle, list), context: "assign \(topic) \(partitions)")
         defer { _ = rd_kafka_assign(handle, nil) }
@@ -144,7 +150,8 @@ public enum KafkaPartitionReader {
                 if ContinuousClock.now - idleSince > timeout {
                     throw KafkaError(
                         code: .timedOut,
-                        message: "no end of \(topic) partitions \(remaining.sorted()) within \(timeout); is the topic there and the cluster reachable?"
+                        message:
+                            "no end of \(topic) partitions \(remaining.sorted()) within \(timeout); is the topic there and the cluster reachable?"
                     )
                 }
                 continue

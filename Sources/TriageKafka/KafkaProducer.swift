@@ -88,7 +88,9 @@ public final class KafkaProducer: Service, Sendable {
 
     /// ``submit(_:whenDelivered:)`` that hands over where each record was stored (in the order
     /// given) once all were acknowledged, or the first failure.
-    public func submit(_ messages: [KafkaProducerMessage], whenStored: @escaping @Sendable (Result<[KafkaDeliveryReport], KafkaError>) -> Void) async {
+    public func submit(
+        _ messages: [KafkaProducerMessage], whenStored: @escaping @Sendable (Result<[KafkaDeliveryReport], KafkaError>) -> Void
+    ) async {
         guard !messages.isEmpty else { return whenStored(.success([])) }
         await enqueue(messages, into: BatchDelivery(count: messages.count, keepingReports: true, whenDone: { whenStored($0.reports) }))
     }
@@ -106,7 +108,8 @@ public final class KafkaProducer: Service, Sendable {
                     break
                 }
                 do throws(KafkaError) {
-                    try await core.space.wait(whileEpochIs: epoch, for: "produce to '\(message.topic)'")  // queue full: wait, keep the order
+                    // Queue full: wait, keep the order.
+                    try await core.space.wait(whileEpochIs: epoch, for: "produce to '\(message.topic)'")
                 } catch {
                     // Cancelled: this record and the ones after it were not handed over.
                     for rest in index..<messages.count { batch.complete(.failure(error), at: rest) }
@@ -210,7 +213,8 @@ private final class BatchDelivery: Sendable {
     }
 
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?, at index: Int) {
-        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?, stored: [KafkaDeliveryReport])? = state.withLock { state in
+        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?, stored: [KafkaDeliveryReport])? = state.withLock
+        { state in
             if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
             if case .success(let report) = result, index < state.reports.count { state.reports[index] = report }
             state.remaining -= 1
@@ -288,7 +292,7 @@ final class QueueSpace: Sendable {
             defer { waiters.waiting = [] }
             return waiters.waiting.map(\.continuation)
         }
-        woken.forEach { $0.resume() }
+        for waiter in woken { waiter.resume() }
     }
 }
 
@@ -509,41 +513,41 @@ final class ProducerCore: @unchecked Sendable {
         let error: OpaquePointer? = message.topic.withCString { topic in
             withBytes(of: message.key) { key in
                 withBytes(of: message.value) { value in
-                  withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { values in
-                    var count = 0
-                    func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
-                        var value = rd_kafka_vu_t()
-                        value.vtype = type
-                        set(&value)
-                        values.initializeElement(at: count, to: value)
-                        count += 1
-                    }
-                    if let handle {
-                        add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = handle }
-                    } else {
-                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
-                    }
-                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
-                    if let value {
-                        add(RD_KAFKA_VTYPE_VALUE) {
-                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? emptyBytes)
-                            $0.u.mem.size = value.count
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { values in
+                        var count = 0
+                        func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                            var value = rd_kafka_vu_t()
+                            value.vtype = type
+                            set(&value)
+                            values.initializeElement(at: count, to: value)
+                            count += 1
                         }
-                    }
-                    if let key {
-                        add(RD_KAFKA_VTYPE_KEY) {
-                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? emptyBytes)
-                            $0.u.mem.size = key.count
+                        if let handle {
+                            add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = handle }
+                        } else {
+                            add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
                         }
+                        add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                        if let value {
+                            add(RD_KAFKA_VTYPE_VALUE) {
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? emptyBytes)
+                                $0.u.mem.size = value.count
+                            }
+                        }
+                        if let key {
+                            add(RD_KAFKA_VTYPE_KEY) {
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? emptyBytes)
+                                $0.u.mem.size = key.count
+                            }
+                        }
+                        if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                        if let timestamp = message.timestamp {
+                            add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = Int64((timestamp.timeIntervalSince1970 * 1000).rounded()) }
+                        }
+                        if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                        if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
+                        return rd_kafka_produceva(pointer, values.baseAddress, count)
                     }
-                    if let partition = message.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
-                    if let timestamp = message.timestamp {
-                        add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = Int64((timestamp.timeIntervalSince1970 * 1000).rounded()) }
-                    }
-                    if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
-                    if let opaque { add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque } }
-                    return rd_kafka_produceva(pointer, values.baseAddress, count)
-                  }
                 }
             }
         }

@@ -49,7 +49,8 @@ public final class KafkaRecordBatch: @unchecked Sendable {
     /// The next offset to commit per partition: the highest offset in the batch + 1.
     var nextOffsets: [TopicPartition: Int64] {
         // Keyed by topic handle (a pointer compare per record); names are read once per partition.
-        let highest = highestOffsets(records.lazy.map { (topic: $0.pointee.rkt, partition: $0.pointee.partition, offset: $0.pointee.offset) })
+        let highest = highestOffsets(
+            records.lazy.map { (topic: $0.pointee.rkt, partition: $0.pointee.partition, offset: $0.pointee.offset) })
         return Dictionary(
             highest.map { (TopicPartition($0.topic.map { String(cString: rd_kafka_topic_name($0)) } ?? "", $0.partition), $0.offset + 1) },
             uniquingKeysWith: max

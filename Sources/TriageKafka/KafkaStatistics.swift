@@ -24,7 +24,9 @@ public enum KafkaStatistics {
 
     /// Parses a statistics document; `nil` if it is not one.
     public static func snapshot(json: Data) -> Snapshot? {
-        guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any], let name = root["name"] as? String else { return nil }
+        guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any], let name = root["name"] as? String else {
+            return nil
+        }
         var snapshot = Snapshot(client: name)
         snapshot.queuedMessages = (root["msg_cnt"] as? NSNumber)?.int64Value
         snapshot.replyQueue = (root["replyq"] as? NSNumber)?.int64Value
@@ -49,8 +51,11 @@ public enum KafkaStatistics {
     public static func record(_ snapshot: Snapshot, factory: any MetricsFactory) {
         let client = ("client", snapshot.client)
         for (partition, lag) in snapshot.consumerLag {
-            Gauge(label: "triage_kafka_consumer_lag", dimensions: [client, ("topic", partition.topic), ("partition", "\(partition.partition)")], factory: factory)
-                .record(lag)
+            Gauge(
+                label: "triage_kafka_consumer_lag",
+                dimensions: [client, ("topic", partition.topic), ("partition", "\(partition.partition)")], factory: factory
+            )
+            .record(lag)
         }
         for (broker, seconds) in snapshot.brokerRoundTrip {
             Gauge(label: "triage_kafka_broker_rtt_seconds", dimensions: [client, ("broker", broker)], factory: factory).record(seconds)

@@ -94,7 +94,9 @@ public final class KafkaTopicFollower: Sendable {
             overrides: client.librdkafkaOverrides
         )
         let context = RDKafkaCallbackContext(logger: logger)
-        let owned = FollowerHandle(pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory))
+        let owned = FollowerHandle(
+            pointer: try RDKafkaClient.makeHandle(kind: .consumer, properties: properties, context: context, metrics: client.metricsFactory)
+        )
         let result: Result<Void, KafkaError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let thread = Thread {
@@ -110,7 +112,11 @@ public final class KafkaTopicFollower: Sendable {
             stop()
         }
         let waiters = state.withLock { state in
-            if case .failure(let error) = result { state.failure = error } else if !state.caughtUp { state.failure = KafkaError(code: .timedOut, message: "follower of \(topic) stopped before it caught up") }
+            if case .failure(let error) = result {
+                state.failure = error
+            } else if !state.caughtUp {
+                state.failure = KafkaError(code: .timedOut, message: "follower of \(topic) stopped before it caught up")
+            }
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }

@@ -100,7 +100,7 @@ public final class PipelinedOffsets: Sendable {
             }
             return waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Throws the first delivery (or offset store) failure, if there was one.

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 public import Logging
+import Synchronization
 public import TriageKafka
 
 /// An embedded Kafka cluster plus client configurations tuned for fast tests (short session
@@ -182,6 +182,6 @@ public final class HeavyGate: Sendable {
             }
             return admitted
         }
-        admitted.forEach { $0.resume() }
+        for waiter in admitted { waiter.resume() }
     }
 }

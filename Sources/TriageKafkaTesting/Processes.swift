@@ -8,7 +8,9 @@ import TriageKafka
 
 /// Runs `executable` with `arguments`, feeding `input`; returns (status, stdout, stderr). The
 /// status is the exit code, or the signal's number if a signal ended it. Killed after `timeout`.
-public func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws -> (Int32, String, String) {
+public func runProcess(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(30)) async throws
+    -> (Int32, String, String)
+{
     let process = try ChildProcess(
         executable: executable, arguments: arguments,
         environment: ProcessInfo.processInfo.environment.merging(mockBrokerEnvironment) { $1 },
@@ -61,7 +63,9 @@ public final class BrokerProcess: Sendable {
         )
         let process = self.process
         try await eventually("the broker writes its port file") {
-            guard process.isRunning else { throw ChildProcessError("triage broker ended (\(process.termination!)) before it wrote its port file") }
+            guard process.isRunning else {
+                throw ChildProcessError("triage broker ended (\(process.termination!)) before it wrote its port file")
+            }
             return FileManager.default.fileExists(atPath: portFile)
         }
         bootstrap = try String(contentsOfFile: portFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -123,7 +127,8 @@ public final class TriageProcess: Sendable {
 }
 
 /// The repository's root (for scripts and example files), from this source file's location.
-public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+public let repositoryRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 /// A real SMTP server on loopback (`scripts/smtp-sink.py`, aiosmtpd from PyPI) that writes every
 /// accepted message to a directory. Stopped by closing its stdin (or SIGKILL on deinit).
@@ -134,9 +139,12 @@ public final class SMTPSinkProcess: Sendable {
 
     /// Whether python3 can import aiosmtpd (`pip install aiosmtpd`; `make test` installs it).
     public static var isAvailable: Bool {
-        guard let check = try? ChildProcess(
-            executable: "/usr/bin/env", arguments: ["python3", "-c", "import aiosmtpd"], standardOutput: .nullDevice, standardError: .nullDevice
-        ) else { return false }
+        guard
+            let check = try? ChildProcess(
+                executable: "/usr/bin/env", arguments: ["python3", "-c", "import aiosmtpd"], standardOutput: .nullDevice,
+                standardError: .nullDevice
+            )
+        else { return false }
         return check.waitUntilExit() == .exited(0)
     }
 
@@ -144,7 +152,8 @@ public final class SMTPSinkProcess: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("smtp-sink")).path
         process = try ChildProcess(
             executable: "/usr/bin/env",
-            arguments: ["python3", repositoryRoot + "/scripts/smtp-sink.py", directory, "--reject-first", String(rejectFirst)] + extraArguments,
+            arguments: ["python3", repositoryRoot + "/scripts/smtp-sink.py", directory, "--reject-first", String(rejectFirst)]
+                + extraArguments,
             standardInput: .pipe, standardOutput: .pipe
         )
         let reading = process.standardOutput!

@@ -45,7 +45,8 @@ public struct Deliverer: Sendable {
             let client = SMTPClient(
                 configuration: .init(
                     host: server.host, port: server.port, startTLS: server.startTLS, username: server.username,
-                    password: server.passwordVariable.flatMap { environment[$0] }, timeout: .milliseconds(Int64(target.endpoint.timeout * 1000))
+                    password: server.passwordVariable.flatMap { environment[$0] },
+                    timeout: .milliseconds(Int64(target.endpoint.timeout * 1000))
                 )
             )
             let mail = MailMessage(

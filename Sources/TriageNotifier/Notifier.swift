@@ -75,7 +75,9 @@ public final class Notifier: Service, Sendable {
         self.logger = logger
         self.now = now
         self.state = Mutex(SharedState(ledger: DeliveryLedger(window: rules.dedupeWindow)))
-        self.gates = rules.endpoints.mapValues { EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker)) }
+        self.gates = rules.endpoints.mapValues {
+            EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker))
+        }
     }
 
     /// Fails fast unless the retry and ledger topics exist with the requests topic's partition count.
@@ -178,7 +180,9 @@ public final class Notifier: Service, Sendable {
     /// One target: wait until due (and awake), check the ledger and the breaker, wait for a slot
     /// of the endpoint, attempt, then record, re-queue or dead-letter. Returns whether the
     /// target is done with (`false`: stopped or failed; the record must be read again).
-    private func run(_ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob) async -> Bool {
+    private func run(
+        _ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob
+    ) async -> Bool {
         do {
             let gate = gates[target.endpoint.name]!
             var notBefore = attempts.notBefore
@@ -235,7 +239,8 @@ public final class Notifier: Service, Sendable {
                 }
                 let record = DeliveryLedger.Record(key: target.ledgerKey, deliveredAt: at)
                 _ = try await producer.send(
-                    KafkaProducerMessage(topic: topics.ledger, key: Array(target.ledgerKey.utf8), value: record.encoded(), partition: message.partition)
+                    KafkaProducerMessage(
+                        topic: topics.ledger, key: Array(target.ledgerKey.utf8), value: record.encoded(), partition: message.partition)
                 )
             case .retry(let next):
                 try await requeue(message, attempts: next)
@@ -244,7 +249,8 @@ public final class Notifier: Service, Sendable {
                 logger.info(
                     "delivery failed; retrying",
                     metadata: [
-                        "incident_id": "\(notification.incidentID)", "trace_id": "\(trace?.traceID ?? "-")", "endpoint": "\(target.endpoint.name)",
+                        "incident_id": "\(notification.incidentID)", "trace_id": "\(trace?.traceID ?? "-")",
+                        "endpoint": "\(target.endpoint.name)",
                         "outcome": "\(outcome)",
                         "next_attempt": "\(next.attempt)", "not_before": "\(next.notBefore.formatted(.iso8601))",
                     ]
@@ -300,13 +306,15 @@ public final class Notifier: Service, Sendable {
     private func deadLetter(_ message: KafkaMessage, reason: String, attempts: DeliveryAttempts? = nil) async throws {
         var message = message
         if let attempts {
-            message.headers = message.headers.filter { !DeliveryAttempts.Header.owned.contains($0.name) }
+            message.headers =
+                message.headers.filter { !DeliveryAttempts.Header.owned.contains($0.name) }
                 + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
         }
         try await DeadLetterQueue(producer: producer, topic: topics.deadLetter).send(message, reason: PoisonReason(reason))
         state.withLock { $0.statistics.deadLettered += 1 }
         metrics.deadLettered()
-        logger.warning("notification dead-lettered", metadata: ["reason": "\(reason)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+        logger.warning(
+            "notification dead-lettered", metadata: ["reason": "\(reason)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
     }
 
     /// Marks `message` finished and stores the offsets its partition reached.
@@ -340,7 +348,8 @@ public final class Notifier: Service, Sendable {
             for partition in numbers { state.ledgerNext[partition] = max(state.ledgerNext[partition] ?? 0, next[partition] ?? 0) }
         }
         logger.info(
-            "delivery ledger restored", metadata: ["partitions": "\(numbers)", "read_from_start": "\(fresh)", "records": "\(summary.records)"]
+            "delivery ledger restored",
+            metadata: ["partitions": "\(numbers)", "read_from_start": "\(fresh)", "records": "\(summary.records)"]
         )
     }
 }

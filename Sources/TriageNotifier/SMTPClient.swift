@@ -41,7 +41,10 @@ public struct MailMessage: Sendable, Hashable {
         lines.append("Subject: \(Self.encodedWord(subject))")
         lines.append("Date: \(Self.rfc5322Date(date))")
         lines.append("Message-ID: <\(messageID)>")
-        for header in headers { lines.append("\(header.name): \(header.value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " "))") }
+        for header in headers {
+            lines.append(
+                "\(header.name): \(header.value.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " "))")
+        }
         lines.append("MIME-Version: 1.0")
         lines.append("Content-Type: text/plain; charset=utf-8")
         let normalized = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
@@ -52,7 +55,10 @@ public struct MailMessage: Sendable, Hashable {
         } else {
             lines.append("Content-Transfer-Encoding: base64")
             lines.append("")
-            lines.append(Data(normalized.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed]))
+            lines.append(
+                Data(normalized.utf8).base64EncodedString(options: [
+                    .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+                ]))
         }
         return lines.joined(separator: "\r\n")
     }
@@ -144,7 +150,8 @@ public struct SMTPClient: Sendable {
             defer { group.cancelAll() }
             guard let first = try await group.next(), let reply = first else {
                 throw SMTPError(
-                    replyCode: nil, message: "no answer from \(configuration.host):\(configuration.port) within \(configuration.timeout)", isTimeout: true
+                    replyCode: nil, message: "no answer from \(configuration.host):\(configuration.port) within \(configuration.timeout)",
+                    isTimeout: true
                 )
             }
             return reply
@@ -157,7 +164,9 @@ public struct SMTPClient: Sendable {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(Int64(max(1, configuration.timeout.components.seconds))))
                 .connect(host: configuration.host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
         } catch {
             throw SMTPError(replyCode: nil, message: "cannot connect to \(configuration.host):\(configuration.port): \(error)")
@@ -173,7 +182,8 @@ public struct SMTPClient: Sendable {
             let features = try await command("EHLO \(configuration.heloName)", expect: 250...250)
             if configuration.startTLS {
                 guard features.lines.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) else {
-                    throw SMTPError(replyCode: nil, message: "\(configuration.host) does not offer STARTTLS, which is configured as required")
+                    throw SMTPError(
+                        replyCode: nil, message: "\(configuration.host) does not offer STARTTLS, which is configured as required")
                 }
                 _ = try await command("STARTTLS", expect: 220...220)
                 var tls = TLSConfiguration.makeClientConfiguration()

@@ -2,12 +2,13 @@ import Hummingbird
 public import Logging
 import Metrics
 import NIOCore
-#if canImport(Glibc)
-    import Glibc
-#endif
 public import Prometheus
 public import ServiceLifecycle
 public import TriageStreams
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Metrics plumbing for executables (libraries only use the swift-metrics API).
 public enum TriageMetrics {
@@ -35,7 +36,8 @@ public struct OpsServer: Service {
     public let onListening: (@Sendable (Int) -> Void)?
 
     public init(
-        host: String = "127.0.0.1", port: Int, health: WorkerHealth, logger: Logger, registry: PrometheusCollectorRegistry = TriageMetrics.registry,
+        host: String = "127.0.0.1", port: Int, health: WorkerHealth, logger: Logger,
+        registry: PrometheusCollectorRegistry = TriageMetrics.registry,
         onListening: (@Sendable (Int) -> Void)? = nil
     ) {
         self.host = host
@@ -80,7 +82,7 @@ public struct OpsServer: Service {
         )
         do {
             try await application.run()
-        } catch where (error as? IOError)?.errnoCode == EADDRINUSE || "\(error)".contains("Address already in use") {
+        } catch  where (error as? IOError)?.errnoCode == EADDRINUSE || "\(error)".contains("Address already in use") {
             throw OpsServerError(
                 "cannot serve /healthz, /readyz and /metrics on \(host):\(port): address in use (another process listens there; "
                     + "choose another --ops-port, or 0 for any free port)",

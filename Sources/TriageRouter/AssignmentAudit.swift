@@ -1,7 +1,7 @@
 public import Foundation
 public import TriageRouting
-public import TriageSchema
 import TriageSLA
+public import TriageSchema
 
 extension AssignmentAuditor {
     /// Feeds one lifecycle event to the auditor: opens, severity changes, the router's
@@ -74,9 +74,11 @@ extension AssignmentAuditor {
     public static func describe(_ event: IncidentEvent) -> String {
         switch event.event {
         case .opened(let opened): return "Opened \(opened.severity) team \(opened.team)"
-        case .assigned(let assigned): return "Assigned → \(assigned.agentID) (load \(assigned.reason.loadBefore)→\(assigned.reason.loadAfter))"
+        case .assigned(let assigned):
+            return "Assigned → \(assigned.agentID) (load \(assigned.reason.loadBefore)→\(assigned.reason.loadAfter))"
         case .reassigned(let moved):
-            return "Reassigned \(moved.fromAgentID.isEmpty ? "?" : moved.fromAgentID) → \(moved.toAgentID.isEmpty ? "queue" : moved.toAgentID)"
+            return
+                "Reassigned \(moved.fromAgentID.isEmpty ? "?" : moved.fromAgentID) → \(moved.toAgentID.isEmpty ? "queue" : moved.toAgentID)"
         case .returnedToQueue(let returned): return "ReturnedToQueue \(returned.fromAgentID) → queue"
         case .severityChanged(let change): return "SeverityChanged \(change.from) → \(change.to)"
         case .closedResolved: return "ClosedResolved"
@@ -94,7 +96,9 @@ extension AssignmentAuditor {
     public static func histories(of violations: [String], in records: [AuditedEvent], limit: Int = 6) -> [String] {
         var suspects: [String] = []
         for violation in violations {
-            for word in violation.split(separator: " ") where word.hasPrefix("INC") && !suspects.contains(String(word)) { suspects.append(String(word)) }
+            for word in violation.split(separator: " ") where word.hasPrefix("INC") && !suspects.contains(String(word)) {
+                suspects.append(String(word))
+            }
         }
         let stamp = ISO8601DateFormatter()
         stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]

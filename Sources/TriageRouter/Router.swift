@@ -159,7 +159,9 @@ public final class Router: Service, Sendable {
     private func readRoster() async throws -> (agents: [String: (profile: Agent?, presence: Presence)], ends: [Int32: Int64]) {
         let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(topics.agentEvents).partitions.map(\.id)
         let read = Mutex<(agents: [String: (profile: Agent?, presence: Presence)], ends: [Int32: Int64])>(([:], [:]))
-        let summary = try await KafkaPartitionReader.readToEnd(topic: topics.agentEvents, partitions: partitions, client: client, logger: logger) { record in
+        let summary = try await KafkaPartitionReader.readToEnd(
+            topic: topics.agentEvents, partitions: partitions, client: client, logger: logger
+        ) { record in
             let event = record.value.flatMap { try? AgentEvent(serializedBytes: Array($0)) }
             read.withLock {
                 $0.ends[record.partition] = record.offset + 1
@@ -237,7 +239,8 @@ public final class Router: Service, Sendable {
                 var skipped = 0
                 for message in batch where desks[message.partition] != nil {
                     guard let team = message.header(routingTeamHeader)?.stringValue, let value = message.valueBytes,
-                        let event = try? IncidentEvent(serializedBytes: Array(value)), let input = Self.input(for: event, team: team, message: message)
+                        let event = try? IncidentEvent(serializedBytes: Array(value)),
+                        let input = Self.input(for: event, team: team, message: message)
                     else { continue }
                     // Read again after a restart or takeover, but already in the restored desk.
                     if let through = applied[message.partition]?[team], message.offset <= through {
@@ -245,10 +248,13 @@ public final class Router: Service, Sendable {
                         continue
                     }
                     applied[message.partition, default: [:]][team] = message.offset
-                    if let traceparent = message.header(TriageHeader.traceparent)?.stringValue, let trace = TraceContext(traceparent: traceparent) {
+                    if let traceparent = message.header(TriageHeader.traceparent)?.stringValue,
+                        let trace = TraceContext(traceparent: traceparent)
+                    {
                         step.traces[event.incidentID] = trace
                     }
-                    step.apply(input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
+                    step.apply(
+                        input, team: team, partition: message.partition, at: event.occurredAt.date, trigger: event.eventID, state: &self)
                 }
                 if skipped > 0 { owner.stats.withLock { $0.skipped += skipped } }
                 try await publish(step)
@@ -263,7 +269,9 @@ public final class Router: Service, Sendable {
             for message in batch {
                 guard message.offset >= rosterNext[message.partition] ?? 0 else { continue }
                 rosterNext[message.partition] = message.offset + 1
-                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil else { continue }
+                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil else {
+                    continue
+                }
                 let id = event.agentID
                 let old = agents[id]
                 let entry = Router.roster(old, after: event)
@@ -273,13 +281,21 @@ public final class Router: Service, Sendable {
                 case .profile:
                     guard let agent = entry.profile else { continue }
                     if let previous = old?.profile, previous.team != agent.team {
-                        step.apply(.removed(agent: id), team: previous.team, partition: partition(of: previous.team), at: at, trigger: event.eventID, state: &self)
+                        step.apply(
+                            .removed(agent: id), team: previous.team, partition: partition(of: previous.team), at: at,
+                            trigger: event.eventID, state: &self)
                     }
-                    step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
-                    step.apply(.presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID, state: &self)
+                    step.apply(
+                        .profile(agent), team: agent.team, partition: partition(of: agent.team), at: at, trigger: event.eventID,
+                        state: &self)
+                    step.apply(
+                        .presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: at,
+                        trigger: event.eventID, state: &self)
                 case .presenceChanged:
                     if let team = entry.profile?.team {
-                        step.apply(.presence(agent: id, entry.presence), team: team, partition: partition(of: team), at: at, trigger: event.eventID, state: &self)
+                        step.apply(
+                            .presence(agent: id, entry.presence), team: team, partition: partition(of: team), at: at,
+                            trigger: event.eventID, state: &self)
                     }
                 case nil:
                     continue
@@ -303,7 +319,8 @@ public final class Router: Service, Sendable {
         /// from an instance that has lost it since), it is taken over again.
         mutating func fencedOff(_ partition: Int32) {
             drop(partition)
-            retakes[partition] = Date().addingTimeInterval(Double(owner.retakeDelay.components.seconds) + Double(owner.retakeDelay.components.attoseconds) / 1e18)
+            retakes[partition] = Date().addingTimeInterval(
+                Double(owner.retakeDelay.components.seconds) + Double(owner.retakeDelay.components.attoseconds) / 1e18)
             owner.stats.withLock { $0.fencedOff += 1 }
             owner.logger.warning(
                 "router desks of partition \(partition) were taken over by another instance; decisions withheld, partition dropped",
@@ -339,7 +356,9 @@ public final class Router: Service, Sendable {
             var step = Step()
             for (partition, teams) in desks {
                 for team in teams.keys {
-                    step.apply(.clock, team: team, partition: partition, at: now, trigger: "clock-\(owner.instanceID)-\(Int(now.timeIntervalSince1970 * 1000))", state: &self)
+                    step.apply(
+                        .clock, team: team, partition: partition, at: now,
+                        trigger: "clock-\(owner.instanceID)-\(Int(now.timeIntervalSince1970 * 1000))", state: &self)
                 }
             }
             try await publish(step)
@@ -388,7 +407,8 @@ public final class Router: Service, Sendable {
                     pending.append(Self.eventRecord(event, bytes: Array(bytes), topic: owner.topics.incidentEvents))
                 }
                 for repair in restored.repairs {
-                    repairs.append(KafkaProducerMessage(topic: owner.topics.deskState, key: repair.key, value: repair.value, partition: partition))
+                    repairs.append(
+                        KafkaProducerMessage(topic: owner.topics.deskState, key: repair.key, value: repair.value, partition: partition))
                 }
             }
             // Queue entries that disagree with their desk's core (a step cut short between its
@@ -400,7 +420,8 @@ public final class Router: Service, Sendable {
             owner.logger.info(
                 "router desks restored",
                 metadata: [
-                    "partitions": "\(partitions)", "records": "\(summary.records)", "queued": "\(queued)", "queue_repairs": "\(repairs.count)",
+                    "partitions": "\(partitions)", "records": "\(summary.records)", "queued": "\(queued)",
+                    "queue_repairs": "\(repairs.count)",
                     "outbox_republished": "\(pending.count)", "writer": "\(token)", "fenced_off_records_ignored": "\(ignored)",
                 ]
             )
@@ -411,9 +432,12 @@ public final class Router: Service, Sendable {
                 guard let agent = entry.profile, partitions.contains(partition(of: agent.team)) else { continue }
                 // The takeover's token makes these decisions' ids its own: a later takeover
                 // deciding the same for the same incident is a new decision, not a repeat.
-                step.apply(.profile(agent), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(token)-\(id)", state: &self)
                 step.apply(
-                    .presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(token)-\(id)",
+                    .profile(agent), team: agent.team, partition: partition(of: agent.team), at: now, trigger: "restore-\(token)-\(id)",
+                    state: &self)
+                step.apply(
+                    .presence(agent: id, entry.presence), team: agent.team, partition: partition(of: agent.team), at: now,
+                    trigger: "restore-\(token)-\(id)",
                     state: &self
                 )
             }
@@ -445,7 +469,8 @@ public final class Router: Service, Sendable {
                 let language = message.header(routingLanguageHeader)?.stringValue ?? ""
                 return .reopened(
                     RoutingIncident(
-                        id: event.incidentID, team: team, severity: severity, product: message.header(routingProductHeader)?.stringValue ?? "",
+                        id: event.incidentID, team: team, severity: severity,
+                        product: message.header(routingProductHeader)?.stringValue ?? "",
                         language: language.isEmpty ? nil : language, openedAt: event.occurredAt.date
                     )
                 )
@@ -461,14 +486,18 @@ public final class Router: Service, Sendable {
         mutating func send(_ messages: [KafkaProducerMessage]) async throws -> Set<Int32> {
             guard !messages.isEmpty else { return [] }
             let marked = messages.map { message -> KafkaProducerMessage in
-                guard message.topic == owner.topics.deskState, let partition = message.partition, let writer = writers[partition] else { return message }
+                guard message.topic == owner.topics.deskState, let partition = message.partition, let writer = writers[partition] else {
+                    return message
+                }
                 var message = message
                 message.headers.append(KafkaHeader(name: DeskLog.writerHeader, string: writer))
                 return message
             }
             let reports = try await owner.producer.sendAll(marked)
             var written: [Int32: [Int64]] = [:]
-            for report in reports where report.topic == owner.topics.deskState { written[report.partition, default: []].append(report.offset) }
+            for report in reports where report.topic == owner.topics.deskState {
+                written[report.partition, default: []].append(report.offset)
+            }
             var fenced: Set<Int32> = []
             for (partition, offsets) in written.sorted(by: { $0.key < $1.key }) where try await !verify(partition, wrote: offsets) {
                 fenced.insert(partition)
@@ -487,7 +516,8 @@ public final class Router: Service, Sendable {
             }
             let seen = Mutex<(fences: [(key: [UInt8], value: [UInt8]?)], last: Int64)>(([], last))
             _ = try await KafkaPartitionReader.readToEnd(
-                topic: owner.topics.deskState, partitions: [partition], from: [partition: last + 1], client: owner.client, logger: owner.logger
+                topic: owner.topics.deskState, partitions: [partition], from: [partition: last + 1], client: owner.client,
+                logger: owner.logger
             ) { record in
                 let fence = record.key.map { DeskLog.isFence(key: $0) } ?? false
                 let value = fence ? record.value.map { Array($0) } : nil
@@ -549,12 +579,17 @@ public final class Router: Service, Sendable {
                 let bytes: [UInt8] = try event.serializedBytes()
                 // The incident's trace goes on (the opening call's, through the routing record).
                 let trace = step.traces[event.incidentID]
-                events.append((partition, Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents, traceparent: trace?.child().traceparent)))
+                events.append(
+                    (
+                        partition,
+                        Self.eventRecord(event, bytes: bytes, topic: owner.topics.incidentEvents, traceparent: trace?.child().traceparent)
+                    ))
                 owner.logger.info(
                     "routed",
                     metadata: [
                         "incident": "\(event.incidentID)", "event_id": "\(event.eventID)", "team": "\(team)",
-                        "agent": "\(event.assigned.agentID.isEmpty ? event.reassigned.toAgentID : event.assigned.agentID)", "trace_id": "\(trace?.traceID ?? "-")",
+                        "agent": "\(event.assigned.agentID.isEmpty ? event.reassigned.toAgentID : event.assigned.agentID)",
+                        "trace_id": "\(trace?.traceID ?? "-")",
                     ]
                 )
                 outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
@@ -571,12 +606,20 @@ public final class Router: Service, Sendable {
                 guard let desk = desks[partition]?[team] else { continue }
                 let changes = desk.queueChanges(since: step.before["\(partition)/\(team)"] ?? TeamDesk(team: team))
                 for entry in changes.upserted {
-                    first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id), value: DeskRecords.encode(entry), partition: partition))
+                    first.append(
+                        KafkaProducerMessage(
+                            topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: entry.id),
+                            value: DeskRecords.encode(entry), partition: partition))
                 }
-                let core = DeskSnapshot(desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [], appliedThrough: applied[partition]?[team])
-                first.append(KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: core.jsonBytes, partition: partition))
+                let core = DeskSnapshot(
+                    desk: desk.core, outbox: outboxes["\(partition)/\(team)"] ?? [], appliedThrough: applied[partition]?[team])
+                first.append(
+                    KafkaProducerMessage(topic: owner.topics.deskState, key: Array(team.utf8), value: core.jsonBytes, partition: partition))
                 for id in changes.removed {
-                    then.append(KafkaProducerMessage(topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: id), value: nil, partition: partition))
+                    then.append(
+                        KafkaProducerMessage(
+                            topic: owner.topics.deskState, key: DeskRecords.queueKey(team: team, incident: id), value: nil,
+                            partition: partition))
                 }
             }
             // Decisions are published only where this instance's core followed no fence of another.
@@ -610,7 +653,9 @@ public final class Router: Service, Sendable {
             var next: Date?
             for teams in desks.values {
                 for desk in teams.values {
-                    if let change = desk.nextShiftChange(after: now, policy: owner.policy), next.map({ change < $0 }) ?? true { next = change }
+                    if let change = desk.nextShiftChange(after: now, policy: owner.policy), next.map({ change < $0 }) ?? true {
+                        next = change
+                    }
                 }
             }
             if let retake = retakes.values.min(), next.map({ retake < $0 }) ?? true { next = retake }

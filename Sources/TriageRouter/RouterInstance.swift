@@ -3,8 +3,8 @@ public import Logging
 public import ServiceLifecycle
 public import TriageKafka
 public import TriageRouting
-public import TriageStreams
 import TriageSchema
+public import TriageStreams
 
 /// Both router stages with their clients, in shutdown order.
 ///
@@ -27,12 +27,14 @@ public struct RouterInstance: Sendable {
     ) async throws {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         try await checkCoPartitioned(
-            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.routingIndex, configs: ["cleanup.policy=compact"])], admin: admin
+            input: topics.incidentEvents, companions: [CoPartitionedTopic(topics.routingIndex, configs: ["cleanup.policy=compact"])],
+            admin: admin
         )
         let routing = try await checkCoPartitioned(
             input: topics.routing, companions: [CoPartitionedTopic(topics.deskState, configs: ["cleanup.policy=compact"])], admin: admin
         )
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         func consumer(_ groupID: String, _ topic: String, commit: Bool = true) throws -> KafkaConsumer {
             try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -58,8 +60,8 @@ public struct RouterInstance: Sendable {
         )
         services = [
             producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer,
-            ConsumerLagReporter(consumer: dispatchConsumer, worker: "router-dispatcher"), ConsumerLagReporter(consumer: routingConsumer, worker: "router"),
+            ConsumerLagReporter(consumer: dispatchConsumer, worker: "router-dispatcher"),
+            ConsumerLagReporter(consumer: routingConsumer, worker: "router"),
         ]
     }
 }
-

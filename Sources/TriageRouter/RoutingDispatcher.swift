@@ -201,7 +201,9 @@ struct DispatchProcessor: StreamProcessor {
             if let changed {
                 index[message.partition]![event.incidentID] = changed
                 output.write(
-                    KafkaProducerMessage(topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(changed.encoded.utf8), partition: message.partition)
+                    KafkaProducerMessage(
+                        topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(changed.encoded.utf8),
+                        partition: message.partition)
                 )
             }
             guard let team = (changed ?? known)?.team else { continue }  // opened before our history; nothing to route
@@ -225,7 +227,9 @@ struct DispatchProcessor: StreamProcessor {
             for (incident, entry) in entries {
                 guard let closedAt = entry.closedAt, closedAt < limit else { continue }
                 index[partition]![incident] = nil
-                tombstones.append(KafkaProducerMessage(topic: topics.routingIndex, key: Array(incident.utf8), value: nil as [UInt8]?, partition: partition))
+                tombstones.append(
+                    KafkaProducerMessage(
+                        topic: topics.routingIndex, key: Array(incident.utf8), value: nil as [UInt8]?, partition: partition))
             }
         }
         if !tombstones.isEmpty {

@@ -57,7 +57,9 @@ extension TeamDesk {
         var ignored: [String] = []
         for entry in queued {
             let ticket = entry.ticket
-            guard desk.open[entry.id] == nil, desk.closed[entry.id] == nil, ticket.incident.team == desk.team, ticket.agent == nil, ticket.units == 0, !ticket.acknowledged else {
+            guard desk.open[entry.id] == nil, desk.closed[entry.id] == nil, ticket.incident.team == desk.team, ticket.agent == nil,
+                ticket.units == 0, !ticket.acknowledged
+            else {
                 ignored.append(entry.id)
                 continue
             }

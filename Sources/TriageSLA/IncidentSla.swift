@@ -305,10 +305,12 @@ public struct IncidentSla: Sendable, Hashable {
             guard let minutes = targets.minutes(for: target) else { continue }
             var clock = self.clock(target)
             guard clock.phase == .running else { continue }
-            let breach = clock.breachedAt.isNaN ? clock.due(atUsed: minutes, calendar: calendar) : Date(timeIntervalSince1970: clock.breachedAt)
+            let breach =
+                clock.breachedAt.isNaN ? clock.due(atUsed: minutes, calendar: calendar) : Date(timeIntervalSince1970: clock.breachedAt)
             // Warnings.
             var highestDue: (percent: Int, due: Date)?
-            for (index, percent) in rules.policy.warningPercents.enumerated() where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
+            for (index, percent) in rules.policy.warningPercents.enumerated()
+            where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
                 let due = clock.due(atUsed: minutes * Double(percent) / 100, calendar: calendar)
                 guard due <= now else { continue }
                 clock.firedWarnings |= 1 << UInt8(index)
@@ -358,7 +360,9 @@ public struct IncidentSla: Sendable, Hashable {
     /// event belongs to this clock, not to one before a reopen or a severity change).
     private func matches(_ deadline: Date, target: SlaTarget, rules: SlaRules) -> Bool {
         let clock = self.clock(target)
-        guard clock.phase != .off, let minutes = rules.policy.targets(for: severity, coverage: coverage).minutes(for: target) else { return false }
+        guard clock.phase != .off, let minutes = rules.policy.targets(for: severity, coverage: coverage).minutes(for: target) else {
+            return false
+        }
         if !clock.breachedAt.isNaN { return abs(clock.breachedAt - deadline.timeIntervalSince1970) < 0.001 }
         guard clock.phase == .running else { return false }
         let breach = clock.due(atUsed: minutes, calendar: rules.calendars[Int(calendarIndex)])
@@ -401,7 +405,8 @@ public struct IncidentSla: Sendable, Hashable {
             let clock = self.clock(target)
             guard clock.phase == .running, let minutes = targets.minutes(for: target) else { continue }
             var thresholds: [Double] = []
-            for (index, percent) in rules.policy.warningPercents.enumerated() where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
+            for (index, percent) in rules.policy.warningPercents.enumerated()
+            where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
                 thresholds.append(minutes * Double(percent) / 100)
             }
             if Int(clock.firedLevels) < rules.policy.escalation.count {
@@ -487,7 +492,8 @@ public struct SlaTraceID: Sendable, Hashable {
 
     /// From 32 hex digits; `nil` otherwise (or all zero).
     public init?(hex: some StringProtocol) {
-        guard hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16), high | low != 0 else {
+        guard hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16), high | low != 0
+        else {
             return nil
         }
         self.high = high

@@ -74,11 +74,17 @@ public enum IncidentSlaCodec {
         // Instants and minutes feed business-calendar math, which is not meant for non-finite
         // instants and walks every day between an instant and now (a clock "started" in 1970 took
         // 21 s to restore): a corrupt record is refused instead.
-        guard closedAt.isNaN || Self.plausibleInstants.contains(closedAt) else { throw DecodingError(description: "closedAt \(closedAt) is out of range") }
+        guard closedAt.isNaN || Self.plausibleInstants.contains(closedAt) else {
+            throw DecodingError(description: "closedAt \(closedAt) is out of range")
+        }
         for clock in clocks {
-            guard clock.phase == .off || Self.plausibleInstants.contains(clock.since), clock.breachedAt.isNaN || Self.plausibleInstants.contains(clock.breachedAt),
+            guard clock.phase == .off || Self.plausibleInstants.contains(clock.since),
+                clock.breachedAt.isNaN || Self.plausibleInstants.contains(clock.breachedAt),
                 (0...Self.maximumUsedMinutes).contains(clock.used)
-            else { throw DecodingError(description: "clock since \(clock.since), used \(clock.used), breachedAt \(clock.breachedAt) is out of range") }
+            else {
+                throw DecodingError(
+                    description: "clock since \(clock.since), used \(clock.used), breachedAt \(clock.breachedAt) is out of range")
+            }
         }
         let applied = Int64(bitPattern: try reader.word())
         let length = Int(try reader.byte())

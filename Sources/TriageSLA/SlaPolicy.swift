@@ -82,7 +82,9 @@ public struct SlaPolicy: Sendable, Hashable {
     public var reopenWindowMinutes: Double
 
     public static let defaultTargets: [SlaCoverage: [SupportSeverity: SlaTargets]] = [
-        .twentyFourSeven: [.a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240), .c: .init(firstResponseMinutes: 480)],
+        .twentyFourSeven: [
+            .a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240), .c: .init(firstResponseMinutes: 480),
+        ],
         .businessHours: [.a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240), .c: .init(firstResponseMinutes: 480)],
     ]
 

@@ -134,7 +134,10 @@ private struct PolicyReader: YAMLConfigurationReader {
                 let path = Self.join("calendars", entry.name)
                 guard !entry.name.isEmpty else { throw error(.invalidValue, "a calendar name must not be empty", at: entry.key, key: path) }
                 guard !Self.reservedCalendarNames.contains(entry.name) else {
-                    throw error(.invalidValue, "'\(entry.name)' is reserved for 24x7 coverage; choose another name (for example follow-the-sun with always_open: true)", at: entry.key, key: path)
+                    throw error(
+                        .invalidValue,
+                        "'\(entry.name)' is reserved for 24x7 coverage; choose another name (for example follow-the-sun with always_open: true)",
+                        at: entry.key, key: path)
                 }
                 policy.calendars[entry.name] = try calendar(entry.value, path: path)
                 calendarNodes[entry.name] = entry.key
@@ -198,10 +201,13 @@ private struct PolicyReader: YAMLConfigurationReader {
                     throw error(.unknownKey, "unknown severity '\(item.name)' (severities are A, B and C)", at: item.key, key: path)
                 }
                 if let earlier = seen[severity] {
-                    throw error(.invalidValue, "severity \(severity.rawValue) is given twice ('\(earlier)' and '\(item.name)')", at: item.key, key: path)
+                    throw error(
+                        .invalidValue, "severity \(severity.rawValue) is given twice ('\(earlier)' and '\(item.name)')", at: item.key,
+                        key: path)
                 }
                 seen[severity] = item.name
-                let values = try fields(item.value, path: path, known: Self.targetKeys, what: "a mapping with first_response and resolution")
+                let values = try fields(
+                    item.value, path: path, known: Self.targetKeys, what: "a mapping with first_response and resolution")
                 var target = targets[coverage]?[severity] ?? SlaTargets(firstResponseMinutes: 0)
                 if let value = values["first_response"] {
                     target.firstResponseMinutes = try duration(value, path: values.path("first_response"), allowZero: false)
@@ -236,7 +242,9 @@ private struct PolicyReader: YAMLConfigurationReader {
         var levels: [EscalationLevel] = []
         for (index, item) in try sequence(node, path: "escalation", what: "a list of escalation levels").enumerated() {
             let path = Self.index("escalation", index)
-            if Self.isNull(item) { throw error(.wrongType, "expected a mapping with level, after and notify, found nothing", at: item, key: path) }
+            if Self.isNull(item) {
+                throw error(.wrongType, "expected a mapping with level, after and notify, found nothing", at: item, key: path)
+            }
             let values = try fields(item, path: path, known: Self.levelKeys, what: "a mapping with level, after and notify")
             let levelNode = try required(values, "level", hint: "levels are numbered 1, 2, 3, ...")
             let level = try integer(levelNode, path: values.path("level"), what: "a level number")
@@ -260,7 +268,8 @@ private struct PolicyReader: YAMLConfigurationReader {
             guard !notify.isEmpty else {
                 throw error(.invalidValue, "an escalation level must notify someone", at: notifyNode, key: values.path("notify"))
             }
-            let reassign = try values["reassign"].map { (node) throws(SlaPolicyError) in try bool(node, path: values.path("reassign")) } ?? false
+            let reassign =
+                try values["reassign"].map { (node) throws(SlaPolicyError) in try bool(node, path: values.path("reassign")) } ?? false
             levels.append(EscalationLevel(level: level, afterMinutes: after, notify: notify, reassign: reassign))
         }
         return levels
@@ -272,7 +281,8 @@ private struct PolicyReader: YAMLConfigurationReader {
         let values = try fields(node, path: path, known: Self.calendarKeys, what: "a calendar (time_zone, hours, holidays or always_open)")
         var zone: TimeZone?
         if let value = values["time_zone"] { zone = try timeZone(value, path: values.path("time_zone")) }
-        let alwaysOpen = try values["always_open"].map { (node) throws(SlaPolicyError) in try bool(node, path: values.path("always_open")) } ?? false
+        let alwaysOpen =
+            try values["always_open"].map { (node) throws(SlaPolicyError) in try bool(node, path: values.path("always_open")) } ?? false
         if alwaysOpen {
             for name in ["hours", "holidays"] where values[name] != nil {
                 throw error(
@@ -295,13 +305,15 @@ private struct PolicyReader: YAMLConfigurationReader {
         } else {
             weekly = SlaPolicy.defaultBusinessCalendar.weekly
         }
-        let holidays = try values["holidays"].map { (node) throws(SlaPolicyError) in try self.holidays(node, path: values.path("holidays")) } ?? []
+        let holidays =
+            try values["holidays"].map { (node) throws(SlaPolicyError) in try self.holidays(node, path: values.path("holidays")) } ?? []
         do {
             return try BusinessCalendar(timeZone: zone, weekly: weekly, holidays: holidays)
         } catch {
             let hoursNode = values["hours"]
             let hint = hoursNode == nil ? "" : "; give at least one weekday hours, or use always_open: true"
-            throw self.error(.invalidValue, error.message + hint, at: hoursNode ?? node, key: hoursNode == nil ? path : values.path("hours"))
+            throw self.error(
+                .invalidValue, error.message + hint, at: hoursNode ?? node, key: hoursNode == nil ? path : values.path("hours"))
         }
     }
 
@@ -329,15 +341,18 @@ private struct PolicyReader: YAMLConfigurationReader {
                 throw unknownKey(entry.name, at: entry.key, path: path, known: Self.weekdayOrder, noun: "weekday")
             }
             if let earlier = seen[weekday] {
-                throw error(.invalidValue, "\(Self.weekdayNames[weekday]!) is given twice ('\(earlier)' and '\(entry.name)')", at: entry.key, key: Self.join(path, entry.name))
+                throw error(
+                    .invalidValue, "\(Self.weekdayNames[weekday]!) is given twice ('\(earlier)' and '\(entry.name)')", at: entry.key,
+                    key: Self.join(path, entry.name))
             }
             seen[weekday] = entry.name
             let dayPath = Self.join(path, entry.name)
-            let items: [Node] = if case .scalar = entry.value, !Self.isNull(entry.value) {
-                [entry.value]
-            } else {
-                try sequence(entry.value, path: dayPath, what: "a list of intervals such as [\"09:00-17:00\"]")
-            }
+            let items: [Node] =
+                if case .scalar = entry.value, !Self.isNull(entry.value) {
+                    [entry.value]
+                } else {
+                    try sequence(entry.value, path: dayPath, what: "a list of intervals such as [\"09:00-17:00\"]")
+                }
             var day: [(interval: BusinessCalendar.DailyInterval, node: Node, path: String)] = []
             for (index, item) in items.enumerated() {
                 let itemPath = Self.index(dayPath, index)
@@ -369,11 +384,14 @@ private struct PolicyReader: YAMLConfigurationReader {
     }
 
     /// `"HH:mm-HH:mm"`; an end at or before the start crosses midnight, `24:00` is the end of the day.
-    func interval(_ node: Node, path: String, what: String = "an interval such as \"09:00-17:00\"") throws(SlaPolicyError) -> BusinessCalendar.DailyInterval {
+    func interval(_ node: Node, path: String, what: String = "an interval such as \"09:00-17:00\"") throws(SlaPolicyError)
+        -> BusinessCalendar.DailyInterval
+    {
         let text = try string(node, path: path, what: what)
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == "–" }).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2 else {
-            throw error(.invalidValue, "'\(text)' is not an interval: write HH:mm-HH:mm, e.g. \"09:00-17:00\" (quoted)", at: node, key: path)
+            throw error(
+                .invalidValue, "'\(text)' is not an interval: write HH:mm-HH:mm, e.g. \"09:00-17:00\" (quoted)", at: node, key: path)
         }
         let interval: BusinessCalendar.DailyInterval
         do {
@@ -398,7 +416,9 @@ private struct PolicyReader: YAMLConfigurationReader {
             let values = try fields(item, path: itemPath, known: Self.holidayKeys, what: "a holiday (date, name, closed)")
             let dateNode = try required(values, "date", hint: "the local date, YYYY-MM-DD")
             let date = try date(dateNode, path: values.path("date"))
-            let name = try values["name"].map { (node) throws(SlaPolicyError) in try string(node, path: values.path("name"), what: "a name") } ?? ""
+            let name =
+                try values["name"].map { (node) throws(SlaPolicyError) in try string(node, path: values.path("name"), what: "a name") }
+                ?? ""
             let closed = try values["closed"].map { (node) throws(SlaPolicyError) in
                 try interval(node, path: values.path("closed"), what: "the closed part of the day, such as \"13:00-24:00\"")
             }
@@ -450,7 +470,8 @@ private struct PolicyReader: YAMLConfigurationReader {
             guard !digits.isEmpty else { return .failure(.init(message: "'\(text)' is not a duration: \(example)")) }
             guard let number = Int(digits) else {
                 if let value = Double(digits), !unit.isEmpty {
-                    return .failure(.init(message: "'\(text)': use whole numbers, e.g. \(format(minutes: value * (unit.hasPrefix("h") ? 60 : 1)))"))
+                    return .failure(
+                        .init(message: "'\(text)': use whole numbers, e.g. \(format(minutes: value * (unit.hasPrefix("h") ? 60 : 1)))"))
                 }
                 return .failure(.init(message: "'\(text)' is not a duration: \(example)"))
             }
@@ -463,15 +484,23 @@ private struct PolicyReader: YAMLConfigurationReader {
                 units.append(symbol)
                 total += Double(number) * (symbol == "h" ? 60 : 1)
             case "d", "day", "days":
-                return .failure(.init(message:
-                    "'\(text)': days are not a unit here — a day is ambiguous in business time (8 business hours? 24 wall-clock hours?); "
-                    + "write hours instead, e.g. \(number * 24)h for \(number) × 24 h or \(number * 8)h for \(number) eight-hour business day\(number == 1 ? "" : "s")"))
+                return .failure(
+                    .init(
+                        message:
+                            "'\(text)': days are not a unit here — a day is ambiguous in business time (8 business hours? 24 wall-clock hours?); "
+                            + "write hours instead, e.g. \(number * 24)h for \(number) × 24 h or \(number * 8)h for \(number) eight-hour business day\(number == 1 ? "" : "s")"
+                    ))
             case "w", "week", "weeks":
-                return .failure(.init(message: "'\(text)': weeks are not a unit here (ambiguous in business time); write hours, e.g. \(number * 40)h or \(number * 168)h"))
+                return .failure(
+                    .init(
+                        message:
+                            "'\(text)': weeks are not a unit here (ambiguous in business time); write hours, e.g. \(number * 40)h or \(number * 168)h"
+                    ))
             case "s", "sec", "secs", "second", "seconds":
                 return .failure(.init(message: "'\(text)': seconds are not supported; SLA times are whole minutes, e.g. 90m"))
             case "min", "mins", "minute", "minutes", "hr", "hrs", "hour", "hours":
-                return .failure(.init(message: "'\(text)': write the unit as a single letter, \(unit.hasPrefix("m") ? "\(number)m" : "\(number)h")"))
+                return .failure(
+                    .init(message: "'\(text)': write the unit as a single letter, \(unit.hasPrefix("m") ? "\(number)m" : "\(number)h")"))
             case "":
                 return .failure(.init(message: "'\(text)' needs a unit: \(example)"))
             default:

@@ -21,4 +21,3 @@ extension SlaCoverage {
         self = coverage == .coverage24X7 ? .twentyFourSeven : .businessHours
     }
 }
-

@@ -5,4 +5,5 @@ public import SwiftProtobuf
 /// deprecation, and from a slice only through its deprecated `ContiguousBytes` overload. An
 /// `ArraySlice<UInt8>` already has every member the protocol asks for, so it conforms as it is,
 /// and decoding a record needs no copy.
+// swift-format-ignore: AvoidRetroactiveConformances
 extension ArraySlice: @retroactive SwiftProtobufContiguousBytes where Element == UInt8 {}

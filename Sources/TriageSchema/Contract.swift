@@ -45,7 +45,8 @@ public enum TriageTopic {
     public static let deadLetter = "triage.dead-letter"
 
     public static let all = [
-        incidentEvents, agentEvents, notificationRequests, notificationRetry, notificationLedger, analytics, incidentState, slaState, routing, routingIndex, routerState,
+        incidentEvents, agentEvents, notificationRequests, notificationRetry, notificationLedger, analytics, incidentState, slaState,
+        routing, routingIndex, routerState,
         entitlementRequests, entitlements, entitlementReplies, incidentDirectory, deadLetter,
     ]
 }

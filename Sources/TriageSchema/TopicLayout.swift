@@ -77,8 +77,12 @@ public enum TriageTopicLayout {
         switch worker {
         case .escalator: [TriageTopic.incidentEvents, TriageTopic.slaState, TriageTopic.notificationRequests, TriageTopic.deadLetter]
         case .router:
-            [TriageTopic.incidentEvents, TriageTopic.routing, TriageTopic.routingIndex, TriageTopic.routerState, TriageTopic.agentEvents, TriageTopic.deadLetter]
-        case .notifier: [TriageTopic.notificationRequests, TriageTopic.notificationRetry, TriageTopic.notificationLedger, TriageTopic.deadLetter]
+            [
+                TriageTopic.incidentEvents, TriageTopic.routing, TriageTopic.routingIndex, TriageTopic.routerState, TriageTopic.agentEvents,
+                TriageTopic.deadLetter,
+            ]
+        case .notifier:
+            [TriageTopic.notificationRequests, TriageTopic.notificationRetry, TriageTopic.notificationLedger, TriageTopic.deadLetter]
         case .analytics: [TriageTopic.incidentEvents, TriageTopic.analytics, TriageTopic.incidentState, TriageTopic.deadLetter]
         case .intake:
             [

@@ -1,7 +1,7 @@
 import Foundation
+import SwiftProtobuf
 public import TriageKafka
 public import TriageSchema
-import SwiftProtobuf
 
 /// Why a record on a Triage topic cannot be processed. It goes to the dead-letter topic with
 /// this text in `triage-dlq-reason`.
@@ -16,7 +16,9 @@ extension KafkaMessage {
     /// type); `nil` when the header is absent or names `expected`, with or without `; v=N`.
     /// A newer version of the same message passes: unknown fields are skipped when decoding.
     public func schemaMismatch(expected: String) -> PoisonReason? {
-        guard let schema = header(TriageHeader.schema)?.stringValue, !schema.hasPrefix(expected + ";") && schema != expected else { return nil }
+        guard let schema = header(TriageHeader.schema)?.stringValue, !schema.hasPrefix(expected + ";") && schema != expected else {
+            return nil
+        }
         return PoisonReason("wrong message type: triage-schema is '\(schema)', expected \(expected)")
     }
 }
@@ -111,13 +113,16 @@ public struct DeadLetterQueue: Sendable {
 
     /// The dead-letter record of `message`: its key, value and headers, plus headers naming the
     /// reason and where it came from.
-    public static func record(for message: KafkaMessage, reason: PoisonReason, topic: String = TriageTopic.deadLetter) -> KafkaProducerMessage {
-        let headers = message.headers + [
-            KafkaHeader(name: TriageHeader.deadLetterReason, string: reason.text),
-            KafkaHeader(name: TriageHeader.deadLetterTopic, string: message.topic),
-            KafkaHeader(name: TriageHeader.deadLetterPartition, string: String(message.partition)),
-            KafkaHeader(name: TriageHeader.deadLetterOffset, string: String(message.offset)),
-        ]
+    public static func record(for message: KafkaMessage, reason: PoisonReason, topic: String = TriageTopic.deadLetter)
+        -> KafkaProducerMessage
+    {
+        let headers =
+            message.headers + [
+                KafkaHeader(name: TriageHeader.deadLetterReason, string: reason.text),
+                KafkaHeader(name: TriageHeader.deadLetterTopic, string: message.topic),
+                KafkaHeader(name: TriageHeader.deadLetterPartition, string: String(message.partition)),
+                KafkaHeader(name: TriageHeader.deadLetterOffset, string: String(message.offset)),
+            ]
         return KafkaProducerMessage(topic: topic, key: message.key, value: message.value, headers: headers)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-public import TriageSchema
 import SwiftProtobuf
+public import TriageSchema
 
 /// Lifecycle events written as text, in every shape people and Triage's own tools hand them
 /// over (`triage sla explain --events`, `triage publish`):
@@ -168,7 +168,8 @@ public enum IncidentEventText {
                 if byte == UInt8(ascii: "\n") {
                     line += 1
                     if !spanningLines {
-                        return .problem(Problem(line: startLine, message: "incomplete JSON value: it does not end on this line (JSON Lines input)"))
+                        return .problem(
+                            Problem(line: startLine, message: "incomplete JSON value: it does not end on this line (JSON Lines input)"))
                     }
                 }
                 if inString {

@@ -1,7 +1,7 @@
 import Foundation
+import SwiftProtobuf
 public import TriageKafka
 import TriageSchema
-import SwiftProtobuf
 
 /// One Kafka record as a JSON line (what `triage tail` prints), decoded by the record's
 /// `triage-schema` header whatever the topic it is on:

@@ -36,7 +36,8 @@ public enum TopicSetup {
     public static func check(
         admin: KafkaAdmin, partitions: Partitions = .init(), layout: [TriageTopicLayout.Topic] = TriageTopicLayout.topics()
     ) async throws -> Report {
-        let counts = Dictionary(try await admin.listTopics().map { ($0.name, $0.partitions.count) }, uniquingKeysWith: { first, _ in first })
+        let counts = Dictionary(
+            try await admin.listTopics().map { ($0.name, $0.partitions.count) }, uniquingKeysWith: { first, _ in first })
         var report = Report()
         for topic in layout {
             if let count = counts[topic.name] { report.existing.append((topic, count)) } else { report.missing.append(topic) }
@@ -46,7 +47,8 @@ public enum TopicSetup {
             guard let first = members.first else { continue }
             if let wanted = partitions.count(of: group) {
                 for member in members where member.partitions != wanted {
-                    report.problems.append("\(member.topic.name) has \(member.partitions) partition(s), not \(wanted) (group \(group.rawValue))")
+                    report.problems.append(
+                        "\(member.topic.name) has \(member.partitions) partition(s), not \(wanted) (group \(group.rawValue))")
                 }
             } else if members.contains(where: { $0.partitions != first.partitions }) {
                 let listed = members.map { "\($0.topic.name) \($0.partitions)" }.joined(separator: ", ")

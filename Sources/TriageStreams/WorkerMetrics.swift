@@ -74,7 +74,8 @@ public struct ConsumerLagReporter: Service {
                     var byTopic: [String: Int64] = [:]
                     for (partition, value) in lag { byTopic[partition.topic, default: 0] += max(0, value) }
                     for (topic, value) in byTopic {
-                        let gauge = gauges[topic] ?? Gauge(label: "triage_consumer_lag", dimensions: [("worker", worker), ("topic", topic)])
+                        let gauge =
+                            gauges[topic] ?? Gauge(label: "triage_consumer_lag", dimensions: [("worker", worker), ("topic", topic)])
                         gauges[topic] = gauge
                         gauge.record(value)
                     }

@@ -35,7 +35,10 @@ struct AnalyticsCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8084
 
-    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    @Option(
+        help:
+            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
+    )
     var opsHost: String = "127.0.0.1"
 
     @Option(help: "Consumer session timeout in seconds.")
@@ -76,7 +79,8 @@ struct AnalyticsServices {
     let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(client: KafkaClientConfiguration, policy: SlaPolicy, group: String, sessionTimeout: Duration, logger: Logger) throws {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [TriageTopic.incidentEvents], client: client, autoOffsetReset: .earliest,

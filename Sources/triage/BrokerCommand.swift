@@ -62,9 +62,12 @@ struct BrokerCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging(label: "triage.broker")
         let kafka = try EmbeddedKafka(brokers: brokers, logger: logger)
         let named = Set(topics.map(\.name))
-        let triage = triageTopics.map { count in
-            TriageTopicLayout.topics().filter { !named.contains($0.name) }.map { TopicArgument(name: $0.name, partitions: count, replicationFactor: min(3, brokers)) }
-        } ?? []
+        let triage =
+            triageTopics.map { count in
+                TriageTopicLayout.topics().filter { !named.contains($0.name) }.map {
+                    TopicArgument(name: $0.name, partitions: count, replicationFactor: min(3, brokers))
+                }
+            } ?? []
         for topic in topics + triage {
             try kafka.createTopic(topic.name, partitions: topic.partitions, replicationFactor: topic.replicationFactor)
             logger.info("created topic", metadata: ["topic": "\(topic.name)", "partitions": "\(topic.partitions)"])
@@ -132,7 +135,9 @@ enum BrokerFaults {
         let words = line.split(separator: " ").map(String.init)
         guard let verb = words.first else { return }
         func number(_ index: Int) throws -> Int32 {
-            guard index < words.count, let value = Int32(words[index]) else { throw CommandError(description: "\(verb): word \(index + 1) must be a number") }
+            guard index < words.count, let value = Int32(words[index]) else {
+                throw CommandError(description: "\(verb): word \(index + 1) must be a number")
+            }
             return value
         }
         switch verb {

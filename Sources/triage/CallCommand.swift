@@ -76,7 +76,8 @@ struct CallCommand: AsyncParsableCommand {
             output = try await withGRPCClient(
                 transport: .http2NIOPosix(target: .dns(host: String(parts[0]), port: Int(parts[1])!), transportSecurity: security)
             ) { client in
-                try await Self.call(method, json: json, on: Triage_V1_IncidentIntake.Client(wrapping: client), metadata: metadata, options: options)
+                try await Self.call(
+                    method, json: json, on: Triage_V1_IncidentIntake.Client(wrapping: client), metadata: metadata, options: options)
             }
         } catch let error as RPCError {
             var text = "\(error.code): \(error.message)\n"
@@ -94,34 +95,54 @@ struct CallCommand: AsyncParsableCommand {
     }
 
     static func call(
-        _ method: String, json: String, on intake: Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>, metadata: Metadata, options: CallOptions
+        _ method: String, json: String, on intake: Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>, metadata: Metadata,
+        options: CallOptions
     ) async throws -> String {
         var printing = JSONEncodingOptions()
         printing.alwaysPrintEnumsAsInts = false
         func decode<M: SwiftProtobuf.Message>(_: M.Type) throws -> M { try M(jsonString: json) }
         func text(_ message: some SwiftProtobuf.Message) throws -> String { try message.jsonString(options: printing) }
         switch method {
-        case "OpenIncident": return try text(try await intake.openIncident(try decode(Triage_V1_OpenIncidentRequest.self), metadata: metadata, options: options))
-        case "Acknowledge": return try text(try await intake.acknowledge(try decode(Triage_V1_AcknowledgeRequest.self), metadata: metadata, options: options))
-        case "AddNote": return try text(try await intake.addNote(try decode(Triage_V1_AddNoteRequest.self), metadata: metadata, options: options))
+        case "OpenIncident":
+            return try text(
+                try await intake.openIncident(try decode(Triage_V1_OpenIncidentRequest.self), metadata: metadata, options: options))
+        case "Acknowledge":
+            return try text(
+                try await intake.acknowledge(try decode(Triage_V1_AcknowledgeRequest.self), metadata: metadata, options: options))
+        case "AddNote":
+            return try text(try await intake.addNote(try decode(Triage_V1_AddNoteRequest.self), metadata: metadata, options: options))
         case "ChangeSeverity":
-            return try text(try await intake.changeSeverity(try decode(Triage_V1_ChangeSeverityRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.changeSeverity(try decode(Triage_V1_ChangeSeverityRequest.self), metadata: metadata, options: options))
         case "WaitOnCustomer":
-            return try text(try await intake.waitOnCustomer(try decode(Triage_V1_WaitOnCustomerRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.waitOnCustomer(try decode(Triage_V1_WaitOnCustomerRequest.self), metadata: metadata, options: options))
         case "CustomerResponded":
-            return try text(try await intake.customerResponded(try decode(Triage_V1_CustomerRespondedRequest.self), metadata: metadata, options: options))
-        case "Split": return try text(try await intake.split(try decode(Triage_V1_SplitIncidentRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.customerResponded(
+                    try decode(Triage_V1_CustomerRespondedRequest.self), metadata: metadata, options: options))
+        case "Split":
+            return try text(try await intake.split(try decode(Triage_V1_SplitIncidentRequest.self), metadata: metadata, options: options))
         case "DeliverSolution":
-            return try text(try await intake.deliverSolution(try decode(Triage_V1_DeliverSolutionRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.deliverSolution(try decode(Triage_V1_DeliverSolutionRequest.self), metadata: metadata, options: options))
         case "CloseResolved":
-            return try text(try await intake.closeResolved(try decode(Triage_V1_CloseResolvedRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.closeResolved(try decode(Triage_V1_CloseResolvedRequest.self), metadata: metadata, options: options))
         case "CloseUnresolved":
-            return try text(try await intake.closeUnresolved(try decode(Triage_V1_CloseUnresolvedRequest.self), metadata: metadata, options: options))
-        case "RequestClose": return try text(try await intake.requestClose(try decode(Triage_V1_RequestCloseRequest.self), metadata: metadata, options: options))
-        case "Reopen": return try text(try await intake.reopen(try decode(Triage_V1_ReopenIncidentRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.closeUnresolved(try decode(Triage_V1_CloseUnresolvedRequest.self), metadata: metadata, options: options))
+        case "RequestClose":
+            return try text(
+                try await intake.requestClose(try decode(Triage_V1_RequestCloseRequest.self), metadata: metadata, options: options))
+        case "Reopen":
+            return try text(try await intake.reopen(try decode(Triage_V1_ReopenIncidentRequest.self), metadata: metadata, options: options))
         case "OverrideBilling":
-            return try text(try await intake.overrideBilling(try decode(Triage_V1_OverrideBillingRequest.self), metadata: metadata, options: options))
-        case "GetIncident": return try text(try await intake.getIncident(try decode(Triage_V1_GetIncidentRequest.self), metadata: metadata, options: options))
+            return try text(
+                try await intake.overrideBilling(try decode(Triage_V1_OverrideBillingRequest.self), metadata: metadata, options: options))
+        case "GetIncident":
+            return try text(
+                try await intake.getIncident(try decode(Triage_V1_GetIncidentRequest.self), metadata: metadata, options: options))
         default: throw ValidationError("unknown method '\(method)'")
         }
     }

@@ -13,7 +13,8 @@ import TriageSchema
 struct ChaosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chaos",
-        abstract: "Run every worker several times over on `triage broker`, kill them at random and inject broker faults under load; then audit every topic.",
+        abstract:
+            "Run every worker several times over on `triage broker`, kill them at random and inject broker faults under load; then audit every topic.",
         discussion: """
             Starts `triage broker` (three brokers by default) and --instances processes of each worker \
             (escalator, router, notifier, analytics, intake), the incident simulator at --incident-rate \
@@ -114,28 +115,36 @@ struct ChaosCommand: AsyncParsableCommand {
         for index in 1...instances {
             try cluster.start("escalator-\(index)", ["escalator"] + session + time + policyArguments)
             try cluster.start("router-\(index)", ["router"] + session + ["--roster", rosterPath])
-            try cluster.start("notifier-\(index)", ["notifier"] + session + ["--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+            try cluster.start(
+                "notifier-\(index)", ["notifier"] + session + ["--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
             try cluster.start("analytics-\(index)", ["analytics"] + session + policyArguments)
             try cluster.start(
-                "intake-\(index)", ["intake"] + session + ["--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(try DevProcessCluster.freePort())"] + time,
+                "intake-\(index)",
+                ["intake"] + session + ["--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(try DevProcessCluster.freePort())"]
+                    + time,
                 environment: ["TRIAGE_DEV_TOKEN": "chaos"]
             )
         }
-        print("""
+        print(
+            """
             triage chaos — \(brokers) broker(s), \(cluster.workers.count) worker processes (\(instances) of each kind), seed \(seed)
               load:   \(incidentRate) incidents/s for \(Int(duration)) s at ×\(Int(timeScale)) SLA time; a kill every ~\(killInterval) s\(noFaults ? "" : "; broker faults")
               logs:   \(cluster.folder)/*.log
             """)
         fflush(nil)
 
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate, tracksDeliveries: true)
         let monkey = ChaosMonkey(cluster: cluster, brokers: brokers, killInterval: killInterval, faults: !noFaults, seed: seed)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: producer), .init(service: RosterPublisher(roster: roster, producer: producer, clock: clock)), .init(service: simulator),
-                    .init(service: PresenceSimulator(producer: producer, clock: clock, agents: roster.agents.map(\.id), interval: .seconds(3))),
+                    .init(service: producer), .init(service: RosterPublisher(roster: roster, producer: producer, clock: clock)),
+                    .init(service: simulator),
+                    .init(
+                        service: PresenceSimulator(producer: producer, clock: clock, agents: roster.agents.map(\.id), interval: .seconds(3))
+                    ),
                     .init(service: monkey),
                     .init(service: ChaosReporter(cluster: cluster, simulator: simulator, monkey: monkey, sink: sink)),
                 ],
@@ -164,7 +173,9 @@ struct ChaosCommand: AsyncParsableCommand {
         }
         // Everyone back, faults cleared; then wait for the output to complete.
         monkey.heal()
-        print("load stopped after \(Int(duration)) s: \(monkey.figures.kills) kills, \(monkey.figures.faults) broker faults; settling (up to \(Int(settle)) s)")
+        print(
+            "load stopped after \(Int(duration)) s: \(monkey.figures.kills) kills, \(monkey.figures.faults) broker faults; settling (up to \(Int(settle)) s)"
+        )
         fflush(nil)
         let capacities = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, $0.capacity) })
         let auditor = ChaosAudit(client: client, capacities: capacities, logger: logger)
@@ -192,18 +203,23 @@ struct ChaosCommand: AsyncParsableCommand {
         result.kills = monkey.figures.kills
         result.faults = monkey.figures.faults
         result.undelivered = simulator.failedEvents
-        let table = result.table(seed: seed, duration: duration, rate: incidentRate, instances: instances, brokers: brokers, partitions: partitions)
+        let table = result.table(
+            seed: seed, duration: duration, rate: incidentRate, instances: instances, brokers: brokers, partitions: partitions)
         print(table)
         if let report {
-            let handle = FileHandle(forWritingAtPath: report) ?? {
-                _ = FileManager.default.createFile(atPath: report, contents: nil)
-                return FileHandle(forWritingAtPath: report)
-            }()
+            let handle =
+                FileHandle(forWritingAtPath: report)
+                ?? {
+                    _ = FileManager.default.createFile(atPath: report, contents: nil)
+                    return FileHandle(forWritingAtPath: report)
+                }()
             handle?.seekToEndOfFile()
             handle?.write(Data((table + "\n").utf8))
             try? handle?.close()
         }
-        print(result.passed ? "chaos: every check passed" : "chaos: FAILED — \(result.failures.joined(separator: "; ")) (logs: \(cluster.folder))")
+        print(
+            result.passed
+                ? "chaos: every check passed" : "chaos: FAILED — \(result.failures.joined(separator: "; ")) (logs: \(cluster.folder))")
         if !result.passed { throw ExitCode(1) }
     }
 }
@@ -408,11 +424,18 @@ struct ChaosAudit {
             if lost > 0 { failures.append("\(lost) events lost (e.g. \(lostSample.joined(separator: ", ")))") }
             if !capacityViolations.isEmpty { failures.append("capacity: \(capacityViolations.prefix(3).joined(separator: ", "))") }
             if !heldTwice.isEmpty { failures.append("held twice: \(heldTwice.prefix(3).joined(separator: ", "))") }
-            if !otherAssignmentViolations.isEmpty { failures.append("assignments: \(otherAssignmentViolations.prefix(3).joined(separator: ", "))") }
+            if !otherAssignmentViolations.isEmpty {
+                failures.append("assignments: \(otherAssignmentViolations.prefix(3).joined(separator: ", "))")
+            }
             if !escalationProblems.isEmpty { failures.append("escalations: \(escalationProblems.prefix(3).joined(separator: ", "))") }
-            if notificationsOutstanding > 0 { failures.append("\(notificationsOutstanding) notifications neither delivered nor dead-lettered") }
+            if notificationsOutstanding > 0 {
+                failures.append("\(notificationsOutstanding) notifications neither delivered nor dead-lettered")
+            }
             let unclean = workerExits.filter { $0.value != 0 }
-            if !unclean.isEmpty { failures.append("unclean exits: \(unclean.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
+            if !unclean.isEmpty {
+                failures.append(
+                    "unclean exits: \(unclean.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            }
             return failures
         }
 
@@ -422,7 +445,10 @@ struct ChaosAudit {
             let exits = workerExits.values.filter { $0 == 0 }.count
             let rows: [(String, String, String)] = [
                 ("lifecycle events published (acknowledged by the broker)", "\(published)", ""),
-                ("  acknowledged but never in the lifecycle topic (producer client / embedded broker; no worker saw them)", "\(neverStored)", ""),
+                (
+                    "  acknowledged but never in the lifecycle topic (producer client / embedded broker; no worker saw them)",
+                    "\(neverStored)", ""
+                ),
                 ("  accounted for (analytics feed, or dead-lettered with a reason)", "\(accounted)", "= published − never stored"),
                 ("  of which dead-lettered", "\(deadLetteredEvents)", ""),
                 ("  lost by the workers (in the lifecycle topic, not accounted for)", "\(lost)", "0"),
@@ -452,7 +478,8 @@ struct ChaosAudit {
             for (name, value, expected) in rows { text += "| \(name) | \(value) | \(expected) |\n" }
             text += "\n" + (passed ? "Result: every check passed.\n" : "Result: FAILED — \(failures.joined(separator: "; "))\n")
             if neverStored > 0 {
-                text += "\nNote: \(neverStored) event(s) acknowledged to the simulator's producer were never stored: \(neverStoredSample.joined(separator: "; ")). "
+                text +=
+                    "\nNote: \(neverStored) event(s) acknowledged to the simulator's producer were never stored: \(neverStoredSample.joined(separator: "; ")). "
                     + "See docs/reliability.md (librdkafka 2.0.2's idempotent producer under broker faults, or the mock broker).\n"
             }
             if !histories.isEmpty {
@@ -486,7 +513,8 @@ struct ChaosAudit {
         // once, each record's value kept for both.
         let deadLetterValues = try await read(TriageTopic.deadLetter, admin: admin) { record -> [UInt8]? in record.value.map { Array($0) } }
         // A poison event goes to the dead-letter topic with its reason: accounted for, not lost.
-        let deadLetteredEvents = Set(deadLetterValues.compactMap { try? IncidentEvent(serializedBytes: $0).eventID }).intersection(published)
+        let deadLetteredEvents = Set(deadLetterValues.compactMap { try? IncidentEvent(serializedBytes: $0).eventID }).intersection(
+            published)
         result.deadLetteredEvents = deadLetteredEvents.subtracting(analyticsIDs).count
         result.accounted = published.intersection(analyticsIDs.union(deadLetteredEvents)).count
         let inLifecycle = Set(lifecycle.map(\.3.eventID))
@@ -494,15 +522,18 @@ struct ChaosAudit {
         result.neverStored = published.count - stored.count
         result.lost = stored.count - result.accounted
         func describeMissing(_ id: String) -> String {
-            let incident = lifecycle.first { $0.3.eventID == id }?.3.incidentID ?? id.split(separator: "-").dropLast().joined(separator: "-")
+            let incident =
+                lifecycle.first { $0.3.eventID == id }?.3.incidentID ?? id.split(separator: "-").dropLast().joined(separator: "-")
             let others = analyticsRecords.filter { $0.incident == incident }.map(\.event)
             // Where the broker said it stored the event, and what is there now: tells a broker
             // that dropped an acknowledged record from a wrong acknowledgement.
             var position = "acknowledged at an unknown position"
             if let (partition, offset) = acknowledgement(id) {
-                let there = lifecycle.first { $0.1 == partition && $0.2 == offset }.map { "\($0.3.eventID) (\($0.3.incidentID))" } ?? "nothing"
+                let there =
+                    lifecycle.first { $0.1 == partition && $0.2 == offset }.map { "\($0.3.eventID) (\($0.3.incidentID))" } ?? "nothing"
                 let end = (lifecycle.filter { $0.1 == partition }.map(\.2).max() ?? -1) + 1
-                position = "acknowledged at partition \(partition) offset \(offset); that offset holds \(there); the partition ends at \(end)"
+                position =
+                    "acknowledged at partition \(partition) offset \(offset); that offset holds \(there); the partition ends at \(end)"
             }
             return "\(id) (in the lifecycle topic: \(inLifecycle.contains(id)); \(position); analytics records of its incident: \(others))"
         }
@@ -511,7 +542,9 @@ struct ChaosAudit {
 
         var seen: Set<String> = []
         let ordered = AssignmentAuditor.causalOrder(
-            lifecycle.filter { seen.insert($0.3.eventID).inserted }.map { AuditedEvent(timestamp: $0.0, partition: $0.1, offset: $0.2, event: $0.3) }
+            lifecycle.filter { seen.insert($0.3.eventID).inserted }.map {
+                AuditedEvent(timestamp: $0.0, partition: $0.1, offset: $0.2, event: $0.3)
+            }
         )
         var audit = AssignmentAuditor(capacities: capacities)
         var levels: [String: Set<String>] = [:]  // incident|target|deadline|level → event ids
@@ -553,7 +586,8 @@ struct ChaosAudit {
                 guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)) else { return nil }
                 return request.idempotencyKey.isEmpty ? nil : request.idempotencyKey
             })
-        let deadLetters = Set(deadLetterValues.compactMap { try? NotificationRequest(serializedBytes: $0).idempotencyKey }).intersection(requests)
+        let deadLetters = Set(deadLetterValues.compactMap { try? NotificationRequest(serializedBytes: $0).idempotencyKey }).intersection(
+            requests)
         let delivered = Set(sink.keys.keys).intersection(requests)
         result.notificationRequests = requests.count
         result.delivered = delivered.count
@@ -563,7 +597,9 @@ struct ChaosAudit {
         return result
     }
 
-    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?) async throws -> [T] {
+    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?)
+        async throws -> [T]
+    {
         try await readWholeTopic(topic, admin: admin, client: client, logger: logger, transform)
     }
 }
@@ -571,7 +607,8 @@ struct ChaosAudit {
 /// Every record of `topic` now, mapped by `transform` (outside any group): what the chaos and
 /// interop audits read.
 func readWholeTopic<T: Sendable>(
-    _ topic: String, admin: KafkaAdmin, client: KafkaClientConfiguration, logger: Logger, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?
+    _ topic: String, admin: KafkaAdmin, client: KafkaClientConfiguration, logger: Logger,
+    _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?
 ) async throws -> [T] {
     let partitions = try await admin.describeTopic(topic).partitions.map(\.id)
     let sink = Mutex<[T]>([])

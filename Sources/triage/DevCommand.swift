@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 import TriageAnalyticsFeed
 import TriageDashboard
 import TriageEntitlements
@@ -134,7 +134,8 @@ struct DevCommand: AsyncParsableCommand {
         let clock = ScaledClock(scale: timeScale, origin: origin)
         let devToken = "dev-" + UUID().uuidString.prefix(8).lowercased()
         if let portFile { try Data((kafka.bootstrapServers + "\n").utf8).write(to: URL(fileURLWithPath: portFile)) }
-        print("""
+        print(
+            """
             triage dev — embedded Kafka (librdkafka \(KafkaLibrary.version) mock cluster, \(brokers) broker(s))
               bootstrap: \(kafka.bootstrapServers)
               try:       kcat -b \(kafka.bootstrapServers.split(separator: ",")[0]) -L
@@ -186,7 +187,8 @@ struct DevCommand: AsyncParsableCommand {
         let sinkRunning = Task { try await sink.run() }
         let sinkPort = await sink.boundPort()
         let tenants = try TenantDirectory.load(
-            yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n", file: "(dev tenants)",
+            yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n",
+            file: "(dev tenants)",
             environment: [:]
         )
         let intake = try await IntakeInstance(
@@ -197,7 +199,8 @@ struct DevCommand: AsyncParsableCommand {
             producer: producer, client: kafka.clientConfiguration, replyPartitions: Array(0..<6), timeout: .seconds(30), logger: logger
         )
         let portal = DevIntakeDriver(
-            intakePort: { [server = intake.server] in try await PortAnnouncer.port(of: server) }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
+            intakePort: { [server = intake.server] in try await PortAnnouncer.port(of: server) }, ledger: portalLedger, token: devToken,
+            clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)), logger: logger
         )
         let dashboard = try await Dashboard(
             client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
@@ -233,12 +236,14 @@ struct DevCommand: AsyncParsableCommand {
         group.add(portalServices)
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
         group.addListener(
-            OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger), at: ListenAddress(host: "127.0.0.1", port: opsPort, option: "--ops-port")
+            OpsServer(port: opsPort, health: escalator.escalator.health, logger: logger),
+            at: ListenAddress(host: "127.0.0.1", port: opsPort, option: "--ops-port")
         )
         let reporter = SelfCheckReporter(
             consumer: consumer, statistics: statistics, escalator: escalator.escalator, router: router.router, simulator: simulator,
             notifier: notifier.notifier, sink: sink, analytics: analytics.feed, intake: intake, portal: portal,
-            deadLetters: DevDeadLetters(client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: logger),
+            deadLetters: DevDeadLetters(
+                client: KafkaClientConfiguration(bootstrap: kafka.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: logger),
             interval: reportInterval
         )
         group.add([
@@ -267,7 +272,8 @@ struct DevCommand: AsyncParsableCommand {
         let names = Set(policy.warningNotify + policy.escalation.flatMap(\.notify) + ["assigned-agent"])
         return NotificationRules(
             endpoints: [endpoint.name: endpoint],
-            recipients: Dictionary(uniqueKeysWithValues: names.map { ($0, NotificationRules.Recipient(name: $0, endpoints: [endpoint.name])) })
+            recipients: Dictionary(
+                uniqueKeysWithValues: names.map { ($0, NotificationRules.Recipient(name: $0, endpoints: [endpoint.name])) })
         )
     }
 
@@ -379,47 +385,47 @@ struct SelfCheckReporter: Service {
 
     func run() async throws {
         await reportPeriodically(every: interval) { elapsed in
-                let snapshot = statistics.snapshot(resettingLatencies: true)
-                let lag = ((try? await consumer.lag()) ?? [:]).values.reduce(0, +)
-                let sorted = snapshot.latencies.sorted()
-                func percentile(_ p: Double) -> String {
-                    sorted.isEmpty ? "-" : String(format: "%.1fms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
-                }
-                print(
-                    "[\(elapsed)s] kafka self-check: produced \(snapshot.produced)  consumed \(snapshot.consumed)  "
-                        + "lag \(lag)  e2e p50 \(percentile(0.5)) p99 \(percentile(0.99))  failures \(snapshot.failed)"
-                )
-                let sla = escalator.statistics
-                print(
-                    "[\(elapsed)s] escalator: \(escalator.health.isReady ? "ready" : "not ready")  incidents opened \(simulator.opened)  "
-                        + "tracked \(sla.tracked)  warnings \(sla.warnings)  escalations \(sla.escalations)  "
-                        + "last breach lag \(String(format: "%.0f", sla.lastLagSeconds)) SLA-s"
-                )
-                let routing = router.statistics
-                print(
-                    "[\(elapsed)s] router: agents \(routing.agents)  teams \(routing.teams)  assigned \(routing.assigned)  "
-                        + "reassigned \(routing.reassigned)  queued \(routing.queued)"
-                )
-                let notified = notifier.statistics
-                let received = sink.snapshot
-                print(
-                    "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  dead-lettered \(notified.deadLettered)  "
-                        + "webhooks received \(received.received) (signature ok \(received.verified))"
-                )
-                let facts = analytics.statistics
-                print("[\(elapsed)s] analytics: records \(facts.records)  incidents \(facts.incidents)  duplicates dropped \(facts.duplicates)")
-                let calls = intake.service.statistics
-                let ledger = intake.ledger.statistics
-                let demo = portal.figures
-                print(
-                    "[\(elapsed)s] intake: calls \(calls.calls)  opened via gRPC \(demo.opened)  refused \(demo.refused)  "
-                        + "\(DevIntakeDriver.pack) credits left \(demo.packCreditsLeft.map(String.init) ?? "-")  "
-                        + "ledger commands \(ledger.commands) (rejected \(ledger.rejected))"
-                        + (demo.lastRefusal.isEmpty ? "" : "  last refusal: \(demo.lastRefusal)")
-                )
-                print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
-                fflush(nil)
+            let snapshot = statistics.snapshot(resettingLatencies: true)
+            let lag = ((try? await consumer.lag()) ?? [:]).values.reduce(0, +)
+            let sorted = snapshot.latencies.sorted()
+            func percentile(_ p: Double) -> String {
+                sorted.isEmpty ? "-" : String(format: "%.1fms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
             }
+            print(
+                "[\(elapsed)s] kafka self-check: produced \(snapshot.produced)  consumed \(snapshot.consumed)  "
+                    + "lag \(lag)  e2e p50 \(percentile(0.5)) p99 \(percentile(0.99))  failures \(snapshot.failed)"
+            )
+            let sla = escalator.statistics
+            print(
+                "[\(elapsed)s] escalator: \(escalator.health.isReady ? "ready" : "not ready")  incidents opened \(simulator.opened)  "
+                    + "tracked \(sla.tracked)  warnings \(sla.warnings)  escalations \(sla.escalations)  "
+                    + "last breach lag \(String(format: "%.0f", sla.lastLagSeconds)) SLA-s"
+            )
+            let routing = router.statistics
+            print(
+                "[\(elapsed)s] router: agents \(routing.agents)  teams \(routing.teams)  assigned \(routing.assigned)  "
+                    + "reassigned \(routing.reassigned)  queued \(routing.queued)"
+            )
+            let notified = notifier.statistics
+            let received = sink.snapshot
+            print(
+                "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  dead-lettered \(notified.deadLettered)  "
+                    + "webhooks received \(received.received) (signature ok \(received.verified))"
+            )
+            let facts = analytics.statistics
+            print("[\(elapsed)s] analytics: records \(facts.records)  incidents \(facts.incidents)  duplicates dropped \(facts.duplicates)")
+            let calls = intake.service.statistics
+            let ledger = intake.ledger.statistics
+            let demo = portal.figures
+            print(
+                "[\(elapsed)s] intake: calls \(calls.calls)  opened via gRPC \(demo.opened)  refused \(demo.refused)  "
+                    + "\(DevIntakeDriver.pack) credits left \(demo.packCreditsLeft.map(String.init) ?? "-")  "
+                    + "ledger commands \(ledger.commands) (rejected \(ledger.rejected))"
+                    + (demo.lastRefusal.isEmpty ? "" : "  last refusal: \(demo.lastRefusal)")
+            )
+            print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
+            fflush(nil)
+        }
     }
 }
 
@@ -456,9 +462,12 @@ final class IncidentSimulator: Service, Sendable {
     var opened: Int { count.load(ordering: .relaxed) }
 
     /// The lifecycle of one simulated incident, as (SLA minutes after opening, event) pairs.
-    static func story(_ incident: String, index: Int, openedAt: Date, random: inout some RandomNumberGenerator) -> [(Double, IncidentEvent)] {
+    static func story(_ incident: String, index: Int, openedAt: Date, random: inout some RandomNumberGenerator) -> [(Double, IncidentEvent)]
+    {
         func event(_ suffix: String, _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
-            var event = IncidentEvent.with { $0.eventID = "\(incident)-\(suffix)"; $0.incidentID = incident; $0.producer = "simulator" }
+            var event = IncidentEvent.with {
+                $0.eventID = "\(incident)-\(suffix)"; $0.incidentID = incident; $0.producer = "simulator"
+            }
             build(&event)
             return event
         }
@@ -467,13 +476,17 @@ final class IncidentSimulator: Service, Sendable {
         let target: Double = severity == .a ? 120 : severity == .b ? 240 : 480
         let agent = "agent-\(Int.random(in: 1...12, using: &random))"
         var story: [(Double, IncidentEvent)] = [
-            (0, event("opened") {
-                $0.opened = .with {
-                    $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing"; $0.language = "en"
-                    $0.severity = severity; $0.coverage = severity == .a || index % 2 == 0 ? .coverage24X7 : .businessHours
-                    $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+            (
+                0,
+                event("opened") {
+                    $0.opened = .with {
+                        $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing";
+                        $0.language = "en"
+                        $0.severity = severity; $0.coverage = severity == .a || index % 2 == 0 ? .coverage24X7 : .businessHours
+                        $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+                    }
                 }
-            })
+            )
         ]
         func stamped(_ story: [(Double, IncidentEvent)]) -> [(Double, IncidentEvent)] {
             story.map { minutes, event in
@@ -496,9 +509,25 @@ final class IncidentSimulator: Service, Sendable {
             resolved = max(resolved, responds + 20)
         }
         if Double.random(in: 0..<1, using: &random) < 0.05 {
-            story.append((resolved, event("closed") { $0.closedUnresolved = .with { $0.closedBy = agent; $0.reason = "cannot_reproduce" } }))
+            story.append(
+                (
+                    resolved,
+                    event("closed") {
+                        $0.closedUnresolved = .with {
+                            $0.closedBy = agent; $0.reason = "cannot_reproduce"
+                        }
+                    }
+                ))
         } else {
-            story.append((resolved - 5, event("solution") { $0.solutionDelivered = .with { $0.agentID = agent; $0.summary = "fixed" } }))
+            story.append(
+                (
+                    resolved - 5,
+                    event("solution") {
+                        $0.solutionDelivered = .with {
+                            $0.agentID = agent; $0.summary = "fixed"
+                        }
+                    }
+                ))
             story.append((resolved, event("closed") { $0.closedResolved = .with { $0.closedBy = agent } }))
         }
         return stamped(story)
@@ -602,9 +631,12 @@ extension DevCommand {
     /// The dashboard, kept from ending `triage dev` if it fails (except when its port is taken:
     /// that is the user's to fix, and ends the run naming --dashboard-port), and a line with its address.
     static func dashboardServices(_ dashboard: Dashboard, port: Int, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        let listening = ListeningService(service: dashboard, address: ListenAddress(host: "127.0.0.1", port: port, option: "--dashboard-port"))
+        let listening = ListeningService(
+            service: dashboard, address: ListenAddress(host: "127.0.0.1", port: port, option: "--dashboard-port"))
         return [
-            .init(service: OptionalService(name: "dashboard", service: listening, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(
+                service: OptionalService(name: "dashboard", service: listening, logger: logger),
+                failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: DashboardAnnouncer(dashboard: dashboard)),
         ]
     }
@@ -641,13 +673,15 @@ extension DevCommand {
         let port = intakePort == 0 ? try DevProcessCluster.freePort() : intakePort
         for index in 1...2 { try cluster.start("escalator-\(index)", ["escalator", "--session-timeout", "6"] + time + policyArguments) }
         for index in 1...2 { try cluster.start("router-\(index)", ["router", "--session-timeout", "6", "--roster", rosterPath]) }
-        try cluster.start("notifier", ["notifier", "--session-timeout", "6", "--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+        try cluster.start(
+            "notifier", ["notifier", "--session-timeout", "6", "--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
         try cluster.start("analytics", ["analytics", "--session-timeout", "6"] + policyArguments)
         try cluster.start(
             "intake", ["intake", "--session-timeout", "6", "--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(port)"] + time,
             environment: ["TRIAGE_DEV_TOKEN": devToken]
         )
-        print("""
+        print(
+            """
             triage dev --processes — triage broker (\(brokers) broker(s)) and \(cluster.workers.count) worker processes
               bootstrap: \(cluster.bootstrap)
               workers:   \(cluster.workers.map { "\($0.name) (ops :\($0.opsPort))" }.joined(separator: ", "))
@@ -659,12 +693,15 @@ extension DevCommand {
             """)
         fflush(nil)
 
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
-        let replies = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.entitlementReplies).partitions.map(\.id)
+        let replies = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.entitlementReplies).partitions
+            .map(\.id)
         let portalLedger = LedgerClient(producer: producer, client: client, replyPartitions: replies, timeout: .seconds(60), logger: logger)
         let portal = DevIntakeDriver(
-            intakePort: { port }, ledger: portalLedger, token: devToken, clock: clock, interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)),
+            intakePort: { port }, ledger: portalLedger, token: devToken, clock: clock,
+            interval: .milliseconds(Int64(max(portalInterval, 0.05) * 1000)),
             logger: logger
         )
         let reporter = DevProcessReporter(
@@ -724,16 +761,16 @@ struct DevProcessReporter: Service {
 
     func run() async throws {
         await reportPeriodically(every: interval) { elapsed in
-                print("[\(elapsed)s] processed: \(await cluster.statusLine())")
-                let demo = portal.figures
-                let received = sink.snapshot
-                print(
-                    "[\(elapsed)s] simulator opened \(simulator.opened)  portal opened via gRPC \(demo.opened) (refused \(demo.refused))  "
-                        + "webhooks received \(received.received) (signature ok \(received.verified))"
-                )
-                print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
-                fflush(nil)
-            }
+            print("[\(elapsed)s] processed: \(await cluster.statusLine())")
+            let demo = portal.figures
+            let received = sink.snapshot
+            print(
+                "[\(elapsed)s] simulator opened \(simulator.opened)  portal opened via gRPC \(demo.opened) (refused \(demo.refused))  "
+                    + "webhooks received \(received.received) (signature ok \(received.verified))"
+            )
+            print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
+            fflush(nil)
+        }
     }
 }
 

@@ -5,9 +5,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TriageEntitlements
+import TriageEscalator
 import TriageIntake
 import TriageKafka
-import TriageEscalator
 import TriageSLA
 import TriageSchema
 
@@ -38,7 +38,8 @@ final class DevIntakeDriver: Service, Sendable {
     private let state = Mutex(Figures())
 
     init(
-        intakePort: @escaping @Sendable () async throws -> Int, ledger: LedgerClient, token: String, clock: any SlaTimeSource, interval: Duration,
+        intakePort: @escaping @Sendable () async throws -> Int, ledger: LedgerClient, token: String, clock: any SlaTimeSource,
+        interval: Duration,
         logger: Logger
     ) {
         self.intakePort = intakePort
@@ -67,19 +68,23 @@ final class DevIntakeDriver: Service, Sendable {
         let purchased = clock.now()
         for spec in [
             GrantSpec(
-                id: Self.contract, kind: .twentyFourSeven, account: "acct-contract", purchasedAt: purchased, timeZone: "America/New_York", credits: nil,
+                id: Self.contract, kind: .twentyFourSeven, account: "acct-contract", purchasedAt: purchased, timeZone: "America/New_York",
+                credits: nil,
                 coverage: nil, calendar: nil, termYears: 1
             ),
             GrantSpec(
-                id: Self.pack, kind: .fivePack, account: "acct-pack", purchasedAt: purchased, timeZone: "America/New_York", credits: 5, coverage: nil,
+                id: Self.pack, kind: .fivePack, account: "acct-pack", purchasedAt: purchased, timeZone: "America/New_York", credits: 5,
+                coverage: nil,
                 calendar: nil, termYears: 1
             ),
         ] {
-            _ = try await ledger.submit(.grant(spec), entitlementID: spec.id, requestID: "dev-grant/\(spec.id)/\(UUID())", requestedBy: "triage dev")
+            _ = try await ledger.submit(
+                .grant(spec), entitlementID: spec.id, requestID: "dev-grant/\(spec.id)/\(UUID())", requestedBy: "triage dev")
         }
         var metadata = Metadata()
         metadata.addString("Bearer \(token)", forKey: "authorization")
-        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
+        { client in
             let intake = Triage_V1_IncidentIntake.Client(wrapping: client)
             var index = 0
             while !Task.isCancelled {
@@ -95,8 +100,10 @@ final class DevIntakeDriver: Service, Sendable {
                 do {
                     let receipt = try await intake.openIncident(
                         .with {
-                            $0.requestID = "dev-\(index)-\(UUID())"; $0.customerAccount = account; $0.product = "billing"; $0.language = "en"
-                            $0.severity = unanswered ? .a : [.b, .c][index % 2]; $0.customerTimeZone = "America/New_York"; $0.title = "portal incident \(index)"
+                            $0.requestID = "dev-\(index)-\(UUID())"; $0.customerAccount = account; $0.product = "billing";
+                            $0.language = "en"
+                            $0.severity = unanswered ? .a : [.b, .c][index % 2]; $0.customerTimeZone = "America/New_York";
+                            $0.title = "portal incident \(index)"
                             $0.team = "tier-1"
                         },
                         metadata: callMetadata
@@ -108,7 +115,9 @@ final class DevIntakeDriver: Service, Sendable {
                     }
                     if !unanswered {
                         _ = try await intake.acknowledge(
-                            .with { $0.requestID = "dev-ack-\(index)"; $0.incidentID = receipt.incidentID; $0.agentID = "agent-1" }, metadata: callMetadata
+                            .with {
+                                $0.requestID = "dev-ack-\(index)"; $0.incidentID = receipt.incidentID; $0.agentID = "agent-1"
+                            }, metadata: callMetadata
                         )
                         state.withLock { $0.acknowledged += 1 }
                     }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -10,6 +7,10 @@ import TriageKafka
 import TriageRouting
 import TriageSLA
 import TriageSchema
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `triage dev --processes`: the broker and every worker as separate processes on this machine
 /// (two escalators and two routers, to show the partitions being split), the same way they run
@@ -64,7 +65,8 @@ final class DevProcessCluster: Sendable {
         let process = try ChildProcess(
             executable: Self.executable,
             arguments: ["broker", "--brokers", "\(brokers)", "--port-file", portFile, "--log-level", "warning"]
-                + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] } + (faultCommands ? ["--fault-commands", "--log-level", "info"] : []),
+                + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] }
+                + (faultCommands ? ["--fault-commands", "--log-level", "info"] : []),
             environment: ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
             standardInput: faultCommands ? .pipe : .nullDevice, standardOutput: .nullDevice, standardError: .file(log, append: false)
         )
@@ -84,11 +86,14 @@ final class DevProcessCluster: Sendable {
 
     /// Starts one worker process (`triage ARGUMENTS --bootstrap … --ops-port N`).
     func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let child = try launch(name, arguments, environment: environment, opsPort: try Self.freePort(), log: "\(folder)/\(name).log", append: false)
+        let child = try launch(
+            name, arguments, environment: environment, opsPort: try Self.freePort(), log: "\(folder)/\(name).log", append: false)
         children.withLock { $0.append(child) }
     }
 
-    private func launch(_ name: String, _ arguments: [String], environment: [String: String], opsPort: Int, log: String, append: Bool) throws -> Child {
+    private func launch(_ name: String, _ arguments: [String], environment: [String: String], opsPort: Int, log: String, append: Bool)
+        throws -> Child
+    {
         if !append || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         // Children of the embedded broker get its fetch tuning (EmbeddedKafka.mockFetchWait);
         // on a real cluster they keep Kafka's defaults.
@@ -96,8 +101,12 @@ final class DevProcessCluster: Sendable {
         if isEmbedded { fixed[ConnectionOptions.fetchWaitVariable] = "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))" }
         let process = try ChildProcess(
             executable: Self.executable,
-            arguments: arguments + ["--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning"],
-            environment: ProcessInfo.processInfo.environment.merging(childEnvironment) { $1 }.merging(environment) { $1 }.merging(fixed) { $1 },
+            arguments: arguments + [
+                "--bootstrap", bootstrap, "--ops-port", "\(opsPort)", "--ops-host", "127.0.0.1", "--log-level", "warning",
+            ],
+            environment: ProcessInfo.processInfo.environment.merging(childEnvironment) { $1 }.merging(environment) { $1 }.merging(fixed) {
+                $1
+            },
             standardOutput: .file(log, append: true), standardError: .standardOutput,
             deathSignal: SIGTERM
         )
@@ -193,7 +202,9 @@ final class DevProcessCluster: Sendable {
 
     /// `triage_events_processed_total` summed over a worker's `/metrics`.
     static func processed(port: Int) async -> Int? {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"), let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"), let (data, _) = try? await URLSession.shared.data(from: url) else {
+            return nil
+        }
         var total = 0.0
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("triage_events_processed_total{") {
             total += line.split(separator: " ").last.flatMap { Double($0) } ?? 0
@@ -240,8 +251,10 @@ enum DevProcessFiles {
     static func roster(_ roster: Roster) -> String {
         var text = "agents:\n"
         for agent in roster.agents {
-            let presence = roster.initialPresence[agent.id].map { ", presence: \($0 == .online ? "online" : $0 == .away ? "away" : "offline")" } ?? ""
-            text += "  - { id: \(agent.id), team: \(agent.team), products: [\(agent.skills.sorted().joined(separator: ", "))], "
+            let presence =
+                roster.initialPresence[agent.id].map { ", presence: \($0 == .online ? "online" : $0 == .away ? "away" : "offline")" } ?? ""
+            text +=
+                "  - { id: \(agent.id), team: \(agent.team), products: [\(agent.skills.sorted().joined(separator: ", "))], "
                 + "languages: [\(agent.languages.sorted().joined(separator: ", "))], capacity: \(agent.capacity)\(presence) }\n"
         }
         return text

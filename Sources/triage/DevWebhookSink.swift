@@ -53,7 +53,9 @@ final class DevWebhookSink: Service, Sendable {
                 verified = (try? WebhookSignature.verify(header: signature, body: body, key: key, now: Date())) != nil
             }
             let template = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["template"] as? String ?? "?"
-            let trace = request.headers.first(where: { $0.name.canonicalName == "traceparent" }).flatMap { TraceContext(traceparent: $0.value) }
+            let trace = request.headers.first(where: { $0.name.canonicalName == "traceparent" }).flatMap {
+                TraceContext(traceparent: $0.value)
+            }
             let idempotencyKey = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value
             figures.withLock {
                 if let trace { $0.traceIDs.insert(trace.traceID) }

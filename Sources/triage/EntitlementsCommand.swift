@@ -25,11 +25,17 @@ struct EntitlementsCommand: AsyncParsableCommand {
     ) async throws -> T {
         let client = try connection.clientConfiguration()
         let admin = try await connection.reachableAdmin(client, logger: logger)
-        guard let replies = try await connection.describe(TriageTopic.entitlementReplies, admin: admin, client: client)?.partitions.map(\.id) else {
-            throw CommandFailure("topic \(TriageTopic.entitlementReplies) does not exist; is Triage set up on this cluster? (triage topics create \(TriageTopic.entitlementReplies):6)")
+        guard
+            let replies = try await connection.describe(TriageTopic.entitlementReplies, admin: admin, client: client)?.partitions.map(\.id)
+        else {
+            throw CommandFailure(
+                "topic \(TriageTopic.entitlementReplies) does not exist; is Triage set up on this cluster? (triage topics create \(TriageTopic.entitlementReplies):6)"
+            )
         }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
-        let ledger = LedgerClient(producer: producer, client: client, replyPartitions: replies, timeout: .milliseconds(Int64(timeout * 1000)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        let ledger = LedgerClient(
+            producer: producer, client: client, replyPartitions: replies, timeout: .milliseconds(Int64(timeout * 1000)), logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await producer.run()
@@ -62,7 +68,9 @@ struct EntitlementsCommand: AsyncParsableCommand {
         Swift.print("  incidents opened: \(entitlement.incidentsOpened)")
         for charge in entitlement.charges {
             let billing = charge.billing.map { $0.refunded ? " — refunded (\($0.rule))" : " — charged (\($0.rule))" } ?? ""
-            Swift.print("  charge \(charge.incidentID) by \(charge.account) at \(format.string(from: charge.chargedAt))" + (charge.parentIncidentID.map { " (split from \($0))" } ?? "") + billing)
+            Swift.print(
+                "  charge \(charge.incidentID) by \(charge.account) at \(format.string(from: charge.chargedAt))"
+                    + (charge.parentIncidentID.map { " (split from \($0))" } ?? "") + billing)
         }
         for transfer in entitlement.transfers {
             Swift.print("  transferred \(transfer.from) → \(transfer.to) at \(format.string(from: transfer.at)) by \(transfer.by)")
@@ -112,7 +120,9 @@ struct EntitlementsCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard ContractKind(rawValue: kind) != nil else { throw ValidationError("--kind must be 5-pack, business-hours or 24x7") }
-            if let coverage, EntitlementCoverage(rawValue: coverage) == nil { throw ValidationError("--coverage must be business-hours or 24x7") }
+            if let coverage, EntitlementCoverage(rawValue: coverage) == nil {
+                throw ValidationError("--coverage must be business-hours or 24x7")
+            }
             if let purchasedAt, ISO8601DateFormatter().date(from: purchasedAt) == nil {
                 throw ValidationError("--purchased-at '\(purchasedAt)' is not ISO 8601, e.g. 2026-03-01T09:00:00Z")
             }
@@ -122,7 +132,9 @@ struct EntitlementsCommand: AsyncParsableCommand {
             let logger = common.bootstrapLogging(label: "triage.entitlements")
             guard let kind = ContractKind(rawValue: kind) else { throw ValidationError("--kind must be 5-pack, business-hours or 24x7") }
             let coverage = try coverage.map { value in
-                guard let parsed = EntitlementCoverage(rawValue: value) else { throw ValidationError("--coverage must be business-hours or 24x7") }
+                guard let parsed = EntitlementCoverage(rawValue: value) else {
+                    throw ValidationError("--coverage must be business-hours or 24x7")
+                }
                 return parsed
             }
             var purchase = Date()
@@ -133,21 +145,26 @@ struct EntitlementsCommand: AsyncParsableCommand {
                 purchase = parsed
             }
             let spec = GrantSpec(
-                id: id, kind: kind, account: account, purchasedAt: purchase, timeZone: timeZone, credits: credits ?? (kind == .fivePack ? 5 : nil),
+                id: id, kind: kind, account: account, purchasedAt: purchase, timeZone: timeZone,
+                credits: credits ?? (kind == .fivePack ? 5 : nil),
                 coverage: coverage, calendar: calendar, termYears: termYears
             )
             let id = self.id
             let answer = try await EntitlementsCommand.withLedger(connection, timeout: timeout, logger: logger) { ledger in
-                try await ledger.submit(.grant(spec), entitlementID: id, requestID: "grant/\(id)/\(UUID().uuidString)", requestedBy: "triage entitlements grant")
+                try await ledger.submit(
+                    .grant(spec), entitlementID: id, requestID: "grant/\(id)/\(UUID().uuidString)", requestedBy: "triage entitlements grant"
+                )
             }
             if case .granted(let existed) = try EntitlementsCommand.result(answer) {
-                Swift.print(existed ? "\(id) already granted with these terms; nothing changed" : "granted \(id) (\(kind.rawValue)) to \(account)")
+                Swift.print(
+                    existed ? "\(id) already granted with these terms; nothing changed" : "granted \(id) (\(kind.rawValue)) to \(account)")
             }
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show entitlements: credits, expiry, charges, billing decisions, transfers.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show entitlements: credits, expiry, charges, billing decisions, transfers.")
 
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Entitlement ids (default: all).") var ids: [String] = []
@@ -158,14 +175,18 @@ struct EntitlementsCommand: AsyncParsableCommand {
             let logger = common.bootstrapLogging(label: "triage.entitlements")
             let client = try connection.clientConfiguration()
             let admin = try await connection.reachableAdmin(client, logger: logger)
-            guard let partitions = try await connection.describe(TriageTopic.entitlements, admin: admin, client: client)?.partitions.map(\.id) else {
+            guard
+                let partitions = try await connection.describe(TriageTopic.entitlements, admin: admin, client: client)?.partitions.map(\.id)
+            else {
                 throw CommandFailure("topic \(TriageTopic.entitlements) does not exist; no entitlement was ever granted on this cluster")
             }
             let view = KeyedTopicView<Entitlement>.entitlements(partitions: partitions, client: client, logger: logger)
             let reader = Task { try await view.run() }
             defer { reader.cancel() }
             try await view.ready()
-            let chosen = view.values.filter { (ids.isEmpty || ids.contains($0.id)) && (account == nil || $0.account == account) }.sorted { $0.id < $1.id }
+            let chosen = view.values.filter { (ids.isEmpty || ids.contains($0.id)) && (account == nil || $0.account == account) }.sorted {
+                $0.id < $1.id
+            }
             for missing in ids where !chosen.contains(where: { $0.id == missing }) { Swift.print("\(missing): no such entitlement") }
             for entitlement in chosen { EntitlementsCommand.print(entitlement) }
             if chosen.isEmpty && ids.isEmpty { Swift.print("no entitlements" + (account.map { " for account \($0)" } ?? "")) }
@@ -193,7 +214,8 @@ struct EntitlementsCommand: AsyncParsableCommand {
             let command = LedgerCommand.transfer(toAccount: to, by: by, at: Date(), requestID: key)
             let id = self.id
             let answer = try await EntitlementsCommand.withLedger(connection, timeout: timeout, logger: logger) { ledger in
-                try await ledger.submit(command, entitlementID: id, requestID: "transfer/\(id)/\(key)", requestedBy: "triage entitlements transfer")
+                try await ledger.submit(
+                    command, entitlementID: id, requestID: "transfer/\(id)/\(key)", requestedBy: "triage entitlements transfer")
             }
             if case .transferred(let from, let to, let done) = try EntitlementsCommand.result(answer) {
                 Swift.print(done ? "\(id) was already transferred to \(to) by this request" : "transferred \(id): \(from) → \(to)")
@@ -224,7 +246,8 @@ struct EntitlementsCommand: AsyncParsableCommand {
             let command = LedgerCommand.overrideBilling(incidentID: incident, refund: decision == .refund, by: by, note: note, at: Date())
             let id = self.id
             let answer = try await EntitlementsCommand.withLedger(connection, timeout: timeout, logger: logger) { ledger in
-                try await ledger.submit(command, entitlementID: id, requestID: "billing/\(id)/\(UUID().uuidString)", requestedBy: "triage entitlements billing")
+                try await ledger.submit(
+                    command, entitlementID: id, requestID: "billing/\(id)/\(UUID().uuidString)", requestedBy: "triage entitlements billing")
             }
             if case .billed(let billing, let remaining, let changed) = try EntitlementsCommand.result(answer) {
                 Swift.print(

@@ -66,7 +66,10 @@ struct EscalatorCommand: AsyncParsableCommand {
     @Option(help: "Port of the /healthz and /readyz endpoint (0 = any free port).")
     var opsPort: Int = 8081
 
-    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    @Option(
+        help:
+            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
+    )
     var opsHost: String = "127.0.0.1"
 
     @Option(help: "Write the ops endpoint's bound port to this file.")

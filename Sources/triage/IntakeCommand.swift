@@ -64,7 +64,10 @@ struct IntakeCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8085
 
-    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    @Option(
+        help:
+            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
+    )
     var opsHost: String = "127.0.0.1"
 
     @Option(help: "Consumer session timeout in seconds.")
@@ -96,7 +99,8 @@ struct IntakeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.intake")
         StartupSignals.install(logger: logger)
-        let directory = try TenantDirectory.load(contentsOf: URL(fileURLWithPath: tenants), environment: ProcessInfo.processInfo.environment)
+        let directory = try TenantDirectory.load(
+            contentsOf: URL(fileURLWithPath: tenants), environment: ProcessInfo.processInfo.environment)
         let policy = try billing.map { try BillingPolicy.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .standard
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read TLS file \(path)")
@@ -105,7 +109,8 @@ struct IntakeCommand: AsyncParsableCommand {
         let instance = try await IntakeInstance(
             client: try connection.clientConfiguration(), tenants: directory, billing: policy, host: host, port: port,
             tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: group,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)), logger: logger,
+            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)),
+            logger: logger,
             now: { [clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())] in
                 timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
             }
@@ -122,7 +127,10 @@ struct IntakeCommand: AsyncParsableCommand {
         let ledger = instance.ledger.statistics
         logger.info(
             "intake stopped",
-            metadata: ["calls": "\(calls.calls)", "denied": "\(calls.denied)", "ledger-commands": "\(ledger.commands)", "ledger-rejected": "\(ledger.rejected)"]
+            metadata: [
+                "calls": "\(calls.calls)", "denied": "\(calls.denied)", "ledger-commands": "\(ledger.commands)",
+                "ledger-rejected": "\(ledger.rejected)",
+            ]
         )
     }
 }

@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import Logging
 import Synchronization
 import TriageChildProcess
@@ -11,6 +8,10 @@ import TriageRouter
 import TriageRouting
 import TriageSLA
 import TriageSchema
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 struct InteropCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,8 @@ struct InteropCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("kafka-property"),
-        help: "Raw librdkafka property KEY=VALUE for every process of the run (TLS, SASL...). Repeatable; TRIAGE_KAFKA_* variables work too."
+        help:
+            "Raw librdkafka property KEY=VALUE for every process of the run (TLS, SASL...). Repeatable; TRIAGE_KAFKA_* variables work too."
     )
     var properties: [String] = []
 
@@ -99,7 +101,9 @@ struct InteropCommand: AsyncParsableCommand {
     private static func variableSpells(_ key: String) -> Bool { key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." } }
 
     func validate() throws {
-        if let bootstrap, bootstrap.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--bootstrap is empty: give host:port[,host:port...]") }
+        if let bootstrap, bootstrap.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--bootstrap is empty: give host:port[,host:port...]")
+        }
         guard (2...200).contains(incidents) else { throw ValidationError("--incidents must be between 2 and 200") }
         guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be between 1 and 64") }
         if let replicationFactor, replicationFactor < 1 { throw ValidationError("--replication-factor must be at least 1") }
@@ -144,7 +148,8 @@ private struct Interop {
     /// Names this run's accounts, entitlements and incidents: other runs' data on the cluster is ignored.
     let runID = String(UUID().uuidString.prefix(8)).lowercased()
 
-    init(cluster: DevProcessCluster, client: KafkaClientConfiguration, command: InteropCommand, propertyArguments: [String], logger: Logger) {
+    init(cluster: DevProcessCluster, client: KafkaClientConfiguration, command: InteropCommand, propertyArguments: [String], logger: Logger)
+    {
         self.cluster = cluster
         self.client = client
         self.command = command
@@ -161,13 +166,16 @@ private struct Interop {
         let time = ["--time-scale", "\(command.timeScale)", "--time-origin", ISO8601DateFormatter().string(from: origin)]
         let account = "acct-interop-\(runID)"
         let token = "interop-\(runID)"
-        say("triage interop — \(cluster.isEmbedded ? "embedded broker" : "cluster") \(cluster.bootstrap), run \(runID); logs in \(cluster.folder)")
+        say(
+            "triage interop — \(cluster.isEmbedded ? "embedded broker" : "cluster") \(cluster.bootstrap), run \(runID); logs in \(cluster.folder)"
+        )
 
         // 1. The cluster answers (an error here names the address and what to check), then topics.
         if !cluster.isEmbedded {
             _ = try await ConnectionOptions.admin(reaching: client, logger: logger)
             let output = try await tool(
-                "topics-create", ["topics", "create", "--all", "--partitions", "\(command.partitions)"]
+                "topics-create",
+                ["topics", "create", "--all", "--partitions", "\(command.partitions)"]
                     + (command.replicationFactor.map { ["--replication-factor", "\($0)"] } ?? []) + connection,
                 timeout: .seconds(120)
             )
@@ -186,10 +194,13 @@ private struct Interop {
         // the run must not route to a deployment's agents either.
         let team = "interop-\(runID)"
         let agents = (1...12).map { Agent(id: "\(team)-agent-\($0)", team: team, skills: ["billing"], languages: ["en"], capacity: 6) }
-        let roster = Roster(agents: agents, policy: RoutingPolicy(), initialPresence: Dictionary(uniqueKeysWithValues: agents.map { ($0.id, Presence.online) }))
+        let roster = Roster(
+            agents: agents, policy: RoutingPolicy(),
+            initialPresence: Dictionary(uniqueKeysWithValues: agents.map { ($0.id, Presence.online) }))
         let rosterPath = try write("roster.yaml", DevProcessFiles.roster(roster))
         let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: SlaPolicy(), port: sinkPort))
-        let tenantsPath = try write("tenants.yaml", "tenants:\n  - name: interop\n    token_env: TRIAGE_INTEROP_TOKEN\n    accounts: [\(account)]\n")
+        let tenantsPath = try write(
+            "tenants.yaml", "tenants:\n  - name: interop\n    token_env: TRIAGE_INTEROP_TOKEN\n    accounts: [\(account)]\n")
         let intakePort = try DevProcessCluster.freePort()
         let session = ["--session-timeout", "6"] + propertyArguments
         try cluster.start("escalator", ["escalator"] + session + time)
@@ -205,14 +216,19 @@ private struct Interop {
         var versions: [(String, String)] = [("triage interop (this process: topics, audit)", KafkaLibrary.version)]
         for worker in cluster.workers { versions.append((worker.name, await Self.librdkafka(port: worker.opsPort) ?? "unknown")) }
         let toolVersion = try await tool("version", ["--version"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        versions.append(("triage tools (agents, entitlements, call, publish)", toolVersion.components(separatedBy: "librdkafka ").last?.dropLast().description ?? toolVersion))
+        versions.append(
+            (
+                "triage tools (agents, entitlements, call, publish)",
+                toolVersion.components(separatedBy: "librdkafka ").last?.dropLast().description ?? toolVersion
+            ))
         for (process, version) in versions { say("  librdkafka \(version) — \(process)") }
 
         // 3. Roster, entitlement, incidents.
         _ = try await tool("agents-apply", ["agents", "apply", rosterPath] + connection)
         let entitlement = "contract-interop-\(runID)"
         _ = try await tool(
-            "entitlements-grant", ["entitlements", "grant", "--id", entitlement, "--kind", "24x7", "--account", account] + connection, timeout: .seconds(90)
+            "entitlements-grant", ["entitlements", "grant", "--id", entitlement, "--kind", "24x7", "--account", account] + connection,
+            timeout: .seconds(90)
         )
         say("roster of \(roster.agents.count) agents in team \(team) applied; 24x7 contract \(entitlement) granted to \(account)")
         var opened: [String] = []
@@ -225,9 +241,12 @@ private struct Interop {
                 "severity":"\(severities[sequence % 3])","customerTimeZone":"Europe/Zurich","team":"\(team)","title":"interop \(runID) #\(sequence) (gRPC)"}
                 """
             let output = try await tool(
-                "call-\(sequence)", ["call", "OpenIncident", request, "--intake", "127.0.0.1:\(intakePort)", "--token", token], timeout: .seconds(60)
+                "call-\(sequence)", ["call", "OpenIncident", request, "--intake", "127.0.0.1:\(intakePort)", "--token", token],
+                timeout: .seconds(60)
             )
-            guard let object = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], let id = object["incidentId"] as? String else {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+                let id = object["incidentId"] as? String
+            else {
                 throw CommandFailure("triage call OpenIncident answered without an incidentId: \(output)")
             }
             opened.append(id)
@@ -270,14 +289,18 @@ private struct Interop {
             if opened.count % 2 == 0 { try await openThroughGRPC() } else { try await openThroughPublish(1) }
         }
         let lastOpened = ContinuousClock.now
-        say("\(opened.count) incidents opened (\(seconds(since: started)) s); waiting for breaches and the output (up to \(Int(command.settle)) s)")
+        say(
+            "\(opened.count) incidents opened (\(seconds(since: started)) s); waiting for breaches and the output (up to \(Int(command.settle)) s)"
+        )
 
         // 5. Audit until complete: severity A's first-response target is 2 h of SLA time.
         let breachWait = Duration.seconds(2 * 3600 / command.timeScale + 5)
         let capacities = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, $0.capacity) })
         let audit = InteropAudit(client: client, incidents: Set(opened), capacities: capacities, logger: logger)
         var result = try await audit.run(sink: sink.snapshot)
-        while !(result.isComplete && ContinuousClock.now - lastOpened >= breachWait), ContinuousClock.now - lastOpened < .seconds(command.settle) {
+        while !(result.isComplete && ContinuousClock.now - lastOpened >= breachWait),
+            ContinuousClock.now - lastOpened < .seconds(command.settle)
+        {
             try await Task.sleep(for: .seconds(3))
             result = try await audit.run(sink: sink.snapshot)
             say("  settling: \(result.progress)")
@@ -292,7 +315,8 @@ private struct Interop {
         // incidents stay open on its own team, and nothing new reaches them.
         var offline = roster
         offline.initialPresence = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, Presence.offline) })
-        _ = try? await tool("agents-offline", ["agents", "apply", try write("roster-offline.yaml", DevProcessFiles.roster(offline))] + connection)
+        _ = try? await tool(
+            "agents-offline", ["agents", "apply", try write("roster-offline.yaml", DevProcessFiles.roster(offline))] + connection)
         result.workerExits = await cluster.stop()
         if let escalatorExit { result.workerExits["escalator"] = escalatorExit }
         result.versions = versions
@@ -320,7 +344,9 @@ private struct Interop {
             do {
                 let members = try await admin.groupMembers(group)
                 let named = Set(members.filter { !$0.isEmpty && $0 != "?" }).sorted()
-                if !members.isEmpty { busy.append("\(group) (\(members.count) member(s)\(named.isEmpty ? "" : ": " + named.joined(separator: ", ")))") }
+                if !members.isEmpty {
+                    busy.append("\(group) (\(members.count) member(s)\(named.isEmpty ? "" : ": " + named.joined(separator: ", ")))")
+                }
             } catch {
                 say("note: could not list the members of consumer group \(group) (\(error)); going on without that check")
             }
@@ -357,7 +383,9 @@ private struct Interop {
 
     /// Runs `triage ARGUMENTS` to completion, as an operator would, its output in the run's
     /// folder; returns the output, or throws with it when the tool fails or overruns `timeout`.
-    private func tool(_ name: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> String {
+    private func tool(_ name: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60))
+        async throws -> String
+    {
         let log = "\(cluster.folder)/tool-\(name).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = try ChildProcess(
@@ -412,17 +440,21 @@ private struct Interop {
             }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw CommandFailure("\(name) was not ready within \(Int(command.readyTimeout)) s (--ready-timeout); see \(cluster.folder)/\(name).log")
+        throw CommandFailure(
+            "\(name) was not ready within \(Int(command.readyTimeout)) s (--ready-timeout); see \(cluster.folder)/\(name).log")
     }
 
     private static func isReady(port: Int) async -> Bool {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/readyz"), let (_, response) = try? await URLSession.shared.data(from: url) else { return false }
+        guard let url = URL(string: "http://127.0.0.1:\(port)/readyz"), let (_, response) = try? await URLSession.shared.data(from: url)
+        else { return false }
         return (response as? HTTPURLResponse)?.statusCode == 200
     }
 
     /// The librdkafka version a worker reports in its `triage_build_info` metric.
     static func librdkafka(port: Int) async -> String? {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"), let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"), let (data, _) = try? await URLSession.shared.data(from: url) else {
+            return nil
+        }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("triage_build_info{") {
             guard let range = line.range(of: "librdkafka=\"") else { continue }
             return String(line[range.upperBound...].prefix { $0 != "\"" })
@@ -462,7 +494,8 @@ struct InteropAudit {
 
         /// Everything the run should produce is there (checked again before the verdict).
         var isComplete: Bool {
-            unassigned.isEmpty && withoutAnalytics.isEmpty && undelivered == 0 && severityAEscalated == severityA && notificationRequests > 0
+            unassigned.isEmpty && withoutAnalytics.isEmpty && undelivered == 0 && severityAEscalated == severityA
+                && notificationRequests > 0
         }
 
         var progress: String {
@@ -472,17 +505,28 @@ struct InteropAudit {
 
         var failures: [String] {
             var failures: [String] = []
-            if !unassigned.isEmpty { failures.append("\(unassigned.count) incidents never assigned (e.g. \(unassigned.prefix(3).joined(separator: ", ")))") }
+            if !unassigned.isEmpty {
+                failures.append("\(unassigned.count) incidents never assigned (e.g. \(unassigned.prefix(3).joined(separator: ", ")))")
+            }
             if !assignmentViolations.isEmpty { failures.append("assignments: \(assignmentViolations.prefix(3).joined(separator: "; "))") }
             if !repeatedAlerts.isEmpty { failures.append("alerts not exactly once: \(repeatedAlerts.prefix(3).joined(separator: "; "))") }
             if severityAEscalated < severityA { failures.append("\(severityA - severityAEscalated) severity A incidents never escalated") }
-            if !withoutAnalytics.isEmpty { failures.append("\(withoutAnalytics.count) lifecycle events without an analytics record (e.g. \(withoutAnalytics.prefix(3).joined(separator: ", ")))") }
+            if !withoutAnalytics.isEmpty {
+                failures.append(
+                    "\(withoutAnalytics.count) lifecycle events without an analytics record (e.g. \(withoutAnalytics.prefix(3).joined(separator: ", ")))"
+                )
+            }
             if notificationRequests == 0 { failures.append("no notification requests at all") }
             if undelivered > 0 { failures.append("\(undelivered) notifications never delivered") }
-            if webhooksVerified < webhooksReceived { failures.append("\(webhooksReceived - webhooksVerified) webhooks with an invalid signature") }
+            if webhooksVerified < webhooksReceived {
+                failures.append("\(webhooksReceived - webhooksVerified) webhooks with an invalid signature")
+            }
             if !deadLettered.isEmpty { failures.append("dead-lettered: \(deadLettered.prefix(3).joined(separator: "; "))") }
             let unclean = workerExits.filter { $0.value != 0 }
-            if !unclean.isEmpty { failures.append("unclean exits: \(unclean.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))") }
+            if !unclean.isEmpty {
+                failures.append(
+                    "unclean exits: \(unclean.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            }
             return failures
         }
 
@@ -494,14 +538,20 @@ struct InteropAudit {
                 ("lifecycle events (distinct event ids)", "\(lifecycleEvents)", ""),
                 ("  repeated records of one event id (at-least-once; consumers dedupe)", "\(duplicateLifecycleRecords)", "any"),
                 ("  without an analytics record", "\(withoutAnalytics.count)", "0"),
-                ("analytics records (of which repeats of one event id)", "\(analyticsRecords) (\(max(0, analyticsRecords - (lifecycleEvents - withoutAnalytics.count))))", ""),
+                (
+                    "analytics records (of which repeats of one event id)",
+                    "\(analyticsRecords) (\(max(0, analyticsRecords - (lifecycleEvents - withoutAnalytics.count))))", ""
+                ),
                 ("SLA warnings / escalations (distinct, after dedupe by event id)", "\(warnings) / \(escalations)", ""),
                 ("  warnings or escalation levels fired other than exactly once", "\(repeatedAlerts.count)", "0"),
                 ("severity A incidents escalated", "\(severityAEscalated) of \(severityA)", "all"),
                 ("notification requests / delivered", "\(notificationRequests) / \(delivered)", "all"),
                 ("webhooks received / signature valid", "\(webhooksReceived) / \(webhooksVerified)", "all"),
                 ("records dead-lettered", "\(deadLettered.count)", "0"),
-                ("workers exiting 0 on SIGTERM at the end", "\(workerExits.values.filter { $0 == 0 }.count) of \(workerExits.count)", "all"),
+                (
+                    "workers exiting 0 on SIGTERM at the end", "\(workerExits.values.filter { $0 == 0 }.count) of \(workerExits.count)",
+                    "all"
+                ),
             ]
             var text = """
                 ### Interop run \(runID) — \(ISO8601DateFormatter().string(from: Date()))
@@ -528,8 +578,10 @@ struct InteropAudit {
 
         // The lifecycle: assignments, warnings, escalations.
         let records = try await read(TriageTopic.incidentEvents, admin: admin) { record -> AuditedEvent? in
-            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)), mine.contains(event.incidentID) else { return nil }
-            return AuditedEvent(timestamp: record.timestamp ?? .distantFuture, partition: record.partition, offset: record.offset, event: event)
+            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)), mine.contains(event.incidentID)
+            else { return nil }
+            return AuditedEvent(
+                timestamp: record.timestamp ?? .distantFuture, partition: record.partition, offset: record.offset, event: event)
         }
         var seen: Set<String> = []
         let distinct = records.filter { seen.insert($0.event.eventID).inserted }
@@ -547,10 +599,14 @@ struct InteropAudit {
             case .opened(let opened) where opened.severity == Triage_V1_Severity.a: severityA.insert(event.incidentID)
             case .assigned: assigned.insert(event.incidentID)
             case .escalated(let escalated):
-                alerts["\(event.incidentID)|escalation|\(escalated.target)|\(escalated.breachedDeadline.seconds)|\(escalated.level)", default: []].insert(event.eventID)
+                alerts[
+                    "\(event.incidentID)|escalation|\(escalated.target)|\(escalated.breachedDeadline.seconds)|\(escalated.level)",
+                    default: []
+                ].insert(event.eventID)
                 escalatedA.insert(event.incidentID)
             case .slaWarning(let warning):
-                alerts["\(event.incidentID)|warning|\(warning.target)|\(warning.deadline.seconds)|\(warning.thresholdPercent)", default: []].insert(event.eventID)
+                alerts["\(event.incidentID)|warning|\(warning.target)|\(warning.deadline.seconds)|\(warning.thresholdPercent)", default: []]
+                    .insert(event.eventID)
             default: break
             }
         }
@@ -576,7 +632,9 @@ struct InteropAudit {
         // Notifications: each request's Idempotency-Key reached the webhook receiver.
         let requests = Set(
             try await read(TriageTopic.notificationRequests, admin: admin) { record -> String? in
-                guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)), mine.contains(request.incidentID) else { return nil }
+                guard let value = record.value, let request = try? NotificationRequest(serializedBytes: Array(value)),
+                    mine.contains(request.incidentID)
+                else { return nil }
                 return request.idempotencyKey
             })
         result.notificationRequests = requests.count
@@ -589,14 +647,20 @@ struct InteropAudit {
         result.deadLettered = try await read(TriageTopic.deadLetter, admin: admin) { record -> String? in
             guard let value = record.value.map({ Array($0) }) else { return nil }
             let reason = record.header(TriageHeader.deadLetterReason).map { String(decoding: $0, as: UTF8.self) } ?? "no reason given"
-            if let event = try? IncidentEvent(serializedBytes: value), mine.contains(event.incidentID) { return "event \(event.eventID): \(reason)" }
-            if let request = try? NotificationRequest(serializedBytes: value), mine.contains(request.incidentID) { return "notification \(request.idempotencyKey): \(reason)" }
+            if let event = try? IncidentEvent(serializedBytes: value), mine.contains(event.incidentID) {
+                return "event \(event.eventID): \(reason)"
+            }
+            if let request = try? NotificationRequest(serializedBytes: value), mine.contains(request.incidentID) {
+                return "notification \(request.idempotencyKey): \(reason)"
+            }
             return nil
         }
         return result
     }
 
-    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?) async throws -> [T] {
+    private func read<T: Sendable>(_ topic: String, admin: KafkaAdmin, _ transform: @escaping @Sendable (borrowing KafkaRecordView) -> T?)
+        async throws -> [T]
+    {
         try await readWholeTopic(topic, admin: admin, client: client, logger: logger, transform)
     }
 }
@@ -615,7 +679,9 @@ enum InteropSignals {
             guard state.sources.isEmpty else { return }
             for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
                 let previous = signal(number, SIG_IGN)  // delivered to the dispatch source instead
-                if number == SIGINT, let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
+                if number == SIGINT, let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                    continue
+                }
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler {
                     guard !stopping.exchange(true, ordering: .relaxed) else { return }

@@ -42,7 +42,10 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8083
 
-    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    @Option(
+        help:
+            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
+    )
     var opsHost: String = "127.0.0.1"
 
     @Option(help: "Consumer session timeout in seconds.")
@@ -67,7 +70,8 @@ struct NotifierCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let missing = loaded.missingEnvironmentVariables(in: environment)
         guard missing.isEmpty else {
-            throw ValidationError("the notification rules need these environment variables, which are not set: \(missing.joined(separator: ", "))")
+            throw ValidationError(
+                "the notification rules need these environment variables, which are not set: \(missing.joined(separator: ", "))")
         }
         let rendering: NotificationTemplates
         do {
@@ -113,10 +117,12 @@ struct NotifierServices {
     let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
 
     init(
-        client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer, group: String, sessionTimeout: Duration, logger: Logger,
+        client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer, group: String, sessionTimeout: Duration,
+        logger: Logger,
         topics: NotifierTopics = .init()
     ) throws {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: group, topics: [topics.requests, topics.retry], client: client, autoOffsetReset: .earliest,
@@ -124,7 +130,8 @@ struct NotifierServices {
             ),
             logger: logger
         )
-        notifier = Notifier(consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
+        notifier = Notifier(
+            consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
         ordered = [
             .init(service: producer), .init(service: notifier), .init(service: consumer),
             .init(service: ConsumerLagReporter(consumer: consumer, worker: "notifier")),

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwiftProtobuf
-import TriageKafka
 import TriageEscalator
+import TriageKafka
 import TriageSchema
 import TriageStreams
 
@@ -78,7 +78,9 @@ struct PublishCommand: AsyncParsableCommand {
                     if !event.hasOccurredAt { event.occurredAt = Google_Protobuf_Timestamp(date: clock.now()) }
                     let report = try await publisher.publish(event)
                     published += 1
-                    print("line \(entry.line): \(event.incidentID) \(event.eventTypeName ?? "?") -> \(report.topic)[\(report.partition)]@\(report.offset)")
+                    print(
+                        "line \(entry.line): \(event.incidentID) \(event.eventTypeName ?? "?") -> \(report.topic)[\(report.partition)]@\(report.offset)"
+                    )
                 } catch let problem as IncidentEventText.Problem {
                     failures += 1
                     FileHandle.standardError.write(Data("line \(entry.line): error: \(problem.message)\n".utf8))
@@ -110,7 +112,9 @@ struct PublishCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func validate() throws {
-            guard ["A", "B", "C"].contains(severity.uppercased()) else { throw ValidationError("--severity must be A, B or C, got '\(severity)'") }
+            guard ["A", "B", "C"].contains(severity.uppercased()) else {
+                throw ValidationError("--severity must be A, B or C, got '\(severity)'")
+            }
             guard ["24x7", "business", "business-hours"].contains(coverage.lowercased()) else {
                 throw ValidationError("--coverage must be 24x7 or business, got '\(coverage)'")
             }

@@ -61,7 +61,10 @@ struct RouterCommand: AsyncParsableCommand {
     @Option(help: "Port of /healthz and /readyz (0 = any free port).")
     var opsPort: Int = 8082
 
-    @Option(help: "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it.")
+    @Option(
+        help:
+            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
+    )
     var opsHost: String = "127.0.0.1"
 
     @Option(help: "Consumer session timeout in seconds.")
@@ -73,7 +76,9 @@ struct RouterCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard closedRetentionDays >= 0 else { throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)") }
+        guard closedRetentionDays >= 0 else {
+            throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)")
+        }
         guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
     }
 
@@ -147,17 +152,27 @@ struct AgentsCommand: AsyncParsableCommand {
             let client = try connection.clientConfiguration()
             let admin = try await connection.reachableAdmin(client, logger: logger)
             let agents = AgentTable()
-            guard let agentPartitions = try await connection.describe(TriageTopic.agentEvents, admin: admin, client: client)?.partitions.map(\.id) else {
-                throw CommandFailure("topic \(TriageTopic.agentEvents) does not exist: no roster was published on this cluster (triage agents apply roster.yaml)")
+            guard
+                let agentPartitions = try await connection.describe(TriageTopic.agentEvents, admin: admin, client: client)?.partitions.map(
+                    \.id)
+            else {
+                throw CommandFailure(
+                    "topic \(TriageTopic.agentEvents) does not exist: no roster was published on this cluster (triage agents apply roster.yaml)"
+                )
             }
-            _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.agentEvents, partitions: agentPartitions, client: client, logger: logger) {
+            _ = try await KafkaPartitionReader.readToEnd(
+                topic: TriageTopic.agentEvents, partitions: agentPartitions, client: client, logger: logger
+            ) {
                 record in
                 guard let value = record.value, let event = try? AgentEvent(serializedBytes: Array(value)) else { return }
                 agents.apply(event)
             }
             // No desk state yet (no router ever ran): every load is 0.
-            let deskPartitions = try await connection.describe(TriageTopic.routerState, admin: admin, client: client)?.partitions.map(\.id) ?? []
-            _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger) {
+            let deskPartitions =
+                try await connection.describe(TriageTopic.routerState, admin: admin, client: client)?.partitions.map(\.id) ?? []
+            _ = try await KafkaPartitionReader.readToEnd(
+                topic: TriageTopic.routerState, partitions: deskPartitions, client: client, logger: logger
+            ) {
                 record in
                 guard let key = record.key, DeskRecords.parse(key: key).incident == nil,  // queue entries carry no load
                     let value = record.value, let snapshot = try? JSONDecoder().decode(DeskSnapshot.self, from: Data(value))
@@ -167,8 +182,10 @@ struct AgentsCommand: AsyncParsableCommand {
             print("AGENT                TEAM             PRESENCE  LOAD/CAPACITY  ASSIGNED")
             for row in agents.rows() {
                 print(
-                    row.id.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + row.team.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
-                        + row.presence.padding(toLength: 9, withPad: " ", startingAt: 0) + " " + "\(row.load)/\(row.capacity)".padding(toLength: 14, withPad: " ", startingAt: 0)
+                    row.id.padding(toLength: 20, withPad: " ", startingAt: 0) + " "
+                        + row.team.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
+                        + row.presence.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
+                        + "\(row.load)/\(row.capacity)".padding(toLength: 14, withPad: " ", startingAt: 0)
                         + " \(row.assigned)"
                 )
             }
@@ -199,13 +216,14 @@ func publishRoster(_ roster: Roster, producer: KafkaProducer, source: String, at
             }
         ]
         if let presence = roster.initialPresence[agent.id] {
-            events.append(.with {
-                $0.eventID = "presence-\(agent.id)-\(stamp)"
-                $0.agentID = agent.id
-                $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                $0.producer = source
-                $0.presenceChanged = .with { $0.presence = presence.proto }
-            })
+            events.append(
+                .with {
+                    $0.eventID = "presence-\(agent.id)-\(stamp)"
+                    $0.agentID = agent.id
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                    $0.producer = source
+                    $0.presenceChanged = .with { $0.presence = presence.proto }
+                })
         }
         for event in events {
             _ = try await producer.send(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SwiftProtobuf
+import Synchronization
 import TriageEscalator
 import TriageKafka
 import TriageSLA
@@ -16,7 +17,10 @@ struct SlaTimeOptions: ParsableArguments {
     @Option(help: "SLA time runs this many times as fast as real time: give the escalator's --time-scale (triage dev: 360).")
     var timeScale: Double = 1
 
-    @Option(help: "With --time-scale: the real instant (RFC 3339) from which SLA time is sped up; give the escalator's --time-origin (triage dev prints it). Default: now.")
+    @Option(
+        help:
+            "With --time-scale: the real instant (RFC 3339) from which SLA time is sped up; give the escalator's --time-origin (triage dev prints it). Default: now."
+    )
     var timeOrigin: String?
 
     func validate() throws {
@@ -38,7 +42,9 @@ struct SlaCommand: AsyncParsableCommand {
     )
 
     enum CoverageArgument: String, ExpressibleByArgument, CaseIterable {
-        case business, businessHours = "business_hours", twentyFourSeven = "24x7"
+        case business
+        case businessHours = "business_hours"
+        case twentyFourSeven = "24x7"
         var coverage: SlaCoverage { self == .twentyFourSeven ? .twentyFourSeven : .businessHours }
     }
 
@@ -103,7 +109,8 @@ struct SlaCommand: AsyncParsableCommand {
             let calendarName = calendarDescription(rules.calendarNames[Int(state.calendarIndex)], zone: zone)
             print("severity \(severity.rawValue), \(coverage.coverage.rawValue), first response within \(format(target)) \(unit)")
             print("calendar   \(calendarName)")
-            if coverage.coverage == .businessHours, let written = Self.utcOffset(of: opened), written != zone.secondsFromGMT(for: openedAt) {
+            if coverage.coverage == .businessHours, let written = Self.utcOffset(of: opened), written != zone.secondsFromGMT(for: openedAt)
+            {
                 FileHandle.standardError.write(
                     Data(
                         """
@@ -126,10 +133,14 @@ struct SlaCommand: AsyncParsableCommand {
                     print("warning    \(Self.show(action.due, zone))  (\(percent)% used)")
                 case .escalation(let level):
                     if level.level == 1 { print("deadline   \(Self.show(action.deadline, zone))") }
-                    print("level \(level.level)    \(Self.show(action.due, zone))  → \(level.notify.joined(separator: ", "))\(level.reassign ? " (reassign)" : "")")
+                    print(
+                        "level \(level.level)    \(Self.show(action.due, zone))  → \(level.notify.joined(separator: ", "))\(level.reassign ? " (reassign)" : "")"
+                    )
                 }
             }
-            if policy.escalation.isEmpty, let deadline = try? rules.calendars[Int(state.calendarIndex)].adding(businessMinutes: target, to: openedAt) {
+            if policy.escalation.isEmpty,
+                let deadline = try? rules.calendars[Int(state.calendarIndex)].adding(businessMinutes: target, to: openedAt)
+            {
                 print("deadline   \(Self.show(deadline, zone))")
             }
         }
@@ -221,7 +232,9 @@ struct SlaCommand: AsyncParsableCommand {
             let incidents = Set(history.map(\.incidentID))
             guard incidents.count == 1 else {
                 let some = incidents.sorted().prefix(5).joined(separator: ", ")
-                throw CommandFailure("the events are about \(incidents.count) incidents (\(some)\(incidents.count > 5 ? ", ..." : "")); choose one with --incident ID")
+                throw CommandFailure(
+                    "the events are about \(incidents.count) incidents (\(some)\(incidents.count > 5 ? ", ..." : "")); choose one with --incident ID"
+                )
             }
             let id = first.incidentID
             var book = SlaBook()
@@ -241,12 +254,16 @@ struct SlaCommand: AsyncParsableCommand {
             let end = until.flatMap(parseInstant) ?? time.clock.now()
             printActions(book.fire(upTo: end, rules: rules), id: id)
             guard let state = book[id] else { return }
-            print("as of \(end.formatted(.iso8601))\(time.timeScale == 1 ? "" : " (SLA time ×\(time.timeScale))"): \(describe(state, at: end, rules: rules))")
+            print(
+                "as of \(end.formatted(.iso8601))\(time.timeScale == 1 ? "" : " (SLA time ×\(time.timeScale))"): \(describe(state, at: end, rules: rules))"
+            )
             if state.isClosed {
                 // Nothing is due on a closed incident; what ends is the window for reopening it.
                 let window = Date(timeIntervalSince1970: state.closedAt + policy.reopenWindowMinutes * 60)
                 print("next due: nothing (closed)")
-                print("reopen window: \(window > end ? "open until" : "ended") \(window.formatted(.iso8601)) (a Reopened event restarts the clocks until then)")
+                print(
+                    "reopen window: \(window > end ? "open until" : "ended") \(window.formatted(.iso8601)) (a Reopened event restarts the clocks until then)"
+                )
             } else if let next = state.nextDue {
                 print("next due: \(next.formatted(.iso8601))")
             }
@@ -317,8 +334,6 @@ struct SlaCommand: AsyncParsableCommand {
         }
     }
 }
-
-import Synchronization
 
 final class EventCollector: Sendable {
     let events = Mutex<[IncidentEvent]>([])

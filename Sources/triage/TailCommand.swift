@@ -58,7 +58,9 @@ struct TailCommand: AsyncParsableCommand {
             for try await event in consumer.events {
                 switch event {
                 case .partitionsAssigned:
-                    progress.withLock { $0.assigned = true; $0.lastRecord = .now }
+                    progress.withLock {
+                        $0.assigned = true; $0.lastRecord = .now
+                    }
                 case .messages(let batch):
                     progress.withLock { $0.lastRecord = .now }
                     for message in batch {

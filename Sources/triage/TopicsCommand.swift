@@ -27,7 +27,8 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(
+                connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             for topic in try await admin.listTopics() {
                 print("\(topic.name)\t\(topic.partitions.count) partition(s)")
             }
@@ -41,11 +42,14 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(
+                connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             let description = try await admin.describeTopic(topic)
             print("topic \(description.name): \(description.partitions.count) partition(s)")
             for partition in description.partitions {
-                print("  partition \(partition.id)\tleader \(partition.leader)\treplicas \(partition.replicas)\tisr \(partition.inSyncReplicas)")
+                print(
+                    "  partition \(partition.id)\tleader \(partition.leader)\treplicas \(partition.replicas)\tisr \(partition.inSyncReplicas)"
+                )
             }
         }
     }
@@ -69,7 +73,8 @@ struct TopicsCommand: AsyncParsableCommand {
         @Flag(help: "Every Triage topic (instead of TOPICS).") var all = false
         @Argument(help: "Topics as NAME[:PARTITIONS[:REPLICATION]] (without --all).") var topics: [TopicArgument] = []
         @OptionGroup var layout: LayoutOptions
-        @Option(name: .customLong("config"), help: "Topic config KEY=VALUE for every topic created, e.g. min.insync.replicas=2. Repeatable.")
+        @Option(
+            name: .customLong("config"), help: "Topic config KEY=VALUE for every topic created, e.g. min.insync.replicas=2. Repeatable.")
         var configs: [String] = []
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var common: CommonOptions
@@ -86,18 +91,21 @@ struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let topicConfigs = try keyValuePairs(configs, option: "--config")
-            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(
+                connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             guard all else {
                 try await admin.createTopics(
                     topics.map {
-                        KafkaTopicSpecification(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor, configs: topicConfigs)
+                        KafkaTopicSpecification(
+                            name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor, configs: topicConfigs)
                     }
                 )
                 for topic in topics { print("created \(topic.name) (\(topic.partitions) partition(s))") }
                 return
             }
             let (created, report) = try await TopicSetup.createMissing(
-                admin: admin, partitions: try layout.partitionCounts(), replicationFactor: layout.replicationFactor, extraConfigs: topicConfigs,
+                admin: admin, partitions: try layout.partitionCounts(), replicationFactor: layout.replicationFactor,
+                extraConfigs: topicConfigs,
                 layout: layout.topics
             )
             let createdNames = Set(created.map(\.name))
@@ -135,7 +143,8 @@ struct TopicsCommand: AsyncParsableCommand {
         func validate() throws { try layout.validate(requirePartitions: false) }
 
         func run() async throws {
-            let admin = try await connection.reachableAdmin(connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
+            let admin = try await connection.reachableAdmin(
+                connection.clientConfiguration(), logger: common.bootstrapLogging(label: "triage.topics"))
             let report = try await TopicSetup.check(admin: admin, partitions: try layout.partitionCounts(), layout: layout.topics)
             for existing in report.existing { print("ok      \(existing.topic.name) (\(existing.partitions) partition(s))") }
             try finish(report, bootstrap: try connection.clientConfiguration().bootstrapServers.joined(separator: ","))
@@ -148,7 +157,10 @@ private func finish(_ report: TopicSetup.Report, bootstrap: String) throws {
     for topic in report.missing { print("missing \(topic.name)") }
     for problem in report.problems { print("wrong   \(problem)") }
     guard report.isComplete else {
-        let missing = report.missing.isEmpty ? "" : "\(report.missing.count) topic(s) missing (create them: triage topics create --all --partitions N --bootstrap \(bootstrap))"
+        let missing =
+            report.missing.isEmpty
+            ? ""
+            : "\(report.missing.count) topic(s) missing (create them: triage topics create --all --partitions N --bootstrap \(bootstrap))"
         let wrong = report.problems.isEmpty ? "" : "\(report.problems.count) wrong partition count(s)"
         FileHandle.standardError.write(Data("triage topics: \([missing, wrong].filter { !$0.isEmpty }.joined(separator: "; "))\n".utf8))
         throw ExitCode.failure
@@ -184,7 +196,9 @@ struct LayoutOptions: ParsableArguments {
         var result = TopicSetup.Partitions()
         for value in partitions {
             let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-            guard let count = Int(parts.last ?? ""), count > 0 else { throw ValidationError("--partitions '\(value)' is not N or GROUP=N with N > 0") }
+            guard let count = Int(parts.last ?? ""), count > 0 else {
+                throw ValidationError("--partitions '\(value)' is not N or GROUP=N with N > 0")
+            }
             if parts.count == 1 {
                 result.default = count
             } else {

@@ -1,7 +1,7 @@
 public import ArgumentParser
 import Foundation
-import Metrics
 public import Logging
+import Metrics
 import TriageKafka
 import TriageOps
 
@@ -19,7 +19,11 @@ struct Triage: AsyncParsableCommand {
             its bootstrap servers (--bootstrap host:port,...).
             """,
         version: "\(triageVersion) (librdkafka \(KafkaLibrary.version))",
-        subcommands: [DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self, NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self]
+        subcommands: [
+            DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self,
+            NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self,
+            SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self,
+        ]
     )
 
     /// ArgumentParser's `main`, except for what `run()` throws: argument errors (parsing and
@@ -88,6 +92,7 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+// swift-format-ignore: AvoidRetroactiveConformances
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Triage's release.
@@ -239,7 +244,8 @@ func keyValuePairs(_ values: [String], option: String) throws -> [String: String
             )
         }
         guard equals != value.startIndex else {
-            throw ValidationError("\(option)\(values.count > 1 ? " (number \(index + 1))" : "") has an empty KEY: write KEY=VALUE, e.g. sasl.username=NAME")
+            throw ValidationError(
+                "\(option)\(values.count > 1 ? " (number \(index + 1))" : "") has an empty KEY: write KEY=VALUE, e.g. sasl.username=NAME")
         }
         result[String(value[..<equals])] = String(value[value.index(after: equals)...])
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 import ServiceLifecycle
+import Synchronization
 import TriageOps
 
 /// The services of one worker process, run in a `ServiceGroup` that stops gracefully on

@@ -14,7 +14,9 @@ import TriageStreams
 @Suite("Analytics feed on the embedded broker")
 struct AnalyticsFeedTests {
     static let opened = ISO8601DateFormatter().date(from: "2026-11-20T10:00:00Z")!
-    static func at(_ minutes: Double) -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: opened.addingTimeInterval(minutes * 60)) }
+    static func at(_ minutes: Double) -> Google_Protobuf_Timestamp {
+        Google_Protobuf_Timestamp(date: opened.addingTimeInterval(minutes * 60))
+    }
 
     /// A Sev A, 24x7 story: assigned, an half hour waiting on the customer, breached (the
     /// escalator's level 1 at 150 min: 120 min target + 30 paused), acknowledged at 165 min,
@@ -38,7 +40,9 @@ struct AnalyticsFeedTests {
             event("wait", 10) { $0.waitingOnCustomer = .with { $0.reason = "logs please" } },
             event("respond", 40) { $0.customerResponded = .init() },
             event("breach", 150, producer: "escalator") {
-                $0.escalated = .with { $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = at(150) }
+                $0.escalated = .with {
+                    $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = at(150)
+                }
             },
             event("ack", 165) { $0.acknowledged = .with { $0.agentID = "ana" } },
             event("close", 200) { $0.closedResolved = .with { $0.closedBy = "ana" } },
@@ -55,12 +59,16 @@ struct AnalyticsFeedTests {
         let logger = cluster.logger
         try await AnalyticsFeed.checkTopics(topics, client: cluster.embedded.clientConfiguration, logger: logger)
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: logger)
-        let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents, validator: .init(allowedClockSkew: 86_400 * 3650))
+        let publisher = IncidentEventPublisher(
+            producer: producer, topic: topics.incidentEvents, validator: .init(allowedClockSkew: 86_400 * 3650))
 
         let group = uniqueName("analytics")
         func start() throws -> (AnalyticsFeed, ServiceGroup, Task<Void, any Error>) {
-            let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topics.incidentEvents]), logger: logger)
-            let feed = AnalyticsFeed(consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, policy: SlaPolicy(), topics: topics, logger: logger)
+            let consumer = try KafkaConsumer(
+                configuration: cluster.consumerConfiguration(group: group, topics: [topics.incidentEvents]), logger: logger)
+            let feed = AnalyticsFeed(
+                consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, policy: SlaPolicy(), topics: topics,
+                logger: logger)
             let services = ServiceGroup(configuration: .init(services: [.init(service: feed), .init(service: consumer)], logger: logger))
             return (feed, services, Task { try await services.run() })
         }
@@ -84,10 +92,15 @@ struct AnalyticsFeedTests {
         let records = try await readAll(topics.analytics, cluster: cluster, expect: 7)
         let rows = try records.map { try #require(try JSONSerialization.jsonObject(with: Data($0.valueBytes ?? [])) as? [String: Any]) }
             .sorted { ($0["occurred_at"] as? String ?? "") < ($1["occurred_at"] as? String ?? "") }
-        #expect(rows.map { $0["event_type"] as? String } == ["opened", "assigned", "waiting_on_customer", "customer_responded", "escalated", "acknowledged", "closed_resolved"])
+        #expect(
+            rows.map { $0["event_type"] as? String } == [
+                "opened", "assigned", "waiting_on_customer", "customer_responded", "escalated", "acknowledged", "closed_resolved",
+            ])
         #expect(Set(rows.map { $0["event_id"] as? String ?? "" }).count == 7, "no record twice")
         for row in rows {
-            #expect(row["severity"] as? String == "SEVERITY_A" && row["product"] as? String == "billing" && row["customer_account"] as? String == "acme")
+            #expect(
+                row["severity"] as? String == "SEVERITY_A" && row["product"] as? String == "billing"
+                    && row["customer_account"] as? String == "acme")
             #expect(row["team"] as? String == "tier-1")
         }
         #expect(rows[0]["breached"] as? Bool == false && rows[0]["assigned_agent_id"] as? String == "")
@@ -105,11 +118,14 @@ struct AnalyticsFeedTests {
         let latest = try #require(states.last { $0.keyString == "INC-S" })
         let snapshot = try #require(try JSONSerialization.jsonObject(with: Data(latest.valueBytes ?? [])) as? [String: Any])
         #expect(snapshot["status"] as? String == "closed_resolved", "\(snapshot)")
-        #expect(snapshot["assigned_agent_id"] as? String == "ana" || snapshot["assigned_agent"] as? String == "ana", "\(snapshot.keys.sorted())")
+        #expect(
+            snapshot["assigned_agent_id"] as? String == "ana" || snapshot["assigned_agent"] as? String == "ana", "\(snapshot.keys.sorted())"
+        )
     }
 
     func readAll(_ topic: String, cluster: KafkaTestCluster, expect: Int) async throws -> [KafkaMessage] {
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("read"), topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("read"), topics: [topic]), logger: cluster.logger)
         let seen = Collected()
         try await withDeadline(.seconds(20)) {
             for try await batch in consumer.batches where seen.add(batch) >= expect { break }
@@ -125,5 +141,9 @@ struct AnalyticsFeedTests {
 
 final class Collected: Sendable {
     let items = Mutex<[KafkaMessage]>([])
-    func add(_ batch: [KafkaMessage]) -> Int { items.withLock { $0 += batch; return $0.count } }
+    func add(_ batch: [KafkaMessage]) -> Int {
+        items.withLock {
+            $0 += batch; return $0.count
+        }
+    }
 }

@@ -49,10 +49,14 @@ struct IncidentLifecycleTests {
             case .failure(let refusal):
                 #expect(refusal.status == state.status && refusal.action == action)
             case .success(let next):
-                if state.status.isClosed && action != .reopen { #expect(next == state, "seed \(seed): only a reopen changes a closed incident") }
+                if state.status.isClosed && action != .reopen {
+                    #expect(next == state, "seed \(seed): only a reopen changes a closed incident")
+                }
                 if action == .reopen { #expect(!next.status.isClosed) }
                 if [.closeResolved, .closeUnresolved].contains(action) { #expect(next.status.isClosed && next.statusBeforeWaiting == nil) }
-                #expect((next.status == .waitingOnCustomer) == (next.statusBeforeWaiting != nil), "seed \(seed): waiting remembers what it interrupted")
+                #expect(
+                    (next.status == .waitingOnCustomer) == (next.statusBeforeWaiting != nil),
+                    "seed \(seed): waiting remembers what it interrupted")
                 state = next
             }
             #expect(LifecycleAction.allCases.contains { IncidentLifecycle.allows($0, in: state.status) && $0 != .addNote })

@@ -32,7 +32,8 @@ private struct StoryGenerator {
             clock.addTimeInterval(60 * pick([0, 1, 7, 30, 95, 240, 600, 1_440, 3_000]))
             let when = ordered || !chance(0.1) ? clock : clock.addingTimeInterval(-60 * pick([1, 45, 300]))
             let fact: Fact = pick([
-                .assigned(pick(agents)), .reassigned(from: pick(agents), to: pick(agents)), .unassigned(from: pick(agents)), .returnedToQueue(from: pick(agents)),
+                .assigned(pick(agents)), .reassigned(from: pick(agents), to: pick(agents)), .unassigned(from: pick(agents)),
+                .returnedToQueue(from: pick(agents)),
                 .reassignRequested, .acknowledged(pick(agents)), .acknowledged(pick(agents)), .severityChanged(.b, pick([.a, .b, .c])),
                 .waitingOnCustomer, .waitingOnCustomer, .customerResponded, .customerResponded, .solutionDelivered, .closedResolved,
                 .closedUnresolved(refunded: chance(0.5)), .closeRequested, .reopened, .note, .note, .split([pick(["INC-8", "INC-9"])]),

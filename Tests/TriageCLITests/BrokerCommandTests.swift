@@ -36,13 +36,16 @@ struct BrokerCommandTests {
         )
         _ = try await producer.send(
             KafkaProducerMessage(
-                topic: other, key: Array("k".utf8), value: binary, headers: [KafkaHeader(name: TriageHeader.schema, string: "acme.v1.Thing; v=3")]
+                topic: other, key: Array("k".utf8), value: binary,
+                headers: [KafkaHeader(name: TriageHeader.schema, string: "acme.v1.Thing; v=3")]
             )
         )
         await producer.close()
 
         func tail(_ topic: String) async throws -> [String: Any] {
-            let (status, output, errors) = try await triage(["tail", topic, "--from-beginning", "--bootstrap", cluster.bootstrapServers, "--log-level", "error"])
+            let (status, output, errors) = try await triage([
+                "tail", topic, "--from-beginning", "--bootstrap", cluster.bootstrapServers, "--log-level", "error",
+            ])
             #expect(status == 0, "\(errors)")
             let records = jsonLines(output)
             #expect(records.count == 1, "\(output)")
@@ -68,8 +71,10 @@ struct BrokerCommandTests {
         let origin = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 10).rounded(.down))
         let time = ["--time-scale", "360", "--time-origin", rfc3339(origin)]
         let (status, output, errors) = try await triage(
-            ["publish", "opened", "--incident", "inc-scaled", "--severity", "A", "--coverage", "24x7", "--product", "billing",
-             "--customer-account", "acct-1", "--entitlement", "pack-1", "--title", "t"] + time + bootstrap
+            [
+                "publish", "opened", "--incident", "inc-scaled", "--severity", "A", "--coverage", "24x7", "--product", "billing",
+                "--customer-account", "acct-1", "--entitlement", "pack-1", "--title", "t",
+            ] + time + bootstrap
         )
         #expect(status == 0, "\(output)\(errors)")
         let acknowledged = #"{"incidentId": "inc-scaled", "acknowledged": {"agentId": "ada"}}"#
@@ -90,7 +95,9 @@ struct BrokerCommandTests {
         #expect(explained == 0, "\(explainErrors)")
         #expect(timeline.contains("incident inc-scaled: 2 event(s)") && timeline.contains("Acknowledged"), "\(timeline)")
         let asOf = timeline.split(separator: "\n").first { $0.hasPrefix("as of ") } ?? ""
-        #expect(asOf.contains("(SLA time ×360.0): sev A 24x7, first_response stopped"), "acknowledged: the first response clock stopped\n\(timeline)")
+        #expect(
+            asOf.contains("(SLA time ×360.0): sev A 24x7, first_response stopped"),
+            "acknowledged: the first response clock stopped\n\(timeline)")
     }
 
     @Test func withoutABrokerCommandsSaySoPromptly() async throws {
@@ -100,9 +107,11 @@ struct BrokerCommandTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let roster = folder + "/roster.yaml"
-        try "agents:\n  - { id: a1, team: t, products: [billing], languages: [en], capacity: 2 }\n".write(toFile: roster, atomically: true, encoding: .utf8)
+        try "agents:\n  - { id: a1, team: t, products: [billing], languages: [en], capacity: 2 }\n".write(
+            toFile: roster, atomically: true, encoding: .utf8)
         let opened = folder + "/opened.json"
-        try #"{"eventId":"e1","incidentId":"inc-1","opened":{"customerAccount":"a","entitlementId":"p","product":"billing","language":"en","severity":"SEVERITY_B","coverage":"COVERAGE_24X7","customerTimeZone":"UTC","title":"t"}}"#
+        try
+            #"{"eventId":"e1","incidentId":"inc-1","opened":{"customerAccount":"a","entitlementId":"p","product":"billing","language":"en","severity":"SEVERITY_B","coverage":"COVERAGE_24X7","customerTimeZone":"UTC","title":"t"}}"#
             .write(toFile: opened, atomically: true, encoding: .utf8)
         let commands: [[String]] = [
             ["entitlements", "show"],
@@ -121,7 +130,8 @@ struct BrokerCommandTests {
             for command in commands {
                 group.addTask {
                     let started = ContinuousClock.now
-                    let (status, _, errors) = try await triage(command + ["--bootstrap", bootstrap, "--log-level", "critical"], timeout: .seconds(30))
+                    let (status, _, errors) = try await triage(
+                        command + ["--bootstrap", bootstrap, "--log-level", "critical"], timeout: .seconds(30))
                     let took = ContinuousClock.now - started
                     #expect(status == 1, "\(command): \(errors)")
                     #expect(errors.contains("cannot reach the Kafka cluster at \(bootstrap)"), "\(command): \(errors)")
@@ -143,9 +153,14 @@ struct ExplainClockTests {
     @Test func asOfIsTheEscalatorsScaledClock() async throws {
         let origin = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 10).rounded(.down))
         let file = try temporaryFile(
-            event("e1", origin, #""opened": {"customerAccount": "a", "entitlementId": "p", "product": "billing", "severity": "SEVERITY_A", "coverage": "COVERAGE_24X7", "title": "t"}"#) + "\n"
+            event(
+                "e1", origin,
+                #""opened": {"customerAccount": "a", "entitlementId": "p", "product": "billing", "severity": "SEVERITY_A", "coverage": "COVERAGE_24X7", "title": "t"}"#
+            ) + "\n"
         )
-        let (status, output, errors) = try await triage(["sla", "explain", "--events", file, "--time-scale", "360", "--time-origin", rfc3339(origin)])
+        let (status, output, errors) = try await triage([
+            "sla", "explain", "--events", file, "--time-scale", "360", "--time-origin", rfc3339(origin),
+        ])
         #expect(status == 0, "\(errors)")
         // 10 real seconds at ×360 are an hour of SLA time: about 60 of the 120 minutes are used.
         let asOf = try #require(output.split(separator: "\n").first { $0.hasPrefix("as of ") }, "\(output)")
@@ -156,10 +171,14 @@ struct ExplainClockTests {
     @Test func aClosedIncidentHasNothingDueButAReopenWindow() async throws {
         let opened = Date(timeIntervalSince1970: 1_772_830_800)  // 2026-03-06T21:00:00Z
         let text = [
-            event("e1", opened, #""opened": {"customerAccount": "a", "entitlementId": "p", "product": "billing", "severity": "SEVERITY_B", "coverage": "COVERAGE_24X7", "title": "t"}"#),
+            event(
+                "e1", opened,
+                #""opened": {"customerAccount": "a", "entitlementId": "p", "product": "billing", "severity": "SEVERITY_B", "coverage": "COVERAGE_24X7", "title": "t"}"#
+            ),
             event("e2", opened.addingTimeInterval(600), #""closedUnresolved": {"closedBy": "ada", "reason": "gone"}"#),
         ].joined(separator: "\n")
-        let (status, output, errors) = try await triage(["sla", "explain", "--events", "-", "--until", "2026-03-07T00:00:00Z"], input: text)
+        let (status, output, errors) = try await triage(
+            ["sla", "explain", "--events", "-", "--until", "2026-03-07T00:00:00Z"], input: text)
         #expect(status == 0, "\(errors)")
         #expect(output.contains("next due: nothing (closed)"), "\(output)")
         #expect(output.contains("reopen window: open until 2026-04-05T21:10:00Z"), "\(output)")
@@ -167,17 +186,22 @@ struct ExplainClockTests {
     }
 
     @Test func theShippedExamplesAreAccepted() async throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/schemas/examples").filter { $0.hasSuffix(".json") }.sorted()
+        let examples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/schemas/examples").filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         #expect(examples.count >= 5)
         var all = ""
         for example in examples {
             let text = try String(contentsOfFile: repositoryRoot + "/schemas/examples/" + example, encoding: .utf8)
             all += text + "\n"
-            let (status, _, errors) = try await triage(["sla", "explain", "--events", "schemas/examples/" + example, "--until", "2026-04-01T00:00:00Z"])
+            let (status, _, errors) = try await triage([
+                "sla", "explain", "--events", "schemas/examples/" + example, "--until", "2026-04-01T00:00:00Z",
+            ])
             #expect(status == 0, "\(example): \(errors)")
         }
         // All of them concatenated, from standard input.
-        let (status, output, errors) = try await triage(["sla", "explain", "--events", "-", "--incident", "inc-1001", "--until", "2026-04-01T00:00:00Z"], input: all)
+        let (status, output, errors) = try await triage(
+            ["sla", "explain", "--events", "-", "--incident", "inc-1001", "--until", "2026-04-01T00:00:00Z"], input: all)
         #expect(status == 0, "\(errors)")
         #expect(output.contains("incident inc-1001:"), "\(output)")
         // A bad value: its line, no usage.

@@ -6,8 +6,10 @@ import TriageStreams
 
 @Suite("Lifecycle events as text: every shape the tools hand over")
 struct EventTextTests {
-    static let opened = #"{"eventId": "e1", "incidentId": "inc-1", "occurredAt": "2026-03-06T21:00:00Z", "opened": {"severity": "SEVERITY_A"}}"#
-    static let acknowledged = #"{"eventId": "e2", "incidentId": "inc-1", "occurredAt": "2026-03-06T21:05:00Z", "acknowledged": {"agentId": "ada"}}"#
+    static let opened =
+        #"{"eventId": "e1", "incidentId": "inc-1", "occurredAt": "2026-03-06T21:00:00Z", "opened": {"severity": "SEVERITY_A"}}"#
+    static let acknowledged =
+        #"{"eventId": "e2", "incidentId": "inc-1", "occurredAt": "2026-03-06T21:05:00Z", "acknowledged": {"agentId": "ada"}}"#
 
     func ids(_ text: String) throws -> [String] { try IncidentEventText.events(text).map(\.eventID) }
 
@@ -17,7 +19,9 @@ struct EventTextTests {
 
     @Test func prettyPrintedEventsOneAfterTheOther() throws {
         let pretty = try [Self.opened, Self.acknowledged].map { text in
-            String(decoding: try JSONSerialization.data(withJSONObject: JSONSerialization.jsonObject(with: Data(text.utf8)), options: [.prettyPrinted]), as: UTF8.self)
+            String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: JSONSerialization.jsonObject(with: Data(text.utf8)), options: [.prettyPrinted]), as: UTF8.self)
         }
         #expect(try ids(pretty[0]) == ["e1"])
         #expect(try ids(pretty.joined(separator: "\n")) == ["e1", "e2"])
@@ -34,7 +38,8 @@ struct EventTextTests {
     @Test func triageTailLinesLoseTheirMetadata() throws {
         let tailLine = Self.opened.dropLast() + #", "topic": "triage.incident-events", "partition": 2, "offset": 17, "key": "inc-1"}"#
         #expect(try ids(String(tailLine)) == ["e1"])
-        let analytics = #"{"topic": "triage.analytics", "partition": 0, "offset": 3, "key": "inc-1", "schema": "triage.v1.AnalyticsRecord", "value": {"x": 1}}"#
+        let analytics =
+            #"{"topic": "triage.analytics", "partition": 0, "offset": 3, "key": "inc-1", "schema": "triage.v1.AnalyticsRecord", "value": {"x": 1}}"#
         // A tail line that holds another message is not an event, and says which.
         guard case .failure(let problem)? = IncidentEventText.read(Self.opened + "\n" + analytics).last?.event else {
             Issue.record("an analytics record must not pass as an event")
@@ -44,7 +49,8 @@ struct EventTextTests {
     }
 
     @Test func aBadValueIsNamedByItsLineAndTheRestIsStillRead() {
-        let entries = IncidentEventText.read("\(Self.opened)\n{not json\n\(Self.acknowledged)\n{\"incidentId\": \"x\", \"unknownField\": 1}\n")
+        let entries = IncidentEventText.read(
+            "\(Self.opened)\n{not json\n\(Self.acknowledged)\n{\"incidentId\": \"x\", \"unknownField\": 1}\n")
         #expect(entries.map(\.line) == [1, 2, 3, 4])
         #expect(entries.map { (try? $0.event.get()) != nil } == [true, false, true, false])
         // Pretty-printed input: the line a broken value starts on.

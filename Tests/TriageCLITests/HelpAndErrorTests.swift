@@ -14,7 +14,9 @@ struct HelpAndErrorTests {
         // abstracts are indented deeper.
         for line in help[section.upperBound...].split(separator: "\n", omittingEmptySubsequences: false).dropFirst() {
             if line.trimmingCharacters(in: .whitespaces).isEmpty { break }
-            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first, name != "help" else { continue }
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first, name != "help" else {
+                continue
+            }
             paths += try await commandPaths(under: path + [String(name)])
         }
         return paths
@@ -33,20 +35,26 @@ struct HelpAndErrorTests {
             for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 let file = String(text[Range(match.range, in: text)!])
                 named.insert(file)
-                #expect(FileManager.default.fileExists(atPath: repositoryRoot + "/" + file), "triage \(path.joined(separator: " ")) --help names \(file), which does not exist")
+                #expect(
+                    FileManager.default.fileExists(atPath: repositoryRoot + "/" + file),
+                    "triage \(path.joined(separator: " ")) --help names \(file), which does not exist")
             }
         }
-        #expect(named.isSuperset(of: ["config/sla-policy.example.yaml", "docs/roster.md", "config/roster.example.yaml"]), "\(named.sorted())")
+        #expect(
+            named.isSuperset(of: ["config/sla-policy.example.yaml", "docs/roster.md", "config/roster.example.yaml"]), "\(named.sorted())")
     }
 
     @Test func theExamplesOfSlaHelpRun() async throws {
         let (status, output, errors) = try await triage([
-            "sla", "deadline", "--policy", "config/sla-policy.example.yaml", "--severity", "B", "--coverage", "business", "--opened", "2026-03-06T16:00:00-05:00",
+            "sla", "deadline", "--policy", "config/sla-policy.example.yaml", "--severity", "B", "--coverage", "business", "--opened",
+            "2026-03-06T16:00:00-05:00",
         ])
         #expect(status == 0, "\(errors)")
         #expect(output.contains("calendar   default (America/New_York) from config/sla-policy.example.yaml"), "\(output)")
         #expect(!errors.contains("warning"), "New York hours for a New York instant: \(errors)")
-        let (explained, timeline, explainErrors) = try await triage(["sla", "explain", "--events", "schemas/examples/opened.json", "--until", "2026-03-09T15:00:00Z"])
+        let (explained, timeline, explainErrors) = try await triage([
+            "sla", "explain", "--events", "schemas/examples/opened.json", "--until", "2026-03-09T15:00:00Z",
+        ])
         #expect(explained == 0, "\(explainErrors)")
         #expect(timeline.contains("incident inc-1001: 1 event(s)"), "\(timeline)")
     }
@@ -60,7 +68,9 @@ struct HelpAndErrorTests {
         // The same instant written in the calendar's zone, and 24x7 coverage: nothing to warn about.
         let (_, _, utcErrors) = try await triage(["sla", "deadline", "--severity", "B", "--opened", "2026-03-06T21:00:00Z"])
         #expect(!utcErrors.contains("warning"), "\(utcErrors)")
-        let (_, allDay, allDayErrors) = try await triage(["sla", "deadline", "--severity", "B", "--coverage", "24x7", "--opened", "2026-03-06T16:00:00-05:00"])
+        let (_, allDay, allDayErrors) = try await triage([
+            "sla", "deadline", "--severity", "B", "--coverage", "24x7", "--opened", "2026-03-06T16:00:00-05:00",
+        ])
         #expect(allDay.contains("calendar   24x7") && !allDayErrors.contains("warning"), "\(allDay)\(allDayErrors)")
     }
 
@@ -78,7 +88,9 @@ struct HelpAndErrorTests {
     /// A port out of range is an argument error in every command that serves one (the router
     /// took 70000 and listened on 4464).
     @Test func everyOpsPortIsCheckedForRange() async throws {
-        for command in [["router"], ["escalator"], ["analytics"], ["notifier", "--rules", "rules.yaml"], ["intake", "--tenants", "t.yaml"], ["dev"]] {
+        for command in [
+            ["router"], ["escalator"], ["analytics"], ["notifier", "--rules", "rules.yaml"], ["intake", "--tenants", "t.yaml"], ["dev"],
+        ] {
             let (status, _, errors) = try await triage(command + ["--ops-port", "70000"])
             #expect(status == 64 && errors.contains("--ops-port must be 0...65535"), "\(command[0]): \(status) \(errors)")
         }

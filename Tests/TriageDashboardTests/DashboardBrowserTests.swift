@@ -7,7 +7,7 @@ import TriageKafka
 import TriageKafkaTesting
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The dashboard in a real headless browser (Debian's `chromium`): the page loads, its script
@@ -22,7 +22,9 @@ struct DashboardBrowserTests {
     static let artifacts = URL(fileURLWithPath: repositoryRoot).appendingPathComponent(".build/test-artifacts")
 
     @Test(.enabled(if: chromium != nil, "needs chromium (apt-get install -y chromium)"))
-    func thePageRendersLiveIncidentsAndAgentsAndIsScreenshotted() async throws { try await HeavyTests.run { try await self.thePageRendersLiveIncidentsAndAgentsAndIsScreenshottedBody() } }
+    func thePageRendersLiveIncidentsAndAgentsAndIsScreenshotted() async throws {
+        try await HeavyTests.run { try await self.thePageRendersLiveIncidentsAndAgentsAndIsScreenshottedBody() }
+    }
 
     func thePageRendersLiveIncidentsAndAgentsAndIsScreenshottedBody() async throws {
         let chromium = try #require(Self.chromium)
@@ -57,7 +59,9 @@ struct DashboardBrowserTests {
         // The browser: the DOM after the script polled /api/state.
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("chromium-profile"))
         defer { try? FileManager.default.removeItem(at: profile) }
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)"]
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)",
+        ]
         let (status, dom, errors) = try await runProcess(
             chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(45))
         #expect(status == 0, "chromium failed: \(errors.suffix(2_000))")
@@ -89,16 +93,24 @@ struct DashboardBrowserTests {
         // Load: the legend states the unit and the weights; each agent shows units and incidents.
         let legend = try #require(Self.element("p", containing: #"id="load-legend""#, in: dom))
         #expect(legend.contains("load units"))
-        for (severity, weight) in ["A": 3, "B": 2, "C": 1] { #expect(legend.contains(">\(severity)</span> <b>\(weight)</b>"), "weight of \(severity): \(legend)") }
+        for (severity, weight) in ["A": 3, "B": 2, "C": 1] {
+            #expect(legend.contains(">\(severity)</span> <b>\(weight)</b>"), "weight of \(severity): \(legend)")
+        }
         let ana = try #require(Self.element("tr", containing: #"data-agent-id="ana""#, in: dom))
-        #expect(ana.contains(#"data-load="5" data-assigned="2""#) && ana.contains(#"<span class="units">5 / 6</span>"#) && ana.contains("(1×A 1×B)"), "\(ana)")
+        #expect(
+            ana.contains(#"data-load="5" data-assigned="2""#) && ana.contains(#"<span class="units">5 / 6</span>"#)
+                && ana.contains("(1×A 1×B)"), "\(ana)")
         #expect(ana.contains("5 of 6 load units: 1 × A (3 units each) + 1 × B (2 units each)"), "the tooltip: \(ana)")
         // Every open incident has a clock: acknowledged ones tell their first response, waiting
         // ones are paused (with the time left frozen where a clock is paused).
-        func clock(_ incident: String) throws -> String { try #require(Self.element("tr", containing: "data-incident-id=\"\(incident)\"", in: dom)) }
+        func clock(_ incident: String) throws -> String {
+            try #require(Self.element("tr", containing: "data-incident-id=\"\(incident)\"", in: dom))
+        }
         #expect(!dom.contains(#"data-clock="none""#))
         #expect(try clock("INC-ACKED").contains(#"data-clock="responded""#) && clock("INC-ACKED").contains(">met in 10m 00s<"))
-        #expect(try clock("INC-7F3A9C01D2E4B658").contains(#"data-clock="paused""#) && clock("INC-7F3A9C01D2E4B658").contains(">paused · met in 10m 00s<"))
+        #expect(
+            try clock("INC-7F3A9C01D2E4B658").contains(#"data-clock="paused""#)
+                && clock("INC-7F3A9C01D2E4B658").contains(">paused · met in 10m 00s<"))
         #expect(try clock("INC-WAIT").contains(#"data-clock="paused""#) && clock("INC-WAIT").contains("paused · 1h 50m left"))
         #expect(try clock("INC-LATE").contains(#"data-clock="breached""#) && clock("INC-Q1").contains(#"data-clock="running""#))
         // At 1400 px nothing scrolls sideways: neither the page nor the incident table's box.
@@ -115,7 +127,10 @@ struct DashboardBrowserTests {
         let screenshot = Self.artifacts.appendingPathComponent("dashboard.png")
         try? FileManager.default.removeItem(at: screenshot)
         let (shotStatus, _, shotErrors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/"],
+            chromium,
+            flags + [
+                "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/",
+            ],
             timeout: .seconds(45)
         )
         #expect(shotStatus == 0, "chromium failed: \(shotErrors.suffix(2_000))")
@@ -154,18 +169,25 @@ struct DashboardBrowserTests {
     /// on `<body>` and on the incident and agent tables' boxes): nothing wider than its box.
     static func expectNoHorizontalScrolling(_ dom: String, at width: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         func widths(_ opening: String) throws -> (scroll: Int, client: Int) {
-            let tag = try #require(dom.range(of: opening).map { dom[$0.lowerBound...].prefix { $0 != ">" } }, "\(opening) at \(width) px", sourceLocation: sourceLocation)
+            let tag = try #require(
+                dom.range(of: opening).map { dom[$0.lowerBound...].prefix { $0 != ">" } }, "\(opening) at \(width) px",
+                sourceLocation: sourceLocation)
             func number(_ name: String) throws -> Int {
-                let value = try #require(tag.range(of: "\(name)=\"").map { tag[$0.upperBound...].prefix { $0 != "\"" } }, "\(name) in \(tag)", sourceLocation: sourceLocation)
+                let value = try #require(
+                    tag.range(of: "\(name)=\"").map { tag[$0.upperBound...].prefix { $0 != "\"" } }, "\(name) in \(tag)",
+                    sourceLocation: sourceLocation)
                 return try #require(Int(value), sourceLocation: sourceLocation)
             }
             return (try number("data-scroll-width"), try number("data-client-width"))
         }
         let page = try widths("<body")
-        #expect(page.client > 0 && page.client <= width && page.scroll <= page.client, "page at \(width) px: \(page)", sourceLocation: sourceLocation)
+        #expect(
+            page.client > 0 && page.client <= width && page.scroll <= page.client, "page at \(width) px: \(page)",
+            sourceLocation: sourceLocation)
         for box in ["incidents", "agents"] {
             let table = try widths("<div class=\"scroll\" id=\"\(box)-scroll\"")
-            #expect(table.client > 0 && table.scroll <= table.client, "\(box) table at \(width) px: \(table)", sourceLocation: sourceLocation)
+            #expect(
+                table.client > 0 && table.scroll <= table.client, "\(box) table at \(width) px: \(table)", sourceLocation: sourceLocation)
         }
     }
 

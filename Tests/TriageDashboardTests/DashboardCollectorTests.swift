@@ -17,7 +17,8 @@ struct DashboardCollectorTests {
         try await floor.commitAllOfWork(group: done, cluster: cluster)
 
         let wall = Date(timeIntervalSince1970: 1_000_000)
-        let configuration = DashboardConfiguration(series: .init(bucket: .seconds(5), count: 12), lagInterval: .milliseconds(200), wallClock: { wall })
+        let configuration = DashboardConfiguration(
+            series: .init(bucket: .seconds(5), count: 12), lagInterval: .milliseconds(200), wallClock: { wall })
         let collector = try await DashboardCollector(
             client: cluster.embedded.clientConfiguration, groups: [done: floor.work, idle: floor.work, "g-missing": "no-such-topic"],
             now: { Floor.now }, topics: floor.topics, configuration: configuration, logger: cluster.logger
@@ -35,8 +36,12 @@ struct DashboardCollectorTests {
         #expect(incident["INC-LATE"]?.sla?.breached == true && incident["INC-LATE"]?.sla?.seconds == -1_800)
         #expect(incident["INC-SOON"]?.sla?.breached == false && incident["INC-SOON"]?.sla?.seconds == 9_000)
         #expect(incident["INC-WAIT"]?.sla?.paused == true && incident["INC-WAIT"]?.sla?.seconds == 6_600)
-        #expect(incident["INC-ACKED"]?.sla == nil && incident["INC-ACKED"]?.firstResponse?.minutes == 10 && incident["INC-ACKED"]?.firstResponse?.met == true)
-        #expect(incident["INC-7F3A9C01D2E4B658"]?.sla == nil && incident["INC-7F3A9C01D2E4B658"]?.isPaused == true && incident["INC-7F3A9C01D2E4B658"]?.waitingSince == Floor.at(130))
+        #expect(
+            incident["INC-ACKED"]?.sla == nil && incident["INC-ACKED"]?.firstResponse?.minutes == 10
+                && incident["INC-ACKED"]?.firstResponse?.met == true)
+        #expect(
+            incident["INC-7F3A9C01D2E4B658"]?.sla == nil && incident["INC-7F3A9C01D2E4B658"]?.isPaused == true
+                && incident["INC-7F3A9C01D2E4B658"]?.waitingSince == Floor.at(130))
         #expect(incident["INC-LATE"]?.assignedAgent == "ana" && incident["INC-LATE"]?.title == "invoices fail")
         #expect(incident["INC-Q2"]?.assignedAgent == "" && incident["INC-Q2"]?.status == "open")  // handed back to the queue
 
@@ -51,7 +56,9 @@ struct DashboardCollectorTests {
         #expect(
             snapshot.queues == [
                 .init(team: "tier-1", depth: 0, oldest: nil),
-                .init(team: "tier-2-enterprise-emea", depth: 2, oldest: .init(id: "INC-Q1", severity: "A", openedAt: Floor.at(130), queuedSince: Floor.at(130))),
+                .init(
+                    team: "tier-2-enterprise-emea", depth: 2,
+                    oldest: .init(id: "INC-Q1", severity: "A", openedAt: Floor.at(130), queuedSince: Floor.at(130))),
             ])
         #expect(snapshot.agents.map(\.capacity) == [6, 4, 3])
 
@@ -81,7 +88,8 @@ struct DashboardCollectorTests {
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         var late = try #require(Floor.finalSnapshots().first { $0.incidentID == "INC-SOON" })
         late.status = .closedResolved
-        _ = try await producer.send(.init(topic: floor.topics.incidentState, key: Array("INC-SOON".utf8), value: Array(try late.jsonData())))
+        _ = try await producer.send(
+            .init(topic: floor.topics.incidentState, key: Array("INC-SOON".utf8), value: Array(try late.jsonData())))
         try await eventually("INC-SOON closed on the board", timeout: .seconds(10)) { collector.snapshot().incidentTotal == 7 }
         // INC-Q1 leaves tier-2's queue (its queue record's tombstone, by the fence's writer).
         _ = try await producer.send(
@@ -89,7 +97,8 @@ struct DashboardCollectorTests {
                 topic: floor.topics.routerState, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q1"), value: nil,
                 headers: [KafkaHeader(name: DeskLog.writerHeader, string: "w-2")], partition: 1))
         try await eventually("INC-Q1 out of the queue", timeout: .seconds(10)) {
-            collector.snapshot().queues.last.map { $0.depth == 1 && $0.oldest?.id == "INC-Q2" && $0.oldest?.queuedSince == Floor.at(140) } ?? false
+            collector.snapshot().queues.last.map { $0.depth == 1 && $0.oldest?.id == "INC-Q2" && $0.oldest?.queuedSince == Floor.at(140) }
+                ?? false
         }
         await producer.close()
         try await floor.commitAllOfWork(group: idle, cluster: cluster)
@@ -103,9 +112,11 @@ struct DashboardCollectorTests {
 
     @Test func aMissingTopicFailsAtStartWithItsName() async throws {
         let cluster = try KafkaTestCluster()
-        let topics = DashboardTopics(incidentState: "absent-state", incidentEvents: "absent-events", agentEvents: "absent-agents", routerState: "absent-desks")
+        let topics = DashboardTopics(
+            incidentState: "absent-state", incidentEvents: "absent-events", agentEvents: "absent-agents", routerState: "absent-desks")
         do {
-            _ = try await DashboardCollector(client: cluster.embedded.clientConfiguration, groups: [:], now: { Date() }, topics: topics, logger: cluster.logger)
+            _ = try await DashboardCollector(
+                client: cluster.embedded.clientConfiguration, groups: [:], now: { Date() }, topics: topics, logger: cluster.logger)
             Issue.record("expected a missing-topic error")
         } catch let error as DashboardError {
             #expect(error.code == .missingTopic)

@@ -29,7 +29,9 @@ enum Floor {
     /// INC-7F3A9C01D2E4B658 after it (no clock left to pause). INC-BACK waited and the customer responded.
     static let paused: Set<String> = ["INC-WAIT", "INC-7F3A9C01D2E4B658"]
 
-    static func event(_ incident: String, _ id: String, _ minutes: Double, producer: String = "portal", _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
+    static func event(
+        _ incident: String, _ id: String, _ minutes: Double, producer: String = "portal", _ build: (inout IncidentEvent) -> Void
+    ) -> IncidentEvent {
         var event = IncidentEvent.with {
             $0.eventID = "\(incident)-\(id)"
             $0.incidentID = incident
@@ -58,11 +60,15 @@ enum Floor {
         event("INC-ACKED", "ack", 30) { $0.acknowledged = .with { $0.agentID = "bo" } },
         event("INC-DONE", "close", 50) { $0.closedResolved = .with { $0.closedBy = "ana" } },
         event("INC-LATE", "warn50", 60, producer: "escalator") {
-            $0.slaWarning = .with { $0.thresholdPercent = 50; $0.target = "first_response"; $0.deadline = Google_Protobuf_Timestamp(date: at(120)) }
+            $0.slaWarning = .with {
+                $0.thresholdPercent = 50; $0.target = "first_response"; $0.deadline = Google_Protobuf_Timestamp(date: at(120))
+            }
         },
         opened("INC-SOON", 60, severity: .b, title: "slow export"),
         event("INC-LATE", "warn75", 90, producer: "escalator") {
-            $0.slaWarning = .with { $0.thresholdPercent = 75; $0.target = "first_response"; $0.deadline = Google_Protobuf_Timestamp(date: at(120)) }
+            $0.slaWarning = .with {
+                $0.thresholdPercent = 75; $0.target = "first_response"; $0.deadline = Google_Protobuf_Timestamp(date: at(120))
+            }
         },
         opened("INC-WAIT", 100, severity: .a, title: "needs logs"),
         event("INC-WAIT", "wait", 110) { $0.waitingOnCustomer = .with { $0.reason = "logs please" } },
@@ -83,10 +89,14 @@ enum Floor {
         opened("INC-Q1", 130, severity: .a, title: "payments down", team: "tier-2-enterprise-emea"),
         event("INC-Q2", "return", 140, producer: "router") { $0.returnedToQueue = .with { $0.fromAgentID = "cy" } },
         event("INC-LATE", "level1", 120, producer: "escalator") {
-            $0.escalated = .with { $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120)) }
+            $0.escalated = .with {
+                $0.level = 1; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120))
+            }
         },
         event("INC-LATE", "level2", 145, producer: "escalator") {
-            $0.escalated = .with { $0.level = 2; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120)) }
+            $0.escalated = .with {
+                $0.level = 2; $0.target = "first_response"; $0.breachedDeadline = Google_Protobuf_Timestamp(date: at(120))
+            }
         },
     ]
 
@@ -112,7 +122,10 @@ enum Floor {
         func profile(_ id: String, team: String, capacity: UInt32) -> AgentEvent {
             AgentEvent.with {
                 $0.eventID = "profile-\(id)"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: t0); $0.producer = "roster"
-                $0.profile = .with { $0.displayName = id.capitalized; $0.team = team; $0.products = ["billing"]; $0.languages = ["en"]; $0.capacity = capacity }
+                $0.profile = .with {
+                    $0.displayName = id.capitalized; $0.team = team; $0.products = ["billing"]; $0.languages = ["en"];
+                    $0.capacity = capacity
+                }
             }
         }
         func presence(_ id: String, _ presence: Triage_V1_Presence) -> AgentEvent {
@@ -133,13 +146,20 @@ enum Floor {
     static func desk() -> TeamDesk {
         let policy = RoutingPolicy()
         var desk = TeamDesk(team: "tier-1")
-        _ = desk.apply(.profile(Agent(id: "ana", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 6)), at: t0, policy: policy)
-        _ = desk.apply(.presence(agent: "ana", .online), at: t0, policy: policy)
-        _ = desk.apply(.profile(Agent(id: "bo", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 4)), at: t0, policy: policy)
-        _ = desk.apply(.presence(agent: "bo", .away), at: t0, policy: policy)
-        _ = desk.apply(.opened(RoutingIncident(id: "INC-LATE", team: "tier-1", severity: .a, product: "billing", language: "en", openedAt: t0)), at: t0, policy: policy)
         _ = desk.apply(
-            .opened(RoutingIncident(id: "INC-7F3A9C01D2E4B658", team: "tier-1", severity: .b, product: "billing", language: "en", openedAt: at(70))), at: at(70), policy: policy)
+            .profile(Agent(id: "ana", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 6)), at: t0, policy: policy)
+        _ = desk.apply(.presence(agent: "ana", .online), at: t0, policy: policy)
+        _ = desk.apply(
+            .profile(Agent(id: "bo", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 4)), at: t0, policy: policy)
+        _ = desk.apply(.presence(agent: "bo", .away), at: t0, policy: policy)
+        _ = desk.apply(
+            .opened(RoutingIncident(id: "INC-LATE", team: "tier-1", severity: .a, product: "billing", language: "en", openedAt: t0)),
+            at: t0, policy: policy)
+        _ = desk.apply(
+            .opened(
+                RoutingIncident(
+                    id: "INC-7F3A9C01D2E4B658", team: "tier-1", severity: .b, product: "billing", language: "en", openedAt: at(70))),
+            at: at(70), policy: policy)
         return desk
     }
 
@@ -147,9 +167,19 @@ enum Floor {
     static func queueDesk() -> TeamDesk {
         let policy = RoutingPolicy()
         var desk = TeamDesk(team: "tier-2-enterprise-emea")
-        _ = desk.apply(.profile(Agent(id: "cy", team: "tier-2-enterprise-emea", skills: ["billing"], languages: ["en"], capacity: 3)), at: t0, policy: policy)
-        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q2", team: "tier-2-enterprise-emea", severity: .c, product: "billing", language: "en", openedAt: at(10))), at: at(140), policy: policy)
-        _ = desk.apply(.opened(RoutingIncident(id: "INC-Q1", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: at(130))), at: at(140), policy: policy)
+        _ = desk.apply(
+            .profile(Agent(id: "cy", team: "tier-2-enterprise-emea", skills: ["billing"], languages: ["en"], capacity: 3)), at: t0,
+            policy: policy)
+        _ = desk.apply(
+            .opened(
+                RoutingIncident(
+                    id: "INC-Q2", team: "tier-2-enterprise-emea", severity: .c, product: "billing", language: "en", openedAt: at(10))),
+            at: at(140), policy: policy)
+        _ = desk.apply(
+            .opened(
+                RoutingIncident(
+                    id: "INC-Q1", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: at(130))),
+            at: at(140), policy: policy)
         return desk
     }
 
@@ -157,7 +187,9 @@ enum Floor {
     /// incident, as the router writes them.
     static func deskRecords(_ desk: TeamDesk) throws -> [(key: [UInt8], value: [UInt8])] {
         let core = try JSONSerialization.jsonObject(with: JSONEncoder().encode(desk.core))
-        var records = [(key: Array(desk.team.utf8), value: Array(try JSONSerialization.data(withJSONObject: ["desk": core, "outbox": [String]()])))]
+        var records = [
+            (key: Array(desk.team.utf8), value: Array(try JSONSerialization.data(withJSONObject: ["desk": core, "outbox": [String]()])))
+        ]
         for entry in desk.queuedIncidents {
             records.append((DeskRecords.queueKey(team: desk.team, incident: entry.id), Array(try JSONEncoder().encode(entry))))
         }
@@ -209,13 +241,17 @@ struct PublishedFloor {
         // tier-2 in partition 1 behind a fence of writer w-2, then a late write of the router
         // that lost the partition (w-1): the dashboard ignores it, as a router's restore does.
         let writer = { (name: String) in [KafkaHeader(name: DeskLog.writerHeader, string: name)] }
-        messages.append(.init(topic: topics.routerState, key: DeskLog.fenceKey, value: Array("w-2".utf8), headers: writer("w-2"), partition: 1))
+        messages.append(
+            .init(topic: topics.routerState, key: DeskLog.fenceKey, value: Array("w-2".utf8), headers: writer("w-2"), partition: 1))
         for record in try Floor.deskRecords(Floor.queueDesk()) {
             messages.append(.init(topic: topics.routerState, key: record.key, value: record.value, headers: writer("w-2"), partition: 1))
         }
         var stale = Floor.queueDesk()
         _ = stale.apply(
-            .opened(RoutingIncident(id: "INC-STALE", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
+            .opened(
+                RoutingIncident(
+                    id: "INC-STALE", team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)),
+            at: Floor.t0,
             policy: RoutingPolicy())
         for record in try Floor.deskRecords(stale) where record.key.count > "tier-2-enterprise-emea".utf8.count {
             messages.append(.init(topic: topics.routerState, key: record.key, value: record.value, headers: writer("w-1"), partition: 1))

@@ -117,9 +117,15 @@ struct DashboardModelTests {
 
         board.apply(desk: Floor.desk(), team: "tier-1")
         let rows = board.rows()
-        let ana = rows[0], bo = rows[1], cy = rows[2]
+        let ana = rows[0]
+        let bo = rows[1]
+        let cy = rows[2]
         // Load is in units (A 3 + B 2), beside the incidents held and their severities.
-        #expect(ana == .init(id: "ana", name: "Ana", team: "tier-1", presence: "online", capacity: 6, load: 5, assigned: 2, assignedBySeverity: .init(a: 1, b: 1)))
+        #expect(
+            ana
+                == .init(
+                    id: "ana", name: "Ana", team: "tier-1", presence: "online", capacity: 6, load: 5, assigned: 2,
+                    assignedBySeverity: .init(a: 1, b: 1)))
         #expect(bo == .init(id: "bo", name: "Bo", team: "tier-1", presence: "away", capacity: 4, load: 0, assigned: 0))
         #expect(cy == .init(id: "cy", name: "Cy", team: "tier-2-enterprise-emea", presence: "offline", capacity: 3, load: 0, assigned: 0))
 
@@ -137,13 +143,22 @@ struct DashboardModelTests {
 
         // The form routers used before ReturnedToQueue (a Reassigned without a target) counts from
         // the router only: from anyone else it is a request, not a move.
-        var request = Floor.event("INC-LATE", "ask", 151) { $0.reassigned = .with { $0.fromAgentID = "ana"; $0.toAgentID = "" } }
+        var request = Floor.event("INC-LATE", "ask", 151) {
+            $0.reassigned = .with {
+                $0.fromAgentID = "ana"; $0.toAgentID = ""
+            }
+        }
         times.apply(request)
         #expect(times["INC-LATE"] == nil)
         request.producer = "router"
         times.apply(request)
         #expect(times["INC-LATE"] == Floor.at(151))
-        times.apply(Floor.event("INC-LATE", "move", 152, producer: "router") { $0.reassigned = .with { $0.fromAgentID = ""; $0.toAgentID = "bo" } })
+        times.apply(
+            Floor.event("INC-LATE", "move", 152, producer: "router") {
+                $0.reassigned = .with {
+                    $0.fromAgentID = ""; $0.toAgentID = "bo"
+                }
+            })
         #expect(times["INC-LATE"] == nil)
         times.apply(Floor.event("INC-Q1", "close", 153) { $0.closedUnresolved = .with { $0.closedBy = "ana" } })
         #expect(times["INC-Q1"] == nil)
@@ -161,18 +176,26 @@ struct DashboardModelTests {
         }
         #expect(
             changes == [
-                .core(team: "tier-1", desk: Floor.desk()), .core(team: "tier-2-enterprise-emea", desk: Floor.queueDesk().core), .queue(team: "tier-2-enterprise-emea"), .queue(team: "tier-2-enterprise-emea"),
+                .core(team: "tier-1", desk: Floor.desk()), .core(team: "tier-2-enterprise-emea", desk: Floor.queueDesk().core),
+                .queue(team: "tier-2-enterprise-emea"), .queue(team: "tier-2-enterprise-emea"),
             ])
         // A late write of w-1 after w-2's fence is ignored; garbage is reported.
         let stale = DashboardSnapshot.QueuedIncident(id: "INC-STALE", severity: "A", openedAt: Floor.t0, queuedSince: Floor.t0)
         var staleDesk = Floor.queueDesk()
         _ = staleDesk.apply(
-            .opened(RoutingIncident(id: stale.id, team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)), at: Floor.t0,
+            .opened(
+                RoutingIncident(
+                    id: stale.id, team: "tier-2-enterprise-emea", severity: .a, product: "billing", language: "en", openedAt: Floor.t0)),
+            at: Floor.t0,
             policy: RoutingPolicy())
-        let staleEntry = try #require(try Floor.deskRecords(staleDesk).first { $0.key == DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: stale.id) })
+        let staleEntry = try #require(
+            try Floor.deskRecords(staleDesk).first { $0.key == DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: stale.id) })
         #expect(board.add(partition: 1, key: staleEntry.key, value: staleEntry.value, writer: "w-1") == .none)
         #expect(board.fencedOff == 1)
-        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-X"), value: Array("{".utf8), writer: "w-2") == .undecodable)
+        #expect(
+            board.add(
+                partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-X"), value: Array("{".utf8),
+                writer: "w-2") == .undecodable)
 
         // In service order INC-Q1 (A) comes first; by opening INC-Q2 is older; by the time in
         // the queue (INC-Q2 was handed back at 140) INC-Q1 has waited longest.
@@ -191,24 +214,45 @@ struct DashboardModelTests {
         _ = core.apply(.presence(agent: "cy", .online), at: Floor.at(150), policy: RoutingPolicy())
         #expect(core.queue == ["INC-Q2"])  // cy (capacity 3) took INC-Q1 (A: 3 units)
         let coreRecord = try #require(try Floor.deskRecords(core).first)
-        #expect(board.add(partition: 1, key: coreRecord.key, value: coreRecord.value, writer: "w-2") == .core(team: "tier-2-enterprise-emea", desk: core.core))
+        #expect(
+            board.add(partition: 1, key: coreRecord.key, value: coreRecord.value, writer: "w-2")
+                == .core(team: "tier-2-enterprise-emea", desk: core.core))
         #expect(board.queues()[1].depth == 1 && board.queues()[1].oldest?.id == "INC-Q2")
-        #expect(board.add(partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q2"), value: nil, writer: "w-2") == .queue(team: "tier-2-enterprise-emea"))
+        #expect(
+            board.add(
+                partition: 1, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q2"), value: nil, writer: "w-2")
+                == .queue(team: "tier-2-enterprise-emea"))
         #expect(board.queues()[1].depth == 0)
     }
 
     @Test func snapshotJSONUsesSnakeCaseAndMillisecondInstantsAndRoundTrips() throws {
         let snapshot = DashboardSnapshot(
             now: Date(timeIntervalSince1970: 1_800_000_000.25), wallClock: Date(timeIntervalSince1970: 1_700_000_000.5),
-            incidents: [.init(id: "I-1", title: "t", severity: "A", status: "open", team: "x", assignedAgent: "", openedAt: nil,
-                              sla: .init(target: "first_response", paused: false, deadline: Date(timeIntervalSince1970: 1_800_000_100), seconds: 99.75)),
-                        .init(id: "I-2", title: "w", severity: "B", status: "waiting_on_customer", team: "x", assignedAgent: "ana", openedAt: nil, sla: nil,
-                              firstResponse: .init(minutes: 12.5, targetMinutes: 240, met: true, at: Date(timeIntervalSince1970: 1_799_999_000)),
-                              waitingSince: Date(timeIntervalSince1970: 1_799_999_500))],
+            incidents: [
+                .init(
+                    id: "I-1", title: "t", severity: "A", status: "open", team: "x", assignedAgent: "", openedAt: nil,
+                    sla: .init(
+                        target: "first_response", paused: false, deadline: Date(timeIntervalSince1970: 1_800_000_100), seconds: 99.75)),
+                .init(
+                    id: "I-2", title: "w", severity: "B", status: "waiting_on_customer", team: "x", assignedAgent: "ana", openedAt: nil,
+                    sla: nil,
+                    firstResponse: .init(minutes: 12.5, targetMinutes: 240, met: true, at: Date(timeIntervalSince1970: 1_799_999_000)),
+                    waitingSince: Date(timeIntervalSince1970: 1_799_999_500)),
+            ],
             incidentTotal: 2,
-            agents: [.init(id: "ana", name: "Ana", team: "x", presence: "online", capacity: 6, load: 5, assigned: 2, assignedBySeverity: .init(a: 1, b: 1))],
+            agents: [
+                .init(
+                    id: "ana", name: "Ana", team: "x", presence: "online", capacity: 6, load: 5, assigned: 2,
+                    assignedBySeverity: .init(a: 1, b: 1))
+            ],
             loadWeights: .init(a: 3, b: 2, c: 1),
-            queues: [.init(team: "x", depth: 1, oldest: .init(id: "I-3", severity: "C", openedAt: Date(timeIntervalSince1970: 1_799_990_000), queuedSince: Date(timeIntervalSince1970: 1_799_995_000)))],
+            queues: [
+                .init(
+                    team: "x", depth: 1,
+                    oldest: .init(
+                        id: "I-3", severity: "C", openedAt: Date(timeIntervalSince1970: 1_799_990_000),
+                        queuedSince: Date(timeIntervalSince1970: 1_799_995_000)))
+            ],
             series: EventSeries().series(endingAt: Date(timeIntervalSince1970: 1_700_000_000)), lag: [], figures: .init()
         )
         let json = String(decoding: try DashboardSnapshot.encoder.encode(snapshot), as: UTF8.self)

@@ -9,7 +9,9 @@ import TriageKafkaTesting
 @Suite("triage dev's dashboard in headless Chromium")
 struct DevDashboardTests {
     @Test(.enabled(if: DashboardBrowserTests.chromium != nil, "needs chromium (apt-get install -y chromium)"))
-    func aRunningDevShowsLiveIncidentsAndAgents() async throws { try await HeavyTests.run { try await self.aRunningDevShowsLiveIncidentsAndAgentsBody() } }
+    func aRunningDevShowsLiveIncidentsAndAgents() async throws {
+        try await HeavyTests.run { try await self.aRunningDevShowsLiveIncidentsAndAgentsBody() }
+    }
 
     func aRunningDevShowsLiveIncidentsAndAgentsBody() async throws {
         let chromium = try #require(DashboardBrowserTests.chromium)
@@ -19,7 +21,9 @@ struct DevDashboardTests {
             "--portal-interval", "1", "--rate", "50", "--log-level", "warning",
         ])
         let base = "http://127.0.0.1:\(port)"
-        try await eventually("the dashboard answers", timeout: .seconds(60)) { (try? await DashboardBrowserTests.get("\(base)/healthz")) == "ok\n" }
+        try await eventually("the dashboard answers", timeout: .seconds(60)) {
+            (try? await DashboardBrowserTests.get("\(base)/healthz")) == "ok\n"
+        }
         #expect(dev.output.contains("dashboard: http://127.0.0.1:\(port)/"), "\(dev.output.suffix(2_000))")
         // Live data: open incidents with countdowns, the demo team's twelve agents, lag rows.
         try await eventually("incidents and agents on /api/state", timeout: .seconds(60)) {
@@ -30,8 +34,11 @@ struct DevDashboardTests {
         }
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("chromium-profile"))
         defer { try? FileManager.default.removeItem(at: profile) }
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)"]
-        let (status, dom, errors) = try await runProcess(chromium, flags + ["--virtual-time-budget=5000", "--dump-dom", "\(base)/"], timeout: .seconds(45))
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)",
+        ]
+        let (status, dom, errors) = try await runProcess(
+            chromium, flags + ["--virtual-time-budget=5000", "--dump-dom", "\(base)/"], timeout: .seconds(45))
         #expect(status == 0, "chromium failed: \(errors.suffix(2_000))")
         let incidentRows = dom.components(separatedBy: "data-incident-id=\"INC-").count - 1
         #expect(incidentRows >= 5, "rendered incident rows: \(incidentRows)")
@@ -48,7 +55,10 @@ struct DevDashboardTests {
         let screenshot = DashboardBrowserTests.artifacts.appendingPathComponent("dev-dashboard.png")
         try? FileManager.default.removeItem(at: screenshot)
         let (shot, _, shotErrors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/"],
+            chromium,
+            flags + [
+                "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/",
+            ],
             timeout: .seconds(45)
         )
         #expect(shot == 0, "\(shotErrors.suffix(2_000))")

@@ -105,7 +105,9 @@ struct ChartTests {
         #expect(Array(args.prefix(3)) == ["topics", "create", "--all"], "\(args)")
         let p = values.partitions
         let groups = Dictionary(
-            arguments("--partitions", in: args).map { ($0.split(separator: "=").first.map(String.init) ?? "", Int($0.split(separator: "=").last ?? "") ?? 0) },
+            arguments("--partitions", in: args).map {
+                ($0.split(separator: "=").first.map(String.init) ?? "", Int($0.split(separator: "=").last ?? "") ?? 0)
+            },
             uniquingKeysWith: { _, second in second }
         )
         #expect(

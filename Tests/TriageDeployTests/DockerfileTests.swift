@@ -152,7 +152,9 @@ struct DockerfileTests {
         #expect(buildRuns.contains("--static-swift-stdlib"), "the runtime stage has no Swift runtime of its own")
 
         let runtimeImage = Self.substitute(runtime.image, arguments)
-        #expect(runtimeImage.hasPrefix("ubuntu:") || runtimeImage.hasPrefix("debian:"), "a plain distribution image, no toolchain: \(runtimeImage)")
+        #expect(
+            runtimeImage.hasPrefix("ubuntu:") || runtimeImage.hasPrefix("debian:"),
+            "a plain distribution image, no toolchain: \(runtimeImage)")
         let runtimeRuns = runtime.all("RUN").joined(separator: "\n")
         for package in ["librdkafka1", "tzdata", "ca-certificates"] {
             #expect(runtimeRuns.contains(package), "the runtime stage lacks \(package)")
@@ -193,7 +195,8 @@ struct DockerfileTests {
         let minimum = Self.firstLibrdkafkaSkippingTaggedFields
         #expect(
             Self.isAtLeast(upstream, minimum),
-            "librdkafka \(runtimeVersion) is older than \(minimum.map(String.init).joined(separator: ".")), which fails the ApiVersion handshake with brokers that send tagged fields")
+            "librdkafka \(runtimeVersion) is older than \(minimum.map(String.init).joined(separator: ".")), which fails the ApiVersion handshake with brokers that send tagged fields"
+        )
     }
 
     @Test func buildAndRuntimeStagesShareOneDistributionRelease() throws {

@@ -10,10 +10,18 @@ struct ExampleConfigTests {
     @Test func theBillingExampleLoadsAndDecides() throws {
         let policy = try BillingPolicy.load(contentsOf: Self.config.appendingPathComponent("billing-policy.example.yaml"))
         let closed = Date(timeIntervalSince1970: 1_800_000_000)
-        #expect(policy.decide(closedBy: .customer, reason: "x", severity: "B", openedAt: nil, closedAt: closed) == (false, "customer-withdrew"))
-        #expect(policy.decide(closedBy: .agent, reason: "no_response", severity: "B", openedAt: nil, closedAt: closed) == (false, "customer-went-silent"))
-        #expect(policy.decide(closedBy: .agent, reason: "duplicate", severity: "B", openedAt: closed.addingTimeInterval(-600), closedAt: closed) == (true, "duplicate-within-an-hour"))
-        #expect(policy.decide(closedBy: .agent, reason: "cannot_reproduce", severity: "B", openedAt: nil, closedAt: closed) == (true, "default"))
+        #expect(
+            policy.decide(closedBy: .customer, reason: "x", severity: "B", openedAt: nil, closedAt: closed) == (false, "customer-withdrew"))
+        #expect(
+            policy.decide(closedBy: .agent, reason: "no_response", severity: "B", openedAt: nil, closedAt: closed) == (
+                false, "customer-went-silent"
+            ))
+        #expect(
+            policy.decide(closedBy: .agent, reason: "duplicate", severity: "B", openedAt: closed.addingTimeInterval(-600), closedAt: closed)
+                == (true, "duplicate-within-an-hour"))
+        #expect(
+            policy.decide(closedBy: .agent, reason: "cannot_reproduce", severity: "B", openedAt: nil, closedAt: closed) == (true, "default")
+        )
     }
 
     @Test func theTenantsExampleLoadsWithItsVariables() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TriageEntitlements
 
 @Suite("Expiry boundary")
@@ -11,7 +12,9 @@ struct ExpiryTests {
         #expect(EntitlementTerm.expiry(purchasedAt: purchased, timeZone: utc) == instant("2027-03-01T09:00:00Z"))
         // 2027 is not a leap year, so one year from 2027-03-01 is 365 days, from 2027-02-01 366.
         #expect(EntitlementTerm.expiry(purchasedAt: instant("2027-03-01T00:00:00Z"), timeZone: utc) == instant("2028-03-01T00:00:00Z"))
-        #expect(EntitlementTerm.expiry(purchasedAt: instant("2027-02-01T00:00:00Z"), timeZone: utc, years: 2) == instant("2029-02-01T00:00:00Z"))
+        #expect(
+            EntitlementTerm.expiry(purchasedAt: instant("2027-02-01T00:00:00Z"), timeZone: utc, years: 2) == instant("2029-02-01T00:00:00Z")
+        )
     }
 
     @Test func millisecondsAreKept() {
@@ -37,7 +40,9 @@ struct ExpiryTests {
         #expect(EntitlementTerm.expiry(purchasedAt: leapDay, timeZone: utc) == instant("2029-02-28T10:00:00Z"))
         #expect(EntitlementTerm.expiry(purchasedAt: leapDay, timeZone: utc, years: 4) == instant("2032-02-29T10:00:00Z"))
         // 2100 is not a leap year (divisible by 100, not 400); 2000 was.
-        #expect(EntitlementTerm.expiry(purchasedAt: instant("2096-02-29T10:00:00Z"), timeZone: utc, years: 4) == instant("2100-02-28T10:00:00Z"))
+        #expect(
+            EntitlementTerm.expiry(purchasedAt: instant("2096-02-29T10:00:00Z"), timeZone: utc, years: 4) == instant("2100-02-28T10:00:00Z")
+        )
         // The clamp applies to the local date: 2028-02-29 20:00 in New York is 2028-03-01T01:00Z.
         // Local 2029-02-28 20:00 EST (-5) = 2029-03-01T01:00Z.
         #expect(
@@ -163,7 +168,9 @@ struct ExpiryTests {
             #expect(after.year == before.year! + 1)
             #expect(after.month == before.month)
             #expect(after.day == (clamped ? 28 : before.day))
-            #expect(Instant.milliseconds(expiry) % 1000 == millis % 1000 || Instant.milliseconds(expiry) % 1000 == (millis % 1000 + 1000) % 1000)
+            #expect(
+                Instant.milliseconds(expiry) % 1000 == millis % 1000 || Instant.milliseconds(expiry) % 1000 == (millis % 1000 + 1000) % 1000
+            )
             let wallBefore = before.hour! * 3600 + before.minute! * 60 + before.second!
             let wallAfter = after.hour! * 3600 + after.minute! * 60 + after.second!
             if wallAfter != wallBefore {

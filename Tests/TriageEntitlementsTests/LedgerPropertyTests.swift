@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TriageEntitlements
 
 /// A simple reference model of one pack under the standard policy, and random command sequences
@@ -80,23 +81,27 @@ struct LedgerPropertyTests {
             case 0, 1, 2:
                 let incident = Bool.random(using: &random) || nextIncident == 0 ? "INC-\(nextIncident)" : known
                 nextIncident += 1
-                commands.append(.open(incidentID: incident, account: accounts.randomElement(using: &random)!, at: at, parentIncidentID: nil))
+                commands.append(
+                    .open(incidentID: incident, account: accounts.randomElement(using: &random)!, at: at, parentIncidentID: nil))
             case 3:
                 let parent = nextIncident == 0 ? "EXTERNAL" : known
                 let children = (0..<Int.random(in: 1...3, using: &random)).map { "INC-\(nextIncident + $0)" }
                 nextIncident += children.count
-                commands.append(.split(parentIncidentID: parent, childIncidentIDs: children, account: accounts.randomElement(using: &random)!, at: at))
+                commands.append(
+                    .split(parentIncidentID: parent, childIncidentIDs: children, account: accounts.randomElement(using: &random)!, at: at))
             case 4, 5:
                 commands.append(
                     .closeUnresolved(
-                        incidentID: known, at: at, closedBy: [.customer, .agent, .system].randomElement(using: &random)!, reason: "r", severity: nil,
+                        incidentID: known, at: at, closedBy: [.customer, .agent, .system].randomElement(using: &random)!, reason: "r",
+                        severity: nil,
                         openedAt: nil))
             case 6:
                 commands.append(.overrideBilling(incidentID: known, refund: Bool.random(using: &random), by: "ada", note: nil, at: at))
             case 7, 8:
                 commands.append(.reopen(incidentID: known, at: at))
             default:
-                let request = Int.random(in: 0..<3, using: &random) == 0 && nextRequest > 0 ? "req-\(nextRequest - 1)" : "req-\(nextRequest)"
+                let request =
+                    Int.random(in: 0..<3, using: &random) == 0 && nextRequest > 0 ? "req-\(nextRequest - 1)" : "req-\(nextRequest)"
                 nextRequest += 1
                 commands.append(.transfer(toAccount: accounts.randomElement(using: &random)!, by: "ops", at: at, requestID: request))
             }
@@ -144,7 +149,9 @@ struct LedgerPropertyTests {
 
             let cut = Int.random(in: 0...commands.count, using: &random)
             var twice = grantedPack(credits: credits)
-            var accepted: [LedgerCommand] = [.grant(GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, credits: credits))]
+            var accepted: [LedgerCommand] = [
+                .grant(GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, credits: credits))
+            ]
             for command in commands[..<cut] where twice.apply(command).value != nil { accepted.append(command) }
             let afterPrefix = twice.state
             for command in accepted {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TriageEntitlements
 
 let purchase = instant("2026-03-01T09:00:00Z")
@@ -57,7 +58,8 @@ struct GrantTests {
 
     @Test func contractsTakeTheirCoverageFromTheKind() throws {
         var driver = LedgerDriver(id: "C-1")
-        let spec = GrantSpec(id: "C-1", kind: .twentyFourSeven, account: "ACME", purchasedAt: purchase, timeZone: "Europe/London", termYears: 2)
+        let spec = GrantSpec(
+            id: "C-1", kind: .twentyFourSeven, account: "ACME", purchasedAt: purchase, timeZone: "Europe/London", termYears: 2)
         #expect(driver.apply(.grant(spec)) == .success(.granted(alreadyExisted: false)))
         let contract = try #require(driver.state)
         #expect(contract.coverage == .twentyFourSeven)
@@ -68,17 +70,30 @@ struct GrantTests {
     @Test(arguments: [
         (GrantSpec(id: "", kind: .fivePack, account: "ACME", purchasedAt: purchase), "the entitlement id must not be empty"),
         (GrantSpec(id: "PACK-1", kind: .fivePack, account: " ", purchasedAt: purchase), "the account must not be empty"),
-        (GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, timeZone: "Mars/Olympus"),
-         "unknown time zone 'Mars/Olympus' for entitlement PACK-1; use an IANA id such as Europe/London or UTC"),
-        (GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, credits: 0),
-         "entitlement PACK-1: a pack needs at least one credit, not 0"),
-        (GrantSpec(id: "PACK-1", kind: .businessHours, account: "ACME", purchasedAt: purchase, credits: 5),
-         "entitlement PACK-1 is a business-hours contract, which is unlimited; give no credits"),
-        (GrantSpec(id: "PACK-1", kind: .businessHours, account: "ACME", purchasedAt: purchase, coverage: .twentyFourSeven),
-         "entitlement PACK-1 is a business-hours contract, so its coverage is business-hours, not 24x7"),
-        (GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, termYears: 0),
-         "entitlement PACK-1: a term of 0 years is not possible; use 1 to 100"),
-        (GrantSpec(id: "PACK-2", kind: .fivePack, account: "ACME", purchasedAt: purchase), "the grant is for entitlement PACK-2, not PACK-1"),
+        (
+            GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, timeZone: "Mars/Olympus"),
+            "unknown time zone 'Mars/Olympus' for entitlement PACK-1; use an IANA id such as Europe/London or UTC"
+        ),
+        (
+            GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, credits: 0),
+            "entitlement PACK-1: a pack needs at least one credit, not 0"
+        ),
+        (
+            GrantSpec(id: "PACK-1", kind: .businessHours, account: "ACME", purchasedAt: purchase, credits: 5),
+            "entitlement PACK-1 is a business-hours contract, which is unlimited; give no credits"
+        ),
+        (
+            GrantSpec(id: "PACK-1", kind: .businessHours, account: "ACME", purchasedAt: purchase, coverage: .twentyFourSeven),
+            "entitlement PACK-1 is a business-hours contract, so its coverage is business-hours, not 24x7"
+        ),
+        (
+            GrantSpec(id: "PACK-1", kind: .fivePack, account: "ACME", purchasedAt: purchase, termYears: 0),
+            "entitlement PACK-1: a term of 0 years is not possible; use 1 to 100"
+        ),
+        (
+            GrantSpec(id: "PACK-2", kind: .fivePack, account: "ACME", purchasedAt: purchase),
+            "the grant is for entitlement PACK-2, not PACK-1"
+        ),
     ])
     func invalidGrants(_ spec: GrantSpec, _ message: String) {
         var driver = LedgerDriver()
@@ -88,9 +103,12 @@ struct GrantTests {
 
     @Test func commandsForAnEntitlementThatDoesNotExist() {
         var driver = LedgerDriver()
-        for command in [open("INC-1"), close("INC-1"), LedgerCommand.reopen(incidentID: "INC-1", at: day(1)),
-                        .transfer(toAccount: "B", by: "ops", at: day(1), requestID: "r1")] {
-            #expect(driver.apply(command).rejection == LedgerRejection(code: .unknownEntitlement, message: "there is no entitlement PACK-1"))
+        for command in [
+            open("INC-1"), close("INC-1"), LedgerCommand.reopen(incidentID: "INC-1", at: day(1)),
+            .transfer(toAccount: "B", by: "ops", at: day(1), requestID: "r1"),
+        ] {
+            #expect(
+                driver.apply(command).rejection == LedgerRejection(code: .unknownEntitlement, message: "there is no entitlement PACK-1"))
         }
         #expect(driver.state == nil)
     }
@@ -124,7 +142,8 @@ struct OpenTests {
                 == .failure(
                     LedgerRejection(
                         code: .notYetValid,
-                        message: "entitlement PACK-1 is not valid before 2026-03-01T09:00:00Z (request received 2026-03-01T08:59:59.999Z)")))
+                        message: "entitlement PACK-1 is not valid before 2026-03-01T09:00:00Z (request received 2026-03-01T08:59:59.999Z)"))
+        )
         let expiry = instant("2027-03-01T09:00:00Z")
         #expect(
             driver.apply(open("INC-1", at: expiry))
@@ -150,18 +169,24 @@ struct OpenTests {
         var driver = grantedPack()
         driver.apply(open("INC-1", at: day(1)))
         driver.apply(open("INC-2", at: day(1)))
-        let split = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a", "INC-1b", "INC-1c", "INC-1d"], account: "ACME", at: day(2))
+        let split = LedgerCommand.split(
+            parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a", "INC-1b", "INC-1c", "INC-1d"], account: "ACME", at: day(2))
         #expect(
             driver.apply(split)
                 == .failure(
                     LedgerRejection(
                         code: .exhausted,
-                        message: "entitlement PACK-1 has 3 credits left but splitting INC-1 needs 4 (INC-1a, INC-1b, INC-1c, INC-1d); nothing was charged")))
+                        message:
+                            "entitlement PACK-1 has 3 credits left but splitting INC-1 needs 4 (INC-1a, INC-1b, INC-1c, INC-1d); nothing was charged"
+                    )))
         #expect(driver.state?.creditsUsed == 2)
-        let three = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a", "INC-1b", "INC-1c"], account: "ACME", at: day(2))
+        let three = LedgerCommand.split(
+            parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a", "INC-1b", "INC-1c"], account: "ACME", at: day(2))
         #expect(
             driver.applyTwice(three)
-                == .success(.opened(incidentIDs: ["INC-1a", "INC-1b", "INC-1c"], newlyCharged: ["INC-1a", "INC-1b", "INC-1c"], creditsRemaining: 0)))
+                == .success(
+                    .opened(
+                        incidentIDs: ["INC-1a", "INC-1b", "INC-1c"], newlyCharged: ["INC-1a", "INC-1b", "INC-1c"], creditsRemaining: 0)))
         let pack = try #require(driver.state)
         #expect(pack.charges.filter { $0.parentIncidentID == "INC-1" }.map(\.incidentID) == ["INC-1a", "INC-1b", "INC-1c"])
         #expect(pack.incidentsOpened == 5)
@@ -187,7 +212,9 @@ struct OpenTests {
         let conflicting = LedgerCommand.split(parentIncidentID: "P", childIncidentIDs: ["SOLO"], account: "ACME", at: day(3))
         #expect(
             driver.apply(conflicting)
-                == .failure(LedgerRejection(code: .conflict, message: "incident SOLO is already charged to entitlement PACK-1 as an incident of its own")))
+                == .failure(
+                    LedgerRejection(
+                        code: .conflict, message: "incident SOLO is already charged to entitlement PACK-1 as an incident of its own")))
         #expect(driver.apply(split.withAccount("ACC-2")).rejection?.code == .wrongAccount)
     }
 
@@ -216,7 +243,8 @@ struct OpenTests {
         #expect(driver.apply(open("INC-X", at: day(400))).rejection?.code == .expired)
         #expect(driver.apply(open("INC-X", "OTHER", at: day(4))).rejection?.code == .wrongAccount)
         let split = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["S1", "S2"], account: "ACME", at: day(5))
-        #expect(driver.applyTwice(split) == .success(.opened(incidentIDs: ["S1", "S2"], newlyCharged: ["S1", "S2"], creditsRemaining: nil)))
+        #expect(
+            driver.applyTwice(split) == .success(.opened(incidentIDs: ["S1", "S2"], newlyCharged: ["S1", "S2"], creditsRemaining: nil)))
         #expect(driver.state?.incidentsOpened == 1_003)
     }
 }
@@ -224,8 +252,10 @@ struct OpenTests {
 extension LedgerCommand {
     func withAccount(_ account: String) -> LedgerCommand {
         switch self {
-        case .split(let parent, let children, _, let at, let fingerprint): .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: at, fingerprint: fingerprint)
-        case .open(let incident, _, let at, let parent, let fingerprint): .open(incidentID: incident, account: account, at: at, parentIncidentID: parent, fingerprint: fingerprint)
+        case .split(let parent, let children, _, let at, let fingerprint):
+            .split(parentIncidentID: parent, childIncidentIDs: children, account: account, at: at, fingerprint: fingerprint)
+        case .open(let incident, _, let at, let parent, let fingerprint):
+            .open(incidentID: incident, account: account, at: at, parentIncidentID: parent, fingerprint: fingerprint)
         default: self
         }
     }
@@ -273,10 +303,14 @@ struct BillingLedgerTests {
         let before = driver.state
         #expect(
             driver.apply(close("INC-1"))
-                == .success(.billed(.init(refunded: false, rule: "contract", decidedAt: day(2), decidedBy: "policy"), creditsRemaining: nil, changed: false)))
+                == .success(
+                    .billed(
+                        .init(refunded: false, rule: "contract", decidedAt: day(2), decidedBy: "policy"), creditsRemaining: nil,
+                        changed: false)))
         #expect(driver.apply(.reopen(incidentID: "INC-1", at: day(3))) == .success(.reopened(recharged: false, creditsRemaining: nil)))
         #expect(driver.state == before)
-        #expect(driver.apply(.overrideBilling(incidentID: "INC-1", refund: true, by: "ada", note: nil, at: day(3))).rejection?.code == .invalid)
+        #expect(
+            driver.apply(.overrideBilling(incidentID: "INC-1", refund: true, by: "ada", note: nil, at: day(3))).rejection?.code == .invalid)
     }
 
     @Test func refundThenReopenTakesTheCreditAgain() throws {
@@ -318,7 +352,8 @@ struct BillingLedgerTests {
                 == .failure(
                     LedgerRejection(
                         code: .exhausted,
-                        message: "reopening INC-1 takes its refunded credit again, but entitlement PACK-1 has no credits left (2 of 2 used)")))
+                        message: "reopening INC-1 takes its refunded credit again, but entitlement PACK-1 has no credits left (2 of 2 used)"
+                    )))
         #expect(driver.state?.charge(for: "INC-1")?.billing?.refunded == true)
 
         var late = grantedPack()
@@ -350,7 +385,9 @@ struct BillingLedgerTests {
         let early = LedgerCommand.overrideBilling(incidentID: "INC-2", refund: true, by: "ada", note: nil, at: day(6))
         #expect(driver.apply(early).rejection?.code == .notClosedUnresolved)
         #expect(driver.state?.creditsRemaining == 0)
-        #expect(driver.apply(.overrideBilling(incidentID: "NOPE", refund: true, by: "ada", note: nil, at: day(8))).rejection?.code == .unknownIncident)
+        #expect(
+            driver.apply(.overrideBilling(incidentID: "NOPE", refund: true, by: "ada", note: nil, at: day(8))).rejection?.code
+                == .unknownIncident)
     }
 
     @Test func unRefundingBeyondTheCreditsIsExhausted() {
@@ -381,9 +418,13 @@ struct BillingLedgerTests {
         #expect(
             driver.apply(open("INC-3", "ACME", at: day(3)))
                 == .failure(LedgerRejection(code: .wrongAccount, message: "entitlement PACK-1 belongs to account BETA, not ACME")))
-        #expect(driver.apply(open("INC-3", "BETA", at: day(3))) == .success(.opened(incidentIDs: ["INC-3"], newlyCharged: ["INC-3"], creditsRemaining: 2)))
+        #expect(
+            driver.apply(open("INC-3", "BETA", at: day(3)))
+                == .success(.opened(incidentIDs: ["INC-3"], newlyCharged: ["INC-3"], creditsRemaining: 2)))
         // The old owner's retry of its own incident is still a success.
-        #expect(driver.apply(open("INC-1", "ACME", at: day(3))) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: 2)))
+        #expect(
+            driver.apply(open("INC-1", "ACME", at: day(3)))
+                == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: 2)))
         // The new owner cannot claim the old owner's incident.
         #expect(driver.apply(open("INC-1", "BETA", at: day(3))).rejection?.code == .conflict)
         // A replayed grant is still recognised after the transfer.
@@ -398,7 +439,9 @@ struct BillingLedgerTests {
         #expect(driver.apply(.transfer(toAccount: "B", by: "ops", at: day(400), requestID: "r1")).value != nil)  // expired: allowed
         #expect(driver.apply(.transfer(toAccount: "C", by: "ops", at: day(401), requestID: "r1")).rejection?.code == .conflict)
         #expect(driver.apply(.transfer(toAccount: "ACME", by: "ops", at: day(402), requestID: "r2")).value != nil)
-        #expect(driver.apply(.transfer(toAccount: "B", by: "ops", at: day(403), requestID: "r1")) == .success(.transferred(from: "ACME", to: "B", alreadyDone: true)))
+        #expect(
+            driver.apply(.transfer(toAccount: "B", by: "ops", at: day(403), requestID: "r1"))
+                == .success(.transferred(from: "ACME", to: "B", alreadyDone: true)))
         #expect(driver.state?.account == "ACME" && driver.state?.transfers.count == 2)
         #expect(driver.apply(.transfer(toAccount: "B", by: "ops", at: day(1), requestID: "")).rejection?.code == .invalid)
     }
@@ -411,12 +454,16 @@ struct BillingLedgerTests {
         seen.formUnion(
             [
                 driver.apply(open("I", "X")), driver.apply(open("I", at: day(-1))), driver.apply(open("I", at: day(500))),
-                driver.apply(close("Q")), driver.apply(.grant(GrantSpec(id: "PACK-1", kind: .fivePack, account: "Z", purchasedAt: purchase))),
+                driver.apply(close("Q")),
+                driver.apply(.grant(GrantSpec(id: "PACK-1", kind: .fivePack, account: "Z", purchasedAt: purchase))),
                 driver.apply(open("")),
             ].compactMap { $0.rejection?.code })
         driver.apply(open("I"))
         seen.formUnion([driver.apply(open("J")).rejection?.code].compactMap { $0 })
-        seen.formUnion([driver.apply(.overrideBilling(incidentID: "I", refund: true, by: "ada", note: nil, at: day(3))).rejection?.code].compactMap { $0 })
+        seen.formUnion(
+            [driver.apply(.overrideBilling(incidentID: "I", refund: true, by: "ada", note: nil, at: day(3))).rejection?.code].compactMap {
+                $0
+            })
         #expect(seen == Set(LedgerRejection.Code.allCases))
     }
 
@@ -479,14 +526,18 @@ struct FingerprintTests {
         let other = LedgerCommand.open(incidentID: "INC-1", account: "ACME", at: day(1), parentIncidentID: nil, fingerprint: "f2")
         let rejection = driver.apply(other).rejection
         #expect(rejection?.code == .conflict)
-        #expect(rejection?.message == "incident INC-1 was opened on entitlement PACK-1 by a request with different content under the same request id")
+        #expect(
+            rejection?.message
+                == "incident INC-1 was opened on entitlement PACK-1 by a request with different content under the same request id")
         #expect(driver.state?.creditsRemaining == 4)
         // Unknown fingerprints (older intakes, older charges) do not conflict.
         #expect(driver.apply(open("INC-1")) == .success(.opened(incidentIDs: ["INC-1"], newlyCharged: [], creditsRemaining: 4)))
         // A split's children carry the split's fingerprint.
-        let split = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s1")
+        let split = LedgerCommand.split(
+            parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s1")
         #expect(driver.apply(split) == .success(.opened(incidentIDs: ["C-1", "C-2"], newlyCharged: ["C-1", "C-2"], creditsRemaining: 2)))
-        let resplit = LedgerCommand.split(parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s2")
+        let resplit = LedgerCommand.split(
+            parentIncidentID: "INC-1", childIncidentIDs: ["C-1", "C-2"], account: "ACME", at: day(2), fingerprint: "s2")
         #expect(driver.apply(resplit).rejection?.code == .conflict)
     }
 
@@ -500,7 +551,9 @@ struct FingerprintTests {
         #expect(driver.apply(other).rejection?.code == .conflict)
         // Forgotten with the incident id once it leaves the contract's memory; kept in JSON.
         for index in 0..<EntitlementLedger.contractMemory {
-            #expect(driver.apply(.open(incidentID: "N-\(index)", account: "ACME", at: day(2), parentIncidentID: nil, fingerprint: "n\(index)")).isSuccess)
+            #expect(
+                driver.apply(.open(incidentID: "N-\(index)", account: "ACME", at: day(2), parentIncidentID: nil, fingerprint: "n\(index)"))
+                    .isSuccess)
         }
         let state = try #require(driver.state)
         #expect(state.recentFingerprints.count == EntitlementLedger.contractMemory && state.recentFingerprints["INC-1"] == nil)

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
 @testable import TriageEntitlements
 
 private func entitlement(
-    _ id: String, _ kind: ContractKind, account: String = "ACME", coverage: EntitlementCoverage? = nil, purchased: String = "2026-01-01T00:00:00Z",
+    _ id: String, _ kind: ContractKind, account: String = "ACME", coverage: EntitlementCoverage? = nil,
+    purchased: String = "2026-01-01T00:00:00Z",
     credits: Int? = nil, used: Int = 0
 ) -> Entitlement {
     let purchasedAt = instant(purchased)
@@ -54,12 +56,16 @@ struct LedgerJSONTests {
 
     static let commands: [LedgerCommand] = [
         .grant(GrantSpec(id: "P", kind: .fivePack, account: "A", purchasedAt: at)),
-        .grant(GrantSpec(id: "C", kind: .twentyFourSeven, account: "A", purchasedAt: at, timeZone: "Europe/London", coverage: .twentyFourSeven, calendar: "emea", termYears: 2)),
+        .grant(
+            GrantSpec(
+                id: "C", kind: .twentyFourSeven, account: "A", purchasedAt: at, timeZone: "Europe/London", coverage: .twentyFourSeven,
+                calendar: "emea", termYears: 2)),
         .grant(GrantSpec(id: "P", kind: .fivePack, account: "A", purchasedAt: at, credits: 10, coverage: .twentyFourSeven)),
         .open(incidentID: "I", account: "A", at: at, parentIncidentID: nil),
         .open(incidentID: "I", account: "A", at: at, parentIncidentID: "P"),
         .split(parentIncidentID: "P", childIncidentIDs: ["a", "b"], account: "A", at: at),
-        .closeUnresolved(incidentID: "I", at: at, closedBy: .customer, reason: "withdrawn", severity: "A", openedAt: at.adding(milliseconds: -1)),
+        .closeUnresolved(
+            incidentID: "I", at: at, closedBy: .customer, reason: "withdrawn", severity: "A", openedAt: at.adding(milliseconds: -1)),
         .closeUnresolved(incidentID: "I", at: at, closedBy: .system, reason: "r", severity: nil, openedAt: nil),
         .overrideBilling(incidentID: "I", refund: true, by: "ada", note: "outage", at: at),
         .overrideBilling(incidentID: "I", refund: false, by: "ada", note: nil, at: at),
@@ -69,9 +75,12 @@ struct LedgerJSONTests {
 
     static let outcomes: [LedgerOutcome] = [
         .granted(alreadyExisted: false), .granted(alreadyExisted: true),
-        .opened(incidentIDs: ["a", "b"], newlyCharged: ["b"], creditsRemaining: 3), .opened(incidentIDs: ["a"], newlyCharged: [], creditsRemaining: nil),
+        .opened(incidentIDs: ["a", "b"], newlyCharged: ["b"], creditsRemaining: 3),
+        .opened(incidentIDs: ["a"], newlyCharged: [], creditsRemaining: nil),
         .billed(BillingDecision(refunded: true, rule: "default", decidedAt: at, decidedBy: "policy"), creditsRemaining: 2, changed: true),
-        .billed(BillingDecision(refunded: false, rule: "admin override", decidedAt: at, decidedBy: "ada", note: "n"), creditsRemaining: nil, changed: false),
+        .billed(
+            BillingDecision(refunded: false, rule: "admin override", decidedAt: at, decidedBy: "ada", note: "n"), creditsRemaining: nil,
+            changed: false),
         .reopened(recharged: true, creditsRemaining: 0), .reopened(recharged: false, creditsRemaining: nil),
         .transferred(from: "A", to: "B", alreadyDone: false),
     ]
@@ -108,9 +117,14 @@ struct LedgerJSONTests {
         let odd = purchase.adding(milliseconds: 86_400_000 + 7)
         driver.apply(.open(incidentID: "INC-1", account: "ACME", at: odd, parentIncidentID: nil))
         driver.apply(.split(parentIncidentID: "INC-1", childIncidentIDs: ["INC-1a"], account: "ACME", at: odd.adding(milliseconds: 1)))
-        driver.apply(.closeUnresolved(incidentID: "INC-1", at: odd.adding(milliseconds: 999), closedBy: .agent, reason: "r", severity: nil, openedAt: nil))
-        driver.apply(.closeUnresolved(incidentID: "INC-1a", at: odd.adding(milliseconds: 1000), closedBy: .customer, reason: "r", severity: nil, openedAt: nil))
-        driver.apply(.overrideBilling(incidentID: "INC-1a", refund: true, by: "ada", note: "é ✓ \"quoted\"", at: odd.adding(milliseconds: 1001)))
+        driver.apply(
+            .closeUnresolved(
+                incidentID: "INC-1", at: odd.adding(milliseconds: 999), closedBy: .agent, reason: "r", severity: nil, openedAt: nil))
+        driver.apply(
+            .closeUnresolved(
+                incidentID: "INC-1a", at: odd.adding(milliseconds: 1000), closedBy: .customer, reason: "r", severity: nil, openedAt: nil))
+        driver.apply(
+            .overrideBilling(incidentID: "INC-1a", refund: true, by: "ada", note: "é ✓ \"quoted\"", at: odd.adding(milliseconds: 1001)))
         driver.apply(.reopen(incidentID: "INC-1", at: odd.adding(milliseconds: 2001)))
         driver.apply(.transfer(toAccount: "BETA", by: "ops", at: odd.adding(milliseconds: 3001), requestID: "req/1"))
         let pack = try #require(driver.state)
@@ -151,7 +165,10 @@ struct LedgerJSONTests {
         #expect(Instant.parse(input).map(Instant.string) == output)
     }
 
-    @Test(arguments: ["", "2026-03-04", "2026-02-30T00:00:00Z", "2026-03-04T05:06:07", "2026-03-04 05:06:07Z", "2026-03-04T25:00:00Z", "2026-03-04T05:06:07.Z"])
+    @Test(arguments: [
+        "", "2026-03-04", "2026-02-30T00:00:00Z", "2026-03-04T05:06:07", "2026-03-04 05:06:07Z", "2026-03-04T25:00:00Z",
+        "2026-03-04T05:06:07.Z",
+    ])
     func badInstantsAreRefused(_ input: String) {
         #expect(Instant.parse(input) == nil)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TriageEntitlements
 
 /// A small deterministic generator (SplitMix64) so property runs are reproducible (as in
@@ -45,7 +46,9 @@ struct LedgerDriver {
 
     /// Applies the command, asserting that a rejection leaves the state as it was.
     @discardableResult
-    mutating func apply(_ command: LedgerCommand, sourceLocation: SourceLocation = #_sourceLocation) -> Result<LedgerOutcome, LedgerRejection> {
+    mutating func apply(_ command: LedgerCommand, sourceLocation: SourceLocation = #_sourceLocation) -> Result<
+        LedgerOutcome, LedgerRejection
+    > {
         let result = EntitlementLedger.apply(command, to: state, entitlementID: id, policy: policy)
         if case .failure = result.outcome {
             #expect(result.state == state, "a rejection changed the state", sourceLocation: sourceLocation)
@@ -57,7 +60,9 @@ struct LedgerDriver {
     /// Applies the command twice: the second application must give the same outcome and leave
     /// the state as the first left it. Returns the outcome.
     @discardableResult
-    mutating func applyTwice(_ command: LedgerCommand, sourceLocation: SourceLocation = #_sourceLocation) -> Result<LedgerOutcome, LedgerRejection> {
+    mutating func applyTwice(_ command: LedgerCommand, sourceLocation: SourceLocation = #_sourceLocation) -> Result<
+        LedgerOutcome, LedgerRejection
+    > {
         let first = apply(command, sourceLocation: sourceLocation)
         let after = state
         let second = apply(command, sourceLocation: sourceLocation)

@@ -46,26 +46,55 @@ struct TenantDirectoryTests {
     }
 
     @Test func aDirectoryFromPlainTokens() {
-        let directory = TenantDirectory(tokens: ["t1": Tenant(name: "one", accounts: ["A"]), "t2": Tenant(name: "two", accounts: [], isAdmin: true)])
+        let directory = TenantDirectory(tokens: [
+            "t1": Tenant(name: "one", accounts: ["A"]), "t2": Tenant(name: "two", accounts: [], isAdmin: true),
+        ])
         #expect(directory.authenticate(bearer: "t1")?.name == "one")
         #expect(directory.authenticate(bearer: "t2")?.isAdmin == true)
         #expect(directory.authenticate(bearer: "t3") == nil)
     }
 
     @Test(arguments: [
-        ("tenants:\n  - name: a\n    accounts: [A]\n", "tenants.yaml:2:11: tenants[0].token_sha256: tenant 'a' needs a token: give one of token_sha256 (preferred), token_env or token"),
-        ("tenants:\n  - name: a\n    token: x-secret-1\n    token_env: T\n    accounts: [A]\n", "tenants.yaml:4:5: tenants[0].token_env: tenant 'a' gives token and token_env; give exactly one"),
-        ("tenants:\n  - name: a\n    token_sha256: abc123-secret\n    accounts: [A]\n",
-         "tenants.yaml:3:19: tenants[0].token_sha256: must be the SHA-256 of the token as 64 hexadecimal digits (found 13 characters); compute it with: printf %s \"$TOKEN\" | sha256sum"),
-        ("tenants:\n  - name: a\n    token_env: MISSING_VAR\n    accounts: [A]\n", "tenants.yaml:3:16: tenants[0].token_env: environment variable MISSING_VAR is not set; it must hold tenant 'a''s token"),
-        ("tenants:\n  - name: a\n    token_env: EMPTY_VAR\n    accounts: [A]\n", "tenants.yaml:3:16: tenants[0].token_env: environment variable EMPTY_VAR is empty; it must hold tenant 'a''s token"),
-        ("tenants:\n  - name: a\n    token: x-secret-1\n", "tenants.yaml:2:11: tenants[0].accounts: tenant 'a' may act on no account; list its accounts (or make it admin: true)"),
-        ("tenants:\n  - name: a\n    token: x-secret-1\n    accounts: [A]\n  - name: a\n    token: x-secret-2\n    accounts: [B]\n",
-         "tenants.yaml:5:11: tenants[1].name: tenant 'a' is already defined by tenants[0]; each name once"),
-        ("tenants:\n  - name: a\n    token: x-secret-1\n    accounts: [A]\n  - name: b\n    token: x-secret-1\n    accounts: [B]\n",
-         "tenants.yaml:6:12: tenants[1].token: tenant 'b' has the same token as tenant 'a' (tenants[0]); every tenant needs its own"),
-        ("tenants:\n  - name: a\n    tokn: x-secret-1\n    accounts: [A]\n", "tenants.yaml:3:5: tenants[0].tokn: unknown key 'tokn'; did you mean 'token'?"),
-        ("tenants:\n  - name: a\n    token: x-secret-1\n    admin: maybe\n", "tenants.yaml:4:12: tenants[0].admin: 'maybe' is not true or false"),
+        (
+            "tenants:\n  - name: a\n    accounts: [A]\n",
+            "tenants.yaml:2:11: tenants[0].token_sha256: tenant 'a' needs a token: give one of token_sha256 (preferred), token_env or token"
+        ),
+        (
+            "tenants:\n  - name: a\n    token: x-secret-1\n    token_env: T\n    accounts: [A]\n",
+            "tenants.yaml:4:5: tenants[0].token_env: tenant 'a' gives token and token_env; give exactly one"
+        ),
+        (
+            "tenants:\n  - name: a\n    token_sha256: abc123-secret\n    accounts: [A]\n",
+            "tenants.yaml:3:19: tenants[0].token_sha256: must be the SHA-256 of the token as 64 hexadecimal digits (found 13 characters); compute it with: printf %s \"$TOKEN\" | sha256sum"
+        ),
+        (
+            "tenants:\n  - name: a\n    token_env: MISSING_VAR\n    accounts: [A]\n",
+            "tenants.yaml:3:16: tenants[0].token_env: environment variable MISSING_VAR is not set; it must hold tenant 'a''s token"
+        ),
+        (
+            "tenants:\n  - name: a\n    token_env: EMPTY_VAR\n    accounts: [A]\n",
+            "tenants.yaml:3:16: tenants[0].token_env: environment variable EMPTY_VAR is empty; it must hold tenant 'a''s token"
+        ),
+        (
+            "tenants:\n  - name: a\n    token: x-secret-1\n",
+            "tenants.yaml:2:11: tenants[0].accounts: tenant 'a' may act on no account; list its accounts (or make it admin: true)"
+        ),
+        (
+            "tenants:\n  - name: a\n    token: x-secret-1\n    accounts: [A]\n  - name: a\n    token: x-secret-2\n    accounts: [B]\n",
+            "tenants.yaml:5:11: tenants[1].name: tenant 'a' is already defined by tenants[0]; each name once"
+        ),
+        (
+            "tenants:\n  - name: a\n    token: x-secret-1\n    accounts: [A]\n  - name: b\n    token: x-secret-1\n    accounts: [B]\n",
+            "tenants.yaml:6:12: tenants[1].token: tenant 'b' has the same token as tenant 'a' (tenants[0]); every tenant needs its own"
+        ),
+        (
+            "tenants:\n  - name: a\n    tokn: x-secret-1\n    accounts: [A]\n",
+            "tenants.yaml:3:5: tenants[0].tokn: unknown key 'tokn'; did you mean 'token'?"
+        ),
+        (
+            "tenants:\n  - name: a\n    token: x-secret-1\n    admin: maybe\n",
+            "tenants.yaml:4:12: tenants[0].admin: 'maybe' is not true or false"
+        ),
         ("tenants: []\n", "tenants.yaml:1:10: tenants: no tenants: nobody could call the intake; list at least one"),
         ("", "tenants.yaml: the tenants file is empty: list the intake's callers under 'tenants'"),
     ])
@@ -82,11 +111,15 @@ struct TenantDirectoryTests {
         let yaml = "tenants:\n  - name: a\n    token_env: \(pasted)\n    accounts: [A]\n"
         let error = loadError(yaml, environment: [:])
         #expect(error?.contains(pasted) == false, "\(error ?? "accepted")")
-        #expect(error?.hasPrefix("tenants.yaml:3:16: tenants[0].token_env: expected an environment variable name such as BETA_TOKEN (found \(pasted.count) characters that are not one") == true, "\(error ?? "accepted")")
+        #expect(
+            error?.hasPrefix(
+                "tenants.yaml:3:16: tenants[0].token_env: expected an environment variable name such as BETA_TOKEN (found \(pasted.count) characters that are not one"
+            ) == true, "\(error ?? "accepted")")
     }
 
     @Test func theSameTokenThroughDifferentKeysIsRefusedWithoutQuotingIt() {
-        let yaml = "tenants:\n  - name: a\n    token_sha256: \(sha256(secret))\n    accounts: [A]\n  - name: b\n    token_env: B_TOKEN\n    accounts: [B]\n"
+        let yaml =
+            "tenants:\n  - name: a\n    token_sha256: \(sha256(secret))\n    accounts: [A]\n  - name: b\n    token_env: B_TOKEN\n    accounts: [B]\n"
         let error = loadError(yaml, environment: ["B_TOKEN": secret])
         #expect(error?.contains("same token") == true)
         #expect(error?.contains(secret) == false)

@@ -21,11 +21,15 @@ struct ChaosTests {
             ],
             timeout: .seconds(280)
         )
-        print(output.split(separator: "\n").filter { $0.hasPrefix("|") || $0.hasPrefix("chaos") || $0.hasPrefix("seed") }.joined(separator: "\n"))
+        print(
+            output.split(separator: "\n").filter { $0.hasPrefix("|") || $0.hasPrefix("chaos") || $0.hasPrefix("seed") }.joined(
+                separator: "\n"))
         #expect(status == 0, "\(output.suffix(3_000)) \(errors.suffix(1_000))")
         let table = try String(contentsOfFile: report, encoding: .utf8)
         func row(_ name: String) -> [String] {
-            table.split(separator: "\n").first { $0.hasPrefix("| \(name) ") }.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            table.split(separator: "\n").first { $0.hasPrefix("| \(name) ") }.map {
+                $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            } ?? []
         }
         func number(_ name: String) -> Int? { row(name).dropFirst().first.flatMap { Int($0.split(separator: " ").first ?? "") } }
         // The run did what it claims: load, kills and faults, assignments and notifications.
@@ -35,7 +39,8 @@ struct ChaosTests {
         #expect((number("notification requests") ?? 0) > 10, "\(table)")
         // And every invariant held.
         for check in [
-            "  lost by the workers (in the lifecycle topic, not accounted for)", "assignments violating capacity", "incidents assigned twice", "other assignment inconsistencies (a move from an agent not holding it)",
+            "  lost by the workers (in the lifecycle topic, not accounted for)", "assignments violating capacity",
+            "incidents assigned twice", "other assignment inconsistencies (a move from an agent not holding it)",
             "breaches without exactly one escalation per level",
             "  neither delivered nor dead-lettered",
         ] {
@@ -44,6 +49,8 @@ struct ChaosTests {
         #expect(table.contains("Result: every check passed."), "\(table)")
         // Events acknowledged to the simulator's producer but never stored are reported, not a
         // worker's failure (docs/reliability.md); a run where that swallowed the load is no run.
-        #expect((number("  acknowledged but never in the lifecycle topic (producer client / embedded broker; no worker saw them)") ?? 99) <= 5, "\(table)")
+        #expect(
+            (number("  acknowledged but never in the lifecycle topic (producer client / embedded broker; no worker saw them)") ?? 99) <= 5,
+            "\(table)")
     }
 }

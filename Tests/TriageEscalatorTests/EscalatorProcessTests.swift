@@ -7,13 +7,15 @@ import TriageSchema
 import TriageStreams
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// GET `http://127.0.0.1:port/path` → status code (nil if nothing answers).
 /// The body of a GET, or nil.
 func httpBody(port: Int, path: String) async -> String? {
-    guard let url = URL(string: "http://127.0.0.1:\(port)\(path)"), let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+    guard let url = URL(string: "http://127.0.0.1:\(port)\(path)"), let (data, _) = try? await URLSession.shared.data(from: url) else {
+        return nil
+    }
     return String(decoding: data, as: UTF8.self)
 }
 
@@ -26,10 +28,13 @@ func httpStatus(port: Int, path: String) async -> Int? {
 @Suite("triage escalator as a process: SIGKILL and restart, CLI")
 struct EscalatorProcessTests {
     static let lifecycleTopics = [
-        "\(TriageTopic.incidentEvents):4", "\(TriageTopic.slaState):4", "\(TriageTopic.notificationRequests):1", "\(TriageTopic.deadLetter):1",
+        "\(TriageTopic.incidentEvents):4", "\(TriageTopic.slaState):4", "\(TriageTopic.notificationRequests):1",
+        "\(TriageTopic.deadLetter):1",
     ]
 
-    @Test func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnce() async throws { try await HeavyTests.run { try await self.aKilledEscalatorIsRestartedAndTheBreachStillFiresOnceBody() } }
+    @Test func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnce() async throws {
+        try await HeavyTests.run { try await self.aKilledEscalatorIsRestartedAndTheBreachStillFiresOnceBody() }
+    }
 
     func aKilledEscalatorIsRestartedAndTheBreachStillFiresOnceBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.lifecycleTopics.flatMap { ["--topic", $0] })
@@ -47,7 +52,11 @@ struct EscalatorProcessTests {
 
         let first = try TriageProcess(arguments)
         try await eventually("the first escalator is ready", timeout: .seconds(30)) {
-            guard let port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return false }
+            guard
+                let port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap({
+                    Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                })
+            else { return false }
             return await httpStatus(port: port, path: "/readyz") == 200
         }
         let publisher = try world.publisher(clock: clock)
@@ -69,7 +78,8 @@ struct EscalatorProcessTests {
         // Prometheus metrics on the same port: what the restarted instance processed, its lag.
         let metrics = await httpBody(port: port, path: "/metrics") ?? ""
         let processed = metrics.split(separator: "\n").first { $0.hasPrefix(#"triage_events_processed_total{worker="escalator"}"#) }
-        #expect(processed.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true, "\(metrics.prefix(3_000))")
+        #expect(
+            processed.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }.map { $0 >= 1 } == true, "\(metrics.prefix(3_000))")
         #expect(metrics.contains(#"triage_processing_seconds_bucket{worker="escalator""#), "\(metrics.prefix(3_000))")
         #expect(metrics.contains(#"triage_consumer_lag{"#), "\(metrics.prefix(3_000))")
         #expect(second.output.contains("SLA state restored"), "the restarted instance restored from the changelog")
@@ -80,13 +90,18 @@ struct EscalatorProcessTests {
         #expect(try await broker.stop() == 0)
     }
 
-    @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws { try await HeavyTests.run { try await self.devRunsTheEscalatorOnTheEmbeddedBrokerBody() } }
+    @Test func devRunsTheEscalatorOnTheEmbeddedBroker() async throws {
+        try await HeavyTests.run { try await self.devRunsTheEscalatorOnTheEmbeddedBrokerBody() }
+    }
 
     func devRunsTheEscalatorOnTheEmbeddedBrokerBody() async throws {
         let (status, output, errors) = try await runProcess(
             triageExecutable,
-            ["dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4", "--log-level", "warning",
-             "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0"],
+            [
+                "dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4",
+                "--log-level", "warning",
+                "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0",
+            ],
             timeout: .seconds(90)
         )
         #expect(status == 0, "\(errors.suffix(2_000))")
@@ -118,7 +133,9 @@ struct EscalatorProcessTests {
 
     /// `triage dev --processes`: the broker and seven worker processes (two escalators, two
     /// routers); at the end every worker gets SIGTERM under load and must exit 0.
-    @Test func devRunsEveryWorkerAsItsOwnProcess() async throws { try await HeavyTests.run { try await self.devRunsEveryWorkerAsItsOwnProcessBody() } }
+    @Test func devRunsEveryWorkerAsItsOwnProcess() async throws {
+        try await HeavyTests.run { try await self.devRunsEveryWorkerAsItsOwnProcessBody() }
+    }
 
     func devRunsEveryWorkerAsItsOwnProcessBody() async throws {
         let (status, output, errors) = try await runProcess(
@@ -138,7 +155,8 @@ struct EscalatorProcessTests {
         let lines = output.split(separator: "\n").filter { $0.contains("processed: ") }
         let last = try #require(lines.last, "\(output)")
         for worker in ["escalator-1", "escalator-2", "router-1", "router-2", "analytics"] {
-            let figure = last.components(separatedBy: "\(worker) up ").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+            let figure =
+                last.components(separatedBy: "\(worker) up ").dropFirst().first?.split(separator: " ").first.flatMap { Int($0) } ?? 0
             #expect(figure > 0, "\(worker) processed records: \(last)")
         }
         let words = summary.split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
@@ -161,7 +179,10 @@ struct EscalatorProcessTests {
         """.write(toFile: calendar, atomically: true, encoding: .utf8)
         let (status, output, errors) = try await runProcess(
             triageExecutable,
-            ["sla", "deadline", "--calendar", calendar, "--severity", "B", "--coverage", "business", "--opened", "2026-03-06T16:00:00-05:00"]
+            [
+                "sla", "deadline", "--calendar", calendar, "--severity", "B", "--coverage", "business", "--opened",
+                "2026-03-06T16:00:00-05:00",
+            ]
         )
         #expect(status == 0, "\(errors)")
         // Friday 16:00 EST + 4 business hours = Monday 12:00 EDT (DST began on Sunday).
@@ -186,7 +207,8 @@ struct EscalatorProcessTests {
         ]
         try lines.map { try $0.jsonString() }.joined(separator: "\n").write(toFile: events, atomically: true, encoding: .utf8)
         let (status, output, errors) = try await runProcess(
-            triageExecutable, ["sla", "explain", "--events", events, "--until", Date(timeIntervalSince1970: 1_780_000_000 + 20_000).formatted(.iso8601)]
+            triageExecutable,
+            ["sla", "explain", "--events", events, "--until", Date(timeIntervalSince1970: 1_780_000_000 + 20_000).formatted(.iso8601)]
         )
         #expect(status == 0, "\(errors)")
         #expect(output.contains("WaitingOnCustomer"))
@@ -235,11 +257,15 @@ private final class SilentListener: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
         guard descriptor >= 0, bound == 0, listen(descriptor, 64) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "cannot listen on loopback: errno \(errno)"])
         }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
         self.descriptor = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
     }

@@ -59,7 +59,8 @@ struct World {
     /// the CLI uses). Returns the group, to be shut down gracefully by the test.
     func startEscalator(group: String, clock: ScaledClock, policy: SlaPolicy = SlaPolicy()) throws -> (Escalator, ServiceGroup) {
         let producer = try producer()
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration(group: group, topics: [topics.incidentEvents]), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(group: group, topics: [topics.incidentEvents]), logger: logger)
         let escalator = Escalator(
             consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, topics: topics, logger: logger
         )
@@ -163,7 +164,9 @@ struct EscalatorTests {
     /// Scaled SLA time (×720) makes this test measure the machine when it is saturated: it runs
     /// alone among the heavy (process-spawning) tests. (Both such tests are in this serialized
     /// suite: two tests asking for the whole gate at once could each hold half of it.)
-    @Test func warningsBreachesPausesAndAcknowledgements() async throws { try await HeavyTests.run(weight: 2) { try await self.warningsBreachesPausesAndAcknowledgementsBody() } }
+    @Test func warningsBreachesPausesAndAcknowledgements() async throws {
+        try await HeavyTests.run(weight: 2) { try await self.warningsBreachesPausesAndAcknowledgementsBody() }
+    }
 
     func warningsBreachesPausesAndAcknowledgementsBody() async throws {
         let cluster = try KafkaTestCluster()
@@ -181,13 +184,16 @@ struct EscalatorTests {
         let start = clock.now()
         _ = try await publisher.publish(opened("INC-NEVER", at: start))
         _ = try await publisher.publish(opened("INC-ACKED", at: start))
-        _ = try await publisher.publish(lifecycleEvent("INC-ACKED", "ack", at: start.addingTimeInterval(60)) { $0.acknowledged = .with { $0.agentID = "ada" } })
+        _ = try await publisher.publish(
+            lifecycleEvent("INC-ACKED", "ack", at: start.addingTimeInterval(60)) { $0.acknowledged = .with { $0.agentID = "ada" } })
         _ = try await publisher.publish(opened("INC-PAUSED", at: start))
-        _ = try await publisher.publish(lifecycleEvent("INC-PAUSED", "wait", at: start.addingTimeInterval(60)) { $0.waitingOnCustomer = .init() })
+        _ = try await publisher.publish(
+            lifecycleEvent("INC-PAUSED", "wait", at: start.addingTimeInterval(60)) { $0.waitingOnCustomer = .init() })
         _ = try await publisher.publish(opened("INC-C", at: start, severity: .c, coverage: .businessHours))
         // The customer answers an SLA hour later (published when that time has come).
         try await sleepSla(minutes: 61, scale: Self.scale)
-        _ = try await publisher.publish(lifecycleEvent("INC-PAUSED", "answer", at: start.addingTimeInterval(61 * 60)) { $0.customerResponded = .init() })
+        _ = try await publisher.publish(
+            lifecycleEvent("INC-PAUSED", "answer", at: start.addingTimeInterval(61 * 60)) { $0.customerResponded = .init() })
 
         // INC-PAUSED's level 2 is due at 61 + 119 + 60 = 240 SLA minutes = 20 s.
         try await eventually("every expected escalation", timeout: .seconds(120)) {
@@ -233,10 +239,15 @@ struct EscalatorTests {
             logger: world.logger
         )
         let requests = try await withDeadline(.seconds(30)) { try await notifications.collect(8 + cMilestones.count) }
-        let decoded = try requests.map { try NotificationRequest(serializedBytes: Array($0.valueBytes!)) }.filter { $0.incidentID != "INC-C" }
+        let decoded = try requests.map { try NotificationRequest(serializedBytes: Array($0.valueBytes!)) }.filter {
+            $0.incidentID != "INC-C"
+        }
         #expect(decoded.count == 8)
         #expect(Set(decoded.map(\.idempotencyKey)).count == 8)
-        #expect(decoded.filter { $0.template == "escalated" }.map(\.recipient).sorted() == ["support-manager", "support-manager", "team-lead", "team-lead"])
+        #expect(
+            decoded.filter { $0.template == "escalated" }.map(\.recipient).sorted() == [
+                "support-manager", "support-manager", "team-lead", "team-lead",
+            ])
         #expect(decoded.allSatisfy { $0.urgent })
 
         await group.triggerGracefulShutdown()
@@ -249,7 +260,9 @@ struct EscalatorTests {
     /// Scaled SLA time (×720) makes this test measure the machine when it is saturated: it runs
     /// alone among the heavy (process-spawning) tests. (Both such tests are in this serialized
     /// suite: two tests asking for the whole gate at once could each hold half of it.)
-    @Test func twoInstancesHandOverWithoutLosingOrDoublingAnything() async throws { try await HeavyTests.run(weight: 2) { try await self.twoInstancesHandOverWithoutLosingOrDoublingAnythingBody() } }
+    @Test func twoInstancesHandOverWithoutLosingOrDoublingAnything() async throws {
+        try await HeavyTests.run(weight: 2) { try await self.twoInstancesHandOverWithoutLosingOrDoublingAnythingBody() }
+    }
 
     func twoInstancesHandOverWithoutLosingOrDoublingAnythingBody() async throws {
         let cluster = try KafkaTestCluster()
@@ -273,7 +286,9 @@ struct EscalatorTests {
         try await Task.sleep(for: .seconds(6))
         let (second, secondGroup) = try world.startEscalator(group: group, clock: clock)
         let secondRunning = Task { try await secondGroup.run() }
-        try await eventually("the second instance owns partitions", timeout: .seconds(30)) { second.statistics.restoredRecords > 0 || second.statistics.tracked > 0 }
+        try await eventually("the second instance owns partitions", timeout: .seconds(30)) {
+            second.statistics.restoredRecords > 0 || second.statistics.tracked > 0
+        }
         try await Task.sleep(for: .seconds(4))
         await firstGroup.triggerGracefulShutdown()  // hand everything to the second
         try await firstRunning.value
@@ -311,13 +326,15 @@ struct EscalatorTests {
         let world = try World(cluster: cluster, partitions: 1)
         let clock = ScaledClock(scale: Self.scale, origin: Date())
         let producer = try world.producer()
-        let publisher = IncidentEventPublisher(producer: producer, topic: world.topics.incidentEvents, validator: .init(now: { clock.now() }))
+        let publisher = IncidentEventPublisher(
+            producer: producer, topic: world.topics.incidentEvents, validator: .init(now: { clock.now() }))
         let log = EmittedLog()
         let (watcher, watching) = try watch(world, into: log)
         let (_, group) = try world.startEscalator(group: uniqueName("escalator"), clock: clock)
         let running = Task { try await group.run() }
 
-        _ = try await producer.send(KafkaProducerMessage(topic: world.topics.incidentEvents, key: Array("INC-X".utf8), value: [0xFF, 0x01]))
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: world.topics.incidentEvents, key: Array("INC-X".utf8), value: [0xFF, 0x01]))
         _ = try await publisher.publish(opened("INC-OK", at: clock.now()))
         try await eventually("the valid incident still escalates", timeout: .seconds(40)) { log.milestones(of: "INC-OK").contains("L1") }
 

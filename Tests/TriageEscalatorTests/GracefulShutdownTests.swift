@@ -16,7 +16,8 @@ import TriageStreams
 struct GracefulShutdownTests {
     static let partitions = 4
     static let topics = [
-        "\(TriageTopic.incidentEvents):\(partitions)", "\(TriageTopic.slaState):\(partitions)", "\(TriageTopic.incidentState):\(partitions)",
+        "\(TriageTopic.incidentEvents):\(partitions)", "\(TriageTopic.slaState):\(partitions)",
+        "\(TriageTopic.incidentState):\(partitions)",
         "\(TriageTopic.analytics):\(partitions)", "\(TriageTopic.notificationRequests):1", "\(TriageTopic.deadLetter):1",
         "\(TriageTopic.routing):\(partitions)", "\(TriageTopic.routingIndex):\(partitions)", "\(TriageTopic.routerState):\(partitions)",
         "\(TriageTopic.agentEvents):1",
@@ -24,13 +25,16 @@ struct GracefulShutdownTests {
     /// The shutdown budget the Helm chart's terminationGracePeriodSeconds must exceed.
     static let budget = Duration.seconds(30)
 
-    @Test func sigtermUnderLoadCommitsAndLosesNothing() async throws { try await HeavyTests.run { try await self.sigtermUnderLoadCommitsAndLosesNothingBody() } }
+    @Test func sigtermUnderLoadCommitsAndLosesNothing() async throws {
+        try await HeavyTests.run { try await self.sigtermUnderLoadCommitsAndLosesNothingBody() }
+    }
 
     func sigtermUnderLoadCommitsAndLosesNothingBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
         let logger = KafkaTestCluster.makeLogger("test.shutdown")
         let client = KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
         let publisher = IncidentEventPublisher(producer: producer, validator: .init(allowedClockSkew: 86_400))
@@ -44,7 +48,8 @@ struct GracefulShutdownTests {
                     $0.eventID = "load-\(index)"; $0.incidentID = "INC-LOAD-\(index)"; $0.producer = "test"
                     $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
                     $0.opened = .with {
-                        $0.customerAccount = "acme"; $0.entitlementID = "pack"; $0.product = "billing"; $0.severity = .c; $0.coverage = .coverage24X7
+                        $0.customerAccount = "acme"; $0.entitlementID = "pack"; $0.product = "billing"; $0.severity = .c;
+                        $0.coverage = .coverage24X7
                         $0.customerTimeZone = "UTC"; $0.title = "load \(index)"; $0.language = "en"
                     }
                 }
@@ -80,8 +85,12 @@ struct GracefulShutdownTests {
         // Read without joining the groups (a consumer closed while its join is still in
         // progress trips an assertion in librdkafka 2.0.2).
         func committedOffsets(_ group: String, _ topic: String) async throws -> [TopicPartition: Int64] {
-            let lag = try await KafkaGroupLagReader(client: client, logger: logger).lag(group: group, topic: topic, partitions: (0..<Int32(Self.partitions)).map { $0 })
-            return Dictionary(uniqueKeysWithValues: lag.partitions.compactMap { entry in entry.committed.map { (TopicPartition(topic, entry.partition), $0) } })
+            let lag = try await KafkaGroupLagReader(client: client, logger: logger).lag(
+                group: group, topic: topic, partitions: (0..<Int32(Self.partitions)).map { $0 })
+            return Dictionary(
+                uniqueKeysWithValues: lag.partitions.compactMap { entry in
+                    entry.committed.map { (TopicPartition(topic, entry.partition), $0) }
+                })
         }
         var committed: [String: [TopicPartition: Int64]] = [:]
         for (_, group) in workers { committed[group] = try await committedOffsets(group, TriageTopic.incidentEvents) }
@@ -93,13 +102,17 @@ struct GracefulShutdownTests {
         }
         let analyticsDone = below("triage-analytics")
         let escalatorDone = below("triage-escalator")
-        print("shutdown under load: published \(total); committed by analytics \(analyticsDone.count), by the escalator \(escalatorDone.count)")
+        print(
+            "shutdown under load: published \(total); committed by analytics \(analyticsDone.count), by the escalator \(escalatorDone.count)"
+        )
         #expect(analyticsDone.count > 0 && escalatorDone.count > 0, "both made progress before SIGTERM")
 
-        let analytics = Set(try await readTopic(TriageTopic.analytics, client: client, logger: logger).compactMap { record -> String? in
-            guard let value = record.valueBytes, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] else { return nil }
-            return object["event_id"] as? String
-        })
+        let analytics = Set(
+            try await readTopic(TriageTopic.analytics, client: client, logger: logger).compactMap { record -> String? in
+                guard let value = record.valueBytes, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any]
+                else { return nil }
+                return object["event_id"] as? String
+            })
         let doneIDs = analyticsDone.compactMap { try? IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])).eventID }
         #expect(doneIDs.count == analyticsDone.count)
         let missingAnalytics = doneIDs.filter { !analytics.contains($0) }
@@ -166,7 +179,8 @@ final class RecordSink: Sendable {
     let records = Mutex<[KafkaMessage]>([])
     func add(_ record: borrowing KafkaRecordView, topic: String) {
         let message = KafkaMessage(
-            topic: topic, partition: record.partition, offset: record.offset, key: record.key.map { Array($0) }, value: record.value.map { Array($0) },
+            topic: topic, partition: record.partition, offset: record.offset, key: record.key.map { Array($0) },
+            value: record.value.map { Array($0) },
             headers: [], timestamp: nil
         )
         records.withLock { $0.append(message) }

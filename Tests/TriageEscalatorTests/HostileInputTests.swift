@@ -16,7 +16,9 @@ struct HostileInputTests {
     @Test func everyWorkerDeadLettersHostileRecordsAndCarriesOn() async throws { try await HeavyTests.run { try await self.body() } }
 
     /// The hostile records for a topic whose messages are `message`'s type (`valid`: a good one).
-    static func hostile(topic: String, valid: some SwiftProtobuf.Message, wrong: some SwiftProtobuf.Message, key: String) throws -> [(String, KafkaProducerMessage)] {
+    static func hostile(topic: String, valid: some SwiftProtobuf.Message, wrong: some SwiftProtobuf.Message, key: String) throws -> [(
+        String, KafkaProducerMessage
+    )] {
         let bytes: [UInt8] = try valid.serializedBytes()
         let schema = type(of: valid).protoMessageName
         func record(_ value: [UInt8], headers: [KafkaHeader] = []) -> KafkaProducerMessage {
@@ -26,7 +28,10 @@ struct HostileInputTests {
             ("truncated", record(Array(bytes.prefix(bytes.count / 2)))),
             ("huge", record(Array(repeating: 0xFF, count: 700_000))),
             ("wrong type header", record(bytes, headers: [KafkaHeader(name: TriageHeader.schema, string: "triage.v1.AgentEvent; v=1")])),
-            ("wrong message", record(try wrong.serializedBytes(), headers: [KafkaHeader(name: TriageHeader.schema, string: "\(schema); v=1")])),
+            (
+                "wrong message",
+                record(try wrong.serializedBytes(), headers: [KafkaHeader(name: TriageHeader.schema, string: "\(schema); v=1")])
+            ),
         ]
     }
 
@@ -35,7 +40,8 @@ struct HostileInputTests {
         var bytes: [UInt8] = try valid.serializedBytes()
         bytes += [0xBA, 0x3E, 0x05] + Array("hello".utf8)  // field 999, length-delimited, "hello"
         return KafkaProducerMessage(
-            topic: topic, key: Array(key.utf8), value: bytes, headers: [KafkaHeader(name: TriageHeader.schema, string: "\(type(of: valid).protoMessageName); v=2")]
+            topic: topic, key: Array(key.utf8), value: bytes,
+            headers: [KafkaHeader(name: TriageHeader.schema, string: "\(type(of: valid).protoMessageName); v=2")]
         )
     }
 
@@ -45,7 +51,8 @@ struct HostileInputTests {
         let logger = KafkaTestCluster.makeLogger("test.hostile")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("hostile")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try "tenants:\n  - name: acme\n    token: t\n    accounts: [acct-1]\n".write(toFile: folder + "/tenants.yaml", atomically: true, encoding: .utf8)
+        try "tenants:\n  - name: acme\n    token: t\n    accounts: [acct-1]\n".write(
+            toFile: folder + "/tenants.yaml", atomically: true, encoding: .utf8)
         try """
         endpoints:
           hook: { channel: webhook, url: "http://127.0.0.1:1/refused", secret_env: HOSTILE_KEY }
@@ -70,17 +77,22 @@ struct HostileInputTests {
         }
         let agent = AgentEvent.with {
             $0.eventID = "ada-profile"; $0.agentID = "ada"; $0.producer = "test"; $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-            $0.profile = .with { $0.team = "support"; $0.products = ["billing"]; $0.languages = ["en"]; $0.capacity = 3 }
+            $0.profile = .with {
+                $0.team = "support"; $0.products = ["billing"]; $0.languages = ["en"]; $0.capacity = 3
+            }
         }
         let online = AgentEvent.with {
             $0.eventID = "ada-online"; $0.agentID = "ada"; $0.producer = "test"; $0.occurredAt = Google_Protobuf_Timestamp(date: now)
             $0.presenceChanged = .with { $0.presence = .online }
         }
         let request = NotificationRequest.with {
-            $0.idempotencyKey = "hostile-1"; $0.incidentID = "INC-H1"; $0.recipient = "team-lead"; $0.template = "escalated"; $0.urgent = true
+            $0.idempotencyKey = "hostile-1"; $0.incidentID = "INC-H1"; $0.recipient = "team-lead"; $0.template = "escalated";
+            $0.urgent = true
             $0.requestedAt = Google_Protobuf_Timestamp(date: now)
         }
-        let ledgerRequest = EntitlementRequest.with { $0.requestID = "r-1"; $0.entitlementID = "pack"; $0.commandJson = "{}"; $0.requestedBy = "test" }
+        let ledgerRequest = EntitlementRequest.with {
+            $0.requestID = "r-1"; $0.entitlementID = "pack"; $0.commandJson = "{}"; $0.requestedBy = "test"
+        }
 
         // Hostile records first, then what must still be processed behind them.
         var hostile: [(topic: String, kind: String)] = []
@@ -100,25 +112,33 @@ struct HostileInputTests {
         }
         // The roster skips what it cannot read (every router reads it whole, outside any
         // committed group: dead-lettering would repeat per instance); the agent behind counts.
-        for (_, record) in try Self.hostile(topic: TriageTopic.agentEvents, valid: agent, wrong: request, key: "ada") { records.append(record) }
+        for (_, record) in try Self.hostile(topic: TriageTopic.agentEvents, valid: agent, wrong: request, key: "ada") {
+            records.append(record)
+        }
         records.append(try Self.future(agent, topic: TriageTopic.agentEvents, key: "ada"))
         records.append(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("ada".utf8), value: try online.serializedBytes()))
-        records.append(KafkaProducerMessage(topic: TriageTopic.incidentEvents, key: Array("INC-OK".utf8), value: try opened("INC-OK").serializedBytes()))
-        records.append(KafkaProducerMessage(topic: TriageTopic.notificationRequests, key: Array("INC-H1".utf8), value: try request.serializedBytes()))
+        records.append(
+            KafkaProducerMessage(
+                topic: TriageTopic.incidentEvents, key: Array("INC-OK".utf8), value: try opened("INC-OK").serializedBytes()))
+        records.append(
+            KafkaProducerMessage(topic: TriageTopic.notificationRequests, key: Array("INC-H1".utf8), value: try request.serializedBytes()))
         _ = try await producer.sendAll(records)
 
         let common = ["--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-port", "0", "--log-level", "info"]
         let workers = try [
             TriageProcess(["escalator"] + common), TriageProcess(["analytics"] + common), TriageProcess(["router"] + common),
             TriageProcess(["notifier", "--rules", folder + "/rules.yaml"] + common, environment: ["HOSTILE_KEY": "k"]),
-            TriageProcess(["intake", "--tenants", folder + "/tenants.yaml", "--port", "\(try freeLoopbackPort())", "--host", "127.0.0.1"] + common),
+            TriageProcess(
+                ["intake", "--tenants", folder + "/tenants.yaml", "--port", "\(try freeLoopbackPort())", "--host", "127.0.0.1"] + common),
         ]
 
         // Behind the hostile records: the valid Opened and the future-version one reach analytics,
         // and the router assigns INC-OK to ada (whose profile came after hostile agent events).
         try await eventually("the valid records behind the hostile ones were processed", timeout: .seconds(90)) {
             let analytics = try await readTopic(TriageTopic.analytics, client: client, logger: logger).compactMap(\.valueString)
-            let lifecycle = try await readTopic(TriageTopic.incidentEvents, client: client, logger: logger).compactMap { try? IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])) }
+            let lifecycle = try await readTopic(TriageTopic.incidentEvents, client: client, logger: logger).compactMap {
+                try? IncidentEvent(serializedBytes: Array($0.valueBytes ?? []))
+            }
             return analytics.contains { $0.contains("INC-OK-opened") } && analytics.contains { $0.contains("INC-FUTURE-opened") }
                 && lifecycle.contains { $0.incidentID == "INC-OK" && $0.assigned.agentID == "ada" }
         }
@@ -133,7 +153,9 @@ struct HostileInputTests {
             let offsets = hostile.enumerated().filter { $0.element.topic == topic }.count
             let dead = deadLetters.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }
             let byOffset = Dictionary(grouping: dead, by: { $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?" })
-            #expect(Set(byOffset.keys).isSuperset(of: (0..<offsets).map(String.init)), "\(topic): the \(offsets) hostile records dead-lettered, got offsets \(byOffset.keys.sorted())")
+            #expect(
+                Set(byOffset.keys).isSuperset(of: (0..<offsets).map(String.init)),
+                "\(topic): the \(offsets) hostile records dead-lettered, got offsets \(byOffset.keys.sorted())")
             for (offset, copies) in byOffset where Int(offset).map({ $0 < offsets }) ?? true {
                 #expect(copies.count == groups, "\(topic)@\(offset): one copy per reading group")
                 for copy in copies {
@@ -141,9 +163,13 @@ struct HostileInputTests {
                     #expect(!reason.isEmpty, "\(topic)@\(offset) has a reason")
                 }
             }
-            print("\(topic): \(dead.count) dead-lettered, reasons: \(Set(dead.compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue?.prefix(60) }).sorted())")
+            print(
+                "\(topic): \(dead.count) dead-lettered, reasons: \(Set(dead.compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue?.prefix(60) }).sorted())"
+            )
         }
-        #expect(!deadLetters.contains { $0.keyString == "INC-FUTURE" || $0.keyString == "INC-OK" }, "the future version and the valid event pass")
+        #expect(
+            !deadLetters.contains { $0.keyString == "INC-FUTURE" || $0.keyString == "INC-OK" },
+            "the future version and the valid event pass")
 
         // And every group committed past all of it: nothing holds a partition back.
         for (group, topic) in [
@@ -154,7 +180,8 @@ struct HostileInputTests {
             let end = try await readTopic(topic, client: client, logger: logger).count
             // Read without joining the group (a consumer closed while its join is still in
             // progress trips an assertion in librdkafka 2.0.2).
-            let committed = try await KafkaGroupLagReader(client: client, logger: logger).lag(group: group, topic: topic, partitions: [0]).partitions.first?.committed
+            let committed = try await KafkaGroupLagReader(client: client, logger: logger).lag(group: group, topic: topic, partitions: [0])
+                .partitions.first?.committed
             #expect(committed == Int64(end), "\(group) committed to the end of \(topic) (\(end))")
         }
         _ = try await broker.stop()
@@ -162,7 +189,9 @@ struct HostileInputTests {
 
     func readTopic(_ topic: String, client: KafkaClientConfiguration, logger: Logging.Logger) async throws -> [KafkaMessage] {
         let sink = RecordSink()
-        _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0], client: client, logger: logger) { record in sink.add(record, topic: topic) }
+        _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0], client: client, logger: logger) { record in
+            sink.add(record, topic: topic)
+        }
         return sink.records.withLock { $0 }
     }
 
@@ -170,7 +199,9 @@ struct HostileInputTests {
     func readTopicWithHeaders(_ topic: String, client: KafkaClientConfiguration, logger: Logging.Logger) async throws -> [KafkaMessage] {
         let end = try await readTopic(topic, client: client, logger: logger).count
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(groupID: uniqueName("inspect"), topics: [topic], client: client, sessionTimeout: .seconds(3), heartbeatInterval: .milliseconds(300)),
+            configuration: KafkaConsumerConfiguration(
+                groupID: uniqueName("inspect"), topics: [topic], client: client, sessionTimeout: .seconds(3),
+                heartbeatInterval: .milliseconds(300)),
             logger: logger
         )
         let records = try await withDeadline(.seconds(60)) { try await consumer.collect(end, storingOffsets: false) }

@@ -25,13 +25,16 @@ struct OpsHostTests {
 
     /// Every worker: a taken ops port is a clear error and exit 1, not a crash (with `--ops-host`;
     /// Tests/TriageCLITests/PortTakenTests covers the intake's and `triage dev`'s other ports).
-    @Test func aTakenOpsPortIsAClearErrorInEveryWorker() async throws { try await HeavyTests.run { try await self.aTakenOpsPortIsAClearErrorInEveryWorkerBody() } }
+    @Test func aTakenOpsPortIsAClearErrorInEveryWorker() async throws {
+        try await HeavyTests.run { try await self.aTakenOpsPortIsAClearErrorInEveryWorkerBody() }
+    }
 
     func aTakenOpsPortIsAClearErrorInEveryWorkerBody() async throws {
         let broker = try await BrokerProcess(arguments: TriageTopic.all.flatMap { ["--topic", "\($0):1"] })
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("ops-host")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try "tenants:\n  - name: acme\n    token: t\n    accounts: [acct-1]\n".write(toFile: folder + "/tenants.yaml", atomically: true, encoding: .utf8)
+        try "tenants:\n  - name: acme\n    token: t\n    accounts: [acct-1]\n".write(
+            toFile: folder + "/tenants.yaml", atomically: true, encoding: .utf8)
         try """
         endpoints:
           hook: { channel: webhook, url: "http://127.0.0.1:1/refused", secret_env: OPS_KEY }
@@ -41,7 +44,10 @@ struct OpsHostTests {
         """.write(toFile: folder + "/rules.yaml", atomically: true, encoding: .utf8)
         let (listener, port) = try Self.listen()
         defer { close(listener) }
-        let common = ["--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-host", "127.0.0.1", "--ops-port", "\(port)", "--log-level", "error"]
+        let common = [
+            "--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-host", "127.0.0.1", "--ops-port", "\(port)", "--log-level",
+            "error",
+        ]
         let workers: [[String]] = [
             ["escalator"], ["router"], ["analytics"], ["notifier", "--rules", folder + "/rules.yaml"],
             ["intake", "--tenants", folder + "/tenants.yaml", "--host", "127.0.0.1", "--port", "\(try freeLoopbackPort())"],
@@ -51,7 +57,9 @@ struct OpsHostTests {
             try await eventually("triage \(arguments[0]) exits", timeout: .seconds(60)) { !process.process.isRunning }
             let termination = await process.process.terminated()
             #expect(termination == .exited(1), "triage \(arguments[0]): \(termination) \(process.output.suffix(2_000))")
-            #expect(process.output.contains("error: 127.0.0.1:\(port) is already in use (--ops-port)"), "triage \(arguments[0]): \(process.output.suffix(2_000))")
+            #expect(
+                process.output.contains("error: 127.0.0.1:\(port) is already in use (--ops-port)"),
+                "triage \(arguments[0]): \(process.output.suffix(2_000))")
         }
         _ = try await broker.stop()
     }

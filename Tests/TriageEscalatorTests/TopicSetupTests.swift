@@ -15,7 +15,8 @@ struct TopicSetupTests {
         let broker = try await BrokerProcess(arguments: Self.layout.flatMap { ["--topic", "\($0.name):3"] })
         for run in 1...2 {
             let (status, output, errors) = try await runProcess(
-                triageExecutable, ["topics", "create", "--all", "--partitions", "3", "--bootstrap", broker.bootstrap, "--log-level", "error"]
+                triageExecutable,
+                ["topics", "create", "--all", "--partitions", "3", "--bootstrap", broker.bootstrap, "--log-level", "error"]
             )
             #expect(status == 0, "run \(run): \(output) \(errors)")
             #expect(!output.contains("created "), "run \(run) created something: \(output)")
@@ -39,7 +40,8 @@ struct TopicSetupTests {
         #expect(status == 0, "\(output) \(errors)")
         _ = try await broker.stop()
         let empty = try await BrokerProcess(arguments: [])
-        let (missingStatus, _, missingErrors) = try await runProcess(triageExecutable, ["topics", "check", "--bootstrap", empty.bootstrap, "--log-level", "error"])
+        let (missingStatus, _, missingErrors) = try await runProcess(
+            triageExecutable, ["topics", "check", "--bootstrap", empty.bootstrap, "--log-level", "error"])
         #expect(missingStatus == 1 && missingErrors.contains("--bootstrap \(empty.bootstrap)"), "\(missingErrors)")
         _ = try await empty.stop()
     }
@@ -49,8 +51,10 @@ struct TopicSetupTests {
         // where the rest of its group (incidents) has 3.
         let missing = [TriageTopic.slaState, TriageTopic.routing]
         let present = Self.layout.filter { !missing.contains($0.name) }
-        let broker = try await BrokerProcess(arguments: present.flatMap { ["--topic", "\($0.name):\($0.name == TriageTopic.routingIndex ? 2 : 3)"] })
-        let (status, output, errors) = try await runProcess(triageExecutable, ["topics", "check", "--bootstrap", broker.bootstrap, "--log-level", "error"])
+        let broker = try await BrokerProcess(
+            arguments: present.flatMap { ["--topic", "\($0.name):\($0.name == TriageTopic.routingIndex ? 2 : 3)"] })
+        let (status, output, errors) = try await runProcess(
+            triageExecutable, ["topics", "check", "--bootstrap", broker.bootstrap, "--log-level", "error"])
         #expect(status == 1, "\(output) \(errors)")
         for name in missing { #expect(output.contains("missing \(name)"), "\(output)") }
         #expect(output.contains("wrong   co-partitioned topics of group incidents"), "\(output)")
@@ -62,9 +66,11 @@ struct TopicSetupTests {
     /// A worker that finds topics missing names all of them, and the command, in one error.
     @Test func aWorkerNamesEveryMissingTopicAtStartUp() async throws {
         let missing = [TriageTopic.slaState, TriageTopic.notificationRequests]
-        let broker = try await BrokerProcess(arguments: Self.layout.filter { !missing.contains($0.name) }.flatMap { ["--topic", "\($0.name):2"] })
+        let broker = try await BrokerProcess(
+            arguments: Self.layout.filter { !missing.contains($0.name) }.flatMap { ["--topic", "\($0.name):2"] })
         let (status, output, errors) = try await runProcess(
-            triageExecutable, ["escalator", "--bootstrap", broker.bootstrap, "--ops-port", "0", "--log-level", "error"], timeout: .seconds(60)
+            triageExecutable, ["escalator", "--bootstrap", broker.bootstrap, "--ops-port", "0", "--log-level", "error"],
+            timeout: .seconds(60)
         )
         #expect(status == 1, "\(output) \(errors)")
         #expect(errors.contains("2 topic(s) missing: \(TriageTopic.slaState), \(TriageTopic.notificationRequests)"), "\(errors)")

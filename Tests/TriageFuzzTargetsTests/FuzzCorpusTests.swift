@@ -77,7 +77,10 @@ private func openedEvent() -> IncidentEvent {
 }
 
 /// `incidentEvent`'s input: the selector byte for these headers, then the value.
-private func record(_ value: [UInt8], contentType: String? = TriageHeader.protobufContentType, schema: String? = "triage.v1.IncidentEvent; v=1", eventType: String? = nil)
+private func record(
+    _ value: [UInt8], contentType: String? = TriageHeader.protobufContentType, schema: String? = "triage.v1.IncidentEvent; v=1",
+    eventType: String? = nil
+)
     -> [UInt8]
 {
     [FuzzTargets.RecordHeaders.selector(contentType: contentType, schema: schema, eventType: eventType)] + value
@@ -130,7 +133,9 @@ private func record(_ value: [UInt8], contentType: String? = TriageHeader.protob
         // Top-level field 99 (varint) and field 12 inside Opened (string): a newer producer's additions.
         var opened: [UInt8] = try openedEvent().opened.serializedBytes()
         opened += [0x62, 0x03] + Array("new".utf8)
-        var future: [UInt8] = try { var e = openedEvent(); e.event = nil; return try e.serializedBytes() }()
+        var future: [UInt8] = try {
+            var e = openedEvent(); e.event = nil; return try e.serializedBytes()
+        }()
         future += [0x52, UInt8(opened.count)] + opened + [0x98, 0x06, 0x2A]
         #expect(FuzzTargets.incidentEvent(record(future)) == .accepted)
         let decoded = try IncidentEvent(serializedBytes: future)
@@ -141,7 +146,9 @@ private func record(_ value: [UInt8], contentType: String? = TriageHeader.protob
 
         // A lifecycle case this build does not know (field 40) decodes as "no case" plus unknown
         // fields, and survives re-encoding. (The decoder refuses it as invalid: no case set.)
-        var unknownCase: [UInt8] = try { var e = openedEvent(); e.event = nil; return try e.serializedBytes() }()
+        var unknownCase: [UInt8] = try {
+            var e = openedEvent(); e.event = nil; return try e.serializedBytes()
+        }()
         unknownCase += [0xC2, 0x02, 0x02, 0x08, 0x01]
         let withUnknownCase = try IncidentEvent(serializedBytes: unknownCase)
         #expect(withUnknownCase.event == nil)
@@ -208,7 +215,9 @@ private func record(_ value: [UInt8], contentType: String? = TriageHeader.protob
             withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.replaceSubrange(offset..<(offset + 8), with: $0) }
             return bytes
         }
-        for (value, offset) in [(Double.nan, 15), (.infinity, 15), (-1e300, 15), (0, 15), (.nan, 23), (-1, 23), (.infinity, 31), (.infinity, 4), (1e12, 4)] {
+        for (value, offset) in [
+            (Double.nan, 15), (.infinity, 15), (-1e300, 15), (0, 15), (.nan, 23), (-1, 23), (.infinity, 31), (.infinity, 4), (1e12, 4),
+        ] {
             #expect(FuzzTargets.slaState(with(value, at: offset)).description.contains("out of range"), "\(value) at \(offset)")
         }
         #expect(FuzzTargets.slaState(with(1_772_830_900, at: 4)) == .accepted)

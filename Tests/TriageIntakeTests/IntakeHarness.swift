@@ -77,7 +77,8 @@ final class IntakeHarness: Sendable {
 
     /// `before` runs once the topics exist and before the intake starts (to stage records).
     init(
-        billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil, metrics: (any MetricsFactory)? = nil,
+        billing: BillingPolicy = .standard, clock: TestClock = TestClock(Date()), tls: IntakeTLS? = nil,
+        metrics: (any MetricsFactory)? = nil,
         before: (@Sendable (LedgerTopics, KafkaTestCluster) async throws -> Void)? = nil
     ) async throws {
         let cluster = try KafkaTestCluster()
@@ -112,7 +113,8 @@ final class IntakeHarness: Sendable {
         let feedConsumer = try KafkaConsumer(
             configuration: cluster.consumerConfiguration(group: uniqueName("analytics"), topics: [topics.incidentEvents]), logger: logger
         )
-        let feed = AnalyticsFeed(consumer: feedConsumer, producer: producer, client: client, policy: SlaPolicy(), topics: feedTopics, logger: logger)
+        let feed = AnalyticsFeed(
+            consumer: feedConsumer, producer: producer, client: client, policy: SlaPolicy(), topics: feedTopics, logger: logger)
         let ledger = operatorLedger
         group = ServiceGroup(
             configuration: .init(
@@ -130,7 +132,8 @@ final class IntakeHarness: Sendable {
     /// Grants through the ledger, as `triage entitlements grant` does.
     @discardableResult
     func grant(_ spec: GrantSpec) async throws -> LedgerOutcome {
-        try await operatorLedger.submit(.grant(spec), entitlementID: spec.id, requestID: "grant/\(spec.id)/\(UUID())", requestedBy: "test").outcome.get()
+        try await operatorLedger.submit(.grant(spec), entitlementID: spec.id, requestID: "grant/\(spec.id)/\(UUID())", requestedBy: "test")
+            .outcome.get()
     }
 
     /// Waits until the intake's entitlement view shows `id` (its candidates come from there).
@@ -142,9 +145,11 @@ final class IntakeHarness: Sendable {
 
     /// Runs `body` with a gRPC client of the intake.
     func withClient<T: Sendable>(
-        tls: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext, _ body: @Sendable @escaping (Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>) async throws -> T
+        tls: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
+        _ body: @Sendable @escaping (Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>) async throws -> T
     ) async throws -> T {
-        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: tls)) { client in
+        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: tls)) {
+            client in
             try await body(Triage_V1_IncidentIntake.Client(wrapping: client))
         }
     }
@@ -155,14 +160,14 @@ final class IntakeHarness: Sendable {
     }
 }
 
-
 func withDeadline<T: Sendable>(seconds: Double, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
     try await withDeadline(.milliseconds(Int64(seconds * 1000)), body)
 }
 
 /// Reads a topic from the beginning (a fresh consumer group) until `count` records arrived.
 func readAll(_ topic: String, count: Int, cluster: KafkaTestCluster) async throws -> [KafkaMessage] {
-    let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("reader"), topics: [topic]), logger: cluster.logger)
+    let consumer = try KafkaConsumer(
+        configuration: cluster.consumerConfiguration(group: uniqueName("reader"), topics: [topic]), logger: cluster.logger)
     let reading = Task { try await consumer.run() }
     defer { reading.cancel() }
     return try await withDeadline(seconds: 30) { try await consumer.collect(count, storingOffsets: false) }

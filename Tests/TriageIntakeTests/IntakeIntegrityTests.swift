@@ -17,7 +17,9 @@ struct IntakeIntegrityTests {
     static let purchase = IntakeServiceTests.purchase
     static let later = purchase.addingTimeInterval(86_400 * 30)
 
-    static func pack(_ id: String, account: String, credits: Int = 5) -> GrantSpec { IntakeServiceTests.pack(id, account: account, credits: credits) }
+    static func pack(_ id: String, account: String, credits: Int = 5) -> GrantSpec {
+        IntakeServiceTests.pack(id, account: account, credits: credits)
+    }
 
     /// A harness with PACK-1 (ACME) and PACK-EU (ACME-EU) granted and visible.
     static func harness(metrics: TestMetrics? = nil, credits: Int = 5) async throws -> IntakeHarness {
@@ -36,7 +38,9 @@ struct IntakeIntegrityTests {
         let acme = Tokens.metadata(Tokens.acme)
         let ops = Tokens.metadata(Tokens.ops)
         let first = try await harness.withClient { try await $0.openIncident(openRequest("r-x", account: "ACME"), metadata: acme) }
-        try await eventually("the directory shows the incident", timeout: .seconds(20)) { harness.instance.directory[first.incidentID] != nil }
+        try await eventually("the directory shows the incident", timeout: .seconds(20)) {
+            harness.instance.directory[first.incidentID] != nil
+        }
 
         try await harness.withClient { intake in
             // The same key for the tenant's other account: refused, nothing charged.
@@ -127,7 +131,9 @@ struct IntakeIntegrityTests {
             return collisions
         }
         #expect(collisions.isEmpty)
-        try await eventually("the children are in the directory", timeout: .seconds(20)) { children.allSatisfy { harness.instance.directory[$0] != nil } }
+        try await eventually("the children are in the directory", timeout: .seconds(20)) {
+            children.allSatisfy { harness.instance.directory[$0] != nil }
+        }
         for child in children {
             let entry = try #require(harness.instance.directory[child])
             #expect(entry.opened.parentIncidentID == parent.incidentID, "the child's entry was not rewritten")
@@ -143,44 +149,88 @@ struct IntakeIntegrityTests {
         try await harness.withClient { intake in
             let incident = try await intake.openIncident(openRequest("r-open"), metadata: acme).incidentID
             // Reopening an open incident.
-            let reopenOpen = await status { try await intake.reopen(.with { $0.requestID = "r-reopen-0"; $0.incidentID = incident }, metadata: acme) }
+            let reopenOpen = await status {
+                try await intake.reopen(
+                    .with {
+                        $0.requestID = "r-reopen-0"; $0.incidentID = incident
+                    }, metadata: acme)
+            }
             #expect(reopenOpen?.0 == .failedPrecondition)
-            #expect(reopenOpen?.1.contains("the incident is open; reopen is possible only when it is closed_resolved or closed_unresolved") == true)
-            let close = try await intake.closeResolved(.with { $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            #expect(
+                reopenOpen?.1.contains("the incident is open; reopen is possible only when it is closed_resolved or closed_unresolved")
+                    == true)
+            let close = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana"
+                }, metadata: acme)
             // Right after the close, through the same intake (its state view has not folded it yet).
             let secondClose = await status {
-                try await intake.closeResolved(.with { $0.requestID = "r-close-2"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+                try await intake.closeResolved(
+                    .with {
+                        $0.requestID = "r-close-2"; $0.incidentID = incident; $0.closedBy = "ana"
+                    }, metadata: acme)
             }
-            #expect(secondClose?.0 == .failedPrecondition && secondClose?.1.contains("closed_resolved") == true, "\(String(describing: secondClose))")
+            #expect(
+                secondClose?.0 == .failedPrecondition && secondClose?.1.contains("closed_resolved") == true,
+                "\(String(describing: secondClose))")
             let unresolved = await status {
-                try await intake.closeUnresolved(.with { $0.requestID = "r-close-3"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+                try await intake.closeUnresolved(
+                    .with {
+                        $0.requestID = "r-close-3"; $0.incidentID = incident; $0.closedBy = "ana"
+                    }, metadata: acme)
             }
             #expect(unresolved?.0 == .failedPrecondition)
-            let ack = await status { try await intake.acknowledge(.with { $0.requestID = "r-ack"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: acme) }
+            let ack = await status {
+                try await intake.acknowledge(
+                    .with {
+                        $0.requestID = "r-ack"; $0.incidentID = incident; $0.agentID = "ana"
+                    }, metadata: acme)
+            }
             #expect(ack?.0 == .failedPrecondition)
             let split = await status {
-                try await intake.split(.with { $0.requestID = "r-split"; $0.incidentID = incident; $0.children = [.with { $0.title = "x" }] }, metadata: acme)
+                try await intake.split(
+                    .with {
+                        $0.requestID = "r-split"; $0.incidentID = incident; $0.children = [.with { $0.title = "x" }]
+                    }, metadata: acme)
             }
             #expect(split?.0 == .failedPrecondition && split?.1.contains("split is possible only when it is open") == true)
             // A retry of the close itself is the same call: answered, same event.
-            let retry = try await intake.closeResolved(.with { $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            let retry = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana"
+                }, metadata: acme)
             #expect(retry.eventID == close.eventID)
             // Notes are allowed on a closed incident; a reopen opens it again.
-            _ = try await intake.addNote(.with { $0.requestID = "r-note"; $0.incidentID = incident; $0.author = "ana"; $0.text = "post-mortem" }, metadata: acme)
-            _ = try await intake.reopen(.with { $0.requestID = "r-reopen"; $0.incidentID = incident; $0.reason = "back" }, metadata: acme)
-            _ = try await intake.acknowledge(.with { $0.requestID = "r-ack-2"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: acme)
+            _ = try await intake.addNote(
+                .with {
+                    $0.requestID = "r-note"; $0.incidentID = incident; $0.author = "ana"; $0.text = "post-mortem"
+                }, metadata: acme)
+            _ = try await intake.reopen(
+                .with {
+                    $0.requestID = "r-reopen"; $0.incidentID = incident; $0.reason = "back"
+                }, metadata: acme)
+            _ = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "r-ack-2"; $0.incidentID = incident; $0.agentID = "ana"
+                }, metadata: acme)
             // Once the analytics feed folded it all, the view agrees (not only this intake's memory).
             try await eventually("the snapshot shows the reopened, acknowledged incident", timeout: .seconds(20)) {
-                harness.instance.incidentState[incident]?.status == .acknowledged && harness.instance.incidentState[incident]?.reopenCount == 1
+                harness.instance.incidentState[incident]?.status == .acknowledged
+                    && harness.instance.incidentState[incident]?.reopenCount == 1
             }
-            let lateClose = try await intake.closeResolved(.with { $0.requestID = "r-close-4"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            let lateClose = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-close-4"; $0.incidentID = incident; $0.closedBy = "ana"
+                }, metadata: acme)
             #expect(!lateClose.eventID.isEmpty)
         }
         // The split on the closed incident charged nothing: open (1) only.
         #expect(harness.entitlement("PACK-1")?.creditsRemaining == 4)
         let events = try await readAll(harness.topics.incidentEvents, count: 6, cluster: harness.cluster)
         let kinds = try events.map { try IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])).eventTypeName ?? "?" }
-        let closes = try events.map { try IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])) }.filter { $0.eventTypeName == "ClosedResolved" }
+        let closes = try events.map { try IncidentEvent(serializedBytes: Array($0.valueBytes ?? [])) }.filter {
+            $0.eventTypeName == "ClosedResolved"
+        }
         // The first close (its retry was answered without publishing again) and the close after
         // the reopen; none of the refused ones.
         #expect(closes.count == 2 && Set(closes.map(\.eventID)).count == 2, "\(kinds)")
@@ -197,7 +247,10 @@ struct IntakeIntegrityTests {
             let first = try await intake.openIncident(openRequest("r-1"), metadata: portal).incidentID
             let claimed = await status {
                 try await intake.closeUnresolved(
-                    .with { $0.requestID = "r-c"; $0.incidentID = first; $0.closedBy = "me"; $0.closerRole = "agent"; $0.reason = "cannot_reproduce" },
+                    .with {
+                        $0.requestID = "r-c"; $0.incidentID = first; $0.closedBy = "me"; $0.closerRole = "agent";
+                        $0.reason = "cannot_reproduce"
+                    },
                     metadata: portal
                 )
             }
@@ -205,17 +258,23 @@ struct IntakeIntegrityTests {
             #expect(claimed?.1 == "closer_role: tenant acme-customers is a customer portal and may record closes as customer, not agent")
             // Without a claim the close is the customer's: the standard policy charges it.
             let close = try await intake.closeUnresolved(
-                .with { $0.requestID = "r-c2"; $0.incidentID = first; $0.closedBy = "me"; $0.reason = "cannot_reproduce" }, metadata: portal
+                .with {
+                    $0.requestID = "r-c2"; $0.incidentID = first; $0.closedBy = "me"; $0.reason = "cannot_reproduce"
+                }, metadata: portal
             )
             #expect(close.billingRule == "customer-withdrew" && !close.creditRefunded)
             // A staff tool may close as the agent, but not as the system.
             let second = try await intake.openIncident(openRequest("r-2"), metadata: Tokens.metadata(Tokens.acme)).incidentID
             let system = await status {
                 try await intake.closeUnresolved(
-                    .with { $0.requestID = "r-c3"; $0.incidentID = second; $0.closedBy = "ana"; $0.closerRole = "system" }, metadata: Tokens.metadata(Tokens.acme)
+                    .with {
+                        $0.requestID = "r-c3"; $0.incidentID = second; $0.closedBy = "ana"; $0.closerRole = "system"
+                    }, metadata: Tokens.metadata(Tokens.acme)
                 )
             }
-            #expect(system?.0 == .permissionDenied && system?.1.contains("is a staff tool and may record closes as customer or agent, not system") == true)
+            #expect(
+                system?.0 == .permissionDenied
+                    && system?.1.contains("is a staff tool and may record closes as customer or agent, not system") == true)
         }
         try await harness.stop()
     }
@@ -237,7 +296,9 @@ struct IntakeIntegrityTests {
             combining.title = "a" + String(repeating: "\u{0301}", count: 400_000)
             let combiningRequest = combining
             let title = await status { try await intake.openIncident(combiningRequest, metadata: acme) }
-            #expect(title?.0 == .invalidArgument && title?.1.hasPrefix("title: 800001 bytes; at most 1024") == true, "\(String(describing: title))")
+            #expect(
+                title?.0 == .invalidArgument && title?.1.hasPrefix("title: 800001 bytes; at most 1024") == true,
+                "\(String(describing: title))")
 
             var zone = openRequest("r-zone")
             zone.customerTimeZone = "Europe/Zurich\0"
@@ -262,7 +323,8 @@ struct IntakeIntegrityTests {
             let whole = await status { try await intake.addNote(hugeRequest, metadata: acme) }
             #expect(whole?.0 == .resourceExhausted, "\(String(describing: whole))")
             let size = (try hugeRequest.serializedBytes() as [UInt8]).count
-            #expect(whole?.1 == "the request is \(size) bytes; the intake accepts at most 4194304 (free text at most 32768 bytes per field)")
+            #expect(
+                whole?.1 == "the request is \(size) bytes; the intake accepts at most 4194304 (free text at most 32768 bytes per field)")
         }
         let published = harness.instance.service.statistics.published
         #expect(published == 0, "nothing oversize reached Kafka")
@@ -278,7 +340,8 @@ struct IntakeIntegrityTests {
         try await harness.withClient { intake in
             let incident = try await intake.openIncident(openRequest("r-1"), metadata: acme).incidentID
             _ = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }  // INVALID_ARGUMENT
-            _ = await status { try await intake.getIncident(.with { $0.incidentID = incident }, metadata: Tokens.metadata("nope")) }  // UNAUTHENTICATED
+            // UNAUTHENTICATED
+            _ = await status { try await intake.getIncident(.with { $0.incidentID = incident }, metadata: Tokens.metadata("nope")) }
             _ = await status { try await intake.getIncident(.with { $0.incidentID = "INC-NONE" }, metadata: acme) }  // NOT_FOUND
             _ = await status { try await intake.reopen(.with { $0.incidentID = incident }, metadata: acme) }  // FAILED_PRECONDITION
             _ = await status { try await intake.openIncident(openRequest("r-2", account: "BETA"), metadata: acme) }  // PERMISSION_DENIED
@@ -300,11 +363,15 @@ struct IntakeIntegrityTests {
         var topics = harness.topics
         topics.requests = try harness.cluster.makeTopic("unserved-requests", partitions: 1)
         let producer = try KafkaProducer(configuration: harness.cluster.producerConfiguration(), logger: harness.cluster.logger)
-        let ledger = LedgerClient(producer: producer, client: client, replyPartitions: [0, 1], topics: topics, timeout: .seconds(1), logger: harness.cluster.logger)
+        let ledger = LedgerClient(
+            producer: producer, client: client, replyPartitions: [0, 1], topics: topics, timeout: .seconds(1),
+            logger: harness.cluster.logger)
         let service = IntakeService(
             dependencies: IntakeDependencies(
-                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents), ledger: ledger,
-                entitlements: harness.instance.entitlements, directory: harness.instance.directory, incidentState: harness.instance.incidentState
+                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents),
+                ledger: ledger,
+                entitlements: harness.instance.entitlements, directory: harness.instance.directory,
+                incidentState: harness.instance.incidentState
             ),
             logger: harness.cluster.logger, metricsFactory: metrics
         )
@@ -321,9 +388,14 @@ struct IntakeIntegrityTests {
         let serving = Task { try await server.serve() }
         defer { server.beginGracefulShutdown() }
         let port = try #require(try await transport.listeningAddress.ipv4?.port)
-        let answer = try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) {
+        let answer = try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) {
             client in
-            await status { try await Triage_V1_IncidentIntake.Client(wrapping: client).openIncident(openRequest("r-u"), metadata: Tokens.metadata(Tokens.acme)) }
+            await status {
+                try await Triage_V1_IncidentIntake.Client(wrapping: client).openIncident(
+                    openRequest("r-u"), metadata: Tokens.metadata(Tokens.acme))
+            }
         }
         #expect(answer?.0 == .unavailable, "\(String(describing: answer))")
         #expect(metrics.counterTotal(label: "triage_intake_calls_total", dimensions: [("code", "UNAVAILABLE")]) == 1)
@@ -356,8 +428,14 @@ struct IntakeIntegrityTests {
         let ids = try await harness.withClient { intake in
             let a = try await intake.openIncident(openRequest("r-a"), metadata: acme).incidentID
             let b = try await intake.openIncident(openRequest("r-b"), metadata: acme).incidentID
-            let first = try await intake.acknowledge(.with { $0.requestID = "same"; $0.incidentID = a; $0.agentID = "ana" }, metadata: acme)
-            let second = try await intake.acknowledge(.with { $0.requestID = "same"; $0.incidentID = b; $0.agentID = "ana" }, metadata: acme)
+            let first = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "same"; $0.incidentID = a; $0.agentID = "ana"
+                }, metadata: acme)
+            let second = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "same"; $0.incidentID = b; $0.agentID = "ana"
+                }, metadata: acme)
             return [first.eventID, second.eventID]
         }
         #expect(Set(ids).count == 2)
@@ -417,14 +495,29 @@ struct IntakeIntegrityTests {
             let openedAgain = try await intake.openIncident(openRequest("r-o"), metadata: acme)
             #expect(openedAgain == opened, "the same receipt, partition and offset included")
             let incident = opened.incidentID
-            let raise = try await intake.changeSeverity(.with { $0.requestID = "r-s"; $0.incidentID = incident; $0.severity = .a }, metadata: acme)
-            let lower = try await intake.changeSeverity(.with { $0.requestID = "r-s"; $0.incidentID = incident; $0.severity = .c }, metadata: acme)
+            let raise = try await intake.changeSeverity(
+                .with {
+                    $0.requestID = "r-s"; $0.incidentID = incident; $0.severity = .a
+                }, metadata: acme)
+            let lower = try await intake.changeSeverity(
+                .with {
+                    $0.requestID = "r-s"; $0.incidentID = incident; $0.severity = .c
+                }, metadata: acme)
             #expect(raise.eventID != lower.eventID)
-            let close = try await intake.closeResolved(.with { $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
-            let again = try await intake.closeResolved(.with { $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+            let close = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "ana"
+                }, metadata: acme)
+            let again = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "ana"
+                }, metadata: acme)
             #expect(again == close)
             let changed = await status {
-                try await intake.closeResolved(.with { $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "bob" }, metadata: acme)
+                try await intake.closeResolved(
+                    .with {
+                        $0.requestID = "r-c"; $0.incidentID = incident; $0.closedBy = "bob"
+                    }, metadata: acme)
             }
             #expect(changed?.0 == .failedPrecondition, "a changed close is a second close: \(String(describing: changed))")
         }
@@ -442,11 +535,16 @@ struct IntakeIntegrityTests {
                 let incident = try await intake.openIncident(openRequest("r-open-\(round)"), metadata: acme).incidentID
                 async let split = status {
                     try await intake.split(
-                        .with { $0.requestID = "r-split"; $0.incidentID = incident; $0.children = [.with { $0.title = "part" }] }, metadata: acme
+                        .with {
+                            $0.requestID = "r-split"; $0.incidentID = incident; $0.children = [.with { $0.title = "part" }]
+                        }, metadata: acme
                     )
                 }
                 async let close = status {
-                    try await intake.closeResolved(.with { $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana" }, metadata: acme)
+                    try await intake.closeResolved(
+                        .with {
+                            $0.requestID = "r-close"; $0.incidentID = incident; $0.closedBy = "ana"
+                        }, metadata: acme)
                 }
                 let (splitStatus, closeStatus) = await (split, close)
                 #expect(closeStatus == nil)
@@ -463,7 +561,9 @@ struct IntakeIntegrityTests {
         let messages = try await readAll(harness.topics.incidentEvents, count: incidents.count * 2 + splits * 2, cluster: harness.cluster)
         for incident in incidents {
             let kinds = messages.compactMap { message -> (Int64, String)? in
-                guard let event = try? IncidentEvent(serializedBytes: Array(message.valueBytes ?? [])), event.incidentID == incident else { return nil }
+                guard let event = try? IncidentEvent(serializedBytes: Array(message.valueBytes ?? [])), event.incidentID == incident else {
+                    return nil
+                }
                 return (message.offset, event.eventTypeName ?? "?")
             }.sorted { $0.0 < $1.0 }.map(\.1)
             if let split = kinds.firstIndex(of: "Split"), let close = kinds.firstIndex(of: "ClosedResolved") {
@@ -481,17 +581,33 @@ struct IntakeIntegrityTests {
         try await harness.withClient { intake in
             let incident = try await intake.openIncident(openRequest("r-o"), metadata: acme).incidentID
             let early = await status {
-                try await intake.overrideBilling(.with { $0.requestID = "r-b"; $0.incidentID = incident; $0.refund = true }, metadata: ops)
+                try await intake.overrideBilling(
+                    .with {
+                        $0.requestID = "r-b"; $0.incidentID = incident; $0.refund = true
+                    }, metadata: ops)
             }
             #expect(early?.0 == .failedPrecondition)
-            #expect(early?.1 == "incident \(incident): the incident is open; a billing override is possible only when it is closed_unresolved")
-            _ = try await intake.closeUnresolved(.with { $0.requestID = "r-cu"; $0.incidentID = incident; $0.closedBy = "customer"; $0.closerRole = "customer" }, metadata: acme)
-            let late = try await intake.overrideBilling(.with { $0.requestID = "r-b2"; $0.incidentID = incident; $0.refund = true }, metadata: ops)
+            #expect(
+                early?.1 == "incident \(incident): the incident is open; a billing override is possible only when it is closed_unresolved")
+            _ = try await intake.closeUnresolved(
+                .with {
+                    $0.requestID = "r-cu"; $0.incidentID = incident; $0.closedBy = "customer"; $0.closerRole = "customer"
+                }, metadata: acme)
+            let late = try await intake.overrideBilling(
+                .with {
+                    $0.requestID = "r-b2"; $0.incidentID = incident; $0.refund = true
+                }, metadata: ops)
             #expect(late.creditRefunded && late.billingRule == "admin override")
             // Reopened (the refunded credit taken again): no unresolved close on record any more.
-            _ = try await intake.reopen(.with { $0.requestID = "r-r"; $0.incidentID = incident }, metadata: acme)
+            _ = try await intake.reopen(
+                .with {
+                    $0.requestID = "r-r"; $0.incidentID = incident
+                }, metadata: acme)
             let reopened = await status {
-                try await intake.overrideBilling(.with { $0.requestID = "r-b3"; $0.incidentID = incident; $0.refund = true }, metadata: ops)
+                try await intake.overrideBilling(
+                    .with {
+                        $0.requestID = "r-b3"; $0.incidentID = incident; $0.refund = true
+                    }, metadata: ops)
             }
             #expect(reopened?.0 == .failedPrecondition, "\(String(describing: reopened))")
         }
@@ -511,7 +627,10 @@ struct IntakeIntegrityTests {
                 $0.product = "p\u{200B}"
             }
             let many = await status {
-                try await intake.split(.with { $0.requestID = "r-s"; $0.incidentID = parent; $0.children = Array(repeating: bad, count: 20) }, metadata: acme)
+                try await intake.split(
+                    .with {
+                        $0.requestID = "r-s"; $0.incidentID = parent; $0.children = Array(repeating: bad, count: 20)
+                    }, metadata: acme)
             }
             #expect(many?.0 == .invalidArgument, "\(String(describing: many))")
             #expect(many?.1.hasSuffix("; and 50 more") == true, "\(String(describing: many))")
@@ -519,7 +638,8 @@ struct IntakeIntegrityTests {
             let odd = "a" + String(repeating: "\u{0301}", count: 20)
             let notFound = await status { try await intake.getIncident(.with { $0.incidentID = odd }, metadata: acme) }
             #expect(notFound?.0 == .notFound && notFound?.1.contains("\u{0301}") == false, "\(String(describing: notFound))")
-            #expect(notFound?.1 == "incident the value given (41 bytes) is not known to the intake (not opened through it, or not visible yet)")
+            #expect(
+                notFound?.1 == "incident the value given (41 bytes) is not known to the intake (not opened through it, or not visible yet)")
         }
         try await harness.stop()
     }

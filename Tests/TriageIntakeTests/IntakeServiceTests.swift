@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
-import GRPCProtobuf
 import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import SwiftProtobuf
 import Testing
 import TriageEntitlements
@@ -24,7 +24,9 @@ func status<T: Sendable>(_ call: @Sendable () async throws -> T) async -> (RPCEr
     }
 }
 
-func openRequest(_ requestID: String, account: String = "ACME", entitlement: String = "", severity: Severity = .b) -> Triage_V1_OpenIncidentRequest {
+func openRequest(_ requestID: String, account: String = "ACME", entitlement: String = "", severity: Severity = .b)
+    -> Triage_V1_OpenIncidentRequest
+{
     .with {
         $0.requestID = requestID
         $0.customerAccount = account
@@ -42,8 +44,12 @@ func openRequest(_ requestID: String, account: String = "ACME", entitlement: Str
 struct IntakeServiceTests {
     static let purchase = ISO8601DateFormatter().date(from: "2026-03-01T09:00:00Z")!
 
-    static func pack(_ id: String, account: String = "ACME", credits: Int = 5, purchasedAt: Date = purchase, zone: String = "UTC") -> GrantSpec {
-        GrantSpec(id: id, kind: .fivePack, account: account, purchasedAt: purchasedAt, timeZone: zone, credits: credits, coverage: nil, calendar: nil, termYears: 1)
+    static func pack(_ id: String, account: String = "ACME", credits: Int = 5, purchasedAt: Date = purchase, zone: String = "UTC")
+        -> GrantSpec
+    {
+        GrantSpec(
+            id: id, kind: .fivePack, account: account, purchasedAt: purchasedAt, timeZone: zone, credits: credits, coverage: nil,
+            calendar: nil, termYears: 1)
     }
 
     /// Every RPC once, in a plausible story, with credits and billing checked along the way and
@@ -59,41 +65,84 @@ struct IntakeServiceTests {
         let (opened, figures) = try await harness.withClient { intake in
             let opened = try await intake.openIncident(openRequest("r-open"), metadata: acme)
             let incident = opened.incidentID
-            let ack = try await intake.acknowledge(.with { $0.requestID = "r-ack"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: acme)
-            let note = try await intake.addNote(.with { $0.requestID = "r-note"; $0.incidentID = incident; $0.author = "ana"; $0.text = "looking"; $0.public = true }, metadata: acme)
-            let severity = try await intake.changeSeverity(.with { $0.requestID = "r-sev"; $0.incidentID = incident; $0.severity = .a; $0.reason = "outage" }, metadata: acme)
-            let wait = try await intake.waitOnCustomer(.with { $0.requestID = "r-wait"; $0.incidentID = incident; $0.reason = "logs please" }, metadata: acme)
-            let responded = try await intake.customerResponded(.with { $0.requestID = "r-resp"; $0.incidentID = incident }, metadata: acme)
+            let ack = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "r-ack"; $0.incidentID = incident; $0.agentID = "ana"
+                }, metadata: acme)
+            let note = try await intake.addNote(
+                .with {
+                    $0.requestID = "r-note"; $0.incidentID = incident; $0.author = "ana"; $0.text = "looking"; $0.public = true
+                }, metadata: acme)
+            let severity = try await intake.changeSeverity(
+                .with {
+                    $0.requestID = "r-sev"; $0.incidentID = incident; $0.severity = .a; $0.reason = "outage"
+                }, metadata: acme)
+            let wait = try await intake.waitOnCustomer(
+                .with {
+                    $0.requestID = "r-wait"; $0.incidentID = incident; $0.reason = "logs please"
+                }, metadata: acme)
+            let responded = try await intake.customerResponded(
+                .with {
+                    $0.requestID = "r-resp"; $0.incidentID = incident
+                }, metadata: acme)
             // Children take the parent's current severity: wait until the snapshot has it.
-            try await eventually("the snapshot has severity A", timeout: .seconds(20)) { harness.instance.incidentState[incident]?.severity == .a }
+            try await eventually("the snapshot has severity A", timeout: .seconds(20)) {
+                harness.instance.incidentState[incident]?.severity == .a
+            }
             let split = try await intake.split(
                 .with {
                     $0.requestID = "r-split"; $0.incidentID = incident
-                    $0.children = [.with { $0.title = "export fails" }, .with { $0.title = "import fails"; $0.severity = .c; $0.product = "api" }]
+                    $0.children = [
+                        .with { $0.title = "export fails" },
+                        .with {
+                            $0.title = "import fails"; $0.severity = .c; $0.product = "api"
+                        },
+                    ]
                 },
                 metadata: acme
             )
-            let solution = try await intake.deliverSolution(.with { $0.requestID = "r-sol"; $0.incidentID = incident; $0.agentID = "ana"; $0.summary = "patched" }, metadata: acme)
+            let solution = try await intake.deliverSolution(
+                .with {
+                    $0.requestID = "r-sol"; $0.incidentID = incident; $0.agentID = "ana"; $0.summary = "patched"
+                }, metadata: acme)
             let childA = split.children[0].incidentID
             let childB = split.children[1].incidentID
-            let resolved = try await intake.closeResolved(.with { $0.requestID = "r-close-a"; $0.incidentID = childA; $0.closedBy = "ana" }, metadata: acme)
+            let resolved = try await intake.closeResolved(
+                .with {
+                    $0.requestID = "r-close-a"; $0.incidentID = childA; $0.closedBy = "ana"
+                }, metadata: acme)
             let unresolved = try await intake.closeUnresolved(
-                .with { $0.requestID = "r-close-b"; $0.incidentID = childB; $0.closedBy = "ana"; $0.reason = "cannot_reproduce" }, metadata: acme
+                .with {
+                    $0.requestID = "r-close-b"; $0.incidentID = childB; $0.closedBy = "ana"; $0.reason = "cannot_reproduce"
+                }, metadata: acme
             )
-            let reopened = try await intake.reopen(.with { $0.requestID = "r-reopen-b"; $0.incidentID = childB; $0.reason = "happens again" }, metadata: acme)
-            let requestClose = try await intake.requestClose(.with { $0.requestID = "r-reqclose"; $0.incidentID = incident; $0.reason = "fixed on our side" }, metadata: acme)
+            let reopened = try await intake.reopen(
+                .with {
+                    $0.requestID = "r-reopen-b"; $0.incidentID = childB; $0.reason = "happens again"
+                }, metadata: acme)
+            let requestClose = try await intake.requestClose(
+                .with {
+                    $0.requestID = "r-reqclose"; $0.incidentID = incident; $0.reason = "fixed on our side"
+                }, metadata: acme)
             // An admin overrides a decision: close B unresolved by the customer (charged by the
             // standard policy), then refund it.
             let withdrawn = try await intake.closeUnresolved(
-                .with { $0.requestID = "r-close-b2"; $0.incidentID = childB; $0.closedBy = "customer"; $0.closerRole = "customer"; $0.reason = "withdrawn" },
+                .with {
+                    $0.requestID = "r-close-b2"; $0.incidentID = childB; $0.closedBy = "customer"; $0.closerRole = "customer";
+                    $0.reason = "withdrawn"
+                },
                 metadata: acme
             )
-            let overridden = try await intake.overrideBilling(.with { $0.requestID = "r-override"; $0.incidentID = childB; $0.refund = true; $0.note = "goodwill" }, metadata: ops)
+            let overridden = try await intake.overrideBilling(
+                .with {
+                    $0.requestID = "r-override"; $0.incidentID = childB; $0.refund = true; $0.note = "goodwill"
+                }, metadata: ops)
             return (
                 opened,
                 [
                     "ack": ack.eventID, "note": note.eventID, "sev": severity.eventID, "wait": wait.eventID, "resp": responded.eventID,
-                    "split-parent": split.parent.eventID, "solution": solution.eventID, "resolved": resolved.eventID, "unresolved": unresolved.receipt.eventID,
+                    "split-parent": split.parent.eventID, "solution": solution.eventID, "resolved": resolved.eventID,
+                    "unresolved": unresolved.receipt.eventID,
                     "reopen": reopened.eventID, "reqclose": requestClose.eventID, "withdrawn": withdrawn.receipt.eventID,
                     "credits-after-open": "\(opened.creditsRemaining)", "credits-after-split": "\(split.children[0].creditsRemaining)",
                     "unresolved-refunded": "\(unresolved.creditRefunded)", "unresolved-rule": unresolved.billingRule,
@@ -126,7 +175,8 @@ struct IntakeServiceTests {
         let parentEvents = events.filter { $0.incidentID == opened.incidentID }.compactMap(\.eventTypeName)
         #expect(
             parentEvents == [
-                "Opened", "Acknowledged", "NoteAdded", "SeverityChanged", "WaitingOnCustomer", "CustomerResponded", "Split", "SolutionDelivered",
+                "Opened", "Acknowledged", "NoteAdded", "SeverityChanged", "WaitingOnCustomer", "CustomerResponded", "Split",
+                "SolutionDelivered",
                 "CloseRequestedByCustomer",
             ]
         )
@@ -151,7 +201,9 @@ struct IntakeServiceTests {
             }
             return view.status == "close_requested"
         }
-        let view = try await harness.withClient { intake in try await intake.getIncident(.with { $0.incidentID = opened.incidentID }, metadata: acme) }
+        let view = try await harness.withClient { intake in
+            try await intake.getIncident(.with { $0.incidentID = opened.incidentID }, metadata: acme)
+        }
         #expect(view.customerAccount == "ACME")
         #expect(view.severity == .a)
         #expect(view.splitChildren.count == 2)
@@ -181,31 +233,64 @@ struct IntakeServiceTests {
             let beta = Tokens.metadata(Tokens.beta)
             let incident = try await intake.openIncident(openRequest("a-1"), metadata: acme).incidentID
 
-            let none = await status { try await intake.acknowledge(.with { $0.incidentID = incident; $0.agentID = "x" }, metadata: Tokens.metadata(nil)) }
+            let none = await status {
+                try await intake.acknowledge(
+                    .with {
+                        $0.incidentID = incident; $0.agentID = "x"
+                    }, metadata: Tokens.metadata(nil))
+            }
             #expect(none?.0 == .unauthenticated)
-            let wrong = await status { try await intake.acknowledge(.with { $0.incidentID = incident; $0.agentID = "x" }, metadata: Tokens.metadata("nope")) }
+            let wrong = await status {
+                try await intake.acknowledge(
+                    .with {
+                        $0.incidentID = incident; $0.agentID = "x"
+                    }, metadata: Tokens.metadata("nope"))
+            }
             #expect(wrong?.0 == .unauthenticated)
             #expect(wrong?.1.contains("nope") == false)
 
-            let crossAck = await status { try await intake.acknowledge(.with { $0.incidentID = incident; $0.agentID = "x" }, metadata: beta) }
+            let crossAck = await status {
+                try await intake.acknowledge(
+                    .with {
+                        $0.incidentID = incident; $0.agentID = "x"
+                    }, metadata: beta)
+            }
             #expect(crossAck?.0 == .permissionDenied)
             let crossGet = await status { try await intake.getIncident(.with { $0.incidentID = incident }, metadata: beta) }
             #expect(crossGet?.0 == .permissionDenied)
             let crossOpen = await status { try await intake.openIncident(openRequest("b-1", account: "ACME"), metadata: beta) }
             #expect(crossOpen?.0 == .permissionDenied)
             // Naming someone else's entitlement for one's own account: the ledger refuses.
-            let foreignPack = await status { try await intake.openIncident(openRequest("b-2", account: "BETA", entitlement: "PACK-A"), metadata: beta) }
+            let foreignPack = await status {
+                try await intake.openIncident(openRequest("b-2", account: "BETA", entitlement: "PACK-A"), metadata: beta)
+            }
             #expect(foreignPack?.0 == .permissionDenied)
-            let override = await status { try await intake.overrideBilling(.with { $0.incidentID = incident; $0.refund = true }, metadata: acme) }
+            let override = await status {
+                try await intake.overrideBilling(
+                    .with {
+                        $0.incidentID = incident; $0.refund = true
+                    }, metadata: acme)
+            }
             #expect(override?.0 == .permissionDenied)
-            let unknown = await status { try await intake.acknowledge(.with { $0.incidentID = "INC-NOPE"; $0.agentID = "x" }, metadata: acme) }
+            let unknown = await status {
+                try await intake.acknowledge(
+                    .with {
+                        $0.incidentID = "INC-NOPE"; $0.agentID = "x"
+                    }, metadata: acme)
+            }
             #expect(unknown?.0 == .notFound)
 
             // Beta's own incident works; the admin may act on both.
             let betaIncident = try await intake.openIncident(openRequest("b-3", account: "BETA"), metadata: beta)
             #expect(betaIncident.entitlementID == "PACK-B")
-            _ = try await intake.acknowledge(.with { $0.incidentID = betaIncident.incidentID; $0.agentID = "y" }, metadata: Tokens.metadata(Tokens.ops))
-            _ = try await intake.acknowledge(.with { $0.incidentID = incident; $0.agentID = "y" }, metadata: Tokens.metadata(Tokens.ops))
+            _ = try await intake.acknowledge(
+                .with {
+                    $0.incidentID = betaIncident.incidentID; $0.agentID = "y"
+                }, metadata: Tokens.metadata(Tokens.ops))
+            _ = try await intake.acknowledge(
+                .with {
+                    $0.incidentID = incident; $0.agentID = "y"
+                }, metadata: Tokens.metadata(Tokens.ops))
         }
         let stats = harness.instance.service.statistics
         #expect(stats.denied >= 7)
@@ -220,8 +305,14 @@ struct IntakeServiceTests {
         let (first, second, ackFirst, ackSecond) = try await harness.withClient { intake in
             let first = try await intake.openIncident(openRequest("same-id"), metadata: acme)
             let second = try await intake.openIncident(openRequest("same-id"), metadata: acme)
-            let ackFirst = try await intake.acknowledge(.with { $0.requestID = "ack-1"; $0.incidentID = first.incidentID; $0.agentID = "ana" }, metadata: acme)
-            let ackSecond = try await intake.acknowledge(.with { $0.requestID = "ack-1"; $0.incidentID = first.incidentID; $0.agentID = "ana" }, metadata: acme)
+            let ackFirst = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "ack-1"; $0.incidentID = first.incidentID; $0.agentID = "ana"
+                }, metadata: acme)
+            let ackSecond = try await intake.acknowledge(
+                .with {
+                    $0.requestID = "ack-1"; $0.incidentID = first.incidentID; $0.agentID = "ana"
+                }, metadata: acme)
             return (first, second, ackFirst, ackSecond)
         }
         #expect(first.incidentID == second.incidentID)
@@ -295,14 +386,27 @@ struct IntakeServiceTests {
             let incident = try await intake.openIncident(openRequest("v-ok"), metadata: acme).incidentID
             let noAgent = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }
             #expect(noAgent?.0 == .invalidArgument && noAgent?.1.hasPrefix("agent_id:") == true)
-            let noIncident = await status { try await intake.addNote(.with { $0.author = "a"; $0.text = "t" }, metadata: acme) }
+            let noIncident = await status {
+                try await intake.addNote(
+                    .with {
+                        $0.author = "a"; $0.text = "t"
+                    }, metadata: acme)
+            }
             #expect(noIncident?.0 == .invalidArgument && noIncident?.1.hasPrefix("incident_id:") == true)
             let noChildren = await status { try await intake.split(.with { $0.incidentID = incident }, metadata: acme) }
             #expect(noChildren?.0 == .invalidArgument && noChildren?.1.hasPrefix("children:") == true)
-            let untitledChild = await status { try await intake.split(.with { $0.incidentID = incident; $0.children = [.with { $0.title = "ok" }, .init()] }, metadata: acme) }
+            let untitledChild = await status {
+                try await intake.split(
+                    .with {
+                        $0.incidentID = incident; $0.children = [.with { $0.title = "ok" }, .init()]
+                    }, metadata: acme)
+            }
             #expect(untitledChild?.1.hasPrefix("children[1].title:") == true)
             let badRole = await status {
-                try await intake.closeUnresolved(.with { $0.incidentID = incident; $0.closedBy = "ana"; $0.closerRole = "robot" }, metadata: acme)
+                try await intake.closeUnresolved(
+                    .with {
+                        $0.incidentID = incident; $0.closedBy = "ana"; $0.closerRole = "robot"
+                    }, metadata: acme)
             }
             #expect(badRole?.0 == .invalidArgument && badRole?.1.hasPrefix("closer_role:") == true)
             let badSeverity = await status { try await intake.changeSeverity(.with { $0.incidentID = incident }, metadata: acme) }
@@ -318,9 +422,14 @@ struct IntakeServiceTests {
             let emptySplit = await status { try await intake.split(.with { $0.children = [.init()] }, metadata: acme) }
             #expect(emptySplit?.1 == "incident_id: required; children[0].title: required", "\(String(describing: emptySplit))")
             do {
-                _ = try await intake.closeUnresolved(.with { $0.incidentID = incident; $0.closedBy = "ana"; $0.closerRole = "robot" }, metadata: acme)
+                _ = try await intake.closeUnresolved(
+                    .with {
+                        $0.incidentID = incident; $0.closedBy = "ana"; $0.closerRole = "robot"
+                    }, metadata: acme)
             } catch let error as RPCError {
-                let violations = (try? error.unpackGoogleRPCStatus())?.details.compactMap { $0.badRequest }.flatMap { $0.violations.map { $0.field } }
+                let violations = (try? error.unpackGoogleRPCStatus())?.details.compactMap { $0.badRequest }.flatMap {
+                    $0.violations.map { $0.field }
+                }
                 #expect(violations == ["closer_role"], "the refused role comes with its field in the status details")
             }
         }
@@ -350,7 +459,9 @@ struct IntakeServiceTests {
             let lastMoment = try await intake.openIncident(openRequest("last-moment", entitlement: "PACK-LEAP"), metadata: acme)
             #expect(lastMoment.creditsRemaining == 4)
             clock.set(expiry)
-            let atExpiry = await status { try await intake.openIncident(openRequest("at-expiry", entitlement: "PACK-LEAP"), metadata: acme) }
+            let atExpiry = await status {
+                try await intake.openIncident(openRequest("at-expiry", entitlement: "PACK-LEAP"), metadata: acme)
+            }
             #expect(atExpiry?.0 == .failedPrecondition)
             #expect(atExpiry?.1.contains("expired") == true, "\(atExpiry?.1 ?? "")")
             // Auto-selection finds nothing valid and says why.
@@ -360,7 +471,9 @@ struct IntakeServiceTests {
 
             clock.set(Self.purchase.addingTimeInterval(60))
             _ = try await intake.openIncident(openRequest("eu-1", account: "ACME-EU"), metadata: acme)
-            let exhausted = await status { try await intake.openIncident(openRequest("eu-2", account: "ACME-EU", entitlement: "PACK-ONE"), metadata: acme) }
+            let exhausted = await status {
+                try await intake.openIncident(openRequest("eu-2", account: "ACME-EU", entitlement: "PACK-ONE"), metadata: acme)
+            }
             #expect(exhausted?.0 == .failedPrecondition)
             #expect(exhausted?.1.contains("1 of 1") == true, "\(exhausted?.1 ?? "")")
             let nothing = await status { try await intake.openIncident(openRequest("acme-none", account: "ACME"), metadata: acme) }
@@ -380,7 +493,8 @@ struct IntakeTLSAndPoisonTests {
         let (made, _, opensslErrors) = try await runProcess(
             "/usr/bin/openssl",
             [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1",
                 "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
             ]
         )
@@ -391,7 +505,9 @@ struct IntakeTLSAndPoisonTests {
         )
         try await harness.grant(IntakeServiceTests.pack("PACK-TLS"))
         try await harness.waitForEntitlement("PACK-TLS")
-        let trusted = HTTP2ClientTransport.Posix.TransportSecurity.tls { $0.trustRoots = .certificates([.file(path: folder + "/cert.pem", format: .pem)]) }
+        let trusted = HTTP2ClientTransport.Posix.TransportSecurity.tls {
+            $0.trustRoots = .certificates([.file(path: folder + "/cert.pem", format: .pem)])
+        }
         let receipt = try await harness.withClient(tls: trusted) { intake in
             try await intake.openIncident(openRequest("tls-1"), metadata: Tokens.metadata(Tokens.acme))
         }
@@ -418,7 +534,8 @@ struct IntakeTLSAndPoisonTests {
         let producer = try KafkaProducer(configuration: harness.cluster.producerConfiguration(), logger: harness.cluster.logger)
         let sending = Task { try await producer.run() }
         defer { sending.cancel() }
-        _ = try await producer.send(KafkaProducerMessage(topic: harness.topics.requests, key: Array("PACK-P".utf8), value: Array("not protobuf \u{1}\u{2}".utf8)))
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: harness.topics.requests, key: Array("PACK-P".utf8), value: Array("not protobuf \u{1}\u{2}".utf8)))
         let dead = try await readAll(harness.topics.deadLetter, count: 1, cluster: harness.cluster)
         let reason = dead.first?.header(TriageHeader.deadLetterReason)?.stringValue ?? ""
         #expect(reason.contains("EntitlementRequest"), "\(reason)")
@@ -457,20 +574,28 @@ struct LedgerRedeliveryTests {
                     $0.eventID = "ev-\(incident)"; $0.incidentID = incident; $0.producer = "intake"
                     $0.occurredAt = Google_Protobuf_Timestamp(date: purchase.addingTimeInterval(60))
                     $0.opened = .with {
-                        $0.customerAccount = "ACME"; $0.product = "billing"; $0.severity = .b; $0.title = "t"; $0.language = "en"; $0.customerTimeZone = "UTC"
+                        $0.customerAccount = "ACME"; $0.product = "billing"; $0.severity = .b; $0.title = "t"; $0.language = "en";
+                        $0.customerTimeZone = "UTC"
                     }
                 }
             }
             let at = purchase.addingTimeInterval(60)
-            let spec = GrantSpec(id: "PACK-C", kind: .fivePack, account: "ACME", purchasedAt: purchase, timeZone: "UTC", credits: 1, coverage: nil, calendar: nil, termYears: 1)
+            let spec = GrantSpec(
+                id: "PACK-C", kind: .fivePack, account: "ACME", purchasedAt: purchase, timeZone: "UTC", credits: 1, coverage: nil,
+                calendar: nil, termYears: 1)
             // Offsets 0...3: grant, open A (takes the only credit), open B (rejected: exhausted),
             // close A unresolved (refunded: a credit is free again). Then open C at offset 4.
             let commands = [
                 try request("g", .grant(spec)),
                 try request("a", .open(incidentID: "INC-A", account: "ACME", at: at, parentIncidentID: nil), events: [opened("INC-A")]),
                 try request("b", .open(incidentID: "INC-B", account: "ACME", at: at, parentIncidentID: nil), events: [opened("INC-B")]),
-                try request("close-a", .closeUnresolved(incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at)),
-                try request("c", .open(incidentID: "INC-C", account: "ACME", at: at.addingTimeInterval(2), parentIncidentID: nil), events: [opened("INC-C")]),
+                try request(
+                    "close-a",
+                    .closeUnresolved(
+                        incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at)),
+                try request(
+                    "c", .open(incidentID: "INC-C", account: "ACME", at: at.addingTimeInterval(2), parentIncidentID: nil),
+                    events: [opened("INC-C")]),
             ]
             var reports: [KafkaDeliveryReport] = []
             for command in commands { reports.append(try await producer.send(command)) }
@@ -479,20 +604,27 @@ struct LedgerRedeliveryTests {
             var state: Entitlement?
             for command in [
                 LedgerCommand.grant(spec), .open(incidentID: "INC-A", account: "ACME", at: at, parentIncidentID: nil),
-                .closeUnresolved(incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at),
+                .closeUnresolved(
+                    incidentID: "INC-A", at: at.addingTimeInterval(1), closedBy: .agent, reason: "x", severity: "B", openedAt: at),
             ] {
                 state = EntitlementLedger.apply(command, to: state, entitlementID: "PACK-C", policy: .standard).state
             }
             state?.appliedRequestOffset = reports[3].offset
             _ = try await producer.send(
-                KafkaProducerMessage(topic: topics.entitlements, key: Array("PACK-C".utf8), value: try LedgerJSON.encode(state!), partition: reports[3].partition)
+                KafkaProducerMessage(
+                    topic: topics.entitlements, key: Array("PACK-C".utf8), value: try LedgerJSON.encode(state!),
+                    partition: reports[3].partition)
             )
         }
-        try await eventually("the ledger read all five commands", timeout: .seconds(30)) { harness.instance.ledger.statistics.commands == 5 }
+        try await eventually("the ledger read all five commands", timeout: .seconds(30)) {
+            harness.instance.ledger.statistics.commands == 5
+        }
         let figures = harness.instance.ledger.statistics
         #expect(figures.skipped == 4, "\(figures)")
         let replies = try await readAll(harness.topics.replies, count: 1, cluster: harness.cluster)
-        #expect(figures.accepted == 1, "\(replies.map { (try? EntitlementReply(serializedBytes: Array($0.valueBytes ?? [])))?.outcomeJson ?? "?" })")
+        #expect(
+            figures.accepted == 1,
+            "\(replies.map { (try? EntitlementReply(serializedBytes: Array($0.valueBytes ?? [])))?.outcomeJson ?? "?" })")
         try await harness.waitForEntitlement("PACK-C") { $0.charges.count == 2 }
         let entitlement = try #require(harness.entitlement("PACK-C"))
         #expect(entitlement.charges.map(\.incidentID) == ["INC-A", "INC-C"])

@@ -26,7 +26,8 @@ struct SecretsTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("secrets")).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let tenants = folder + "/tenants.yaml"
-        try "tenants:\n  - name: acme\n    token_env: SECRET_TOKEN\n    accounts: [acct-1]\n".write(toFile: tenants, atomically: true, encoding: .utf8)
+        try "tenants:\n  - name: acme\n    token_env: SECRET_TOKEN\n    accounts: [acct-1]\n".write(
+            toFile: tenants, atomically: true, encoding: .utf8)
         let rules = folder + "/rules.yaml"
         try """
         endpoints:
@@ -44,23 +45,29 @@ struct SecretsTests {
 
         let common = ["--bootstrap", broker.bootstrap, "--session-timeout", "3", "--ops-port", "0", "--log-level", "debug"]
         let port = try freeLoopbackPort()
-        let intake = try TriageProcess(["intake", "--tenants", tenants, "--port", "\(port)", "--host", "127.0.0.1"] + common, environment: ["SECRET_TOKEN": token])
+        let intake = try TriageProcess(
+            ["intake", "--tenants", tenants, "--port", "\(port)", "--host", "127.0.0.1"] + common, environment: ["SECRET_TOKEN": token])
         let notifier = try TriageProcess(["notifier", "--rules", rules] + common, environment: ["SECRET_WEBHOOK": webhookKey])
         // The embedded broker speaks no SASL: this client fails its handshake over and over.
         let sasl = try TriageProcess(
             ["analytics"] + common,
             environment: [
-                "TRIAGE_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "TRIAGE_KAFKA_SASL_MECHANISM": "PLAIN", "TRIAGE_KAFKA_SASL_USERNAME": "triage",
+                "TRIAGE_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "TRIAGE_KAFKA_SASL_MECHANISM": "PLAIN",
+                "TRIAGE_KAFKA_SASL_USERNAME": "triage",
                 "TRIAGE_KAFKA_SASL_PASSWORD": password,
             ]
         )
 
         // A notification whose deliveries fail (connection refused), then dead-letters.
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)), logger: KafkaTestCluster.makeLogger("test.secrets"))
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                client: KafkaClientConfiguration(bootstrap: broker.bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)),
+            logger: KafkaTestCluster.makeLogger("test.secrets"))
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
         let request = NotificationRequest.with {
-            $0.idempotencyKey = "secrets-\(suffix)"; $0.incidentID = "INC-SECRET"; $0.recipient = "team-lead"; $0.template = "escalated"; $0.urgent = true
+            $0.idempotencyKey = "secrets-\(suffix)"; $0.incidentID = "INC-SECRET"; $0.recipient = "team-lead"; $0.template = "escalated";
+            $0.urgent = true
             $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
         }
         _ = try await producer.send(
@@ -74,13 +81,18 @@ struct SecretsTests {
         let calls = Mutex<[String]>([])
         try await eventually("the intake answers", timeout: .seconds(60)) {
             let (_, output, errors) = try await runProcess(
-                triageExecutable, ["call", "GetIncident", #"{"incident_id": "INC-1"}"#, "--intake", "127.0.0.1:\(port)", "--token", presented, "--timeout", "5"]
+                triageExecutable,
+                [
+                    "call", "GetIncident", #"{"incident_id": "INC-1"}"#, "--intake", "127.0.0.1:\(port)", "--token", presented, "--timeout",
+                    "5",
+                ]
             )
             calls.withLock { $0.append(output + errors) }
             return (output + errors).contains("unauthenticated")
         }
         let (_, rightOutput, rightErrors) = try await runProcess(
-            triageExecutable, ["call", "GetIncident", #"{"incident_id": "INC-1"}"#, "--intake", "127.0.0.1:\(port)", "--token", token, "--timeout", "5"]
+            triageExecutable,
+            ["call", "GetIncident", #"{"incident_id": "INC-1"}"#, "--intake", "127.0.0.1:\(port)", "--token", token, "--timeout", "5"]
         )
         calls.withLock { $0.append(rightOutput + rightErrors) }
         #expect(!(rightOutput + rightErrors).contains("unauthenticated"), "the right token is accepted: \(rightOutput) \(rightErrors)")
@@ -96,11 +108,16 @@ struct SecretsTests {
         sasl.kill9()
         _ = try await broker.stop()
 
-        let outputs = ["intake": intake.output, "notifier": notifier.output, "analytics (SASL)": sasl.output, "triage call": calls.withLock { $0 }.joined(separator: "\n")]
+        let outputs = [
+            "intake": intake.output, "notifier": notifier.output, "analytics (SASL)": sasl.output,
+            "triage call": calls.withLock { $0 }.joined(separator: "\n"),
+        ]
         for (name, output) in outputs {
             #expect(!output.isEmpty, "\(name) said something")
             for secret in secrets {
-                #expect(!output.contains(secret), "\(name) printed a secret: …\(output.components(separatedBy: secret).first?.suffix(300) ?? "")")
+                #expect(
+                    !output.contains(secret),
+                    "\(name) printed a secret: …\(output.components(separatedBy: secret).first?.suffix(300) ?? "")")
             }
         }
     }

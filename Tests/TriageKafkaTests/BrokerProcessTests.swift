@@ -5,7 +5,9 @@ import TriageKafka
 import TriageKafkaTesting
 
 /// Where kcat is, if installed. On CI (CI=true) a missing kcat is a failure, not a skip.
-let kcatPath: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let kcatPath: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
 let kcatRequired = ProcessInfo.processInfo.environment["CI"] == "true"
 
 @Suite("triage broker as a separate process, with kcat as an independent client")
@@ -19,7 +21,8 @@ struct BrokerProcessTests {
 
         // kcat → binding, with key and headers.
         let (produced, _, produceErrors) = try await runProcess(
-            kcat, ["-P", "-b", broker.bootstrap, "-t", "interop", "-k", "incident-42", "-H", "triage-event-type=Opened", "-H", "trace=abc"],
+            kcat,
+            ["-P", "-b", broker.bootstrap, "-t", "interop", "-k", "incident-42", "-H", "triage-event-type=Opened", "-H", "trace=abc"],
             input: "hello from kcat\n"
         )
         #expect(produced == 0, "kcat -P failed: \(produceErrors)")
@@ -37,7 +40,9 @@ struct BrokerProcessTests {
         // binding → kcat.
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
         _ = try await producer.send(
-            KafkaProducerMessage(topic: "back", key: "incident-7", value: "hello from Swift", headers: [KafkaHeader(name: "content-type", string: "text/plain")])
+            KafkaProducerMessage(
+                topic: "back", key: "incident-7", value: "hello from Swift",
+                headers: [KafkaHeader(name: "content-type", string: "text/plain")])
         )
         await producer.close()
         let (consumed, output, consumeErrors) = try await runProcess(
@@ -64,7 +69,8 @@ struct BrokerProcessTests {
         let topics = try await admin.listTopics()
         #expect(topics.map(\.name).contains("orders"))
         let error = await #expect(throws: KafkaError.self) {
-            try await admin.createTopics([KafkaTopicSpecification(name: "new", partitions: 3, configs: ["cleanup.policy": "compact"])], timeout: .seconds(2))
+            try await admin.createTopics(
+                [KafkaTopicSpecification(name: "new", partitions: 3, configs: ["cleanup.policy": "compact"])], timeout: .seconds(2))
         }
         #expect(error?.message.contains("`triage broker` with --triage-topics N") == true, "\(String(describing: error))")
         #expect(try await broker.stop() == 0)
@@ -107,7 +113,8 @@ struct BrokerProcessTests {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
         for index in 0..<20 {
             for partition in Int32(0)...1 {
-                _ = try await producer.send(KafkaProducerMessage(topic: "shared", value: Array("p\(partition)-\(index)".utf8), partition: partition))
+                _ = try await producer.send(
+                    KafkaProducerMessage(topic: "shared", value: Array("p\(partition)-\(index)".utf8), partition: partition))
             }
         }
         await producer.close()
@@ -138,8 +145,9 @@ struct BrokerProcessTests {
 struct PublishTailTests {
     @Test func publishLinesReportsBadLinesAndTailPrintsJSON() async throws {
         let broker = try await BrokerProcess(arguments: ["--topic", "triage.incident-events:3"])
-        let opened = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("schemas/examples/opened.json"), encoding: .utf8)
+        let opened = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("schemas/examples/opened.json"), encoding: .utf8)
         let oneLine = opened.replacingOccurrences(of: "\n", with: " ")
         let lines = [
             oneLine,
@@ -169,7 +177,8 @@ struct PublishTailTests {
         #expect((first["opened"] as? [String: Any])?["severity"] as? String == "SEVERITY_B")
 
         let (_, filtered, _) = try await runProcess(
-            triageExecutable, ["tail", "--from-beginning", "--incident", "inc-2002", "--bootstrap", broker.bootstrap, "--log-level", "error"]
+            triageExecutable,
+            ["tail", "--from-beginning", "--incident", "inc-2002", "--bootstrap", broker.bootstrap, "--log-level", "error"]
         )
         #expect(filtered.split(separator: "\n").count == 1 && filtered.contains("inc-2002"))
         #expect(try await broker.stop() == 0)

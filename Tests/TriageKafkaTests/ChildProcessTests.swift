@@ -10,7 +10,8 @@ struct ChildProcessTests {
     /// running; they held `swift test`'s output pipe open and the run hung. A stand-in parent
     /// (`triage child-process-probe`) starts children the way the test helpers do, and is SIGKILLed.
     @Test func childrenDieWhenTheirParentIsKilled() async throws {
-        let parent = try ChildProcess(executable: triageExecutable, arguments: ["child-process-probe", "--children", "3"], standardOutput: .pipe)
+        let parent = try ChildProcess(
+            executable: triageExecutable, arguments: ["child-process-probe", "--children", "3"], standardOutput: .pipe)
         defer { parent.send(SIGKILL) }
         let output = parent.standardOutput!
         // The probe's children write to the same pipe (inherited): its end-of-file comes only
@@ -27,7 +28,9 @@ struct ChildProcessTests {
         try await eventually("the probe started its children", timeout: .seconds(30)) {
             received.withLock { $0.text.contains("ready\n") || $0.ended }
         }
-        let pids = received.withLock { $0.text }.split(separator: "\n").filter { $0.hasPrefix("child ") }.compactMap { Int32($0.dropFirst(6)) }
+        let pids = received.withLock { $0.text }.split(separator: "\n").filter { $0.hasPrefix("child ") }.compactMap {
+            Int32($0.dropFirst(6))
+        }
         #expect(pids.count == 3, "the probe printed: \(received.withLock { $0.text })")
         for pid in pids { #expect(Self.isAlive(pid), "child \(pid) runs while its parent does") }
 
@@ -59,7 +62,9 @@ struct ChildProcessTests {
         // The thread returns right after `done`; a second later it is long gone (and a death
         // signal tied to it would have been delivered).
         try await Task.sleep(for: .seconds(1))
-        #expect(child.isRunning && Self.isAlive(child.processIdentifier), "the child died with the thread that started it: \(String(describing: child.termination))")
+        #expect(
+            child.isRunning && Self.isAlive(child.processIdentifier),
+            "the child died with the thread that started it: \(String(describing: child.termination))")
         child.send(SIGKILL)
         #expect(await child.terminated() == .signalled(SIGKILL))
     }

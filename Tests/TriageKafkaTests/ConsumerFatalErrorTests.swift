@@ -6,7 +6,9 @@ import TriageKafkaTesting
 /// A consumer off the happy path (issue 19): fatal errors.
 @Suite("Consumer fatal errors", .serialized)
 struct ConsumerFatalErrorTests {
-    static func configuration(_ cluster: KafkaTestCluster, topic: String, interval: Duration, instance: String? = nil) -> KafkaConsumerConfiguration {
+    static func configuration(_ cluster: KafkaTestCluster, topic: String, interval: Duration, instance: String? = nil)
+        -> KafkaConsumerConfiguration
+    {
         var configuration = cluster.consumerConfiguration(group: uniqueName("liveness"), topics: [topic])
         configuration.maximumPollInterval = interval
         configuration.groupInstanceID = instance

@@ -9,7 +9,9 @@ import TriageKafkaTesting
 /// What every consumer of a test saw, shared across tasks.
 final class Ledger: Sendable {
     /// Value → every (partition, offset) at which it was processed.
-    private let state = Mutex<(processed: [String: [TopicPartition: [Int64]]], assignments: [String: Set<TopicPartition>], revocations: Int)>(([:], [:], 0))
+    private let state = Mutex<
+        (processed: [String: [TopicPartition: [Int64]]], assignments: [String: Set<TopicPartition>], revocations: Int)
+    >(([:], [:], 0))
 
     func record(_ messages: [KafkaMessage]) {
         state.withLock { state in
@@ -130,8 +132,11 @@ struct ConsumerGroupTests {
         #expect(throws: Never.self) { try consumer.storeOffsets([stray]) }
         try await consumer.commit()
         await consumer.close()
-        let lag = try await KafkaGroupLagReader(client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: cluster.logger)
-            .lag(group: group, topic: other, partitions: [0])
+        let lag = try await KafkaGroupLagReader(
+            client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait),
+            logger: cluster.logger
+        )
+        .lag(group: group, topic: other, partitions: [0])
         #expect(lag.partitions.first?.committed == nil, "nothing was stored for the stray partition: \(lag)")
     }
 

@@ -54,7 +54,8 @@ struct ConsumerLivenessTests {
     @Test func anIdleConsumerKeepsItsPartitions() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic("quiet", partitions: 2)
-        let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
         let events = SeenEvents()
         let reading = Self.read(consumer, into: events) { _ in }
         defer { reading.cancel() }
@@ -74,7 +75,8 @@ struct ConsumerLivenessTests {
     @Test func aStalledHandlerStillLeavesItsGroup() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic("stalled", partitions: 1)
-        let consumer = try KafkaConsumer(configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: Self.configuration(cluster, topic: topic, interval: .seconds(6)), logger: cluster.logger)
         let events = SeenEvents()
         let stalled = Mutex(false)
         let reading = Self.read(consumer, into: events) { _ in
@@ -104,7 +106,8 @@ struct ConsumerHandoffTests {
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
-        try await producer.sendAll((0..<count).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("\($0)".utf8), partition: 0) })
+        try await producer.sendAll(
+            (0..<count).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("\($0)".utf8), partition: 0) })
     }
 
     /// A `next()` cancelled while it waited handed nothing out, so it must not count as the
@@ -115,7 +118,8 @@ struct ConsumerHandoffTests {
         let topic = try cluster.makeTopic("handshake", partitions: 1)
         try await Self.fill(cluster, topic: topic, count: 20)
         let group = uniqueName("handshake")
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
         let running = Task { try await consumer.run() }
         defer { running.cancel() }
 

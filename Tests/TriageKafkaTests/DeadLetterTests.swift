@@ -1,6 +1,6 @@
 import Foundation
-import SwiftProtobuf
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 import Testing
 import TriageKafka
@@ -46,11 +46,13 @@ struct DeadLetterTests {
         _ = try await publisher.publish(openedEvent("inc-6", "e6"))
 
         let groupID = uniqueName("worker")
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: groupID, topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: groupID, topics: [topic]), logger: cluster.logger)
         let handled = HandledEvents()
         let worker = StreamWorker(
             processor: EventRecorder(input: topic, handled: handled), consumer: consumer, producer: producer,
-            configuration: StreamWorkerConfiguration(worker: "recorder", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetterTopic),
+            configuration: StreamWorkerConfiguration(
+                worker: "recorder", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetterTopic),
             logger: cluster.logger
         )
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: cluster.logger))
@@ -58,7 +60,8 @@ struct DeadLetterTests {
         try await eventually("the valid events were handled") { handled.ids.withLock { $0.count } == 3 }
         #expect(handled.ids.withLock { $0 } == ["inc-1", "inc-2", "inc-6"], "valid events in order, around the poison ones")
 
-        let inspector = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [deadLetterTopic]), logger: cluster.logger)
+        let inspector = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [deadLetterTopic]), logger: cluster.logger)
         let dead = try await withDeadline(.seconds(30)) { try await inspector.collect(4) }
         #expect(dead.count == 4)
         #expect(dead.map { $0.header(TriageHeader.deadLetterOffset)?.stringValue } == ["1", "3", "4", "5"])

@@ -58,7 +58,8 @@ struct FaultInjectionTests {
                     try await Task.sleep(for: .milliseconds(600))
                     try cluster.embedded.setRoundTripTime(.zero, broker: broker)
                 default:
-                    try cluster.embedded.failNextRequests(.produce, with: [.notLeaderForPartition, .requestTimedOut, .notLeaderForPartition])
+                    try cluster.embedded.failNextRequests(
+                        .produce, with: [.notLeaderForPartition, .requestTimedOut, .notLeaderForPartition])
                 }
             }
         }
@@ -83,7 +84,9 @@ struct FaultInjectionTests {
             try cluster.embedded.setRoundTripTime(.zero, broker: broker)
         }
         let stored = Mutex<[String: (partition: Int32, offset: Int64)]>([:])
-        _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: Array(0..<6), client: cluster.embedded.clientConfiguration, logger: cluster.logger) {
+        _ = try await KafkaPartitionReader.readToEnd(
+            topic: topic, partitions: Array(0..<6), client: cluster.embedded.clientConfiguration, logger: cluster.logger
+        ) {
             record in
             guard let value = record.value else { return }
             let id = String(decoding: value, as: UTF8.self)
@@ -93,7 +96,9 @@ struct FaultInjectionTests {
         let found = stored.withLock { $0 }
         let missing = acks.keys.filter { found[$0] == nil }.sorted()
         let misplaced = acks.filter { id, ack in found[id].map { $0.partition != ack.partition || $0.offset != ack.offset } ?? false }
-        print("faults: \(acks.count) acknowledged, \(ledger.failed.withLock { $0 }) failed, \(missing.count) missing, \(misplaced.count) not where acknowledged")
+        print(
+            "faults: \(acks.count) acknowledged, \(ledger.failed.withLock { $0 }) failed, \(missing.count) missing, \(misplaced.count) not where acknowledged"
+        )
         #expect(acks.count + ledger.failed.withLock { $0 } == total)
         #expect(missing.isEmpty, "acknowledged but not stored: \(missing.prefix(5).map { "\($0) at \(acks[$0]!)" })")
         #expect(misplaced.isEmpty, "\(misplaced.prefix(5).map { "\($0.key): acknowledged \($0.value), stored \(found[$0.key]!)" })")

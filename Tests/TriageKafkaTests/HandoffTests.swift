@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TriageKafka
 
 /// The hand-off between a client's dedicated thread and the application: coalescing of waiting
@@ -82,7 +83,8 @@ struct HandoffTests {
         #expect(try await handoff.next() == [-1])
         // The application is inside its handler: the revocation must still wait.
         try await Task.sleep(for: .milliseconds(500))
-        #expect(waited.withLock { $0 } == nil, "the revocation completed while the handler ran: \(String(describing: waited.withLock { $0 }))")
+        #expect(
+            waited.withLock { $0 } == nil, "the revocation completed while the handler ran: \(String(describing: waited.withLock { $0 }))")
         let after = Task { try await handoff.next() }  // the handler returned
         await revocation.value
         let result = try #require(waited.withLock { $0 })

@@ -44,10 +44,12 @@ struct KafkaStatisticsTests {
         client.statisticsInterval = .milliseconds(200)
         client.metricsFactory = metrics
 
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: cluster.logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: cluster.logger)
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
-        try await producer.sendAll((0..<50).map { KafkaProducerMessage(topic: topic, key: Array("k\($0)".utf8), value: Array("\($0)".utf8)) })
+        try await producer.sendAll(
+            (0..<50).map { KafkaProducerMessage(topic: topic, key: Array("k\($0)".utf8), value: Array("\($0)".utf8)) })
 
         var configuration = cluster.consumerConfiguration(group: uniqueName("stats"), topics: [topic])
         configuration.client = client

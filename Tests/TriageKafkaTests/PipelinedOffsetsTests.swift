@@ -9,13 +9,16 @@ import TriageKafkaTesting
 @Suite("Pipelined offsets: stored in order, once delivered")
 struct PipelinedOffsetsTests {
     /// Reads `count` records of a one-partition topic in (at least) two batches, storing nothing.
-    static func twoBatches(_ cluster: KafkaTestCluster, group: String) async throws -> (KafkaConsumer, [KafkaMessage], [KafkaMessage], TopicPartition) {
+    static func twoBatches(_ cluster: KafkaTestCluster, group: String) async throws -> (
+        KafkaConsumer, [KafkaMessage], [KafkaMessage], TopicPartition
+    ) {
         let topic = try cluster.makeTopic(partitions: 1)
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         for index in 0..<10 { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: nil, value: "r\(index)")) }
         try await producer.flush()
         await producer.close()
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
         let records = try await withDeadline(.seconds(30)) { try await consumer.collect(10, storingOffsets: false) }
         return (consumer, Array(records.prefix(4)), Array(records.dropFirst(4)), TopicPartition(topic, 0))
     }
@@ -28,7 +31,9 @@ struct PipelinedOffsetsTests {
         let two = try await offsets.begin(second)
         offsets.delivered(two, error: nil)
         try await consumer.commit()
-        #expect(try await consumer.committedOffsets(for: [partition])[partition] == nil, "the second batch's offsets were stored before the first was delivered")
+        #expect(
+            try await consumer.committedOffsets(for: [partition])[partition] == nil,
+            "the second batch's offsets were stored before the first was delivered")
         #expect(offsets.inFlight == 2)
         offsets.delivered(one, error: nil)
         try await offsets.drain()
@@ -90,7 +95,8 @@ struct PipelinedOffsetsTests {
         await producer.submit([]) { error in calls.withLock { $0[-1, default: 0] += error == nil ? 1 : 100 } }
         try await producer.flush()
         #expect(calls.withLock { $0 } == Dictionary(uniqueKeysWithValues: (-1..<20).map { ($0, 1) }))
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("reader"), topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("reader"), topics: [topic]), logger: cluster.logger)
         let read = try await withDeadline(.seconds(30)) { try await consumer.collect(1_000) }
         #expect(Set(read.compactMap(\.valueString)).count == 1_000)
         await consumer.close()

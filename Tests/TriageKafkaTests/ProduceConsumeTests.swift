@@ -67,12 +67,17 @@ struct ProduceConsumeTests {
         let sent = Date(timeIntervalSince1970: 1_800_000_000)
         for index in 0..<10 {
             for partition in [Int32(0), 1] {
-                _ = try await producer.send(KafkaProducerMessage(topic: topic, value: Array("\(partition)-\(index)".utf8), partition: partition, timestamp: sent))
+                _ = try await producer.send(
+                    KafkaProducerMessage(topic: topic, value: Array("\(partition)-\(index)".utf8), partition: partition, timestamp: sent))
             }
         }
         let seen = Mutex<[(Int32, Int64, String, Date?)]>([])
         let types = Mutex<Set<KafkaTimestampType?>>([])
-        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], from: [0: 7], client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait), logger: cluster.logger) {
+        let summary = try await KafkaPartitionReader.readToEnd(
+            topic: topic, partitions: [0, 1], from: [0: 7],
+            client: KafkaClientConfiguration(bootstrap: cluster.bootstrapServers, fetchWait: EmbeddedKafka.mockFetchWait),
+            logger: cluster.logger
+        ) {
             record in
             let value = String(decoding: record.value ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)
             seen.withLock { $0.append((record.partition, record.offset, value, record.timestamp)) }
@@ -124,18 +129,26 @@ struct ProduceConsumeTests {
         var configuration = cluster.producerConfiguration()
         configuration.maximumQueuedMessages = 16
         let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
-        let records = (0..<600).map { KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("\($0)".utf8), partition: Int32($0 % 2)) }
+        let records = (0..<600).map {
+            KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("\($0)".utf8), partition: Int32($0 % 2))
+        }
         try await producer.sendAll(records)
         #expect(producer.statistics.delivered == 600, "every record acknowledged when sendAll returns")
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("order"), topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("order"), topics: [topic]), logger: cluster.logger)
         let received = try await withDeadline(.seconds(30)) { try await consumer.collect(600) }
         for partition in Int32(0)...1 {
-            let values = received.filter { $0.partition == partition }.compactMap { $0.valueBytes.map { Int(String(decoding: $0, as: UTF8.self))! } }
+            let values = received.filter { $0.partition == partition }.compactMap {
+                $0.valueBytes.map { Int(String(decoding: $0, as: UTF8.self))! }
+            }
             #expect(values == Array(stride(from: Int(partition), to: 600, by: 2)), "partition \(partition) in send order")
         }
         // A failing record (unknown partition) fails the batch after the others completed.
         await #expect(throws: KafkaError.self) {
-            try await producer.sendAll([KafkaProducerMessage(topic: topic, key: "k", value: "x"), KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("y".utf8), partition: 99)])
+            try await producer.sendAll([
+                KafkaProducerMessage(topic: topic, key: "k", value: "x"),
+                KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("y".utf8), partition: 99),
+            ])
         }
         await consumer.close()
     }
@@ -270,7 +283,8 @@ struct ProduceConsumeTests {
         try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("\($0)".utf8)) })
         var client = cluster.embedded.clientConfiguration
         client.librdkafkaOverrides = ["max.poll.interval.ms": "10000"]
-        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0], client: client, logger: cluster.logger) { _ in }
+        let summary = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0], client: client, logger: cluster.logger) { _ in
+        }
         #expect(summary.records == 3)
         let follower = KafkaTopicFollower(topic: topic, partitions: [0], start: .beginning, client: client, logger: cluster.logger) { _ in }
         let following = Task { try await follower.run() }

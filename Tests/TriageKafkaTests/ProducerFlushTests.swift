@@ -23,7 +23,8 @@ struct ProducerFlushTests {
         let written = Counter()
         let writing = Task {
             for index in 0..<total {
-                try await producer.enqueue(KafkaProducerMessage(topic: topic, key: Array("k\(index % 7)".utf8), value: Array("\(index)".utf8)))
+                try await producer.enqueue(
+                    KafkaProducerMessage(topic: topic, key: Array("k\(index % 7)".utf8), value: Array("\(index)".utf8)))
                 written.value.add(1, ordering: .relaxed)
             }
         }
@@ -38,7 +39,9 @@ struct ProducerFlushTests {
         do {
             try await withDeadline(.seconds(60)) { try await writing.value }
         } catch {
-            Issue.record("the writer hung at record \(written.value.load(ordering: .relaxed)) of \(total), \(producer.statistics.inFlight) in flight: \(error)")
+            Issue.record(
+                "the writer hung at record \(written.value.load(ordering: .relaxed)) of \(total), \(producer.statistics.inFlight) in flight: \(error)"
+            )
         }
         flushing.cancel()
         let flushes = await flushing.value

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
-@testable import TriageKafka
 import TriageKafkaTesting
+
+@testable import TriageKafka
 
 /// Issue 19, speed: records read without copies (`recordBatches`), their lifetime against the
 /// consumer's, and the producer's cached topic handles and synchronous enqueue.
@@ -26,11 +27,13 @@ struct RecordBatchTests {
             )
         }
         let reports = try await producer.sendAll(sent)
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
         let (seen, copies) = try await withDeadline(.seconds(30)) { () async throws -> ([String: SeenRecord], [KafkaMessage]) in
             var seen: [String: SeenRecord] = [:]
             var copies: [KafkaMessage] = []
             for try await batch in consumer.recordBatches {
+                // swift-format-ignore: ReplaceForEachWithForLoop
                 batch.forEach { record in
                     let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "?"
                     seen[key] = SeenRecord(
@@ -78,7 +81,8 @@ struct RecordBatchTests {
         let topic = try cluster.makeTopic(partitions: 1)
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "kept-\($0)") })
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
         var kept: KafkaRecordBatch? = try await withDeadline(.seconds(30)) { () async throws -> KafkaRecordBatch? in
             var iterator = consumer.recordBatches.makeAsyncIterator()
             return try await iterator.next()
@@ -88,7 +92,8 @@ struct RecordBatchTests {
         let fate = consumer.core.instanceFate
         #expect(fate.current == .open, "destroyed while a batch still refers to its buffers")
         var values: [String] = []
-        kept?.forEach { values.append(String(decoding: $0.value!, as: UTF8.self)) }
+        // swift-format-ignore: ReplaceForEachWithForLoop
+        kept?.forEach { values.append(String(decoding: $0.value!, as: UTF8.self)) }  // not a Sequence: borrowed views
         #expect(values == (0..<values.count).map { "kept-\($0)" } && !values.isEmpty)
         kept = nil
         try await waitUntil(timeout: .seconds(10)) { fate.current == .destroyed }
@@ -102,7 +107,8 @@ struct RecordBatchTests {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 1)
         for wait in [0, 500, 1_500] {  // closed before and while its JoinGroup waits for an answer
-            let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
+            let consumer = try KafkaConsumer(
+                configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
             try await Task.sleep(for: .milliseconds(wait))
             await consumer.close()  // the embedded broker answers a first JoinGroup after ~3 s
             #expect(consumer.core.instanceFate.current == .destroyed)
@@ -123,7 +129,8 @@ struct RecordBatchTests {
         try await producer.flush()
         #expect(producer.statistics.delivered == 300)
         for (offset, topic) in topics.enumerated() {
-            let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
+            let consumer = try KafkaConsumer(
+                configuration: cluster.consumerConfiguration(group: uniqueName("g"), topics: [topic]), logger: cluster.logger)
             let received = try await withDeadline(.seconds(30)) { try await consumer.collect(100) }
             #expect(received.allSatisfy { $0.topic == topic })
             #expect(Set(received.compactMap(\.valueString)) == Set(stride(from: offset, to: 300, by: 3).map(String.init)))
@@ -141,7 +148,11 @@ struct RecordBatchTests {
         var accepted = 0
         var refused = 0
         for index in 0..<50 {
-            if try producer.enqueueIfRoom(KafkaProducerMessage(topic: topic, key: nil, value: "\(index)")) { accepted += 1 } else { refused += 1 }
+            if try producer.enqueueIfRoom(KafkaProducerMessage(topic: topic, key: nil, value: "\(index)")) {
+                accepted += 1
+            } else {
+                refused += 1
+            }
         }
         #expect(accepted >= 10 && refused > 0, "accepted \(accepted), refused \(refused)")
         // The waiting path takes the rest.
@@ -169,7 +180,9 @@ extension RecordBatchTests {
         while filled < 1_000, try producer.enqueueIfRoom(KafkaProducerMessage(topic: topic, key: nil, value: "fill")) { filled += 1 }
         #expect(filled < 1_000, "the queue never filled")
         let waiting = Task { try await producer.enqueue(KafkaProducerMessage(topic: topic, key: nil, value: "waiting")) }
-        let sending = Task { try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: "batch-\($0)") }) }
+        let sending = Task {
+            try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: "batch-\($0)") })
+        }
         try await Task.sleep(for: .milliseconds(300))
         waiting.cancel()
         sending.cancel()
@@ -213,7 +226,8 @@ struct KafkaLogQueueTests {
         logger.logLevel = .debug
         // Nothing listens on port 1: librdkafka logs its failed connections.
         let client = KafkaClientConfiguration(bootstrap: "127.0.0.1:1")
-        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(groupID: uniqueName("g"), topics: ["t"], client: client), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: uniqueName("g"), topics: ["t"], client: client), logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
         let end = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < end {
@@ -254,7 +268,8 @@ private struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         guard event.metadata?["rdkafka.facility"] != nil else { return }
-        let thread = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let thread = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         lines.append(.init(text: "\(event.message)", thread: thread ?? "?"))
     }
 }

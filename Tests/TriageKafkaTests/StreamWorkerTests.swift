@@ -27,7 +27,10 @@ struct KeyCounter: StreamProcessor {
     let seen: SeenByCounter
     var tickAt: Date?
 
-    init(input: String, changelog: String, echoes: String, unreadable: UnreadableRecordPolicy = .skip, tickAt: Date? = nil, seen: SeenByCounter) {
+    init(
+        input: String, changelog: String, echoes: String, unreadable: UnreadableRecordPolicy = .skip, tickAt: Date? = nil,
+        seen: SeenByCounter
+    ) {
         self.input = input
         self.echoes = echoes
         self.seen = seen
@@ -59,7 +62,8 @@ struct KeyCounter: StreamProcessor {
             counts[record.partition]!.values[key] = count
             output.write(KafkaProducerMessage(topic: echoes, key: record.key, value: record.value, partition: record.partition), phase: 0)
             output.write(
-                KafkaProducerMessage(topic: changelog!.topic, key: record.key, value: Array(String(count).utf8), partition: record.partition), phase: 1
+                KafkaProducerMessage(
+                    topic: changelog!.topic, key: record.key, value: Array(String(count).utf8), partition: record.partition), phase: 1
             )
         }
         let seen = self.seen
@@ -99,14 +103,17 @@ struct StreamWorkerTests {
         }
 
         func send(_ topic: String, _ key: String, _ value: String?, partition: Int32) async throws {
-            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value.map { Array($0.utf8) }, partition: partition))
+            _ = try await producer.send(
+                KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value.map { Array($0.utf8) }, partition: partition))
         }
 
         func worker(_ counter: KeyCounter, group: String) throws -> (StreamWorker<KeyCounter>, KafkaConsumer) {
-            let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [input]), logger: cluster.logger)
+            let consumer = try KafkaConsumer(
+                configuration: cluster.consumerConfiguration(group: group, topics: [input]), logger: cluster.logger)
             let worker = StreamWorker(
                 processor: counter, consumer: consumer, producer: producer,
-                configuration: StreamWorkerConfiguration(worker: "key-counter", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetter),
+                configuration: StreamWorkerConfiguration(
+                    worker: "key-counter", client: cluster.embedded.clientConfiguration, deadLetterTopic: deadLetter),
                 logger: cluster.logger
             )
             return (worker, consumer)
@@ -115,7 +122,9 @@ struct StreamWorkerTests {
         /// The latest value per key of `topic`.
         func latest(_ topic: String) async throws -> [String: String?] {
             let read = Mutex<[String: String?]>([:])
-            _ = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: [0, 1], client: cluster.embedded.clientConfiguration, logger: cluster.logger) {
+            _ = try await KafkaPartitionReader.readToEnd(
+                topic: topic, partitions: [0, 1], client: cluster.embedded.clientConfiguration, logger: cluster.logger
+            ) {
                 record in
                 guard let key = record.key else { return }
                 let value = record.value.map { String(decoding: $0, as: UTF8.self) }
@@ -132,7 +141,9 @@ struct StreamWorkerTests {
         try await fixture.send(fixture.changelog, "b", "five", partition: 0)
         try await fixture.send(fixture.changelog, "c", "3", partition: 1)
         try await fixture.send(fixture.changelog, "c", nil, partition: 1)
-        for (key, partition) in [("a", Int32(0)), ("b", 0), ("c", 1), ("a", 0)] { try await fixture.send(fixture.input, key, "x", partition: partition) }
+        for (key, partition) in [("a", Int32(0)), ("b", 0), ("c", 1), ("a", 0)] {
+            try await fixture.send(fixture.input, key, "x", partition: partition)
+        }
         // A record without a value is poison: dead-lettered with the reason, the rest goes on.
         try await fixture.send(fixture.input, "poison", nil, partition: 1)
 
@@ -150,7 +161,8 @@ struct StreamWorkerTests {
         #expect(counts["b"] == "1", "an unreadable state counts from zero again")
         #expect(counts["c"] == "1")
         let dead = try await KafkaConsumer(
-            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [fixture.deadLetter]), logger: fixture.cluster.logger
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [fixture.deadLetter]),
+            logger: fixture.cluster.logger
         ).collect(1)
         #expect(dead.first?.header(TriageHeader.deadLetterReason)?.stringValue == "a record needs a key and a value")
         #expect(dead.first?.header(TriageHeader.deadLetterOffset)?.stringValue == "1")
@@ -158,7 +170,8 @@ struct StreamWorkerTests {
         await group.triggerGracefulShutdown()
         try await running.value
         // Every record, poison included, is committed: 3 on partition 0, 2 on partition 1.
-        let probe = try KafkaConsumer(configuration: fixture.cluster.consumerConfiguration(group: groupID, topics: [fixture.input]), logger: fixture.cluster.logger)
+        let probe = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: groupID, topics: [fixture.input]), logger: fixture.cluster.logger)
         let committed = try await probe.committedOffsets(for: [TopicPartition(fixture.input, 0), TopicPartition(fixture.input, 1)])
         #expect(committed[TopicPartition(fixture.input, 0)] == 3)
         #expect(committed[TopicPartition(fixture.input, 1)] == 2, "the poison record does not hold the partition back")
@@ -172,7 +185,8 @@ struct StreamWorkerTests {
         try await fixture.send(fixture.input, "a", "x", partition: 0)
         let seen = SeenByCounter()
         let (worker, consumer) = try fixture.worker(
-            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, unreadable: .fail, seen: seen), group: uniqueName("counter")
+            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, unreadable: .fail, seen: seen),
+            group: uniqueName("counter")
         )
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         do {
@@ -205,7 +219,8 @@ struct StreamWorkerTests {
         // never landed before an earlier one's), and the last is the number of rounds.
         let sequences = Mutex<[String: [Int]]>([:])
         _ = try await KafkaPartitionReader.readToEnd(
-            topic: fixture.changelog, partitions: [0, 1], client: fixture.cluster.embedded.clientConfiguration, logger: fixture.cluster.logger
+            topic: fixture.changelog, partitions: [0, 1], client: fixture.cluster.embedded.clientConfiguration,
+            logger: fixture.cluster.logger
         ) { record in
             let key = String(decoding: record.key!, as: UTF8.self)
             let count = Int(String(decoding: record.value!, as: UTF8.self))!
@@ -213,12 +228,15 @@ struct StreamWorkerTests {
         }
         let written = sequences.withLock { $0 }
         #expect(written.count == keys)
-        #expect(written.values.allSatisfy { $0 == Array(1...rounds) }, "\(written.first { $0.value != Array(1...rounds) }.map { "\($0)" } ?? "")")
+        #expect(
+            written.values.allSatisfy { $0 == Array(1...rounds) },
+            "\(written.first { $0.value != Array(1...rounds) }.map { "\($0)" } ?? "")")
         let echoes = try await fixture.latest(fixture.echoes)
         #expect(echoes.count == keys, "every echo (the first phase) was written")
         await services.triggerGracefulShutdown()
         try await running.value
-        let probe = try KafkaConsumer(configuration: fixture.cluster.consumerConfiguration(group: group, topics: [fixture.input]), logger: fixture.cluster.logger)
+        let probe = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: group, topics: [fixture.input]), logger: fixture.cluster.logger)
         let committed = try await probe.committedOffsets(for: [TopicPartition(fixture.input, 0), TopicPartition(fixture.input, 1)])
         #expect(committed[TopicPartition(fixture.input, 0)] == Int64(keys / 2 * rounds))
         #expect(committed[TopicPartition(fixture.input, 1)] == Int64(keys / 2 * rounds))
@@ -230,7 +248,8 @@ struct StreamWorkerTests {
         let seen = SeenByCounter()
         let (worker, consumer) = try fixture.worker(
             KeyCounter(
-                input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, tickAt: Date().addingTimeInterval(0.5), seen: seen
+                input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, tickAt: Date().addingTimeInterval(0.5),
+                seen: seen
             ),
             group: uniqueName("counter")
         )
@@ -248,10 +267,12 @@ struct StreamWorkerTests {
         let answers = try fixture.cluster.makeTopic("answers", partitions: 1)
         for index in 0..<30 { try await fixture.send(fixture.input, "k\(index)", "v\(index)", partition: Int32(index % 2)) }
         let consumer = try KafkaConsumer(
-            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("announcer"), topics: [fixture.input]), logger: fixture.cluster.logger
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("announcer"), topics: [fixture.input]),
+            logger: fixture.cluster.logger
         )
         let worker = StreamWorker(
-            processor: Announcer(input: fixture.input, echoes: fixture.echoes, answers: answers), consumer: consumer, producer: fixture.producer,
+            processor: Announcer(input: fixture.input, echoes: fixture.echoes, answers: answers), consumer: consumer,
+            producer: fixture.producer,
             configuration: StreamWorkerConfiguration(worker: "announcer", client: fixture.cluster.embedded.clientConfiguration),
             logger: fixture.cluster.logger
         )
@@ -268,7 +289,9 @@ struct StreamWorkerTests {
         let echoes = Dictionary(
             uniqueKeysWithValues: read.filter { $0.topic == fixture.echoes }.map { ("\($0.partition):\($0.offset)", $0.keyString ?? "") }
         )
-        let said = read.filter { $0.topic == answers }.map { ($0.keyString ?? "", $0.value.map { String(decoding: $0, as: UTF8.self) } ?? "") }
+        let said = read.filter { $0.topic == answers }.map {
+            ($0.keyString ?? "", $0.value.map { String(decoding: $0, as: UTF8.self) } ?? "")
+        }
         #expect(echoes.count == 30)
         #expect(said.count == 30)
         for (key, position) in said { #expect(echoes[position] == key, "the answer of \(key) names \(position)") }

@@ -19,14 +19,16 @@ struct NotifierCommandTests {
         #expect(errors1.contains("\(typo):2:") && errors1.contains("timout") && errors1.contains("timeout"), "\(errors1)")
 
         // 2. A secret the rules name but the environment lacks.
-        let rules = try rulesFile("endpoints:\n  ops: { channel: webhook, url: \"http://127.0.0.1:1/x\", secret_env: TRIAGE_TEST_UNSET_KEY }\n")
+        let rules = try rulesFile(
+            "endpoints:\n  ops: { channel: webhook, url: \"http://127.0.0.1:1/x\", secret_env: TRIAGE_TEST_UNSET_KEY }\n")
         let (status2, _, errors2) = try await runProcess(triageExecutable, ["notifier", "--bootstrap", broker.bootstrap, "--rules", rules])
         #expect(status2 != 0)
         #expect(errors2.contains("TRIAGE_TEST_UNSET_KEY"), "\(errors2)")
 
         // 3. The retry topic (and others) missing: one error naming them, with the command that creates them.
         let (status3, _, errors3) = try await runProcess(
-            "/usr/bin/env", ["TRIAGE_TEST_UNSET_KEY=k", triageExecutable, "notifier", "--bootstrap", broker.bootstrap, "--rules", rules, "--ops-port", "0"]
+            "/usr/bin/env",
+            ["TRIAGE_TEST_UNSET_KEY=k", triageExecutable, "notifier", "--bootstrap", broker.bootstrap, "--rules", rules, "--ops-port", "0"]
         )
         #expect(status3 != 0)
         #expect(errors3.contains("topic(s) missing: ") && errors3.contains("triage.notification-retry"), "\(errors3)")

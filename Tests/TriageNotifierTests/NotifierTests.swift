@@ -82,7 +82,9 @@ final class NotifierFixture: Sendable {
     let rules: NotificationRules
     static let signingKey = "test-signing-key-0123456789"
 
-    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50, openFor: String = "300ms") async throws {
+    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50, openFor: String = "300ms")
+        async throws
+    {
         cluster = try KafkaTestCluster()
         var topics = NotifierTopics()
         topics.requests = try cluster.makeTopic("requests", partitions: partitions)
@@ -134,26 +136,32 @@ final class NotifierFixture: Sendable {
     }
 
     func startNotifier(group: String = uniqueName("notifier")) throws -> (Notifier, ServiceGroup, Task<Void, any Error>) {
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry]), logger: cluster.logger)
         let notifier = Notifier(
             consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, rules: rules,
             deliverer: Deliverer(templates: .defaults, environment: ["NOTIFY_KEY": Self.signingKey]), topics: topics, logger: cluster.logger
         )
-        let group = ServiceGroup(configuration: .init(services: [.init(service: notifier), .init(service: consumer)], logger: cluster.logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: notifier), .init(service: consumer)], logger: cluster.logger))
         return (notifier, group, Task { try await group.run() })
     }
 
-    func request(_ key: String, to recipient: String, template: String = "escalated", channel: Triage_V1_Channel = .unspecified, urgent: Bool = true) async throws {
+    func request(
+        _ key: String, to recipient: String, template: String = "escalated", channel: Triage_V1_Channel = .unspecified, urgent: Bool = true
+    ) async throws {
         let request = NotificationRequest.with {
             $0.idempotencyKey = key; $0.incidentID = "INC-\(key)"; $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
             $0.recipient = recipient; $0.template = template; $0.channel = channel; $0.urgent = urgent
             $0.payload = ["level": "1", "reason": "first response target breached", "severity": "A", "deadline": "2026-11-26T10:00:00Z"]
         }
-        _ = try await producer.send(KafkaProducerMessage(topic: topics.requests, key: Array(recipient.utf8), value: try request.serializedBytes()))
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: topics.requests, key: Array(recipient.utf8), value: try request.serializedBytes()))
     }
 
     func deadLetters() async throws -> [KafkaMessage] {
-        let consumer = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("dlq"), topics: [topics.deadLetter]), logger: cluster.logger)
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("dlq"), topics: [topics.deadLetter]), logger: cluster.logger)
         defer { Task { await consumer.close() } }
         var seen: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(8)
@@ -183,7 +191,8 @@ struct NotifierTests {
             // The documented recipe, through the library's verifier: HMAC-SHA256(key, "<t>." + body).
             try WebhookSignature.verify(header: header, body: delivery.body, key: Data(NotifierFixture.signingKey.utf8), now: Date())
             #expect(throws: WebhookSignatureError.self) {
-                try WebhookSignature.verify(header: header, body: delivery.body + Data(" ".utf8), key: Data(NotifierFixture.signingKey.utf8), now: Date())
+                try WebhookSignature.verify(
+                    header: header, body: delivery.body + Data(" ".utf8), key: Data(NotifierFixture.signingKey.utf8), now: Date())
             }
             let json = try #require(try JSONSerialization.jsonObject(with: delivery.body) as? [String: Any])
             #expect((json["incident_id"] as? String)?.hasPrefix("INC-k-") == true)
@@ -239,7 +248,8 @@ struct NotifierTests {
         // probe — without spending attempts, so each request still got exactly 3 attempts.
         #expect(notifier.statistics.held > 0, "the breaker turned deliveries away")
         #expect(fixture.receiver.requests("/down").count == 18)
-        let perKey = Dictionary(grouping: fixture.receiver.requests("/down"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
+        let perKey = Dictionary(grouping: fixture.receiver.requests("/down"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(
+            \.count)
         #expect(perKey.count == 6 && perKey.values.allSatisfy { $0 == 3 }, "\(perKey)")
         await group.triggerGracefulShutdown()
         try await running.value
@@ -271,10 +281,13 @@ struct NotifierTests {
         let firstSuccess = try #require(answered.first?.at, "the probe")
         let lastSuccess = try #require(answered.last?.at)
         let afterProbe = answered.map { String(format: "%.2f", $0.at.timeIntervalSince(firstSuccess)) }
-        print("breaker recovery: probe \(String(format: "%.2f", firstSuccess.timeIntervalSince(opened))) s after opening; deliveries after it (s): \(afterProbe)")
+        print(
+            "breaker recovery: probe \(String(format: "%.2f", firstSuccess.timeIntervalSince(opened))) s after opening; deliveries after it (s): \(afterProbe)"
+        )
         #expect(firstSuccess.timeIntervalSince(opened) < openFor + 5, "the probe went after one open_for")
         // Before the fix the others were re-queued for probe + open_for (10 s later).
-        #expect(lastSuccess.timeIntervalSince(firstSuccess) < openFor / 2, "held deliveries went within a second of the probe: \(afterProbe)")
+        #expect(
+            lastSuccess.timeIntervalSince(firstSuccess) < openFor / 2, "held deliveries went within a second of the probe: \(afterProbe)")
         let delivered = Set(answered.compactMap { $0.headers["idempotency-key"] })
         #expect(delivered == Set(keys))
         #expect(notifier.statistics.deadLettered == 0)
@@ -303,7 +316,10 @@ struct NotifierTests {
         for index in 0..<200 { try await fixture.request("mixed-\(index)", to: "ops") }
         try await eventually("healthy deliveries go on", timeout: .seconds(30)) { fixture.receiver.requests("/ok").count == 420 }
         let mixed = Date().timeIntervalSince(mixedStart)
-        print(String(format: "notifier healthy throughput: %.0f/s alone, %.0f/s beside a failing and a hanging endpoint", 200 / baseline, 200 / mixed))
+        print(
+            String(
+                format: "notifier healthy throughput: %.0f/s alone, %.0f/s beside a failing and a hanging endpoint", 200 / baseline,
+                200 / mixed))
         // Not a throughput bound (the machine may be busy): had the hanging endpoint's attempt
         // held the partition up, no healthy delivery sent after it could arrive before that
         // attempt's 1 s timeout ran out.
@@ -348,7 +364,8 @@ struct NotifierTests {
         try await eventually("the rest delivered by the next owner", timeout: .seconds(60)) {
             deliveredFirst + second.statistics.delivered == keys.count
         }
-        let perKey = Dictionary(grouping: fixture.receiver.requests("/crawl"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
+        let perKey = Dictionary(grouping: fixture.receiver.requests("/crawl"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(
+            \.count)
         #expect(Set(perKey.keys) == Set(keys))
         #expect(perKey.values.allSatisfy { $0 == 1 }, "each delivered once: \(perKey.filter { $0.value > 1 })")
         await secondGroup.triggerGracefulShutdown()

@@ -56,7 +56,8 @@ struct SMTPClientTests {
         let (made, _, opensslErrors) = try await runProcess(
             "/usr/bin/openssl",
             [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1",
                 "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
             ]
         )
@@ -72,7 +73,8 @@ struct SMTPClientTests {
         await #expect(throws: (any Error).self) { try await untrusting.send(mail) }
         let certificate = try NIOSSLCertificate.fromPEMFile(folder + "/cert.pem")
         let client = SMTPClient(
-            configuration: .init(host: "127.0.0.1", port: server.port, startTLS: true, trustRoots: .certificates(certificate), timeout: .seconds(30))
+            configuration: .init(
+                host: "127.0.0.1", port: server.port, startTLS: true, trustRoots: .certificates(certificate), timeout: .seconds(30))
         )
         try await client.send(mail)
         #expect(server.messages.count == 1)

@@ -15,7 +15,8 @@ struct DeskRecordsTests {
     }
 
     func incident(_ id: String, minute: Double) -> RoutingIncident {
-        RoutingIncident(id: id, team: "support", severity: .c, product: "billing", language: "en", openedAt: start.addingTimeInterval(minute * 60))
+        RoutingIncident(
+            id: id, team: "support", severity: .c, product: "billing", language: "en", openedAt: start.addingTimeInterval(minute * 60))
     }
 
     /// A desk with one agent holding i0 and i1…i4 queued.
@@ -30,7 +31,9 @@ struct DeskRecordsTests {
     func encode(_ value: some Encodable) throws -> [UInt8] { Array(try JSONEncoder().encode(value)) }
 
     func records(of desk: TeamDesk, outbox: [Data] = [], appliedThrough: Int64? = nil) throws -> [[UInt8]: [UInt8]?] {
-        var records: [[UInt8]: [UInt8]?] = [Array("support".utf8): try encode(DeskSnapshot(desk: desk.core, outbox: outbox, appliedThrough: appliedThrough))]
+        var records: [[UInt8]: [UInt8]?] = [
+            Array("support".utf8): try encode(DeskSnapshot(desk: desk.core, outbox: outbox, appliedThrough: appliedThrough))
+        ]
         for entry in desk.queuedIncidents { records[DeskRecords.queueKey(team: "support", incident: entry.id)] = .some(try encode(entry)) }
         return records
     }
@@ -97,7 +100,9 @@ struct DeskRecordsTests {
     @Test func queuedOnlyTeamsRestoreWithoutACore() throws {
         var desk = TeamDesk(team: "support")
         _ = desk.apply(.opened(incident("i1", minute: 1)), at: start, policy: policy)
-        let stored: [[UInt8]: [UInt8]?] = [DeskRecords.queueKey(team: "support", incident: "i1"): .some(try encode(desk.queuedIncidents[0]))]
+        let stored: [[UInt8]: [UInt8]?] = [
+            DeskRecords.queueKey(team: "support", incident: "i1"): .some(try encode(desk.queuedIncidents[0]))
+        ]
         let restored = DeskRecords.restore(stored)
         #expect(restored.desks["support"] == desk)
         #expect(restored.repairs.isEmpty)

@@ -63,7 +63,9 @@ struct LifecycleContractTests {
         #expect(problems.isEmpty, "\(problems.count) invalid events, first: \(problems.prefix(5))")
         // The router names where an incident went (a queue return is a ReturnedToQueue), and
         // its decisions are never dated before the incident they decide (one clock for the run).
-        let targetless = events.filter { $0.1.producer == "router" && $0.1.eventTypeName == "Reassigned" && $0.1.reassigned.toAgentID.isEmpty }
+        let targetless = events.filter {
+            $0.1.producer == "router" && $0.1.eventTypeName == "Reassigned" && $0.1.reassigned.toAgentID.isEmpty
+        }
         #expect(targetless.isEmpty, "\(targetless.count) router Reassigned without a target")
         var openedAt: [String: Date] = [:]
         for (_, event) in events where event.eventTypeName == "Opened" { openedAt[event.incidentID] = event.occurredAt.date }
@@ -71,12 +73,17 @@ struct LifecycleContractTests {
             guard event.producer == "router", let opened = openedAt[event.incidentID] else { return false }
             return event.occurredAt.date < opened.addingTimeInterval(-1)
         }
-        #expect(early.isEmpty, "\(early.count) router decisions dated before their incident's Opened, first: \(early.prefix(3).map { "\($0.1.incidentID) \($0.1.eventTypeName ?? "?") \($0.1.occurredAt.date) < \(openedAt[$0.1.incidentID]!)" })")
+        #expect(
+            early.isEmpty,
+            "\(early.count) router decisions dated before their incident's Opened, first: \(early.prefix(3).map { "\($0.1.incidentID) \($0.1.eventTypeName ?? "?") \($0.1.occurredAt.date) < \(openedAt[$0.1.incidentID]!)" })"
+        )
         #expect(producers.isSuperset(of: ["router", "escalator", "intake", "simulator"]), "producers seen: \(producers.sorted())")
         var deadLetters: [String] = []
-        let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.deadLetter).partitions.map(\.id)
+        let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.deadLetter).partitions.map(
+            \.id)
         let found = Mutex<[String]>([])
-        _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.deadLetter, partitions: partitions, client: client, logger: logger) { record in
+        _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.deadLetter, partitions: partitions, client: client, logger: logger)
+        { record in
             let reason = record.header(TriageHeader.deadLetterReason).map { String(decoding: $0, as: UTF8.self) } ?? "?"
             found.withLock { $0.append(reason) }
         }
@@ -90,9 +97,12 @@ struct LifecycleContractTests {
 
     /// Every lifecycle event on the topic so far, with its partition/offset.
     static func read(client: KafkaClientConfiguration, logger: Logger) async throws -> [(String, IncidentEvent)] {
-        let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.incidentEvents).partitions.map(\.id)
+        let partitions = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.incidentEvents).partitions
+            .map(\.id)
         let events = Mutex<[(String, IncidentEvent)]>([])
-        _ = try await KafkaPartitionReader.readToEnd(topic: TriageTopic.incidentEvents, partitions: partitions, client: client, logger: logger) { record in
+        _ = try await KafkaPartitionReader.readToEnd(
+            topic: TriageTopic.incidentEvents, partitions: partitions, client: client, logger: logger
+        ) { record in
             guard let value = record.value else { return }
             let event = try IncidentEvent(serializedBytes: Array(value.bindMemory(to: UInt8.self)))
             events.withLock { $0.append(("\(record.partition)/\(record.offset)", event)) }

@@ -16,7 +16,9 @@ struct RouterProcessTests {
         "\(TriageTopic.routerState):6", "\(TriageTopic.deadLetter):1",
     ]
 
-    @Test func threeRoutersTenThousandIncidentsOneKilled() async throws { try await HeavyTests.run { try await self.threeRoutersTenThousandIncidentsOneKilledBody() } }
+    @Test func threeRoutersTenThousandIncidentsOneKilled() async throws {
+        try await HeavyTests.run { try await self.threeRoutersTenThousandIncidentsOneKilledBody() }
+    }
 
     func threeRoutersTenThousandIncidentsOneKilledBody() async throws {
         let broker = try await BrokerProcess(arguments: Self.topics.flatMap { ["--topic", $0] })
@@ -30,15 +32,19 @@ struct RouterProcessTests {
         for index in 0..<200 {
             let id = "agent-\(index)"
             capacities[id] = 6
-            roster += "  - { id: \(id), team: \(teams[index % 8]), products: [billing, api], languages: [en], capacity: 6, presence: online }\n"
+            roster +=
+                "  - { id: \(id), team: \(teams[index % 8]), products: [billing, api], languages: [en], capacity: 6, presence: online }\n"
         }
         let rosterFile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("roster") + ".yaml").path
         try roster.write(toFile: rosterFile, atomically: true, encoding: .utf8)
-        let (applied, appliedOutput, appliedErrors) = try await runProcess(triageExecutable, ["agents", "apply", rosterFile, "--bootstrap", broker.bootstrap])
+        let (applied, appliedOutput, appliedErrors) = try await runProcess(
+            triageExecutable, ["agents", "apply", rosterFile, "--bootstrap", broker.bootstrap])
         #expect(applied == 0, "\(appliedErrors)")
         #expect(appliedOutput.contains("for 200 agent(s)"))
 
-        let routerArguments = ["router", "--bootstrap", broker.bootstrap, "--session-timeout", "6", "--ops-port", "0", "--log-level", "warning"]
+        let routerArguments = [
+            "router", "--bootstrap", broker.bootstrap, "--session-timeout", "6", "--ops-port", "0", "--log-level", "warning",
+        ]
         var routers = try (0..<3).map { _ in try TriageProcess(routerArguments) }
 
         let audit = AuditLog(capacities: capacities)
@@ -50,7 +56,8 @@ struct RouterProcessTests {
             logger: logger
         )
         let watching = Task { for try await batch in watcher.batches { for message in batch { audit.record(message) } } }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
         let publisher = IncidentEventPublisher(producer: producer)
         try await Task.sleep(for: .seconds(4))  // let the routers join
 
@@ -112,7 +119,9 @@ struct RouterProcessTests {
                         $0.eventID = "flap-\(agent)-\(index)"; $0.agentID = "agent-\(agent)"
                         $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = presence }
                     }
-                    try await producer.enqueue(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("agent-\(agent)".utf8), value: try event.serializedBytes()))
+                    try await producer.enqueue(
+                        KafkaProducerMessage(
+                            topic: TriageTopic.agentEvents, key: Array("agent-\(agent)".utf8), value: try event.serializedBytes()))
                 }
                 try await Task.sleep(for: .milliseconds(150))
             }
@@ -128,7 +137,8 @@ struct RouterProcessTests {
                 $0.eventID = "final-\(agent)"; $0.agentID = "agent-\(agent)"
                 $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = .online }
             }
-            try await producer.enqueue(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("agent-\(agent)".utf8), value: try event.serializedBytes()))
+            try await producer.enqueue(
+                KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("agent-\(agent)".utf8), value: try event.serializedBytes()))
         }
         // Close the rest of the window's predecessors as they get assigned.
         let closing = ContinuousClock.now + .seconds(60)
@@ -156,7 +166,8 @@ struct RouterProcessTests {
         #expect(result.unassigned.isEmpty)
 
         // `triage agents` reads the roster and the desks back from the topics.
-        let (listed, listing, listErrors) = try await runProcess(triageExecutable, ["agents", "--bootstrap", broker.bootstrap, "--log-level", "error"])
+        let (listed, listing, listErrors) = try await runProcess(
+            triageExecutable, ["agents", "--bootstrap", broker.bootstrap, "--log-level", "error"])
         #expect(listed == 0, "\(listErrors)")
         let rows = listing.split(separator: "\n").filter { $0.hasPrefix("agent-") }
         #expect(rows.count == 200, "\(listing.prefix(500))")

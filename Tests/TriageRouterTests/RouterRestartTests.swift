@@ -45,7 +45,8 @@ struct FencingTests {
         // core written after the intruder's fence (the withheld step) does not count.
         let log = Mutex(DeskLog())
         _ = try await KafkaPartitionReader.readToEnd(
-            topic: fixture.topics.deskState, partitions: [partition], client: fixture.cluster.embedded.clientConfiguration, logger: fixture.cluster.logger
+            topic: fixture.topics.deskState, partitions: [partition], client: fixture.cluster.embedded.clientConfiguration,
+            logger: fixture.cluster.logger
         ) { record in
             guard let key = record.key else { return }
             let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
@@ -100,7 +101,8 @@ struct RosterHistoryTests {
                 $0.eventID = "history-\(index)"; $0.agentID = agent; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
                 $0.presenceChanged = .with { $0.presence = presence }
             }
-            _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array(agent.utf8), value: try event.serializedBytes()))
+            _ = try await fixture.producer.send(
+                KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array(agent.utf8), value: try event.serializedBytes()))
         }
         try await Task.sleep(for: .seconds(1))
         try await fixture.open("R-1")
@@ -118,9 +120,11 @@ struct RosterHistoryTests {
         #expect(again.router.statistics.agents == 2)
         // A presence change after the restart still counts: Bo comes online and takes R-2.
         let online = AgentEvent.with {
-            $0.eventID = "bo-back"; $0.agentID = "bo"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = .online }
+            $0.eventID = "bo-back"; $0.agentID = "bo"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date());
+            $0.presenceChanged = .with { $0.presence = .online }
         }
-        _ = try await fixture.producer.send(KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array("bo".utf8), value: try online.serializedBytes()))
+        _ = try await fixture.producer.send(
+            KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array("bo".utf8), value: try online.serializedBytes()))
         try await Task.sleep(for: .seconds(1))
         try await fixture.open("R-2")
         try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }

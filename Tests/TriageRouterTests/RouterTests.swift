@@ -44,7 +44,9 @@ final class AuditLog: Sendable {
             return
         }
         events.withLock {
-            $0.append(AuditedEvent(timestamp: message.timestamp ?? .distantFuture, partition: message.partition, offset: message.offset, event: event))
+            $0.append(
+                AuditedEvent(
+                    timestamp: message.timestamp ?? .distantFuture, partition: message.partition, offset: message.offset, event: event))
         }
         auditor.withLock { Self.apply(event, to: &$0) }
         switch event.event {
@@ -65,7 +67,9 @@ final class AuditLog: Sendable {
     var recorded: [AuditedEvent] { events.withLock { $0 } }
 
     /// The lifecycle of the incidents behind `violations`, for the failure message.
-    func histories(of violations: [String]) -> String { AssignmentAuditor.histories(of: violations, in: recorded).joined(separator: "\n---\n") }
+    func histories(of violations: [String]) -> String {
+        AssignmentAuditor.histories(of: violations, in: recorded).joined(separator: "\n---\n")
+    }
 
     static func apply(_ event: IncidentEvent, to audit: inout AssignmentAuditor) { audit.apply(event) }
 }
@@ -96,26 +100,31 @@ struct RouterTests {
                 for event in [
                     AgentEvent.with {
                         $0.eventID = "\(id)-profile"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                        $0.profile = .with { $0.team = team; $0.products = ["billing", "api"]; $0.languages = ["en"]; $0.capacity = 6 }
+                        $0.profile = .with {
+                            $0.team = team; $0.products = ["billing", "api"]; $0.languages = ["en"]; $0.capacity = 6
+                        }
                     },
                     AgentEvent.with {
                         $0.eventID = "\(id)-online"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
                         $0.presenceChanged = .with { $0.presence = .online }
                     },
                 ] {
-                    _ = try await producer.send(KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+                    _ = try await producer.send(
+                        KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
                 }
             }
         }
 
         let audit = AuditLog(capacities: capacities)
-        let watcher = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: uniqueName("audit"), topics: [topics.incidentEvents]), logger: logger)
+        let watcher = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("audit"), topics: [topics.incidentEvents]), logger: logger)
         let watching = Task { for try await batch in watcher.batches { for message in batch { audit.record(message) } } }
 
         let group = uniqueName("router")
         func start() async throws -> (RouterInstance, ServiceGroup) {
             let instance = try await RouterInstance(
-                client: client, policy: RoutingPolicy(), group: group, defaultTeam: "tier-1", sessionTimeout: .seconds(3), logger: logger, topics: topics
+                client: client, policy: RoutingPolicy(), group: group, defaultTeam: "tier-1", sessionTimeout: .seconds(3), logger: logger,
+                topics: topics
             )
             return (instance, ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger)))
         }
@@ -149,7 +158,8 @@ struct RouterTests {
                     $0.eventID = "\(id)-flap-\(round)"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
                     $0.presenceChanged = .with { $0.presence = presence }
                 }
-                _ = try await producer.send(KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+                _ = try await producer.send(
+                    KafkaProducerMessage(topic: topics.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
             }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -45,7 +45,8 @@ struct SnapshotTests {
     @Test func theDirectWriterWritesWhatJSONEncoderWrites() throws {
         var bench = Bench(policy: RoutingPolicy(calendars: ["emea-day": try weekdayShift()]))
         let odd = "q\"uote\\back/slash\n\t\r\u{01}\u{1F}é😀"
-        bench.online(agent("ada", languages: ["en", "de-CH"], capacity: 3), agent(odd, products: ["billing", odd], capacity: 2, shift: "emea-day"))
+        bench.online(
+            agent("ada", languages: ["en", "de-CH"], capacity: 3), agent(odd, products: ["billing", odd], capacity: 2, shift: "emea-day"))
         bench.apply(.profile(agent("cy", languages: [])))  // offline, no languages
         bench.open(incident("i1", .b, language: "de"))
         bench.open(incident(odd, product: odd, openedAt: monday10.addingTimeInterval(0.123_456_789)))

@@ -115,8 +115,10 @@ struct BusinessCalendarPropertyTests {
         var random = SeededGenerator(state: UInt64(abs(zone.hashValue % 1_000)) + 42)
         let split = try BusinessCalendar(
             timeZone: TimeZone(identifier: zone)!,
-            weekly: [2: [try .init("08:30", "12:00"), try .init("13:00", "17:30")], 3: [try .init("09:00", "17:00")],
-                     4: [try .init("22:00", "06:00")], 5: [try .init("09:00", "17:00")], 6: [try .init("07:00", "15:00")]],
+            weekly: [
+                2: [try .init("08:30", "12:00"), try .init("13:00", "17:30")], 3: [try .init("09:00", "17:00")],
+                4: [try .init("22:00", "06:00")], 5: [try .init("09:00", "17:00")], 6: [try .init("07:00", "15:00")],
+            ],
             holidays: [.init(date: try .init("2026-12-25")), .init(date: try .init("2026-04-03"), closed: try .init("12:00", "00:00"))]
         )
         let yearStart = instant("2026-01-01T00:00:00Z").timeIntervalSince1970

@@ -135,7 +135,9 @@ struct CalendarPropertyTests {
             let times = [draw.next(), draw.next()].sorted()
             let from = times[0]
             let to = min(times[1], from.addingTimeInterval(21 * 86_400))  // keep each walk short
-            let split = Date(timeIntervalSince1970: Double(Int.random(in: Int(from.timeIntervalSince1970)...Int(to.timeIntervalSince1970), using: &draw.random)))
+            let split = Date(
+                timeIntervalSince1970: Double(
+                    Int.random(in: Int(from.timeIntervalSince1970)...Int(to.timeIntervalSince1970), using: &draw.random)))
             let whole = calendar.businessMinutes(from: from, to: to)
             let parts = calendar.businessMinutes(from: from, to: split) + calendar.businessMinutes(from: split, to: to)
             #expect(abs(whole - parts) < 1e-6, "\(zone) \(shape): \(from) | \(split) | \(to)")
@@ -216,21 +218,33 @@ struct CalendarPropertyTests {
 
     static let longWeekends: [LongWeekend] = [
         // Monday holiday only: Friday 16:00 + 2 h = 1 h Friday + 1 h Tuesday.
-        .init(zone: "America/New_York", saturday: "2026-01-17", friday: "", monday: "2026-01-19", opened: "2026-01-16T16:00:00-05:00", minutes: 120,
-              due: "2026-01-20T10:00:00-05:00", note: "MLK Day"),
+        .init(
+            zone: "America/New_York", saturday: "2026-01-17", friday: "", monday: "2026-01-19", opened: "2026-01-16T16:00:00-05:00",
+            minutes: 120,
+            due: "2026-01-20T10:00:00-05:00", note: "MLK Day"),
         // Friday and Monday holidays: Thursday 16:00 + 2 h = 1 h Thursday + 1 h Tuesday ...
-        .init(zone: "Europe/London", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06", opened: "2026-04-02T16:00:00+01:00", minutes: 120,
-              due: "2026-04-07T10:00:00+01:00", note: "Easter, from Thursday"),
+        .init(
+            zone: "Europe/London", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06", opened: "2026-04-02T16:00:00+01:00",
+            minutes: 120,
+            due: "2026-04-07T10:00:00+01:00", note: "Easter, from Thursday"),
         // ... and an incident opened on the Friday holiday itself starts counting on Tuesday.
-        .init(zone: "Europe/London", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06", opened: "2026-04-03T16:00:00+01:00", minutes: 120,
-              due: "2026-04-07T11:00:00+01:00", note: "Easter, from the Friday holiday"),
+        .init(
+            zone: "Europe/London", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06", opened: "2026-04-03T16:00:00+01:00",
+            minutes: 120,
+            due: "2026-04-07T11:00:00+01:00", note: "Easter, from the Friday holiday"),
         // Sydney's Easter weekend also holds the end of DST (Sunday April 5): +11:00 before, +10:00 after.
-        .init(zone: "Australia/Sydney", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06", opened: "2026-04-02T16:00:00+11:00", minutes: 120,
-              due: "2026-04-07T10:00:00+10:00", note: "Easter across the DST change"),
-        .init(zone: "America/New_York", saturday: "2026-07-04", friday: "2026-07-03", monday: "", opened: "2026-07-02T16:00:00-04:00", minutes: 120,
-              due: "2026-07-06T10:00:00-04:00", note: "Independence Day observed on Friday"),
-        .init(zone: "Asia/Kolkata", saturday: "2026-10-03", friday: "2026-10-02", monday: "2026-10-05", opened: "2026-10-01T16:00:00+05:30", minutes: 600,
-              due: "2026-10-07T10:00:00+05:30", note: "Friday and Monday, 10 hours"),
+        .init(
+            zone: "Australia/Sydney", saturday: "2026-04-04", friday: "2026-04-03", monday: "2026-04-06",
+            opened: "2026-04-02T16:00:00+11:00", minutes: 120,
+            due: "2026-04-07T10:00:00+10:00", note: "Easter across the DST change"),
+        .init(
+            zone: "America/New_York", saturday: "2026-07-04", friday: "2026-07-03", monday: "", opened: "2026-07-02T16:00:00-04:00",
+            minutes: 120,
+            due: "2026-07-06T10:00:00-04:00", note: "Independence Day observed on Friday"),
+        .init(
+            zone: "Asia/Kolkata", saturday: "2026-10-03", friday: "2026-10-02", monday: "2026-10-05", opened: "2026-10-01T16:00:00+05:30",
+            minutes: 600,
+            due: "2026-10-07T10:00:00+05:30", note: "Friday and Monday, 10 hours"),
     ]
 
     @Test(arguments: longWeekends)
@@ -269,13 +283,27 @@ struct CalendarPropertyTests {
     }
 
     static let nights: [Night] = [
-        .init(zone: "America/New_York", evening: "2026-03-07T21:00:00-05:00", morning: "2026-03-08T07:00:00-04:00", minutes: 420, eightHoursLater: "2026-03-08T22:59:00-04:00"),
-        .init(zone: "America/New_York", evening: "2026-10-31T21:00:00-04:00", morning: "2026-11-01T07:00:00-05:00", minutes: 540, eightHoursLater: "2026-11-01T05:00:00-05:00"),
-        .init(zone: "Europe/London", evening: "2026-03-28T21:00:00+00:00", morning: "2026-03-29T07:00:00+01:00", minutes: 420, eightHoursLater: "2026-03-29T22:59:00+01:00"),
-        .init(zone: "Europe/London", evening: "2026-10-24T21:00:00+01:00", morning: "2026-10-25T07:00:00+00:00", minutes: 540, eightHoursLater: "2026-10-25T05:00:00+00:00"),
-        .init(zone: "Australia/Sydney", evening: "2026-04-04T21:00:00+11:00", morning: "2026-04-05T07:00:00+10:00", minutes: 540, eightHoursLater: "2026-04-05T05:00:00+10:00"),
-        .init(zone: "Australia/Sydney", evening: "2026-10-03T21:00:00+10:00", morning: "2026-10-04T07:00:00+11:00", minutes: 420, eightHoursLater: "2026-10-04T22:59:00+11:00"),
-        .init(zone: "Asia/Kolkata", evening: "2026-03-07T21:00:00+05:30", morning: "2026-03-08T07:00:00+05:30", minutes: 480, eightHoursLater: "2026-03-08T06:00:00+05:30"),
+        .init(
+            zone: "America/New_York", evening: "2026-03-07T21:00:00-05:00", morning: "2026-03-08T07:00:00-04:00", minutes: 420,
+            eightHoursLater: "2026-03-08T22:59:00-04:00"),
+        .init(
+            zone: "America/New_York", evening: "2026-10-31T21:00:00-04:00", morning: "2026-11-01T07:00:00-05:00", minutes: 540,
+            eightHoursLater: "2026-11-01T05:00:00-05:00"),
+        .init(
+            zone: "Europe/London", evening: "2026-03-28T21:00:00+00:00", morning: "2026-03-29T07:00:00+01:00", minutes: 420,
+            eightHoursLater: "2026-03-29T22:59:00+01:00"),
+        .init(
+            zone: "Europe/London", evening: "2026-10-24T21:00:00+01:00", morning: "2026-10-25T07:00:00+00:00", minutes: 540,
+            eightHoursLater: "2026-10-25T05:00:00+00:00"),
+        .init(
+            zone: "Australia/Sydney", evening: "2026-04-04T21:00:00+11:00", morning: "2026-04-05T07:00:00+10:00", minutes: 540,
+            eightHoursLater: "2026-04-05T05:00:00+10:00"),
+        .init(
+            zone: "Australia/Sydney", evening: "2026-10-03T21:00:00+10:00", morning: "2026-10-04T07:00:00+11:00", minutes: 420,
+            eightHoursLater: "2026-10-04T22:59:00+11:00"),
+        .init(
+            zone: "Asia/Kolkata", evening: "2026-03-07T21:00:00+05:30", morning: "2026-03-08T07:00:00+05:30", minutes: 480,
+            eightHoursLater: "2026-03-08T06:00:00+05:30"),
     ]
 
     @Test(arguments: nights)
@@ -303,7 +331,9 @@ struct CalendarPropertyTests {
         #expect(!calendar.isOpen(at: instant("2026-06-06T06:00:00+01:00")))
         #expect(!calendar.isOpen(at: instant("2026-06-06T23:00:00+01:00")), "Saturday night is not a shift")
         // 420 minutes left at 23:00 on Friday: 7 h to 06:00, the rest the next Friday night.
-        #expect(try calendar.adding(businessMinutes: 420 + 30, to: instant("2026-06-05T23:00:00+01:00")) == instant("2026-06-12T22:30:00+01:00"))
+        #expect(
+            try calendar.adding(businessMinutes: 420 + 30, to: instant("2026-06-05T23:00:00+01:00")) == instant("2026-06-12T22:30:00+01:00")
+        )
     }
 }
 
@@ -322,7 +352,8 @@ struct CalendarEdgeCaseTests {
     }
 
     @Test func aPartialHolidayThatRunsPastMidnightClosesTheNextMorningToo() throws {
-        let days = try Dictionary(uniqueKeysWithValues: (1...7).map { ($0, [try BusinessCalendar.DailyInterval("00:00", "08:00"), try .init("20:00", "24:00")]) })
+        let days = try Dictionary(
+            uniqueKeysWithValues: (1...7).map { ($0, [try BusinessCalendar.DailyInterval("00:00", "08:00"), try .init("20:00", "24:00")]) })
         let calendar = try BusinessCalendar(
             timeZone: zone("Europe/London"), weekly: days,
             holidays: [.init(date: try .init("2026-06-10"), closed: try .init("20:00", "04:00"))]
@@ -336,7 +367,8 @@ struct CalendarEdgeCaseTests {
     /// Business minutes of one local day of an every-day calendar.
     private func minutes(on day: String, in identifier: String, _ intervals: [(String, String)]) throws -> Double {
         let daily = try intervals.map { try BusinessCalendar.DailyInterval($0.0, $0.1) }
-        let calendar = try BusinessCalendar(timeZone: zone(identifier), weekly: Dictionary(uniqueKeysWithValues: (1...7).map { ($0, daily) }))
+        let calendar = try BusinessCalendar(
+            timeZone: zone(identifier), weekly: Dictionary(uniqueKeysWithValues: (1...7).map { ($0, daily) }))
         var gregorian = Calendar(identifier: .gregorian)
         gregorian.timeZone = calendar.timeZone
         let local = try BusinessCalendar.LocalDate(day)

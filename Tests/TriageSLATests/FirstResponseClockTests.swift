@@ -51,7 +51,10 @@ struct FirstResponseClockTests {
         let clock = FirstResponseClock(openedAt: instant("2026-03-10T09:00:00-04:00"), severity: .b, calendar: office)
         let milestones = try clock.milestones(after: instant("2026-03-10T09:00:00-04:00"))
         #expect(milestones.map(\.kind) == [.warning(percent: 50), .warning(percent: 75), .breach])
-        #expect(milestones.map(\.due) == [instant("2026-03-10T11:00:00-04:00"), instant("2026-03-10T12:00:00-04:00"), instant("2026-03-10T13:00:00-04:00")])
+        #expect(
+            milestones.map(\.due) == [
+                instant("2026-03-10T11:00:00-04:00"), instant("2026-03-10T12:00:00-04:00"), instant("2026-03-10T13:00:00-04:00"),
+            ])
         // Later: only what is still ahead.
         #expect(try clock.milestones(after: instant("2026-03-10T11:30:00-04:00")).map(\.kind) == [.warning(percent: 75), .breach])
     }

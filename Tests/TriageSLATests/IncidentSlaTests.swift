@@ -156,7 +156,8 @@ struct SlaBookTests {
         for index in 0..<2_000 {
             let opened = minutes(Double(Int.random(in: 0..<10_000, using: &random)))
             let id = "INC-\(index)"
-            _ = book.apply(.opened(severity: .a, coverage: .twentyFourSeven, team: nil), to: id, at: opened, position: Int64(index), rules: rules)
+            _ = book.apply(
+                .opened(severity: .a, coverage: .twentyFourSeven, team: nil), to: id, at: opened, position: Int64(index), rules: rules)
             deadlines[id] = opened.addingTimeInterval(120 * 60)
         }
         let cut = minutes(5_000)
@@ -184,7 +185,9 @@ struct SlaBookTests {
         let fired = book.fire(upTo: minutes(60), rules: rules)
         #expect(fired.changed == ["INC-1"] && fired.actions.count == 1)
         // Our own 50 % warning read back: already recorded, nothing to write.
-        let readBack = book.apply(.warningEmitted(target: .firstResponse, percent: 50, deadline: minutes(120)), to: "INC-1", at: minutes(60), position: 2, rules: rules)
+        let readBack = book.apply(
+            .warningEmitted(target: .firstResponse, percent: 50, deadline: minutes(120)), to: "INC-1", at: minutes(60), position: 2,
+            rules: rules)
         #expect(readBack.changed.isEmpty)
         let paused = book.apply(.waitingOnCustomer, to: "INC-1", at: minutes(61), position: 3, rules: rules)
         #expect(paused.changed == ["INC-1"])
@@ -210,7 +213,8 @@ struct SlaBookTests {
         ]
         for round in 0..<300 {
             var state = IncidentSla(
-                openedAt: minutes(Double(round)), severity: [.a, .b, .c][round % 3], coverage: round % 2 == 0 ? .businessHours : .twentyFourSeven,
+                openedAt: minutes(Double(round)), severity: [.a, .b, .c][round % 3],
+                coverage: round % 2 == 0 ? .businessHours : .twentyFourSeven,
                 team: round % 4 == 0 ? "east" : nil, rules: rules
             )
             var at = minutes(Double(round))
@@ -234,7 +238,9 @@ struct SlaBookTests {
             #expect(try IncidentSlaCodec.decode(untraced, rules: rules).trace == nil)
         }
         #expect(throws: IncidentSlaCodec.DecodingError.self) { try IncidentSlaCodec.decode([1, 2], rules: rules) }
-        #expect(throws: IncidentSlaCodec.DecodingError.self) { try IncidentSlaCodec.decode([9] + Array(repeating: 0, count: 90), rules: rules) }
+        #expect(throws: IncidentSlaCodec.DecodingError.self) {
+            try IncidentSlaCodec.decode([9] + Array(repeating: 0, count: 90), rules: rules)
+        }
     }
 
     /// The breach instant of the tracker equals the reference FirstResponseClock's deadline
@@ -280,7 +286,9 @@ struct SlaBookTests {
             // (Where a severity change left the used time above the new target, the tracker
             // breaches at the change itself; the reference would move to the next open minute.)
             if let expected, expected >= at, reference.usedBeforeSegment < reference.targetMinutes {
-                #expect(breach.map { abs($0.timeIntervalSince(expected)) < 0.001 } == true, "opened \(opened) \(severity): \(actions) vs \(expected) at \(at) \(reference)")
+                #expect(
+                    breach.map { abs($0.timeIntervalSince(expected)) < 0.001 } == true,
+                    "opened \(opened) \(severity): \(actions) vs \(expected) at \(at) \(reference)")
             }
         }
     }

@@ -66,10 +66,11 @@ struct SlaPolicyLoadingTests {
         #expect(policy.defaultCalendar.weekly[6] == [try .init("22:00", "06:00")])
         #expect(policy.defaultCalendar.weekly[6]?.first?.endMinute == 30 * 60, "crosses midnight")
         #expect(policy.defaultCalendar.weekly.keys.sorted() == [2, 3, 6], "days not listed are closed")
-        #expect(policy.defaultCalendar.holidays == [
-            .init(date: try .init("2026-12-25"), name: "Christmas Day"),
-            .init(date: try .init("2026-12-24"), closed: try .init("13:00", "24:00")),
-        ])
+        #expect(
+            policy.defaultCalendar.holidays == [
+                .init(date: try .init("2026-12-25"), name: "Christmas Day"),
+                .init(date: try .init("2026-12-24"), closed: try .init("13:00", "24:00")),
+            ])
         #expect(policy.calendars["default"] == policy.defaultCalendar)
 
         let emea = try #require(policy.calendars["emea"])
@@ -91,10 +92,11 @@ struct SlaPolicyLoadingTests {
 
         #expect(policy.warningPercents == [50, 75], "sorted")
         #expect(policy.warningNotify == ["assigned-agent", "queue-watch"])
-        #expect(policy.escalation == [
-            EscalationLevel(level: 1, afterMinutes: 0, notify: ["team-lead"]),
-            EscalationLevel(level: 2, afterMinutes: 60, notify: ["support-manager"], reassign: true),
-        ])
+        #expect(
+            policy.escalation == [
+                EscalationLevel(level: 1, afterMinutes: 0, notify: ["team-lead"]),
+                EscalationLevel(level: 2, afterMinutes: 60, notify: ["support-manager"], reassign: true),
+            ])
         #expect(policy.reopenWindowMinutes == 720 * 60)
     }
 
@@ -103,7 +105,8 @@ struct SlaPolicyLoadingTests {
         #expect(try SlaPolicy.load(yaml: "# nothing configured yet\n", file: "comments.yaml") == SlaPolicy())
         #expect(try SlaPolicy.load(yaml: "calendars:\nteams:\n", file: "empty-sections.yaml") == SlaPolicy())
 
-        let partial = try SlaPolicy.load(yaml: "targets:\n  business_hours:\n    B: { resolution: 16h }\nwarnings:\n  at: [80]\n", file: "p.yaml")
+        let partial = try SlaPolicy.load(
+            yaml: "targets:\n  business_hours:\n    B: { resolution: 16h }\nwarnings:\n  at: [80]\n", file: "p.yaml")
         #expect(partial.targets(for: .b, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 240, resolutionMinutes: 960))
         #expect(partial.targets(for: .a, coverage: .businessHours) == SlaPolicy.defaultTargets[.businessHours]![.a]!)
         #expect(partial.targets[.twentyFourSeven] == SlaPolicy.defaultTargets[.twentyFourSeven])
@@ -165,7 +168,8 @@ struct SlaPolicyLoadingTests {
                   business_hours:
                     A: { first_response: 2h, resolution: 3d }
                 """,
-            code: .invalidValue, line: 3, column: 42, key: "targets.business_hours.A.resolution", says: ["days are not a unit", "ambiguous", "72h", "24h"]
+            code: .invalidValue, line: 3, column: 42, key: "targets.business_hours.A.resolution",
+            says: ["days are not a unit", "ambiguous", "72h", "24h"]
         ),
         Refusal(
             name: "unknown key with a suggestion",
@@ -174,7 +178,8 @@ struct SlaPolicyLoadingTests {
                   business_hours:
                     C: { frist_response: 8h }
                 """,
-            code: .unknownKey, line: 3, column: 10, key: "targets.business_hours.C.frist_response", says: ["unknown key 'frist_response'", "did you mean 'first_response'?"]
+            code: .unknownKey, line: 3, column: 10, key: "targets.business_hours.C.frist_response",
+            says: ["unknown key 'frist_response'", "did you mean 'first_response'?"]
         ),
         Refusal(
             name: "unknown top-level section",
@@ -193,7 +198,8 @@ struct SlaPolicyLoadingTests {
                   default:
                     time_zone: America/New_Yrok
                 """,
-            code: .invalidValue, line: 3, column: 16, key: "calendars.default.time_zone", says: ["unknown time zone 'America/New_Yrok'", "did you mean 'America/New_York'?"]
+            code: .invalidValue, line: 3, column: 16, key: "calendars.default.time_zone",
+            says: ["unknown time zone 'America/New_Yrok'", "did you mean 'America/New_York'?"]
         ),
         Refusal(
             name: "business hours without a time zone",
@@ -226,7 +232,8 @@ struct SlaPolicyLoadingTests {
                       friday: ["22:00-06:00"]
                       saturday: ["05:00-09:00"]
                 """,
-            code: .invalidValue, line: 6, column: 18, key: "calendars.default.hours.saturday[0]", says: ["overlaps friday's 22:00–06:00", "past midnight"]
+            code: .invalidValue, line: 6, column: 18, key: "calendars.default.hours.saturday[0]",
+            says: ["overlaps friday's 22:00–06:00", "past midnight"]
         ),
         Refusal(
             name: "bad time of day",
@@ -236,7 +243,8 @@ struct SlaPolicyLoadingTests {
         Refusal(
             name: "unknown weekday",
             yaml: "calendars:\n  default:\n    time_zone: UTC\n    hours:\n      mon: [\"09:00-17:00\"]\n",
-            code: .unknownKey, line: 5, column: 7, key: "calendars.default.hours.mon", says: ["unknown weekday 'mon'", "did you mean 'monday'?"]
+            code: .unknownKey, line: 5, column: 7, key: "calendars.default.hours.mon",
+            says: ["unknown weekday 'mon'", "did you mean 'monday'?"]
         ),
         Refusal(
             name: "an interval starting at 24:00",
@@ -267,7 +275,8 @@ struct SlaPolicyLoadingTests {
                 teams:
                   emea-support: emia
                 """,
-            code: .unknownReference, line: 5, column: 17, key: "teams.emea-support", says: ["'emia'", "not defined", "did you mean 'emea'?"]
+            code: .unknownReference, line: 5, column: 17, key: "teams.emea-support",
+            says: ["'emia'", "not defined", "did you mean 'emea'?"]
         ),
         Refusal(
             name: "the reserved calendar name 24x7",

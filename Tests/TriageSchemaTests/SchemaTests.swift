@@ -8,32 +8,68 @@ import TriageSchema
 /// The repository root, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-func timestamp(_ seconds: TimeInterval) -> Google_Protobuf_Timestamp { Google_Protobuf_Timestamp(date: Date(timeIntervalSince1970: seconds)) }
+func timestamp(_ seconds: TimeInterval) -> Google_Protobuf_Timestamp {
+    Google_Protobuf_Timestamp(date: Date(timeIntervalSince1970: seconds))
+}
 
 /// One valid event of every lifecycle case.
 func sampleEvents() -> [IncidentEvent] {
     let cases: [IncidentEvent.OneOf_Event] = [
-        .opened(.with {
-            $0.customerAccount = "acct-acme"; $0.entitlementID = "pack-1"; $0.product = "billing"; $0.language = "de-CH"
-            $0.severity = .a; $0.coverage = .coverage24X7; $0.customerTimeZone = "Europe/Zurich"; $0.title = "Down"
-        }),
+        .opened(
+            .with {
+                $0.customerAccount = "acct-acme"; $0.entitlementID = "pack-1"; $0.product = "billing"; $0.language = "de-CH"
+                $0.severity = .a; $0.coverage = .coverage24X7; $0.customerTimeZone = "Europe/Zurich"; $0.title = "Down"
+            }),
         .acknowledged(.with { $0.agentID = "agent-1" }),
-        .assigned(.with { $0.agentID = "agent-1"; $0.reason = .with { $0.cause = "initial"; $0.matchedSkills = ["billing"]; $0.loadAfter = 3 } }),
-        .reassigned(.with { $0.fromAgentID = "agent-1"; $0.toAgentID = "agent-2"; $0.reason = .with { $0.cause = "agent_offline" } }),
-        .severityChanged(.with { $0.from = .b; $0.to = .a; $0.reason = "outage widened" }),
+        .assigned(
+            .with {
+                $0.agentID = "agent-1";
+                $0.reason = .with {
+                    $0.cause = "initial"; $0.matchedSkills = ["billing"]; $0.loadAfter = 3
+                }
+            }),
+        .reassigned(
+            .with {
+                $0.fromAgentID = "agent-1"; $0.toAgentID = "agent-2"; $0.reason = .with { $0.cause = "agent_offline" }
+            }),
+        .severityChanged(
+            .with {
+                $0.from = .b; $0.to = .a; $0.reason = "outage widened"
+            }),
         .waitingOnCustomer(.with { $0.reason = "need logs" }),
         .customerResponded(.init()),
-        .escalated(.with { $0.level = 1; $0.breachedDeadline = timestamp(1_772_000_000); $0.target = "first_response"; $0.notify = ["lead"] }),
-        .slaWarning(.with { $0.thresholdPercent = 75; $0.deadline = timestamp(1_772_000_000); $0.target = "first_response" }),
+        .escalated(
+            .with {
+                $0.level = 1; $0.breachedDeadline = timestamp(1_772_000_000); $0.target = "first_response"; $0.notify = ["lead"]
+            }),
+        .slaWarning(
+            .with {
+                $0.thresholdPercent = 75; $0.deadline = timestamp(1_772_000_000); $0.target = "first_response"
+            }),
         .split(.with { $0.childIncidentIds = ["inc-2", "inc-3"] }),
-        .solutionDelivered(.with { $0.agentID = "agent-1"; $0.summary = "patched" }),
+        .solutionDelivered(
+            .with {
+                $0.agentID = "agent-1"; $0.summary = "patched"
+            }),
         .closedResolved(.with { $0.closedBy = "agent-1" }),
-        .closedUnresolved(.with { $0.closedBy = "agent-1"; $0.reason = "no answer"; $0.creditRefunded = true }),
+        .closedUnresolved(
+            .with {
+                $0.closedBy = "agent-1"; $0.reason = "no answer"; $0.creditRefunded = true
+            }),
         .closeRequestedByCustomer(.with { $0.reason = "fixed itself" }),
         .reopened(.with { $0.reason = "came back" }),
-        .noteAdded(.with { $0.author = "agent-1"; $0.text = "called the customer"; $0.public = true }),
-        .returnedToQueue(.with { $0.fromAgentID = "agent-2"; $0.reason = .with { $0.cause = "agent_offline" } }),
-        .reassignRequested(.with { $0.requestedBy = "supervisor:lee"; $0.note = "customer asked for someone else" }),
+        .noteAdded(
+            .with {
+                $0.author = "agent-1"; $0.text = "called the customer"; $0.public = true
+            }),
+        .returnedToQueue(
+            .with {
+                $0.fromAgentID = "agent-2"; $0.reason = .with { $0.cause = "agent_offline" }
+            }),
+        .reassignRequested(
+            .with {
+                $0.requestedBy = "supervisor:lee"; $0.note = "customer asked for someone else"
+            }),
     ]
     return cases.enumerated().map { index, event in
         IncidentEvent.with {
@@ -85,7 +121,9 @@ struct SchemaTests {
     @Test func generatedCodeIsNotOlderThanTheProtoFiles() throws {
         let folder = repositoryRoot.appendingPathComponent("schemas/triage/v1")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".proto") }
-        #expect(Set(files.map { "triage/v1/\($0)" }) == Set(SchemaFingerprint.sources.keys), "a .proto was added or removed: run `make schemas`")
+        #expect(
+            Set(files.map { "triage/v1/\($0)" }) == Set(SchemaFingerprint.sources.keys), "a .proto was added or removed: run `make schemas`"
+        )
         for file in files {
             let bytes = try [UInt8](Data(contentsOf: folder.appendingPathComponent(file)))
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -144,19 +182,37 @@ struct ValidationTests {
     }
 
     @Test func otherCases() {
-        #expect(fields({ $0.event = .escalated(.with { $0.level = 0; $0.breachedDeadline = timestamp(1) }) }) == ["escalated.level"])
+        #expect(
+            fields({
+                $0.event = .escalated(
+                    .with {
+                        $0.level = 0; $0.breachedDeadline = timestamp(1)
+                    })
+            }) == ["escalated.level"])
         #expect(fields({ $0.event = .escalated(.with { $0.level = 1 }) }) == ["escalated.breached_deadline"])
         #expect(fields({ $0.event = .split(.with { $0.childIncidentIds = [] }) }) == ["split.child_incident_ids"])
         #expect(fields({ $0.event = .split(.with { $0.childIncidentIds = ["inc-1"] }) }) == ["split.child_incident_ids"])
-        #expect(fields({ $0.event = .severityChanged(.with { $0.from = .a; $0.to = .a }) }) == ["severity_changed.to"])
+        #expect(
+            fields({
+                $0.event = .severityChanged(
+                    .with {
+                        $0.from = .a; $0.to = .a
+                    })
+            }) == ["severity_changed.to"])
         #expect(fields({ $0.event = .slaWarning(.with { $0.thresholdPercent = 100 }) }) == ["sla_warning.threshold_percent"])
         #expect(fields({ $0.event = .acknowledged(.init()) }) == ["acknowledged.agent_id"])
         #expect(fields({ $0.event = .noteAdded(.with { $0.author = "a" }) }) == ["note_added.text"])
         // A queue return is its own event; a Reassigned names where the incident went.
         #expect(fields({ $0.event = .reassigned(.with { $0.fromAgentID = "a" }) }) == ["reassigned.to_agent_id"])
         // A stored queue return of an older router stays readable.
-        #expect(fields({ $0.producer = "router"; $0.event = .reassigned(.with { $0.fromAgentID = "a" }) }).isEmpty)
-        #expect(fields({ $0.event = .returnedToQueue(.with { $0.reason = .with { $0.cause = "agent_offline" } }) }) == ["returned_to_queue.from_agent_id"])
+        #expect(
+            fields({
+                $0.producer = "router"; $0.event = .reassigned(.with { $0.fromAgentID = "a" })
+            }).isEmpty)
+        #expect(
+            fields({ $0.event = .returnedToQueue(.with { $0.reason = .with { $0.cause = "agent_offline" } }) }) == [
+                "returned_to_queue.from_agent_id"
+            ])
         #expect(fields({ $0.event = .returnedToQueue(.with { $0.fromAgentID = "a" }) }).isEmpty)
         #expect(fields({ $0.event = .reassignRequested(.init()) }).isEmpty)
         let error = #expect(throws: SchemaViolation.self) { try validator.validate(IncidentEvent()) }
@@ -173,7 +229,9 @@ let protocRequired = ProcessInfo.processInfo.environment["CI"] == "true"
 func protoc(_ arguments: [String], input: Data) async throws -> Data {
     let process = try ChildProcess(
         executable: protocPath!,
-        arguments: ["-I", repositoryRoot.appendingPathComponent("schemas").path, "-I", "/usr/include"] + arguments + ["triage/v1/incident.proto"],
+        arguments: ["-I", repositoryRoot.appendingPathComponent("schemas").path, "-I", "/usr/include"] + arguments + [
+            "triage/v1/incident.proto"
+        ],
         standardInput: .pipe, standardOutput: .pipe, standardError: .pipe
     )
     defer { process.send(SIGKILL) }
@@ -204,18 +262,24 @@ struct ProtocInteropTests {
         #expect(goldenExamples().count >= 5)
     }
 
-    @Test(.enabled(if: protocPath != nil || protocRequired, "protoc is not installed (apt-get install protobuf-compiler)"), arguments: goldenExamples())
+    @Test(
+        .enabled(if: protocPath != nil || protocRequired, "protoc is not installed (apt-get install protobuf-compiler)"),
+        arguments: goldenExamples())
     func protocAndSwiftAgree(_ file: String) async throws {
         try #require(protocPath != nil, "protoc must be installed on CI")
         let json = try String(contentsOf: repositoryRoot.appendingPathComponent("schemas/examples/\(file)"), encoding: .utf8)
         let event = try IncidentEvent(jsonString: json)
-        #expect(IncidentEventValidator(now: { Date(timeIntervalSince1970: 1_900_000_000) }).violations(of: event).isEmpty, "\(file) is not valid")
+        #expect(
+            IncidentEventValidator(now: { Date(timeIntervalSince1970: 1_900_000_000) }).violations(of: event).isEmpty,
+            "\(file) is not valid")
         // protoc encodes (from text format), Swift decodes.
         let encodedByProtoc = try await protoc(["--encode=triage.v1.IncidentEvent"], input: Data(event.textFormatString().utf8))
         #expect(try IncidentEvent(serializedBytes: [UInt8](encodedByProtoc)) == event, "\(file): Swift read protoc's bytes differently")
         // Swift encodes, protoc decodes (to text format), Swift reads the text back.
         let decodedByProtoc = try await protoc(["--decode=triage.v1.IncidentEvent"], input: Data(try event.serializedBytes() as [UInt8]))
-        #expect(try IncidentEvent(textFormatString: String(decoding: decodedByProtoc, as: UTF8.self)) == event, "\(file): protoc read Swift's bytes differently")
+        #expect(
+            try IncidentEvent(textFormatString: String(decoding: decodedByProtoc, as: UTF8.self)) == event,
+            "\(file): protoc read Swift's bytes differently")
     }
 }
 
@@ -230,7 +294,9 @@ struct OtherMessageTests {
                     $0.capacity = 6; $0.shiftCalendarID = "emea-day"
                 }
             },
-            AgentEvent.with { $0.eventID = "a2"; $0.agentID = "agent-1"; $0.presenceChanged = .with { $0.presence = .away } },
+            AgentEvent.with {
+                $0.eventID = "a2"; $0.agentID = "agent-1"; $0.presenceChanged = .with { $0.presence = .away }
+            },
         ]
         for event in events {
             #expect(try AgentEvent(serializedBytes: event.serializedBytes() as [UInt8]) == event)

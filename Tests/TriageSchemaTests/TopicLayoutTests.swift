@@ -9,7 +9,8 @@ struct TopicLayoutTests {
         let compacted = Set(layout.filter(\.isCompacted).map(\.name))
         #expect(
             compacted == [
-                TriageTopic.slaState, TriageTopic.routingIndex, TriageTopic.incidentState, TriageTopic.routerState, TriageTopic.entitlements,
+                TriageTopic.slaState, TriageTopic.routingIndex, TriageTopic.incidentState, TriageTopic.routerState,
+                TriageTopic.entitlements,
                 TriageTopic.agentEvents, TriageTopic.incidentDirectory, TriageTopic.notificationLedger,
             ]
         )

@@ -10,7 +10,9 @@ public func emit(_ text: String) {
 /// `--name value` from the command line, or `fallback`.
 public func option(_ name: String, _ fallback: Int) -> Int {
     let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else {
+        return fallback
+    }
     return value
 }
 

@@ -7,7 +7,8 @@ public final class Latencies: Sendable {
     private let histogram: Mutex<Histogram<UInt64>>
 
     public init() {
-        histogram = Mutex(Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three))
+        histogram = Mutex(
+            Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three))
     }
 
     /// Records one latency; negative values (clock skew between two clocks) count as zero.

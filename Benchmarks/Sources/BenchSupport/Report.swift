@@ -72,7 +72,8 @@ public struct BenchReport: Sendable, Codable {
     /// Seconds since this process started (/proc/self/stat start time against /proc/uptime).
     static func processSeconds() -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-            let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first.flatMap({ Double($0) }),
+            let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first.flatMap({ Double($0) }
+            ),
             let afterName = stat.lastIndex(of: ")")
         else { return 0 }
         // Fields after "(comm)": state is field 3; starttime is field 22.

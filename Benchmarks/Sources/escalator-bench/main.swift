@@ -33,8 +33,6 @@ let partitions = option("--partitions", 64)
 let dueCount = option("--due", 10_000)
 let dueRate = option("--rate", 1_000)
 
-
-
 func incidentID(_ index: Int) -> String { "INC-" + String(index + 10_000_000) }  // 12 characters
 
 let rules = SlaRules(SlaPolicy())
@@ -71,7 +69,8 @@ for index in 0..<incidents { books[index % partitions].restore(incidentID(index)
 let booksPerIncident = Double(residentBytes() - booksBefore) / Double(incidents)
 emit(
     String(
-        format: "memory      %6.0f bytes per tracked incident (state + heap + index)   baseline id→deadline map %5.0f B   ratio %.2f   target ≤ 512 B",
+        format:
+            "memory      %6.0f bytes per tracked incident (state + heap + index)   baseline id→deadline map %5.0f B   ratio %.2f   target ≤ 512 B",
         booksPerIncident, baselinePerIncident, booksPerIncident / max(1, baselinePerIncident)
     )
 )
@@ -87,7 +86,8 @@ defer { kill(child.processIdentifier, SIGKILL) }
 let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 
 emit("writing \(incidents) SLA states to \(TriageTopic.slaState) ...")
-let writer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(20), compression: .none), logger: logger)
+let writer = try KafkaProducer(
+    configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(20), compression: .none), logger: logger)
 let writeStarted = ContinuousClock.now
 for index in 0..<incidents {
     try await writer.enqueue(
@@ -104,7 +104,8 @@ let rawCount = Atomic<Int>(0)
 let raw = try await KafkaPartitionReader.readToEnd(
     topic: TriageTopic.slaState, partitions: (0..<Int32(partitions)).map { $0 }, client: client, logger: logger
 ) { record in rawCount.add(record.value == nil ? 0 : 1, ordering: .relaxed) }
-precondition(raw.records == incidents, "read back \(raw.records) of \(incidents) (the broker keeps ~5 MB per partition: raise --partitions)")
+precondition(
+    raw.records == incidents, "read back \(raw.records) of \(incidents) (the broker keeps ~5 MB per partition: raise --partitions)")
 
 let lags = Latencies()
 let rssBeforeEscalator = residentBytes()
@@ -133,13 +134,17 @@ while escalator.statistics.tracked < incidents || !escalator.health.isReady {
 let restoreSeconds = escalator.statistics.lastRestoreSeconds
 emit(
     String(
-        format: "restore     %6.2f s for %d states (%.0f/s; assignment → ready %.1f s incl. the group join)   baseline bare read %.2f s   ratio %.2f   target ≤ 20 s",
+        format:
+            "restore     %6.2f s for %d states (%.0f/s; assignment → ready %.1f s incl. the group join)   baseline bare read %.2f s   ratio %.2f   target ≤ 20 s",
         restoreSeconds, incidents, Double(incidents) / restoreSeconds, (ContinuousClock.now - joinStarted).secondsDouble,
         raw.duration.secondsDouble, restoreSeconds / raw.duration.secondsDouble
     )
 )
 let processPerIncident = Double(residentBytes() - rssBeforeEscalator) / Double(incidents)
-emit(String(format: "memory      %6.0f bytes per tracked incident in the running escalator (process RSS growth incl. client buffers)", processPerIncident))
+emit(
+    String(
+        format: "memory      %6.0f bytes per tracked incident in the running escalator (process RSS growth incl. client buffers)",
+        processPerIncident))
 
 // MARK: 3. Breach detection lag while deadlines fall due at --rate per second
 
@@ -180,7 +185,8 @@ if lag.count < dueCount { emit("warning: only \(lag.count) of \(dueCount) escala
 
 var report = BenchReport(bench: "escalator-bench")
 var section = BenchSection(
-    id: "40-escalator", title: "Escalator at \(incidents.formatted()) open incidents: memory per tracked incident, restore, breach detection lag",
+    id: "40-escalator",
+    title: "Escalator at \(incidents.formatted()) open incidents: memory per tracked incident, restore, breach detection lag",
     howMeasured: """
         Memory: \(incidents.formatted()) tracked incidents (1,000 distinct SLA shapes, 12-character ids, deadlines weeks away) restored into \
         \(partitions) `SlaBook`s in this process; the figure is the growth of the resident set divided by the incident count. Baseline, same \
@@ -211,7 +217,9 @@ section.figures.append(
         notes: String(format: "%.0f states/s; target ≤ 20 s", Double(incidents) / restoreSeconds)
     )
 )
-for (name, value, base) in [("p50", lag.p50, timer.p50), ("p99", lag.p99, timer.p99), ("p99.9", lag.p999, timer.p999), ("max", lag.max, timer.max)] {
+for (name, value, base) in [
+    ("p50", lag.p50, timer.p50), ("p99", lag.p99, timer.p99), ("p99.9", lag.p999, timer.p999), ("max", lag.max, timer.max),
+] {
     section.figures.append(
         BenchFigure(
             name: "breach detection lag \(name)", value: value, unit: "ms", baselineName: "bare timer \(name)", baselineValue: base,
@@ -219,11 +227,11 @@ for (name, value, base) in [("p50", lag.p50, timer.p50), ("p99", lag.p99, timer.
         )
     )
 }
-section.notes.append("\(lag.count) of \(dueCount) escalations seen; deadlines at \(dueRate)/s while \(incidents.formatted()) incidents were tracked.")
+section.notes.append(
+    "\(lag.count) of \(dueCount) escalations seen; deadlines at \(dueRate)/s while \(incidents.formatted()) incidents were tracked.")
 report.add(section)
 try report.write()
 await group.triggerGracefulShutdown()
 try await running.value
 kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
-

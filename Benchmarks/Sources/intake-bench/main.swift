@@ -77,7 +77,8 @@ let producing = Task { try await producer.run() }
 let publisher = IncidentEventPublisher(producer: producer)
 let baseline = try await measure { index in
     let event = IncidentEvent.with {
-        $0.eventID = "base-\(index)"; $0.incidentID = "INC-BASE-\(index)"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+        $0.eventID = "base-\(index)"; $0.incidentID = "INC-BASE-\(index)"; $0.producer = "bench";
+        $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
         $0.opened = .with {
             $0.customerAccount = "acme"; $0.entitlementID = "ACME-24X7"; $0.product = "billing"; $0.language = "en"; $0.severity = .b
             $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "baseline"
@@ -90,24 +91,30 @@ emit(line("baseline (publish Opened to Kafka, acks=all)", baseline))
 // MARK: The intake, in process, with its ledger.
 
 let token = "bench-token"
-let tenants = try TenantDirectory.load(yaml: "tenants:\n  - name: bench\n    token: \(token)\n    accounts: [acme]\n", file: "(bench)", environment: [:])
-let instance = try await IntakeInstance(client: client, tenants: tenants, billing: .standard, port: 0, sessionTimeout: .seconds(6), logger: logger)
+let tenants = try TenantDirectory.load(
+    yaml: "tenants:\n  - name: bench\n    token: \(token)\n    accounts: [acme]\n", file: "(bench)", environment: [:])
+let instance = try await IntakeInstance(
+    client: client, tenants: tenants, billing: .standard, port: 0, sessionTimeout: .seconds(6), logger: logger)
 let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
 let running = Task { try await group.run() }
 let port = try await instance.server.boundPort()
-let ledger = LedgerClient(producer: producer, client: client, replyPartitions: Array(0..<Int32(partitions)), timeout: .seconds(60), logger: logger)
+let ledger = LedgerClient(
+    producer: producer, client: client, replyPartitions: Array(0..<Int32(partitions)), timeout: .seconds(60), logger: logger)
 let replies = Task { try await ledger.run() }
 let contract = GrantSpec(
-    id: "ACME-24X7", kind: .twentyFourSeven, account: "acme", purchasedAt: Date().addingTimeInterval(-86_400), timeZone: "UTC", credits: nil,
+    id: "ACME-24X7", kind: .twentyFourSeven, account: "acme", purchasedAt: Date().addingTimeInterval(-86_400), timeZone: "UTC",
+    credits: nil,
     coverage: nil, calendar: nil, termYears: 1
 )
-_ = try await ledger.submit(.grant(contract), entitlementID: contract.id, requestID: "bench-grant-\(UUID())", requestedBy: "bench").outcome.get()
+_ = try await ledger.submit(.grant(contract), entitlementID: contract.id, requestID: "bench-grant-\(UUID())", requestedBy: "bench").outcome
+    .get()
 while instance.entitlements["ACME-24X7"] == nil { try await Task.sleep(for: .milliseconds(20)) }
 
 var metadata = Metadata()
 metadata.addString("Bearer \(token)", forKey: "authorization")
 let incidents = Mutex<[Int: String]>([:])
-try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { grpc in
+try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) {
+    grpc in
     let intake = Triage_V1_IncidentIntake.Client(wrapping: grpc)
     let opens = try await measure { index in
         let receipt = try await intake.openIncident(
@@ -120,21 +127,33 @@ try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0
         incidents.withLock { $0[index] = receipt.incidentID }
     }
     emit(line("OpenIncident (gRPC → ledger over Kafka → Opened + directory + state → reply)", opens))
-    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", opens.rate / baseline.rate, opens.latencies.p50 / baseline.latencies.p50))
-    section.figures.append(BenchFigure(name: "OpenIncident", value: opens.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
+    emit(
+        String(
+            format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", opens.rate / baseline.rate,
+            opens.latencies.p50 / baseline.latencies.p50))
+    section.figures.append(
+        BenchFigure(name: "OpenIncident", value: opens.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
     section.figures.append(
         BenchFigure(
-            name: "OpenIncident p99", value: opens.latencies.p99, unit: "ms", baselineName: "publish Opened p99", baselineValue: baseline.latencies.p99,
+            name: "OpenIncident p99", value: opens.latencies.p99, unit: "ms", baselineName: "publish Opened p99",
+            baselineValue: baseline.latencies.p99,
             ratioMeaning: "figure / baseline (lower is better)"
         )
     )
     let acks = try await measure { index in
         let incident = incidents.withLock { $0[index] }!
-        _ = try await intake.acknowledge(.with { $0.requestID = "ack-\(index)"; $0.incidentID = incident; $0.agentID = "ana" }, metadata: metadata)
+        _ = try await intake.acknowledge(
+            .with {
+                $0.requestID = "ack-\(index)"; $0.incidentID = incident; $0.agentID = "ana"
+            }, metadata: metadata)
     }
     emit(line("Acknowledge (gRPC → one publish)", acks))
-    emit(String(format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", acks.rate / baseline.rate, acks.latencies.p50 / baseline.latencies.p50))
-    section.figures.append(BenchFigure(name: "Acknowledge", value: acks.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
+    emit(
+        String(
+            format: "  ratio to the baseline: throughput %.2f, p50 latency ×%.1f", acks.rate / baseline.rate,
+            acks.latencies.p50 / baseline.latencies.p50))
+    section.figures.append(
+        BenchFigure(name: "Acknowledge", value: acks.rate, unit: "calls/s", baselineName: "publish Opened", baselineValue: baseline.rate))
 }
 report.add(section)
 try report.write()

@@ -46,7 +46,8 @@ router.post("/hook") { request, _ -> HTTPResponse.Status in
     let body = try await request.body.collect(upTo: 1 << 16)
     let now = Date()
     // Breach latency counts the escalation (level 1), not the SLA warnings before it.
-    if let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any], json["template"] as? String == "escalated",
+    if let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any],
+        json["template"] as? String == "escalated",
         let incident = json["incident_id"] as? String
     {
         receiver.arrivals.withLock { $0[incident] = $0[incident] ?? now }
@@ -62,7 +63,9 @@ let serving = Task { try await app.runService() }
 while receiver.port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
 let port = receiver.port.withLock { $0 }!
 let concurrency = 32
-emit("notifier benchmark: \(requests) webhook requests to a local receiver (max_concurrency \(concurrency)); \(breaches) breaches at \(breachRate)/s")
+emit(
+    "notifier benchmark: \(requests) webhook requests to a local receiver (max_concurrency \(concurrency)); \(breaches) breaches at \(breachRate)/s"
+)
 
 // MARK: Baseline: the same POSTs straight from AsyncHTTPClient, `concurrency` at a time.
 
@@ -92,7 +95,8 @@ receiver.count.store(0, ordering: .relaxed)
 let (bootstrap, child) = try ChildBroker.start()
 let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
 let endpoint = NotificationRules.Endpoint(
-    name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hook")!), secretVariable: "BENCH_KEY")), maxConcurrency: concurrency
+    name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hook")!), secretVariable: "BENCH_KEY")),
+    maxConcurrency: concurrency
 )
 let recipients = ["ops", "team-lead", "support-manager", "assigned-agent"]
 let rules = NotificationRules(
@@ -124,14 +128,16 @@ for index in 0..<requests {
         $0.recipient = "ops"; $0.template = "escalated"; $0.payload = ["level": "1", "reason": "bench"]
     }
     try await producer.enqueue(
-        KafkaProducerMessage(topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
+        KafkaProducerMessage(
+            topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
     )
 }
 while receiver.count.load(ordering: .relaxed) < requests { try await Task.sleep(for: .milliseconds(10)) }
 let notifierSeconds = (ContinuousClock.now - offerStarted).secondsDouble
 emit(
     String(
-        format: "deliveries  %7.0f webhooks/s through Kafka and the notifier (%d in %.1f s, signed, ledger written)   baseline AsyncHTTPClient alone %7.0f/s   ratio %.2f",
+        format:
+            "deliveries  %7.0f webhooks/s through Kafka and the notifier (%d in %.1f s, signed, ledger written)   baseline AsyncHTTPClient alone %7.0f/s   ratio %.2f",
         Double(requests) / notifierSeconds, requests, notifierSeconds, Double(requests) / baselineSeconds, baselineSeconds / notifierSeconds
     )
 )
@@ -145,7 +151,8 @@ let escalatorConsumer = try KafkaConsumer(
     ),
     logger: logger
 )
-let escalatorProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+let escalatorProducer = try KafkaProducer(
+    configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
 let escalator = Escalator(consumer: escalatorConsumer, producer: escalatorProducer, client: client, policy: SlaPolicy(), logger: logger)
 let escalation = ServiceGroup(
     configuration: .init(
@@ -174,7 +181,9 @@ for index in 0..<breaches {
 }
 try await producer.flush()
 let lastDue = firstDue.addingTimeInterval(Double(breaches) / Double(breachRate))
-while receiver.arrivals.withLock({ arrivals in dueByIncident.keys.filter { arrivals[$0] != nil }.count }) < breaches, Date() < lastDue.addingTimeInterval(60) {
+while receiver.arrivals.withLock({ arrivals in dueByIncident.keys.filter { arrivals[$0] != nil }.count }) < breaches,
+    Date() < lastDue.addingTimeInterval(60)
+{
     try await Task.sleep(for: .milliseconds(100))
 }
 let arrivals = receiver.arrivals.withLock { $0 }

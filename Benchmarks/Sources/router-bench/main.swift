@@ -50,7 +50,11 @@ var decisions = 0
 let deskStarted = ContinuousClock.now
 for index in 0..<decisionsTarget {
     let at = now.addingTimeInterval(Double(index) / 1000)
-    decisions += desk.apply(.opened(RoutingIncident(id: "I\(index)", team: "team-0", severity: [.a, .b, .c][index % 3], product: "billing", openedAt: at)), at: at, policy: policy).count
+    decisions +=
+        desk.apply(
+            .opened(RoutingIncident(id: "I\(index)", team: "team-0", severity: [.a, .b, .c][index % 3], product: "billing", openedAt: at)),
+            at: at, policy: policy
+        ).count
     if index >= 50 { decisions += desk.apply(.released(incident: "I\(index - 50)"), at: at, policy: policy).count }
 }
 let deskSeconds = (ContinuousClock.now - deskStarted).secondsDouble
@@ -71,11 +75,14 @@ precondition(desk.checkInvariants(policy: policy).isEmpty)
 var coreDesk = TeamDesk(team: "team-0")
 let corePolicy = RoutingPolicy(closedIncidentMemory: 0)  // as the router runs desks
 for index in 0..<deskAgents {
-    _ = coreDesk.apply(.profile(Agent(id: "agent-\(index)", team: "team-0", skills: ["billing"], capacity: 30)), at: now, policy: corePolicy)
+    _ = coreDesk.apply(
+        .profile(Agent(id: "agent-\(index)", team: "team-0", skills: ["billing"], capacity: 30)), at: now, policy: corePolicy)
     _ = coreDesk.apply(.presence(agent: "agent-\(index)", .online), at: now, policy: corePolicy)
 }
 for index in 0..<60 {
-    _ = coreDesk.apply(.opened(RoutingIncident(id: "B\(index)", team: "team-0", severity: .b, product: "billing", openedAt: now)), at: now, policy: corePolicy)
+    _ = coreDesk.apply(
+        .opened(RoutingIncident(id: "B\(index)", team: "team-0", severity: .b, product: "billing", openedAt: now)), at: now,
+        policy: corePolicy)
 }
 let coreSnapshot = DeskSnapshot(desk: coreDesk.core, outbox: [Data(repeating: 7, count: 120)])
 let encodeRounds = 500
@@ -94,7 +101,8 @@ emit(
 )
 emit(
     String(
-        format: "desk        %9.0f inputs/s (%d opens + %d closes, %d decisions) in one desk of %d agents   baseline round-robin %9.0f/s   ratio %.2f",
+        format:
+            "desk        %9.0f inputs/s (%d opens + %d closes, %d decisions) in one desk of %d agents   baseline round-robin %9.0f/s   ratio %.2f",
         Double(2 * decisionsTarget) / deskSeconds, decisionsTarget, decisionsTarget - 50, decisions, deskAgents,
         Double(2 * decisionsTarget) / baselineSeconds, baselineSeconds / deskSeconds
     )
@@ -116,18 +124,23 @@ for index in 0..<agentCount {
     for event in [
         AgentEvent.with {
             $0.eventID = "\(id)-p"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-            $0.profile = .with { $0.team = teams[index % teamCount]; $0.products = ["billing"]; $0.capacity = 30 }
+            $0.profile = .with {
+                $0.team = teams[index % teamCount]; $0.products = ["billing"]; $0.capacity = 30
+            }
         },
         AgentEvent.with {
-            $0.eventID = "\(id)-o"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date()); $0.presenceChanged = .with { $0.presence = .online }
+            $0.eventID = "\(id)-o"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date());
+            $0.presenceChanged = .with { $0.presence = .online }
         },
     ] {
-        try await producer.enqueue(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
+        try await producer.enqueue(
+            KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(id.utf8), value: try event.serializedBytes()))
     }
 }
 try await producer.flush()
 
-let instance = try await RouterInstance(client: client, policy: policy, group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger)
+let instance = try await RouterInstance(
+    client: client, policy: policy, group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger)
 let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
 let running = Task.detached { try await group.run() }
 
@@ -138,7 +151,8 @@ func consuming(
     _ body: @escaping @Sendable ([KafkaMessage]) async throws -> Void
 ) throws -> (KafkaConsumer, Task<Void, any Error>) {
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)), logger: logger
+        configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)),
+        logger: logger
     )
     let task = Task.detached {
         for try await batch in consumer.batches {
@@ -160,7 +174,9 @@ func latencyWatcher(
         for message in batch { if let sent = sentAt(message) { latencies.record(seconds: seen - sent) } }
     }
 }
-func incidentEvent(_ message: KafkaMessage) -> IncidentEvent? { message.valueBytes.flatMap { try? IncidentEvent(serializedBytes: Array($0)) } }
+func incidentEvent(_ message: KafkaMessage) -> IncidentEvent? {
+    message.valueBytes.flatMap { try? IncidentEvent(serializedBytes: Array($0)) }
+}
 
 // Watch the lifecycle topic for Assigned events; the Opened's send time is remembered.
 let openedAt = Mutex<[String: Date]>([:])
@@ -171,11 +187,15 @@ let (watcher, watching) = try latencyWatcher("bench-watch", TriageTopic.incident
 }
 // Stage 1 alone: Opened → forwarded on triage.routing (seen); the Opened's occurred_at is its send time.
 let forwardLatencies = Latencies()
-let (routingWatcher, watchingRouting) = try latencyWatcher("bench-watch-routing", TriageTopic.routing, client: client, into: forwardLatencies) { message in
+let (routingWatcher, watchingRouting) = try latencyWatcher(
+    "bench-watch-routing", TriageTopic.routing, client: client, into: forwardLatencies
+) { message in
     guard let event = incidentEvent(message), case .opened = event.event else { return nil }
     return event.occurredAt.date.timeIntervalSince1970
 }
-while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 { try await Task.sleep(for: .milliseconds(50)) }
+while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 {
+    try await Task.sleep(for: .milliseconds(50))
+}
 try await Task.sleep(for: .seconds(2))
 
 let publisher = IncidentEventPublisher(producer: producer)
@@ -185,7 +205,8 @@ while (try? watcher.assignment())?.isEmpty ?? true || (try? routingWatcher.assig
 }
 for index in 0..<200 {
     let opened = IncidentEvent.with {
-        $0.eventID = "w-\(index)"; $0.incidentID = "W\(index)"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
+        $0.eventID = "w-\(index)"; $0.incidentID = "W\(index)"; $0.producer = "bench";
+        $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
         $0.opened = .with {
             $0.customerAccount = "acme"; $0.entitlementID = "p"; $0.product = "billing"; $0.severity = .c
             $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "w"; $0.team = teams[index % teamCount]
@@ -245,7 +266,9 @@ let (pipeConsumer, piping) = try latencyWatcher("bench-pipe", "bench.pipe", clie
 }
 while (try? pipeConsumer.assignment())?.isEmpty ?? true { try await Task.sleep(for: .milliseconds(50)) }
 // Warm-up, as for the router: the first fetches of a fresh consumer are not what is measured.
-for _ in 0..<200 { try await producer.enqueue(KafkaProducerMessage(topic: "bench.pipe", key: nil, value: String(Date().timeIntervalSince1970))) }
+for _ in 0..<200 {
+    try await producer.enqueue(KafkaProducerMessage(topic: "bench.pipe", key: nil, value: String(Date().timeIntervalSince1970)))
+}
 try await producer.flush()
 try await Task.sleep(for: .seconds(1))
 pipeLatencies.reset()
@@ -270,8 +293,13 @@ let (relayA, relayingA) = try consuming("bench-relay-a", "bench.relay-in", clien
     for message in batch {
         guard let value = message.valueBytes else { continue }
         let team = String(decoding: value, as: UTF8.self).split(separator: "|")[2]
-        records.append(KafkaProducerMessage(topic: "bench.relay-index", key: message.keyBytes.map(Array.init), value: Array(value), partition: message.partition))
-        records.append(KafkaProducerMessage(topic: "bench.relay-routing", key: Array(team.utf8), value: Array(value), partition: routingPartition(team: String(team), partitions: 8)))
+        records.append(
+            KafkaProducerMessage(
+                topic: "bench.relay-index", key: message.keyBytes.map(Array.init), value: Array(value), partition: message.partition))
+        records.append(
+            KafkaProducerMessage(
+                topic: "bench.relay-routing", key: Array(team.utf8), value: Array(value),
+                partition: routingPartition(team: String(team), partitions: 8)))
     }
     _ = try await producer.sendAll(records)
 }
@@ -282,20 +310,32 @@ let (relayB, relayingB) = try consuming("bench-relay-b", "bench.relay-routing", 
         guard let value = message.valueBytes else { continue }
         let fields = String(decoding: value, as: UTF8.self).split(separator: "|").map(String.init)
         teams.insert(fields[2])
-        if fields[1] == "open" { outputs.append(KafkaProducerMessage(topic: "bench.relay-out", key: message.keyBytes.map(Array.init), value: Array(value))) }
+        if fields[1] == "open" {
+            outputs.append(KafkaProducerMessage(topic: "bench.relay-out", key: message.keyBytes.map(Array.init), value: Array(value)))
+        }
     }
-    _ = try await producer.sendAll(teams.map { KafkaProducerMessage(topic: "bench.relay-state", key: Array($0.utf8), value: stateBlob, partition: routingPartition(team: $0, partitions: 8)) })
+    _ = try await producer.sendAll(
+        teams.map {
+            KafkaProducerMessage(
+                topic: "bench.relay-state", key: Array($0.utf8), value: stateBlob, partition: routingPartition(team: $0, partitions: 8))
+        })
     _ = try await producer.sendAll(outputs)
 }
-let (relayWatcher, relayWatching) = try latencyWatcher("bench-relay-watch", "bench.relay-out", client: client, into: relayLatencies) { message in
+let (relayWatcher, relayWatching) = try latencyWatcher("bench-relay-watch", "bench.relay-out", client: client, into: relayLatencies) {
+    message in
     message.valueBytes.flatMap { String(decoding: $0, as: UTF8.self).split(separator: "|").first.flatMap { Double($0) } }
 }
-while [relayA, relayB, relayWatcher].contains(where: { (try? $0.assignment())?.isEmpty ?? true }) { try await Task.sleep(for: .milliseconds(50)) }
+while [relayA, relayB, relayWatcher].contains(where: { (try? $0.assignment())?.isEmpty ?? true }) {
+    try await Task.sleep(for: .milliseconds(50))
+}
 /// A relay input; `direct`: straight onto the re-keyed topic (the shape without stage A).
 func relayRecord(_ index: Int, _ kind: String, direct: Bool = false) -> KafkaProducerMessage {
     let team = teams[index % teamCount]
     let value = Array("\(Date().timeIntervalSince1970)|\(kind)|\(team)".utf8)
-    if direct { return KafkaProducerMessage(topic: "bench.relay-routing", key: Array(team.utf8), value: value, partition: routingPartition(team: team, partitions: 8)) }
+    if direct {
+        return KafkaProducerMessage(
+            topic: "bench.relay-routing", key: Array(team.utf8), value: value, partition: routingPartition(team: team, partitions: 8))
+    }
     return KafkaProducerMessage(topic: "bench.relay-in", key: Array("R\(index)".utf8), value: value)
 }
 for index in 0..<200 { try await producer.enqueue(relayRecord(index, "open")) }  // warm-up
@@ -357,7 +397,9 @@ var section = BenchSection(
         router's direct JSON writer against `JSONEncoder`.
         """
 )
-for (name, value, base) in [("p50", assigned.p50, pipe.p50), ("p99", assigned.p99, pipe.p99), ("p99.9", assigned.p999, pipe.p999), ("max", assigned.max, pipe.max)] {
+for (name, value, base) in [
+    ("p50", assigned.p50, pipe.p50), ("p99", assigned.p99, pipe.p99), ("p99.9", assigned.p999, pipe.p999), ("max", assigned.max, pipe.max),
+] {
     section.figures.append(
         BenchFigure(
             name: "Opened → Assigned \(name)", value: value, unit: "ms", baselineName: "produce → consume \(name)", baselineValue: base,
@@ -365,7 +407,10 @@ for (name, value, base) in [("p50", assigned.p50, pipe.p50), ("p99", assigned.p9
         )
     )
 }
-section.figures.append(BenchFigure(name: "Opened → forwarded by the dispatcher (stage 1) p99", value: forward.p99, unit: "ms", baselineName: "produce → consume p99", baselineValue: pipe.p99, ratioMeaning: "figure / baseline (lower is better)"))
+section.figures.append(
+    BenchFigure(
+        name: "Opened → forwarded by the dispatcher (stage 1) p99", value: forward.p99, unit: "ms", baselineName: "produce → consume p99",
+        baselineValue: pipe.p99, ratioMeaning: "figure / baseline (lower is better)"))
 section.figures.append(
     BenchFigure(
         name: "routing decisions sustained", value: Double(assigned.count) / routedSeconds, unit: "incidents/s", baselineName: "offered",
@@ -380,7 +425,8 @@ section.figures.append(
 )
 section.figures.append(
     BenchFigure(
-        name: "relay of the router's shape, no logic, p99", value: relay.p99, unit: "ms", baselineName: "one hop produce → consume p99", baselineValue: pipe.p99,
+        name: "relay of the router's shape, no logic, p99", value: relay.p99, unit: "ms", baselineName: "one hop produce → consume p99",
+        baselineValue: pipe.p99,
         ratioMeaning: "figure / baseline: the floor of three stop-and-wait stages on this broker"
     )
 )
@@ -392,13 +438,15 @@ section.figures.append(
 )
 section.figures.append(
     BenchFigure(
-        name: "Opened → Assigned p99 against the relay", value: assigned.p99, unit: "ms", baselineName: "relay p99", baselineValue: relay.p99,
+        name: "Opened → Assigned p99 against the relay", value: assigned.p99, unit: "ms", baselineName: "relay p99",
+        baselineValue: relay.p99,
         ratioMeaning: "figure / baseline: what the router's own work adds"
     )
 )
 section.figures.append(
     BenchFigure(
-        name: "writing one desk core (direct writer)", value: directSeconds * 1000, unit: "ms", baselineName: "JSONEncoder", baselineValue: encoderSeconds * 1000,
+        name: "writing one desk core (direct writer)", value: directSeconds * 1000, unit: "ms", baselineName: "JSONEncoder",
+        baselineValue: encoderSeconds * 1000,
         ratioMeaning: "figure / baseline (lower is better)"
     )
 )

@@ -103,7 +103,11 @@ func swiftConsume(topic: String, group: String, on kafka: EmbeddedKafka, mode: C
     var cpuAtStart = 0.0
     var ticksAtStart: [String: Int] = [:]
     func batchArrived() {
-        if started == nil { started = .now; cpuAtStart = cpuSeconds(); ticksAtStart = threadTicks() } else { longestGap = max(longestGap, .now - lastBatch) }
+        if started == nil {
+            started = .now; cpuAtStart = cpuSeconds(); ticksAtStart = threadTicks()
+        } else {
+            longestGap = max(longestGap, .now - lastBatch)
+        }
         lastBatch = .now
         batches += 1
     }
@@ -111,7 +115,9 @@ func swiftConsume(topic: String, group: String, on kafka: EmbeddedKafka, mode: C
     case .views:
         for try await batch in consumer.recordBatches {
             batchArrived()
-            batch.forEach { record in bytes += record.value?.count ?? 0 }  // touch every record, as the C loop does
+            // Touch every record, as the C loop does (a batch is not a Sequence: borrowed views).
+            // swift-format-ignore: ReplaceForEachWithForLoop
+            batch.forEach { record in bytes += record.value?.count ?? 0 }
             received += batch.count
             try consumer.storeOffsets(batch)  // at-least-once: offsets stored after processing
             if received >= count { break }
@@ -127,8 +133,14 @@ func swiftConsume(topic: String, group: String, on kafka: EmbeddedKafka, mode: C
     }
     let elapsed = ContinuousClock.now - started!
     if arguments.contains("--verbose") {
-        emit("  threads (ticks): " + threadTicks().map { ($0.key, $0.value - (ticksAtStart[$0.key] ?? 0)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
-        emit("  swift consume (\(mode)): cpu \(String(format: "%.2f", cpuSeconds() - cpuAtStart)) s in \(elapsed), \(batches) batches, \(received / max(batches, 1)) records per batch, longest gap \(longestGap)")
+        emit(
+            "  threads (ticks): "
+                + threadTicks().map { ($0.key, $0.value - (ticksAtStart[$0.key] ?? 0)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }.map {
+                    "\($0.0)=\($0.1)"
+                }.joined(separator: " "))
+        emit(
+            "  swift consume (\(mode)): cpu \(String(format: "%.2f", cpuSeconds() - cpuAtStart)) s in \(elapsed), \(batches) batches, \(received / max(batches, 1)) records per batch, longest gap \(longestGap)"
+        )
     }
     await consumer.close()
     precondition(received == count && bytes == count * size, "consumed \(received) of \(count) (\(bytes) bytes)")
@@ -158,7 +170,8 @@ if arguments.contains("--profile-consume") {
     try await Task.sleep(for: .seconds(2))
     for round in 1...runs {
         if arguments.contains("--c") {
-            emit("consume C \(format(rate(baseline_consume(kafka.bootstrapServers, "profile-\(round)", "profile-\(round)", Int64(count)))))")
+            emit(
+                "consume C \(format(rate(baseline_consume(kafka.bootstrapServers, "profile-\(round)", "profile-\(round)", Int64(count)))))")
         } else {
             emit("consume \(format(rate(try await swiftConsume(topic: "profile-\(round)", group: "profile-\(round)", on: kafka))))")
         }
@@ -167,7 +180,9 @@ if arguments.contains("--profile-consume") {
 }
 
 emit("# TriageKafka binding vs librdkafka C API")
-emit("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; librdkafka \(KafkaLibrary.version); embedded broker (mock cluster, 1 broker, \(partitions) partitions)")
+emit(
+    "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; librdkafka \(KafkaLibrary.version); embedded broker (mock cluster, 1 broker, \(partitions) partitions)"
+)
 emit("workload: \(count) records × \(size) B per run, \(rounds) alternating rounds, median reported\n")
 
 var produceC: [Double] = []
@@ -211,27 +226,32 @@ for round in 0...rounds {  // round 0 warms up (code paths, first group join) an
     }
     if only == "consume" { produceC.append(.nan); produceSwift.append(.nan) }
     if only == "produce" { consumeC.append(.nan); consumeSwift.append(.nan); consumeMessages.append(.nan) }
-    guard produceC.last! > 0 || only == "consume", consumeC.last! > 0 || only == "produce" else { fatalError("the C baseline failed; see stderr") }
+    guard produceC.last! > 0 || only == "consume", consumeC.last! > 0 || only == "produce" else {
+        fatalError("the C baseline failed; see stderr")
+    }
     if round == 0 {
         produceC = []; produceSwift = []; consumeC = []; consumeSwift = []; consumeMessages = []
         emit("warm-up done")
         continue
     }
-    emit("round \(round): produce C \(format(rate(produceC.last!)))  Swift \(format(rate(produceSwift.last!)))   consume C \(format(rate(consumeC.last!)))  Swift \(format(rate(consumeSwift.last!)))  (as KafkaMessage \(format(rate(consumeMessages.last!))))")
+    emit(
+        "round \(round): produce C \(format(rate(produceC.last!)))  Swift \(format(rate(produceSwift.last!)))   consume C \(format(rate(consumeC.last!)))  Swift \(format(rate(consumeSwift.last!)))  (as KafkaMessage \(format(rate(consumeMessages.last!))))"
+    )
 }
 
 let produceRatio = median(produceC) / median(produceSwift)
 let consumeRatio = median(consumeC) / median(consumeSwift)
-emit("""
+emit(
+    """
 
-| workload | C baseline | TriageKafka | ratio (Swift/C) |
-|---|---|---|---|
-| produce \(size) B | \(format(rate(median(produceC)))) | \(format(rate(median(produceSwift)))) | \(String(format: "%.2f", produceRatio)) |
-| consume \(size) B | \(format(rate(median(consumeC)))) | \(format(rate(median(consumeSwift)))) | \(String(format: "%.2f", consumeRatio)) |
-| consume \(size) B as KafkaMessage | \(format(rate(median(consumeC)))) | \(format(rate(median(consumeMessages)))) | \(String(format: "%.2f", median(consumeC) / median(consumeMessages))) |
+    | workload | C baseline | TriageKafka | ratio (Swift/C) |
+    |---|---|---|---|
+    | produce \(size) B | \(format(rate(median(produceC)))) | \(format(rate(median(produceSwift)))) | \(String(format: "%.2f", produceRatio)) |
+    | consume \(size) B | \(format(rate(median(consumeC)))) | \(format(rate(median(consumeSwift)))) | \(String(format: "%.2f", consumeRatio)) |
+    | consume \(size) B as KafkaMessage | \(format(rate(median(consumeC)))) | \(format(rate(median(consumeMessages)))) | \(String(format: "%.2f", median(consumeC) / median(consumeMessages))) |
 
-target: ratio >= 0.90 for both
-""")
+    target: ratio >= 0.90 for both
+    """)
 if only != nil { exit(0) }
 var report = BenchReport(bench: "triage-bench")
 var binding = BenchSection(
@@ -265,8 +285,12 @@ binding.figures.append(
         baselineValue: rate(median(consumeC)), notes: "`batches`: every record copied into a `KafkaMessage` (what the workers read)"
     )
 )
-binding.notes.append("all rounds, records/s — produce C: \(produceC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); produce Swift: \(produceSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
-binding.notes.append("consume C: \(consumeC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); consume Swift: \(consumeSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
+binding.notes.append(
+    "all rounds, records/s — produce C: \(produceC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); produce Swift: \(produceSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))"
+)
+binding.notes.append(
+    "consume C: \(consumeC.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); consume Swift: \(consumeSwift.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))"
+)
 report.add(binding)
 
 // MARK: Peer reference: consume → produce passthrough, TriageKafka vs python3-confluent-kafka
@@ -299,7 +323,8 @@ func runPeer(_ extra: [String]) -> [String: Any] {
 /// its offsets are stored; timed from the first record received to the last delivery report.
 func swiftPassthrough(input: String, output: String, group: String, on kafka: EmbeddedKafka) async throws -> Double {
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(groupID: group, topics: [input], client: kafka.clientConfiguration, fetchMaximumWait: .milliseconds(10)),
+        configuration: KafkaConsumerConfiguration(
+            groupID: group, topics: [input], client: kafka.clientConfiguration, fetchMaximumWait: .milliseconds(10)),
         logger: logger
     )
     let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka.clientConfiguration), logger: logger)
@@ -338,10 +363,13 @@ if let error = version["error"] as? String {
     emit("peer reference not measured: \(error)")
 } else {
     let peerLibrary = version["libversion"] as? String ?? "?"
-    emit("\npeer: confluent-kafka-python \(version["client"] as? String ?? "?") on librdkafka \(peerLibrary); TriageKafka on librdkafka \(KafkaLibrary.version)")
+    emit(
+        "\npeer: confluent-kafka-python \(version["client"] as? String ?? "?") on librdkafka \(peerLibrary); TriageKafka on librdkafka \(KafkaLibrary.version)"
+    )
     peer.notes.append(
         "confluent-kafka-python \(version["client"] as? String ?? "?") (Debian python3-confluent-kafka) runs on librdkafka \(peerLibrary); "
-            + "TriageKafka runs on librdkafka \(KafkaLibrary.version)" + (peerLibrary == KafkaLibrary.version ? " (the same)." : " — NOT the same library version.")
+            + "TriageKafka runs on librdkafka \(KafkaLibrary.version)"
+            + (peerLibrary == KafkaLibrary.version ? " (the same)." : " — NOT the same library version.")
     )
     let input = "bench-passthrough-in"
     try kafka.createTopic(input, partitions: partitions)
@@ -357,26 +385,35 @@ if let error = version["error"] as? String {
                 swiftRuns.append(try await swiftPassthrough(input: input, output: output, group: "passthrough-swift-\(round)", on: kafka))
             } else {
                 let result = runPeer([
-                    "--bootstrap", bootstrap, "--input", input, "--output", output, "--group", "passthrough-python-\(round)", "--count", String(count),
+                    "--bootstrap", bootstrap, "--input", input, "--output", output, "--group", "passthrough-python-\(round)", "--count",
+                    String(count),
                 ])
                 if let error = result["error"] as? String { failure = error; break }
                 peerRuns.append(result["seconds"] as? Double ?? .nan)
             }
         }
         if let failure { emit("peer failed: \(failure)"); break }
-        emit("passthrough round \(round): TriageKafka \(format(rate(swiftRuns.last!)))  confluent-kafka-python \(format(rate(peerRuns.last!)))")
+        emit(
+            "passthrough round \(round): TriageKafka \(format(rate(swiftRuns.last!)))  confluent-kafka-python \(format(rate(peerRuns.last!)))"
+        )
     }
     if let failure {
         peer.notes.append("not measured: \(failure)")
     } else {
         peer.figures.append(
             BenchFigure(
-                name: "passthrough \(size) B (TriageKafka)", value: rate(median(swiftRuns)), unit: "records/s", baselineName: "confluent-kafka-python",
+                name: "passthrough \(size) B (TriageKafka)", value: rate(median(swiftRuns)), unit: "records/s",
+                baselineName: "confluent-kafka-python",
                 baselineValue: rate(median(peerRuns))
             )
         )
-        peer.notes.append("all rounds, records/s — TriageKafka: \(swiftRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); confluent-kafka-python: \(peerRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))")
-        emit(String(format: "passthrough median: TriageKafka %.0f/s, confluent-kafka-python %.0f/s, ratio %.2f", rate(median(swiftRuns)), rate(median(peerRuns)), median(peerRuns) / median(swiftRuns)))
+        peer.notes.append(
+            "all rounds, records/s — TriageKafka: \(swiftRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", ")); confluent-kafka-python: \(peerRuns.map { String(format: "%.0f", rate($0)) }.joined(separator: ", "))"
+        )
+        emit(
+            String(
+                format: "passthrough median: TriageKafka %.0f/s, confluent-kafka-python %.0f/s, ratio %.2f", rate(median(swiftRuns)),
+                rate(median(peerRuns)), median(peerRuns) / median(swiftRuns)))
     }
 }
 report.add(peer)

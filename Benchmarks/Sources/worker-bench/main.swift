@@ -62,7 +62,8 @@ struct Outcome {
 /// records per second from the first batch to the last.
 func rawConsume(topic: String, count: Int, client: KafkaClientConfiguration) async throws -> Double {
     let consumer = try KafkaConsumer(
-        configuration: KafkaConsumerConfiguration(groupID: "raw-\(UUID())", topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)),
+        configuration: KafkaConsumerConfiguration(
+            groupID: "raw-\(UUID())", topics: [topic], client: client, fetchMaximumWait: .milliseconds(5)),
         logger: logger
     )
     var received = 0
@@ -82,7 +83,9 @@ func rawConsume(topic: String, count: Int, client: KafkaClientConfiguration) asy
 /// Polls `progress` every millisecond until it is `target` past `base`; returns the rate from
 /// the first progress seen to the end, the seconds that took, and how many were done (less than
 /// `target` when `timeout` ran out first).
-@MainActor func watch(progress: @Sendable () -> Int, target: Int, from base: Int = 0, timeout: Duration) async throws -> (rate: Double, seconds: Double, done: Int) {
+@MainActor func watch(progress: @Sendable () -> Int, target: Int, from base: Int = 0, timeout: Duration) async throws -> (
+    rate: Double, seconds: Double, done: Int
+) {
     let deadline = ContinuousClock.now + timeout
     var first: ContinuousClock.Instant?
     var done = 0
@@ -116,7 +119,8 @@ func opened(_ index: Int, team: String = "team-\(0)") -> IncidentEvent {
         $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
         $0.opened = .with {
             $0.customerAccount = "acme"; $0.entitlementID = "pack"; $0.product = "billing"; $0.language = "en"
-            $0.severity = [.b, .c][index % 2]; $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "bench \(index)"; $0.team = team
+            $0.severity = [.b, .c][index % 2]; $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "bench \(index)";
+            $0.team = team
         }
     }
 }
@@ -160,7 +164,10 @@ func send(_ records: [KafkaProducerMessage], client: KafkaClientConfiguration) a
     async let sent: Void = burst ? send(inputs, client: client) : ()
     let (rate, seconds, done) = try await watch(progress: worker.progress, target: inputs.count, from: base, timeout: timeout)
     try await sent
-    emit(String(format: "  %@ worker: %.0f records/s (%d of %d in %.2f s; %.1f s after start)", name, rate, done, inputs.count, seconds, (ContinuousClock.now - started).secondsDouble))
+    emit(
+        String(
+            format: "  %@ worker: %.0f records/s (%d of %d in %.2f s; %.1f s after start)", name, rate, done, inputs.count, seconds,
+            (ContinuousClock.now - started).secondsDouble))
     await worker.group.triggerGracefulShutdown()
     _ = try? await worker.task.value
     let baseline = try await rawConsume(topic: input, count: inputs.count, client: client)
@@ -191,7 +198,8 @@ emit("worker benchmark: \(events) events per worker (notifier \(notifierEvents))
     let incomplete = outcome.complete ? nil : "did not finish within the time limit: the rate is over what it did"
     section.figures.append(
         BenchFigure(
-            name: name, value: outcome.workerRate, unit: unit, baselineName: "raw consume, same records", baselineValue: outcome.baselineRate,
+            name: name, value: outcome.workerRate, unit: unit, baselineName: "raw consume, same records",
+            baselineValue: outcome.baselineRate,
             ratioMeaning: "worker / raw consume", notes: [notes, incomplete].compactMap { $0 }.joined(separator: "; ")
         )
     )
@@ -214,7 +222,8 @@ if wanted("escalator") {
         let consumer = try consumerFor("bench-escalator", [TriageTopic.incidentEvents], client)
         let producer = try producerFor(client)
         let escalator = Escalator(consumer: consumer, producer: producer, client: client, policy: SlaPolicy(), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: escalator), .init(service: consumer)], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: producer), .init(service: escalator), .init(service: consumer)], logger: logger))
         return RunningWorker(group: group, task: Task { try await group.run() }, progress: { escalator.statistics.eventsApplied })
     }
     try figure("escalator (Opened → SLA state tracked, changelog written)", outcome)
@@ -232,7 +241,8 @@ if wanted("analytics") {
         let consumer = try consumerFor("bench-analytics", [TriageTopic.incidentEvents], client)
         let producer = try producerFor(client)
         let feed = AnalyticsFeed(consumer: consumer, producer: producer, client: client, policy: SlaPolicy(), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: feed), .init(service: consumer)], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: producer), .init(service: feed), .init(service: consumer)], logger: logger))
         return RunningWorker(group: group, task: Task { try await group.run() }, progress: { feed.statistics.records })
     }
     try figure("analytics feed (Opened → analytics record + incident snapshot)", outcome)
@@ -262,7 +272,9 @@ if wanted("router") {
             for event in [
                 AgentEvent.with {
                     $0.eventID = "\(id)-p"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
-                    $0.profile = .with { $0.team = teams[index % teams.count]; $0.products = ["billing"]; $0.capacity = 30 }
+                    $0.profile = .with {
+                        $0.team = teams[index % teams.count]; $0.products = ["billing"]; $0.capacity = 30
+                    }
                 },
                 AgentEvent.with {
                     $0.eventID = "\(id)-o"; $0.agentID = id; $0.occurredAt = Google_Protobuf_Timestamp(date: Date())
@@ -274,11 +286,14 @@ if wanted("router") {
         }
         try await send(agents, client: client)
         let instance = try await RouterInstance(
-            client: client, policy: RoutingPolicy(), group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger
+            client: client, policy: RoutingPolicy(), group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6),
+            logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
         let task = Task { try await group.run() }
-        while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         try await Task.sleep(for: .seconds(1))
         let router = instance.router
         return RunningWorker(group: group, task: task, progress: { router.statistics.inputs })
@@ -296,7 +311,9 @@ if wanted("intake") {
     let outcome = try await measure(
         "intake ledger", input: TriageTopic.entitlementRequests,
         records: {
-            func request(_ id: String, _ entitlement: String, _ command: LedgerCommand, _ events: [IncidentEvent] = []) throws -> KafkaProducerMessage {
+            func request(_ id: String, _ entitlement: String, _ command: LedgerCommand, _ events: [IncidentEvent] = []) throws
+                -> KafkaProducerMessage
+            {
                 var request = EntitlementRequest()
                 request.requestID = id
                 request.entitlementID = entitlement
@@ -304,12 +321,14 @@ if wanted("intake") {
                 request.events = events
                 request.requestedBy = "bench"
                 request.requestedAt = Google_Protobuf_Timestamp(date: Date())
-                return KafkaProducerMessage(topic: TriageTopic.entitlementRequests, key: Array(entitlement.utf8), value: try request.serializedBytes())
+                return KafkaProducerMessage(
+                    topic: TriageTopic.entitlementRequests, key: Array(entitlement.utf8), value: try request.serializedBytes())
             }
             var records: [KafkaProducerMessage] = []
             for index in 0..<contracts {
                 let spec = GrantSpec(
-                    id: "ACME-\(index)", kind: .twentyFourSeven, account: "acme", purchasedAt: Date().addingTimeInterval(-86_400), timeZone: "UTC",
+                    id: "ACME-\(index)", kind: .twentyFourSeven, account: "acme", purchasedAt: Date().addingTimeInterval(-86_400),
+                    timeZone: "UTC",
                     credits: nil, coverage: nil, calendar: nil, termYears: 1
                 )
                 records.append(try request("grant-\(index)", spec.id, .grant(spec)))
@@ -330,8 +349,10 @@ if wanted("intake") {
         let consumer = try consumerFor("bench-ledger", [TriageTopic.entitlementRequests], client)
         let producer = try producerFor(client)
         let ledger = EntitlementLedgerWorker(consumer: consumer, producer: producer, client: client, policy: .standard, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: ledger), .init(service: consumer)], logger: logger))
-        return RunningWorker(group: group, task: Task { try await group.run() }, progress: { ledger.statistics.accepted + ledger.statistics.rejected })
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: producer), .init(service: ledger), .init(service: consumer)], logger: logger))
+        return RunningWorker(
+            group: group, task: Task { try await group.run() }, progress: { ledger.statistics.accepted + ledger.statistics.rejected })
     }
     try figure("intake: entitlement ledger (open command → Opened + directory + state + reply)", outcome, unit: "commands/s")
 }
@@ -367,10 +388,12 @@ if wanted("notifier") {
         records: {
             try (0..<notifierEvents).map { index in
                 let request = NotificationRequest.with {
-                    $0.idempotencyKey = "bench-\(index)"; $0.incidentID = "N\(index)"; $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
+                    $0.idempotencyKey = "bench-\(index)"; $0.incidentID = "N\(index)";
+                    $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
                     $0.recipient = "ops"; $0.template = "escalated"; $0.payload = ["level": "1", "reason": "bench"]
                 }
-                return KafkaProducerMessage(topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
+                return KafkaProducerMessage(
+                    topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
             }
         }
     ) { client in
@@ -378,18 +401,21 @@ if wanted("notifier") {
             name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:\(port)/hook")!), secretVariable: "BENCH_KEY")),
             maxConcurrency: 32
         )
-        let rules = NotificationRules(endpoints: ["hook": endpoint], recipients: ["ops": NotificationRules.Recipient(name: "ops", endpoints: ["hook"])])
+        let rules = NotificationRules(
+            endpoints: ["hook": endpoint], recipients: ["ops": NotificationRules.Recipient(name: "ops", endpoints: ["hook"])])
         let consumer = try consumerFor("bench-notifier", [TriageTopic.notificationRequests, TriageTopic.notificationRetry], client)
         let producer = try producerFor(client)
         let notifier = Notifier(
             consumer: consumer, producer: producer, client: client, rules: rules,
             deliverer: Deliverer(templates: .defaults, environment: ["BENCH_KEY": "bench-signing-key"]), logger: logger
         )
-        let group = ServiceGroup(configuration: .init(services: [.init(service: producer), .init(service: notifier), .init(service: consumer)], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: producer), .init(service: notifier), .init(service: consumer)], logger: logger))
         return RunningWorker(group: group, task: Task { try await group.run() }, progress: { notifier.statistics.delivered })
     }
     serving.cancel()
-    try figure("notifier (request → signed webhook POST → ledger)", outcome, unit: "requests/s", notes: "bounded by HTTP; see the webhook section")
+    try figure(
+        "notifier (request → signed webhook POST → ledger)", outcome, unit: "requests/s", notes: "bounded by HTTP; see the webhook section")
 }
 
 report.sections = [section]

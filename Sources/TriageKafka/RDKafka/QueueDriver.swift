@@ -56,7 +56,7 @@ final class QueueDriver: @unchecked Sendable {
             jobs = []
             condition.unlock()
             for job in left { job(false) }
-            waiters.forEach { $0.resume() }
+            for waiter in waiters { waiter.resume() }
         }
         // Not stored: the running thread keeps its block (and the client core) alive, and both are
         // released when it exits. Keeping it here would make a cycle core → driver → thread → core.

@@ -186,7 +186,8 @@ extension RDKafkaClient {
 private let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
     handle, code, reason, _ in
     guard let handle, let context = RDKafkaCallbackContext.from(handle) else { return }
-    RDKafkaClient.report(rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "", handle: handle, context: context)
+    RDKafkaClient.report(
+        rd_kafka_resp_err_t(rawValue: code), reason: reason.map { String(cString: $0) } ?? "", handle: handle, context: context)
 }
 
 extension RDKafkaClient {

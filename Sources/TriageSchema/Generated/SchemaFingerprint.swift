@@ -3,11 +3,11 @@
 /// FNV-1a 64 of each `.proto` file the generated code was made from.
 public enum SchemaFingerprint {
     public static let sources: [String: UInt64] = [
-        "triage/v1/agent.proto": 0xc7693c2b3141295c,
-        "triage/v1/analytics.proto": 0x205a2bc65d37ae09,
-        "triage/v1/incident.proto": 0xa393c82ab1dea741,
-        "triage/v1/intake.proto": 0x5665e95ba547b38f,
-        "triage/v1/notification.proto": 0x4d1e292afb7bb63e,
-        "triage/v1/services.proto": 0xe754d87fb19d5e0a,
+        "triage/v1/agent.proto": 0xc769_3c2b_3141_295c,
+        "triage/v1/analytics.proto": 0x205a_2bc6_5d37_ae09,
+        "triage/v1/incident.proto": 0xa393_c82a_b1de_a741,
+        "triage/v1/intake.proto": 0x5665_e95b_a547_b38f,
+        "triage/v1/notification.proto": 0x4d1e_292a_fb7b_b63e,
+        "triage/v1/services.proto": 0xe754_d87f_b19d_5e0a,
     ]
 }

@@ -81,7 +81,8 @@ public struct Changelog<State: ChangelogState>: Sendable {
         let decode = self.decode
         let policy = self.unreadable
         let topic = self.topic
-        let read = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) { record in
+        let read = try await KafkaPartitionReader.readToEnd(topic: topic, partitions: partitions, client: client, logger: logger) {
+            record in
             guard let key = record.key else { return }
             let name = String(decoding: key, as: UTF8.self)
             guard let value = record.value else {
@@ -92,7 +93,8 @@ public struct Changelog<State: ChangelogState>: Sendable {
                 let decoded = try decode(value)
                 reading.withLock { $0.states[record.partition]?.restore(decoded, key: name) }
             } catch {
-                let failure = ChangelogReadError(topic: topic, partition: record.partition, offset: record.offset, key: name, cause: "\(error)")
+                let failure = ChangelogReadError(
+                    topic: topic, partition: record.partition, offset: record.offset, key: name, cause: "\(error)")
                 reading.withLock {
                     $0.unreadable += 1
                     if $0.failure == nil { $0.failure = failure }
@@ -102,7 +104,8 @@ public struct Changelog<State: ChangelogState>: Sendable {
         }
         let (states, unreadable, failure) = reading.withLock { ($0.states, $0.unreadable, $0.failure) }
         if unreadable > 0 {
-            Counter(label: "triage_changelog_unreadable_total", dimensions: [("worker", worker), ("topic", topic)]).increment(by: unreadable)
+            Counter(label: "triage_changelog_unreadable_total", dimensions: [("worker", worker), ("topic", topic)]).increment(
+                by: unreadable)
             logger.warning(
                 "changelog records that could not be read were skipped",
                 metadata: ["topic": "\(topic)", "count": "\(unreadable)", "first": "\(failure.map(\.description) ?? "-")"]

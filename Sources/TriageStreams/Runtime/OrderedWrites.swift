@@ -137,7 +137,7 @@ final class OrderedWrites: Sendable {
                     fail(error)
                     return
                 }
-                for (_, step) in ready { step.afterDelivery.forEach { $0() } }
+                for (_, step) in ready { for action in step.afterDelivery { action() } }
                 let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                     for (ticket, _) in ready { state.steps[ticket] = nil }
                     state.nextToFinish = (ready.last?.ticket ?? state.nextToFinish - 1) + 1
@@ -149,7 +149,7 @@ final class OrderedWrites: Sendable {
                     }
                     return waiters
                 }
-                waiters.forEach { $0.resume() }
+                for waiter in waiters { waiter.resume() }
             }
         }
     }
@@ -175,7 +175,7 @@ final class OrderedWrites: Sendable {
             }
             return state.roomWaiters + state.drainWaiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     private func waitForRoom() async throws {

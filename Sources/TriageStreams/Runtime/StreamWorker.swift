@@ -1,8 +1,8 @@
+import Foundation
 public import Logging
 public import ServiceLifecycle
 public import TriageKafka
 public import TriageSchema
-import Foundation
 
 /// The runtime every stateful worker runs on: one consumer-group member whose records a
 /// ``StreamProcessor`` turns into outputs.
@@ -74,7 +74,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             inbox.finish()
         }
         let writes = OrderedWrites(
-            producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic, maximumInFlight: configuration.maximumStepsInFlight
+            producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic,
+            maximumInFlight: configuration.maximumStepsInFlight
         )
         let writer = Task { await writes.run() }
         var loop = Loop(owner: self, processor: processor, writes: writes, inbox: inbox)
@@ -195,7 +196,10 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             for (message, reason) in output.deadLetters {
                 owner.logger.warning(
                     "dead-lettered a record",
-                    metadata: ["topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(reason)"]
+                    metadata: [
+                        "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                        "reason": "\(reason)",
+                    ]
                 )
             }
             owner.metrics.deadLettered(output.deadLetters.count)
