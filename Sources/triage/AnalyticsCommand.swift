@@ -29,27 +29,9 @@ struct AnalyticsCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var sla: SlaOptions
 
-    @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = TriageGroup.analytics
-
-    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
-    var opsPort: Int = 8084
-
-    @Option(
-        help:
-            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
-    )
-    var opsHost: String = "127.0.0.1"
-
-    @Option(help: "Consumer session timeout in seconds.")
-    var sessionTimeout: Double = 10
+    @OptionGroup var worker: WorkerOptions<AnalyticsDefaults>
 
     @OptionGroup var common: CommonOptions
-
-    func validate() throws {
-        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
-        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
-    }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.analytics")
@@ -59,13 +41,13 @@ struct AnalyticsCommand: AsyncParsableCommand {
         try await requireTopics(of: .analytics, client: client, logger: logger)
         try await AnalyticsFeed.checkTopics(AnalyticsFeedTopics(), client: client, logger: logger)
         let services = try AnalyticsServices(
-            client: client, policy: policy, group: group, sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+            client: client, policy: policy, group: worker.group, sessionTimeout: worker.sessionTimeoutDuration, logger: logger
         )
         var group = WorkerServiceGroup(logger: logger)
         group.add(services.ordered)
         group.addListener(
-            OpsServer(host: opsHost, port: opsPort, health: services.feed.health, logger: logger),
-            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.feed.health, logger: logger),
+            at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         try await group.run()
         let figures = services.feed.statistics

@@ -54,8 +54,7 @@ struct EscalatorCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var sla: SlaOptions
 
-    @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = TriageGroup.escalator
+    @OptionGroup var worker: WorkerOptions<EscalatorDefaults>
 
     @Option(help: "SLA time runs this many times as fast as real time (demos, tests).")
     var timeScale: Double = 1
@@ -63,20 +62,8 @@ struct EscalatorCommand: AsyncParsableCommand {
     @Option(help: "With --time-scale: the real instant (RFC 3339) from which SLA time is sped up. Default: now.")
     var timeOrigin: String?
 
-    @Option(help: "Port of the /healthz and /readyz endpoint (0 = any free port).")
-    var opsPort: Int = 8081
-
-    @Option(
-        help:
-            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
-    )
-    var opsHost: String = "127.0.0.1"
-
     @Option(help: "Write the ops endpoint's bound port to this file.")
     var opsPortFile: String?
-
-    @Option(help: "Consumer session timeout in seconds (how fast a dead instance's partitions move).")
-    var sessionTimeout: Double = 10
 
     @OptionGroup var common: CommonOptions
 
@@ -85,8 +72,6 @@ struct EscalatorCommand: AsyncParsableCommand {
         if let timeOrigin, parseInstant(timeOrigin) == nil {
             throw ValidationError("--time-origin '\(timeOrigin)' is not an RFC 3339 instant (e.g. 2026-03-06T16:00:00Z)")
         }
-        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
-        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
     }
 
     func run() async throws {
@@ -98,20 +83,22 @@ struct EscalatorCommand: AsyncParsableCommand {
         try await requireTopics(of: .escalator, client: client, logger: logger)
         try await Escalator.checkTopics(EscalatorTopics(), client: client, logger: logger)
         let services = try EscalatorServices(
-            client: client, policy: policy, clock: clock, group: group,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+            client: client, policy: policy, clock: clock, group: worker.group,
+            sessionTimeout: worker.sessionTimeoutDuration, logger: logger
         )
         let portFile = opsPortFile
-        let ops = OpsServer(host: opsHost, port: opsPort, health: services.escalator.health, logger: logger) { port in
+        let ops = OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.escalator.health, logger: logger) { port in
             if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }
         }
         logger.info(
             "escalator starting",
-            metadata: ["bootstrap": "\(client.bootstrapServers.joined(separator: ","))", "group": "\(group)", "time_scale": "\(timeScale)"]
+            metadata: [
+                "bootstrap": "\(client.bootstrapServers.joined(separator: ","))", "group": "\(worker.group)", "time_scale": "\(timeScale)",
+            ]
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.add(services.ordered)
-        serviceGroup.addListener(ops, at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port"))
+        serviceGroup.addListener(ops, at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port"))
         try await serviceGroup.run()
         let figures = services.escalator.statistics
         logger.info(

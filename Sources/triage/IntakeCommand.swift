@@ -55,23 +55,10 @@ struct IntakeCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-certificate.")
     var tlsKey: String?
 
-    @Option(help: "Consumer group of the entitlement ledger; intakes in one group split the entitlements.")
-    var group: String = TriageGroup.ledger
+    @OptionGroup var worker: WorkerOptions<IntakeDefaults>
 
     @Option(help: "Seconds a call waits for the ledger's answer before failing with UNAVAILABLE.")
     var ledgerTimeout: Double = 15
-
-    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
-    var opsPort: Int = 8085
-
-    @Option(
-        help:
-            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
-    )
-    var opsHost: String = "127.0.0.1"
-
-    @Option(help: "Consumer session timeout in seconds.")
-    var sessionTimeout: Double = 10
 
     @Option(help: "Write the bound gRPC port to this file once listening (for scripts and tests).")
     var portFile: String?
@@ -86,8 +73,6 @@ struct IntakeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
-        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
         guard ledgerTimeout > 0 else { throw ValidationError("--ledger-timeout must be positive") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
         guard timeScale > 0 else { throw ValidationError("--time-scale must be positive") }
@@ -108,8 +93,8 @@ struct IntakeCommand: AsyncParsableCommand {
         try await requireTopics(of: .intake, client: try connection.clientConfiguration(), logger: logger)
         let instance = try await IntakeInstance(
             client: try connection.clientConfiguration(), tenants: directory, billing: policy, host: host, port: port,
-            tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: group,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)),
+            tls: tlsCertificate.map { IntakeTLS(certificateChainPath: $0, privateKeyPath: tlsKey!) }, group: worker.group,
+            sessionTimeout: worker.sessionTimeoutDuration, ledgerTimeout: .milliseconds(Int64(ledgerTimeout * 1000)),
             logger: logger,
             now: { [clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())] in
                 timeScale == 1 && timeOrigin == nil ? Date() : clock.now()
@@ -118,8 +103,8 @@ struct IntakeCommand: AsyncParsableCommand {
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.addIntake(instance, at: ListenAddress(host: host, port: port, option: "--port"))
         serviceGroup.addListener(
-            OpsServer(host: opsHost, port: opsPort, health: instance.health, logger: logger),
-            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: instance.health, logger: logger),
+            at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         serviceGroup.add([PortAnnouncer(server: instance.server, file: portFile, tenants: directory.tenants.count)])
         try await serviceGroup.run()

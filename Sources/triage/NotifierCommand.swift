@@ -36,27 +36,9 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(help: "Folder of template overrides, <template>.<part>.mustache (docs/notifier.md). Default: the built-in templates.")
     var templates: String?
 
-    @Option(help: "Consumer group; instances in one group split the partitions.")
-    var group: String = TriageGroup.notifier
-
-    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
-    var opsPort: Int = 8083
-
-    @Option(
-        help:
-            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
-    )
-    var opsHost: String = "127.0.0.1"
-
-    @Option(help: "Consumer session timeout in seconds.")
-    var sessionTimeout: Double = 10
+    @OptionGroup var worker: WorkerOptions<NotifierDefaults>
 
     @OptionGroup var common: CommonOptions
-
-    func validate() throws {
-        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
-        guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second") }
-    }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.notifier")
@@ -90,8 +72,8 @@ struct NotifierCommand: AsyncParsableCommand {
         let services: NotifierServices
         do {
             services = try NotifierServices(
-                client: client, rules: loaded, deliverer: deliverer, group: group,
-                sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger
+                client: client, rules: loaded, deliverer: deliverer, group: worker.group,
+                sessionTimeout: worker.sessionTimeoutDuration, logger: logger
             )
         } catch {
             await deliverer.shutdown()
@@ -99,8 +81,8 @@ struct NotifierCommand: AsyncParsableCommand {
         }
         serviceGroup.add(services.ordered)
         serviceGroup.addListener(
-            OpsServer(host: opsHost, port: opsPort, health: services.notifier.health, logger: logger),
-            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.notifier.health, logger: logger),
+            at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         try await serviceGroup.run()
         let figures = services.notifier.statistics

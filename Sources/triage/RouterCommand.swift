@@ -52,23 +52,10 @@ struct RouterCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var rosterOptions: RosterOptions
 
-    @Option(help: "Consumer group prefix; instances with the same one split the work.")
-    var group: String = TriageGroup.router
+    @OptionGroup var worker: WorkerOptions<RouterDefaults>
 
     @Option(help: "Team of incidents opened without one.")
     var defaultTeam: String = "general"
-
-    @Option(help: "Port of /healthz and /readyz (0 = any free port).")
-    var opsPort: Int = 8082
-
-    @Option(
-        help:
-            "Address the ops endpoint (/healthz, /readyz, /metrics) listens on: 127.0.0.1 (the default) keeps it on this machine; 0.0.0.0 (all interfaces) for probes and scraping from elsewhere, as the Helm chart sets it."
-    )
-    var opsHost: String = "127.0.0.1"
-
-    @Option(help: "Consumer session timeout in seconds.")
-    var sessionTimeout: Double = 10
 
     @Option(help: "Days a closed incident can still be reopened and routed again; older entries leave the routing index.")
     var closedRetentionDays: Double = 30
@@ -79,7 +66,6 @@ struct RouterCommand: AsyncParsableCommand {
         guard closedRetentionDays >= 0 else {
             throw ValidationError("--closed-retention-days must not be negative, got \(closedRetentionDays)")
         }
-        guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
     }
 
     func run() async throws {
@@ -89,15 +75,15 @@ struct RouterCommand: AsyncParsableCommand {
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .router, client: client, logger: logger)
         let services = try await RouterInstance(
-            client: client, policy: policy, group: group, defaultTeam: defaultTeam,
-            sessionTimeout: .milliseconds(Int64(sessionTimeout * 1000)), logger: logger,
+            client: client, policy: policy, group: worker.group, defaultTeam: defaultTeam,
+            sessionTimeout: worker.sessionTimeoutDuration, logger: logger,
             closedRetention: .seconds(closedRetentionDays * 86_400)
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.add(services.services)
         serviceGroup.addListener(
-            OpsServer(host: opsHost, port: opsPort, health: services.health, logger: logger),
-            at: ListenAddress(host: opsHost, port: opsPort, option: "--ops-port")
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.health, logger: logger),
+            at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         try await serviceGroup.run()
         let figures = services.router.statistics

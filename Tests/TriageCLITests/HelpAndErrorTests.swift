@@ -95,4 +95,19 @@ struct HelpAndErrorTests {
             #expect(status == 64 && errors.contains("--ops-port must be 0...65535"), "\(command[0]): \(status) \(errors)")
         }
     }
+
+    /// The options every worker shares are checked the same way everywhere (the router took a
+    /// session timeout of 0 that the others refused).
+    @Test func everyWorkerChecksItsSharedOptions() async throws {
+        for command in [
+            ["router"], ["escalator"], ["analytics"], ["notifier", "--rules", "rules.yaml"], ["intake", "--tenants", "t.yaml"],
+        ] {
+            let (status, _, errors) = try await triage(command + ["--session-timeout", "0"])
+            #expect(
+                status == 64 && errors.contains("--session-timeout must be 1...3600 seconds, got 0.0"), "\(command[0]): \(status) \(errors)"
+            )
+            let (emptyStatus, _, emptyErrors) = try await triage(command + ["--group", ""])
+            #expect(emptyStatus == 64 && emptyErrors.contains("--group must not be empty"), "\(command[0]): \(emptyStatus) \(emptyErrors)")
+        }
+    }
 }
