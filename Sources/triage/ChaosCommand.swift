@@ -73,6 +73,9 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Append the result table (markdown) to this file.")
     var report: String?
 
+    @Option(help: "Write the audit's figures as JSON to this file (what a test or a script checks; the table is for people).")
+    var resultJson: String?
+
     @OptionGroup var sla: SlaOptions
     @OptionGroup var common: CommonOptions
 
@@ -216,6 +219,12 @@ struct ChaosCommand: AsyncParsableCommand {
             handle?.seekToEndOfFile()
             handle?.write(Data((table + "\n").utf8))
             try? handle?.close()
+        }
+        if let resultJson {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let file = ChaosResultFile(seed: seed, passed: result.passed, failures: result.failures, figures: result)
+            try encoder.encode(file).write(to: URL(fileURLWithPath: resultJson), options: .atomic)
         }
         print(
             result.passed
@@ -382,12 +391,20 @@ struct ChaosReporter: Service {
 }
 
 /// Reads every topic after a chaos run and checks the invariants.
+/// What `--result-json` writes: the verdict and every figure of the audit.
+struct ChaosResultFile: Codable {
+    var seed: UInt64
+    var passed: Bool
+    var failures: [String]
+    var figures: ChaosAudit.Result
+}
+
 struct ChaosAudit {
     let client: KafkaClientConfiguration
     let capacities: [String: Int]
     let logger: Logger
 
-    struct Result {
+    struct Result: Codable, Sendable {
         var published = 0
         var accounted = 0
         var deadLetteredEvents = 0
