@@ -222,7 +222,6 @@ let package = Package(
             name: "TriageDashboard",
             dependencies: [
                 "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting",
-                "TriageRouter",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

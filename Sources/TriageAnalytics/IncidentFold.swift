@@ -4,10 +4,6 @@ public import TriageSLA
 import TriageSLAEvents
 public import TriageSchema
 
-/// `IncidentEvent.producer` of the router; its Reassigned without a target puts the incident
-/// back in the queue (TriageRouter's `routerProducerName`, which this pure module cannot import).
-let routerProducerName = "router"
-
 extension IncidentSnapshot {
     /// Folds one lifecycle event into the snapshot and returns its analytics record, filled from
     /// the snapshot after the event; `nil` when the event id is among the last
@@ -82,7 +78,7 @@ extension IncidentSnapshot {
         case .reassigned(let reassigned):
             if !reassigned.toAgentID.isEmpty {
                 hand(to: reassigned.toAgentID, from: reassigned.fromAgentID)
-            } else if event.producer == routerProducerName {
+            } else if event.producer == TriageProducer.router {
                 // A queue return as routers published it before ReturnedToQueue existed; without
                 // a target from anyone else it is only a request.
                 returnToQueue()

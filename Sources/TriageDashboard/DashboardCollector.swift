@@ -5,7 +5,6 @@ import SwiftProtobuf
 import Synchronization
 import TriageAnalytics
 public import TriageKafka
-import TriageRouter
 import TriageRouting
 public import TriageSLA
 import TriageSchema

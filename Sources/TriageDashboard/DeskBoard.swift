@@ -1,5 +1,4 @@
 public import Foundation
-import TriageRouter
 public import TriageRouting
 
 /// The teams' desks as `triage.router-state` tells them: each team's core (agents, load, the

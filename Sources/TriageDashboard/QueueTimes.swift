@@ -1,5 +1,5 @@
 public import Foundation
-import TriageRouter
+import TriageRouting
 public import TriageSchema
 
 /// When each incident last went into its team's queue, from the lifecycle events: an Opened or
@@ -33,7 +33,7 @@ public struct QueueTimes: Sendable {
         case .reassigned(let reassigned):
             if !reassigned.toAgentID.isEmpty {
                 since[incident] = nil
-            } else if event.producer == routerProducerName {
+            } else if event.producer == TriageProducer.router {
                 // A queue return as routers published it before ReturnedToQueue existed. A
                 // Reassigned without a target from anyone else is a request, not a move.
                 since[incident] = at

@@ -12,9 +12,9 @@ extension AssignmentAuditor {
         case .opened(let opened): self.opened(event.incidentID, severity: severity(opened.severity))
         case .severityChanged(let change): severityChanged(event.incidentID, to: severity(change.to))
         case .assigned(let assigned): self.assigned(event.incidentID, to: assigned.agentID)
-        case .reassigned(let reassigned) where event.producer == routerProducerName:
+        case .reassigned(let reassigned) where event.producer == TriageProducer.router:
             self.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
-        case .returnedToQueue(let returned) where event.producer == routerProducerName:
+        case .returnedToQueue(let returned) where event.producer == TriageProducer.router:
             returnedToQueue(event.incidentID, from: returned.fromAgentID)
         case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: released(event.incidentID)
         default: break
@@ -51,8 +51,8 @@ extension AssignmentAuditor {
         var heads = Array(repeating: 0, count: queues.count)
         func before(_ a: AuditedEvent, _ b: AuditedEvent) -> Bool {
             if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
-            let aRouter = a.event.producer == routerProducerName
-            let bRouter = b.event.producer == routerProducerName
+            let aRouter = a.event.producer == TriageProducer.router
+            let bRouter = b.event.producer == TriageProducer.router
             if aRouter != bRouter { return !aRouter }
             return (a.partition, a.offset) < (b.partition, b.offset)
         }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 import SwiftProtobuf
@@ -542,7 +542,7 @@ public final class Router: Service, Sendable {
             for (decision, trigger, at, partition, team) in step.decisions {
                 owner.onDecision?(decision)
                 var event = IncidentEvent()
-                event.producer = routerProducerName
+                event.producer = TriageProducer.router
                 event.occurredAt = Google_Protobuf_Timestamp(date: at)
                 switch decision {
                 case .assigned(let incident, let agent, let reason):
@@ -716,104 +716,6 @@ public final class Router: Service, Sendable {
             inputs += 1
             for decision in decisions { self.decisions.append((decision, trigger, at, partition, team)) }
         }
-    }
-}
-
-/// One team's desk core as stored in `triage.router-state` under the team's name, with the
-/// events its last step decided. Its queue is stored one incident at a time (see
-/// ``DeskRecords``).
-public struct DeskSnapshot: Codable, Sendable {
-    public var desk: TeamDesk
-    /// Serialized IncidentEvents of the step that produced this state.
-    public var outbox: [Data]
-    /// The highest `triage.routing` offset of the team this state reflects (absent in records
-    /// written before it was kept).
-    public var appliedThrough: Int64?
-
-    public init(desk: TeamDesk, outbox: [Data], appliedThrough: Int64? = nil) {
-        self.desk = desk
-        self.outbox = outbox
-        self.appliedThrough = appliedThrough
-    }
-
-    /// The record value: what `JSONEncoder` would write (keys sorted), written directly
-    /// (``DeskJSONWriter``); read back with `JSONDecoder`.
-    public var jsonBytes: [UInt8] {
-        var writer = DeskJSONWriter(capacity: 512 + 160 * desk.assignments.count + 256 * outbox.count)
-        writer.raw("{")
-        var first = true
-        if let appliedThrough {
-            writer.key("appliedThrough", first: true)
-            writer.int(appliedThrough)
-            first = false
-        }
-        writer.key("desk", first: first)
-        desk.writeJSON(into: &writer)
-        writer.key("outbox")
-        writer.raw("[")
-        for (index, event) in outbox.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.data(event)
-        }
-        writer.raw("]}")
-        return writer.bytes
-    }
-}
-
-/// The records of `triage.router-state`, all in the team's routing partition: the core under
-/// the key `TEAM` (a ``DeskSnapshot``), each queued incident under `TEAM` + U+001F + incident id
-/// (a JSON ``TeamDesk/QueuedIncident``; a tombstone when it leaves the queue). Older
-/// whole-desk records (a core with its queue) still restore.
-public enum DeskRecords {
-    static let separator: UInt8 = 0x1F
-
-    public static func queueKey(team: String, incident: String) -> [UInt8] { Array(team.utf8) + [separator] + Array(incident.utf8) }
-
-    /// The team of a record's key, and the incident for a queue entry.
-    public static func parse(key: some Collection<UInt8>) -> (team: String, incident: String?) {
-        guard let cut = key.firstIndex(of: separator) else { return (String(decoding: key, as: UTF8.self), nil) }
-        return (String(decoding: key[..<cut], as: UTF8.self), String(decoding: key[key.index(after: cut)...], as: UTF8.self))
-    }
-
-    /// A queue entry's record value (JSON, read back with `JSONDecoder`).
-    static func encode(_ entry: TeamDesk.QueuedIncident) -> [UInt8] {
-        var writer = DeskJSONWriter(capacity: 256)
-        TeamDesk.writeJSON(entry, into: &writer)
-        return writer.bytes
-    }
-
-    /// A partition's desks from its latest record per key; `repairs` are the queue records to
-    /// write so the stored queue matches the restored desks again (stale entries removed,
-    /// missing ones written).
-    public static func restore(
-        _ latest: [[UInt8]: [UInt8]?]
-    ) -> (desks: [String: TeamDesk], outboxes: [String: [Data]], repairs: [(key: [UInt8], value: [UInt8]?)], applied: [String: Int64]) {
-        let decoder = JSONDecoder()
-        var cores: [String: DeskSnapshot] = [:]
-        var queues: [String: [(key: [UInt8], entry: TeamDesk.QueuedIncident?)]] = [:]
-        for (key, value) in latest {
-            let (team, incident) = parse(key: key)
-            if incident != nil {
-                let entry = value.flatMap { try? decoder.decode(TeamDesk.QueuedIncident.self, from: Data($0)) }
-                if value != nil { queues[team, default: []].append((key, entry)) }
-            } else if let value, let snapshot = try? decoder.decode(DeskSnapshot.self, from: Data(value)) {
-                cores[team] = snapshot
-            }
-        }
-        var desks: [String: TeamDesk] = [:]
-        var repairs: [(key: [UInt8], value: [UInt8]?)] = []
-        for team in Set(cores.keys).union(queues.keys) {
-            let stored = queues[team] ?? []
-            let desk = TeamDesk.assemble(core: cores[team]?.desk ?? TeamDesk(team: team), queued: stored.compactMap(\.entry)).desk
-            desks[team] = desk
-            let queued = Dictionary(uniqueKeysWithValues: desk.queuedIncidents.map { (queueKey(team: team, incident: $0.id), $0) })
-            let storedEntries = Dictionary(stored.map { ($0.key, $0.entry) }, uniquingKeysWith: { _, last in last })
-            for key in storedEntries.keys where queued[key] == nil { repairs.append((key, nil)) }
-            for (key, entry) in queued where storedEntries[key] != .some(entry) {
-                repairs.append((key, encode(entry)))
-            }
-        }
-        return (desks, cores.mapValues(\.outbox), repairs, cores.compactMapValues(\.appliedThrough))
     }
 }
 

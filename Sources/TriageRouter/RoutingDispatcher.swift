@@ -294,6 +294,3 @@ struct IndexEntry: Equatable, Sendable {
         [team, String(severity.rawValue), product, language, closedAt.map { String($0) } ?? ""].joined(separator: "\n")
     }
 }
-
-/// The name the router publishes under.
-public let routerProducerName = "router"

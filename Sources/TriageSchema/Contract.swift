@@ -51,6 +51,12 @@ public enum TriageTopic {
     ]
 }
 
+/// The `producer` field of events a Triage worker writes (consumers tell the router's own
+/// assignment moves from the ones people ask for by it).
+public enum TriageProducer {
+    public static let router = "router"
+}
+
 /// Default consumer group ids of the workers, beside the topics they read (each is the default
 /// of the worker's `--group`; instances of one worker share it to split the partitions).
 public enum TriageGroup {

@@ -6,6 +6,7 @@ import TriageEntitlements
 import TriageIntake
 import TriageKafka
 import TriageSchema
+import TriageStreams
 
 struct EntitlementsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
