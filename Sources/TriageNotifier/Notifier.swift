@@ -144,6 +144,11 @@ public final class Notifier: Service, Sendable {
             try await deadLetter(message, reason: "not a triage.v1.NotificationRequest (undecodable protobuf)")
             return finish(message)
         }
+        guard request.requestedAt.isInProtobufRange else {
+            try await deadLetter(
+                message, reason: "requested_at is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999)")
+            return finish(message)
+        }
         let notification = OutboundNotification(request)
         let attempts: DeliveryAttempts?
         do {

@@ -269,9 +269,10 @@ public final class Router: Service, Sendable {
             for message in batch {
                 guard message.offset >= rosterNext[message.partition] ?? 0 else { continue }
                 rosterNext[message.partition] = message.offset + 1
-                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil else {
-                    continue
-                }
+                // An agent event that cannot be read, or whose instant is out of range, changes nothing.
+                guard let value = message.valueBytes, let event = try? AgentEvent(serializedBytes: Array(value)), event.event != nil,
+                    event.occurredAt.isInProtobufRange
+                else { continue }
                 let id = event.agentID
                 let old = agents[id]
                 let entry = Router.roster(old, after: event)

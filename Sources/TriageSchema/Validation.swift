@@ -1,5 +1,5 @@
 public import Foundation
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// A rule an event broke, naming the field (protobuf field path, e.g. `opened.severity`).
 public struct SchemaViolation: Error, Hashable, Sendable, CustomStringConvertible {
@@ -33,14 +33,25 @@ public struct IncidentEventValidator: Sendable {
         }
         require(!event.eventID.trimmingCharacters(in: .whitespaces).isEmpty, "event_id", "is required (used for idempotency)")
         require(!event.incidentID.trimmingCharacters(in: .whitespaces).isEmpty, "incident_id", "is required (the partition key)")
-        if event.hasOccurredAt {
+        // Out of Timestamp's range, converting to a Date overflows (a crash) and JSON has no text
+        // for it: refused before anything else looks at the instants.
+        require(event.occurredAt.isInProtobufRange, "occurred_at", Google_Protobuf_Timestamp.rangeMessage(event.occurredAt))
+        if case .escalated(let escalated) = event.event {
+            require(
+                escalated.breachedDeadline.isInProtobufRange, "escalated.breached_deadline",
+                Google_Protobuf_Timestamp.rangeMessage(escalated.breachedDeadline))
+        }
+        if case .slaWarning(let warning) = event.event {
+            require(warning.deadline.isInProtobufRange, "sla_warning.deadline", Google_Protobuf_Timestamp.rangeMessage(warning.deadline))
+        }
+        if event.hasOccurredAt, event.occurredAt.isInProtobufRange {
             let occurred = event.occurredAt.date
             require(
                 occurred <= now().addingTimeInterval(allowedClockSkew),
                 "occurred_at",
                 "is \(Int(occurred.timeIntervalSince(now()))) s in the future (allowed skew \(allowedClockSkew) s)"
             )
-        } else {
+        } else if !event.hasOccurredAt {
             problems.append(SchemaViolation(field: "occurred_at", message: "is required"))
         }
         switch event.event {
@@ -111,5 +122,19 @@ public struct IncidentEventValidator: Sendable {
         case .coverage24X7, .businessHours: true
         default: false
         }
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    /// Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range a Timestamp may hold.
+    public static let validSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// Within the range a Timestamp may hold (years 1 to 9999, nanos 0 to 999,999,999). Outside
+    /// it, `date` can overflow and JSON has no text for the instant: check before using one
+    /// that came from outside.
+    public var isInProtobufRange: Bool { Self.validSeconds.contains(seconds) && (0..<1_000_000_000).contains(nanos) }
+
+    static func rangeMessage(_ timestamp: Self) -> String {
+        "is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999): seconds \(timestamp.seconds), nanos \(timestamp.nanos)"
     }
 }

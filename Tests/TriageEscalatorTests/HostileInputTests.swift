@@ -101,6 +101,22 @@ struct HostileInputTests {
             hostile.append((TriageTopic.incidentEvents, kind))
             records.append(record)
         }
+        // Instants outside Timestamp's range (found by an outside attack: INT64_MIN seconds
+        // overflowed converting to a Date and crashed the escalator, router and analytics on every
+        // restart; a negative nanos or a year before 1 stopped the analytics feed for good).
+        for (kind, seconds, nanos) in [
+            ("int64-min", Int64.min, Int32(0)), ("before-year-1", Int64(-9_000_000_000_000), 0), ("negative-nanos", 0, -1),
+        ] {
+            var event = opened("INC-TIME-\(kind)")
+            event.occurredAt = .with {
+                $0.seconds = seconds
+                $0.nanos = nanos
+            }
+            hostile.append((TriageTopic.incidentEvents, "occurred_at \(kind)"))
+            records.append(
+                KafkaProducerMessage(
+                    topic: TriageTopic.incidentEvents, key: Array(event.incidentID.utf8), value: try event.serializedBytes()))
+        }
         records.append(try Self.future(opened("INC-FUTURE"), topic: TriageTopic.incidentEvents, key: "INC-FUTURE"))
         for (kind, record) in try Self.hostile(topic: TriageTopic.notificationRequests, valid: request, wrong: agent, key: "INC-H1") {
             hostile.append((TriageTopic.notificationRequests, kind))
@@ -115,6 +131,10 @@ struct HostileInputTests {
         for (_, record) in try Self.hostile(topic: TriageTopic.agentEvents, valid: agent, wrong: request, key: "ada") {
             records.append(record)
         }
+        var agentOutOfTime = online
+        agentOutOfTime.occurredAt.seconds = .min
+        records.append(
+            KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("ada".utf8), value: try agentOutOfTime.serializedBytes()))
         records.append(try Self.future(agent, topic: TriageTopic.agentEvents, key: "ada"))
         records.append(KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array("ada".utf8), value: try online.serializedBytes()))
         records.append(

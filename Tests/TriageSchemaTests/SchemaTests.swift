@@ -163,6 +163,33 @@ struct ValidationTests {
         #expect(fields { $0.occurredAt = timestamp(1_771_000_100 + 301) } == ["occurred_at"])
     }
 
+    /// Regression (outside attack): an occurred_at of INT64_MIN seconds overflowed converting to
+    /// a Date inside the validator (a crash, again on every restart); a negative nanos or a year
+    /// before 1 passed and then stopped the analytics feed, which cannot write it as JSON.
+    @Test func instantsOutsideTheTimestampRangeAreRefusedWithoutOverflow() {
+        for (seconds, nanos) in [
+            (Int64.min, Int32(0)), (Int64.max, 0), (-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 1_000_000_000),
+        ] {
+            let problems = fields {
+                $0.occurredAt.seconds = seconds
+                $0.occurredAt.nanos = nanos
+            }
+            #expect(problems == ["occurred_at"], "\(seconds) s \(nanos) ns: \(problems)")
+        }
+        // The ends of the range are instants like any other (the far past is not in the future).
+        #expect(fields { $0.occurredAt = .with { $0.seconds = -62_135_596_800 } }.isEmpty)
+        #expect(
+            fields {
+                $0.occurredAt = .with {
+                    $0.seconds = 1_771_000_100; $0.nanos = 999_999_999
+                }
+            }.isEmpty)
+        let lenient = IncidentEventValidator(allowedClockSkew: 1e12)
+        var event = sampleEvents()[0]
+        event.occurredAt.seconds = .min
+        #expect(lenient.violations(of: event).map(\.field) == ["occurred_at"], "the ledger's lenient validator too")
+    }
+
     @Test func openedRules() {
         func opened(_ change: @escaping (inout Triage_V1_Opened) -> Void) -> [String] {
             fields { event in
