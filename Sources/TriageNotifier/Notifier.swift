@@ -315,7 +315,8 @@ public final class Notifier: Service, Sendable {
                 message.headers.filter { !DeliveryAttempts.Header.owned.contains($0.name) }
                 + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }
         }
-        try await DeadLetterQueue(producer: producer, topic: topics.deadLetter).send(message, reason: PoisonReason(reason))
+        try await DeadLetterQueue(producer: producer, topic: topics.deadLetter, worker: "notifier").send(
+            message, reason: PoisonReason(reason))
         state.withLock { $0.statistics.deadLettered += 1 }
         metrics.deadLettered()
         logger.warning(

@@ -101,6 +101,9 @@ public enum TriageHeader {
     public static let deadLetterTopic = "triage-dlq-topic"
     public static let deadLetterPartition = "triage-dlq-partition"
     public static let deadLetterOffset = "triage-dlq-offset"
+    /// The worker that dead-lettered the record (a record of a topic several workers read is
+    /// dead-lettered once by each).
+    public static let deadLetterWorker = "triage-dlq-worker"
 
     public static let protobufContentType = "application/x-protobuf"
     public static let jsonContentType = "application/json"

@@ -100,29 +100,33 @@ extension IncidentEvent {
 public struct DeadLetterQueue: Sendable {
     public let producer: KafkaProducer
     public var topic: String
+    /// Named in each record's `triage-dlq-worker` header.
+    public var worker: String?
 
-    public init(producer: KafkaProducer, topic: String = TriageTopic.deadLetter) {
+    public init(producer: KafkaProducer, topic: String = TriageTopic.deadLetter, worker: String? = nil) {
         self.producer = producer
         self.topic = topic
+        self.worker = worker
     }
 
     @discardableResult
     public func send(_ message: KafkaMessage, reason: PoisonReason) async throws -> KafkaDeliveryReport {
-        try await producer.send(Self.record(for: message, reason: reason, topic: topic))
+        try await producer.send(Self.record(for: message, reason: reason, topic: topic, worker: worker))
     }
 
     /// The dead-letter record of `message`: its key, value and headers, plus headers naming the
     /// reason and where it came from.
-    public static func record(for message: KafkaMessage, reason: PoisonReason, topic: String = TriageTopic.deadLetter)
-        -> KafkaProducerMessage
-    {
-        let headers =
+    public static func record(
+        for message: KafkaMessage, reason: PoisonReason, topic: String = TriageTopic.deadLetter, worker: String? = nil
+    ) -> KafkaProducerMessage {
+        var headers =
             message.headers + [
                 KafkaHeader(name: TriageHeader.deadLetterReason, string: reason.text),
                 KafkaHeader(name: TriageHeader.deadLetterTopic, string: message.topic),
                 KafkaHeader(name: TriageHeader.deadLetterPartition, string: String(message.partition)),
                 KafkaHeader(name: TriageHeader.deadLetterOffset, string: String(message.offset)),
             ]
+        if let worker { headers.append(KafkaHeader(name: TriageHeader.deadLetterWorker, string: worker)) }
         return KafkaProducerMessage(topic: topic, key: message.key, value: message.value, headers: headers)
     }
 }

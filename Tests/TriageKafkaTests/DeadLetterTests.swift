@@ -67,6 +67,7 @@ struct DeadLetterTests {
         #expect(dead.map { $0.header(TriageHeader.deadLetterOffset)?.stringValue } == ["1", "3", "4", "5"])
         #expect(dead.allSatisfy { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic })
         #expect(dead.allSatisfy { $0.header(TriageHeader.deadLetterPartition)?.stringValue == "0" })
+        #expect(dead.allSatisfy { $0.header(TriageHeader.deadLetterWorker)?.stringValue == "recorder" }, "names the worker")
         let reasons = dead.compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue }
         #expect(reasons[0].contains("not a decodable triage.v1.IncidentEvent"))
         #expect(reasons[1].contains("wrong message type"))

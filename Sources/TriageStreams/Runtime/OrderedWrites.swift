@@ -46,13 +46,15 @@ final class OrderedWrites: Sendable {
     private let producer: KafkaProducer
     private let consumer: KafkaConsumer
     private let deadLetterTopic: String
+    private let worker: String
     private let maximumInFlight: Int
     private let state = Mutex(State())
     /// Wakes the writer task when a step's first phase was acknowledged.
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
 
-    init(producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, maximumInFlight: Int = 8) {
+    init(producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8) {
+        self.worker = worker
         self.producer = producer
         self.consumer = consumer
         self.deadLetterTopic = deadLetterTopic
@@ -75,7 +77,9 @@ final class OrderedWrites: Sendable {
         try await waitForRoom()
         var first = output.phases.first ?? []
         let firstCount = first.count
-        first += output.deadLetters.map { DeadLetterQueue.record(for: $0.message, reason: $0.reason, topic: deadLetterTopic) }
+        first += output.deadLetters.map {
+            DeadLetterQueue.record(for: $0.message, reason: $0.reason, topic: deadLetterTopic, worker: worker)
+        }
         let ticket = state.withLock { state in
             let ticket = state.nextTicket
             state.nextTicket += 1

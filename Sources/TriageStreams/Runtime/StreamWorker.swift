@@ -74,7 +74,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             inbox.finish()
         }
         let writes = OrderedWrites(
-            producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic,
+            producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic, worker: configuration.worker,
             maximumInFlight: configuration.maximumStepsInFlight
         )
         let writer = Task { await writes.run() }
