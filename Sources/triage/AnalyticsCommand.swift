@@ -36,6 +36,7 @@ struct AnalyticsCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.analytics")
         StartupSignals.install(logger: logger)
+        StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .analytics, client: client, logger: logger)

@@ -77,6 +77,7 @@ struct EscalatorCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.escalator")
         StartupSignals.install(logger: logger)
+        StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
         let clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())

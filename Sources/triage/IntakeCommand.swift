@@ -84,6 +84,7 @@ struct IntakeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.intake")
         StartupSignals.install(logger: logger)
+        StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let directory = try TenantDirectory.load(
             contentsOf: URL(fileURLWithPath: tenants), environment: ProcessInfo.processInfo.environment)
         let policy = try billing.map { try BillingPolicy.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .standard

@@ -43,6 +43,7 @@ struct NotifierCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.notifier")
         StartupSignals.install(logger: logger)
+        StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let loaded: NotificationRules
         do {
             loaded = try NotificationRules.load(path: rules)

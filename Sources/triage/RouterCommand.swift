@@ -71,6 +71,7 @@ struct RouterCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.router")
         StartupSignals.install(logger: logger)
+        StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let policy = try rosterOptions.load()?.policy ?? RoutingPolicy()
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .router, client: client, logger: logger)

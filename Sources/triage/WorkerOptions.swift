@@ -29,15 +29,25 @@ struct WorkerOptions<Defaults: WorkerDefaults>: ParsableArguments {
     @Option(help: "Consumer session timeout in seconds (how fast a dead instance's partitions move to the others).")
     var sessionTimeout: Double = 10
 
+    @Option(
+        help:
+            "Seconds a graceful shutdown (SIGTERM) may take: commit, leave the group, flush. Past it the process exits 1 without them (a broker that cannot be reached); records after the last commit are read again."
+    )
+    var shutdownTimeout: Double = 60
+
     func validate() throws {
         guard !group.isEmpty else { throw ValidationError("--group must not be empty") }
         guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535, got \(opsPort)") }
         guard sessionTimeout >= 1, sessionTimeout <= 3_600 else {
             throw ValidationError("--session-timeout must be 1...3600 seconds, got \(sessionTimeout)")
         }
+        guard shutdownTimeout >= 1, shutdownTimeout <= 86_400 else {
+            throw ValidationError("--shutdown-timeout must be 1...86400 seconds, got \(shutdownTimeout)")
+        }
     }
 
     var sessionTimeoutDuration: Duration { .milliseconds(Int64(sessionTimeout * 1000)) }
+    var shutdownTimeoutDuration: Duration { .milliseconds(Int64(shutdownTimeout * 1000)) }
 }
 
 enum EscalatorDefaults: WorkerDefaults {

@@ -59,6 +59,7 @@ struct WorkerServiceGroup {
         } catch {
             outcome = .failure(error)
         }
+        StartupSignals.groupEnded()
         for action in shutdownActions { await action() }
         try outcome.get()
     }
@@ -131,6 +132,10 @@ enum StartupSignals {
         var sources: [any DispatchSourceSignal] = []
         var group: ServiceGroup?
         var logger: Logger?
+        /// How long a graceful shutdown may take before the process gives up on it.
+        var shutdownLimit: Duration = .seconds(60)
+        /// The pending give-up, cancelled when the group ends.
+        var giveUp: DispatchWorkItem?
     }
     private static let state = Mutex(State())
 
@@ -153,13 +158,46 @@ enum StartupSignals {
         state.withLock { $0.group = group }
     }
 
+    /// A shutdown asked for by a signal that has not finished after `limit` ends the process with
+    /// exit 1 and says why. Committing offsets, leaving the group and flushing need the broker:
+    /// with the broker gone they never finish (librdkafka retries the final commit for as long
+    /// as it runs), and a worker that ignores SIGTERM is worse than one that stops without its
+    /// last commit (at-least-once: the records after the last commit are read again).
+    static func limitShutdown(to limit: Duration) {
+        state.withLock { $0.shutdownLimit = limit }
+    }
+
+    /// The group ended: a pending give-up is cancelled.
+    static func groupEnded() {
+        let pending = state.withLock { state -> DispatchWorkItem? in
+            defer { state.giveUp = nil }
+            return state.giveUp
+        }
+        pending?.cancel()
+    }
+
     private static func received(_ name: String) {
         let (group, logger) = state.withLock { ($0.group, $0.logger) }
         if let group {
             Task { await group.triggerGracefulShutdown() }
+            scheduleGiveUp(after: name)
             return
         }
         logger?.notice("\(name) before start-up finished: stopping (nothing was consumed yet)")
         exit(0)
+    }
+
+    private static func scheduleGiveUp(after name: String) {
+        let (limit, logger, scheduled) = state.withLock { ($0.shutdownLimit, $0.logger, $0.giveUp != nil) }
+        guard !scheduled else { return }
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let item = DispatchWorkItem {
+            logger?.error(
+                "\(name): the graceful shutdown did not finish within \(seconds) s (--shutdown-timeout); exiting 1 without it. Most likely the broker cannot be reached: the final commit and the last deliveries cannot complete. Records after the last committed offset are read again after a restart."
+            )
+            exit(1)
+        }
+        state.withLock { $0.giveUp = item }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
     }
 }
