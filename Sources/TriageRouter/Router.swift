@@ -15,6 +15,8 @@ public struct RouterStatistics: Sendable, Hashable {
     public var partitions = 0
     public var teams = 0
     public var agents = 0
+    /// Agents whose latest presence (as this instance has applied it) is online.
+    public var online = 0
     public var assigned = 0
     public var reassigned = 0
     public var queued = 0
@@ -643,10 +645,12 @@ public final class Router: Service, Sendable {
             let partitions = desks.count
             let teams = desks.values.reduce(0) { $0 + $1.count }
             let agents = self.agents.count
+            let online = self.agents.values.count { $0.presence == .online }
             owner.stats.withLock {
                 $0.partitions = partitions
                 $0.teams = teams
                 $0.agents = agents
+                $0.online = online
             }
         }
 

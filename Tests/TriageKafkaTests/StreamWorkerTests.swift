@@ -154,7 +154,7 @@ struct StreamWorkerTests {
         )
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         let running = Task { try await group.run() }
-        try await eventually("four records counted and stored", timeout: .seconds(30)) { seen.delivered.load(ordering: .relaxed) == 4 }
+        try await eventually("four records counted and stored", timeout: .seconds(90)) { seen.delivered.load(ordering: .relaxed) == 4 }
         #expect(seen.restored.withLock { $0 } == [0: ["a": 5], 1: [:]], "b unreadable (skipped), c deleted by its tombstone")
         let counts = try await fixture.latest(fixture.changelog)
         #expect(counts["a"] == "7")
@@ -190,7 +190,7 @@ struct StreamWorkerTests {
         )
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         do {
-            try await withDeadline(.seconds(30)) { try await group.run() }
+            try await withDeadline(.seconds(90)) { try await group.run() }
             Issue.record("the worker must stop on an unreadable changelog record")
         } catch let read as ChangelogReadError {
             #expect(read.topic == fixture.changelog && read.partition == 1 && read.offset == 0 && read.key == "b")
@@ -214,7 +214,7 @@ struct StreamWorkerTests {
         for round in 0..<rounds {
             for key in 0..<keys { try await fixture.send(fixture.input, "k\(key)", "r\(round)", partition: Int32(key % 2)) }
         }
-        try await eventually("every record counted", timeout: .seconds(60)) { seen.delivered.load(ordering: .relaxed) == keys * rounds }
+        try await eventually("every record counted", timeout: .seconds(120)) { seen.delivered.load(ordering: .relaxed) == keys * rounds }
         // Every count record of a key is one more than the one before it (a later step's state
         // never landed before an earlier one's), and the last is the number of rounds.
         let sequences = Mutex<[String: [Int]]>([:])
@@ -255,7 +255,7 @@ struct StreamWorkerTests {
         )
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         let running = Task { try await group.run() }
-        try await eventually("the tick was written", timeout: .seconds(30)) { try await fixture.latest(fixture.echoes)["tick"] == "tick" }
+        try await eventually("the tick was written", timeout: .seconds(90)) { try await fixture.latest(fixture.echoes)["tick"] == "tick" }
         await group.triggerGracefulShutdown()
         try await running.value
     }
@@ -282,7 +282,7 @@ struct StreamWorkerTests {
             configuration: fixture.cluster.consumerConfiguration(group: uniqueName("inspect"), topics: [fixture.echoes, answers]),
             logger: fixture.cluster.logger
         )
-        let read = try await withDeadline(.seconds(60)) { try await inspector.collect(60) }
+        let read = try await withDeadline(.seconds(120)) { try await inspector.collect(60) }
         await group.triggerGracefulShutdown()
         try await running.value
         await inspector.close()

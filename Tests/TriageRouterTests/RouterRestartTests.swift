@@ -125,7 +125,8 @@ struct RosterHistoryTests {
         }
         _ = try await fixture.producer.send(
             KafkaProducerMessage(topic: fixture.topics.agentEvents, key: Array("bo".utf8), value: try online.serializedBytes()))
-        try await Task.sleep(for: .seconds(1))
+        // Applied before R-2 arrives (a fixed sleep was too short on a loaded machine: R-2 went to Ana).
+        try await eventually("the router applied Bo's return", timeout: .seconds(30)) { again.router.statistics.online == 2 }
         try await fixture.open("R-2")
         try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
         #expect(fixture.assignments("R-2").first?.assigned.agentID == "bo", "Ana holds R-1; Bo, online again, is less loaded")
