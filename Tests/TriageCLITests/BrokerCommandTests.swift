@@ -136,7 +136,10 @@ struct BrokerCommandTests {
                     #expect(status == 1, "\(command): \(errors)")
                     #expect(errors.contains("cannot reach the Kafka cluster at \(bootstrap)"), "\(command): \(errors)")
                     #expect(!errors.contains("Usage") && !errors.contains("does not exist"), "\(command): \(errors)")
-                    #expect(took < .seconds(9), "\(command) took \(took)")
+                    // Minutes before (their records' delivery timeout); the reach check gives up after a
+                    // few seconds. Ten at once on a loaded two-core machine took 9.0–9.2 s: the bound
+                    // tells "promptly" from "minutes", not how fast a process starts.
+                    #expect(took < .seconds(20), "\(command) took \(took)")
                 }
             }
             try await group.waitForAll()
