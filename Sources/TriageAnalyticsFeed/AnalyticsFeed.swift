@@ -128,6 +128,7 @@ struct AnalyticsProcessor: StreamProcessor {
 
     mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
         var touched: [Int32: [String]] = [:]
+        var seen: Set<String> = []  // incident ids are partition keys: one partition each
         var duplicates = 0
         var published = 0
         var poisoned = 0
@@ -155,9 +156,7 @@ struct AnalyticsProcessor: StreamProcessor {
                 phase: Self.recordsPhase
             )
             published += 1
-            if !(touched[message.partition]?.contains(event.incidentID) ?? false) {
-                touched[message.partition, default: []].append(event.incidentID)
-            }
+            if seen.insert(event.incidentID).inserted { touched[message.partition, default: []].append(event.incidentID) }
         }
         for (partition, incidents) in touched {
             for incident in incidents {

@@ -52,7 +52,6 @@ public final class Escalator: Service, Sendable {
     public let health: WorkerHealth
     private let worker: StreamWorker<EscalatorProcessor>
     private let figures: EscalatorFigures
-    var metrics: WorkerMetrics { worker.metrics }
 
     /// `consumer` must subscribe to `topics.incidentEvents` with manual offset storing (the
     /// binding's default); `client` is used to read changelog partitions back.

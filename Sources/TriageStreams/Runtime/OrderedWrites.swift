@@ -62,9 +62,6 @@ final class OrderedWrites: Sendable {
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Steps begun and not yet finished.
-    var inFlight: Int { state.withLock { $0.steps.count } }
-
     /// Throws the first failure, if there was one.
     func check() throws {
         if let failure = state.withLock({ $0.failure }) { throw failure }
