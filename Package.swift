@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
         .library(name: "TriageRouter", targets: ["TriageRouter"]),
+        .library(name: "TriageRoutingEvents", targets: ["TriageRoutingEvents"]),
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
@@ -205,11 +206,19 @@ let package = Package(
             dependencies: ["TriageSLA", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // Routing's contract <-> domain translation: roster records, lifecycle inputs, decisions as events.
+        .target(
+            name: "TriageRoutingEvents",
+            dependencies: [
+                "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageRouting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The router worker: dispatcher (re-key by team) and desks (single writer per team).
         .target(
             name: "TriageRouter",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting", "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

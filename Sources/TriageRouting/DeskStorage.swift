@@ -73,53 +73,17 @@ extension TeamDesk {
     }
 }
 
-/// Who may write one partition of the desk log (`triage.router-state`).
-///
-/// An instance that takes a partition over first appends a *fence* naming itself (a token
-/// unique to that takeover), then reads the partition to its end. From that fence on, only
-/// records carrying the same writer token count: a record by anybody else after it is a late
-/// write of an instance that lost the partition without knowing it yet (starved past its
-/// session timeout, cut off from the coordinator) and is ignored by every later restore. The
-/// writer itself checks, after each of its writes, that no other fence came before it (see
-/// the router's step), so a decision is published only by the instance whose view of the desk
-/// was complete. This is Kafka's producer fencing done with plain records, because the embedded
-/// broker has no transactions.
-public struct DeskLog: Sendable {
+/// How `triage.router-state` is fenced: a takeover appends a fence record naming its writer
+/// token, and from it on only records carrying that token in ``writerHeader`` count (the
+/// runtime's `ChangelogFencing` does the writing and the checks; readers such as the dashboard
+/// read the log the same way).
+public enum DeskLog {
     /// The key of fence records: U+001F then `fence` (no team name starts with U+001F).
     public static let fenceKey: [UInt8] = [0x1F] + Array("fence".utf8)
     /// The header naming a record's writer.
     public static let writerHeader = "triage-desk-writer"
 
-    /// The latest accepted value per key (`nil`: a tombstone); fences excluded.
-    public private(set) var latest: [[UInt8]: [UInt8]?] = [:]
-    /// The writer named by the last fence read; `nil` before any fence.
-    public private(set) var writer: String?
-    /// Records ignored because someone else's fence came before them.
-    public private(set) var ignored = 0
-    public private(set) var fences = 0
-
-    public init() {}
-
     public static func isFence(key: some Collection<UInt8>) -> Bool { key.elementsEqual(fenceKey) }
-
-    /// Takes the next record of the partition, in offset order.
-    public mutating func add(key: [UInt8], value: [UInt8]?, writer recordWriter: String?) {
-        if Self.isFence(key: key) {
-            fences += 1
-            writer = value.map { String(decoding: $0, as: UTF8.self) } ?? recordWriter
-            return
-        }
-        if let writer, recordWriter != writer {
-            ignored += 1
-            return
-        }
-        latest[key] = .some(value)
-    }
-
-    /// Whether a fence by another writer than `me` is among the records added.
-    public static func fencedOff(_ records: some Sequence<(key: [UInt8], value: [UInt8]?)>, me: String) -> Bool {
-        records.contains { isFence(key: $0.key) && $0.value.map { String(decoding: $0, as: UTF8.self) } != me }
-    }
 }
 
 /// One team's desk core as stored in `triage.router-state` under the team's name, with the

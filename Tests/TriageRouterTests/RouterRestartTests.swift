@@ -7,6 +7,7 @@ import TriageKafkaTesting
 import TriageRouter
 import TriageRouting
 import TriageSchema
+import TriageStreams
 
 @Suite("Router fencing: an instance that lost its desks never publishes a decision made on a stale view")
 struct FencingTests {
@@ -43,7 +44,7 @@ struct FencingTests {
 
         // The desk log read as a restore reads it: the router's retake fence is the last, and its
         // core written after the intruder's fence (the withheld step) does not count.
-        let log = Mutex(DeskLog())
+        let log = Mutex(FencedLog(fencing: .deskLog))
         _ = try await KafkaPartitionReader.readToEnd(
             topic: fixture.topics.deskState, partitions: [partition], client: fixture.cluster.embedded.clientConfiguration,
             logger: fixture.cluster.logger

@@ -18,6 +18,8 @@ import TriageKafka
 final class OrderedWrites: Sendable {
     private struct Step {
         var later: [[KafkaProducerMessage]]
+        /// Per record of `later`, the input partition it was written on behalf of.
+        var owners: [[Int32?]]
         var derived: [(phase: Int, build: @Sendable ([KafkaDeliveryReport]) throws -> [KafkaProducerMessage])]
         var offsets: [KafkaMessage]
         var afterDelivery: [@Sendable () -> Void]
@@ -25,9 +27,14 @@ final class OrderedWrites: Sendable {
         /// Where the first phase's records (not its dead letters) were stored, when `derived` needs it.
         var firstPhaseStored: [KafkaDeliveryReport] = []
 
-        /// Phase `index + 1`'s records.
-        func records(ofLaterPhase index: Int) throws -> [KafkaProducerMessage] {
-            var records = later.count > index ? later[index] : []
+        /// Phase `index + 1`'s records, leaving out those written on behalf of a `fenced` partition.
+        func records(ofLaterPhase index: Int, fenced: Set<Int32>) throws -> [KafkaProducerMessage] {
+            var records: [KafkaProducerMessage] = []
+            if later.count > index {
+                for (record, owner) in zip(later[index], owners[index]) where owner.map({ !fenced.contains($0) }) ?? true {
+                    records.append(record)
+                }
+            }
             for (phase, build) in derived where phase == index + 1 { records += try build(firstPhaseStored) }
             return records
         }
@@ -48,12 +55,21 @@ final class OrderedWrites: Sendable {
     private let deadLetterTopic: String
     private let worker: String
     private let maximumInFlight: Int
+    /// With a fenced changelog: this instance's writer tokens, checked after every phase.
+    private let fences: FenceBook?
+    /// Told which partitions another instance's fence was found in.
+    private let onFenced: @Sendable (Set<Int32>) -> Void
     private let state = Mutex(State())
     /// Wakes the writer task when a step's first phase was acknowledged.
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
 
-    init(producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8) {
+    init(
+        producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8,
+        fences: FenceBook? = nil, onFenced: @escaping @Sendable (Set<Int32>) -> Void = { _ in }
+    ) {
+        self.fences = fences
+        self.onFenced = onFenced
         self.worker = worker
         self.producer = producer
         self.consumer = consumer
@@ -73,6 +89,13 @@ final class OrderedWrites: Sendable {
         if output.isEmpty && offsets.isEmpty { return }
         try await waitForRoom()
         var first = output.phases.first ?? []
+        if let fences {
+            let fenced = fences.fencedPartitions
+            if !fenced.isEmpty {
+                first = zip(first, output.owners.first ?? []).filter { $0.1.map { !fenced.contains($0) } ?? true }.map(\.0)
+            }
+            first = fences.mark(first)
+        }
         let firstCount = first.count
         first += output.deadLetters.map {
             DeadLetterQueue.record(for: $0.message, reason: $0.reason, topic: deadLetterTopic, worker: worker)
@@ -81,16 +104,20 @@ final class OrderedWrites: Sendable {
             let ticket = state.nextTicket
             state.nextTicket += 1
             state.steps[ticket] = Step(
-                later: Array(output.phases.dropFirst()), derived: output.derived, offsets: offsets, afterDelivery: output.afterDelivery
+                later: Array(output.phases.dropFirst()), owners: Array(output.owners.dropFirst()), derived: output.derived,
+                offsets: offsets,
+                afterDelivery: output.afterDelivery
             )
             return ticket
         }
-        if output.derived.isEmpty {
+        if output.derived.isEmpty && fences == nil {
             await producer.submit(first) { [self] error in firstPhaseDelivered(ticket, error: error) }
         } else {
             await producer.submit(first) { [self] (result: Result<[KafkaDeliveryReport], KafkaError>) in
                 switch result {
-                case .success(let stored): firstPhaseDelivered(ticket, error: nil, stored: Array(stored.prefix(firstCount)))
+                case .success(let stored):
+                    fences?.stored(stored)
+                    firstPhaseDelivered(ticket, error: nil, stored: Array(stored.prefix(firstCount)))
                 case .failure(let error): firstPhaseDelivered(ticket, error: error)
                 }
             }
@@ -127,12 +154,23 @@ final class OrderedWrites: Sendable {
                 }
                 guard !ready.isEmpty else { break }
                 do {
+                    if let fences { try await check(fences, ready.flatMap(\.step.firstPhaseStored)) }
                     let phases = ready.map(\.step.later.count).max() ?? 0
                     for phase in 0..<phases {
-                        let records = try ready.flatMap { try $0.step.records(ofLaterPhase: phase) }
-                        if !records.isEmpty { try await producer.sendAll(records) }
+                        let fenced = fences?.fencedPartitions ?? []
+                        var records = try ready.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
+                        if let fences { records = fences.mark(records) }
+                        guard !records.isEmpty else { continue }
+                        let reports = try await producer.sendAll(records)
+                        if let fences {
+                            fences.stored(reports)
+                            try await check(fences, reports)
+                        }
                     }
-                    let offsets = ready.flatMap(\.step.offsets)
+                    var offsets = ready.flatMap(\.step.offsets)
+                    // The input offsets of a partition fenced off are not stored: its new owner
+                    // (or this instance's retake) reads those records again.
+                    if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
                     if !offsets.isEmpty { try consumer.storeOffsets(offsets) }
                 } catch {
                     fail(error)
@@ -153,6 +191,12 @@ final class OrderedWrites: Sendable {
                 for waiter in waiters { waiter.resume() }
             }
         }
+    }
+
+    /// Checks the fenced changelog's partitions written in `reports`; tells of those found fenced.
+    private func check(_ fences: FenceBook, _ reports: [KafkaDeliveryReport]) async throws {
+        let fenced = try await fences.verify(reports)
+        if !fenced.isEmpty { onFenced(fenced) }
     }
 
     /// Ends the writer task once it has written what is ready.

@@ -39,11 +39,39 @@ public protocol StreamProcessor: Sendable {
     mutating func nextPunctuation() -> Punctuation?
     /// The timer fired (punctuation): outputs without input offsets.
     mutating func punctuate(output: inout StreamOutput) throws
+
+    /// A value of the topic every instance reads whole beside its input; `Never`: none.
+    associatedtype GlobalValue: Sendable = Never
+    /// The topic every instance reads whole (Kafka Streams' global table: a roster of agents),
+    /// read with the worker's `globalConsumer`; `nil` (the default): none.
+    var global: GlobalTopic<GlobalValue>? { get }
+    /// Values of the global topic in offset order per partition: at start its whole content,
+    /// before any partition is restored (outputs written then are written before the first
+    /// restore), then each batch as it arrives. Each record comes once, even when the global
+    /// consumer (a group of its own that commits nothing) reads the topic again after a rebalance.
+    mutating func update(global values: [GlobalValue], output: inout StreamOutput) throws
 }
 
 extension StreamProcessor {
     public mutating func nextPunctuation() -> Punctuation? { nil }
     public mutating func punctuate(output: inout StreamOutput) throws {}
+}
+
+extension StreamProcessor where GlobalValue == Never {
+    public var global: GlobalTopic<Never>? { nil }
+    public mutating func update(global values: [Never], output: inout StreamOutput) throws {}
+}
+
+/// A topic every instance of a worker reads whole, and how its records are read.
+public struct GlobalTopic<Value: Sendable>: Sendable {
+    public var topic: String
+    /// A record's value; `nil`: the record is skipped (unreadable, or not for this worker).
+    public var decode: @Sendable (UnsafeRawBufferPointer) -> Value?
+
+    public init(topic: String, decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Value?) {
+        self.topic = topic
+        self.decode = decode
+    }
 }
 
 /// When a processor's timer should fire: `due` identifies the instant (the timer is set again
@@ -76,6 +104,9 @@ public struct Punctuation: Sendable, Hashable {
 public struct StreamOutput: Sendable {
     /// Records by phase (index 0 first).
     public private(set) var phases: [[KafkaProducerMessage]] = []
+    /// Per record of ``phases``, the input partition it was written on behalf of (see
+    /// ``write(_:phase:on:)``).
+    private(set) var owners: [[Int32?]] = []
     /// Input records that could not be processed, with why (written to the dead-letter topic
     /// in the first phase).
     public private(set) var deadLetters: [(message: KafkaMessage, reason: PoisonReason)] = []
@@ -87,14 +118,28 @@ public struct StreamOutput: Sendable {
     public init() {}
 
     /// Adds `record` to `phase` (0 is written first).
-    public mutating func write(_ record: KafkaProducerMessage, phase: Int = 0) {
+    ///
+    /// `partition`: the input partition the record is written on behalf of. With a fenced
+    /// changelog (``ChangelogFencing``) such a record is not produced once another instance's
+    /// fence is found in that partition of the changelog — checked after every phase, so a
+    /// decision written in a later phase than its state is published only if the state was
+    /// written by the partition's current owner.
+    public mutating func write(_ record: KafkaProducerMessage, phase: Int = 0, on partition: Int32? = nil) {
         precondition(phase >= 0, "write phases start at 0")
-        while phases.count <= phase { phases.append([]) }
+        grow(to: phase)
         phases[phase].append(record)
+        owners[phase].append(partition)
     }
 
-    public mutating func write(contentsOf records: some Sequence<KafkaProducerMessage>, phase: Int = 0) {
-        for record in records { write(record, phase: phase) }
+    public mutating func write(contentsOf records: some Sequence<KafkaProducerMessage>, phase: Int = 0, on partition: Int32? = nil) {
+        for record in records { write(record, phase: phase, on: partition) }
+    }
+
+    private mutating func grow(to phase: Int) {
+        while phases.count <= phase {
+            phases.append([])
+            owners.append([])
+        }
     }
 
     /// Adds to `phase` (1 or later) the records `build` makes, once the step's phase-0 records
@@ -105,7 +150,7 @@ public struct StreamOutput: Sendable {
         phase: Int, fromFirstPhase build: @escaping @Sendable (_ stored: [KafkaDeliveryReport]) throws -> [KafkaProducerMessage]
     ) {
         precondition(phase >= 1, "records built from the first phase's reports go in a later phase")
-        while phases.count <= phase { phases.append([]) }
+        grow(to: phase)
         derived.append((phase, build))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 public import TriageKafka
 public import TriageSchema
 
@@ -19,29 +20,45 @@ public import TriageSchema
 ///   logged and counted; the partition goes on.
 /// - **Punctuation**: a timer set to the processor's ``StreamProcessor/nextPunctuation()``;
 ///   consumer events and ticks go through one mailbox, so the processor has one writer.
+/// - **Global input**: a topic every instance reads whole (``StreamProcessor/global``), read to
+///   its end before the first restore, then followed through `globalConsumer`.
+/// - **Fencing**: with a fenced changelog (``ChangelogFencing``) a takeover fences the partition
+///   before restoring it; when another instance's fence turns up after this one's writes, the
+///   partition's withheld outputs are dropped, the processor lets it go (as on revocation), and
+///   if the group still assigns it here after ``StreamWorkerConfiguration/retakeDelay`` it is
+///   taken over again from the committed offset.
 /// - **Health and metrics** (`triage_events_processed_total`, `triage_processing_seconds`,
 ///   `triage_dead_lettered_total` by worker) from one place.
 ///
 /// Any failure (a delivery, a changelog that cannot be read) ends `run()` with the error: the
 /// service group stops, and a restart reads again from the committed offsets.
 ///
-/// In a `ServiceGroup`: producer, worker, consumer (shutdown runs in reverse: the consumer
-/// stops fetching first, the worker finishes and drains its writes, the producer flushes last).
+/// In a `ServiceGroup`: producer, worker, consumer (and global consumer). Shutdown runs in
+/// reverse: the consumer stops fetching first, the worker finishes and drains its writes, the
+/// producer flushes last.
 public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     public let configuration: StreamWorkerConfiguration
     public let health: WorkerHealth
     public let metrics: WorkerMetrics
     private let processor: Processor
     private let consumer: KafkaConsumer
+    private let globalConsumer: KafkaConsumer?
     private let producer: KafkaProducer
     private let logger: Logger
+    private let counters = Mutex(StreamWorkerStatistics())
+    /// Names this instance's fences (with a count of its takeovers).
+    private let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
 
+    /// `globalConsumer` reads the processor's ``StreamProcessor/global`` topic (a group of its
+    /// own that commits nothing); required when the processor has one.
     public init(
-        processor: Processor, consumer: KafkaConsumer, producer: KafkaProducer, configuration: StreamWorkerConfiguration,
-        health: WorkerHealth = .init(), logger: Logger
+        processor: Processor, consumer: KafkaConsumer, globalConsumer: KafkaConsumer? = nil, producer: KafkaProducer,
+        configuration: StreamWorkerConfiguration, health: WorkerHealth = .init(), logger: Logger
     ) {
+        precondition(processor.global == nil || globalConsumer != nil, "a processor with a global topic needs a global consumer")
         self.processor = processor
         self.consumer = consumer
+        self.globalConsumer = globalConsumer
         self.producer = producer
         self.configuration = configuration
         self.health = health
@@ -49,9 +66,15 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         self.logger = logger
     }
 
+    /// Fencing figures so far.
+    public var statistics: StreamWorkerStatistics { counters.withLock { $0 } }
+
     private enum Input: Sendable {
         case kafka(KafkaConsumerEvent, CheckedContinuation<Void, Never>)
+        case global([KafkaMessage])
         case tick
+        case fenced(Set<Int32>)
+        case retake
         case failed(any Error)
     }
 
@@ -73,25 +96,51 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
             inbox.finish()
         }
+        let fences = processor.changelog.flatMap { changelog in
+            changelog.fencing.map { FenceBook(topic: changelog.topic, fencing: $0, client: configuration.client, logger: logger) }
+        }
         let writes = OrderedWrites(
             producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic, worker: configuration.worker,
-            maximumInFlight: configuration.maximumStepsInFlight
+            maximumInFlight: configuration.maximumStepsInFlight, fences: fences, onFenced: { inbox.yield(.fenced($0)) }
         )
         let writer = Task { await writes.run() }
-        var loop = Loop(owner: self, processor: processor, writes: writes, inbox: inbox)
-        health.markRunning(true, status: "running")
+        var loop = Loop(owner: self, processor: processor, writes: writes, fences: fences, inbox: inbox)
+        var globalPump: Task<Void, Never>?
         var failure: (any Error)?
+        if let global = processor.global, let globalConsumer {
+            // The global topic as it stands, before any partition is restored; the global
+            // consumer (reading from the beginning) then skips what this read covered.
+            do {
+                try await loop.bootstrap(global)
+            } catch {
+                failure = error
+                inbox.finish()
+            }
+            globalPump = Task {
+                do {
+                    for try await batch in globalConsumer.batches { inbox.yield(.global(batch)) }
+                } catch { inbox.yield(.failed(error)) }
+            }
+        }
+        health.markRunning(true, status: "running")
         for await input in mailbox {
             do {
                 switch input {
                 case .kafka(let event, let handled):
                     defer { handled.resume() }
                     try await loop.handle(event)
+                case .global(let batch):
+                    try await loop.update(global: batch)
                 case .tick:
                     loop.timerDue = nil
                     var output = StreamOutput()
                     try loop.processor.punctuate(output: &output)
                     try await loop.write(output, offsets: [])
+                case .fenced(let partitions):
+                    loop.fencedOff(partitions)
+                case .retake:
+                    loop.retakeTimer = nil
+                    try await loop.retake()
                 case .failed(let error):
                     throw error
                 }
@@ -102,6 +151,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             loop.reschedule()
         }
         loop.timer?.cancel()
+        loop.retakeTimer?.cancel()
+        globalPump?.cancel()
         // Whatever is still in the mailbox is let go, so the consumer's close is not left
         // waiting for a revocation nobody will handle.
         inbox.finish()
@@ -127,16 +178,73 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         let owner: StreamWorker
         var processor: Processor
         let writes: OrderedWrites
+        let fences: FenceBook?
         let inbox: AsyncStream<Input>.Continuation
         var owned: Set<Int32> = []
         var timer: Task<Void, Never>?
         var timerDue: Punctuation?
+        /// Per global-topic partition, the next offset not yet given to the processor.
+        var globalNext: [Int32: Int64] = [:]
+        /// Partitions another instance fenced this one off while still assigned here: when to
+        /// look again whether they are.
+        var retakes: [Int32: ContinuousClock.Instant] = [:]
+        var retakeTimer: Task<Void, Never>?
+        var takeovers = 0
 
-        init(owner: StreamWorker, processor: Processor, writes: OrderedWrites, inbox: AsyncStream<Input>.Continuation) {
+        init(
+            owner: StreamWorker, processor: Processor, writes: OrderedWrites, fences: FenceBook?, inbox: AsyncStream<Input>.Continuation
+        ) {
             self.owner = owner
             self.processor = processor
             self.writes = writes
+            self.fences = fences
             self.inbox = inbox
+        }
+
+        /// Reads the global topic to its end into the processor.
+        mutating func bootstrap(_ global: GlobalTopic<Processor.GlobalValue>) async throws {
+            let configuration = owner.configuration
+            let partitions = try await KafkaAdmin(configuration: configuration.client, logger: owner.logger).describeTopic(global.topic)
+                .partitions.map(\.id)
+            let reading = Mutex<(processor: Processor, output: StreamOutput, pending: [Processor.GlobalValue], next: [Int32: Int64])>(
+                (processor, StreamOutput(), [], [:])
+            )
+            let decode = global.decode
+            let summary = try await KafkaPartitionReader.readToEnd(
+                topic: global.topic, partitions: partitions, client: configuration.client, logger: owner.logger
+            ) { record in
+                let value = record.value.flatMap(decode)
+                try reading.withLock {
+                    $0.next[record.partition] = record.offset + 1
+                    if let value { $0.pending.append(value) }
+                    if $0.pending.count >= 1024 {
+                        try $0.processor.update(global: $0.pending, output: &$0.output)
+                        $0.pending = []
+                    }
+                }
+            }
+            let output: StreamOutput
+            (processor, output, globalNext) = try reading.withLock {
+                try $0.processor.update(global: $0.pending, output: &$0.output)
+                return ($0.processor, $0.output, $0.next)
+            }
+            owner.logger.info("\(global.topic) read", metadata: ["records": "\(summary.records)"])
+            try await write(output, offsets: [])
+        }
+
+        /// A batch of the global consumer: the records not given to the processor yet.
+        mutating func update(global batch: [KafkaMessage]) async throws {
+            guard let global = processor.global else { return }
+            var values: [Processor.GlobalValue] = []
+            for message in batch where message.offset >= globalNext[message.partition] ?? 0 {
+                globalNext[message.partition] = message.offset + 1
+                guard let bytes = message.valueBytes, let value = bytes.withUnsafeBytes({ global.decode($0) }) else { continue }
+                values.append(value)
+            }
+            guard !values.isEmpty else { return }
+            var output = StreamOutput()
+            try processor.update(global: values, output: &output)
+            try await write(output, offsets: [])
         }
 
         mutating func handle(_ event: KafkaConsumerEvent) async throws {
@@ -154,6 +262,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 try await writes.drain()
                 processor.revoked(gone)
                 owned.subtract(gone)
+                for partition in gone { fences?.release(partition) }
                 owner.logger.info("\(processor.stateName) handed over", metadata: ["partitions": "\(gone)"])
             case .messages(let batch):
                 try writes.check()
@@ -171,22 +280,40 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             if let changelog = processor.changelog {
                 owner.health.beginRestore("\(processor.stateName) \(partitions)")
                 defer { owner.health.endRestore(status: "running") }
+                var fence: (token: String, producer: KafkaProducer)?
+                if fences != nil {
+                    takeovers += 1
+                    fence = ("\(owner.instanceID)-\(takeovers)", owner.producer)
+                }
                 let (restored, summary) = try await changelog.restore(
-                    partitions, client: owner.configuration.client, worker: owner.configuration.worker, logger: owner.logger
+                    partitions, client: owner.configuration.client, worker: owner.configuration.worker, logger: owner.logger, fence: fence
                 )
                 states = restored
-                owner.logger.info(
-                    "\(processor.stateName) restored",
-                    metadata: [
-                        "partitions": "\(partitions)", "records": "\(summary.records)", "unreadable": "\(summary.unreadable)",
-                        "seconds": "\(String(format: "%.2f", summary.seconds))",
-                    ]
-                )
+                var metadata: Logger.Metadata = [
+                    "partitions": "\(partitions)", "records": "\(summary.records)", "unreadable": "\(summary.unreadable)",
+                    "seconds": "\(String(format: "%.2f", summary.seconds))",
+                ]
+                if let fences, let fence {
+                    metadata["writer"] = "\(fence.token)"
+                    metadata["fenced_off_records_ignored"] = "\(summary.ignored)"
+                    for partition in partitions {
+                        guard let read = summary.writers[partition], read.writer == fence.token else {
+                            // Someone fenced after this instance did: it has lost the partition already.
+                            states[partition] = nil
+                            fences.release(partition, fenced: true)
+                            noteFencedOff(partition)
+                            continue
+                        }
+                        fences.take(partition, writer: fence.token, through: read.through)
+                    }
+                }
+                owner.logger.info("\(processor.stateName) restored", metadata: metadata)
                 owner.configuration.restoreObserver?(summary.records, summary.seconds)
             } else {
                 for partition in partitions { states[partition] = Processor.PartitionState() }
             }
-            owned.formUnion(partitions)
+            guard !states.isEmpty else { return }
+            owned.formUnion(states.keys)
             var output = StreamOutput()
             try processor.assigned(states, output: &output)
             try await write(output, offsets: [])
@@ -204,6 +331,63 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
             owner.metrics.deadLettered(output.deadLetters.count)
             try await writes.begin(output, offsets: offsets)
+        }
+
+        /// Another instance's fence came before this one's writes in `partitions`: their
+        /// outputs are withheld from now on, and the processor lets them go.
+        mutating func fencedOff(_ partitions: Set<Int32>) {
+            let gone = partitions.filter { owned.contains($0) }.sorted()
+            guard !gone.isEmpty else { return }
+            processor.revoked(gone)
+            owned.subtract(gone)
+            for partition in gone { noteFencedOff(partition) }
+        }
+
+        /// Counts, logs and schedules the retake of a partition found fenced off.
+        mutating func noteFencedOff(_ partition: Int32) {
+            retakes[partition] = .now + owner.configuration.retakeDelay
+            owner.counters.withLock { $0.fencedOff += 1 }
+            owner.logger.warning(
+                "\(processor.stateName) of partition \(partition) were taken over by another instance; outputs withheld, partition dropped",
+                metadata: ["partition": "\(partition)"]
+            )
+            scheduleRetake()
+        }
+
+        /// Partitions fenced off earlier and still assigned here: read again from the group's
+        /// committed offset with a fresh takeover.
+        mutating func retake() async throws {
+            let now = ContinuousClock.now
+            let due = retakes.filter { $0.value <= now }.map(\.key).sorted()
+            for partition in due { retakes[partition] = nil }
+            defer { scheduleRetake() }
+            guard !due.isEmpty else { return }
+            let input = processor.input
+            let assigned = Set(try owner.consumer.assignment().filter { $0.topic == input }.map(\.partition))
+            let still = due.filter { assigned.contains($0) && !owned.contains($0) }
+            guard !still.isEmpty else { return }
+            try await writes.drain()
+            let topicPartitions = still.map { TopicPartition(input, $0) }
+            let committed = try await owner.consumer.committedOffsets(for: topicPartitions)
+            for partition in topicPartitions {
+                // -2: librdkafka's "beginning" when the group committed nothing yet.
+                try await owner.consumer.seek(partition, to: committed[partition] ?? -2)
+            }
+            owner.logger.warning(
+                "taking fenced-off \(processor.stateName) over again (still assigned here)", metadata: ["partitions": "\(still)"])
+            owner.counters.withLock { $0.retaken += still.count }
+            try await restore(still)
+        }
+
+        mutating func scheduleRetake() {
+            retakeTimer?.cancel()
+            retakeTimer = nil
+            guard let next = retakes.values.min() else { return }
+            let inbox = self.inbox
+            retakeTimer = Task {
+                do { try await Task.sleep(until: next, clock: .continuous) } catch { return }
+                if !Task.isCancelled { inbox.yield(.retake) }
+            }
         }
 
         /// Points the timer at the processor's next punctuation.
@@ -239,15 +423,29 @@ public struct StreamWorkerConfiguration: Sendable {
     public var maximumStepsInFlight: Int
     /// Called after each changelog restore with the records read and the seconds it took.
     public var restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)?
+    /// Fenced changelogs: after another instance fenced this one off a partition that is still
+    /// assigned here, how long to wait (for the group to hand it to its real owner) before
+    /// taking it over again — a few session timeouts. Default 10 s.
+    public var retakeDelay: Duration
 
     public init(
         worker: String, client: KafkaClientConfiguration, deadLetterTopic: String = TriageTopic.deadLetter, maximumStepsInFlight: Int = 8,
-        restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)? = nil
+        retakeDelay: Duration = .seconds(10), restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)? = nil
     ) {
+        self.retakeDelay = retakeDelay
         self.worker = worker
         self.client = client
         self.deadLetterTopic = deadLetterTopic
         self.maximumStepsInFlight = maximumStepsInFlight
         self.restoreObserver = restoreObserver
     }
+}
+
+/// What a ``StreamWorker`` counted of fencing.
+public struct StreamWorkerStatistics: Sendable, Hashable {
+    /// Times another instance's fence was found before this one's writes (or after its own at
+    /// a takeover): the partition's withheld outputs dropped, the partition let go.
+    public var fencedOff = 0
+    /// Partitions taken over again after being fenced off while still assigned here.
+    public var retaken = 0
 }

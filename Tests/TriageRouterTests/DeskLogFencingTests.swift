@@ -1,12 +1,14 @@
 import Testing
+import TriageRouter
 import TriageRouting
+import TriageStreams
 
 @Suite("Desk log fencing: after a takeover's fence only its writer's records count")
-struct DeskLogTests {
+struct DeskLogFencingTests {
     private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func beforeAnyFenceEveryRecordCountsAndTheLastPerKeyWins() {
-        var log = DeskLog()
+        var log = FencedLog(fencing: .deskLog)
         log.add(key: bytes("tier-1"), value: bytes("v1"), writer: nil)
         log.add(key: bytes("tier-1"), value: bytes("v2"), writer: "a-1")
         log.add(key: bytes("tier-2"), value: nil, writer: nil)
@@ -17,7 +19,7 @@ struct DeskLogTests {
     }
 
     @Test func recordsOfAnotherWriterAfterAFenceAreIgnored() {
-        var log = DeskLog()
+        var log = FencedLog(fencing: .deskLog)
         log.add(key: bytes("tier-1"), value: bytes("by a, before any fence"), writer: "a-1")
         log.add(key: DeskLog.fenceKey, value: bytes("b-1"), writer: "b-1")
         // A's late step (it lost the partition without knowing): ignored.
@@ -39,7 +41,7 @@ struct DeskLogTests {
     }
 
     @Test func theLastFenceDecidesEvenWhenAnOlderWriterFencesAgain() {
-        var log = DeskLog()
+        var log = FencedLog(fencing: .deskLog)
         log.add(key: DeskLog.fenceKey, value: bytes("a-1"), writer: "a-1")
         log.add(key: DeskLog.fenceKey, value: bytes("b-1"), writer: "b-1")
         log.add(key: bytes("tier-1"), value: bytes("b"), writer: "b-1")
@@ -53,12 +55,17 @@ struct DeskLogTests {
         #expect(log.fences == 3)
     }
 
-    @Test func fencedOffSeesOnlyOtherWritersFences() {
-        let mine: [(key: [UInt8], value: [UInt8]?)] = [(DeskLog.fenceKey, bytes("a-1")), (bytes("tier-1"), bytes("x"))]
-        #expect(!DeskLog.fencedOff(mine, me: "a-1"))
-        #expect(DeskLog.fencedOff(mine + [(DeskLog.fenceKey, bytes("b-7"))], me: "a-1"))
-        #expect(!DeskLog.fencedOff([(bytes("tier-1"), nil)], me: "a-1"))
-        #expect(DeskLog.isFence(key: DeskLog.fenceKey))
-        #expect(!DeskLog.isFence(key: bytes("fence")))
+    @Test func aForeignFenceIsAnotherWritersFenceOnly() {
+        let fencing = ChangelogFencing.deskLog
+        func foreign(_ key: [UInt8], _ value: [UInt8]?, me: String) -> Bool {
+            guard let value else { return fencing.isForeignFence(key: key, value: nil, me: me) }
+            return value.withUnsafeBytes { fencing.isForeignFence(key: key, value: $0, me: me) }
+        }
+        #expect(!foreign(DeskLog.fenceKey, bytes("a-1"), me: "a-1"))
+        #expect(foreign(DeskLog.fenceKey, bytes("b-7"), me: "a-1"))
+        #expect(!foreign(bytes("tier-1"), nil, me: "a-1"))
+        #expect(!foreign(bytes("tier-1"), bytes("b-7"), me: "a-1"))
+        #expect(fencing.isFence(key: DeskLog.fenceKey))
+        #expect(!fencing.isFence(key: bytes("fence")))
     }
 }

@@ -1,0 +1,162 @@
+public import Foundation
+import SwiftProtobuf
+public import TriageRouting
+import TriageSLA
+import TriageSLAEvents
+public import TriageSchema
+
+// Between the contract (agent.proto, incident.proto) and the routing domain: what a roster
+// record says about an agent, what a lifecycle event asks of a desk, and the event a desk's
+// decision is published as. The only place routing is translated (workers and commands use this).
+
+extension Presence {
+    public init(_ presence: Triage_V1_Presence) {
+        switch presence {
+        case .online: self = .online
+        case .away: self = .away
+        default: self = .offline
+        }
+    }
+
+    public var proto: Triage_V1_Presence {
+        switch self {
+        case .online: .online
+        case .away: .away
+        case .offline: .offline
+        }
+    }
+}
+
+extension Agent {
+    /// The routing profile an `AgentProfile` record gives agent `id`.
+    public init(id: String, profile: Triage_V1_AgentProfile) {
+        self.init(
+            id: id, team: profile.team, skills: Set(profile.products), languages: Set(profile.languages), capacity: Int(profile.capacity),
+            shiftCalendar: profile.shiftCalendarID.isEmpty ? nil : profile.shiftCalendarID
+        )
+    }
+}
+
+/// An agent as the roster topic (`triage.agent-events`) has it: the latest profile and presence.
+public struct RosterEntry: Sendable, Hashable {
+    public var profile: Agent?
+    public var presence: Presence
+
+    public init(profile: Agent? = nil, presence: Presence = .offline) {
+        self.profile = profile
+        self.presence = presence
+    }
+
+    /// The entry after `event` (a profile or a presence change) of the same agent.
+    public func after(_ event: AgentEvent) -> RosterEntry {
+        var entry = self
+        switch event.event {
+        case .profile(let profile): entry.profile = Agent(id: event.agentID, profile: profile)
+        case .presenceChanged(let change): entry.presence = Presence(change.presence)
+        case nil: break
+        }
+        return entry
+    }
+}
+
+/// The incident attributes the dispatcher carries along with a routing record (in headers), for
+/// events that do not carry them (a Reopened is routed again like a new incident).
+public struct RoutedAttributes: Sendable, Hashable {
+    /// The contract's severity number (`Severity.rawValue`).
+    public var severity: Int?
+    public var product: String
+    public var language: String
+
+    public init(severity: Int?, product: String = "", language: String = "") {
+        self.severity = severity
+        self.product = product
+        self.language = language
+    }
+}
+
+extension RoutingInput {
+    /// What lifecycle `event` of an incident of `team` asks of the team's desk; `nil`: nothing.
+    public init?(_ event: IncidentEvent, team: String, attributes: @autoclosure () -> RoutedAttributes) {
+        switch event.event {
+        case .opened(let opened):
+            guard let severity = SupportSeverity(opened.severity) else { return nil }
+            self = .opened(
+                RoutingIncident(
+                    id: event.incidentID, team: team, severity: severity, product: opened.product,
+                    language: opened.language.isEmpty ? nil : opened.language, openedAt: event.occurredAt.date
+                )
+            )
+        case .acknowledged: self = .acknowledged(incident: event.incidentID)
+        case .severityChanged(let change):
+            guard let severity = SupportSeverity(change.to) else { return nil }
+            self = .severityChanged(incident: event.incidentID, to: severity)
+        case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: self = .released(incident: event.incidentID)
+        case .reopened:
+            let attributes = attributes()
+            guard let number = attributes.severity, let severity = Severity(rawValue: number).flatMap(SupportSeverity.init) else {
+                return nil
+            }
+            self = .reopened(
+                RoutingIncident(
+                    id: event.incidentID, team: team, severity: severity, product: attributes.product,
+                    language: attributes.language.isEmpty ? nil : attributes.language, openedAt: event.occurredAt.date
+                )
+            )
+        case .escalated(let escalated) where escalated.reassignRequested:
+            self = .reassignRequested(incident: event.incidentID, cause: "sla_breach")
+        case .reassignRequested: self = .reassignRequested(incident: event.incidentID, cause: "requested")
+        default: return nil
+        }
+    }
+}
+
+extension IncidentEvent {
+    /// The lifecycle event a desk's `decision` is published as (Assigned, Reassigned,
+    /// ReturnedToQueue), with an id derived from what triggered it; `nil` for a decision that
+    /// publishes nothing (queued).
+    public init?(routing decision: RoutingDecision, trigger: String, at: Date) {
+        self.init()
+        producer = TriageProducer.router
+        occurredAt = Google_Protobuf_Timestamp(date: at)
+        incidentID = decision.incident
+        switch decision {
+        case .assigned(let incident, let agent, let reason):
+            eventID = Self.routingID("\(trigger)|\(incident)|assigned|\(agent)")
+            assigned = .with {
+                $0.agentID = agent
+                $0.reason = Triage_V1_AssignmentReason(reason)
+            }
+        case .reassigned(let incident, let from, let to, let reason):
+            eventID = Self.routingID("\(trigger)|\(incident)|reassigned|\(from)|\(to)")
+            reassigned = .with {
+                $0.fromAgentID = from
+                $0.toAgentID = to
+                $0.reason = Triage_V1_AssignmentReason(reason)
+            }
+        case .unassigned(let incident, let from):
+            // Back to the queue, published so the record of who holds what stays complete on
+            // the lifecycle topic.
+            eventID = Self.routingID("\(trigger)|\(incident)|unassigned|\(from)")
+            returnedToQueue = .with {
+                $0.fromAgentID = from
+                $0.reason = .with { $0.cause = AssignmentReason.Cause.agentOffline }
+            }
+        case .queued:
+            return nil
+        }
+    }
+
+    private static func routingID(_ text: String) -> String { "route-" + StableHash.hex128(text) }
+}
+
+extension Triage_V1_AssignmentReason {
+    public init(_ reason: AssignmentReason) {
+        self.init()
+        cause = reason.cause
+        matchedSkills = reason.matchedSkills
+        loadBefore = UInt32(max(0, reason.loadBefore))
+        loadAfter = UInt32(max(0, reason.loadAfter))
+        capacity = UInt32(max(0, reason.capacity))
+        candidatesConsidered = UInt32(max(0, reason.candidatesConsidered))
+    }
+}
