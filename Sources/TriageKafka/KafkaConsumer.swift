@@ -73,6 +73,12 @@ public final class KafkaConsumer: Service, Sendable {
         try core.storeOffsets(Dictionary(next.map { (TopicPartition($0.topic, $0.partition), $0.offset + 1) }, uniquingKeysWith: max))
     }
 
+    /// Marks each partition's records before its offset in `next` as processed (`next` is the
+    /// offset to read from after a restart). Partitions no longer assigned here are skipped.
+    public func storeOffsets(next: [TopicPartition: Int64]) throws(KafkaError) {
+        try core.storeOffsets(next)
+    }
+
     /// Marks every record of `batch` as processed (the highest offset per partition counts).
     public func storeOffsets(_ batch: KafkaRecordBatch) throws(KafkaError) {
         try core.storeOffsets(batch.nextOffsets)

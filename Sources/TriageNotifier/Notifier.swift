@@ -34,7 +34,9 @@ public struct NotifierStatistics: Sendable, Hashable {
     public var duplicatesSkipped = 0
 }
 
-/// The notifier worker: notification requests in, deliveries out.
+/// The notifier worker: notification requests in, deliveries out — a ``StreamWorker`` whose
+/// processor (``NotificationDispatch``) starts a delivery task per target and finishes each
+/// record when its deliveries are done.
 ///
 /// Each request resolves (``NotificationRules/deliveries(for:)``) to targets; every target is
 /// delivered by a task of its own, limited per endpoint (`max_concurrency`) and guarded by the
@@ -47,37 +49,23 @@ public struct NotifierStatistics: Sendable, Hashable {
 /// dead-lettered), so a crash re-delivers instead of losing; the delivery ledger (restored from
 /// the co-partitioned compacted ledger topic when a partition is assigned) keeps a redelivered
 /// key from being sent twice within the dedupe window.
+///
+/// In a `ServiceGroup`: producer, notifier, consumer.
 public final class Notifier: Service, Sendable {
-    public let health: WorkerHealth
-    private let consumer: KafkaConsumer
-    private let producer: KafkaProducer
-    private let client: KafkaClientConfiguration
-    private let rules: NotificationRules
-    private let deliverer: Deliverer
-    private let topics: NotifierTopics
-    private let logger: Logger
-    private let state: Mutex<SharedState>
-    private let metrics = WorkerMetrics(worker: "notifier")
-    private let gates: [String: EndpointGate]
-    private let now: @Sendable () -> Date
+    public var health: WorkerHealth { worker.health }
+    private let worker: StreamWorker<NotificationDispatch>
+    private let deliveries: Deliveries
 
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer,
         topics: NotifierTopics = .init(), health: WorkerHealth = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.consumer = consumer
-        self.producer = producer
-        self.client = client
-        self.rules = rules
-        self.deliverer = deliverer
-        self.topics = topics
-        self.health = health
-        self.logger = logger
-        self.now = now
-        self.state = Mutex(SharedState(ledger: DeliveryLedger(window: rules.dedupeWindow)))
-        self.gates = rules.endpoints.mapValues {
-            EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker))
-        }
+        deliveries = Deliveries(producer: producer, rules: rules, deliverer: deliverer, topics: topics, logger: logger, now: now)
+        worker = StreamWorker(
+            processor: NotificationDispatch(deliveries: deliveries, topics: topics), consumer: consumer, producer: producer,
+            configuration: StreamWorkerConfiguration(worker: "notifier", client: client, deadLetterTopic: topics.deadLetter),
+            health: health, logger: logger
+        )
     }
 
     /// Fails fast unless the retry and ledger topics exist with the requests topic's partition count.
@@ -92,92 +80,166 @@ public final class Notifier: Service, Sendable {
         )
     }
 
-    public var statistics: NotifierStatistics { state.withLock { $0.statistics } }
+    public var statistics: NotifierStatistics { deliveries.statistics }
     /// Partitions (of both input topics) this instance owns now.
-    public var assignedPartitions: Int { state.withLock { $0.assigned.count } }
+    public var assignedPartitions: Int { worker.statistics.assignedPartitions }
 
     public func run() async throws {
-        health.markRunning(true, status: "running")
-        defer { health.markRunning(false, status: "stopped") }
-        for try await event in consumer.events {
-            switch event {
-            case .partitionsAssigned(let partitions):
-                try await restoreLedger(for: partitions)
-                state.withLock { $0.assigned.formUnion(partitions) }
-                health.markAssigned()
-            case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
-                // Held deliveries of these partitions stop (the next owner reads their records
-                // again); deliveries in flight finish, storing the offsets they complete.
-                await stopJobs { partitions.contains($0) }
-                state.withLock { state in
-                    for partition in partitions { state.partitions[partition] = nil }
-                    state.assigned.subtract(partitions)
-                }
-            case .messages(let batch):
-                let started = ContinuousClock.now
-                for message in batch { try await accept(message) }
-                metrics.processed(batch.count, since: started)
-            }
+        do {
+            try await worker.run()
+        } catch {
+            await deliveries.shutdown()
+            throw error
         }
-        await stopJobs { _ in true }
-        await deliverer.shutdown()
-        try? await gracefulShutdown()
+        await deliveries.shutdown()
+    }
+}
+
+/// The notifier's ``StreamProcessor``: decodes and resolves each request, dead-letters what
+/// cannot be delivered, and hands every target to ``Deliveries`` — the record is finished when
+/// its last target is.
+struct NotificationDispatch: StreamProcessor {
+    typealias PartitionState = KeyedState<DeliveryLedger.Record>
+    let deliveries: Deliveries
+    let input: String
+    let additionalInputs: [String]
+    let changelog: Changelog<PartitionState>?
+    var stateName: String { "delivery ledger" }
+
+    init(deliveries: Deliveries, topics: NotifierTopics) {
+        self.deliveries = deliveries
+        input = topics.requests
+        additionalInputs = [topics.retry]
+        changelog = Changelog(topic: topics.ledger) { bytes in try DeliveryLedger.Record(decoding: Array(bytes)) }
     }
 
-    /// Cancels the held jobs of matching partitions and waits for the rest to finish.
-    private func stopJobs(of matching: (TopicPartition) -> Bool) async {
-        let jobs = state.withLock { state in state.partitions.filter { matching($0.key) }.values.flatMap(\.jobs) }
+    mutating func assigned(_ states: [Int32: PartitionState], output: inout StreamOutput) throws {
+        // The ledger is read from the start at every assignment: another instance may have
+        // delivered while it owned the partition, and a stale ledger would deliver those again.
+        deliveries.restore(states.values.flatMap(\.values.values))
+    }
+
+    /// The ledger stays: it only holds keys within the dedupe window, and is refreshed on the next assignment.
+    mutating func revoked(_ partitions: [Int32]) {}
+
+    mutating func stop(_ partitions: [TopicPartition]) async {
+        // Held deliveries stop (the next owner reads their records again); deliveries in
+        // flight finish, storing the offsets they complete.
+        await deliveries.stopJobs(of: Set(partitions))
+    }
+
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        var deadLettered = 0
+        for message in records {
+            switch deliveries.resolve(message) {
+            case .failure(let reason):
+                output.deadLetter(message, reason: reason)
+                deadLettered += 1
+            case .success(let (notification, targets)):
+                guard !targets.isEmpty else { continue }
+                deliveries.start(notification, targets: targets, message: message, completion: output.completeLater(message))
+            }
+        }
+        if deadLettered > 0 { output.whenDelivered { [deliveries, deadLettered] in deliveries.countDeadLettered(deadLettered) } }
+    }
+}
+
+/// The delivery tasks of a notifier and what they share: the ledger, the keys being
+/// delivered, the endpoints' gates, the statistics.
+final class Deliveries: Sendable {
+    private let producer: KafkaProducer
+    private let rules: NotificationRules
+    private let deliverer: Deliverer
+    private let topics: NotifierTopics
+    private let logger: Logger
+    private let state: Mutex<SharedState>
+    private let metrics = WorkerMetrics(worker: "notifier")
+    private let gates: [String: EndpointGate]
+    private let now: @Sendable () -> Date
+
+    init(
+        producer: KafkaProducer, rules: NotificationRules, deliverer: Deliverer, topics: NotifierTopics, logger: Logger,
+        now: @escaping @Sendable () -> Date
+    ) {
+        self.producer = producer
+        self.rules = rules
+        self.deliverer = deliverer
+        self.topics = topics
+        self.logger = logger
+        self.now = now
+        self.state = Mutex(SharedState(ledger: DeliveryLedger(window: rules.dedupeWindow)))
+        self.gates = rules.endpoints.mapValues {
+            EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker))
+        }
+    }
+
+    var statistics: NotifierStatistics { state.withLock { $0.statistics } }
+
+    func shutdown() async { await deliverer.shutdown() }
+
+    func countDeadLettered(_ count: Int) { state.withLock { $0.statistics.deadLettered += count } }
+
+    /// Ledger records read back; those older than the dedupe window are left out.
+    func restore(_ records: some Sequence<DeliveryLedger.Record>) {
+        let cutoff = now().addingTimeInterval(-rules.dedupeWindow)
+        state.withLock { state in
+            for record in records where record.deliveredAt >= cutoff { state.ledger.restore(record) }
+        }
+    }
+
+    /// Cancels the held jobs of `partitions` and waits for the rest to finish.
+    func stopJobs(of partitions: Set<TopicPartition>) async {
+        let jobs = state.withLock { state in partitions.flatMap { (state.jobs[$0] ?? [:]).values.flatMap { $0 } } }
         for job in jobs where job.isWaiting { job.cancel() }
         for job in jobs { await job.finished() }
+        state.withLock { state in for partition in partitions { state.jobs[partition] = nil } }
     }
 
     // MARK: Records
 
-    private func accept(_ message: KafkaMessage) async throws {
-        let partition = TopicPartition(message.topic, message.partition)
-        state.withLock { $0.partitions[partition, default: PartitionProgress()].begin(message) }
-        if let mismatch = message.schemaMismatch(expected: NotificationRequest.protoMessageName) {
-            try await deadLetter(message, reason: mismatch.text)
-            return finish(message)
-        }
+    /// The request in `message` and the targets to deliver it to, or why it cannot be delivered.
+    func resolve(_ message: KafkaMessage) -> Result<(OutboundNotification, [(DeliveryTarget, DeliveryAttempts)]), PoisonReason> {
+        if let mismatch = message.schemaMismatch(expected: NotificationRequest.protoMessageName) { return .failure(mismatch) }
         guard let value = message.valueBytes, let request = try? NotificationRequest(serializedBytes: Array(value)) else {
-            try await deadLetter(message, reason: "not a triage.v1.NotificationRequest (undecodable protobuf)")
-            return finish(message)
+            return .failure(PoisonReason("not a triage.v1.NotificationRequest (undecodable protobuf)"))
         }
         guard request.requestedAt.isInProtobufRange else {
-            try await deadLetter(
-                message, reason: "requested_at is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999)")
-            return finish(message)
+            return .failure(PoisonReason("requested_at is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999)"))
         }
         let notification = OutboundNotification(request)
         let attempts: DeliveryAttempts?
         do {
             attempts = try DeliveryAttempts.decode(headers: Dictionary(message.headers.map { ($0.name, $0.stringValue ?? "") }) { $1 })
         } catch {
-            try await deadLetter(message, reason: "unreadable retry headers: \(error)")
-            return finish(message)
+            return .failure(PoisonReason("unreadable retry headers: \(error)"))
         }
-        let targets: [(DeliveryTarget, DeliveryAttempts)]
         do {
-            if let attempts {
-                targets = [(try rules.target(for: notification, resuming: attempts), attempts)]
-            } else {
-                targets = try rules.deliveries(for: notification).map { ($0, DeliveryAttempts(first: $0, notBefore: now())) }
-            }
+            if let attempts { return .success((notification, [(try rules.target(for: notification, resuming: attempts), attempts)])) }
+            return .success(
+                (notification, try rules.deliveries(for: notification).map { ($0, DeliveryAttempts(first: $0, notBefore: now())) }))
         } catch {
-            try await deadLetter(message, reason: error.description)
-            return finish(message)
+            return .failure(PoisonReason(error.description))
         }
-        if targets.isEmpty { return finish(message) }
+    }
+
+    /// Starts a task per target; `completion` runs when the last one is done with.
+    func start(
+        _ notification: OutboundNotification, targets: [(DeliveryTarget, DeliveryAttempts)], message: KafkaMessage,
+        completion: RecordCompletion
+    ) {
+        let partition = TopicPartition(message.topic, message.partition)
         let remaining = Remaining(targets.count)
         for (target, attempts) in targets {
             let job = DeliveryJob()
-            state.withLock { $0.partitions[partition]?.track(job, offset: message.offset) }
+            state.withLock { $0.jobs[partition, default: [:]][message.offset, default: []].append(job) }
             job.start { [self] in
                 // A job that did not complete (cancelled while it waited, or failed) leaves its
                 // record unfinished: its offset is not stored and the next owner reads it again.
                 guard await self.run(notification, target: target, attempts: attempts, message: message, job: job) else { return }
-                if remaining.finishOne() { self.finish(message) }
+                if remaining.finishOne() {
+                    state.withLock { _ = $0.jobs[partition]?.removeValue(forKey: message.offset) }
+                    completion()
+                }
             }
         }
     }
@@ -322,92 +384,16 @@ public final class Notifier: Service, Sendable {
         logger.warning(
             "notification dead-lettered", metadata: ["reason": "\(reason)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
     }
-
-    /// Marks `message` finished and stores the offsets its partition reached.
-    private func finish(_ message: KafkaMessage) {
-        let partition = TopicPartition(message.topic, message.partition)
-        let reached = state.withLock { $0.partitions[partition]?.complete(message.offset) }
-        if let reached { try? consumer.storeOffsets([reached]) }
-    }
-
-    // MARK: Ledger
-
-    /// Reads the ledger partitions of newly assigned partitions: from the start the first time,
-    /// afterwards only what was written since this instance last read them (another instance
-    /// may have delivered while it owned them; a stale ledger would deliver those again).
-    private func restoreLedger(for partitions: [TopicPartition]) async throws {
-        let numbers = Set(partitions.map(\.partition)).sorted()
-        guard !numbers.isEmpty else { return }
-        let from = state.withLock { $0.ledgerNext }
-        let fresh = numbers.filter { from[$0] == nil }
-        health.beginRestore("delivery ledger \(numbers)")
-        defer { health.endRestore(status: "running") }
-        let sink = LedgerSink()
-        let summary = try await KafkaPartitionReader.readToEnd(
-            topic: topics.ledger, partitions: numbers, from: from.filter { numbers.contains($0.key) }, client: client, logger: logger
-        ) { record in sink.add(record) }
-        let records = sink.records.withLock { $0 }
-        let next = sink.next.withLock { $0 }
-        let cutoff = now().addingTimeInterval(-rules.dedupeWindow)
-        state.withLock { state in
-            for record in records where record.deliveredAt >= cutoff { state.ledger.restore(record) }
-            for partition in numbers { state.ledgerNext[partition] = max(state.ledgerNext[partition] ?? 0, next[partition] ?? 0) }
-        }
-        logger.info(
-            "delivery ledger restored",
-            metadata: ["partitions": "\(numbers)", "read_from_start": "\(fresh)", "records": "\(summary.records)"]
-        )
-    }
 }
 
-/// What the notifier's tasks share.
+/// What the delivery tasks share.
 struct SharedState {
     var ledger: DeliveryLedger
     /// Keys being delivered now, with the tasks waiting for them.
     var delivering: [String: [CheckedContinuation<Bool?, Never>]] = [:]
-    var assigned = Set<TopicPartition>()
-    /// Per ledger partition, the offset after the last record this instance read.
-    var ledgerNext: [Int32: Int64] = [:]
-    var partitions: [TopicPartition: PartitionProgress] = [:]
+    /// Delivery tasks by input partition and record offset.
+    var jobs: [TopicPartition: [Int64: [DeliveryJob]]] = [:]
     var statistics = NotifierStatistics()
-}
-
-/// Records of one partition in flight, in offset order: the offset to store is the last record
-/// before the first unfinished one.
-struct PartitionProgress {
-    private var order: [Int64] = []
-    private var head = 0
-    private var messages: [Int64: KafkaMessage] = [:]
-    private var done = Set<Int64>()
-    private var jobsByOffset: [Int64: [DeliveryJob]] = [:]
-    var jobs: [DeliveryJob] { jobsByOffset.values.flatMap { $0 } }
-
-    mutating func begin(_ message: KafkaMessage) {
-        order.append(message.offset)
-        messages[message.offset] = message
-    }
-
-    mutating func track(_ job: DeliveryJob, offset: Int64) {
-        jobsByOffset[offset, default: []].append(job)
-    }
-
-    /// Marks `offset` done; returns the last message of the finished prefix, if it grew.
-    mutating func complete(_ offset: Int64) -> KafkaMessage? {
-        done.insert(offset)
-        jobsByOffset[offset] = nil
-        var reached: KafkaMessage?
-        while head < order.count, done.contains(order[head]) {
-            let offset = order[head]
-            reached = messages.removeValue(forKey: offset)
-            done.remove(offset)
-            head += 1
-        }
-        if head > 1024 && head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
-        }
-        return reached
-    }
 }
 
 /// One target's delivery task; it says when it is only waiting (for its not-before instant or
@@ -554,17 +540,6 @@ final class EndpointGate: Sendable {
         } onCancel: {
             inner.withLock { $0.refused.removeValue(forKey: id) }?.resume()
         }
-    }
-}
-
-private final class LedgerSink: Sendable {
-    let records = Mutex<[DeliveryLedger.Record]>([])
-    /// Per partition, the offset after the last record read.
-    let next = Mutex<[Int32: Int64]>([:])
-    func add(_ record: borrowing KafkaRecordView) {
-        next.withLock { $0[record.partition] = max($0[record.partition] ?? 0, record.offset + 1) }
-        guard let value = record.value, let decoded = try? DeliveryLedger.Record(decoding: Array(value)) else { return }
-        records.withLock { $0.append(decoded) }
     }
 }
 

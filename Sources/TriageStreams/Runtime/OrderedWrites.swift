@@ -51,7 +51,7 @@ final class OrderedWrites: Sendable {
     }
 
     private let producer: KafkaProducer
-    private let consumer: KafkaConsumer
+    private let offsets: OffsetTracker
     private let deadLetterTopic: String
     private let worker: String
     private let maximumInFlight: Int
@@ -65,14 +65,14 @@ final class OrderedWrites: Sendable {
     private let wakeups: AsyncStream<Void>
 
     init(
-        producer: KafkaProducer, consumer: KafkaConsumer, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8,
+        producer: KafkaProducer, offsets: OffsetTracker, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8,
         fences: FenceBook? = nil, onFenced: @escaping @Sendable (Set<Int32>) -> Void = { _ in }
     ) {
         self.fences = fences
         self.onFenced = onFenced
         self.worker = worker
         self.producer = producer
-        self.consumer = consumer
+        self.offsets = offsets
         self.deadLetterTopic = deadLetterTopic
         self.maximumInFlight = max(1, maximumInFlight)
         (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -171,7 +171,7 @@ final class OrderedWrites: Sendable {
                     // The input offsets of a partition fenced off are not stored: its new owner
                     // (or this instance's retake) reads those records again.
                     if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
-                    if !offsets.isEmpty { try consumer.storeOffsets(offsets) }
+                    if !offsets.isEmpty { try self.offsets.finished(offsets) }
                 } catch {
                     fail(error)
                     return

@@ -19,6 +19,9 @@ public protocol StreamProcessor: Sendable {
 
     /// The topic consumed; records and assignments of other topics are not this processor's.
     var input: String { get }
+    /// Further topics consumed, co-partitioned with ``input`` (a retry topic); default none.
+    /// Partition *n* of any input shares the state of partition *n*.
+    var additionalInputs: [String] { get }
     /// The compacted topic (co-partitioned with ``input``) each partition's state is restored
     /// from when the partition is assigned; `nil`: every partition starts with an empty state.
     var changelog: Changelog<PartitionState>? { get }
@@ -32,6 +35,10 @@ public protocol StreamProcessor: Sendable {
     /// Partitions taken away (revoked or lost). Every output written so far was acknowledged
     /// and its offsets stored before this is called.
     mutating func revoked(_ partitions: [Int32])
+    /// Input partitions about to be handed over (or the worker stopping): work the processor
+    /// started on their records (``StreamOutput/completeLater(_:)``) must be finished or let go
+    /// before this returns, so what finished is committed with the hand-over. Default: nothing.
+    mutating func stop(_ partitions: [TopicPartition]) async
     /// A batch of records of owned partitions, in offset order per partition. Their offsets are
     /// stored once every output written here is acknowledged.
     mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws
@@ -53,6 +60,8 @@ public protocol StreamProcessor: Sendable {
 }
 
 extension StreamProcessor {
+    public var additionalInputs: [String] { [] }
+    public mutating func stop(_ partitions: [TopicPartition]) async {}
     public mutating func nextPunctuation() -> Punctuation? { nil }
     public mutating func punctuate(output: inout StreamOutput) throws {}
 }
@@ -112,10 +121,14 @@ public struct StreamOutput: Sendable {
     public private(set) var deadLetters: [(message: KafkaMessage, reason: PoisonReason)] = []
     /// Called once every phase was acknowledged, in step order (statistics, callbacks).
     public private(set) var afterDelivery: [@Sendable () -> Void] = []
+    /// Where records finished later are registered (set by the runtime).
+    let offsets: OffsetTracker?
     /// Records of later phases built from where the first phase's records were stored.
     public private(set) var derived: [(phase: Int, build: @Sendable ([KafkaDeliveryReport]) throws -> [KafkaProducerMessage])] = []
 
-    public init() {}
+    public init() { offsets = nil }
+
+    init(offsets: OffsetTracker) { self.offsets = offsets }
 
     /// Adds `record` to `phase` (0 is written first).
     ///
@@ -159,6 +172,14 @@ public struct StreamOutput: Sendable {
         deadLetters.append((message, reason))
     }
 
+    /// `message` (an input record of this step) is finished later, by work the processor
+    /// started (a delivery): its offset, and every later one of its partition, is stored only
+    /// once the returned completion is called (see ``StreamProcessor/stop(_:)``).
+    public mutating func completeLater(_ message: KafkaMessage) -> RecordCompletion {
+        offsets?.defer(message)
+        return RecordCompletion(offsets: offsets, message: message)
+    }
+
     /// Runs `action` once this step's outputs are all acknowledged.
     public mutating func whenDelivered(_ action: @escaping @Sendable () -> Void) {
         afterDelivery.append(action)
@@ -166,4 +187,13 @@ public struct StreamOutput: Sendable {
 
     public var recordCount: Int { phases.reduce(0) { $0 + $1.count } }
     public var isEmpty: Bool { recordCount == 0 && deadLetters.isEmpty && afterDelivery.isEmpty && derived.isEmpty }
+}
+
+/// Finishes an input record whose handling went on after its step (``StreamOutput/completeLater(_:)``).
+public struct RecordCompletion: Sendable {
+    let offsets: OffsetTracker?
+    let message: KafkaMessage
+
+    /// The record is done with: its offset may be stored once every earlier record of its partition is.
+    public func callAsFunction() { offsets?.done(message) }
 }

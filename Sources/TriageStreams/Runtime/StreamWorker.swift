@@ -66,7 +66,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         self.logger = logger
     }
 
-    /// Fencing figures so far.
+    /// Partitions held, and fencing figures so far.
     public var statistics: StreamWorkerStatistics { counters.withLock { $0 } }
 
     private enum Input: Sendable {
@@ -99,12 +99,13 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         let fences = processor.changelog.flatMap { changelog in
             changelog.fencing.map { FenceBook(topic: changelog.topic, fencing: $0, client: configuration.client, logger: logger) }
         }
+        let offsets = OffsetTracker(consumer: consumer)
         let writes = OrderedWrites(
-            producer: producer, consumer: consumer, deadLetterTopic: configuration.deadLetterTopic, worker: configuration.worker,
+            producer: producer, offsets: offsets, deadLetterTopic: configuration.deadLetterTopic, worker: configuration.worker,
             maximumInFlight: configuration.maximumStepsInFlight, fences: fences, onFenced: { inbox.yield(.fenced($0)) }
         )
         let writer = Task { await writes.run() }
-        var loop = Loop(owner: self, processor: processor, writes: writes, fences: fences, inbox: inbox)
+        var loop = Loop(owner: self, processor: processor, writes: writes, offsets: offsets, fences: fences, inbox: inbox)
         var globalPump: Task<Void, Never>?
         var failure: (any Error)?
         if let global = processor.global, let globalConsumer {
@@ -133,7 +134,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                     try await loop.update(global: batch)
                 case .tick:
                     loop.timerDue = nil
-                    var output = StreamOutput()
+                    var output = StreamOutput(offsets: offsets)
                     try loop.processor.punctuate(output: &output)
                     try await loop.write(output, offsets: [])
                 case .fenced(let partitions):
@@ -153,6 +154,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         loop.timer?.cancel()
         loop.retakeTimer?.cancel()
         globalPump?.cancel()
+        // Work the processor still has going on records finishes or is let go.
+        await loop.processor.stop(loop.assigned.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) })
         // Whatever is still in the mailbox is let go, so the consumer's close is not left
         // waiting for a revocation nobody will handle.
         inbox.finish()
@@ -178,8 +181,14 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         let owner: StreamWorker
         var processor: Processor
         let writes: OrderedWrites
+        let offsets: OffsetTracker
         let fences: FenceBook?
         let inbox: AsyncStream<Input>.Continuation
+        /// The input topics.
+        let inputs: Set<String>
+        /// Input partitions the group assigned here.
+        var assigned: Set<TopicPartition> = []
+        /// Partition numbers whose state is restored here: their records are processed.
         var owned: Set<Int32> = []
         var timer: Task<Void, Never>?
         var timerDue: Punctuation?
@@ -192,11 +201,14 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         var takeovers = 0
 
         init(
-            owner: StreamWorker, processor: Processor, writes: OrderedWrites, fences: FenceBook?, inbox: AsyncStream<Input>.Continuation
+            owner: StreamWorker, processor: Processor, writes: OrderedWrites, offsets: OffsetTracker, fences: FenceBook?,
+            inbox: AsyncStream<Input>.Continuation
         ) {
             self.owner = owner
             self.processor = processor
             self.writes = writes
+            self.offsets = offsets
+            inputs = Set([processor.input] + processor.additionalInputs)
             self.fences = fences
             self.inbox = inbox
         }
@@ -207,7 +219,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             let partitions = try await KafkaAdmin(configuration: configuration.client, logger: owner.logger).describeTopic(global.topic)
                 .partitions.map(\.id)
             let reading = Mutex<(processor: Processor, output: StreamOutput, pending: [Processor.GlobalValue], next: [Int32: Int64])>(
-                (processor, StreamOutput(), [], [:])
+                (processor, StreamOutput(offsets: offsets), [], [:])
             )
             let decode = global.decode
             let summary = try await KafkaPartitionReader.readToEnd(
@@ -242,24 +254,35 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 values.append(value)
             }
             guard !values.isEmpty else { return }
-            var output = StreamOutput()
+            var output = StreamOutput(offsets: offsets)
             try processor.update(global: values, output: &output)
             try await write(output, offsets: [])
         }
 
         mutating func handle(_ event: KafkaConsumerEvent) async throws {
-            let input = processor.input
             switch event {
             case .partitionsAssigned(let partitions):
-                let fresh = partitions.filter { $0.topic == input && !owned.contains($0.partition) }.map(\.partition).sorted()
+                let new = partitions.filter { inputs.contains($0.topic) && !assigned.contains($0) }
+                assigned.formUnion(new)
+                owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
+                let fresh = Set(new.map(\.partition)).subtracting(owned).sorted()
                 if !fresh.isEmpty { try await restore(fresh) }
                 owner.health.markAssigned()
             case .partitionsRevoked(let partitions), .partitionsLost(let partitions):
-                let gone = partitions.filter { $0.topic == input && owned.contains($0.partition) }.map(\.partition).sorted()
-                guard !gone.isEmpty else { return }
+                let leaving = partitions.filter { assigned.contains($0) }
+                guard !leaving.isEmpty else { return }
                 // Outputs in flight are acknowledged and their offsets stored before the
-                // partitions go (a revocation commits them; a lost partition's are ignored).
+                // partitions go (a revocation commits them; a lost partition's are ignored),
+                // and so is the work the processor started on their records.
                 try await writes.drain()
+                await processor.stop(leaving)
+                assigned.subtract(leaving)
+                owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
+                offsets.forget(leaving)
+                // A partition number's state goes with the last input partition of that number.
+                let still = Set(assigned.map(\.partition))
+                let gone = Set(leaving.map(\.partition)).filter { owned.contains($0) && !still.contains($0) }.sorted()
+                guard !gone.isEmpty else { return }
                 processor.revoked(gone)
                 owned.subtract(gone)
                 for partition in gone { fences?.release(partition) }
@@ -267,8 +290,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             case .messages(let batch):
                 try writes.check()
                 let started = ContinuousClock.now
-                let records = batch.filter { $0.topic == input && owned.contains($0.partition) }
-                var output = StreamOutput()
+                let records = batch.filter { owned.contains($0.partition) && assigned.contains(TopicPartition($0.topic, $0.partition)) }
+                var output = StreamOutput(offsets: offsets)
                 if !records.isEmpty { try processor.process(records, output: &output) }
                 try await write(output, offsets: records)
                 owner.metrics.processed(batch.count, since: started)
@@ -314,7 +337,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
             guard !states.isEmpty else { return }
             owned.formUnion(states.keys)
-            var output = StreamOutput()
+            var output = StreamOutput(offsets: offsets)
             try processor.assigned(states, output: &output)
             try await write(output, offsets: [])
         }
@@ -340,6 +363,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             guard !gone.isEmpty else { return }
             processor.revoked(gone)
             owned.subtract(gone)
+            offsets.forget(assigned.filter { gone.contains($0.partition) })
             for partition in gone { noteFencedOff(partition) }
         }
 
@@ -362,12 +386,13 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             for partition in due { retakes[partition] = nil }
             defer { scheduleRetake() }
             guard !due.isEmpty else { return }
-            let input = processor.input
-            let assigned = Set(try owner.consumer.assignment().filter { $0.topic == input }.map(\.partition))
-            let still = due.filter { assigned.contains($0) && !owned.contains($0) }
+            let inputs = self.inputs
+            let current = try owner.consumer.assignment().filter { inputs.contains($0.topic) }
+            let still = due.filter { partition in current.contains { $0.partition == partition } && !owned.contains(partition) }
             guard !still.isEmpty else { return }
             try await writes.drain()
-            let topicPartitions = still.map { TopicPartition(input, $0) }
+            let topicPartitions = current.filter { still.contains($0.partition) }
+            offsets.forget(topicPartitions)
             let committed = try await owner.consumer.committedOffsets(for: topicPartitions)
             for partition in topicPartitions {
                 // -2: librdkafka's "beginning" when the group committed nothing yet.
@@ -441,8 +466,10 @@ public struct StreamWorkerConfiguration: Sendable {
     }
 }
 
-/// What a ``StreamWorker`` counted of fencing.
+/// What a ``StreamWorker`` holds and counted.
 public struct StreamWorkerStatistics: Sendable, Hashable {
+    /// Input partitions (of every input topic) assigned here now.
+    public var assignedPartitions = 0
     /// Times another instance's fence was found before this one's writes (or after its own at
     /// a takeover): the partition's withheld outputs dropped, the partition let go.
     public var fencedOff = 0
