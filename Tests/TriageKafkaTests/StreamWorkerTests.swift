@@ -296,6 +296,67 @@ struct StreamWorkerTests {
         #expect(said.count == 30)
         for (key, position) in said { #expect(echoes[position] == key, "the answer of \(key) names \(position)") }
     }
+
+    /// A record finished later (a delivery task of its own) holds back its partition's offset
+    /// until it is done, however many later records finished first; a revocation lets the
+    /// processor stop that work first.
+    @Test func recordsFinishedLaterHoldTheirPartitionsOffsetsUntilDone() async throws {
+        let fixture = try Fixture()
+        for index in 0..<10 { try await fixture.send(fixture.input, "k\(index)", "v\(index)", partition: 0) }
+        let later = LateFinisher.Box()
+        let consumer = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("late"), topics: [fixture.input]),
+            logger: fixture.cluster.logger
+        )
+        let worker = StreamWorker(
+            processor: LateFinisher(input: fixture.input, later: later), consumer: consumer, producer: fixture.producer,
+            configuration: StreamWorkerConfiguration(worker: "late", client: fixture.cluster.embedded.clientConfiguration),
+            logger: fixture.cluster.logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        try await eventually("every record was handed over for later", timeout: .seconds(60)) {
+            later.completions.withLock { $0.count } == 10
+        }
+        let partition = TopicPartition(fixture.input, 0)
+        @Sendable func committed() async throws -> Int64 { try await consumer.committedOffsets(for: [partition])[partition] ?? -1 }
+        // Every record but the first (offset 0) is done, in reverse order: nothing may be stored.
+        for completion in later.completions.withLock({ $0 }).sorted(by: { $0.offset > $1.offset }) where completion.offset > 0 {
+            completion.done()
+        }
+        try await Task.sleep(for: .seconds(1))  // several auto-commit intervals (200 ms)
+        #expect(try await committed() < 1, "offset 0 is not done: nothing after it may be committed")
+        later.completions.withLock { $0 }.first { $0.offset == 0 }!.done()
+        try await eventually("the whole partition is committed once the first record is done", timeout: .seconds(20)) {
+            try await committed() == 10
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(later.stopped.withLock { $0 }.contains(partition), "the processor was asked to stop its work before the hand-over")
+    }
+}
+
+/// Hands every record over to be finished later, by the test.
+private struct LateFinisher: StreamProcessor {
+    typealias PartitionState = NoPartitionState
+    final class Box: Sendable {
+        let completions = Mutex<[(offset: Int64, done: RecordCompletion)]>([])
+        let stopped = Mutex<[TopicPartition]>([])
+    }
+    let input: String
+    let later: Box
+    let stateName = "nothing"
+    let changelog: Changelog<NoPartitionState>? = nil
+
+    mutating func assigned(_ states: [Int32: NoPartitionState], output: inout StreamOutput) throws {}
+    mutating func revoked(_ partitions: [Int32]) {}
+    mutating func stop(_ partitions: [TopicPartition]) async { later.stopped.withLock { $0 += partitions } }
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        for record in records {
+            let completion = output.completeLater(record)
+            later.completions.withLock { $0.append((record.offset, completion)) }
+        }
+    }
 }
 
 /// Echoes each record, then answers with where its echo was stored.
