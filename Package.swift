@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
         .library(name: "TriageDashboard", targets: ["TriageDashboard"]),
+        .library(name: "TriageDevTools", targets: ["TriageDevTools"]),
         .library(name: "TriageFuzzTargets", targets: ["TriageFuzzTargets"]),
     ],
     dependencies: [
@@ -239,6 +240,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The tooling of `triage dev`, `triage chaos` and `triage interop`: simulators, the process
+        // cluster, the webhook receiver, the demo portal, the chaos monkey and the auditors.
+        .target(
+            name: "TriageDevTools",
+            dependencies: [
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouter", "TriageEscalator",
+                "TriageNotifier", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake", "TriageDashboard",
+                "TriageChildProcess",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What every worker process serves besides its work: health and readiness over HTTP.
         .target(
             name: "TriageOps",
@@ -284,6 +302,7 @@ let package = Package(
                 "TriageRouting",
                 "TriageOps",
                 "TriageChildProcess",
+                "TriageDevTools",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -388,6 +407,7 @@ let package = Package(
             name: "TriageEscalatorTests",
             dependencies: [
                 "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageStreams",
+                "TriageDevTools",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

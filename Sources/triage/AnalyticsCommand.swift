@@ -1,13 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import TriageAnalyticsFeed
-import TriageKafka
 import TriageOps
-import TriageSLA
 import TriageSchema
-import TriageStreams
 
 struct AnalyticsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,41 +36,17 @@ struct AnalyticsCommand: AsyncParsableCommand {
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .analytics, client: client, logger: logger)
-        try await AnalyticsFeed.checkTopics(AnalyticsFeedTopics(), client: client, logger: logger)
-        let services = try AnalyticsServices(
+        let instance = try await AnalyticsFeedInstance(
             client: client, policy: policy, group: worker.group, sessionTimeout: worker.sessionTimeoutDuration, logger: logger
         )
         var group = WorkerServiceGroup(logger: logger)
-        group.add(services.ordered)
+        group.add(instance.services)
         group.addListener(
-            OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.feed.health, logger: logger),
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: instance.health, logger: logger),
             at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         try await group.run()
-        let figures = services.feed.statistics
+        let figures = instance.feed.statistics
         logger.info("analytics feed stopped", metadata: ["records": "\(figures.records)", "incidents": "\(figures.incidents)"])
-    }
-}
-
-/// The analytics feed with its consumer and producer, in shutdown order.
-struct AnalyticsServices {
-    let feed: AnalyticsFeed
-    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
-
-    init(client: KafkaClientConfiguration, policy: SlaPolicy, group: String, sessionTimeout: Duration, logger: Logger) throws {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: group, topics: [TriageTopic.incidentEvents], client: client, autoOffsetReset: .earliest,
-                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10
-            ),
-            logger: logger
-        )
-        feed = AnalyticsFeed(consumer: consumer, producer: producer, client: client, policy: policy, logger: logger)
-        ordered = [
-            .init(service: producer), .init(service: feed), .init(service: consumer),
-            .init(service: ConsumerLagReporter(consumer: consumer, worker: "analytics")),
-        ]
     }
 }

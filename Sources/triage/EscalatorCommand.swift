@@ -1,13 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import TriageEscalator
 import TriageKafka
 import TriageOps
 import TriageSLA
 import TriageSchema
-import TriageStreams
 
 /// `--policy`, `--time-scale`, `--time-origin`: what the escalator and `triage sla` share.
 struct SlaOptions: ParsableArguments {
@@ -82,13 +80,12 @@ struct EscalatorCommand: AsyncParsableCommand {
         let client = try connection.clientConfiguration()
         let clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())
         try await requireTopics(of: .escalator, client: client, logger: logger)
-        try await Escalator.checkTopics(EscalatorTopics(), client: client, logger: logger)
-        let services = try EscalatorServices(
+        let instance = try await EscalatorInstance(
             client: client, policy: policy, clock: clock, group: worker.group,
             sessionTimeout: worker.sessionTimeoutDuration, logger: logger
         )
         let portFile = opsPortFile
-        let ops = OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.escalator.health, logger: logger) { port in
+        let ops = OpsServer(host: worker.opsHost, port: worker.opsPort, health: instance.health, logger: logger) { port in
             if let portFile { try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic) }
         }
         logger.info(
@@ -98,48 +95,14 @@ struct EscalatorCommand: AsyncParsableCommand {
             ]
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
-        serviceGroup.add(services.ordered)
+        serviceGroup.add(instance.services)
         serviceGroup.addListener(ops, at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port"))
         try await serviceGroup.run()
-        let figures = services.escalator.statistics
+        let figures = instance.escalator.statistics
         logger.info(
             "escalator stopped",
             metadata: ["warnings": "\(figures.warnings)", "escalations": "\(figures.escalations)", "events": "\(figures.eventsApplied)"]
         )
-    }
-}
-
-/// The escalator with its consumer and producer, in shutdown order.
-struct EscalatorServices {
-    let escalator: Escalator
-    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
-
-    init(
-        client: KafkaClientConfiguration, policy: SlaPolicy, clock: any SlaTimeSource, group: String,
-        sessionTimeout: Duration, logger: Logger
-    ) throws {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)),
-            logger: logger
-        )
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: group,
-                topics: [TriageTopic.incidentEvents],
-                client: client,
-                autoOffsetReset: .earliest,
-                sessionTimeout: sessionTimeout,
-                heartbeatInterval: sessionTimeout / 10
-            ),
-            logger: logger
-        )
-        escalator = Escalator(consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, logger: logger)
-        // Shutdown runs in reverse: the consumer stops first, the escalator finishes, the
-        // producer flushes last.
-        ordered = [
-            .init(service: producer), .init(service: escalator), .init(service: consumer),
-            .init(service: ConsumerLagReporter(consumer: consumer, worker: "escalator")),
-        ]
     }
 }
 

@@ -1,13 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
-import TriageKafka
 import TriageNotification
 import TriageNotifier
 import TriageOps
 import TriageSchema
-import TriageStreams
 
 struct NotifierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,15 +61,14 @@ struct NotifierCommand: AsyncParsableCommand {
         }
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .notifier, client: client, logger: logger)
-        try await Notifier.checkTopics(NotifierTopics(), client: client, logger: logger)
         let deliverer = Deliverer(templates: rendering, environment: environment)
         var serviceGroup = WorkerServiceGroup(logger: logger)
         // The notifier shuts its HTTP client down when it stops normally; when it never ran to
         // its end (a taken --ops-port failed the group first) an HTTP client left open is a crash.
         serviceGroup.onShutdown { await deliverer.shutdown() }
-        let services: NotifierServices
+        let instance: NotifierInstance
         do {
-            services = try NotifierServices(
+            instance = try await NotifierInstance(
                 client: client, rules: loaded, deliverer: deliverer, group: worker.group,
                 sessionTimeout: worker.sessionTimeoutDuration, logger: logger
             )
@@ -80,44 +76,16 @@ struct NotifierCommand: AsyncParsableCommand {
             await deliverer.shutdown()
             throw error
         }
-        serviceGroup.add(services.ordered)
+        serviceGroup.add(instance.services)
         serviceGroup.addListener(
-            OpsServer(host: worker.opsHost, port: worker.opsPort, health: services.notifier.health, logger: logger),
+            OpsServer(host: worker.opsHost, port: worker.opsPort, health: instance.health, logger: logger),
             at: ListenAddress(host: worker.opsHost, port: worker.opsPort, option: "--ops-port")
         )
         try await serviceGroup.run()
-        let figures = services.notifier.statistics
+        let figures = instance.notifier.statistics
         logger.info(
             "notifier stopped",
             metadata: ["delivered": "\(figures.delivered)", "retried": "\(figures.retried)", "dead_lettered": "\(figures.deadLettered)"]
         )
-    }
-}
-
-/// The notifier with its consumer and producer, in shutdown order.
-struct NotifierServices {
-    let notifier: Notifier
-    let ordered: [ServiceGroupConfiguration.ServiceConfiguration]
-
-    init(
-        client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer, group: String, sessionTimeout: Duration,
-        logger: Logger,
-        topics: NotifierTopics = .init()
-    ) throws {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: group, topics: [topics.requests, topics.retry], client: client, autoOffsetReset: .earliest,
-                sessionTimeout: sessionTimeout, heartbeatInterval: sessionTimeout / 10
-            ),
-            logger: logger
-        )
-        notifier = Notifier(
-            consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
-        ordered = [
-            .init(service: producer), .init(service: notifier), .init(service: consumer),
-            .init(service: ConsumerLagReporter(consumer: consumer, worker: "notifier")),
-        ]
     }
 }

@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 public import Logging
 import Metrics
+import TriageDevTools
 import TriageKafka
 import TriageOps
 
@@ -98,13 +99,9 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// Triage's release.
 let triageVersion = "0.1.0"
 
-/// The environment variable `triage dev` and `triage chaos` give the processes they start: the
-/// parent's pid. A child whose parent is gone (it crashed, or was SIGKILLed) stops itself
-/// gracefully (SIGTERM to itself, then exit after 30 s) instead of running on unattended.
-let exitWithParentVariable = "TRIAGE_EXIT_WITH_PARENT"
-
 private func exitWithParentIfAsked() {
-    guard let value = ProcessInfo.processInfo.environment[exitWithParentVariable], let parent = Int32(value), parent > 1 else { return }
+    guard let value = ProcessInfo.processInfo.environment[TriageProcessEnvironment.exitWithParent], let parent = Int32(value), parent > 1
+    else { return }
     let watchdog = Thread {
         while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
         FileHandle.standardError.write(Data("parent process \(parent) is gone: stopping\n".utf8))
@@ -144,7 +141,7 @@ struct ConnectionOptions: ParsableArguments {
     var fetchWaitMs: Int?
 
     /// The variable `triage dev` and `triage chaos` set for the workers they start on the embedded broker.
-    static let fetchWaitVariable = "TRIAGE_FETCH_WAIT_MS"
+    static let fetchWaitVariable = TriageProcessEnvironment.fetchWait
 
     func clientConfiguration() throws -> KafkaClientConfiguration {
         let environment = ProcessInfo.processInfo.environment

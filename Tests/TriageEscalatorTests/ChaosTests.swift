@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+import TriageDevTools
 import TriageKafkaTesting
 
 /// The reduced chaos run of CI (`make chaos` runs ten minutes): three processes of each worker
 /// kind on a three-broker `triage broker`, workers SIGKILLed and restarted every few seconds,
-/// broker faults; the auditor's table must show no loss, no over-capacity assignment, no
-/// incident held twice, no escalation level fired other than once, no notification left
-/// undelivered and not dead-lettered, and every worker exiting 0 on SIGTERM at the end.
+/// broker faults; the auditor's result (`--result-json`, read back as TriageDevTools'
+/// `ChaosResultFile`) must show no loss, no over-capacity assignment, no incident held twice,
+/// no escalation level fired other than once, no notification left undelivered and not
+/// dead-lettered, and every worker exiting 0 on SIGTERM at the end.
 @Suite("Chaos: kills and broker faults under load, audited")
 struct ChaosTests {
     @Test func aShortChaosRunPassesEveryCheck() async throws { try await HeavyTests.run(weight: 2) { try await self.body() } }
@@ -27,7 +29,7 @@ struct ChaosTests {
                 separator: "\n"))
         #expect(status == 0, "\(output.suffix(3_000)) \(errors.suffix(1_000))")
         let table = (try? String(contentsOfFile: report, encoding: .utf8)) ?? "(no table)"
-        let result = try JSONDecoder().decode(ChaosResult.self, from: Data(contentsOf: URL(fileURLWithPath: resultFile)))
+        let result = try JSONDecoder().decode(ChaosResultFile.self, from: Data(contentsOf: URL(fileURLWithPath: resultFile)))
         let figures = result.figures
         // The run did what it claims: load, kills and faults, assignments and notifications.
         #expect(figures.published > 500, "\(table)")
@@ -47,27 +49,4 @@ struct ChaosTests {
         // worker's failure (docs/reliability.md); a run where that swallowed the load is no run.
         #expect(figures.neverStored <= 5, "\(table)")
     }
-}
-
-/// `triage chaos --result-json`: the fields this test checks (the file has more).
-private struct ChaosResult: Decodable {
-    struct Figures: Decodable {
-        var published: Int
-        var neverStored: Int
-        var lost: Int
-        var assignments: Int
-        var reassignments: Int
-        var capacityViolations: [String]
-        var heldTwice: [String]
-        var otherAssignmentViolations: [String]
-        var escalationProblems: [String]
-        var notificationRequests: Int
-        var notificationsOutstanding: Int
-        var kills: Int
-        var faults: Int
-        var workerExits: [String: Int32]
-    }
-    var passed: Bool
-    var failures: [String]
-    var figures: Figures
 }

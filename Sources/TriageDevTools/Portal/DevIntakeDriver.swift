@@ -1,12 +1,12 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 import TriageEntitlements
-import TriageEscalator
-import TriageIntake
+public import TriageEscalator
+public import TriageIntake
 import TriageKafka
 import TriageSLA
 import TriageSchema
@@ -15,29 +15,29 @@ import TriageSchema
 /// every few seconds, opens an incident through the gRPC front door, alternating between them,
 /// and acknowledges it. The 5-pack runs out after five incidents, so the live line shows the
 /// FAILED_PRECONDITION answers a portal would get.
-final class DevIntakeDriver: Service, Sendable {
-    struct Figures: Sendable {
-        var opened = 0
-        var acknowledged = 0
-        var refused = 0
-        var lastRefusal = ""
-        var packCreditsLeft: Int?
+public final class DevIntakeDriver: Service, Sendable {
+    public struct Figures: Sendable {
+        public var opened = 0
+        public var acknowledged = 0
+        public var refused = 0
+        public var lastRefusal = ""
+        public var packCreditsLeft: Int?
         /// Trace ids the portal sent (one per open).
-        var traceIDs: Set<String> = []
+        public var traceIDs: Set<String> = []
     }
 
-    static let contract = "DEMO-24X7"
-    static let pack = "DEMO-PACK"
+    public static let contract = "DEMO-24X7"
+    public static let pack = "DEMO-PACK"
 
-    let intakePort: @Sendable () async throws -> Int
-    let ledger: LedgerClient
-    let token: String
-    let clock: any SlaTimeSource
-    let interval: Duration
-    let logger: Logger
+    public let intakePort: @Sendable () async throws -> Int
+    public let ledger: LedgerClient
+    public let token: String
+    public let clock: any SlaTimeSource
+    public let interval: Duration
+    public let logger: Logger
     private let state = Mutex(Figures())
 
-    init(
+    public init(
         intakePort: @escaping @Sendable () async throws -> Int, ledger: LedgerClient, token: String, clock: any SlaTimeSource,
         interval: Duration,
         logger: Logger
@@ -50,9 +50,9 @@ final class DevIntakeDriver: Service, Sendable {
         self.logger = logger
     }
 
-    var figures: Figures { state.withLock { $0 } }
+    public var figures: Figures { state.withLock { $0 } }
 
-    func run() async throws {
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             do {
                 try await self.drive()

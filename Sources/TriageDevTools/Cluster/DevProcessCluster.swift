@@ -1,11 +1,7 @@
 import Foundation
-import Logging
-import ServiceLifecycle
 import Synchronization
-import TriageChildProcess
+public import TriageChildProcess
 import TriageKafka
-import TriageRouting
-import TriageSLA
 import TriageSchema
 
 #if canImport(FoundationNetworking)
@@ -18,19 +14,20 @@ import TriageSchema
 /// receiver and the dashboard. The children die with it: workers get SIGTERM (they stop
 /// gracefully) and the broker SIGKILL the moment the dev process ends, however it ends
 /// (PR_SET_PDEATHSIG, see `ChildProcess`; `TRIAGE_EXIT_WITH_PARENT` is the fallback).
-final class DevProcessCluster: Sendable {
-    struct Child: Sendable {
-        let name: String
-        let process: ChildProcess
-        let opsPort: Int
-        let log: String
+public final class DevProcessCluster: Sendable {
+    /// One worker process of the cluster.
+    public struct Child: Sendable {
+        public let name: String
+        public let process: ChildProcess
+        public let opsPort: Int
+        public let log: String
         /// What it was started with, to start it again (`triage chaos`).
-        let arguments: [String]
-        let environment: [String: String]
+        public let arguments: [String]
+        public let environment: [String: String]
     }
 
-    let folder: String
-    let bootstrap: String
+    public let folder: String
+    public let bootstrap: String
     /// `nil`: an external cluster (``init(external:environment:)``).
     private let broker: ChildProcess?
     private let children: Mutex<[Child]>
@@ -38,11 +35,11 @@ final class DevProcessCluster: Sendable {
     private let faults: FileHandle?
     /// Added to every child's environment (an external cluster's `TRIAGE_KAFKA_*` properties:
     /// kept off command lines, which `ps` shows).
-    let childEnvironment: [String: String]
+    public let childEnvironment: [String: String]
 
     /// Workers on an external cluster (`triage interop`): no broker process; the workers keep
     /// Kafka's fetch defaults and get `environment` (e.g. `TRIAGE_KAFKA_SASL_PASSWORD`).
-    init(external bootstrap: String, environment: [String: String]) throws {
+    public init(external bootstrap: String, environment: [String: String]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-interop-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         self.bootstrap = bootstrap
@@ -53,11 +50,11 @@ final class DevProcessCluster: Sendable {
     }
 
     /// Whether the cluster is the embedded broker this object started.
-    var isEmbedded: Bool { broker != nil }
+    public var isEmbedded: Bool { broker != nil }
 
     /// Starts `triage broker` with every Triage topic and waits for its address. With
     /// `faultCommands` the broker takes fault commands (``injectFault(_:)``).
-    init(brokers: Int, partitions: Int, faultCommands: Bool = false) async throws {
+    public init(brokers: Int, partitions: Int, faultCommands: Bool = false) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("triage-dev-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let portFile = folder + "/broker.address"
@@ -67,7 +64,7 @@ final class DevProcessCluster: Sendable {
             arguments: ["broker", "--brokers", "\(brokers)", "--port-file", portFile, "--log-level", "warning"]
                 + TriageTopic.all.flatMap { ["--topic", "\($0):\(partitions):\(min(3, brokers))"] }
                 + (faultCommands ? ["--fault-commands", "--log-level", "info"] : []),
-            environment: ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "\(getpid())"]) { $1 },
+            environment: ProcessInfo.processInfo.environment.merging([TriageProcessEnvironment.exitWithParent: "\(getpid())"]) { $1 },
             standardInput: faultCommands ? .pipe : .nullDevice, standardOutput: .nullDevice, standardError: .file(log, append: false)
         )
         faults = process.standardInput
@@ -85,7 +82,7 @@ final class DevProcessCluster: Sendable {
     }
 
     /// Starts one worker process (`triage ARGUMENTS --bootstrap … --ops-port N`).
-    func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public func start(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let child = try launch(
             name, arguments, environment: environment, opsPort: try Self.freePort(), log: "\(folder)/\(name).log", append: false)
         children.withLock { $0.append(child) }
@@ -97,8 +94,8 @@ final class DevProcessCluster: Sendable {
         if !append || !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         // Children of the embedded broker get its fetch tuning (EmbeddedKafka.mockFetchWait);
         // on a real cluster they keep Kafka's defaults.
-        var fixed = [exitWithParentVariable: "\(getpid())"]
-        if isEmbedded { fixed[ConnectionOptions.fetchWaitVariable] = "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))" }
+        var fixed = [TriageProcessEnvironment.exitWithParent: "\(getpid())"]
+        if isEmbedded { fixed[TriageProcessEnvironment.fetchWait] = "\(Int(EmbeddedKafka.mockFetchWait / .milliseconds(1)))" }
         let process = try ChildProcess(
             executable: Self.executable,
             arguments: arguments + [
@@ -114,10 +111,10 @@ final class DevProcessCluster: Sendable {
     }
 
     /// This very executable (the children are `triage` commands too).
-    static var executable: String { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path }
+    public static var executable: String { URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path }
 
     /// SIGKILLs worker `name` (no chance to commit or leave its group) and waits for it to die.
-    func kill(_ name: String) {
+    public func kill(_ name: String) {
         guard let child = workers.first(where: { $0.name == name }), child.process.isRunning else { return }
         child.process.send(SIGKILL)
         child.process.waitUntilExit()  // SIGKILL cannot be caught: milliseconds
@@ -125,7 +122,7 @@ final class DevProcessCluster: Sendable {
 
     /// Starts worker `name` again with its arguments and log (appended to), on a fresh ops port:
     /// while it was down, its old one may have been taken (a chaos run saw that).
-    func restart(_ name: String) throws {
+    public func restart(_ name: String) throws {
         guard let old = workers.first(where: { $0.name == name }), !old.process.isRunning else { return }
         let child = try launch(name, old.arguments, environment: old.environment, opsPort: try Self.freePort(), log: old.log, append: true)
         children.withLock { children in
@@ -134,24 +131,24 @@ final class DevProcessCluster: Sendable {
     }
 
     /// SIGTERM to worker `name` alone; waits (up to `timeout`, then SIGKILL) and returns its exit status.
-    func stopWorker(_ name: String, timeout: Duration = .seconds(45)) async -> Int32? {
+    public func stopWorker(_ name: String, timeout: Duration = .seconds(45)) async -> Int32? {
         guard let child = workers.first(where: { $0.name == name }) else { return nil }
         return await Self.terminate([child], timeout: timeout)[name]
     }
 
     /// Sends one fault command to the broker (see `triage broker --help`).
-    func injectFault(_ command: String) {
+    public func injectFault(_ command: String) {
         // A broker that exited closed its end: the run notices through ``brokerExit``.
         try? faults?.write(contentsOf: Data((command + "\n").utf8))
     }
 
     /// The broker's exit status once it has exited (it should run until ``stop()``).
-    var brokerExit: Int32? { broker?.termination?.status }
+    public var brokerExit: Int32? { broker?.termination?.status }
 
-    var workers: [Child] { children.withLock { $0 } }
+    public var workers: [Child] { children.withLock { $0 } }
 
     /// One line per worker: alive or its exit status, and what its `/metrics` says it processed.
-    func statusLine() async -> String {
+    public func statusLine() async -> String {
         var parts: [String] = []
         for child in workers {
             let state: String
@@ -168,7 +165,7 @@ final class DevProcessCluster: Sendable {
 
     /// SIGTERM to every worker (they finish in-flight work, commit and leave their groups), then
     /// the broker. Returns the workers' exit statuses.
-    func stop(timeout: Duration = .seconds(45)) async -> [String: Int32] {
+    public func stop(timeout: Duration = .seconds(45)) async -> [String: Int32] {
         let statuses = await Self.terminate(workers, timeout: timeout)
         // The embedded broker's threads ignore SIGTERM once clients are gone; it holds no state
         // worth flushing, so it is killed.
@@ -201,7 +198,7 @@ final class DevProcessCluster: Sendable {
     }
 
     /// `triage_events_processed_total` summed over a worker's `/metrics`.
-    static func processed(port: Int) async -> Int? {
+    public static func processed(port: Int) async -> Int? {
         guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"), let (data, _) = try? await URLSession.shared.data(from: url) else {
             return nil
         }
@@ -216,7 +213,7 @@ final class DevProcessCluster: Sendable {
     /// port the kernel hands out for `bind(0)` is also what it picks as the local port of
     /// outgoing connections (every worker's broker connections), which can take it before the
     /// child binds it ("already in use (--ops-port)" in a chaos run).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         for _ in 0..<64 {
             let candidate = Int.random(in: 20_000..<32_768)
             if (try? bound(candidate)) != nil { return candidate }
@@ -238,45 +235,5 @@ final class DevProcessCluster: Sendable {
         }
         guard bound else { throw DevProcessError("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-struct DevProcessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The YAML files the worker processes of `triage dev --processes` read.
-enum DevProcessFiles {
-    static func roster(_ roster: Roster) -> String {
-        var text = "agents:\n"
-        for agent in roster.agents {
-            let presence =
-                roster.initialPresence[agent.id].map { ", presence: \($0 == .online ? "online" : $0 == .away ? "away" : "offline")" } ?? ""
-            text +=
-                "  - { id: \(agent.id), team: \(agent.team), products: [\(agent.skills.sorted().joined(separator: ", "))], "
-                + "languages: [\(agent.languages.sorted().joined(separator: ", "))], capacity: \(agent.capacity)\(presence) }\n"
-        }
-        return text
-    }
-
-    /// Every recipient the SLA policy names → one signed webhook endpoint (the dev receiver).
-    static func notificationRules(policy: SlaPolicy, port: Int) -> String {
-        let names = Set(policy.warningNotify + policy.escalation.flatMap(\.notify) + ["assigned-agent"]).sorted()
-        var text = """
-            endpoints:
-              dev-webhooks:
-                channel: webhook
-                url: http://127.0.0.1:\(port)/hooks/all
-                secret_env: TRIAGE_DEV_WEBHOOK_KEY
-            recipients:
-
-            """
-        for name in names { text += "  \(name):\n    endpoints: [dev-webhooks]\n" }
-        return text
-    }
-
-    static func tenants(token: String) -> String {
-        "tenants:\n  - name: dev-portal\n    token_env: TRIAGE_DEV_TOKEN\n    accounts: [acct-contract, acct-pack]\n"
     }
 }

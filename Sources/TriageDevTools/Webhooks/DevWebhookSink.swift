@@ -1,39 +1,39 @@
 import Foundation
 import Hummingbird
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 import TriageNotification
 import TriageSchema
 
 /// `triage dev`'s local webhook receiver: the notifier delivers every notification here. It
 /// checks each `Triage-Signature` with the documented recipe and counts deliveries by template.
-final class DevWebhookSink: Service, Sendable {
-    struct Figures: Sendable {
-        var received = 0
-        var verified = 0
-        var byTemplate: [String: Int] = [:]
+public final class DevWebhookSink: Service, Sendable {
+    public struct Figures: Sendable {
+        public var received = 0
+        public var verified = 0
+        public var byTemplate: [String: Int] = [:]
         /// W3C trace ids of the deliveries that carried a `traceparent`.
-        var traceIDs: Set<String> = []
+        public var traceIDs: Set<String> = []
         /// Deliveries per `Idempotency-Key` (more than one: a repeat the receiver can recognise).
-        var keys: [String: Int] = [:]
+        public var keys: [String: Int] = [:]
     }
 
-    let key: String
+    public let key: String
     private let logger: Logger
     private let figures = Mutex(Figures())
     /// The bound port once listening, and who waits for it until then.
     private let listening = Mutex<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
 
-    init(key: String, logger: Logger) {
+    public init(key: String, logger: Logger) {
         self.key = key
         self.logger = logger
     }
 
-    var snapshot: Figures { figures.withLock { $0 } }
+    public var snapshot: Figures { figures.withLock { $0 } }
 
     /// The bound port, once listening.
-    func boundPort() async -> Int {
+    public func boundPort() async -> Int {
         await withCheckedContinuation { continuation in
             let known = listening.withLock { state -> Int? in
                 if state.port == nil { state.waiters.append(continuation) }
@@ -43,7 +43,7 @@ final class DevWebhookSink: Service, Sendable {
         }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let router = Router()
         let key = Data(self.key.utf8)
         router.post("/hooks/:recipient") { [self] request, _ -> HTTPResponse.Status in

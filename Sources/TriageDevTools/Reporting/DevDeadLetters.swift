@@ -1,31 +1,31 @@
 import Foundation
-import Logging
+public import Logging
 import Synchronization
-import TriageKafka
+public import TriageKafka
 import TriageSchema
 
 /// The dead letters of a dev cluster for its live lines: reads `triage.dead-letter` on from where
 /// the last look ended and counts its records by source topic, keeping the latest reason. A dev run
 /// should leave the topic empty; when it does not, the line says what was refused and why.
-final class DevDeadLetters: Sendable {
-    struct Tally: Sendable {
-        var total = 0
-        var byTopic: [String: Int] = [:]
-        var lastReason = ""
+public final class DevDeadLetters: Sendable {
+    public struct Tally: Sendable {
+        public var total = 0
+        public var byTopic: [String: Int] = [:]
+        public var lastReason = ""
     }
 
     private let client: KafkaClientConfiguration
     private let logger: Logger
     private let state = Mutex<(tally: Tally, next: [Int32: Int64], partitions: [Int32])>((Tally(), [:], []))
 
-    init(client: KafkaClientConfiguration, logger: Logger) {
+    public init(client: KafkaClientConfiguration, logger: Logger) {
         self.client = client
         self.logger = logger
     }
 
     /// Reads what arrived since the last call and returns the tally so far; `nil` when the topic
     /// could not be read this time (the line says so rather than claiming zero).
-    func refresh() async -> Tally? {
+    public func refresh() async -> Tally? {
         do {
             var (partitions, from) = state.withLock { ($0.partitions, $0.next) }
             if partitions.isEmpty {
@@ -62,7 +62,7 @@ final class DevDeadLetters: Sendable {
 
     /// The live line: `dead letters 0 (triage.dead-letter)`, with the sources and the latest
     /// reason when there are some.
-    static func line(_ tally: Tally?) -> String {
+    public static func line(_ tally: Tally?) -> String {
         guard let tally else { return "dead letters ? (\(TriageTopic.deadLetter) not readable just now)" }
         guard tally.total > 0 else { return "dead letters 0 (\(TriageTopic.deadLetter))" }
         let sources = tally.byTopic.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
