@@ -231,6 +231,7 @@ let package = Package(
         .target(
             name: "TriageDashboard",
             dependencies: [
+                "TriageRoutingEvents",
                 "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -286,6 +287,7 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
+                "TriageRoutingEvents",
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",

@@ -1,5 +1,6 @@
 import Foundation
 public import TriageRouting
+import TriageRoutingEvents
 public import TriageSchema
 
 /// The agents as the topics tell them: profile and presence from `triage.agent-events`, load
@@ -28,11 +29,7 @@ public struct AgentBoard: Sendable {
             profile.team = update.team
             profile.capacity = Int(update.capacity)
         case .presenceChanged(let change):
-            switch change.presence {
-            case .online: profile.presence = "online"
-            case .away: profile.presence = "away"
-            default: profile.presence = "offline"
-            }
+            profile.presence = Presence(change.presence).rawValue
         case nil:
             return
         }

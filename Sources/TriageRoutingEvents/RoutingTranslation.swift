@@ -160,3 +160,40 @@ extension Triage_V1_AssignmentReason {
         candidatesConsidered = UInt32(max(0, reason.candidatesConsidered))
     }
 }
+
+extension Roster {
+    /// The roster as agent events: each agent's profile, then its presence when the roster
+    /// gives one, stamped `now` (ids unique to the second, so publishing again is a new fact).
+    public func agentEvents(source: String, at now: Date) -> [AgentEvent] {
+        let stamp = Int(now.timeIntervalSince1970)
+        var events: [AgentEvent] = []
+        for agent in agents {
+            events.append(
+                .with {
+                    $0.eventID = "roster-\(agent.id)-\(stamp)"
+                    $0.agentID = agent.id
+                    $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                    $0.producer = source
+                    $0.profile = .with {
+                        $0.displayName = agent.id
+                        $0.team = agent.team
+                        $0.products = agent.skills.sorted()
+                        $0.languages = agent.languages.sorted()
+                        $0.capacity = UInt32(agent.capacity)
+                        $0.shiftCalendarID = agent.shiftCalendar ?? ""
+                    }
+                })
+            if let presence = initialPresence[agent.id] {
+                events.append(
+                    .with {
+                        $0.eventID = "presence-\(agent.id)-\(stamp)"
+                        $0.agentID = agent.id
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now)
+                        $0.producer = source
+                        $0.presenceChanged = .with { $0.presence = presence.proto }
+                    })
+            }
+        }
+        return events
+    }
+}

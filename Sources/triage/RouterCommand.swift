@@ -8,6 +8,7 @@ import TriageKafka
 import TriageOps
 import TriageRouter
 import TriageRouting
+import TriageRoutingEvents
 import TriageSchema
 import TriageStreams
 
@@ -183,53 +184,13 @@ struct AgentsCommand: AsyncParsableCommand {
 /// Publishes every agent of `roster` to the agent topic: the profile, then the presence when
 /// the roster gives one, stamped `at` (now; a dev run's SLA time). Returns the number of events.
 func publishRoster(_ roster: Roster, producer: KafkaProducer, source: String, at now: Date = Date()) async throws -> Int {
-    let stamp = Int(now.timeIntervalSince1970)
-    var published = 0
-    for agent in roster.agents {
-        var events = [
-            AgentEvent.with {
-                $0.eventID = "roster-\(agent.id)-\(stamp)"
-                $0.agentID = agent.id
-                $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                $0.producer = source
-                $0.profile = .with {
-                    $0.displayName = agent.id
-                    $0.team = agent.team
-                    $0.products = agent.skills.sorted()
-                    $0.languages = agent.languages.sorted()
-                    $0.capacity = UInt32(agent.capacity)
-                    $0.shiftCalendarID = agent.shiftCalendar ?? ""
-                }
-            }
-        ]
-        if let presence = roster.initialPresence[agent.id] {
-            events.append(
-                .with {
-                    $0.eventID = "presence-\(agent.id)-\(stamp)"
-                    $0.agentID = agent.id
-                    $0.occurredAt = Google_Protobuf_Timestamp(date: now)
-                    $0.producer = source
-                    $0.presenceChanged = .with { $0.presence = presence.proto }
-                })
-        }
-        for event in events {
-            _ = try await producer.send(
-                KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(agent.id.utf8), value: try event.serializedBytes())
-            )
-            published += 1
-        }
+    let events = roster.agentEvents(source: source, at: now)
+    for event in events {
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(event.agentID.utf8), value: try event.serializedBytes())
+        )
     }
-    return published
-}
-
-extension Presence {
-    var proto: Triage_V1_Presence {
-        switch self {
-        case .online: .online
-        case .away: .away
-        case .offline: .offline
-        }
-    }
+    return events.count
 }
 
 /// Agents as read back from the topics, for `triage agents`.
@@ -245,7 +206,7 @@ final class AgentTable: Sendable {
                 row.team = profile.team
                 row.capacity = Int(profile.capacity)
             case .presenceChanged(let change):
-                row.presence = change.presence == .online ? "online" : change.presence == .away ? "away" : "offline"
+                row.presence = Presence(change.presence).rawValue
             case nil: break
             }
             rows[event.agentID] = row

@@ -7,7 +7,7 @@ public enum DevProcessFiles {
         var text = "agents:\n"
         for agent in roster.agents {
             let presence =
-                roster.initialPresence[agent.id].map { ", presence: \($0 == .online ? "online" : $0 == .away ? "away" : "offline")" } ?? ""
+                roster.initialPresence[agent.id].map { ", presence: \($0.rawValue)" } ?? ""
             text +=
                 "  - { id: \(agent.id), team: \(agent.team), products: [\(agent.skills.sorted().joined(separator: ", "))], "
                 + "languages: [\(agent.languages.sorted().joined(separator: ", "))], capacity: \(agent.capacity)\(presence) }\n"
