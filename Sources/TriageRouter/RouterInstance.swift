@@ -12,7 +12,7 @@ public import TriageStreams
 /// `closedRetention` (default 30 days) is how long a closed incident can still be reopened and
 /// routed again.
 public struct RouterInstance: Sendable {
-    public let router: Router
+    public let router: DeskRouter
     public let dispatcher: RoutingDispatcher
     public let health: WorkerHealth
     /// The consumer of `triage.agent-events` (a group of this instance's own, never committed).
@@ -54,7 +54,7 @@ public struct RouterInstance: Sendable {
             consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,
             defaultTeam: defaultTeam, closedRetention: closedRetention, sweepInterval: indexSweepInterval, logger: logger
         )
-        router = Router(
+        router = DeskRouter(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
             topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2
         )

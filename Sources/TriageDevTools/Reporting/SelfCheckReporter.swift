@@ -12,7 +12,7 @@ public struct SelfCheckReporter: Service {
     let consumer: KafkaConsumer
     let statistics: SelfCheckStatistics
     let escalator: Escalator
-    let router: Router
+    let router: DeskRouter
     let simulator: IncidentSimulator
     let notifier: Notifier
     let sink: DevWebhookSink
@@ -23,7 +23,7 @@ public struct SelfCheckReporter: Service {
     let interval: Double
 
     public init(
-        consumer: KafkaConsumer, statistics: SelfCheckStatistics, escalator: Escalator, router: Router, simulator: IncidentSimulator,
+        consumer: KafkaConsumer, statistics: SelfCheckStatistics, escalator: Escalator, router: DeskRouter, simulator: IncidentSimulator,
         notifier: Notifier, sink: DevWebhookSink, analytics: AnalyticsFeed, intake: IntakeInstance, portal: DevIntakeDriver,
         deadLetters: DevDeadLetters, interval: Double
     ) {
