@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TriageChildProcess", targets: ["TriageChildProcess"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
+        .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
@@ -89,11 +90,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // SLA domain: business calendars, policies (YAML), clock math and escalation state.
-        // Pure: no Kafka, no I/O beyond parsing text it is given.
+        // What every domain module shares: configuration errors and the YAML reader behind every
+        // configuration file, business calendars (and their YAML), severity, the stable hash of
+        // deterministic ids. Pure: no Kafka, no protobuf, no I/O beyond parsing text it is given.
+        .target(
+            name: "TriageCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // SLA domain: policies (YAML), clock math and escalation state. Pure: no Kafka, no I/O
+        // beyond parsing text it is given.
         .target(
             name: "TriageSLA",
             dependencies: [
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
@@ -103,7 +113,7 @@ let package = Package(
         // event → SLA input, SLA action → event and notification requests. Pure (no Kafka).
         .target(
             name: "TriageSLAEvents",
-            dependencies: ["TriageSchema", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageSchema", "TriageCore", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // Notification policy: rules (YAML), templates, webhook signatures, retry schedule,
@@ -111,7 +121,7 @@ let package = Package(
         .target(
             name: "TriageNotification",
             dependencies: [
-                "TriageSLA",
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -126,7 +136,7 @@ let package = Package(
         .target(
             name: "TriageAnalytics",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
+                "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -165,7 +175,7 @@ let package = Package(
         .target(
             name: "TriageEntitlements",
             dependencies: [
-                "TriageSLA",
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -202,14 +212,14 @@ let package = Package(
         // Routing policy for one team's desk: eligibility, choice, queue, reassignment. Pure.
         .target(
             name: "TriageRouting",
-            dependencies: ["TriageSLA", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TriageCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The router worker: dispatcher (re-key by team) and desks (single writer per team).
         .target(
             name: "TriageRouter",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -221,7 +231,8 @@ let package = Package(
         .target(
             name: "TriageDashboard",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageAnalytics",
+                "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -262,6 +273,7 @@ let package = Package(
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",
+                "TriageCore",
                 "TriageSLA",
                 "TriageSLAEvents",
                 "TriageEscalator",
@@ -292,14 +304,15 @@ let package = Package(
         .target(
             name: "TriageFuzzTargets",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageRouting", "TriageNotification", "TriageEntitlements",
+                "TriageSchema", "TriageCore", "TriageSLA", "TriageRouting", "TriageNotification", "TriageEntitlements",
                 "TriageStreams", "TriageKafka", "TriageIntake",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageFuzzTargetsTests", dependencies: ["TriageFuzzTargets"], swiftSettings: swiftSettings),
-        .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageSLATests", dependencies: ["TriageCore", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageNotifierTests",
             dependencies: [
@@ -324,12 +337,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"],
+            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageCore", "TriageSLA", "TriageChildProcess"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",
             dependencies: [
-                "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageSLA", "TriageSLAEvents",
+                "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -348,7 +361,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageIntakeTests",
             dependencies: [
@@ -363,12 +376,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageRouterTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
-                "TriageSLAEvents",
+                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
+                "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

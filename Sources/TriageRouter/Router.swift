@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
+import TriageCore
 public import TriageKafka
 public import TriageRouting
 import TriageSLA
