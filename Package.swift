@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TriageChildProcess", targets: ["TriageChildProcess"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
+        .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
@@ -91,11 +92,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // SLA domain: business calendars, policies (YAML), clock math and escalation state.
-        // Pure: no Kafka, no I/O beyond parsing text it is given.
+        // What every domain module shares: configuration errors and the YAML reader behind every
+        // configuration file, business calendars (and their YAML), severity, the stable hash of
+        // deterministic ids. Pure: no Kafka, no protobuf, no I/O beyond parsing text it is given.
+        .target(
+            name: "TriageCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // SLA domain: policies (YAML), clock math and escalation state. Pure: no Kafka, no I/O
+        // beyond parsing text it is given.
         .target(
             name: "TriageSLA",
             dependencies: [
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
@@ -105,7 +115,7 @@ let package = Package(
         // event → SLA input, SLA action → event and notification requests. Pure (no Kafka).
         .target(
             name: "TriageSLAEvents",
-            dependencies: ["TriageSchema", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TriageSchema", "TriageCore", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // Notification policy: rules (YAML), templates, webhook signatures, retry schedule,
@@ -113,7 +123,7 @@ let package = Package(
         .target(
             name: "TriageNotification",
             dependencies: [
-                "TriageSLA",
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -128,7 +138,7 @@ let package = Package(
         .target(
             name: "TriageAnalytics",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
+                "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -167,7 +177,7 @@ let package = Package(
         .target(
             name: "TriageEntitlements",
             dependencies: [
-                "TriageSLA",
+                "TriageCore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -204,14 +214,14 @@ let package = Package(
         // Routing policy for one team's desk: eligibility, choice, queue, reassignment. Pure.
         .target(
             name: "TriageRouting",
-            dependencies: ["TriageSLA", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TriageCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // Routing's contract <-> domain translation: roster records, lifecycle inputs, decisions as events.
         .target(
             name: "TriageRoutingEvents",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageRouting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "TriageSchema", "TriageCore", "TriageSLAEvents", "TriageRouting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -219,7 +229,8 @@ let package = Package(
         .target(
             name: "TriageRouter",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting", "TriageRoutingEvents",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -232,7 +243,8 @@ let package = Package(
             name: "TriageDashboard",
             dependencies: [
                 "TriageRoutingEvents",
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageAnalytics", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageAnalytics",
+                "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -291,6 +303,7 @@ let package = Package(
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",
+                "TriageCore",
                 "TriageSLA",
                 "TriageSLAEvents",
                 "TriageEscalator",
@@ -322,14 +335,15 @@ let package = Package(
         .target(
             name: "TriageFuzzTargets",
             dependencies: [
-                "TriageSchema", "TriageSLA", "TriageRouting", "TriageNotification", "TriageEntitlements",
+                "TriageSchema", "TriageCore", "TriageSLA", "TriageRouting", "TriageNotification", "TriageEntitlements",
                 "TriageStreams", "TriageKafka", "TriageIntake",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageFuzzTargetsTests", dependencies: ["TriageFuzzTargets"], swiftSettings: swiftSettings),
-        .testTarget(name: "TriageSLATests", dependencies: ["TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageSLATests", dependencies: ["TriageCore", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageNotifierTests",
             dependencies: [
@@ -354,12 +368,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageSLA", "TriageChildProcess"],
+            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageCore", "TriageSLA", "TriageChildProcess"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",
             dependencies: [
-                "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageSLA", "TriageSLAEvents",
+                "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -378,7 +392,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageIntakeTests",
             dependencies: [
@@ -393,12 +407,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageSLA"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageRouterTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageSLA",
-                "TriageSLAEvents",
+                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
+                "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -42,6 +42,7 @@ let package = Package(
                 .product(name: "TriageKafka", package: "triage"),
                 .product(name: "TriageSchema", package: "triage"),
                 .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageCore", package: "triage"),
                 .product(name: "TriageSLA", package: "triage"),
                 .product(name: "TriageSLAEvents", package: "triage"),
                 .product(name: "TriageEscalator", package: "triage"),

@@ -1,5 +1,6 @@
 public import Foundation
 import SwiftProtobuf
+import TriageCore
 public import TriageSLA
 import TriageSLAEvents
 public import TriageSchema

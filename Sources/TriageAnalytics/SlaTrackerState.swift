@@ -1,3 +1,4 @@
+public import TriageCore
 public import TriageSLA
 
 /// An ``IncidentSla`` (the escalator's per-incident SLA state) in a form that survives JSON:

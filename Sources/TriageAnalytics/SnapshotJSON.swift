@@ -1,4 +1,5 @@
 public import Foundation
+import TriageCore
 import TriageSLA
 import TriageSchema
 

@@ -1,6 +1,6 @@
 public import Foundation
+public import TriageCore
 public import TriageRouting
-public import TriageSLA
 public import TriageSchema
 
 /// The topics the dashboard reads. Defaults: Triage's topic names (``TriageTopic``).

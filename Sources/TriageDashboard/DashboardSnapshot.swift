@@ -1,5 +1,5 @@
 public import Foundation
-public import TriageSLA
+public import TriageCore
 
 /// What the dashboard shows at one instant: the body of `GET /api/state`.
 ///

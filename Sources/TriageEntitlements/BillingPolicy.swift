@@ -1,5 +1,5 @@
 public import Foundation
-public import TriageSLA
+public import TriageCore
 import Yams
 
 /// Whether an incident closed without a resolution gives its pack credit back.

@@ -1,6 +1,6 @@
 import Crypto
 public import Foundation
-public import TriageSLA
+public import TriageCore
 import Yams
 
 /// What kind of caller a tenant is; it decides who a close is recorded as (billing policies

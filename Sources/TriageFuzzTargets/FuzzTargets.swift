@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import TriageCore
 import TriageEntitlements
 import TriageIntake
 import TriageKafka

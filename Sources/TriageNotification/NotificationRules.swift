@@ -1,5 +1,5 @@
 public import Foundation
-public import TriageSLA
+public import TriageCore
 
 // Who is told what, through which endpoint, and when (docs/notifier.md). The rules are plain
 // values: the YAML loader (NotificationRulesLoading.swift) validates references and ranges with

@@ -1,9 +1,9 @@
 import Foundation
-public import TriageSLA
+public import TriageCore
 import Yams
 
 // Reading notification rules from YAML (docs/notifier.md is the reference). Like SLA policies and
-// rosters, the text is walked by hand with TriageSLA's `YAMLConfigurationReader`, so every error
+// rosters, the text is walked by hand with TriageCore's `YAMLConfigurationReader`, so every error
 // names the file, line, column and dotted key, and unknown keys are refused with a suggestion.
 // Values that might be secrets (URLs, environment variable names that are really keys) are never
 // quoted back in errors.
@@ -65,7 +65,7 @@ struct RulesReader: YAMLConfigurationReader {
     static let retryKeys = ["max_attempts", "initial_delay", "max_delay", "multiplier"]
     static let breakerKeys = ["failure_threshold", "open_for"]
 
-    /// `path` itself for an empty key, so an error of TriageSLA's calendar reader with no key
+    /// `path` itself for an empty key, so an error of TriageCore's calendar reader with no key
     /// points at the calendar.
     static func join(_ path: String, _ key: String) -> String {
         if key.isEmpty { return path }
@@ -325,15 +325,6 @@ struct RulesReader: YAMLConfigurationReader {
 
     // MARK: Values
 
-    func bool(_ node: Node, path: String) throws(NotificationRulesError) -> Bool {
-        let text = try string(node, path: path, what: "true or false")
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw error(.invalidValue, "'\(text)' is not true or false", at: node, key: path)
-        }
-    }
-
     /// A positive duration in seconds: `500ms`, `5s`, `1m30s`, `24h`.
     func duration(_ node: Node, path: String) throws(NotificationRulesError) -> TimeInterval {
         let text = try string(node, path: path, what: "a duration such as 5s, 1m30s or 24h")
@@ -393,10 +384,10 @@ struct RulesReader: YAMLConfigurationReader {
 
     // MARK: Calendars
 
-    /// A calendar, read by TriageSLA's calendar reader (the rules and messages of SLA policies,
+    /// A calendar, read by TriageCore's calendar reader (the rules and messages of SLA policies,
     /// docs/sla.md). That reader takes text, so the entry is written back out as YAML and its
     /// errors are pointed at the matching node of this file. (TriageRouting's roster does the same;
-    /// both could use a package-level node reader in TriageSLA.)
+    /// both could walk the node with TriageCore's `BusinessCalendarReader` instead.)
     func calendar(_ node: Node, path: String) throws(NotificationRulesError) -> BusinessCalendar {
         if Self.isNull(node) {
             throw error(.wrongType, "expected a calendar (time_zone, hours, holidays or always_open), found nothing", at: node, key: path)

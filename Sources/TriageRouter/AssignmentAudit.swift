@@ -1,4 +1,5 @@
 public import Foundation
+import TriageCore
 public import TriageRouting
 import TriageSLA
 public import TriageSchema

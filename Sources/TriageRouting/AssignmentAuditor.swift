@@ -1,4 +1,4 @@
-public import TriageSLA
+public import TriageCore
 
 /// Replays the router's output (and the lifecycle facts it reacts to) and checks the scale-out
 /// invariants at every step: no agent above capacity, no incident held by two agents, and, at

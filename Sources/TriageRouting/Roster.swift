@@ -1,5 +1,5 @@
 import Foundation
-public import TriageSLA
+public import TriageCore
 import Yams
 
 // Reading a team roster (`triage agents apply roster.yaml`) from YAML:
@@ -16,7 +16,7 @@ import Yams
 //         shift: emea-day      # optional; none: always on shift
 //         presence: online     # optional; default offline
 //
-// Like SLA policies, the text is composed into a Yams `Node` tree and walked by hand (TriageSLA's
+// Like SLA policies, the text is composed into a Yams `Node` tree and walked by hand (TriageCore's
 // `YAMLConfigurationReader`) so that every error names the file, line, column and dotted key, and
 // unknown keys are refused.
 
@@ -89,7 +89,7 @@ private struct RosterReader: YAMLConfigurationReader {
     static let refinesSyntaxErrorPositions = false
 
     /// `path.key`, `key` at the top level, and `path` itself for an empty key (so an error from
-    /// TriageSLA's calendar reader with no key points at the calendar).
+    /// TriageCore's calendar reader with no key points at the calendar).
     static func join(_ path: String, _ key: String) -> String {
         if key.isEmpty { return path }
         return path.isEmpty ? key : "\(path).\(key)"
@@ -217,7 +217,7 @@ private struct RosterReader: YAMLConfigurationReader {
 
     // MARK: Calendars
 
-    /// A calendar entry, read by TriageSLA's calendar reader (the same rules and messages as SLA
+    /// A calendar entry, read by TriageCore's calendar reader (the same rules and messages as SLA
     /// policies). That reader takes text, so the entry is written back out as YAML and its
     /// errors are pointed at the matching node of this file.
     func calendar(_ node: Node, path: String) throws(RosterError) -> BusinessCalendar {

@@ -1,5 +1,5 @@
 public import Foundation
-public import TriageSLA
+public import TriageCore
 
 // The vocabulary of routing: agents, incidents as the router sees them, the policy, and what goes
 // in and comes out of a team's desk. Pure values; the worker maps protobuf events onto them.
@@ -89,7 +89,7 @@ public struct RoutingIncident: Sendable, Hashable, Codable {
         case id, team, severity, product, language, openedAt
     }
 
-    // `SupportSeverity` is TriageSLA's and not Codable; it travels as its raw value ("A", "B", "C").
+    // `SupportSeverity` is TriageCore's and not Codable; it travels as its raw value ("A", "B", "C").
     public init(from decoder: any Decoder) throws {
         let values = try decoder.container(keyedBy: CodingKeys.self)
         let raw = try values.decode(String.self, forKey: .severity)

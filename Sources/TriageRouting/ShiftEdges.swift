@@ -1,5 +1,5 @@
 import Foundation
-import TriageSLA
+import TriageCore
 
 /// When a shift calendar next opens or closes, found with ``BusinessCalendar``'s public queries
 /// only (the calendar does not expose its intervals).

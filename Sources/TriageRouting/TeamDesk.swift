@@ -1,5 +1,5 @@
 public import Foundation
-import TriageSLA
+import TriageCore
 
 /// One team's routing state: its agents with their presence and load, the open incidents and
 /// who holds them, and the queue of incidents nobody can take yet.

@@ -1,7 +1,7 @@
 public import Foundation
 import SwiftProtobuf
 public import TriageRouting
-import TriageSLA
+import TriageCore
 import TriageSLAEvents
 public import TriageSchema
 

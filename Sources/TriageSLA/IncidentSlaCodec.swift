@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 
 /// The changelog encoding of an ``IncidentSla`` (docs/escalator.md): fixed-size little-endian
 /// fields after a version byte, then the calendar's name (not its index, so a record stays

@@ -1,4 +1,5 @@
 import Foundation
+public import TriageCore
 
 /// The hours an incident's SLA clock runs in (per contract).
 public enum SlaCoverage: String, Sendable, Hashable, CaseIterable {
@@ -93,14 +94,8 @@ public struct SlaPolicy: Sendable, Hashable {
         .init(level: 2, afterMinutes: 60, notify: ["support-manager"], reassign: true),
     ]
 
-    /// Monday to Friday 09:00–17:00 UTC, no holidays.
-    public static let defaultBusinessCalendar: BusinessCalendar = {
-        let day = try! BusinessCalendar.DailyInterval(startMinute: 9 * 60, endMinute: 17 * 60)
-        return try! BusinessCalendar(
-            timeZone: TimeZone(identifier: "UTC")!,
-            weekly: [2: [day], 3: [day], 4: [day], 5: [day], 6: [day]]
-        )
-    }()
+    /// Monday to Friday 09:00–17:00 UTC, no holidays (``BusinessCalendar/officeHoursUTC``).
+    public static let defaultBusinessCalendar: BusinessCalendar = .officeHoursUTC
 
     public init(
         targets: [SlaCoverage: [SupportSeverity: SlaTargets]] = SlaPolicy.defaultTargets,

@@ -1,5 +1,6 @@
 public import Foundation
 import SwiftProtobuf
+import TriageCore
 public import TriageSLA
 public import TriageSchema
 

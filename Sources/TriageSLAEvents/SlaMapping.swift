@@ -1,3 +1,4 @@
+public import TriageCore
 public import TriageSLA
 public import TriageSchema
 

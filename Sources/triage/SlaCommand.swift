@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SwiftProtobuf
 import Synchronization
+import TriageCore
 import TriageEscalator
 import TriageKafka
 import TriageSLA

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftProtobuf
 import TriageAnalytics
+import TriageCore
 import TriageSLA
 import TriageSLAEvents
 import TriageSchema

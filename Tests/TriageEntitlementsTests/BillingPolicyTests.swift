@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageEntitlements
-import TriageSLA
 
 private func loadError(_ yaml: String) -> String? {
     do {

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import Testing
+import TriageCore
 import TriageEntitlements
-import TriageSLA
 
 private func sha256(_ text: String) -> String { SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined() }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageRouting
-import TriageSLA
 
 @Suite("Routing: which eligible agent is chosen")
 struct ChoiceTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageRouting
-import TriageSLA
 
 @Suite("Routing: the team queue")
 struct QueueTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageRouting
-import TriageSLA
 
 /// The error a roster is refused with, or nil if it loads.
 private func rosterError(_ yaml: String) -> RosterError? {

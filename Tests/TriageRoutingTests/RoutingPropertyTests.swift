@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageRouting
-import TriageSLA
 
 // Thousands of random inputs against a desk of about twenty agents. After every step the desk's
 // own invariants must hold, the state must agree with an independent model of what is open and

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageRouting
-import TriageSLA
 
 // Shared by the routing tests: instants, agents and incidents with defaults, and a desk that
 // checks its invariants after every input.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageSLA
 
 @Suite("First-response clock")

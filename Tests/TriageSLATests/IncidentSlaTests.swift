@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageSLA
 
 private let t0 = instant("2026-03-02T14:00:00Z")  // a Monday, 09:00 in New York

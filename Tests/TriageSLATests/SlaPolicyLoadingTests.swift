@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageCore
 import TriageSLA
 
 /// The policy loaded, or the error it was refused with.

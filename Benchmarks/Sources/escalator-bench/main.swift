@@ -9,6 +9,7 @@ import Logging
 import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
+import TriageCore
 import TriageEscalator
 import TriageKafka
 import TriageSLA

@@ -1,11 +1,12 @@
 import Foundation
 package import Yams
 
-// What the YAML loaders of this package share (SLA policies and calendars here, rosters in
-// TriageRouting): the text is composed into a Yams `Node` tree and walked by hand rather than
-// decoded with `Codable`, because every node carries its line and column. So each error can name
-// the file, the position and the dotted key of the offending value, and keys a format does not
-// know are reported (with the closest known key) instead of being silently ignored.
+// What the YAML loaders of this package share (business calendars here; SLA policies, rosters,
+// notification rules, billing policies and tenants files in their modules): the text is composed
+// into a Yams `Node` tree and walked by hand rather than decoded with `Codable`, because every
+// node carries its line and column. So each error can name the file, the position and the dotted
+// key of the offending value, and keys a format does not know are reported (with the closest
+// known key) instead of being silently ignored.
 
 /// A walker over one composed YAML file: every error it throws is a ``ConfigurationError``
 /// carrying the file, the node's position and the dotted key path.
@@ -214,6 +215,16 @@ extension YAMLConfigurationReader {
             throw error(.wrongType, "expected \(what), found \(Self.describe(node))", at: node, key: path)
         }
         return scalar.string.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `true`/`yes`/`on` or `false`/`no`/`off`, in any case.
+    package func bool(_ node: Node, path: String) throws(ConfigurationError) -> Bool {
+        let text = try string(node, path: path, what: "true or false")
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(.invalidValue, "'\(text)' is not true or false", at: node, key: path)
+        }
     }
 
     /// A non-empty string.

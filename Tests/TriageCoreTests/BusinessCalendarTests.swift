@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TriageSLA
+import TriageCore
 
 let newYork = TimeZone(identifier: "America/New_York")!
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TriageSLA
+import TriageCore
 
 // Seeded property tests and DST/holiday/overnight tables for ``BusinessCalendar`` in four zones:
 // New York and London (northern DST on different dates), Sydney (southern DST, the change falls

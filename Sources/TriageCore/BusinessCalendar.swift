@@ -97,6 +97,16 @@ public struct BusinessCalendar: Sendable, Hashable {
     /// Always open, in UTC.
     public static let twentyFourSeven = BusinessCalendar(alwaysOpenIn: TimeZone(identifier: "UTC")!)
 
+    /// Monday to Friday 09:00–17:00 UTC, no holidays: an SLA policy's default calendar, and the
+    /// hours of a calendar file that names a time zone but no `hours`.
+    public static let officeHoursUTC: BusinessCalendar = {
+        let day = try! BusinessCalendar.DailyInterval(startMinute: 9 * 60, endMinute: 17 * 60)
+        return try! BusinessCalendar(
+            timeZone: TimeZone(identifier: "UTC")!,
+            weekly: [2: [day], 3: [day], 4: [day], 5: [day], 6: [day]]
+        )
+    }()
+
     public init(timeZone: TimeZone, weekly: [Int: [DailyInterval]], holidays: [Holiday] = []) throws(CalendarError) {
         for weekday in weekly.keys where !(1...7).contains(weekday) {
             throw CalendarError("weekday \(weekday) is not 1 (Sunday) ... 7 (Saturday)")

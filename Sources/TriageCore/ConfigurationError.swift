@@ -1,5 +1,6 @@
-/// A configuration file that cannot be used (an SLA policy, a business calendar, a roster):
-/// where the problem is and what to do about it.
+/// A configuration file that cannot be used (an SLA policy, a business calendar, a roster,
+/// notification rules, a billing policy, a tenants file): where the problem is and what to do
+/// about it.
 ///
 /// ``description`` reads `FILE:LINE:COLUMN: KEY: MESSAGE` (parts that are `nil` are left out),
 /// the format compilers use, so editors and terminals can jump to the position:
@@ -69,6 +70,3 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         return parts.joined(separator: ": ")
     }
 }
-
-/// A policy or calendar file that cannot be used (the name SLA code and its callers know it by).
-public typealias SlaPolicyError = ConfigurationError
