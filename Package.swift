@@ -221,7 +221,8 @@ let package = Package(
         .target(
             name: "TriageRoutingEvents",
             dependencies: [
-                "TriageSchema", "TriageCore", "TriageSLAEvents", "TriageRouting", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "TriageSchema", "TriageCore", "TriageSLAEvents", "TriageRouting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,7 @@
 public import Foundation
 import SwiftProtobuf
-public import TriageRouting
 import TriageCore
+public import TriageRouting
 import TriageSLAEvents
 public import TriageSchema
 
