@@ -203,6 +203,11 @@ final class Deliveries: Sendable {
         guard let value = message.valueBytes, let request = try? NotificationRequest(serializedBytes: Array(value)) else {
             return .failure(PoisonReason("not a triage.v1.NotificationRequest (undecodable protobuf)"))
         }
+        // The key names the notification for dedupe: requests without one would all share the
+        // ledger key of their endpoint, and every one after the first would be dropped as a repeat.
+        guard !request.idempotencyKey.isEmpty else {
+            return .failure(PoisonReason("idempotency_key is empty: every request needs one (it names the notification for dedupe)"))
+        }
         guard request.requestedAt.isInProtobufRange else {
             return .failure(PoisonReason("requested_at is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999)"))
         }

@@ -26,7 +26,7 @@ struct RouterDesks: StreamProcessor {
     let input: String
     let changelog: Changelog<DeskPartition>?
     var stateName: String { "router desks" }
-    let global: GlobalTopic<AgentEvent>?
+    let global: GlobalTopic<Result<AgentEvent, PoisonReason>>?
     private let policy: RoutingPolicy
     private let topics: RouterTopics
     private let routingPartitions: Int
@@ -51,12 +51,21 @@ struct RouterDesks: StreamProcessor {
         onDecision: (@Sendable (RoutingDecision) -> Void)?, logger: Logger
     ) {
         input = topics.routing
-        changelog = Changelog(topic: topics.deskState, fencing: .deskLog) { Array($0) }
-        global = GlobalTopic(topic: topics.agentEvents) { bytes in
-            // An agent event that cannot be read, or whose instant is out of range, changes nothing.
-            guard let event = try? AgentEvent(serializedBytes: Array(bytes)), event.event != nil, event.occurredAt.isInProtobufRange
-            else { return nil }
-            return event
+        // An unreadable record is skipped (counted, and a warning): its key keeps its last
+        // readable value rather than the desk starting again from nothing.
+        changelog = Changelog(topic: topics.deskState, fencing: .deskLog) { bytes in
+            try DeskRecords.check(bytes)
+            return Array(bytes)
+        }
+        // An agent event that cannot be read, or that a roster file would refuse, changes nothing.
+        global = GlobalTopic(topic: topics.agentEvents) { key, bytes in
+            guard let event = try? AgentEvent(serializedBytes: Array(bytes)) else {
+                return .failure(PoisonReason("not a decodable \(AgentEvent.protoMessageName)"))
+            }
+            if let problem = event.rosterProblem(key: key.map { String(decoding: $0, as: UTF8.self) }) {
+                return .failure(PoisonReason(problem))
+            }
+            return .success(event)
         }
         // The dispatcher drops a repeated Opened of a closed incident, so desks need not remember
         // closed ids (that memory would grow every snapshot with every incident ever closed).
@@ -149,6 +158,19 @@ struct RouterDesks: StreamProcessor {
                 output.deadLetter(message, reason: PoisonReason("not a decodable \(IncidentEvent.protoMessageName)"))
                 continue
             }
+            // The dispatcher validated what it forwards; a record written here by anybody else
+            // is checked before it can become a decision (and an invalid lifecycle event).
+            guard event.occurredAt.isInProtobufRange else {
+                output.deadLetter(message, reason: PoisonReason("occurred_at is outside the Timestamp range (years 1 to 9999)"))
+                continue
+            }
+            guard partition(of: team) == message.partition else {
+                output.deadLetter(
+                    message,
+                    reason: PoisonReason(
+                        "a routing record of team '\(team)' belongs in partition \(partition(of: team)), not \(message.partition)"))
+                continue
+            }
             let routed = RoutingInput(event, team: team, attributes: Self.attributes(of: message))
             guard let input = routed else { continue }
             // Read again after a restart or takeover, but already in the restored desk.
@@ -167,9 +189,17 @@ struct RouterDesks: StreamProcessor {
     }
 
     /// Agent profile and presence changes; applied to the desks of teams owned here.
-    mutating func update(global events: [AgentEvent], output: inout StreamOutput) throws {
+    mutating func update(global records: [Result<AgentEvent, PoisonReason>], output: inout StreamOutput) throws {
         var step = Step()
-        for event in events {
+        var refused: [PoisonReason] = []
+        for record in records {
+            let event: AgentEvent
+            switch record {
+            case .success(let decoded): event = decoded
+            case .failure(let reason):
+                refused.append(reason)
+                continue
+            }
             let id = event.agentID
             let old = agents[id]
             let entry = (old ?? RosterEntry()).after(event)
@@ -190,6 +220,10 @@ struct RouterDesks: StreamProcessor {
             case nil:
                 continue
             }
+        }
+        if let first = refused.first {
+            logger.warning(
+                "agent events skipped", metadata: ["topic": "\(topics.agentEvents)", "count": "\(refused.count)", "first": "\(first)"])
         }
         try publish(step, into: &output)
     }

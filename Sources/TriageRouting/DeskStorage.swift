@@ -143,6 +143,17 @@ public enum DeskRecords {
     }
 
     /// A queue entry's record value (JSON, read back with `JSONDecoder`).
+    /// Checks that `value` is a record of the desk log (a desk core or a queue entry); throws
+    /// ``UnreadableDeskRecord`` if it is neither. A restore skips such a record, so the key keeps
+    /// its last readable value instead of the desk being rebuilt from nothing.
+    public static func check(_ value: some Collection<UInt8>) throws {
+        let data = Data(value)
+        let decoder = JSONDecoder()
+        if (try? decoder.decode(DeskSnapshot.self, from: data)) != nil { return }
+        if (try? decoder.decode(TeamDesk.QueuedIncident.self, from: data)) != nil { return }
+        throw UnreadableDeskRecord(bytes: data.count)
+    }
+
     public static func encode(_ entry: TeamDesk.QueuedIncident) -> [UInt8] {
         var writer = DeskJSONWriter(capacity: 256)
         TeamDesk.writeJSON(entry, into: &writer)
@@ -182,4 +193,10 @@ public enum DeskRecords {
         }
         return (desks, cores.mapValues(\.outbox), repairs, cores.compactMapValues(\.appliedThrough))
     }
+}
+
+/// A desk-log record that is neither a desk core nor a queue entry.
+public struct UnreadableDeskRecord: Error, Sendable, CustomStringConvertible {
+    public var bytes: Int
+    public var description: String { "not a desk core or queue entry (\(bytes) bytes of unreadable JSON)" }
 }

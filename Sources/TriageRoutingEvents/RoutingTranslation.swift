@@ -37,6 +37,36 @@ extension Agent {
     }
 }
 
+extension AgentEvent {
+    /// The most load units an agent profile may give (a roster file has no limit, but a
+    /// capacity this high is a mistake or an attack, not a person).
+    public static let maximumCapacity: UInt32 = 10_000
+
+    /// Why this agent event cannot be applied (`nil`: it can), as a roster file would refuse
+    /// it. `key`: the record's key, which must be the agent's id (it decides the partition, and
+    /// only one partition keeps one agent's events in order).
+    public func rosterProblem(key: String?) -> String? {
+        if agentID.isEmpty { return "no agent_id" }
+        if let key, key != agentID { return "the record key '\(key)' is not the agent_id '\(agentID)'" }
+        if !occurredAt.isInProtobufRange { return "occurred_at is outside the Timestamp range (years 1 to 9999)" }
+        switch event {
+        case .profile(let profile):
+            if profile.team.isEmpty { return "profile of '\(agentID)' has no team" }
+            if profile.capacity == 0 || profile.capacity > Self.maximumCapacity {
+                return "profile of '\(agentID)': capacity \(profile.capacity) is not in 1...\(Self.maximumCapacity) load units"
+            }
+        case .presenceChanged(let change):
+            switch change.presence {
+            case .online, .away, .offline: break
+            default: return "presence of '\(agentID)' is not online, away or offline (\(change.presence.rawValue))"
+            }
+        case nil:
+            return "neither a profile nor a presence change"
+        }
+        return nil
+    }
+}
+
 /// An agent as the roster topic (`triage.agent-events`) has it: the latest profile and presence.
 public struct RosterEntry: Sendable, Hashable {
     public var profile: Agent?

@@ -203,6 +203,25 @@ struct NotifierTests {
         #expect(notifier.statistics.delivered == 2)
     }
 
+    /// Outside attack (issue 21): requests without an idempotency key all shared their
+    /// endpoint's ledger key, so every one after the first was dropped as a repeat, silently.
+    /// Such a request is refused with a reason; the ones with keys are delivered.
+    @Test func aRequestWithoutAnIdempotencyKeyIsDeadLetteredNotDroppedAsARepeat() async throws {
+        let fixture = try await NotifierFixture()
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await fixture.request("", to: "ops")
+        try await fixture.request("", to: "ops")
+        try await fixture.request("k-after", to: "ops")
+        try await eventually("the keyed request delivered", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 1 }
+        try await eventually("both keyless requests dead-lettered", timeout: .seconds(20)) { notifier.statistics.deadLettered == 2 }
+        let reasons = try await fixture.deadLetters().compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue }
+        #expect(reasons.count == 2 && reasons.allSatisfy { $0.contains("idempotency_key is empty") }, "\(reasons)")
+        #expect(fixture.receiver.requests("/ok").map { $0.headers["idempotency-key"] } == ["k-after"])
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
     @Test func failuresAreRetriedWithGrowingDelaysThenDelivered() async throws {
         let fixture = try await NotifierFixture()
         let (notifier, group, running) = try fixture.startNotifier()

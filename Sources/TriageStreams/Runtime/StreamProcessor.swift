@@ -74,10 +74,12 @@ extension StreamProcessor where GlobalValue == Never {
 /// A topic every instance of a worker reads whole, and how its records are read.
 public struct GlobalTopic<Value: Sendable>: Sendable {
     public var topic: String
-    /// A record's value; `nil`: the record is skipped (unreadable, or not for this worker).
-    public var decode: @Sendable (UnsafeRawBufferPointer) -> Value?
+    /// A record's value from its key and value; `nil`: the record is skipped (a tombstone, or
+    /// not for this worker). A processor that wants to say why a record is refused decodes to a
+    /// `Result` and reports it in ``StreamProcessor/update(global:output:)``.
+    public var decode: @Sendable (_ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer) -> Value?
 
-    public init(topic: String, decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Value?) {
+    public init(topic: String, decode: @escaping @Sendable (_ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer) -> Value?) {
         self.topic = topic
         self.decode = decode
     }

@@ -225,7 +225,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             let summary = try await KafkaPartitionReader.readToEnd(
                 topic: global.topic, partitions: partitions, client: configuration.client, logger: owner.logger
             ) { record in
-                let value = record.value.flatMap(decode)
+                let value = record.value.flatMap { decode(record.key, $0) }
                 try reading.withLock {
                     $0.next[record.partition] = record.offset + 1
                     if let value { $0.pending.append(value) }
@@ -250,7 +250,13 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             var values: [Processor.GlobalValue] = []
             for message in batch where message.offset >= globalNext[message.partition] ?? 0 {
                 globalNext[message.partition] = message.offset + 1
-                guard let bytes = message.valueBytes, let value = bytes.withUnsafeBytes({ global.decode($0) }) else { continue }
+                guard let bytes = message.valueBytes else { continue }
+                let key = message.keyBytes
+                let value = bytes.withUnsafeBytes { value in
+                    guard let key else { return global.decode(nil, value) }
+                    return key.withUnsafeBytes { global.decode($0, value) }
+                }
+                guard let value else { continue }
                 values.append(value)
             }
             guard !values.isEmpty else { return }
