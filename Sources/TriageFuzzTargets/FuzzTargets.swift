@@ -160,7 +160,7 @@ public enum FuzzTargets {
                 let _: NotificationRequest = try decodeAndRoundTrip(value, json: json)
             default:
                 let request: EntitlementRequest = try decodeAndRoundTrip(value, json: json)
-                _ = try LedgerJSON.decode(LedgerCommand.self, from: Array(request.commandJson.utf8))
+                _ = try request.ledgerCommand()
             }
             return .accepted
         } catch {

@@ -124,10 +124,6 @@ public final class EntitlementLedgerWorker: Service, Sendable {
 
     /// Shape checks only: when an event happened is the sender's business.
     static let eventValidator = IncidentEventValidator(allowedClockSkew: 1e12)
-
-    static func json(_ value: some Encodable) -> String {
-        (try? LedgerJSON.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
 }
 
 final class LedgerFigures: Sendable {
@@ -203,14 +199,12 @@ struct LedgerProcessor: StreamProcessor {
             reply.entitlementID = request.entitlementID
             let command: LedgerCommand
             do {
-                command = try LedgerJSON.decode(LedgerCommand.self, from: Array(request.commandJson.utf8))
+                command = try request.ledgerCommand()
             } catch {
                 // The sender waits for an answer: tell it, and keep the record for inspection.
-                output.deadLetter(message, reason: PoisonReason("command_json is not a ledger command: \(error)"))
+                output.deadLetter(message, reason: PoisonReason(error.description))
                 poisoned += 1
-                reply.ok = false
-                reply.outcomeJson = EntitlementLedgerWorker.json(
-                    LedgerRejection(code: .invalid, message: "command_json is not a ledger command: \(error)"))
+                reply.setLedgerAnswer(.failure(LedgerRejection(code: .invalid, message: error.description)))
                 pending.append(Pending(reply: reply, events: []))
                 continue
             }
@@ -225,8 +219,7 @@ struct LedgerProcessor: StreamProcessor {
             switch outcome {
             case .failure(let rejection):
                 rejected += 1
-                reply.ok = false
-                reply.outcomeJson = EntitlementLedgerWorker.json(rejection)
+                reply.setLedgerAnswer(.failure(rejection))
                 pending.append(Pending(reply: reply, events: []))
             case .success(let result):
                 // The events are the sender's (stamped with its clock), completed here: checked
@@ -235,10 +228,8 @@ struct LedgerProcessor: StreamProcessor {
                 let events = EntitlementLedgerWorker.complete(request.events, with: result, entitlement: next ?? current)
                 if let violation = events.lazy.compactMap({ EntitlementLedgerWorker.eventValidator.violations(of: $0).first }).first {
                     rejected += 1
-                    reply.ok = false
-                    reply.outcomeJson = EntitlementLedgerWorker.json(
-                        LedgerRejection(code: .invalid, message: "an event of the request is invalid: \(violation)")
-                    )
+                    reply.setLedgerAnswer(
+                        .failure(LedgerRejection(code: .invalid, message: "an event of the request is invalid: \(violation)")))
                     pending.append(Pending(reply: reply, events: []))
                     continue
                 }
@@ -256,8 +247,7 @@ struct LedgerProcessor: StreamProcessor {
                         phase: Self.statesPhase
                     )
                 }
-                reply.ok = true
-                reply.outcomeJson = EntitlementLedgerWorker.json(result)
+                reply.setLedgerAnswer(.success(result))
                 var newlyOpened: Set<String> = []
                 if case .opened(_, let charged, _) = result { newlyOpened = Set(charged) }
                 pending.append(

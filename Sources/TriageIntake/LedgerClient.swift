@@ -62,7 +62,7 @@ public final class LedgerClient: Service, Sendable {
         var request = EntitlementRequest()
         request.requestID = requestID
         request.entitlementID = entitlementID
-        request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+        request.setLedgerCommand(command)
         request.events = events
         request.requestedBy = requestedBy
         request.requestedAt = Google_Protobuf_Timestamp(date: at)
@@ -90,12 +90,8 @@ public struct LedgerAnswer: Sendable {
     public var outcome: Result<LedgerOutcome, LedgerRejection>
     public var events: [EventPosition]
 
-    init(_ reply: EntitlementReply) throws {
-        let bytes = Array(reply.outcomeJson.utf8)
-        outcome =
-            reply.ok
-            ? .success(try LedgerJSON.decode(LedgerOutcome.self, from: bytes))
-            : .failure(try LedgerJSON.decode(LedgerRejection.self, from: bytes))
+    init(_ reply: EntitlementReply) throws(LedgerContractError) {
+        outcome = try reply.ledgerAnswer()
         events = reply.events
     }
 }

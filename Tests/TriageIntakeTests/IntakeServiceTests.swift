@@ -565,7 +565,12 @@ struct LedgerRedeliveryTests {
                 var request = EntitlementRequest()
                 request.requestID = id
                 request.entitlementID = "PACK-C"
-                request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+                if id == "g" {
+                    // As an older intake wrote it (JSON in the deprecated command_json): still read.
+                    request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+                } else {
+                    request.setLedgerCommand(command)
+                }
                 request.events = events
                 return KafkaProducerMessage(topic: topics.requests, key: Array("PACK-C".utf8), value: try request.serializedBytes())
             }
@@ -624,7 +629,8 @@ struct LedgerRedeliveryTests {
         let replies = try await readAll(harness.topics.replies, count: 1, cluster: harness.cluster)
         #expect(
             figures.accepted == 1,
-            "\(replies.map { (try? EntitlementReply(serializedBytes: Array($0.valueBytes ?? [])))?.outcomeJson ?? "?" })")
+            "\(replies.map { record in (try? EntitlementReply(serializedBytes: Array(record.valueBytes ?? [])).ledgerAnswer()).map { "\($0)" } ?? "?" })"
+        )
         try await harness.waitForEntitlement("PACK-C") { $0.charges.count == 2 }
         let entitlement = try #require(harness.entitlement("PACK-C"))
         #expect(entitlement.charges.map(\.incidentID) == ["INC-A", "INC-C"])

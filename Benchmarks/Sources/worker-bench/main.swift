@@ -317,7 +317,7 @@ if wanted("intake") {
                 var request = EntitlementRequest()
                 request.requestID = id
                 request.entitlementID = entitlement
-                request.commandJson = String(decoding: try LedgerJSON.encode(command), as: UTF8.self)
+                request.setLedgerCommand(command)
                 request.events = events
                 request.requestedBy = "bench"
                 request.requestedAt = Google_Protobuf_Timestamp(date: Date())

@@ -28,6 +28,173 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Triage_V1_ContractKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Incident credits (5 unless the grant says otherwise), valid for the term.
+  case fivePack // = 1
+
+  /// Unlimited incidents during the term, handled in business hours.
+  case businessHours // = 2
+
+  /// Unlimited incidents during the term, handled around the clock.
+  case contractKind24X7 // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .fivePack
+    case 2: self = .businessHours
+    case 3: self = .contractKind24X7
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .fivePack: return 1
+    case .businessHours: return 2
+    case .contractKind24X7: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Triage_V1_ContractKind] = [
+    .unspecified,
+    .fivePack,
+    .businessHours,
+    .contractKind24X7,
+  ]
+
+}
+
+/// Who closed an incident (billing policies can tell them apart).
+public nonisolated enum Triage_V1_CloserRole: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case customer // = 1
+  case agent // = 2
+  case system // = 3
+  case admin // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .customer
+    case 2: self = .agent
+    case 3: self = .system
+    case 4: self = .admin
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .customer: return 1
+    case .agent: return 2
+    case .system: return 3
+    case .admin: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Triage_V1_CloserRole] = [
+    .unspecified,
+    .customer,
+    .agent,
+    .system,
+    .admin,
+  ]
+
+}
+
+public nonisolated enum Triage_V1_LedgerRejectionCode: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case unknownEntitlement // = 1
+  case expired // = 2
+  case notYetValid // = 3
+  case exhausted // = 4
+  case wrongAccount // = 5
+  case unknownIncident // = 6
+
+  /// The command disagrees with what is recorded.
+  case conflict // = 7
+
+  /// The command itself is malformed.
+  case invalid // = 8
+
+  /// A billing override for an incident with no unresolved close on record.
+  case notClosedUnresolved // = 9
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .unknownEntitlement
+    case 2: self = .expired
+    case 3: self = .notYetValid
+    case 4: self = .exhausted
+    case 5: self = .wrongAccount
+    case 6: self = .unknownIncident
+    case 7: self = .conflict
+    case 8: self = .invalid
+    case 9: self = .notClosedUnresolved
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .unknownEntitlement: return 1
+    case .expired: return 2
+    case .notYetValid: return 3
+    case .exhausted: return 4
+    case .wrongAccount: return 5
+    case .unknownIncident: return 6
+    case .conflict: return 7
+    case .invalid: return 8
+    case .notClosedUnresolved: return 9
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Triage_V1_LedgerRejectionCode] = [
+    .unspecified,
+    .unknownEntitlement,
+    .expired,
+    .notYetValid,
+    .exhausted,
+    .wrongAccount,
+    .unknownIncident,
+    .conflict,
+    .invalid,
+    .notClosedUnresolved,
+  ]
+
+}
+
 /// Where a call's event was stored.
 public nonisolated struct Triage_V1_IntakeReceipt: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -637,40 +804,69 @@ public nonisolated struct Triage_V1_SlaMeasureView: Sendable {
 /// The ledger (one writer per entitlement: the owner of its partition) applies the command,
 /// stores the entitlement on the compacted triage.entitlements, publishes `events` (completed
 /// with the decision) and answers on triage.entitlement-replies.
-public nonisolated struct Triage_V1_EntitlementRequest: Sendable {
+public nonisolated struct Triage_V1_EntitlementRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Correlates the reply; also the idempotency key of the command.
-  public var requestID: String = String()
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
-  public var entitlementID: String = String()
+  public var entitlementID: String {
+    get {_storage._entitlementID}
+    set {_uniqueStorage()._entitlementID = newValue}
+  }
 
-  /// A TriageEntitlements LedgerCommand as JSON (docs/intake.md).
-  public var commandJson: String = String()
+  /// Deprecated: the command as TriageEntitlements LedgerCommand JSON, as written before
+  /// `command` existed. Never written now; read only from a request without `command`
+  /// (docs/schemas.md).
+  ///
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var commandJson: String {
+    get {_storage._commandJson}
+    set {_uniqueStorage()._commandJson = newValue}
+  }
 
   /// Lifecycle events to publish when the command succeeds: Opened (open, split children),
   /// Split, ClosedUnresolved (its credit_refunded is set from the decision), Reopened.
-  public var events: [Triage_V1_IncidentEvent] = []
+  public var events: [Triage_V1_IncidentEvent] {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
 
   /// The tenant or operator that asked.
-  public var requestedBy: String = String()
+  public var requestedBy: String {
+    get {_storage._requestedBy}
+    set {_uniqueStorage()._requestedBy = newValue}
+  }
 
   public var requestedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_requestedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_requestedAt = newValue}
+    get {_storage._requestedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._requestedAt = newValue}
   }
   /// Returns true if `requestedAt` has been explicitly set.
-  public var hasRequestedAt: Bool {self._requestedAt != nil}
+  public var hasRequestedAt: Bool {_storage._requestedAt != nil}
   /// Clears the value of `requestedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearRequestedAt() {self._requestedAt = nil}
+  public mutating func clearRequestedAt() {_uniqueStorage()._requestedAt = nil}
+
+  /// What the ledger is asked to do (docs/intake.md).
+  public var command: Triage_V1_LedgerCommand {
+    get {_storage._command ?? Triage_V1_LedgerCommand()}
+    set {_uniqueStorage()._command = newValue}
+  }
+  /// Returns true if `command` has been explicitly set.
+  public var hasCommand: Bool {_storage._command != nil}
+  /// Clears the value of `command`. Subsequent reads from it will return its default value.
+  public mutating func clearCommand() {_uniqueStorage()._command = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _requestedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Triage_V1_EntitlementReply: Sendable {
@@ -682,13 +878,650 @@ public nonisolated struct Triage_V1_EntitlementReply: Sendable {
 
   public var entitlementID: String = String()
 
+  /// Whether the command was accepted: `outcome` is set when true, `rejection` when false.
   public var ok: Bool = false
 
-  /// LedgerOutcome JSON when ok, LedgerRejection JSON otherwise.
+  /// Deprecated: LedgerOutcome JSON when ok, LedgerRejection JSON otherwise, as written before
+  /// `answer` existed. Never written now; read only from a reply without `answer`.
+  ///
+  /// NOTE: This field was marked as deprecated in the .proto file.
   public var outcomeJson: String = String()
 
   /// Where each published event was stored, in the order of the request's events.
   public var events: [Triage_V1_EventPosition] = []
+
+  public var answer: Triage_V1_EntitlementReply.OneOf_Answer? = nil
+
+  public var outcome: Triage_V1_LedgerOutcome {
+    get {
+      if case .outcome(let v)? = answer {return v}
+      return Triage_V1_LedgerOutcome()
+    }
+    set {answer = .outcome(newValue)}
+  }
+
+  public var rejection: Triage_V1_LedgerRejection {
+    get {
+      if case .rejection(let v)? = answer {return v}
+      return Triage_V1_LedgerRejection()
+    }
+    set {answer = .rejection(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Answer: Equatable, Sendable {
+    case outcome(Triage_V1_LedgerOutcome)
+    case rejection(Triage_V1_LedgerRejection)
+
+  }
+
+  public init() {}
+}
+
+/// A command to the entitlement ledger (TriageEntitlements' LedgerCommand). Its instants are
+/// when the intake received the request, so applying it again gives the same decision; the
+/// ledger keeps them to the millisecond. An unset `optional` field is the domain's `nil`.
+public nonisolated struct Triage_V1_LedgerCommand: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var command: Triage_V1_LedgerCommand.OneOf_Command? = nil
+
+  public var grant: Triage_V1_LedgerGrant {
+    get {
+      if case .grant(let v)? = command {return v}
+      return Triage_V1_LedgerGrant()
+    }
+    set {command = .grant(newValue)}
+  }
+
+  public var `open`: Triage_V1_LedgerOpen {
+    get {
+      if case .open(let v)? = command {return v}
+      return Triage_V1_LedgerOpen()
+    }
+    set {command = .open(newValue)}
+  }
+
+  public var split: Triage_V1_LedgerSplit {
+    get {
+      if case .split(let v)? = command {return v}
+      return Triage_V1_LedgerSplit()
+    }
+    set {command = .split(newValue)}
+  }
+
+  public var closeUnresolved: Triage_V1_LedgerCloseUnresolved {
+    get {
+      if case .closeUnresolved(let v)? = command {return v}
+      return Triage_V1_LedgerCloseUnresolved()
+    }
+    set {command = .closeUnresolved(newValue)}
+  }
+
+  public var overrideBilling: Triage_V1_LedgerOverrideBilling {
+    get {
+      if case .overrideBilling(let v)? = command {return v}
+      return Triage_V1_LedgerOverrideBilling()
+    }
+    set {command = .overrideBilling(newValue)}
+  }
+
+  public var reopen: Triage_V1_LedgerReopen {
+    get {
+      if case .reopen(let v)? = command {return v}
+      return Triage_V1_LedgerReopen()
+    }
+    set {command = .reopen(newValue)}
+  }
+
+  public var transfer: Triage_V1_LedgerTransfer {
+    get {
+      if case .transfer(let v)? = command {return v}
+      return Triage_V1_LedgerTransfer()
+    }
+    set {command = .transfer(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Command: Equatable, Sendable {
+    case grant(Triage_V1_LedgerGrant)
+    case `open`(Triage_V1_LedgerOpen)
+    case split(Triage_V1_LedgerSplit)
+    case closeUnresolved(Triage_V1_LedgerCloseUnresolved)
+    case overrideBilling(Triage_V1_LedgerOverrideBilling)
+    case reopen(Triage_V1_LedgerReopen)
+    case transfer(Triage_V1_LedgerTransfer)
+
+  }
+
+  public init() {}
+}
+
+/// Creates the entitlement (idempotent for an identical grant).
+public nonisolated struct Triage_V1_LedgerGrant: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var kind: Triage_V1_ContractKind = .unspecified
+
+  /// The purchasing account.
+  public var account: String = String()
+
+  public var purchasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_purchasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_purchasedAt = newValue}
+  }
+  /// Returns true if `purchasedAt` has been explicitly set.
+  public var hasPurchasedAt: Bool {self._purchasedAt != nil}
+  /// Clears the value of `purchasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearPurchasedAt() {self._purchasedAt = nil}
+
+  /// IANA id of the zone the term's anniversary is computed in.
+  public var timeZone: String = String()
+
+  /// Packs: the number of credits (unset: 5). Contracts: unset (unlimited).
+  public var credits: Int64 {
+    get {_credits ?? 0}
+    set {_credits = newValue}
+  }
+  /// Returns true if `credits` has been explicitly set.
+  public var hasCredits: Bool {self._credits != nil}
+  /// Clears the value of `credits`. Subsequent reads from it will return its default value.
+  public mutating func clearCredits() {self._credits = nil}
+
+  /// Packs: unset means business hours. Contracts: unset, or the kind's coverage.
+  public var coverage: Triage_V1_Coverage = .unspecified
+
+  /// The business calendar for business-hours coverage; unset for the default calendar.
+  public var calendar: String {
+    get {_calendar ?? String()}
+    set {_calendar = newValue}
+  }
+  /// Returns true if `calendar` has been explicitly set.
+  public var hasCalendar: Bool {self._calendar != nil}
+  /// Clears the value of `calendar`. Subsequent reads from it will return its default value.
+  public mutating func clearCalendar() {self._calendar = nil}
+
+  /// The term in years (unset: 1).
+  public var termYears: Int64 {
+    get {_termYears ?? 0}
+    set {_termYears = newValue}
+  }
+  /// Returns true if `termYears` has been explicitly set.
+  public var hasTermYears: Bool {self._termYears != nil}
+  /// Clears the value of `termYears`. Subsequent reads from it will return its default value.
+  public mutating func clearTermYears() {self._termYears = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _purchasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _credits: Int64? = nil
+  fileprivate var _calendar: String? = nil
+  fileprivate var _termYears: Int64? = nil
+}
+
+/// Opens an incident: a pack is charged one credit, a contract counts it.
+public nonisolated struct Triage_V1_LedgerOpen: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var account: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var parentIncidentID: String {
+    get {_parentIncidentID ?? String()}
+    set {_parentIncidentID = newValue}
+  }
+  /// Returns true if `parentIncidentID` has been explicitly set.
+  public var hasParentIncidentID: Bool {self._parentIncidentID != nil}
+  /// Clears the value of `parentIncidentID`. Subsequent reads from it will return its default value.
+  public mutating func clearParentIncidentID() {self._parentIncidentID = nil}
+
+  /// Identifies the request's content: a repeat of the open must carry the same one.
+  public var fingerprint: String {
+    get {_fingerprint ?? String()}
+    set {_fingerprint = newValue}
+  }
+  /// Returns true if `fingerprint` has been explicitly set.
+  public var hasFingerprint: Bool {self._fingerprint != nil}
+  /// Clears the value of `fingerprint`. Subsequent reads from it will return its default value.
+  public mutating func clearFingerprint() {self._fingerprint = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _parentIncidentID: String? = nil
+  fileprivate var _fingerprint: String? = nil
+}
+
+/// Opens each subordinate problem of an incident as its own incident, all or none.
+public nonisolated struct Triage_V1_LedgerSplit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var parentIncidentID: String = String()
+
+  public var childIncidentIds: [String] = []
+
+  public var account: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var fingerprint: String {
+    get {_fingerprint ?? String()}
+    set {_fingerprint = newValue}
+  }
+  /// Returns true if `fingerprint` has been explicitly set.
+  public var hasFingerprint: Bool {self._fingerprint != nil}
+  /// Clears the value of `fingerprint`. Subsequent reads from it will return its default value.
+  public mutating func clearFingerprint() {self._fingerprint = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _fingerprint: String? = nil
+}
+
+/// Records the billing decision for an incident closed without a resolution.
+public nonisolated struct Triage_V1_LedgerCloseUnresolved: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var closedBy: Triage_V1_CloserRole = .unspecified
+
+  public var reason: String = String()
+
+  /// The incident's severity ("A", "B", "C") when known.
+  public var severity: String {
+    get {_severity ?? String()}
+    set {_severity = newValue}
+  }
+  /// Returns true if `severity` has been explicitly set.
+  public var hasSeverity: Bool {self._severity != nil}
+  /// Clears the value of `severity`. Subsequent reads from it will return its default value.
+  public mutating func clearSeverity() {self._severity = nil}
+
+  /// When the incident was opened, when known.
+  public var openedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_openedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_openedAt = newValue}
+  }
+  /// Returns true if `openedAt` has been explicitly set.
+  public var hasOpenedAt: Bool {self._openedAt != nil}
+  /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenedAt() {self._openedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _severity: String? = nil
+  fileprivate var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// An admin's billing decision, replacing the policy's (or deciding before the close).
+public nonisolated struct Triage_V1_LedgerOverrideBilling: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var refund: Bool = false
+
+  public var by: String = String()
+
+  public var note: String {
+    get {_note ?? String()}
+    set {_note = newValue}
+  }
+  /// Returns true if `note` has been explicitly set.
+  public var hasNote: Bool {self._note != nil}
+  /// Clears the value of `note`. Subsequent reads from it will return its default value.
+  public mutating func clearNote() {self._note = nil}
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _note: String? = nil
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Reopens an incident; a refunded credit is taken again.
+public nonisolated struct Triage_V1_LedgerReopen: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentID: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Moves the entitlement (and its remaining credits) to another account.
+public nonisolated struct Triage_V1_LedgerTransfer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var toAccount: String = String()
+
+  public var by: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var requestID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// What an accepted command did (TriageEntitlements' LedgerOutcome). `credits_remaining` is
+/// unset for contracts (unlimited).
+public nonisolated struct Triage_V1_LedgerOutcome: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var outcome: Triage_V1_LedgerOutcome.OneOf_Outcome? = nil
+
+  public var granted: Triage_V1_LedgerGranted {
+    get {
+      if case .granted(let v)? = outcome {return v}
+      return Triage_V1_LedgerGranted()
+    }
+    set {outcome = .granted(newValue)}
+  }
+
+  public var opened: Triage_V1_LedgerOpened {
+    get {
+      if case .opened(let v)? = outcome {return v}
+      return Triage_V1_LedgerOpened()
+    }
+    set {outcome = .opened(newValue)}
+  }
+
+  public var billed: Triage_V1_LedgerBilled {
+    get {
+      if case .billed(let v)? = outcome {return v}
+      return Triage_V1_LedgerBilled()
+    }
+    set {outcome = .billed(newValue)}
+  }
+
+  public var reopened: Triage_V1_LedgerReopened {
+    get {
+      if case .reopened(let v)? = outcome {return v}
+      return Triage_V1_LedgerReopened()
+    }
+    set {outcome = .reopened(newValue)}
+  }
+
+  public var transferred: Triage_V1_LedgerTransferred {
+    get {
+      if case .transferred(let v)? = outcome {return v}
+      return Triage_V1_LedgerTransferred()
+    }
+    set {outcome = .transferred(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Outcome: Equatable, Sendable {
+    case granted(Triage_V1_LedgerGranted)
+    case opened(Triage_V1_LedgerOpened)
+    case billed(Triage_V1_LedgerBilled)
+    case reopened(Triage_V1_LedgerReopened)
+    case transferred(Triage_V1_LedgerTransferred)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Triage_V1_LedgerGranted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var alreadyExisted: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// `open` and `split` (for a split, `incident_ids` are the children).
+public nonisolated struct Triage_V1_LedgerOpened: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var incidentIds: [String] = []
+
+  /// The incidents charged (packs) or counted (contracts) by this command; empty on a repeat.
+  public var newlyCharged: [String] = []
+
+  public var creditsRemaining: Int64 {
+    get {_creditsRemaining ?? 0}
+    set {_creditsRemaining = newValue}
+  }
+  /// Returns true if `creditsRemaining` has been explicitly set.
+  public var hasCreditsRemaining: Bool {self._creditsRemaining != nil}
+  /// Clears the value of `creditsRemaining`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditsRemaining() {self._creditsRemaining = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _creditsRemaining: Int64? = nil
+}
+
+/// `close_unresolved` and `override_billing`.
+public nonisolated struct Triage_V1_LedgerBilled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var decision: Triage_V1_LedgerBillingDecision {
+    get {_decision ?? Triage_V1_LedgerBillingDecision()}
+    set {_decision = newValue}
+  }
+  /// Returns true if `decision` has been explicitly set.
+  public var hasDecision: Bool {self._decision != nil}
+  /// Clears the value of `decision`. Subsequent reads from it will return its default value.
+  public mutating func clearDecision() {self._decision = nil}
+
+  public var creditsRemaining: Int64 {
+    get {_creditsRemaining ?? 0}
+    set {_creditsRemaining = newValue}
+  }
+  /// Returns true if `creditsRemaining` has been explicitly set.
+  public var hasCreditsRemaining: Bool {self._creditsRemaining != nil}
+  /// Clears the value of `creditsRemaining`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditsRemaining() {self._creditsRemaining = nil}
+
+  /// For a close, whether a decision was recorded (false when one already was); for an
+  /// override, whether `refunded` flipped.
+  public var changed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _decision: Triage_V1_LedgerBillingDecision? = nil
+  fileprivate var _creditsRemaining: Int64? = nil
+}
+
+public nonisolated struct Triage_V1_LedgerBillingDecision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Whether the credit is given back.
+  public var refunded: Bool = false
+
+  /// The billing policy rule that decided, or the override.
+  public var rule: String = String()
+
+  public var decidedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_decidedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_decidedAt = newValue}
+  }
+  /// Returns true if `decidedAt` has been explicitly set.
+  public var hasDecidedAt: Bool {self._decidedAt != nil}
+  /// Clears the value of `decidedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDecidedAt() {self._decidedAt = nil}
+
+  public var decidedBy: String = String()
+
+  public var note: String {
+    get {_note ?? String()}
+    set {_note = newValue}
+  }
+  /// Returns true if `note` has been explicitly set.
+  public var hasNote: Bool {self._note != nil}
+  /// Clears the value of `note`. Subsequent reads from it will return its default value.
+  public mutating func clearNote() {self._note = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _decidedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _note: String? = nil
+}
+
+public nonisolated struct Triage_V1_LedgerReopened: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Whether a refunded credit was taken again.
+  public var recharged: Bool = false
+
+  public var creditsRemaining: Int64 {
+    get {_creditsRemaining ?? 0}
+    set {_creditsRemaining = newValue}
+  }
+  /// Returns true if `creditsRemaining` has been explicitly set.
+  public var hasCreditsRemaining: Bool {self._creditsRemaining != nil}
+  /// Clears the value of `creditsRemaining`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditsRemaining() {self._creditsRemaining = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _creditsRemaining: Int64? = nil
+}
+
+public nonisolated struct Triage_V1_LedgerTransferred: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: String = String()
+
+  public var to: String = String()
+
+  public var alreadyDone: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Why the ledger refused a command (TriageEntitlements' LedgerRejection); the state is left as
+/// it was.
+public nonisolated struct Triage_V1_LedgerRejection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: Triage_V1_LedgerRejectionCode = .unspecified
+
+  /// What happened, specifically: `entitlement PACK-1 has no credits left (5 of 5 used)`.
+  public var message: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -716,6 +1549,18 @@ public nonisolated struct Triage_V1_EventPosition: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "triage.v1"
+
+nonisolated extension Triage_V1_ContractKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTRACT_KIND_UNSPECIFIED\0\u{1}CONTRACT_KIND_FIVE_PACK\0\u{1}CONTRACT_KIND_BUSINESS_HOURS\0\u{1}CONTRACT_KIND_24X7\0")
+}
+
+nonisolated extension Triage_V1_CloserRole: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CLOSER_ROLE_UNSPECIFIED\0\u{1}CLOSER_ROLE_CUSTOMER\0\u{1}CLOSER_ROLE_AGENT\0\u{1}CLOSER_ROLE_SYSTEM\0\u{1}CLOSER_ROLE_ADMIN\0")
+}
+
+nonisolated extension Triage_V1_LedgerRejectionCode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_REJECTION_CODE_UNSPECIFIED\0\u{1}LEDGER_REJECTION_CODE_UNKNOWN_ENTITLEMENT\0\u{1}LEDGER_REJECTION_CODE_EXPIRED\0\u{1}LEDGER_REJECTION_CODE_NOT_YET_VALID\0\u{1}LEDGER_REJECTION_CODE_EXHAUSTED\0\u{1}LEDGER_REJECTION_CODE_WRONG_ACCOUNT\0\u{1}LEDGER_REJECTION_CODE_UNKNOWN_INCIDENT\0\u{1}LEDGER_REJECTION_CODE_CONFLICT\0\u{1}LEDGER_REJECTION_CODE_INVALID\0\u{1}LEDGER_REJECTION_CODE_NOT_CLOSED_UNRESOLVED\0")
+}
 
 nonisolated extension Triage_V1_IntakeReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IntakeReceipt"
@@ -1856,7 +2701,119 @@ nonisolated extension Triage_V1_SlaMeasureView: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Triage_V1_EntitlementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EntitlementRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}entitlement_id\0\u{3}command_json\0\u{1}events\0\u{3}requested_by\0\u{3}requested_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}entitlement_id\0\u{3}command_json\0\u{1}events\0\u{3}requested_by\0\u{3}requested_at\0\u{1}command\0")
+
+  fileprivate class _StorageClass {
+    var _requestID: String = String()
+    var _entitlementID: String = String()
+    var _commandJson: String = String()
+    var _events: [Triage_V1_IncidentEvent] = []
+    var _requestedBy: String = String()
+    var _requestedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _command: Triage_V1_LedgerCommand? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _requestID = source._requestID
+      _entitlementID = source._entitlementID
+      _commandJson = source._commandJson
+      _events = source._events
+      _requestedBy = source._requestedBy
+      _requestedAt = source._requestedAt
+      _command = source._command
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._entitlementID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._commandJson) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._events) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._requestedBy) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._requestedAt) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._command) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 1)
+      }
+      if !_storage._entitlementID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._entitlementID, fieldNumber: 2)
+      }
+      if !_storage._commandJson.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._commandJson, fieldNumber: 3)
+      }
+      if !_storage._events.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._events, fieldNumber: 4)
+      }
+      if !_storage._requestedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestedBy, fieldNumber: 5)
+      }
+      try { if let v = _storage._requestedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._command {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_EntitlementRequest, rhs: Triage_V1_EntitlementRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._entitlementID != rhs_storage._entitlementID {return false}
+        if _storage._commandJson != rhs_storage._commandJson {return false}
+        if _storage._events != rhs_storage._events {return false}
+        if _storage._requestedBy != rhs_storage._requestedBy {return false}
+        if _storage._requestedAt != rhs_storage._requestedAt {return false}
+        if _storage._command != rhs_storage._command {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_EntitlementReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}entitlement_id\0\u{1}ok\0\u{3}outcome_json\0\u{1}events\0\u{1}outcome\0\u{1}rejection\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1866,10 +2823,35 @@ nonisolated extension Triage_V1_EntitlementRequest: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.entitlementID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.commandJson) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._requestedAt) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.outcomeJson) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 6: try {
+        var v: Triage_V1_LedgerOutcome?
+        var hadOneofValue = false
+        if let current = self.answer {
+          hadOneofValue = true
+          if case .outcome(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.answer = .outcome(v)
+        }
+      }()
+      case 7: try {
+        var v: Triage_V1_LedgerRejection?
+        var hadOneofValue = false
+        if let current = self.answer {
+          hadOneofValue = true
+          if case .rejection(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.answer = .rejection(v)
+        }
+      }()
       default: break
       }
     }
@@ -1886,60 +2868,6 @@ nonisolated extension Triage_V1_EntitlementRequest: SwiftProtobuf.Message, Swift
     if !self.entitlementID.isEmpty {
       try visitor.visitSingularStringField(value: self.entitlementID, fieldNumber: 2)
     }
-    if !self.commandJson.isEmpty {
-      try visitor.visitSingularStringField(value: self.commandJson, fieldNumber: 3)
-    }
-    if !self.events.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 4)
-    }
-    if !self.requestedBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 5)
-    }
-    try { if let v = self._requestedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Triage_V1_EntitlementRequest, rhs: Triage_V1_EntitlementRequest) -> Bool {
-    if lhs.requestID != rhs.requestID {return false}
-    if lhs.entitlementID != rhs.entitlementID {return false}
-    if lhs.commandJson != rhs.commandJson {return false}
-    if lhs.events != rhs.events {return false}
-    if lhs.requestedBy != rhs.requestedBy {return false}
-    if lhs._requestedAt != rhs._requestedAt {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Triage_V1_EntitlementReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".EntitlementReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}entitlement_id\0\u{1}ok\0\u{3}outcome_json\0\u{1}events\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.entitlementID) }()
-      case 3: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.outcomeJson) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.requestID.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
-    }
-    if !self.entitlementID.isEmpty {
-      try visitor.visitSingularStringField(value: self.entitlementID, fieldNumber: 2)
-    }
     if self.ok != false {
       try visitor.visitSingularBoolField(value: self.ok, fieldNumber: 3)
     }
@@ -1948,6 +2876,17 @@ nonisolated extension Triage_V1_EntitlementReply: SwiftProtobuf.Message, SwiftPr
     }
     if !self.events.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 5)
+    }
+    switch self.answer {
+    case .outcome?: try {
+      guard case .outcome(let v)? = self.answer else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .rejection?: try {
+      guard case .rejection(let v)? = self.answer else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1958,6 +2897,946 @@ nonisolated extension Triage_V1_EntitlementReply: SwiftProtobuf.Message, SwiftPr
     if lhs.ok != rhs.ok {return false}
     if lhs.outcomeJson != rhs.outcomeJson {return false}
     if lhs.events != rhs.events {return false}
+    if lhs.answer != rhs.answer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerCommand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerCommand"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grant\0\u{1}open\0\u{1}split\0\u{3}close_unresolved\0\u{3}override_billing\0\u{1}reopen\0\u{1}transfer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Triage_V1_LedgerGrant?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .grant(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .grant(v)
+        }
+      }()
+      case 2: try {
+        var v: Triage_V1_LedgerOpen?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .open(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .open(v)
+        }
+      }()
+      case 3: try {
+        var v: Triage_V1_LedgerSplit?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .split(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .split(v)
+        }
+      }()
+      case 4: try {
+        var v: Triage_V1_LedgerCloseUnresolved?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .closeUnresolved(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .closeUnresolved(v)
+        }
+      }()
+      case 5: try {
+        var v: Triage_V1_LedgerOverrideBilling?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .overrideBilling(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .overrideBilling(v)
+        }
+      }()
+      case 6: try {
+        var v: Triage_V1_LedgerReopen?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .reopen(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .reopen(v)
+        }
+      }()
+      case 7: try {
+        var v: Triage_V1_LedgerTransfer?
+        var hadOneofValue = false
+        if let current = self.command {
+          hadOneofValue = true
+          if case .transfer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.command = .transfer(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.command {
+    case .grant?: try {
+      guard case .grant(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .open?: try {
+      guard case .open(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .split?: try {
+      guard case .split(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .closeUnresolved?: try {
+      guard case .closeUnresolved(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .overrideBilling?: try {
+      guard case .overrideBilling(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .reopen?: try {
+      guard case .reopen(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .transfer?: try {
+      guard case .transfer(let v)? = self.command else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerCommand, rhs: Triage_V1_LedgerCommand) -> Bool {
+    if lhs.command != rhs.command {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerGrant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerGrant"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{1}account\0\u{3}purchased_at\0\u{3}time_zone\0\u{1}credits\0\u{1}coverage\0\u{1}calendar\0\u{3}term_years\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.account) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._purchasedAt) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._credits) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.coverage) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self._calendar) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self._termYears) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.account.isEmpty {
+      try visitor.visitSingularStringField(value: self.account, fieldNumber: 3)
+    }
+    try { if let v = self._purchasedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 5)
+    }
+    try { if let v = self._credits {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
+    if self.coverage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.coverage, fieldNumber: 7)
+    }
+    try { if let v = self._calendar {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._termYears {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerGrant, rhs: Triage_V1_LedgerGrant) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.account != rhs.account {return false}
+    if lhs._purchasedAt != rhs._purchasedAt {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs._credits != rhs._credits {return false}
+    if lhs.coverage != rhs.coverage {return false}
+    if lhs._calendar != rhs._calendar {return false}
+    if lhs._termYears != rhs._termYears {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerOpen: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerOpen"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}account\0\u{1}at\0\u{3}parent_incident_id\0\u{1}fingerprint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.account) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self._parentIncidentID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._fingerprint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if !self.account.isEmpty {
+      try visitor.visitSingularStringField(value: self.account, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._parentIncidentID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._fingerprint {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerOpen, rhs: Triage_V1_LedgerOpen) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.account != rhs.account {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs._parentIncidentID != rhs._parentIncidentID {return false}
+    if lhs._fingerprint != rhs._fingerprint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerSplit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerSplit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}parent_incident_id\0\u{3}child_incident_ids\0\u{1}account\0\u{1}at\0\u{1}fingerprint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.parentIncidentID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.childIncidentIds) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.account) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._fingerprint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.parentIncidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentIncidentID, fieldNumber: 1)
+    }
+    if !self.childIncidentIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.childIncidentIds, fieldNumber: 2)
+    }
+    if !self.account.isEmpty {
+      try visitor.visitSingularStringField(value: self.account, fieldNumber: 3)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._fingerprint {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerSplit, rhs: Triage_V1_LedgerSplit) -> Bool {
+    if lhs.parentIncidentID != rhs.parentIncidentID {return false}
+    if lhs.childIncidentIds != rhs.childIncidentIds {return false}
+    if lhs.account != rhs.account {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs._fingerprint != rhs._fingerprint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerCloseUnresolved: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerCloseUnresolved"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}at\0\u{3}closed_by\0\u{1}reason\0\u{1}severity\0\u{3}opened_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.closedBy) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._severity) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.closedBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.closedBy, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try { if let v = self._severity {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._openedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerCloseUnresolved, rhs: Triage_V1_LedgerCloseUnresolved) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.closedBy != rhs.closedBy {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._severity != rhs._severity {return false}
+    if lhs._openedAt != rhs._openedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerOverrideBilling: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerOverrideBilling"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}refund\0\u{1}by\0\u{1}note\0\u{1}at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.refund) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self._note) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    if self.refund != false {
+      try visitor.visitSingularBoolField(value: self.refund, fieldNumber: 2)
+    }
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 3)
+    }
+    try { if let v = self._note {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerOverrideBilling, rhs: Triage_V1_LedgerOverrideBilling) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs.refund != rhs.refund {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs._note != rhs._note {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerReopen: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerReopen"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_id\0\u{1}at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.incidentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.incidentID, fieldNumber: 1)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerReopen, rhs: Triage_V1_LedgerReopen) -> Bool {
+    if lhs.incidentID != rhs.incidentID {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerTransfer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerTransfer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}to_account\0\u{1}by\0\u{1}at\0\u{3}request_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.toAccount) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.toAccount.isEmpty {
+      try visitor.visitSingularStringField(value: self.toAccount, fieldNumber: 1)
+    }
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerTransfer, rhs: Triage_V1_LedgerTransfer) -> Bool {
+    if lhs.toAccount != rhs.toAccount {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerOutcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerOutcome"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}granted\0\u{1}opened\0\u{1}billed\0\u{1}reopened\0\u{1}transferred\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Triage_V1_LedgerGranted?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .granted(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .granted(v)
+        }
+      }()
+      case 2: try {
+        var v: Triage_V1_LedgerOpened?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .opened(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .opened(v)
+        }
+      }()
+      case 3: try {
+        var v: Triage_V1_LedgerBilled?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .billed(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .billed(v)
+        }
+      }()
+      case 4: try {
+        var v: Triage_V1_LedgerReopened?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .reopened(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .reopened(v)
+        }
+      }()
+      case 5: try {
+        var v: Triage_V1_LedgerTransferred?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .transferred(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .transferred(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.outcome {
+    case .granted?: try {
+      guard case .granted(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .opened?: try {
+      guard case .opened(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .billed?: try {
+      guard case .billed(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .reopened?: try {
+      guard case .reopened(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .transferred?: try {
+      guard case .transferred(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerOutcome, rhs: Triage_V1_LedgerOutcome) -> Bool {
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerGranted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerGranted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}already_existed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.alreadyExisted) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.alreadyExisted != false {
+      try visitor.visitSingularBoolField(value: self.alreadyExisted, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerGranted, rhs: Triage_V1_LedgerGranted) -> Bool {
+    if lhs.alreadyExisted != rhs.alreadyExisted {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerOpened: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerOpened"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}incident_ids\0\u{3}newly_charged\0\u{3}credits_remaining\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.incidentIds) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.newlyCharged) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._creditsRemaining) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.incidentIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.incidentIds, fieldNumber: 1)
+    }
+    if !self.newlyCharged.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.newlyCharged, fieldNumber: 2)
+    }
+    try { if let v = self._creditsRemaining {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerOpened, rhs: Triage_V1_LedgerOpened) -> Bool {
+    if lhs.incidentIds != rhs.incidentIds {return false}
+    if lhs.newlyCharged != rhs.newlyCharged {return false}
+    if lhs._creditsRemaining != rhs._creditsRemaining {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerBilled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerBilled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decision\0\u{3}credits_remaining\0\u{1}changed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._decision) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._creditsRemaining) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.changed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._decision {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._creditsRemaining {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if self.changed != false {
+      try visitor.visitSingularBoolField(value: self.changed, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerBilled, rhs: Triage_V1_LedgerBilled) -> Bool {
+    if lhs._decision != rhs._decision {return false}
+    if lhs._creditsRemaining != rhs._creditsRemaining {return false}
+    if lhs.changed != rhs.changed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerBillingDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerBillingDecision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}refunded\0\u{1}rule\0\u{3}decided_at\0\u{3}decided_by\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.refunded) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._decidedAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.decidedBy) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.refunded != false {
+      try visitor.visitSingularBoolField(value: self.refunded, fieldNumber: 1)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 2)
+    }
+    try { if let v = self._decidedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.decidedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.decidedBy, fieldNumber: 4)
+    }
+    try { if let v = self._note {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerBillingDecision, rhs: Triage_V1_LedgerBillingDecision) -> Bool {
+    if lhs.refunded != rhs.refunded {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs._decidedAt != rhs._decidedAt {return false}
+    if lhs.decidedBy != rhs.decidedBy {return false}
+    if lhs._note != rhs._note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerReopened: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerReopened"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}recharged\0\u{3}credits_remaining\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.recharged) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._creditsRemaining) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.recharged != false {
+      try visitor.visitSingularBoolField(value: self.recharged, fieldNumber: 1)
+    }
+    try { if let v = self._creditsRemaining {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerReopened, rhs: Triage_V1_LedgerReopened) -> Bool {
+    if lhs.recharged != rhs.recharged {return false}
+    if lhs._creditsRemaining != rhs._creditsRemaining {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerTransferred: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerTransferred"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{3}already_done\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.alreadyDone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 1)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 2)
+    }
+    if self.alreadyDone != false {
+      try visitor.visitSingularBoolField(value: self.alreadyDone, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerTransferred, rhs: Triage_V1_LedgerTransferred) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.alreadyDone != rhs.alreadyDone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_LedgerRejection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerRejection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.code != .unspecified {
+      try visitor.visitSingularEnumField(value: self.code, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_LedgerRejection, rhs: Triage_V1_LedgerRejection) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
