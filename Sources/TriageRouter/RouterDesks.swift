@@ -6,7 +6,7 @@ import TriageRouting
 import TriageRoutingEvents
 import TriageSLA
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// The router's stage 2 as a ``StreamProcessor``: per owned `triage.routing` partition, the
 /// `TeamDesk` of every team hashed to it, restored from the fenced, compacted
@@ -372,18 +372,4 @@ struct RouterDesks: StreamProcessor {
             $0.online = online
         }
     }
-}
-
-/// One partition of the desk log as restored: the latest record per key of its writer (raw,
-/// assembled by ``DeskRecords/restore(_:)`` when the partition is taken over).
-struct DeskPartition: ChangelogState {
-    var latest: [[UInt8]: [UInt8]?] = [:]
-    init() {}
-    mutating func restore(_ value: [UInt8], key: String) { latest[Array(key.utf8)] = .some(value) }
-    mutating func forget(key: String) { latest[Array(key.utf8)] = .some(nil) }
-}
-
-extension ChangelogFencing {
-    /// How `triage.router-state` is fenced.
-    public static let deskLog = ChangelogFencing(fenceKey: DeskLog.fenceKey, writerHeader: DeskLog.writerHeader)
 }

@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+import TriageNotification
+
+/// Per-endpoint concurrency limit and circuit breaker.
+final class EndpointGate: Sendable {
+    private struct Inner {
+        var breaker: CircuitBreaker
+        var inFlight = 0
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextWaiter: UInt64 = 0
+        /// Deliveries the open breaker turned away, waiting for it to close.
+        var refused: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextRefused: UInt64 = 0
+    }
+    private let limit: Int
+    private let inner: Mutex<Inner>
+
+    init(limit: Int, breaker: CircuitBreaker) {
+        self.limit = limit
+        self.inner = Mutex(Inner(breaker: breaker))
+    }
+
+    func admit(at now: Date) -> CircuitBreaker.Admission { inner.withLock { $0.breaker.admit(at: now) } }
+
+    /// Waits for a delivery slot; `false` if the task was cancelled first (no slot taken).
+    func acquire() async -> Bool {
+        let id = inner.withLock { inner -> UInt64 in
+            inner.nextWaiter += 1
+            return inner.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let answer = inner.withLock { inner -> Bool? in
+                    if Task.isCancelled { return false }
+                    if inner.inFlight < limit {
+                        inner.inFlight += 1
+                        return true
+                    }
+                    inner.waiters.append((id, continuation))
+                    return nil
+                }
+                if let answer { continuation.resume(returning: answer) }
+            }
+        } onCancel: {
+            let waiter = inner.withLock { inner -> CheckedContinuation<Bool, Never>? in
+                guard let index = inner.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return inner.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: false)
+        }
+    }
+
+    func release(_ outcome: DeliveryOutcome, at now: Date) {
+        let (next, released) = inner.withLock { inner -> (CheckedContinuation<Bool, Never>?, [CheckedContinuation<Void, Never>]) in
+            let wasClosed = inner.breaker.isClosed
+            inner.breaker.record(outcome, at: now)
+            var released: [CheckedContinuation<Void, Never>] = []
+            if !wasClosed && inner.breaker.isClosed {
+                released = Array(inner.refused.values)  // the probe succeeded: everyone refused may go
+                inner.refused = [:]
+            }
+            if inner.waiters.isEmpty {
+                inner.inFlight -= 1
+                return (nil, released)
+            }
+            return (inner.waiters.removeFirst().continuation, released)  // the slot passes straight to the next waiter
+        }
+        next?.resume(returning: true)
+        for waiter in released { waiter.resume() }
+    }
+
+    /// Returns when the breaker is closed: at once if it is, else when a probe's success closes
+    /// it. Cancellation ends the wait too.
+    func closed() async {
+        let id = inner.withLock { inner -> UInt64 in
+            inner.nextRefused += 1
+            return inner.nextRefused
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = inner.withLock { inner -> Bool in
+                    if inner.breaker.isClosed || Task.isCancelled { return true }
+                    inner.refused[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            inner.withLock { $0.refused.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/// Figures of a notifier since it started.
+public struct NotifierStatistics: Sendable, Hashable {
+    public var delivered = 0
+    /// Attempts that failed and were re-queued.
+    public var retried = 0
+    /// Deliveries held for quiet hours or an open circuit breaker (no attempt spent).
+    public var held = 0
+    public var deadLettered = 0
+    /// Targets skipped because the ledger had their key (a redelivered or repeated request).
+    public var duplicatesSkipped = 0
+}
