@@ -22,13 +22,13 @@ let package = Package(
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
-        .library(name: "TriageRouter", targets: ["TriageRouter"]),
+        .library(name: "TriageRouterWorker", targets: ["TriageRouterWorker"]),
         .library(name: "TriageRoutingEvents", targets: ["TriageRoutingEvents"]),
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
-        .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
+        .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
@@ -146,7 +146,7 @@ let package = Package(
         // The notifier worker: notification requests in; webhook, chat and e-mail deliveries out,
         // with retries on a delay topic, circuit breakers, a delivery ledger and dead-letters.
         .target(
-            name: "TriageNotifier",
+            name: "TriageNotifierWorker",
             dependencies: [
                 "TriageKafka", "TriageSchema", "TriageStreams", "TriageNotification", "TriageSLA",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -228,7 +228,7 @@ let package = Package(
         ),
         // The router worker: dispatcher (re-key by team) and desks (single writer per team).
         .target(
-            name: "TriageRouter",
+            name: "TriageRouterWorker",
             dependencies: [
                 "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
                 "TriageRoutingEvents",
@@ -259,8 +259,9 @@ let package = Package(
         .target(
             name: "TriageDevTools",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouter", "TriageEscalator",
-                "TriageNotifier", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake", "TriageDashboard",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouterWorker", "TriageEscalator",
+                "TriageNotifierWorker", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake",
+                "TriageDashboard",
                 "TriageChildProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -308,8 +309,8 @@ let package = Package(
                 "TriageSLA",
                 "TriageSLAEvents",
                 "TriageEscalator",
-                "TriageRouter",
-                "TriageNotifier",
+                "TriageRouterWorker",
+                "TriageNotifierWorker",
                 "TriageNotification",
                 "TriageAnalyticsFeed",
                 "TriageEntitlements",
@@ -346,9 +347,9 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageCore", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TriageNotifierTests",
+            name: "TriageNotifierWorkerTests",
             dependencies: [
-                "TriageNotifier", "TriageNotification", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                "TriageNotifierWorker", "TriageNotification", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -384,7 +385,8 @@ let package = Package(
         .testTarget(
             name: "TriageDashboardTests",
             dependencies: [
-                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting", "TriageRouter",
+                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting",
+                "TriageRouterWorker",
                 "TriageSLA",
                 "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -410,9 +412,9 @@ let package = Package(
         ),
         .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TriageRouterTests",
+            name: "TriageRouterWorkerTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
+                "TriageRouterWorker", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
                 "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,9 +9,9 @@ import TriageEntitlements
 import TriageEscalator
 import TriageIntake
 import TriageKafka
-import TriageNotifier
+import TriageNotifierWorker
 import TriageOps
-import TriageRouter
+import TriageRouterWorker
 import TriageSchema
 
 struct DevCommand: AsyncParsableCommand {

@@ -6,7 +6,7 @@ import SwiftProtobuf
 import Synchronization
 import TriageKafka
 import TriageOps
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageRoutingEvents
 import TriageSchema
