@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TriageChildProcess", targets: ["TriageChildProcess"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
+        .library(name: "TriageOps", targets: ["TriageOps"]),
         .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
@@ -84,7 +85,7 @@ let package = Package(
         .target(
             name: "TriageStreams",
             dependencies: [
-                "TriageKafka", "TriageSchema",
+                "TriageKafka", "TriageSchema", "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -148,7 +149,7 @@ let package = Package(
         .target(
             name: "TriageNotifierWorker",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageNotification", "TriageSLA",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageNotification", "TriageSLA",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +166,7 @@ let package = Package(
         .target(
             name: "TriageAnalyticsFeed",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageAnalytics",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageSLA", "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -188,7 +189,7 @@ let package = Package(
         .target(
             name: "TriageIntake",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageEntitlements", "TriageAnalytics",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageEntitlements", "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -204,7 +205,7 @@ let package = Package(
         .target(
             name: "TriageEscalator",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -230,7 +231,7 @@ let package = Package(
         .target(
             name: "TriageRouterWorker",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
                 "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -272,11 +273,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // What every worker process serves besides its work: health and readiness over HTTP.
+        // What every worker process has besides its work: health, metrics and consumer lag, and
+        // the endpoint that serves them over HTTP (health and readiness, Prometheus metrics).
         .target(
             name: "TriageOps",
             dependencies: [
-                "TriageStreams",
+                "TriageKafka",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -400,6 +402,7 @@ let package = Package(
             name: "TriageIntakeTests",
             dependencies: [
                 "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                "TriageAnalyticsFeed",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -455,6 +458,7 @@ let package = Package(
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",
+                "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "TriageKafkaTesting",
                 "TriageChildProcess",
