@@ -18,17 +18,18 @@ let package = Package(
         .library(name: "TriageChildProcess", targets: ["TriageChildProcess"]),
         .library(name: "TriageSchema", targets: ["TriageSchema"]),
         .library(name: "TriageStreams", targets: ["TriageStreams"]),
+        .library(name: "TriageOps", targets: ["TriageOps"]),
         .library(name: "TriageCore", targets: ["TriageCore"]),
         .library(name: "TriageSLA", targets: ["TriageSLA"]),
         .library(name: "TriageEscalator", targets: ["TriageEscalator"]),
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
-        .library(name: "TriageRouter", targets: ["TriageRouter"]),
+        .library(name: "TriageRouterWorker", targets: ["TriageRouterWorker"]),
         .library(name: "TriageRoutingEvents", targets: ["TriageRoutingEvents"]),
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
-        .library(name: "TriageNotifier", targets: ["TriageNotifier"]),
+        .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
@@ -84,7 +85,7 @@ let package = Package(
         .target(
             name: "TriageStreams",
             dependencies: [
-                "TriageKafka", "TriageSchema",
+                "TriageKafka", "TriageSchema", "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,9 +147,9 @@ let package = Package(
         // The notifier worker: notification requests in; webhook, chat and e-mail deliveries out,
         // with retries on a delay topic, circuit breakers, a delivery ledger and dead-letters.
         .target(
-            name: "TriageNotifier",
+            name: "TriageNotifierWorker",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageNotification", "TriageSLA",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageNotification", "TriageSLA",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +166,7 @@ let package = Package(
         .target(
             name: "TriageAnalyticsFeed",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageAnalytics",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageSLA", "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -188,7 +189,7 @@ let package = Package(
         .target(
             name: "TriageIntake",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageEntitlements", "TriageAnalytics",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageEntitlements", "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -204,7 +205,7 @@ let package = Package(
         .target(
             name: "TriageEscalator",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -228,9 +229,9 @@ let package = Package(
         ),
         // The router worker: dispatcher (re-key by team) and desks (single writer per team).
         .target(
-            name: "TriageRouter",
+            name: "TriageRouterWorker",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
                 "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -259,8 +260,9 @@ let package = Package(
         .target(
             name: "TriageDevTools",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouter", "TriageEscalator",
-                "TriageNotifier", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake", "TriageDashboard",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouterWorker", "TriageEscalator",
+                "TriageNotifierWorker", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake",
+                "TriageDashboard",
                 "TriageChildProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -271,11 +273,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // What every worker process serves besides its work: health and readiness over HTTP.
+        // What every worker process has besides its work: health, metrics and consumer lag, and
+        // the endpoint that serves them over HTTP (health and readiness, Prometheus metrics).
         .target(
             name: "TriageOps",
             dependencies: [
-                "TriageStreams",
+                "TriageKafka",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -308,8 +311,8 @@ let package = Package(
                 "TriageSLA",
                 "TriageSLAEvents",
                 "TriageEscalator",
-                "TriageRouter",
-                "TriageNotifier",
+                "TriageRouterWorker",
+                "TriageNotifierWorker",
                 "TriageNotification",
                 "TriageAnalyticsFeed",
                 "TriageEntitlements",
@@ -346,9 +349,9 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TriageSLATests", dependencies: ["TriageCore", "TriageSLA"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TriageNotifierTests",
+            name: "TriageNotifierWorkerTests",
             dependencies: [
-                "TriageNotifier", "TriageNotification", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                "TriageNotifierWorker", "TriageNotification", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -384,7 +387,8 @@ let package = Package(
         .testTarget(
             name: "TriageDashboardTests",
             dependencies: [
-                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting", "TriageRouter",
+                "TriageDashboard", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageRouting",
+                "TriageRouterWorker",
                 "TriageSLA",
                 "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -398,6 +402,7 @@ let package = Package(
             name: "TriageIntakeTests",
             dependencies: [
                 "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
+                "TriageAnalyticsFeed",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -410,9 +415,9 @@ let package = Package(
         ),
         .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TriageRouterTests",
+            name: "TriageRouterWorkerTests",
             dependencies: [
-                "TriageRouter", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
+                "TriageRouterWorker", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
                 "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -453,6 +458,7 @@ let package = Package(
                 "TriageKafka",
                 "TriageSchema",
                 "TriageStreams",
+                "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "TriageKafkaTesting",
                 "TriageChildProcess",

@@ -4,9 +4,10 @@ public import ServiceLifecycle
 import Synchronization
 import TriageAnalytics
 public import TriageKafka
+public import TriageOps
 public import TriageSLA
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// Topics of the analytics feed.
 public struct AnalyticsFeedTopics: Sendable, Hashable {

@@ -3,10 +3,11 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
+public import TriageOps
 public import TriageSLA
 import TriageSLAEvents
 public import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// Topics the escalator reads and writes.
 public struct EscalatorTopics: Sendable, Hashable {

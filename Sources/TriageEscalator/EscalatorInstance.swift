@@ -1,9 +1,10 @@
 public import Logging
 public import ServiceLifecycle
 public import TriageKafka
+public import TriageOps
 public import TriageSLA
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// The escalator with its consumer and producer, in shutdown order, its topics checked.
 ///

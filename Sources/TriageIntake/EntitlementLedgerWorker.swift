@@ -5,8 +5,9 @@ import SwiftProtobuf
 import Synchronization
 public import TriageEntitlements
 public import TriageKafka
+public import TriageOps
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// Topics of the entitlement ledger and the intake.
 public struct LedgerTopics: Sendable, Hashable {

@@ -8,6 +8,7 @@ import Synchronization
 public import TriageAnalytics
 public import TriageEntitlements
 public import TriageKafka
+public import TriageOps
 public import TriageSchema
 public import TriageStreams
 

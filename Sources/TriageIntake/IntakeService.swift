@@ -9,6 +9,7 @@ import Synchronization
 public import TriageAnalytics
 public import TriageEntitlements
 public import TriageKafka
+import TriageOps
 public import TriageSchema
 public import TriageStreams
 

@@ -4,7 +4,6 @@ import Metrics
 import NIOCore
 public import Prometheus
 public import ServiceLifecycle
-public import TriageStreams
 
 #if canImport(Glibc)
     import Glibc

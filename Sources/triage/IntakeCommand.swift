@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
-import Synchronization
 import TriageEntitlements
 import TriageEscalator
 import TriageIntake
@@ -119,104 +117,4 @@ struct IntakeCommand: AsyncParsableCommand {
             ]
         )
     }
-}
-
-/// Prints (and optionally writes) the bound port once the listener is up, then idles.
-struct PortAnnouncer: Service {
-    let server: IntakeServer
-    let file: String?
-    let tenants: Int
-
-    func run() async throws {
-        // Cancelled (another service failed, e.g. a taken --ops-port) or asked to stop before
-        // the listener is up: the server never binds, so stop waiting for it.
-        let port = try await cancelWhenGracefulShutdown { try await Self.port(of: server) }
-        print("triage intake listening on port \(port) (\(tenants) tenant(s))")
-        fflush(nil)
-        if let file { try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: file)) }
-        try? await gracefulShutdown()
-    }
-
-    /// `server.boundPort()`, given up with CancellationError when this task is cancelled (a
-    /// server that failed to bind, e.g. on a taken port, never answers `boundPort()`).
-    static func port(of server: IntakeServer) async throws -> Int {
-        let waiter = PortWaiter()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                waiter.continuation.withLock { $0 = continuation }
-                if Task.isCancelled { waiter.resume(throwing: CancellationError()) }
-                Task {
-                    do {
-                        waiter.resume(returning: try await server.boundPort())
-                    } catch {
-                        waiter.resume(throwing: error)
-                    }
-                }
-            }
-        } onCancel: {
-            waiter.resume(throwing: CancellationError())
-        }
-    }
-}
-
-extension WorkerServiceGroup {
-    /// The services of an intake, in their order, its gRPC server as the listener on `address`.
-    mutating func addIntake(_ instance: IntakeInstance, at address: ListenAddress) {
-        for service in instance.services {
-            if service as AnyObject === instance.server {
-                addListener(IntakeServerService(server: instance.server), at: address)
-            } else {
-                add([service])
-            }
-        }
-    }
-}
-
-/// Runs the intake's gRPC server so that a graceful shutdown before it listens stops it. The
-/// server binds only once its views have caught up and ignores graceful shutdown until then; when
-/// another service fails first (a taken --ops-port), the views it waits for are stopped only
-/// after it, so it would wait forever. Before listening it is cancelled (nothing to drain);
-/// once listening it shuts down gracefully, letting calls in flight finish.
-struct IntakeServerService: Service {
-    let server: IntakeServer
-
-    func run() async throws {
-        let progress = ServerProgress()
-        // Unstructured tasks inherit the group's graceful shutdown, which the server handles itself.
-        let serving = Task { try await server.run() }
-        let watching = Task {
-            // Ends when the server listens, or when cancelled.
-            _ = try? await PortAnnouncer.port(of: server)
-            progress.listening.store(true, ordering: .releasing)
-        }
-        defer { watching.cancel() }
-        do {
-            try await withTaskCancellationHandler {
-                try await withGracefulShutdownHandler {
-                    try await serving.value
-                } onGracefulShutdown: {
-                    guard !progress.listening.load(ordering: .acquiring) else { return }
-                    progress.stoppedEarly.store(true, ordering: .releasing)
-                    serving.cancel()
-                }
-            } onCancel: {
-                serving.cancel()
-            }
-        } catch is CancellationError where progress.stoppedEarly.load(ordering: .acquiring) {
-            return  // asked to stop before it ever listened: nothing went wrong
-        }
-    }
-
-    private final class ServerProgress: Sendable {
-        let listening = Atomic(false)
-        let stoppedEarly = Atomic(false)
-    }
-}
-
-/// The one continuation of ``PortAnnouncer``'s wait, resumed once by whichever comes first.
-private final class PortWaiter: Sendable {
-    let continuation = Mutex<CheckedContinuation<Int, any Error>?>(nil)
-
-    func resume(returning port: Int) { continuation.withLock { $0.take() }?.resume(returning: port) }
-    func resume(throwing error: any Error) { continuation.withLock { $0.take() }?.resume(throwing: error) }
 }

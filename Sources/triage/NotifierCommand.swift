@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TriageNotification
-import TriageNotifier
+import TriageNotifierWorker
 import TriageOps
 import TriageSchema
 

@@ -3,7 +3,7 @@ import Testing
 import TriageDashboard
 import TriageKafka
 import TriageKafkaTesting
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSchema
 

@@ -4,7 +4,7 @@ import TriageAnalytics
 import TriageDashboard
 import TriageKafka
 import TriageKafkaTesting
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 import TriageSchema
@@ -195,7 +195,7 @@ enum Floor {
         }
         return records
     }
-    /// The router's `DeskSnapshot` JSON (its memberwise initializer is internal to TriageRouter).
+    /// The router's `DeskSnapshot` JSON (its memberwise initializer is internal to TriageRouterWorker).
     static func deskSnapshotJSON() throws -> Data {
         let desk = try JSONSerialization.jsonObject(with: JSONEncoder().encode(desk()))
         return try JSONSerialization.data(withJSONObject: ["desk": desk, "outbox": [String]()])

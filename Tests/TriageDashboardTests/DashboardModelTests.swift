@@ -3,7 +3,7 @@ import SwiftProtobuf
 import Testing
 import TriageAnalytics
 import TriageDashboard
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 import TriageSchema

@@ -1,5 +1,5 @@
 import Testing
-import TriageStreams
+import TriageOps
 
 @Suite("Worker readiness")
 struct WorkerHealthTests {

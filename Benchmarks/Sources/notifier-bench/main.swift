@@ -15,7 +15,7 @@ import Synchronization
 import TriageEscalator
 import TriageKafka
 import TriageNotification
-import TriageNotifier
+import TriageNotifierWorker
 import TriageSLA
 import TriageSchema
 import TriageStreams

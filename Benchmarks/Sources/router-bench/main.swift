@@ -11,7 +11,7 @@ import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 import TriageKafka
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 import TriageSchema

@@ -18,8 +18,8 @@ import TriageEscalator
 import TriageIntake
 import TriageKafka
 import TriageNotification
-import TriageNotifier
-import TriageRouter
+import TriageNotifierWorker
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 import TriageSchema

@@ -2,7 +2,7 @@ import Foundation
 public import Logging
 import SwiftProtobuf
 public import TriageKafka
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSchema
 

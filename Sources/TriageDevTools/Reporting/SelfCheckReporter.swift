@@ -4,8 +4,8 @@ public import TriageAnalyticsFeed
 public import TriageEscalator
 public import TriageIntake
 public import TriageKafka
-public import TriageNotifier
-public import TriageRouter
+public import TriageNotifierWorker
+public import TriageRouterWorker
 
 /// Prints one summary line per interval.
 public struct SelfCheckReporter: Service {

@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
+public import TriageOps
 public import TriageSchema
 
 /// The runtime every stateful worker runs on: one consumer-group member whose records a

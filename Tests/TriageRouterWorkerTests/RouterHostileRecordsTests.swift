@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TriageKafka
 import TriageKafkaTesting
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSchema
 import TriageStreams

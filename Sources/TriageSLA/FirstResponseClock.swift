@@ -1,43 +1,6 @@
 public import Foundation
 public import TriageCore
 
-/// First-response targets and warning thresholds.
-///
-/// Defaults: A 120, B 240, C 480 minutes of the contract's calendar (wall-clock minutes for
-/// 24x7 coverage, business minutes otherwise); warnings at 50 % and 75 % of the target.
-public struct FirstResponsePolicy: Sendable, Hashable {
-    public var targetMinutes: [SupportSeverity: Double]
-    /// Percentages of the target at which a warning is due, ascending, each in 1...99.
-    public var warningPercents: [Int]
-
-    public init(targetMinutes: [SupportSeverity: Double] = [.a: 120, .b: 240, .c: 480], warningPercents: [Int] = [50, 75]) {
-        self.targetMinutes = targetMinutes
-        self.warningPercents = warningPercents.sorted()
-    }
-
-    public func target(for severity: SupportSeverity) -> Double { targetMinutes[severity] ?? 480 }
-}
-
-/// Something the escalator must do at a given instant.
-public struct SlaMilestone: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
-        /// `percent` of the target used.
-        case warning(percent: Int)
-        /// The target is breached.
-        case breach
-    }
-
-    public let kind: Kind
-    public let due: Date
-
-    public var description: String {
-        switch kind {
-        case .warning(let percent): "warning \(percent)% at \(due)"
-        case .breach: "breach at \(due)"
-        }
-    }
-}
-
 /// The first-response clock of one incident, driven only by lifecycle facts.
 ///
 /// It starts when the incident is opened, stops for good at the first response or a close,

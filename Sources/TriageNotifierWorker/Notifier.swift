@@ -5,8 +5,9 @@ import SwiftProtobuf
 import Synchronization
 public import TriageKafka
 public import TriageNotification
+public import TriageOps
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// The notifier worker: notification requests in, deliveries out — a ``StreamWorker`` whose
 /// processor (``NotificationDispatch``) starts a delivery task per target and finishes each

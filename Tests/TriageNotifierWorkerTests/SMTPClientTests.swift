@@ -2,7 +2,7 @@ import Foundation
 import NIOSSL
 import Testing
 import TriageKafkaTesting
-import TriageNotifier
+import TriageNotifierWorker
 
 private let smtpRequired = ProcessInfo.processInfo.environment["CI"] == "true"
 

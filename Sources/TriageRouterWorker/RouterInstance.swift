@@ -2,9 +2,10 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 public import TriageKafka
+public import TriageOps
 public import TriageRouting
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// Both router stages with their clients, in shutdown order.
 ///

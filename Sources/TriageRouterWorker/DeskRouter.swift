@@ -3,8 +3,9 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
+public import TriageOps
 public import TriageRouting
-public import TriageStreams
+import TriageStreams
 
 /// Stage 2 of the router: the single writer of each team's desk, a ``StreamWorker`` running
 /// ``RouterDesks``.

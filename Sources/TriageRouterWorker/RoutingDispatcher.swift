@@ -3,9 +3,10 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
+public import TriageOps
 import TriageSLA
 import TriageSchema
-public import TriageStreams
+import TriageStreams
 
 /// Topics of the router's two stages (docs/architecture.md).
 public struct RouterTopics: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import Testing
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageStreams
 

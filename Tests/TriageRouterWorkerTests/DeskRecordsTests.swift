@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 

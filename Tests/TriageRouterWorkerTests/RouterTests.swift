@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 import TriageKafka
 import TriageKafkaTesting
-import TriageRouter
+import TriageRouterWorker
 import TriageRouting
 import TriageSLA
 import TriageSchema

@@ -2,7 +2,8 @@ public import Logging
 public import ServiceLifecycle
 public import TriageKafka
 public import TriageNotification
-public import TriageStreams
+public import TriageOps
+import TriageStreams
 
 /// The notifier with its consumer and producer, in shutdown order, its topics checked.
 ///

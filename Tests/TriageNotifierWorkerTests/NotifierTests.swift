@@ -9,7 +9,7 @@ import Testing
 import TriageKafka
 import TriageKafkaTesting
 import TriageNotification
-import TriageNotifier
+import TriageNotifierWorker
 import TriageSchema
 import TriageStreams
 

@@ -5,6 +5,7 @@ import SwiftProtobuf
 import Synchronization
 import TriageKafka
 import TriageNotification
+import TriageOps
 import TriageSchema
 import TriageStreams
 

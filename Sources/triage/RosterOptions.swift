@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import TriageRouting
+
+/// `--roster`: the routing policy part of a roster file (severity weights, shift calendars).
+struct RosterOptions: ParsableArguments {
+    @Option(help: "Roster YAML: severity weights and shift calendars (docs/roster.md; example: config/roster.example.yaml).")
+    var roster: String?
+
+    func load() throws -> Roster? {
+        try roster.map(loadRoster)
+    }
+}
+
+/// Reads and validates a roster file; errors name the file, line and key.
+func loadRoster(_ path: String) throws -> Roster {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw ValidationError("cannot read roster \(path): \(error.localizedDescription)")
+    }
+    do { return try Roster.load(yaml: text, file: path) } catch { throw ValidationError("invalid roster: \(error)") }
+}
