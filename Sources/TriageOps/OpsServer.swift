@@ -50,8 +50,21 @@ public struct OpsServer: Service {
     public func run() async throws {
         let router = Router()
         let health = self.health
-        router.get("healthz") { _, _ in "ok\n" }
-        router.get("readyz") { _, _ -> Response in
+        let registry = self.registry
+        // GET, and HEAD with the same status and headers (probes and monitors that only look).
+        func serve(_ path: RouterPath, _ respond: @escaping @Sendable () -> Response) {
+            router.get(path) { _, _ in respond() }
+            router.head(path) { _, _ -> Response in
+                var response = respond()
+                response.body = .init()
+                return response
+            }
+        }
+        serve("healthz") {
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        serve("readyz") {
             let ready = health.isReady
             return Response(
                 status: ready ? .ok : .serviceUnavailable,
@@ -59,8 +72,7 @@ public struct OpsServer: Service {
                 body: .init(byteBuffer: ByteBuffer(string: (ready ? "ready" : "not ready: \(health.status)") + "\n"))
             )
         }
-        let registry = self.registry
-        router.get("metrics") { _, _ -> Response in
+        serve("metrics") {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

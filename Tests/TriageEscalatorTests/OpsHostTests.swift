@@ -17,6 +17,13 @@ struct OpsHostTests {
             guard worker.process.isRunning else { throw TopicTestError("the worker exited: \(worker.output.suffix(2_000))") }
             return Self.get("127.0.0.1", port: port, path: "/healthz")?.hasPrefix("HTTP/1.1 200") == true
         }
+        // HEAD answers like GET, without a body (probes and monitors that only look).
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            let head = Self.get("127.0.0.1", port: port, path: path, method: "HEAD") ?? ""
+            #expect(head.hasPrefix("HTTP/1.1 200") || (path == "/readyz" && head.hasPrefix("HTTP/1.1 503")), "HEAD \(path): \(head)")
+            #expect(head.lowercased().contains("content-type: text/plain"), "HEAD \(path): \(head)")
+            #expect(head.hasSuffix("\r\n\r\n"), "HEAD \(path) has no body: \(head)")
+        }
         // The whole of 127/8 is loopback on Linux: a server bound to 0.0.0.0 would answer here.
         #expect(Self.get("127.0.0.2", port: port, path: "/healthz") == nil, "127.0.0.2 must be refused")
         #expect(try await worker.stop() == 0, "\(worker.output.suffix(2_000))")
@@ -79,8 +86,9 @@ struct OpsHostTests {
         return (fd, port)
     }
 
-    /// A plain HTTP/1.1 GET over a socket; the response, or nil when the connection is refused.
-    static func get(_ host: String, port: Int, path: String) -> String? {
+    /// A plain HTTP/1.1 request (GET unless said) over a socket; the response, or nil when the
+    /// connection is refused.
+    static func get(_ host: String, port: Int, path: String, method: String = "GET") -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
@@ -93,7 +101,7 @@ struct OpsHostTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else { return nil }
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(fd, &buffer, buffer.count, 0)
