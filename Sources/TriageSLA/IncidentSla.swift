@@ -298,7 +298,12 @@ public struct IncidentSla: Sendable, Hashable {
     /// Opened) are marked done without being emitted; of several overdue warnings only the
     /// highest is emitted.
     public mutating func fire(upTo now: Date, rules: SlaRules) -> [SlaAction] {
-        guard now.timeIntervalSince1970 >= nextDueSeconds else { return [] }
+        // Every comparison in seconds since 1970, the representation of `nextDueSeconds`: two
+        // instants a fraction of a microsecond apart can compare differently as `Date`s (seconds
+        // since 2001) than as seconds since 1970, and a threshold that is due by one measure and
+        // not by the other would never be fired nor scheduled past `now`.
+        let nowSeconds = now.timeIntervalSince1970
+        guard nowSeconds >= nextDueSeconds else { return [] }
         var actions: [SlaAction] = []
         let calendar = rules.calendars[Int(calendarIndex)]
         let targets = rules.policy.targets(for: severity, coverage: coverage)
@@ -313,11 +318,11 @@ public struct IncidentSla: Sendable, Hashable {
             for (index, percent) in rules.policy.warningPercents.enumerated()
             where index < 8 && clock.firedWarnings & (1 << UInt8(index)) == 0 {
                 let due = clock.due(atUsed: minutes * Double(percent) / 100, calendar: calendar)
-                guard due <= now else { continue }
+                guard due.timeIntervalSince1970 <= nowSeconds else { continue }
                 clock.firedWarnings |= 1 << UInt8(index)
                 highestDue = (percent, due)
             }
-            if let highestDue, breach > now {
+            if let highestDue, breach.timeIntervalSince1970 > nowSeconds {
                 actions.append(
                     SlaAction(
                         kind: .warning(percent: highestDue.percent, notify: rules.policy.warningNotify),
@@ -330,7 +335,7 @@ public struct IncidentSla: Sendable, Hashable {
             while Int(clock.firedLevels) < levels.count {
                 let level = levels[Int(clock.firedLevels)]
                 let due = clock.due(atUsed: minutes + level.afterMinutes, calendar: calendar)
-                guard due <= now else { break }
+                guard due.timeIntervalSince1970 <= nowSeconds else { break }
                 if clock.breachedAt.isNaN { clock.breachedAt = breach.timeIntervalSince1970 }
                 clock.firedLevels += 1
                 actions.append(SlaAction(kind: .escalation(level), target: target, severity: severity, deadline: breach, due: due))

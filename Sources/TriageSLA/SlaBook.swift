@@ -68,6 +68,9 @@ public struct SlaBook: Sendable {
     public mutating func fire(upTo now: Date, rules: SlaRules) -> Outcome {
         var outcome = Outcome()
         let limit = now.timeIntervalSince1970
+        // An incident still due after firing (it should not be) waits for the next call instead
+        // of being fired again in this loop for ever.
+        var stillDue: [(String, IncidentSla)] = []
         while let top = heap.min, top.due <= limit {
             heap.removeMin()
             guard var state = incidents[top.id], state.nextDueSeconds == top.due else { continue }  // stale
@@ -76,11 +79,17 @@ public struct SlaBook: Sendable {
                 outcome.forgotten.append(top.id)
                 continue
             }
-            for action in state.fire(upTo: now, rules: rules) { outcome.actions.append((top.id, action)) }
+            let actions = state.fire(upTo: now, rules: rules)
+            for action in actions { outcome.actions.append((top.id, action)) }
             incidents[top.id] = state
-            schedule(top.id, state)
+            if state.nextDueSeconds <= limit {
+                stillDue.append((top.id, state))
+            } else {
+                schedule(top.id, state)
+            }
             outcome.changed.append(top.id)
         }
+        for (incident, state) in stillDue { schedule(incident, state) }
         return outcome
     }
 

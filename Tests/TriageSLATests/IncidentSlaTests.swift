@@ -170,6 +170,34 @@ struct SlaBookTests {
         #expect(book.nextDue().map { $0 > cut } ?? true)
     }
 
+    /// An instant a fraction of a microsecond before a due instant can be due in seconds since
+    /// 1970 (what the book schedules by) and not yet due as a `Date` (seconds since 2001). Firing
+    /// there must still leave nothing due at or before it, or the book's loop fires the incident
+    /// again for ever (escalator-bench hung this way at 1,000,000 tracked incidents).
+    @Test func firingJustBeforeADueInstantLeavesNothingDueAtIt() {
+        var checked = 0
+        for index in 0..<2_000 {
+            let opened = t0.addingTimeInterval(Double(index) * 0.001 + 0.000_123)
+            let state = IncidentSla(openedAt: opened, severity: .a, coverage: .twentyFourSeven, team: nil, rules: rules)
+            guard let due = state.nextDue else { continue }
+            let before = Date(timeIntervalSinceReferenceDate: due.timeIntervalSinceReferenceDate.nextDown)
+            guard before < due, before.timeIntervalSince1970 == state.nextDueSeconds else { continue }
+            checked += 1
+            var fired = state
+            _ = fired.fire(upTo: before, rules: rules)
+            #expect(fired.nextDueSeconds > before.timeIntervalSince1970, "opened at \(opened.timeIntervalSince1970)")
+            // The book's loop ends, and the incident is still scheduled.
+            var book = SlaBook()
+            _ = book.apply(
+                .opened(severity: .a, coverage: .twentyFourSeven, team: nil), to: "INC-\(index)", at: opened, position: 1, rules: rules)
+            let outcome = book.fire(upTo: before, rules: rules)
+            #expect(outcome.changed.count <= 1)
+            #expect(book.nextDue().map { $0.timeIntervalSince1970 > before.timeIntervalSince1970 } == true)
+            if checked >= 50 { break }
+        }
+        #expect(checked > 0, "no instant found where the two representations disagree")
+    }
+
     @Test func replayedInputsChangeNothing() {
         var book = SlaBook()
         _ = book.apply(.opened(severity: .a, coverage: .twentyFourSeven, team: nil), to: "INC-1", at: t0, position: 10, rules: rules)
