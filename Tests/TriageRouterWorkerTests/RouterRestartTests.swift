@@ -44,16 +44,7 @@ struct FencingTests {
 
         // The desk log read as a restore reads it: the router's retake fence is the last, and its
         // core written after the intruder's fence (the withheld step) does not count.
-        let log = Mutex(FencedLog(fencing: .deskLog))
-        _ = try await KafkaPartitionReader.readToEnd(
-            topic: fixture.topics.deskState, partitions: [partition], client: fixture.cluster.embedded.clientConfiguration,
-            logger: fixture.cluster.logger
-        ) { record in
-            guard let key = record.key else { return }
-            let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
-            log.withLock { $0.add(key: Array(key), value: record.value.map { Array($0) }, writer: writer) }
-        }
-        let replayed = log.withLock { $0 }
+        let replayed = try await RouterHostileRecordsTests.desks(fixture, partition: partition).log
         #expect(replayed.fences == 3, "the router's first takeover, the intruder's, the router's retake")
         #expect(replayed.writer != "intruder-1" && replayed.writer != nil)
         #expect(replayed.ignored >= 1, "the withheld step's core is ignored")
