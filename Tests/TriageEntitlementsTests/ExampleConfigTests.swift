@@ -26,7 +26,9 @@ struct ExampleConfigTests {
 
     @Test func theTenantsExampleLoadsWithItsVariables() throws {
         let url = Self.config.appendingPathComponent("tenants.example.yaml")
-        let directory = try TenantDirectory.load(contentsOf: url, environment: [
+        let directory = try TenantDirectory.load(
+            contentsOf: url,
+            environment: [
                 "TRIAGE_BETA_TOKEN": "beta", "TRIAGE_OPS_TOKEN": "ops", "TRIAGE_CONSOLE_TOKEN": "console",
             ])
         #expect(directory.authenticate(bearer: "foo")?.name == "acme-portal")
