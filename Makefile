@@ -62,7 +62,8 @@ chaos: deps
 # So do the max.poll.interval tests: they measure whether the application's task runs within
 # seconds, and in the main run CPU-bound tests hold both threads of the cooperative pool longer.
 # So does the start-up signal test: its SIGTERM must reach a worker within the ~10 s it spends
-# failing to start, and in the main run its task was held for 30 s.
+# failing to start, and in the main run its task was held for 30 s. The console's browser tests
+# (Selenium, scripts/test-console-browser.sh) drive a `triage dev` of their own after the Swift tests.
 MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
 ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests
 test: test-deps lint
@@ -71,6 +72,7 @@ test: test-deps lint
 	$(SWIFT) test --skip-build --filter '$(ISOLATED_TESTS)'
 	SWIFT="$(SWIFT)" MOCK_RESTART_TESTS='$(MOCK_RESTART_TESTS)' scripts/test-mock-restarts.sh
 	TRIAGE=.build/debug/triage scripts/test-interop.sh
+	TRIAGE=.build/debug/triage scripts/test-console-browser.sh
 	$(SWIFT) test --skip-build --filter ChaosTests
 
 # The interop suite against a cluster you name (`triage interop --help`): topics, every worker as a
