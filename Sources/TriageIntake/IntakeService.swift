@@ -35,6 +35,8 @@ public struct IntakeDependencies: Sendable {
     public var requestIndex: RequestIndex?
     /// The instant a call is received (injectable for tests).
     public var now: @Sendable () -> Date
+    /// Where SetPresence publishes (with ``publisher``'s producer). Default `triage.agent-events`.
+    public var agentTopic = TriageTopic.agentEvents
 
     public init(
         tenants: TenantDirectory, publisher: IncidentEventPublisher, ledger: LedgerClient, entitlements: KeyedTopicView<Entitlement>,
@@ -455,6 +457,74 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         }
     }
 
+    // MARK: - Staff calls
+
+    public func reassign(
+        request: ServerRequest<Triage_V1_ReassignRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
+        try await direct(request, kind: "reassign", action: .reassign, staffOnly: true) { message in
+            .reassignRequested(
+                .with {
+                    $0.requestedBy = IntakeActor.current ?? ""
+                    $0.note = message.note
+                    $0.toAgentID = message.toAgentID
+                    $0.toQueue = message.toQueue
+                })
+        }
+    }
+
+    public func takeNext(
+        request: ServerRequest<Triage_V1_TakeNextRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
+        try await direct(request, kind: "take", action: .reassign, staffOnly: true) { message in
+            .reassignRequested(
+                .with {
+                    $0.requestedBy = IntakeActor.current ?? message.agentID
+                    $0.toAgentID = message.agentID
+                    $0.onlyIfWaiting = true
+                })
+        }
+    }
+
+    public func setPresence(
+        request: ServerRequest<Triage_V1_SetPresenceRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Triage_V1_AgentReceipt> {
+        try await handle(request) { tenant, message in
+            try Self.requireStaff(tenant, call: "SetPresence")
+            // A changed presence under a used request id is another event, never the same id.
+            let eventID = IntakeIDs.event(
+                tenant: tenant.name, incident: "agent:" + message.agentID, requestID: Self.requestID(message.requestID), kind: "presence",
+                fingerprint: String(message.presence.rawValue))
+            if let earlier = answers.answer(for: eventID, as: Triage_V1_AgentReceipt.self) { return earlier }
+            var event = AgentEvent()
+            event.eventID = eventID
+            event.agentID = message.agentID
+            event.occurredAt = Google_Protobuf_Timestamp(date: dependencies.now())
+            event.producer = Self.producerName
+            event.actor = IntakeActor.current ?? ""
+            event.presenceChanged = .with { $0.presence = message.presence }
+            let report = try await dependencies.publisher.producer.send(
+                KafkaProducerMessage(topic: dependencies.agentTopic, key: Array(event.agentID.utf8), value: try event.serializedBytes()))
+            stats.withLock { $0.published += 1 }
+            logger.info("published", metadata: ["agent": "\(event.agentID)", "event_id": "\(eventID)", "kind": "presence"])
+            var receipt = Triage_V1_AgentReceipt()
+            receipt.agentID = event.agentID
+            receipt.eventID = eventID
+            receipt.partition = report.partition
+            receipt.offset = report.offset
+            answers.remember(receipt, for: eventID)
+            return receipt
+        }
+    }
+
+    /// Calls only the support staff's tools may make (they act for agents and leads).
+    private static func requireStaff(_ tenant: Tenant, call: String) throws {
+        guard tenant.isAdmin || tenant.kind == .staff else {
+            throw IntakeFailure.permissionDenied(
+                "\(call): tenant \(tenant.name) is a customer portal; only staff and admin tenants may make this call")
+        }
+    }
+
     // MARK: - Plumbing
 
     /// Authenticates, checks the request's size and every field, runs `body`, maps failures to
@@ -480,8 +550,11 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             // The caller's W3C trace (a new one when it sent none): every event of this call
             // carries it, and the workers downstream continue it up to the notification.
             let trace = request.metadata[stringValues: "traceparent"].lazy.compactMap(TraceContext.init(traceparent:)).first ?? .newTrace()
+            let actor = try IntakeActor.claimed(by: tenant, in: request.metadata)
             let response = ServerResponse(
-                message: try await IntakeTrace.$current.withValue(trace) { try await body(tenant, request.message) })
+                message: try await IntakeTrace.$current.withValue(trace) {
+                    try await IntakeActor.$current.withValue(actor) { try await body(tenant, request.message) }
+                })
             metrics.processed(1, since: started)
             countCall(nil)
             return response
@@ -557,10 +630,13 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
 
     /// A call that publishes one event on an existing incident, no ledger involved.
     private func direct<Input: IntakeIncidentRequest & SwiftProtobuf.Message & IntakeFields>(
-        _ request: ServerRequest<Input>, kind: String, action: LifecycleAction,
+        _ request: ServerRequest<Input>, kind: String, action: LifecycleAction, staffOnly: Bool = false,
         payload: @Sendable (Input) throws -> IncidentEvent.OneOf_Event
     ) async throws -> ServerResponse<Triage_V1_IntakeReceipt> {
         try await handleOnIncident(request) { tenant, message in
+            if staffOnly {
+                try Self.requireStaff(tenant, call: String(describing: Input.self).replacingOccurrences(of: "Triage_V1_", with: ""))
+            }
             _ = try await authorize(tenant, incident: message.incidentID)
             let requestID = Self.requestID(message.requestID)
             let eventID = IntakeIDs.event(
@@ -795,6 +871,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         event.eventID = eventID
         event.occurredAt = Google_Protobuf_Timestamp(date: at)
         event.producer = producerName
+        event.actor = IntakeActor.current ?? ""
         return event
     }
 
@@ -817,6 +894,8 @@ protocol IntakeIncidentRequest: Sendable {
 }
 
 extension Triage_V1_AcknowledgeRequest: IntakeIncidentRequest {}
+extension Triage_V1_ReassignRequest: IntakeIncidentRequest {}
+extension Triage_V1_TakeNextRequest: IntakeIncidentRequest {}
 extension Triage_V1_AddNoteRequest: IntakeIncidentRequest {}
 extension Triage_V1_ChangeSeverityRequest: IntakeIncidentRequest {}
 extension Triage_V1_WaitOnCustomerRequest: IntakeIncidentRequest {}
@@ -958,4 +1037,29 @@ public enum IntakeIDs {
 /// The trace of the call being handled (set by ``IntakeService`` for the call's duration).
 enum IntakeTrace {
     @TaskLocal static var current: TraceContext?
+}
+
+/// The person a staff tool acts for (`triage-actor` call metadata), stamped on every event the
+/// call publishes as its `actor`: the audit trail.
+enum IntakeActor {
+    @TaskLocal static var current: String?
+
+    /// The metadata key.
+    static let metadataKey = "triage-actor"
+    /// At most this many characters.
+    static let limit = 128
+
+    /// The actor a call names, if its tenant may name one: staff and admin tenants vouch for
+    /// their users; a customer portal's claim is ignored (its events carry no actor).
+    static func claimed(by tenant: Tenant, in metadata: Metadata) throws -> String? {
+        guard tenant.isAdmin || tenant.kind == .staff, let value = metadata[stringValues: metadataKey].first(where: { _ in true }) else {
+            return nil
+        }
+        guard !value.isEmpty, value.count <= limit, value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw IntakeFailure(
+                code: .invalidArgument,
+                message: "metadata \(metadataKey): give the signed-in user's name, 1 to \(limit) printable characters on one line")
+        }
+        return value
+    }
 }

@@ -196,6 +196,31 @@ extension Triage_V1_AcknowledgeRequest: IntakeFields {
     }
 }
 
+extension Triage_V1_ReassignRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
+        check.identifier(toAgentID, "to_agent_id", required: false)
+        check.require(!(toQueue && !toAgentID.isEmpty), "to_queue", "give either to_agent_id or to_queue, not both")
+        check.text(note, "note", limit: IntakeLimits.textBytes)
+    }
+}
+
+extension Triage_V1_TakeNextRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.incidentCall(requestID: requestID, incidentID: incidentID)
+        check.identifier(agentID, "agent_id")
+    }
+}
+
+extension Triage_V1_SetPresenceRequest: IntakeFields {
+    func checkFields(_ check: inout FieldCheck) {
+        check.identifier(requestID, "request_id", required: false)
+        check.identifier(agentID, "agent_id")
+        check.require(
+            [.online, .away, .offline].contains(presence), "presence", "must be PRESENCE_ONLINE, PRESENCE_AWAY or PRESENCE_OFFLINE")
+    }
+}
+
 extension Triage_V1_AddNoteRequest: IntakeFields {
     func checkFields(_ check: inout FieldCheck) {
         check.incidentCall(requestID: requestID, incidentID: incidentID)

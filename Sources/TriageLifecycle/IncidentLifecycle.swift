@@ -29,6 +29,8 @@ public enum LifecycleAction: String, Sendable, Hashable, CaseIterable {
     case closeResolved = "close_resolved"
     case closeUnresolved = "close_unresolved"
     case reopen
+    /// Ask the router to move the incident (to anyone, a named agent, or the queue), or take it.
+    case reassign
 }
 
 /// The part of an incident's state its lifecycle rules look at.
@@ -87,7 +89,8 @@ public enum IncidentLifecycle {
         case .addNote: return Set(IncidentStatus.allCases)
         case .reopen: return [.closedResolved, .closedUnresolved]
         case .waitOnCustomer: return open.subtracting([.waitingOnCustomer])
-        case .acknowledge, .changeSeverity, .customerResponded, .deliverSolution, .requestClose, .split, .closeResolved, .closeUnresolved:
+        case .acknowledge, .changeSeverity, .customerResponded, .deliverSolution, .requestClose, .split, .closeResolved, .closeUnresolved,
+            .reassign:
             return open
         }
     }
@@ -100,7 +103,7 @@ public enum IncidentLifecycle {
         guard allows(action, in: state.status) else { return .failure(LifecycleRefusal(action: action, status: state.status)) }
         var next = state
         switch action {
-        case .addNote, .changeSeverity, .split:
+        case .addNote, .changeSeverity, .split, .reassign:
             break
         case .acknowledge:
             if next.status == .open || next.status == .assigned { next.status = .acknowledged }

@@ -158,8 +158,12 @@ public struct AssignmentReason: Sendable, Hashable, Codable {
         public static let severityChanged = "severity_changed"
         /// Moved at the escalator's request on an SLA breach.
         public static let slaBreach = "sla_breach"
-        /// Moved on someone's request.
+        /// Moved on someone's request (to any other eligible agent, or to the agent they named).
         public static let requested = "requested"
+        /// The agent took a waiting incident ("take next").
+        public static let taken = "taken"
+        /// The agent who held it gave it back to the queue.
+        public static let returned = "returned"
     }
 }
 
@@ -174,6 +178,14 @@ public enum RoutingInput: Sendable, Hashable {
     /// Move the incident to someone else; `cause` is usually ``AssignmentReason/Cause/slaBreach``
     /// or ``AssignmentReason/Cause/requested``.
     case reassignRequested(incident: String, cause: String)
+    /// Give the incident, held or waiting, to `agent` when they qualify (on this desk, the
+    /// product, the language, room for its weight; presence and shift are not asked: a person
+    /// chose them); otherwise nothing changes. `onlyIfWaiting` ("take"): only while nobody holds
+    /// it, with cause ``AssignmentReason/Cause/taken``.
+    case assignRequested(incident: String, agent: String, onlyIfWaiting: Bool)
+    /// The holding agent gives the incident back: it is placed again by the usual rules, never
+    /// with that agent within this input (cause ``AssignmentReason/Cause/returned``).
+    case returnRequested(incident: String)
     /// An agent joins or replaces their profile; a profile for another team takes the agent off
     /// this desk.
     case profile(Agent)
@@ -189,14 +201,14 @@ public enum RoutingDecision: Sendable, Hashable {
     case reassigned(incident: String, from: String, to: String, reason: AssignmentReason)
     /// The incident waits; `position` is 1-based in service order after the whole input was applied.
     case queued(incident: String, position: Int)
-    /// The incident's agent went away and nobody else qualified: it is back in the queue (a
-    /// ``queued(incident:position:)`` follows).
-    case unassigned(incident: String, from: String)
+    /// The incident's agent went away (or gave it back) and nobody else qualified: it is back in
+    /// the queue (a ``queued(incident:position:)`` follows). `cause`: why it left the agent.
+    case unassigned(incident: String, from: String, cause: String)
 
     /// The incident the decision is about.
     public var incident: String {
         switch self {
-        case .assigned(let incident, _, _), .reassigned(let incident, _, _, _), .queued(let incident, _), .unassigned(let incident, _):
+        case .assigned(let incident, _, _), .reassigned(let incident, _, _, _), .queued(let incident, _), .unassigned(let incident, _, _):
             incident
         }
     }

@@ -111,6 +111,18 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             .sorted(by: Self.isPreferred).map(\.profile.id)
     }
 
+    /// What "take next" gives `agent`: the first waiting incident, in service order, the agent
+    /// qualifies for (product, language, room for its weight; presence and shift are not asked:
+    /// the agent is asking); `nil` when none fits or the agent is not on this desk. A staff tool
+    /// asks the router for it with ``RoutingInput/assignRequested(incident:agent:onlyIfWaiting:)``.
+    public func nextTakeable(by agent: String, policy: RoutingPolicy) -> String? {
+        guard let member = staff[agent] else { return nil }
+        return waiting.first { id in
+            guard let incident = open[id]?.incident else { return false }
+            return Self.qualifies(member, for: incident, units: policy.weight(of: incident.severity))
+        }
+    }
+
     /// The next instant after `instant` at which any agent's shift starts or ends; `nil` if no
     /// agent has a shift calendar that ever changes. The worker applies ``RoutingInput/clock``
     /// then, and asks again after every input (profiles change calendars).
@@ -132,6 +144,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var fresh: Set<String> = []
         /// Incidents taken from an agent by this input that must be placed again: from whom, why.
         var displaced: [String: (from: String, cause: String)] = [:]
+        /// Incidents given back by this input, and the agent who gave each back (not chosen again
+        /// within this input).
+        var excluded: [String: String] = [:]
         /// Queued incidents whose place in the queue may have changed (severity).
         var reordered: Set<String> = []
         var shiftOpen: [String: Bool] = [:]
@@ -161,6 +176,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         case .severityChanged(let id, let severity): changeSeverity(of: id, to: severity, round: &round)
         case .released(let id): release(id, at: instant)
         case .reassignRequested(let id, let cause): reassign(id, cause: cause, round: &round)
+        case .assignRequested(let id, let agent, let onlyIfWaiting): give(id, to: agent, onlyIfWaiting: onlyIfWaiting, round: &round)
+        case .returnRequested(let id): giveBack(id, round: &round)
         case .profile(let agent): updateProfile(agent, round: &round)
         case .removed(let agent): remove(agent, round: &round)
         case .presence(let agent, let presence): setPresence(of: agent, to: presence, round: &round)
@@ -228,6 +245,28 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         move(id, to: choice, cause: cause, round: &round)
     }
 
+    private mutating func give(_ id: String, to agent: String, onlyIfWaiting: Bool, round: inout Round) {
+        guard let ticket = open[id], ticket.agent != agent, let member = staff[agent] else { return }
+        if onlyIfWaiting, ticket.agent != nil { return }
+        let units = round.policy.weight(of: ticket.incident.severity)
+        guard Self.qualifies(member, for: ticket.incident, units: units) else { return }
+        let choice = Choice(agent: agent, considered: 1, matchedSkills: Self.matchedSkills(of: member.profile, for: ticket.incident))
+        let cause = onlyIfWaiting ? AssignmentReason.Cause.taken : AssignmentReason.Cause.requested
+        if ticket.agent != nil {
+            move(id, to: choice, cause: cause, round: &round)
+        } else {
+            waiting.removeAll { $0 == id }
+            let reason = charge(id, to: choice, cause: cause, round: round)
+            round.decisions.append(.assigned(incident: id, agent: agent, reason: reason))
+        }
+    }
+
+    private mutating func giveBack(_ id: String, round: inout Round) {
+        guard open[id]?.agent != nil else { return }
+        displace(id, cause: AssignmentReason.Cause.returned, round: &round)
+        if let from = round.displaced[id]?.from { round.excluded[id] = from }
+    }
+
     private mutating func updateProfile(_ profile: Agent, round: inout Round) {
         var profile = profile
         profile.capacity = max(0, profile.capacity)
@@ -287,7 +326,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             let need = NeedKey(incident: incident, units: units)
             let displacement = round.displaced[id]
             if !hopeless.contains(need),
-                let choice = choose(for: incident, units: units, leaving: nil, avoiding: open[id]!.previousAgent, round: &round)
+                let choice = choose(
+                    for: incident, units: units, leaving: round.excluded[id], avoiding: open[id]!.previousAgent, round: &round)
             {
                 if let displacement {
                     let reason = charge(id, to: choice, cause: displacement.cause, round: round)
@@ -299,10 +339,10 @@ public struct TeamDesk: Sendable, Hashable, Codable {
                 }
                 continue
             }
-            hopeless.insert(need)
+            if round.excluded[id] == nil { hopeless.insert(need) }  // its agent was passed over, not everyone
             stillWaiting.append(id)
             if let displacement {
-                round.decisions.append(.unassigned(incident: id, from: displacement.from))
+                round.decisions.append(.unassigned(incident: id, from: displacement.from, cause: displacement.cause))
                 round.decisions.append(.queued(incident: id, position: 0))
             } else if round.fresh.contains(id) {
                 round.decisions.append(.queued(incident: id, position: 0))
@@ -386,24 +426,34 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             pool.removeAll { $0.profile.id == previous }
         }
         guard let best = pool.min(by: Self.isPreferred) else { return nil }
+        return Choice(agent: best.profile.id, considered: pool.count, matchedSkills: Self.matchedSkills(of: best.profile, for: incident))
+    }
+
+    /// The incident's product, then the agent's language tag that serves the incident's language.
+    static func matchedSkills(of agent: Agent, for incident: RoutingIncident) -> [String] {
         var matched = [incident.product]
         if let language = incident.language, !language.isEmpty,
-            let spoken = best.profile.languages.sorted().first(where: { Self.primarySubtag($0) == Self.primarySubtag(language) })
+            let spoken = agent.languages.sorted().first(where: { primarySubtag($0) == primarySubtag(language) })
         {
             matched.append(spoken)
         }
-        return Choice(agent: best.profile.id, considered: pool.count, matchedSkills: matched)
+        return matched
     }
 
     private func isEligible(_ member: Member, for incident: RoutingIncident, units: Int, round: inout Round) -> Bool {
-        guard member.presence == .online, member.load + units <= member.profile.capacity,
-            member.profile.skills.contains(incident.product)
-        else { return false }
-        if let language = incident.language, !language.isEmpty {
-            let wanted = Self.primarySubtag(language)
-            guard member.profile.languages.contains(where: { Self.primarySubtag($0) == wanted }) else { return false }
-        }
+        guard member.presence == .online, Self.qualifies(member, for: incident, units: units) else { return false }
         return round.isOnShift(member.profile)
+    }
+
+    /// Product, language and room: what an agent needs for an incident whatever their presence
+    /// and shift (a person choosing the agent, or the agent taking it, vouches for those).
+    static func qualifies(_ member: Member, for incident: RoutingIncident, units: Int) -> Bool {
+        guard member.load + units <= member.profile.capacity, member.profile.skills.contains(incident.product) else { return false }
+        if let language = incident.language, !language.isEmpty {
+            let wanted = primarySubtag(language)
+            guard member.profile.languages.contains(where: { primarySubtag($0) == wanted }) else { return false }
+        }
+        return true
     }
 
     /// `de-CH` → `de`, case-insensitively (`_` is accepted as a separator too).

@@ -134,7 +134,14 @@ extension RoutingInput {
             )
         case .escalated(let escalated) where escalated.reassignRequested:
             self = .reassignRequested(incident: event.incidentID, cause: "sla_breach")
-        case .reassignRequested: self = .reassignRequested(incident: event.incidentID, cause: "requested")
+        case .reassignRequested(let request):
+            if request.toQueue {
+                self = .returnRequested(incident: event.incidentID)
+            } else if !request.toAgentID.isEmpty {
+                self = .assignRequested(incident: event.incidentID, agent: request.toAgentID, onlyIfWaiting: request.onlyIfWaiting)
+            } else {
+                self = .reassignRequested(incident: event.incidentID, cause: AssignmentReason.Cause.requested)
+            }
         default: return nil
         }
     }
@@ -163,13 +170,13 @@ extension IncidentEvent {
                 $0.toAgentID = to
                 $0.reason = Triage_V1_AssignmentReason(reason)
             }
-        case .unassigned(let incident, let from):
+        case .unassigned(let incident, let from, let cause):
             // Back to the queue, published so the record of who holds what stays complete on
             // the lifecycle topic.
             eventID = Self.routingID("\(trigger)|\(incident)|unassigned|\(from)")
             returnedToQueue = .with {
                 $0.fromAgentID = from
-                $0.reason = .with { $0.cause = AssignmentReason.Cause.agentOffline }
+                $0.reason = .with { $0.cause = cause }
             }
         case .queued:
             return nil

@@ -25,6 +25,7 @@ struct LifecycleAgreementTests {
         case .closeResolved: .closedResolved
         case .closeUnresolved: .closedUnresolved(refunded: false)
         case .reopen: .reopened
+        case .reassign: .reassignRequested
         }
     }
 

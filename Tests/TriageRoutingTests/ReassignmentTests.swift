@@ -64,7 +64,8 @@ struct ReassignmentTests {
         bench.apply(.acknowledged(incident: "i3"))
         let decisions = bench.apply(.presence(agent: "ada", .offline))
         #expect(
-            decisions == [.unassigned(incident: "i1", from: "ada"), .queued(incident: "i1", position: 2)], "the A incident i2 stays first")
+            decisions == [.unassigned(incident: "i1", from: "ada", cause: "agent_offline"), .queued(incident: "i1", position: 2)],
+            "the A incident i2 stays first")
         #expect(bench.queue == ["i2", "i1"])
         #expect(bench.holder("i3") == "ada", "acknowledged")
 
@@ -117,8 +118,8 @@ struct ReassignmentTests {
         let moved = bench.apply(.profile(agent("bob", team: "tier-2")))
         #expect(
             moved == [
-                .unassigned(incident: "i1", from: "bob"), .queued(incident: "i1", position: 1),
-                .unassigned(incident: "i2", from: "bob"), .queued(incident: "i2", position: 2),
+                .unassigned(incident: "i1", from: "bob", cause: "agent_removed"), .queued(incident: "i1", position: 1),
+                .unassigned(incident: "i2", from: "bob", cause: "agent_removed"), .queued(incident: "i2", position: 2),
             ]
         )
         #expect(bench.desk.agents.isEmpty)

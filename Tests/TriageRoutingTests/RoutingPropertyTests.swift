@@ -68,18 +68,19 @@ private struct Model {
             presence[id] = nil
         case .presence(let id, let value):
             if agents[id] != nil { presence[id] = value }
-        case .acknowledged, .reassignRequested, .clock:
+        case .acknowledged, .reassignRequested, .assignRequested, .returnRequested, .clock:
             break
         }
     }
 
     /// Eligibility apart from capacity.
-    func qualifies(_ id: String, for incident: RoutingIncident, at instant: Date, policy: RoutingPolicy) -> Bool {
-        guard let agent = agents[id], presence[id] == .online, agent.skills.contains(incident.product) else { return false }
+    /// `chosen`: a person named the agent, so presence and shift are not asked.
+    func qualifies(_ id: String, for incident: RoutingIncident, at instant: Date, policy: RoutingPolicy, chosen: Bool = false) -> Bool {
+        guard let agent = agents[id], chosen || presence[id] == .online, agent.skills.contains(incident.product) else { return false }
         if let language = incident.language, !language.isEmpty, !agent.languages.contains(where: { primary($0) == primary(language) }) {
             return false
         }
-        if let shift = agent.shiftCalendar { return policy.calendars[shift]?.isOpen(at: instant) ?? false }
+        if !chosen, let shift = agent.shiftCalendar { return policy.calendars[shift]?.isOpen(at: instant) ?? false }
         return true
     }
 }
@@ -146,7 +147,9 @@ private struct Generator {
             var reopened = incident(id, at: instant)
             reopened.team = deskTeam
             return .reopened(reopened)
-        case 56..<64: return .reassignRequested(incident: someIncident(model), cause: pick(["sla_breach", "requested"]))
+        case 56..<60: return .reassignRequested(incident: someIncident(model), cause: pick(["sla_breach", "requested"]))
+        case 60..<62: return .assignRequested(incident: someIncident(model), agent: someAgent(model), onlyIfWaiting: chance(50))
+        case 62..<64: return .returnRequested(incident: someIncident(model))
         case 64..<80:
             let presence: Presence = chance(50) ? .online : chance(40) ? .away : .offline
             return .presence(agent: someAgent(model), presence)
@@ -344,11 +347,18 @@ private func check(
         }
     }
 
-    // Every queued incident waits because nobody can take it now.
-    // (Incidents alike in product, language and weight share the answer.)
+    // Every queued incident waits because nobody can take it now — but the agent who just gave
+    // it back. (Incidents alike in product, language and weight share the answer.)
     var asked: Set<String> = []
     for id in queue {
         let incident = model.open[id]!
+        if case .returnRequested(id) = input {
+            let giver = beforeAssignments[id]
+            #expect(
+                desk.eligibleAgents(for: incident, at: now, policy: policy).allSatisfy { $0 == giver }, "\(id) waits needlessly; \(context)"
+            )
+            continue
+        }
         let language = incident.language.flatMap { $0.isEmpty ? nil : primary($0) } ?? "-"
         guard asked.insert("\(incident.product)/\(language)/\(policy.weight(of: incident.severity))").inserted else { continue }
         #expect(desk.eligibleAgents(for: incident, at: now, policy: policy).isEmpty, "\(id) waits needlessly; \(context)")
@@ -369,7 +379,10 @@ private func check(
             Issue.record("decision about \(incident) / \(agent), which are not open / on the desk; \(context)")
             return
         }
-        #expect(model.qualifies(agent, for: open, at: now, policy: policy), "\(agent) does not qualify for \(incident); \(context)")
+        let chosen = if case .assignRequested(incident, agent, _) = input { true } else { false }
+        #expect(
+            model.qualifies(agent, for: open, at: now, policy: policy, chosen: chosen),
+            "\(agent) does not qualify for \(incident); \(context)")
         #expect(reason.capacity == profile.capacity, context)
         #expect(reason.loadAfter - reason.loadBefore == policy.weight(of: open.severity), context)
         #expect(reason.loadAfter <= reason.capacity, context)
@@ -389,7 +402,11 @@ private func check(
         case .assigned(let incident, let agent, let reason):
             #expect(beforeAssignments[incident] == nil, context)
             #expect(assignments[incident] == agent, context)
-            #expect(reason.cause == (incident == fresh ? "initial" : "capacity_freed"), context)
+            if case .assignRequested(let requested, let named, let take) = input, requested == incident {
+                #expect(named == agent && reason.cause == (take ? "taken" : "requested") && reason.candidatesConsidered == 1, context)
+            } else {
+                #expect(reason.cause == (incident == fresh ? "initial" : "capacity_freed"), context)
+            }
             checkReason(reason, incident, agent)
         case .reassigned(let incident, let from, let to, let reason):
             #expect(from != to, context)
@@ -406,12 +423,21 @@ private func check(
                 #expect(reason.cause == "severity_changed" && changed == incident && !before.isAcknowledged(incident), context)
             case .reassignRequested(let requested, let cause):
                 #expect(reason.cause == cause && requested == incident, context)
+            case .assignRequested(let requested, let named, let take):
+                #expect(reason.cause == "requested" && !take && requested == incident && named == to, context)
+            case .returnRequested(let returned):
+                #expect(reason.cause == "returned" && returned == incident, context)
             default:
                 Issue.record("unexpected reassignment; \(context)")
             }
             checkReason(reason, incident, to)
-        case .unassigned(let incident, let from):
+        case .unassigned(let incident, let from, let cause):
             #expect(beforeAssignments[incident] == from, context)
+            if case .returnRequested(let returned) = input {
+                #expect(cause == "returned" && returned == incident, context)
+            } else {
+                #expect(cause == "agent_offline" || cause == "agent_removed", context)
+            }
             #expect(assignments[incident] == nil, context)
             #expect(
                 index + 1 < decisions.count
@@ -420,7 +446,10 @@ private func check(
         case .queued(let incident, let position):
             #expect(position >= 1 && position <= queue.count && queue[position - 1] == incident, context)
             let afterUnassigned =
-                index > 0 && decisions[index - 1] == .unassigned(incident: incident, from: beforeAssignments[incident] ?? "")
+                index > 0
+                && {
+                    if case .unassigned(incident, beforeAssignments[incident] ?? "", _) = decisions[index - 1] { true } else { false }
+                }()
             #expect(afterUnassigned || incident == fresh, context)
         }
     }

@@ -211,6 +211,45 @@ public enum Triage_V1_IncidentIntake: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Reassign" metadata.
+        public enum Reassign: Sendable {
+            /// Request type for "Reassign".
+            public typealias Input = Triage_V1_ReassignRequest
+            /// Response type for "Reassign".
+            public typealias Output = Triage_V1_IntakeReceipt
+            /// Descriptor for "Reassign".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "triage.v1.IncidentIntake"),
+                method: "Reassign",
+                type: .unary
+            )
+        }
+        /// Namespace for "TakeNext" metadata.
+        public enum TakeNext: Sendable {
+            /// Request type for "TakeNext".
+            public typealias Input = Triage_V1_TakeNextRequest
+            /// Response type for "TakeNext".
+            public typealias Output = Triage_V1_IntakeReceipt
+            /// Descriptor for "TakeNext".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "triage.v1.IncidentIntake"),
+                method: "TakeNext",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetPresence" metadata.
+        public enum SetPresence: Sendable {
+            /// Request type for "SetPresence".
+            public typealias Input = Triage_V1_SetPresenceRequest
+            /// Response type for "SetPresence".
+            public typealias Output = Triage_V1_AgentReceipt
+            /// Descriptor for "SetPresence".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "triage.v1.IncidentIntake"),
+                method: "SetPresence",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "triage.v1.IncidentIntake" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             OpenIncident.descriptor,
@@ -226,7 +265,10 @@ public enum Triage_V1_IncidentIntake: Sendable {
             RequestClose.descriptor,
             Reopen.descriptor,
             OverrideBilling.descriptor,
-            GetIncident.descriptor
+            GetIncident.descriptor,
+            Reassign.descriptor,
+            TakeNext.descriptor,
+            SetPresence.descriptor
         ]
     }
 }
@@ -487,6 +529,64 @@ extension Triage_V1_IncidentIntake {
             request: GRPCCore.StreamingServerRequest<Triage_V1_GetIncidentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IncidentView>
+
+        /// Handle the "Reassign" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+        /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Triage_V1_ReassignRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Triage_V1_IntakeReceipt` messages.
+        func reassign(
+            request: GRPCCore.StreamingServerRequest<Triage_V1_ReassignRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IntakeReceipt>
+
+        /// Handle the "TakeNext" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+        /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+        /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+        /// > order, that the agent qualifies for.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Triage_V1_TakeNextRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Triage_V1_IntakeReceipt` messages.
+        func takeNext(
+            request: GRPCCore.StreamingServerRequest<Triage_V1_TakeNextRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IntakeReceipt>
+
+        /// Handle the "SetPresence" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Triage_V1_SetPresenceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Triage_V1_AgentReceipt` messages.
+        func setPresence(
+            request: GRPCCore.StreamingServerRequest<Triage_V1_SetPresenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_AgentReceipt>
     }
 
     /// Service protocol for the "triage.v1.IncidentIntake" service.
@@ -731,6 +831,64 @@ extension Triage_V1_IncidentIntake {
             request: GRPCCore.ServerRequest<Triage_V1_GetIncidentRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Triage_V1_IncidentView>
+
+        /// Handle the "Reassign" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+        /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_ReassignRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Triage_V1_IntakeReceipt` message.
+        func reassign(
+            request: GRPCCore.ServerRequest<Triage_V1_ReassignRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Triage_V1_IntakeReceipt>
+
+        /// Handle the "TakeNext" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+        /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+        /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+        /// > order, that the agent qualifies for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_TakeNextRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Triage_V1_IntakeReceipt` message.
+        func takeNext(
+            request: GRPCCore.ServerRequest<Triage_V1_TakeNextRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Triage_V1_IntakeReceipt>
+
+        /// Handle the "SetPresence" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_SetPresenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Triage_V1_AgentReceipt` message.
+        func setPresence(
+            request: GRPCCore.ServerRequest<Triage_V1_SetPresenceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Triage_V1_AgentReceipt>
     }
 
     /// Simple service protocol for the "triage.v1.IncidentIntake" service.
@@ -973,6 +1131,64 @@ extension Triage_V1_IncidentIntake {
             request: Triage_V1_GetIncidentRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Triage_V1_IncidentView
+
+        /// Handle the "Reassign" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+        /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+        ///
+        /// - Parameters:
+        ///   - request: A `Triage_V1_ReassignRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Triage_V1_IntakeReceipt` to respond with.
+        func reassign(
+            request: Triage_V1_ReassignRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Triage_V1_IntakeReceipt
+
+        /// Handle the "TakeNext" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+        /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+        /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+        /// > order, that the agent qualifies for.
+        ///
+        /// - Parameters:
+        ///   - request: A `Triage_V1_TakeNextRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Triage_V1_IntakeReceipt` to respond with.
+        func takeNext(
+            request: Triage_V1_TakeNextRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Triage_V1_IntakeReceipt
+
+        /// Handle the "SetPresence" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+        ///
+        /// - Parameters:
+        ///   - request: A `Triage_V1_SetPresenceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Triage_V1_AgentReceipt` to respond with.
+        func setPresence(
+            request: Triage_V1_SetPresenceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Triage_V1_AgentReceipt
     }
 }
 
@@ -1134,6 +1350,39 @@ extension Triage_V1_IncidentIntake.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Triage_V1_IncidentIntake.Method.Reassign.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_ReassignRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_IntakeReceipt>(),
+            handler: { request, context in
+                try await self.reassign(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Triage_V1_IncidentIntake.Method.TakeNext.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_TakeNextRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_IntakeReceipt>(),
+            handler: { request, context in
+                try await self.takeNext(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Triage_V1_IncidentIntake.Method.SetPresence.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_SetPresenceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_AgentReceipt>(),
+            handler: { request, context in
+                try await self.setPresence(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1288,6 +1537,39 @@ extension Triage_V1_IncidentIntake.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IncidentView> {
         let response = try await self.getIncident(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reassign(
+        request: GRPCCore.StreamingServerRequest<Triage_V1_ReassignRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IntakeReceipt> {
+        let response = try await self.reassign(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func takeNext(
+        request: GRPCCore.StreamingServerRequest<Triage_V1_TakeNextRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_IntakeReceipt> {
+        let response = try await self.takeNext(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setPresence(
+        request: GRPCCore.StreamingServerRequest<Triage_V1_SetPresenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Triage_V1_AgentReceipt> {
+        let response = try await self.setPresence(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1473,6 +1755,45 @@ extension Triage_V1_IncidentIntake.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Triage_V1_IncidentView> {
         return GRPCCore.ServerResponse<Triage_V1_IncidentView>(
             message: try await self.getIncident(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reassign(
+        request: GRPCCore.ServerRequest<Triage_V1_ReassignRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Triage_V1_IntakeReceipt> {
+        return GRPCCore.ServerResponse<Triage_V1_IntakeReceipt>(
+            message: try await self.reassign(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func takeNext(
+        request: GRPCCore.ServerRequest<Triage_V1_TakeNextRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Triage_V1_IntakeReceipt> {
+        return GRPCCore.ServerResponse<Triage_V1_IntakeReceipt>(
+            message: try await self.takeNext(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setPresence(
+        request: GRPCCore.ServerRequest<Triage_V1_SetPresenceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Triage_V1_AgentReceipt> {
+        return GRPCCore.ServerResponse<Triage_V1_AgentReceipt>(
+            message: try await self.setPresence(
                 request: request.message,
                 context: context
             ),
@@ -1793,6 +2114,79 @@ extension Triage_V1_IncidentIntake {
             deserializer: some GRPCCore.MessageDeserializer<Triage_V1_IncidentView>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IncidentView>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Reassign" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+        /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_ReassignRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_ReassignRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_IntakeReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reassign<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_ReassignRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_ReassignRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_IntakeReceipt>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TakeNext" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+        /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+        /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+        /// > order, that the agent qualifies for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_TakeNextRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_TakeNextRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_IntakeReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func takeNext<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_TakeNextRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_TakeNextRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_IntakeReceipt>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetPresence" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_SetPresenceRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_SetPresenceRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_AgentReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setPresence<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_SetPresenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_SetPresenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_AgentReceipt>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_AgentReceipt>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2270,6 +2664,112 @@ extension Triage_V1_IncidentIntake {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Reassign" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+        /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_ReassignRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_ReassignRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_IntakeReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reassign<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_ReassignRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_ReassignRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_IntakeReceipt>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Triage_V1_IncidentIntake.Method.Reassign.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TakeNext" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+        /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+        /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+        /// > order, that the agent qualifies for.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_TakeNextRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_TakeNextRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_IntakeReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func takeNext<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_TakeNextRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_TakeNextRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_IntakeReceipt>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Triage_V1_IncidentIntake.Method.TakeNext.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetPresence" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Triage_V1_SetPresenceRequest` message.
+        ///   - serializer: A serializer for `Triage_V1_SetPresenceRequest` messages.
+        ///   - deserializer: A deserializer for `Triage_V1_AgentReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setPresence<Result>(
+            request: GRPCCore.ClientRequest<Triage_V1_SetPresenceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Triage_V1_SetPresenceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Triage_V1_AgentReceipt>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_AgentReceipt>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Triage_V1_IncidentIntake.Method.SetPresence.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2660,6 +3160,97 @@ extension Triage_V1_IncidentIntake.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_GetIncidentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_IncidentView>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Reassign" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+    /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Triage_V1_ReassignRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reassign<Result>(
+        request: GRPCCore.ClientRequest<Triage_V1_ReassignRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reassign(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_ReassignRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_IntakeReceipt>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TakeNext" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+    /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+    /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+    /// > order, that the agent qualifies for.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Triage_V1_TakeNextRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func takeNext<Result>(
+        request: GRPCCore.ClientRequest<Triage_V1_TakeNextRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.takeNext(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_TakeNextRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_IntakeReceipt>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetPresence" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Triage_V1_SetPresenceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setPresence<Result>(
+        request: GRPCCore.ClientRequest<Triage_V1_SetPresenceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_AgentReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setPresence(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Triage_V1_SetPresenceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Triage_V1_AgentReceipt>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3108,6 +3699,109 @@ extension Triage_V1_IncidentIntake.ClientProtocol {
             metadata: metadata
         )
         return try await self.getIncident(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Reassign" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: asks the router to move an open incident to another agent, to a
+    /// > named agent, or back to the queue (a ReassignRequested; the router decides).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reassign<Result>(
+        _ message: Triage_V1_ReassignRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Triage_V1_ReassignRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reassign(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TakeNext" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: an agent takes a waiting incident of their team's queue (a
+    /// > ReassignRequested with only_if_waiting; the router assigns it when the agent qualifies and
+    /// > nobody holds it yet). A staff tool's "take next" picks the first waiting incident, in service
+    /// > order, that the agent qualifies for.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func takeNext<Result>(
+        _ message: Triage_V1_TakeNextRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_IntakeReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Triage_V1_TakeNextRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.takeNext(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetPresence" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Staff and admin tenants only: sets an agent's presence (a PresenceChanged).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setPresence<Result>(
+        _ message: Triage_V1_SetPresenceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Triage_V1_AgentReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Triage_V1_SetPresenceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setPresence(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -3,10 +3,10 @@
 /// FNV-1a 64 of each `.proto` file the generated code was made from.
 public enum SchemaFingerprint {
     public static let sources: [String: UInt64] = [
-        "triage/v1/agent.proto": 0xc769_3c2b_3141_295c,
+        "triage/v1/agent.proto": 0x2135_5dcc_1cbc_39aa,
         "triage/v1/analytics.proto": 0x205a_2bc6_5d37_ae09,
-        "triage/v1/incident.proto": 0xa393_c82a_b1de_a741,
-        "triage/v1/intake.proto": 0x5c04_1126_f080_086e,
+        "triage/v1/incident.proto": 0xb942_b154_f808_3e3c,
+        "triage/v1/intake.proto": 0xbbf9_303c_d399_bd05,
         "triage/v1/notification.proto": 0x4d1e_292a_fb7b_b63e,
         "triage/v1/services.proto": 0xe754_d87f_b19d_5e0a,
     ]

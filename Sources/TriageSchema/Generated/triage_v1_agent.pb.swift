@@ -84,6 +84,9 @@ public nonisolated struct Triage_V1_AgentEvent: Sendable {
 
   public var producer: String = String()
 
+  /// The person the producer acted for (see IncidentEvent.actor); empty when it acted on its own.
+  public var actor: String = String()
+
   public var event: Triage_V1_AgentEvent.OneOf_Event? = nil
 
   public var profile: Triage_V1_AgentProfile {
@@ -164,7 +167,7 @@ nonisolated extension Triage_V1_Presence: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Triage_V1_AgentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}agent_id\0\u{3}occurred_at\0\u{1}producer\0\u{2}\u{6}profile\0\u{3}presence_changed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}agent_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}actor\0\u{2}\u{5}profile\0\u{3}presence_changed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -176,6 +179,7 @@ nonisolated extension Triage_V1_AgentEvent: SwiftProtobuf.Message, SwiftProtobuf
       case 2: try { try decoder.decodeSingularStringField(value: &self.agentID) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.producer) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.actor) }()
       case 10: try {
         var v: Triage_V1_AgentProfile?
         var hadOneofValue = false
@@ -224,6 +228,9 @@ nonisolated extension Triage_V1_AgentEvent: SwiftProtobuf.Message, SwiftProtobuf
     if !self.producer.isEmpty {
       try visitor.visitSingularStringField(value: self.producer, fieldNumber: 4)
     }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 5)
+    }
     switch self.event {
     case .profile?: try {
       guard case .profile(let v)? = self.event else { preconditionFailure() }
@@ -243,6 +250,7 @@ nonisolated extension Triage_V1_AgentEvent: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.agentID != rhs.agentID {return false}
     if lhs._occurredAt != rhs._occurredAt {return false}
     if lhs.producer != rhs.producer {return false}
+    if lhs.actor != rhs.actor {return false}
     if lhs.event != rhs.event {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -154,6 +154,14 @@ public nonisolated struct Triage_V1_IncidentEvent: @unchecked Sendable {
     set {_uniqueStorage()._sequence = newValue}
   }
 
+  /// The person the producer acted for, as the producer vouches for them (the audit trail): the
+  /// console's signed-in user (e.g. "ana"), a staff tool's user. Empty when the producer acted
+  /// on its own (the router, the escalator) or could not tell (a customer portal).
+  public var actor: String {
+    get {_storage._actor}
+    set {_uniqueStorage()._actor = newValue}
+  }
+
   public var event: OneOf_Event? {
     get {return _storage._event}
     set {_uniqueStorage()._event = newValue}
@@ -462,9 +470,18 @@ public nonisolated struct Triage_V1_ReturnedToQueue: Sendable {
   fileprivate var _reason: Triage_V1_AssignmentReason? = nil
 }
 
-/// A person or a tool asks the router to move the incident to another agent (published by the
-/// intake or another producer, never by the router). The router answers with a Reassigned when
-/// another agent qualifies; otherwise the incident stays with its agent.
+/// A person or a tool asks the router to move the incident (published by the intake or another
+/// producer, never by the router).
+/// - No target: the router moves it to another eligible agent (a Reassigned) when one qualifies;
+///   otherwise it stays with its agent.
+/// - `to_agent_id`: the router gives it to that agent, held or waiting in the queue, when they
+///   qualify (on the team's desk, the product, the language, room for its weight; presence and
+///   shift are not asked: a person chose them); otherwise nothing changes.
+/// - `to_agent_id` with `only_if_waiting` ("take"): the same, but only while the incident waits
+///   in the queue; an incident someone already holds stays with them (two agents taking the same
+///   incident: the first wins). The assignment's cause is "taken".
+/// - `to_queue`: its agent gives it back; the router places it again by its usual rules without
+///   that agent (a Reassigned to someone else, or a ReturnedToQueue).
 public nonisolated struct Triage_V1_ReassignRequested: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -475,6 +492,15 @@ public nonisolated struct Triage_V1_ReassignRequested: Sendable {
 
   /// Free text for people. Optional.
   public var note: String = String()
+
+  /// The agent to give it to. Optional; not together with `to_queue`.
+  public var toAgentID: String = String()
+
+  /// Back to the team's queue. Optional.
+  public var toQueue: Bool = false
+
+  /// With `to_agent_id`: only while nobody holds the incident.
+  public var onlyIfWaiting: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -717,7 +743,7 @@ nonisolated extension Triage_V1_Coverage: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IncidentEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{2}\u{5}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0\u{3}returned_to_queue\0\u{3}reassign_requested\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{1}actor\0\u{2}\u{4}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0\u{3}returned_to_queue\0\u{3}reassign_requested\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -725,6 +751,7 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
     var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _producer: String = String()
     var _sequence: UInt64 = 0
+    var _actor: String = String()
     var _event: Triage_V1_IncidentEvent.OneOf_Event?
 
       // This property is used as the initial default value for new instances of the type.
@@ -741,6 +768,7 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
       _occurredAt = source._occurredAt
       _producer = source._producer
       _sequence = source._sequence
+      _actor = source._actor
       _event = source._event
     }
   }
@@ -765,6 +793,7 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._occurredAt) }()
         case 4: try { try decoder.decodeSingularStringField(value: &_storage._producer) }()
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._actor) }()
         case 10: try {
           var v: Triage_V1_Opened?
           var hadOneofValue = false
@@ -1026,6 +1055,9 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
       if _storage._sequence != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._sequence, fieldNumber: 5)
       }
+      if !_storage._actor.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._actor, fieldNumber: 6)
+      }
       switch _storage._event {
       case .opened?: try {
         guard case .opened(let v)? = _storage._event else { preconditionFailure() }
@@ -1115,6 +1147,7 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
         if _storage._occurredAt != rhs_storage._occurredAt {return false}
         if _storage._producer != rhs_storage._producer {return false}
         if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._actor != rhs_storage._actor {return false}
         if _storage._event != rhs_storage._event {return false}
         return true
       }
@@ -1359,7 +1392,7 @@ nonisolated extension Triage_V1_ReturnedToQueue: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Triage_V1_ReassignRequested: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReassignRequested"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}requested_by\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}requested_by\0\u{1}note\0\u{3}to_agent_id\0\u{3}to_queue\0\u{3}only_if_waiting\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1369,6 +1402,9 @@ nonisolated extension Triage_V1_ReassignRequested: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.toAgentID) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.toQueue) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.onlyIfWaiting) }()
       default: break
       }
     }
@@ -1381,12 +1417,24 @@ nonisolated extension Triage_V1_ReassignRequested: SwiftProtobuf.Message, SwiftP
     if !self.note.isEmpty {
       try visitor.visitSingularStringField(value: self.note, fieldNumber: 2)
     }
+    if !self.toAgentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.toAgentID, fieldNumber: 3)
+    }
+    if self.toQueue != false {
+      try visitor.visitSingularBoolField(value: self.toQueue, fieldNumber: 4)
+    }
+    if self.onlyIfWaiting != false {
+      try visitor.visitSingularBoolField(value: self.onlyIfWaiting, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Triage_V1_ReassignRequested, rhs: Triage_V1_ReassignRequested) -> Bool {
     if lhs.requestedBy != rhs.requestedBy {return false}
     if lhs.note != rhs.note {return false}
+    if lhs.toAgentID != rhs.toAgentID {return false}
+    if lhs.toQueue != rhs.toQueue {return false}
+    if lhs.onlyIfWaiting != rhs.onlyIfWaiting {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
