@@ -57,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -285,6 +286,7 @@ let package = Package(
                 "TriageAnalytics", "TriageKafka", "TriageOps",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -428,7 +430,7 @@ let package = Package(
             name: "TriageConsoleTests",
             dependencies: [
                 "TriageConsole", "TriageDashboard", "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema",
-                "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents",
+                "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents", "TriageRouterWorker", "TriageRouting", "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -68,6 +68,8 @@ extension DevCommand {
             client: kafka.clientConfiguration, policy: policy, clock: clock, group: TriageGroup.escalator,
             sessionTimeout: .seconds(6), logger: logger
         )
+        let rosterFile = try roster.map(loadRoster) ?? DevRoster.demo
+        let devConsole = try DevConsole(roster: rosterFile)
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: TriageGroup.router, defaultTeam: "tier-1",
@@ -81,8 +83,6 @@ extension DevCommand {
         let sink = DevWebhookSink(key: UUID().uuidString, logger: logger)
         let sinkRunning = Task { try await sink.run() }
         let sinkPort = await sink.boundPort()
-        let rosterFile = try roster.map(loadRoster) ?? DevRoster.demo
-        let devConsole = try DevConsole(roster: rosterFile)
         let tenants = try TenantDirectory.load(
             yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n"
                 + "  - name: dev-console\n    token: \(devConsole.token)\n    admin: true\n",

@@ -96,7 +96,7 @@ extension DevCommand {
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
         group.add(
             devConsole.services(
-                make: { [token = devConsole.token, directory = devConsole.directory, consolePort = self.consolePort] in
+                make: { [client, token = devConsole.token, directory = devConsole.directory, consolePort = self.consolePort] in
                     try await Console(
                         client: client, intake: (host: "127.0.0.1", port: port), token: token, directory: directory, now: { clock.now() },
                         policy: policy, routing: rosterFile.policy, groups: Self.workerGroups,

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TriageConsole
 import TriageKafkaTesting
+import TriageRouting
 import TriageSchema
 
 @Suite("Console actions through the intake, over loopback HTTP", .serialized)
@@ -83,6 +84,7 @@ struct ConsoleActionTests {
             func check(_ response: WebSession.Page, _ what: String, type: String) async throws {
                 #expect(response.status == 303 && response.outcome == "done", "\(what): \(response.status) \(response.outcome ?? "-")")
                 expected += 1
+                let expected = expected
                 try await eventually("\(what) on the topic", timeout: .seconds(20)) {
                     (try? await harness.events(of: incident).count) ?? 0 >= expected
                 }
@@ -143,5 +145,67 @@ struct ConsoleActionTests {
     }
 
     /// The event's actor (the signed-in username the intake stamped).
-    static func actor(of event: IncidentEvent?) -> String? { event.map { _ in "ana" } }
+    static func actor(of event: IncidentEvent?) -> String? { event?.actor }
+}
+
+@Suite("Console queues, take next, presence and reassignment with a router", .serialized)
+struct ConsoleRoutingTests {
+    /// agent-1 (tier-1) and agent-2 (tier-2), both away: incidents wait in the queue.
+    static let roster = Roster(
+        agents: [
+            Agent(id: "agent-1", team: "tier-1", skills: ["billing"], languages: ["en"], capacity: 6),
+            Agent(id: "agent-2", team: "tier-2", skills: ["billing"], languages: ["en"], capacity: 6),
+        ],
+        initialPresence: ["agent-1": .away, "agent-2": .away])
+
+    @Test func takeNextPresenceAndBackToTheQueue() async throws {
+        try await HeavyTests.run {
+            let harness = try await ConsoleHarness(roster: Self.roster)
+            defer { Task { try? await harness.stop() } }
+            try await harness.grantPack()
+            let incident = try await harness.open(team: "tier-1")
+            try await eventually("tier-1 queues it", timeout: .seconds(30)) {
+                harness.console.collector.desks()["tier-1"]?.queue == [incident]
+            }
+            let ana = WebSession(http: harness.http, base: harness.base)
+            try await ana.signIn("ana")
+            let queues = try await ana.get("/queues")
+            #expect(queues.body.contains("id=\"queue-depth-tier-1\" data-queue-depth=\"1\""))
+            #expect(queues.body.contains("data-oldest-id=\"\(incident)\""))
+            #expect(!queues.body.contains("id=\"queue-tier-2\""))  // an agent sees their own team's queue
+
+            // Take next: a ReassignRequested (only while waiting) for agent-1, by ana; the router assigns it, cause "taken".
+            let take = try await ConsoleActionTests.submit(ana, page: "/queues", form: "take-next-tier-1")
+            #expect(take.status == 303 && take.outcome == "done")
+            try await eventually("agent-1 holds it", timeout: .seconds(30)) {
+                harness.console.records.snapshot(incident)?.assignedAgentID == "agent-1"
+            }
+            let events = try await harness.events(of: incident)
+            let request = try #require(events.first { $0.eventTypeName == "ReassignRequested" })
+            #expect(request.actor == "ana" && request.reassignRequested.toAgentID == "agent-1" && request.reassignRequested.onlyIfWaiting)
+            let assigned = try #require(events.last { $0.eventTypeName == "Assigned" })
+            #expect(assigned.assigned.reason.cause == "taken")
+            try await eventually("the page shows the routing decision", timeout: .seconds(20)) {
+                (try? await ana.get("/incidents/\(incident)").body.contains("data-cause=\"taken\"")) == true
+            }
+
+            // Presence: ana sets her own; not bo's.
+            let presence = try await ConsoleActionTests.submit(ana, page: "/agents", form: "presence-agent-1", [("presence", "online")])
+            #expect(presence.status == 303 && presence.outcome == "done")
+            try await eventually("agent-1 online", timeout: .seconds(30)) {
+                harness.console.collector.agentRows().first { $0.id == "agent-1" }?.presence == "online"
+            }
+            let agents = try await ana.get("/agents")
+            let token = try #require(WebSession.form("presence-agent-1", in: agents.body)).fields
+            #expect(try await ana.post("/agents/agent-2/presence", token + [("presence", "online")]).status == 403)
+
+            // Back to the queue (nobody else qualifies: it waits again).
+            let back = try await ConsoleActionTests.submit(ana, page: "/incidents/\(incident)", form: "action-reassign", [("to", "queue")])
+            #expect(back.status == 303 && back.outcome == "done")
+            try await eventually("a ReassignRequested to the queue by ana", timeout: .seconds(20)) {
+                (try? await harness.events(of: incident))?.contains { $0.eventTypeName == "ReassignRequested" && $0.reassignRequested.toQueue && $0.actor == "ana" } == true
+            }
+            try await harness.stop()
+        }
+    }
 }

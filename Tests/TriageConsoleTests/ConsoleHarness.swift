@@ -14,6 +14,9 @@ import TriageEntitlements
 import TriageIntake
 import TriageKafka
 import TriageKafkaTesting
+import TriageRouterWorker
+import TriageRouting
+import TriageRoutingEvents
 import TriageSLA
 import TriageSchema
 import TriageStreams
@@ -80,7 +83,9 @@ final class ConsoleHarness: Sendable {
     private let consoleGroup: ServiceGroup
     private let consoleRunning: Task<Void, any Error>
 
-    init(configure: (inout ConsoleConfiguration) -> Void = { _ in }) async throws {
+    /// With `roster`, a router runs too (its agents published at start, `triage.agent-events`
+    /// being where the intake's SetPresence publishes).
+    init(roster: Roster? = nil, configure: (inout ConsoleConfiguration) -> Void = { _ in }) async throws {
         let cluster = try KafkaTestCluster()
         self.cluster = cluster
         var topics = LedgerTopics()
@@ -114,19 +119,38 @@ final class ConsoleHarness: Sendable {
         self.clock = clock
         var configuration = ConsoleConfiguration(port: 0, wallClock: { clock.now })
         configure(&configuration)
+        try cluster.embedded.createTopic(TriageTopic.agentEvents, partitions: 1, replicationFactor: 1)
+        var routerTopics = RouterTopics()
+        routerTopics.incidentEvents = topics.incidentEvents
+        routerTopics.agentEvents = TriageTopic.agentEvents
+        routerTopics.routing = try cluster.makeTopic("routing", partitions: 2)
+        routerTopics.routingIndex = try cluster.makeTopic("routing-index", partitions: 3)
+        routerTopics.deskState = try cluster.makeTopic("router-state", partitions: 2)
+        routerTopics.deadLetter = topics.deadLetter
         let dashboardTopics = DashboardTopics(
-            incidentState: topics.incidentState, incidentEvents: topics.incidentEvents,
-            agentEvents: try cluster.makeTopic("agent-events", partitions: 1), routerState: try cluster.makeTopic("router-state", partitions: 1))
+            incidentState: topics.incidentState, incidentEvents: topics.incidentEvents, agentEvents: TriageTopic.agentEvents,
+            routerState: routerTopics.deskState)
+        var routerServices: [any Service] = []
+        if let roster {
+            let router = try await RouterInstance(
+                client: client, policy: roster.policy, group: uniqueName("router"), defaultTeam: "tier-1", sessionTimeout: .seconds(3),
+                logger: logger, topics: routerTopics)
+            routerServices = router.services
+        }
         let ledger = operatorLedger
         let workers = ServiceGroup(
             configuration: .init(
                 services: [.init(service: producer), .init(service: ledger), .init(service: feed), .init(service: feedConsumer)]
-                    + intake.services.map { .init(service: $0) },
+                    + intake.services.map { .init(service: $0) } + routerServices.map { .init(service: $0) },
                 logger: logger))
         workersRunning = Task { try await workers.run() }
         self.workers = workers
         intakePort = try await withDeadline(.seconds(60)) { [intake] in try await intake.server.boundPort() }
         try await ledger.ready()
+        for event in roster?.agentEvents(source: "test", at: Date()) ?? [] {
+            _ = try await producer.send(
+                KafkaProducerMessage(topic: TriageTopic.agentEvents, key: Array(event.agentID.utf8), value: try event.serializedBytes()))
+        }
         console = try await Console(
             client: client, intake: (host: "127.0.0.1", port: intakePort), token: Self.consoleToken,
             directory: try StaffDirectory.load(yaml: Self.accountsYAML, file: "accounts.yaml"), now: { Date() }, topics: dashboardTopics,

@@ -1,5 +1,5 @@
 import Foundation
-import TriageCore
+public import TriageCore
 
 /// What a person does to an incident from its page; one intake call each.
 public enum IncidentAction: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The console's sessions, in memory (server side; the cookie carries only a random id).

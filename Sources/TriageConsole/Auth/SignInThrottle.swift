@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Slows down password guessing: after ``ConsoleConfiguration/SignIn/maximumFailures`` failed

@@ -1,4 +1,4 @@
-import TriageAnalytics
+public import TriageAnalytics
 
 /// Who may see and act on what: leads and admins every team; an agent the incidents of their
 /// own team (its queue included) and any incident they hold.

@@ -1,5 +1,5 @@
 import Foundation
-import TriageCore
+public import TriageCore
 import Yams
 
 /// The console's accounts, read from a YAML file (in Kubernetes, a Secret):

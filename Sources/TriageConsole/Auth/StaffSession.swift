@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A signed-in browser: the id its cookie carries, who it is, and the token every form of the
 /// session carries (CSRF).

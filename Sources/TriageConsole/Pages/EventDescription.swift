@@ -5,7 +5,7 @@ import TriageSchema
 /// One lifecycle event in words for the timeline, and its routing decision when it has one.
 enum EventDescription {
     /// The person the producer acted for (`IncidentEvent.actor`); empty when it acted on its own.
-    static func actor(of event: IncidentEvent) -> String { "" }
+    static func actor(of event: IncidentEvent) -> String { event.actor }
 
     static func text(_ event: IncidentEvent) -> String {
         switch event.event {

@@ -1,5 +1,5 @@
 public import Foundation
-public import TriageAnalytics
+import TriageAnalytics
 public import TriageDashboard
 public import TriageRouting
 public import TriageSLA

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdBcrypt
 public import Logging
@@ -334,7 +335,7 @@ public final class ConsoleServer: Service, Sendable {
         let requestID = ActionRequestID.make(username: signed.account.username, action: "take-next", target: team, nonce: form["nonce"] ?? "")
         return await once(signed, requestID: requestID, redirect: "/queues") {
             guard let desk = board.collector.desks()[team],
-                let incident = TakeNextChoice.incident(for: agentID, on: desk, policy: board.routing)
+                let incident = desk.nextTakeable(by: agentID, policy: board.routing)
             else { return .refused("Nothing waiting in \(team) fits you now (product, language, room for its weight).") }
             return await gateway.takeNext(agentID: agentID, incident: incident, actor: signed.account.username, requestID: requestID)
         }
