@@ -132,7 +132,8 @@ struct ConsoleActionTests {
             let refused = try await ana.post("\(path)/actions/acknowledge", token)
             #expect(refused.status == 303 && refused.outcome == "refused")
             let shown = try await ana.get(path)
-            #expect(shown.body.contains("data-outcome=\"refused\"") && shown.body.contains("FAILED_PRECONDITION"))
+            let flash = WebSession.capture(#"<p id="flash"[^>]*>([^<]*)</p>"#, in: shown.body) ?? ""
+            #expect(shown.body.contains("data-outcome=\"refused\"") && flash.contains("The intake refused") && flash.contains("closed_resolved"), "\(flash)")
             try await Task.sleep(for: .seconds(1))
             #expect(try await harness.events(of: incident).count == expected)
 
