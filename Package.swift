@@ -429,8 +429,10 @@ let package = Package(
         .testTarget(
             name: "TriageConsoleTests",
             dependencies: [
-                "TriageConsole", "TriageDashboard", "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema",
-                "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents", "TriageRouterWorker", "TriageRouting", "TriageRoutingEvents",
+                "TriageConsole", "TriageDashboard", "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting",
+                "TriageSchema",
+                "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents", "TriageRouterWorker", "TriageRouting",
+                "TriageRoutingEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -83,13 +83,16 @@ struct ConsoleServeCommand: AsyncParsableCommand {
         let directory: StaffDirectory
         do { directory = try StaffDirectory.load(path: accounts) } catch { throw CommandFailure("invalid accounts file: \(error)") }
         guard let token = ProcessInfo.processInfo.environment[intakeTokenEnv], !token.isEmpty else {
-            throw CommandFailure("no intake token: set $\(intakeTokenEnv) to an admin tenant's bearer token (or name another variable with --intake-token-env)")
+            throw CommandFailure(
+                "no intake token: set $\(intakeTokenEnv) to an admin tenant's bearer token (or name another variable with --intake-token-env)"
+            )
         }
         let policy = try sla.loadPolicy()
         let routing = try roster.load()?.policy ?? RoutingPolicy()
         let clock = time.clock
         let scaled = time.timeScale != 1 || time.timeOrigin != nil
-        var configuration = ConsoleConfiguration(host: host, port: port, allowedOrigins: allowedOrigin, loadWeights: routing.severityWeights)
+        var configuration = ConsoleConfiguration(
+            host: host, port: port, allowedOrigins: allowedOrigin, loadWeights: routing.severityWeights)
         configuration.sessions.idleTimeout = .milliseconds(Int64(sessionIdleMinutes * 60_000))
         let console = try await Console(
             client: try connection.clientConfiguration(), intake: Self.address(intake)!, token: token, intakeTLS: intakeTLS,

@@ -137,7 +137,11 @@ extension DevCommand {
         fflush(nil)
         group.add(
             devConsole.services(
-                make: { [client = kafka.clientConfiguration, server = intake.server, token = devConsole.token, directory = devConsole.directory, consolePort = self.consolePort] in
+                make: {
+                    [
+                        client = kafka.clientConfiguration, server = intake.server, token = devConsole.token,
+                        directory = devConsole.directory, consolePort = self.consolePort
+                    ] in
                     try await Console(
                         client: client, intake: (host: "127.0.0.1", port: try await PortAnnouncer.port(of: server)), token: token,
                         directory: directory, now: { clock.now() }, policy: policy, routing: rosterFile.policy, groups: Self.workerGroups,

@@ -29,7 +29,8 @@ struct DevConsole {
             """
         var lines = ["lead (lead, every team)", "admin (admin)"]
         for agent in roster.agents.prefix(2) {
-            yaml += "  - {username: \(agent.id), display_name: \(agent.id), role: agent, agent_id: \(agent.id), team: \(agent.team), password_bcrypt: \"\(hash)\"}\n"
+            yaml +=
+                "  - {username: \(agent.id), display_name: \(agent.id), role: agent, agent_id: \(agent.id), team: \(agent.team), password_bcrypt: \"\(hash)\"}\n"
             lines.append("\(agent.id) (agent, \(agent.team))")
         }
         directory = try StaffDirectory.load(yaml: yaml, file: "(dev accounts)")

@@ -109,12 +109,15 @@ struct ConsoleActionTests {
             #expect(try await harness.events(of: incident).count == expected)
 
             try await check(
-                try await Self.submit(ana, page: path, form: "action-note", [("text", "looking into it"), ("visibility", "internal")]), "note",
+                try await Self.submit(ana, page: path, form: "action-note", [("text", "looking into it"), ("visibility", "internal")]),
+                "note",
                 type: "NoteAdded")
             try await check(
-                try await Self.submit(ana, page: path, form: "action-severity", [("severity", "A"), ("reason", "all invoices")]), "severity",
+                try await Self.submit(ana, page: path, form: "action-severity", [("severity", "A"), ("reason", "all invoices")]),
+                "severity",
                 type: "SeverityChanged")
-            try await check(try await Self.submit(ana, page: path, form: "action-wait", [("reason", "logs")]), "wait", type: "WaitingOnCustomer")
+            try await check(
+                try await Self.submit(ana, page: path, form: "action-wait", [("reason", "logs")]), "wait", type: "WaitingOnCustomer")
             try await eventually("waiting shown", timeout: .seconds(20)) {
                 harness.console.records.snapshot(incident)?.status.rawValue == "waiting_on_customer"
             }
@@ -125,7 +128,9 @@ struct ConsoleActionTests {
             try await check(try await Self.submit(ana, page: path, form: "action-close-resolved"), "close", type: "ClosedResolved")
 
             // A refused action shows the intake's message and publishes nothing.
-            try await eventually("closed shown", timeout: .seconds(20)) { harness.console.records.snapshot(incident)?.status.isClosed == true }
+            try await eventually("closed shown", timeout: .seconds(20)) {
+                harness.console.records.snapshot(incident)?.status.isClosed == true
+            }
             let closed = try await ana.get(path)
             #expect(WebSession.form("action-acknowledge", in: closed.body) == nil)
             let token = try #require(WebSession.form("action-note", in: closed.body)).fields
@@ -133,7 +138,9 @@ struct ConsoleActionTests {
             #expect(refused.status == 303 && refused.outcome == "refused")
             let shown = try await ana.get(path)
             let flash = WebSession.capture(#"<p id="flash"[^>]*>([^<]*)</p>"#, in: shown.body) ?? ""
-            #expect(shown.body.contains("data-outcome=\"refused\"") && flash.contains("The intake refused") && flash.contains("closed_resolved"), "\(flash)")
+            #expect(
+                shown.body.contains("data-outcome=\"refused\"") && flash.contains("The intake refused")
+                    && flash.contains("closed_resolved"), "\(flash)")
             try await Task.sleep(for: .seconds(1))
             #expect(try await harness.events(of: incident).count == expected)
 
@@ -204,7 +211,9 @@ struct ConsoleRoutingTests {
             let back = try await ConsoleActionTests.submit(ana, page: "/incidents/\(incident)", form: "action-reassign", [("to", "queue")])
             #expect(back.status == 303 && back.outcome == "done")
             try await eventually("a ReassignRequested to the queue by ana", timeout: .seconds(20)) {
-                (try? await harness.events(of: incident))?.contains { $0.eventTypeName == "ReassignRequested" && $0.reassignRequested.toQueue && $0.actor == "ana" } == true
+                (try? await harness.events(of: incident))?.contains {
+                    $0.eventTypeName == "ReassignRequested" && $0.reassignRequested.toQueue && $0.actor == "ana"
+                } == true
             }
             try await harness.stop()
         }

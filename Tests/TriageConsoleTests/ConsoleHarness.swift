@@ -210,10 +210,14 @@ final class ConsoleHarness: Sendable {
         return id
     }
 
-    func withIntake<T: Sendable>(_ body: @Sendable @escaping (Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>) async throws -> T)
+    func withIntake<T: Sendable>(
+        _ body: @Sendable @escaping (Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>) async throws -> T
+    )
         async throws -> T
     {
-        try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: intakePort), transportSecurity: .plaintext)) {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: intakePort), transportSecurity: .plaintext)
+        ) {
             try await body(Triage_V1_IncidentIntake.Client(wrapping: $0))
         }
     }

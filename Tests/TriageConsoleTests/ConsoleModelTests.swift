@@ -40,9 +40,15 @@ struct ConsoleModelTests {
     @Test func timelinesKeepTheFirstAndTheLatestEventsOnce() {
         var timeline = IncidentTimeline(limit: 3)
         for index in 1...5 {
-            timeline.append(.with { $0.eventID = "e\(index)"; $0.incidentID = "INC-1" })
+            timeline.append(
+                .with {
+                    $0.eventID = "e\(index)"; $0.incidentID = "INC-1"
+                })
         }
-        timeline.append(.with { $0.eventID = "e5"; $0.incidentID = "INC-1" })
+        timeline.append(
+            .with {
+                $0.eventID = "e5"; $0.incidentID = "INC-1"
+            })
         #expect(timeline.events.map(\.eventID) == ["e1", "e4", "e5"])
         #expect(timeline.dropped == 2)
     }

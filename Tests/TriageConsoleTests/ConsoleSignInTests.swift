@@ -62,7 +62,10 @@ struct ConsoleSignInTests {
 
             // A sign-in posted from another site is refused.
             let foreign = WebSession(http: harness.http, base: harness.base)
-            #expect(try await foreign.post("/signin", [("username", "lee"), ("password", ConsoleHarness.password)], origin: "http://evil.example").status == 403)
+            #expect(
+                try await foreign.post(
+                    "/signin", [("username", "lee"), ("password", ConsoleHarness.password)], origin: "http://evil.example"
+                ).status == 403)
             try await harness.stop()
         }
     }

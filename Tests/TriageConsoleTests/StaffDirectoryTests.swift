@@ -27,9 +27,18 @@ struct StaffDirectoryTests {
     }
 
     @Test(arguments: [
-        ("accounts:\n  - username: ana\n    role: chief\n    password_bcrypt: \"\(hash)\"\n", "accounts.yaml:3:11: accounts[0].role: unknown role 'chief'"),
-        ("accounts:\n  - username: ana\n    role: agent\n    team: t\n    password_bcrypt: \"\(hash)\"\n", "accounts[0].agent_id: an agent needs 'agent_id'"),
-        ("accounts:\n  - username: ana\n    role: lead\n    password_bcrypt: secret\n", "accounts.yaml:4:22: accounts[0].password_bcrypt: not a bcrypt hash"),
+        (
+            "accounts:\n  - username: ana\n    role: chief\n    password_bcrypt: \"\(hash)\"\n",
+            "accounts.yaml:3:11: accounts[0].role: unknown role 'chief'"
+        ),
+        (
+            "accounts:\n  - username: ana\n    role: agent\n    team: t\n    password_bcrypt: \"\(hash)\"\n",
+            "accounts[0].agent_id: an agent needs 'agent_id'"
+        ),
+        (
+            "accounts:\n  - username: ana\n    role: lead\n    password_bcrypt: secret\n",
+            "accounts.yaml:4:22: accounts[0].password_bcrypt: not a bcrypt hash"
+        ),
         ("accounts:\n  - username: ana\n    role: lead\n    pasword_bcrypt: x\n", "accounts.yaml:4:5: accounts[0].pasword_bcrypt:"),
         (
             "accounts:\n  - username: ana\n    role: lead\n    password_bcrypt: \"\(hash)\"\n  - username: ana\n    role: lead\n    password_bcrypt: \"\(hash)\"\n",

@@ -22,7 +22,8 @@ public final class SessionStore: Sendable {
     public func start(username: String) -> StaffSession {
         let instant = now()
         let session = StaffSession(
-            id: StaffSession.randomToken(), username: username, csrfToken: StaffSession.randomToken(), createdAt: instant, lastSeenAt: instant)
+            id: StaffSession.randomToken(), username: username, csrfToken: StaffSession.randomToken(), createdAt: instant,
+            lastSeenAt: instant)
         sessions.withLock { sessions in
             sweep(&sessions, at: instant)
             if sessions.count >= max(1, configuration.maximum), let oldest = sessions.values.min(by: { $0.lastSeenAt < $1.lastSeenAt }) {

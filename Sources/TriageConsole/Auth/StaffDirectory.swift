@@ -39,7 +39,8 @@ public struct StaffDirectory: Sendable {
     public static func load(yaml: String, file: String) throws(ConfigurationError) -> StaffDirectory {
         let reader = AccountsReader(file: file)
         guard let root = try reader.compose(yaml), !AccountsReader.isNull(root) else {
-            throw ConfigurationError(code: .missingKey, file: file, key: "accounts", message: "the file is empty; list the console's accounts under 'accounts:'")
+            throw ConfigurationError(
+                code: .missingKey, file: file, key: "accounts", message: "the file is empty; list the console's accounts under 'accounts:'")
         }
         return StaffDirectory(accounts: try reader.accounts(root))
     }
@@ -48,7 +49,8 @@ public struct StaffDirectory: Sendable {
     public static func load(path: String) throws(ConfigurationError) -> StaffDirectory {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigurationError(code: .invalidValue, file: path, message: "cannot read the accounts file: \(error.localizedDescription)")
+            throw ConfigurationError(
+                code: .invalidValue, file: path, message: "cannot read the accounts file: \(error.localizedDescription)")
         }
         return try load(yaml: text, file: path)
     }
@@ -70,7 +72,9 @@ private struct AccountsReader: YAMLConfigurationReader {
             let usernameNode = try required(values, "username", hint: "the sign-in name")
             let username = try name(usernameNode, path: values.path("username"), what: "a username")
             if let earlier = seen[username] {
-                throw error(.duplicate, "username '\(username)' is already used by accounts[\(earlier)]; each once", at: usernameNode, key: values.path("username"))
+                throw error(
+                    .duplicate, "username '\(username)' is already used by accounts[\(earlier)]; each once", at: usernameNode,
+                    key: values.path("username"))
             }
             seen[username] = index
             var displayName = username
@@ -86,9 +90,12 @@ private struct AccountsReader: YAMLConfigurationReader {
             if let node = values["team"] { team = try name(node, path: values.path("team"), what: "a team name") }
             if role == .agent {
                 if agentID == nil {
-                    throw error(.missingKey, "an agent needs 'agent_id' (the id routing knows them by)", at: item, key: values.path("agent_id"))
+                    throw error(
+                        .missingKey, "an agent needs 'agent_id' (the id routing knows them by)", at: item, key: values.path("agent_id"))
                 }
-                if team == nil { throw error(.missingKey, "an agent needs 'team' (whose queue they see)", at: item, key: values.path("team")) }
+                if team == nil {
+                    throw error(.missingKey, "an agent needs 'team' (whose queue they see)", at: item, key: values.path("team"))
+                }
             }
             let hashNode = try required(values, "password_bcrypt", hint: "a bcrypt hash from `triage console hash-password`")
             let hash = try string(hashNode, path: values.path("password_bcrypt"), what: "a bcrypt hash")
@@ -97,7 +104,8 @@ private struct AccountsReader: YAMLConfigurationReader {
                     .invalidValue, "not a bcrypt hash ($2b$12$ followed by 53 characters); make one with `triage console hash-password`",
                     at: hashNode, key: values.path("password_bcrypt"))
             }
-            accounts.append(StaffAccount(username: username, displayName: displayName, role: role, agentID: agentID, team: team, passwordHash: hash))
+            accounts.append(
+                StaffAccount(username: username, displayName: displayName, role: role, agentID: agentID, team: team, passwordHash: hash))
         }
         guard !accounts.isEmpty else {
             throw error(.invalidValue, "no accounts: nobody could sign in; add at least one", at: list, key: "accounts")

@@ -11,7 +11,8 @@ import TriageRouting
 /// `form#presence-ID`.
 enum AgentsPage {
     static func render(
-        agents: [DashboardSnapshot.Agent], assignments: [String: [String]], shifts: [String: String], weights: DashboardSnapshot.PerSeverity,
+        agents: [DashboardSnapshot.Agent], assignments: [String: [String]], shifts: [String: String],
+        weights: DashboardSnapshot.PerSeverity,
         context: PageContext
     ) -> String {
         var body = """

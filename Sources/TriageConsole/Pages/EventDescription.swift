@@ -10,11 +10,13 @@ enum EventDescription {
     static func text(_ event: IncidentEvent) -> String {
         switch event.event {
         case .opened(let opened):
-            return "severity \(letter(opened.severity)), \(opened.product), \(opened.language); customer \(opened.customerAccount), entitlement \(opened.entitlementID)"
+            return
+                "severity \(letter(opened.severity)), \(opened.product), \(opened.language); customer \(opened.customerAccount), entitlement \(opened.entitlementID)"
                 + (opened.team.isEmpty ? "" : ", team \(opened.team)") + (opened.title.isEmpty ? "" : " — \(opened.title)")
         case .assigned(let assigned): return "assigned to \(assigned.agentID) — \(reason(assigned.reason))"
         case .reassigned(let moved):
-            return "moved from \(moved.fromAgentID.isEmpty ? "the queue" : moved.fromAgentID) to \(moved.toAgentID.isEmpty ? "the queue" : moved.toAgentID) — \(reason(moved.reason))"
+            return
+                "moved from \(moved.fromAgentID.isEmpty ? "the queue" : moved.fromAgentID) to \(moved.toAgentID.isEmpty ? "the queue" : moved.toAgentID) — \(reason(moved.reason))"
         case .returnedToQueue(let returned): return "back to the queue from \(returned.fromAgentID) — \(reason(returned.reason))"
         case .reassignRequested(let request):
             let target = request.toQueue ? "back to the queue" : request.toAgentID.isEmpty ? "to another agent" : "to \(request.toAgentID)"
@@ -22,17 +24,21 @@ enum EventDescription {
                 + (request.note.isEmpty ? "" : ": \(request.note)")
         case .severityChanged(let change):
             return "severity \(letter(change.from)) → \(letter(change.to))" + (change.reason.isEmpty ? "" : ": \(change.reason)")
-        case .waitingOnCustomer(let waiting): return "waiting on the customer (SLA paused)" + (waiting.reason.isEmpty ? "" : ": \(waiting.reason)")
+        case .waitingOnCustomer(let waiting):
+            return "waiting on the customer (SLA paused)" + (waiting.reason.isEmpty ? "" : ": \(waiting.reason)")
         case .customerResponded: return "the customer responded (SLA resumed)"
         case .noteAdded(let note): return "\(note.public ? "public" : "internal") note by \(note.author): \(note.text)"
-        case .slaWarning(let warning): return "\(warning.thresholdPercent)% of \(warning.target) used; due \(HTML.instant(warning.deadline.date))"
+        case .slaWarning(let warning):
+            return "\(warning.thresholdPercent)% of \(warning.target) used; due \(HTML.instant(warning.deadline.date))"
         case .escalated(let escalated):
-            return "\(escalated.target) escalated to level \(escalated.level)" + (escalated.notify.isEmpty ? "" : " → \(escalated.notify.joined(separator: ", "))")
+            return "\(escalated.target) escalated to level \(escalated.level)"
+                + (escalated.notify.isEmpty ? "" : " → \(escalated.notify.joined(separator: ", "))")
         case .solutionDelivered(let solution): return "solution delivered by \(solution.agentID): \(solution.summary)"
         case .closedResolved(let closed): return "closed resolved by \(closed.closedBy)"
         case .closedUnresolved(let closed):
             return "closed unresolved by \(closed.closedBy) (\(closed.reason)); credit \(closed.creditRefunded ? "refunded" : "kept")"
-        case .closeRequestedByCustomer(let request): return "the customer asked to close" + (request.reason.isEmpty ? "" : ": \(request.reason)")
+        case .closeRequestedByCustomer(let request):
+            return "the customer asked to close" + (request.reason.isEmpty ? "" : ": \(request.reason)")
         case .reopened(let reopened): return "reopened" + (reopened.reason.isEmpty ? "" : ": \(reopened.reason)")
         case .split(let split): return "split into \(split.childIncidentIds.joined(separator: ", "))"
         case .acknowledged(let acknowledged): return "acknowledged by \(acknowledged.agentID)"
@@ -53,7 +59,9 @@ enum EventDescription {
         var parts = ["cause \(reason.cause.isEmpty ? "—" : reason.cause)"]
         if !reason.matchedSkills.isEmpty { parts.append("skills \(reason.matchedSkills.joined(separator: ", "))") }
         if reason.capacity > 0 { parts.append("load \(reason.loadBefore) → \(reason.loadAfter) of \(reason.capacity)") }
-        if reason.candidatesConsidered > 0 { parts.append("\(reason.candidatesConsidered) candidate\(reason.candidatesConsidered == 1 ? "" : "s")") }
+        if reason.candidatesConsidered > 0 {
+            parts.append("\(reason.candidatesConsidered) candidate\(reason.candidatesConsidered == 1 ? "" : "s")")
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -61,7 +61,8 @@ struct IncidentPage {
     func clocks() -> String {
         var html = "<h2>SLA clocks</h2>\n"
         if explanation.clocks.isEmpty {
-            html += "<p class=\"muted\" id=\"clocks-none\">No clock is known from the events kept (\(explanation.eventCount) event(s)).</p>\n"
+            html +=
+                "<p class=\"muted\" id=\"clocks-none\">No clock is known from the events kept (\(explanation.eventCount) event(s)).</p>\n"
         } else {
             html += """
                 <table id="clocks" class="stack"><thead><tr><th>Target</th><th>State</th><th class="num">Used</th><th class="num">Target</th></tr></thead><tbody>
@@ -82,9 +83,12 @@ struct IncidentPage {
             html += "</tbody></table>\n"
         }
         var lines = ["incident \(snapshot.incidentID): \(explanation.eventCount) event(s)"]
-        if timeline.dropped > 0 { lines.append("(\(timeline.dropped) event(s) between the first and the kept latest are not kept: the clocks are approximate)") }
+        if timeline.dropped > 0 {
+            lines.append("(\(timeline.dropped) event(s) between the first and the kept latest are not kept: the clocks are approximate)")
+        }
         lines += explanation.lines()
-        html += "<details open><summary>How the clocks got here (sla explain)</summary><pre id=\"sla-explain\">\(HTML.escape(lines.joined(separator: "\n")))</pre></details>\n"
+        html +=
+            "<details open><summary>How the clocks got here (sla explain)</summary><pre id=\"sla-explain\">\(HTML.escape(lines.joined(separator: "\n")))</pre></details>\n"
         return html
     }
 
@@ -101,7 +105,8 @@ struct IncidentPage {
                 case .returnedToQueue(let returned): returned.reason.cause
                 default: ""
                 }
-            html += "<li data-cause=\"\(HTML.escape(cause))\">\(HTML.instant(event.occurredAt.date)) — \(HTML.escape(EventDescription.text(event)))</li>"
+            html +=
+                "<li data-cause=\"\(HTML.escape(cause))\">\(HTML.instant(event.occurredAt.date)) — \(HTML.escape(EventDescription.text(event)))</li>"
         }
         return html + "</ul>\n"
     }
@@ -111,7 +116,8 @@ struct IncidentPage {
         guard !notifications.isEmpty else { return html + "<p class=\"muted\" id=\"notifications-none\">None requested.</p>\n" }
         html += "<ul id=\"notifications\">"
         for entry in notifications {
-            html += "<li data-recipient=\"\(HTML.escape(entry.recipient))\">\(HTML.instant(entry.requestedAt)) — \(HTML.escape(entry.template)) to \(HTML.escape(entry.recipient))\(entry.urgent ? " (urgent)" : "")</li>"
+            html +=
+                "<li data-recipient=\"\(HTML.escape(entry.recipient))\">\(HTML.instant(entry.requestedAt)) — \(HTML.escape(entry.template)) to \(HTML.escape(entry.recipient))\(entry.urgent ? " (urgent)" : "")</li>"
         }
         return html + "</ul>\n"
     }
@@ -119,7 +125,8 @@ struct IncidentPage {
     func timelineTable() -> String {
         var html = "<h2>Timeline</h2>\n"
         if timeline.dropped > 0 {
-            html += "<p class=\"muted\">\(timeline.dropped) older event(s) are not kept (the console keeps the first and the latest of each incident).</p>\n"
+            html +=
+                "<p class=\"muted\">\(timeline.dropped) older event(s) are not kept (the console keeps the first and the latest of each incident).</p>\n"
         }
         html += """
             <table id="timeline" class="stack"><thead><tr><th>When</th><th>Event</th><th>Actor</th><th>What</th></tr></thead><tbody>
@@ -156,31 +163,41 @@ struct IncidentPage {
             if row.status == "waiting_on_customer" {
                 html += form("responded", "", button: "Customer responded")
             } else {
-                html += form("wait", "<input name=\"reason\" placeholder=\"what we wait for\" aria-label=\"Reason\">", button: "Wait on customer")
+                html += form(
+                    "wait", "<input name=\"reason\" placeholder=\"what we wait for\" aria-label=\"Reason\">", button: "Wait on customer")
             }
             html += form(
                 "severity",
                 IncidentsPage.select("severity", label: "Severity", options: [("A", "A"), ("B", "B"), ("C", "C")], selected: row.severity)
                     + "<input name=\"reason\" placeholder=\"reason\" aria-label=\"Reason\">", button: "Change severity")
             var targets: [(String, String)] = [("any", "another eligible agent"), ("queue", "back to the queue")]
-            targets += agents.filter { $0.id != row.assignedAgent }.map { ("agent:\($0.id)", "\($0.name) (\($0.presence), load \($0.load)/\($0.capacity))") }
+            targets += agents.filter { $0.id != row.assignedAgent }.map {
+                ("agent:\($0.id)", "\($0.name) (\($0.presence), load \($0.load)/\($0.capacity))")
+            }
             html += form(
                 "reassign",
                 IncidentsPage.select("to", label: "Reassign to", options: targets, selected: "any")
                     + "<input name=\"note\" placeholder=\"note\" aria-label=\"Note\">", button: "Reassign")
-            html += form("solution", "<input name=\"summary\" placeholder=\"solution summary\" aria-label=\"Solution\" required>", button: "Deliver solution")
+            html += form(
+                "solution", "<input name=\"summary\" placeholder=\"solution summary\" aria-label=\"Solution\" required>",
+                button: "Deliver solution")
             html += form("close-resolved", "", button: "Close resolved")
             html += form(
                 "close-unresolved",
                 IncidentsPage.select(
                     "reason", label: "Reason",
-                    options: [("no_response", "no response"), ("duplicate", "duplicate"), ("cannot_reproduce", "cannot reproduce"), ("other", "other")],
+                    options: [
+                        ("no_response", "no response"), ("duplicate", "duplicate"), ("cannot_reproduce", "cannot reproduce"),
+                        ("other", "other"),
+                    ],
                     selected: "no_response"), button: "Close unresolved")
         }
         html += form(
             "note",
             "<textarea name=\"text\" aria-label=\"Note\" required></textarea>"
-                + IncidentsPage.select("visibility", label: "Visibility", options: [("internal", "internal"), ("public", "public (the customer sees it)")], selected: "internal"),
+                + IncidentsPage.select(
+                    "visibility", label: "Visibility", options: [("internal", "internal"), ("public", "public (the customer sees it)")],
+                    selected: "internal"),
             button: "Add note")
         return html + "</div>\n"
     }

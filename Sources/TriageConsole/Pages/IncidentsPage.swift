@@ -16,12 +16,16 @@ enum IncidentsPage {
         body += "<form method=\"get\" action=\"/incidents\" class=\"filters\" id=\"incident-filters\">"
         body += "<input name=\"q\" placeholder=\"id or title\" value=\"\(HTML.escape(filter.query))\" aria-label=\"Search\">"
         body += select("team", label: "Team", options: [("", "all teams")] + teams.map { ($0, $0) }, selected: filter.team)
-        body += select("severity", label: "Severity", options: [("", "any severity"), ("A", "A"), ("B", "B"), ("C", "C")], selected: filter.severity)
+        body += select(
+            "severity", label: "Severity", options: [("", "any severity"), ("A", "A"), ("B", "B"), ("C", "C")], selected: filter.severity)
         body += select("state", label: "State", options: states.map { ($0, HTML.words($0)) }, selected: filter.state)
         body += "<input name=\"customer\" placeholder=\"customer\" value=\"\(HTML.escape(filter.customer))\" aria-label=\"Customer\">"
-        body += select("risk", label: "Risk", options: [("", "any SLA"), ("at_risk", "at risk or breached"), ("breached", "breached")], selected: filter.risk)
+        body += select(
+            "risk", label: "Risk", options: [("", "any SLA"), ("at_risk", "at risk or breached"), ("breached", "breached")],
+            selected: filter.risk)
         body += "<button type=\"submit\">Filter</button></form>\n"
-        body += "<p id=\"incident-count\" data-count=\"\(total)\">\(total) incident\(total == 1 ? "" : "s")\(rows.count < total ? " (first \(rows.count) shown)" : "")</p>\n"
+        body +=
+            "<p id=\"incident-count\" data-count=\"\(total)\">\(total) incident\(total == 1 ? "" : "s")\(rows.count < total ? " (first \(rows.count) shown)" : "")</p>\n"
         body += """
             <table id="incidents" class="stack">
             <thead><tr><th>Incident</th><th>Sev</th><th>Status</th><th>SLA</th><th>Team</th><th>Agent</th><th class="optional">Customer</th><th class="optional">Opened</th></tr></thead>

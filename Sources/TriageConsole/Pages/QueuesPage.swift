@@ -49,8 +49,11 @@ enum QueuesPage {
         }
         body += "</tbody></table>\n"
         for queue in queues where !queue.queued.isEmpty {
-            body += "<h2>Waiting in \(HTML.escape(queue.team)) <small class=\"muted\">(service order)</small></h2>\n<ol id=\"queue-list-\(HTML.escape(queue.team))\">"
-            for id in queue.queued.prefix(20) { body += "<li><a href=\"/incidents/\(HTML.url(id))\" data-incident-id=\"\(HTML.escape(id))\">\(HTML.escape(id))</a></li>" }
+            body +=
+                "<h2>Waiting in \(HTML.escape(queue.team)) <small class=\"muted\">(service order)</small></h2>\n<ol id=\"queue-list-\(HTML.escape(queue.team))\">"
+            for id in queue.queued.prefix(20) {
+                body += "<li><a href=\"/incidents/\(HTML.url(id))\" data-incident-id=\"\(HTML.escape(id))\">\(HTML.escape(id))</a></li>"
+            }
             if queue.queued.count > 20 { body += "<li class=\"muted\">… \(queue.queued.count - 20) more</li>" }
             body += "</ol>\n"
         }

@@ -48,7 +48,8 @@ public final class ConsoleServer: Service, Sendable {
         var waiters: [CheckedContinuation<Int, any Error>] = []
     }
 
-    public init(board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration, logger: Logger) {
+    public init(board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration, logger: Logger)
+    {
         self.board = board
         self.gateway = gateway
         self.directory = directory
@@ -89,7 +90,8 @@ public final class ConsoleServer: Service, Sendable {
             resolve(
                 .failure(
                     ConsoleError(
-                        code: .notListening, message: "the console server on \(configuration.host):\(configuration.port) failed", underlying: error)))
+                        code: .notListening, message: "the console server on \(configuration.host):\(configuration.port) failed",
+                        underlying: error)))
             throw error
         }
         resolve(.failure(ConsoleError(code: .notListening, message: "the console server stopped before it listened")))
@@ -137,7 +139,9 @@ public final class ConsoleServer: Service, Sendable {
         router.post("/incidents/:id/actions/:action") { [self] request, context in
             try await incidentAction(request, id: try context.parameters.require("id"), action: try context.parameters.require("action"))
         }
-        router.post("/queues/:team/take") { [self] request, context in try await takeNext(request, team: try context.parameters.require("team")) }
+        router.post("/queues/:team/take") { [self] request, context in
+            try await takeNext(request, team: try context.parameters.require("team"))
+        }
         router.get("/agents") { [self] request, _ in page(request) { context in agentsPage(context) } }
         router.post("/agents/:id/presence") { [self] request, context in
             try await setPresence(request, agentID: try context.parameters.require("id"))
@@ -197,7 +201,8 @@ public final class ConsoleServer: Service, Sendable {
         var response = Self.redirect(next)
         response.setCookie(
             Cookie(
-                name: Self.cookieName, value: session.id, path: "/", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict))
+                name: Self.cookieName, value: session.id, path: "/", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+        )
         return response
     }
 
@@ -227,13 +232,15 @@ public final class ConsoleServer: Service, Sendable {
             return .refused(Self.html(SignInPage.render(message: "Your session has ended; sign in again."), status: .unauthorized))
         }
         let form = FormData.parse(String(buffer: try await request.collectBody(upTo: 64 * 1024)))
-        let originOK = originCheck.allows(origin: request.headers[.origin], referer: request.headers[.referer], host: request.head.authority)
+        let originOK = originCheck.allows(
+            origin: request.headers[.origin], referer: request.headers[.referer], host: request.head.authority)
         guard originOK, let token = form["csrf"], Self.constantTimeEqual(token, signed.session.csrfToken) else {
             logger.warning("form refused (CSRF)", metadata: ["username": "\(signed.account.username)", "path": "\(request.uri.path)"])
             return .refused(
                 Self.html(
                     MessagePage.render(
-                        title: "Refused", message: "This form is stale or did not come from this console; nothing was done. Reload the page and try again.",
+                        title: "Refused",
+                        message: "This form is stale or did not come from this console; nothing was done. Reload the page and try again.",
                         context: context(signed), id: "csrf-refused"), status: .forbidden))
         }
         return .accepted(signed, form)
@@ -262,7 +269,8 @@ public final class ConsoleServer: Service, Sendable {
     func forbidden(_ context: PageContext) -> Response {
         Self.html(
             MessagePage.render(
-                title: "Not your team's", message: "This incident belongs to another team; you can see and act on your own team's incidents.",
+                title: "Not your team's",
+                message: "This incident belongs to another team; you can see and act on your own team's incidents.",
                 context: context, id: "forbidden"), status: .forbidden)
     }
 
@@ -275,7 +283,8 @@ public final class ConsoleServer: Service, Sendable {
         let account = signed.account
         guard let snapshot = board.records.snapshot(id) else {
             return Self.html(
-                MessagePage.render(title: "Not found", message: "No incident \(id) is known (yet).", context: context(signed), id: "not-found"),
+                MessagePage.render(
+                    title: "Not found", message: "No incident \(id) is known (yet).", context: context(signed), id: "not-found"),
                 status: .notFound)
         }
         guard StaffAccess(account).allows(snapshot) else {
@@ -312,7 +321,9 @@ public final class ConsoleServer: Service, Sendable {
         }
     }
 
-    func finish(_ signed: (session: StaffSession, account: StaffAccount), _ outcome: ActionOutcome, redirect: String, repeated: Bool = false)
+    func finish(
+        _ signed: (session: StaffSession, account: StaffAccount), _ outcome: ActionOutcome, redirect: String, repeated: Bool = false
+    )
         -> Response
     {
         sessions.setFlash(signed.session.id, outcome)
@@ -332,7 +343,8 @@ public final class ConsoleServer: Service, Sendable {
         guard let agentID = signed.account.agentID, signed.account.team == team else {
             return forbidden(context(signed))
         }
-        let requestID = ActionRequestID.make(username: signed.account.username, action: "take-next", target: team, nonce: form["nonce"] ?? "")
+        let requestID = ActionRequestID.make(
+            username: signed.account.username, action: "take-next", target: team, nonce: form["nonce"] ?? "")
         return await once(signed, requestID: requestID, redirect: "/queues") {
             guard let desk = board.collector.desks()[team],
                 let incident = desk.nextTakeable(by: agentID, policy: board.routing)
@@ -364,7 +376,8 @@ public final class ConsoleServer: Service, Sendable {
         guard let presence = form["presence"], ["online", "away", "offline"].contains(presence) else {
             return finish(signed, .refused("Choose online, away or offline."), redirect: "/agents")
         }
-        let requestID = ActionRequestID.make(username: signed.account.username, action: "presence", target: agentID, nonce: form["nonce"] ?? "")
+        let requestID = ActionRequestID.make(
+            username: signed.account.username, action: "presence", target: agentID, nonce: form["nonce"] ?? "")
         return await once(signed, requestID: requestID, redirect: "/agents") {
             await gateway.setPresence(agentID: agentID, presence: presence, actor: signed.account.username, requestID: requestID)
         }
@@ -374,12 +387,15 @@ public final class ConsoleServer: Service, Sendable {
 
     func live(_ request: Request) -> Response {
         guard let signed = signedIn(request) else {
-            return Response(status: .unauthorized, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"signed out\"}")))
+            return Response(
+                status: .unauthorized, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"signed out\"}")))
         }
         let values = LiveValues.collect(board: board, access: StaffAccess(signed.account))
         let body = (try? JSONEncoder.sorted.encode(LiveValues.Payload(at: HTML.instant(board.now()), values: values))) ?? Data("{}".utf8)
         return Response(
-            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     // MARK: Responses
