@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
         .library(name: "TriageDashboard", targets: ["TriageDashboard"]),
+        .library(name: "TriageConsole", targets: ["TriageConsole"]),
         .library(name: "TriageDevTools", targets: ["TriageDevTools"]),
         .library(name: "TriageFuzzTargets", targets: ["TriageFuzzTargets"]),
     ],
@@ -56,6 +57,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The only place librdkafka's C headers are visible; everything above speaks Swift.
@@ -280,6 +283,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The staff console (`triage console`): sign-in with roles, queues, incidents with their
+        // timelines and SLA clocks, agents; read from the topics through the dashboard's collector,
+        // acting only through the intake's gRPC API.
+        .target(
+            name: "TriageConsole",
+            dependencies: [
+                "TriageDashboard", "TriageIntake", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
+                "TriageAnalytics", "TriageKafka", "TriageOps",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What every worker process has besides its work: health, metrics and consumer lag, and
         // the endpoint that serves them over HTTP (health and readiness, Prometheus metrics).
         .target(
@@ -326,6 +353,8 @@ let package = Package(
                 "TriageEntitlements",
                 "TriageIntake",
                 "TriageDashboard",
+                "TriageConsole",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 "TriageRouting",
                 "TriageOps",
                 "TriageChildProcess",
@@ -408,6 +437,25 @@ let package = Package(
                 "TriageSLA",
                 "TriageAnalytics",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageConsoleTests",
+            dependencies: [
+                "TriageConsole", "TriageDashboard", "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting",
+                "TriageSchema",
+                "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents", "TriageRouterWorker", "TriageRouting",
+                "TriageRoutingEvents",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -5,7 +5,7 @@ import SwiftProtobuf
 import Synchronization
 import TriageAnalytics
 public import TriageKafka
-import TriageRouting
+public import TriageRouting
 public import TriageSLA
 import TriageSchema
 
@@ -69,6 +69,7 @@ public final class DashboardCollector: Service, Sendable {
         policy: SlaPolicy = SlaPolicy(),
         topics: DashboardTopics = .init(),
         configuration: DashboardConfiguration = .init(),
+        observer: (any DashboardObserver)? = nil,
         logger: Logger
     ) async throws {
         self.topics = topics
@@ -86,6 +87,15 @@ public final class DashboardCollector: Service, Sendable {
                 throw DashboardError(
                     code: .missingTopic, message: "cannot read topic '\(topic)'; create it or pass other DashboardTopics", underlying: error
                 )
+            }
+        }
+        var extra: [String] = []
+        for topic in observer?.extraTopics ?? [] where partitions[topic] == nil {
+            do {
+                partitions[topic] = try await admin.describeTopic(topic).partitions.map(\.id)
+                extra.append(topic)
+            } catch {
+                logger.warning("not following a missing topic", metadata: ["topic": "\(topic)", "error": "\(error)"])
             }
         }
         var known: [String: [Int32]] = [:]
@@ -127,49 +137,74 @@ public final class DashboardCollector: Service, Sendable {
                 }
             }
         }
-        followers = [
-            follower(topics.incidentState) { record in
-                guard let key = record.key else { return false }
-                guard let value = record.value else {
-                    let incident = String(decoding: key, as: UTF8.self)
-                    state.state.withLock { $0.incidents.remove(incident) }
-                    return true
-                }
-                guard let snapshot = try? IncidentSnapshot(jsonData: Data(value)) else { return false }
-                state.state.withLock { $0.incidents.apply(snapshot) }
-                return true
-            },
-            follower(topics.incidentEvents) { record in
-                guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
-                let instant = wallClock()
-                state.state.withLock {
-                    _ = $0.series.record(event, at: instant)
-                    $0.queueTimes.apply(event)
-                }
-                return true
-            },
-            follower(topics.agentEvents) { record in
-                guard let value = record.value, let event = try? AgentEvent(serializedBytes: Array(value)) else { return false }
-                state.state.withLock { $0.agents.apply(event) }
-                return true
-            },
-            follower(topics.routerState) { record in
-                guard let key = record.key else { return false }
-                let (partition, value) = (record.partition, record.value.map { Array($0) })
-                let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
-                // Decoding a core under the lock keeps the records of a partition in order;
-                // the router writes a core per step, not per incident.
-                return state.state.withLock {
-                    switch $0.desks.add(partition: partition, key: Array(key), value: value, writer: writer) {
-                    case .core(let team, let desk):
-                        $0.agents.apply(desk: desk, team: team)
+        followers =
+            [
+                follower(topics.incidentState) { record in
+                    guard let key = record.key else { return false }
+                    guard let value = record.value else {
+                        let incident = String(decoding: key, as: UTF8.self)
+                        state.state.withLock { $0.incidents.remove(incident) }
+                        observer?.incidentState(id: incident, snapshot: nil)
                         return true
-                    case .queue, .none: return true
-                    case .undecodable: return false
                     }
+                    guard let snapshot = try? IncidentSnapshot(jsonData: Data(value)) else { return false }
+                    state.state.withLock { $0.incidents.apply(snapshot) }
+                    observer?.incidentState(id: snapshot.incidentID, snapshot: snapshot)
+                    return true
+                },
+                follower(topics.incidentEvents) { record in
+                    guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
+                    let instant = wallClock()
+                    state.state.withLock {
+                        _ = $0.series.record(event, at: instant)
+                        $0.queueTimes.apply(event)
+                    }
+                    observer?.incidentEvent(event)
+                    return true
+                },
+                follower(topics.agentEvents) { record in
+                    guard let value = record.value, let event = try? AgentEvent(serializedBytes: Array(value)) else { return false }
+                    state.state.withLock { $0.agents.apply(event) }
+                    return true
+                },
+                follower(topics.routerState) { record in
+                    guard let key = record.key else { return false }
+                    let (partition, value) = (record.partition, record.value.map { Array($0) })
+                    let writer = record.header(DeskLog.writerHeader).map { String(decoding: $0, as: UTF8.self) }
+                    // Decoding a core under the lock keeps the records of a partition in order;
+                    // the router writes a core per step, not per incident.
+                    return state.state.withLock {
+                        switch $0.desks.add(partition: partition, key: Array(key), value: value, writer: writer) {
+                        case .core(let team, let desk):
+                            $0.agents.apply(desk: desk, team: team)
+                            return true
+                        case .queue, .none: return true
+                        case .undecodable: return false
+                        }
+                    }
+                },
+            ]
+            + extra.map { topic in
+                follower(topic) { record in
+                    observer?.extraRecord(topic: topic, key: record.key.map { Array($0) }, value: record.value.map { Array($0) }) ?? true
                 }
-            },
-        ]
+            }
+    }
+
+    /// Every team's desk as `triage.router-state` last told it, its queue included, by team.
+    public func desks() -> [String: TeamDesk] {
+        shared.state.withLock { $0.desks }.desks()
+    }
+
+    /// The agents as ``snapshot()`` lists them (sorted by team, then id).
+    public func agentRows() -> [DashboardSnapshot.Agent] {
+        shared.state.withLock { $0.agents }.rows()
+    }
+
+    /// When `incident` last went into its team's queue (SLA time), if it is queued as far as
+    /// the lifecycle events tell.
+    public func queuedSince(_ incident: String) -> Date? {
+        shared.state.withLock { $0.queueTimes[incident] }
     }
 
     /// Every follower has read what its topic held when it started.

@@ -60,6 +60,16 @@ public struct DeskBoard: Sendable {
         return .core(team: team, desk: snapshot.desk)
     }
 
+    /// Every team's desk with its queue (`TeamDesk.assemble(core:queued:)`), by team.
+    public func desks() -> [String: TeamDesk] {
+        var desks: [String: TeamDesk] = [:]
+        for team in Set(cores.keys).union(queued.keys) {
+            let core = cores[team] ?? TeamDesk(team: team)
+            desks[team] = TeamDesk.assemble(core: core, queued: queued[team]?.values.map { $0 } ?? []).desk
+        }
+        return desks
+    }
+
     /// Every team's queue, sorted by team. `queuedSince` tells when an incident last went into
     /// the queue (see ``QueueTimes``); without it, its opening counts.
     public func queues(queuedSince: (String) -> Date? = { _ in nil }) -> [DashboardSnapshot.TeamQueue] {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TriageAnalyticsFeed
+import TriageConsole
 import TriageDashboard
 import TriageDevTools
 import TriageEntitlements
@@ -68,6 +69,7 @@ extension DevCommand {
             sessionTimeout: .seconds(6), logger: logger
         )
         let rosterFile = try roster.map(loadRoster) ?? DevRoster.demo
+        let devConsole = try DevConsole(roster: rosterFile)
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: TriageGroup.router, defaultTeam: "tier-1",
@@ -82,7 +84,8 @@ extension DevCommand {
         let sinkRunning = Task { try await sink.run() }
         let sinkPort = await sink.boundPort()
         let tenants = try TenantDirectory.load(
-            yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n",
+            yaml: "tenants:\n  - name: dev-portal\n    token: \(devToken)\n    accounts: [acct-contract, acct-pack]\n"
+                + "  - name: dev-console\n    token: \(devConsole.token)\n    admin: true\n",
             file: "(dev tenants)",
             environment: [:]
         )
@@ -130,6 +133,20 @@ extension DevCommand {
         group.addIntake(intake, at: ListenAddress(host: "127.0.0.1", port: intakePort, option: "--intake-port"))
         group.add(portalServices)
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
+        print("  console:   http://127.0.0.1:\(consolePort == 0 ? "(any free port)" : String(consolePort))/ — \(devConsole.banner)")
+        fflush(nil)
+        group.add(
+            devConsole.services(
+                make: {
+                    [
+                        client = kafka.clientConfiguration, server = intake.server, token = devConsole.token,
+                        directory = devConsole.directory, consolePort = self.consolePort
+                    ] in
+                    try await Console(
+                        client: client, intake: (host: "127.0.0.1", port: try await PortAnnouncer.port(of: server)), token: token,
+                        directory: directory, now: { clock.now() }, policy: policy, routing: rosterFile.policy, groups: Self.workerGroups,
+                        configuration: .init(port: consolePort, loadWeights: rosterFile.policy.severityWeights), logger: logger)
+                }, port: consolePort, logger: logger))
         group.addListener(
             OpsServer(port: opsPort, health: escalator.health, logger: logger),
             at: ListenAddress(host: "127.0.0.1", port: opsPort, option: "--ops-port")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TriageConsole
 import TriageDashboard
 import TriageDevTools
 import TriageEscalator
@@ -35,7 +36,8 @@ extension DevCommand {
         }
         let rosterPath = try roster ?? write("roster.yaml", DevProcessFiles.roster(rosterFile))
         let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: policy, port: sinkPort))
-        let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: devToken))
+        let devConsole = try DevConsole(roster: rosterFile)
+        let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: devToken, console: true))
         let policyArguments = sla.policy.map { ["--policy", $0] } ?? []
         let time = ["--time-scale", "\(timeScale)", "--time-origin", originText]
         let port = intakePort == 0 ? try DevProcessCluster.freePort() : intakePort
@@ -46,7 +48,7 @@ extension DevCommand {
         try cluster.start("analytics", ["analytics", "--session-timeout", "6"] + policyArguments)
         try cluster.start(
             "intake", ["intake", "--session-timeout", "6", "--tenants", tenantsPath, "--host", "127.0.0.1", "--port", "\(port)"] + time,
-            environment: ["TRIAGE_DEV_TOKEN": devToken]
+            environment: ["TRIAGE_DEV_TOKEN": devToken, "TRIAGE_DEV_CONSOLE_TOKEN": devConsole.token]
         )
         print(
             """
@@ -55,6 +57,7 @@ extension DevCommand {
               workers:   \(cluster.workers.map { "\($0.name) (ops :\($0.opsPort))" }.joined(separator: ", "))
               logs:      \(cluster.folder)/*.log
               intake:    gRPC on 127.0.0.1:\(port), bearer token \(devToken) (tenant dev-portal)
+              console:   http://127.0.0.1:\(consolePort == 0 ? "(any free port)" : String(consolePort))/ — \(devConsole.banner)
               running:   incident simulator at \(incidentRate)/s, demo portal every \(portalInterval) s, webhook receiver on :\(sinkPort)
               sla time:  \(time.joined(separator: " ")) (give both to triage publish and triage sla explain)
               stop:      Ctrl-C (every worker gets SIGTERM and must exit 0)
@@ -93,6 +96,14 @@ extension DevCommand {
         ])
         if portalInterval > 0 { group.add([portal]) }
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))
+        group.add(
+            devConsole.services(
+                make: { [client, token = devConsole.token, directory = devConsole.directory, consolePort = self.consolePort] in
+                    try await Console(
+                        client: client, intake: (host: "127.0.0.1", port: port), token: token, directory: directory, now: { clock.now() },
+                        policy: policy, routing: rosterFile.policy, groups: Self.workerGroups,
+                        configuration: .init(port: consolePort, loadWeights: rosterFile.policy.severityWeights), logger: logger)
+                }, port: consolePort, logger: logger))
         group.add([reporter])
         do {
             try await group.run(stoppingAfter: duration)

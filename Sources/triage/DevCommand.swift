@@ -30,6 +30,9 @@ struct DevCommand: AsyncParsableCommand {
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
             tenant's bearer token is printed at start.
+              • the staff console on http://127.0.0.1:--console-port (8090): sign in (demo accounts and their \
+            password are printed at start), queues with "take next", incidents with their timelines, SLA \
+            clocks and actions (through the intake's gRPC API, as an admin tenant), agents with presence;
               • a live dashboard on http://127.0.0.1:--dashboard-port (8080): open incidents with their SLA \
             clocks (countdown, paused while waiting on the customer, or how long the first response took), \
             queue depth and oldest queued incident per team, agents with presence and load (load units by \
@@ -77,6 +80,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Port of the live dashboard on 127.0.0.1 (0: any free port).")
     var dashboardPort: Int = 8080
 
+    @Option(help: "Port of the staff console on 127.0.0.1 (0: any free port).")
+    var consolePort: Int = 8090
+
     @Option(help: "gRPC port of the intake (0: any free port).")
     var intakePort: Int = 50051
 
@@ -103,6 +109,7 @@ struct DevCommand: AsyncParsableCommand {
         guard incidentRate >= 0 else { throw ValidationError("--incident-rate must not be negative") }
         guard (0...65_535).contains(intakePort) else { throw ValidationError("--intake-port must be 0...65535") }
         guard (0...65_535).contains(dashboardPort) else { throw ValidationError("--dashboard-port must be 0...65535") }
+        guard (0...65_535).contains(consolePort) else { throw ValidationError("--console-port must be 0...65535") }
         guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
         guard portalInterval >= 0 else { throw ValidationError("--portal-interval must not be negative") }
         guard presenceInterval >= 0 else { throw ValidationError("--presence-interval must not be negative") }

@@ -238,60 +238,10 @@ struct SlaCommand: AsyncParsableCommand {
                 )
             }
             let id = first.incidentID
-            var book = SlaBook()
             print("incident \(id): \(history.count) event(s)")
-            for (index, event) in history.enumerated() {
-                let at = event.occurredAt.date
-                let fired = book.fire(upTo: at, rules: rules)
-                printActions(fired, id: id)
-                guard let input = SlaInput(event) else {
-                    print("\(at.formatted(.iso8601))  \(event.eventTypeName ?? "?") (no effect on SLA clocks)")
-                    continue
-                }
-                let outcome = book.apply(input, to: id, at: at, position: Int64(index), rules: rules)
-                printActions(outcome, id: id)
-                print("\(at.formatted(.iso8601))  \(event.eventTypeName ?? "?")  →  \(describe(book[id], at: at, rules: rules))")
-            }
             let end = until.flatMap(parseInstant) ?? time.clock.now()
-            printActions(book.fire(upTo: end, rules: rules), id: id)
-            guard let state = book[id] else { return }
-            print(
-                "as of \(end.formatted(.iso8601))\(time.timeScale == 1 ? "" : " (SLA time ×\(time.timeScale))"): \(describe(state, at: end, rules: rules))"
-            )
-            if state.isClosed {
-                // Nothing is due on a closed incident; what ends is the window for reopening it.
-                let window = Date(timeIntervalSince1970: state.closedAt + policy.reopenWindowMinutes * 60)
-                print("next due: nothing (closed)")
-                print(
-                    "reopen window: \(window > end ? "open until" : "ended") \(window.formatted(.iso8601)) (a Reopened event restarts the clocks until then)"
-                )
-            } else if let next = state.nextDue {
-                print("next due: \(next.formatted(.iso8601))")
-            }
-        }
-
-        func printActions(_ outcome: SlaBook.Outcome, id: String) {
-            for (_, action) in outcome.actions {
-                print("\(action.due.formatted(.iso8601))  ⚑ \(action)  id \(action.eventID(incident: id))")
-            }
-        }
-
-        func describe(_ state: IncidentSla?, at instant: Date, rules: SlaRules) -> String {
-            guard let state else { return "not tracked (no Opened yet)" }
-            let calendar = rules.calendars[Int(state.calendarIndex)]
-            let targets = rules.policy.targets(for: state.severity, coverage: state.coverage)
-            var parts = ["sev \(state.severity.rawValue) \(state.coverage.rawValue)"]
-            for target in SlaTarget.allCases {
-                let clock = target == .firstResponse ? state.firstResponse : state.resolution
-                guard clock.phase != .off, let minutes = targets.minutes(for: target) else { continue }
-                var used = clock.used
-                if clock.phase == .running {
-                    used += calendar.businessMinutes(from: Date(timeIntervalSince1970: clock.since), to: instant)
-                }
-                parts.append("\(target.rawValue) \(clock.phase) \(String(format: "%.1f", used))/\(Int(minutes)) min")
-            }
-            if state.isClosed { parts.append("closed") }
-            return parts.joined(separator: ", ")
+            let explanation = SlaExplanation(incident: id, events: history, rules: rules, until: end)
+            for line in explanation.lines(timeScale: time.timeScale) { print(line) }
         }
 
         func loadEvents() async throws -> [IncidentEvent] {

@@ -18,8 +18,9 @@ struct Triage: AsyncParsableCommand {
         version: "\(triageVersion) (librdkafka \(KafkaLibrary.version))",
         subcommands: [
             DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self,
-            NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, EntitlementsCommand.self, AgentsCommand.self,
-            SlaCommand.self, ReportCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self,
+            NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, ConsoleCommand.self,
+            EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, ReportCommand.self, TopicsCommand.self, PublishCommand.self,
+            TailCommand.self, ChildProcessProbeCommand.self,
         ]
     )
 

@@ -31,7 +31,8 @@ public enum DevProcessFiles {
         return text
     }
 
-    public static func tenants(token: String) -> String {
+    public static func tenants(token: String, console: Bool = false) -> String {
         "tenants:\n  - name: dev-portal\n    token_env: TRIAGE_DEV_TOKEN\n    accounts: [acct-contract, acct-pack]\n"
+            + (console ? "  - name: dev-console\n    token_env: TRIAGE_DEV_CONSOLE_TOKEN\n    admin: true\n" : "")
     }
 }

@@ -1,0 +1,56 @@
+import Testing
+import TriageConsole
+import TriageCore
+
+@Suite("Console accounts file")
+struct StaffDirectoryTests {
+    static let hash = "$2b$04$" + String(repeating: "a", count: 53)
+
+    @Test func readsAccountsWithRolesAgentsAndTeams() throws {
+        let directory = try StaffDirectory.load(
+            yaml: """
+                accounts:
+                  - username: ana
+                    display_name: Ana Lima
+                    role: agent
+                    agent_id: agent-1
+                    team: tier-1
+                    password_bcrypt: "\(Self.hash)"
+                  - username: lee
+                    role: lead
+                    password_bcrypt: "\(Self.hash)"
+                """, file: "accounts.yaml")
+        #expect(directory.accounts.map(\.username) == ["ana", "lee"])
+        #expect(directory["ana"]?.role == .agent && directory["ana"]?.team == "tier-1" && directory["ana"]?.agentID == "agent-1")
+        #expect(directory["lee"]?.displayName == "lee" && directory["lee"]?.role.seesEveryTeam == true)
+        #expect(directory["nobody"] == nil)
+    }
+
+    @Test(arguments: [
+        (
+            "accounts:\n  - username: ana\n    role: chief\n    password_bcrypt: \"\(hash)\"\n",
+            "accounts.yaml:3:11: accounts[0].role: unknown role 'chief'"
+        ),
+        (
+            "accounts:\n  - username: ana\n    role: agent\n    team: t\n    password_bcrypt: \"\(hash)\"\n",
+            "accounts[0].agent_id: an agent needs 'agent_id'"
+        ),
+        (
+            "accounts:\n  - username: ana\n    role: lead\n    password_bcrypt: secret\n",
+            "accounts.yaml:4:22: accounts[0].password_bcrypt: not a bcrypt hash"
+        ),
+        ("accounts:\n  - username: ana\n    role: lead\n    pasword_bcrypt: x\n", "accounts.yaml:4:5: accounts[0].pasword_bcrypt:"),
+        (
+            "accounts:\n  - username: ana\n    role: lead\n    password_bcrypt: \"\(hash)\"\n  - username: ana\n    role: lead\n    password_bcrypt: \"\(hash)\"\n",
+            "accounts.yaml:5:15: accounts[1].username: username 'ana' is already used"
+        ),
+    ])
+    func badFilesNameFileLineAndKey(yaml: String, expected: String) {
+        do {
+            _ = try StaffDirectory.load(yaml: yaml, file: "accounts.yaml")
+            Issue.record("accepted a bad file")
+        } catch {
+            #expect("\(error)".contains(expected), "\(error)")
+        }
+    }
+}
