@@ -303,8 +303,10 @@ struct ChartTests {
         let mount = try #require(mounts.first { $0["mountPath"] as? String == (accounts as NSString).deletingLastPathComponent })
         let volume = try #require(volumes.first { $0["name"] as? String == mount["name"] as? String })
         #expect(Manifest.value(volume, ["secret", "secretName"]) as? String == "triage-console", "accounts come from a Secret")
-        let policy = try #require(argument("--policy", in: args))
-        #expect(mounts.contains { $0["mountPath"] as? String == (policy as NSString).deletingLastPathComponent })
+        for option in ["--policy", "--roster"] {
+            let path = try #require(argument(option, in: args), "no \(option)")
+            #expect(mounts.contains { $0["mountPath"] as? String == (path as NSString).deletingLastPathComponent }, "\(option) \(path)")
+        }
 
         #expect(Manifest.value(container, ["livenessProbe", "httpGet", "port"]) as? String == "http")
         #expect(Manifest.value(container, ["readinessProbe", "httpGet", "path"]) as? String == "/readyz")
