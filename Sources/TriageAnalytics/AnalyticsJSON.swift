@@ -45,6 +45,8 @@ extension AnalyticsRecord {
         ("reassignment_count", "0", { $0.reassignmentCount == 0 }),
         ("waiting_on_customer_minutes", "0.0", { $0.waitingOnCustomerMinutes == 0 }),
         ("outcome", "\"\"", { $0.outcome.isEmpty }),
+        ("escalation_level", "0", { $0.escalationLevel == 0 }),
+        ("sla_target", "\"\"", { $0.slaTarget.isEmpty }),
     ]
 }
 

@@ -56,6 +56,15 @@ extension IncidentSnapshot {
         record.reassignmentCount = UInt32(clamping: reassignmentCount)
         record.waitingOnCustomerMinutes = waitingOnCustomerMinutes(at: instant)
         record.outcome = outcome.rawValue
+        switch event.event {
+        case .escalated(let escalated):
+            record.escalationLevel = escalated.level
+            record.slaTarget = escalated.target
+        case .slaWarning(let warning):
+            record.slaTarget = warning.target
+        default:
+            break
+        }
         return record
     }
 

@@ -21,6 +21,8 @@ public struct LedgerTopics: Sendable, Hashable {
     public var directory = TriageTopic.incidentDirectory
     public var incidentEvents = TriageTopic.incidentEvents
     public var incidentState = TriageTopic.incidentState
+    /// Where the intake's SetPresence call publishes.
+    public var agentEvents = TriageTopic.agentEvents
     public var deadLetter = TriageTopic.deadLetter
 
     public init() {}

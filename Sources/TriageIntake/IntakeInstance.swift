@@ -73,16 +73,15 @@ public struct IntakeInstance: Sendable {
         incidentState = KeyedTopicView<IncidentSnapshot>.incidentState(
             partitions: partitions[topics.incidentState]!, topics: topics, client: client, logger: logger
         )
-        service = IntakeService(
-            dependencies: IntakeDependencies(
-                tenants: tenants,
-                publisher: IncidentEventPublisher(
-                    producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
-                entitlements: entitlements, directory: directory, incidentState: incidentState,
-                requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: now
-            ),
-            logger: logger, metricsFactory: metricsFactory
+        var dependencies = IntakeDependencies(
+            tenants: tenants,
+            publisher: IncidentEventPublisher(
+                producer: producer, topic: topics.incidentEvents, validator: IncidentEventValidator(now: now)), ledger: ledgerClient,
+            entitlements: entitlements, directory: directory, incidentState: incidentState,
+            requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: now
         )
+        dependencies.agentTopic = topics.agentEvents
+        service = IntakeService(dependencies: dependencies, logger: logger, metricsFactory: metricsFactory)
         let followers = [
             FollowerService(name: "entitlement replies", run: ledgerClient.run, ready: ledgerClient.ready, stop: ledgerClient.stop),
             FollowerService(name: "entitlements", run: entitlements.run, ready: entitlements.ready, stop: entitlements.stop),

@@ -71,18 +71,26 @@ public enum KafkaPartitionReader {
     }
 
     /// Reads `partitions` of `topic` from the start (or from `offsets[partition]`, to catch up
-    /// from where an earlier read ended) to the end and calls `body` for every record.
+    /// from where an earlier read ended) to the end and calls `body` for every record. With
+    /// `until[partition]`, that partition's read stops before that offset (a high watermark
+    /// looked up earlier, ``KafkaTopicRange``), even if records were appended since; a
+    /// partition whose start is already there is not read at all.
     /// Throws if the topic does not exist, the brokers cannot be reached within `timeout`, or
     /// `body` throws (which stops the read).
     public static func readToEnd(
         topic: String,
         partitions: [Int32],
         from offsets: [Int32: Int64] = [:],
+        until ends: [Int32: Int64] = [:],
         client: KafkaClientConfiguration,
         logger: Logger,
         timeout: Duration = .seconds(120),
         body: @escaping @Sendable (borrowing KafkaRecordView) throws -> Void
     ) async throws -> Summary {
+        let partitions = partitions.filter { partition in
+            guard let end = ends[partition] else { return true }
+            return end > 0 && (offsets[partition] ?? 0) < end
+        }
         guard !partitions.isEmpty else { return Summary(records: 0, bytes: 0, duration: .zero) }
         let properties = RDKafkaClient.mergeForGrouplessConsumer(
             try client.properties() + [
@@ -104,7 +112,9 @@ public enum KafkaPartitionReader {
             let thread = Thread {
                 triage_set_current_thread_name("triage-restore")
                 let outcome = Result<Summary, any Error> {
-                    try read(handle: owned.pointer, topic: topic, partitions: partitions, offsets: offsets, timeout: timeout, body: body)
+                    try read(
+                        handle: owned.pointer, topic: topic, partitions: partitions, offsets: offsets, ends: ends, timeout: timeout,
+                        body: body)
                 }
                 rd_kafka_destroy(owned.pointer)
                 _ = context  // kept alive until the handle is gone
@@ -120,6 +130,7 @@ public enum KafkaPartitionReader {
         topic: String,
         partitions: [Int32],
         offsets: [Int32: Int64],
+        ends: [Int32: Int64],
         timeout: Duration,
         body: @Sendable (borrowing KafkaRecordView) throws -> Void
     ) throws -> Summary {
@@ -165,6 +176,9 @@ public enum KafkaPartitionReader {
                 let record = message.pointee
                 switch record.err {
                 case RD_KAFKA_RESP_ERR_NO_ERROR:
+                    let end = ends[record.partition]
+                    if let end, record.offset >= end { continue }
+                    if let end, record.offset + 1 >= end { remaining.remove(record.partition) }
                     records += 1
                     bytes += record.len + record.key_len
                     let view = KafkaRecordView(

@@ -160,7 +160,9 @@ extension DevCommand {
         )
         group.add([
             reporter, SelfCheckWriter(producer: producer, topic: topic, rate: rate, statistics: statistics), simulator,
-            PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3)),
+            PresenceSimulator(
+                producer: producer, clock: clock, agents: presenceInterval > 0 ? rosterFile.agents.map(\.id) : [],
+                interval: .milliseconds(Int64(max(presenceInterval, 0.001) * 1000))),
         ])
         try await group.run(stoppingAfter: duration)
         let final = statistics.snapshot()

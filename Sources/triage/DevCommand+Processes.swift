@@ -90,7 +90,9 @@ extension DevCommand {
                 _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: now)
             },
             simulator, portalLedger,
-            PresenceSimulator(producer: producer, clock: clock, agents: rosterFile.agents.map(\.id), interval: .seconds(3)),
+            PresenceSimulator(
+                producer: producer, clock: clock, agents: presenceInterval > 0 ? rosterFile.agents.map(\.id) : [],
+                interval: .milliseconds(Int64(max(presenceInterval, 0.001) * 1000))),
         ])
         if portalInterval > 0 { group.add([portal]) }
         group.add(Self.dashboardServices(dashboard, port: dashboardPort, logger: logger))

@@ -25,7 +25,7 @@ struct DevCommand: AsyncParsableCommand {
               • a workload simulator: customers opening --incident-rate incidents per second (severity \
             A 10 %, B 35 %, C 55 %), agents answering after 20–130 % of the target (a tenth never), a fifth \
             waiting on the customer for a while, most resolved hours later (SLA time), a few closed \
-            unresolved; every three seconds an agent steps away or comes back.
+            unresolved; every --presence-interval seconds (3) an agent steps away or comes back.
               • the intake (gRPC on --intake-port) with its entitlement ledger, and a demo portal that \
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \
@@ -89,6 +89,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the demo portal's gRPC opens (0: no portal).")
     var portalInterval: Double = 3
 
+    @Option(help: "Seconds between simulated presence changes of the agents (0: none).")
+    var presenceInterval: Double = 3
+
     @Flag(help: "Run the broker and every worker as separate processes (two escalators, two routers) instead of in this one.")
     var processes = false
 
@@ -109,6 +112,7 @@ struct DevCommand: AsyncParsableCommand {
         guard (0...65_535).contains(consolePort) else { throw ValidationError("--console-port must be 0...65535") }
         guard (0...65_535).contains(opsPort) else { throw ValidationError("--ops-port must be 0...65535") }
         guard portalInterval >= 0 else { throw ValidationError("--portal-interval must not be negative") }
+        guard presenceInterval >= 0 else { throw ValidationError("--presence-interval must not be negative") }
     }
 
     func run() async throws {

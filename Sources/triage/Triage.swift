@@ -19,8 +19,8 @@ struct Triage: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self,
             NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, ConsoleCommand.self,
-            EntitlementsCommand.self, AgentsCommand.self,
-            SlaCommand.self, TopicsCommand.self, PublishCommand.self, TailCommand.self, ChildProcessProbeCommand.self,
+            EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, ReportCommand.self, TopicsCommand.self, PublishCommand.self,
+            TailCommand.self, ChildProcessProbeCommand.self,
         ]
     )
 

@@ -190,6 +190,9 @@ struct ExpectedRecord {
     var outcome = ""
     var severity: Severity = .b
     var coverage: Coverage = .businessHours
+    /// On escalated records: the event's level; on escalated and sla_warning records: its target.
+    var escalationLevel: UInt32 = 0
+    var slaTarget = ""
 
     /// The whole record for `event` of an incident opened with ``Fact/opened(_:_:team:)``'s attributes.
     func record(for event: IncidentEvent, team: String = "billing") -> AnalyticsRecord {
@@ -210,6 +213,8 @@ struct ExpectedRecord {
         record.reassignmentCount = reassignments
         record.waitingOnCustomerMinutes = waiting
         record.outcome = outcome
+        record.escalationLevel = escalationLevel
+        record.slaTarget = slaTarget
         return record
     }
 }

@@ -34,7 +34,7 @@ struct JSONTests {
                 {"event_id":"INC-1-5","incident_id":"INC-1","event_type":"acknowledged","occurred_at":"2026-03-09T17:45:00.250Z",\
                 "severity":"SEVERITY_B","coverage":"COVERAGE_BUSINESS_HOURS","product":"ledger","customer_account":"acme","team":"billing",\
                 "assigned_agent_id":"agent-7","first_response_business_minutes":285.004167,"breached":true,"breached_by_business_minutes":45.004167,\
-                "waiting_on_customer_minutes":3840.0,"reassignment_count":0,"outcome":""}
+                "waiting_on_customer_minutes":3840.0,"reassignment_count":0,"outcome":"","escalation_level":0,"sla_target":""}
                 """
         )
     }
@@ -86,6 +86,8 @@ struct JSONTests {
         full.reassignmentCount = 1
         full.waitingOnCustomerMinutes = 1
         full.outcome = "resolved"
+        full.escalationLevel = 2
+        full.slaTarget = "first_response"
         guard case .object(let members) = try JSONValue.parse(try full.publishedJSON()),
             case .object(let properties) = schema.root["properties"] ?? .null,
             case .array(let required) = schema.root["required"] ?? .null

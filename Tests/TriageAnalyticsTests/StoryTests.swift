@@ -34,9 +34,11 @@ struct StoryTests {
             .init(eventType: "assigned", agent: "agent-7"),
             .init(eventType: "waiting_on_customer", agent: "agent-7"),
             .init(eventType: "customer_responded", agent: "agent-7", waiting: weekendWait),
-            .init(eventType: "sla_warning", agent: "agent-7", waiting: weekendWait),
-            .init(eventType: "sla_warning", agent: "agent-7", waiting: weekendWait),
-            .init(eventType: "escalated", agent: "agent-7", breached: true, breachedBy: 0, waiting: weekendWait),
+            .init(eventType: "sla_warning", agent: "agent-7", waiting: weekendWait, slaTarget: "first_response"),
+            .init(eventType: "sla_warning", agent: "agent-7", waiting: weekendWait, slaTarget: "first_response"),
+            .init(
+                eventType: "escalated", agent: "agent-7", breached: true, breachedBy: 0, waiting: weekendWait, escalationLevel: 1,
+                slaTarget: "first_response"),
             .init(eventType: "acknowledged", agent: "agent-7", firstResponse: 285, breached: true, breachedBy: 45, waiting: weekendWait),
             .init(
                 eventType: "solution_delivered", agent: "agent-7", firstResponse: 285, breached: true, breachedBy: 45, waiting: weekendWait),

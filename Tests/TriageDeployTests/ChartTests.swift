@@ -28,7 +28,7 @@ struct ChartTests {
     @Test(arguments: ValuesSet.allCases)
     func everyWorkerHasProbesOnItsOpsPortAndAGracePeriodAboveItsShutdownBudget(_ values: ValuesSet) async throws {
         let manifests = try await values.check().manifests()
-        #expect(manifests.all("Deployment").count == WorkerKind.all.count)
+        #expect(manifests.all("Deployment").count == WorkerKind.all.count + 1, "the workers and the console")
         for worker in WorkerKind.all {
             let deployment = try #require(manifests.named("Deployment", "triage-\(worker.kind)"), "no Deployment for \(worker.kind)")
             let pod = try #require(deployment["spec", "template", "spec"] as? [String: Any])
@@ -266,9 +266,52 @@ struct ChartTests {
             guard let range = code.range(of: #"token_env:\s*([A-Za-z_][A-Za-z0-9_]*)"#, options: .regularExpression) else { return nil }
             return code[range].components(separatedBy: ":")[1].trimmingCharacters(in: .whitespaces)
         }
-        #expect(tokenVariables == ["TRIAGE_BETA_TOKEN", "TRIAGE_OPS_TOKEN"])
+        #expect(tokenVariables == ["TRIAGE_BETA_TOKEN", "TRIAGE_OPS_TOKEN", "TRIAGE_CONSOLE_TOKEN"])
         try expectSecretReferences(tokenVariables, in: manifests, worker: "intake")
         #expect(!tenants.contains("\n    token: "), "a tenant token is written in clear")
+    }
+
+    /// The console: its own Deployment and Service, acting through the intake's Service as the
+    /// console tenant (the token the intake knows as TRIAGE_CONSOLE_TOKEN, from the same Secret),
+    /// the staff accounts from a Secret, probes on its HTTP port, one client per pod.
+    @Test(arguments: ValuesSet.allCases)
+    func theConsoleActsThroughTheIntakeWithItsAccountsFromASecret(_ values: ValuesSet) async throws {
+        let manifests = try await values.check().manifests()
+        let deployment = try #require(manifests.named("Deployment", "triage-console"))
+        let container = try #require(deployment.containers.first)
+        let args = try #require(container["args"] as? [String])
+        #expect(args.first == "console")
+        #expect(argument("--host", in: args) == "0.0.0.0")
+        let intakeService = try #require(manifests.named("Service", "triage-intake"))
+        let intakePort = try #require((intakeService["spec", "ports"] as? [[String: Any]])?.first?["port"] as? Int)
+        #expect(argument("--intake", in: args) == "triage-intake:\(intakePort)")
+        #expect(args.contains("--intake-tls") == (values == .production), "production serves gRPC over TLS")
+        #expect(argument("--intake-token-env", in: args) == "TRIAGE_CONSOLE_INTAKE_TOKEN")
+        let env = container["env"] as? [[String: Any]] ?? []
+        let token = env.first { $0["name"] as? String == "TRIAGE_CONSOLE_INTAKE_TOKEN" }
+        let intakeEnv = try #require(manifests.named("Deployment", "triage-intake")?.containers.first?["env"] as? [[String: Any]])
+        let intakeToken = intakeEnv.first { $0["name"] as? String == "TRIAGE_CONSOLE_TOKEN" }
+        #expect(Manifest.value(token, ["valueFrom", "secretKeyRef", "name"]) as? String == "triage-console")
+        #expect(
+            Manifest.value(token, ["valueFrom", "secretKeyRef"]) as? [String: String]
+                == Manifest.value(intakeToken, ["valueFrom", "secretKeyRef"]) as? [String: String], "one token, two names")
+
+        let pod = try #require(deployment["spec", "template", "spec"] as? [String: Any])
+        let accounts = try #require(argument("--accounts", in: args))
+        let mounts = container["volumeMounts"] as? [[String: Any]] ?? []
+        let volumes = pod["volumes"] as? [[String: Any]] ?? []
+        let mount = try #require(mounts.first { $0["mountPath"] as? String == (accounts as NSString).deletingLastPathComponent })
+        let volume = try #require(volumes.first { $0["name"] as? String == mount["name"] as? String })
+        #expect(Manifest.value(volume, ["secret", "secretName"]) as? String == "triage-console", "accounts come from a Secret")
+        let policy = try #require(argument("--policy", in: args))
+        #expect(mounts.contains { $0["mountPath"] as? String == (policy as NSString).deletingLastPathComponent })
+
+        #expect(Manifest.value(container, ["livenessProbe", "httpGet", "port"]) as? String == "http")
+        #expect(Manifest.value(container, ["readinessProbe", "httpGet", "path"]) as? String == "/readyz")
+        #expect(Manifest.value(container, ["securityContext", "readOnlyRootFilesystem"]) as? Bool == true)
+        let service = try #require(manifests.named("Service", "triage-console"))
+        #expect(service["spec", "sessionAffinity"] as? String == "ClientIP")
+        #expect((service["spec", "ports"] as? [[String: Any]])?.first?["targetPort"] as? String == "http")
     }
 
     /// The SLA policy the escalator is given (with the production file's shared calendars merged

@@ -26,15 +26,20 @@ struct ExampleConfigTests {
 
     @Test func theTenantsExampleLoadsWithItsVariables() throws {
         let url = Self.config.appendingPathComponent("tenants.example.yaml")
-        let directory = try TenantDirectory.load(contentsOf: url, environment: ["TRIAGE_BETA_TOKEN": "beta", "TRIAGE_OPS_TOKEN": "ops"])
+        let directory = try TenantDirectory.load(
+            contentsOf: url,
+            environment: [
+                "TRIAGE_BETA_TOKEN": "beta", "TRIAGE_OPS_TOKEN": "ops", "TRIAGE_CONSOLE_TOKEN": "console",
+            ])
         #expect(directory.authenticate(bearer: "foo")?.name == "acme-portal")
+        #expect(directory.authenticate(bearer: "console")?.isAdmin == true, "the console acts on every account")
         #expect(directory.authenticate(bearer: "beta")?.accounts == ["BETA"])
         #expect(directory.authenticate(bearer: "ops")?.isAdmin == true)
         #expect(directory.authenticate(bearer: "bar") == nil)
         // Without the variables it fails, naming the variable.
         #expect(throws: (any Error).self) { try TenantDirectory.load(contentsOf: url, environment: [:]) }
         do {
-            _ = try TenantDirectory.load(contentsOf: url, environment: ["TRIAGE_OPS_TOKEN": "ops"])
+            _ = try TenantDirectory.load(contentsOf: url, environment: ["TRIAGE_OPS_TOKEN": "ops", "TRIAGE_CONSOLE_TOKEN": "console"])
         } catch {
             #expect("\(error)".contains("TRIAGE_BETA_TOKEN"), "\(error)")
         }

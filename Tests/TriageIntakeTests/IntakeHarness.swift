@@ -90,6 +90,7 @@ final class IntakeHarness: Sendable {
         topics.replies = try cluster.makeTopic("entitlement-replies", partitions: 2)
         topics.directory = try cluster.makeTopic("incident-directory", partitions: 2)
         topics.incidentEvents = try cluster.makeTopic("incident-events", partitions: 3)
+        topics.agentEvents = try cluster.makeTopic("agent-events", partitions: 2)
         topics.incidentState = try cluster.makeTopic("incident-state", partitions: 3)
         topics.deadLetter = try cluster.makeTopic("dead-letter", partitions: 1)
         self.topics = topics

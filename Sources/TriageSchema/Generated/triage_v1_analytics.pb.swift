@@ -124,6 +124,20 @@ public nonisolated struct Triage_V1_AnalyticsRecord: @unchecked Sendable {
     set {_uniqueStorage()._outcome = newValue}
   }
 
+  /// On `escalated` records: the event's escalation level (1 for the first); 0 on every other
+  /// record.
+  public var escalationLevel: UInt32 {
+    get {_storage._escalationLevel}
+    set {_uniqueStorage()._escalationLevel = newValue}
+  }
+
+  /// On `escalated` and `sla_warning` records: the event's target ("first_response" or
+  /// "resolution"); empty on every other record.
+  public var slaTarget: String {
+    get {_storage._slaTarget}
+    set {_uniqueStorage()._slaTarget = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -137,7 +151,7 @@ fileprivate nonisolated let _protobuf_package = "triage.v1"
 
 nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AnalyticsRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}event_type\0\u{3}occurred_at\0\u{1}severity\0\u{1}coverage\0\u{1}product\0\u{3}customer_account\0\u{1}team\0\u{3}assigned_agent_id\0\u{3}first_response_business_minutes\0\u{1}breached\0\u{3}breached_by_business_minutes\0\u{3}reassignment_count\0\u{3}waiting_on_customer_minutes\0\u{1}outcome\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}event_type\0\u{3}occurred_at\0\u{1}severity\0\u{1}coverage\0\u{1}product\0\u{3}customer_account\0\u{1}team\0\u{3}assigned_agent_id\0\u{3}first_response_business_minutes\0\u{1}breached\0\u{3}breached_by_business_minutes\0\u{3}reassignment_count\0\u{3}waiting_on_customer_minutes\0\u{1}outcome\0\u{3}escalation_level\0\u{3}sla_target\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -156,6 +170,8 @@ nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftPro
     var _reassignmentCount: UInt32 = 0
     var _waitingOnCustomerMinutes: Double = 0
     var _outcome: String = String()
+    var _escalationLevel: UInt32 = 0
+    var _slaTarget: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -182,6 +198,8 @@ nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftPro
       _reassignmentCount = source._reassignmentCount
       _waitingOnCustomerMinutes = source._waitingOnCustomerMinutes
       _outcome = source._outcome
+      _escalationLevel = source._escalationLevel
+      _slaTarget = source._slaTarget
     }
   }
 
@@ -216,6 +234,8 @@ nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftPro
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._reassignmentCount) }()
         case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._waitingOnCustomerMinutes) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._outcome) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._escalationLevel) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._slaTarget) }()
         default: break
         }
       }
@@ -276,6 +296,12 @@ nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftPro
       if !_storage._outcome.isEmpty {
         try visitor.visitSingularStringField(value: _storage._outcome, fieldNumber: 16)
       }
+      if _storage._escalationLevel != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._escalationLevel, fieldNumber: 17)
+      }
+      if !_storage._slaTarget.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._slaTarget, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -301,6 +327,8 @@ nonisolated extension Triage_V1_AnalyticsRecord: SwiftProtobuf.Message, SwiftPro
         if _storage._reassignmentCount != rhs_storage._reassignmentCount {return false}
         if _storage._waitingOnCustomerMinutes != rhs_storage._waitingOnCustomerMinutes {return false}
         if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._escalationLevel != rhs_storage._escalationLevel {return false}
+        if _storage._slaTarget != rhs_storage._slaTarget {return false}
         return true
       }
       if !storagesAreEqual {return false}
