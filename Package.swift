@@ -290,7 +290,7 @@ let package = Package(
             name: "TriageConsole",
             dependencies: [
                 "TriageDashboard", "TriageIntake", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
-                "TriageAnalytics", "TriageKafka", "TriageOps",
+                "TriageAnalytics", "TriageAnalyticsFeed", "TriageReports", "TriageKafka", "TriageOps",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import TriageAnalyticsFeed
 public import TriageDashboard
 public import TriageKafka
 public import TriageRouting
@@ -61,7 +62,9 @@ public final class Console: Service, Sendable {
             collector: collector, records: records, policy: policy, routing: routing, atRiskWithin: configuration.atRiskWithin, now: now)
         gateway = try IntakeGateway(
             host: intake.host, port: intake.port, token: token, tls: intakeTLS, timeout: configuration.intakeTimeout, logger: logger)
-        server = ConsoleServer(board: board, gateway: gateway, directory: directory, configuration: configuration, logger: logger)
+        server = ConsoleServer(
+            board: board, gateway: gateway, directory: directory, configuration: configuration,
+            reports: AnalyticsHistory(client: client, topic: configuration.analyticsTopic, logger: logger), logger: logger)
         self.logger = logger
     }
 

@@ -1,6 +1,7 @@
 public import Foundation
 public import TriageCore
 public import TriageRouting
+import TriageSchema
 
 /// How the console serves, signs people in and reads. Every field has a default.
 public struct ConsoleConfiguration: Sendable {
@@ -78,6 +79,8 @@ public struct ConsoleConfiguration: Sendable {
     public var atRiskWithin: Duration
     /// Wall-clock time (sessions, throttling). Default `Date()`; tests replace it.
     public var wallClock: @Sendable () -> Date
+    /// The analytics feed's records, which the reports page computes from. Default `triage.analytics`.
+    public var analyticsTopic = TriageTopic.analytics
 
     public init(
         host: String = "127.0.0.1",

@@ -118,6 +118,7 @@ final class ConsoleHarness: Sendable {
         let clock = MovableClock()
         self.clock = clock
         var configuration = ConsoleConfiguration(port: 0, wallClock: { clock.now })
+        configuration.analyticsTopic = feedTopics.analytics
         configure(&configuration)
         try cluster.embedded.createTopic(TriageTopic.agentEvents, partitions: 1, replicationFactor: 1)
         var routerTopics = RouterTopics()

@@ -140,7 +140,7 @@ def first_response_clock(driver):
     return rows[0].get_attribute("data-clock-state") if rows else None
 
 
-def http(method, path, cookies, data=None):
+def raw_request(method, path, cookies, data=None):
     """A raw request with the browser's session cookie: the status code is the point."""
     url = ARGS.console.rstrip("/") + path
     body = urllib.parse.urlencode(data).encode() if data is not None else None
@@ -187,7 +187,23 @@ def lead_views_queues_and_agents(driver):
     page(driver, "/incidents")
     wait(driver, "the incident list", lambda d: d.find_elements(By.CSS_SELECTOR, "table#incidents tr[data-incident-id]"))
     shot(driver, "incidents")
-    page(driver, "/reports")
+    # The report page against the command line, over the same window of the same topic.
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    time.sleep(3)  # the analytics feed folds what was opened before `now`
+    page(driver, f"/reports?from={today}&to={urllib.parse.quote(now)}&by=team")
+    total = wait(driver, "the SLA report", lambda d: d.find_element(By.ID, "report-total"))
+    opened = int(total.get_attribute("data-opened"))
+    result = subprocess.run(
+        [ARGS.triage, "report", "sla", "--from", today, "--to", now, "--by", "team", "--format", "json", "--scan-from", "beginning",
+         "--bootstrap", ARGS.bootstrap, "--log-level", "error"], capture_output=True, text=True, timeout=120)
+    check(result.returncode == 0, f"triage report sla runs ({result.stderr[-300:]})")
+    cli = json.loads(result.stdout)
+    check(opened >= 2 and cli["total"]["opened"] == opened,
+          f"the report page's total ({opened} opened) is what triage report sla computes ({cli['total']['opened']})")
+    rows = {row.get_attribute("data-group"): int(row.get_attribute("data-opened"))
+            for row in driver.find_elements(By.CSS_SELECTOR, "#sla-report tr[data-group]") if row.get_attribute("data-group")}
+    check(rows == {row["group"]: row["opened"] for row in cli["rows"]}, f"and so are its rows per team ({rows})")
     shot(driver, "reports")
     sign_out(driver)
 
@@ -288,13 +304,13 @@ def other_team_is_refused(driver, incident):
     csrf = driver.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
     cookies = driver.get_cookies()
     count = len(events(incident))
-    status, _ = http("GET", f"/incidents/{incident}", cookies)
+    status, _ = raw_request("GET", f"/incidents/{incident}", cookies)
     check(status == 403, f"agent-2 gets 403 on tier-1's {incident} (got {status})")
     for action, fields in (("note", {"text": "sneaky"}), ("acknowledge", {}), ("close-resolved", {})):
-        status, _ = http("POST", f"/incidents/{incident}/actions/{action}", cookies,
+        status, _ = raw_request("POST", f"/incidents/{incident}/actions/{action}", cookies,
                          {"csrf": csrf, "nonce": f"n-{action}", **fields})
         check(status in (403, 404), f"agent-2's {action} on {incident} is refused (got {status})")
-    status, _ = http("POST", "/queues/tier-1/take", cookies, {"csrf": csrf, "nonce": "n-take"})
+    status, _ = raw_request("POST", "/queues/tier-1/take", cookies, {"csrf": csrf, "nonce": "n-take"})
     check(status == 403, f"agent-2 cannot take tier-1's work (got {status})")
     time.sleep(3)
     check(len(events(incident)) == count, "nothing was published for the refused actions")

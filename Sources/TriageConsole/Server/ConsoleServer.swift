@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 import Synchronization
+public import TriageAnalyticsFeed
 import TriageDashboard
 import TriageSLAEvents
 
@@ -20,7 +21,7 @@ import TriageSLAEvents
 /// | `GET /incidents`, `GET /incidents/ID` | the list with filters; one incident |
 /// | `POST /incidents/ID/actions/NAME` | ``IncidentAction`` through the intake |
 /// | `GET /agents`, `POST /agents/ID/presence` | agents; set presence |
-/// | `GET /reports` | placeholder for the SLA report |
+/// | `GET /reports` | the SLA compliance report (leads and admins), also `?format=csv` and `json` |
 /// | `GET /api/live` | `{"at": …, "values": {KEY: text}}` for `data-live` elements |
 /// | `GET /healthz`, `GET /readyz` | alive; caught up with the topics |
 ///
@@ -37,6 +38,8 @@ public final class ConsoleServer: Service, Sendable {
     let throttle: SignInThrottle
     let submitted = SubmittedForms()
     let originCheck: OriginCheck
+    /// The analytics records of the reports page; `nil`: the page says reports are not available.
+    let reports: AnalyticsRecordCache?
     let logger: Logger
     private let listening = Mutex<Listening>(.init())
     /// Verified when a username has no account, so a failure takes as long either way.
@@ -48,8 +51,11 @@ public final class ConsoleServer: Service, Sendable {
         var waiters: [CheckedContinuation<Int, any Error>] = []
     }
 
-    public init(board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration, logger: Logger)
-    {
+    public init(
+        board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration,
+        reports: AnalyticsHistory? = nil, logger: Logger
+    ) {
+        self.reports = reports.map { AnalyticsRecordCache(history: $0) }
         self.board = board
         self.gateway = gateway
         self.directory = directory
@@ -146,7 +152,7 @@ public final class ConsoleServer: Service, Sendable {
         router.post("/agents/:id/presence") { [self] request, context in
             try await setPresence(request, agentID: try context.parameters.require("id"))
         }
-        router.get("/reports") { [self] request, _ in page(request) { context in ReportsPage.render(context: context) } }
+        router.get("/reports") { [self] request, _ in try await reportsPage(request) }
         router.get("/api/live") { [self] request, _ in live(request) }
         return router
     }
