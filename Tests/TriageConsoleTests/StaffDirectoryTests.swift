@@ -1,6 +1,8 @@
+import HummingbirdBcrypt
 import Testing
 import TriageConsole
 import TriageCore
+import TriageKafkaTesting
 
 @Suite("Console accounts file")
 struct StaffDirectoryTests {
@@ -52,5 +54,14 @@ struct StaffDirectoryTests {
         } catch {
             #expect("\(error)".contains(expected), "\(error)")
         }
+    }
+}
+
+@Suite("Shipped console accounts example")
+struct ConsoleAccountsExampleTests {
+    @Test func theExampleLoadsAndItsPasswordsVerify() throws {
+        let directory = try StaffDirectory.load(path: repositoryRoot + "/config/console-accounts.example.yaml")
+        #expect(directory.accounts.map(\.username) == ["ana", "lee"])
+        #expect(Bcrypt.verify("change-me-ana", hash: try #require(directory["ana"]).passwordHash))
     }
 }

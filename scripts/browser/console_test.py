@@ -12,7 +12,7 @@ Exit status 0 when every check held; otherwise the failed check is printed and i
 """
 
 import argparse
-import http.cookiejar
+from http.cookiejar import CookieJar
 import json
 import os
 import re
@@ -149,7 +149,7 @@ def raw_request(method, path, cookies, data=None):
     request.add_header("Origin", ARGS.console.rstrip("/"))
     if body is not None:
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     try:
         with opener.open(request, timeout=20) as response:
             return response.status, response.read().decode(errors="replace")

@@ -36,7 +36,7 @@ enum AgentsPage {
                 <tr data-agent-id="\(id)" data-presence="\(agent.presence)" data-load="\(agent.load)" data-capacity="\(agent.capacity)">
                 <td data-label="Agent"><strong>\(HTML.escape(agent.name))</strong> <span class="muted">\(id)</span></td>
                 <td data-label="Team">\(HTML.escape(agent.team))</td>
-                <td data-label="Presence" id="agent-presence-\(id)" data-live="agent-presence:\(id)">\(agent.presence)</td>
+                <td data-label="Presence" id="agent-presence-\(id)" data-presence="\(agent.presence)" data-live="agent-presence:\(id)" data-live-attr="data-presence">\(agent.presence)</td>
                 <td data-label="Load" class="num" id="agent-load-\(id)" data-live="agent-load:\(id)">\(agent.load) / \(agent.capacity)</td>
                 <td data-label="By severity" class="optional">A \(agent.assignedBySeverity.a) · B \(agent.assignedBySeverity.b) · C \(agent.assignedBySeverity.c)</td>
                 <td data-label="Shift" class="optional">\(HTML.escape(shifts[agent.id] ?? "always"))</td>

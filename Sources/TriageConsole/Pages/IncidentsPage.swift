@@ -38,7 +38,7 @@ enum IncidentsPage {
                 <tr data-incident-id="\(id)" data-status="\(row.status)" data-severity="\(row.severity)" data-clock-state="\(row.clockState)">
                 <td data-label="Incident"><a href="/incidents/\(HTML.url(row.id))">\(id)</a><br><span class="muted">\(HTML.escape(row.title))</span></td>
                 <td data-label="Sev">\(HTML.severity(row.severity))</td>
-                <td data-label="Status" data-live="incident-status:\(id)">\(row.status)</td>
+                <td data-label="Status" data-status="\(row.status)" data-live="incident-status:\(id)" data-live-attr="data-status">\(row.status)</td>
                 <td data-label="SLA" class="clock-\(row.clockState)" data-live="incident-sla:\(id)">\(countdownText(row))</td>
                 <td data-label="Team">\(HTML.escape(row.team))</td>
                 <td data-label="Agent" data-live="incident-agent:\(id)">\(HTML.escape(row.assignedAgent.isEmpty ? "—" : row.assignedAgent))</td>
