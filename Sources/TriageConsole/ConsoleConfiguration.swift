@@ -79,6 +79,10 @@ public struct ConsoleConfiguration: Sendable {
     public var atRiskWithin: Duration
     /// Wall-clock time (sessions, throttling). Default `Date()`; tests replace it.
     public var wallClock: @Sendable () -> Date
+    /// A connection that sends nothing for this long is closed, half-sent requests included
+    /// (otherwise idle sockets pile up until the process runs out of file descriptors).
+    /// Default 30 s; the pages poll every ``liveInterval``, well within it.
+    public var connectionIdleTimeout: Duration = .seconds(30)
     /// The analytics feed's records, which the reports page computes from. Default `triage.analytics`.
     public var analyticsTopic = TriageTopic.analytics
 

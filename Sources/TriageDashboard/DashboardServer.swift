@@ -67,6 +67,9 @@ public final class DashboardServer: Service, Sendable {
         let logger = self.logger
         let application = Application(
             router: router,
+            // Sockets that send nothing for 30 s are closed (half-sent requests too), so idle
+            // connections cannot pile up until the process runs out of file descriptors.
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: "triage-dashboard"),
             onServerRunning: { [self] channel in
                 let bound = channel.localAddress?.port ?? 0

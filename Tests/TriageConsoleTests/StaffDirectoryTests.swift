@@ -59,6 +59,24 @@ struct StaffDirectoryTests {
 
 @Suite("Shipped console accounts example")
 struct ConsoleAccountsExampleTests {
+    /// Outside attack on issue 22: an unknown username was checked against a cost-12 decoy while
+    /// the accounts used cost 10, so a failed sign-in took four times as long for a name that
+    /// does not exist. The decoy now takes the accounts' cost.
+    @Test func theDecoyCostIsTheAccountsCost() throws {
+        func directory(_ costs: [String]) -> StaffDirectory {
+            StaffDirectory(
+                accounts: costs.enumerated().map {
+                    StaffAccount(
+                        username: "u\($0.offset)", displayName: "u", role: .lead,
+                        passwordHash: "$2b$\($0.element)$" + String(repeating: "a", count: 53))
+                })
+        }
+        #expect(directory(["10", "10", "12"]).bcryptCost == 10)
+        #expect(directory(["04"]).bcryptCost == 4)
+        #expect(directory([]).bcryptCost == 12)
+        #expect(directory(["xx"]).bcryptCost == 12)
+    }
+
     @Test func theExampleLoadsAndItsPasswordsVerify() throws {
         let directory = try StaffDirectory.load(path: repositoryRoot + "/config/console-accounts.example.yaml")
         #expect(directory.accounts.map(\.username) == ["ana", "lee"])

@@ -32,6 +32,17 @@ public struct StaffDirectory: Sendable {
     /// The account signed in as `username`, if any.
     public subscript(username: String) -> StaffAccount? { byUsername[username] }
 
+    /// The bcrypt cost most accounts' hashes use (`$2b$12$...` → 12; 12 when none says),
+    /// for the decoy hash a sign-in of an unknown username is checked against.
+    public var bcryptCost: UInt8 {
+        var counts: [UInt8: Int] = [:]
+        for account in accounts {
+            let parts = account.passwordHash.split(separator: "$", omittingEmptySubsequences: true)
+            if parts.count >= 2, let cost = UInt8(parts[1]), (4...31).contains(cost) { counts[cost, default: 0] += 1 }
+        }
+        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }?.key ?? 12
+    }
+
     /// The account whose agent id is `agentID`, if any.
     public func account(agentID: String) -> StaffAccount? { accounts.first { $0.agentID == agentID } }
 

@@ -101,7 +101,7 @@ enum PageLayout {
         h1{font-size:1.35rem;margin:.2rem 0 1rem}
         h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
         table{width:100%;border-collapse:collapse;background:#fff;margin-bottom:1rem}
-        th,td{text-align:left;padding:.4rem .55rem;border-bottom:1px solid #e3e6eb;vertical-align:top}
+        th,td{text-align:left;padding:.4rem .55rem;border-bottom:1px solid #e3e6eb;vertical-align:top;overflow-wrap:anywhere}
         th{background:#eef0f4;font-weight:600}
         td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
         .sev{display:inline-block;min-width:1.5em;text-align:center;border-radius:3px;font-weight:700;color:#fff}

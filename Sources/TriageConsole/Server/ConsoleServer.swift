@@ -42,8 +42,10 @@ public final class ConsoleServer: Service, Sendable {
     let reports: AnalyticsRecordCache?
     let logger: Logger
     private let listening = Mutex<Listening>(.init())
-    /// Verified when a username has no account, so a failure takes as long either way.
-    static let decoyHash = Bcrypt.hash("decoy password of no account", cost: 12)
+    /// Verified when a username has no account, at the cost of the accounts' own hashes, so
+    /// that a failure takes as long either way (a cost-12 decoy beside cost-10 accounts told
+    /// which usernames exist by timing).
+    let decoyHash: String
 
     private struct Listening {
         var port: Int?
@@ -56,6 +58,7 @@ public final class ConsoleServer: Service, Sendable {
         reports: AnalyticsHistory? = nil, logger: Logger
     ) {
         self.reports = reports.map { AnalyticsRecordCache(history: $0) }
+        decoyHash = Bcrypt.hash("decoy password of no account", cost: directory.bcryptCost)
         self.board = board
         self.gateway = gateway
         self.directory = directory
@@ -80,8 +83,10 @@ public final class ConsoleServer: Service, Sendable {
     }
 
     public func run() async throws {
+        let idle = TimeAmount.nanoseconds(Int64(configuration.connectionIdleTimeout.inSeconds * 1_000_000_000))
         let application = Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage-console"),
             onServerRunning: { [self] channel in
                 let bound = channel.localAddress?.port ?? 0
@@ -193,7 +198,7 @@ public final class ConsoleServer: Service, Sendable {
             return Self.html(SignInPage.render(message: SignInPage.failure, username: username, next: next), status: .tooManyRequests)
         }
         let account = directory[username]
-        let hash = account?.passwordHash ?? Self.decoyHash
+        let hash = account?.passwordHash ?? decoyHash
         // bcrypt is meant to be slow: off the cooperative pool.
         let verified = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard let account, verified else {
@@ -302,6 +307,14 @@ public final class ConsoleServer: Service, Sendable {
         switch IncidentAction.parse(name: name, form: form) {
         case .failure(let problem): return finish(signed, .refused(problem.message), redirect: back)
         case .success(let parsed): action = parsed
+        }
+        if case .reassign(let target?, _, _) = action,
+            !board.collector.agentRows().contains(where: { $0.id == target && $0.team == snapshot.team })
+        {
+            // Only the agents the form offers: another team's agent (or an id nobody has) would
+            // publish a request the router ignores, and put it in the incident's history.
+            return finish(
+                signed, .refused("\(target) is not an agent of team \(snapshot.team); choose one the form offers."), redirect: back)
         }
         let requestID = ActionRequestID.make(username: account.username, action: name, target: id, nonce: form["nonce"] ?? "")
         let agentID = account.agentID ?? snapshot.assignedAgentID
@@ -435,7 +448,11 @@ public final class ConsoleServer: Service, Sendable {
 
     /// A local path to go to after signing in (never another site).
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next != "/signin" else { return "/queues" }
+        // A path of this console only: browsers drop tabs and newlines from URLs, so "/\t/evil"
+        // would become "//evil", another site.
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next != "/signin",
+            next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else { return "/queues" }
         return next
     }
 

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import TriageConsole
+import TriageKafkaTesting
+
+/// What the outside attack on issue 22 found in forms the console accepted.
+@Suite("Console: what the outside attack found", .serialized)
+struct ConsoleAttackRegressionTests {
+    @Test func aNextWithControlCharactersAndAReassignToAnAgentTheFormDidNotOfferAreRefused() async throws {
+        try await HeavyTests.run {
+            let harness = try await ConsoleHarness()
+            defer { Task { try? await harness.stop() } }
+            let ana = WebSession(http: harness.http, base: harness.base)
+            // "/\t/evil.example" became "//evil.example" in a browser: another site.
+            for next in ["/\t/evil.example/phish", "/\n/evil.example", "/ /evil.example"] {
+                let signIn = try await ana.post("/signin", [("username", "ana"), ("password", ConsoleHarness.password), ("next", next)])
+                #expect(signIn.status == 303 && signIn.location == "/queues", "\(next.debugDescription) → \(signIn.location ?? "-")")
+            }
+
+            try await harness.grantPack()
+            let incident = try await harness.open(team: "tier-1")
+            try await eventually("the console knows \(incident)", timeout: .seconds(30)) {
+                (try? await ana.get("/incidents/\(incident)"))?.status == 200
+            }
+            let page = try await ana.get("/incidents/\(incident)")
+            let form = try #require(WebSession.form("action-reassign", in: page.body))
+            // agent-2 is bo, of tier-2; "ghost" is nobody. Neither is offered, neither is sent.
+            for target in ["agent:agent-2", "agent:ghost\"><b>x"] {
+                let refused = try await ana.post(form.action, form.fields.filter { $0.0 != "nonce" } + [("nonce", target), ("to", target)])
+                #expect(refused.status == 303 && refused.outcome == "refused", "\(target): \(refused.outcome ?? "-")")
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await harness.events(of: incident).count == 1, "only the Opened: nothing was published")
+            try await harness.stop()
+        }
+    }
+}
