@@ -31,6 +31,24 @@ struct ConsoleAttackRegressionTests {
             }
             try await Task.sleep(for: .seconds(2))
             #expect(try await harness.events(of: incident).count == 1, "only the Opened: nothing was published")
+
+            // /api/live sent every incident to every page on every poll; a page now asks for its kinds.
+            let other = try await harness.open(team: "tier-1", title: "another")
+            try await eventually("the console knows \(other)", timeout: .seconds(30)) {
+                (try? await ana.get("/api/live"))?.body.contains("incident-status:\(other)") == true
+            }
+            func keys(_ path: String) async throws -> Set<String> {
+                let body = try await ana.get(path).body
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+                return Set((json["values"] as? [String: String] ?? [:]).keys)
+            }
+            let everything = try await keys("/api/live")
+            #expect(everything.contains("incident-status:\(incident)") && everything.contains("open-incidents"))
+            // (No router runs here, so there are no queues: the queue kinds bring nothing else.)
+            let queues = try await keys("/api/live?kinds=queue-depth,queue-oldest")
+            #expect(queues.allSatisfy { $0.hasPrefix("queue-") }, "\(queues)")
+            let detail = try await keys("/api/live?kinds=incident-status,incident-agent&ids=\(incident)")
+            #expect(detail.contains("incident-status:\(incident)") && !detail.contains { $0.hasSuffix(other) }, "\(detail)")
             try await harness.stop()
         }
     }

@@ -66,8 +66,22 @@ enum PageLayout {
               if (attr) node.setAttribute(attr, value);
             }
           }
+          // Ask only for what this page shows: the kinds of its keys, and the incidents by id
+          // when it shows a few (a detail page), not every incident on every poll.
+          function query() {
+            var kinds = {}, ids = {}, count = 0, nodes = document.querySelectorAll('[data-live]');
+            for (var i = 0; i < nodes.length; i++) {
+              var key = nodes[i].getAttribute('data-live'), cut = key.indexOf(':');
+              kinds[cut < 0 ? key : key.slice(0, cut)] = true;
+              if (key.indexOf('incident-') === 0 && cut > 0 && !ids[key.slice(cut + 1)]) { ids[key.slice(cut + 1)] = true; count++; }
+            }
+            var q = '?kinds=' + encodeURIComponent(Object.keys(kinds).join(','));
+            if (count > 0 && count <= 50) q += '&ids=' + encodeURIComponent(Object.keys(ids).join(','));
+            return q;
+          }
+          var live = '/api/live' + query();
           function poll() {
-            fetch('/api/live', {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+            fetch(live, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
               .then(function (response) {
                 if (response.status === 401) { window.location.href = '/signin'; return null; }
                 return response.ok ? response.json() : null;

@@ -410,7 +410,9 @@ public final class ConsoleServer: Service, Sendable {
                 status: .unauthorized, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"signed out\"}")))
         }
-        let values = LiveValues.collect(board: board, access: StaffAccess(signed.account))
+        let query = Self.query(request)
+        let values = LiveValues.collect(
+            board: board, access: StaffAccess(signed.account), scope: LiveValues.Scope(kinds: query["kinds"], ids: query["ids"]))
         let body = (try? JSONEncoder.sorted.encode(LiveValues.Payload(at: HTML.instant(board.now()), values: values))) ?? Data("{}".utf8)
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],

@@ -11,24 +11,41 @@ enum LiveValues {
         var values: [String: String]
     }
 
-    static func collect(board: ConsoleBoard, access: StaffAccess) -> [String: String] {
+    /// What a page asks for (`?kinds=queue-depth,incident-status&ids=INC-1,INC-2`): the kinds of
+    /// keys it shows and, for a page of a few incidents, their ids. Without `kinds`: everything
+    /// (up to 2,000 incidents), as before — a detail page polling that sent every incident.
+    struct Scope: Sendable, Hashable {
+        var kinds: Set<String>?
+        var ids: Set<String>?
+
+        init(kinds: String?, ids: String?) {
+            self.kinds = kinds.map { Set($0.split(separator: ",").map(String.init)) }
+            self.ids = ids.map { Set($0.split(separator: ",").prefix(100).map(String.init)) }
+        }
+
+        func wants(_ prefix: String) -> Bool { kinds?.contains { $0.hasPrefix(prefix) } ?? true }
+    }
+
+    static func collect(board: ConsoleBoard, access: StaffAccess, scope: Scope = Scope(kinds: nil, ids: nil)) -> [String: String] {
         var values: [String: String] = [:]
         let now = board.now()
-        for queue in board.queues(for: access) {
+        for queue in scope.wants("queue-") ? board.queues(for: access) : [] {
             values["queue-depth:\(queue.team)"] = String(queue.depth)
             values["queue-oldest:\(queue.team)"] = queue.oldestSince.map { HTML.duration(now.timeIntervalSince($0)) } ?? "—"
             values["queue-eligible:\(queue.team)"] = String(queue.eligibleOnline)
         }
         var filter = IncidentFilter()
         filter.state = "all"
-        let (rows, _) = board.incidents(filter, for: access, limit: 2_000)
+        let wantsIncidents = scope.wants("incident-") || scope.wants("open-incidents")
+        let (all, _) = wantsIncidents ? board.incidents(filter, for: access, limit: 2_000) : ([], 0)
+        let rows = scope.ids.map { ids in all.filter { ids.contains($0.id) } } ?? all
         for row in rows {
             values["incident-status:\(row.id)"] = row.status
             values["incident-agent:\(row.id)"] = row.assignedAgent.isEmpty ? "—" : row.assignedAgent
             values["incident-sla:\(row.id)"] = IncidentsPage.countdownText(row)
         }
-        values["open-incidents"] = String(rows.filter { !$0.isClosed }.count)
-        for agent in board.agents(for: access) {
+        if scope.wants("open-incidents") { values["open-incidents"] = String(all.filter { !$0.isClosed }.count) }
+        for agent in scope.wants("agent-") ? board.agents(for: access) : [] {
             values["agent-load:\(agent.id)"] = "\(agent.load) / \(agent.capacity)"
             values["agent-presence:\(agent.id)"] = agent.presence
         }
