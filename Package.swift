@@ -256,7 +256,7 @@ let package = Package(
             dependencies: [
                 "TriageRoutingEvents",
                 "TriageKafka", "TriageSchema", "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageAnalytics",
-                "TriageRouting",
+                "TriageRouting", "TriageOps",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 public import ServiceLifecycle
 import Synchronization
+import TriageOps
 
 /// The dashboard's HTTP side (Hummingbird): `GET /` the page (one self-contained HTML document:
 /// inline CSS and JavaScript, no CDN, no web fonts), `GET /api/state` the current
@@ -16,13 +17,7 @@ public final class DashboardServer: Service, Sendable {
     public let port: Int
     private let state: @Sendable () -> DashboardSnapshot
     private let logger: Logger
-    private let listening = Mutex<Listening>(.init())
-
-    private struct Listening {
-        var port: Int?
-        var failure: DashboardError?
-        var waiters: [CheckedContinuation<Int, any Error>] = []
-    }
+    private let listening = BoundPort()
 
     /// `state` is called for every `/api/state` request.
     public init(host: String = "127.0.0.1", port: Int, state: @escaping @Sendable () -> DashboardSnapshot, logger: Logger) {
@@ -34,15 +29,7 @@ public final class DashboardServer: Service, Sendable {
 
     /// The bound port, once listening; throws if the server stopped or failed before that.
     public func boundPort() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let known: Result<Int, DashboardError>? = listening.withLock { state in
-                if let port = state.port { return .success(port) }
-                if let failure = state.failure { return .failure(failure) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(with: known.mapError { $0 as any Error }) }
-        }
+        try await listening.wait()
     }
 
     public func run() async throws {
@@ -74,31 +61,18 @@ public final class DashboardServer: Service, Sendable {
             onServerRunning: { [self] channel in
                 let bound = channel.localAddress?.port ?? 0
                 logger.info("dashboard listening", metadata: ["url": "http://\(host):\(bound)/"])
-                resolve(.success(bound))
+                listening.listened(on: bound)
             },
             logger: logger
         )
         do {
             try await application.run()
         } catch {
-            resolve(
-                .failure(DashboardError(code: .notListening, message: "the dashboard server on \(host):\(port) failed", underlying: error)))
+            listening.failed(
+                DashboardError(code: .notListening, message: "the dashboard server on \(host):\(port) failed", underlying: error))
             throw error
         }
-        resolve(.failure(DashboardError(code: .notListening, message: "the dashboard server stopped before it listened")))
+        listening.failed(DashboardError(code: .notListening, message: "the dashboard server stopped before it listened"))
     }
 
-    /// The first outcome wins: a port, or why there will be none.
-    private func resolve(_ outcome: Result<Int, DashboardError>) {
-        let waiters = listening.withLock { state -> [CheckedContinuation<Int, any Error>] in
-            guard state.port == nil, state.failure == nil else { return [] }
-            switch outcome {
-            case .success(let port): state.port = port
-            case .failure(let failure): state.failure = failure
-            }
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(with: outcome.mapError { $0 as any Error }) }
-    }
 }

@@ -9,6 +9,7 @@ public import ServiceLifecycle
 import Synchronization
 public import TriageAnalyticsFeed
 import TriageDashboard
+import TriageOps
 import TriageSLAEvents
 
 /// The console's HTTP side (Hummingbird): server-rendered pages, form POSTs, `GET /api/live`
@@ -41,17 +42,11 @@ public final class ConsoleServer: Service, Sendable {
     /// The analytics records of the reports page; `nil`: the page says reports are not available.
     let reports: AnalyticsRecordCache?
     let logger: Logger
-    private let listening = Mutex<Listening>(.init())
+    private let listening = BoundPort()
     /// Verified when a username has no account, at the cost of the accounts' own hashes, so
     /// that a failure takes as long either way (a cost-12 decoy beside cost-10 accounts told
     /// which usernames exist by timing).
     let decoyHash: String
-
-    private struct Listening {
-        var port: Int?
-        var failure: ConsoleError?
-        var waiters: [CheckedContinuation<Int, any Error>] = []
-    }
 
     public init(
         board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration,
@@ -71,15 +66,7 @@ public final class ConsoleServer: Service, Sendable {
 
     /// The bound port, once listening; throws if the server stopped or failed before that.
     public func boundPort() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let known: Result<Int, ConsoleError>? = listening.withLock { state in
-                if let port = state.port { return .success(port) }
-                if let failure = state.failure { return .failure(failure) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(with: known.mapError { $0 as any Error }) }
-        }
+        try await listening.wait()
     }
 
     public func run() async throws {
@@ -91,34 +78,20 @@ public final class ConsoleServer: Service, Sendable {
             onServerRunning: { [self] channel in
                 let bound = channel.localAddress?.port ?? 0
                 logger.info("console listening", metadata: ["url": "http://\(configuration.host):\(bound)/"])
-                resolve(.success(bound))
+                listening.listened(on: bound)
             },
             logger: logger
         )
         do {
             try await application.run()
         } catch {
-            resolve(
-                .failure(
-                    ConsoleError(
-                        code: .notListening, message: "the console server on \(configuration.host):\(configuration.port) failed",
-                        underlying: error)))
+            listening.failed(
+                ConsoleError(
+                    code: .notListening, message: "the console server on \(configuration.host):\(configuration.port) failed",
+                    underlying: error))
             throw error
         }
-        resolve(.failure(ConsoleError(code: .notListening, message: "the console server stopped before it listened")))
-    }
-
-    private func resolve(_ outcome: Result<Int, ConsoleError>) {
-        let waiters = listening.withLock { state -> [CheckedContinuation<Int, any Error>] in
-            guard state.port == nil, state.failure == nil else { return [] }
-            switch outcome {
-            case .success(let port): state.port = port
-            case .failure(let failure): state.failure = failure
-            }
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(with: outcome.mapError { $0 as any Error }) }
+        listening.failed(ConsoleError(code: .notListening, message: "the console server stopped before it listened"))
     }
 
     // MARK: Routes
