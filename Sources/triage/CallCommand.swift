@@ -23,6 +23,7 @@ struct CallCommand: AsyncParsableCommand {
                 "language":"en","severity":"SEVERITY_B","customerTimeZone":"Europe/Zurich","title":"invoices fail"}'
               triage call Acknowledge '{"requestId":"r2","incidentId":"INC-…","agentId":"ana"}'
               triage call GetIncident '{"incidentId":"INC-…"}'
+              triage call Reassign '{"requestId":"r3","incidentId":"INC-…","toQueue":true}' --actor lee
 
             A failed call prints the gRPC status code and message on stderr and exits 2; for \
             INVALID_ARGUMENT every field to fix follows on its own line (the google.rpc.BadRequest \
@@ -32,7 +33,8 @@ struct CallCommand: AsyncParsableCommand {
 
     static let methods = [
         "OpenIncident", "Acknowledge", "AddNote", "ChangeSeverity", "WaitOnCustomer", "CustomerResponded", "Split", "DeliverSolution",
-        "CloseResolved", "CloseUnresolved", "RequestClose", "Reopen", "OverrideBilling", "GetIncident",
+        "CloseResolved", "CloseUnresolved", "RequestClose", "Reopen", "OverrideBilling", "GetIncident", "Reassign", "TakeNext",
+        "SetPresence",
     ]
 
     @Argument(help: "The RPC, e.g. OpenIncident.") var method: String
@@ -42,6 +44,8 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(help: "Use TLS (the system's trust roots, or --ca).") var tls = false
     @Option(help: "PEM file of the certificate authority (or self-signed certificate) to trust.") var ca: String?
     @Option(help: "Seconds before the call is abandoned (DEADLINE_EXCEEDED).") var timeout: Double = 30
+    @Option(help: "The person a staff tenant acts for (triage-actor metadata; stamped on the events as their actor).")
+    var actor: String?
 
     func validate() throws {
         guard Self.methods.contains(method) else {
@@ -59,6 +63,7 @@ struct CallCommand: AsyncParsableCommand {
         }
         var metadata = Metadata()
         metadata.addString("Bearer \(token)", forKey: "authorization")
+        if let actor { metadata.addString(actor, forKey: "triage-actor") }
         var options = CallOptions.defaults
         options.timeout = .milliseconds(Int64(timeout * 1000))
         let parts = intake.split(separator: ":")
@@ -143,6 +148,13 @@ struct CallCommand: AsyncParsableCommand {
         case "GetIncident":
             return try text(
                 try await intake.getIncident(try decode(Triage_V1_GetIncidentRequest.self), metadata: metadata, options: options))
+        case "Reassign":
+            return try text(try await intake.reassign(try decode(Triage_V1_ReassignRequest.self), metadata: metadata, options: options))
+        case "TakeNext":
+            return try text(try await intake.takeNext(try decode(Triage_V1_TakeNextRequest.self), metadata: metadata, options: options))
+        case "SetPresence":
+            return try text(
+                try await intake.setPresence(try decode(Triage_V1_SetPresenceRequest.self), metadata: metadata, options: options))
         default: throw ValidationError("unknown method '\(method)'")
         }
     }

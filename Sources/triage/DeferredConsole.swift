@@ -8,7 +8,15 @@ struct DeferredConsole: Service {
     let make: @Sendable () async throws -> Console
 
     func run() async throws {
-        let console = try await make()
+        // Making it waits for the intake's port, which never comes when the intake could not
+        // listen: a graceful shutdown (the intake's failure ends the run) must end the wait too,
+        // or `triage dev` hangs.
+        let console: Console
+        do {
+            console = try await cancelWhenGracefulShutdown { try await make() }
+        } catch is CancellationError {
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await console.run() }
             group.addTask {

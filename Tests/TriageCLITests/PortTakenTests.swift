@@ -51,6 +51,7 @@ struct PortTakenTests {
         let tenants = try temporaryFile("tenants:\n  - name: acme\n    token: port-test-token\n    accounts: [A]\n", suffix: ".yaml")
         let worker = ["--bootstrap", broker.bootstrap, "--session-timeout", "3", "--log-level", "warning"]
         let dev = ["dev", "--brokers", "1", "--log-level", "warning", "--rate", "20", "--incident-rate", "1"]
+        let free = ["--ops-port", "0", "--dashboard-port", "0", "--intake-port", "0", "--console-port", "0"]
         let cases: [(arguments: [String], option: String)] = [
             (["escalator", "--ops-port", port] + worker, "--ops-port"),
             (["router", "--ops-port", port] + worker, "--ops-port"),
@@ -58,9 +59,11 @@ struct PortTakenTests {
             (["notifier", "--rules", rules, "--ops-port", port] + worker, "--ops-port"),
             (["intake", "--tenants", tenants, "--port", "0", "--ops-port", port] + worker, "--ops-port"),
             (["intake", "--tenants", tenants, "--host", "127.0.0.1", "--port", port, "--ops-port", "0"] + worker, "--port"),
-            (dev + ["--ops-port", port, "--dashboard-port", "0", "--intake-port", "0"], "--ops-port"),
-            (dev + ["--ops-port", "0", "--dashboard-port", port, "--intake-port", "0"], "--dashboard-port"),
-            (dev + ["--ops-port", "0", "--dashboard-port", "0", "--intake-port", port], "--intake-port"),
+            // (Each dev run: every other port free; the last option given wins.)
+            (dev + free + ["--ops-port", port], "--ops-port"),
+            (dev + free + ["--dashboard-port", port], "--dashboard-port"),
+            (dev + free + ["--intake-port", port], "--intake-port"),
+            (dev + free + ["--console-port", port], "--console-port"),
         ]
         for (arguments, option) in cases {
             let started = ContinuousClock.now

@@ -18,7 +18,7 @@ struct DevDashboardTests {
         let port = try freeLoopbackPort()
         let dev = try TriageProcess([
             "dev", "--dashboard-port", "\(port)", "--intake-port", "0", "--ops-port", "0", "--time-scale", "720", "--incident-rate", "4",
-            "--portal-interval", "1", "--rate", "50", "--log-level", "warning",
+            "--portal-interval", "1", "--rate", "50", "--log-level", "warning", "--console-port", "0",
         ])
         let base = "http://127.0.0.1:\(port)"
         try await eventually("the dashboard answers", timeout: .seconds(60)) {

@@ -100,7 +100,7 @@ struct EscalatorProcessTests {
             [
                 "dev", "--duration", "24", "--time-scale", "720", "--incident-rate", "4", "--ops-port", "0", "--report-interval", "4",
                 "--log-level", "warning",
-                "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0",
+                "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0", "--console-port", "0",
             ],
             timeout: .seconds(90)
         )
@@ -142,7 +142,7 @@ struct EscalatorProcessTests {
             triageExecutable,
             [
                 "dev", "--processes", "--duration", "30", "--time-scale", "720", "--incident-rate", "4", "--report-interval", "10",
-                "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0", "--log-level", "warning",
+                "--intake-port", "0", "--portal-interval", "1", "--dashboard-port", "0", "--console-port", "0", "--log-level", "warning",
             ],
             timeout: .seconds(120)
         )

@@ -165,6 +165,14 @@ struct IntakeProcessTests {
         )
         #expect(acked == 0)
         #expect(ackedJSON.contains(#""eventId":"intake-"#), "\(ackedJSON)")
+        // The staff calls too, with the person acted for.
+        let (moved, movedJSON, movedErrors) = try await runProcess(
+            triageExecutable,
+            call + ["--actor", "lee", "Reassign", #"{"requestId":"cli-4","incidentId":"\#(incident)","toQueue":true}"#],
+            timeout: .seconds(60)
+        )
+        #expect(moved == 0, "\(movedErrors)")
+        #expect(movedJSON.contains(#""eventId":"intake-"#), "\(movedJSON)")
         let (refused, _, refusedErrors) = try await runProcess(
             triageExecutable,
             call + [

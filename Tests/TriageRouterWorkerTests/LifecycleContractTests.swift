@@ -32,7 +32,7 @@ struct LifecycleContractTests {
         let dev = try TriageProcess([
             "dev", "--roster", roster.path, "--port-file", portFile, "--dashboard-port", "0", "--intake-port", "0", "--ops-port", "0",
             "--time-scale", "720", "--incident-rate", "3", "--portal-interval", "1", "--rate", "20", "--report-interval", "2",
-            "--log-level", "warning",
+            "--log-level", "warning", "--console-port", "0",
         ])
         try await eventually("triage dev writes its bootstrap", timeout: .seconds(60)) {
             ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").hasSuffix("\n")
