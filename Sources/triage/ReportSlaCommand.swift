@@ -67,18 +67,19 @@ struct ReportSlaCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        let start = try ReportDate.parse(from, option: "--from")
-        let end = try ReportDate.parse(to, option: "--to")
+        let start = try ReportDateOption.parse(from, option: "--from")
+        let end = try ReportDateOption.parse(to, option: "--to")
         guard start < end else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
-        if let asOf { _ = try ReportDate.parse(asOf, option: "--as-of") }
-        if let scanFrom, scanFrom != "beginning" { _ = try ReportDate.parse(scanFrom, option: "--scan-from") }
+        if let asOf { _ = try ReportDateOption.parse(asOf, option: "--as-of") }
+        if let scanFrom, scanFrom != "beginning" { _ = try ReportDateOption.parse(scanFrom, option: "--scan-from") }
         if file != nil, scanFrom != nil { throw ValidationError("--scan-from reads the topic; it does not go with --file") }
     }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.report")
-        let window = DateInterval(start: try ReportDate.parse(from, option: "--from"), end: try ReportDate.parse(to, option: "--to"))
-        let asOf = try asOf.map { try ReportDate.parse($0, option: "--as-of") } ?? Date()
+        let window = DateInterval(
+            start: try ReportDateOption.parse(from, option: "--from"), end: try ReportDateOption.parse(to, option: "--to"))
+        let asOf = try asOf.map { try ReportDateOption.parse($0, option: "--as-of") } ?? Date()
         let records: [AnalyticsRecord]
         if let file {
             records = try await readFile(file)
@@ -128,7 +129,7 @@ struct ReportSlaCommand: AsyncParsableCommand {
         let since: Date? =
             switch scanFrom {
             case "beginning": nil
-            case let text?: try ReportDate.parse(text, option: "--scan-from")
+            case let text?: try ReportDateOption.parse(text, option: "--scan-from")
             case nil: window.start.addingTimeInterval(-86_400)
             }
         let history = AnalyticsHistory(client: client, topic: topic, logger: logger)

@@ -72,17 +72,8 @@ enum ReportsPage {
         return text
     }
 
-    /// `2026-11-01` (midnight UTC) or an RFC 3339 instant.
-    static func date(_ text: String) -> Date? {
-        if let instant = try? Date(text, strategy: .iso8601) { return instant }
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, text.count == 10 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(year: parts[0], month: parts[1], day: parts[2])
-        guard components.isValidDate(in: calendar) else { return nil }
-        return calendar.date(from: components)
-    }
+    /// `2026-11-01` (midnight UTC) or an RFC 3339 instant (``ReportDate``, as `triage report sla`).
+    static func date(_ text: String) -> Date? { ReportDate.parse(text) }
 
     static func render(report: SlaComplianceReport?, query: Query?, problem: String?, unreadable: Int, context: PageContext) -> String {
         var body = "<h1>SLA compliance</h1>\n"

@@ -17,6 +17,9 @@ actor AnalyticsRecordCache {
     private let history: AnalyticsHistory
     private let freshness: Duration
     private var cached: (at: ContinuousClock.Instant, records: [AnalyticsRecord], unreadable: Int)?
+    /// The read under way: an actor method that awaits lets others in, so without it two pages
+    /// asked for at once would each read the whole topic.
+    private var reading: Task<(records: [AnalyticsRecord], unreadable: Int), any Error>?
 
     init(history: AnalyticsHistory, freshness: Duration = .seconds(30)) {
         self.history = history
@@ -26,8 +29,16 @@ actor AnalyticsRecordCache {
     /// The records, read again when the last read is older than ``freshness``.
     func records() async throws -> (records: [AnalyticsRecord], unreadable: Int) {
         if let cached, ContinuousClock.now - cached.at < freshness { return (cached.records, cached.unreadable) }
-        let contents = try await history.read(since: nil)
-        cached = (ContinuousClock.now, contents.records, contents.unreadable)
-        return (contents.records, contents.unreadable)
+        if let reading { return try await reading.value }
+        let history = self.history
+        let read = Task { () async throws -> (records: [AnalyticsRecord], unreadable: Int) in
+            let contents = try await history.read(since: nil)
+            return (contents.records, contents.unreadable)
+        }
+        reading = read
+        defer { reading = nil }
+        let result = try await read.value
+        cached = (ContinuousClock.now, result.records, result.unreadable)
+        return result
     }
 }
