@@ -11,17 +11,23 @@ if ! command -v protoc >/dev/null; then
   $SUDO apt-get update -q && $SUDO apt-get install -y -q protobuf-compiler
 fi
 
-echo "Building protoc-gen-swift and protoc-gen-grpc-swift-2 (first time: several minutes)..."
-swift build -c release --product protoc-gen-swift --scratch-path .build-protoc
-swift build -c release --product protoc-gen-grpc-swift-2 --scratch-path .build-protoc
-plugin=.build-protoc/release/protoc-gen-swift
-grpc_plugin=.build-protoc/release/protoc-gen-grpc-swift-2
+# PROTOC_PLUGINS=DIR uses plugins already built there (e.g. another checkout's .build-protoc/release).
+if [ -n "${PROTOC_PLUGINS:-}" ]; then
+  plugin=$(realpath "$PROTOC_PLUGINS/protoc-gen-swift")
+  grpc_plugin=$(realpath "$PROTOC_PLUGINS/protoc-gen-grpc-swift-2")
+else
+  echo "Building protoc-gen-swift and protoc-gen-grpc-swift-2 (first time: several minutes)..."
+  swift build -c release --product protoc-gen-swift --scratch-path .build-protoc
+  swift build -c release --product protoc-gen-grpc-swift-2 --scratch-path .build-protoc
+  plugin=$PWD/.build-protoc/release/protoc-gen-swift
+  grpc_plugin=$PWD/.build-protoc/release/protoc-gen-grpc-swift-2
+fi
 
 out=Sources/TriageSchema/Generated
 rm -f "$out"/*.pb.swift
 protos=$(cd schemas && ls triage/v1/*.proto | sort)
 (cd schemas && protoc -I . -I /usr/include \
-  --plugin=protoc-gen-swift="../$plugin" \
+  --plugin=protoc-gen-swift="$plugin" \
   --swift_out="../$out" \
   --swift_opt=Visibility=Public,FileNaming=PathToUnderscores,UseAccessLevelOnImports=true \
   $protos)
@@ -41,7 +47,7 @@ trap 'rm -f "$mapping"' EXIT
   echo '}'
 } >"$mapping"
 (cd schemas && protoc -I . -I /usr/include \
-  --plugin=protoc-gen-grpc-swift="../$grpc_plugin" \
+  --plugin=protoc-gen-grpc-swift="$grpc_plugin" \
   --grpc-swift_out="../$grpc_out" \
   --grpc-swift_opt=Visibility=Public,Server=true,Client=true,FileNaming=PathToUnderscores,UseAccessLevelOnImports=true,ProtoPathModuleMappings="$mapping" \
   triage/v1/intake.proto)
