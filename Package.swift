@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
+        .library(name: "TriageOnCall", targets: ["TriageOnCall"]),
         .library(name: "TriageIntake", targets: ["TriageIntake"]),
         .library(name: "TriageDashboard", targets: ["TriageDashboard"]),
         .library(name: "TriageConsole", targets: ["TriageConsole"]),
@@ -194,6 +195,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // On-call rotations: who of a team is on call at an instant (weekly hand-offs in a time zone,
+        // overrides). Pure: no Kafka.
+        .target(
+            name: "TriageOnCall",
+            dependencies: ["TriageCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // The intake worker: the gRPC front door (generated service code from schemas/, committed)
         // and the entitlement ledger (single writer per entitlement, compacted state topic).
         .target(
@@ -351,6 +359,7 @@ let package = Package(
                 "TriageAnalyticsFeed",
                 "TriageReports",
                 "TriageEntitlements",
+                "TriageOnCall",
                 "TriageIntake",
                 "TriageDashboard",
                 "TriageConsole",
@@ -462,6 +471,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageEntitlementsTests", dependencies: ["TriageEntitlements", "TriageCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TriageOnCallTests", dependencies: ["TriageOnCall", "TriageCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageIntakeTests",
             dependencies: [

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 package import Yams
 
 // Reading business calendars from YAML (the format is documented in docs/sla.md): a standalone
@@ -87,7 +87,7 @@ package struct BusinessCalendarReader: YAMLConfigurationReader {
         }
     }
 
-    func timeZone(_ node: Node, path: String) throws(ConfigurationError) -> TimeZone {
+    package func timeZone(_ node: Node, path: String) throws(ConfigurationError) -> TimeZone {
         let name = try string(node, path: path, what: "an IANA time zone id such as America/New_York")
         if let zone = TimeZone(identifier: name) { return zone }
         var message = "unknown time zone '\(name)'"
@@ -197,7 +197,7 @@ package struct BusinessCalendarReader: YAMLConfigurationReader {
         return result
     }
 
-    func date(_ node: Node, path: String) throws(ConfigurationError) -> BusinessCalendar.LocalDate {
+    package func date(_ node: Node, path: String) throws(ConfigurationError) -> BusinessCalendar.LocalDate {
         let text = try string(node, path: path, what: "a date (YYYY-MM-DD)")
         let date: BusinessCalendar.LocalDate
         do { date = try BusinessCalendar.LocalDate(text) } catch { throw self.error(.invalidValue, error.message, at: node, key: path) }

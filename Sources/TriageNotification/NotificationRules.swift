@@ -75,13 +75,20 @@ public struct NotificationRules: Sendable, Hashable {
     public var circuitBreaker: CircuitBreaker.Configuration
     /// How long a delivered idempotency key is remembered (``DeliveryLedger``). Default 24 h.
     public var dedupeWindow: TimeInterval
+    /// How `agent:<id>` recipients are reached. Default: nobody.
+    public var agents: ContactDirectory
+    /// How `customer:<account>` recipients are reached. Default: nobody.
+    public var customers: ContactDirectory
+    /// Periods that delay or drop notifications about a product or customer. Default none.
+    public var maintenanceWindows: [MaintenanceWindow]
 
     public static let defaultDedupeWindow: TimeInterval = 24 * 3600
 
     public init(
         endpoints: [String: Endpoint] = [:], recipients: [String: Recipient] = [:], escalation: [Int: [String]] = [:],
         retry: RetryPolicy = RetryPolicy(), circuitBreaker: CircuitBreaker.Configuration = .init(),
-        dedupeWindow: TimeInterval = defaultDedupeWindow
+        dedupeWindow: TimeInterval = defaultDedupeWindow, agents: ContactDirectory = .init(kind: .agent),
+        customers: ContactDirectory = .init(kind: .customer), maintenanceWindows: [MaintenanceWindow] = []
     ) {
         precondition(dedupeWindow > 0, "the dedupe window must be positive")
         self.endpoints = endpoints
@@ -90,6 +97,9 @@ public struct NotificationRules: Sendable, Hashable {
         self.retry = retry
         self.circuitBreaker = circuitBreaker
         self.dedupeWindow = dedupeWindow
+        self.agents = agents
+        self.customers = customers
+        self.maintenanceWindows = maintenanceWindows
     }
 }
 
@@ -231,15 +241,20 @@ extension NotificationRules {
         public var endpoints: [String]
         /// When notifications may reach them; `nil` (default): any time.
         public var awakeHours: BusinessCalendar?
+        /// The BCP 47 language their texts are written in, over the request's `language`
+        /// (customers only). `nil` (default): the request's.
+        public var language: String?
 
         public init(
-            name: String, email: String? = nil, emailEndpoint: String? = nil, endpoints: [String] = [], awakeHours: BusinessCalendar? = nil
+            name: String, email: String? = nil, emailEndpoint: String? = nil, endpoints: [String] = [], awakeHours: BusinessCalendar? = nil,
+            language: String? = nil
         ) {
             self.name = name
             self.email = email
             self.emailEndpoint = emailEndpoint
             self.endpoints = endpoints
             self.awakeHours = awakeHours
+            self.language = language
         }
     }
 }
@@ -260,6 +275,9 @@ public struct DeliveryTarget: Sendable, Hashable {
     public var idempotencyKey: String
     /// The escalation level that added this target; `nil` for the request's own recipient.
     public var escalationLevel: Int?
+    /// The language the recipient's texts are written in when the rules say (a customer's
+    /// `language`); `nil`: the request's `payload["language"]`.
+    public var language: String?
 
     /// The key of this delivery in the ``DeliveryLedger``: ``idempotencyKey`` and the endpoint.
     public var ledgerKey: String { "\(idempotencyKey)|\(endpoint.name)" }
@@ -344,7 +362,7 @@ extension NotificationRules {
     /// recipient is awake (inside their ``Recipient/awakeHours``) or has no quiet hours; otherwise
     /// the next time their calendar opens. Unknown recipients (and endpoints) have no quiet hours.
     public func releaseTime(recipient: String, urgent: Bool, at instant: Date) -> Date {
-        guard !urgent, let hours = recipients[recipient]?.awakeHours else { return instant }
+        guard !urgent, let hours = (try? self.recipient(named: recipient))??.awakeHours else { return instant }
         // Zero business minutes from `instant` is the first open instant at or after it.
         return (try? hours.adding(businessMinutes: 0, to: instant)) ?? instant
     }
@@ -352,7 +370,23 @@ extension NotificationRules {
     /// Whether `name` is a recipient or an endpoint, e.g. to check an SLA policy's `notify` lists
     /// at start-up rather than dead-letter their notifications later.
     public func knows(recipient name: String) -> Bool {
-        recipients[name] != nil || endpoints[name].map { $0.channel != .email } == true
+        if let (kind, id) = ContactDirectory.parse(name) { return directory(kind).knows(id) }
+        return recipients[name] != nil || endpoints[name].map { $0.channel != .email } == true
+    }
+
+    /// The directory of `kind`.
+    public func directory(_ kind: ContactDirectory.Kind) -> ContactDirectory {
+        switch kind {
+        case .agent: agents
+        case .customer: customers
+        }
+    }
+
+    /// The recipient `name` stands for: a recipient of the rules, or an agent or customer through
+    /// their directory (`agent:<id>`, `customer:<account>`); `nil` when none.
+    public func recipient(named name: String) throws(DeliveryResolutionError) -> Recipient? {
+        if let (kind, id) = ContactDirectory.parse(name) { return try directory(kind).recipient(for: id) }
+        return recipients[name]
     }
 
     /// The environment variables some endpoint needs that `environment` lacks, sorted.
@@ -369,13 +403,23 @@ extension NotificationRules {
             return endpoint
         }
         var targets: [DeliveryTarget] = []
-        if let recipient = recipients[name] {
+        if let recipient = try recipient(named: name) {
             if let address = recipient.email, let via = recipient.emailEndpoint {
-                targets.append(DeliveryTarget(recipient: name, endpoint: try endpoint(via), emailAddress: address, idempotencyKey: key))
+                targets.append(
+                    DeliveryTarget(
+                        recipient: name, endpoint: try endpoint(via), emailAddress: address, idempotencyKey: key,
+                        language: recipient.language))
             }
             for via in recipient.endpoints {
-                targets.append(DeliveryTarget(recipient: name, endpoint: try endpoint(via), idempotencyKey: key))
+                targets.append(
+                    DeliveryTarget(recipient: name, endpoint: try endpoint(via), idempotencyKey: key, language: recipient.language))
             }
+        } else if let (kind, id) = ContactDirectory.parse(name) {
+            throw DeliveryResolutionError(
+                code: .unknownRecipient,
+                message:
+                    "\(kind.rawValue) '\(ContactDirectory.printable(id))' has no contact in the notification rules: add \(kind.section).\(ContactDirectory.printable(id)) or \(kind.section).default"
+            )
         } else if let direct = endpoints[name], direct.channel != .email {
             targets.append(DeliveryTarget(recipient: name, endpoint: direct, idempotencyKey: key))
         } else {

@@ -57,7 +57,11 @@ struct RulesReader: YAMLConfigurationReader {
     var calendars: [String: BusinessCalendar]
 
     static let mergeAliasExample = "*defaults"
-    static let topKeys = ["calendars", "endpoints", "recipients", "escalation", "retry", "circuit_breaker", "dedupe_window"]
+    static let topKeys = [
+        "calendars", "endpoints", "recipients", "agents", "customers", "escalation", "maintenance_windows", "retry", "circuit_breaker",
+        "dedupe_window",
+    ]
+    static let windowKeys = ["name", "start", "end", "products", "customers", "reason", "action", "include_critical"]
     static let httpKeys = ["channel", "url", "url_env", "secret_env", "timeout", "max_concurrency"]
     static let emailKeys = ["channel", "host", "port", "starttls", "from", "username", "password_env", "timeout", "max_concurrency"]
     static let recipientKeys = ["email", "email_endpoint", "endpoints", "awake_hours"]
@@ -98,7 +102,16 @@ struct RulesReader: YAMLConfigurationReader {
                 rules.recipients[entry.name] = try reader.recipient(entry.name, entry.value, path: path, endpoints: rules.endpoints)
             }
         }
+        for kind in ContactDirectory.Kind.allCases {
+            guard let node = top[kind.section] else { continue }
+            let directory = try reader.directory(kind, node, endpoints: rules.endpoints)
+            switch kind {
+            case .agent: rules.agents = directory
+            case .customer: rules.customers = directory
+            }
+        }
         if let node = top["escalation"] { rules.escalation = try escalation(node, rules: rules) }
+        if let node = top["maintenance_windows"] { rules.maintenanceWindows = try maintenanceWindows(node) }
         if let node = top["retry"] { rules.retry = try retry(node) }
         if let node = top["circuit_breaker"] {
             let values = try fields(
@@ -208,12 +221,43 @@ struct RulesReader: YAMLConfigurationReader {
 
     // MARK: Recipients and escalation
 
-    func recipient(_ name: String, _ node: Node, path: String, endpoints: [String: NotificationRules.Endpoint])
+    func recipient(
+        _ name: String, _ node: Node, path: String, endpoints: [String: NotificationRules.Endpoint],
+        directory: ContactDirectory.Kind? = nil, isDefault: Bool = false
+    )
         throws(NotificationRulesError) -> NotificationRules.Recipient
     {
-        let values = try fields(node, path: path, known: Self.recipientKeys, what: "a recipient (email, endpoints, awake_hours)")
+        let known = Self.recipientKeys + (directory == .customer ? ["language"] : [])
+        let values = try fields(node, path: path, known: known, what: "a recipient (\(known.joined(separator: ", ")))")
         var recipient = NotificationRules.Recipient(name: name)
-        if let node = values["email"] { recipient.email = try emailAddress(node, path: values.path("email")) }
+        if let node = values["email"] {
+            let text = try string(node, path: values.path("email"), what: "an e-mail address")
+            if text.contains(ContactDirectory.idPlaceholder) {
+                guard isDefault, directory != nil else {
+                    throw error(
+                        .invalidValue,
+                        "'\(ContactDirectory.idPlaceholder)' is replaced by an id only in agents.default and customers.default",
+                        at: node, key: values.path("email"))
+                }
+                // Checked with a sample id: the id itself is checked when a request names it.
+                guard Self.isEmailAddress(text.replacingOccurrences(of: ContactDirectory.idPlaceholder, with: "id")) else {
+                    throw error(
+                        .invalidValue, "'\(text)' is not an e-mail address once {id} is filled in (name@domain, without a display name)",
+                        at: node, key: values.path("email"))
+                }
+                recipient.email = text
+            } else {
+                recipient.email = try emailAddress(node, path: values.path("email"))
+            }
+        }
+        if let node = values["language"] {
+            let tag = try self.name(node, path: values.path("language"), what: "a BCP 47 language tag such as de or pt-BR")
+            guard NotificationTemplates.isLanguageTag(tag) else {
+                throw error(
+                    .invalidValue, "'\(tag)' is not a BCP 47 language tag such as de or pt-BR", at: node, key: values.path("language"))
+            }
+            recipient.language = tag
+        }
         let mailers = endpoints.values.filter { $0.channel == .email }.map(\.name).sorted()
         if let node = values["email_endpoint"] {
             let via = try self.name(node, path: values.path("email_endpoint"), what: "the name of an email endpoint")
@@ -266,6 +310,69 @@ struct RulesReader: YAMLConfigurationReader {
             }
         }
         return recipient
+    }
+
+    /// `agents:` or `customers:` — contacts by id, and `default` for every other id.
+    func directory(_ kind: ContactDirectory.Kind, _ node: Node, endpoints: [String: NotificationRules.Endpoint])
+        throws(NotificationRulesError) -> ContactDirectory
+    {
+        var directory = ContactDirectory(kind: kind)
+        let what = "a mapping of \(kind.rawValue) ids (and 'default') to how they are reached"
+        for entry in try entries(node, path: kind.section, what: what) {
+            let path = Self.join(kind.section, entry.name)
+            let isDefault = entry.name == "default"
+            let contact = try recipient(
+                "\(kind.rawValue):\(entry.name)", entry.value, path: path, endpoints: endpoints, directory: kind, isDefault: isDefault)
+            if isDefault { directory.fallback = contact } else { directory.contacts[entry.name] = contact }
+        }
+        return directory
+    }
+
+    func maintenanceWindows(_ node: Node) throws(NotificationRulesError) -> [MaintenanceWindow] {
+        var windows: [MaintenanceWindow] = []
+        for (index, item) in try sequence(node, path: "maintenance_windows", what: "a list of windows, each with name, start and end")
+            .enumerated()
+        {
+            let path = Self.index("maintenance_windows", index)
+            let values = try fields(item, path: path, known: Self.windowKeys, what: "a window (\(Self.windowKeys.joined(separator: ", ")))")
+            let nameNode = try required(values, "name", hint: "a name for logs, e.g. billing-upgrade")
+            let name = try self.name(nameNode, path: values.path("name"), what: "a window name")
+            guard !windows.contains(where: { $0.name == name }) else {
+                throw error(.duplicate, "window '\(name)' is defined twice", at: nameNode, key: values.path("name"))
+            }
+            let start = try instant(
+                try required(values, "start", hint: "when it starts, e.g. 2026-12-05T22:00:00Z"), path: values.path("start"))
+            let endNode = try required(values, "end", hint: "when it ends, e.g. 2026-12-06T02:00:00Z")
+            let end = try instant(endNode, path: values.path("end"))
+            guard start < end else { throw error(.invalidValue, "the window ends before it starts", at: endNode, key: values.path("end")) }
+            var window = MaintenanceWindow(name: name, start: start, end: end)
+            if let node = values["products"] { window.products = Set(try names(node, path: values.path("products"), what: "a product")) }
+            if let node = values["customers"] {
+                window.customers = Set(try names(node, path: values.path("customers"), what: "a customer account"))
+            }
+            if let node = values["reason"] { window.reason = try string(node, path: values.path("reason"), what: "text for people") }
+            if let node = values["action"] {
+                let text = try string(node, path: values.path("action"), what: "delay or suppress")
+                guard let action = MaintenanceWindow.Action(rawValue: text.lowercased()) else {
+                    throw error(.invalidValue, "'\(text)' is not an action: delay or suppress", at: node, key: values.path("action"))
+                }
+                window.action = action
+            }
+            if let node = values["include_critical"] { window.includeCritical = try bool(node, path: values.path("include_critical")) }
+            windows.append(window)
+        }
+        return windows
+    }
+
+    /// An instant with its offset: `2026-12-05T22:00:00Z`, `2026-12-05T17:00:00-05:00`.
+    func instant(_ node: Node, path: String) throws(NotificationRulesError) -> Date {
+        let text = try string(node, path: path, what: "an instant such as 2026-12-05T22:00:00Z")
+        guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
+            throw error(
+                .invalidValue, "'\(text)' is not an instant with its offset, such as 2026-12-05T22:00:00Z or 2026-12-05T17:00:00-05:00",
+                at: node, key: path)
+        }
+        return date
     }
 
     func escalation(_ node: Node, rules: NotificationRules) throws(NotificationRulesError) -> [Int: [String]] {
@@ -364,12 +471,16 @@ struct RulesReader: YAMLConfigurationReader {
 
     func emailAddress(_ node: Node, path: String) throws(NotificationRulesError) -> String {
         let text = try string(node, path: path, what: "an e-mail address")
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        let forbidden = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "<>,;\"()[]\\"))
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, text.unicodeScalars.allSatisfy({ !forbidden.contains($0) }) else {
+        guard Self.isEmailAddress(text) else {
             throw error(.invalidValue, "'\(text)' is not an e-mail address (name@domain, without a display name)", at: node, key: path)
         }
         return text
+    }
+
+    static func isEmailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        let forbidden = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "<>,;\"()[]\\{}"))
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && text.unicodeScalars.allSatisfy({ !forbidden.contains($0) })
     }
 
     func undefined(_ noun: String, _ name: String, at node: Node, key: String, known: [String]) -> NotificationRulesError {

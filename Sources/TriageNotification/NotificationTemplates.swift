@@ -5,12 +5,22 @@ import Mustache
 /// `email-subject` and `email-body` (plain text), `chat` (the message `text`) and `webhook` (the
 /// `summary` the worker puts into its JSON envelope beside the request's fields).
 ///
-/// Defaults ship in code for `assigned`, `sla-warning`, `escalated`, `customer-update` and the
-/// ``fallbackTemplate`` `generic`, used for any other name. ``load(directory:)`` overrides them
-/// from files named `<template>.<part>.mustache`, e.g. `escalated.chat.mustache`.
+/// Defaults ship in code for `assigned`, `sla-warning`, `escalated`, `queue-waiting`,
+/// `customer-update` (in English, German, French and Spanish) and the ``fallbackTemplate``
+/// `generic`, used for any other name. ``load(directory:)`` overrides them from files named
+/// `<template>.<part>.mustache`, e.g. `escalated.chat.mustache`, or
+/// `<template>.<language>.<part>.mustache` for one language, e.g.
+/// `customer-update.de.email-body.mustache`.
+///
+/// A text is looked up in the recipient's language (the rules' `customers.<account>.language`,
+/// else the request's `language`): the whole tag (`pt-br`), then its primary subtag (`pt`), then
+/// the template without a language; a template name with no text at all falls back to `generic`.
 ///
 /// Templates render the request's payload plus `incident_id`, `recipient`, `template` and `urgent`
-/// (`{{#urgent}}...{{/urgent}}`). Output is never HTML-escaped; chat values are escaped for
+/// (`{{#urgent}}...{{/urgent}}`), `event_<event>` (true, for `{{#event_acknowledged}}`), and
+/// `occurred_at_local` / `deadline_local`: `occurred_at` and `deadline` written for people in the
+/// recipient's language and the request's `customer_time_zone` (UTC without one). Output is never
+/// HTML-escaped; chat values are escaped for
 /// Slack (`&`, `<`, `>`), so payload text cannot ping `<!channel>` or forge links, and e-mail
 /// subjects are kept to one line.
 public struct NotificationTemplates: Sendable {
@@ -40,7 +50,15 @@ public struct NotificationTemplates: Sendable {
 
     private struct Key: Hashable {
         let name: String
+        /// Lower-case BCP 47 tag; empty: the template for every language.
+        let language: String
         let part: Part
+
+        init(name: String, language: String = "", part: Part) {
+            self.name = name
+            self.language = language.lowercased()
+            self.part = part
+        }
     }
 
     /// The templates shipped in code.
@@ -51,6 +69,9 @@ public struct NotificationTemplates: Sendable {
                 // The shipped texts are tested; a syntax error here is a programming error.
                 templates[Key(name: name, part: part)] = try! compile(text)
             }
+        }
+        for (language, parts) in customerUpdateTranslations {
+            for (part, text) in parts { templates[Key(name: "customer-update", language: language, part: part)] = try! compile(text) }
         }
         return NotificationTemplates(templates: templates)
     }()
@@ -73,14 +94,22 @@ public struct NotificationTemplates: Sendable {
         for fileName in names {
             let path = (directory as NSString).appendingPathComponent(fileName)
             let pieces = fileName.dropLast(".mustache".count).split(separator: ".", omittingEmptySubsequences: false)
-            guard pieces.count == 2, !pieces[0].isEmpty, let part = Part(rawValue: String(pieces[1])) else {
+            guard (2...3).contains(pieces.count), !pieces[0].isEmpty, let part = Part(rawValue: String(pieces[pieces.count - 1])) else {
                 let parts = Part.allCases.map(\.rawValue).joined(separator: ", ")
                 let hint =
                     pieces.last == "email"
                     ? "; e-mail has two parts, <template>.email-subject.mustache and <template>.email-body.mustache" : ""
                 throw NotificationTemplateError(
                     code: .unknownPart, file: path,
-                    message: "template files are named <template>.<part>.mustache with part one of \(parts)\(hint)")
+                    message:
+                        "template files are named <template>.<part>.mustache or <template>.<language>.<part>.mustache with part one of \(parts)\(hint)"
+                )
+            }
+            let language = pieces.count == 3 ? String(pieces[1]) : ""
+            if pieces.count == 3, !isLanguageTag(language) {
+                throw NotificationTemplateError(
+                    code: .unknownPart, file: path,
+                    message: "'\(language)' is not a BCP 47 language tag (such as de or pt-BR) in <template>.<language>.<part>.mustache")
             }
             let text: String
             do {
@@ -89,36 +118,86 @@ public struct NotificationTemplates: Sendable {
                 throw NotificationTemplateError(
                     code: .unreadable, file: path, message: "cannot read the template: \(error.localizedDescription)")
             }
-            result.templates[Key(name: String(pieces[0]), part: part)] = try compile(text, file: path)
+            result.templates[Key(name: String(pieces[0]), language: language, part: part)] = try compile(text, file: path)
         }
         return result
     }
 
-    /// Renders `notification` for `channel`.
-    public func render(_ notification: OutboundNotification, for channel: NotificationChannel) -> Rendered {
+    /// Renders `notification` for `channel` in `language` (a BCP 47 tag; `nil`: the request's
+    /// `payload["language"]`).
+    public func render(_ notification: OutboundNotification, for channel: NotificationChannel, language: String? = nil) -> Rendered {
+        let language = language ?? notification.payload["language"] ?? ""
         switch channel {
         case .email:
             // One line: a newline in a subject would end the header and start another.
-            let subject = render(notification, .emailSubject).split(whereSeparator: \.isNewline).joined(separator: " ")
-            return Rendered(subject: subject.trimmingCharacters(in: .whitespaces), text: render(notification, .emailBody))
+            let subject = render(notification, .emailSubject, language: language).split(whereSeparator: \.isNewline).joined(separator: " ")
+            return Rendered(
+                subject: subject.trimmingCharacters(in: .whitespaces), text: render(notification, .emailBody, language: language))
         case .chat:
-            return Rendered(text: render(notification, .chat))
+            return Rendered(text: render(notification, .chat, language: language))
         case .webhook:
-            return Rendered(text: render(notification, .webhook))
+            return Rendered(text: render(notification, .webhook, language: language))
         }
     }
 
-    private func render(_ notification: OutboundNotification, _ part: Part) -> String {
-        let template = templates[Key(name: notification.template, part: part)] ?? templates[Key(name: Self.fallbackTemplate, part: part)]!
+    /// Whether `text` reads as a BCP 47 tag: a 2–3 letter primary subtag, then subtags of 1–8
+    /// letters or digits (`en`, `de-CH`, `pt-BR`, `zh-Hant-TW`).
+    public static func isLanguageTag(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter }) else { return false }
+        return parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+    }
+
+    /// The languages to look a text up in, most specific first, ending with "" (any language).
+    static func lookupOrder(_ language: String) -> [String] {
+        let tag = language.lowercased()
+        guard isLanguageTag(tag) else { return [""] }
+        let primary = String(tag.prefix { $0 != "-" })
+        return primary == tag ? [tag, ""] : [tag, primary, ""]
+    }
+
+    private func template(_ name: String, _ part: Part, language: String) -> MustacheTemplate {
+        let languages = Self.lookupOrder(language)
+        for name in [name, Self.fallbackTemplate] {
+            for language in languages {
+                if let template = templates[Key(name: name, language: language, part: part)] { return template }
+            }
+        }
+        return templates[Key(name: Self.fallbackTemplate, part: part)]!
+    }
+
+    private func render(_ notification: OutboundNotification, _ part: Part, language: String) -> String {
+        let template = template(notification.template, part, language: language)
         var values: [String: Any] = notification.payload
         values["incident_id"] = notification.incidentID
         values["recipient"] = notification.recipient
         values["template"] = notification.template
+        let zone = notification.payload["customer_time_zone"].flatMap { TimeZone(identifier: $0) }
+        for key in ["occurred_at", "deadline"] {
+            // A request without `occurred_at` is about the moment it was requested.
+            let instant =
+                notification.payload[key].flatMap { try? Date.ISO8601FormatStyle().parse($0) }
+                ?? (key == "occurred_at" ? notification.requestedAt : nil)
+            if let instant {
+                values[key + "_local"] = Self.localTime(instant, zone: zone ?? TimeZone(identifier: "UTC")!, language: language)
+            }
+        }
         if part == .chat {
             values = values.mapValues { ($0 as? String).map(Self.slackEscaped) ?? $0 }
         }
+        if let event = notification.payload["event"], !event.isEmpty { values["event_" + event] = true }
         values["urgent"] = notification.urgent
         return template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `instant` for people: date, time and zone in `language`'s conventions
+    /// ("December 3, 2026 at 9:15 AM EST", "3. Dezember 2026 um 09:15 GMT-5").
+    static func localTime(_ instant: Date, zone: TimeZone, language: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: isLanguageTag(language) ? language.replacingOccurrences(of: "-", with: "_") : "en")
+        formatter.timeZone = zone
+        formatter.setLocalizedDateFormatFromTemplate("yMMMMdjmmz")
+        return formatter.string(from: instant)
     }
 
     static func slackEscaped(_ text: String) -> String {
@@ -161,18 +240,34 @@ public struct NotificationTemplates: Sendable {
 
     // MARK: Shipped texts
 
-    /// Payload keys: `assigned` — `agent`, `team`, `title`; `sla-warning` — `severity`, `target`,
-    /// `percent`, `deadline`; `escalated` — `severity`, `level`, `reason`, `deadline`;
-    /// `customer-update` — `customer`, `message`; `generic` — `summary`.
+    /// Payload keys: `assigned` — `agent`, `from_agent`, `cause`, `team`, `severity`, `product`,
+    /// `title`; `sla-warning` — `severity`, `target`, `percent`, `deadline`; `escalated` —
+    /// `severity`, `level`, `reason`, `deadline`; `queue-waiting` — `team`, `waited_minutes`,
+    /// `threshold_minutes`, `depth`, `severity`; `customer-update` — `event`, `agent`, `summary`,
+    /// `occurred_at`, `customer_time_zone`, `message`; `generic` — `summary`.
     private static let defaultTexts: [String: [Part: String]] = [
         "assigned": [
             .emailSubject: "{{#urgent}}[URGENT] {{/urgent}}Incident {{incident_id}} assigned{{#agent}} to {{agent}}{{/agent}}",
             .emailBody: """
-            Incident {{incident_id}}{{#title}} ({{title}}){{/title}} is assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} in team {{team}}{{/team}}.
+            Incident {{incident_id}}{{#title}} ({{title}}){{/title}} is assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} in team {{team}}{{/team}}{{#from_agent}} (from {{from_agent}}){{/from_agent}}.
+            {{#severity}}Severity {{severity}}{{#product}}, product {{product}}{{/product}}.{{/severity}}
+            {{#cause}}Why: {{cause}}.{{/cause}}
             """,
             .chat:
-                "{{#urgent}}:rotating_light: {{/urgent}}Incident *{{incident_id}}*{{#title}} ({{title}}){{/title}} assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} ({{team}}){{/team}}",
-            .webhook: "Incident {{incident_id}} assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} ({{team}}){{/team}}",
+                "{{#urgent}}:rotating_light: {{/urgent}}Incident *{{incident_id}}*{{#title}} ({{title}}){{/title}} assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} ({{team}}){{/team}}{{#from_agent}}, from {{from_agent}}{{/from_agent}}{{#cause}} — {{cause}}{{/cause}}",
+            .webhook:
+                "Incident {{incident_id}} assigned{{#agent}} to {{agent}}{{/agent}}{{#team}} ({{team}}){{/team}}{{#from_agent}}, from {{from_agent}}{{/from_agent}}",
+        ],
+        "queue-waiting": [
+            .emailSubject:
+                "{{#urgent}}[URGENT] {{/urgent}}Queue {{team}}: incident {{incident_id}} has waited {{waited_minutes}} minutes",
+            .emailBody: """
+            The oldest incident in the queue of {{team}}, {{incident_id}}{{#severity}} (severity {{severity}}){{/severity}}, has waited {{waited_minutes}} minutes for an agent{{#threshold_minutes}} (alert after {{threshold_minutes}}){{/threshold_minutes}}.
+            {{#depth}}Incidents waiting in the queue: {{depth}}.{{/depth}}
+            """,
+            .chat:
+                ":hourglass: Queue *{{team}}*: incident *{{incident_id}}* has waited {{waited_minutes}} min for an agent{{#depth}} ({{depth}} waiting){{/depth}}",
+            .webhook: "Queue {{team}}: incident {{incident_id}} has waited {{waited_minutes}} minutes for an agent",
         ],
         "sla-warning": [
             .emailSubject: "{{#urgent}}[URGENT] {{/urgent}}SLA warning: incident {{incident_id}} at {{percent}}% of its {{target}} target",
@@ -193,24 +288,120 @@ public struct NotificationTemplates: Sendable {
             .chat: ":rotating_light: Incident *{{incident_id}}* escalated to level {{level}}: {{reason}}",
             .webhook: "Incident {{incident_id}} escalated to level {{level}}: {{reason}}",
         ],
-        "customer-update": [
-            .emailSubject: "Update on incident {{incident_id}}",
-            .emailBody: """
-            {{#customer}}{{customer}} has{{/customer}}{{^customer}}The customer has{{/customer}} updated incident {{incident_id}}.
-            {{#message}}
-
-            {{message}}
-            {{/message}}
-            """,
-            .chat: "Customer update on incident *{{incident_id}}*{{#message}}: {{message}}{{/message}}",
-            .webhook: "Customer update on incident {{incident_id}}",
-        ],
+        "customer-update": customerUpdateTexts(
+            subject: [
+                "acknowledged": "We are working on your incident {{incident_id}}",
+                "solution_delivered": "A solution for your incident {{incident_id}}",
+                "closed_resolved": "Your incident {{incident_id}} is closed",
+                "closed_unresolved": "Your incident {{incident_id}} is closed",
+                "closed_by_customer": "Your incident {{incident_id}} is closed as you asked",
+                "": "Update on your incident {{incident_id}}",
+            ],
+            body: [
+                "acknowledged":
+                    "Your incident {{incident_id}} was acknowledged{{#agent}} by {{agent}}{{/agent}} on {{occurred_at_local}}. We are working on it and will keep you informed.",
+                "solution_delivered":
+                    "We delivered a solution for your incident {{incident_id}} on {{occurred_at_local}}.{{#summary}}\n\n{{summary}}{{/summary}}",
+                "closed_resolved":
+                    "Your incident {{incident_id}} was closed as resolved on {{occurred_at_local}}. If the problem comes back, reply and we will reopen it.",
+                "closed_unresolved":
+                    "Your incident {{incident_id}} was closed without a solution on {{occurred_at_local}}. If you want us to look at it again, reply and we will reopen it.",
+                "closed_by_customer": "Your incident {{incident_id}} was closed on {{occurred_at_local}}, as you asked.",
+                "": "There is news on your incident {{incident_id}}.",
+            ]),
         fallbackTemplate: [
             .emailSubject: "{{#urgent}}[URGENT] {{/urgent}}Incident {{incident_id}}: {{template}}",
             .emailBody: "Incident {{incident_id}}: {{template}}{{#summary}}\n\n{{summary}}{{/summary}}",
             .chat: "Incident *{{incident_id}}*: {{template}}{{#summary}} — {{summary}}{{/summary}}",
             .webhook: "Incident {{incident_id}}: {{template}}{{#summary}} — {{summary}}{{/summary}}",
         ],
+    ]
+
+    /// The four parts of a `customer-update` text: one section per `event`, and the last entry
+    /// (key "") when the request names no event. The message, when given, follows the body.
+    static func customerUpdateTexts(subject: [String: String], body: [String: String]) -> [Part: String] {
+        let events = subject.keys.filter { !$0.isEmpty }.sorted()
+        // The text without an event (or with one these texts do not know): inside every known
+        // event's inverted section.
+        func sections(_ texts: [String: String]) -> String {
+            let known = events.map { "{{#event_\($0)}}\(texts[$0]!){{/event_\($0)}}" }.joined()
+            let other = events.reduce(texts[""]!) { text, event in "{{^event_\(event)}}\(text){{/event_\(event)}}" }
+            return known + other
+        }
+        let message = "{{#message}}\n\n{{message}}{{/message}}"
+        return [
+            .emailSubject: sections(subject),
+            .emailBody: sections(body) + message,
+            .chat: sections(subject) + "{{#message}}: {{message}}{{/message}}",
+            .webhook: sections(subject),
+        ]
+    }
+
+    /// The shipped translations of `customer-update`, by language.
+    static let customerUpdateTranslations: [String: [Part: String]] = [
+        "de": customerUpdateTexts(
+            subject: [
+                "acknowledged": "Wir bearbeiten Ihren Vorfall {{incident_id}}",
+                "solution_delivered": "Eine Lösung für Ihren Vorfall {{incident_id}}",
+                "closed_resolved": "Ihr Vorfall {{incident_id}} ist abgeschlossen",
+                "closed_unresolved": "Ihr Vorfall {{incident_id}} ist abgeschlossen",
+                "closed_by_customer": "Ihr Vorfall {{incident_id}} ist wie gewünscht abgeschlossen",
+                "": "Neuigkeiten zu Ihrem Vorfall {{incident_id}}",
+            ],
+            body: [
+                "acknowledged":
+                    "Ihr Vorfall {{incident_id}} wurde am {{occurred_at_local}}{{#agent}} von {{agent}}{{/agent}} angenommen. Wir arbeiten daran und halten Sie auf dem Laufenden.",
+                "solution_delivered":
+                    "Wir haben am {{occurred_at_local}} eine Lösung für Ihren Vorfall {{incident_id}} geliefert.{{#summary}}\n\n{{summary}}{{/summary}}",
+                "closed_resolved":
+                    "Ihr Vorfall {{incident_id}} wurde am {{occurred_at_local}} als gelöst abgeschlossen. Sollte das Problem wieder auftreten, antworten Sie bitte, und wir öffnen ihn erneut.",
+                "closed_unresolved":
+                    "Ihr Vorfall {{incident_id}} wurde am {{occurred_at_local}} ohne Lösung abgeschlossen. Antworten Sie bitte, wenn wir ihn erneut prüfen sollen.",
+                "closed_by_customer": "Ihr Vorfall {{incident_id}} wurde am {{occurred_at_local}} auf Ihren Wunsch abgeschlossen.",
+                "": "Es gibt Neuigkeiten zu Ihrem Vorfall {{incident_id}}.",
+            ]),
+        "fr": customerUpdateTexts(
+            subject: [
+                "acknowledged": "Nous traitons votre incident {{incident_id}}",
+                "solution_delivered": "Une solution pour votre incident {{incident_id}}",
+                "closed_resolved": "Votre incident {{incident_id}} est clos",
+                "closed_unresolved": "Votre incident {{incident_id}} est clos",
+                "closed_by_customer": "Votre incident {{incident_id}} est clos à votre demande",
+                "": "Du nouveau sur votre incident {{incident_id}}",
+            ],
+            body: [
+                "acknowledged":
+                    "Votre incident {{incident_id}} a été pris en charge{{#agent}} par {{agent}}{{/agent}} le {{occurred_at_local}}. Nous y travaillons et vous tiendrons informé.",
+                "solution_delivered":
+                    "Nous avons fourni une solution pour votre incident {{incident_id}} le {{occurred_at_local}}.{{#summary}}\n\n{{summary}}{{/summary}}",
+                "closed_resolved":
+                    "Votre incident {{incident_id}} a été clos comme résolu le {{occurred_at_local}}. Si le problème revient, répondez-nous et nous le rouvrirons.",
+                "closed_unresolved":
+                    "Votre incident {{incident_id}} a été clos sans solution le {{occurred_at_local}}. Répondez-nous si vous souhaitez que nous le réexaminions.",
+                "closed_by_customer": "Votre incident {{incident_id}} a été clos le {{occurred_at_local}}, comme vous l'avez demandé.",
+                "": "Il y a du nouveau sur votre incident {{incident_id}}.",
+            ]),
+        "es": customerUpdateTexts(
+            subject: [
+                "acknowledged": "Estamos trabajando en su incidencia {{incident_id}}",
+                "solution_delivered": "Una solución para su incidencia {{incident_id}}",
+                "closed_resolved": "Su incidencia {{incident_id}} está cerrada",
+                "closed_unresolved": "Su incidencia {{incident_id}} está cerrada",
+                "closed_by_customer": "Su incidencia {{incident_id}} está cerrada, como pidió",
+                "": "Novedades sobre su incidencia {{incident_id}}",
+            ],
+            body: [
+                "acknowledged":
+                    "Su incidencia {{incident_id}} fue atendida{{#agent}} por {{agent}}{{/agent}} el {{occurred_at_local}}. Estamos trabajando en ella y le mantendremos informado.",
+                "solution_delivered":
+                    "Entregamos una solución para su incidencia {{incident_id}} el {{occurred_at_local}}.{{#summary}}\n\n{{summary}}{{/summary}}",
+                "closed_resolved":
+                    "Su incidencia {{incident_id}} se cerró como resuelta el {{occurred_at_local}}. Si el problema vuelve, responda y la reabriremos.",
+                "closed_unresolved":
+                    "Su incidencia {{incident_id}} se cerró sin solución el {{occurred_at_local}}. Responda si desea que la revisemos de nuevo.",
+                "closed_by_customer": "Su incidencia {{incident_id}} se cerró el {{occurred_at_local}}, como pidió.",
+                "": "Hay novedades sobre su incidencia {{incident_id}}.",
+            ]),
     ]
 }
 

@@ -32,7 +32,7 @@ public struct Deliverer: Sendable {
     public func deliver(
         _ notification: OutboundNotification, to target: DeliveryTarget, now: Date = Date(), traceparent: String? = nil
     ) async -> DeliveryOutcome {
-        let rendered = templates.render(notification, for: target.channel)
+        let rendered = templates.render(notification, for: target.channel, language: target.language)
         switch target.endpoint.kind {
         case .webhook(let destination):
             let envelope = WebhookEnvelope(notification: notification, target: target, summary: rendered.text)

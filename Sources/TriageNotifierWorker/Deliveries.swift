@@ -124,7 +124,28 @@ final class Deliveries: Sendable {
             let gate = gates[target.endpoint.name]!
             var notBefore = attempts.notBefore
             while true {
-                let due = max(notBefore, rules.releaseTime(recipient: target.recipient, urgent: notification.urgent, at: notBefore))
+                let due: Date
+                switch rules.schedule(notification, recipient: target.recipient, at: notBefore) {
+                case .suppressed(let window):
+                    // Dropped on purpose: done with, nothing delivered, nothing recorded.
+                    state.withLock { $0.statistics.suppressed += 1 }
+                    logger.info(
+                        "notification suppressed by a maintenance window",
+                        metadata: [
+                            "incident_id": "\(notification.incidentID)", "recipient": "\(target.recipient)", "window": "\(window)",
+                            "template": "\(notification.template)",
+                        ])
+                    return true
+                case .at(let instant, let window):
+                    due = max(notBefore, instant)
+                    if let window, due > now() {
+                        logger.debug(
+                            "notification delayed by a maintenance window",
+                            metadata: [
+                                "incident_id": "\(notification.incidentID)", "window": "\(window)", "until": "\(due.formatted(.iso8601))",
+                            ])
+                    }
+                }
                 let wait = due.timeIntervalSince(now())
                 guard wait > 0 else { break }
                 if due > notBefore {

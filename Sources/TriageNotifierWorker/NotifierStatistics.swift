@@ -5,6 +5,8 @@ public struct NotifierStatistics: Sendable, Hashable {
     public var retried = 0
     /// Deliveries held for quiet hours or an open circuit breaker (no attempt spent).
     public var held = 0
+    /// Deliveries dropped by a maintenance window with `action: suppress`.
+    public var suppressed = 0
     public var deadLettered = 0
     /// Targets skipped because the ledger had their key (a redelivered or repeated request).
     public var duplicatesSkipped = 0

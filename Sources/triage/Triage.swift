@@ -20,7 +20,7 @@ struct Triage: AsyncParsableCommand {
             DevCommand.self, ChaosCommand.self, InteropCommand.self, BrokerCommand.self, EscalatorCommand.self, RouterCommand.self,
             NotifierCommand.self, AnalyticsCommand.self, IntakeCommand.self, CallCommand.self, ConsoleCommand.self,
             EntitlementsCommand.self, AgentsCommand.self, SlaCommand.self, ReportCommand.self, TopicsCommand.self, PublishCommand.self,
-            TailCommand.self, ChildProcessProbeCommand.self,
+            TailCommand.self, OnCallCommand.self, ChildProcessProbeCommand.self,
         ]
     )
 

@@ -8,7 +8,10 @@ struct NotificationRulesLoadingTests {
     @Test("the example file loads with every section")
     func exampleFile() throws {
         let rules = try NotificationRules.load(path: repositoryPath("config/notification-rules.example.yaml"))
-        #expect(rules.endpoints.keys.sorted() == ["mail", "ops-webhook", "support-chat"])
+        #expect(rules.endpoints.keys.sorted() == ["customer-portal", "mail", "ops-webhook", "support-chat"])
+        #expect(rules.agents.fallback?.email == "{id}@example.com" && rules.agents.contacts["linus"]?.email == "linus.t@example.com")
+        #expect(rules.customers.contacts["acme"]?.language == "de" && rules.customers.fallback?.endpoints == ["customer-portal"])
+        #expect(rules.maintenanceWindows.map(\.name) == ["billing-upgrade"])
         #expect(rules.recipients.count == 4)
         #expect(rules.escalation == [2: ["duty-manager"], 3: ["duty-manager", "head-of-support"]])
         #expect(rules.retry == RetryPolicy())
@@ -28,7 +31,7 @@ struct NotificationRulesLoadingTests {
                     passwordVariable: "TRIAGE_SMTP_PASSWORD"))
         #expect(
             rules.missingEnvironmentVariables(in: ["TRIAGE_SMTP_PASSWORD": "x"]) == [
-                "TRIAGE_OPS_WEBHOOK_SECRET", "TRIAGE_SUPPORT_CHAT_URL",
+                "TRIAGE_OPS_WEBHOOK_SECRET", "TRIAGE_PORTAL_WEBHOOK_SECRET", "TRIAGE_SUPPORT_CHAT_URL",
             ])
     }
 

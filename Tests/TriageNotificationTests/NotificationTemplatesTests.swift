@@ -37,7 +37,7 @@ struct NotificationTemplatesTests {
         #expect(templates.render(notification(to: "x", payload: ["agent": "ada"]), for: .webhook).text == "Incident INC-42 assigned to ada")
         #expect(
             templates.render(notification(to: "x", template: "customer-update", payload: ["message": "Fixed?"]), for: .chat).text
-                == "Customer update on incident *INC-42*: Fixed?")
+                == "Update on your incident INC-42: Fixed?")
     }
 
     @Test("unknown template names use the generic fallback")

@@ -82,7 +82,11 @@ final class NotifierFixture: Sendable {
     let rules: NotificationRules
     static let signingKey = "test-signing-key-0123456789"
 
-    init(partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50, openFor: String = "300ms")
+    /// `extraRules`: more top-level sections (agents, customers, maintenance_windows), YAML.
+    init(
+        partitions: Int = 2, smtpPort: Int? = nil, maxAttempts: Int = 4, breakerThreshold: Int = 50, openFor: String = "300ms",
+        extraRules: String = ""
+    )
         async throws
     {
         cluster = try KafkaTestCluster()
@@ -132,6 +136,7 @@ final class NotifierFixture: Sendable {
             circuit_breaker: { failure_threshold: \(breakerThreshold), open_for: \(openFor) }
 
             """
+        yaml += extraRules
         rules = try NotificationRules.load(yaml: yaml, file: "test-rules.yaml")
     }
 
@@ -154,6 +159,19 @@ final class NotifierFixture: Sendable {
             $0.idempotencyKey = key; $0.incidentID = "INC-\(key)"; $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
             $0.recipient = recipient; $0.template = template; $0.channel = channel; $0.urgent = urgent
             $0.payload = ["level": "1", "reason": "first response target breached", "severity": "A", "deadline": "2026-11-26T10:00:00Z"]
+        }
+        _ = try await producer.send(
+            KafkaProducerMessage(topic: topics.requests, key: Array(recipient.utf8), value: try request.serializedBytes()))
+    }
+
+    /// A request as a producer of `template` writes it.
+    func request(
+        _ key: String, to recipient: String, template: String, payload: [String: String], urgent: Bool = false
+    ) async throws {
+        let request = NotificationRequest.with {
+            $0.idempotencyKey = key; $0.incidentID = payload["incident_id"] ?? "INC-\(key)"
+            $0.requestedAt = Google_Protobuf_Timestamp(date: Date()); $0.recipient = recipient; $0.template = template
+            $0.payload = payload; $0.urgent = urgent
         }
         _ = try await producer.send(
             KafkaProducerMessage(topic: topics.requests, key: Array(recipient.utf8), value: try request.serializedBytes()))

@@ -110,7 +110,8 @@ struct ParsedMail {
         if headers["content-transfer-encoding"] == "base64" {
             body = Data(base64Encoded: rest.replacingOccurrences(of: "\r\n", with: "")).map { String(decoding: $0, as: UTF8.self) } ?? ""
         } else {
-            body = rest.hasSuffix("\r\n") ? String(rest.dropLast(2)) : rest
+            // "\r\n" is one Character in Swift: drop one, not two (two took the body's last character).
+            body = rest.hasSuffix("\r\n") ? String(rest.dropLast()) : rest
         }
     }
 
