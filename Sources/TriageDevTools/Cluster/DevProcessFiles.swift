@@ -15,9 +15,17 @@ public enum DevProcessFiles {
         return text
     }
 
-    /// Every recipient the SLA policy names → one signed webhook endpoint (the dev receiver).
+    /// The plain recipient names the SLA policy notifies (`agent:`, `customer:` and `oncall:`
+    /// names are resolved otherwise), plus `assigned-agent` and `team-lead`.
+    public static func recipientNames(policy: SlaPolicy) -> [String] {
+        Set(policy.warningNotify + policy.escalation.flatMap(\.notify) + ["assigned-agent", "team-lead"]).filter { !$0.contains(":") }
+            .sorted()
+    }
+
+    /// Every recipient the SLA policy names, every agent and every customer → one signed webhook
+    /// endpoint (the dev receiver).
     public static func notificationRules(policy: SlaPolicy, port: Int) -> String {
-        let names = Set(policy.warningNotify + policy.escalation.flatMap(\.notify) + ["assigned-agent"]).sorted()
+        let names = recipientNames(policy: policy)
         var text = """
             endpoints:
               dev-webhooks:
@@ -28,6 +36,7 @@ public enum DevProcessFiles {
 
             """
         for name in names { text += "  \(name):\n    endpoints: [dev-webhooks]\n" }
+        text += "agents:\n  default: { endpoints: [dev-webhooks] }\ncustomers:\n  default: { endpoints: [dev-webhooks] }\n"
         return text
     }
 
