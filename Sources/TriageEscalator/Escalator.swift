@@ -176,6 +176,12 @@ struct EscalatorProcessor: StreamProcessor {
                 poisoned += 1
             case .success(let event):
                 guard let input = SlaInput(event) else { continue }
+                if case .paused(let reason, _) = input, rules.pauseReasonIndex(named: reason) == nil {
+                    // Never dead-lettered: the event is valid, the policy just does not name the reason.
+                    logger.warning(
+                        "unknown pause reason: paused as \(SlaPolicy.waitingOnCustomer) (every clock); add it under pause_reasons in the SLA policy",
+                        metadata: ["incident": "\(event.incidentID)", "pause_reason": "\(reason)", "event_id": "\(event.eventID)"])
+                }
                 let outcome = books[message.partition]!.apply(
                     input, to: event.incidentID, at: event.occurredAt.date, position: message.offset, rules: rules)
                 outcomes[message.partition, default: .init()].merge(outcome)

@@ -448,7 +448,11 @@ struct SlaPolicyLoadingTests {
         #expect(Set(policy.calendars.keys) == ["default", "emea", "night-desk", "follow-the-sun"])
         #expect(policy.teamCalendars["emea-support"] == "emea")
         #expect(policy.calendar(for: .businessHours, team: "platform-sre").isAlwaysOpen)
-        #expect(policy.targets(for: .b, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 240, resolutionMinutes: 1_440))
+        #expect(
+            policy.targets(for: .b, coverage: .businessHours)
+                == SlaTargets(firstResponseMinutes: 240, resolutionMinutes: 1_440, updateMinutes: 480))
+        #expect(policy.targets(for: .c, coverage: .twentyFourSeven).resolutionMinutes == nil, "resolution: off")
+        #expect(policy.pauseReasons["legal_review"] == [.resolution, .update])
         #expect(policy.warningPercents == [50, 75, 90])
         #expect(policy.escalation.map(\.level) == [1, 2, 3])
         #expect(policy.reopenWindowMinutes == 30 * 24 * 60)
