@@ -87,7 +87,8 @@ public struct SlaTargets: Sendable, Hashable {
 /// optional per-team ones).
 ///
 /// Defaults: first response A 2 h, B 4 h, C 8 h (business hours under business coverage,
-/// wall-clock hours under 24x7); no resolution targets; no update targets; the pause reasons of
+/// wall-clock hours under 24x7); resolution for severity A only, 24 h under 24x7 and 16
+/// business hours under business hours; no update targets; the pause reasons of
 /// ``defaultPauseReasons``; warnings at 50 % and 75 %, level 1 at the breach to `team-lead`,
 /// level 2 one hour later to `support-manager` with a reassignment.
 /// Loaded from YAML with ``SlaPolicy/load(yaml:file:)`` (see docs/sla.md).
@@ -113,11 +114,11 @@ public struct SlaPolicy: Sendable, Hashable {
 
     public static let defaultTargets: [SlaCoverage: [SupportSeverity: SlaTargets]] = [
         .twentyFourSeven: [
-            .a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240),
+            .a: .init(firstResponseMinutes: 120, resolutionMinutes: 24 * 60), .b: .init(firstResponseMinutes: 240),
             .c: .init(firstResponseMinutes: 480),
         ],
         .businessHours: [
-            .a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240),
+            .a: .init(firstResponseMinutes: 120, resolutionMinutes: 16 * 60), .b: .init(firstResponseMinutes: 240),
             .c: .init(firstResponseMinutes: 480),
         ],
     ]

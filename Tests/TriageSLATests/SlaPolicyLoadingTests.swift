@@ -88,7 +88,8 @@ struct SlaPolicyLoadingTests {
         #expect(policy.targets(for: .a, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 120, resolutionMinutes: 1_440))
         #expect(policy.targets(for: .b, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 240), "lower-case severity")
         #expect(policy.targets(for: .c, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 480, resolutionMinutes: 2_400))
-        #expect(policy.targets(for: .a, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 90))
+        // Severity A keeps its default resolution target (24 h under 24x7) unless turned off.
+        #expect(policy.targets(for: .a, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 90, resolutionMinutes: 1_440))
         #expect(policy.targets(for: .b, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 240), "default kept")
 
         #expect(policy.warningPercents == [50, 75], "sorted")
