@@ -190,13 +190,16 @@ public struct SlaRules: Sendable {
 /// Driven only by ``SlaInput``s with their event times; ``fire(upTo:rules:)`` returns what has
 /// become due, each action exactly once, and ``nextDue`` is the next instant something will be
 /// (a milestone, the end of a pause with a resume instant, or forgetting a closed incident).
-/// About 200 bytes (product and customer are short strings, stored inline); the worker keeps one
+/// About 170 bytes (product, customer and team are one shared reference); the worker keeps one
 /// per open (or recently closed) incident.
 public struct IncidentSla: Sendable, Hashable {
     /// The trace of the request that opened the incident (W3C trace id, opaque here): the SLA
     /// events and notifications this state causes continue that trace. `nil` when the Opened
     /// event carried none.
     public var trace: SlaTraceID?
+    /// Product, customer account and team from the Opened event (shared per book); `nil` when
+    /// unknown (e.g. a changelog record written before they were kept).
+    public var parties: SlaParties?
     public var severity: SupportSeverity
     public var coverage: SlaCoverage
     public var calendarIndex: UInt16
@@ -228,7 +231,7 @@ public struct IncidentSla: Sendable, Hashable {
             && (lhs.resumeAt == rhs.resumeAt || lhs.resumeAt.isNaN && rhs.resumeAt.isNaN)
             && (lhs.closedAt == rhs.closedAt || lhs.closedAt.isNaN && rhs.closedAt.isNaN)
             && lhs.firstResponse == rhs.firstResponse && lhs.resolution == rhs.resolution && lhs.update == rhs.update
-            && lhs.appliedThrough == rhs.appliedThrough && lhs.trace == rhs.trace
+            && lhs.appliedThrough == rhs.appliedThrough && lhs.trace == rhs.trace && lhs.parties == rhs.parties
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -19,6 +19,7 @@ import TriageCore
 ///     tag 2 pause:    u8 name length | pause-reason name | f64 resumeAt (NaN = none)
 ///                     (a paused record without it is paused as waiting_on_customer)
 ///     tag 3 update:   u8 progress (bit 0 acknowledged, bit 1 solution delivered) | clock
+///     tag 4 parties:  3 × [u8 length | UTF-8]: product, customer account, team
 ///
 /// The trace comes first because the first version's decoder reads it only there.
 public enum IncidentSlaCodec {
@@ -57,12 +58,22 @@ public enum IncidentSlaCodec {
             append(state.update, to: &payload)
             appendExtension(Self.updateTag, payload, to: &bytes)
         }
+        if let parties = state.parties, !parties.isEmpty {
+            var payload: [UInt8] = []
+            for text in [parties.product, parties.customer, parties.team] {
+                let utf8 = Array(text.utf8.prefix(255))
+                payload.append(UInt8(utf8.count))
+                payload += utf8
+            }
+            appendExtension(Self.partiesTag, payload, to: &bytes)
+        }
         return bytes
     }
 
     static let traceTag: UInt8 = 1
     static let pauseTag: UInt8 = 2
     static let updateTag: UInt8 = 3
+    static let partiesTag: UInt8 = 4
 
     private static func append(_ clock: SlaClockState, to bytes: inout [UInt8]) {
         bytes.append(clock.phase.rawValue)
@@ -130,6 +141,7 @@ public enum IncidentSlaCodec {
         var resumeAt = Double.nan
         var progress: UInt8 = 0
         var update = SlaClockState.off
+        var parties: SlaParties?
         while reader.remaining > 0 {
             let tag = try reader.byte()
             if tag == traceTag {
@@ -153,6 +165,11 @@ public enum IncidentSlaCodec {
                 progress = try payload.byte()
                 update = try readClock(&payload)
                 try check(update)
+            case partiesTag:
+                let product = try payload.string(Int(try payload.byte()))
+                let customer = try payload.string(Int(try payload.byte()))
+                let team = try payload.string(Int(try payload.byte()))
+                parties = SlaParties(product: product, customer: customer, team: team)
             default:
                 break  // written by a newer version: skipped
             }
@@ -164,6 +181,7 @@ public enum IncidentSlaCodec {
             firstResponse: clocks[0], resolution: clocks[1], update: update, appliedThrough: applied, rules: rules
         )
         state.trace = trace
+        state.parties = parties
         return state
     }
 

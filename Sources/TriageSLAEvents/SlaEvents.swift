@@ -73,7 +73,8 @@ extension SlaAction {
     }
 
     /// One request per recipient, keyed by recipient; idempotency key = event id + recipient.
-    public func notificationRequests(incident: String, requestedAt: Date) -> [NotificationRequest] {
+    /// `parties` adds `product`, `customer` and `team` to the payload (each when known).
+    public func notificationRequests(incident: String, requestedAt: Date, parties: SlaParties? = nil) -> [NotificationRequest] {
         let recipients: [String]
         let template: String
         var payload: [String: String] = [
@@ -82,6 +83,11 @@ extension SlaAction {
             "target": target.rawValue,
             "deadline": Self.timestamp(deadline),
         ]
+        if let parties {
+            if !parties.product.isEmpty { payload["product"] = parties.product }
+            if !parties.customer.isEmpty { payload["customer"] = parties.customer }
+            if !parties.team.isEmpty { payload["team"] = parties.team }
+        }
         switch kind {
         case .warning(let percent, let notify):
             recipients = notify
