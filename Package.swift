@@ -278,8 +278,9 @@ let package = Package(
         .target(
             name: "TriageDevTools",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageRouting", "TriageRouterWorker", "TriageEscalator",
-                "TriageNotifierWorker", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements", "TriageIntake",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageSLA", "TriageSLAEvents", "TriageRouting", "TriageRouterWorker",
+                "TriageEscalator", "TriageNotifierWorker", "TriageNotification", "TriageAnalyticsFeed", "TriageEntitlements",
+                "TriageIntake",
                 "TriageDashboard",
                 "TriageChildProcess",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

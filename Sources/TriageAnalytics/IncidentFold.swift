@@ -179,7 +179,7 @@ extension IncidentSnapshot {
             switch SlaTarget(rawValue: escalated.target) {
             case .firstResponse: if !firstResponse.isFinal { firstResponse.breached = true }
             case .resolution: resolution.breached = true
-            case nil: break
+            case .update, nil: break  // the update clock is not measured here
             }
         }
         var tracker = sla?.incidentSla(rules: rules)

@@ -42,20 +42,33 @@ public struct SlaTrackerState: Sendable, Hashable {
     public var coverage: SlaCoverage
     /// The calendar's name in the policy (`24x7`, `default`, or a named calendar).
     public var calendar: String
+    /// Paused, whatever the reason (the JSON key keeps its first name, `waiting_on_customer`).
     public var waitingOnCustomer: Bool
+    /// The active pause reason's name; `nil` when not paused (or paused by a record without one).
+    public var pauseReason: String?
+    /// When the active pause ends by itself (seconds since 1970).
+    public var resumeAt: Double?
+    /// ``IncidentSla/progress``: bit 0 acknowledged, bit 1 solution delivered.
+    public var progress: UInt8
     /// Seconds since 1970 of the close; `nil` while open.
     public var closedAt: Double?
     public var firstResponse: Clock
     public var resolution: Clock
+    /// The periodic-update clock (`off` in snapshots written before it existed).
+    public var update: Clock
 
     public init(_ sla: IncidentSla, rules: SlaRules) {
         severity = sla.severity
         coverage = sla.coverage
         calendar = rules.calendarNames[Int(sla.calendarIndex)]
-        waitingOnCustomer = sla.waitingOnCustomer
+        waitingOnCustomer = sla.isPaused
+        pauseReason = sla.pauseReason(rules: rules)
+        resumeAt = sla.resumeAt.isNaN ? nil : sla.resumeAt
+        progress = sla.progress
         closedAt = sla.closedAt.isNaN ? nil : sla.closedAt
         firstResponse = Clock(sla.firstResponse)
         resolution = Clock(sla.resolution)
+        update = Clock(sla.update)
     }
 
     /// The escalator's state; a calendar the policy no longer has falls back to the default one.
@@ -63,8 +76,10 @@ public struct SlaTrackerState: Sendable, Hashable {
         IncidentSla(
             severity: severity, coverage: coverage,
             calendarIndex: coverage == .twentyFourSeven ? 0 : rules.calendarIndex(named: calendar),
-            waitingOnCustomer: waitingOnCustomer, closedAt: closedAt ?? .nan,
-            firstResponse: firstResponse.clockState, resolution: resolution.clockState, appliedThrough: -1, rules: rules
+            pauseReasonIndex: waitingOnCustomer ? rules.effectivePauseReasonIndex(named: pauseReason ?? "") : nil,
+            resumeAt: resumeAt ?? .nan, progress: progress, closedAt: closedAt ?? .nan,
+            firstResponse: firstResponse.clockState, resolution: resolution.clockState, update: update.clockState, appliedThrough: -1,
+            rules: rules
         )
     }
 }

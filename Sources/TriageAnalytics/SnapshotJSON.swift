@@ -167,9 +167,13 @@ extension SlaTrackerState: Codable {
     enum CodingKeys: String, CodingKey {
         case severity, coverage, calendar
         case waitingOnCustomer = "waiting_on_customer"
+        case pauseReason = "pause_reason"
+        case resumeAt = "resume_at"
+        case progress
         case closedAt = "closed_at"
         case firstResponse = "first_response"
         case resolution
+        case update
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -178,9 +182,13 @@ extension SlaTrackerState: Codable {
         try container.encode(coverage.rawValue, forKey: .coverage)
         try container.encode(calendar, forKey: .calendar)
         try container.encode(waitingOnCustomer, forKey: .waitingOnCustomer)
+        try container.encodeIfPresent(pauseReason, forKey: .pauseReason)
+        try container.encodeIfPresent(resumeAt, forKey: .resumeAt)
+        if progress != 0 { try container.encode(progress, forKey: .progress) }
         try container.encodeOrNull(closedAt, forKey: .closedAt)
         try container.encode(firstResponse, forKey: .firstResponse)
         try container.encode(resolution, forKey: .resolution)
+        if update.phase != .off { try container.encode(update, forKey: .update) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -189,9 +197,13 @@ extension SlaTrackerState: Codable {
         coverage = try container.decodeName(.coverage) { SlaCoverage(rawValue: $0) }
         calendar = try container.decode(String.self, forKey: .calendar)
         waitingOnCustomer = try container.decode(Bool.self, forKey: .waitingOnCustomer)
+        pauseReason = try container.decodeIfPresent(String.self, forKey: .pauseReason)
+        resumeAt = try container.decodeIfPresent(Double.self, forKey: .resumeAt)
+        progress = try container.decodeIfPresent(UInt8.self, forKey: .progress) ?? 0
         closedAt = try container.decodeIfPresent(Double.self, forKey: .closedAt)
         firstResponse = try container.decode(Clock.self, forKey: .firstResponse)
         resolution = try container.decode(Clock.self, forKey: .resolution)
+        update = try container.decodeIfPresent(Clock.self, forKey: .update) ?? Clock(.off)
     }
 }
 

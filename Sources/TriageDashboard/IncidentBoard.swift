@@ -96,6 +96,7 @@ public struct IncidentBoard: Sendable {
         let targets = rules.policy.targets(for: sla.severity, coverage: sla.coverage)
         let calendar = rules.calendars[Int(sla.coverage == .twentyFourSeven ? 0 : rules.calendarIndex(named: sla.calendar))]
         for target in SlaTarget.allCases {
+            guard target != .update else { continue }  // first response, then resolution
             let clock = target == .firstResponse ? sla.firstResponse : sla.resolution
             guard clock.phase == .running || clock.phase == .paused, let minutes = targets.minutes(for: target) else { continue }
             let recorded = clock.breachedAt.map { Date(timeIntervalSince1970: $0) }

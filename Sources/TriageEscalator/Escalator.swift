@@ -176,10 +176,25 @@ struct EscalatorProcessor: StreamProcessor {
                 poisoned += 1
             case .success(let event):
                 guard let input = SlaInput(event) else { continue }
+                if case .paused(let reason, _) = input, rules.pauseReasonIndex(named: reason) == nil {
+                    // Never dead-lettered: the event is valid, the policy just does not name the reason.
+                    logger.warning(
+                        "unknown pause reason: paused as \(SlaPolicy.waitingOnCustomer) (every clock); add it under pause_reasons in the SLA policy",
+                        metadata: ["incident": "\(event.incidentID)", "pause_reason": "\(reason)", "event_id": "\(event.eventID)"])
+                }
                 let outcome = books[message.partition]!.apply(
                     input, to: event.incidentID, at: event.occurredAt.date, position: message.offset, rules: rules)
                 outcomes[message.partition, default: .init()].merge(outcome)
                 applied += 1
+                // Product, customer and team for the notification payloads (maintenance windows
+                // match on them); a repeated Opened may carry a new team.
+                if case .opened(let opened) = event.event,
+                    books[message.partition]!.setParties(
+                        product: opened.product, customer: opened.customerAccount, team: opened.team, of: event.incidentID),
+                    !outcome.changed.contains(event.incidentID)
+                {
+                    outcomes[message.partition, default: .init()].changed.append(event.incidentID)
+                }
                 // The trace of the request that opened the incident, kept with its state.
                 if case .opened = event.event, let header = message.header(TriageHeader.traceparent)?.stringValue,
                     let context = TraceContext(traceparent: header), let trace = SlaTraceID(hex: context.traceID)
@@ -243,7 +258,9 @@ struct EscalatorProcessor: StreamProcessor {
                     ),
                     phase: Self.actionsPhase
                 )
-                for request in action.notificationRequests(incident: incident, requestedAt: now) {
+                for request in action.notificationRequests(
+                    incident: incident, requestedAt: now, parties: books[partition]?[incident]?.parties)
+                {
                     output.write(
                         KafkaProducerMessage(
                             topic: topics.notificationRequests,

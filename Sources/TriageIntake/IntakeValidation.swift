@@ -162,6 +162,13 @@ extension String {
 /// bytes, characters, enumerations (all problems at once, as INVALID_ARGUMENT).
 protocol IntakeFields: Sendable {
     func checkFields(_ check: inout FieldCheck)
+    /// The checks that depend on the instant the call is received (default: none beyond
+    /// ``checkFields(_:)``).
+    func checkFields(_ check: inout FieldCheck, now: Date)
+}
+
+extension IntakeFields {
+    func checkFields(_ check: inout FieldCheck, now: Date) { checkFields(&check) }
 }
 
 extension Triage_V1_OpenIncidentRequest: IntakeFields {
@@ -238,9 +245,36 @@ extension Triage_V1_ChangeSeverityRequest: IntakeFields {
 }
 
 extension Triage_V1_WaitOnCustomerRequest: IntakeFields {
+    /// How far ahead `resume_at` may be: a year (366 days).
+    static let longestPause: TimeInterval = 366 * 24 * 3600
+
     func checkFields(_ check: inout FieldCheck) {
         check.incidentCall(requestID: requestID, incidentID: incidentID)
         check.text(reason, "reason", limit: IntakeLimits.textBytes)
+        // The syntax only: which reasons exist is the SLA policy's business (the escalator
+        // pauses an unknown one as waiting_on_customer and logs it).
+        check.require(
+            pauseReason.isEmpty || Self.isPauseReasonName(pauseReason), "pause_reason",
+            "\(IntakeValidation.quoted(pauseReason)) is not a pause-reason name: lowercase letters, digits and '_', at most 64 bytes (e.g. waiting_on_vendor)"
+        )
+    }
+
+    func checkFields(_ check: inout FieldCheck, now: Date) {
+        checkFields(&check)
+        guard hasResumeAt else { return }
+        guard (0..<1_000_000_000).contains(resumeAt.nanos), (0...4_102_444_800).contains(resumeAt.seconds) else {
+            check.require(false, "resume_at", "not a valid timestamp")
+            return
+        }
+        let at = resumeAt.date
+        check.require(at > now, "resume_at", "must be in the future (the pause would end before it starts)")
+        check.require(at <= now.addingTimeInterval(Self.longestPause), "resume_at", "must be at most a year (366 days) ahead")
+    }
+
+    /// `[a-z0-9_]+`, at most 64 bytes (the SLA policy's rule for pause-reason names).
+    static func isPauseReasonName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
     }
 }
 

@@ -3,13 +3,25 @@ import TriageCore
 
 /// The changelog encoding of an ``IncidentSla`` (docs/escalator.md): fixed-size little-endian
 /// fields after a version byte, then the calendar's name (not its index, so a record stays
-/// meaningful when the policy's calendars change).
+/// meaningful when the policy's calendars change), then optional tagged extensions.
 ///
 ///     u8 version (1) | u8 severity (1 A, 2 B, 3 C) | u8 coverage (1 24x7, 2 business hours)
-///     | u8 flags (bit 0: waiting on customer) | f64 closedAt (NaN = open)
+///     | u8 flags (bit 0: paused, whatever the reason) | f64 closedAt (NaN = open)
 ///     | 2 × clock [u8 phase | u8 warnings done | u8 levels done | f64 since | f64 used | f64 breachedAt]
 ///     | i64 appliedThrough | u8 name length | calendar name (UTF-8)
 ///     [| u8 1 | u64 trace id high | u64 trace id low]   (optional: the incident's W3C trace)
+///     [| u8 tag (2...) | u16 length | payload]…          (optional extensions; unknown tags skipped)
+///
+/// Extensions (each written only when it differs from its default, so a record of an incident
+/// that uses none is byte for byte what the first version wrote, and older records decode with
+/// the defaults):
+///
+///     tag 2 pause:    u8 name length | pause-reason name | f64 resumeAt (NaN = none)
+///                     (a paused record without it is paused as waiting_on_customer)
+///     tag 3 update:   u8 progress (bit 0 acknowledged, bit 1 solution delivered) | clock
+///     tag 4 parties:  3 × [u8 length | UTF-8]: product, customer account, team
+///
+/// The trace comes first because the first version's decoder reads it only there.
 public enum IncidentSlaCodec {
     public static let version: UInt8 = 1
 
@@ -23,16 +35,9 @@ public enum IncidentSlaCodec {
         bytes.append(version)
         bytes.append(severityCode(state.severity))
         bytes.append(state.coverage == .twentyFourSeven ? 1 : 2)
-        bytes.append(state.waitingOnCustomer ? 1 : 0)
+        bytes.append(state.isPaused ? 1 : 0)
         append(state.closedAt.bitPattern, to: &bytes)
-        for clock in [state.firstResponse, state.resolution] {
-            bytes.append(clock.phase.rawValue)
-            bytes.append(clock.firedWarnings)
-            bytes.append(clock.firedLevels)
-            append(clock.since.bitPattern, to: &bytes)
-            append(clock.used.bitPattern, to: &bytes)
-            append(clock.breachedAt.bitPattern, to: &bytes)
-        }
+        for clock in [state.firstResponse, state.resolution] { append(clock, to: &bytes) }
         append(UInt64(bitPattern: state.appliedThrough), to: &bytes)
         let name = Array(rules.calendarNames[Int(state.calendarIndex)].utf8.prefix(255))
         bytes.append(UInt8(name.count))
@@ -42,7 +47,68 @@ public enum IncidentSlaCodec {
             append(trace.high, to: &bytes)
             append(trace.low, to: &bytes)
         }
+        if let reason = state.pauseReason(rules: rules), reason != SlaPolicy.waitingOnCustomer || !state.resumeAt.isNaN {
+            let name = Array(reason.utf8.prefix(255))
+            var payload: [UInt8] = [UInt8(name.count)] + name
+            append(state.resumeAt.bitPattern, to: &payload)
+            appendExtension(Self.pauseTag, payload, to: &bytes)
+        }
+        if state.update.phase != .off || state.progress != 0 {
+            var payload: [UInt8] = [state.progress]
+            append(state.update, to: &payload)
+            appendExtension(Self.updateTag, payload, to: &bytes)
+        }
+        if let parties = state.parties, !parties.isEmpty {
+            var payload: [UInt8] = []
+            for text in [parties.product, parties.customer, parties.team] {
+                let utf8 = Array(text.utf8.prefix(255))
+                payload.append(UInt8(utf8.count))
+                payload += utf8
+            }
+            appendExtension(Self.partiesTag, payload, to: &bytes)
+        }
         return bytes
+    }
+
+    static let traceTag: UInt8 = 1
+    static let pauseTag: UInt8 = 2
+    static let updateTag: UInt8 = 3
+    static let partiesTag: UInt8 = 4
+
+    private static func append(_ clock: SlaClockState, to bytes: inout [UInt8]) {
+        bytes.append(clock.phase.rawValue)
+        bytes.append(clock.firedWarnings)
+        bytes.append(clock.firedLevels)
+        append(clock.since.bitPattern, to: &bytes)
+        append(clock.used.bitPattern, to: &bytes)
+        append(clock.breachedAt.bitPattern, to: &bytes)
+    }
+
+    private static func appendExtension(_ tag: UInt8, _ payload: [UInt8], to bytes: inout [UInt8]) {
+        bytes.append(tag)
+        withUnsafeBytes(of: UInt16(payload.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: payload)
+    }
+
+    private static func readClock(_ reader: inout Reader) throws(DecodingError) -> SlaClockState {
+        guard let phase = SlaClockState.Phase(rawValue: try reader.byte()) else {
+            throw DecodingError(description: "unknown clock phase")
+        }
+        return SlaClockState(
+            phase: phase, firedWarnings: try reader.byte(), firedLevels: try reader.byte(),
+            since: Double(bitPattern: try reader.word()), used: Double(bitPattern: try reader.word()),
+            breachedAt: Double(bitPattern: try reader.word())
+        )
+    }
+
+    private static func check(_ clock: SlaClockState) throws(DecodingError) {
+        guard clock.phase == .off || Self.plausibleInstants.contains(clock.since),
+            clock.breachedAt.isNaN || Self.plausibleInstants.contains(clock.breachedAt),
+            (0...Self.maximumUsedMinutes).contains(clock.used)
+        else {
+            throw DecodingError(
+                description: "clock since \(clock.since), used \(clock.used), breachedAt \(clock.breachedAt) is out of range")
+        }
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer, rules: SlaRules) throws(DecodingError) -> IncidentSla {
@@ -59,48 +125,63 @@ public enum IncidentSlaCodec {
         let coverage: SlaCoverage = try reader.byte() == 1 ? .twentyFourSeven : .businessHours
         let flags = try reader.byte()
         let closedAt = Double(bitPattern: try reader.word())
-        var clocks: [SlaClockState] = []
-        for _ in 0..<2 {
-            guard let phase = SlaClockState.Phase(rawValue: try reader.byte()) else {
-                throw DecodingError(description: "unknown clock phase")
-            }
-            clocks.append(
-                SlaClockState(
-                    phase: phase, firedWarnings: try reader.byte(), firedLevels: try reader.byte(),
-                    since: Double(bitPattern: try reader.word()), used: Double(bitPattern: try reader.word()),
-                    breachedAt: Double(bitPattern: try reader.word())
-                )
-            )
-        }
+        let clocks = [try readClock(&reader), try readClock(&reader)]
         // Instants and minutes feed business-calendar math, which is not meant for non-finite
         // instants and walks every day between an instant and now (a clock "started" in 1970 took
         // 21 s to restore): a corrupt record is refused instead.
         guard closedAt.isNaN || Self.plausibleInstants.contains(closedAt) else {
             throw DecodingError(description: "closedAt \(closedAt) is out of range")
         }
-        for clock in clocks {
-            guard clock.phase == .off || Self.plausibleInstants.contains(clock.since),
-                clock.breachedAt.isNaN || Self.plausibleInstants.contains(clock.breachedAt),
-                (0...Self.maximumUsedMinutes).contains(clock.used)
-            else {
-                throw DecodingError(
-                    description: "clock since \(clock.since), used \(clock.used), breachedAt \(clock.breachedAt) is out of range")
-            }
-        }
+        for clock in clocks { try check(clock) }
         let applied = Int64(bitPattern: try reader.word())
         let length = Int(try reader.byte())
         let name = try reader.string(length)
         var trace: SlaTraceID?
-        if reader.remaining >= 17, try reader.byte() == 1 {
-            trace = SlaTraceID(high: try reader.word(), low: try reader.word())
+        var pauseReason = flags & 1 != 0 ? rules.waitingOnCustomerIndex : nil
+        var resumeAt = Double.nan
+        var progress: UInt8 = 0
+        var update = SlaClockState.off
+        var parties: SlaParties?
+        while reader.remaining > 0 {
+            let tag = try reader.byte()
+            if tag == traceTag {
+                trace = SlaTraceID(high: try reader.word(), low: try reader.word())
+                continue
+            }
+            let length = Int(try reader.byte()) | Int(try reader.byte()) << 8
+            guard length <= reader.remaining else { throw DecodingError(description: "SLA state extension \(tag) truncated") }
+            var payload = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[reader.offset..<(reader.offset + length)]))
+            reader.offset += length
+            switch tag {
+            case pauseTag:
+                let reason = try payload.string(Int(try payload.byte()))
+                resumeAt = Double(bitPattern: try payload.word())
+                guard resumeAt.isNaN || Self.plausibleInstants.contains(resumeAt) else {
+                    throw DecodingError(description: "resumeAt \(resumeAt) is out of range")
+                }
+                // A reason the policy no longer has pauses as waiting_on_customer does.
+                if flags & 1 != 0 { pauseReason = rules.effectivePauseReasonIndex(named: reason) }
+            case updateTag:
+                progress = try payload.byte()
+                update = try readClock(&payload)
+                try check(update)
+            case partiesTag:
+                let product = try payload.string(Int(try payload.byte()))
+                let customer = try payload.string(Int(try payload.byte()))
+                let team = try payload.string(Int(try payload.byte()))
+                parties = SlaParties(product: product, customer: customer, team: team)
+            default:
+                break  // written by a newer version: skipped
+            }
         }
         var state = IncidentSla(
             severity: severity, coverage: coverage,
             calendarIndex: coverage == .twentyFourSeven ? 0 : rules.calendarIndex(named: name),
-            waitingOnCustomer: flags & 1 != 0, closedAt: closedAt,
-            firstResponse: clocks[0], resolution: clocks[1], appliedThrough: applied, rules: rules
+            pauseReasonIndex: pauseReason, resumeAt: resumeAt, progress: progress, closedAt: closedAt,
+            firstResponse: clocks[0], resolution: clocks[1], update: update, appliedThrough: applied, rules: rules
         )
         state.trace = trace
+        state.parties = parties
         return state
     }
 

@@ -27,6 +27,8 @@ public struct SlaBook: Sendable {
 
     public private(set) var incidents: [String: IncidentSla] = [:]
     private var heap = Heap<Entry>()
+    /// One shared ``SlaParties`` per distinct product, customer and team.
+    private var parties: [SlaParties: SlaParties] = [:]
 
     public init() {}
 
@@ -95,8 +97,30 @@ public struct SlaBook: Sendable {
 
     /// Puts back a state read from the changelog.
     public mutating func restore(_ incident: String, state: IncidentSla) {
+        var state = state
+        if let parties = state.parties { state.parties = intern(parties) }
         incidents[incident] = state
         schedule(incident, state)
+    }
+
+    /// Keeps the product, customer account and team of `incident` (from its Opened event);
+    /// returns whether the state changed (then it needs a changelog record).
+    @discardableResult
+    public mutating func setParties(product: String, customer: String, team: String, of incident: String) -> Bool {
+        guard var state = incidents[incident] else { return false }
+        let given = SlaParties(product: product, customer: customer, team: team)
+        guard state.parties != given else { return false }
+        state.parties = intern(given)
+        incidents[incident] = state
+        return true
+    }
+
+    /// The shared instance equal to `value` (kept while the book lives; distinct triples are
+    /// few next to incidents).
+    private mutating func intern(_ value: SlaParties) -> SlaParties {
+        if let shared = parties[value] { return shared }
+        parties[value] = value
+        return value
     }
 
     /// Keeps the trace of the request that opened `incident` (see ``IncidentSla/trace``); returns

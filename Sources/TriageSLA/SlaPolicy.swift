@@ -15,6 +15,27 @@ public enum SlaTarget: String, Sendable, Hashable, CaseIterable {
     case firstResponse = "first_response"
     /// Time to a delivered solution or a close.
     case resolution = "resolution"
+    /// The periodic-update ("next reply") clock: time since the first response or the last
+    /// customer-visible note, while the incident is acknowledged and open.
+    case update = "update"
+
+    /// The bit of this target in a pause reason's mask.
+    public var pauseBit: UInt8 {
+        switch self {
+        case .firstResponse: 1
+        case .resolution: 2
+        case .update: 4
+        }
+    }
+
+    /// How people read it: `first response`, `resolution`, `update`.
+    public var words: String {
+        switch self {
+        case .firstResponse: "first response"
+        case .resolution: "resolution"
+        case .update: "update"
+        }
+    }
 }
 
 /// One escalation level: fires `afterMinutes` (of the clock's calendar) past the breach.
@@ -42,16 +63,21 @@ public struct SlaTargets: Sendable, Hashable {
     public var firstResponseMinutes: Double
     /// `nil`: no resolution target.
     public var resolutionMinutes: Double?
+    /// The periodic-update target: at most this long between the first response (or the last
+    /// customer-visible note) and the next customer-visible note. `nil`: none.
+    public var updateMinutes: Double?
 
-    public init(firstResponseMinutes: Double, resolutionMinutes: Double? = nil) {
+    public init(firstResponseMinutes: Double, resolutionMinutes: Double? = nil, updateMinutes: Double? = nil) {
         self.firstResponseMinutes = firstResponseMinutes
         self.resolutionMinutes = resolutionMinutes
+        self.updateMinutes = updateMinutes
     }
 
     public func minutes(for target: SlaTarget) -> Double? {
         switch target {
         case .firstResponse: firstResponseMinutes
         case .resolution: resolutionMinutes
+        case .update: updateMinutes
         }
     }
 }
@@ -61,8 +87,10 @@ public struct SlaTargets: Sendable, Hashable {
 /// optional per-team ones).
 ///
 /// Defaults: first response A 2 h, B 4 h, C 8 h (business hours under business coverage,
-/// wall-clock hours under 24x7), no resolution targets, warnings at 50 % and 75 %, level 1 at
-/// the breach to `team-lead`, level 2 one hour later to `support-manager` with a reassignment.
+/// wall-clock hours under 24x7); resolution for severity A only, 24 h under 24x7 and 16
+/// business hours under business hours; no update targets; the pause reasons of
+/// ``defaultPauseReasons``; warnings at 50 % and 75 %, level 1 at the breach to `team-lead`,
+/// level 2 one hour later to `support-manager` with a reassignment.
 /// Loaded from YAML with ``SlaPolicy/load(yaml:file:)`` (see docs/sla.md).
 public struct SlaPolicy: Sendable, Hashable {
     public var targets: [SlaCoverage: [SupportSeverity: SlaTargets]]
@@ -81,12 +109,31 @@ public struct SlaPolicy: Sendable, Hashable {
     /// How long a closed incident is remembered so that a Reopened event can restart its
     /// clocks (minutes of wall-clock time).
     public var reopenWindowMinutes: Double
+    /// Pause-reason name → the clocks it pauses. ``waitingOnCustomer`` is always present.
+    public var pauseReasons: [String: Set<SlaTarget>]
 
     public static let defaultTargets: [SlaCoverage: [SupportSeverity: SlaTargets]] = [
         .twentyFourSeven: [
-            .a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240), .c: .init(firstResponseMinutes: 480),
+            .a: .init(firstResponseMinutes: 120, resolutionMinutes: 24 * 60), .b: .init(firstResponseMinutes: 240),
+            .c: .init(firstResponseMinutes: 480),
         ],
-        .businessHours: [.a: .init(firstResponseMinutes: 120), .b: .init(firstResponseMinutes: 240), .c: .init(firstResponseMinutes: 480)],
+        .businessHours: [
+            .a: .init(firstResponseMinutes: 120, resolutionMinutes: 16 * 60), .b: .init(firstResponseMinutes: 240),
+            .c: .init(firstResponseMinutes: 480),
+        ],
+    ]
+
+    /// The pause reason of a WaitingOnCustomer without one, and of one naming a reason the policy
+    /// does not know.
+    public static let waitingOnCustomer = "waiting_on_customer"
+
+    /// `waiting_on_customer` pauses every clock; `waiting_on_vendor` and `waiting_on_engineering`
+    /// pause resolution only; `scheduled_follow_up` pauses resolution and update.
+    public static let defaultPauseReasons: [String: Set<SlaTarget>] = [
+        waitingOnCustomer: [.firstResponse, .resolution, .update],
+        "waiting_on_vendor": [.resolution],
+        "waiting_on_engineering": [.resolution],
+        "scheduled_follow_up": [.resolution, .update],
     ]
 
     public static let defaultEscalation: [EscalationLevel] = [
@@ -105,7 +152,8 @@ public struct SlaPolicy: Sendable, Hashable {
         defaultCalendar: BusinessCalendar = SlaPolicy.defaultBusinessCalendar,
         calendars: [String: BusinessCalendar] = [:],
         teamCalendars: [String: String] = [:],
-        reopenWindowMinutes: Double = 30 * 24 * 60
+        reopenWindowMinutes: Double = 30 * 24 * 60,
+        pauseReasons: [String: Set<SlaTarget>] = SlaPolicy.defaultPauseReasons
     ) {
         self.targets = targets
         self.warningPercents = warningPercents.sorted()
@@ -115,6 +163,9 @@ public struct SlaPolicy: Sendable, Hashable {
         self.calendars = calendars
         self.teamCalendars = teamCalendars
         self.reopenWindowMinutes = reopenWindowMinutes
+        var reasons = pauseReasons
+        if reasons[Self.waitingOnCustomer] == nil { reasons[Self.waitingOnCustomer] = Self.defaultPauseReasons[Self.waitingOnCustomer] }
+        self.pauseReasons = reasons
     }
 
     /// The targets for `severity` under `coverage` (falling back to the defaults).

@@ -42,7 +42,10 @@ extension SlaPolicy {
 private struct PolicyReader: YAMLConfigurationReader {
     let file: String
 
-    static let policyKeys = ["calendars", "teams", "targets", "warnings", "escalation", "reopen_window"]
+    static let policyKeys = ["calendars", "teams", "targets", "warnings", "escalation", "reopen_window", "pause_reasons"]
+    static let pauseReasonKeys = ["pauses"]
+    /// More would not fit an incident's one-byte pause index.
+    static let maximumPauseReasons = 200
     static let targetKeys = SlaTarget.allCases.map(\.rawValue)
     static let warningKeys = ["at", "notify"]
     static let levelKeys = ["level", "after", "notify", "reassign"]
@@ -72,6 +75,13 @@ private struct PolicyReader: YAMLConfigurationReader {
             throw error(.invalidValue, "'\(text)': must be more than zero", at: node, key: path)
         }
         return minutes
+    }
+
+    /// A target that may be turned off: `off` (`nil`) or a duration.
+    func optionalDuration(_ node: Node, path: String) throws(SlaPolicyError) -> Double? {
+        // YAML 1.1 readers take a bare `off` for false: both spellings mean no target.
+        if case .scalar(let scalar) = node, ["off", "false"].contains(scalar.string.lowercased()) { return nil }
+        return try duration(node, path: path, allowZero: false)
     }
 
     /// Recipient names: a list of non-empty, distinct strings (a single name is accepted too).
@@ -149,7 +159,59 @@ private struct PolicyReader: YAMLConfigurationReader {
         if let node = top["reopen_window"] {
             policy.reopenWindowMinutes = try duration(node, path: "reopen_window", allowZero: false)
         }
+
+        if let node = top["pause_reasons"] { policy.pauseReasons = try pauseReasons(node) }
         return policy
+    }
+
+    /// `name: { pauses: [first_response, resolution, update] }`; entries replace the built-in
+    /// reason of the same name or add one; the other built-in reasons stay.
+    func pauseReasons(_ node: Node) throws(SlaPolicyError) -> [String: Set<SlaTarget>] {
+        var reasons = SlaPolicy.defaultPauseReasons
+        let targetNames = SlaTarget.allCases.map(\.rawValue)
+        for entry in try entries(node, path: "pause_reasons", what: "a mapping of pause-reason names to { pauses: [...] }") {
+            let path = Self.join("pause_reasons", entry.name)
+            guard Self.isPauseReasonName(entry.name) else {
+                throw error(
+                    .invalidValue,
+                    "'\(entry.name)' is not a pause-reason name: use lowercase letters, digits and '_' (e.g. waiting_on_vendor)",
+                    at: entry.key, key: path)
+            }
+            let values = try fields(entry.value, path: path, known: Self.pauseReasonKeys, what: "a mapping with 'pauses'")
+            let pausesNode = try required(values, "pauses", hint: "the clocks this reason pauses, e.g. [resolution]")
+            let pausesPath = values.path("pauses")
+            let items: [Node] =
+                if case .scalar = pausesNode { [pausesNode] } else {
+                    try sequence(pausesNode, path: pausesPath, what: "a list of clocks (first_response, resolution, update)")
+                }
+            var targets = Set<SlaTarget>()
+            for (index, item) in items.enumerated() {
+                let itemPath = Self.index(pausesPath, index)
+                let name = try string(item, path: itemPath, what: "a clock name")
+                guard let target = SlaTarget(rawValue: name) else {
+                    throw unknownKey(name, at: item, path: pausesPath, known: targetNames, noun: "clock")
+                }
+                guard targets.insert(target).inserted else {
+                    throw error(.invalidValue, "'\(name)' is listed twice", at: item, key: itemPath)
+                }
+            }
+            guard !targets.isEmpty else {
+                throw error(
+                    .invalidValue, "a pause reason must pause at least one clock (first_response, resolution or update)", at: pausesNode,
+                    key: pausesPath)
+            }
+            reasons[entry.name] = targets
+            guard reasons.count <= Self.maximumPauseReasons else {
+                throw error(.invalidValue, "at most \(Self.maximumPauseReasons) pause reasons", at: entry.key, key: path)
+            }
+        }
+        return reasons
+    }
+
+    /// `[a-z0-9_]+`, at most 64 bytes.
+    static func isPauseReasonName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
     }
 
     func targets(_ node: Node) throws(SlaPolicyError) -> [SlaCoverage: [SupportSeverity: SlaTargets]] {
@@ -173,13 +235,21 @@ private struct PolicyReader: YAMLConfigurationReader {
                 }
                 seen[severity] = item.name
                 let values = try fields(
-                    item.value, path: path, known: Self.targetKeys, what: "a mapping with first_response and resolution")
+                    item.value, path: path, known: Self.targetKeys, what: "a mapping with first_response, resolution and update")
                 var target = targets[coverage]?[severity] ?? SlaTargets(firstResponseMinutes: 0)
                 if let value = values["first_response"] {
+                    if case .scalar(let scalar) = value, scalar.string.lowercased() == "off" {
+                        throw error(
+                            .invalidValue, "the first-response target cannot be off; give a duration such as 4h", at: value,
+                            key: values.path("first_response"))
+                    }
                     target.firstResponseMinutes = try duration(value, path: values.path("first_response"), allowZero: false)
                 }
                 if let value = values["resolution"] {
-                    target.resolutionMinutes = try duration(value, path: values.path("resolution"), allowZero: false)
+                    target.resolutionMinutes = try optionalDuration(value, path: values.path("resolution"))
+                }
+                if let value = values["update"] {
+                    target.updateMinutes = try optionalDuration(value, path: values.path("update"))
                 }
                 targets[coverage, default: [:]][severity] = target
             }

@@ -9,14 +9,20 @@ public let escalatorProducerName = "escalator"
 
 extension SlaInput {
     /// What a lifecycle event means for the SLA clocks; `nil` for events that do not touch them
-    /// (notes, assignments, splits, other producers' warnings).
+    /// (internal notes, assignments, splits, other producers' warnings).
     public init?(_ event: IncidentEvent) {
         switch event.event {
         case .opened(let opened):
             guard let severity = SupportSeverity(opened.severity) else { return nil }
             self = .opened(severity: severity, coverage: SlaCoverage(opened.coverage), team: opened.team.isEmpty ? nil : opened.team)
         case .acknowledged: self = .acknowledged
-        case .waitingOnCustomer: self = .waitingOnCustomer
+        case .waitingOnCustomer(let waiting):
+            self = .paused(
+                reason: waiting.pauseReason.isEmpty ? SlaPolicy.waitingOnCustomer : waiting.pauseReason,
+                resumeAt: waiting.hasResumeAt ? waiting.resumeAt.date : nil)
+        case .noteAdded(let note):
+            guard note.public else { return nil }
+            self = .publicNote
         case .customerResponded: self = .customerResponded
         case .severityChanged(let change):
             guard let severity = SupportSeverity(change.to) else { return nil }
@@ -31,7 +37,7 @@ extension SlaInput {
         case .escalated(let escalated):
             guard event.producer == escalatorProducerName, let target = SlaTarget(rawValue: escalated.target) else { return nil }
             self = .escalationEmitted(target: target, level: Int(escalated.level), deadline: escalated.breachedDeadline.date)
-        case .assigned, .reassigned, .returnedToQueue, .reassignRequested, .split, .noteAdded, nil:
+        case .assigned, .reassigned, .returnedToQueue, .reassignRequested, .split, nil:
             return nil
         }
     }
@@ -67,7 +73,8 @@ extension SlaAction {
     }
 
     /// One request per recipient, keyed by recipient; idempotency key = event id + recipient.
-    public func notificationRequests(incident: String, requestedAt: Date) -> [NotificationRequest] {
+    /// `parties` adds `product`, `customer` and `team` to the payload (each when known).
+    public func notificationRequests(incident: String, requestedAt: Date, parties: SlaParties? = nil) -> [NotificationRequest] {
         let recipients: [String]
         let template: String
         var payload: [String: String] = [
@@ -76,6 +83,11 @@ extension SlaAction {
             "target": target.rawValue,
             "deadline": Self.timestamp(deadline),
         ]
+        if let parties {
+            if !parties.product.isEmpty { payload["product"] = parties.product }
+            if !parties.customer.isEmpty { payload["customer"] = parties.customer }
+            if !parties.team.isEmpty { payload["team"] = parties.team }
+        }
         switch kind {
         case .warning(let percent, let notify):
             recipients = notify
@@ -103,7 +115,7 @@ extension SlaAction {
     }
 
     private func reason(_ level: EscalationLevel) -> String {
-        let what = target == .firstResponse ? "first response" : "resolution"
+        let what = target.words
         return level.afterMinutes == 0
             ? "\(what) target breached (severity \(severity.rawValue))"
             : "\(what) target breached \(Int(level.afterMinutes)) minutes ago (severity \(severity.rawValue))"

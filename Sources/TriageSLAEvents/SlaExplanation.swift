@@ -1,4 +1,5 @@
 public import Foundation
+import TriageCore
 public import TriageSLA
 public import TriageSchema
 
@@ -32,7 +33,7 @@ public struct SlaExplanation: Sendable {
 
     /// One SLA target's clock as of ``asOf``.
     public struct Clock: Sendable, Hashable {
-        /// `first_response` or `resolution`.
+        /// `first_response`, `resolution` or `update`.
         public var target: String
         /// `running`, `paused`, `stopped`, ...
         public var phase: String
@@ -44,6 +45,16 @@ public struct SlaExplanation: Sendable {
         public var breached: Bool { usedMinutes > targetMinutes }
     }
 
+    /// Time one pause reason held one clock, in minutes of the incident's calendar (so a pause
+    /// over a weekend counts nothing under business hours).
+    public struct PauseTime: Sendable, Hashable {
+        /// The pause reason (`waiting_on_customer`, `waiting_on_vendor`, ...).
+        public var reason: String
+        /// `first_response`, `resolution` or `update`.
+        public var target: String
+        public var minutes: Double
+    }
+
     public let incidentID: String
     public let eventCount: Int
     public let entries: [Entry]
@@ -53,6 +64,9 @@ public struct SlaExplanation: Sendable {
     public let finalState: String?
     /// Every clock that was started, as of ``asOf``.
     public let clocks: [Clock]
+    /// Per pause reason and clock, the time that clock stood paused for it up to ``asOf``
+    /// (reasons in order of first use, clocks in target order); empty when nothing paused.
+    public let pauseTimes: [PauseTime]
     /// Severity and coverage (`sev B business_hours`); `nil` when no Opened was seen.
     public let terms: String?
     public let isClosed: Bool
@@ -67,6 +81,7 @@ public struct SlaExplanation: Sendable {
         eventCount = events.count
         var entries: [Entry] = []
         var book = SlaBook()
+        var pauses = PauseLedger()
         func record(_ outcome: SlaBook.Outcome) {
             for (_, action) in outcome.actions {
                 entries.append(.action(Action(due: action.due, text: "\(action)", eventID: action.eventID(incident: incident))))
@@ -75,19 +90,29 @@ public struct SlaExplanation: Sendable {
         for (index, event) in events.enumerated() {
             let at = event.occurredAt.date
             record(book.fire(upTo: at, rules: rules))
+            pauses.observe(book[incident], at: at, rules: rules)
             guard let input = SlaInput(event) else {
                 entries.append(.event(at: at, type: event.eventTypeName ?? "?", state: nil))
                 continue
             }
             record(book.apply(input, to: incident, at: at, position: Int64(index), rules: rules))
-            entries.append(.event(at: at, type: event.eventTypeName ?? "?", state: Self.describe(book[incident], at: at, rules: rules)))
+            pauses.observe(book[incident], at: at, rules: rules)
+            var type = event.eventTypeName ?? "?"
+            if case .paused(let reason, let resumeAt) = input {
+                type +=
+                    " (\(reason)\(rules.pauseReasonIndex(named: reason) == nil ? ", unknown to the policy: paused as \(SlaPolicy.waitingOnCustomer)" : "")\(resumeAt.map { ", resumes \($0.formatted(.iso8601))" } ?? ""))"
+            }
+            entries.append(.event(at: at, type: type, state: Self.describe(book[incident], at: at, rules: rules)))
         }
         record(book.fire(upTo: until, rules: rules))
+        pauses.observe(book[incident], at: until, rules: rules)
+        pauses.close(at: until, rules: rules)
         self.entries = entries
         asOf = until
         let state = book[incident]
         finalState = state.map { Self.describe($0, at: until, rules: rules) }
         clocks = state.map { Self.clocks(of: $0, at: until, rules: rules) } ?? []
+        pauseTimes = pauses.times
         terms = state.map { "sev \($0.severity.rawValue) \($0.coverage.rawValue)" }
         isClosed = state?.isClosed ?? false
         if let state, state.isClosed {
@@ -96,6 +121,38 @@ public struct SlaExplanation: Sendable {
         } else {
             nextDue = state?.nextDue
             reopenWindowEnd = nil
+        }
+    }
+
+    /// Follows the incident's pause through the replay: which reason held which clocks from when
+    /// to when, summed per reason and clock in the incident's calendar.
+    struct PauseLedger {
+        /// The pause being followed: its reason, start, the clocks it holds, and its resume instant.
+        var open: (reason: String, since: Date, targets: [SlaTarget], resumeAt: Date?, calendar: BusinessCalendar)?
+        var times: [PauseTime] = []
+
+        mutating func observe(_ state: IncidentSla?, at instant: Date, rules: SlaRules) {
+            let reason = state?.pauseReason(rules: rules)
+            if let current = open, current.reason != reason || current.resumeAt != state?.resumesAt {
+                // Ended by itself at its resume instant, or by this event.
+                close(at: current.resumeAt.map { min($0, instant) } ?? instant, rules: rules)
+            }
+            guard open == nil, let state, let reason else { return }
+            let targets = SlaTarget.allCases.filter { state.clock($0).phase == .paused }
+            open = (reason, instant, targets, state.resumesAt, rules.calendars[Int(state.calendarIndex)])
+        }
+
+        mutating func close(at end: Date, rules: SlaRules) {
+            guard let current = open else { return }
+            open = nil
+            let minutes = current.calendar.businessMinutes(from: current.since, to: max(end, current.since))
+            for target in current.targets {
+                if let index = times.firstIndex(where: { $0.reason == current.reason && $0.target == target.rawValue }) {
+                    times[index].minutes += minutes
+                } else {
+                    times.append(PauseTime(reason: current.reason, target: target.rawValue, minutes: minutes))
+                }
+            }
         }
     }
 
@@ -124,6 +181,15 @@ public struct SlaExplanation: Sendable {
         } else if let nextDue {
             lines.append("next due: \(nextDue.formatted(.iso8601))")
         }
+        if !pauseTimes.isEmpty {
+            // Minutes of the incident's calendar: a weekend in a pause counts nothing under business hours.
+            var reasons: [String] = []
+            for time in pauseTimes where !reasons.contains(time.reason) { reasons.append(time.reason) }
+            for reason in reasons {
+                let parts = pauseTimes.filter { $0.reason == reason }.map { "\($0.target) \(String(format: "%.1f", $0.minutes)) min" }
+                lines.append("paused for \(reason): \(parts.joined(separator: ", "))")
+            }
+        }
         return lines
     }
 
@@ -132,7 +198,7 @@ public struct SlaExplanation: Sendable {
         let targets = rules.policy.targets(for: state.severity, coverage: state.coverage)
         var clocks: [Clock] = []
         for target in SlaTarget.allCases {
-            let clock = target == .firstResponse ? state.firstResponse : state.resolution
+            let clock = state.clock(target)
             guard clock.phase != .off, let minutes = targets.minutes(for: target) else { continue }
             var used = clock.used
             if clock.phase == .running {
@@ -148,6 +214,9 @@ public struct SlaExplanation: Sendable {
         var parts = ["sev \(state.severity.rawValue) \(state.coverage.rawValue)"]
         for clock in clocks(of: state, at: instant, rules: rules) {
             parts.append("\(clock.target) \(clock.phase) \(String(format: "%.1f", clock.usedMinutes))/\(Int(clock.targetMinutes)) min")
+        }
+        if let reason = state.pauseReason(rules: rules) {
+            parts.append("paused (\(reason)\(state.resumesAt.map { " until \($0.formatted(.iso8601))" } ?? ""))")
         }
         if state.isClosed { parts.append("closed") }
         return parts.joined(separator: ", ")

@@ -36,6 +36,10 @@ struct ChaosTests {
         #expect(figures.kills + figures.faults >= 5, "\(table)")
         #expect(figures.assignments + figures.reassignments > 10, "\(table)")
         #expect(figures.notificationRequests > 10, "\(table)")
+        // The load exercises the update clock (public notes, update targets without --policy),
+        // and the replay found levels that were due: the audit checked them.
+        #expect(figures.updateEscalations > 0, "\(table)")
+        #expect(figures.updateEscalationsExpected > 0, "\(table)")
         // And every invariant held.
         #expect(figures.lost == 0, "lost by the workers: \(table)")
         #expect(figures.capacityViolations.isEmpty, "assignments violating capacity: \(table)")

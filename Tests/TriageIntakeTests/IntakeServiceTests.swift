@@ -80,6 +80,8 @@ struct IntakeServiceTests {
             let wait = try await intake.waitOnCustomer(
                 .with {
                     $0.requestID = "r-wait"; $0.incidentID = incident; $0.reason = "logs please"
+                    $0.pauseReason = "waiting_on_vendor"
+                    $0.resumeAt = Google_Protobuf_Timestamp(date: Self.purchase.addingTimeInterval(86_400 * 31))
                 }, metadata: acme)
             let responded = try await intake.customerResponded(
                 .with {
@@ -191,6 +193,10 @@ struct IntakeServiceTests {
         #expect(children.first { $0.incidentID == figures["childA"] }?.opened.severity == .a)  // the parent's current severity
         let closes = events.filter { $0.eventTypeName == "ClosedUnresolved" }
         #expect(closes.map(\.closedUnresolved.creditRefunded) == [true, false])
+        // The pause reason and resume instant go through unchanged.
+        let waiting = try #require(events.first { $0.eventTypeName == "WaitingOnCustomer" })
+        #expect(waiting.waitingOnCustomer.pauseReason == "waiting_on_vendor")
+        #expect(waiting.waitingOnCustomer.resumeAt.date == Self.purchase.addingTimeInterval(86_400 * 31))
         let severityChange = try #require(events.first { $0.eventTypeName == "SeverityChanged" })
         #expect(severityChange.severityChanged.from == .b && severityChange.severityChanged.to == .a)
 
@@ -393,6 +399,31 @@ struct IntakeServiceTests {
                     }, metadata: acme)
             }
             #expect(noIncident?.0 == .invalidArgument && noIncident?.1.hasPrefix("incident_id:") == true)
+            // Pause reasons: the spelling, and a resume instant in the future within a year.
+            let now = Self.purchase.addingTimeInterval(3_600)
+            let badReason = await status {
+                try await intake.waitOnCustomer(
+                    .with {
+                        $0.incidentID = incident; $0.pauseReason = "Waiting On Vendor"
+                    }, metadata: acme)
+            }
+            #expect(badReason?.0 == .invalidArgument && badReason?.1.hasPrefix("pause_reason:") == true, "\(String(describing: badReason))")
+            let past = await status {
+                try await intake.waitOnCustomer(
+                    .with {
+                        $0.incidentID = incident; $0.resumeAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-60))
+                    },
+                    metadata: acme)
+            }
+            #expect(past?.0 == .invalidArgument && past?.1.hasPrefix("resume_at:") == true, "\(String(describing: past))")
+            let tooFar = await status {
+                try await intake.waitOnCustomer(
+                    .with {
+                        $0.incidentID = incident; $0.resumeAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(400 * 86_400))
+                    },
+                    metadata: acme)
+            }
+            #expect(tooFar?.0 == .invalidArgument && tooFar?.1.contains("a year") == true, "\(String(describing: tooFar))")
             let noChildren = await status { try await intake.split(.with { $0.incidentID = incident }, metadata: acme) }
             #expect(noChildren?.0 == .invalidArgument && noChildren?.1.hasPrefix("children:") == true)
             let untitledChild = await status {

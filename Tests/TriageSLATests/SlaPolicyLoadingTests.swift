@@ -88,7 +88,8 @@ struct SlaPolicyLoadingTests {
         #expect(policy.targets(for: .a, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 120, resolutionMinutes: 1_440))
         #expect(policy.targets(for: .b, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 240), "lower-case severity")
         #expect(policy.targets(for: .c, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 480, resolutionMinutes: 2_400))
-        #expect(policy.targets(for: .a, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 90))
+        // Severity A keeps its default resolution target (24 h under 24x7) unless turned off.
+        #expect(policy.targets(for: .a, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 90, resolutionMinutes: 1_440))
         #expect(policy.targets(for: .b, coverage: .twentyFourSeven) == SlaTargets(firstResponseMinutes: 240), "default kept")
 
         #expect(policy.warningPercents == [50, 75], "sorted")
@@ -448,7 +449,11 @@ struct SlaPolicyLoadingTests {
         #expect(Set(policy.calendars.keys) == ["default", "emea", "night-desk", "follow-the-sun"])
         #expect(policy.teamCalendars["emea-support"] == "emea")
         #expect(policy.calendar(for: .businessHours, team: "platform-sre").isAlwaysOpen)
-        #expect(policy.targets(for: .b, coverage: .businessHours) == SlaTargets(firstResponseMinutes: 240, resolutionMinutes: 1_440))
+        #expect(
+            policy.targets(for: .b, coverage: .businessHours)
+                == SlaTargets(firstResponseMinutes: 240, resolutionMinutes: 1_440, updateMinutes: 480))
+        #expect(policy.targets(for: .c, coverage: .twentyFourSeven).resolutionMinutes == nil, "resolution: off")
+        #expect(policy.pauseReasons["legal_review"] == [.resolution, .update])
         #expect(policy.warningPercents == [50, 75, 90])
         #expect(policy.escalation.map(\.level) == [1, 2, 3])
         #expect(policy.reopenWindowMinutes == 30 * 24 * 60)

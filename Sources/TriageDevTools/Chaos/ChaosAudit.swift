@@ -1,9 +1,10 @@
-import Foundation
+public import Foundation
 public import Logging
 import SwiftProtobuf
 public import TriageKafka
 import TriageRouterWorker
 import TriageRouting
+public import TriageSLA
 import TriageSchema
 
 /// Reads every topic after a chaos run and checks the invariants: every published event
@@ -14,11 +15,20 @@ public struct ChaosAudit: Sendable {
     let client: KafkaClientConfiguration
     let capacities: [String: Int]
     let logger: Logger
+    /// With both: update-clock escalation levels due by `slaNow()` minus an SLA hour (by a
+    /// replay of the lifecycle topic through the SLA code) must each have been published.
+    let policy: SlaPolicy?
+    let slaNow: (@Sendable () -> Date)?
 
-    public init(client: KafkaClientConfiguration, capacities: [String: Int], logger: Logger) {
+    public init(
+        client: KafkaClientConfiguration, capacities: [String: Int], logger: Logger, policy: SlaPolicy? = nil,
+        slaNow: (@Sendable () -> Date)? = nil
+    ) {
         self.client = client
         self.capacities = capacities
         self.logger = logger
+        self.policy = policy
+        self.slaNow = slaNow
     }
 
     /// One look at the topics: `published` are the event ids the broker acknowledged, `sink`
@@ -104,6 +114,24 @@ public struct ChaosAudit: Sendable {
             of: audit.violations, in: lifecycle.map { AuditedEvent(timestamp: $0.0, partition: $0.1, offset: $0.2, event: $0.3) }
         )
         result.escalations = levels.values.reduce(0) { $0 + $1.count }
+        result.updateEscalations = levels.filter { $0.key.split(separator: "|").dropFirst().first == "update" }.values.reduce(0) {
+            $0 + $1.count
+        }
+        if let policy, let slaNow {
+            // An SLA hour of slack (5 s of real time at ×720) for what fell due just before the look.
+            let expected = ChaosUpdateExpectation.expected(
+                lifecycle.map { ($0.1, $0.2, $0.3) }, rules: SlaRules(policy), cutoff: slaNow().addingTimeInterval(-3_600))
+            var published = Set<String>()
+            for key in levels.keys {
+                let parts = key.split(separator: "|", omittingEmptySubsequences: false)
+                if parts.count == 4, parts[1] == "update" { published.insert("\(parts[0])|\(parts[3])") }
+            }
+            result.updateEscalationsExpected = expected.count
+            for missing in expected.subtracting(published).sorted() {
+                result.escalationProblems.append(
+                    "\(missing.replacingOccurrences(of: "|", with: "|update|level ")) due (replay) but never published")
+            }
+        }
         for (key, ids) in levels.sorted(by: { $0.key < $1.key }) {
             if ids.count > 1 { result.escalationProblems.append("\(key) fired \(ids.count) times") }
             let parts = key.split(separator: "|", omittingEmptySubsequences: false)

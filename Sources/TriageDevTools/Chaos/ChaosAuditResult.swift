@@ -19,6 +19,12 @@ public struct ChaosAuditResult: Codable, Sendable {
     public var heldTwice: [String] = []
     public var otherAssignmentViolations: [String] = []
     public var escalations = 0
+    /// Of ``escalations``, those of the update clock (each also checked to be exactly once per
+    /// deadline and level).
+    public var updateEscalations = 0
+    /// Update-clock escalation levels (incident and level) a replay of the lifecycle topic says
+    /// were due by the audit; each missing one is an ``escalationProblems`` entry.
+    public var updateEscalationsExpected = 0
     public var escalationProblems: [String] = []
     public var notificationRequests = 0
     public var delivered = 0
@@ -74,6 +80,8 @@ public struct ChaosAuditResult: Codable, Sendable {
             ("incidents assigned twice", "\(heldTwice.count)", "0"),
             ("other assignment inconsistencies (a move from an agent not holding it)", "\(otherAssignmentViolations.count)", "0"),
             ("escalations (distinct, after dedupe by event id)", "\(escalations)", ""),
+            ("  of which update-clock escalations", "\(updateEscalations)", ""),
+            ("  update-clock levels due by a replay of the lifecycle topic (each must be published)", "\(updateEscalationsExpected)", ""),
             ("breaches without exactly one escalation per level", "\(escalationProblems.count)", "0"),
             ("notification requests", "\(notificationRequests)", ""),
             ("  delivered / dead-lettered", "\(delivered) / \(deadLettered)", ""),

@@ -59,6 +59,17 @@ public struct ChaosRun: Sendable {
         self.logger = logger
     }
 
+    /// The policy of a run without `--policy`: the defaults, plus update targets for A and B.
+    static let updateTargetsPolicy = """
+        targets:
+          24x7:
+            A: { update: 1h }
+            B: { update: 2h }
+          business_hours:
+            A: { update: 2h }
+            B: { update: 4h }
+        """
+
     public func run() async throws -> ChaosAuditResult {
         let settings = configuration
         let seed = settings.seed ?? UInt64.random(in: 1...999_999)
@@ -82,7 +93,10 @@ public struct ChaosRun: Sendable {
         let rosterPath = try write("roster.yaml", DevProcessFiles.roster(roster))
         let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: policy, port: sinkPort))
         let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: "chaos"))
-        let policyArguments = policyFile.map { ["--policy", $0] } ?? []
+        // Without a policy of its own the run uses the defaults plus update targets, so the load
+        // (which adds public notes) exercises the update clock and the audit covers it.
+        let policyPath = try policyFile ?? write("sla-policy.yaml", Self.updateTargetsPolicy)
+        let policyArguments = ["--policy", policyPath]
         let session = ["--session-timeout", "6"]
         for index in 1...settings.instances {
             try cluster.start("escalator-\(index)", ["escalator"] + session + time + policyArguments)
@@ -107,7 +121,8 @@ public struct ChaosRun: Sendable {
 
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
-        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: settings.incidentRate, tracksDeliveries: true)
+        let simulator = IncidentSimulator(
+            producer: producer, clock: clock, rate: settings.incidentRate, tracksDeliveries: true, publicNotes: true)
         let monkey = ChaosMonkey(
             cluster: cluster, brokers: settings.brokers, killInterval: settings.killInterval, faults: settings.faults, seed: seed)
         let publishRoster = self.publishRoster
@@ -153,7 +168,11 @@ public struct ChaosRun: Sendable {
         )
         fflush(nil)
         let capacities = Dictionary(uniqueKeysWithValues: roster.agents.map { ($0.id, $0.capacity) })
-        let auditor = ChaosAudit(client: client, capacities: capacities, logger: logger)
+        // The policy the escalators run with: the one given, or the update-targets default.
+        let auditedPolicy =
+            policyFile == nil ? (try? SlaPolicy.load(yaml: Self.updateTargetsPolicy, file: "chaos policy")) ?? policy : policy
+        let auditor = ChaosAudit(
+            client: client, capacities: capacities, logger: logger, policy: auditedPolicy, slaNow: { clock.now() })
         let published = simulator.deliveredEvents
         var result: ChaosAuditResult
         do {

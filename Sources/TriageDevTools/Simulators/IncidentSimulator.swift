@@ -22,12 +22,18 @@ public final class IncidentSimulator: Service, Sendable {
     /// Where the broker said each delivered event was stored (partition, offset).
     private let acknowledgements = Mutex<[String: (partition: Int32, offset: Int64)]>([:])
     private let failed = Atomic<Int>(0)
+    /// With `publicNotes`, acknowledged incidents get customer-visible notes now and then (the
+    /// update clock starts over at each; `triage chaos` audits its escalations).
+    private let publicNotes: Bool
 
-    public init(producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false) {
+    public init(
+        producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false, publicNotes: Bool = false
+    ) {
         self.producer = producer
         self.clock = clock
         self.rate = rate
         self.tracksDeliveries = tracksDeliveries
+        self.publicNotes = publicNotes
     }
 
     /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
@@ -40,9 +46,9 @@ public final class IncidentSimulator: Service, Sendable {
     public var opened: Int { count.load(ordering: .relaxed) }
 
     /// The lifecycle of one simulated incident, as (SLA minutes after opening, event) pairs.
-    static func story(_ incident: String, index: Int, openedAt: Date, random: inout some RandomNumberGenerator) -> [(
-        Double, IncidentEvent
-    )] {
+    static func story(
+        _ incident: String, index: Int, openedAt: Date, publicNotes: Bool = false, random: inout some RandomNumberGenerator
+    ) -> [(Double, IncidentEvent)] {
         func event(_ suffix: String, _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
             var event = IncidentEvent.with {
                 $0.eventID = "\(incident)-\(suffix)"; $0.incidentID = incident; $0.producer = "simulator"
@@ -87,6 +93,24 @@ public final class IncidentSimulator: Service, Sendable {
             story.append((responds, event("respond") { $0.customerResponded = .init() }))
             resolved = max(resolved, responds + 20)
         }
+        if publicNotes {
+            // Zero to three customer-visible notes between the answer and the solution, some far
+            // enough apart for the update clock to breach in between.
+            var at = answered
+            for note in 0..<Int.random(in: 0...3, using: &random) {
+                at += Double.random(in: 20...240, using: &random)
+                guard at < resolved - 10 else { break }
+                story.append(
+                    (
+                        at,
+                        event("note-\(note)") {
+                            $0.noteAdded = .with {
+                                $0.author = agent; $0.text = "update \(note)"; $0.public = true
+                            }
+                        }
+                    ))
+            }
+        }
         if Double.random(in: 0..<1, using: &random) < 0.05 {
             story.append(
                 (
@@ -125,7 +149,9 @@ public final class IncidentSimulator: Service, Sendable {
                 let now = self.clock.now()
                 if now >= nextOpen {
                     let incident = "INC-\(run)-\(index)"
-                    for (minutes, event) in Self.story(incident, index: index, openedAt: now, random: &random) {
+                    for (minutes, event) in Self.story(
+                        incident, index: index, openedAt: now, publicNotes: self.publicNotes, random: &random)
+                    {
                         let due = now.addingTimeInterval(minutes * 60)
                         let position = pending.firstIndex { $0.due > due } ?? pending.endIndex
                         pending.insert((due, event), at: position)

@@ -548,20 +548,39 @@ public nonisolated struct Triage_V1_SeverityChanged: Sendable {
   public init() {}
 }
 
-/// SLA pause: the team waits for the customer.
+/// SLA pause (the name is historical: it is "the SLA pause", whatever the team waits for). Which
+/// clocks pause depends on `pause_reason` and the SLA policy's `pause_reasons:` (docs/sla.md).
 public nonisolated struct Triage_V1_WaitingOnCustomer: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Free text for people.
   public var reason: String = String()
+
+  /// A pause-reason name from the SLA policy (`[a-z0-9_]+`, e.g. "waiting_on_vendor"); empty means
+  /// "waiting_on_customer". A name the policy does not know pauses as waiting_on_customer does.
+  public var pauseReason: String = String()
+
+  /// Optional: the pause ends by itself at this instant (e.g. a scheduled follow-up); no event is
+  /// published then. A CustomerResponded before it ends the pause at once.
+  public var resumeAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_resumeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_resumeAt = newValue}
+  }
+  /// Returns true if `resumeAt` has been explicitly set.
+  public var hasResumeAt: Bool {self._resumeAt != nil}
+  /// Clears the value of `resumeAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResumeAt() {self._resumeAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _resumeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-/// SLA resume.
+/// SLA resume: ends any pause, whatever its reason.
 public nonisolated struct Triage_V1_CustomerResponded: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -592,7 +611,7 @@ public nonisolated struct Triage_V1_Escalated: Sendable {
   /// Clears the value of `breachedDeadline`. Subsequent reads from it will return its default value.
   public mutating func clearBreachedDeadline() {self._breachedDeadline = nil}
 
-  /// "first_response" or "resolution".
+  /// "first_response", "resolution" or "update" (the periodic-update clock).
   public var target: String = String()
 
   public var notify: [String] = []
@@ -623,6 +642,7 @@ public nonisolated struct Triage_V1_SlaWarning: Sendable {
   /// Clears the value of `deadline`. Subsequent reads from it will return its default value.
   public mutating func clearDeadline() {self._deadline = nil}
 
+  /// "first_response", "resolution" or "update".
   public var target: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1537,7 +1557,7 @@ nonisolated extension Triage_V1_SeverityChanged: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Triage_V1_WaitingOnCustomer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WaitingOnCustomer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{3}pause_reason\0\u{3}resume_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1546,20 +1566,34 @@ nonisolated extension Triage_V1_WaitingOnCustomer: SwiftProtobuf.Message, SwiftP
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pauseReason) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._resumeAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
     }
+    if !self.pauseReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.pauseReason, fieldNumber: 2)
+    }
+    try { if let v = self._resumeAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Triage_V1_WaitingOnCustomer, rhs: Triage_V1_WaitingOnCustomer) -> Bool {
     if lhs.reason != rhs.reason {return false}
+    if lhs.pauseReason != rhs.pauseReason {return false}
+    if lhs._resumeAt != rhs._resumeAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -316,9 +316,24 @@ public nonisolated struct Triage_V1_WaitOnCustomerRequest: Sendable {
 
   public var reason: String = String()
 
+  /// A pause-reason name from the SLA policy (`[a-z0-9_]+`); empty means "waiting_on_customer".
+  public var pauseReason: String = String()
+
+  /// Optional: the pause ends by itself then (in the future, at most a year ahead).
+  public var resumeAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_resumeAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_resumeAt = newValue}
+  }
+  /// Returns true if `resumeAt` has been explicitly set.
+  public var hasResumeAt: Bool {self._resumeAt != nil}
+  /// Clears the value of `resumeAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResumeAt() {self._resumeAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _resumeAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Triage_V1_CustomerRespondedRequest: Sendable {
@@ -1902,7 +1917,7 @@ nonisolated extension Triage_V1_ChangeSeverityRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Triage_V1_WaitOnCustomerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WaitOnCustomerRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}incident_id\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}incident_id\0\u{1}reason\0\u{3}pause_reason\0\u{3}resume_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1913,12 +1928,18 @@ nonisolated extension Triage_V1_WaitOnCustomerRequest: SwiftProtobuf.Message, Sw
       case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.incidentID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.pauseReason) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._resumeAt) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
     }
@@ -1928,6 +1949,12 @@ nonisolated extension Triage_V1_WaitOnCustomerRequest: SwiftProtobuf.Message, Sw
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
     }
+    if !self.pauseReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.pauseReason, fieldNumber: 4)
+    }
+    try { if let v = self._resumeAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1935,6 +1962,8 @@ nonisolated extension Triage_V1_WaitOnCustomerRequest: SwiftProtobuf.Message, Sw
     if lhs.requestID != rhs.requestID {return false}
     if lhs.incidentID != rhs.incidentID {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.pauseReason != rhs.pauseReason {return false}
+    if lhs._resumeAt != rhs._resumeAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
