@@ -65,13 +65,14 @@ public final class Escalator: Service, Sendable {
         topics: EscalatorTopics = .init(),
         health: WorkerHealth = .init(),
         logger: Logger,
+        recipients: (@Sendable (_ name: String, _ at: Date) -> String)? = nil,
         onEmit: (@Sendable (IncidentEvent) -> Void)? = nil
     ) {
         let figures = EscalatorFigures()
         self.figures = figures
         self.health = health
         let processor = EscalatorProcessor(
-            rules: SlaRules(policy), clock: clock, topics: topics, figures: figures, logger: logger, onEmit: onEmit)
+            rules: SlaRules(policy), clock: clock, topics: topics, figures: figures, logger: logger, recipients: recipients, onEmit: onEmit)
         worker = StreamWorker(
             processor: processor, consumer: consumer, producer: producer,
             configuration: StreamWorkerConfiguration(
@@ -128,6 +129,8 @@ struct EscalatorProcessor: StreamProcessor {
     let logger: Logger
     let decoder: IncidentEventDecoder
     let onEmit: (@Sendable (IncidentEvent) -> Void)?
+    /// Resolves recipient names chosen when an action falls due (`oncall:<team>`); `nil`: names as written.
+    let recipients: (@Sendable (_ name: String, _ at: Date) -> String)?
     var books: [Int32: SlaBook] = [:]
 
     /// Events and notification requests first; the state once they are acknowledged: they are
@@ -139,7 +142,7 @@ struct EscalatorProcessor: StreamProcessor {
 
     init(
         rules: SlaRules, clock: any SlaTimeSource, topics: EscalatorTopics, figures: EscalatorFigures, logger: Logger,
-        onEmit: (@Sendable (IncidentEvent) -> Void)?
+        recipients: (@Sendable (_ name: String, _ at: Date) -> String)? = nil, onEmit: (@Sendable (IncidentEvent) -> Void)?
     ) {
         self.input = topics.incidentEvents
         self.changelog = Changelog(topic: topics.changelog) { bytes in try IncidentSlaCodec.decode(bytes, rules: rules) }
@@ -149,6 +152,7 @@ struct EscalatorProcessor: StreamProcessor {
         self.figures = figures
         self.logger = logger
         self.onEmit = onEmit
+        self.recipients = recipients
         // "In the future" is judged by SLA time (a scaled clock runs ahead of the wall clock).
         self.decoder = IncidentEventDecoder(validator: .init(now: { clock.now() }))
     }
@@ -244,7 +248,9 @@ struct EscalatorProcessor: StreamProcessor {
         var escalations = 0
         var lag: Double?
         for (partition, outcome) in outcomes where !outcome.isEmpty {
-            for (incident, action) in outcome.actions {
+            for (incident, due) in outcome.actions {
+                // The on-call of a team is whoever is on call when the level falls due.
+                let action = recipients.map { due.resolvingRecipients($0) } ?? due
                 let event = action.incidentEvent(incident: incident)
                 // Records caused by this milestone continue the incident's trace.
                 let trace = books[partition]?[incident]?.trace.map { TraceContext(traceID: $0.hex, spanID: "0000000000000001").child() }

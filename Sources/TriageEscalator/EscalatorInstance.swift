@@ -1,3 +1,4 @@
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 public import TriageKafka
@@ -21,7 +22,7 @@ public struct EscalatorInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, policy: SlaPolicy, clock: any SlaTimeSource, group: String, sessionTimeout: Duration,
-        logger: Logger, topics: EscalatorTopics = .init()
+        logger: Logger, topics: EscalatorTopics = .init(), recipients: (@Sendable (_ name: String, _ at: Date) -> String)? = nil
     ) async throws {
         try await Escalator.checkTopics(topics, client: client, logger: logger)
         let producer = try KafkaProducer(
@@ -34,7 +35,8 @@ public struct EscalatorInstance: Sendable {
             logger: logger
         )
         escalator = Escalator(
-            consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, topics: topics, logger: logger)
+            consumer: consumer, producer: producer, client: client, policy: policy, clock: clock, topics: topics, logger: logger,
+            recipients: recipients)
         health = escalator.health
         services = [producer, escalator, consumer, ConsumerLagReporter(consumer: consumer, worker: "escalator")]
     }

@@ -39,13 +39,28 @@ public struct SlaAction: Sendable, Hashable, CustomStringConvertible {
         case escalation(EscalationLevel)
     }
 
-    public let kind: Kind
+    public private(set) var kind: Kind
     public let target: SlaTarget
     public let severity: SupportSeverity
     /// The instant the target is (or was) breached.
     public let deadline: Date
     /// When this action became due (event time; it may be earlier than when it was noticed).
     public let due: Date
+
+    /// The same action with every recipient name replaced by `resolve(name, due)`: names that
+    /// stand for someone chosen when the action falls due (`oncall:<team>` → the person on call
+    /// at ``due``). The event id does not change.
+    public func resolvingRecipients(_ resolve: (_ name: String, _ at: Date) -> String) -> SlaAction {
+        var copy = self
+        switch kind {
+        case .warning(let percent, let notify):
+            copy.kind = .warning(percent: percent, notify: notify.map { resolve($0, due) })
+        case .escalation(var level):
+            level.notify = level.notify.map { resolve($0, due) }
+            copy.kind = .escalation(level)
+        }
+        return copy
+    }
 
     /// A stable id for the event this action publishes: the same incident, target, milestone,
     /// level and deadline always give the same id, so a re-emission after a crash is

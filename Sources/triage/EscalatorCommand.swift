@@ -63,6 +63,9 @@ struct EscalatorCommand: AsyncParsableCommand {
     @Option(help: "Write the ops endpoint's bound port to this file.")
     var opsPortFile: String?
 
+    @Option(help: "On-call rotations YAML (docs/roster.md): who an escalation level's `oncall:<team>` pages when it falls due.")
+    var oncall: String?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -79,10 +82,11 @@ struct EscalatorCommand: AsyncParsableCommand {
         let policy = try sla.loadPolicy()
         let client = try connection.clientConfiguration()
         let clock = ScaledClock(scale: timeScale, origin: timeOrigin.flatMap(parseInstant) ?? Date())
+        let recipients = try OnCallRecipients.resolver(file: oncall, policy: policy, logger: logger)
         try await requireTopics(of: .escalator, client: client, logger: logger)
         let instance = try await EscalatorInstance(
             client: client, policy: policy, clock: clock, group: worker.group,
-            sessionTimeout: worker.sessionTimeoutDuration, logger: logger
+            sessionTimeout: worker.sessionTimeoutDuration, logger: logger, recipients: recipients
         )
         let portFile = opsPortFile
         let ops = OpsServer(host: worker.opsHost, port: worker.opsPort, health: instance.health, logger: logger) { port in

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TriageCore
 import TriageOnCall
+import TriageSLA
 
 struct OnCallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -140,6 +142,46 @@ struct OnCallCommand: AsyncParsableCommand {
             formatter.timeZone = zone
             formatter.dateFormat = "EEE yyyy-MM-dd HH:mm zzz"
             return formatter.string(from: date) + " \(zone.identifier)"
+        }
+    }
+}
+
+/// `--oncall` of the escalator: the rotations that `oncall:<team>` in the SLA policy's `notify`
+/// lists stand for.
+enum OnCallRecipients {
+    /// The teams the policy pages through `oncall:<team>`, sorted.
+    static func teams(in policy: SlaPolicy) -> [String] {
+        Set((policy.warningNotify + policy.escalation.flatMap(\.notify)).compactMap(OnCallSchedule.team(of:))).sorted()
+    }
+
+    /// The resolver the escalator applies when a level falls due; `nil` without a file. Refuses a
+    /// policy that pages a team's on-call without a rotation for it.
+    static func resolver(file: String?, policy: SlaPolicy, logger: Logger) throws -> (@Sendable (String, Date) -> String)? {
+        let paged = teams(in: policy)
+        guard let file else {
+            if !paged.isEmpty {
+                throw CommandFailure(
+                    "the SLA policy notifies \(paged.map { "oncall:\($0)" }.joined(separator: ", ")): give the rotations with --oncall (docs/roster.md)"
+                )
+            }
+            return nil
+        }
+        let schedule: OnCallSchedule
+        do { schedule = try OnCallSchedule.load(path: file) } catch { throw CommandFailure(error.description) }
+        let missing = paged.filter { schedule.rotations[$0] == nil }
+        guard missing.isEmpty else {
+            let known = schedule.rotations.keys.sorted()
+            throw CommandFailure(
+                "the SLA policy notifies oncall:\(missing[0]), but \(file) has no rotation for team '\(missing[0])'"
+                    + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
+        }
+        return { name, instant in
+            guard let team = OnCallSchedule.team(of: name) else { return name }
+            if let person = schedule.recipient(for: name, at: instant) { return person }
+            logger.warning(
+                "nobody is on call for this team when the level fell due; the request names the team's on-call itself",
+                metadata: ["team": "\(team)", "due": "\(instant.formatted(.iso8601))"])
+            return name
         }
     }
 }
