@@ -5,7 +5,7 @@ public enum SchemaFingerprint {
     public static let sources: [String: UInt64] = [
         "triage/v1/agent.proto": 0x2135_5dcc_1cbc_39aa,
         "triage/v1/analytics.proto": 0x2dcb_c04e_090e_0849,
-        "triage/v1/incident.proto": 0xb942_b154_f808_3e3c,
+        "triage/v1/incident.proto": 0x765f_929d_d148_8d2f,
         "triage/v1/intake.proto": 0xbbf9_303c_d399_bd05,
         "triage/v1/notification.proto": 0x4d1e_292a_fb7b_b63e,
         "triage/v1/services.proto": 0xe754_d87f_b19d_5e0a,
