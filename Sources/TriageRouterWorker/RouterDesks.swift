@@ -334,7 +334,7 @@ struct RouterDesks: StreamProcessor {
                 metadata: [
                     "incident": "\(event.incidentID)", "event_id": "\(event.eventID)", "team": "\(team)",
                     "agent": "\(event.assigned.agentID.isEmpty ? event.reassigned.toAgentID : event.assigned.agentID)",
-                    "trace_id": "\(trace?.traceID ?? "-")",
+                    "choice": "\(Self.choice(of: decision) ?? "-")", "trace_id": "\(trace?.traceID ?? "-")",
                 ]
             )
             outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
@@ -374,6 +374,14 @@ struct RouterDesks: StreamProcessor {
                 $0.teamChanged += counts.teamChanged
                 $0.inputs += counts.inputs
             }
+        }
+    }
+
+    /// The team policy that chose the agent (the contract's AssignmentReason has no field for it).
+    private static func choice(of decision: RoutingDecision) -> String? {
+        switch decision {
+        case .assigned(_, _, let reason), .reassigned(_, _, _, let reason): reason.choice.rawValue
+        default: nil
         }
     }
 
