@@ -41,4 +41,29 @@ struct RouterTeamChangeTests {
         try await fixture.first.stop()
         await fixture.stopWatching()
     }
+
+    /// The desk remembers the alert fired: a restarted router (same group, desks restored from
+    /// their log) does not ask again for the same wait.
+    @Test func aQueueAlertIsNotAskedForAgainAfterARestart() async throws {
+        let policy = RoutingPolicy(teams: ["tier-1": TeamSettings(queueAlert: .init(after: 1, notify: ["team-lead", "agent:lee"]))])
+        let fixture = try await TeamFixture(policy: policy, agents: ["bo": "tier-2"])
+        try await fixture.open("Q-1", team: "tier-1", severity: .a)
+        try await eventually("the alert for Q-1", timeout: .seconds(30)) {
+            fixture.requests("Q-1").filter { $0.template == "queue-waiting" }.count == 2
+        }
+        let alerts = fixture.requests("Q-1").filter { $0.template == "queue-waiting" }
+        #expect(Set(alerts.map(\.recipient)) == ["team-lead", "agent:lee"])
+        #expect(alerts.allSatisfy { $0.urgent && $0.payload["severity"] == "A" })
+        try await fixture.first.stop()
+        let again = try await TeamFixture.startRouter(
+            cluster: fixture.cluster, topics: fixture.topics, policy: policy, group: fixture.routerGroup)
+        try await eventually("the restarted router owns the desks", timeout: .seconds(30)) { again.router.statistics.partitions == 2 }
+        try await fixture.open("Q-2", team: "tier-1", severity: .c)
+        // Q-2 is not the oldest: nothing new may come; Q-1 must not be asked for again.
+        try await Task.sleep(for: .seconds(3))
+        #expect(fixture.requests("Q-1").filter { $0.template == "queue-waiting" }.count == 2)
+        #expect(fixture.requests("Q-2").isEmpty)
+        try await again.stop()
+        await fixture.stopWatching()
+    }
 }
