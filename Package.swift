@@ -492,8 +492,8 @@ let package = Package(
         .testTarget(
             name: "TriageRouterWorkerTests",
             dependencies: [
-                "TriageRouterWorker", "TriageRouting", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams", "TriageCore",
-                "TriageSLA", "TriageSLAEvents",
+                "TriageRouterWorker", "TriageRouting", "TriageRoutingEvents", "TriageKafka", "TriageKafkaTesting", "TriageSchema",
+                "TriageStreams", "TriageCore", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

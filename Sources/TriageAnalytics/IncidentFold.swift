@@ -95,6 +95,10 @@ extension IncidentSnapshot {
             }
         case .returnedToQueue:
             returnToQueue()
+        case .teamChanged(let moved):
+            // Into the other team's queue; its desk assigns it again (an Assigned follows).
+            team = moved.toTeam
+            returnToQueue()
         case .acknowledged:
             if acknowledgedAt == nil { acknowledgedAt = instant }
             if status == .open || status == .assigned { status = .acknowledged }
@@ -264,6 +268,7 @@ extension IncidentEvent {
         case .noteAdded: "note_added"
         case .returnedToQueue: "returned_to_queue"
         case .reassignRequested: "reassign_requested"
+        case .teamChanged: "team_changed"
         case nil: "unknown"
         }
     }

@@ -38,7 +38,7 @@ public struct QueueTimes: Sendable {
                 // Reassigned without a target from anyone else is a request, not a move.
                 since[incident] = at
             }
-        case .returnedToQueue:
+        case .returnedToQueue, .teamChanged:
             since[incident] = at
         case .closedResolved, .closedUnresolved:
             since[incident] = nil

@@ -17,6 +17,7 @@ extension AssignmentAuditor {
             self.reassigned(event.incidentID, from: reassigned.fromAgentID, to: reassigned.toAgentID)
         case .returnedToQueue(let returned) where event.producer == TriageProducer.router:
             returnedToQueue(event.incidentID, from: returned.fromAgentID)
+        case .teamChanged where event.producer == TriageProducer.router: teamChanged(event.incidentID)
         case .closedResolved, .closedUnresolved, .closeRequestedByCustomer: released(event.incidentID)
         default: break
         }
@@ -81,6 +82,7 @@ extension AssignmentAuditor {
             return
                 "Reassigned \(moved.fromAgentID.isEmpty ? "?" : moved.fromAgentID) → \(moved.toAgentID.isEmpty ? "queue" : moved.toAgentID)"
         case .returnedToQueue(let returned): return "ReturnedToQueue \(returned.fromAgentID) → queue"
+        case .teamChanged(let moved): return "TeamChanged \(moved.fromTeam) → \(moved.toTeam) (\(moved.cause))"
         case .severityChanged(let change): return "SeverityChanged \(change.from) → \(change.to)"
         case .closedResolved: return "ClosedResolved"
         case .closedUnresolved: return "ClosedUnresolved"

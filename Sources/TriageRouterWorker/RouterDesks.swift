@@ -236,12 +236,13 @@ struct RouterDesks: StreamProcessor {
         for teams in desks.values {
             for desk in teams.values {
                 if let change = desk.nextShiftChange(after: now, policy: policy), next.map({ change < $0 }) ?? true { next = change }
+                if let due = desk.nextDeadline(after: now, policy: policy), next.map({ due < $0 }) ?? true { next = due }
             }
         }
         return next.map { Punctuation(at: $0) }
     }
 
-    /// Shift boundaries: every desk re-evaluates.
+    /// Shift boundaries, queue alerts and overflows falling due: every desk re-evaluates.
     mutating func punctuate(output: inout StreamOutput) throws {
         let now = Date()
         var step = Step()
@@ -288,8 +289,29 @@ struct RouterDesks: StreamProcessor {
     private func publish(_ step: Step, into output: inout StreamOutput, carrying carried: [String: [Data]] = [:]) throws {
         var outboxes = carried
         var counts = RouterStatistics()
+        var alerts: [String: [KafkaProducerMessage]] = [:]
         for (decision, trigger, at, partition, team) in step.decisions {
             onDecision?(decision)
+            if case .queueWaiting(let alert) = decision {
+                // Written before the desk core that remembers the alert fired: a crash between the
+                // two asks again, under the same idempotency key.
+                for request in IncidentNotices.requests(for: alert, at: at) {
+                    alerts["\(partition)/\(team)", default: []].append(
+                        KafkaProducerMessage(
+                            topic: topics.notificationRequests, key: Array(request.recipient.utf8), value: try request.serializedBytes(),
+                            headers: [
+                                KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.protobufContentType),
+                                KafkaHeader(
+                                    name: TriageHeader.schema,
+                                    string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
+                                KafkaHeader(name: TriageHeader.idempotencyKey, string: request.idempotencyKey),
+                            ]))
+                }
+                logger.info(
+                    "queue alert",
+                    metadata: ["team": "\(team)", "incident": "\(alert.incident)", "waited_minutes": "\(alert.waitedMinutes)"])
+                continue
+            }
             guard let event = IncidentEvent(routing: decision, trigger: trigger, at: at) else {
                 counts.queued += 1
                 continue
@@ -298,6 +320,8 @@ struct RouterDesks: StreamProcessor {
             case .assigned: counts.assigned += 1
             case .reassigned: counts.reassigned += 1
             case .unassigned, .queued: counts.queued += 1
+            case .teamChanged: counts.teamChanged += 1
+            case .queueWaiting: break
             }
             let bytes: [UInt8] = try event.serializedBytes()
             // The incident's trace goes on (the opening call's, through the routing record).
@@ -310,13 +334,14 @@ struct RouterDesks: StreamProcessor {
                 metadata: [
                     "incident": "\(event.incidentID)", "event_id": "\(event.eventID)", "team": "\(team)",
                     "agent": "\(event.assigned.agentID.isEmpty ? event.reassigned.toAgentID : event.assigned.agentID)",
-                    "trace_id": "\(trace?.traceID ?? "-")",
+                    "choice": "\(Self.choice(of: decision) ?? "-")", "trace_id": "\(trace?.traceID ?? "-")",
                 ]
             )
             outboxes["\(partition)/\(team)", default: []].append(Data(bytes))
         }
         for (partition, team) in step.touched {
             guard let desk = desks[partition]?[team] else { continue }
+            for alert in alerts["\(partition)/\(team)"] ?? [] { output.write(alert, on: partition) }
             let changes = desk.queueChanges(since: step.before["\(partition)/\(team)"] ?? TeamDesk(team: team))
             for entry in changes.upserted {
                 output.write(
@@ -346,8 +371,17 @@ struct RouterDesks: StreamProcessor {
                 $0.assigned += counts.assigned
                 $0.reassigned += counts.reassigned
                 $0.queued += counts.queued
+                $0.teamChanged += counts.teamChanged
                 $0.inputs += counts.inputs
             }
+        }
+    }
+
+    /// The team policy that chose the agent (the contract's AssignmentReason has no field for it).
+    private static func choice(of decision: RoutingDecision) -> String? {
+        switch decision {
+        case .assigned(_, _, let reason), .reassigned(_, _, _, let reason): reason.choice.rawValue
+        default: nil
         }
     }
 
@@ -356,7 +390,9 @@ struct RouterDesks: StreamProcessor {
         RoutedAttributes(
             severity: message.header(routingSeverityHeader)?.stringValue.flatMap { Int($0) },
             product: message.header(routingProductHeader)?.stringValue ?? "",
-            language: message.header(routingLanguageHeader)?.stringValue ?? ""
+            language: message.header(routingLanguageHeader)?.stringValue ?? "",
+            customer: message.header(routingCustomerHeader)?.stringValue ?? "",
+            openedAt: message.header(routingOpenedAtHeader)?.stringValue.flatMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
         )
     }
 

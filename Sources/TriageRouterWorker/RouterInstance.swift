@@ -11,7 +11,7 @@ import TriageStreams
 ///
 /// The consumers' `fetch.wait.max.ms` is the client's (``KafkaClientConfiguration/fetchWait``).
 /// `closedRetention` (default 30 days) is how long a closed incident can still be reopened and
-/// routed again.
+/// routed again. `notices`: which notices the dispatcher asks for (the roster's `notifications`).
 public struct RouterInstance: Sendable {
     public let router: DeskRouter
     public let dispatcher: RoutingDispatcher
@@ -24,7 +24,8 @@ public struct RouterInstance: Sendable {
     public init(
         client: KafkaClientConfiguration, policy: RoutingPolicy, group: String, defaultTeam: String,
         sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(),
-        closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60)
+        closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60),
+        notices: NoticeSettings = NoticeSettings()
     ) async throws {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         try await checkCoPartitioned(
@@ -53,7 +54,8 @@ public struct RouterInstance: Sendable {
         health = WorkerHealth()
         dispatcher = RoutingDispatcher(
             consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,
-            defaultTeam: defaultTeam, closedRetention: closedRetention, sweepInterval: indexSweepInterval, logger: logger
+            defaultTeam: defaultTeam, closedRetention: closedRetention, sweepInterval: indexSweepInterval, notices: notices,
+            logger: logger
         )
         router = DeskRouter(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,

@@ -10,6 +10,8 @@ public struct RouterStatistics: Sendable, Hashable {
     public var assigned = 0
     public var reassigned = 0
     public var queued = 0
+    /// Incidents moved to another team (overflow, follow-the-sun).
+    public var teamChanged = 0
     public var inputs = 0
     /// Times another instance's fence was found before this one's writes (see
     /// ``ChangelogFencing``): the step's decisions were withheld and the partition dropped.

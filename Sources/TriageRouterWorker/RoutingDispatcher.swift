@@ -4,6 +4,8 @@ public import ServiceLifecycle
 import Synchronization
 public import TriageKafka
 public import TriageOps
+public import TriageRouting
+import TriageRoutingEvents
 import TriageSLA
 import TriageSchema
 import TriageStreams
@@ -20,6 +22,8 @@ public struct RouterTopics: Sendable, Hashable {
     public var routingIndex = TriageTopic.routingIndex
     /// Compacted team desk snapshots, co-partitioned with ``routing``.
     public var deskState = TriageTopic.routerState
+    /// Notices for agents, customers and leads (keyed by recipient).
+    public var notificationRequests = TriageTopic.notificationRequests
     public var deadLetter = TriageTopic.deadLetter
 
     public init() {}
@@ -40,6 +44,10 @@ public let routingTeamHeader = "triage-team"
 public let routingSeverityHeader = "triage-severity"
 public let routingProductHeader = "triage-product"
 public let routingLanguageHeader = "triage-language"
+/// Headers a forwarded TeamChanged also carries: the customer account and when the incident was
+/// opened (Unix seconds), so the new team's desk queues it in its place.
+public let routingCustomerHeader = "triage-customer"
+public let routingOpenedAtHeader = "triage-opened-at"
 
 /// Stage 1 of the router: re-keys the lifecycle events that matter for routing by team.
 ///
@@ -53,6 +61,14 @@ public let routingLanguageHeader = "triage-language"
 /// Reopened after that is not routed (logged and counted). It runs on ``StreamWorker``: a
 /// single writer per partition whose forwards and index records are pipelined, offsets stored
 /// once they are acknowledged (at-least-once; the desks are idempotent).
+///
+/// A TeamChanged (the router moved the incident to another team: overflow, follow-the-sun)
+/// changes the entry's team and is forwarded to the new team's desk with the incident's
+/// attributes and `openedAt`, like a Reopened. The dispatcher also writes the router's
+/// notices (``IncidentNotices``) to `triage.notification-requests`: `assigned` to the agent
+/// on Assigned/Reassigned, `customer-update` to the customer on Acknowledged,
+/// SolutionDelivered and the closes — in the same step as the event's forwards, so before its
+/// offset is stored (a repeat asks again under the same idempotency key).
 public final class RoutingDispatcher: Service, Sendable {
     public let health: WorkerHealth
     private let worker: StreamWorker<DispatchProcessor>
@@ -61,14 +77,14 @@ public final class RoutingDispatcher: Service, Sendable {
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, topics: RouterTopics = .init(),
         routingPartitions: Int, defaultTeam: String = "general", closedRetention: Duration = .seconds(30 * 86_400),
-        sweepInterval: Duration = .seconds(60), health: WorkerHealth = .init(), logger: Logger
+        sweepInterval: Duration = .seconds(60), notices: NoticeSettings = NoticeSettings(), health: WorkerHealth = .init(), logger: Logger
     ) {
         let figures = DispatchFigures()
         self.figures = figures
         self.health = health
         let processor = DispatchProcessor(
             topics: topics, routingPartitions: routingPartitions, defaultTeam: defaultTeam, closedRetention: closedRetention,
-            sweepInterval: sweepInterval, figures: figures, logger: logger
+            sweepInterval: sweepInterval, notices: notices, figures: figures, logger: logger
         )
         worker = StreamWorker(
             processor: processor, consumer: consumer, producer: producer,
@@ -82,6 +98,8 @@ public final class RoutingDispatcher: Service, Sendable {
     public var unroutable: Int { figures.unroutable.load(ordering: .relaxed) }
     /// Index entries deleted because their incident was closed longer than the retention.
     public var forgotten: Int { figures.forgotten.load(ordering: .relaxed) }
+    /// Notification requests written (agent and customer notices).
+    public var notices: Int { figures.notices.load(ordering: .relaxed) }
 
     public func run() async throws {
         try await worker.run()
@@ -92,6 +110,7 @@ final class DispatchFigures: Sendable {
     let forwarded = Atomic<Int>(0)
     let unroutable = Atomic<Int>(0)
     let forgotten = Atomic<Int>(0)
+    let notices = Atomic<Int>(0)
 }
 
 /// The dispatcher's logic: the routing index per partition, forwards by team.
@@ -104,6 +123,7 @@ struct DispatchProcessor: StreamProcessor {
     let defaultTeam: String
     let closedRetention: Duration
     let sweepInterval: Duration
+    let notices: NoticeSettings
     let figures: DispatchFigures
     let logger: Logger
     let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
@@ -112,8 +132,9 @@ struct DispatchProcessor: StreamProcessor {
 
     init(
         topics: RouterTopics, routingPartitions: Int, defaultTeam: String, closedRetention: Duration, sweepInterval: Duration,
-        figures: DispatchFigures, logger: Logger
+        notices: NoticeSettings, figures: DispatchFigures, logger: Logger
     ) {
+        self.notices = notices
         self.input = topics.incidentEvents
         self.changelog = Changelog(topic: topics.routingIndex) { bytes in IndexEntry(String(decoding: bytes, as: UTF8.self)) }
         self.topics = topics
@@ -146,6 +167,7 @@ struct DispatchProcessor: StreamProcessor {
 
     mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
         var forwards = 0
+        var noticeCount = 0
         for message in records {
             let event: IncidentEvent
             switch decoder.decode(message) {
@@ -154,19 +176,57 @@ struct DispatchProcessor: StreamProcessor {
                 continue
             case .success(let decoded): event = decoded
             }
-            guard Self.mattersForRouting(event) else { continue }
             let known = index[message.partition]![event.incidentID]
+            for request in IncidentNotices.requests(for: event, facts: known?.facts, settings: notices) {
+                output.write(try Self.record(request, topic: topics.notificationRequests, trace: message))
+                noticeCount += 1
+            }
             var changed: IndexEntry?
+            // Who holds the incident, for the customer notices that do not name the agent.
+            switch event.event {
+            case .assigned(let assigned):
+                if var entry = known, entry.agent != assigned.agentID {
+                    entry.agent = assigned.agentID
+                    changed = entry
+                }
+            case .reassigned(let moved):
+                if var entry = known, entry.agent != moved.toAgentID {
+                    entry.agent = moved.toAgentID
+                    changed = entry
+                }
+            case .returnedToQueue:
+                if var entry = known, !entry.agent.isEmpty {
+                    entry.agent = ""
+                    changed = entry
+                }
+            default:
+                break
+            }
+            if let holder = changed {
+                index[message.partition]![event.incidentID] = holder
+                output.write(
+                    KafkaProducerMessage(
+                        topic: topics.routingIndex, key: Array(event.incidentID.utf8), value: Array(holder.encoded.utf8),
+                        partition: message.partition)
+                )
+                changed = nil
+            }
+            guard Self.mattersForRouting(event) else { continue }
             var extraHeaders: [KafkaHeader] = []
+            var forward = true
             switch event.event {
             case .opened(let opened):
                 // A repeated Opened of a closed incident (a replay, a duplicate) is not
                 // routed again; desks do not remember closed incidents.
                 if known?.closedAt != nil { continue }
-                let entry = IndexEntry(
+                var entry = IndexEntry(
                     team: opened.team.isEmpty ? defaultTeam : opened.team, severity: opened.severity, product: opened.product,
                     language: opened.language, closedAt: nil
                 )
+                entry.customer = opened.customerAccount
+                entry.customerTimeZone = opened.customerTimeZone
+                entry.openedAt = event.occurredAt.date.timeIntervalSince1970
+                entry.agent = known?.agent ?? ""
                 if known != entry { changed = entry }
             case .severityChanged(let change):
                 if var entry = known, entry.severity != change.to {
@@ -191,11 +251,23 @@ struct DispatchProcessor: StreamProcessor {
                 guard entry.closedAt != nil else { continue }
                 entry.closedAt = nil
                 changed = entry
-                extraHeaders = [
-                    KafkaHeader(name: routingSeverityHeader, string: String(entry.severity.rawValue)),
-                    KafkaHeader(name: routingProductHeader, string: entry.product),
-                    KafkaHeader(name: routingLanguageHeader, string: entry.language),
-                ]
+                extraHeaders = entry.attributeHeaders
+            case .teamChanged(let moved):
+                guard var entry = known, !moved.toTeam.isEmpty else {
+                    figures.unroutable.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "team change of an incident not in the routing index; not routed",
+                        metadata: ["incident_id": "\(event.incidentID)", "to_team": "\(moved.toTeam)"]
+                    )
+                    continue
+                }
+                guard entry.team != moved.toTeam else { continue }  // a repeat
+                entry.team = moved.toTeam
+                entry.agent = ""
+                changed = entry
+                // Closed meanwhile: the new team is remembered for a Reopened, nothing to place now.
+                forward = entry.closedAt == nil
+                extraHeaders = entry.attributeHeaders
             default:
                 break
             }
@@ -207,7 +279,7 @@ struct DispatchProcessor: StreamProcessor {
                         partition: message.partition)
                 )
             }
-            guard let team = (changed ?? known)?.team else { continue }  // opened before our history; nothing to route
+            guard forward, let team = (changed ?? known)?.team else { continue }  // opened before our history; nothing to route
             output.write(
                 KafkaProducerMessage(
                     topic: topics.routing, key: Array(team.utf8), value: message.value,
@@ -218,6 +290,22 @@ struct DispatchProcessor: StreamProcessor {
             forwards += 1
         }
         figures.forwarded.add(forwards, ordering: .relaxed)
+        figures.notices.add(noticeCount, ordering: .relaxed)
+    }
+
+    /// A notification request as the escalator writes them: keyed by recipient, with the
+    /// idempotency key and the schema in headers; the trace of the event that caused it goes on.
+    static func record(_ request: NotificationRequest, topic: String, trace message: KafkaMessage) throws -> KafkaProducerMessage {
+        var headers = [
+            KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.protobufContentType),
+            KafkaHeader(name: TriageHeader.schema, string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
+            KafkaHeader(name: TriageHeader.idempotencyKey, string: request.idempotencyKey),
+        ]
+        if let traceparent = message.header(TriageHeader.traceparent)?.stringValue, let trace = TraceContext(traceparent: traceparent) {
+            headers.append(KafkaHeader(name: TriageHeader.traceparent, string: trace.child().traceparent))
+        }
+        return KafkaProducerMessage(
+            topic: topic, key: Array(request.recipient.utf8), value: try request.serializedBytes(), headers: headers)
     }
 
     /// Tombstones for the entries of incidents closed before `cutoff`, removed from the index.
@@ -247,7 +335,7 @@ struct DispatchProcessor: StreamProcessor {
             return true
         case .escalated(let escalated):
             return escalated.reassignRequested
-        case .reassignRequested:
+        case .reassignRequested, .teamChanged:
             return true
         default:
             return false
@@ -258,14 +346,19 @@ struct DispatchProcessor: StreamProcessor {
 /// An index value: the incident's team and routing attributes, and when it was closed.
 ///
 /// Encoded as text lines `team`, `severity`, `product`, `language`, `closed_at` (Unix seconds,
-/// empty while open). Entries written before the attributes existed (`team`, or
-/// `team\nclosed`) still decode.
+/// empty while open), then `customer`, `customer_time_zone`, `opened_at` (Unix seconds) and
+/// `agent` (who holds it). Entries written before the attributes existed (`team`, or
+/// `team\nclosed`), or before the customer lines (five lines), still decode.
 struct IndexEntry: Equatable, Sendable {
     var team: String
     var severity: Severity
     var product: String
     var language: String
     var closedAt: Double?
+    var customer = ""
+    var customerTimeZone = ""
+    var openedAt: Double?
+    var agent = ""
 
     init(team: String, severity: Severity, product: String, language: String, closedAt: Double?) {
         self.team = team
@@ -283,6 +376,12 @@ struct IndexEntry: Equatable, Sendable {
             product = lines[2]
             language = lines[3]
             closedAt = Double(lines[4])
+            if lines.count >= 9 {
+                customer = lines[5]
+                customerTimeZone = lines[6]
+                openedAt = Double(lines[7])
+                agent = lines[8]
+            }
         } else {
             severity = .unspecified
             product = ""
@@ -292,6 +391,28 @@ struct IndexEntry: Equatable, Sendable {
     }
 
     var encoded: String {
-        [team, String(severity.rawValue), product, language, closedAt.map { String($0) } ?? ""].joined(separator: "\n")
+        [
+            team, String(severity.rawValue), product, language, closedAt.map { String($0) } ?? "", customer, customerTimeZone,
+            openedAt.map { String($0) } ?? "", agent,
+        ].joined(separator: "\n")
+    }
+
+    /// What the notices say about the incident.
+    var facts: IncidentFacts {
+        IncidentFacts(
+            team: team, severity: severity, product: product, customer: customer, language: language, customerTimeZone: customerTimeZone,
+            agent: agent)
+    }
+
+    /// The headers of a forward that places the incident again (Reopened, TeamChanged).
+    var attributeHeaders: [KafkaHeader] {
+        var headers = [
+            KafkaHeader(name: routingSeverityHeader, string: String(severity.rawValue)),
+            KafkaHeader(name: routingProductHeader, string: product),
+            KafkaHeader(name: routingLanguageHeader, string: language),
+        ]
+        if !customer.isEmpty { headers.append(KafkaHeader(name: routingCustomerHeader, string: customer)) }
+        if let openedAt { headers.append(KafkaHeader(name: routingOpenedAtHeader, string: String(openedAt))) }
+        return headers
     }
 }

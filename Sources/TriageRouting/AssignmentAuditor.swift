@@ -83,6 +83,16 @@ public struct AssignmentAuditor: Sendable {
         return true
     }
 
+    /// Incidents moved to another team's queue seen (overflow, follow-the-sun).
+    public private(set) var teamChangedCount = 0
+
+    /// The incident left its team (TeamChanged): its holder, if any, lets go; it stays open
+    /// for the other team's desk to assign.
+    public mutating func teamChanged(_ incident: String) {
+        teamChangedCount += 1
+        release(incident)
+    }
+
     public mutating func released(_ incident: String) {
         release(incident)
         open.remove(incident)

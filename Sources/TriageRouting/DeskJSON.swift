@@ -107,7 +107,13 @@ public struct DeskJSONWriter {
 
     mutating func incident(_ incident: RoutingIncident) {
         raw("{")
-        key("id", first: true)
+        if let customer = incident.customer {
+            key("customer", first: true)
+            string(customer)
+            key("id")
+        } else {
+            key("id", first: true)
+        }
         string(incident.id)
         if let language = incident.language {
             key("language")
@@ -145,6 +151,10 @@ extension TeamDesk {
         writer.raw("]")
         writer.key("open")
         writer.object(open) { writer, ticket in writer.ticket(ticket) }
+        if let rotation {
+            writer.key("rotation")
+            writer.string(rotation)
+        }
         writer.key("staff")
         writer.object(staff) { writer, member in
             writer.raw("{")
@@ -156,6 +166,10 @@ extension TeamDesk {
                 writer.key("load", first: true)
             }
             writer.int(member.load)
+            if let onShift = member.onShift {
+                writer.key("onShift")
+                writer.bool(onShift)
+            }
             writer.key("presence")
             writer.string(member.presence.rawValue)
             writer.key("profile")
@@ -196,6 +210,14 @@ extension DeskJSONWriter {
         if let previous = ticket.previousAgent {
             key("previousAgent")
             string(previous)
+        }
+        if let alerted = ticket.queueAlerted {
+            key("queueAlerted")
+            bool(alerted)
+        }
+        if let since = ticket.queuedSince {
+            key("queuedSince")
+            date(since)
         }
         key("units")
         int(ticket.units)

@@ -15,6 +15,13 @@ import Yams
 //         capacity: 6
 //         shift: emea-day      # optional; none: always on shift
 //         presence: online     # optional; default offline
+//     notifications: { agents: true, customers: true }
+//     teams:
+//       tier-1:
+//         routing: round_robin
+//         queue_alert: { after: 30m, notify: [team-lead] }
+//         overflow: { to: tier-2, after: { A: 10m, B: 30m } }
+//         follow_the_sun: { to: americas }
 //
 // Like SLA policies, the text is composed into a Yams `Node` tree and walked by hand (TriageCore's
 // `YAMLConfigurationReader`) so that every error names the file, line, column and dotted key, and
@@ -39,11 +46,17 @@ public struct Roster: Sendable, Hashable {
     public var policy: RoutingPolicy
     /// Every agent's presence to start with (`offline` unless the file says otherwise).
     public var initialPresence: [String: Presence]
+    /// Which notices the router asks for (both on unless the file says otherwise).
+    public var notices: NoticeSettings
 
-    public init(agents: [Agent], policy: RoutingPolicy = RoutingPolicy(), initialPresence: [String: Presence] = [:]) {
+    public init(
+        agents: [Agent], policy: RoutingPolicy = RoutingPolicy(), initialPresence: [String: Presence] = [:],
+        notices: NoticeSettings = NoticeSettings()
+    ) {
         self.agents = agents
         self.policy = policy
         self.initialPresence = initialPresence
+        self.notices = notices
     }
 
     /// The teams the roster names, sorted.
@@ -80,7 +93,12 @@ public struct Roster: Sendable, Hashable {
 private struct RosterReader: YAMLConfigurationReader {
     let file: String
 
-    static let rosterKeys = ["severity_weights", "calendars", "agents"]
+    static let rosterKeys = ["severity_weights", "calendars", "agents", "notifications", "teams"]
+    static let noticeKeys = ["agents", "customers"]
+    static let teamKeys = ["routing", "queue_alert", "overflow", "follow_the_sun"]
+    static let queueAlertKeys = ["after", "notify"]
+    static let overflowKeys = ["to", "after"]
+    static let followTheSunKeys = ["to"]
     static let agentKeys = ["id", "team", "products", "languages", "capacity", "shift", "presence"]
 
     static let mergeAliasExample = "*defaults"
@@ -99,7 +117,8 @@ private struct RosterReader: YAMLConfigurationReader {
 
     func roster(_ root: Node) throws(RosterError) -> Roster {
         let top = try fields(
-            root, path: "", known: Self.rosterKeys, what: "a mapping of roster sections (severity_weights, calendars, agents)")
+            root, path: "", known: Self.rosterKeys,
+            what: "a mapping of roster sections (severity_weights, calendars, agents, notifications, teams)")
         var policy = RoutingPolicy()
         if let node = top["severity_weights"] { policy.severityWeights = try weights(node, path: "severity_weights") }
         if let node = top["calendars"] {
@@ -126,7 +145,116 @@ private struct RosterReader: YAMLConfigurationReader {
                 presence[agent.id] = initial
             }
         }
-        return Roster(agents: agents, policy: policy, initialPresence: presence)
+        var notices = NoticeSettings()
+        if let node = top["notifications"], !Self.isNull(node) {
+            let values = try fields(
+                node, path: "notifications", known: Self.noticeKeys, what: "a mapping with agents and customers (true or false)")
+            if let flag = values["agents"] { notices.agents = try bool(flag, path: values.path("agents")) }
+            if let flag = values["customers"] { notices.customers = try bool(flag, path: values.path("customers")) }
+        }
+        if let node = top["teams"], !Self.isNull(node) {
+            for entry in try entries(node, path: "teams", what: "a mapping of team names to team settings") {
+                let path = Self.join("teams", entry.name)
+                guard !entry.name.isEmpty else { throw error(.invalidValue, "a team name must not be empty", at: entry.key, key: path) }
+                policy.teams[entry.name] = try teamSettings(entry.value, team: entry.name, path: path)
+            }
+        }
+        return Roster(agents: agents, policy: policy, initialPresence: presence, notices: notices)
+    }
+
+    // MARK: Teams
+
+    func teamSettings(_ node: Node, team: String, path: String) throws(RosterError) -> TeamSettings {
+        var settings = TeamSettings()
+        if Self.isNull(node) { return settings }
+        let values = try fields(
+            node, path: path, known: Self.teamKeys, what: "team settings (routing, queue_alert, overflow, follow_the_sun)")
+        if let node = values["routing"] {
+            let text = try string(node, path: values.path("routing"), what: "round_robin or least_loaded")
+            guard let choice = TeamSettings.Choice(rawValue: text.lowercased()) else {
+                throw error(
+                    .invalidValue, "'\(text)' is not a routing choice: write round_robin or least_loaded", at: node,
+                    key: values.path("routing"))
+            }
+            settings.choice = choice
+        }
+        if let node = values["queue_alert"] {
+            let alertPath = values.path("queue_alert")
+            let alert = try fields(node, path: alertPath, known: Self.queueAlertKeys, what: "a queue alert (after, notify)")
+            let afterNode = try required(alert, "after", hint: "how long the oldest incident may wait, e.g. 30m")
+            let after = try duration(afterNode, path: alert.path("after"))
+            let notifyNode = try required(alert, "notify", hint: "who is told, e.g. [team-lead]")
+            let notify = try names(notifyNode, path: alert.path("notify"), what: "a recipient name")
+            guard !notify.isEmpty else {
+                throw error(.invalidValue, "a queue alert needs at least one recipient", at: notifyNode, key: alert.path("notify"))
+            }
+            settings.queueAlert = TeamSettings.QueueAlert(after: after, notify: notify)
+        }
+        if let node = values["overflow"] {
+            let overflowPath = values.path("overflow")
+            let overflow = try fields(node, path: overflowPath, known: Self.overflowKeys, what: "an overflow (to, after)")
+            let toNode = try required(overflow, "to", hint: "the team that takes incidents waiting too long")
+            let to = try name(toNode, path: overflow.path("to"), what: "a team name")
+            guard to != team else {
+                throw error(
+                    .invalidValue, "an overflow must go to another team, not '\(team)' itself", at: toNode, key: overflow.path("to"))
+            }
+            let afterNode = try required(overflow, "after", hint: "waiting time per severity, e.g. { A: 10m, B: 30m }")
+            var after: [SupportSeverity: TimeInterval] = [:]
+            for entry in try entries(afterNode, path: overflow.path("after"), what: "a mapping of severities (A, B, C) to durations") {
+                let itemPath = Self.join(overflow.path("after"), entry.name)
+                guard let severity = SupportSeverity(rawValue: entry.name.uppercased()) else {
+                    throw error(.unknownKey, "unknown severity '\(entry.name)' (severities are A, B and C)", at: entry.key, key: itemPath)
+                }
+                guard after[severity] == nil else {
+                    throw error(.invalidValue, "severity \(severity.rawValue) is given twice", at: entry.key, key: itemPath)
+                }
+                after[severity] = try duration(entry.value, path: itemPath)
+            }
+            settings.overflow = TeamSettings.Overflow(to: to, after: after)
+        }
+        if let node = values["follow_the_sun"] {
+            let sunPath = values.path("follow_the_sun")
+            let sun = try fields(node, path: sunPath, known: Self.followTheSunKeys, what: "a follow-the-sun hand-off (to)")
+            let toNode = try required(sun, "to", hint: "the team of the next shift")
+            let to = try name(toNode, path: sun.path("to"), what: "a team name")
+            guard to != team else {
+                throw error(
+                    .invalidValue, "follow-the-sun must hand off to another team, not '\(team)' itself", at: toNode, key: sun.path("to"))
+            }
+            settings.followTheSun = TeamSettings.FollowTheSun(to: to)
+        }
+        return settings
+    }
+
+    /// A positive duration: `90s`, `30m`, `2h`, `1h30m` (whole numbers, larger units first).
+    func duration(_ node: Node, path: String) throws(RosterError) -> TimeInterval {
+        let text = try string(node, path: path, what: "a duration such as 30m, 2h or 1h30m")
+        guard let seconds = Self.parseDuration(text) else {
+            throw error(
+                .invalidValue, "'\(text)' is not a duration: write whole hours, minutes or seconds such as 30m, 2h or 1h30m", at: node,
+                key: path)
+        }
+        guard seconds > 0 else { throw error(.invalidValue, "'\(text)': must be more than zero", at: node, key: path) }
+        return seconds
+    }
+
+    static func parseDuration(_ text: String) -> TimeInterval? {
+        let units: [(Character, TimeInterval)] = [("h", 3_600), ("m", 60), ("s", 1)]
+        var rest = Substring(text.lowercased().filter { !$0.isWhitespace })
+        guard !rest.isEmpty else { return nil }
+        var total: TimeInterval = 0
+        var next = 0
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            rest = rest.dropFirst(digits.count)
+            guard let number = Int(digits), let unit = rest.first, let index = units.firstIndex(where: { $0.0 == unit }), index >= next
+            else { return nil }
+            rest = rest.dropFirst()
+            total += Double(number) * units[index].1
+            next = index + 1
+        }
+        return total
     }
 
     func weights(_ node: Node, path: String) throws(RosterError) -> [SupportSeverity: Int] {

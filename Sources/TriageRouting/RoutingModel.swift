@@ -75,18 +75,24 @@ public struct RoutingIncident: Sendable, Hashable, Codable {
     public var language: String?
     /// Orders the queue (after severity A's priority).
     public var openedAt: Date
+    /// The customer account, for the notices the desk asks for; `nil` when not known.
+    public var customer: String?
 
-    public init(id: String, team: String, severity: SupportSeverity, product: String, language: String? = nil, openedAt: Date) {
+    public init(
+        id: String, team: String, severity: SupportSeverity, product: String, language: String? = nil, openedAt: Date,
+        customer: String? = nil
+    ) {
         self.id = id
         self.team = team
         self.severity = severity
         self.product = product
         self.language = language
         self.openedAt = openedAt
+        self.customer = customer
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, team, severity, product, language, openedAt
+        case id, team, severity, product, language, openedAt, customer
     }
 
     // `SupportSeverity` is TriageCore's and not Codable; it travels as its raw value ("A", "B", "C").
@@ -102,7 +108,8 @@ public struct RoutingIncident: Sendable, Hashable, Codable {
             severity: severity,
             product: try values.decode(String.self, forKey: .product),
             language: try values.decodeIfPresent(String.self, forKey: .language),
-            openedAt: try values.decode(Date.self, forKey: .openedAt)
+            openedAt: try values.decode(Date.self, forKey: .openedAt),
+            customer: try values.decodeIfPresent(String.self, forKey: .customer)
         )
     }
 
@@ -114,6 +121,7 @@ public struct RoutingIncident: Sendable, Hashable, Codable {
         try values.encode(product, forKey: .product)
         try values.encodeIfPresent(language, forKey: .language)
         try values.encode(openedAt, forKey: .openedAt)
+        try values.encodeIfPresent(customer, forKey: .customer)
     }
 }
 
@@ -133,14 +141,26 @@ public struct AssignmentReason: Sendable, Hashable, Codable {
     /// How many agents were eligible and in the running (the agent an incident is leaving is
     /// never counted).
     public var candidatesConsidered: Int
+    /// The team's choice policy that picked the agent (``TeamSettings/Choice``; a person naming
+    /// the agent is not a policy, and reads `least_loaded`).
+    public var choice: TeamSettings.Choice = .leastLoaded
 
-    public init(cause: String, matchedSkills: [String], loadBefore: Int, loadAfter: Int, capacity: Int, candidatesConsidered: Int) {
+    // `choice` is not stored (reasons travel as incident.proto's AssignmentReason, which has no field for it).
+    enum CodingKeys: String, CodingKey {
+        case cause, matchedSkills, loadBefore, loadAfter, capacity, candidatesConsidered
+    }
+
+    public init(
+        cause: String, matchedSkills: [String], loadBefore: Int, loadAfter: Int, capacity: Int, candidatesConsidered: Int,
+        choice: TeamSettings.Choice = .leastLoaded
+    ) {
         self.cause = cause
         self.matchedSkills = matchedSkills
         self.loadBefore = loadBefore
         self.loadAfter = loadAfter
         self.capacity = capacity
         self.candidatesConsidered = candidatesConsidered
+        self.choice = choice
     }
 
     /// The causes the router writes.
@@ -164,6 +184,8 @@ public struct AssignmentReason: Sendable, Hashable, Codable {
         public static let taken = "taken"
         /// The agent who held it gave it back to the queue.
         public static let returned = "returned"
+        /// Assigned on arriving from another team (overflow, follow-the-sun).
+        public static let teamChanged = "team_changed"
     }
 }
 
@@ -175,6 +197,9 @@ public enum RoutingInput: Sendable, Hashable {
     /// Resolved or closed: the incident leaves the desk and frees its load.
     case released(incident: String)
     case reopened(RoutingIncident)
+    /// The incident arrives from another team's desk (``RoutingDecision/teamChanged(incident:from:to:cause:detail:)``):
+    /// queued and placed like a new incident, its `openedAt` kept (cause ``AssignmentReason/Cause/teamChanged``).
+    case transferred(RoutingIncident)
     /// Move the incident to someone else; `cause` is usually ``AssignmentReason/Cause/slaBreach``
     /// or ``AssignmentReason/Cause/requested``.
     case reassignRequested(incident: String, cause: String)
@@ -191,7 +216,8 @@ public enum RoutingInput: Sendable, Hashable {
     case profile(Agent)
     case removed(agent: String)
     case presence(agent: String, Presence)
-    /// Time passed: re-evaluate shifts at the input's instant (see ``TeamDesk/nextShiftChange(after:policy:)``).
+    /// Time passed: re-evaluate shifts, queue alerts and overflows at the input's instant (see
+    /// ``TeamDesk/nextShiftChange(after:policy:)`` and ``TeamDesk/nextDeadline(after:policy:)``).
     case clock
 }
 
@@ -204,12 +230,20 @@ public enum RoutingDecision: Sendable, Hashable {
     /// The incident's agent went away (or gave it back) and nobody else qualified: it is back in
     /// the queue (a ``queued(incident:position:)`` follows). `cause`: why it left the agent.
     case unassigned(incident: String, from: String, cause: String)
+    /// The incident left this desk for team `to` (its agent, if any, let go of it); `cause` is a
+    /// ``TeamChangeCause`` constant, `detail` says why in words. The other team's desk gets it as
+    /// ``RoutingInput/transferred(_:)``.
+    case teamChanged(incident: String, from: String, to: String, cause: String, detail: String)
+    /// The team's oldest waiting incident has waited longer than its queue alert allows.
+    case queueWaiting(QueueWaiting)
 
     /// The incident the decision is about.
     public var incident: String {
         switch self {
-        case .assigned(let incident, _, _), .reassigned(let incident, _, _, _), .queued(let incident, _), .unassigned(let incident, _, _):
+        case .assigned(let incident, _, _), .reassigned(let incident, _, _, _), .queued(let incident, _), .unassigned(let incident, _, _),
+            .teamChanged(let incident, _, _, _, _):
             incident
+        case .queueWaiting(let alert): alert.incident
         }
     }
 }
@@ -226,18 +260,25 @@ public struct RoutingPolicy: Sendable, Hashable {
     /// How long a released incident's id is remembered, so that a repeated Opened for it is
     /// ignored (a Reopened reopens it whenever it comes).
     public var closedIncidentMemory: TimeInterval
+    /// Per-team settings by team name; a team left out has the defaults (``TeamSettings``).
+    public var teams: [String: TeamSettings]
 
     public static let defaultSeverityWeights: [SupportSeverity: Int] = [.a: 3, .b: 2, .c: 1]
 
     public init(
         severityWeights: [SupportSeverity: Int] = RoutingPolicy.defaultSeverityWeights,
         calendars: [String: BusinessCalendar] = [:],
-        closedIncidentMemory: TimeInterval = 30 * 86_400
+        closedIncidentMemory: TimeInterval = 30 * 86_400,
+        teams: [String: TeamSettings] = [:]
     ) {
         self.severityWeights = severityWeights
         self.calendars = calendars
         self.closedIncidentMemory = closedIncidentMemory
+        self.teams = teams
     }
+
+    /// `team`'s settings (the defaults when the policy names none).
+    public func settings(for team: String) -> TeamSettings { teams[team] ?? TeamSettings() }
 
     /// The load units of `severity` (at least 1).
     public func weight(of severity: SupportSeverity) -> Int {

@@ -47,6 +47,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
     /// Released incidents still remembered, by id, and in release order for forgetting.
     var closed: [String: Date] = [:]
     var closures: [Closure] = []
+    /// Round robin (``TeamSettings/Choice/roundRobin``): the agent the rotation chose last;
+    /// the next turn goes to the next eligible id after it. Absent in older snapshots.
+    var rotation: String?
 
     struct Member: Sendable, Hashable, Codable {
         var profile: Agent
@@ -55,6 +58,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var lastAssignedAt: Date?
         /// The load tolerated above capacity (see "Severity changes" above); `nil` within capacity.
         var toleratedLoad: Int?
+        /// Whether the agent was on shift when the desk last looked (kept only for teams with
+        /// follow-the-sun, to see a shift end); `nil`: not known yet.
+        var onShift: Bool?
     }
 
     struct Ticket: Sendable, Hashable, Codable {
@@ -65,6 +71,11 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var acknowledged: Bool
         /// The agent the incident last left.
         var previousAgent: String?
+        /// While queued: since when it waits in this team's queue (`nil` in older snapshots: its
+        /// `openedAt` counts).
+        var queuedSince: Date?
+        /// While queued: whether the team's queue alert fired for it since it was queued.
+        var queueAlerted: Bool?
     }
 
     struct Closure: Sendable, Hashable, Codable {
@@ -133,6 +144,40 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             .min()
     }
 
+    /// The next instant at which a queue alert or an overflow of this desk falls due (it may be
+    /// in the past when one is overdue); `nil` when the team has neither or nothing waits. The
+    /// worker applies ``RoutingInput/clock`` then, and asks again after every input.
+    public func nextDeadline(after instant: Date, policy: RoutingPolicy) -> Date? {
+        let settings = policy.settings(for: team)
+        guard settings.overflow != nil || settings.queueAlert != nil, !waiting.isEmpty else { return nil }
+        var next: Date?
+        func consider(_ date: Date) { if next.map({ date < $0 }) ?? true { next = date } }
+        if let overflow = settings.overflow, overflow.to != team {
+            for id in waiting {
+                guard let ticket = open[id], let after = overflow.after[ticket.incident.severity] else { continue }
+                consider(Self.waitingSince(ticket).addingTimeInterval(after))
+            }
+        }
+        if let alert = settings.queueAlert, !alert.notify.isEmpty, let oldest = oldestWaiting(), open[oldest]?.queueAlerted != true {
+            consider(Self.waitingSince(open[oldest]!).addingTimeInterval(alert.after))
+        }
+        return next
+    }
+
+    /// Since when a queued ticket waits in this team's queue.
+    static func waitingSince(_ ticket: Ticket) -> Date { ticket.queuedSince ?? ticket.incident.openedAt }
+
+    /// The waiting incident that has waited longest (ties: service order).
+    func oldestWaiting() -> String? {
+        var best: (id: String, since: Date)?
+        for id in waiting {
+            guard let ticket = open[id] else { continue }
+            let since = Self.waitingSince(ticket)
+            if best.map({ since < $0.since }) ?? true { best = (id, since) }
+        }
+        return best?.id
+    }
+
     // MARK: Applying inputs
 
     /// What one input needs while it is applied.
@@ -142,6 +187,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var decisions: [RoutingDecision] = []
         /// Incidents opened or reopened by this input.
         var fresh: Set<String> = []
+        /// Incidents that arrived from another team with this input.
+        var transferred: Set<String> = []
         /// Incidents taken from an agent by this input that must be placed again: from whom, why.
         var displaced: [String: (from: String, cause: String)] = [:]
         /// Incidents given back by this input, and the agent who gave each back (not chosen again
@@ -171,6 +218,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         switch input {
         case .opened(let incident): open(incident, reopening: false, round: &round)
         case .reopened(let incident): open(incident, reopening: true, round: &round)
+        case .transferred(let incident):
+            open(incident, reopening: true, round: &round)
+            if round.fresh.contains(incident.id) { round.transferred.insert(incident.id) }
         case .acknowledged(let id):
             if open[id]?.agent != nil { open[id]!.acknowledged = true }
         case .severityChanged(let id, let severity): changeSeverity(of: id, to: severity, round: &round)
@@ -183,7 +233,10 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         case .presence(let agent, let presence): setPresence(of: agent, to: presence, round: &round)
         case .clock: break
         }
+        handOffAtShiftEnd(round: &round)
         drainQueue(round: &round)
+        overflowWaiting(round: &round)
+        alertOnOldestWaiting(round: &round)
         settleTolerances()
         forgetClosures(before: instant.addingTimeInterval(-policy.closedIncidentMemory))
         return finish(round)
@@ -196,7 +249,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         } else if closed[incident.id] != nil {
             return  // a repeated Opened for an incident already released
         }
-        open[incident.id] = Ticket(incident: incident, agent: nil, units: 0, acknowledged: false, previousAgent: nil)
+        open[incident.id] = Ticket(
+            incident: incident, agent: nil, units: 0, acknowledged: false, previousAgent: nil, queuedSince: round.at, queueAlerted: nil)
         waiting.append(incident.id)  // drainQueue restores the order
         round.fresh.insert(incident.id)
     }
@@ -275,7 +329,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             return
         }
         guard var member = staff[profile.id] else {
-            staff[profile.id] = Member(profile: profile, presence: .offline, load: 0, lastAssignedAt: nil, toleratedLoad: nil)
+            var member = Member(profile: profile, presence: .offline, load: 0, lastAssignedAt: nil, toleratedLoad: nil)
+            if round.policy.settings(for: team).followTheSun != nil { member.onShift = round.isOnShift(profile) }
+            staff[profile.id] = member
             return
         }
         member.profile = profile
@@ -333,7 +389,10 @@ public struct TeamDesk: Sendable, Hashable, Codable {
                     let reason = charge(id, to: choice, cause: displacement.cause, round: round)
                     round.decisions.append(.reassigned(incident: id, from: displacement.from, to: choice.agent, reason: reason))
                 } else {
-                    let cause = round.fresh.contains(id) ? AssignmentReason.Cause.initial : AssignmentReason.Cause.capacityFreed
+                    let cause =
+                        round.transferred.contains(id)
+                        ? AssignmentReason.Cause.teamChanged
+                        : round.fresh.contains(id) ? AssignmentReason.Cause.initial : AssignmentReason.Cause.capacityFreed
                     let reason = charge(id, to: choice, cause: cause, round: round)
                     round.decisions.append(.assigned(incident: id, agent: choice.agent, reason: reason))
                 }
@@ -342,6 +401,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             if round.excluded[id] == nil { hopeless.insert(need) }  // its agent was passed over, not everyone
             stillWaiting.append(id)
             if let displacement {
+                open[id]!.queuedSince = round.at
+                open[id]!.queueAlerted = nil
                 round.decisions.append(.unassigned(incident: id, from: displacement.from, cause: displacement.cause))
                 round.decisions.append(.queued(incident: id, position: 0))
             } else if round.fresh.contains(id) {
@@ -412,6 +473,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         let agent: String
         let considered: Int
         let matchedSkills: [String]
+        /// The team's policy chose the agent (not a person); round robin moves its turn on.
+        var policy: TeamSettings.Choice? = nil
     }
 
     /// The best eligible agent other than `leaving`, avoiding `previous` while anyone else qualifies.
@@ -425,8 +488,20 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         if let previous, pool.contains(where: { $0.profile.id != previous }) {
             pool.removeAll { $0.profile.id == previous }
         }
-        guard let best = pool.min(by: Self.isPreferred) else { return nil }
-        return Choice(agent: best.profile.id, considered: pool.count, matchedSkills: Self.matchedSkills(of: best.profile, for: incident))
+        let policy = round.policy.settings(for: team).choice
+        let chosen: Member?
+        switch policy {
+        case .leastLoaded: chosen = pool.min(by: Self.isPreferred)
+        case .roundRobin:
+            // The next id after the last turn, wrapping around.
+            let ordered = pool.sorted { $0.profile.id < $1.profile.id }
+            chosen = rotation.flatMap { last in ordered.first { $0.profile.id > last } } ?? ordered.first
+        }
+        guard let best = chosen else { return nil }
+        return Choice(
+            agent: best.profile.id, considered: pool.count, matchedSkills: Self.matchedSkills(of: best.profile, for: incident),
+            policy: policy
+        )
     }
 
     /// The incident's product, then the agent's language tag that serves the incident's language.
@@ -482,14 +557,17 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         var member = staff[choice.agent]!
         let reason = AssignmentReason(
             cause: cause, matchedSkills: choice.matchedSkills, loadBefore: member.load, loadAfter: member.load + units,
-            capacity: member.profile.capacity, candidatesConsidered: choice.considered
+            capacity: member.profile.capacity, candidatesConsidered: choice.considered, choice: choice.policy ?? .leastLoaded
         )
+        if choice.policy == .roundRobin { rotation = choice.agent }
         member.load += units
         member.lastAssignedAt = round.at
         staff[choice.agent] = member
         open[id]!.agent = choice.agent
         open[id]!.units = units
         open[id]!.acknowledged = false
+        open[id]!.queuedSince = nil
+        open[id]!.queueAlerted = nil
         return reason
     }
 
@@ -519,6 +597,72 @@ public struct TeamDesk: Sendable, Hashable, Codable {
 
     private func incidents(of agent: String) -> [String] {
         open.values.filter { $0.agent == agent }.map(\.incident.id).sorted()
+    }
+
+    // MARK: Leaving the team
+
+    /// Follow-the-sun: an agent whose shift ended since the desk last looked hands the
+    /// incidents they acknowledged to the team's follow-the-sun team (the others stay, as
+    /// always when a shift ends).
+    private mutating func handOffAtShiftEnd(round: inout Round) {
+        guard let followTheSun = round.policy.settings(for: team).followTheSun else { return }
+        for id in staff.keys.sorted() {
+            let profile = staff[id]!.profile
+            let onShift = round.isOnShift(profile)
+            let was = staff[id]!.onShift
+            if was != onShift { staff[id]!.onShift = onShift }
+            guard was == true, !onShift, followTheSun.to != team else { continue }
+            let ended = round.at.formatted(.iso8601)
+            for incident in incidents(of: id) where open[incident]!.acknowledged {
+                _ = detach(incident)
+                open[incident] = nil
+                let detail =
+                    "\(id)'s shift (\(profile.shiftCalendar ?? "-")) ended at \(ended); acknowledged incidents go to \(followTheSun.to)"
+                round.decisions.append(
+                    .teamChanged(incident: incident, from: team, to: followTheSun.to, cause: TeamChangeCause.followTheSun, detail: detail))
+            }
+        }
+    }
+
+    /// Overflow: queued incidents that waited the threshold of their severity leave for the
+    /// overflow team (at the threshold exactly, never before).
+    private mutating func overflowWaiting(round: inout Round) {
+        guard let overflow = round.policy.settings(for: team).overflow, overflow.to != team, !overflow.after.isEmpty else { return }
+        var leaving: [(String, String)] = []
+        for id in waiting {
+            guard let ticket = open[id], let after = overflow.after[ticket.incident.severity] else { continue }
+            let waited = round.at.timeIntervalSince(Self.waitingSince(ticket))
+            guard waited >= after else { continue }
+            let detail =
+                "waited \(TeamSettings.text((waited / 60).rounded(.down) * 60)) in \(team)'s queue "
+                + "(overflow after \(TeamSettings.text(after)) for severity \(ticket.incident.severity.rawValue))"
+            leaving.append((id, detail))
+        }
+        guard !leaving.isEmpty else { return }
+        let gone = Set(leaving.map { $0.0 })
+        waiting.removeAll { gone.contains($0) }
+        for (id, detail) in leaving {
+            open[id] = nil
+            round.decisions.removeAll { if case .queued(let queued, _) = $0 { queued == id } else { false } }
+            round.decisions.append(.teamChanged(incident: id, from: team, to: overflow.to, cause: TeamChangeCause.overflow, detail: detail))
+        }
+    }
+
+    /// Queue alert: once per incident and crossing, when the oldest waiting incident has waited
+    /// the alert's threshold.
+    private mutating func alertOnOldestWaiting(round: inout Round) {
+        guard let alert = round.policy.settings(for: team).queueAlert, !alert.notify.isEmpty, let oldest = oldestWaiting(),
+            let ticket = open[oldest], ticket.queueAlerted != true
+        else { return }
+        let waited = round.at.timeIntervalSince(Self.waitingSince(ticket))
+        guard waited >= alert.after else { return }
+        open[oldest]!.queueAlerted = true
+        round.decisions.append(
+            .queueWaiting(
+                QueueWaiting(
+                    team: team, incident: oldest, severity: ticket.incident.severity, product: ticket.incident.product,
+                    customer: ticket.incident.customer, waitedMinutes: Int(waited / 60), thresholdMinutes: Int(alert.after / 60),
+                    depth: waiting.count, notify: alert.notify)))
     }
 
     // MARK: Housekeeping

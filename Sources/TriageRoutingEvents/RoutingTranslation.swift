@@ -96,11 +96,17 @@ public struct RoutedAttributes: Sendable, Hashable {
     public var severity: Int?
     public var product: String
     public var language: String
+    /// The customer account (empty: not known).
+    public var customer: String
+    /// When the incident was opened (a TeamChanged keeps its place in the new team's queue).
+    public var openedAt: Date?
 
-    public init(severity: Int?, product: String = "", language: String = "") {
+    public init(severity: Int?, product: String = "", language: String = "", customer: String = "", openedAt: Date? = nil) {
         self.severity = severity
         self.product = product
         self.language = language
+        self.customer = customer
+        self.openedAt = openedAt
     }
 }
 
@@ -113,7 +119,8 @@ extension RoutingInput {
             self = .opened(
                 RoutingIncident(
                     id: event.incidentID, team: team, severity: severity, product: opened.product,
-                    language: opened.language.isEmpty ? nil : opened.language, openedAt: event.occurredAt.date
+                    language: opened.language.isEmpty ? nil : opened.language, openedAt: event.occurredAt.date,
+                    customer: opened.customerAccount.isEmpty ? nil : opened.customerAccount
                 )
             )
         case .acknowledged: self = .acknowledged(incident: event.incidentID)
@@ -129,7 +136,22 @@ extension RoutingInput {
             self = .reopened(
                 RoutingIncident(
                     id: event.incidentID, team: team, severity: severity, product: attributes.product,
-                    language: attributes.language.isEmpty ? nil : attributes.language, openedAt: event.occurredAt.date
+                    language: attributes.language.isEmpty ? nil : attributes.language, openedAt: event.occurredAt.date,
+                    customer: attributes.customer.isEmpty ? nil : attributes.customer
+                )
+            )
+        case .teamChanged(let moved) where moved.toTeam == team:
+            // Arrives from another team's desk: queued like a new incident, keeping its age.
+            let attributes = attributes()
+            guard let number = attributes.severity, let severity = Severity(rawValue: number).flatMap(SupportSeverity.init) else {
+                return nil
+            }
+            self = .transferred(
+                RoutingIncident(
+                    id: event.incidentID, team: team, severity: severity, product: attributes.product,
+                    language: attributes.language.isEmpty ? nil : attributes.language,
+                    openedAt: attributes.openedAt ?? event.occurredAt.date,
+                    customer: attributes.customer.isEmpty ? nil : attributes.customer
                 )
             )
         case .escalated(let escalated) where escalated.reassignRequested:
@@ -178,7 +200,15 @@ extension IncidentEvent {
                 $0.fromAgentID = from
                 $0.reason = .with { $0.cause = cause }
             }
-        case .queued:
+        case .teamChanged(let incident, let from, let to, let cause, let detail):
+            eventID = Self.routingID("\(trigger)|\(incident)|team|\(from)|\(to)")
+            teamChanged = .with {
+                $0.fromTeam = from
+                $0.toTeam = to
+                $0.cause = cause
+                $0.detail = detail
+            }
+        case .queued, .queueWaiting:
             return nil
         }
     }

@@ -37,7 +37,7 @@ extension SlaInput {
         case .escalated(let escalated):
             guard event.producer == escalatorProducerName, let target = SlaTarget(rawValue: escalated.target) else { return nil }
             self = .escalationEmitted(target: target, level: Int(escalated.level), deadline: escalated.breachedDeadline.date)
-        case .assigned, .reassigned, .returnedToQueue, .reassignRequested, .split, nil:
+        case .assigned, .reassigned, .returnedToQueue, .reassignRequested, .teamChanged, .split, nil:
             return nil
         }
     }

@@ -133,6 +133,7 @@ extension IncidentEvent {
         case .noteAdded: "NoteAdded"
         case .returnedToQueue: "ReturnedToQueue"
         case .reassignRequested: "ReassignRequested"
+        case .teamChanged: "TeamChanged"
         case nil: nil
         }
     }

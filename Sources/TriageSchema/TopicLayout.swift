@@ -79,7 +79,7 @@ public enum TriageTopicLayout {
         case .router:
             [
                 TriageTopic.incidentEvents, TriageTopic.routing, TriageTopic.routingIndex, TriageTopic.routerState, TriageTopic.agentEvents,
-                TriageTopic.deadLetter,
+                TriageTopic.notificationRequests, TriageTopic.deadLetter,
             ]
         case .notifier:
             [TriageTopic.notificationRequests, TriageTopic.notificationRetry, TriageTopic.notificationLedger, TriageTopic.deadLetter]

@@ -84,6 +84,11 @@ public struct IncidentEventValidator: Sendable {
             )
         case .returnedToQueue(let returned):
             require(!returned.fromAgentID.isEmpty, "returned_to_queue.from_agent_id", "is required")
+        case .teamChanged(let moved):
+            require(!moved.fromTeam.isEmpty, "team_changed.from_team", "is required")
+            require(!moved.toTeam.isEmpty, "team_changed.to_team", "is required")
+            require(moved.fromTeam != moved.toTeam, "team_changed.to_team", "equals from_team")
+            require(!moved.cause.isEmpty, "team_changed.cause", "is required (overflow or follow_the_sun)")
         case .severityChanged(let change):
             require(Self.isKnown(change.to), "severity_changed.to", "must be A, B or C, got \(change.to)")
             require(change.from != change.to, "severity_changed.to", "equals the previous severity")

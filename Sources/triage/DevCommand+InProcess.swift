@@ -12,6 +12,7 @@ import TriageKafka
 import TriageNotifierWorker
 import TriageOps
 import TriageRouterWorker
+import TriageRouting
 import TriageSchema
 
 extension DevCommand {
@@ -73,7 +74,8 @@ extension DevCommand {
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: TriageGroup.router, defaultTeam: "tier-1",
-            sessionTimeout: .seconds(6), logger: logger
+            sessionTimeout: .seconds(6), logger: logger,
+            notices: rosterFile.notices
         )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
         let analytics = try await AnalyticsFeedInstance(

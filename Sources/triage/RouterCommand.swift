@@ -13,7 +13,9 @@ struct RouterCommand: AsyncParsableCommand {
             Two stages run in every instance. The dispatcher re-keys routing-relevant lifecycle events \
             by team (\(TriageTopic.incidentEvents) → \(TriageTopic.routing)); the desks (one single \
             writer per team, by partition of \(TriageTopic.routing)) choose agents and publish Assigned \
-            and Reassigned events with their reasons. Agents come from \(TriageTopic.agentEvents) \
+            and Reassigned events with their reasons; they also move incidents to other teams (overflow, \
+            follow-the-sun: TeamChanged) and ask for notices on \(TriageTopic.notificationRequests) (agents on \
+            assignment, customers on acknowledgement, solution and close, leads on queue alerts). Agents come from \(TriageTopic.agentEvents) \
             (publish a roster with `triage agents apply`). Run several instances with the same --group \
             to scale out; see docs/architecture.md for why no agent is ever over capacity.
 
@@ -47,13 +49,14 @@ struct RouterCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging(label: "triage.router")
         StartupSignals.install(logger: logger)
         StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
-        let policy = try rosterOptions.load()?.policy ?? RoutingPolicy()
+        let roster = try rosterOptions.load()
+        let policy = roster?.policy ?? RoutingPolicy()
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .router, client: client, logger: logger)
         let services = try await RouterInstance(
             client: client, policy: policy, group: worker.group, defaultTeam: defaultTeam,
             sessionTimeout: worker.sessionTimeoutDuration, logger: logger,
-            closedRetention: .seconds(closedRetentionDays * 86_400)
+            closedRetention: .seconds(closedRetentionDays * 86_400), notices: roster?.notices ?? NoticeSettings()
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.add(services.services)

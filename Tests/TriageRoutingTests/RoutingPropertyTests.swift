@@ -68,7 +68,7 @@ private struct Model {
             presence[id] = nil
         case .presence(let id, let value):
             if agents[id] != nil { presence[id] = value }
-        case .acknowledged, .reassignRequested, .assignRequested, .returnRequested, .clock:
+        case .acknowledged, .reassignRequested, .assignRequested, .returnRequested, .clock, .transferred:
             break
         }
     }
@@ -217,6 +217,8 @@ struct RoutingPropertyTests {
                     case .reassigned: "reassigned"
                     case .queued: "queued"
                     case .unassigned: "unassigned"
+                    case .teamChanged: "team_changed"
+                    case .queueWaiting: "queue_waiting"
                     }
                 counts[kind, default: 0] += 1
             }
@@ -451,6 +453,8 @@ private func check(
                     if case .unassigned(incident, beforeAssignments[incident] ?? "", _) = decisions[index - 1] { true } else { false }
                 }()
             #expect(afterUnassigned || incident == fresh, context)
+        case .teamChanged, .queueWaiting:
+            Issue.record("a desk without team settings moved an incident to another team or alerted; \(context)")
         }
     }
     // Nothing moves or joins the queue silently (released incidents simply go).

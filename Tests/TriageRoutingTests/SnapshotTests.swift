@@ -144,3 +144,40 @@ struct SnapshotTests {
         }
     }
 }
+
+@Suite("Routing: snapshots with team settings state")
+struct TeamStateSnapshotTests {
+    /// The state round robin, queue alerts and follow-the-sun keep (and a customer on an
+    /// incident) is written by ``DeskJSONWriter`` exactly as `JSONEncoder` writes it.
+    @Test func theDirectWriterWritesTheNewStateAsJSONEncoderDoes() throws {
+        let policy = RoutingPolicy(
+            calendars: ["emea-day": try weekdayShift()],
+            teams: [
+                deskTeam: TeamSettings(
+                    choice: .roundRobin, queueAlert: .init(after: 60, notify: ["lead"]), followTheSun: .init(to: "americas"))
+            ])
+        var bench = Bench(policy: policy)
+        bench.online(agent("ada", capacity: 1, shift: "emea-day"), agent("bob", capacity: 1))
+        bench.open(RoutingIncident(id: "i1", team: deskTeam, severity: .c, product: "billing", openedAt: monday10, customer: "acme"))
+        bench.open(incident("i2"))
+        bench.open(incident("q1"))  // nobody has room: waits
+        bench.now += 120
+        bench.apply(.clock)  // the alert fires for q1
+        let desk = bench.desk
+        var writer = DeskJSONWriter()
+        desk.writeJSON(into: &writer)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let direct = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? NSDictionary)
+        #expect(direct == (try JSONSerialization.jsonObject(with: try encoder.encode(desk)) as? NSDictionary))
+        #expect(direct["rotation"] as? String == "bob")
+        let open = try #require(direct["open"] as? NSDictionary)
+        let queued = try #require(open["q1"] as? NSDictionary)
+        #expect(queued["queueAlerted"] as? Bool == true && queued["queuedSince"] != nil)
+        let first = try #require((open["i1"] as? NSDictionary)?["incident"] as? NSDictionary)
+        #expect(first["customer"] as? String == "acme")
+        let staff = try #require(direct["staff"] as? NSDictionary)
+        #expect((staff["ada"] as? NSDictionary)?["onShift"] as? Bool == true)
+        #expect(try JSONDecoder().decode(TeamDesk.self, from: Data(writer.bytes)) == desk)
+    }
+}

@@ -18,6 +18,9 @@ enum EventDescription {
             return
                 "moved from \(moved.fromAgentID.isEmpty ? "the queue" : moved.fromAgentID) to \(moved.toAgentID.isEmpty ? "the queue" : moved.toAgentID) — \(reason(moved.reason))"
         case .returnedToQueue(let returned): return "back to the queue from \(returned.fromAgentID) — \(reason(returned.reason))"
+        case .teamChanged(let moved):
+            return "moved from team \(moved.fromTeam) to team \(moved.toTeam) (\(moved.cause))"
+                + (moved.detail.isEmpty ? "" : ": \(moved.detail)")
         case .reassignRequested(let request):
             let target = request.toQueue ? "back to the queue" : request.toAgentID.isEmpty ? "to another agent" : "to \(request.toAgentID)"
             return "reassignment \(target) requested" + (request.requestedBy.isEmpty ? "" : " by \(request.requestedBy)")
@@ -49,7 +52,7 @@ enum EventDescription {
     /// Whether the event is a routing decision (carries an `AssignmentReason`).
     static func isRoutingDecision(_ event: IncidentEvent) -> Bool {
         switch event.event {
-        case .assigned, .reassigned, .returnedToQueue: true
+        case .assigned, .reassigned, .returnedToQueue, .teamChanged: true
         default: false
         }
     }

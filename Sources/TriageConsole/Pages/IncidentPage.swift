@@ -103,6 +103,7 @@ struct IncidentPage {
                 case .assigned(let assigned): assigned.reason.cause
                 case .reassigned(let moved): moved.reason.cause
                 case .returnedToQueue(let returned): returned.reason.cause
+                case .teamChanged(let moved): moved.cause
                 default: ""
                 }
             html +=

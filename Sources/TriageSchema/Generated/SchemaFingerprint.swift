@@ -5,7 +5,7 @@ public enum SchemaFingerprint {
     public static let sources: [String: UInt64] = [
         "triage/v1/agent.proto": 0x2135_5dcc_1cbc_39aa,
         "triage/v1/analytics.proto": 0x2dcb_c04e_090e_0849,
-        "triage/v1/incident.proto": 0x5f25_7e43_8f69_801b,
+        "triage/v1/incident.proto": 0x045a_0eb3_c73f_df24,
         "triage/v1/intake.proto": 0x2e80_d469_8cfd_446b,
         "triage/v1/notification.proto": 0x4d1e_292a_fb7b_b63e,
         "triage/v1/services.proto": 0xe754_d87f_b19d_5e0a,

@@ -311,6 +311,14 @@ public nonisolated struct Triage_V1_IncidentEvent: @unchecked Sendable {
     set {_uniqueStorage()._event = .reassignRequested(newValue)}
   }
 
+  public var teamChanged: Triage_V1_TeamChanged {
+    get {
+      if case .teamChanged(let v)? = _storage._event {return v}
+      return Triage_V1_TeamChanged()
+    }
+    set {_uniqueStorage()._event = .teamChanged(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -332,6 +340,7 @@ public nonisolated struct Triage_V1_IncidentEvent: @unchecked Sendable {
     case noteAdded(Triage_V1_NoteAdded)
     case returnedToQueue(Triage_V1_ReturnedToQueue)
     case reassignRequested(Triage_V1_ReassignRequested)
+    case teamChanged(Triage_V1_TeamChanged)
 
   }
 
@@ -501,6 +510,29 @@ public nonisolated struct Triage_V1_ReassignRequested: Sendable {
 
   /// With `to_agent_id`: only while nobody holds the incident.
   public var onlyIfWaiting: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The router moved the incident to another team's queue (the new team's desk places it by its
+/// usual rules; the SLA clocks are untouched). Published by the router only.
+public nonisolated struct Triage_V1_TeamChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fromTeam: String = String()
+
+  public var toTeam: String = String()
+
+  /// "overflow" (waited too long in from_team's queue) or "follow_the_sun" (its agent's shift
+  /// ended while it was acknowledged).
+  public var cause: String = String()
+
+  /// Human text of why, e.g. "waited 30m in tier-1's queue (overflow after 30m for severity B)".
+  public var detail: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -763,7 +795,7 @@ nonisolated extension Triage_V1_Coverage: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IncidentEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{1}actor\0\u{2}\u{4}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0\u{3}returned_to_queue\0\u{3}reassign_requested\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}incident_id\0\u{3}occurred_at\0\u{1}producer\0\u{1}sequence\0\u{1}actor\0\u{2}\u{4}opened\0\u{1}acknowledged\0\u{1}assigned\0\u{1}reassigned\0\u{3}severity_changed\0\u{3}waiting_on_customer\0\u{3}customer_responded\0\u{1}escalated\0\u{3}sla_warning\0\u{1}split\0\u{3}solution_delivered\0\u{3}closed_resolved\0\u{3}closed_unresolved\0\u{3}close_requested_by_customer\0\u{1}reopened\0\u{3}note_added\0\u{3}returned_to_queue\0\u{3}reassign_requested\0\u{3}team_changed\0")
 
   fileprivate class _StorageClass {
     var _eventID: String = String()
@@ -1048,6 +1080,19 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
             _storage._event = .reassignRequested(v)
           }
         }()
+        case 28: try {
+          var v: Triage_V1_TeamChanged?
+          var hadOneofValue = false
+          if let current = _storage._event {
+            hadOneofValue = true
+            if case .teamChanged(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._event = .teamChanged(v)
+          }
+        }()
         default: break
         }
       }
@@ -1150,6 +1195,10 @@ nonisolated extension Triage_V1_IncidentEvent: SwiftProtobuf.Message, SwiftProto
       case .reassignRequested?: try {
         guard case .reassignRequested(let v)? = _storage._event else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      }()
+      case .teamChanged?: try {
+        guard case .teamChanged(let v)? = _storage._event else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
       }()
       case nil: break
       }
@@ -1455,6 +1504,51 @@ nonisolated extension Triage_V1_ReassignRequested: SwiftProtobuf.Message, SwiftP
     if lhs.toAgentID != rhs.toAgentID {return false}
     if lhs.toQueue != rhs.toQueue {return false}
     if lhs.onlyIfWaiting != rhs.onlyIfWaiting {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Triage_V1_TeamChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TeamChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_team\0\u{3}to_team\0\u{1}cause\0\u{1}detail\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fromTeam) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toTeam) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.cause) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fromTeam.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromTeam, fieldNumber: 1)
+    }
+    if !self.toTeam.isEmpty {
+      try visitor.visitSingularStringField(value: self.toTeam, fieldNumber: 2)
+    }
+    if !self.cause.isEmpty {
+      try visitor.visitSingularStringField(value: self.cause, fieldNumber: 3)
+    }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Triage_V1_TeamChanged, rhs: Triage_V1_TeamChanged) -> Bool {
+    if lhs.fromTeam != rhs.fromTeam {return false}
+    if lhs.toTeam != rhs.toTeam {return false}
+    if lhs.cause != rhs.cause {return false}
+    if lhs.detail != rhs.detail {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
