@@ -33,10 +33,12 @@ public final class DeskRouter: Service, Sendable {
     public init(
         consumer: KafkaConsumer, roster: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration,
         policy: RoutingPolicy, topics: RouterTopics = .init(), routingPartitions: Int, health: WorkerHealth = .init(),
-        logger: Logger, retakeDelay: Duration = .seconds(10), onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
+        logger: Logger, retakeDelay: Duration = .seconds(10), time: RouterTime = .system,
+        onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
     ) {
         let desks = RouterDesks(
-            policy: policy, topics: topics, routingPartitions: routingPartitions, counters: counters, onDecision: onDecision, logger: logger
+            policy: policy, topics: topics, routingPartitions: routingPartitions, counters: counters, onDecision: onDecision, logger: logger,
+            time: time
         )
         worker = StreamWorker(
             processor: desks, consumer: consumer, globalConsumer: roster, producer: producer,

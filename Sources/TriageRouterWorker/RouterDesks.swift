@@ -33,6 +33,8 @@ struct RouterDesks: StreamProcessor {
     private let counters: RouterCounters
     private let onDecision: (@Sendable (RoutingDecision) -> Void)?
     private let logger: Logger
+    /// The desks' "now" (shift ends, queue alerts, overflows).
+    private let time: RouterTime
     /// Makes the triggers of this instance's clock and takeover decisions its own.
     private let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
 
@@ -48,7 +50,7 @@ struct RouterDesks: StreamProcessor {
 
     init(
         policy: RoutingPolicy, topics: RouterTopics, routingPartitions: Int, counters: RouterCounters,
-        onDecision: (@Sendable (RoutingDecision) -> Void)?, logger: Logger
+        onDecision: (@Sendable (RoutingDecision) -> Void)?, logger: Logger, time: RouterTime = .system
     ) {
         input = topics.routing
         // An unreadable record is skipped (counted, and a warning): its key keeps its last
@@ -77,6 +79,7 @@ struct RouterDesks: StreamProcessor {
         self.counters = counters
         self.onDecision = onDecision
         self.logger = logger
+        self.time = time
     }
 
     private func partition(of team: String) -> Int32 { routingPartition(team: team, partitions: routingPartitions) }
@@ -124,7 +127,7 @@ struct RouterDesks: StreamProcessor {
         )
         // Bring restored desks up to date with the roster as this instance knows it.
         var step = Step()
-        let now = Date()
+        let now = time.now()
         let trigger = "restore-\(instanceID)-\(takeovers)"
         for (id, entry) in agents {
             guard let agent = entry.profile, states[partition(of: agent.team)] != nil else { continue }
@@ -231,7 +234,7 @@ struct RouterDesks: StreamProcessor {
     // MARK: Shift changes
 
     mutating func nextPunctuation() -> Punctuation? {
-        let now = Date()
+        let now = time.now()
         var next: Date?
         for teams in desks.values {
             for desk in teams.values {
@@ -239,12 +242,12 @@ struct RouterDesks: StreamProcessor {
                 if let due = desk.nextDeadline(after: now, policy: policy), next.map({ due < $0 }) ?? true { next = due }
             }
         }
-        return next.map { Punctuation(at: $0) }
+        return next.map { Punctuation(due: $0, delay: time.realDelay($0)) }
     }
 
     /// Shift boundaries, queue alerts and overflows falling due: every desk re-evaluates.
     mutating func punctuate(output: inout StreamOutput) throws {
-        let now = Date()
+        let now = time.now()
         var step = Step()
         let trigger = "clock-\(instanceID)-\(Int(now.timeIntervalSince1970 * 1000))"
         // Over the names only: iterating `desks` itself while the steps mutate it would copy

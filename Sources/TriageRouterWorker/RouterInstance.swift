@@ -25,7 +25,7 @@ public struct RouterInstance: Sendable {
         client: KafkaClientConfiguration, policy: RoutingPolicy, group: String, defaultTeam: String,
         sessionTimeout: Duration, logger: Logger, topics: RouterTopics = .init(),
         closedRetention: Duration = .seconds(30 * 86_400), indexSweepInterval: Duration = .seconds(60),
-        notices: NoticeSettings = NoticeSettings()
+        notices: NoticeSettings = NoticeSettings(), time: RouterTime = .system
     ) async throws {
         let admin = try KafkaAdmin(configuration: client, logger: logger)
         try await checkCoPartitioned(
@@ -59,7 +59,7 @@ public struct RouterInstance: Sendable {
         )
         router = DeskRouter(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
-            topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2
+            topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2, time: time
         )
         services = [
             producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer,

@@ -75,7 +75,8 @@ extension DevCommand {
         let router = try await RouterInstance(
             client: kafka.clientConfiguration, policy: rosterFile.policy, group: TriageGroup.router, defaultTeam: "tier-1",
             sessionTimeout: .seconds(6), logger: logger,
-            notices: rosterFile.notices
+            // SLA time: queue waits and shift ends are measured against the simulator's event times.
+            notices: rosterFile.notices, time: RouterTime(now: { clock.now() }, realDelay: { clock.realDelay(until: $0) })
         )
         let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
         let analytics = try await AnalyticsFeedInstance(
