@@ -283,6 +283,7 @@ let package = Package(
                 "TriageIntake",
                 "TriageDashboard",
                 "TriageChildProcess",
+                "TriageOnCall",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -504,7 +505,7 @@ let package = Package(
             name: "TriageEscalatorTests",
             dependencies: [
                 "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageStreams",
-                "TriageDevTools",
+                "TriageDevTools", "TriageOnCall", "TriageRouting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

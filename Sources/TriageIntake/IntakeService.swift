@@ -547,7 +547,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 )
             }
             var check = FieldCheck()
-            request.message.checkFields(&check, now: dependencies.now())
+            request.message.checkFields(&check, now: { dependencies.now() })
             try check.finish()
             // The caller's W3C trace (a new one when it sent none): every event of this call
             // carries it, and the workers downstream continue it up to the notification.

@@ -163,12 +163,13 @@ extension String {
 protocol IntakeFields: Sendable {
     func checkFields(_ check: inout FieldCheck)
     /// The checks that depend on the instant the call is received (default: none beyond
-    /// ``checkFields(_:)``).
-    func checkFields(_ check: inout FieldCheck, now: Date)
+    /// ``checkFields(_:)``). `now` is read only by a check that needs it: the service reads its
+    /// clock once per call for the events, and a second read would move that instant.
+    func checkFields(_ check: inout FieldCheck, now: () -> Date)
 }
 
 extension IntakeFields {
-    func checkFields(_ check: inout FieldCheck, now: Date) { checkFields(&check) }
+    func checkFields(_ check: inout FieldCheck, now: () -> Date) { checkFields(&check) }
 }
 
 extension Triage_V1_OpenIncidentRequest: IntakeFields {
@@ -259,9 +260,10 @@ extension Triage_V1_WaitOnCustomerRequest: IntakeFields {
         )
     }
 
-    func checkFields(_ check: inout FieldCheck, now: Date) {
+    func checkFields(_ check: inout FieldCheck, now clock: () -> Date) {
         checkFields(&check)
         guard hasResumeAt else { return }
+        let now = clock()
         guard (0..<1_000_000_000).contains(resumeAt.nanos), (0...4_102_444_800).contains(resumeAt.seconds) else {
             check.require(false, "resume_at", "not a valid timestamp")
             return

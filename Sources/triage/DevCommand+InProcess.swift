@@ -25,7 +25,9 @@ extension DevCommand {
         for name in TriageTopic.all {
             try kafka.createTopic(name, partitions: 6, replicationFactor: min(3, brokers))
         }
-        let policy = try sla.loadPolicy()
+        // Without --policy, the demo policy: update targets and a level paging tier-2's on-call.
+        let policy = sla.policy == nil ? DevDemo.slaPolicy : try sla.loadPolicy()
+        let onCall = DevDemo.onCall
         // Whole seconds, as printed: other processes given the printed origin agree on SLA time.
         let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let clock = ScaledClock(scale: timeScale, origin: origin)
@@ -67,9 +69,9 @@ extension DevCommand {
         let statistics = SelfCheckStatistics()
         let escalator = try await EscalatorInstance(
             client: kafka.clientConfiguration, policy: policy, clock: clock, group: TriageGroup.escalator,
-            sessionTimeout: .seconds(6), logger: logger
+            sessionTimeout: .seconds(6), logger: logger, recipients: { name, at in onCall.recipient(for: name, at: at) ?? name }
         )
-        let rosterFile = try roster.map(loadRoster) ?? DevRoster.demo
+        let rosterFile = try roster.map(loadRoster) ?? DevDemo.roster
         let devConsole = try DevConsole(roster: rosterFile)
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(
@@ -78,7 +80,7 @@ extension DevCommand {
             // SLA time: queue waits and shift ends are measured against the simulator's event times.
             notices: rosterFile.notices, time: RouterTime(now: { clock.now() }, realDelay: { clock.realDelay(until: $0) })
         )
-        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
+        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate, variety: true)
         let analytics = try await AnalyticsFeedInstance(
             client: kafka.clientConfiguration, policy: policy, group: TriageGroup.analytics, sessionTimeout: .seconds(6), logger: logger
         )
@@ -118,7 +120,8 @@ extension DevCommand {
         let notifier: NotifierInstance
         do {
             notifier = try await NotifierInstance(
-                client: kafka.clientConfiguration, rules: DevNotificationRules.webhooks(policy: policy, port: sinkPort),
+                client: kafka.clientConfiguration, rules: DevNotificationRules.webhooks(
+                    policy: policy, port: sinkPort, maintenanceWindows: DevDemo.maintenanceWindows(from: Date())),
                 deliverer: deliverer, group: TriageGroup.notifier, sessionTimeout: .seconds(6), logger: logger
             )
         } catch {

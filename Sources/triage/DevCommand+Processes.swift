@@ -14,7 +14,7 @@ extension DevCommand {
     /// routers split their partitions); this process runs the simulator, the demo portal and the
     /// webhook receiver, and prints what each worker's `/metrics` says.
     func runProcesses(logger: Logger) async throws {
-        let policy = try sla.loadPolicy()
+        let policy = sla.policy == nil ? DevDemo.slaPolicy : try sla.loadPolicy()
         // Whole seconds, as passed on: the workers and this process agree on SLA time.
         let origin = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let clock = ScaledClock(scale: timeScale, origin: origin)
@@ -28,21 +28,26 @@ extension DevCommand {
         let sinkRunning = Task { try await sink.run() }
         defer { sinkRunning.cancel() }
         let sinkPort = await sink.boundPort()
-        let rosterFile = try roster.map(loadRoster) ?? DevRoster.demo
+        let rosterFile = try roster.map(loadRoster) ?? DevDemo.roster
         func write(_ name: String, _ text: String) throws -> String {
             let path = "\(cluster.folder)/\(name)"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
-        let rosterPath = try roster ?? write("roster.yaml", DevProcessFiles.roster(rosterFile))
-        let rulesPath = try write("notification-rules.yaml", DevProcessFiles.notificationRules(policy: policy, port: sinkPort))
+        let rosterPath = try roster ?? write("roster.yaml", DevDemo.rosterYAML)
+        let rulesPath = try write(
+            "notification-rules.yaml",
+            DevProcessFiles.notificationRules(policy: policy, port: sinkPort) + DevDemo.maintenanceWindowsYAML(from: Date()))
+        let onCallPath = try write("oncall.yaml", DevDemo.onCallYAML)
         let devConsole = try DevConsole(roster: rosterFile)
         let tenantsPath = try write("tenants.yaml", DevProcessFiles.tenants(token: devToken, console: true))
-        let policyArguments = sla.policy.map { ["--policy", $0] } ?? []
+        let policyArguments = ["--policy", try sla.policy ?? write("sla-policy.yaml", DevDemo.slaPolicyYAML)]
         let time = ["--time-scale", "\(timeScale)", "--time-origin", originText]
         let port = intakePort == 0 ? try DevProcessCluster.freePort() : intakePort
-        for index in 1...2 { try cluster.start("escalator-\(index)", ["escalator", "--session-timeout", "6"] + time + policyArguments) }
-        for index in 1...2 { try cluster.start("router-\(index)", ["router", "--session-timeout", "6", "--roster", rosterPath]) }
+        for index in 1...2 {
+            try cluster.start("escalator-\(index)", ["escalator", "--session-timeout", "6", "--oncall", onCallPath] + time + policyArguments)
+        }
+        for index in 1...2 { try cluster.start("router-\(index)", ["router", "--session-timeout", "6", "--roster", rosterPath] + time) }
         try cluster.start(
             "notifier", ["notifier", "--session-timeout", "6", "--rules", rulesPath], environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
         try cluster.start("analytics", ["analytics", "--session-timeout", "6"] + policyArguments)
@@ -66,7 +71,7 @@ extension DevCommand {
 
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(2)), logger: logger)
-        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate)
+        let simulator = IncidentSimulator(producer: producer, clock: clock, rate: incidentRate, variety: true)
         let replies = try await KafkaAdmin(configuration: client, logger: logger).describeTopic(TriageTopic.entitlementReplies).partitions
             .map(\.id)
         let portalLedger = LedgerClient(producer: producer, client: client, replyPartitions: replies, timeout: .seconds(60), logger: logger)

@@ -16,16 +16,27 @@ struct DevCommand: AsyncParsableCommand {
             (throughput, lag, end-to-end latency);
               • the escalator, on SLA time sped up by --time-scale (360: an hour per ten seconds), with \
             /healthz and /readyz on --ops-port;
-              • the router (dispatcher + team desks), with the agents of --roster (default: twelve \
-            agents of team tier-1, online) published to triage.agent-events at start;
+              • the router (dispatcher + team desks), with the agents of --roster published to \
+            triage.agent-events at start. Default: a demo roster — tier-1 (twelve agents, four on a day \
+            shift handing acknowledged work to tier-2 at its end, follow-the-sun), with a queue alert after \
+            20 minutes and overflow to tier-2; tier-2 (four agents speaking every language) routed round \
+            robin. The router's notices (agents on assignment, customers on acknowledgement, solution and \
+            close, the lead on a queue alert) go to the notifier;
+              • without --policy a demo SLA policy: update targets for severities A and B (a public note \
+            starts the clock over), severity A resolution targets, and a third level paging the on-call \
+            of tier-2 (a weekly rotation of its four agents; triage oncall show explains it);
               • the notifier, delivering the escalator's notification requests (and the router's) as \
-            signed webhooks to a local receiver that checks every signature;
+            signed webhooks to a local receiver that checks every signature; customers' texts in their \
+            language (en, de, fr, es) and time zone; two maintenance windows: acct-1's notifications wait \
+            two minutes, acct-2's are suppressed;
               • the analytics feed: a flat JSON record per lifecycle event on triage.analytics and the \
             latest snapshot per incident on triage.incident-state;
               • a workload simulator: customers opening --incident-rate incidents per second (severity \
-            A 10 %, B 35 %, C 55 %), agents answering after 20–130 % of the target (a tenth never), a fifth \
-            waiting on the customer for a while, most resolved hours later (SLA time), a few closed \
-            unresolved; every --presence-interval seconds (3) an agent steps away or comes back.
+            A 10 %, B 35 %, C 55 %; English, German, French and Spanish customers), agents answering after \
+            20–130 % of the target (a tenth never), public notes now and then, a fifth paused for a while \
+            (waiting on the customer, a vendor or engineering, or a scheduled follow-up that resumes by \
+            itself), most resolved hours later (SLA time), a few closed unresolved; every \
+            --presence-interval seconds (3) an agent steps away or comes back.
               • the intake (gRPC on --intake-port) with its entitlement ledger, and a demo portal that \
             grants a 24x7 contract and a 5-pack and opens an incident through gRPC every few seconds, \
             alternating between them (the pack runs out after five: FAILED_PRECONDITION). The dev \

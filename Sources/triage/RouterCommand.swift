@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import TriageEscalator
 import TriageOps
 import TriageRouterWorker
 import TriageRouting
@@ -37,6 +38,8 @@ struct RouterCommand: AsyncParsableCommand {
     @Option(help: "Days a closed incident can still be reopened and routed again; older entries leave the routing index.")
     var closedRetentionDays: Double = 30
 
+    @OptionGroup(title: "Sped-up time (demos, tests): queue waits, overflows and shift ends on SLA time") var time: SlaTimeOptions
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -52,11 +55,13 @@ struct RouterCommand: AsyncParsableCommand {
         let roster = try rosterOptions.load()
         let policy = roster?.policy ?? RoutingPolicy()
         let client = try connection.clientConfiguration()
+        let clock = time.clock
         try await requireTopics(of: .router, client: client, logger: logger)
         let services = try await RouterInstance(
             client: client, policy: policy, group: worker.group, defaultTeam: defaultTeam,
             sessionTimeout: worker.sessionTimeoutDuration, logger: logger,
-            closedRetention: .seconds(closedRetentionDays * 86_400), notices: roster?.notices ?? NoticeSettings()
+            closedRetention: .seconds(closedRetentionDays * 86_400), notices: roster?.notices ?? NoticeSettings(),
+            time: time.timeScale == 1 && time.timeOrigin == nil ? .system : RouterTime(now: { clock.now() }, realDelay: { clock.realDelay(until: $0) })
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.add(services.services)

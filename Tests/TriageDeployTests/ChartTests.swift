@@ -256,7 +256,7 @@ struct ChartTests {
         let marker = "which are not set: "
         let line = try #require(errors.split(separator: "\n").first { $0.contains(marker) }, "\(errors)")
         let needed = line.components(separatedBy: marker)[1].components(separatedBy: ", ").map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(needed.count == 3, "\(needed)")
+        #expect(needed.count == 4, "\(needed)")
         try expectSecretReferences(needed, in: manifests, worker: "notifier")
 
         // The tenants file names its tokens with token_env; each is a Secret reference of the intake.

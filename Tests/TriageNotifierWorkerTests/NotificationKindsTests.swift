@@ -78,39 +78,35 @@ struct NotificationKindsTests {
         try await running.value
     }
 
-    @Test func maintenanceWindowsDelayOrDropWhatTheyHoldButNotCriticalEscalations() async throws {
+    /// The delivery after the window's end is the quiet-hours path (`schedule` says when; the
+    /// scheduling is unit-tested in PeopleAndWindowsTests); here: what a window holds, drops and
+    /// lets through, on a running notifier.
+    @Test func maintenanceWindowsHoldOrDropWhatTheyCoverButNotCriticalEscalations() async throws {
         let start = Date().addingTimeInterval(-60)
-        // Long enough for the group join before the requests go; the held one waits for the rest.
-        // Whole seconds: the file's instants have no fraction.
-        let end = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 25).rounded(.down))
         let windows = """
             maintenance_windows:
-              - { name: billing-upgrade, start: \(start.formatted(.iso8601)), end: \(end.formatted(.iso8601)), products: [billing] }
+              - { name: billing-upgrade, start: \(start.formatted(.iso8601)), end: 2099-01-01T00:00:00Z, products: [billing] }
               - { name: acme-freeze, start: \(start.formatted(.iso8601)), end: 2099-01-01T00:00:00Z, customers: [acme], action: suppress }
 
             """
         let people = "customers:\n  default: { endpoints: [ok] }\n"
         let fixture = try await NotifierFixture(extraRules: people + windows)
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("partitions assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
-        try await fixture.request(
-            "delayed/ops", to: "ops", template: "sla-warning", payload: ["product": "billing", "severity": "A"], urgent: true)
+        try await fixture.request("delayed/ops", to: "ops", template: "sla-warning", payload: ["product": "billing", "severity": "A"], urgent: true)
         try await fixture.request(
             "critical/ops", to: "ops", template: "escalated", payload: ["product": "billing", "severity": "A", "level": "1"], urgent: true)
         try await fixture.request(
             "dropped/customer:acme", to: "customer:acme", template: "customer-update",
             payload: ["customer": "acme", "product": "storage", "event": "closed_resolved"])
         try await fixture.request("other/ops", to: "ops", template: "sla-warning", payload: ["product": "storage", "severity": "B"])
-        // The escalation and the other product's warning go at once; the suppressed one never.
-        try await eventually("unheld deliveries made", timeout: .seconds(20)) { notifier.statistics.delivered == 2 }
-        #expect(notifier.statistics.suppressed == 1)
-        let early = Set(fixture.receiver.requests("/ok").compactMap { $0.headers["idempotency-key"] })
-        #expect(early == ["critical/ops", "other/ops"])
-        #expect(Date() < end, "the window ended before the check: the machine is too slow for this test's margins")
-        try await eventually("the held warning delivered after the window", timeout: .seconds(40)) { notifier.statistics.delivered == 3 }
-        let delayed = try #require(fixture.receiver.requests("/ok").first { $0.headers["idempotency-key"] == "delayed/ops" })
-        #expect(delayed.at >= end)
-        #expect(fixture.receiver.requests("/ok").allSatisfy { $0.headers["idempotency-key"] != "dropped/customer:acme" })
+        // The escalation and the other product's warning go at once; the suppressed one never;
+        // the billing warning is held (until 2099).
+        try await eventually("unheld deliveries made", timeout: .seconds(60)) {
+            notifier.statistics.delivered == 2 && notifier.statistics.suppressed == 1 && notifier.statistics.held == 1
+        }
+        try await Task.sleep(for: .seconds(1))
+        let delivered = fixture.receiver.requests("/ok").compactMap { $0.headers["idempotency-key"] }
+        #expect(Set(delivered) == ["critical/ops", "other/ops"] && delivered.count == 2)
         #expect(notifier.statistics.deadLettered == 0)
         await group.triggerGracefulShutdown()
         try await running.value

@@ -25,16 +25,26 @@ public final class IncidentSimulator: Service, Sendable {
     /// With `publicNotes`, acknowledged incidents get customer-visible notes now and then (the
     /// update clock starts over at each; `triage chaos` audits its escalations).
     private let publicNotes: Bool
+    /// With `variety` (`triage dev`): public notes, customers in four languages and time zones,
+    /// and pauses for every reason of the default SLA policy (a scheduled follow-up resumes by
+    /// itself).
+    private let variety: Bool
 
     public init(
-        producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false, publicNotes: Bool = false
+        producer: KafkaProducer, clock: any SlaTimeSource, rate: Double, tracksDeliveries: Bool = false, publicNotes: Bool = false,
+        variety: Bool = false
     ) {
         self.producer = producer
         self.clock = clock
         self.rate = rate
         self.tracksDeliveries = tracksDeliveries
-        self.publicNotes = publicNotes
+        self.publicNotes = publicNotes || variety
+        self.variety = variety
     }
+
+    /// Customers' languages and time zones with `variety`, by account number modulo 4.
+    static let customerLocales = [("en", "America/New_York"), ("de", "Europe/Berlin"), ("fr", "Europe/Paris"), ("es", "America/Mexico_City")]
+    static let pauseReasons = ["waiting_on_customer", "waiting_on_vendor", "waiting_on_engineering", "scheduled_follow_up"]
 
     /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
     public var deliveredEvents: Set<String> { acknowledgements.withLock { Set($0.keys) } }
@@ -47,7 +57,8 @@ public final class IncidentSimulator: Service, Sendable {
 
     /// The lifecycle of one simulated incident, as (SLA minutes after opening, event) pairs.
     static func story(
-        _ incident: String, index: Int, openedAt: Date, publicNotes: Bool = false, random: inout some RandomNumberGenerator
+        _ incident: String, index: Int, openedAt: Date, publicNotes: Bool = false, variety: Bool = false,
+        random: inout some RandomNumberGenerator
     ) -> [(Double, IncidentEvent)] {
         func event(_ suffix: String, _ build: (inout IncidentEvent) -> Void) -> IncidentEvent {
             var event = IncidentEvent.with {
@@ -66,9 +77,9 @@ public final class IncidentSimulator: Service, Sendable {
                 event("opened") {
                     $0.opened = .with {
                         $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing";
-                        $0.language = "en"
+                        $0.language = variety ? customerLocales[index % 17 % 4].0 : "en"
                         $0.severity = severity; $0.coverage = severity == .a || index % 2 == 0 ? .coverage24X7 : .businessHours
-                        $0.customerTimeZone = "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+                        $0.customerTimeZone = variety ? customerLocales[index % 17 % 4].1 : "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
                     }
                 }
             )
@@ -89,7 +100,21 @@ public final class IncidentSimulator: Service, Sendable {
         if Double.random(in: 0..<1, using: &random) < 0.2 {  // waits on the customer for a while
             let waits = answered + 10
             let responds = waits + Double.random(in: 30...240, using: &random)
-            story.append((waits, event("wait") { $0.waitingOnCustomer = .with { $0.reason = "need logs" } }))
+            let reason = variety ? pauseReasons.randomElement(using: &random)! : "waiting_on_customer"
+            story.append(
+                (
+                    waits,
+                    event("wait") {
+                        $0.waitingOnCustomer = .with {
+                            $0.reason = reason == "waiting_on_customer" ? "need logs" : reason.replacingOccurrences(of: "_", with: " ")
+                            if variety { $0.pauseReason = reason }
+                            // A follow-up booked for a date: the clocks it pauses start again then by themselves.
+                            if reason == "scheduled_follow_up" {
+                                $0.resumeAt = Google_Protobuf_Timestamp(date: openedAt.addingTimeInterval((waits + 60) * 60))
+                            }
+                        }
+                    }
+                ))
             story.append((responds, event("respond") { $0.customerResponded = .init() }))
             resolved = max(resolved, responds + 20)
         }
@@ -150,7 +175,7 @@ public final class IncidentSimulator: Service, Sendable {
                 if now >= nextOpen {
                     let incident = "INC-\(run)-\(index)"
                     for (minutes, event) in Self.story(
-                        incident, index: index, openedAt: now, publicNotes: self.publicNotes, random: &random)
+                        incident, index: index, openedAt: now, publicNotes: self.publicNotes, variety: self.variety, random: &random)
                     {
                         let due = now.addingTimeInterval(minutes * 60)
                         let position = pending.firstIndex { $0.due > due } ?? pending.endIndex
