@@ -14,6 +14,8 @@ struct RouterProcessTests {
     static let topics = [
         "\(TriageTopic.incidentEvents):6", "\(TriageTopic.agentEvents):3", "\(TriageTopic.routing):6", "\(TriageTopic.routingIndex):6",
         "\(TriageTopic.routerState):6", "\(TriageTopic.deadLetter):1",
+        // The router asks for notices (agents, customers, queue alerts) here; it refuses to start without it.
+        "\(TriageTopic.notificationRequests):3",
     ]
 
     @Test func threeRoutersTenThousandIncidentsOneKilled() async throws {
