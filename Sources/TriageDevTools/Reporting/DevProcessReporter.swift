@@ -29,7 +29,7 @@ public struct DevProcessReporter: Service {
             let received = sink.snapshot
             print(
                 "[\(elapsed)s] simulator opened \(simulator.opened)  portal opened via gRPC \(demo.opened) (refused \(demo.refused))  "
-                    + "webhooks received \(received.received) (signature ok \(received.verified))"
+                    + "webhooks received \(received.received) (signature ok \(received.verified)\(received.templateLine))"
             )
             print("[\(elapsed)s] \(DevDeadLetters.line(await deadLetters.refresh()))")
             fflush(nil)

@@ -67,8 +67,9 @@ public struct SelfCheckReporter: Service {
             let notified = notifier.statistics
             let received = sink.snapshot
             print(
-                "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  dead-lettered \(notified.deadLettered)  "
-                    + "webhooks received \(received.received) (signature ok \(received.verified))"
+                "[\(elapsed)s] notifier: delivered \(notified.delivered)  retried \(notified.retried)  held \(notified.held)  "
+                    + "suppressed \(notified.suppressed)  dead-lettered \(notified.deadLettered)  "
+                    + "webhooks received \(received.received) (signature ok \(received.verified)\(received.templateLine))"
             )
             let facts = analytics.statistics
             print("[\(elapsed)s] analytics: records \(facts.records)  incidents \(facts.incidents)  duplicates dropped \(facts.duplicates)")

@@ -17,6 +17,11 @@ public final class DevWebhookSink: Service, Sendable {
         public var traceIDs: Set<String> = []
         /// Deliveries per `Idempotency-Key` (more than one: a repeat the receiver can recognise).
         public var keys: [String: Int] = [:]
+
+        /// `assigned 12, customer-update 30, ...` by template name; empty before the first.
+        public var templateLine: String {
+            byTemplate.isEmpty ? "" : "; " + byTemplate.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        }
     }
 
     public let key: String
