@@ -37,7 +37,8 @@ public final class DeskRouter: Service, Sendable {
         onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
     ) {
         let desks = RouterDesks(
-            policy: policy, topics: topics, routingPartitions: routingPartitions, counters: counters, onDecision: onDecision, logger: logger,
+            policy: policy, topics: topics, routingPartitions: routingPartitions, counters: counters, onDecision: onDecision,
+            logger: logger,
             time: time
         )
         worker = StreamWorker(

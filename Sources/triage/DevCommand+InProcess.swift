@@ -120,7 +120,8 @@ extension DevCommand {
         let notifier: NotifierInstance
         do {
             notifier = try await NotifierInstance(
-                client: kafka.clientConfiguration, rules: DevNotificationRules.webhooks(
+                client: kafka.clientConfiguration,
+                rules: DevNotificationRules.webhooks(
                     policy: policy, port: sinkPort, maintenanceWindows: DevDemo.maintenanceWindows(from: Date())),
                 deliverer: deliverer, group: TriageGroup.notifier, sessionTimeout: .seconds(6), logger: logger
             )

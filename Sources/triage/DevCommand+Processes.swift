@@ -45,7 +45,8 @@ extension DevCommand {
         let time = ["--time-scale", "\(timeScale)", "--time-origin", originText]
         let port = intakePort == 0 ? try DevProcessCluster.freePort() : intakePort
         for index in 1...2 {
-            try cluster.start("escalator-\(index)", ["escalator", "--session-timeout", "6", "--oncall", onCallPath] + time + policyArguments)
+            try cluster.start(
+                "escalator-\(index)", ["escalator", "--session-timeout", "6", "--oncall", onCallPath] + time + policyArguments)
         }
         for index in 1...2 { try cluster.start("router-\(index)", ["router", "--session-timeout", "6", "--roster", rosterPath] + time) }
         try cluster.start(

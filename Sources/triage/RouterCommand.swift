@@ -61,7 +61,8 @@ struct RouterCommand: AsyncParsableCommand {
             client: client, policy: policy, group: worker.group, defaultTeam: defaultTeam,
             sessionTimeout: worker.sessionTimeoutDuration, logger: logger,
             closedRetention: .seconds(closedRetentionDays * 86_400), notices: roster?.notices ?? NoticeSettings(),
-            time: time.timeScale == 1 && time.timeOrigin == nil ? .system : RouterTime(now: { clock.now() }, realDelay: { clock.realDelay(until: $0) })
+            time: time.timeScale == 1 && time.timeOrigin == nil
+                ? .system : RouterTime(now: { clock.now() }, realDelay: { clock.realDelay(until: $0) })
         )
         var serviceGroup = WorkerServiceGroup(logger: logger)
         serviceGroup.add(services.services)

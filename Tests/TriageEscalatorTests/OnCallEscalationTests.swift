@@ -71,7 +71,9 @@ struct OnCallEscalationTests {
             openedAt: Date(timeIntervalSince1970: 1_800_000_000), severity: .a, coverage: .twentyFourSeven, team: nil,
             rules: SlaRules(SlaPolicy(escalation: [.init(level: 1, afterMinutes: 0, notify: ["oncall:tier-9"])])))
         var state = action
-        let fired = state.fire(upTo: Date(timeIntervalSince1970: 1_800_000_000 + 3 * 3600), rules: SlaRules(SlaPolicy(escalation: [.init(level: 1, afterMinutes: 0, notify: ["oncall:tier-9"])])))
+        let fired = state.fire(
+            upTo: Date(timeIntervalSince1970: 1_800_000_000 + 3 * 3600),
+            rules: SlaRules(SlaPolicy(escalation: [.init(level: 1, afterMinutes: 0, notify: ["oncall:tier-9"])])))
         let escalation = try! #require(fired.first { if case .escalation = $0.kind { true } else { false } })
         let resolved = escalation.resolvingRecipients { name, _ in OnCallSchedule().recipient(for: name, at: Date()) ?? name }
         #expect(resolved.eventID(incident: "INC-1") == escalation.eventID(incident: "INC-1"))

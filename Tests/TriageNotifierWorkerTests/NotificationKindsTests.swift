@@ -92,7 +92,8 @@ struct NotificationKindsTests {
         let people = "customers:\n  default: { endpoints: [ok] }\n"
         let fixture = try await NotifierFixture(extraRules: people + windows)
         let (notifier, group, running) = try fixture.startNotifier()
-        try await fixture.request("delayed/ops", to: "ops", template: "sla-warning", payload: ["product": "billing", "severity": "A"], urgent: true)
+        try await fixture.request(
+            "delayed/ops", to: "ops", template: "sla-warning", payload: ["product": "billing", "severity": "A"], urgent: true)
         try await fixture.request(
             "critical/ops", to: "ops", template: "escalated", payload: ["product": "billing", "severity": "A", "level": "1"], urgent: true)
         try await fixture.request(

@@ -52,10 +52,12 @@ public enum DevDemo {
         for index in 1...12 {
             let languages = index <= 6 ? "[en, de]" : "[en, es]"
             let shift = index <= 4 ? ", shift: dev-day" : ""
-            text += "  - { id: agent-\(index), team: tier-1, products: [billing], languages: \(languages), capacity: 6\(shift), presence: online }\n"
+            text +=
+                "  - { id: agent-\(index), team: tier-1, products: [billing], languages: \(languages), capacity: 6\(shift), presence: online }\n"
         }
         for index in 13...16 {
-            text += "  - { id: agent-\(index), team: tier-2, products: [billing], languages: [en, de, fr, es], capacity: 6, presence: online }\n"
+            text +=
+                "  - { id: agent-\(index), team: tier-2, products: [billing], languages: [en, de, fr, es], capacity: 6, presence: online }\n"
         }
         text += """
             teams:

@@ -43,7 +43,9 @@ public final class IncidentSimulator: Service, Sendable {
     }
 
     /// Customers' languages and time zones with `variety`, by account number modulo 4.
-    static let customerLocales = [("en", "America/New_York"), ("de", "Europe/Berlin"), ("fr", "Europe/Paris"), ("es", "America/Mexico_City")]
+    static let customerLocales = [
+        ("en", "America/New_York"), ("de", "Europe/Berlin"), ("fr", "Europe/Paris"), ("es", "America/Mexico_City"),
+    ]
     static let pauseReasons = ["waiting_on_customer", "waiting_on_vendor", "waiting_on_engineering", "scheduled_follow_up"]
 
     /// Event ids the broker acknowledged (empty unless `tracksDeliveries`).
@@ -79,7 +81,8 @@ public final class IncidentSimulator: Service, Sendable {
                         $0.customerAccount = "acct-\(index % 17)"; $0.entitlementID = "pack-\(index % 17)"; $0.product = "billing";
                         $0.language = variety ? customerLocales[index % 17 % 4].0 : "en"
                         $0.severity = severity; $0.coverage = severity == .a || index % 2 == 0 ? .coverage24X7 : .businessHours
-                        $0.customerTimeZone = variety ? customerLocales[index % 17 % 4].1 : "America/New_York"; $0.title = "simulated incident \(index)"; $0.team = "tier-1"
+                        $0.customerTimeZone = variety ? customerLocales[index % 17 % 4].1 : "America/New_York";
+                        $0.title = "simulated incident \(index)"; $0.team = "tier-1"
                     }
                 }
             )
