@@ -153,10 +153,28 @@ private struct RosterReader: YAMLConfigurationReader {
             if let flag = values["customers"] { notices.customers = try bool(flag, path: values.path("customers")) }
         }
         if let node = top["teams"], !Self.isNull(node) {
+            var keys: [String: Node] = [:]
             for entry in try entries(node, path: "teams", what: "a mapping of team names to team settings") {
                 let path = Self.join("teams", entry.name)
                 guard !entry.name.isEmpty else { throw error(.invalidValue, "a team name must not be empty", at: entry.key, key: path) }
                 policy.teams[entry.name] = try teamSettings(entry.value, team: entry.name, path: path)
+                keys[entry.name] = entry.key
+            }
+            // Overflow moves an incident that waited too long; a chain that comes back to a team
+            // would bounce incidents between queues for ever (each move starts the wait again).
+            for team in keys.keys.sorted() {
+                var chain = [team]
+                var next = policy.teams[team]?.overflow?.to
+                while let current = next, !chain.contains(current) {
+                    chain.append(current)
+                    next = policy.teams[current]?.overflow?.to
+                }
+                if let back = next, back == team {
+                    throw error(
+                        .invalidValue,
+                        "overflow goes round in a loop (\((chain + [back]).joined(separator: " → "))): incidents would bounce between the queues; end the chain at a team without overflow",
+                        at: keys[team], key: Self.join(Self.join("teams", team), "overflow.to"))
+                }
             }
         }
         return Roster(agents: agents, policy: policy, initialPresence: presence, notices: notices)

@@ -39,6 +39,16 @@ struct RosterTeamSettingsTests {
         #expect(roster.policy.settings(for: "unnamed") == TeamSettings())
     }
 
+    @Test func overflowChainsThatEndAndFollowTheSunLoopsAreAccepted() throws {
+        let roster = try Roster.load(
+            yaml: """
+                teams:
+                  a: { overflow: { to: b, after: { A: 1m } }, follow_the_sun: { to: b } }
+                  b: { overflow: { to: c, after: { A: 1m } }, follow_the_sun: { to: a } }
+                """, file: "roster.yaml")
+        #expect(roster.policy.teams["b"]?.overflow?.to == "c" && roster.policy.teams["b"]?.followTheSun?.to == "a")
+    }
+
     @Test func defaultsWithoutTheSections() throws {
         let roster = try Roster.load(yaml: "agents: []", file: "roster.yaml")
         #expect(roster.notices == NoticeSettings(agents: true, customers: true))
@@ -71,6 +81,10 @@ struct RosterTeamSettingsTests {
             "roster.yaml:1:37: teams.t.follow_the_sun.to: follow-the-sun must hand off to another team, not 't' itself"
         ),
         ("notifications: { agents: maybe }", "roster.yaml:1:26: notifications.agents: 'maybe' is not true or false"),
+        (
+            "teams:\n  a: { overflow: { to: b, after: { A: 1m } } }\n  b: { overflow: { to: c, after: { A: 1m } } }\n  c: { overflow: { to: a, after: { B: 1m } } }",
+            "roster.yaml:2:3: teams.a.overflow.to: overflow goes round in a loop (a → b → c → a): incidents would bounce between the queues; end the chain at a team without overflow"
+        ),
     ])
     func mistakesAreRefusedWithWhereAndWhy(yaml: String, message: String) throws {
         let error = try #require(rosterError(yaml))
