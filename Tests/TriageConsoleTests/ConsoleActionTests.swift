@@ -116,8 +116,22 @@ struct ConsoleActionTests {
                 try await Self.submit(ana, page: path, form: "action-severity", [("severity", "A"), ("reason", "all invoices")]),
                 "severity",
                 type: "SeverityChanged")
+            // The pause form offers the policy's reasons and an optional resume; both reach the event.
+            let waitPage = try await ana.get(path)
+            #expect(waitPage.body.contains("<option value=\"waiting_on_vendor\">waiting on vendor (pauses resolution)</option>"))
+            let refusedPause = try await Self.submit(ana, page: path, form: "action-wait", [("pause", "Vendor!"), ("resume_hours", "-1")])
+            #expect(refusedPause.outcome != "done", "a malformed pause is refused: \(refusedPause.status) \(refusedPause.outcome ?? "-")")
+            let asked = Date()
             try await check(
-                try await Self.submit(ana, page: path, form: "action-wait", [("reason", "logs")]), "wait", type: "WaitingOnCustomer")
+                try await Self.submit(
+                    ana, page: path, form: "action-wait", [("reason", "logs"), ("pause", "waiting_on_vendor"), ("resume_hours", "2")]),
+                "wait", type: "WaitingOnCustomer")
+            if case .waitingOnCustomer(let pause)? = try await harness.events(of: incident).last?.event {
+                #expect(pause.pauseReason == "waiting_on_vendor" && pause.reason == "logs")
+                #expect(abs(pause.resumeAt.date.timeIntervalSince(asked.addingTimeInterval(7200))) < 60, "\(pause.resumeAt.date)")
+            } else {
+                Issue.record("the last event is not the pause")
+            }
             try await eventually("waiting shown", timeout: .seconds(20)) {
                 harness.console.records.snapshot(incident)?.status.rawValue == "waiting_on_customer"
             }

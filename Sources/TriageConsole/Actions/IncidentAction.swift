@@ -6,7 +6,9 @@ public enum IncidentAction: Sendable, Hashable {
     case acknowledge
     case addNote(text: String, isPublic: Bool)
     case changeSeverity(SupportSeverity, reason: String)
-    case waitOnCustomer(reason: String)
+    /// Pause the SLA clocks: `pauseReason` names a reason of the SLA policy (which clocks it
+    /// pauses is the policy's); `resumeAfterHours` ends the pause by itself (a scheduled follow-up).
+    case waitOnCustomer(reason: String, pauseReason: String = "", resumeAfterHours: Double? = nil)
     case customerResponded
     /// To a named agent, back to the queue, or (neither) to any other eligible agent.
     case reassign(toAgent: String?, toQueue: Bool, note: String)
@@ -49,7 +51,19 @@ public enum IncidentAction: Sendable, Hashable {
                 return .failure(FormProblem("choose severity A, B or C"))
             }
             return .success(.changeSeverity(severity, reason: text("reason")))
-        case "wait": return .success(.waitOnCustomer(reason: text("reason")))
+        case "wait":
+            let pause = text("pause")
+            guard pause.isEmpty || (pause.count <= 64 && pause.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                return .failure(FormProblem("choose a pause reason from the list"))
+            }
+            var hours: Double?
+            if !text("resume_hours").isEmpty {
+                guard let value = Double(text("resume_hours")), value > 0, value <= 366 * 24 else {
+                    return .failure(FormProblem("resume after a number of hours, more than 0 and at most 8784 (a year)"))
+                }
+                hours = value
+            }
+            return .success(.waitOnCustomer(reason: text("reason"), pauseReason: pause, resumeAfterHours: hours))
         case "responded": return .success(.customerResponded)
         case "reassign":
             let target = text("to")

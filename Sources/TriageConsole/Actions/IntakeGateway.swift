@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 public import Logging
 public import ServiceLifecycle
 import TriageCore
@@ -83,9 +84,13 @@ public final class IntakeGateway: Service, Sendable {
                 (request.requestID, request.incidentID, request.reason) = (requestID, incident, reason)
                 request.severity = Self.severity(severity)
                 receipt = try await intake.changeSeverity(request, metadata: metadata, options: options)
-            case .waitOnCustomer(let reason):
+            case .waitOnCustomer(let reason, let pauseReason, let resumeAfterHours):
                 var request = Triage_V1_WaitOnCustomerRequest()
                 (request.requestID, request.incidentID, request.reason) = (requestID, incident, reason)
+                request.pauseReason = pauseReason
+                if let resumeAfterHours {
+                    request.resumeAt = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(resumeAfterHours * 3600))
+                }
                 receipt = try await intake.waitOnCustomer(request, metadata: metadata, options: options)
             case .customerResponded:
                 var request = Triage_V1_CustomerRespondedRequest()
@@ -123,7 +128,7 @@ public final class IntakeGateway: Service, Sendable {
         case .acknowledge: "Acknowledged"
         case .addNote(_, let isPublic): isPublic ? "Public note added" : "Internal note added"
         case .changeSeverity(let severity, _): "Severity changed to \(severity.rawValue)"
-        case .waitOnCustomer: "Waiting on the customer (SLA paused)"
+        case .waitOnCustomer: "SLA paused (waiting)"
         case .customerResponded: "Customer responded (SLA resumed)"
         case .reassign(let agent?, _, _): "Reassignment to \(agent) requested"
         case .reassign(nil, true, _): "Returned to the queue (requested)"

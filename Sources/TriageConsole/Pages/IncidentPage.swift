@@ -21,6 +21,8 @@ struct IncidentPage {
     var notifications: [NotificationEntry]
     /// Agents the incident could be given to (its team's desk).
     var agents: [DashboardSnapshot.Agent]
+    /// The SLA policy's pause reasons with the clocks each pauses, for the pause form.
+    var pauseReasons: [(name: String, clocks: String)] = []
 
     func render(context: PageContext) -> String {
         let id = HTML.escape(snapshot.incidentID)
@@ -164,8 +166,15 @@ struct IncidentPage {
             if row.status == "waiting_on_customer" {
                 html += form("responded", "", button: "Customer responded")
             } else {
+                let reasons = pauseReasons.isEmpty ? [("waiting_on_customer", "every clock")] : pauseReasons
                 html += form(
-                    "wait", "<input name=\"reason\" placeholder=\"what we wait for\" aria-label=\"Reason\">", button: "Wait on customer")
+                    "wait",
+                    IncidentsPage.select(
+                        "pause", label: "Pause reason", options: reasons.map { ($0.0, "\($0.0.replacingOccurrences(of: "_", with: " ")) (pauses \($0.1))") },
+                        selected: "waiting_on_customer")
+                        + "<input name=\"reason\" placeholder=\"what we wait for\" aria-label=\"Reason\">"
+                        + "<input name=\"resume_hours\" type=\"number\" min=\"0\" step=\"0.5\" placeholder=\"resume after hours (optional)\" aria-label=\"Resume after hours\">",
+                    button: "Pause SLA (wait)")
             }
             html += form(
                 "severity",

@@ -246,7 +246,10 @@ public final class ConsoleServer: Service, Sendable {
         let agents = board.collector.agentRows().filter { $0.team == snapshot.team }
         let page = IncidentPage(
             snapshot: snapshot, row: row, timeline: timeline, explanation: explanation, notifications: board.records.notifications(id),
-            agents: agents)
+            agents: agents,
+            pauseReasons: board.rules.policy.pauseReasons.sorted { $0.key < $1.key }.map { name, clocks in
+                (name, clocks.map(\.rawValue).sorted().joined(separator: ", "))
+            })
         return Self.html(page.render(context: context))
     }
 
