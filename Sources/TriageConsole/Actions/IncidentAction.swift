@@ -53,7 +53,8 @@ public enum IncidentAction: Sendable, Hashable {
             return .success(.changeSeverity(severity, reason: text("reason")))
         case "wait":
             let pause = text("pause")
-            guard pause.isEmpty || (pause.count <= 64 && pause.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+            guard pause.isEmpty || (pause.count <= 64 && pause.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+            else {
                 return .failure(FormProblem("choose a pause reason from the list"))
             }
             var hours: Double?

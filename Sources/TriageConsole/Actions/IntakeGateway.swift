@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import SwiftProtobuf
 public import Logging
 public import ServiceLifecycle
+import SwiftProtobuf
 import TriageCore
 import TriageIntake
 import TriageSchema

@@ -170,7 +170,8 @@ struct IncidentPage {
                 html += form(
                     "wait",
                     IncidentsPage.select(
-                        "pause", label: "Pause reason", options: reasons.map { ($0.0, "\($0.0.replacingOccurrences(of: "_", with: " ")) (pauses \($0.1))") },
+                        "pause", label: "Pause reason",
+                        options: reasons.map { ($0.0, "\($0.0.replacingOccurrences(of: "_", with: " ")) (pauses \($0.1))") },
                         selected: "waiting_on_customer")
                         + "<input name=\"reason\" placeholder=\"what we wait for\" aria-label=\"Reason\">"
                         + "<input name=\"resume_hours\" type=\"number\" min=\"0\" step=\"0.5\" placeholder=\"resume after hours (optional)\" aria-label=\"Resume after hours\">",
