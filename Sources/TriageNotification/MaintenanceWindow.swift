@@ -62,9 +62,12 @@ public struct MaintenanceWindow: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension OutboundNotification {
-    /// An escalation of an urgent (severity A) incident: maintenance windows do not hold it unless
-    /// they say so.
-    public var isCritical: Bool { urgent && escalationLevel != nil }
+    /// An escalation of a severity A incident (`urgent`, or `payload["severity"]` A): maintenance
+    /// windows do not hold it unless they say so. Either sign is enough, so a producer that forgets
+    /// one does not get its breach held.
+    public var isCritical: Bool {
+        escalationLevel != nil && (urgent || payload["severity"]?.uppercased() == "A")
+    }
 }
 
 /// When a delivery may go out, and what held it.

@@ -91,6 +91,10 @@ public struct Deliverer: Sendable {
             return .transport(.timeout)
         } catch let error as HTTPClientError where error == .remoteConnectionClosed {
             return .transport(.connectionReset)
+        } catch let error as HTTPClientError where "\(error)".contains("invalidHeaderField") {
+            // The request cannot be built (a header value with a line break, say): no retry can
+            // succeed, and it says nothing about the endpoint, so its breaker does not count it.
+            return .permanent("the request cannot be sent: a header name or value holds characters HTTP forbids")
         } catch {
             let text = "\(error)"
             if text.contains("connectionRefused") || text.contains("Connection refused") { return .transport(.connectionRefused) }

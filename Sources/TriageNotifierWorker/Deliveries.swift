@@ -73,6 +73,15 @@ final class Deliveries: Sendable {
         guard !request.idempotencyKey.isEmpty else {
             return .failure(PoisonReason("idempotency_key is empty: every request needs one (it names the notification for dedupe)"))
         }
+        // It travels as a header (HTTP and e-mail): a line break or another control character
+        // would be refused by one channel and rewritten by the other. Not quoted: it is hostile.
+        guard request.idempotencyKey.utf8.count <= 1024,
+            request.idempotencyKey.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+        else {
+            return .failure(
+                PoisonReason(
+                    "idempotency_key has control characters (such as a line break) or is over 1024 bytes: it is sent as a header"))
+        }
         guard request.requestedAt.isInProtobufRange else {
             return .failure(PoisonReason("requested_at is outside the Timestamp range (years 1 to 9999, nanos 0 to 999999999)"))
         }

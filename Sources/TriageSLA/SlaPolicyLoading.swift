@@ -339,8 +339,11 @@ private struct PolicyReader: YAMLConfigurationReader {
             let unit = rest.prefix { $0.isLetter }
             rest = rest.dropFirst(unit.count)
             guard !digits.isEmpty else { return .failure(.init(message: "'\(text)' is not a duration: \(example)")) }
-            guard let number = Int(digits) else {
-                if let value = Double(digits), !unit.isEmpty {
+            guard let number = Int(digits), number <= maximumMinutes else {
+                if digits.allSatisfy(\.isNumber) {
+                    return .failure(.init(message: "'\(text)' is longer than ten years (87600h): SLA durations are hours or days long"))
+                }
+                if let value = Double(digits), !unit.isEmpty, value < Double(maximumMinutes) {
                     return .failure(
                         .init(message: "'\(text)': use whole numbers, e.g. \(format(minutes: value * (unit.hasPrefix("h") ? 60 : 1)))"))
                 }
@@ -378,6 +381,12 @@ private struct PolicyReader: YAMLConfigurationReader {
                 return .failure(.init(message: "'\(text)': unknown unit '\(unit)'; \(example)"))
             }
         }
+        guard total <= Double(maximumMinutes) else {
+            return .failure(.init(message: "'\(text)' is longer than ten years (87600h): SLA durations are hours or days long"))
+        }
         return .success(total)
     }
+
+    /// Ten years of minutes: no SLA duration is longer (and the arithmetic stays exact).
+    static let maximumMinutes = 87_600 * 60
 }

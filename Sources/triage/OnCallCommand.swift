@@ -158,6 +158,10 @@ enum OnCallRecipients {
     /// policy that pages a team's on-call without a rotation for it.
     static func resolver(file: String?, policy: SlaPolicy, logger: Logger) throws -> (@Sendable (String, Date) -> String)? {
         let paged = teams(in: policy)
+        let names = policy.warningNotify + policy.escalation.flatMap(\.notify)
+        if let empty = names.first(where: { $0.hasPrefix(OnCallSchedule.recipientPrefix) && OnCallSchedule.team(of: $0) == nil }) {
+            throw CommandFailure("the SLA policy notifies '\(empty)', which names no team: write oncall:<team>, e.g. oncall:tier-2")
+        }
         guard let file else {
             if !paged.isEmpty {
                 throw CommandFailure(

@@ -54,6 +54,18 @@ struct RouterCommand: AsyncParsableCommand {
         StartupSignals.limitShutdown(to: worker.shutdownTimeoutDuration)
         let roster = try rosterOptions.load()
         let policy = roster?.policy ?? RoutingPolicy()
+        if let roster {
+            // Agents may come from another roster file, so this is a warning, not a refusal.
+            let staffed = Set(roster.agents.map(\.team))
+            for (team, settings) in roster.policy.teams.sorted(by: { $0.key < $1.key }) {
+                for (key, target) in [("overflow.to", settings.overflow?.to), ("follow_the_sun.to", settings.followTheSun?.to)] {
+                    guard let target, !staffed.contains(target) else { continue }
+                    logger.warning(
+                        "teams.\(team).\(key): team '\(target)' has no agents in this roster; incidents moved there wait until agents of that team are published"
+                    )
+                }
+            }
+        }
         let client = try connection.clientConfiguration()
         let clock = time.clock
         try await requireTopics(of: .router, client: client, logger: logger)

@@ -36,4 +36,24 @@ struct OnCallCommandTests {
         let (usage, _, usageErrors) = try await triage(["oncall", "show", "--rotations", file, "--at", "yesterday"])
         #expect(usage == 64 && usageErrors.contains("--at 'yesterday' is not an RFC 3339 instant"), "\(usageErrors)")
     }
+
+    @Test func theEscalatorRefusesAPolicyPagingAnOnCallItCannotResolve() async throws {
+        let policy = try temporaryFile("escalation:\n  - { level: 1, after: 0m, notify: [\"oncall:tier-2\"] }\n", suffix: ".yaml")
+        let (missing, _, missingErrors) = try await triage(["escalator", "--policy", policy, "--bootstrap", "127.0.0.1:1"])
+        #expect(
+            missing == 1 && missingErrors.contains("the SLA policy notifies oncall:tier-2: give the rotations with --oncall"),
+            "\(missingErrors)")
+        let other = try temporaryFile(
+            "rotations:\n  tier-1: { time_zone: UTC, start: 2026-11-30, hand_off: '09:00', people: [a] }\n", suffix: ".yaml")
+        let (unknown, _, unknownErrors) = try await triage([
+            "escalator", "--policy", policy, "--oncall", other, "--bootstrap", "127.0.0.1:1",
+        ])
+        #expect(unknown == 1 && unknownErrors.contains("has no rotation for team 'tier-2' (it has: tier-1)"), "\(unknownErrors)")
+        // Outside attack: `oncall:` without a team was accepted.
+        let empty = try temporaryFile("escalation:\n  - { level: 1, after: 0m, notify: [\"oncall:\"] }\n", suffix: ".yaml")
+        let (nameless, _, namelessErrors) = try await triage([
+            "escalator", "--policy", empty, "--oncall", other, "--bootstrap", "127.0.0.1:1",
+        ])
+        #expect(nameless == 1 && namelessErrors.contains("which names no team"), "\(namelessErrors)")
+    }
 }

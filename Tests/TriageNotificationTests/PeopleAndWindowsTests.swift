@@ -83,6 +83,12 @@ struct PeopleAndWindowsTests {
         // A Sev A escalation goes through; a Sev A warning (not an escalation) is held.
         let critical = notification(to: "agent:ada", template: "escalated", payload: ["product": "billing", "level": "1"], urgent: true)
         #expect(rules.schedule(critical, recipient: "agent:ada", at: inside) == .at(inside, heldBy: nil))
+        // Outside attack: a Sev A escalation whose producer left `urgent` false was held.
+        let unflagged = notification(
+            to: "agent:ada", template: "escalated", payload: ["product": "billing", "level": "2", "severity": "A"])
+        #expect(rules.schedule(unflagged, recipient: "agent:ada", at: inside) == .at(inside, heldBy: nil))
+        let sevB = notification(to: "agent:ada", template: "escalated", payload: ["product": "billing", "level": "2", "severity": "B"])
+        #expect(rules.schedule(sevB, recipient: "agent:ada", at: inside) == .at(instant("2026-12-06T02:00:00Z"), heldBy: "billing-upgrade"))
         let warning = notification(to: "agent:ada", template: "sla-warning", payload: ["product": "billing"], urgent: true)
         #expect(
             rules.schedule(warning, recipient: "agent:ada", at: inside) == .at(instant("2026-12-06T02:00:00Z"), heldBy: "billing-upgrade"))

@@ -3,6 +3,7 @@ import Testing
 import TriageKafkaTesting
 import TriageNotification
 import TriageNotifierWorker
+import TriageSchema
 
 /// Each kind of notification issue 23 added, as its producer writes it, through a notifier on the
 /// embedded broker to a real webhook receiver and a real SMTP server.
@@ -109,6 +110,26 @@ struct NotificationKindsTests {
         let delivered = fixture.receiver.requests("/ok").compactMap { $0.headers["idempotency-key"] }
         #expect(Set(delivered) == ["critical/ops", "other/ops"] && delivered.count == 2)
         #expect(notifier.statistics.deadLettered == 0)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// Outside attack (issue 23): a key with a line break could not be sent over HTTP, the failure
+    /// counted as retriable, the endpoint's breaker opened and a Sev A escalation to the same
+    /// healthy endpoint waited about a minute. Such a key is refused at once, unquoted.
+    @Test func aKeyWithALineBreakIsDeadLetteredAndDoesNotDelayAnEscalation() async throws {
+        let fixture = try await NotifierFixture(breakerThreshold: 2, openFor: "60s")
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("partitions assigned", timeout: .seconds(30)) { notifier.assignedPartitions > 0 }
+        for index in 0..<3 {
+            try await fixture.request("hostile-\(index)\r\nX-Injected: yes", to: "ops", template: "generic", payload: [:])
+        }
+        try await fixture.request("sev-a/ops", to: "ops", template: "escalated", payload: ["severity": "A", "level": "1"], urgent: true)
+        try await eventually("the escalation delivered", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 1 }
+        #expect(notifier.statistics.held == 0 && notifier.statistics.retried == 0, "\(notifier.statistics)")
+        try await eventually("the hostile requests dead-lettered", timeout: .seconds(20)) { notifier.statistics.deadLettered == 3 }
+        let reasons = try await fixture.deadLetters(atLeast: 3).compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue }
+        #expect(reasons.count == 3 && reasons.allSatisfy { $0.contains("control characters") && !$0.contains("Injected") }, "\(reasons)")
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -173,6 +173,27 @@ struct SlaPolicyLoadingTests {
             code: .invalidValue, line: 3, column: 42, key: "targets.business_hours.A.resolution",
             says: ["days are not a unit", "ambiguous", "72h", "24h"]
         ),
+        // Outside attack (issue 23): 1h99999999999999999999m crashed the loader (an Int conversion).
+        Refusal(
+            name: "a duration too long to be an SLA time",
+            yaml: """
+                targets:
+                  24x7:
+                    A: { first_response: 2h, update: 1h99999999999999999999m }
+                """,
+            code: .invalidValue, line: 3, column: 38, key: "targets.24x7.A.update",
+            says: ["longer than ten years"]
+        ),
+        Refusal(
+            name: "a duration just over ten years",
+            yaml: """
+                targets:
+                  24x7:
+                    A: { first_response: 87601h }
+                """,
+            code: .invalidValue, line: 3, column: 26, key: "targets.24x7.A.first_response",
+            says: ["longer than ten years"]
+        ),
         Refusal(
             name: "unknown key with a suggestion",
             yaml: """

@@ -11,7 +11,8 @@ public import TriageSLA
 /// - SLA policy: update targets for severities A and B (a public note starts the clock over),
 ///   the default pause reasons, severity A resolution targets, and a third escalation level
 ///   paging the on-call of tier-2.
-/// - Roster: tier-1 (twelve agents; four on a day shift that hands acknowledged work to tier-2
+/// - Roster (capacity 18 each: the simulator's two incidents a second keep about 250 load units
+///   open): tier-1 (twelve agents; four on a day shift that hands acknowledged work to tier-2
 ///   at its end; English with German or Spanish) with a queue alert and overflow to tier-2;
 ///   tier-2 (four agents speaking every simulated language) routed round robin. French incidents
 ///   wait in tier-1's queue until they overflow.
@@ -53,11 +54,11 @@ public enum DevDemo {
             let languages = index <= 6 ? "[en, de]" : "[en, es]"
             let shift = index <= 4 ? ", shift: dev-day" : ""
             text +=
-                "  - { id: agent-\(index), team: tier-1, products: [billing], languages: \(languages), capacity: 6\(shift), presence: online }\n"
+                "  - { id: agent-\(index), team: tier-1, products: [billing], languages: \(languages), capacity: 18\(shift), presence: online }\n"
         }
         for index in 13...16 {
             text +=
-                "  - { id: agent-\(index), team: tier-2, products: [billing], languages: [en, de, fr, es], capacity: 6, presence: online }\n"
+                "  - { id: agent-\(index), team: tier-2, products: [billing], languages: [en, de, fr, es], capacity: 18, presence: online }\n"
         }
         text += """
             teams:
