@@ -25,12 +25,12 @@ struct DevDashboardTests {
             (try? await DashboardBrowserTests.get("\(base)/healthz")) == "ok\n"
         }
         #expect(dev.output.contains("dashboard: http://127.0.0.1:\(port)/"), "\(dev.output.suffix(2_000))")
-        // Live data: open incidents with countdowns, the demo team's twelve agents, lag rows.
+        // Live data: open incidents with countdowns, the demo roster's sixteen agents, lag rows.
         try await eventually("incidents and agents on /api/state", timeout: .seconds(60)) {
             guard let text = try? await DashboardBrowserTests.get("\(base)/api/state"),
                 let state = try? DashboardSnapshot.decoder.decode(DashboardSnapshot.self, from: Data(text.utf8))
             else { return false }
-            return state.incidents.count >= 5 && state.agents.count == 12 && state.agents.contains { $0.load > 0 } && state.lag.count >= 6
+            return state.incidents.count >= 5 && state.agents.count == 16 && state.agents.contains { $0.load > 0 } && state.lag.count >= 6
         }
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("chromium-profile"))
         defer { try? FileManager.default.removeItem(at: profile) }
@@ -42,7 +42,7 @@ struct DevDashboardTests {
         #expect(status == 0, "chromium failed: \(errors.suffix(2_000))")
         let incidentRows = dom.components(separatedBy: "data-incident-id=\"INC-").count - 1
         #expect(incidentRows >= 5, "rendered incident rows: \(incidentRows)")
-        #expect(dom.contains("data-agent-id=\"agent-1\"") && dom.contains("data-agent-id=\"agent-12\""), "agents rendered")
+        #expect(dom.contains("data-agent-id=\"agent-1\"") && dom.contains("data-agent-id=\"agent-16\""), "agents rendered")
         #expect(dom.contains("triage-escalator"), "the lag table names the workers")
         // With live data (the workers' real group names, groups not started yet) the page fits 1400 px.
         let (wideStatus, wide, wideErrors) = try await runProcess(

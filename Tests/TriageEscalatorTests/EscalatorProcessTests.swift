@@ -114,7 +114,7 @@ struct EscalatorProcessTests {
         #expect(summary.contains("delivery failures 0"), "\(summary)")
         func figure(after word: String) -> Int { words.firstIndex(of: word).flatMap { Int(words[$0 + 1]) } ?? 0 }
         #expect(figure(after: "assigned") > 0, "the router assigned simulated incidents: \(summary)")
-        #expect(output.contains("router: agents 12"), "\(output)")
+        #expect(output.contains("router: agents 16  teams 2"), "the demo roster: \(output)")
         // The notifier delivered the escalator's requests to dev's webhook receiver, every
         // signature checked there with the documented recipe.
         let delivered = figure(after: "delivered")
