@@ -119,6 +119,18 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // `triage publish --file`: lines per second against producing the same records encoded.
+        .executableTarget(
+            name: "publish-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // Assembles docs/benchmarks.md from the figures every benchmark wrote (BENCH_REPORT_DIR).
         .executableTarget(
             name: "bench-report",

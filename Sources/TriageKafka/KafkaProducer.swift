@@ -76,6 +76,28 @@ public final class KafkaProducer: Service, Sendable {
         return try await batch.wait()
     }
 
+    /// Produces `messages` in the given order (records of one partition keep it) and waits until
+    /// each was acknowledged or failed; returns each record's outcome, in the order given. One
+    /// record's failure does not fail the others: for bulk publishing that reports every record.
+    public func sendEach(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard !messages.isEmpty else { return [] }
+        let batch = BatchDelivery(count: messages.count, keepingOutcomes: true)
+        await enqueue(messages, into: batch)
+        return await batch.outcomes()
+    }
+
+    /// Hands `messages` to librdkafka in the given order (waiting for queue space) and returns
+    /// once all are queued; `whenDone` is called once, when every record was acknowledged or
+    /// failed, with each record's outcome in the order given. It runs on the producer's thread
+    /// and must not block. The pipelined form of ``sendEach(_:)``: the caller hands over its next
+    /// batch while this one is in flight, and batches keep their order.
+    public func submitEach(
+        _ messages: [KafkaProducerMessage], whenDone: @escaping @Sendable ([Result<KafkaDeliveryReport, KafkaError>]) -> Void
+    ) async {
+        guard !messages.isEmpty else { return whenDone([]) }
+        await enqueue(messages, into: BatchDelivery(count: messages.count, keepingOutcomes: true, whenDone: { whenDone($0.outcomes) }))
+    }
+
     /// Hands `messages` to librdkafka in the given order (waiting for queue space, like
     /// ``sendAll(_:)``) and returns once all are queued, without waiting for acknowledgements.
     /// `whenDelivered` is called once, when every record was acknowledged or failed, with the
@@ -194,6 +216,8 @@ private final class BatchDelivery: Sendable {
         var remaining: Int
         var firstError: KafkaError?
         var reports: [KafkaDeliveryReport?]
+        /// Every record's outcome, kept only for ``KafkaProducer/sendEach(_:)``.
+        var outcomes: [Result<KafkaDeliveryReport, KafkaError>?]
         var waiter: CheckedContinuation<KafkaError?, Never>?
     }
     private let state: Mutex<State>
@@ -202,30 +226,39 @@ private final class BatchDelivery: Sendable {
         var error: KafkaError?
         /// Kept only when asked for.
         var stored: [KafkaDeliveryReport]
+        /// Every record's outcome in order; kept only with `keepingOutcomes`.
+        var outcomes: [Result<KafkaDeliveryReport, KafkaError>]
         var reports: Result<[KafkaDeliveryReport], KafkaError> { error.map { .failure($0) } ?? .success(stored) }
     }
     /// Called once when the last report arrived.
     private let whenDone: (@Sendable (Outcome) -> Void)?
 
-    init(count: Int, keepingReports: Bool = false, whenDone: (@Sendable (Outcome) -> Void)? = nil) {
-        state = Mutex(State(remaining: count, reports: Array(repeating: nil, count: whenDone == nil || keepingReports ? count : 0)))
+    init(count: Int, keepingReports: Bool = false, keepingOutcomes: Bool = false, whenDone: (@Sendable (Outcome) -> Void)? = nil) {
+        state = Mutex(
+            State(
+                remaining: count,
+                reports: Array(repeating: nil, count: (whenDone == nil && !keepingOutcomes) || keepingReports ? count : 0),
+                outcomes: Array(repeating: nil, count: keepingOutcomes ? count : 0)))
         self.whenDone = whenDone
     }
 
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>?, at index: Int) {
-        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, error: KafkaError?, stored: [KafkaDeliveryReport])? = state.withLock
-        { state in
+        let resume: (waiter: CheckedContinuation<KafkaError?, Never>?, outcome: Outcome)? = state.withLock { state in
             if case .failure(let error) = result, state.firstError == nil { state.firstError = error }
             if case .success(let report) = result, index < state.reports.count { state.reports[index] = report }
+            if index < state.outcomes.count, let result { state.outcomes[index] = result }
             state.remaining -= 1
             guard state.remaining == 0 else { return nil }
             let waiter = state.waiter
             state.waiter = nil
-            return (waiter, state.firstError, whenDone == nil ? [] : state.reports.compactMap { $0 })
+            let outcome = Outcome(
+                error: state.firstError, stored: whenDone == nil ? [] : state.reports.compactMap { $0 },
+                outcomes: whenDone == nil ? [] : Self.everyOutcome(state.outcomes))
+            return (waiter, outcome)
         }
         guard let resume else { return }
-        resume.waiter?.resume(returning: resume.error)
-        whenDone?(Outcome(error: resume.error, stored: resume.stored))
+        resume.waiter?.resume(returning: resume.outcome.error)
+        whenDone?(resume.outcome)
     }
 
     func wait() async throws(KafkaError) -> [KafkaDeliveryReport] {
@@ -239,6 +272,16 @@ private final class BatchDelivery: Sendable {
         }
         if let error { throw error }
         return state.withLock { $0.reports.compactMap { $0 } }
+    }
+
+    /// Waits for the last record, then returns every record's outcome in order (kept with `keepingOutcomes`).
+    func outcomes() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        _ = try? await wait()
+        return state.withLock { Self.everyOutcome($0.outcomes) }
+    }
+
+    private static func everyOutcome(_ outcomes: [Result<KafkaDeliveryReport, KafkaError>?]) -> [Result<KafkaDeliveryReport, KafkaError>] {
+        outcomes.map { $0 ?? .failure(KafkaError(code: .state, message: "no delivery report for this record")) }
     }
 }
 

@@ -65,6 +65,12 @@ public enum IncidentEventText {
 
     static func events(in json: ArraySlice<UInt8>, line: Int) -> [Entry] {
         let bytes = Array(json)
+        // The common case, one event per value, read in one pass. Anything else (an array, a
+        // `triage tail` record, which has fields an event has not, or a mistake) is read below
+        // exactly as before, so its problem is reported the same way.
+        if bytes.first == UInt8(ascii: "{"), let event = try? IncidentEvent(jsonUTF8Bytes: bytes) {
+            return [Entry(line: line, event: .success(event))]
+        }
         guard let parsed = try? JSONSerialization.jsonObject(with: Data(bytes)) else {
             // Not JSON at all: SwiftProtobuf's parser says where and why.
             return [Entry(line: line, event: Result { try IncidentEvent(jsonUTF8Bytes: bytes) }.mapError { problem(line, $0) })]

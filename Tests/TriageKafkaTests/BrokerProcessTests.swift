@@ -183,4 +183,43 @@ struct PublishTailTests {
         #expect(filtered.split(separator: "\n").count == 1 && filtered.contains("inc-2002"))
         #expect(try await broker.stop() == 0)
     }
+
+    /// Thousands of lines are published many at a time (not one round trip each), yet every line
+    /// is reported in input order, a bad line in the middle fails alone, and each incident's
+    /// events keep their order on the topic.
+    @Test func publishPipelinesThousandsOfLinesAndReportsEachInOrder() async throws {
+        let broker = try await BrokerProcess(arguments: ["--topic", "triage.incident-events:4"])
+        let incidents = 1_500
+        var lines: [String] = []
+        for index in 0..<incidents {
+            lines.append(
+                #"{"incidentId": "inc-p\#(index)", "opened": {"customerAccount": "a", "entitlementId": "p", "product": "billing", "severity": "SEVERITY_B", "coverage": "COVERAGE_24X7", "customerTimeZone": "UTC", "title": "t"}}"#
+            )
+            lines.append(#"{"incidentId": "inc-p\#(index)", "acknowledged": {"agentId": "agent-1"}}"#)
+        }
+        lines.insert("{not json", at: 1_234)  // line 1235
+        lines.append(#"{"incidentId": "inc-bad", "opened": {"severity": "SEVERITY_A"}}"#)  // the last line
+        let (status, output, errors) = try await runProcess(
+            triageExecutable, ["publish", "--bootstrap", broker.bootstrap, "--log-level", "error"],
+            input: lines.joined(separator: "\n"))
+        #expect(status == 1, "a failed line must make the exit code non-zero")
+        #expect(output.contains("published \(2 * incidents), failed 2"), "\(output.suffix(200))")
+        #expect(errors.contains("line 1235: error") && errors.contains("line \(lines.count): error"), "\(errors)")
+        // Every published line once, in input order; per incident, Opened before Acknowledged on one partition.
+        var reported: [Int] = []
+        var stored: [String: [(partition: Int, offset: Int)]] = [:]
+        for match in output.matches(of: /line (\d+): (\S+) (\w+) -> triage.incident-events\[(\d+)\]@(\d+)/) {
+            reported.append(Int(match.1)!)
+            stored[String(match.2), default: []].append((Int(match.4)!, Int(match.5)!))
+        }
+        #expect(reported.count == 2 * incidents && reported == reported.sorted())
+        #expect(!reported.contains(1_235))
+        #expect(stored.count == incidents)
+        for (incident, places) in stored {
+            #expect(
+                places.count == 2 && places[0].partition == places[1].partition && places[0].offset < places[1].offset,
+                "\(incident): \(places)")
+        }
+        #expect(try await broker.stop() == 0)
+    }
 }

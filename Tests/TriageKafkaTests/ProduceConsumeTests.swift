@@ -153,6 +153,48 @@ struct ProduceConsumeTests {
         await consumer.close()
     }
 
+    @Test func sendEachAndSubmitEachReportEveryRecordInOrder() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        var configuration = cluster.producerConfiguration()
+        configuration.maximumQueuedMessages = 16  // queue-full waits in the middle of a batch
+        let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
+        // Every 50th record goes to a partition that does not exist: it fails, its neighbours do not.
+        let records = (0..<300).map {
+            KafkaProducerMessage(
+                topic: topic, key: Array("k".utf8), value: Array("\($0)".utf8), partition: $0 % 50 == 7 ? 99 : Int32($0 % 2))
+        }
+        let outcomes = await producer.sendEach(records)
+        #expect(outcomes.count == 300)
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .success(let report):
+                #expect(index % 50 != 7, "record \(index) should have failed")
+                #expect(report.partition == Int32(index % 2) && report.topic == topic)
+            case .failure(let error):
+                #expect(index % 50 == 7, "record \(index) failed: \(error)")
+            }
+        }
+        // Pipelined: three batches handed over before the first is acknowledged keep their order.
+        let batches = (0..<3).map { batch in
+            (0..<200).map { KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("b\(batch)-\($0)".utf8), partition: 0) }
+        }
+        let (done, finished) = AsyncStream.makeStream(of: (Int, [Result<KafkaDeliveryReport, KafkaError>]).self)
+        for (index, batch) in batches.enumerated() {
+            await producer.submitEach(batch) { finished.yield((index, $0)) }
+        }
+        var offsets: [Int: [Int64]] = [:]
+        for await (index, results) in done {
+            offsets[index] = results.map { (try? $0.get().offset) ?? -1 }
+            if offsets.count == 3 { break }
+        }
+        let all = (0..<3).flatMap { offsets[$0] ?? [] }
+        #expect(all.count == 600 && !all.contains(-1))
+        #expect(all == all.sorted() && Set(all).count == 600, "batches stored in the order they were handed over")
+        #expect(await producer.sendEach([]).isEmpty)
+        await producer.close()
+    }
+
     @Test func orderingPerKey() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 4)
