@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Mustache
 
 /// The texts notifications say, as Mustache templates per template name and channel part:
@@ -172,15 +173,13 @@ public struct NotificationTemplates: Sendable {
         values["incident_id"] = notification.incidentID
         values["recipient"] = notification.recipient
         values["template"] = notification.template
-        let zone = notification.payload["customer_time_zone"].flatMap { TimeZone(identifier: $0) }
+        let zone = notification.payload["customer_time_zone"] ?? ""
         for key in ["occurred_at", "deadline"] {
             // A request without `occurred_at` is about the moment it was requested.
             let instant =
                 notification.payload[key].flatMap { try? Date.ISO8601FormatStyle().parse($0) }
                 ?? (key == "occurred_at" ? notification.requestedAt : nil)
-            if let instant {
-                values[key + "_local"] = Self.localTime(instant, zone: zone ?? TimeZone(identifier: "UTC")!, language: language)
-            }
+            if let instant { values[key + "_local"] = Self.localTime(instant, zone: zone, language: language) }
         }
         if part == .chat {
             values = values.mapValues { ($0 as? String).map(Self.slackEscaped) ?? $0 }
@@ -192,13 +191,24 @@ public struct NotificationTemplates: Sendable {
 
     /// `instant` for people: date, time and zone in `language`'s conventions
     /// ("December 3, 2026 at 9:15 AM EST", "3. Dezember 2026 um 09:15 GMT-5").
-    static func localTime(_ instant: Date, zone: TimeZone, language: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: isLanguageTag(language) ? language.replacingOccurrences(of: "-", with: "_") : "en")
-        formatter.timeZone = zone
-        formatter.setLocalizedDateFormatFromTemplate("yMMMMdjmmz")
-        return formatter.string(from: instant)
+    /// `zone`: an IANA name; empty or unknown is UTC.
+    static func localTime(_ instant: Date, zone: String, language: String) -> String {
+        let locale = isLanguageTag(language) ? language.replacingOccurrences(of: "-", with: "_") : "en"
+        let key = locale + "|" + zone
+        // Building a formatter (locale data, the pattern for the language) cost more than the rest
+        // of a delivery; one per language and zone is kept, and used under the lock.
+        return localTimeFormatters.withLock { formatters in
+            if let formatter = formatters[key] { return formatter.string(from: instant) }
+            if formatters.count >= 512 { formatters.removeAll() }  // nonsense languages and zones cannot grow it for ever
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: locale)
+            formatter.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!
+            formatter.setLocalizedDateFormatFromTemplate("yMMMMdjmmz")
+            formatters[key] = formatter
+            return formatter.string(from: instant)
+        }
     }
+    private static let localTimeFormatters = Mutex<[String: DateFormatter]>([:])
 
     static func slackEscaped(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
