@@ -63,9 +63,11 @@ public final class EntitlementLedgerWorker: Service, Sendable {
     private let worker: StreamWorker<LedgerProcessor>
     private let figures: LedgerFigures
 
-    /// - Parameter answered: Told of the answers once they are stored, in the order decided: the
-    ///   ``LedgerClient`` of the same process, whose callers then need not wait for the reply
-    ///   topic to be read back (it reads them there too; an answer arrives once either way).
+    /// - Parameter answered: Told of a batch's answers, in the order decided, once its events
+    ///   are stored (as the answers are written): the ``LedgerClient`` of the same process, whose
+    ///   callers then wait neither for the answers to be stored nor for the reply topic to be
+    ///   read back (it reads them there too; an answer arrives once either way). An answer is
+    ///   final then: after a crash its command is decided again, the same way.
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: BillingPolicy,
         topics: LedgerTopics = .init(), health: WorkerHealth = .init(), logger: Logger,
@@ -138,12 +140,6 @@ public final class EntitlementLedgerWorker: Service, Sendable {
 
 final class LedgerFigures: Sendable {
     let value = Mutex(LedgerStatistics())
-}
-
-/// A step's answers, from when they are built (once the events are stored) to when they are
-/// stored themselves.
-final class WrittenReplies: Sendable {
-    let value = Mutex<[EntitlementReply]>([])
 }
 
 /// The ledger's logic: commands in; events, directory entries, states and answers out.
@@ -311,10 +307,9 @@ struct LedgerProcessor: StreamProcessor {
             }
         }
         output.write(contentsOf: directory, phase: Self.eventsPhase)
-        // The answers as written, for `answered` once they are stored.
-        let written = answered == nil || pending.isEmpty ? nil : WrittenReplies()
         if !pending.isEmpty {
             let repliesTopic = topics.replies
+            let answered = self.answered
             output.write(phase: Self.repliesPhase) { [pending, origins] stored in
                 var replies = pending.map(\.reply)
                 for (report, origin) in zip(stored, origins) {
@@ -325,13 +320,15 @@ struct LedgerProcessor: StreamProcessor {
                     position.offset = report.offset
                     replies[origin.pending].events.append(position)
                 }
-                written?.value.withLock { $0 = replies }
+                // Final once the events are stored: after a crash the same answers are given
+                // again (see the type's comment), so the waiting caller need not wait for them
+                // to be stored as well.
+                answered?(replies)
                 return try replies.map {
                     KafkaProducerMessage(topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes())
                 }
             }
         }
-        if let answered, let written { output.whenDelivered { answered(written.value.withLock { $0 }) } }
         let figures = self.figures
         let commands = batch.count
         output.whenDelivered { [accepted, rejected, skipped, poisoned] in
