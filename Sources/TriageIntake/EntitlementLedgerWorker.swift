@@ -6,7 +6,7 @@ import Synchronization
 public import TriageEntitlements
 public import TriageKafka
 public import TriageOps
-import TriageSchema
+public import TriageSchema
 import TriageStreams
 
 /// Topics of the entitlement ledger and the intake.
@@ -46,30 +46,39 @@ public struct LedgerStatistics: Sendable, Hashable {
 /// one entitlement are applied one after another by one process, whichever intake sent them:
 /// two opens racing for the last credit are ordered by the partition, and exactly one wins.
 /// Runs on ``StreamWorker``: state lives in the co-partitioned compacted `triage.entitlements`,
-/// restored when a partition is assigned. Per batch: apply every command
-/// (``EntitlementLedger``, pure); write the lifecycle events of accepted commands (completed
-/// with the decision) and their directory entries, then the new entitlement states (each
-/// stamped with the offset of the command that changed it), then the answers on
-/// `triage.entitlement-replies` naming where the events were stored; the offsets are stored
-/// after all three. After a crash, a redelivered command at or below its entitlement's stamped
-/// offset is skipped (its events are out: they precede the state), so a rejection stays a
-/// rejection even if later commands freed a credit; a command past the stamp is applied again
-/// to the same state and decides the same way (its events get the same ids, which consumers
-/// drop as duplicates).
+/// restored when a partition is assigned. Per batch (every command fetched at once, applied in
+/// partition order by this one writer): apply every command (``EntitlementLedger``, pure);
+/// write the lifecycle events of accepted commands (completed with the decision) and their
+/// directory entries, then, together, the new entitlement states (one per entitlement the
+/// batch changed, stamped with the offset of the last command that changed it) and the answers
+/// on `triage.entitlement-replies` naming where the events were stored; the offsets are stored
+/// after both phases. After a crash, a redelivered command at or below its entitlement's
+/// stamped offset is skipped (its events are out: they precede the state), so a rejection
+/// stays a rejection even if later commands freed a credit; a command past the stamp is applied
+/// again to the same state and decides the same way (its events get the same ids, which
+/// consumers drop as duplicates) — which is also why an answer may leave with its state rather
+/// than after it: an answer whose state was not stored is given again, identically.
 public final class EntitlementLedgerWorker: Service, Sendable {
     public let health: WorkerHealth
     private let worker: StreamWorker<LedgerProcessor>
     private let figures: LedgerFigures
 
+    /// - Parameter answered: Told of a batch's answers, in the order decided, once its events
+    ///   are stored (as the answers are written): the ``LedgerClient`` of the same process, whose
+    ///   callers then wait neither for the answers to be stored nor for the reply topic to be
+    ///   read back (it reads them there too; an answer arrives once either way). An answer is
+    ///   final then: after a crash its command is decided again, the same way.
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, policy: BillingPolicy,
-        topics: LedgerTopics = .init(), health: WorkerHealth = .init(), logger: Logger
+        topics: LedgerTopics = .init(), health: WorkerHealth = .init(), logger: Logger,
+        answered: (@Sendable ([EntitlementReply]) -> Void)? = nil
     ) {
         let figures = LedgerFigures()
         self.figures = figures
         self.health = health
         worker = StreamWorker(
-            processor: LedgerProcessor(policy: policy, topics: topics, figures: figures), consumer: consumer, producer: producer,
+            processor: LedgerProcessor(policy: policy, topics: topics, figures: figures, answered: answered), consumer: consumer,
+            producer: producer,
             configuration: StreamWorkerConfiguration(
                 worker: "ledger", client: client, deadLetterTopic: topics.deadLetter,
                 restoreObserver: { _, seconds in figures.value.withLock { $0.lastRestoreSeconds = seconds } }
@@ -141,15 +150,19 @@ struct LedgerProcessor: StreamProcessor {
     let policy: BillingPolicy
     let topics: LedgerTopics
     let figures: LedgerFigures
+    let answered: (@Sendable ([EntitlementReply]) -> Void)?
     var owned: [Int32: [String: Entitlement]] = [:]
 
-    /// Events and directory entries first, then the states, then the answers: a stored state
-    /// means its command's events are out, which is what lets a redelivered command be skipped.
+    /// Events and directory entries first, then the states and the answers: a stored state
+    /// means its command's events are out, which is what lets a redelivered command be skipped;
+    /// an answer names where its events were stored, so it too waits for the first phase (and
+    /// no longer: waiting for the states as well would cost every call another round trip).
     static let eventsPhase = 0
     static let statesPhase = 1
-    static let repliesPhase = 2
+    static let repliesPhase = 1
 
-    init(policy: BillingPolicy, topics: LedgerTopics, figures: LedgerFigures) {
+    init(policy: BillingPolicy, topics: LedgerTopics, figures: LedgerFigures, answered: (@Sendable ([EntitlementReply]) -> Void)? = nil) {
+        self.answered = answered
         self.input = topics.requests
         self.changelog = Changelog(topic: topics.entitlements) { bytes in try LedgerJSON.decode(Entitlement.self, from: Array(bytes)) }
         self.policy = policy
@@ -167,6 +180,11 @@ struct LedgerProcessor: StreamProcessor {
         updateCount()
     }
 
+    private struct StateKey: Hashable {
+        var partition: Int32
+        var entitlementID: String
+    }
+
     private struct Pending {
         var reply: EntitlementReply
         var events: [IncidentEvent]
@@ -179,6 +197,10 @@ struct LedgerProcessor: StreamProcessor {
 
     mutating func process(_ batch: [KafkaMessage], output: inout StreamOutput) throws {
         var pending: [Pending] = []
+        // The states the batch changed, each written once (its last value): a compacted topic
+        // keeps only the last anyway, and an entitlement's state grows with its charges.
+        var changedStates: [StateKey: Entitlement] = [:]
+        var changedOrder: [StateKey] = []
         var accepted = 0
         var rejected = 0
         var skipped = 0
@@ -241,14 +263,8 @@ struct LedgerProcessor: StreamProcessor {
                     changed.appliedRequestOffset = message.offset
                     next = changed
                     owned[message.partition, default: [:]][request.entitlementID] = changed
-                    output.write(
-                        KafkaProducerMessage(
-                            topic: topics.entitlements, key: Array(request.entitlementID.utf8), value: try LedgerJSON.encode(changed),
-                            headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)],
-                            partition: message.partition
-                        ),
-                        phase: Self.statesPhase
-                    )
+                    let key = StateKey(partition: message.partition, entitlementID: request.entitlementID)
+                    if changedStates.updateValue(changed, forKey: key) == nil { changedOrder.append(key) }
                 }
                 reply.setLedgerAnswer(.success(result))
                 var newlyOpened: Set<String> = []
@@ -261,6 +277,16 @@ struct LedgerProcessor: StreamProcessor {
                     )
                 )
             }
+        }
+        for key in changedOrder {
+            output.write(
+                KafkaProducerMessage(
+                    topic: topics.entitlements, key: Array(key.entitlementID.utf8), value: try LedgerJSON.encode(changedStates[key]!),
+                    headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)],
+                    partition: key.partition
+                ),
+                phase: Self.statesPhase
+            )
         }
         // The events in order, then their directory entries: the first phase's reports up to
         // `origins.count` are the events', which the answers name.
@@ -283,6 +309,7 @@ struct LedgerProcessor: StreamProcessor {
         output.write(contentsOf: directory, phase: Self.eventsPhase)
         if !pending.isEmpty {
             let repliesTopic = topics.replies
+            let answered = self.answered
             output.write(phase: Self.repliesPhase) { [pending, origins] stored in
                 var replies = pending.map(\.reply)
                 for (report, origin) in zip(stored, origins) {
@@ -293,6 +320,10 @@ struct LedgerProcessor: StreamProcessor {
                     position.offset = report.offset
                     replies[origin.pending].events.append(position)
                 }
+                // Final once the events are stored: after a crash the same answers are given
+                // again (see the type's comment), so the waiting caller need not wait for them
+                // to be stored as well.
+                answered?(replies)
                 return try replies.map {
                     KafkaProducerMessage(topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes())
                 }

@@ -60,11 +60,13 @@ public struct IntakeInstance: Sendable {
             logger: logger
         )
         health = WorkerHealth()
-        ledger = EntitlementLedgerWorker(
-            consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger)
         let ledgerClient = LedgerClient(
             producer: producer, client: client, replyPartitions: partitions[topics.replies]!, topics: topics, timeout: ledgerTimeout,
             logger: logger
+        )
+        ledger = EntitlementLedgerWorker(
+            consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger,
+            answered: ledgerClient.answered
         )
         entitlements = KeyedTopicView<Entitlement>.entitlements(
             partitions: partitions[topics.entitlements]!, topics: topics, client: client, logger: logger)

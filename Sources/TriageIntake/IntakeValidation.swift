@@ -82,7 +82,7 @@ struct FieldCheck {
     /// Records a problem when `value` is blank; returns whether it is present.
     @discardableResult
     mutating func required(_ value: String, _ field: String) -> Bool {
-        let present = !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        let present = !Self.isBlank(value)
         require(present, field, "required")
         return present
     }
@@ -91,11 +91,31 @@ struct FieldCheck {
     /// formatting characters. Returns whether it is present and well-formed.
     @discardableResult
     mutating func identifier(_ value: String, _ field: String, required: Bool = true, limit: Int = IntakeLimits.identifierBytes) -> Bool {
-        if value.isEmpty || (required && value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty) {
+        if value.isEmpty || (required && Self.isBlank(value)) {
             if required { self.required(value, field) }
             return false
         }
         return text(value, field, limit: limit, allowing: [])
+    }
+
+    /// Whether `value` is empty once whitespace and line breaks are trimmed (without trimming:
+    /// Foundation's trimming bridges the string, on every field of every call).
+    static func isBlank(_ value: String) -> Bool {
+        value.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) }
+    }
+
+    /// Whether `tag` has the shape of a BCP 47 language tag, `^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`
+    /// (checked by hand: a regular expression is compiled again on every call).
+    static func isLanguageTag(_ tag: String) -> Bool {
+        let parts = tag.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy(isASCIILetter) else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            (2...8).contains(part.count) && part.allSatisfy { isASCIILetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        }
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
     /// Free text: at most `limit` bytes; control characters only where `allowing` says (tab and
@@ -184,7 +204,7 @@ extension Triage_V1_OpenIncidentRequest: IntakeFields {
         check.severity(severity, "severity")
         if check.identifier(language, "language", limit: 35) {
             check.require(
-                language.range(of: #"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"#, options: .regularExpression) != nil,
+                FieldCheck.isLanguageTag(language),
                 "language", "\(IntakeValidation.quoted(language)) is not a BCP 47 tag such as en or de-CH"
             )
         }

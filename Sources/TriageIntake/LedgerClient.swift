@@ -50,6 +50,12 @@ public final class LedgerClient: Service, Sendable {
         }
     }
     public func stop() { follower.stop() }
+
+    /// Answers stored by the ledger of this process (``EntitlementLedgerWorker``'s `answered`),
+    /// handed over before the reply topic is read back.
+    public func answered(_ replies: [EntitlementReply]) {
+        for reply in replies { waiters.resume(reply) }
+    }
     /// Returns once replies are being followed.
     public func ready() async throws { try await follower.waitUntilCaughtUp() }
 
@@ -70,18 +76,23 @@ public final class LedgerClient: Service, Sendable {
         // Registered before sending: the answer may arrive before this task looks for it.
         let slot = waiters.register(requestID)
         defer { waiters.remove(requestID, slot) }
-        _ = try await producer.send(
+        // Handed over without waiting for the broker's acknowledgement: the answer can only
+        // come after the request was stored, and a failed delivery ends the wait with its error.
+        // Requests of concurrent calls leave in librdkafka's batches.
+        await producer.submit([
             KafkaProducerMessage(
                 topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes(),
                 headers: traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? []
             )
-        )
-        guard let reply = await slot.wait(timeout: timeout) else {
+        ]) { error in
+            if let error { slot.fill(.failure(error)) }
+        }
+        guard let outcome = await slot.wait(timeout: timeout) else {
             throw LedgerUnavailable(
                 "the entitlement ledger did not answer within \(timeout) (does an intake own the partition of \(entitlementID) on \(topics.requests)?)"
             )
         }
-        return try LedgerAnswer(reply)
+        return try LedgerAnswer(try outcome.get())
     }
 }
 
@@ -116,21 +127,23 @@ private final class Waiters: Sendable {
     }
 
     func resume(_ reply: EntitlementReply) {
-        for slot in slots.withLock({ $0[reply.requestID] ?? [] }) { slot.fill(reply) }
+        for slot in slots.withLock({ $0[reply.requestID] ?? [] }) { slot.fill(.success(reply)) }
     }
 }
 
-/// One awaited reply: filled by the reply reader, awaited by the caller, whichever comes first.
+/// One awaited reply (or the failure to send its request): filled by the reply reader or the
+/// producer, awaited by the caller, whichever comes first.
 private final class ReplySlot: Sendable {
+    typealias Outcome = Result<EntitlementReply, KafkaError>
     private struct State {
-        var reply: EntitlementReply?
-        var waiter: CheckedContinuation<EntitlementReply?, Never>?
+        var reply: Outcome?
+        var waiter: CheckedContinuation<Outcome?, Never>?
         var done = false
     }
     private let state = Mutex(State())
 
-    func fill(_ reply: EntitlementReply) {
-        let waiter: CheckedContinuation<EntitlementReply?, Never>? = state.withLock { state in
+    func fill(_ reply: Outcome) {
+        let waiter: CheckedContinuation<Outcome?, Never>? = state.withLock { state in
             guard !state.done, state.reply == nil else { return nil }
             state.reply = reply
             guard let waiter = state.waiter else { return nil }
@@ -142,7 +155,7 @@ private final class ReplySlot: Sendable {
     }
 
     private func expire() {
-        let waiter: CheckedContinuation<EntitlementReply?, Never>? = state.withLock { state in
+        let waiter: CheckedContinuation<Outcome?, Never>? = state.withLock { state in
             guard !state.done else { return nil }
             state.done = true
             defer { state.waiter = nil }
@@ -152,15 +165,15 @@ private final class ReplySlot: Sendable {
     }
 
     /// The reply, or `nil` after `timeout` (or on cancellation).
-    func wait(timeout: Duration) async -> EntitlementReply? {
+    func wait(timeout: Duration) async -> Outcome? {
         let timer = Task {
             try? await Task.sleep(for: timeout)
             self.expire()
         }
         defer { timer.cancel() }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<EntitlementReply?, Never>) in
-                let ready: EntitlementReply?? = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome?, Never>) in
+                let ready: Outcome?? = state.withLock { state in
                     if let reply = state.reply {
                         state.done = true
                         return .some(reply)

@@ -357,9 +357,11 @@ struct IntakeServiceTests {
             request = openRequest("v")
             request.severity = .unspecified
             await expectInvalid("severity", request)
-            request = openRequest("v")
-            request.language = "english please"
-            await expectInvalid("language", request)
+            for tag in ["english please", "e", "en-", "en-x", "en_US", "dé", "en-toolongtag", "-en"] {
+                request = openRequest("v")
+                request.language = tag
+                await expectInvalid("language", request)
+            }
             request = openRequest("v")
             request.customerTimeZone = "Mars/Olympus"
             await expectInvalid("customer_time_zone", request)
@@ -389,7 +391,9 @@ struct IntakeServiceTests {
                 Issue.record("unexpected \(error)")
             }
 
-            let incident = try await intake.openIncident(openRequest("v-ok"), metadata: acme).incidentID
+            var valid = openRequest("v-ok")
+            valid.language = "de-CH-1996"  // subtags after the language
+            let incident = try await intake.openIncident(valid, metadata: acme).incidentID
             let noAgent = await status { try await intake.acknowledge(.with { $0.incidentID = incident }, metadata: acme) }
             #expect(noAgent?.0 == .invalidArgument && noAgent?.1.hasPrefix("agent_id:") == true)
             let noIncident = await status {

@@ -10,6 +10,7 @@ struct TraceContextTests {
         #expect(context?.spanID == "00f067aa0ba902b7")
         #expect(context?.flags == 1)
         #expect(context?.traceparent == header)
+        #expect(TraceContext(traceparent: " \(header)\t") == context, "padding is trimmed")
         #expect(
             TraceContext(traceparent: "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01")?.traceID
                 == "4bf92f3577b34da6a3ce929d0e0e4736")
