@@ -100,7 +100,7 @@ bench:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(BENCH_APT_PACKAGES)"
 	$(SWIFT) build -c release --package-path Benchmarks
 	@rm -rf $(BENCH_REPORT_DIR) && mkdir -p $(BENCH_REPORT_DIR)
-	@for bench in triage-bench publish-bench worker-bench router-bench escalator-bench notifier-bench intake-bench; do \
+	@for bench in triage-bench publish-bench worker-bench router-bench escalator-bench notifier-bench intake-bench scale-bench; do \
 		echo "== $$bench"; \
 		BENCH_REPORT_DIR=$(BENCH_REPORT_DIR) Benchmarks/.build/release/$$bench $(BENCH_ARGS) || echo "$$bench FAILED (exit $$?); the report will say it is missing"; \
 	done

@@ -131,6 +131,23 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Scale-out: router and escalator throughput with 1, 2 and 4 worker processes in one group.
+        .executableTarget(
+            name: "scale-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageKafka", package: "triage"),
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageStreams", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageEscalator", package: "triage"),
+                .product(name: "TriageRouting", package: "triage"),
+                .product(name: "TriageRouterWorker", package: "triage"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // Assembles docs/benchmarks.md from the figures every benchmark wrote (BENCH_REPORT_DIR).
         .executableTarget(
             name: "bench-report",

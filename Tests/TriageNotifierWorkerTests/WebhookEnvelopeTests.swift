@@ -42,7 +42,8 @@ struct WebhookEnvelopeTests {
             let target = try #require(try rules.deliveries(for: notification).first)
             let summary = Self.text(&generator)
             let body = WebhookEnvelope(notification: notification, target: target, summary: summary).json()
-            let parsed = try #require(try JSONSerialization.jsonObject(with: body) as? NSDictionary, "\(String(decoding: body, as: UTF8.self))")
+            let parsed = try #require(
+                try JSONSerialization.jsonObject(with: body) as? NSDictionary, "\(String(decoding: body, as: UTF8.self))")
             let expected: NSDictionary = [
                 "idempotency_key": target.idempotencyKey, "incident_id": notification.incidentID, "recipient": recipient,
                 "template": notification.template, "requested_at": notification.requestedAt.formatted(.iso8601),
