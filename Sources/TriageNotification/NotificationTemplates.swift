@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Mustache
+import Synchronization
 
 /// The texts notifications say, as Mustache templates per template name and channel part:
 /// `email-subject` and `email-body` (plain text), `chat` (the message `text`) and `webhook` (the
