@@ -30,9 +30,8 @@ public struct IncidentFacts: Sendable {
     /// Folds `event` into its incident's snapshot (a new one for an incident not seen before);
     /// `nil` for a duplicate. ``subscript(_:)`` then gives the snapshot to publish.
     public mutating func apply(_ event: IncidentEvent) -> AnalyticsRecord? {
-        var snapshot = snapshots[event.incidentID] ?? IncidentSnapshot(incidentID: event.incidentID)
-        guard let record = snapshot.apply(event, rules: rules) else { return nil }
-        snapshots[event.incidentID] = snapshot
-        return record
+        // Folded in place (one lookup, no copy of the snapshot). A duplicate changes nothing,
+        // and is never the first event of a new incident, so nothing is added for it.
+        snapshots[event.incidentID, default: IncidentSnapshot(incidentID: event.incidentID)].apply(event, rules: rules)
     }
 }

@@ -31,8 +31,8 @@ public struct IncidentEventValidator: Sendable {
         func require(_ condition: Bool, _ field: String, _ message: @autoclosure () -> String) {
             if !condition { problems.append(SchemaViolation(field: field, message: message())) }
         }
-        require(!event.eventID.trimmingCharacters(in: .whitespaces).isEmpty, "event_id", "is required (used for idempotency)")
-        require(!event.incidentID.trimmingCharacters(in: .whitespaces).isEmpty, "incident_id", "is required (the partition key)")
+        require(!Self.isBlank(event.eventID), "event_id", "is required (used for idempotency)")
+        require(!Self.isBlank(event.incidentID), "incident_id", "is required (the partition key)")
         // Out of Timestamp's range, converting to a Date overflows (a crash) and JSON has no text
         // for it: refused before anything else looks at the instants.
         require(event.occurredAt.isInProtobufRange, "occurred_at", Google_Protobuf_Timestamp.rangeMessage(event.occurredAt))
@@ -113,6 +113,20 @@ public struct IncidentEventValidator: Sendable {
     /// Throws the first violation.
     public func validate(_ event: IncidentEvent) throws(SchemaViolation) {
         if let first = violations(of: event).first { throw first }
+    }
+
+    /// Empty or only `CharacterSet.whitespaces` (what `trimmingCharacters(in: .whitespaces)`
+    /// would leave empty), without building the trimmed string: the check runs on every event
+    /// every worker reads, and Foundation's trimming bridges through `NSString`.
+    static func isBlank(_ text: String) -> Bool {
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                if scalar != " " && scalar != "\t" { return false }
+            } else if !CharacterSet.whitespaces.contains(scalar) {
+                return false
+            }
+        }
+        return true
     }
 
     static func isKnown(_ severity: Severity) -> Bool {
