@@ -164,7 +164,7 @@ struct AnalyticsProcessor: StreamProcessor {
         }
         for (partition, incidents) in touched {
             for incident in incidents {
-                guard let value = try facts[partition]?.snapshots[incident]?.jsonBytes() else { continue }
+                guard let value = try facts[partition]?.jsonBytes(of: incident) else { continue }
                 output.write(
                     KafkaProducerMessage(
                         topic: topics.incidentState, key: Array(incident.utf8), value: value, headers: snapshotHeaders, partition: partition

@@ -132,6 +132,13 @@ public struct JSONBuffer: Sendable {
     /// finite (`JSONEncoder` throws on NaN and the infinities; check first).
     @inlinable
     public mutating func double(_ value: Double, style: Style) {
+        // Whole numbers below 2^53 print as their digits (`description` only switches to an
+        // exponent above that): written without the float printer, the common case here.
+        if value.rounded(.towardZero) == value, value.magnitude < 9_007_199_254_740_992, value != 0 || value.sign == .plus {
+            int(Int64(value))
+            if style == .protobuf { raw(".0") }
+            return
+        }
         switch style {
         case .jsonEncoder:
             precondition(value.isFinite, "JSONEncoder writes no \(value)")

@@ -44,7 +44,8 @@ struct JSONBufferTests {
         let edges: [Double] = [
             0, -0.0, 1, -1, 0.1, 3840, 1e15, 1e16, 1e20, -1e-7, 1.5e-7, .leastNonzeroMagnitude, .leastNormalMagnitude,
             .greatestFiniteMagnitude,
-            1_764_921_600.123, 123_456_789_012_345_680,
+            1_764_921_600.123, 123_456_789_012_345_680, 9_007_199_254_740_991, 9_007_199_254_740_992, 9_007_199_254_740_994,
+            -9_007_199_254_740_991, 999_999_999_999_999, 1e15 + 0.5, 0.999, -0.5, 4_503_599_627_370_495.5,
         ]
         let randoms = (0..<500).map { _ in Double(bitPattern: next()) }.filter(\.isFinite)
         for value in edges + randoms {
