@@ -1,5 +1,6 @@
 import Foundation
 public import SwiftProtobuf
+import TriageCore
 public import TriageSchema
 
 extension AnalyticsRecord {
@@ -18,36 +19,116 @@ extension AnalyticsRecord {
     /// (an empty `team`, `breached: false`, zero counts); sinks want stable columns, so the
     /// omitted defaults are added back (`""`, `false`, `0`, `0.0` — doubles always look like
     /// doubles, as SwiftProtobuf prints `3840.0`, so type inference in sinks sees a float —
-    /// `SEVERITY_UNSPECIFIED`). The two
+    /// `SEVERITY_UNSPECIFIED`) after the mapping's members. The two
     /// fields with presence, `first_response_business_minutes` and
     /// `breached_by_business_minutes`, stay absent until known. Any protobuf JSON parser reads
     /// the result back into the same message. Documented by `schemas/analytics-record.schema.json`.
     public func publishedJSON() throws -> String {
-        var json = try jsonString(options: Self.publishedJSONOptions)
-        let defaults = Self.defaultColumns.filter { $0.isDefault(self) }.map { "\"\($0.name)\":\($0.literal)" }
-        guard !defaults.isEmpty, json.last == "}" else { return json }
-        json.removeLast()
-        return json + (json == "{" ? "" : ",") + defaults.joined(separator: ",") + "}"
+        String(decoding: try publishedJSONBytes(), as: UTF8.self)
     }
 
-    /// The fields without presence, with the JSON literal of their default value, in field order.
-    private static let defaultColumns: [(name: String, literal: String, isDefault: @Sendable (AnalyticsRecord) -> Bool)] = [
-        ("event_id", "\"\"", { $0.eventID.isEmpty }),
-        ("incident_id", "\"\"", { $0.incidentID.isEmpty }),
-        ("event_type", "\"\"", { $0.eventType.isEmpty }),
-        ("severity", "\"SEVERITY_UNSPECIFIED\"", { $0.severity == .unspecified }),
-        ("coverage", "\"COVERAGE_UNSPECIFIED\"", { $0.coverage == .unspecified }),
-        ("product", "\"\"", { $0.product.isEmpty }),
-        ("customer_account", "\"\"", { $0.customerAccount.isEmpty }),
-        ("team", "\"\"", { $0.team.isEmpty }),
-        ("assigned_agent_id", "\"\"", { $0.assignedAgentID.isEmpty }),
-        ("breached", "false", { !$0.breached }),
-        ("reassignment_count", "0", { $0.reassignmentCount == 0 }),
-        ("waiting_on_customer_minutes", "0.0", { $0.waitingOnCustomerMinutes == 0 }),
-        ("outcome", "\"\"", { $0.outcome.isEmpty }),
-        ("escalation_level", "0", { $0.escalationLevel == 0 }),
-        ("sla_target", "\"\"", { $0.slaTarget.isEmpty }),
-    ]
+    /// ``publishedJSON()`` as UTF-8, written directly (``JSONBuffer``): the bytes
+    /// `jsonString(options: publishedJSONOptions)` gives, then the defaults it leaves out, in
+    /// field order. Throws `JSONEncodingError.timestampRange` as the mapping does.
+    public func publishedJSONBytes() throws -> [UInt8] {
+        var json = JSONBuffer(capacity: 320 + eventID.utf8.count + incidentID.utf8.count)
+        json.raw("{")
+        var first = true
+        func key(_ name: StaticString) {
+            json.key(name, first: first)
+            first = false
+        }
+        // The mapping's members: the fields with a value, in field order.
+        if !eventID.isEmpty { key("event_id"); json.string(eventID, style: .protobuf) }
+        if !incidentID.isEmpty { key("incident_id"); json.string(incidentID, style: .protobuf) }
+        if !eventType.isEmpty { key("event_type"); json.string(eventType, style: .protobuf) }
+        if hasOccurredAt { key("occurred_at"); try Self.writeTimestamp(occurredAt, into: &json) }
+        if severity != .unspecified { key("severity"); Self.writeEnum(severity, into: &json) }
+        if coverage != .unspecified { key("coverage"); Self.writeEnum(coverage, into: &json) }
+        if !product.isEmpty { key("product"); json.string(product, style: .protobuf) }
+        if !customerAccount.isEmpty { key("customer_account"); json.string(customerAccount, style: .protobuf) }
+        if !team.isEmpty { key("team"); json.string(team, style: .protobuf) }
+        if !assignedAgentID.isEmpty { key("assigned_agent_id"); json.string(assignedAgentID, style: .protobuf) }
+        if hasFirstResponseBusinessMinutes {
+            key("first_response_business_minutes")
+            json.double(firstResponseBusinessMinutes, style: .protobuf)
+        }
+        if breached { key("breached"); json.bool(true) }
+        if hasBreachedByBusinessMinutes { key("breached_by_business_minutes"); json.double(breachedByBusinessMinutes, style: .protobuf) }
+        if reassignmentCount != 0 { key("reassignment_count"); json.int(reassignmentCount) }
+        // The mapping, like the generated code, tells a double's default by its bit pattern
+        // (-0.0 is printed).
+        if waitingOnCustomerMinutes.bitPattern != 0 {
+            key("waiting_on_customer_minutes")
+            json.double(waitingOnCustomerMinutes, style: .protobuf)
+        }
+        if !outcome.isEmpty { key("outcome"); json.string(outcome, style: .protobuf) }
+        if escalationLevel != 0 { key("escalation_level"); json.int(escalationLevel) }
+        if !slaTarget.isEmpty { key("sla_target"); json.string(slaTarget, style: .protobuf) }
+        // The defaults it leaves out, in field order.
+        if eventID.isEmpty { key("event_id"); json.raw("\"\"") }
+        if incidentID.isEmpty { key("incident_id"); json.raw("\"\"") }
+        if eventType.isEmpty { key("event_type"); json.raw("\"\"") }
+        if severity == .unspecified { key("severity"); json.raw("\"SEVERITY_UNSPECIFIED\"") }
+        if coverage == .unspecified { key("coverage"); json.raw("\"COVERAGE_UNSPECIFIED\"") }
+        if product.isEmpty { key("product"); json.raw("\"\"") }
+        if customerAccount.isEmpty { key("customer_account"); json.raw("\"\"") }
+        if team.isEmpty { key("team"); json.raw("\"\"") }
+        if assignedAgentID.isEmpty { key("assigned_agent_id"); json.raw("\"\"") }
+        if !breached { key("breached"); json.raw("false") }
+        if reassignmentCount == 0 { key("reassignment_count"); json.raw("0") }
+        if waitingOnCustomerMinutes.bitPattern == 0 { key("waiting_on_customer_minutes"); json.raw("0.0") }
+        if outcome.isEmpty { key("outcome"); json.raw("\"\"") }
+        if escalationLevel == 0 { key("escalation_level"); json.raw("0") }
+        if slaTarget.isEmpty { key("sla_target"); json.raw("\"\"") }
+        json.raw("}")
+        return json.bytes
+    }
+
+    /// A proto enum by name, or by number when it has none (as the mapping writes it).
+    private static func writeEnum(_ value: Severity, into json: inout JSONBuffer) {
+        switch value {
+        case .unspecified: json.raw("\"SEVERITY_UNSPECIFIED\"")
+        case .a: json.raw("\"SEVERITY_A\"")
+        case .b: json.raw("\"SEVERITY_B\"")
+        case .c: json.raw("\"SEVERITY_C\"")
+        case .UNRECOGNIZED(let number): json.int(number)
+        }
+    }
+
+    private static func writeEnum(_ value: Coverage, into json: inout JSONBuffer) {
+        switch value {
+        case .unspecified: json.raw("\"COVERAGE_UNSPECIFIED\"")
+        case .coverage24X7: json.raw("\"COVERAGE_24X7\"")
+        case .businessHours: json.raw("\"COVERAGE_BUSINESS_HOURS\"")
+        case .UNRECOGNIZED(let number): json.int(number)
+        }
+    }
+
+    /// A `google.protobuf.Timestamp` as the mapping writes it: RFC 3339 UTC with 0, 3, 6 or 9
+    /// fractional digits.
+    private static func writeTimestamp(_ timestamp: Google_Protobuf_Timestamp, into json: inout JSONBuffer) throws {
+        guard AnalyticsInstant.secondsRange.contains(timestamp.seconds), (0...999_999_999).contains(timestamp.nanos) else {
+            throw JSONEncodingError.timestampRange
+        }
+        let days = AnalyticsInstant.floorDivide(timestamp.seconds, 86_400)
+        let inDay = timestamp.seconds - days * 86_400
+        json.raw("\"")
+        AnalyticsInstant.writeDate(days: days, secondsInDay: inDay, into: &json)
+        let nanos = Int64(timestamp.nanos)
+        if nanos == 0 {
+        } else if nanos % 1_000_000 == 0 {
+            json.raw(".")
+            json.digits(nanos / 1_000_000, width: 3)
+        } else if nanos % 1_000 == 0 {
+            json.raw(".")
+            json.digits(nanos / 1_000, width: 6)
+        } else {
+            json.raw(".")
+            json.digits(nanos, width: 9)
+        }
+        json.raw("Z\"")
+    }
 }
 
 /// Instants in the analytics state: whole milliseconds, written as RFC 3339 UTC with three
@@ -74,6 +155,38 @@ enum AnalyticsInstant {
         let seconds = inDay / 1000
         return
             "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(inDay % 1000, 3))Z"
+    }
+
+    /// ``string(_:)``, quoted, written directly.
+    static func write(_ date: Date, into json: inout JSONBuffer) {
+        let millis = milliseconds(date)
+        let days = floorDivide(millis, 86_400_000)
+        let inDay = millis - days * 86_400_000
+        guard (0...9999).contains(civil(days: days).0) else {
+            json.string(string(date), style: .jsonEncoder)
+            return
+        }
+        json.raw("\"")
+        writeDate(days: days, secondsInDay: inDay / 1000, into: &json)
+        json.raw(".")
+        json.digits(inDay % 1000, width: 3)
+        json.raw("Z\"")
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` of a day since 1970 (whose year has four digits) and a second in it.
+    static func writeDate(days: Int64, secondsInDay seconds: Int64, into json: inout JSONBuffer) {
+        let (year, month, day) = civil(days: days)
+        json.digits(year, width: 4)
+        json.raw("-")
+        json.digits(month, width: 2)
+        json.raw("-")
+        json.digits(day, width: 2)
+        json.raw("T")
+        json.digits(seconds / 3600, width: 2)
+        json.raw(":")
+        json.digits(seconds / 60 % 60, width: 2)
+        json.raw(":")
+        json.digits(seconds % 60, width: 2)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what ``string(_:)`` writes), to the millisecond.
@@ -112,13 +225,13 @@ enum AnalyticsInstant {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
         let quotient = value / divisor
         return value % divisor < 0 ? quotient - 1 : quotient
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian, day 0 = 1970-01-01).
-    private static func civil(days: Int64) -> (Int64, Int64, Int64) {
+    static func civil(days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = floorDivide(z, 146_097)
         let dayOfEra = z - era * 146_097

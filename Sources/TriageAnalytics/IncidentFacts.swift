@@ -8,31 +8,57 @@ public import TriageSchema
 /// for each event publishes the record ``apply(_:)`` returns and the incident's new snapshot.
 public struct IncidentFacts: Sendable {
     public let rules: SlaRules
-    public private(set) var snapshots: [String: IncidentSnapshot] = [:]
+    /// Each snapshot in a box of its own: a partition holds thousands of snapshots of several
+    /// hundred bytes, and a dictionary that grows moves its values (a tenth of the feed's time
+    /// when they were stored inline). Boxes are copied before a change unless held only here,
+    /// so copies of the facts stay independent.
+    private var boxes: [String: SnapshotBox] = [:]
 
     public init(rules: SlaRules) {
         self.rules = rules
     }
 
-    public var count: Int { snapshots.count }
-    public subscript(incident: String) -> IncidentSnapshot? { snapshots[incident] }
+    /// Every snapshot by incident id (a copy: for inspection, not for the hot path).
+    public var snapshots: [String: IncidentSnapshot] { boxes.mapValues(\.snapshot) }
+    public var count: Int { boxes.count }
+    public subscript(incident: String) -> IncidentSnapshot? { boxes[incident]?.snapshot }
 
     /// Puts back a snapshot read from `triage.incident-state`.
     public mutating func restore(_ snapshot: IncidentSnapshot) {
-        snapshots[snapshot.incidentID] = snapshot
+        boxes[snapshot.incidentID] = SnapshotBox(snapshot)
     }
 
     /// Forgets an incident (a tombstone on `triage.incident-state`).
     public mutating func remove(_ incident: String) {
-        snapshots[incident] = nil
+        boxes[incident] = nil
     }
 
     /// Folds `event` into its incident's snapshot (a new one for an incident not seen before);
     /// `nil` for a duplicate. ``subscript(_:)`` then gives the snapshot to publish.
     public mutating func apply(_ event: IncidentEvent) -> AnalyticsRecord? {
-        var snapshot = snapshots[event.incidentID] ?? IncidentSnapshot(incidentID: event.incidentID)
-        guard let record = snapshot.apply(event, rules: rules) else { return nil }
-        snapshots[event.incidentID] = snapshot
-        return record
+        let incident = event.incidentID
+        guard boxes[incident] != nil else {
+            // A duplicate is never the first event of an incident: a new one is always kept.
+            var snapshot = IncidentSnapshot(incidentID: incident)
+            let record = snapshot.apply(event, rules: rules)
+            boxes[incident] = SnapshotBox(snapshot)
+            return record
+        }
+        if !isKnownUniquelyReferenced(&boxes[incident]!) { boxes[incident] = SnapshotBox(boxes[incident]!.snapshot) }
+        return boxes[incident]!.snapshot.apply(event, rules: rules)
     }
+
+    /// The JSON of an incident's snapshot (``IncidentSnapshot/jsonBytes()``) without copying it
+    /// out of its box; `nil` for an unknown incident.
+    public func jsonBytes(of incident: String) throws -> [UInt8]? {
+        try boxes[incident]?.snapshot.jsonBytes()
+    }
+}
+
+/// A snapshot on the heap (see ``IncidentFacts``). Mutated only while its one reference is
+/// held by one `IncidentFacts` (checked with `isKnownUniquelyReferenced`), hence Sendable.
+private final class SnapshotBox: @unchecked Sendable {
+    var snapshot: IncidentSnapshot
+
+    init(_ snapshot: IncidentSnapshot) { self.snapshot = snapshot }
 }

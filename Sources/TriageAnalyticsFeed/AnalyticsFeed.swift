@@ -96,6 +96,12 @@ struct AnalyticsProcessor: StreamProcessor {
     let topics: AnalyticsFeedTopics
     let figures: AnalyticsFigures
     let decoder = IncidentEventDecoder(validator: .init(allowedClockSkew: 86_400 * 365))
+    /// The same for every record: built once, shared by every message.
+    let recordHeaders = [
+        KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType),
+        KafkaHeader(name: TriageHeader.schema, string: "triage.v1.AnalyticsRecord"),
+    ]
+    let snapshotHeaders = [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)]
     var facts: [Int32: IncidentFacts] = [:]
 
     /// The records first, the snapshots once they are acknowledged: a snapshot never gets ahead
@@ -148,11 +154,8 @@ struct AnalyticsProcessor: StreamProcessor {
             }
             output.write(
                 KafkaProducerMessage(
-                    topic: topics.analytics, key: Array(event.incidentID.utf8), value: Array(try record.publishedJSON().utf8),
-                    headers: [
-                        KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType),
-                        KafkaHeader(name: TriageHeader.schema, string: "triage.v1.AnalyticsRecord"),
-                    ]
+                    topic: topics.analytics, key: Array(event.incidentID.utf8), value: try record.publishedJSONBytes(),
+                    headers: recordHeaders
                 ),
                 phase: Self.recordsPhase
             )
@@ -161,11 +164,10 @@ struct AnalyticsProcessor: StreamProcessor {
         }
         for (partition, incidents) in touched {
             for incident in incidents {
-                guard let snapshot = facts[partition]?[incident] else { continue }
+                guard let value = try facts[partition]?.jsonBytes(of: incident) else { continue }
                 output.write(
                     KafkaProducerMessage(
-                        topic: topics.incidentState, key: Array(incident.utf8), value: Array(try snapshot.jsonData()),
-                        headers: [KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.jsonContentType)], partition: partition
+                        topic: topics.incidentState, key: Array(incident.utf8), value: value, headers: snapshotHeaders, partition: partition
                     ),
                     phase: Self.snapshotsPhase
                 )

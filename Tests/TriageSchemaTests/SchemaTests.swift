@@ -354,3 +354,31 @@ struct OtherMessageTests {
         #expect(decoded.hasBreachedByBusinessMinutes && decoded.breachedByBusinessMinutes == 0)
     }
 }
+
+@Suite("Blank ids")
+struct BlankIDTests {
+    /// The validator's blank check agrees with `trimmingCharacters(in: .whitespaces)` (what it
+    /// used before), over strings of spaces of every kind and other characters (fixed seed).
+    @Test func anIDIsBlankExactlyWhenTrimmingWhitespaceLeavesNothing() {
+        let pieces = [
+            " ", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{1680}", "\u{2000}", "\u{2007}", "\u{200A}", "\u{200B}",
+            "\u{2028}", "\u{202F}", "\u{205F}", "\u{3000}", "\u{FEFF}", "a", "é", "😀", "-",
+        ]
+        var state: UInt64 = 42
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let validator = IncidentEventValidator()
+        for _ in 0..<2_000 {
+            let id = (0..<(next() % 5)).map { _ in pieces[next() % pieces.count] }.joined()
+            var event = IncidentEvent()
+            event.eventID = id
+            event.incidentID = id
+            let blank = id.trimmingCharacters(in: .whitespaces).isEmpty
+            let fields = Set(validator.violations(of: event).map(\.field))
+            #expect(fields.contains("event_id") == blank, "\(Array(id.unicodeScalars))")
+            #expect(fields.contains("incident_id") == blank, "\(Array(id.unicodeScalars))")
+        }
+    }
+}
