@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "TriageNotifierWorker",
             dependencies: [
-                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageNotification", "TriageSLA",
+                "TriageKafka", "TriageSchema", "TriageStreams", "TriageOps", "TriageNotification", "TriageSLA", "TriageCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

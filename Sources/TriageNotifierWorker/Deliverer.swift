@@ -3,6 +3,7 @@ public import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TriageCore
 public import TriageNotification
 
 /// Sends one rendered notification to one target over its channel and says how it went.
@@ -112,73 +113,34 @@ struct WebhookEnvelope {
     /// The envelope as JSON, keys sorted, written directly: `JSONSerialization` with sorted keys
     /// compared keys with locale-aware collation, which cost more than sending the request.
     func json() -> Data {
-        var json = JSONText()
-        json.bytes.append(UInt8(ascii: "{"))
+        var json = JSONBuffer()
+        json.raw("{")
         json.key("escalation_level", first: true)
-        if let level = target.escalationLevel { json.bytes.append(contentsOf: String(level).utf8) } else { json.raw("null") }
+        if let level = target.escalationLevel { json.int(level) } else { json.null() }
         json.key("idempotency_key")
-        json.string(target.idempotencyKey)
+        json.string(target.idempotencyKey, style: .jsonEncoder)
         json.key("incident_id")
-        json.string(notification.incidentID)
+        json.string(notification.incidentID, style: .jsonEncoder)
         json.key("payload")
-        json.bytes.append(UInt8(ascii: "{"))
+        json.raw("{")
         for (index, key) in notification.payload.keys.sorted().enumerated() {
-            if index > 0 { json.bytes.append(UInt8(ascii: ",")) }
-            json.string(key)
-            json.bytes.append(UInt8(ascii: ":"))
-            json.string(notification.payload[key]!)
+            if index > 0 { json.raw(",") }
+            json.string(key, style: .jsonEncoder)
+            json.raw(":")
+            json.string(notification.payload[key]!, style: .jsonEncoder)
         }
-        json.bytes.append(UInt8(ascii: "}"))
+        json.raw("}")
         json.key("recipient")
-        json.string(target.recipient)
+        json.string(target.recipient, style: .jsonEncoder)
         json.key("requested_at")
-        json.string(notification.requestedAt.formatted(.iso8601))
+        json.string(notification.requestedAt.formatted(.iso8601), style: .jsonEncoder)
         json.key("summary")
-        json.string(summary)
+        json.string(summary, style: .jsonEncoder)
         json.key("template")
-        json.string(notification.template)
+        json.string(notification.template, style: .jsonEncoder)
         json.key("urgent")
-        json.raw(notification.urgent ? "true" : "false")
-        json.bytes.append(UInt8(ascii: "}"))
+        json.bool(notification.urgent)
+        json.raw("}")
         return Data(json.bytes)
     }
-}
-
-/// A JSON document written byte by byte: strings escaped as JSON requires (quote, backslash,
-/// control characters), everything else as UTF-8.
-struct JSONText {
-    var bytes: [UInt8] = []
-
-    init() { bytes.reserveCapacity(512) }
-
-    mutating func raw(_ text: StaticString) { text.withUTF8Buffer { bytes.append(contentsOf: $0) } }
-
-    /// `"name":`, after a comma unless `first`.
-    mutating func key(_ name: StaticString, first: Bool = false) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        raw(name)
-        raw("\":")
-    }
-
-    mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20, 0x7F:
-                raw("\\u00")
-                bytes.append(Self.hex[Int(byte >> 4)])
-                bytes.append(Self.hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 }
