@@ -154,7 +154,8 @@ struct ValidationTests {
     }
 
     /// The blank check (no `trimmingCharacters`) refuses exactly what trimming
-    /// `CharacterSet.whitespaces` would leave empty: tabs and Unicode space separators, not newlines.
+    /// `CharacterSet.whitespaces` would leave empty (tabs and spaces, not newlines; on Linux also
+    /// U+200B).
     @Test func blankIdentifiersAreWhatTrimmingWhitespaceEmpties() {
         for id in ["", " ", "\t \t", "\u{00A0}", "\u{3000} \u{2009}", "\n", " \r ", "x", " x ", "\u{00A0}é", "\u{200B}"] {
             let blank = id.trimmingCharacters(in: .whitespaces).isEmpty
