@@ -326,11 +326,12 @@ struct RouterDesks: StreamProcessor {
             case .teamChanged: counts.teamChanged += 1
             case .queueWaiting: break
             }
+            // Serialized once: the outbox keeps the very bytes the event is published with.
             let bytes: [UInt8] = try event.serializedBytes()
             // The incident's trace goes on (the opening call's, through the routing record).
             let trace = step.traces[event.incidentID]
             output.write(
-                try event.kafkaRecord(topic: topics.incidentEvents, traceparent: trace?.child().traceparent), phase: 1,
+                event.kafkaRecord(topic: topics.incidentEvents, serialized: bytes, traceparent: trace?.child().traceparent), phase: 1,
                 on: partition)
             logger.info(
                 "routed",

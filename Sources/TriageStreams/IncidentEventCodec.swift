@@ -87,10 +87,18 @@ public struct IncidentEventPublisher: Sendable {
 extension IncidentEvent {
     /// The record of this event on `topic`: keyed by incident id, with the header conventions.
     public func kafkaRecord(topic: String = TriageTopic.incidentEvents, traceparent: String? = nil) throws -> KafkaProducerMessage {
+        kafkaRecord(topic: topic, serialized: try serializedBytes(), traceparent: traceparent)
+    }
+
+    /// ``kafkaRecord(topic:traceparent:)`` with the event's bytes serialized already (by the
+    /// caller, who keeps them too), so it is not serialized twice.
+    public func kafkaRecord(topic: String = TriageTopic.incidentEvents, serialized: [UInt8], traceparent: String? = nil)
+        -> KafkaProducerMessage
+    {
         KafkaProducerMessage(
             topic: topic,
             key: Array(incidentID.utf8),
-            value: try serializedBytes(),
+            value: serialized,
             headers: kafkaHeaders(traceparent: traceparent).map { KafkaHeader(name: $0.name, string: $0.value) }
         )
     }

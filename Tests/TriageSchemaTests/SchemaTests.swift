@@ -153,6 +153,17 @@ struct ValidationTests {
         #expect(fields { $0.event = nil } == ["event"])
     }
 
+    /// The blank check (no `trimmingCharacters`) refuses exactly what trimming
+    /// `CharacterSet.whitespaces` would leave empty (tabs and spaces, not newlines; on Linux also
+    /// U+200B).
+    @Test func blankIdentifiersAreWhatTrimmingWhitespaceEmpties() {
+        for id in ["", " ", "\t \t", "\u{00A0}", "\u{3000} \u{2009}", "\n", " \r ", "x", " x ", "\u{00A0}é", "\u{200B}"] {
+            let blank = id.trimmingCharacters(in: .whitespaces).isEmpty
+            #expect(fields { $0.incidentID = id }.contains("incident_id") == blank, "incident id \(Array(id.unicodeScalars))")
+            #expect(fields { $0.eventID = id }.contains("event_id") == blank, "event id \(Array(id.unicodeScalars))")
+        }
+    }
+
     @Test func anUnboundedSkewAcceptsAnyTimestamp() {
         let lenient = IncidentEventValidator(allowedClockSkew: .infinity, now: { Date(timeIntervalSince1970: 0) })
         #expect(lenient.violations(of: sampleEvents()[0]).isEmpty)

@@ -182,7 +182,8 @@ public struct StreamOutput: Sendable {
         return RecordCompletion(offsets: offsets, message: message)
     }
 
-    /// Runs `action` once this step's outputs are all acknowledged.
+    /// Runs `action` once this step's outputs are all acknowledged (in step order; possibly on
+    /// the producer's delivery thread, so it must not block: counters, not I/O).
     public mutating func whenDelivered(_ action: @escaping @Sendable () -> Void) {
         afterDelivery.append(action)
     }
