@@ -73,6 +73,7 @@ struct PublishCommand: AsyncParsableCommand {
             let publisher = try await connection.publisher(clock: clock, logger: logger)
             // Pipelined: chunks of events in flight at once, every line still reported in order.
             let bulk = IncidentEventBulkPublisher(publisher: publisher)
+            var reported = 0
             let (published, failures) = await bulk.publish(
                 entries,
                 prepare: { event in
@@ -80,6 +81,10 @@ struct PublishCommand: AsyncParsableCommand {
                     if !event.hasOccurredAt { event.occurredAt = Google_Protobuf_Timestamp(date: clock.now()) }
                 },
                 report: { outcome in
+                    // Reported lines reach a pipe or file as each chunk is done, not when the
+                    // process ends (a stopped or killed run still shows what it published).
+                    reported += 1
+                    if reported % 1_000 == 0 { fflush(stdout) }
                     switch outcome.result {
                     case .success(let report):
                         let event = outcome.event ?? IncidentEvent()
