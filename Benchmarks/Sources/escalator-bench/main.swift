@@ -118,11 +118,13 @@ let consumer = try KafkaConsumer(
     logger: logger
 )
 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
-let escalator = Escalator(consumer: consumer, producer: producer, client: client, policy: SlaPolicy(), logger: logger) { event in
-    guard case .escalated(let escalated) = event.event, escalated.level == 1 else { return }
-    let lag = Date().timeIntervalSince(event.occurredAt.date)
-    lags.record(seconds: lag)
-}
+let escalator = Escalator(
+    consumer: consumer, producer: producer, client: client, policy: SlaPolicy(), logger: logger,
+    onEmit: { event in
+        guard case .escalated(let escalated) = event.event, escalated.level == 1 else { return }
+        let lag = Date().timeIntervalSince(event.occurredAt.date)
+        lags.record(seconds: lag)
+    })
 let group = ServiceGroup(
     configuration: .init(services: [.init(service: producer), .init(service: escalator), .init(service: consumer)], logger: logger)
 )
