@@ -25,15 +25,17 @@ public struct SlaBook: Sendable {
         public var isEmpty: Bool { actions.isEmpty && changed.isEmpty && forgotten.isEmpty }
     }
 
-    public private(set) var incidents: [String: IncidentSla] = [:]
+    /// Every tracked incident's state (a copy; for inspection, not for the hot path).
+    public var incidents: [String: IncidentSla] { states.dictionary }
+    private var states = DenseStates()
     private var heap = Heap<Entry>()
     /// One shared ``SlaParties`` per distinct product, customer and team.
     private var parties: [SlaParties: SlaParties] = [:]
 
     public init() {}
 
-    public var count: Int { incidents.count }
-    public subscript(incident: String) -> IncidentSla? { incidents[incident] }
+    public var count: Int { states.count }
+    public subscript(incident: String) -> IncidentSla? { states[incident] }
 
     /// The earliest instant anything in the book is due.
     public mutating func nextDue() -> Date? {
@@ -46,12 +48,12 @@ public struct SlaBook: Sendable {
     /// an unknown incident are ignored (opened before the tracked history, or forgotten).
     public mutating func apply(_ input: SlaInput, to incident: String, at instant: Date, position: Int64, rules: SlaRules) -> Outcome {
         var outcome = Outcome()
-        if var state = incidents[incident] {
+        if var state = states[incident] {
             guard position > state.appliedThrough else { return outcome }
             var before = state
             for action in state.apply(input, at: instant, rules: rules) { outcome.actions.append((incident, action)) }
             state.appliedThrough = position
-            incidents[incident] = state
+            states[incident] = state
             if state.nextDueSeconds != before.nextDueSeconds { schedule(incident, state) }
             // Inputs that change nothing but the position (a read-back of our own event, a
             // repeated fact) need no changelog record: replaying them is a no-op too.
@@ -59,7 +61,7 @@ public struct SlaBook: Sendable {
             if before != state || !outcome.actions.isEmpty { outcome.changed.append(incident) }
         } else if case .opened(let severity, let coverage, let team) = input {
             let state = IncidentSla(openedAt: instant, severity: severity, coverage: coverage, team: team, rules: rules, position: position)
-            incidents[incident] = state
+            states[incident] = state
             schedule(incident, state)
             outcome.changed.append(incident)
         }
@@ -75,15 +77,15 @@ public struct SlaBook: Sendable {
         var stillDue: [(String, IncidentSla)] = []
         while let top = heap.min, top.due <= limit {
             heap.removeMin()
-            guard var state = incidents[top.id], state.nextDueSeconds == top.due else { continue }  // stale
+            guard var state = states[top.id], state.nextDueSeconds == top.due else { continue }  // stale
             if state.isForgettable(at: now, rules: rules) {
-                incidents[top.id] = nil
+                states[top.id] = nil
                 outcome.forgotten.append(top.id)
                 continue
             }
             let actions = state.fire(upTo: now, rules: rules)
             for action in actions { outcome.actions.append((top.id, action)) }
-            incidents[top.id] = state
+            states[top.id] = state
             if state.nextDueSeconds <= limit {
                 stillDue.append((top.id, state))
             } else {
@@ -99,7 +101,7 @@ public struct SlaBook: Sendable {
     public mutating func restore(_ incident: String, state: IncidentSla) {
         var state = state
         if let parties = state.parties { state.parties = intern(parties) }
-        incidents[incident] = state
+        states[incident] = state
         schedule(incident, state)
     }
 
@@ -107,11 +109,11 @@ public struct SlaBook: Sendable {
     /// returns whether the state changed (then it needs a changelog record).
     @discardableResult
     public mutating func setParties(product: String, customer: String, team: String, of incident: String) -> Bool {
-        guard var state = incidents[incident] else { return false }
+        guard var state = states[incident] else { return false }
         let given = SlaParties(product: product, customer: customer, team: team)
         guard state.parties != given else { return false }
         state.parties = intern(given)
-        incidents[incident] = state
+        states[incident] = state
         return true
     }
 
@@ -127,28 +129,67 @@ public struct SlaBook: Sendable {
     /// whether the state changed (then it needs a changelog record).
     @discardableResult
     public mutating func setTrace(_ trace: SlaTraceID, of incident: String) -> Bool {
-        guard var state = incidents[incident], state.trace == nil else { return false }
+        guard var state = states[incident], state.trace == nil else { return false }
         state.trace = trace
-        incidents[incident] = state
+        states[incident] = state
         return true
     }
 
     /// Removes an incident (a changelog tombstone).
     public mutating func remove(_ incident: String) {
-        incidents[incident] = nil
+        states[incident] = nil
     }
 
     private mutating func schedule(_ incident: String, _ state: IncidentSla) {
         guard state.nextDueSeconds.isFinite else { return }
         heap.insert(Entry(due: state.nextDueSeconds, id: incident))
-        if heap.count > 2 * incidents.count + 1_024 { rebuildHeap() }
+        if heap.count > 2 * states.count + 1_024 { rebuildHeap() }
     }
 
     private mutating func dropStaleTop() {
-        while let top = heap.min, incidents[top.id]?.nextDueSeconds != top.due { heap.removeMin() }
+        while let top = heap.min, states[top.id]?.nextDueSeconds != top.due { heap.removeMin() }
     }
 
     private mutating func rebuildHeap() {
-        heap = Heap(incidents.compactMap { id, state in state.nextDueSeconds.isFinite ? Entry(due: state.nextDueSeconds, id: id) : nil })
+        heap = Heap(states.all.compactMap { id, state in state.nextDueSeconds.isFinite ? Entry(due: state.nextDueSeconds, id: id) : nil })
     }
+}
+
+/// Incident states stored densely. A dictionary's buckets come in powers of two and may be half
+/// empty, and each bucket holds a whole value: with the state (168 bytes) as the value, a million
+/// tracked incidents cost about 420 bytes each. Here the dictionary maps the id to a 4-byte
+/// slot in one array of states (reused through a free list), about 250 bytes each.
+struct DenseStates: Sendable {
+    private var slots: [String: Int32] = [:]
+    private var states: [IncidentSla] = []
+    private var free: [Int32] = []
+
+    var count: Int { slots.count }
+
+    subscript(id: String) -> IncidentSla? {
+        get { slots[id].map { states[Int($0)] } }
+        set {
+            guard let newValue else {
+                if let slot = slots.removeValue(forKey: id) {
+                    states[Int(slot)].parties = nil  // nothing kept alive by a freed slot
+                    free.append(slot)
+                }
+                return
+            }
+            if let slot = slots[id] {
+                states[Int(slot)] = newValue
+            } else if let slot = free.popLast() {
+                states[Int(slot)] = newValue
+                slots[id] = slot
+            } else {
+                slots[id] = Int32(states.count)
+                states.append(newValue)
+            }
+        }
+    }
+
+    /// Every id with its state, in no particular order.
+    var all: some Sequence<(String, IncidentSla)> { slots.lazy.map { ($0.key, states[Int($0.value)]) } }
+
+    var dictionary: [String: IncidentSla] { Dictionary(uniqueKeysWithValues: all) }
 }

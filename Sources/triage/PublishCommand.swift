@@ -84,7 +84,7 @@ struct PublishCommand: AsyncParsableCommand {
                     // Reported lines reach a pipe or file as each chunk is done, not when the
                     // process ends (a stopped or killed run still shows what it published).
                     reported += 1
-                    if reported % 1_000 == 0 { fflush(stdout) }
+                    if reported % 1_000 == 0 { fflush(nil) }
                     switch outcome.result {
                     case .success(let report):
                         let event = outcome.event ?? IncidentEvent()
