@@ -303,7 +303,9 @@ struct ConsumerGroupTests {
             )
         )
         let running = Task { try await serviceGroup.run() }
-        try await eventually("all records processed") { ledger.uniqueCount == 300 }
+        // 60 s: started with the whole suite, the first group join and 300 records took over 30 s
+        // once on a clean-clone run (load from every test starting at once); a hang still fails.
+        try await eventually("all records processed", timeout: .seconds(60)) { ledger.uniqueCount == 300 }
         await serviceGroup.triggerGracefulShutdown()
         try await withDeadline(.seconds(30)) { try await running.value }
         // A new member of the group starts after everything: shutdown committed.
