@@ -7,10 +7,7 @@ import TriageKafka
 /// A step's first phase is handed to the producer at once (``begin(_:offsets:)`` returns when it
 /// is queued). A writer task takes the steps whose first phase was acknowledged, in step order,
 /// and produces their later phases together, phase by phase, each acknowledged before the next;
-/// then it stores their offsets and runs their ``StreamOutput/whenDelivered(_:)`` actions. The
-/// last phase is only handed over (unless it writes the fenced changelog, which is checked
-/// after its acknowledgement): the writer goes on with the next steps at once, and the steps are
-/// finished, in step order, as their last phases are acknowledged. So:
+/// then it stores their offsets and runs their ``StreamOutput/whenDelivered(_:)`` actions. So:
 /// a step's phase *n+1* never leaves before its phase *n* is stored; phase *n* of a step never
 /// leaves before phase *n* of an earlier step; offsets are stored in step order and only for
 /// steps whose every output is stored (at-least-once, as with waiting).
@@ -27,8 +24,6 @@ final class OrderedWrites: Sendable {
         var offsets: [KafkaMessage]
         var afterDelivery: [@Sendable () -> Void]
         var firstPhaseDone = false
-        /// Every later phase acknowledged: the step can be finished once the earlier ones are.
-        var laterPhasesDone = false
         /// Where the first phase's records (not its dead letters) were stored, when `derived` needs it.
         var firstPhaseStored: [KafkaDeliveryReport] = []
 
@@ -49,8 +44,6 @@ final class OrderedWrites: Sendable {
         var nextTicket = 0
         /// Steps not yet finished, by ticket (oldest first).
         var steps: [Int: Step] = [:]
-        /// The first step whose later phases the writer task has not taken yet.
-        var nextToWrite = 0
         var nextToFinish = 0
         var failure: (any Error)?
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
@@ -67,9 +60,6 @@ final class OrderedWrites: Sendable {
     /// Told which partitions another instance's fence was found in.
     private let onFenced: @Sendable (Set<Int32>) -> Void
     private let state = Mutex(State())
-    /// Held while steps are finished (offsets stored, actions run), so they are in step order
-    /// when acknowledgements of last phases complete on the producer's thread and the writer's.
-    private let finishing = Mutex(())
     /// Wakes the writer task when a step's first phase was acknowledged.
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
@@ -155,87 +145,51 @@ final class OrderedWrites: Sendable {
                 let ready = state.withLock { state -> [(ticket: Int, step: Step)] in
                     guard state.failure == nil else { return [] }
                     var ready: [(Int, Step)] = []
-                    var ticket = state.nextToWrite
+                    var ticket = state.nextToFinish
                     while let step = state.steps[ticket], step.firstPhaseDone {
                         ready.append((ticket, step))
                         ticket += 1
                     }
-                    state.nextToWrite = ticket
                     return ready
                 }
                 guard !ready.isEmpty else { break }
-                let tickets = ready.map(\.ticket)
                 do {
                     if let fences { try await check(fences, ready.flatMap(\.step.firstPhaseStored)) }
                     let phases = ready.map(\.step.later.count).max() ?? 0
-                    var handedOver = false
                     for phase in 0..<phases {
                         let fenced = fences?.fencedPartitions ?? []
                         var records = try ready.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
                         if let fences { records = fences.mark(records) }
                         guard !records.isEmpty else { continue }
-                        if phase == phases - 1, !records.contains(where: { $0.topic == fences?.topic }) {
-                            // Nothing is written after it: finished when it is acknowledged.
-                            await producer.submit(records) { [self] error in
-                                if let error { return fail(error) }
-                                laterPhasesDelivered(tickets)
-                            }
-                            handedOver = true
-                            break
-                        }
                         let reports = try await producer.sendAll(records)
                         if let fences {
                             fences.stored(reports)
                             try await check(fences, reports)
                         }
                     }
-                    if !handedOver { laterPhasesDelivered(tickets) }
+                    var offsets = ready.flatMap(\.step.offsets)
+                    // The input offsets of a partition fenced off are not stored: its new owner
+                    // (or this instance's retake) reads those records again.
+                    if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
+                    if !offsets.isEmpty { try self.offsets.finished(offsets) }
                 } catch {
                     fail(error)
                     return
                 }
-            }
-        }
-    }
-
-    /// The later phases of `tickets` are stored: finishes every step, oldest first, whose own and
-    /// earlier steps' outputs are all stored — stores their offsets, runs their actions.
-    private func laterPhasesDelivered(_ tickets: [Int]) {
-        state.withLock { state in for ticket in tickets { state.steps[ticket]?.laterPhasesDone = true } }
-        finishing.withLock { _ in
-            let done = state.withLock { state -> [(ticket: Int, step: Step)] in
-                guard state.failure == nil else { return [] }
-                var done: [(Int, Step)] = []
-                var ticket = state.nextToFinish
-                while let step = state.steps[ticket], step.laterPhasesDone {
-                    done.append((ticket, step))
-                    ticket += 1
+                for (_, step) in ready { for action in step.afterDelivery { action() } }
+                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    for (ticket, _) in ready { state.steps[ticket] = nil }
+                    state.nextToFinish = (ready.last?.ticket ?? state.nextToFinish - 1) + 1
+                    var waiters = state.roomWaiters
+                    state.roomWaiters = []
+                    if state.steps.isEmpty {
+                        waiters += state.drainWaiters
+                        state.drainWaiters = []
+                    }
+                    return waiters
                 }
-                return done
+                for waiter in waiters { waiter.resume() }
             }
-            guard !done.isEmpty else { return }
-            var offsets = done.flatMap(\.step.offsets)
-            // The input offsets of a partition fenced off are not stored: its new owner
-            // (or this instance's retake) reads those records again.
-            if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
-            do {
-                if !offsets.isEmpty { try self.offsets.finished(offsets) }
-            } catch {
-                return fail(error)
-            }
-            for (_, step) in done { for action in step.afterDelivery { action() } }
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                for (ticket, _) in done { state.steps[ticket] = nil }
-                state.nextToFinish = done[done.count - 1].ticket + 1
-                var waiters = state.roomWaiters
-                state.roomWaiters = []
-                if state.steps.isEmpty {
-                    waiters += state.drainWaiters
-                    state.drainWaiters = []
-                }
-                return waiters
-            }
-            for waiter in waiters { waiter.resume() }
         }
     }
 

@@ -182,8 +182,7 @@ public struct StreamOutput: Sendable {
         return RecordCompletion(offsets: offsets, message: message)
     }
 
-    /// Runs `action` once this step's outputs are all acknowledged (in step order; possibly on
-    /// the producer's delivery thread, so it must not block: counters, not I/O).
+    /// Runs `action` once this step's outputs are all acknowledged.
     public mutating func whenDelivered(_ action: @escaping @Sendable () -> Void) {
         afterDelivery.append(action)
     }
