@@ -10,6 +10,8 @@
 # for one incident; tier-2: agent-2), simulated incidents for tier-1 every two seconds, SLA time
 # at wall-clock speed (the simulator's own answers come hours later, after the test), no demo
 # portal and no simulated presence changes (both would act on the incidents the test acts on).
+# `triage dev` simulates customers in four languages (en, de, fr, es): every agent speaks all of
+# them, or "take next" finds nothing that fits whenever only other languages wait.
 set -euo pipefail
 
 TRIAGE=${TRIAGE:-.build/debug/triage}
@@ -44,9 +46,9 @@ console_port=$(free_port)
 
 cat > "$work/roster.yaml" <<'EOF'
 agents:
-  - { id: agent-1, team: tier-1, products: [billing], languages: [en], capacity: 6, presence: away }
-  - { id: agent-2, team: tier-2, products: [billing], languages: [en], capacity: 6, presence: online }
-  - { id: agent-3, team: tier-1, products: [billing], languages: [en], capacity: 2, presence: online }
+  - { id: agent-1, team: tier-1, products: [billing], languages: [en, de, fr, es], capacity: 6, presence: away }
+  - { id: agent-2, team: tier-2, products: [billing], languages: [en, de, fr, es], capacity: 6, presence: online }
+  - { id: agent-3, team: tier-1, products: [billing], languages: [en, de, fr, es], capacity: 2, presence: online }
 EOF
 
 "$TRIAGE" dev --brokers 1 --time-scale 1 --incident-rate 0.5 --portal-interval 0 --presence-interval 0 \
