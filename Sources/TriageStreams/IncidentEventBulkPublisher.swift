@@ -5,6 +5,10 @@ public import TriageSchema
 /// (`triage publish --file`): events are validated and handed to the producer in chunks, several
 /// chunks in flight at once, in input order (so the events of one incident keep their order),
 /// and every entry's outcome is reported in input order as soon as it and those before it are known.
+///
+/// When the broker does not take a chunk within the producer's `message.timeout.ms` (the cluster
+/// went away), nothing more is handed over: the chunks in flight are reported as they come back
+/// and every later entry fails as not sent, instead of each chunk waiting out the timeout in turn.
 public struct IncidentEventBulkPublisher: Sendable {
     /// What became of one entry of the input.
     public struct Outcome: Sendable {
@@ -49,6 +53,8 @@ public struct IncidentEventBulkPublisher: Sendable {
         var reported = 0
         var published = 0
         var failed = 0
+        /// Why no more chunks are handed over: a record timed out waiting for the broker.
+        var stopped: (line: Int, error: KafkaError)?
 
         func reportChunk(_ index: Int, _ results: [Result<KafkaDeliveryReport, KafkaError>]) {
             var next = 0
@@ -58,6 +64,9 @@ public struct IncidentEventBulkPublisher: Sendable {
                     result = .failure(local)
                 } else {
                     result = results[next].mapError { Failure(message: "\($0)") }
+                    if case .failure(let error) = results[next], error.code == .messageTimedOut, stopped == nil {
+                        stopped = (entry.line, error)
+                    }
                     next += 1
                 }
                 if case .success = result { published += 1 } else { failed += 1 }
@@ -75,7 +84,7 @@ public struct IncidentEventBulkPublisher: Sendable {
         }
 
         var start = entries.startIndex
-        while start < entries.endIndex {
+        while start < entries.endIndex, stopped == nil {
             let end = entries.index(start, offsetBy: chunkSize, limitedBy: entries.endIndex) ?? entries.endIndex
             var described: [(line: Int, event: IncidentEvent?, local: Failure?)] = []
             var records: [KafkaProducerMessage] = []
@@ -104,6 +113,17 @@ public struct IncidentEventBulkPublisher: Sendable {
         }
         while reported < chunks.count { await awaitOne() }
         delivered.finish()
+        if let stopped {
+            // The chunks handed over were reported above; every later entry was never sent.
+            let reason = Failure(
+                message:
+                    "not sent: line \(stopped.line) was not delivered within the delivery timeout (\(stopped.error)), so the rest of the input was not published"
+            )
+            for entry in entries[start...] {
+                failed += 1
+                report(Outcome(line: entry.line, event: try? entry.event.get(), result: .failure(reason)))
+            }
+        }
         return (published, failed)
     }
 }

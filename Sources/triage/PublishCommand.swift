@@ -37,6 +37,15 @@ struct PublishCommand: AsyncParsableCommand {
         @OptionGroup var cluster: ConnectionOptions
         @Option(help: "Topic to publish to.")
         var topic: String = TriageTopic.incidentEvents
+        @Option(
+            help: ArgumentHelp(
+                "Seconds the cluster has to store an event before it counts as failed (librdkafka's message.timeout.ms). When one times out, the rest of the input is not sent.",
+                valueName: "SECONDS"))
+        var deliveryTimeout: Int = 30
+
+        func validate() throws {
+            guard (1...3_600).contains(deliveryTimeout) else { throw ValidationError("--delivery-timeout must be 1 to 3600 seconds") }
+        }
 
         /// A publisher whose validation judges "in the future" by SLA time (`clock`), as the
         /// escalator and the intake do: a sped-up stamp is not a clock-skewed one.
@@ -45,7 +54,9 @@ struct PublishCommand: AsyncParsableCommand {
         func publisher(clock: ScaledClock, logger: Logger) async throws -> IncidentEventPublisher {
             let client = try cluster.clientConfiguration()
             _ = try await cluster.reachableAdmin(client, logger: logger)
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+            var configuration = KafkaProducerConfiguration(client: client)
+            configuration.messageTimeout = .seconds(deliveryTimeout)
+            let producer = try KafkaProducer(configuration: configuration, logger: logger)
             return IncidentEventPublisher(producer: producer, topic: topic, validator: IncidentEventValidator(now: { clock.now() }))
         }
     }

@@ -3,6 +3,8 @@ import Synchronization
 import Testing
 import TriageKafka
 import TriageKafkaTesting
+import TriageSchema
+import TriageStreams
 
 @Suite("Fault injection on the embedded broker")
 struct FaultInjectionTests {
@@ -16,6 +18,42 @@ struct FaultInjectionTests {
             try await producer.send(KafkaProducerMessage(topic: topic, key: "incident-1", value: "1"))
         }
         #expect(report.offset == 1, "three failed attempts must still store the record exactly once")
+        await producer.close()
+    }
+
+    /// `triage publish --file` when the cluster goes away: the first chunk to time out stops the
+    /// run — the chunks in flight are reported as they fail, every later line as not sent — instead
+    /// of each of the file's chunks waiting out `message.timeout.ms` in turn (an attack on issue
+    /// 24 found 300 s per chunk).
+    @Test func aBulkPublishStopsHandingOverOnceTheBrokerTimesAChunkOut() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        var configuration = cluster.producerConfiguration()
+        configuration.messageTimeout = .seconds(1)
+        let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
+        _ = try await producer.send(KafkaProducerMessage(topic: topic, key: "warm-up", value: "0"))
+        try cluster.embedded.setBrokerDown(1)
+        let lines = (0..<100).map { index in
+            #"{"eventId": "e-\#(index)", "incidentId": "inc-\#(index)", "occurredAt": "2026-03-06T16:00:00Z", "acknowledged": {"agentId": "agent-1"}}"#
+        }
+        let bulk = IncidentEventBulkPublisher(
+            publisher: IncidentEventPublisher(producer: producer, topic: topic), chunkSize: 10, chunksInFlight: 2)
+        let outcomes = Mutex<[IncidentEventBulkPublisher.Outcome]>([])
+        let (published, failed) = try await withDeadline(.seconds(60)) {
+            await bulk.publish(
+                IncidentEventText.read(lines.joined(separator: "\n")), prepare: { _ in },
+                report: { outcome in outcomes.withLock { $0.append(outcome) } })
+        }
+        let reported = outcomes.withLock { $0 }
+        #expect(published == 0 && failed == 100)
+        #expect(reported.map(\.line) == Array(1...100), "every line reported once, in order")
+        let notSent = reported.filter { outcome in
+            if case .failure(let failure) = outcome.result { return failure.message.hasPrefix("not sent") }
+            return false
+        }
+        // Chunks 1 and 2 were handed over before the first came back; nothing after them was.
+        #expect(notSent.map(\.line) == Array(21...100), "\(reported.prefix(3).map(\.result))")
+        #expect(notSent.first.map { "\($0.result)".contains("line 1 was not delivered") } == true)
         await producer.close()
     }
 
