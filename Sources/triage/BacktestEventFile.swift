@@ -15,7 +15,7 @@ enum BacktestEventFile {
         let message: String
     }
 
-    static func read(_ path: String, clock: ScaledClock, into backtest: SharedBacktest) async throws {
+    static func read(_ path: String, clock: ScaledClock?, into backtest: SharedBacktest) async throws {
         let name = path == "-" ? "standard input" : path
         let handle: FileHandle
         if path == "-" {
@@ -32,7 +32,7 @@ enum BacktestEventFile {
         }
     }
 
-    private static func readLines(_ handle: FileHandle, name: String, clock: ScaledClock, into backtest: SharedBacktest) throws {
+    private static func readLines(_ handle: FileHandle, name: String, clock: ScaledClock?, into backtest: SharedBacktest) throws {
         let progress = BacktestProgress(what: "reading \(name)", total: nil)
         var pending: [UInt8] = []
         var lineNumber = 0
@@ -71,7 +71,7 @@ enum BacktestEventFile {
     }
 
     /// One line: the event, and from a `triage tail` line its partition, offset and timestamp.
-    static func record(_ bytes: ArraySlice<UInt8>, line: Int, clock: ScaledClock) -> Result<BacktestRecord, Problem> {
+    static func record(_ bytes: ArraySlice<UInt8>, line: Int, clock: ScaledClock?) -> Result<BacktestRecord, Problem> {
         let text = String(decoding: bytes, as: UTF8.self)
         let entries = IncidentEventText.read(text)
         guard entries.count == 1, let entry = entries.first else {
@@ -86,7 +86,7 @@ enum BacktestEventFile {
         if let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], object["offset"] != nil {
             if let partition = (object["partition"] as? NSNumber)?.int32Value { record.partition = partition }
             if let offset = (object["offset"] as? NSNumber)?.int64Value { record.position = offset }
-            if let text = object["timestamp"] as? String,
+            if let clock, let text = object["timestamp"] as? String,
                 let timestamp = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
                     ?? (try? Date(text, strategy: .iso8601))
             {

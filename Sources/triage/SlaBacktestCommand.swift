@@ -32,6 +32,10 @@ extension SlaCommand {
                 escalations it published (same event ids, same instants) while it kept up; the \
                 escalator's own events in the log are ignored. Progress goes to standard error.
 
+                A record is replayed when it reached the topic (its timestamp), as the escalator saw \
+                it: an event published late fires what fell due before it. For a log loaded after \
+                the fact give --event-time.
+
                 DATE is \(ReportDate.accepted), in SLA time.
 
                 The topic is read from the records published at --from (--scan-from) to its end \
@@ -41,12 +45,14 @@ extension SlaCommand {
                 --time-origin (triage dev prints them).
 
                 Examples:
-                  triage sla backtest --policy candidate.yaml --baseline /etc/triage/sla-policy.yaml \\
-                    --from 2026-11-01 --to 2026-12-01 --by team
-                  triage sla backtest --policy candidate.yaml --from 2026-11-01 --to 2026-12-01 --by month --format csv > november.csv
+                  triage sla backtest --policy candidate.yaml \\
+                    --baseline /etc/triage/sla-policy.yaml --from 2026-11-01 --to 2026-12-01
+                  triage sla backtest --policy candidate.yaml --from 2026-11-01 \\
+                    --to 2026-12-01 --by month --format csv > november.csv
                   triage tail --from-beginning > events.jsonl
-                  triage sla backtest --policy config/sla-policy.example.yaml --file events.jsonl \\
-                    --from 2026-03-06 --to 2026-03-20 --by severity --time-scale 360 --time-origin 2026-03-06T16:00:00Z
+                  triage sla backtest --policy config/sla-policy.example.yaml \\
+                    --file events.jsonl --from 2026-03-06 --to 2026-03-20 --by severity \\
+                    --time-scale 360 --time-origin 2026-03-06T16:00:00Z
                 """
         )
 
@@ -80,6 +86,12 @@ extension SlaCommand {
             help: ArgumentHelp(
                 "Read the topic from the records published at this DATE, or 'beginning'. Default: --from.", valueName: "DATE"))
         var scanFrom: String?
+
+        @Flag(
+            help:
+                "Replay each event as if it reached the topic when it occurred, ignoring record timestamps: for a log loaded after the fact (triage publish of old events)."
+        )
+        var eventTime = false
 
         @Option(help: "List at most this many changed incidents (all are counted).")
         var changedLimit: Int = 1_000
@@ -115,11 +127,16 @@ extension SlaCommand {
                     changedListLimit: changedLimit, baselineName: baseline ?? "built-in defaults (no --baseline)", candidateName: policy))
             let clock = time.clock
             if let file {
-                try await BacktestEventFile.read(file, clock: clock, into: backtest)
+                try await BacktestEventFile.read(file, clock: eventTime ? nil : clock, into: backtest)
             } else {
                 try await readTopic(window: window, clock: clock, into: backtest, logger: logger)
             }
             let result = backtest.finish()
+            if result.invalidEvents > result.eventsApplied {
+                BacktestProgress.warn(
+                    "\(result.invalidEvents) event(s) skipped as the escalator would refuse them, most likely as occurring after their record's timestamp: against an escalator on a scaled clock give --time-scale and --time-origin; for a log loaded after the fact, --event-time"
+                )
+            }
             let text =
                 switch format {
                 case .table: result.table()
@@ -156,7 +173,7 @@ extension SlaCommand {
                     unreadable.add(1, ordering: .relaxed)
                     return
                 }
-                let seen = record.timestamp.map { clock.slaInstant(of: $0) }
+                let seen = eventTime ? nil : record.timestamp.map { clock.slaInstant(of: $0) }
                 let tracked = backtest.replay(
                     BacktestRecord(event: event, partition: record.partition, position: record.offset, seenAt: seen))
                 progress.step(tracked: tracked)
