@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 import TriageSLA
 
 /// What a replay learns about one incident while it tracks it: an ``IncidentOutcome`` being
@@ -57,12 +58,40 @@ struct IncidentTally: Sendable {
         return false
     }
 
+    /// What each deadline depends on, as last computed: firing a milestone changes none of it,
+    /// so most refreshes skip the calendar arithmetic.
+    private var firstResponseBasis: DeadlineBasis?
+    private var resolutionBasis: DeadlineBasis?
+
+    struct DeadlineBasis: Equatable {
+        var severity: SupportSeverity
+        var calendarIndex: UInt16
+        var phase: SlaClockState.Phase
+        var since: Double
+        var used: Double
+
+        init(_ state: IncidentSla, _ target: SlaTarget) {
+            let clock = state.clock(target)
+            severity = state.severity
+            calendarIndex = state.calendarIndex
+            phase = clock.phase
+            since = clock.since
+            used = clock.used
+        }
+    }
+
     /// Keeps the deadlines in force (a running clock's; a paused one keeps its last).
     mutating func refresh(_ state: IncidentSla, rules: SlaRules) {
-        if !firstResponseSettled, let deadline = state.deadline(of: .firstResponse, rules: rules) {
-            outcome.firstResponse.deadline = deadline
+        if !firstResponseSettled {
+            let basis = DeadlineBasis(state, .firstResponse)
+            if basis != firstResponseBasis, let deadline = state.deadline(of: .firstResponse, rules: rules) {
+                outcome.firstResponse.deadline = deadline
+            }
+            firstResponseBasis = basis
         }
-        if let deadline = state.deadline(of: .resolution, rules: rules) { outcome.resolution.deadline = deadline }
+        let basis = DeadlineBasis(state, .resolution)
+        if basis != resolutionBasis, let deadline = state.deadline(of: .resolution, rules: rules) { outcome.resolution.deadline = deadline }
+        resolutionBasis = basis
         if outcome.resolution.verdict == .none, state.resolution.phase != .off { outcome.resolution.verdict = .open }
     }
 
