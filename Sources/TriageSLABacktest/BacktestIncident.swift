@@ -12,6 +12,13 @@ struct BacktestIncident: Sendable {
     var openedAt: Date
     var baseline: IncidentOutcome?
     var candidate: IncidentOutcome?
+    /// The escalator's events in the log and the baseline replay's, as `id@milliseconds`.
+    var logged: Set<String> = []
+    var replayed: Set<String> = []
+
+    static func milestone(_ id: String, at instant: Date) -> String {
+        "\(id)@\(Int64((instant.timeIntervalSince1970 * 1000).rounded()))"
+    }
 
     init(opened: Triage_V1_Opened, at instant: Date) {
         team = opened.team

@@ -38,6 +38,9 @@ public struct SlaBacktest: Sendable {
     public private(set) var eventsApplied = 0
     public private(set) var escalatorEventsIgnored = 0
     public private(set) var invalidEvents = 0
+    public private(set) var baselineAgainstLog = BaselineAgainstLog()
+    /// The latest `occurred_at` read.
+    public private(set) var lastEventAt: Date?
 
     public init(
         baseline: SlaRules, candidate: SlaRules, window: DateInterval, grouping: BacktestGrouping, changedListLimit: Int = 1_000,
@@ -59,11 +62,15 @@ public struct SlaBacktest: Sendable {
     public mutating func replay(_ record: BacktestRecord) {
         recordsRead += 1
         let event = record.event
+        if lastEventAt.map({ event.occurredAt.date > $0 }) ?? true { lastEventAt = event.occurredAt.date }
         var input = SlaInput(event)
         switch input {
         case nil: break
         case .warningEmitted?, .escalationEmitted?:
             escalatorEventsIgnored += 1
+            if incidents[event.incidentID] != nil, event.occurredAt.date <= window.end {
+                incidents[event.incidentID]!.logged.insert(BacktestIncident.milestone(event.eventID, at: event.occurredAt.date))
+            }
             input = nil
         case .some:
             if SlaReplay.input(of: record) == nil {
@@ -78,7 +85,7 @@ public struct SlaBacktest: Sendable {
             }
         }
         if input != nil { eventsApplied += 1 }
-        _ = baseline.replay(record, input: input)
+        note(baseline.replay(record, input: input))
         _ = candidate.replay(record, input: input)
         collect(baseline.takeFinished(), baseline: true)
         collect(candidate.takeFinished(), baseline: false)
@@ -86,15 +93,25 @@ public struct SlaBacktest: Sendable {
 
     /// Fires what is due up to the end of the window and returns the comparison.
     public mutating func finish() -> SlaBacktestResult {
-        collect(baseline.finish(at: window.end).outcomes, baseline: true)
+        let (actions, outcomes) = baseline.finish(at: window.end)
+        note(actions)
+        collect(outcomes, baseline: true)
         collect(candidate.finish(at: window.end).outcomes, baseline: false)
         changed.sort { ($0.openedAt, $0.incident) < ($1.openedAt, $1.incident) }
         return SlaBacktestResult(
             from: window.start, to: window.end, grouping: grouping, baselineName: baselineName, candidateName: candidateName,
             recordsRead: recordsRead, eventsApplied: eventsApplied, escalatorEventsIgnored: escalatorEventsIgnored,
-            invalidEvents: invalidEvents, rows: rows.values.sorted { $0.group < $1.group }, total: total, changed: changed,
+            invalidEvents: invalidEvents, baselineAgainstLog: baselineAgainstLog, lastEventAt: lastEventAt,
+            rows: rows.values.sorted { $0.group < $1.group }, total: total, changed: changed,
             changedCount: changedCount, changedListLimit: changedListLimit
         )
+    }
+
+    /// The baseline's actions, kept with their incidents to compare with the escalator's events.
+    private mutating func note(_ actions: [ReplayedAction]) {
+        for action in actions where incidents[action.incident] != nil {
+            incidents[action.incident]!.replayed.insert(BacktestIncident.milestone(action.eventID, at: action.due))
+        }
     }
 
     private mutating func collect(_ outcomes: [(incident: String, outcome: IncidentOutcome)], baseline isBaseline: Bool) {
@@ -112,6 +129,9 @@ public struct SlaBacktest: Sendable {
 
     private mutating func count(_ id: String, _ incident: BacktestIncident, _ before: IncidentOutcome, _ after: IncidentOutcome) {
         let group = incident.group(by: grouping)
+        baselineAgainstLog.same += incident.logged.intersection(incident.replayed).count
+        baselineAgainstLog.onlyInLog += incident.logged.subtracting(incident.replayed).count
+        baselineAgainstLog.onlyInReplay += incident.replayed.subtracting(incident.logged).count
         let outcomeChanged = !before.sameResult(as: after)
         let deadlineMoved = !before.sameDeadlines(as: after)
         var row = rows[group] ?? BacktestRow(group: group)

@@ -57,4 +57,28 @@ struct SlaBacktestResultTests {
         #expect(csv.count == 1 + 2 * 3)
         #expect(csv.last?.hasPrefix("TOTAL,candidate,2,2,1,50.0,1") == true, "\(csv)")
     }
+
+    /// The log as the escalator left it under the baseline: the baseline replay matches it event
+    /// for event; an event the escalator never published under it shows as only in the log.
+    @Test func theBaselineIsCheckedAgainstTheEscalatorsEventsInTheLog() throws {
+        let start = instant("2026-11-02T10:00:00Z")
+        let rules = SlaRules(SlaPolicy())
+        var replay = SlaReplay(rules: rules)
+        var log = [BacktestRecord(event: opened("INC-1", at: start), position: 0, seenAt: start)]
+        var fired = replay.replay(log[0])
+        fired += replay.finish(at: Self.window.end).actions
+        for action in fired { log.append(BacktestRecord(event: action.event, position: Int64(log.count), seenAt: action.due)) }
+        let result = backtest(log, baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(result.baselineAgainstLog == BaselineAgainstLog(same: fired.count, onlyInLog: 0, onlyInReplay: 0))
+        #expect(fired.count >= 4)
+
+        var stranger = fired[0].event
+        stranger.eventID = "sla-from-another-policy"
+        log.append(BacktestRecord(event: stranger, position: Int64(log.count), seenAt: fired[0].due))
+        let other = backtest(log, baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(other.baselineAgainstLog == BaselineAgainstLog(same: fired.count, onlyInLog: 1, onlyInReplay: 0))
+        #expect(
+            other.table().contains(
+                "baseline against the escalator's events in the log: \(fired.count) the same (id and instant), 1 only in the log"))
+    }
 }

@@ -14,6 +14,12 @@ extension SlaBacktestResult {
         lines.append(
             "records read \(recordsRead), lifecycle events applied \(eventsApplied), escalator events ignored \(escalatorEventsIgnored)"
                 + (invalidEvents > 0 ? ", invalid events skipped \(invalidEvents)" : ""))
+        let check = baselineAgainstLog
+        if check.same + check.onlyInLog > 0 {
+            lines.append(
+                "baseline against the escalator's events in the log: \(check.same) the same (id and instant), \(check.onlyInLog) only in the log, \(check.onlyInReplay) only in the replay"
+            )
+        }
         lines.append("")
         var header = [grouping.rawValue, "incidents", "first response in target", "breached"]
         header += (1...escalationLevels).map { "level \($0)" }

@@ -18,6 +18,11 @@ public struct SlaBacktestResult: Sendable, Hashable, Codable {
     /// fires its own), and records the escalator would refuse (invalid events).
     public var escalatorEventsIgnored: Int
     public var invalidEvents: Int
+    /// The baseline replay's warnings and escalations against the escalator's own in the log.
+    public var baselineAgainstLog: BaselineAgainstLog
+    /// The latest `occurred_at` read: before ``to``, the log ends inside the window, and
+    /// incidents open then are replayed as if nothing happened to them until ``to``.
+    public var lastEventAt: Date?
     /// Sorted by group.
     public var rows: [BacktestRow]
     public var total: BacktestRow
