@@ -131,6 +131,7 @@ let package = Package(
             name: "TriageSLABacktest",
             dependencies: [
                 "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
         ),

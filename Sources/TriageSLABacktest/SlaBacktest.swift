@@ -1,4 +1,5 @@
 public import Foundation
+import HeapModule
 public import TriageSLA
 import TriageSLAEvents
 import TriageSchema
@@ -32,7 +33,9 @@ public struct SlaBacktest: Sendable {
     private var incidents: [String: BacktestIncident] = [:]
     private var rows: [String: BacktestRow] = [:]
     private var total = BacktestRow(group: "total")
-    private var changed: [ChangedIncident] = []
+    /// The changed incidents listed: the first by ``ChangedIncident/listingOrder`` (a max-heap,
+    /// so the last of them is dropped when a better one comes).
+    private var changed = Heap<ListedChange>()
     private var changedCount = 0
     public private(set) var recordsRead = 0
     public private(set) var eventsApplied = 0
@@ -97,12 +100,12 @@ public struct SlaBacktest: Sendable {
         note(actions)
         collect(outcomes, baseline: true)
         collect(candidate.finish(at: window.end).outcomes, baseline: false)
-        changed.sort { ($0.openedAt, $0.incident) < ($1.openedAt, $1.incident) }
+        let listed = changed.unordered.map(\.entry).sorted { $0.listingOrder < $1.listingOrder }
         return SlaBacktestResult(
             from: window.start, to: window.end, grouping: grouping, baselineName: baselineName, candidateName: candidateName,
             recordsRead: recordsRead, eventsApplied: eventsApplied, escalatorEventsIgnored: escalatorEventsIgnored,
             invalidEvents: invalidEvents, baselineAgainstLog: baselineAgainstLog, lastEventAt: lastEventAt,
-            rows: rows.values.sorted { $0.group < $1.group }, total: total, changed: changed,
+            rows: rows.values.sorted { $0.group < $1.group }, total: total, changed: listed,
             changedCount: changedCount, changedListLimit: changedListLimit
         )
     }
@@ -151,6 +154,16 @@ public struct SlaBacktest: Sendable {
         changedCount += 1
         let entry = ChangedIncident(
             incident: id, group: group, openedAt: incident.openedAt, outcomeChanged: outcomeChanged, baseline: before, candidate: after)
-        if changed.count < changedListLimit { changed.append(entry) }
+        guard changedListLimit > 0 else { return }
+        changed.insert(ListedChange(entry))
+        if changed.count > changedListLimit { changed.removeMax() }
     }
+}
+
+/// A changed incident in the listing's heap.
+struct ListedChange: Comparable {
+    let entry: ChangedIncident
+    init(_ entry: ChangedIncident) { self.entry = entry }
+    static func < (a: ListedChange, b: ListedChange) -> Bool { a.entry.listingOrder < b.entry.listingOrder }
+    static func == (a: ListedChange, b: ListedChange) -> Bool { a.entry.listingOrder == b.entry.listingOrder }
 }

@@ -21,4 +21,21 @@ public struct ChangedIncident: Sendable, Hashable, Codable {
         self.baseline = baseline
         self.candidate = candidate
     }
+
+    /// How the list is ordered: incidents whose result changes first, then those whose deadline
+    /// only moved, each by opening instant and id.
+    public var listingOrder: ListingOrder { ListingOrder(outcomeChanged ? 0 : 1, openedAt.timeIntervalSince1970, incident) }
+
+    /// A sortable key (see ``listingOrder``).
+    public struct ListingOrder: Comparable, Sendable {
+        let rank: Int
+        let opened: Double
+        let incident: String
+        init(_ rank: Int, _ opened: Double, _ incident: String) {
+            self.rank = rank
+            self.opened = opened
+            self.incident = incident
+        }
+        public static func < (a: ListingOrder, b: ListingOrder) -> Bool { (a.rank, a.opened, a.incident) < (b.rank, b.opened, b.incident) }
+    }
 }

@@ -51,7 +51,7 @@ extension SlaBacktestResult {
         if changedCount == 0 {
             lines.append("no incident changes.")
         } else {
-            let listed = changed.count < changedCount ? " (the first \(changed.count) listed)" : ""
+            let listed = changed.count < changedCount ? " (\(changed.count) listed: changed results first, by opening)" : ""
             lines.append("incidents that change: \(changedCount)\(listed)")
             var rows: [[String]] = [["incident", grouping.rawValue, "first response", "deadline", "resolution", "escalations", "warnings"]]
             for entry in changed {

@@ -26,9 +26,9 @@ public struct SlaBacktestResult: Sendable, Hashable, Codable {
     /// Sorted by group.
     public var rows: [BacktestRow]
     public var total: BacktestRow
-    /// Incidents whose result or a deadline differs, sorted by opening instant: the first
-    /// ``changedListLimit`` found (in the order the replays were done with them);
-    /// ``changedCount`` counts them all.
+    /// Incidents whose result or a deadline differs, at most ``changedListLimit``: those whose
+    /// result changes first, then those whose deadline only moved, each by opening instant
+    /// (``ChangedIncident/listingOrder``); ``changedCount`` counts them all.
     public var changed: [ChangedIncident]
     public var changedCount: Int
     public var changedListLimit: Int
