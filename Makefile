@@ -96,7 +96,7 @@ test-kafka: deps
 BENCH_REPORT_DIR ?= Benchmarks/.build/bench-report
 BENCH_ARGS   ?=
 BENCH_APT_PACKAGES := python3-confluent-kafka
-BENCHES      := triage-bench publish-bench worker-bench router-bench escalator-bench notifier-bench intake-bench scale-bench
+BENCHES      := triage-bench publish-bench worker-bench router-bench escalator-bench backtest-bench notifier-bench intake-bench scale-bench
 bench:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(BENCH_APT_PACKAGES)"
 	@# Product by product: a plain build of the package would also compile swift-protobuf's

@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
         .library(name: "TriageReports", targets: ["TriageReports"]),
+        .library(name: "TriageSLABacktest", targets: ["TriageSLABacktest"]),
         .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
@@ -122,6 +123,16 @@ let package = Package(
         .target(
             name: "TriageSLAEvents",
             dependencies: ["TriageSchema", "TriageCore", "TriageSLA", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // SLA policy back-testing: the lifecycle log replayed through the escalator's SLA code
+        // under a baseline and a candidate policy, compared per group and per incident. Pure.
+        .target(
+            name: "TriageSLABacktest",
+            dependencies: [
+                "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Notification policy: rules (YAML), templates, webhook signatures, retry schedule,
@@ -360,6 +371,7 @@ let package = Package(
                 "TriageNotification",
                 "TriageAnalyticsFeed",
                 "TriageReports",
+                "TriageSLABacktest",
                 "TriageEntitlements",
                 "TriageOnCall",
                 "TriageIntake",
@@ -426,6 +438,14 @@ let package = Package(
             name: "TriageAnalyticsTests",
             dependencies: [
                 "TriageAnalytics", "TriageLifecycle", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageSLABacktestTests",
+            dependencies: [
+                "TriageSLABacktest", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -505,7 +525,7 @@ let package = Package(
             name: "TriageEscalatorTests",
             dependencies: [
                 "TriageEscalator", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageSLA", "TriageSLAEvents", "TriageStreams",
-                "TriageDevTools", "TriageOnCall", "TriageRouting",
+                "TriageDevTools", "TriageOnCall", "TriageRouting", "TriageSLABacktest",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

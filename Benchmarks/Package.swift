@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // The baseline: the same workloads as minimal loops over librdkafka's C API.
@@ -49,6 +50,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // `triage sla backtest` at scale: a month of lifecycle events replayed under two policies.
+        .executableTarget(
+            name: "backtest-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "TriageSchema", package: "triage"),
+                .product(name: "TriageSLA", package: "triage"),
+                .product(name: "TriageSLABacktest", package: "triage"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         // The intake: OpenIncident through gRPC and the ledger vs publishing straight to Kafka.

@@ -29,6 +29,16 @@ public struct ScaledClock: SlaTimeSource {
         scale == 1 ? Date() : origin.addingTimeInterval(Date().timeIntervalSince(origin) * scale)
     }
 
+    /// The SLA instant of a real one (e.g. a record's timestamp): `origin + (real - origin) × scale`.
+    public func slaInstant(of real: Date) -> Date {
+        scale == 1 ? real : origin.addingTimeInterval(real.timeIntervalSince(origin) * scale)
+    }
+
+    /// The real instant at which SLA time reaches `instant`.
+    public func realInstant(of instant: Date) -> Date {
+        scale == 1 ? instant : origin.addingTimeInterval(instant.timeIntervalSince(origin) / scale)
+    }
+
     public func realDelay(until instant: Date) -> Duration {
         let seconds = instant.timeIntervalSince(now()) / scale
         guard seconds > 0 else { return .zero }

@@ -656,3 +656,31 @@ public struct SlaTraceID: Sendable, Hashable {
         return pad(high) + pad(low)
     }
 }
+
+// MARK: Reading a clock (for back-tests and reports)
+
+extension SlaClockState {
+    /// Minutes of `calendar` this clock has used by `instant` (up to `instant` while it runs).
+    public func minutesUsed(at instant: Date, calendar: BusinessCalendar) -> Double {
+        usedMinutes(at: instant, calendar: calendar)
+    }
+}
+
+extension IncidentSla {
+    /// The instant `target`'s clock reaches its target: the breach instant once level 1 fired,
+    /// else where the running clock will reach it. `nil` while the clock is off, paused or
+    /// stopped (a paused clock's deadline moves with the pause) or the policy sets no target.
+    public func deadline(of target: SlaTarget, rules: SlaRules) -> Date? {
+        let clock = self.clock(target)
+        guard clock.phase == .running, let minutes = rules.policy.targets(for: severity, coverage: coverage).minutes(for: target) else {
+            return nil
+        }
+        if !clock.breachedAt.isNaN { return Date(timeIntervalSince1970: clock.breachedAt) }
+        return clock.due(atUsed: minutes, calendar: rules.calendars[Int(calendarIndex)])
+    }
+
+    /// Minutes of the incident's calendar `target`'s clock has used by `instant`.
+    public func minutesUsed(of target: SlaTarget, at instant: Date, rules: SlaRules) -> Double {
+        clock(target).usedMinutes(at: instant, calendar: rules.calendars[Int(calendarIndex)])
+    }
+}

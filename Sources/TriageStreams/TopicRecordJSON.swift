@@ -20,7 +20,7 @@ import TriageSchema
 ///   its `headers` and the raw value.
 public enum TopicRecordJSON {
     /// The keys this adds beside a lifecycle event's own fields.
-    public static let metadataKeys = ["topic", "partition", "offset", "key", "schema"]
+    public static let metadataKeys = ["topic", "partition", "offset", "key", "timestamp", "schema"]
     /// The key of a value printed as base64.
     public static let base64Key = "valueBase64"
 
@@ -38,6 +38,8 @@ public enum TopicRecordJSON {
     public static func line(for message: KafkaMessage, decoder: IncidentEventDecoder) -> (line: String, incident: String?) {
         var object: [String: Any] = ["topic": message.topic, "partition": Int(message.partition), "offset": Int(message.offset)]
         if let key = message.keyString { object["key"] = key }
+        // When the record reached the topic (what `triage sla backtest --file` replays it at).
+        if let timestamp = message.timestamp { object["timestamp"] = timestampText(timestamp) }
         let header = message.header(TriageHeader.schema)?.stringValue
         let schema = header.map { String($0.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces) }
         let contentType = message.header(TriageHeader.contentType)?.stringValue
@@ -80,6 +82,11 @@ public enum TopicRecordJSON {
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return ("{}", incident) }
         return (String(decoding: data, as: UTF8.self), incident)
+    }
+
+    /// RFC 3339 UTC with milliseconds, the precision of Kafka timestamps.
+    static func timestampText(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
 
     static func json<Message: SwiftProtobuf.Message>(of type: Message.Type, from value: [UInt8]) throws -> [UInt8] {

@@ -14,14 +14,19 @@ struct SlaOptions: ParsableArguments {
 
     func loadPolicy() throws -> SlaPolicy {
         guard let policy else { return SlaPolicy() }
+        return try Self.loadPolicy(policy, option: "--policy")
+    }
+
+    /// The policy in the file at `path` (given with `option`); errors name the file, line and key.
+    static func loadPolicy(_ path: String, option: String) throws -> SlaPolicy {
         let text: String
         do {
-            text = try String(contentsOfFile: policy, encoding: .utf8)
+            text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot read --policy \(policy): \(error.localizedDescription)")
+            throw ValidationError("cannot read \(option) \(path): \(error.localizedDescription)")
         }
         do {
-            return try SlaPolicy.load(yaml: text, file: policy)
+            return try SlaPolicy.load(yaml: text, file: path)
         } catch {
             throw ValidationError("invalid SLA policy: \(error)")
         }

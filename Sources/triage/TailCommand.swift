@@ -13,8 +13,9 @@ struct TailCommand: AsyncParsableCommand {
         discussion: """
             Every record is decoded by its `triage-schema` header, whatever the topic. Lifecycle \
             events (triage.v1.IncidentEvent) print in their canonical JSON form with `topic`, \
-            `partition`, `offset` and `key` added, so the output pipes into `triage sla explain \
-            --events -` and `triage publish`. Other Triage messages print the metadata, `schema` \
+            `partition`, `offset`, `key` and `timestamp` (the record's, RFC 3339 UTC) added, so the \
+            output pipes into `triage sla explain --events -`, `triage publish` and `triage sla \
+            backtest --file`. Other Triage messages print the metadata, `schema` \
             and `value` (the message as JSON); JSON records (content-type application/json, e.g. \
             \(TriageTopic.analytics)) print their JSON as `value`; anything else (an unknown schema, \
             binary state) prints `valueBase64` with the `schema` header named. A record whose header \

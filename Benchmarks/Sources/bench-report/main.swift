@@ -50,7 +50,8 @@ for file in files {
 }
 let sections = reports.flatMap { report in report.sections.map { (report, $0) } }.sorted { $0.1.id < $1.1.id }
 let expected = [
-    "triage-bench", "publish-bench", "worker-bench", "router-bench", "escalator-bench", "notifier-bench", "intake-bench", "scale-bench",
+    "triage-bench", "publish-bench", "worker-bench", "router-bench", "escalator-bench", "backtest-bench", "notifier-bench", "intake-bench",
+    "scale-bench",
 ]
 let missing = expected.filter { name in !reports.contains { $0.bench == name } }
 

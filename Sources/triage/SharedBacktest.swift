@@ -1,0 +1,19 @@
+import Synchronization
+import TriageSLABacktest
+
+/// A back-test fed from a reading thread (a partition reader's callback, a file's reader).
+final class SharedBacktest: Sendable {
+    private let state: Mutex<SlaBacktest>
+
+    init(_ backtest: SlaBacktest) { state = Mutex(backtest) }
+
+    /// Replays `record`; returns the incidents tracked (for progress lines).
+    func replay(_ record: BacktestRecord) -> Int {
+        state.withLock { backtest in
+            backtest.replay(record)
+            return backtest.tracked
+        }
+    }
+
+    func finish() -> SlaBacktestResult { state.withLock { $0.finish() } }
+}
