@@ -538,9 +538,14 @@ public struct IncidentSla: Sendable, Hashable {
                     if clock.used >= minutes * Double(percent) / 100 { warnings |= clock.firedWarnings & (1 << UInt8(index)) }
                 }
                 clock.firedWarnings = warnings
+                // Still past the new target: the breach stands and the levels it fired stay fired
+                // (fired again they would repeat their events: same breach, same event ids). No
+                // longer past it: the breach is undone, and a later one is a new breach.
                 let passedLevels = rules.policy.escalation.prefix { clock.used >= minutes + $0.afterMinutes }.count
-                clock.firedLevels = min(clock.firedLevels, UInt8(passedLevels))
-                if clock.firedLevels == 0 { clock.breachedAt = .nan }
+                if passedLevels == 0 {
+                    clock.firedLevels = 0
+                    clock.breachedAt = .nan
+                }
             }
         }
     }

@@ -84,6 +84,28 @@ struct IncidentSlaTests {
         #expect(actions.first?.deadline == minutes(240))
     }
 
+    /// A change to a longer target that leaves the clock past some fired levels but not all: the
+    /// levels fired stay fired. Re-armed, a level fired again with the kept breach deadline, so
+    /// the escalator published a second Escalated under the same event id (found by the SLA
+    /// back-test's property test, issue 25).
+    @Test func aLongerTargetDoesNotFireALevelAgainUnderTheSameEventID() {
+        let levels: [EscalationLevel] = [
+            .init(level: 1, afterMinutes: 0, notify: ["team-lead"]), .init(level: 2, afterMinutes: 60, notify: ["manager"]),
+            .init(level: 3, afterMinutes: 120, notify: ["director"]),
+        ]
+        let rules = SlaRules(SlaPolicy(escalation: levels))
+        // A (120 min, 24x7): levels 1, 2 and 3 at 120, 180 and 240; at 250 it becomes B (240 min),
+        // under which only level 1 (240) has passed.
+        var state = IncidentSla(openedAt: t0, severity: .a, coverage: .twentyFourSeven, team: nil, rules: rules)
+        var actions = drain(&state, until: minutes(250), rules: rules)
+        #expect(describe(actions).filter { $0.contains(" L") } == ["first_response L1", "first_response L2", "first_response L3"])
+        actions += state.apply(.severityChanged(.b), at: minutes(250), rules: rules)
+        actions += drain(&state, until: minutes(10_000), rules: rules)
+        let ids = actions.map { $0.eventID(incident: "INC-1") }
+        #expect(Set(ids).count == ids.count, "an event id published twice: \(describe(actions))")
+        #expect(describe(actions).filter { $0.contains(" L") }.count == 3, "levels fired stay fired: \(describe(actions))")
+    }
+
     @Test func businessHoursDeadlineSkipsTheNightAndTheWeekend() throws {
         let day = try BusinessCalendar.DailyInterval("09:00", "17:00")
         let calendar = try BusinessCalendar(timeZone: newYork, weekly: [2: [day], 3: [day], 4: [day], 5: [day], 6: [day]])
