@@ -100,8 +100,9 @@ BENCHES      := triage-bench publish-bench worker-bench router-bench escalator-b
 bench:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(BENCH_APT_PACKAGES)"
 	@# Product by product: a plain build of the package would also compile swift-protobuf's
-	@# bundled protoc (C++, many minutes), which no benchmark runs.
-	@for product in $(BENCHES) bench-report; do $(SWIFT) build -c release --package-path Benchmarks --product $$product || exit 1; done
+	@# bundled protoc (C++, many minutes), which no benchmark runs. Without the build manifest cache:
+	@# a cached manifest missed source files added to the main package since the last build.
+	@for product in $(BENCHES) bench-report; do $(SWIFT) build -c release --package-path Benchmarks --product $$product --disable-build-manifest-caching || exit 1; done
 	@rm -rf $(BENCH_REPORT_DIR) && mkdir -p $(BENCH_REPORT_DIR)
 	@for bench in $(BENCHES); do \
 		echo "== $$bench"; \
