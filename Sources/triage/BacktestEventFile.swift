@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TriageEscalator
 import TriageSLABacktest
+import TriageSLABacktestLog
 import TriageSchema
 import TriageStreams
 
