@@ -2,11 +2,11 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import TriageAnalyticsFeed
-import TriageSLABacktestLog
 public import TriageDashboard
 public import TriageKafka
 public import TriageRouting
 public import TriageSLA
+import TriageSLABacktestLog
 
 /// The staff console (`triage console`, and inside `triage dev`): sign-in with roles, queues
 /// with "take next", incidents with filters, timelines, SLA clocks and actions, agents with

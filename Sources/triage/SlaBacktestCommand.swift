@@ -174,7 +174,9 @@ extension SlaCommand {
                 if read.read > 0, read.read % BacktestProgress.interval == 0 { progress.report(read, done: false) }
             }
             progress.report(last, done: true)
-            if last.unreadable > 0 { BacktestProgress.warn("skipped \(last.unreadable) record(s) of \(topic) that are not lifecycle events") }
+            if last.unreadable > 0 {
+                BacktestProgress.warn("skipped \(last.unreadable) record(s) of \(topic) that are not lifecycle events")
+            }
         }
     }
 }

@@ -41,9 +41,11 @@ struct ConsoleBacktestTests {
             let page = try await lee.get("/reports/backtest")
             #expect(page.status == 200)
             let form = try #require(WebSession.form("backtest-form", in: page.body))
-            #expect(form.action == "/reports/backtest" && form.fields.contains { $0.0 == "csrf" } && form.fields.contains { $0.0 == "nonce" })
+            #expect(
+                form.action == "/reports/backtest" && form.fields.contains { $0.0 == "csrf" } && form.fields.contains { $0.0 == "nonce" })
             #expect(page.body.contains("enctype=\"multipart/form-data\""))
-            #expect(page.body.contains("id=\"baseline-in-force\" value=\"in-force\" checked"), "the baseline defaults to the policy in force")
+            #expect(
+                page.body.contains("id=\"baseline-in-force\" value=\"in-force\" checked"), "the baseline defaults to the policy in force")
 
             let from = ReportsPage.Query.dayText(Date().addingTimeInterval(-86_400)).prefix(10).description
             let to = ReportsPage.Query.dayText(Date().addingTimeInterval(86_400)).prefix(10).description

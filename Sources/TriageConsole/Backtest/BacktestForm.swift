@@ -92,7 +92,8 @@ struct BacktestForm: Sendable, Hashable {
             return .failure(Problem(field: "baseline", message: "baseline: choose the policy in force or the built-in defaults"))
         }
         guard let candidateSource = PolicySource(rawValue: candidate) else {
-            return .failure(Problem(field: "candidate", message: "candidate: choose a file, pasted YAML, the policy in force or the defaults"))
+            return .failure(
+                Problem(field: "candidate", message: "candidate: choose a file, pasted YAML, the policy in force or the defaults"))
         }
         let candidatePolicy: SlaPolicy
         let candidateName: String

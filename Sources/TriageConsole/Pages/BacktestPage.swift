@@ -32,7 +32,10 @@ enum BacktestPage {
         let groupings = BacktestGrouping.allCases.map {
             "<option value=\"\($0.rawValue)\"\($0.rawValue == form.by ? " selected" : "")>\($0.rawValue)</option>"
         }.joined()
-        let kept = form.fileName.isEmpty ? "" : " <small id=\"backtest-file-kept\">(\(HTML.escape(form.fileName)) is in the box below; choose it again or send the box)</small>"
+        let kept =
+            form.fileName.isEmpty
+            ? ""
+            : " <small id=\"backtest-file-kept\">(\(HTML.escape(form.fileName)) is in the box below; choose it again or send the box)</small>"
         return """
             <form id="backtest-form" method="post" action="/reports/backtest" enctype="multipart/form-data" class="backtest">
             \(HTML.formFields(csrf: context.csrf))
@@ -70,7 +73,10 @@ enum BacktestPage {
             """
         switch run.state {
         case .queued:
-            body += working("queued", "Still working: waiting for \(ahead == 0 ? "another back-test" : "\(ahead) other back-test(s)") to finish reading the topic.")
+            body += working(
+                "queued",
+                "Still working: waiting for \(ahead == 0 ? "another back-test" : "\(ahead) other back-test(s)") to finish reading the topic."
+            )
         case .reading(let progress):
             let of = progress.total > 0 ? " of at most \(progress.total)" : ""
             body += working(

@@ -31,9 +31,11 @@ extension ConsoleServer {
         do {
             body = try await request.collectBody(upTo: Self.backtestBodyLimit)
         } catch {
-            let problem = BacktestForm.Problem(field: "policy_file", message: "The form is larger than 256 KiB; a policy is a few kilobytes.")
+            let problem = BacktestForm.Problem(
+                field: "policy_file", message: "The form is larger than 256 KiB; a policy is a few kilobytes.")
             return Self.html(
-                BacktestPage.renderForm(BacktestForm.initial(now: board.now()), problem: problem, context: context), status: .contentTooLarge)
+                BacktestPage.renderForm(BacktestForm.initial(now: board.now()), problem: problem, context: context),
+                status: .contentTooLarge)
         }
         let fields: [String: String]
         var file: MultipartFormData.Part?
@@ -43,9 +45,11 @@ extension ConsoleServer {
                 fields = parsed.fields
                 file = parsed["policy_file"]
             } catch {
-                logger.notice("back-test form unreadable", metadata: ["username": "\(signed.account.username)", "reason": "\(error.message)"])
+                logger.notice(
+                    "back-test form unreadable", metadata: ["username": "\(signed.account.username)", "reason": "\(error.message)"])
                 return Self.html(
-                    MessagePage.render(title: "Unreadable form", message: "The form could not be read: \(error.message).", context: context),
+                    MessagePage.render(
+                        title: "Unreadable form", message: "The form could not be read: \(error.message).", context: context),
                     status: .badRequest)
             }
         } else {
@@ -106,7 +110,8 @@ extension ConsoleServer {
     func leadsOnly(_ context: PageContext) -> Response {
         Self.html(
             MessagePage.render(
-                title: "Leads only", message: "The SLA reports span every team and customer; ask a lead.", context: context, id: "forbidden"),
+                title: "Leads only", message: "The SLA reports span every team and customer; ask a lead.", context: context, id: "forbidden"
+            ),
             status: .forbidden)
     }
 }

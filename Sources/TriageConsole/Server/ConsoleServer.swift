@@ -8,9 +8,9 @@ import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 public import TriageAnalyticsFeed
-public import TriageSLABacktestLog
 import TriageDashboard
 import TriageOps
+public import TriageSLABacktestLog
 import TriageSLAEvents
 
 /// The console's HTTP side (Hummingbird): server-rendered pages, form POSTs, `GET /api/live`
