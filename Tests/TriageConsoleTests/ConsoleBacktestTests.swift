@@ -151,6 +151,11 @@ struct ConsoleBacktestTests {
                 "/reports/backtest", form.fields + [("from", "2026-11-01"), ("to", "2026-12-01"), ("candidate", "upload")], files: [])
             #expect(noFile.status == 400 && noFile.body.contains("data-field=\"policy_file\""))
 
+            let huge = try await lee.postMultipart(
+                "/reports/backtest", form.fields + [("candidate", "upload")],
+                files: [("policy_file", "huge.yaml", "# " + String(repeating: "x", count: 300 * 1024) + "\n")])
+            #expect(huge.status == 413 && huge.body.contains("larger than 256 KiB"), "\(huge.status)")
+
             // Forged: no token, another origin.
             let noToken = try await lee.post("/reports/backtest", [("from", "2026-11-01"), ("candidate", "defaults")])
             #expect(noToken.status == 403 && noToken.body.contains("id=\"csrf-refused\""))

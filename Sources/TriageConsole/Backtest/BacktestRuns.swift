@@ -19,8 +19,11 @@ actor BacktestRuns {
         var message: String
     }
 
-    private let reader: BacktestLogReader
-    private let slaInstant: @Sendable (Date) -> Date
+    /// Replays the log into a back-test, reporting progress (``BacktestLogReader`` in the
+    /// console; tests give a reader they control).
+    typealias Read = @Sendable (SharedBacktest, @escaping @Sendable (BacktestLogReader.Progress) -> Void) async throws -> Void
+
+    private let read: Read
     private let logger: Logger
     /// A finished run is reused for the same request this long. Default 30 s.
     let freshness: Duration
@@ -34,12 +37,19 @@ actor BacktestRuns {
     private var queue: [BacktestRun] = []
     private var working = false
 
+    /// Runs that read `triage.incident-events` from the beginning with `reader`, record
+    /// timestamps mapped to SLA time by `slaInstant`.
+    init(reader: BacktestLogReader, slaInstant: @escaping @Sendable (Date) -> Date, logger: Logger) {
+        self.init(
+            read: { backtest, progress in try await reader.read(into: backtest, since: nil, slaInstant: slaInstant, progress: progress) },
+            logger: logger)
+    }
+
     init(
-        reader: BacktestLogReader, slaInstant: @escaping @Sendable (Date) -> Date, freshness: Duration = .seconds(30),
-        maximumQueued: Int = 4, maximumKept: Int = 20, changedListLimit: Int = 1_000, logger: Logger
+        read: @escaping Read, freshness: Duration = .seconds(30), maximumQueued: Int = 4, maximumKept: Int = 20,
+        changedListLimit: Int = 1_000, logger: Logger
     ) {
-        self.reader = reader
-        self.slaInstant = slaInstant
+        self.read = read
         self.freshness = freshness
         self.maximumQueued = max(1, maximumQueued)
         self.maximumKept = max(1, maximumKept)
@@ -87,15 +97,14 @@ actor BacktestRuns {
     private func work() async {
         while !queue.isEmpty {
             let run = queue[0]
-            await Self.execute(run, reader: reader, slaInstant: slaInstant, changedListLimit: changedListLimit, logger: logger)
+            await Self.execute(run, read: read, changedListLimit: changedListLimit, logger: logger)
             queue.removeFirst()
         }
         working = false
     }
 
     private static func execute(
-        _ run: BacktestRun, reader: BacktestLogReader, slaInstant: @escaping @Sendable (Date) -> Date, changedListLimit: Int,
-        logger: Logger
+        _ run: BacktestRun, read: Read, changedListLimit: Int, logger: Logger
     ) async {
         let request = run.request
         let started = ContinuousClock.now
@@ -109,7 +118,7 @@ actor BacktestRuns {
                         candidateName: request.candidateName))
             }
             run.set(.reading(BacktestLogReader.Progress(read: 0, total: 0, tracked: 0, unreadable: 0)))
-            try await reader.read(into: backtest, since: nil, slaInstant: slaInstant) { progress in run.set(.reading(progress)) }
+            try await read(backtest) { progress in run.set(.reading(progress)) }
             run.set(.finishing)
             let result = try await NIOThreadPool.singleton.runIfActive { backtest.finish() }
             run.set(.done(result, finishedAt: .now))
