@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 extension ConsoleServer {
     /// Bodies of the back-test form at most: the policy (256 KiB) and the other fields.
@@ -65,7 +66,9 @@ extension ConsoleServer {
                 status: .serviceUnavailable)
         }
         let asked: BacktestRequest
-        switch form.request(inForce: board.rules.policy, now: board.now()) {
+        // Loading a policy of up to 256 KiB is CPU work: off the cooperative pool.
+        let (inForce, now) = (board.rules.policy, board.now())
+        switch try await NIOThreadPool.singleton.runIfActive({ form.request(inForce: inForce, now: now) }) {
         case .failure(let problem):
             return Self.html(BacktestPage.renderForm(form, problem: problem, context: context), status: .badRequest)
         case .success(let parsed): asked = parsed
@@ -105,13 +108,5 @@ extension ConsoleServer {
         let ahead = await backtests.ahead(of: run)
         // 202 while it works: the request was taken, the answer is not there yet.
         return Self.html(BacktestPage.renderRun(run, ahead: ahead, context: context), status: run.isPending ? .accepted : .ok)
-    }
-
-    func leadsOnly(_ context: PageContext) -> Response {
-        Self.html(
-            MessagePage.render(
-                title: "Leads only", message: "The SLA reports span every team and customer; ask a lead.", context: context, id: "forbidden"
-            ),
-            status: .forbidden)
     }
 }

@@ -52,6 +52,12 @@ public final class ConsoleServer: Service, Sendable {
     /// which usernames exist by timing).
     let decoyHash: String
 
+    /// - Parameters:
+    ///   - reports: where the reports page reads `triage.analytics`. Default `nil`: no reports.
+    ///   - backtests: where the back-test page reads `triage.incident-events`. Default `nil`: no
+    ///     back-tests.
+    ///   - recordTime: the SLA instant of a record's timestamp (the escalator's clock). Default:
+    ///     the same instant.
     public init(
         board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration,
         reports: AnalyticsHistory? = nil, backtests: BacktestLogReader? = nil,
