@@ -77,4 +77,16 @@ struct BacktestRunsTests {
         #expect(message.contains("could not be read"))
         #expect(try await runs.submit(Self.request("x"), by: "lee", at: Date()) !== run, "a failed run is tried again")
     }
+
+    @Test func aRunStillReadingSaysHowFarAndReloads() {
+        let run = BacktestRun(request: Self.request("k"), startedBy: "lee", submittedAt: Date())
+        run.set(.reading(BacktestLogReader.Progress(read: 1200, total: 5000, tracked: 40, unreadable: 0)))
+        let lead = StaffAccount(username: "lee", displayName: "Lee", role: .lead, passwordHash: "x")
+        let context = PageContext(account: lead, csrf: "token", flash: nil, now: Date(), liveIntervalMilliseconds: 2000)
+        let html = BacktestPage.renderRun(run, ahead: 0, context: context)
+        #expect(html.contains("data-state=\"reading\" data-read=\"1200\" data-total=\"5000\" data-tracked=\"40\""))
+        #expect(html.contains("Still working: read 1200 of at most 5000 records of the lifecycle topic, 40 incidents being replayed."))
+        #expect(html.contains("location.reload()"))
+        #expect(!html.contains("backtest-table"))
+    }
 }
