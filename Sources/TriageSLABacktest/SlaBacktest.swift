@@ -90,6 +90,11 @@ public struct SlaBacktest: Sendable {
         if input != nil { eventsApplied += 1 }
         note(baseline.replay(record, input: input))
         _ = candidate.replay(record, input: input)
+        if case .opened? = input, !baseline.tracks(event.incidentID) {
+            // Seen after the window's end (the escalator had not read it by then): not replayed.
+            incidents[event.incidentID] = nil
+            eventsApplied -= 1
+        }
         collect(baseline.takeFinished(), baseline: true)
         collect(candidate.takeFinished(), baseline: false)
     }

@@ -81,4 +81,14 @@ struct SlaBacktestResultTests {
             other.table().contains(
                 "baseline against the escalator's events in the log: \(fired.count) the same (id and instant), 1 only in the log"))
     }
+
+    /// An incident opened in the window whose Opened reached the topic only after it: the
+    /// escalator had not read it by then, so it is neither replayed nor kept.
+    @Test func anOpenedSeenAfterTheWindowIsNotReplayedNorKept() {
+        let opened = opened("INC-LATE", at: instant("2026-11-30T23:00:00Z"))
+        var backtest = SlaBacktest(baseline: SlaRules(SlaPolicy()), candidate: SlaRules(SlaPolicy()), window: Self.window, grouping: .team)
+        backtest.replay(BacktestRecord(event: opened, position: 0, seenAt: instant("2026-12-01T01:00:00Z")))
+        #expect(backtest.tracked == 0 && backtest.eventsApplied == 0)
+        #expect(backtest.finish().total.baseline.incidents == 0)
+    }
 }

@@ -45,6 +45,9 @@ public struct SlaReplay: Sendable {
     /// Incidents tracked (open, or closed within the reopen window).
     public var tracked: Int { tallies.count }
 
+    /// Whether `incident` is tracked.
+    public func tracks(_ incident: String) -> Bool { tallies[incident] != nil }
+
     /// Replays one record (see the type's description); returns what fired, in order.
     /// Records the escalator would dead-letter (invalid events) advance the clock only.
     public mutating func replay(_ record: BacktestRecord) -> [ReplayedAction] {
