@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "TriageAnalytics", targets: ["TriageAnalytics"]),
         .library(name: "TriageReports", targets: ["TriageReports"]),
         .library(name: "TriageSLABacktest", targets: ["TriageSLABacktest"]),
+        .library(name: "TriageSLABacktestLog", targets: ["TriageSLABacktestLog"]),
         .library(name: "TriageNotifierWorker", targets: ["TriageNotifierWorker"]),
         .library(name: "TriageAnalyticsFeed", targets: ["TriageAnalyticsFeed"]),
         .library(name: "TriageEntitlements", targets: ["TriageEntitlements"]),
@@ -132,6 +133,17 @@ let package = Package(
             dependencies: [
                 "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The lifecycle log read from Kafka into a back-test, on a dedicated thread: shared by
+        // `triage sla backtest` and the console's back-test page.
+        .target(
+            name: "TriageSLABacktestLog",
+            dependencies: [
+                "TriageSLABacktest", "TriageKafka", "TriageSchema",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -311,7 +323,8 @@ let package = Package(
             name: "TriageConsole",
             dependencies: [
                 "TriageDashboard", "TriageIntake", "TriageSchema", "TriageCore", "TriageSLA", "TriageSLAEvents", "TriageRouting",
-                "TriageAnalytics", "TriageAnalyticsFeed", "TriageReports", "TriageKafka", "TriageOps",
+                "TriageAnalytics", "TriageAnalyticsFeed", "TriageReports", "TriageKafka", "TriageOps", "TriageSLABacktest",
+                "TriageSLABacktestLog",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -372,6 +385,7 @@ let package = Package(
                 "TriageAnalyticsFeed",
                 "TriageReports",
                 "TriageSLABacktest",
+                "TriageSLABacktestLog",
                 "TriageEntitlements",
                 "TriageOnCall",
                 "TriageIntake",
@@ -479,7 +493,7 @@ let package = Package(
                 "TriageConsole", "TriageDashboard", "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting",
                 "TriageSchema",
                 "TriageStreams", "TriageAnalyticsFeed", "TriageSLA", "TriageSLAEvents", "TriageRouterWorker", "TriageRouting",
-                "TriageRoutingEvents",
+                "TriageRoutingEvents", "TriageSLABacktest", "TriageSLABacktestLog",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -6,6 +6,7 @@ public import TriageDashboard
 public import TriageKafka
 public import TriageRouting
 public import TriageSLA
+import TriageSLABacktestLog
 
 /// The staff console (`triage console`, and inside `triage dev`): sign-in with roles, queues
 /// with "take next", incidents with filters, timelines, SLA clocks and actions, agents with
@@ -38,6 +39,9 @@ public final class Console: Service, Sendable {
     ///   - policy: the SLA policy the workers run. Default: the default policy.
     ///   - routing: the router's policy (severity weights). Default: the default policy.
     ///   - groups: worker consumer group → input topic, measured as the dashboard does. Default none.
+    ///   - recordTime: the SLA instant of a record's Kafka timestamp (real time), for back-tests:
+    ///     the escalator's clock (`ScaledClock.slaInstant(of:)` on a sped-up one). Default: the
+    ///     same instant (the system clock).
     public init(
         client: KafkaClientConfiguration,
         intake: (host: String, port: Int),
@@ -50,6 +54,7 @@ public final class Console: Service, Sendable {
         groups: [String: String] = [:],
         topics: DashboardTopics = .init(),
         configuration: ConsoleConfiguration = .init(),
+        recordTime: @escaping @Sendable (Date) -> Date = { $0 },
         logger: Logger
     ) async throws {
         let records = IncidentRecords(limits: configuration.timelines)
@@ -64,7 +69,9 @@ public final class Console: Service, Sendable {
             host: intake.host, port: intake.port, token: token, tls: intakeTLS, timeout: configuration.intakeTimeout, logger: logger)
         server = ConsoleServer(
             board: board, gateway: gateway, directory: directory, configuration: configuration,
-            reports: AnalyticsHistory(client: client, topic: configuration.analyticsTopic, logger: logger), logger: logger)
+            reports: AnalyticsHistory(client: client, topic: configuration.analyticsTopic, logger: logger),
+            backtests: BacktestLogReader(client: client, topic: topics.incidentEvents, logger: logger), recordTime: recordTime,
+            logger: logger)
         self.logger = logger
     }
 

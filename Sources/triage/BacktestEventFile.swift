@@ -1,6 +1,7 @@
 import Foundation
 import TriageEscalator
 import TriageSLABacktest
+import TriageSLABacktestLog
 import TriageSchema
 import TriageStreams
 

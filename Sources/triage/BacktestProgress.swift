@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TriageSLABacktestLog
 
 /// Progress of a long back-test on standard error: a line every 100,000 records.
 final class BacktestProgress: Sendable {
@@ -22,8 +23,13 @@ final class BacktestProgress: Sendable {
         report(read.load(ordering: .relaxed), tracked: nil)
     }
 
-    private func report(_ count: Int, tracked: Int?) {
-        let of = total.map { " of at most \($0)" } ?? ""
+    /// A line for a read that counts for itself (``BacktestLogReader``'s progress).
+    func report(_ progress: BacktestLogReader.Progress, done: Bool) {
+        report(progress.read, tracked: done ? nil : progress.tracked, total: progress.total)
+    }
+
+    private func report(_ count: Int, tracked: Int?, total: Int64? = nil) {
+        let of = (total ?? self.total).map { " of at most \($0)" } ?? ""
         let incidents = tracked.map { ", \($0) incidents tracked" } ?? " records, done"
         Self.warn("\(what): \(count)\(of)\(tracked == nil ? "" : " records")\(incidents)")
     }

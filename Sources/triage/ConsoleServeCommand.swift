@@ -97,7 +97,7 @@ struct ConsoleServeCommand: AsyncParsableCommand {
         let console = try await Console(
             client: try connection.clientConfiguration(), intake: Self.address(intake)!, token: token, intakeTLS: intakeTLS,
             directory: directory, now: { scaled ? clock.now() : Date() }, policy: policy, routing: routing, configuration: configuration,
-            logger: logger)
+            recordTime: { scaled ? clock.slaInstant(of: $0) : $0 }, logger: logger)
         var group = WorkerServiceGroup(logger: logger)
         group.addListener(console, at: ListenAddress(host: host, port: port, option: "--port"))
         group.add([ConsoleAnnouncer(console: console, host: host, accounts: directory.accounts.count)])

@@ -108,7 +108,8 @@ extension DevCommand {
                     try await Console(
                         client: client, intake: (host: "127.0.0.1", port: port), token: token, directory: directory, now: { clock.now() },
                         policy: policy, routing: rosterFile.policy, groups: Self.workerGroups,
-                        configuration: .init(port: consolePort, loadWeights: rosterFile.policy.severityWeights), logger: logger)
+                        configuration: .init(port: consolePort, loadWeights: rosterFile.policy.severityWeights),
+                        recordTime: { clock.slaInstant(of: $0) }, logger: logger)
                 }, port: consolePort, logger: logger))
         group.add([reporter])
         do {

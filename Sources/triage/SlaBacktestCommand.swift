@@ -7,6 +7,7 @@ import TriageKafka
 import TriageReports
 import TriageSLA
 import TriageSLABacktest
+import TriageSLABacktestLog
 import TriageSchema
 
 extension SlaCommand {
@@ -166,26 +167,16 @@ extension SlaCommand {
                 case let text?: clock.realInstant(of: try ReportDateOption.parse(text, option: "--scan-from"))
                 case nil: clock.realInstant(of: window.start)
                 }
-            let range = try await KafkaTopicRange.lookUp(topic: topic, since: since, client: client, logger: logger)
-            let total = range.count
-            let topic = self.topic
-            let progress = BacktestProgress(what: "reading \(topic)", total: total)
-            let unreadable = Atomic<Int>(0)
-            _ = try await KafkaPartitionReader.readToEnd(
-                topic: topic, partitions: range.partitionsToRead, from: range.starts, until: range.ends, client: client, logger: logger
-            ) { record in
-                guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else {
-                    unreadable.add(1, ordering: .relaxed)
-                    return
-                }
-                let seen = eventTime ? nil : record.timestamp.map { clock.slaInstant(of: $0) }
-                let tracked = backtest.replay(
-                    BacktestRecord(event: event, partition: record.partition, position: record.offset, seenAt: seen))
-                progress.step(tracked: tracked)
+            let progress = BacktestProgress(what: "reading \(topic)", total: nil)
+            let reader = BacktestLogReader(client: client, topic: topic, progressInterval: BacktestProgress.interval, logger: logger)
+            let slaInstant: (@Sendable (Date) -> Date)? = eventTime ? nil : { @Sendable in clock.slaInstant(of: $0) }
+            let last = try await reader.read(into: backtest, since: since, slaInstant: slaInstant) { read in
+                if read.read > 0, read.read % BacktestProgress.interval == 0 { progress.report(read, done: false) }
             }
-            progress.finish()
-            let skipped = unreadable.load(ordering: .relaxed)
-            if skipped > 0 { BacktestProgress.warn("skipped \(skipped) record(s) of \(topic) that are not lifecycle events") }
+            progress.report(last, done: true)
+            if last.unreadable > 0 {
+                BacktestProgress.warn("skipped \(last.unreadable) record(s) of \(topic) that are not lifecycle events")
+            }
         }
     }
 }

@@ -88,3 +88,31 @@ final class WebSession: @unchecked Sendable {
         return String(text[range])
     }
 }
+
+extension WebSession {
+    /// POSTs `multipart/form-data` as a browser does: `fields`, then `files` (field name, file
+    /// name, text), with the console's own Origin.
+    func postMultipart(_ path: String, _ fields: [(String, String)], files: [(name: String, fileName: String, text: String)]) async throws
+        -> Page
+    {
+        let boundary = "----TriageTestBoundary\(UUID().uuidString.prefix(8))"
+        var body = ""
+        for (name, value) in fields {
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+        }
+        for file in files {
+            body +=
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.fileName)\"\r\nContent-Type: application/x-yaml\r\n\r\n\(file.text)\r\n"
+        }
+        body += "--\(boundary)--\r\n"
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "multipart/form-data; boundary=\(boundary)")
+        request.headers.add(name: "origin", value: base)
+        if let cookie { request.headers.add(name: "cookie", value: cookie) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let received = try await response.body.collect(upTo: 8 * 1024 * 1024)
+        return Page(status: Int(response.status.code), body: String(buffer: received), headers: response.headers)
+    }
+}

@@ -5,7 +5,8 @@ against a running `triage dev` (scripts/test-console-browser.sh starts it).
 A lead and two agents sign in; agent-1 (team tier-1, away, so nothing is pushed to them) takes
 the next incident of the queue, acknowledges it and sees its first-response clock stop, gives it
 back to the queue, takes it again and closes it; the lead's pages are checked against the topics
-(read with `triage tail`); agent-2 (team tier-2) gets 403 on agent-1's incident and its actions
+(read with `triage tail`), and its back-test of a policy with shorter targets against `triage sla
+backtest`; agent-2 (team tier-2) gets 403 on agent-1's incident and its actions
 publish nothing. A screenshot of each page is kept in --artifacts.
 
 Exit status 0 when every check held; otherwise the failed check is printed and it exits 1.
@@ -208,6 +209,61 @@ def lead_views_queues_and_agents(driver):
     sign_out(driver)
 
 
+SHORTER_TARGETS = """# A candidate with one-minute first responses: every incident's deadline moves.
+targets:
+  business_hours:
+    A: { first_response: 1m }
+    B: { first_response: 1m }
+    C: { first_response: 1m }
+  24x7:
+    A: { first_response: 1m }
+    B: { first_response: 1m }
+    C: { first_response: 1m }
+"""
+
+
+def lead_back_tests_a_policy(driver):
+    print("lead: back-test a policy with shorter targets", flush=True)
+    sign_in(driver, "lead", ARGS.password)
+    wait(driver, "signed in as lead", lambda d: d.find_element(By.ID, "signed-in-as").get_attribute("data-role") == "lead")
+    page(driver, "/reports")
+    wait(driver, "the back-test link", lambda d: d.find_element(By.ID, "backtest-link")).click()
+    wait(driver, "the back-test form", lambda d: d.find_element(By.ID, "backtest-form"))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    os.makedirs(ARGS.artifacts, exist_ok=True)
+    policy = os.path.abspath(os.path.join(ARGS.artifacts, "shorter-targets.yaml"))
+    with open(policy, "w") as file:
+        file.write(SHORTER_TARGETS)
+    # Against the built-in defaults, what `triage sla backtest` compares with without --baseline.
+    driver.find_element(By.ID, "baseline-defaults").click()
+    driver.find_element(By.ID, "candidate-upload").click()
+    driver.find_element(By.ID, "backtest-file").send_keys(policy)
+    shot(driver, "backtest-form")
+    submit(driver, "backtest-form", {"from": today, "to": now, "by": "team"})
+    total = wait(driver, "the back-test result", lambda d: d.find_element(By.ID, "backtest-total"), timeout=120)
+    check(driver.find_element(By.ID, "backtest-candidate-name").text == "shorter-targets.yaml",
+          "the back-test ran the uploaded policy")
+    figures = {name: int(total.get_attribute("data-" + name)) for name in
+               ("incidents", "baseline-breached", "candidate-breached", "changed", "deadline-moved")}
+    changed = driver.find_elements(By.CSS_SELECTOR, "#backtest-changed tr[data-incident-id]")
+    check(figures["incidents"] >= 2 and changed, f"the page shows the table and changed incidents ({figures}, {len(changed)} listed)")
+    link = changed[0].find_element(By.CSS_SELECTOR, "a").get_attribute("href")
+    check(link.endswith("/incidents/" + changed[0].get_attribute("data-incident-id")), "a changed incident links to its page")
+    shot(driver, "backtest")
+    result = subprocess.run(
+        [ARGS.triage, "sla", "backtest", "--policy", policy, "--from", today, "--to", now, "--by", "team", "--format", "json",
+         "--scan-from", "beginning", "--bootstrap", ARGS.bootstrap, "--log-level", "error"],
+        capture_output=True, text=True, timeout=300)
+    check(result.returncode == 0, f"triage sla backtest runs ({result.stderr[-300:]})")
+    cli = json.loads(result.stdout)["total"]
+    expected = {"incidents": cli["baseline"]["incidents"], "baseline-breached": cli["baseline"]["first_responses_breached"],
+                "candidate-breached": cli["candidate"]["first_responses_breached"], "changed": cli["changed"],
+                "deadline-moved": cli["deadline_moved"]}
+    check(figures == expected, f"the back-test page's total {figures} is what triage sla backtest computes {expected}")
+    sign_out(driver)
+
+
 def agent_takes_acknowledges_returns_and_closes(driver):
     print("agent-1: take next, acknowledge, give back, take again, close", flush=True)
     sign_in(driver, "agent-1", ARGS.password)
@@ -333,6 +389,7 @@ def main():
     driver = browser()
     try:
         lead_views_queues_and_agents(driver)
+        lead_back_tests_a_policy(driver)
         incident = agent_takes_acknowledges_returns_and_closes(driver)
         other_team_is_refused(driver, incident)
     except AssertionError as failure:

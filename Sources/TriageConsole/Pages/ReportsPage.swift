@@ -86,6 +86,7 @@ enum ReportsPage {
                 <label>By <select name="by" id="report-by">\(ReportGrouping.allCases.map { "<option value=\"\($0.rawValue)\"\($0 == shown.grouping ? " selected" : "")>\($0.rawValue)</option>" }.joined())</select></label>
                 <button type="submit">Show</button>
                 </form>
+                <p><a href="/reports/backtest" id="backtest-link">Back-test a policy</a>: what if another SLA policy had been in force in a past window?</p>
 
                 """
         }

@@ -10,13 +10,7 @@ extension ConsoleServer {
     func reportsPage(_ request: Request) async throws -> Response {
         guard let signed = signedIn(request) else { return Self.redirect("/signin?next=\(HTML.url(request.uri.path))") }
         let context = context(signed)
-        guard signed.account.role.seesEveryTeam else {
-            return Self.html(
-                MessagePage.render(
-                    title: "Leads only", message: "The SLA reports span every team and customer; ask a lead.", context: context,
-                    id: "forbidden"),
-                status: .forbidden)
-        }
+        guard signed.account.role.seesEveryTeam else { return leadsOnly(context) }
         let query: ReportsPage.Query
         switch ReportsPage.parse(FormData.parse(request.uri.query ?? ""), now: board.now()) {
         case .failure(let problem):
@@ -50,6 +44,15 @@ extension ConsoleServer {
         default:
             return Self.html(ReportsPage.render(report: report, query: query, problem: nil, unreadable: read.unreadable, context: context))
         }
+    }
+
+    /// 403 for an agent: the reports and back-tests span every team and customer.
+    func leadsOnly(_ context: PageContext) -> Response {
+        Self.html(
+            MessagePage.render(
+                title: "Leads only", message: "The SLA reports span every team and customer; ask a lead.", context: context, id: "forbidden"
+            ),
+            status: .forbidden)
     }
 
     static func download(_ text: String, type: String, name: String) -> Response {

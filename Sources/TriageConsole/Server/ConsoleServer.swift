@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdBcrypt
@@ -10,6 +10,7 @@ import Synchronization
 public import TriageAnalyticsFeed
 import TriageDashboard
 import TriageOps
+public import TriageSLABacktestLog
 import TriageSLAEvents
 
 /// The console's HTTP side (Hummingbird): server-rendered pages, form POSTs, `GET /api/live`
@@ -23,6 +24,7 @@ import TriageSLAEvents
 /// | `POST /incidents/ID/actions/NAME` | ``IncidentAction`` through the intake |
 /// | `GET /agents`, `POST /agents/ID/presence` | agents; set presence |
 /// | `GET /reports` | the SLA compliance report (leads and admins), also `?format=csv` and `json` |
+/// | `GET /reports/backtest`, `POST /reports/backtest`, `GET /reports/backtest/RUN` | SLA policy back-tests (leads and admins) |
 /// | `GET /api/live` | `{"at": …, "values": {KEY: text}}` for `data-live` elements |
 /// | `GET /healthz`, `GET /readyz` | alive; caught up with the topics |
 ///
@@ -41,6 +43,8 @@ public final class ConsoleServer: Service, Sendable {
     let originCheck: OriginCheck
     /// The analytics records of the reports page; `nil`: the page says reports are not available.
     let reports: AnalyticsRecordCache?
+    /// The back-tests of `/reports/backtest`; `nil`: the page says back-tests are not available.
+    let backtests: BacktestRuns?
     let logger: Logger
     private let listening = BoundPort()
     /// Verified when a username has no account, at the cost of the accounts' own hashes, so
@@ -48,11 +52,19 @@ public final class ConsoleServer: Service, Sendable {
     /// which usernames exist by timing).
     let decoyHash: String
 
+    /// - Parameters:
+    ///   - reports: where the reports page reads `triage.analytics`. Default `nil`: no reports.
+    ///   - backtests: where the back-test page reads `triage.incident-events`. Default `nil`: no
+    ///     back-tests.
+    ///   - recordTime: the SLA instant of a record's timestamp (the escalator's clock). Default:
+    ///     the same instant.
     public init(
         board: ConsoleBoard, gateway: IntakeGateway, directory: StaffDirectory, configuration: ConsoleConfiguration,
-        reports: AnalyticsHistory? = nil, logger: Logger
+        reports: AnalyticsHistory? = nil, backtests: BacktestLogReader? = nil,
+        recordTime: @escaping @Sendable (Date) -> Date = { $0 }, logger: Logger
     ) {
         self.reports = reports.map { AnalyticsRecordCache(history: $0) }
+        self.backtests = backtests.map { BacktestRuns(reader: $0, slaInstant: recordTime, logger: logger) }
         decoyHash = Bcrypt.hash("decoy password of no account", cost: directory.bcryptCost)
         self.board = board
         self.gateway = gateway
@@ -131,6 +143,11 @@ public final class ConsoleServer: Service, Sendable {
             try await setPresence(request, agentID: try context.parameters.require("id"))
         }
         router.get("/reports") { [self] request, _ in try await reportsPage(request) }
+        router.get("/reports/backtest") { [self] request, _ in backtestForm(request) }
+        router.post("/reports/backtest") { [self] request, _ in try await startBacktest(request) }
+        router.get("/reports/backtest/:run") { [self] request, context in
+            try await backtestRunPage(request, id: try context.parameters.require("run"))
+        }
         router.get("/api/live") { [self] request, _ in live(request) }
         return router
     }
@@ -216,18 +233,24 @@ public final class ConsoleServer: Service, Sendable {
             return .refused(Self.html(SignInPage.render(message: "Your session has ended; sign in again."), status: .unauthorized))
         }
         let form = FormData.parse(String(buffer: try await request.collectBody(upTo: 64 * 1024)))
+        if let refusal = forgeryRefusal(request, signed: signed, form: form) { return .refused(refusal) }
+        return .accepted(signed, form)
+    }
+
+    /// The 403 for a form without the session's CSRF token (`csrf`) or from another origin;
+    /// `nil` when it is the console's own.
+    func forgeryRefusal(_ request: Request, signed: (session: StaffSession, account: StaffAccount), form: [String: String]) -> Response? {
         let originOK = originCheck.allows(
             origin: request.headers[.origin], referer: request.headers[.referer], host: request.head.authority)
         guard originOK, let token = form["csrf"], Self.constantTimeEqual(token, signed.session.csrfToken) else {
             logger.warning("form refused (CSRF)", metadata: ["username": "\(signed.account.username)", "path": "\(request.uri.path)"])
-            return .refused(
-                Self.html(
-                    MessagePage.render(
-                        title: "Refused",
-                        message: "This form is stale or did not come from this console; nothing was done. Reload the page and try again.",
-                        context: context(signed), id: "csrf-refused"), status: .forbidden))
+            return Self.html(
+                MessagePage.render(
+                    title: "Refused",
+                    message: "This form is stale or did not come from this console; nothing was done. Reload the page and try again.",
+                    context: context(signed), id: "csrf-refused"), status: .forbidden)
         }
-        return .accepted(signed, form)
+        return nil
     }
 
     // MARK: Incidents
