@@ -39,7 +39,7 @@ struct TailCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging(label: "triage.tail")
         let client = try connection.clientConfiguration()
         // A consumer waits for a broker forever; a tail of an unreachable cluster says so instead.
-        _ = try await connection.reachableAdmin(client, logger: logger)
+        let admin = try await connection.reachableAdmin(client, logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: "triage-tail-\(UUID().uuidString.lowercased())",
@@ -75,11 +75,19 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         if !follow {
-            // Stop once assigned, caught up everywhere, and quiet for half a second.
+            // Stop once assigned, caught up everywhere, and quiet for half a second. A consumer
+            // whose cluster went away waits for it for ever: after 10 s without progress the
+            // cluster is asked again, and a tail of a cluster that stopped answering says so.
+            var asked = ContinuousClock.now
             while true {
                 try await Task.sleep(for: .milliseconds(200))
                 let (assigned, last) = progress.withLock { ($0.assigned, $0.lastRecord) }
-                guard assigned, ContinuousClock.now - last > .milliseconds(500) else { continue }
+                let now = ContinuousClock.now
+                if now - last > .seconds(10), now - asked > .seconds(10) {
+                    asked = now
+                    _ = try await connection.describe(topic, admin: admin, client: client)
+                }
+                guard assigned, now - last > .milliseconds(500) else { continue }
                 if try await consumer.lag().values.allSatisfy({ $0 == 0 }) { break }
             }
             await consumer.close()
