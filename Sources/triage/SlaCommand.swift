@@ -38,8 +38,8 @@ struct SlaTimeOptions: ParsableArguments {
 struct SlaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sla",
-        abstract: "SLA clock math from the command line: deadlines and an incident's timeline.",
-        subcommands: [Deadline.self, Explain.self]
+        abstract: "SLA clock math from the command line: deadlines, an incident's timeline, staffing what-ifs.",
+        subcommands: [Deadline.self, Explain.self, SlaStaffingCommand.self]
     )
 
     enum CoverageArgument: String, ExpressibleByArgument, CaseIterable {
