@@ -48,9 +48,9 @@ struct SlaStaffingCommand: AsyncParsableCommand {
             Examples:
               triage tail --from-beginning > events.jsonl
               triage sla staffing --file events.jsonl --baseline-roster config/roster.example.yaml \\
-                --roster two-more.yaml --from 2026-03-06 --to 2026-03-07
-              triage sla staffing --roster candidate.yaml --from 2026-11-01 --to 2026-12-01 \\
-                --policy config/sla-policy.example.yaml --format json --bootstrap kafka:9092
+                --roster config/roster.two-more.example.yaml --from 2026-03-06 --to 2026-03-07
+              triage sla staffing --roster config/roster.two-more.example.yaml --from 2026-11-01 \\
+                --to 2026-12-01 --policy config/sla-policy.example.yaml --format json --bootstrap kafka:9092
             """
     )
 
