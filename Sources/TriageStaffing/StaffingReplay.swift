@@ -289,7 +289,10 @@ public struct StaffingReplay: Sendable {
         while closureCursor < closures.count, closures[closureCursor].at < cutoff {
             let id = closures[closureCursor].id
             closureCursor += 1
-            guard histories[id]?.closed == true, baseline.incidents[id]?.open != true, candidate.incidents[id]?.open != true else {
+            guard histories[id]?.closed == true else { continue }
+            if baseline.incidents[id]?.open == true || candidate.incidents[id]?.open == true {
+                // History closed it, a replay still holds it (assigned later): try again later.
+                closures.append((id, cutoff.addingTimeInterval(configuration.reopenMemory)))
                 continue
             }
             histories[id] = nil

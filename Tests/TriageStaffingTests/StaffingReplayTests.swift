@@ -159,4 +159,26 @@ struct StaffingReplayTests {
         #expect(result.incidents.allSatisfy { $0.baseline.firstResponse == .withinTarget && $0.baseline.firstResponseMinutes == 5 })
         #expect(result.changes.isEmpty)
     }
+
+    /// Memory: a closed incident is remembered for a Reopened for ``reopenMemory``, then forgotten.
+    @Test func aClosedIncidentIsForgottenAfterTheReopenMemory() {
+        let team = roster([agent("ada")])
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .c, product: "billing", coverage: .twentyFourSeven)
+        var replay = StaffingReplay(
+            baseline: team, candidate: team, sla: roundTheClock,
+            configuration: .init(defaultTeam: "tier-1", lookahead: 0, reopenMemory: 3_600, listsEveryIncident: true))
+        for fact in [
+            StaffingFact(incident: "inc-1", at: monday8, kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: monday8, kind: .assigned),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(60), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(600), kind: .closedByAgent),
+            StaffingFact(incident: "inc-2", at: monday8.addingTimeInterval(3 * 3_600), kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(3 * 3_600 + 1), kind: .reopened),
+        ] {
+            replay.add(fact)
+        }
+        let result = replay.finish(at: monday8.addingTimeInterval(86_400))
+        #expect(result.ignoredFacts == 1)
+        #expect(result.incidents.map(\.incident) == ["inc-1", "inc-2"])
+    }
 }
