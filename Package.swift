@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "TriageRouting", targets: ["TriageRouting"]),
         .library(name: "TriageRouterWorker", targets: ["TriageRouterWorker"]),
         .library(name: "TriageRoutingEvents", targets: ["TriageRoutingEvents"]),
+        .library(name: "TriageStaffing", targets: ["TriageStaffing"]),
         .library(name: "TriageSLAEvents", targets: ["TriageSLAEvents"]),
         .library(name: "TriageNotification", targets: ["TriageNotification"]),
         .library(name: "TriageLifecycle", targets: ["TriageLifecycle"]),
@@ -259,11 +260,19 @@ let package = Package(
             dependencies: ["TriageCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        // Routing's contract <-> domain translation: roster records, lifecycle inputs, decisions as events.
+        // Staffing what-ifs: the routing of a window replayed under a baseline and a candidate
+        // roster through the router's desks, first responses by the escalator's SLA code. Pure.
+        .target(
+            name: "TriageStaffing",
+            dependencies: ["TriageCore", "TriageRouting", "TriageSLA", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
+        // Routing's contract <-> domain translation: roster records, lifecycle inputs, decisions as
+        // events, lifecycle events as staffing-replay facts.
         .target(
             name: "TriageRoutingEvents",
             dependencies: [
-                "TriageSchema", "TriageCore", "TriageSLAEvents", "TriageRouting",
+                "TriageSchema", "TriageCore", "TriageSLAEvents", "TriageRouting", "TriageSLA", "TriageStaffing",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -386,6 +395,7 @@ let package = Package(
                 "TriageReports",
                 "TriageSLABacktest",
                 "TriageSLABacktestLog",
+                "TriageStaffing",
                 "TriageEntitlements",
                 "TriageOnCall",
                 "TriageIntake",
@@ -524,6 +534,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TriageRoutingTests", dependencies: ["TriageRouting", "TriageCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TriageStaffingTests", dependencies: ["TriageStaffing", "TriageRouting", "TriageSLA", "TriageCore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageRouterWorkerTests",
             dependencies: [

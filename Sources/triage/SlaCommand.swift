@@ -38,8 +38,8 @@ struct SlaTimeOptions: ParsableArguments {
 struct SlaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sla",
-        abstract: "SLA clock math from the command line: deadlines, an incident's timeline, policy back-tests.",
-        subcommands: [Deadline.self, Explain.self, Backtest.self]
+        abstract: "SLA clock math from the command line: deadlines, an incident's timeline, policy back-tests, staffing what-ifs.",
+        subcommands: [Deadline.self, Explain.self, Backtest.self, SlaStaffingCommand.self]
     )
 
     enum CoverageArgument: String, ExpressibleByArgument, CaseIterable {
