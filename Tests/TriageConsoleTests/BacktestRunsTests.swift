@@ -90,3 +90,20 @@ struct BacktestRunsTests {
         #expect(!html.contains("backtest-table"))
     }
 }
+
+@Suite("Console back-test form")
+struct BacktestFormTests {
+    /// A `to` years ahead held the one back-test runner for hours (the replay runs every clock up
+    /// to it): the form refuses a `to` more than ``BacktestForm/maximumDaysAhead`` days after now.
+    @Test func aWindowEndingFarAfterNowIsRefusedNamingTo() throws {
+        let now = try Date("2026-12-06T00:00:00Z", strategy: .iso8601)
+        func problem(to: String) -> BacktestForm.Problem? {
+            let form = BacktestForm(fields: ["from": "2026-11-01", "to": to, "candidate": "defaults"])
+            if case .failure(let problem) = form.request(inForce: SlaPolicy(), now: now) { return problem }
+            return nil
+        }
+        let far = try #require(problem(to: "9999-12-31"))
+        #expect(far.field == "to" && far.message.contains("at most \(BacktestForm.maximumDaysAhead) days after now"), "\(far)")
+        #expect(problem(to: "2027-01-31") == nil, "the end of next month is a window a lead picks")
+    }
+}
