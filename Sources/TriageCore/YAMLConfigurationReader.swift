@@ -248,10 +248,14 @@ extension YAMLConfigurationReader {
         return result
     }
 
-    package func positiveInteger(_ node: Node, path: String, what: String) throws(ConfigurationError) -> Int {
+    /// A positive integer of at most `maximum` (what the value's users can add up safely).
+    package func positiveInteger(_ node: Node, path: String, what: String, maximum: Int = .max) throws(ConfigurationError) -> Int {
         let text = try string(node, path: path, what: "a positive integer (\(what))")
         guard let value = Int(text), value > 0 else {
             throw error(.invalidValue, "'\(text)' must be a positive integer (\(what))", at: node, key: path)
+        }
+        guard value <= maximum else {
+            throw error(.invalidValue, "'\(text)' is more than \(maximum) (\(what))", at: node, key: path)
         }
         return value
     }

@@ -49,6 +49,13 @@ public struct Roster: Sendable, Hashable {
     /// Which notices the router asks for (both on unless the file says otherwise).
     public var notices: NoticeSettings
 
+    /// The largest capacity a roster may give (load units): a profile carries it as a 32-bit
+    /// number, and the desk adds weights to loads. Near `Int.max` the sum overflowed and stopped
+    /// the process (outside attack on issue 25).
+    public static let maximumCapacity = 100_000
+    /// The largest severity weight (load units).
+    public static let maximumWeight = 1_000
+
     public init(
         agents: [Agent], policy: RoutingPolicy = RoutingPolicy(), initialPresence: [String: Presence] = [:],
         notices: NoticeSettings = NoticeSettings()
@@ -289,7 +296,7 @@ private struct RosterReader: YAMLConfigurationReader {
                     key: itemPath)
             }
             seen[severity] = entry.name
-            weights[severity] = try positiveInteger(entry.value, path: itemPath, what: "load units")
+            weights[severity] = try positiveInteger(entry.value, path: itemPath, what: "load units", maximum: Roster.maximumWeight)
         }
         return weights
     }
@@ -323,7 +330,7 @@ private struct RosterReader: YAMLConfigurationReader {
         }
         let capacityNode = try required(
             values, "capacity", hint: "how many load units the agent takes at once (severity A weighs 3 by default)")
-        let capacity = try positiveInteger(capacityNode, path: values.path("capacity"), what: "load units")
+        let capacity = try positiveInteger(capacityNode, path: values.path("capacity"), what: "load units", maximum: Roster.maximumCapacity)
         var shift: String?
         if let node = values["shift"] {
             let calendar = try name(node, path: values.path("shift"), what: "the name of a calendar under 'calendars'")

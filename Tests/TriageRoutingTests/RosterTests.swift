@@ -198,6 +198,16 @@ struct RosterTests {
             name: "zero weight", yaml: "severity_weights:\n  C: 0\n", code: .invalidValue, line: 2, key: "severity_weights.C",
             message: "'0' must be a positive integer (load units)"
         ),
+        // Near Int.max the desk's load + weight overflowed and stopped the process (SIGILL).
+        Case(
+            name: "huge weight", yaml: "severity_weights:\n  C: 9223372036854775807\n", code: .invalidValue, line: 2,
+            key: "severity_weights.C", message: "'9223372036854775807' is more than 1000 (load units)"
+        ),
+        Case(
+            name: "huge capacity",
+            yaml: agentsHeader + "  - id: bob\n    team: tier-1\n    products: [api]\n    capacity: 9223372036854775807\n",
+            code: .invalidValue, line: 11, key: "agents[1].capacity", message: "'9223372036854775807' is more than 100000 (load units)"
+        ),
         Case(
             name: "severity twice", yaml: "severity_weights: { A: 3, a: 4 }\n", code: .invalidValue, line: 1, key: "severity_weights.a",
             message: "severity A is given twice ('A' and 'a')"
