@@ -46,7 +46,9 @@ struct BacktestRunsTests {
         let first = try await runs.submit(Self.request("first"), by: "lee", at: Date())
         let second = try await runs.submit(Self.request("second"), by: "kim", at: Date())
         #expect(try await runs.submit(Self.request("first"), by: "kim", at: Date()) === first, "asking again joins the pending run")
-        try await eventually("the first run reads and says how far") {
+        // Generous waits: in the main test run the runs' tasks shared two cores with hundreds of
+        // tests, and a run that fails at once took over 30 s to be seen failing (CI, stop 36).
+        try await eventually("the first run reads and says how far", timeout: .seconds(120)) {
             if case .reading(let progress) = first.state { return progress.read == 5 && progress.total == 10 }
             return false
         }
@@ -58,7 +60,7 @@ struct BacktestRunsTests {
         await #expect(throws: BacktestRuns.Busy.self) { try await runs.submit(Self.request("third"), by: "lee", at: Date()) }
 
         held.open()
-        try await eventually("both runs are done") { first.result != nil && second.result != nil }
+        try await eventually("both runs are done", timeout: .seconds(120)) { first.result != nil && second.result != nil }
         #expect(held.most == 1, "never two reads of the topic at once")
         #expect(held.reads == 2)
         #expect(try await runs.submit(Self.request("first"), by: "lee", at: Date()) === first, "a fresh result is reused")
@@ -69,7 +71,7 @@ struct BacktestRunsTests {
         struct Unreachable: Error {}
         let runs = BacktestRuns(read: { _, _ in throw Unreachable() }, logger: Logger(label: "test"))
         let run = try await runs.submit(Self.request("x"), by: "lee", at: Date())
-        try await eventually("the run failed") { !run.isPending }
+        try await eventually("the run failed", timeout: .seconds(120)) { !run.isPending }
         guard case .failed(let message) = run.state else {
             Issue.record("\(run.state)")
             return

@@ -191,7 +191,10 @@ struct PublishTailTests {
         async let tail = runProcess(
             triageExecutable, ["tail", "--from-beginning", "--bootstrap", broker.bootstrap, "--log-level", "critical"],
             timeout: .seconds(120))
-        try await Task.sleep(for: .seconds(2))
+        // Half a second: past the tail's first reach check (milliseconds), well before its group
+        // join and catch-up end. After 2 s a CI run's tail had already finished (exit 0). Stopped
+        // before the check, the tail fails the same way, from the check.
+        try await Task.sleep(for: .milliseconds(500))
         _ = try await broker.stop()
         let (status, _, errors) = try await tail
         #expect(status == 1, "\(errors)")
