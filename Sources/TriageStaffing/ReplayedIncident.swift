@@ -17,6 +17,8 @@ struct ReplayedIncident {
     var sla: IncidentSla
     var acknowledgeScheduled = false
     var releaseScheduled = false
+    /// When the scheduled release is due.
+    var releaseAt: Date?
     var firstResponse: StaffingOutcome.FirstResponse?
     var firstResponseMinutes: Double?
     var teamChanges = 0

@@ -19,8 +19,9 @@ struct RosterReplay {
         var spell: Int
         var kind: Kind
 
+        /// In time order; at the same instant an acknowledgement before a release.
         static func < (lhs: Handling, rhs: Handling) -> Bool {
-            lhs.at != rhs.at ? lhs.at < rhs.at : lhs.sequence < rhs.sequence
+            (lhs.at, lhs.kind.rawValue, lhs.sequence) < (rhs.at, rhs.kind.rawValue, rhs.sequence)
         }
     }
 
@@ -38,6 +39,9 @@ struct RosterReplay {
     let policy: RoutingPolicy
     let rules: SlaRules
     let defaultTeam: String
+    /// How far ahead of the replay history is read (``StaffingReplay/Configuration/lookahead``):
+    /// handling is never re-timed earlier than this before history's own instant.
+    let lookahead: TimeInterval
 
     private(set) var now = Date.distantPast
     private var started = false
@@ -51,8 +55,9 @@ struct RosterReplay {
     /// Ended spells, for the replay to collect.
     var finished: [Finished] = []
 
-    init(roster: Roster, rules: SlaRules, defaultTeam: String) {
+    init(roster: Roster, rules: SlaRules, defaultTeam: String, lookahead: TimeInterval) {
         self.roster = roster
+        self.lookahead = lookahead
         var policy = roster.policy
         // As the router's desks run: the dispatcher drops a repeated Opened of a closed incident.
         policy.closedIncidentMemory = 0
@@ -139,6 +144,7 @@ struct RosterReplay {
             incident.firstAgentTeam = nil
             incident.acknowledgeScheduled = false
             incident.releaseScheduled = false
+            incident.releaseAt = nil
             incident.firstResponse = nil
             incident.firstResponseMinutes = nil
             incident.teamChanges = 0
@@ -173,19 +179,29 @@ struct RosterReplay {
     }
 
     /// History told how long the handling of `incident`'s spell took: schedule it after the
-    /// replayed assignment, if there was one.
+    /// replayed assignment, if there was one. Each instant is the replayed assignment plus
+    /// history's duration, but never earlier than ``lookahead`` before history's own instant
+    /// (when that was learned, the replay may already have been past it: then now), and the
+    /// acknowledgement never after the release.
     mutating func scheduleHandling(of id: String, histories: [String: IncidentHistory]) {
         guard var incident = incidents[id], incident.open, let assignedAt = incident.assignedAt, let history = histories[id],
             incident.spell < history.spells.count
         else { return }
         let spell = history.spells[incident.spell]
-        if !incident.acknowledgeScheduled, let after = spell.acknowledgedAfter {
-            incident.acknowledgeScheduled = true
-            schedule(.acknowledge, incident: id, spell: incident.spell, at: max(now, assignedAt.addingTimeInterval(after)))
+        func retimed(_ after: TimeInterval, historically instant: Date?) -> Date {
+            let earliest = instant.map { $0.addingTimeInterval(-lookahead) } ?? assignedAt
+            return max(now, assignedAt.addingTimeInterval(after), earliest)
         }
         if !incident.releaseScheduled, let after = spell.closedAfter {
             incident.releaseScheduled = true
-            schedule(.release, incident: id, spell: incident.spell, at: max(now, assignedAt.addingTimeInterval(after)))
+            let at = retimed(after, historically: spell.closedAt)
+            incident.releaseAt = at
+            schedule(.release, incident: id, spell: incident.spell, at: at)
+        }
+        if !incident.acknowledgeScheduled, let after = spell.acknowledgedAfter {
+            incident.acknowledgeScheduled = true
+            let at = retimed(after, historically: spell.acknowledgedAt)
+            schedule(.acknowledge, incident: id, spell: incident.spell, at: incident.releaseAt.map { min($0, at) } ?? at)
         }
         incidents[id] = incident
     }

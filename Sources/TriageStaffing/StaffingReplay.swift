@@ -19,8 +19,10 @@ public import TriageSLA
 /// - **Handling keeps its duration**: an incident acknowledged `d₁` and closed by its agent `d₂`
 ///   after its first historical assignment is acknowledged `d₁` and released `d₂` after its
 ///   *replayed* first assignment, whoever that agent is (the agent holds its load until then).
-///   An incident acknowledged or closed before history assigned it (answered from the queue)
-///   keeps that instant. One that history never assigned is never acknowledged by an agent
+///   An incident acknowledged or closed at an instant before history assigned it (answered
+///   from the queue) keeps that instant; this is decided by the facts' instants, not the order
+///   they are read in (the router publishes an Assigned stamped with its decision's instant,
+///   sometimes after a quick acknowledgement). One that history never assigned is never acknowledged by an agent
 ///   in the replay (history cannot tell when it would have been): it holds its agent until the
 ///   customer's close, or the end of the window.
 /// - **Presence comes from the roster**: each agent is on the desk from the start of the window
@@ -35,8 +37,9 @@ public import TriageSLA
 /// order; they may arrive out of order by up to ``Configuration/lookahead`` (Kafka partitions
 /// interleave), which is also how far ahead of the replay history is read, so that an
 /// incident assigned earlier than history assigned it finds its handling durations known. An
-/// incident whose replayed assignment comes more than the look-ahead before its historical
-/// one is acknowledged and released when history reaches them (its improvement is capped).
+/// incident's re-timed acknowledgement and release are never earlier than the look-ahead before
+/// history's own instants: an incident the replay assigns more than the look-ahead before history
+/// did gains at most the look-ahead.
 ///
 /// Memory: the facts within the look-ahead, and a small record per incident that is open, or
 /// closed within ``Configuration/reopenMemory`` (so that a Reopened finds it).
@@ -123,8 +126,10 @@ public struct StaffingReplay: Sendable {
         let rules = SlaRules(sla)
         self.configuration = configuration
         self.start = start
-        self.baseline = RosterReplay(roster: baseline, rules: rules, defaultTeam: configuration.defaultTeam)
-        self.candidate = RosterReplay(roster: candidate, rules: rules, defaultTeam: configuration.defaultTeam)
+        self.baseline = RosterReplay(
+            roster: baseline, rules: rules, defaultTeam: configuration.defaultTeam, lookahead: configuration.lookahead)
+        self.candidate = RosterReplay(
+            roster: candidate, rules: rules, defaultTeam: configuration.defaultTeam, lookahead: configuration.lookahead)
     }
 
     public var progress: Progress {
@@ -151,30 +156,43 @@ public struct StaffingReplay: Sendable {
         case .opened:
             return
         case .assigned:
-            guard !history.closed, history.spells[spell].assignedAt == nil else { return }
+            guard history.spells[spell].assignedAt == nil else { return }
+            if let closedAt = history.spells[spell].closedAt, closedAt < fact.at { return }
             history.spells[spell].assignedAt = fact.at
+            histories[id] = history
+            // An acknowledgement or close read before this Assigned but timed after it was
+            // handling: its duration is known now.
+            if history.spells[spell].acknowledgedAfter != nil || history.spells[spell].closedAfter != nil { learned(id) }
+            deliverDue(after: fact.at)
+            return
         case .acknowledged:
-            guard !history.closed else { return }
-            if let assignedAt = history.spells[spell].assignedAt {
-                guard history.spells[spell].acknowledgedAfter == nil else { return }
-                history.spells[spell].acknowledgedAfter = max(0, fact.at.timeIntervalSince(assignedAt))
-                histories[id] = history
+            guard history.spells[spell].acknowledgedAt == nil else { return }
+            // After the close: ignored (an agent's close read first may be timed after it).
+            if history.closed, history.spells[spell].closedAt.map({ $0 < fact.at }) ?? true { return }
+            history.spells[spell].acknowledgedAt = fact.at
+            histories[id] = history
+            if history.spells[spell].isHandling(at: fact.at) {
                 learned(id)
-                return
+            } else {
+                // From the queue, unless an Assigned timed before it is still to be read: the
+                // delivery decides (see deliver).
+                enqueue(fact, spell: spell)
             }
-            enqueue(fact, spell: spell)
+            deliverDue(after: fact.at)
+            return
         case .closedByAgent:
             guard !history.closed else { return }
             history.closed = true
+            history.spells[spell].closedAt = fact.at
             closures.append((id, fact.at))
-            if let assignedAt = history.spells[spell].assignedAt {
-                history.spells[spell].closedAfter = max(0, fact.at.timeIntervalSince(assignedAt))
-                histories[id] = history
+            histories[id] = history
+            if history.spells[spell].isHandling(at: fact.at) {
                 learned(id)
-                deliverDue(after: fact.at)
-                return
+            } else {
+                enqueue(fact, spell: spell)
             }
-            enqueue(fact, spell: spell)
+            deliverDue(after: fact.at)
+            return
         case .closedByCustomer:
             guard !history.closed else { return }
             history.closed = true
@@ -239,6 +257,7 @@ public struct StaffingReplay: Sendable {
     }
 
     private mutating func deliver(_ pending: PendingFact) {
+        if isHandling(pending) { return }
         var at = pending.fact.at
         if let delivered, at < delivered {
             late += 1
@@ -257,6 +276,19 @@ public struct StaffingReplay: Sendable {
         candidate.advance(to: at, histories: histories)
         candidate.apply(fact, spell: pending.spell, histories: histories)
         collect()
+    }
+
+    /// Whether a queued acknowledgement or agent's close turned out to be handling by the
+    /// agent history assigned (an Assigned timed before it was read after it): the replays
+    /// re-time it after their own assignment instead (``learned(_:)``).
+    private func isHandling(_ pending: PendingFact) -> Bool {
+        switch pending.fact.kind {
+        case .acknowledged, .closedByAgent:
+            guard let history = histories[pending.fact.incident], pending.spell < history.spells.count else { return false }
+            return history.spells[pending.spell].isHandling(at: pending.fact.at)
+        default:
+            return false
+        }
     }
 
     /// Pairs the spells both replays finished and counts them.

@@ -142,6 +142,87 @@ struct StaffingReplayTests {
         #expect(replayed.baseline.firstResponse == .withinTarget && replayed.candidate.firstResponse == .withinTarget)
     }
 
+    /// Lines of a `triage tail` file are not in time order: partitions interleave, and the
+    /// router publishes an Assigned stamped with its decision's instant after a quick
+    /// Acknowledged. Within the look-ahead the order read must not matter: the same facts read
+    /// shuffled (each up to two hours late, an incident's Opened first) give the same result as
+    /// read in time order.
+    @Test(arguments: 1...20 as ClosedRange<UInt64>)
+    func theOrderFactsAreReadInWithinTheLookAheadChangesNothing(seed: UInt64) {
+        var generator = SeededGenerator(state: seed)
+        let incidents = randomIncidents(count: 60, using: &generator)
+        let agents = randomAgents(count: Int.random(in: 1...3, using: &generator), prefix: "a", using: &generator)
+        let extra = randomAgents(count: Int.random(in: 1...3, using: &generator), prefix: "new", using: &generator)
+        let window = RecordedWindow(roster: roster(agents), incidents: incidents)
+        let end = monday8.addingTimeInterval(86_400)
+        let facts = window.facts.filter { $0.at < end }
+        let shuffled = facts.map { fact -> (key: Date, fact: StaffingFact) in
+            if case .opened = fact.kind { return (fact.at, fact) }
+            return (fact.at.addingTimeInterval(Double(Int.random(in: 0...7_200_000, using: &generator)) / 1_000), fact)
+        }
+        .enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element.fact)
+        #expect(shuffled != facts, "seed \(seed): the shuffle moved nothing")
+
+        let inOrder = replay(facts, baseline: roster(agents), candidate: roster(agents + extra), until: end)
+        let asRead = replay(shuffled, baseline: roster(agents), candidate: roster(agents + extra), until: end)
+        let differing = zip(asRead.incidents, inOrder.incidents).filter { $0 != $1 }.map(\.0.incident)
+        #expect(asRead.incidents.count == inOrder.incidents.count && differing.isEmpty, "seed \(seed): \(differing.prefix(5)) differ")
+        #expect(asRead.total == inOrder.total && asRead.changes == inOrder.changes, "seed \(seed)")
+        #expect(asRead.lateFacts == 0)
+    }
+
+    /// The attack's case: the Acknowledged line before the Assigned line (both after the
+    /// Opened). It is the agent's handling, not an answer from the queue: a candidate that
+    /// assigns later answers later.
+    @Test func anAcknowledgementReadBeforeItsAssignedIsTheAgentsHandling() {
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .b, product: "billing", coverage: .twentyFourSeven)
+        let facts = [
+            StaffingFact(incident: "inc-1", at: monday8, kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(6), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: monday8, kind: .assigned),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(3_600), kind: .closedByAgent),
+        ]
+        // The candidate's only agent is offline: nobody takes it, so nobody answers it.
+        var late = roster([agent("ada")])
+        late.initialPresence = ["ada": .offline]
+        var replay = StaffingReplay(
+            baseline: roster([agent("ada")]), candidate: late, sla: roundTheClock,
+            configuration: .init(defaultTeam: "tier-1", listsEveryIncident: true))
+        for fact in facts { replay.add(fact) }
+        let result = replay.finish(at: monday8.addingTimeInterval(86_400))
+        let replayed = result.incidents[0]
+        #expect(replayed.baseline.firstResponseMinutes == 0.1)
+        #expect(!replayed.candidate.assigned && replayed.candidate.firstResponse == .breached)
+    }
+
+    /// An incident the candidate assigns more than the look-ahead before history did gains at
+    /// most the look-ahead: its acknowledgement is re-timed to history's minus the look-ahead,
+    /// whatever unrelated incidents were read in between.
+    @Test(arguments: [0, 6, 24] as [Double])
+    func anImprovementIsCappedAtTheLookAhead(hours: Double) {
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .c, product: "billing", coverage: .twentyFourSeven)
+        let hour: TimeInterval = 3_600
+        let facts = [
+            StaffingFact(incident: "inc-1", at: monday8, kind: .opened(opening)),
+            StaffingFact(incident: "inc-2", at: monday8.addingTimeInterval(5 * hour), kind: .opened(opening)),
+            StaffingFact(incident: "inc-3", at: monday8.addingTimeInterval(30 * hour), kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(49 * hour), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(49 * hour + 300), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(49 * hour + 1_800), kind: .closedByAgent),
+        ]
+        var replay = StaffingReplay(
+            baseline: roster([]), candidate: roster([agent("ada", capacity: 1)]), sla: roundTheClock,
+            configuration: .init(defaultTeam: "tier-1", lookahead: hours * hour, listsEveryIncident: true))
+        for fact in facts { replay.add(fact) }
+        let result = replay.finish(at: monday8.addingTimeInterval(3 * 86_400))
+        let first = result.incidents.first { $0.incident == "inc-1" }!
+        #expect(first.candidate.queueWait == 0)
+        #expect(first.candidate.firstResponseMinutes == (49 - hours) * 60 + 5)
+        // Released no earlier than the look-ahead before history's close: inc-2 waits until then.
+        let second = result.incidents.first { $0.incident == "inc-2" }!
+        #expect(second.candidate.queueWait == max(49 * hour + 1_800 - hours * hour, 5 * hour) - 5 * hour)
+    }
+
     @Test func aReopenedIncidentIsReplayedAsASecondSpell() {
         let team = roster([agent("ada")])
         let opening = StaffingFact.Opening(team: "tier-1", severity: .b, product: "billing", coverage: .twentyFourSeven)
