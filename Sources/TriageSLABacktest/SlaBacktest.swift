@@ -41,6 +41,13 @@ public struct SlaBacktest: Sendable {
     public private(set) var eventsApplied = 0
     public private(set) var escalatorEventsIgnored = 0
     public private(set) var invalidEvents = 0
+    public private(set) var repeatedEvents = 0
+    public private(set) var eventsBeforeOpened = 0
+    public private(set) var incidentsReadOutOfOrder = 0
+    /// Events of unknown incidents in the window, per incident, until their Opened is read (an
+    /// incident opened before the window stays here): at most this many incidents.
+    public static let outOfOrderTrackingLimit = 100_000
+    private var unopened: [String: Int] = [:]
     public private(set) var baselineAgainstLog = BaselineAgainstLog()
     /// The latest `occurred_at` read.
     public private(set) var lastEventAt: Date?
@@ -79,12 +86,25 @@ public struct SlaBacktest: Sendable {
             if SlaReplay.input(of: record) == nil {
                 invalidEvents += 1
                 input = nil
+            } else if baseline.hasApplied(record) {
+                repeatedEvents += 1
+                input = nil
             } else if incidents[event.incidentID] != nil {
                 incidents[event.incidentID]!.update(with: event)
             } else if case .opened(let opened) = event.event, window.contains(event.occurredAt.date), event.occurredAt.date < window.end {
                 incidents[event.incidentID] = BacktestIncident(opened: opened, at: event.occurredAt.date)
+                if let early = unopened.removeValue(forKey: event.incidentID) {
+                    eventsBeforeOpened += early
+                    incidentsReadOutOfOrder += 1
+                }
             } else {
-                input = nil  // not an incident of the window
+                // Not an incident of the window (opened before it, or not yet read: out of order).
+                if event.occurredAt.date >= window.start, event.occurredAt.date < window.end,
+                    unopened[event.incidentID] != nil || unopened.count < Self.outOfOrderTrackingLimit
+                {
+                    unopened[event.incidentID, default: 0] += 1
+                }
+                input = nil
             }
         }
         if input != nil { eventsApplied += 1 }
@@ -109,7 +129,8 @@ public struct SlaBacktest: Sendable {
         return SlaBacktestResult(
             from: window.start, to: window.end, grouping: grouping, baselineName: baselineName, candidateName: candidateName,
             recordsRead: recordsRead, eventsApplied: eventsApplied, escalatorEventsIgnored: escalatorEventsIgnored,
-            invalidEvents: invalidEvents, baselineAgainstLog: baselineAgainstLog, lastEventAt: lastEventAt,
+            invalidEvents: invalidEvents, repeatedEvents: repeatedEvents, eventsBeforeOpened: eventsBeforeOpened,
+            incidentsReadOutOfOrder: incidentsReadOutOfOrder, baselineAgainstLog: baselineAgainstLog, lastEventAt: lastEventAt,
             rows: rows.values.sorted { $0.group < $1.group }, total: total, changed: listed,
             changedCount: changedCount, changedListLimit: changedListLimit
         )

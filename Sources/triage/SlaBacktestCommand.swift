@@ -138,6 +138,7 @@ extension SlaCommand {
                     "the log ends at \(last.formatted(.iso8601)), before --to: incidents still open then are replayed as if nothing happened to them until --to (give --to \(last.formatted(.iso8601)) to stop there)"
                 )
             }
+            if let warning = result.outOfOrderWarning { BacktestProgress.warn(warning) }
             if result.invalidEvents > result.eventsApplied {
                 BacktestProgress.warn(
                     "\(result.invalidEvents) event(s) skipped as the escalator would refuse them, most likely as occurring after their record's timestamp: against an escalator on a scaled clock give --time-scale and --time-origin; for a log loaded after the fact, --event-time"

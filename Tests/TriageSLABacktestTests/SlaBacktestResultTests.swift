@@ -42,6 +42,80 @@ struct SlaBacktestResultTests {
         #expect(result.rows.map(\.group) == ["tier-1", "tier-2"])
     }
 
+    /// A level reached on two clocks under the baseline and on one under the candidate is a
+    /// change, and the listing shows it (it showed "L1 → L1").
+    @Test func aLevelLostOnOneClockShowsInTheChangedIncidents() throws {
+        #expect(
+            IncidentOutcome(
+                firstResponse: .init(verdict: .none, deadline: nil), resolution: .init(verdict: .none, deadline: nil),
+                escalations: [2, 1, 0]
+            ).escalationLevels == "L1×2,L2")
+        #expect(
+            IncidentOutcome(
+                firstResponse: .init(verdict: .none, deadline: nil), resolution: .init(verdict: .none, deadline: nil), escalations: [0, 0]
+            ).escalationLevels == "none")
+        let start = instant("2026-11-02T10:00:00Z")
+        let records = [opened("INC-2", at: start)].enumerated().map {
+            BacktestRecord(event: $1, position: Int64($0), seenAt: $1.occurredAt.date)
+        }
+        var candidate = SlaPolicy()
+        candidate.targets[.twentyFourSeven]![.a]!.resolutionMinutes = nil
+        candidate.targets[.businessHours]![.a]!.resolutionMinutes = nil
+        let result = backtest(records, baseline: SlaPolicy(), candidate: candidate, window: Self.window)
+        let entry = try #require(result.changed.first)
+        #expect(entry.outcomeChanged)
+        #expect(entry.baseline.escalations.first == 2 && entry.candidate.escalations.first == 1)
+        #expect(entry.baseline.escalationLevels.hasPrefix("L1×2"), "\(entry.baseline.escalationLevels)")
+        #expect(result.table().contains("\(entry.baseline.escalationLevels) → \(entry.candidate.escalationLevels)"), "\(result.table())")
+    }
+
+    /// A log given out of order (e.g. through `tac`): events before their incident's Opened are
+    /// not applied, and the result says so; an incident opened before the window is not such a case.
+    @Test func eventsBeforeTheirOpenedAreCountedAndWarnedAbout() throws {
+        let start = instant("2026-11-02T10:00:00Z")
+        let ordered = [
+            opened("INC-0", at: instant("2026-10-30T10:00:00Z")), acknowledged("INC-0", at: start),
+            opened("INC-1", at: start), opened("INC-2", at: start, team: "tier-2"),
+            acknowledged("INC-1", at: start.addingTimeInterval(3 * 3600)),
+        ]
+        func records(_ events: [IncidentEvent]) -> [BacktestRecord] {
+            events.enumerated().map { BacktestRecord(event: $1, position: Int64($0), seenAt: $1.occurredAt.date) }
+        }
+        let inOrder = backtest(records(ordered), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(inOrder.eventsBeforeOpened == 0 && inOrder.outOfOrderWarning == nil)
+        #expect(!inOrder.table().contains("warning:"))
+
+        let reversed = backtest(records(ordered.reversed()), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(reversed.eventsBeforeOpened == 1 && reversed.incidentsReadOutOfOrder == 1)
+        #expect(
+            reversed.table().contains("warning: 1 event(s) of 1 incident(s) came before their incident's Opened"), "\(reversed.table())")
+        let json = try reversed.json()
+        #expect(json.contains("\"events_before_opened\""))
+        #expect(try SlaBacktestResult.decode(json: Data(json.utf8)).eventsBeforeOpened == 1)
+    }
+
+    /// The same log twice (overlapping files): the repeated records are skipped and counted, not
+    /// counted as applied; the result is the same.
+    @Test func aLogReadTwiceIsCountedOnce() throws {
+        let once = try result()
+        let start = instant("2026-11-02T10:00:00Z")
+        let events = [
+            opened("INC-1", at: start), opened("INC-2", at: start, team: "tier-2"),
+            acknowledged("INC-1", at: start.addingTimeInterval(3 * 3600)),
+        ]
+        let records = (events + events).enumerated().map {
+            BacktestRecord(event: $1, position: Int64($0 % events.count), seenAt: $1.occurredAt.date)
+        }
+        let candidate = try policy(
+            "targets: { 24x7: { A: { first_response: 4h, resolution: off } }, business_hours: { A: { resolution: off } } }")
+        var baseline = SlaPolicy()
+        baseline.targets[.twentyFourSeven]![.a]!.resolutionMinutes = nil
+        let twice = backtest(records, baseline: baseline, candidate: candidate, window: Self.window)
+        #expect(twice.eventsApplied == once.eventsApplied && twice.repeatedEvents == events.count)
+        #expect(twice.rows == once.rows && twice.total == once.total && twice.changed == once.changed)
+        #expect(twice.table().contains("repeated events skipped 3"))
+    }
+
     @Test func jsonRoundTripsAndTableAndCsvShowBothPolicies() throws {
         let result = try result()
         let json = try result.json()

@@ -107,7 +107,7 @@ enum BacktestPage {
         let base = "/reports/backtest/\(HTML.url(run.id))"
         var body = """
             <p id="backtest-window" data-from="\(HTML.escape(result.from.formatted(.iso8601)))" data-to="\(HTML.escape(result.to.formatted(.iso8601)))" data-by="\(result.grouping.rawValue)" data-records="\(result.recordsRead)" data-changed-count="\(result.changedCount)">
-            Records read \(result.recordsRead), lifecycle events applied \(result.eventsApplied), escalator events ignored \(result.escalatorEventsIgnored)\(result.invalidEvents > 0 ? ", invalid events skipped \(result.invalidEvents)" : "").
+            Records read \(result.recordsRead), lifecycle events applied \(result.eventsApplied), escalator events ignored \(result.escalatorEventsIgnored)\(result.invalidEvents > 0 ? ", invalid events skipped \(result.invalidEvents)" : "")\(result.repeatedEvents > 0 ? ", repeated events skipped \(result.repeatedEvents)" : "").
             Each cell is baseline → candidate where they differ.
             Download: <a id="backtest-csv" href="\(base)?format=csv">CSV</a> · <a id="backtest-json" href="\(base)?format=json">JSON</a></p>
 
@@ -116,6 +116,9 @@ enum BacktestPage {
         if check.same + check.onlyInLog > 0 {
             body +=
                 "<p class=\"muted\" id=\"backtest-against-log\" data-same=\"\(check.same)\" data-only-in-log=\"\(check.onlyInLog)\" data-only-in-replay=\"\(check.onlyInReplay)\">The baseline against the escalator's own warnings and escalations in the log: \(check.same) the same (id and instant), \(check.onlyInLog) only in the log, \(check.onlyInReplay) only in the replay.</p>\n"
+        }
+        if let warning = result.outOfOrderWarning {
+            body += "<p class=\"error\" id=\"backtest-out-of-order\">\(HTML.escape(warning))</p>\n"
         }
         if let last = result.lastEventAt, last < result.to {
             body +=
@@ -156,7 +159,7 @@ enum BacktestPage {
             let (before, after) = (entry.baseline, entry.candidate)
             body += """
                 <tr data-incident-id="\(HTML.escape(entry.incident))" data-outcome-changed="\(entry.outcomeChanged)" data-baseline-deadline="\(HTML.escape(before.firstResponse.deadline.map { $0.formatted(.iso8601) } ?? ""))" data-candidate-deadline="\(HTML.escape(after.firstResponse.deadline.map { $0.formatted(.iso8601) } ?? ""))">
-                <th scope="row" data-label="incident"><a href="/incidents/\(HTML.url(entry.incident))">\(HTML.escape(entry.incident))</a></th><td data-label="group">\(HTML.escape(entry.group))</td><td data-label="opened">\(HTML.instant(entry.openedAt))</td><td data-label="first response">\(pair(words(before.firstResponse.verdict), words(after.firstResponse.verdict)))</td><td data-label="first-response deadline">\(pair(HTML.instant(before.firstResponse.deadline), HTML.instant(after.firstResponse.deadline)))</td><td data-label="resolution">\(pair(words(before.resolution.verdict), words(after.resolution.verdict)))</td><td data-label="resolution deadline">\(pair(HTML.instant(before.resolution.deadline), HTML.instant(after.resolution.deadline)))</td><td data-label="escalations">\(pair(levelsFired(before.escalations), levelsFired(after.escalations)))</td><td data-label="warnings">\(pair(before.warnings, after.warnings))</td></tr>
+                <th scope="row" data-label="incident"><a href="/incidents/\(HTML.url(entry.incident))">\(HTML.escape(entry.incident))</a></th><td data-label="group">\(HTML.escape(entry.group))</td><td data-label="opened">\(HTML.instant(entry.openedAt))</td><td data-label="first response">\(pair(words(before.firstResponse.verdict), words(after.firstResponse.verdict)))</td><td data-label="first-response deadline">\(pair(HTML.instant(before.firstResponse.deadline), HTML.instant(after.firstResponse.deadline)))</td><td data-label="resolution">\(pair(words(before.resolution.verdict), words(after.resolution.verdict)))</td><td data-label="resolution deadline">\(pair(HTML.instant(before.resolution.deadline), HTML.instant(after.resolution.deadline)))</td><td data-label="escalations">\(pair(before.escalationLevels, after.escalationLevels))</td><td data-label="warnings">\(pair(before.warnings, after.warnings))</td></tr>
 
                 """
         }
@@ -193,10 +196,5 @@ enum BacktestPage {
         case .withinTarget: "within target"
         case .breached: "breached"
         }
-    }
-
-    private static func levelsFired(_ counts: [Int]) -> String {
-        let fired = counts.enumerated().filter { $0.element > 0 }.map { "L\($0.offset + 1)" }
-        return fired.isEmpty ? "none" : fired.joined(separator: ",")
     }
 }

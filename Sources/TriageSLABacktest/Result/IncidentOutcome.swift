@@ -26,6 +26,15 @@ public struct IncidentOutcome: Sendable, Hashable, Codable {
         self.escalations = escalations
     }
 
+    /// The levels fired, for a person: `L1,L2`, a level fired more than once (on several
+    /// clocks) with its count, `L1×2,L2`; `none`.
+    public var escalationLevels: String {
+        let fired = escalations.enumerated().filter { $0.element > 0 }.map {
+            $0.element == 1 ? "L\($0.offset + 1)" : "L\($0.offset + 1)×\($0.element)"
+        }
+        return fired.isEmpty ? "none" : fired.joined(separator: ",")
+    }
+
     /// The same verdicts, counts and escalations (deadlines aside).
     public func sameResult(as other: IncidentOutcome) -> Bool {
         firstResponse.verdict == other.firstResponse.verdict && resolution.verdict == other.resolution.verdict

@@ -4,6 +4,13 @@ extension SlaBacktestResult {
     /// Escalation levels shown: the most either policy fired anywhere (at least 1).
     public var escalationLevels: Int { max(1, total.baseline.escalations.count, total.candidate.escalations.count) }
 
+    /// Said when events came before their incident's Opened: those incidents' results are wrong.
+    public var outOfOrderWarning: String? {
+        guard eventsBeforeOpened > 0 else { return nil }
+        return
+            "\(eventsBeforeOpened) event(s) of \(incidentsReadOutOfOrder) incident(s) came before their incident's Opened and were not applied: the input is not in log order (read the topic, or give the file as triage tail wrote it)"
+    }
+
     /// For people: a header, one line per group with each figure as `baseline → candidate`,
     /// who the escalations notify, then the changed incidents.
     public func table() -> String {
@@ -13,7 +20,9 @@ extension SlaBacktestResult {
         lines.append("candidate: \(candidateName)")
         lines.append(
             "records read \(recordsRead), lifecycle events applied \(eventsApplied), escalator events ignored \(escalatorEventsIgnored)"
-                + (invalidEvents > 0 ? ", invalid events skipped \(invalidEvents)" : ""))
+                + (invalidEvents > 0 ? ", invalid events skipped \(invalidEvents)" : "")
+                + (repeatedEvents > 0 ? ", repeated events skipped \(repeatedEvents)" : ""))
+        if let warning = outOfOrderWarning { lines.append("warning: \(warning)") }
         let check = baselineAgainstLog
         if check.same + check.onlyInLog > 0 {
             lines.append(
@@ -60,7 +69,7 @@ extension SlaBacktestResult {
                     Self.pair(entry.baseline.firstResponse.verdict.words, entry.candidate.firstResponse.verdict.words),
                     Self.pair(Self.instant(entry.baseline.firstResponse.deadline), Self.instant(entry.candidate.firstResponse.deadline)),
                     Self.resolution(entry),
-                    Self.pair(Self.levels(entry.baseline.escalations), Self.levels(entry.candidate.escalations)),
+                    Self.pair(entry.baseline.escalationLevels, entry.candidate.escalationLevels),
                     Self.pair(entry.baseline.warnings, entry.candidate.warnings),
                 ])
             }
@@ -144,11 +153,6 @@ extension SlaBacktestResult {
     }
 
     static func count(_ counts: [Int], _ index: Int) -> Int { index < counts.count ? counts[index] : 0 }
-
-    static func levels(_ counts: [Int]) -> String {
-        let fired = counts.enumerated().filter { $0.element > 0 }.map { "L\($0.offset + 1)" }
-        return fired.isEmpty ? "none" : fired.joined(separator: ",")
-    }
 
     static func instant(_ date: Date?) -> String {
         guard let date else { return "-" }

@@ -18,6 +18,14 @@ public struct SlaBacktestResult: Sendable, Hashable, Codable {
     /// fires its own), and records the escalator would refuse (invalid events).
     public var escalatorEventsIgnored: Int
     public var invalidEvents: Int
+    /// Events read again (the same position of an incident already applied: a log given twice,
+    /// or overlapping files): skipped, as the escalator skips them.
+    public var repeatedEvents: Int
+    /// Events of incidents opened in the window read before their incident's Opened (the input
+    /// is not in log order): not applied, so those incidents' results are wrong. Counted for at
+    /// most ``SlaBacktest/outOfOrderTrackingLimit`` incidents.
+    public var eventsBeforeOpened: Int
+    public var incidentsReadOutOfOrder: Int
     /// The baseline replay's warnings and escalations against the escalator's own in the log.
     public var baselineAgainstLog: BaselineAgainstLog
     /// The latest `occurred_at` read: before ``to``, the log ends inside the window, and
