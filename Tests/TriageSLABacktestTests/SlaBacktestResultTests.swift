@@ -116,6 +116,29 @@ struct SlaBacktestResultTests {
         #expect(twice.table().contains("repeated events skipped 3"))
     }
 
+    /// The attack's case: an incident closed longer than the reopen window before the copy is
+    /// read was forgotten by the replay, so the copy's Opened started it again (and breached).
+    @Test func aLogReadTwiceOverMoreThanTheReopenWindowIsCountedOnce() throws {
+        let start = instant("2026-11-02T10:00:00Z")
+        let late = instant("2026-11-28T10:00:00Z")
+        var policy = SlaPolicy()
+        policy.reopenWindowMinutes = 24 * 60
+        let events = [
+            opened("INC-1", at: start), acknowledged("INC-1", at: start.addingTimeInterval(1_200)),
+            event("INC-1", "closed", at: start.addingTimeInterval(3_600)) { $0.closedResolved = .with { $0.closedBy = "ada" } },
+            opened("INC-2", at: late), acknowledged("INC-2", at: late.addingTimeInterval(600)),
+        ]
+        func records(_ copies: Int) -> [BacktestRecord] {
+            (0..<copies).flatMap { _ in
+                events.enumerated().map { BacktestRecord(event: $1, position: Int64($0), seenAt: $1.occurredAt.date) }
+            }
+        }
+        let once = backtest(records(1), baseline: policy, candidate: policy, window: Self.window)
+        let twice = backtest(records(2), baseline: policy, candidate: policy, window: Self.window)
+        #expect(once.total.baseline.incidents == 2 && twice.total.baseline.incidents == 2)
+        #expect(twice.total == once.total && twice.repeatedEvents == events.count && twice.eventsApplied == once.eventsApplied)
+    }
+
     @Test func jsonRoundTripsAndTableAndCsvShowBothPolicies() throws {
         let result = try result()
         let json = try result.json()

@@ -48,13 +48,6 @@ public struct SlaReplay: Sendable {
     /// Whether `incident` is tracked.
     public func tracks(_ incident: String) -> Bool { tallies[incident] != nil }
 
-    /// Whether the book already applied `record`'s position for its incident (the same record
-    /// read again): the book would skip it.
-    func hasApplied(_ record: BacktestRecord) -> Bool {
-        guard let state = books[record.partition]?[record.event.incidentID] else { return false }
-        return record.position <= state.appliedThrough
-    }
-
     /// Replays one record (see the type's description); returns what fired, in order.
     /// Records the escalator would dead-letter (invalid events) advance the clock only.
     public mutating func replay(_ record: BacktestRecord) -> [ReplayedAction] {

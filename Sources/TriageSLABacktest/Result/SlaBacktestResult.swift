@@ -18,8 +18,9 @@ public struct SlaBacktestResult: Sendable, Hashable, Codable {
     /// fires its own), and records the escalator would refuse (invalid events).
     public var escalatorEventsIgnored: Int
     public var invalidEvents: Int
-    /// Events read again (the same position of an incident already applied: a log given twice,
-    /// or overlapping files): skipped, as the escalator skips them.
+    /// Records read again (at or before the last position read of their partition: a log given
+    /// twice, overlapping files): skipped. A file without offsets numbers its lines instead,
+    /// so its repeats cannot be told.
     public var repeatedEvents: Int
     /// Events of incidents opened in the window read before their incident's Opened (the input
     /// is not in log order): not applied, so those incidents' results are wrong. Counted for at
