@@ -89,6 +89,33 @@ public struct StaffingReplay: Sendable {
         static func == (lhs: PendingFact, rhs: PendingFact) -> Bool { lhs.sequence == rhs.sequence }
     }
 
+    /// A fact read, waiting to be put in time order.
+    private struct ArrivingFact: Comparable {
+        var fact: StaffingFact
+        var sequence: Int
+
+        /// At the same instant: an opening before anything else about it, a reopening before its
+        /// assignment, an assignment before its handling.
+        var rank: Int {
+            switch fact.kind {
+            case .opened: 0
+            case .reopened: 1
+            case .assigned: 2
+            case .severityChanged: 3
+            case .paused: 4
+            case .customerResponded: 5
+            case .acknowledged: 6
+            case .closedByAgent: 7
+            case .closedByCustomer: 8
+            }
+        }
+
+        static func < (lhs: ArrivingFact, rhs: ArrivingFact) -> Bool {
+            (lhs.fact.at, lhs.rank, lhs.sequence) < (rhs.fact.at, rhs.rank, rhs.sequence)
+        }
+        static func == (lhs: ArrivingFact, rhs: ArrivingFact) -> Bool { lhs.sequence == rhs.sequence }
+    }
+
     /// A spell one replay finished, waiting for the other.
     private struct HalfDone {
         var baseline: RosterReplay.Finished?
@@ -97,6 +124,10 @@ public struct StaffingReplay: Sendable {
 
     public let configuration: Configuration
     private let start: Date?
+    private let end: Date?
+    /// Facts read, put in time order (see ``add(_:)``).
+    private var arriving = Heap<ArrivingFact>()
+    private var newestRead: Date?
     private var baseline: RosterReplay
     private var candidate: RosterReplay
     private var histories: [String: IncidentHistory] = [:]
@@ -122,10 +153,17 @@ public struct StaffingReplay: Sendable {
     ///   - candidate: The roster to try.
     ///   - sla: The SLA policy whose first-response targets and calendars measure both.
     ///   - start: The window's start: agents take their places then. Default: the first fact's instant.
-    public init(baseline: Roster, candidate: Roster, sla: SlaPolicy, start: Date? = nil, configuration: Configuration = Configuration()) {
+    ///   - end: The window's end, when known: facts after it are read for their handling
+    ///     durations only (an incident the candidate assigns before `end` but history after it is
+    ///     acknowledged within the window). Give facts up to `end` plus the look-ahead.
+    public init(
+        baseline: Roster, candidate: Roster, sla: SlaPolicy, start: Date? = nil, end: Date? = nil,
+        configuration: Configuration = Configuration()
+    ) {
         let rules = SlaRules(sla)
         self.configuration = configuration
         self.start = start
+        self.end = end
         self.baseline = RosterReplay(
             roster: baseline, rules: rules, defaultTeam: configuration.defaultTeam, lookahead: configuration.lookahead)
         self.candidate = RosterReplay(
@@ -136,10 +174,28 @@ public struct StaffingReplay: Sendable {
         Progress(facts: facts, replayedThrough: delivered, openIncidents: baseline.openIncidents)
     }
 
-    /// Reads one fact of history (in time order, give or take the look-ahead).
+    /// Reads one fact of history, in time order give or take the look-ahead: facts are put in
+    /// time order (at the same instant: opened, reopened, assigned, severity, pauses, the
+    /// customer's response, acknowledged, closes) a look-ahead behind the newest read, so the
+    /// order of lines within it does not matter.
     public mutating func add(_ fact: StaffingFact) {
         facts += 1
+        newestRead = max(newestRead ?? fact.at, fact.at)
+        sequence += 1
+        arriving.insert(ArrivingFact(fact: fact, sequence: sequence))
+        let horizon = newestRead!.addingTimeInterval(-configuration.lookahead)
+        while let next = arriving.min, next.fact.at <= horizon { interpret(arriving.removeMin().fact) }
+    }
+
+    /// Takes a fact in time order into history, and queues what the replays apply at its instant.
+    private mutating func interpret(_ fact: StaffingFact) {
         let id = fact.incident
+        if let end, fact.at >= end {
+            switch fact.kind {
+            case .assigned, .acknowledged, .closedByAgent: break  // handling durations of the window's incidents
+            default: return
+            }
+        }
         if case .opened(let opening) = fact.kind {
             guard histories[id] == nil else { return }  // repeated, as the router ignores it
             histories[id] = IncidentHistory(opening: opening)
@@ -148,7 +204,7 @@ public struct StaffingReplay: Sendable {
             return
         }
         guard var history = histories[id] else {
-            ignored += 1
+            if end.map({ fact.at < $0 }) ?? true { ignored += 1 }
             return
         }
         let spell = history.spell
@@ -217,7 +273,9 @@ public struct StaffingReplay: Sendable {
     /// Replays what is left up to `end` (the window's end), ends every incident still open
     /// there, and compares.
     public mutating func finish(at end: Date) -> StaffingComparison {
-        while let next = pending.popMin() { deliver(next) }
+        while let next = arriving.popMin() { interpret(next.fact) }
+        while let next = pending.min, next.fact.at < end { deliver(pending.removeMin()) }
+        pending = Heap()
         let first = start ?? delivered ?? end
         baseline.start(at: first)
         candidate.start(at: first)
@@ -258,6 +316,7 @@ public struct StaffingReplay: Sendable {
 
     private mutating func deliver(_ pending: PendingFact) {
         if isHandling(pending) { return }
+        if let end, pending.fact.at >= end { return }  // after the window: history only
         var at = pending.fact.at
         if let delivered, at < delivered {
             late += 1

@@ -121,7 +121,7 @@ struct SlaStaffingCommand: AsyncParsableCommand {
         let feed = StaffingFeed(
             window: window,
             replay: StaffingReplay(
-                baseline: baseline, candidate: candidate, sla: policy, start: window.start,
+                baseline: baseline, candidate: candidate, sla: policy, start: window.start, end: window.end,
                 configuration: .init(defaultTeam: defaultTeam, lookahead: lookaheadHours * 3_600)))
         if let file {
             try await readFile(file, into: feed)
@@ -211,8 +211,12 @@ private final class StaffingFeed: Sendable {
     private let replay: Mutex<StaffingReplay>
     private let state = Mutex((read: 0, total: Int64(0), lastReport: ContinuousClock.now))
 
+    /// Facts are read up to the window's end plus the replay's look-ahead.
+    let readUntil: Date
+
     init(window: DateInterval, replay: StaffingReplay) {
         self.window = window
+        self.readUntil = window.end.addingTimeInterval(replay.configuration.lookahead)
         self.replay = Mutex(replay)
     }
 
@@ -230,7 +234,8 @@ private final class StaffingFeed: Sendable {
             state.lastReport = .now
             return (state.read, state.total)
         }
-        if let fact = StaffingFact(event), window.contains(fact.at), fact.at < window.end {
+        // A look-ahead past the window's end: handling of the window's incidents (see StaffingReplay).
+        if let fact = StaffingFact(event), fact.at >= window.start, fact.at < readUntil {
             replay.withLock { $0.add(fact) }
         }
         if let (read, total) = report {

@@ -144,9 +144,10 @@ struct StaffingReplayTests {
 
     /// Lines of a `triage tail` file are not in time order: partitions interleave, and the
     /// router publishes an Assigned stamped with its decision's instant after a quick
-    /// Acknowledged. Within the look-ahead the order read must not matter: the same facts read
-    /// shuffled (each up to two hours late, an incident's Opened first) give the same result as
-    /// read in time order.
+    /// Acknowledged; a file sorted by time puts an Assigned stamped with its Opened's instant
+    /// either side of it. Within the look-ahead the order read must not matter: the same facts
+    /// read shuffled (each up to two hours late, an Opened too) give the same result as read in
+    /// time order.
     @Test(arguments: 1...20 as ClosedRange<UInt64>)
     func theOrderFactsAreReadInWithinTheLookAheadChangesNothing(seed: UInt64) {
         var generator = SeededGenerator(state: seed)
@@ -157,8 +158,7 @@ struct StaffingReplayTests {
         let end = monday8.addingTimeInterval(86_400)
         let facts = window.facts.filter { $0.at < end }
         let shuffled = facts.map { fact -> (key: Date, fact: StaffingFact) in
-            if case .opened = fact.kind { return (fact.at, fact) }
-            return (fact.at.addingTimeInterval(Double(Int.random(in: 0...7_200_000, using: &generator)) / 1_000), fact)
+            (fact.at.addingTimeInterval(Double(Int.random(in: 0...7_200_000, using: &generator)) / 1_000), fact)
         }
         .enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element.fact)
         #expect(shuffled != facts, "seed \(seed): the shuffle moved nothing")
@@ -169,6 +169,66 @@ struct StaffingReplayTests {
         #expect(asRead.incidents.count == inOrder.incidents.count && differing.isEmpty, "seed \(seed): \(differing.prefix(5)) differ")
         #expect(asRead.total == inOrder.total && asRead.changes == inOrder.changes, "seed \(seed)")
         #expect(asRead.lateFacts == 0)
+    }
+
+    /// The re-attack's cases, each against the same facts in time order: a Reopened and its
+    /// Assigned at the same instant in either order; a Reopened read before the close it follows;
+    /// a Reassigned read before the first Assigned (handling is timed from the earliest).
+    @Test func aReopeningAndAReassignmentReadOutOfOrderChangeNothing() {
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .b, product: "billing", coverage: .twentyFourSeven)
+        let minute: TimeInterval = 60
+        func at(_ minutes: Double) -> Date { monday8.addingTimeInterval(minutes * minute) }
+        let inOrder = [
+            StaffingFact(incident: "inc-1", at: at(0), kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: at(10), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: at(40), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: at(60), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: at(90), kind: .closedByAgent),
+            StaffingFact(incident: "inc-1", at: at(240), kind: .reopened),
+            StaffingFact(incident: "inc-1", at: at(240), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: at(265), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: at(300), kind: .closedByAgent),
+        ]
+        let orders = [
+            [0, 1, 2, 3, 4, 6, 5, 7, 8],  // Assigned before its Reopened, same instant
+            [0, 1, 2, 3, 5, 4, 6, 7, 8],  // Reopened before the close it follows
+            [0, 2, 1, 3, 4, 5, 6, 7, 8],  // the second assignment read first
+            [8, 7, 6, 5, 4, 3, 2, 1, 0],  // all reversed
+        ]
+        let nobody = roster([agent("ada")])
+        let expected = replay(inOrder, baseline: nobody, candidate: roster([agent("ada"), agent("bob")]), until: at(24 * 60))
+        #expect(expected.incidents.map(\.spell) == [0, 1])
+        // Assigned at once in the replay, acknowledged 50 minutes after history's first assignment.
+        #expect(expected.incidents[0].baseline.firstResponseMinutes == 50 && expected.incidents[0].candidate.firstResponseMinutes == 50)
+        for order in orders {
+            let result = replay(
+                order.map { inOrder[$0] }, baseline: nobody, candidate: roster([agent("ada"), agent("bob")]), until: at(24 * 60))
+            #expect(result.incidents == expected.incidents, "order \(order)")
+            #expect(result.ignoredFacts == 0, "order \(order)")
+        }
+    }
+
+    /// History past the window's end still times the handling of the window's incidents: one
+    /// the candidate assigns before the end but history after it is acknowledged in the window.
+    @Test func handlingAfterTheWindowsEndIsReadForTheWindowsIncidents() {
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .b, product: "billing", coverage: .twentyFourSeven)
+        let hour: TimeInterval = 3_600
+        let facts = [
+            StaffingFact(incident: "inc-1", at: monday8, kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(3 * hour), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: monday8.addingTimeInterval(3 * hour + 600), kind: .acknowledged),
+            StaffingFact(incident: "inc-2", at: monday8.addingTimeInterval(3 * hour), kind: .opened(opening)),
+        ]
+        let end = monday8.addingTimeInterval(2 * hour)
+        var replay = StaffingReplay(
+            baseline: roster([]), candidate: roster([agent("ada")]), sla: roundTheClock, start: monday8, end: end,
+            configuration: .init(defaultTeam: "tier-1", listsEveryIncident: true))
+        for fact in facts { replay.add(fact) }
+        let result = replay.finish(at: end)
+        #expect(result.incidents.map(\.incident) == ["inc-1"])
+        #expect(result.incidents[0].candidate.firstResponseMinutes == 10)
+        #expect(result.incidents[0].baseline.firstResponse == .open)
+        #expect(result.ignoredFacts == 0)
     }
 
     /// The attack's case: the Acknowledged line before the Assigned line (both after the
