@@ -141,7 +141,10 @@ public struct StaffingReplay: Sendable {
         facts += 1
         let id = fact.incident
         if case .opened(let opening) = fact.kind {
-            guard histories[id] == nil else { return }  // repeated, as the router ignores it
+            guard histories[id] == nil else {  // repeated, as the router ignores it
+                ignored += 1
+                return
+            }
             histories[id] = IncidentHistory(opening: opening)
             enqueue(fact, spell: 0)
             deliverDue(after: fact.at)
