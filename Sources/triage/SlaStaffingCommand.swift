@@ -138,13 +138,13 @@ struct SlaStaffingCommand: AsyncParsableCommand {
                 "topic \(topic) does not exist on \(client.bootstrapServers.joined(separator: ",")): no incident was ever published")
         }
         let since = try history.scanStart()
-        let range = try await KafkaTopicRange.lookUp(topic: topic, since: since, client: client, logger: logger)
-        feed.total = range.count
-        _ = try await KafkaPartitionReader.readToEnd(
-            topic: topic, partitions: range.partitionsToRead, from: range.starts, until: range.ends, client: client, logger: logger
-        ) { record in
-            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return }
+        let reader = TopicHistoryReader(topic: topic, client: client, logger: logger)
+        try await reader.read(since: since) { read in
+            feed.total = read.total
+        } take: { record in
+            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
             feed.add(event)
+            return true
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TriageKafkaTesting
+import TriageSchema
 
 /// Lifecycle events as `triage tail` writes them: ada holds INC-1 (severity A, 24x7) for four
 /// hours, so INC-2 (severity A) waits for her and is answered ten minutes after she gets it.
@@ -140,6 +142,31 @@ struct SlaStaffingCommandTests {
         #expect(
             status == 1 && errors.contains("\(twice):2:") && errors.contains(": agents[0].capacity: key 'capacity' appears more than once"),
             "\(errors)")
+    }
+
+    /// The topic on the embedded broker (read by the shared TopicHistoryReader) gives what the
+    /// file gives.
+    @Test func theTopicOnTheEmbeddedBrokerGivesWhatTheFileGives() async throws {
+        let cluster = try KafkaTestCluster()
+        try cluster.embedded.createTopic(TriageTopic.incidentEvents, partitions: 3, replicationFactor: 1)
+        // As the intake publishes them: with an entitlement and the customer's time zone.
+        let lines = eventLines.map {
+            $0.replacingOccurrences(
+                of: #""customerAccount":"acme","#, with: #""customerAccount":"acme","entitlementId":"pack-1","customerTimeZone":"UTC","#)
+        }
+        let file = try temporaryFile(lines.joined(separator: "\n") + "\n", suffix: ".jsonl")
+        let (published, _, publishErrors) = try await triage(
+            ["publish", "--file", file, "--bootstrap", cluster.bootstrapServers, "--log-level", "error"])
+        #expect(published == 0, "\(publishErrors)")
+        let rosters = [
+            "--baseline-roster", try temporaryFile(current, suffix: ".yaml"), "--roster", try temporaryFile(twoMore, suffix: ".yaml"),
+            "--format", "csv",
+        ]
+        let (fromFile, expected, _) = try await triage(["sla", "staffing", "--file", file] + rosters + window)
+        let (status, output, errors) = try await triage(
+            ["sla", "staffing", "--scan-from", "beginning", "--bootstrap", cluster.bootstrapServers] + rosters + window)
+        #expect(fromFile == 0 && status == 0, "\(errors)")
+        #expect(output == expected && output.contains("total,TOTAL,baseline,2,"), "\(output)")
     }
 
     @Test func aBadRosterNamesItsFileLineAndKey() async throws {
