@@ -174,6 +174,11 @@ struct SlaBacktestCommandTests {
             ["sla", "backtest", "--time-scale", "-1", "--time-origin", "2026-11-01T00:00:00Z", "--file", file] + policies() + window)
         #expect(status == 64 && errors.contains("--time-scale must be a positive number"), "\(errors)")
         (status, _, errors) = try await triage(
+            ["sla", "backtest", "--fetch-wait-ms", "-1", "--bootstrap", "127.0.0.1:1"] + policies() + window)
+        #expect(
+            status == 1 && errors.contains("--fetch-wait-ms must be a whole number of milliseconds between 1 and 10000, got '-1'"),
+            "\(errors)")
+        (status, _, errors) = try await triage(
             ["sla", "backtest", "--from", "2026-11-01", "--to", "9999-12-31", "--file", file, "--log-level", "error"] + policies(),
             timeout: .seconds(20))
         #expect(status == 64 && errors.contains("--to (9999-12-31) must be at most 92 days after now"), "\(errors)")
