@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "TriageSLABacktestLog",
             dependencies: [
-                "TriageSLABacktest", "TriageKafka", "TriageSchema",
+                "TriageSLABacktest", "TriageKafka", "TriageSchema", "TriageStreams",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,13 +4,14 @@ import SwiftProtobuf
 import Synchronization
 public import TriageKafka
 public import TriageSchema
+public import TriageStreams
 
 /// Reads the analytics records of `triage.analytics` back, for reports (`triage report sla`)
 /// and consoles: every partition from the first record at or after an instant up to the high
 /// watermarks at the start of the read, so a read of a topic being written to still ends.
 ///
-/// Records are read outside any consumer group (nothing is committed) on a dedicated thread,
-/// parsed there (the protobuf JSON mapping, unknown fields ignored), and never on the
+/// Records are read by a ``TopicHistoryReader``: outside any consumer group (nothing is
+/// committed) on a dedicated thread, parsed there (the protobuf JSON mapping, unknown fields ignored), and never on the
 /// cooperative pool. A record that is not an analytics record (not JSON, a null value) is
 /// skipped and counted in ``Contents/unreadable``.
 ///
@@ -41,23 +42,17 @@ public struct AnalyticsHistory: Sendable {
         public var range: KafkaTopicRange
     }
 
-    /// The topic. Default ``TriageTopic/analytics``.
-    public var topic: String
-    public var client: KafkaClientConfiguration
-    /// How often ``read(since:progress:)`` reports progress, in records. Default 10,000.
-    public var progressInterval: Int
-    /// Longest wait for the cluster without any record arriving. Default 120 s.
-    public var timeout: Duration
+    /// The read: the topic (default ``TriageTopic/analytics``), the cluster, how often
+    /// ``read(since:progress:)`` reports progress (default every 10,000 records) and the longest wait
+    /// for the cluster without any record arriving (default 120 s).
+    public var reader: TopicHistoryReader
     private let logger: Logger
 
     public init(
         client: KafkaClientConfiguration, topic: String = TriageTopic.analytics, progressInterval: Int = 10_000,
         timeout: Duration = .seconds(120), logger: Logger
     ) {
-        self.client = client
-        self.topic = topic
-        self.progressInterval = max(1, progressInterval)
-        self.timeout = timeout
+        self.reader = TopicHistoryReader(topic: topic, client: client, progressInterval: progressInterval, timeout: timeout, logger: logger)
         self.logger = logger
     }
 
@@ -66,31 +61,24 @@ public struct AnalyticsHistory: Sendable {
     /// `progress` is called from the reading thread every ``progressInterval`` records and once
     /// at the end. Throws when the topic does not exist or the cluster cannot be reached.
     public func read(since: Date?, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Contents {
-        let range = try await KafkaTopicRange.lookUp(topic: topic, since: since, client: client, logger: logger)
-        let total = range.count
-        let interval = progressInterval
-        let state = Mutex((records: [AnalyticsRecord](), read: 0, unreadable: 0))
+        let records = Mutex([AnalyticsRecord]())
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = true
         let decoding = options
-        progress(Progress(read: 0, total: total, unreadable: 0))
-        _ = try await KafkaPartitionReader.readToEnd(
-            topic: topic, partitions: range.partitionsToRead, from: range.starts, until: range.ends, client: client, logger: logger,
-            timeout: timeout
-        ) { record in
-            let parsed = record.value.flatMap { value in try? AnalyticsRecord(jsonUTF8Bytes: Array(value), options: decoding) }
-            let report = state.withLock { state -> Progress? in
-                state.read += 1
-                if let parsed { state.records.append(parsed) } else { state.unreadable += 1 }
-                return state.read % interval == 0 ? Progress(read: state.read, total: total, unreadable: state.unreadable) : nil
+        let summary = try await reader.read(since: since) { read in
+            progress(Progress(read: read.read, total: read.total, unreadable: read.unreadable))
+        } take: { record in
+            guard let parsed = record.value.flatMap({ try? AnalyticsRecord(jsonUTF8Bytes: Array($0), options: decoding) }) else {
+                return false
             }
-            if let report { progress(report) }
+            records.withLock { $0.append(parsed) }
+            return true
         }
-        let (records, read, unreadable) = state.withLock { ($0.records, $0.read, $0.unreadable) }
-        progress(Progress(read: read, total: total, unreadable: unreadable))
+        let unreadable = summary.progress.unreadable
         if unreadable > 0 {
-            logger.warning("skipped records that are not analytics records", metadata: ["topic": "\(topic)", "count": "\(unreadable)"])
+            logger.warning(
+                "skipped records that are not analytics records", metadata: ["topic": "\(reader.topic)", "count": "\(unreadable)"])
         }
-        return Contents(records: records, unreadable: unreadable, range: range)
+        return Contents(records: records.withLock { $0 }, unreadable: unreadable, range: summary.range)
     }
 }

@@ -98,11 +98,44 @@ extension YAMLConfigurationReader {
             let line =
                 Self.refinesSyntaxErrorPositions && duplicates.count == 1
                 ? Self.repetition(of: duplicates[0], after: context.mark, in: yaml) : nil
+            let key = duplicates.count == 1 ? Self.keyPath(of: duplicates[0], at: context.mark, in: yaml) : nil
             return ConfigurationError(
-                code: .syntax, file: file, line: line ?? context.mark.line, column: context.mark.column, message: message)
+                code: .syntax, file: file, line: line ?? context.mark.line, column: context.mark.column, key: key, message: message)
         default:
             return located(nil, "invalid YAML: \(error)")
         }
+    }
+
+    /// The dotted path of the duplicated `key` whose first occurrence is at `mark`, like every
+    /// other error's: Yams refuses the whole text, so it is composed again with that occurrence
+    /// renamed and the key looked up by its position. `nil` when that does not compose either
+    /// (another duplicate, a quoted key the renaming breaks).
+    static func keyPath(of key: String, at mark: Mark, in yaml: String) -> String? {
+        var lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+        guard mark.line >= 1, mark.line <= lines.count, mark.column >= 1, mark.column - 1 <= lines[mark.line - 1].count else { return nil }
+        lines[mark.line - 1].insert(contentsOf: "triage-duplicate-".unicodeScalars, at: mark.column - 1)
+        var renamed = String.UnicodeScalarView()
+        for (index, line) in lines.enumerated() {
+            if index > 0 { renamed.append("\n") }
+            renamed.append(contentsOf: line)
+        }
+        guard let root = try? Yams.compose(yaml: String(renamed)) else { return nil }
+        func find(_ node: Node, _ path: String) -> String? {
+            switch node {
+            case .mapping(let mapping):
+                for (name, value) in mapping {
+                    if name.mark?.line == mark.line, name.mark?.column == mark.column { return join(path, key) }
+                    if let found = find(value, join(path, name.string ?? "?")) { return found }
+                }
+            case .sequence(let sequence):
+                for (position, element) in sequence.enumerated() {
+                    if let found = find(element, index(path, position)) { return found }
+                }
+            default: break
+            }
+            return nil
+        }
+        return find(root, "")
     }
 
     /// Yams marks the first occurrence of a duplicated key; the second is the one to point at.

@@ -4,15 +4,16 @@ import Synchronization
 public import TriageKafka
 import TriageSLABacktest
 public import TriageSchema
+public import TriageStreams
 
 /// Reads `triage.incident-events` into a back-test (``SharedBacktest``), for `triage sla
 /// backtest` and the console's back-test page: every partition from the first record at or
 /// after an instant up to the high watermarks at the start of the read, so a read of a topic
 /// being written to still ends.
 ///
-/// Records are read outside any consumer group on the dedicated thread of
-/// ``KafkaPartitionReader`` (as ``AnalyticsHistory`` reads `triage.analytics`), parsed and
-/// replayed there, never on the cooperative pool. A record that is not a lifecycle event is
+/// Records are read by a ``TopicHistoryReader`` (as ``AnalyticsHistory`` reads
+/// `triage.analytics`): outside any consumer group on a dedicated thread, parsed and replayed
+/// there, never on the cooperative pool. A record that is not a lifecycle event is
 /// skipped and counted.
 ///
 /// ```swift
@@ -41,24 +42,17 @@ public struct BacktestLogReader: Sendable {
         }
     }
 
-    /// The topic. Default ``TriageTopic/incidentEvents``.
-    public var topic: String
-    public var client: KafkaClientConfiguration
-    /// How often ``read(into:since:slaInstant:progress:)`` reports progress, in records.
-    /// Default 10,000.
-    public var progressInterval: Int
-    /// Longest wait for the cluster without any record arriving. Default 120 s.
-    public var timeout: Duration
+    /// The read: the topic (default ``TriageTopic/incidentEvents``), the cluster, how often
+    /// ``read(into:since:slaInstant:progress:)`` reports progress (default every 10,000
+    /// records) and the longest wait for the cluster without any record arriving (default 120 s).
+    public var reader: TopicHistoryReader
     private let logger: Logger
 
     public init(
         client: KafkaClientConfiguration, topic: String = TriageTopic.incidentEvents, progressInterval: Int = 10_000,
         timeout: Duration = .seconds(120), logger: Logger
     ) {
-        self.client = client
-        self.topic = topic
-        self.progressInterval = max(1, progressInterval)
-        self.timeout = timeout
+        self.reader = TopicHistoryReader(topic: topic, client: client, progressInterval: progressInterval, timeout: timeout, logger: logger)
         self.logger = logger
     }
 
@@ -79,32 +73,21 @@ public struct BacktestLogReader: Sendable {
         into backtest: SharedBacktest, since: Date?, slaInstant: (@Sendable (Date) -> Date)?,
         progress: @escaping @Sendable (Progress) -> Void = { _ in }
     ) async throws -> Progress {
-        let range = try await KafkaTopicRange.lookUp(topic: topic, since: since, client: client, logger: logger)
-        let total = range.count
-        let interval = progressInterval
-        let state = Mutex((read: 0, unreadable: 0, tracked: 0))
-        progress(Progress(read: 0, total: total, tracked: 0, unreadable: 0))
-        _ = try await KafkaPartitionReader.readToEnd(
-            topic: topic, partitions: range.partitionsToRead, from: range.starts, until: range.ends, client: client, logger: logger,
-            timeout: timeout
-        ) { record in
-            var tracked: Int?
-            if let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) {
-                let seen = slaInstant.flatMap { map in record.timestamp.map(map) }
-                tracked = backtest.replay(BacktestRecord(event: event, partition: record.partition, position: record.offset, seenAt: seen))
-            }
-            let report = state.withLock { state -> Progress? in
-                state.read += 1
-                if let tracked { state.tracked = tracked } else { state.unreadable += 1 }
-                return state.read % interval == 0
-                    ? Progress(read: state.read, total: total, tracked: state.tracked, unreadable: state.unreadable) : nil
-            }
-            if let report { progress(report) }
+        let tracked = Atomic<Int>(0)
+        let summary = try await reader.read(since: since) { read in
+            progress(Progress(read: read.read, total: read.total, tracked: tracked.load(ordering: .relaxed), unreadable: read.unreadable))
+        } take: { record in
+            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
+            let seen = slaInstant.flatMap { map in record.timestamp.map(map) }
+            let now = backtest.replay(BacktestRecord(event: event, partition: record.partition, position: record.offset, seenAt: seen))
+            tracked.store(now, ordering: .relaxed)
+            return true
         }
-        let last = state.withLock { Progress(read: $0.read, total: total, tracked: $0.tracked, unreadable: $0.unreadable) }
-        progress(last)
+        let read = summary.progress
+        let last = Progress(read: read.read, total: read.total, tracked: tracked.load(ordering: .relaxed), unreadable: read.unreadable)
         if last.unreadable > 0 {
-            logger.warning("skipped records that are not lifecycle events", metadata: ["topic": "\(topic)", "count": "\(last.unreadable)"])
+            logger.warning(
+                "skipped records that are not lifecycle events", metadata: ["topic": "\(reader.topic)", "count": "\(last.unreadable)"])
         }
         return last
     }

@@ -27,7 +27,7 @@ extension StaffingComparison {
                 fields += [String(figures.withinTarget), String(figures.breached), String(figures.unanswered), String(figures.open)]
                 fields.append(figures.withinTargetPercent.map { "\($0)" } ?? "")
                 fields += [String(figures.movedTeams), String(row.changed)]
-                lines.append(fields.map(Self.csvField).joined(separator: ","))
+                lines.append(fields.map(CSVField.quoted).joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -101,7 +101,8 @@ extension StaffingComparison {
     }
 
     /// Aligned columns, "baseline → candidate" in each cell, then the first `changesShown`
-    /// changed incidents.
+    /// changed incidents. Text from the log or the rosters (incident ids, teams, agents) has its
+    /// control characters escaped (``TerminalText``).
     public func table(changesShown: Int = 20) -> String {
         let header = ["group", "incidents", "waited", "never assigned", "wait p50", "wait p90", "wait max", "within target", "changed"]
         func pair<T>(_ row: StaffingRow, _ value: (StaffingFigures) -> T?, _ text: (T) -> String) -> String {
@@ -111,7 +112,8 @@ extension StaffingComparison {
         }
         let body = labelledRows.map { by, row -> [String] in
             [
-                by == "total" ? "TOTAL" : "\(by) \(row.group ?? "")", String(row.baseline.incidents), pair(row, { $0.waited }, String.init),
+                by == "total" ? "TOTAL" : "\(by) \(TerminalText.escaped(row.group ?? ""))", String(row.baseline.incidents),
+                pair(row, { $0.waited }, String.init),
                 pair(row, { $0.neverAssigned }, String.init), pair(row, { $0.waits.percentile(50) }, Self.duration),
                 pair(row, { $0.waits.percentile(90) }, Self.duration), pair(row, { $0.waits.maximum }, Self.duration),
                 pair(row, { $0.withinTargetPercent }, Self.percent), String(row.changed),
@@ -128,7 +130,7 @@ extension StaffingComparison {
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
         var lines = [
             "replayed \(Self.instant(window.start)) to \(Self.instant(window.end)): \(facts) facts, \(total.baseline.incidents) incidents"
-                + (ignoredFacts > 0 ? ", \(ignoredFacts) facts of incidents opened before the window ignored" : "")
+                + (ignoredFacts > 0 ? ", \(ignoredFacts) facts ignored (incidents opened before the window, repeated Opened)" : "")
                 + (lateFacts > 0 ? ", \(lateFacts) facts later than the look-ahead" : ""),
             "each cell: baseline → candidate (one value: the same under both)",
             line(header), rule,
@@ -144,7 +146,8 @@ extension StaffingComparison {
             let response = "first response \(Self.response(change.baseline)) → \(Self.response(change.candidate))"
             let agents = "agent \(Self.agent(change.baseline)) → \(Self.agent(change.candidate))"
             lines.append(
-                "  \(change.incident)\(change.spell > 0 ? " (reopened \(change.spell))" : "") \(change.team) \(change.severity.rawValue) "
+                "  \(TerminalText.escaped(change.incident))\(change.spell > 0 ? " (reopened \(change.spell))" : "") "
+                    + "\(TerminalText.escaped(change.team)) \(change.severity.rawValue) "
                     + "opened \(Self.instant(change.startedAt)): \(wait), \(response), \(agents)")
         }
         if changes.count > changesShown { lines.append("  ... \(changes.count - changesShown) more (--format json lists every one)") }
@@ -244,16 +247,11 @@ extension StaffingComparison {
     }
 
     private static func agent(_ outcome: StaffingOutcome) -> String {
-        guard let agent = outcome.firstAgent else { return "-" }
-        return outcome.firstAgentTeam.map { "\(agent) (\($0))" } ?? agent
+        guard let agent = outcome.firstAgent.map(TerminalText.escaped) else { return "-" }
+        return outcome.firstAgentTeam.map { "\(agent) (\(TerminalText.escaped($0)))" } ?? agent
     }
 
     private static func instant(_ date: Date) -> String {
         date.formatted(.iso8601)
-    }
-
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

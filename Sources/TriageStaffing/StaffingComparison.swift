@@ -17,7 +17,8 @@ public struct StaffingComparison: Sendable, Hashable {
     public var incidents: [StaffingIncident]
     /// Facts read.
     public var facts: Int
-    /// Facts about incidents the window never saw opened (ignored), e.g. opened before it.
+    /// Facts ignored: about incidents the window never saw opened (e.g. opened before it), and
+    /// an Opened repeated for an incident already open (as the router ignores it).
     public var ignoredFacts: Int
     /// Facts that arrived later than the look-ahead allows and were applied at the replay's
     /// current instant instead of their own.

@@ -197,7 +197,10 @@ public struct StaffingReplay: Sendable {
             }
         }
         if case .opened(let opening) = fact.kind {
-            guard histories[id] == nil else { return }  // repeated, as the router ignores it
+            guard histories[id] == nil else {  // repeated, as the router ignores it
+                ignored += 1
+                return
+            }
             histories[id] = IncidentHistory(opening: opening)
             enqueue(fact, spell: 0)
             deliverDue(after: fact.at)

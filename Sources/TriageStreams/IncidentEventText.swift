@@ -116,7 +116,32 @@ public enum IncidentEventText {
     }
 
     static func problem(_ line: Int, _ error: any Error) -> Problem {
-        Problem(line: line, message: "not an IncidentEvent in JSON (the protobuf JSON mapping, see schemas/examples/): \(error)")
+        Problem(line: line, message: "not an IncidentEvent in JSON (the protobuf JSON mapping, see schemas/examples/): \(reason(error))")
+    }
+
+    /// What is wrong, as a sentence: SwiftProtobuf's errors print as enum cases
+    /// (`unknownField("x")`), which name neither the problem nor the field in words.
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? JSONDecodingError else { return error.localizedDescription }
+        switch error {
+        case .unknownField(let name):
+            // Quoted and escaped: a field name may hold anything a JSON string can.
+            return "unknown field \(name.debugDescription) (not a field of triage.v1.IncidentEvent or of the message it is in)"
+        case .unrecognizedEnumValue: return "a value is not one its enum field knows (severity: SEVERITY_A, B or C; coverage: ...)"
+        case .malformedTimestamp: return "a timestamp is not an RFC 3339 instant (such as \"2026-03-06T16:00:00Z\")"
+        case .malformedDuration: return "a duration is not written as seconds with an 's' (such as \"90s\")"
+        case .malformedNumber, .leadingZero: return "a number is malformed"
+        case .numberRange: return "a number is out of range, or not a whole number where one is needed"
+        case .malformedBool: return "a boolean is neither true nor false"
+        case .malformedString: return "a string is malformed (unquoted, or with a bad backslash escape)"
+        case .invalidUTF8: return "the text is not valid UTF-8"
+        case .illegalNull: return "null where a value is needed (such as inside a list)"
+        case .conflictingOneOf: return "more than one kind of event (opened, assigned, ...) in one event; give one"
+        case .truncated: return "the JSON value ends too early"
+        case .trailingGarbage: return "there is more text after the JSON value"
+        case .messageDepthLimit: return "the value is nested too deeply"
+        default: return "a value does not have the type its field needs (a string, a number, an object, a list)"
+        }
     }
 
     /// Splits the input into top-level JSON values (objects and arrays), string-aware.

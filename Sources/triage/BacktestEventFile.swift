@@ -21,8 +21,7 @@ enum BacktestEventFile {
         if path == "-" {
             handle = .standardInput
         } else {
-            guard let opened = FileHandle(forReadingAtPath: path) else { throw CommandFailure("cannot read --file \(path)") }
-            handle = opened
+            handle = try InputFile.open(path, option: "--file")
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             // Blocking reads: on a thread of their own, never on the cooperative pool.
@@ -72,6 +71,9 @@ enum BacktestEventFile {
 
     /// One line: the event, and from a `triage tail` line its partition, offset and timestamp.
     static func record(_ bytes: ArraySlice<UInt8>, line: Int, clock: ScaledClock?) -> Result<BacktestRecord, Problem> {
+        if let invalid = UTF8Position.firstInvalidByte(in: bytes) {
+            return .failure(.init(line: line, message: "column \(invalid + 1): \(UTF8Position.problem(bytes[bytes.startIndex + invalid]))"))
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         let entries = IncidentEventText.read(text)
         guard entries.count == 1, let entry = entries.first else {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TriageCore
 import TriageSLABacktestLog
 
 /// Progress of a long back-test on standard error: a line every 100,000 records.
@@ -34,8 +35,9 @@ final class BacktestProgress: Sendable {
         Self.warn("\(what): \(count)\(of)\(tracked == nil ? "" : " records")\(incidents)")
     }
 
-    /// One line on standard error.
+    /// One line on standard error (lines of its own kept; control characters from the log
+    /// escaped).
     static func warn(_ line: String) {
-        FileHandle.standardError.write(Data(("triage sla backtest: " + line + "\n").utf8))
+        FileHandle.standardError.write(Data(("triage sla backtest: " + TerminalText.escaped(line, keepingNewlines: true) + "\n").utf8))
     }
 }

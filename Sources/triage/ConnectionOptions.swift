@@ -21,7 +21,9 @@ struct ConnectionOptions: ParsableArguments {
     )
     var properties: [String] = []
 
+    // `.unconditional`: a negative number is the value (refused in words), not an option.
     @Option(
+        parsing: .unconditional,
         help: """
             Longest wait of a Fetch without new records, in milliseconds (fetch.wait.max.ms), for every \
             consumer of this command. Default: $TRIAGE_FETCH_WAIT_MS or Kafka's 500. A real broker answers \

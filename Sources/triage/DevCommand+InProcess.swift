@@ -71,7 +71,7 @@ extension DevCommand {
             client: kafka.clientConfiguration, policy: policy, clock: clock, group: TriageGroup.escalator,
             sessionTimeout: .seconds(6), logger: logger, recipients: { name, at in onCall.recipient(for: name, at: at) ?? name }
         )
-        let rosterFile = try roster.map(loadRoster) ?? DevDemo.roster
+        let rosterFile = try roster.map { try loadRoster($0) } ?? DevDemo.roster
         let devConsole = try DevConsole(roster: rosterFile)
         _ = try await publishRoster(rosterFile, producer: producer, source: "triage dev", at: clock.now())
         let router = try await RouterInstance(

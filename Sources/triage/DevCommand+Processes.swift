@@ -28,7 +28,7 @@ extension DevCommand {
         let sinkRunning = Task { try await sink.run() }
         defer { sinkRunning.cancel() }
         let sinkPort = await sink.boundPort()
-        let rosterFile = try roster.map(loadRoster) ?? DevDemo.roster
+        let rosterFile = try roster.map { try loadRoster($0) } ?? DevDemo.roster
         func write(_ name: String, _ text: String) throws -> String {
             let path = "\(cluster.folder)/\(name)"
             try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -18,12 +18,14 @@ struct SlaOptions: ParsableArguments {
     }
 
     /// The policy in the file at `path` (given with `option`); errors name the file, line and key.
-    static func loadPolicy(_ path: String, option: String) throws -> SlaPolicy {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot read \(option) \(path): \(error.localizedDescription)")
+    /// An empty file is the built-in defaults, as for the loader, unless `refusingEmpty` (a
+    /// back-test's policies, where an empty file is a mistake more likely than a choice: it
+    /// compares something with the defaults without saying so).
+    static func loadPolicy(_ path: String, option: String, refusingEmpty: Bool = false) throws -> SlaPolicy {
+        let text = try InputFile.text(path, option: option)
+        if refusingEmpty, text.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.hasPrefix("#") }) {
+            let defaults = option == "--baseline" ? "; to compare with the built-in defaults, leave --baseline out" : ""
+            throw CommandFailure("\(option) \(path): the file is empty (no targets, warnings, escalation or calendars)\(defaults)")
         }
         do {
             return try SlaPolicy.load(yaml: text, file: path)

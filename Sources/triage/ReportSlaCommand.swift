@@ -35,30 +35,13 @@ struct ReportSlaCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Incidents opened at or after this DATE.", valueName: "DATE"))
-    var from: String
-
-    @Option(help: ArgumentHelp("Incidents opened before this DATE.", valueName: "DATE"))
-    var to: String
+    @OptionGroup var history: HistoryWindowOptions<ReportSlaWindow>
 
     @Option(help: "Rows per team, severity, customer or month (of Opened, UTC).")
     var by: ReportGroupingArgument
 
-    @Option(help: "table, csv (with a header) or json.")
-    var format: ReportFormat = .table
-
-    @Option(
-        help: ArgumentHelp(
-            "Read analytics records as JSON lines from this file ('-': standard input) instead of the topic.", valueName: "PATH"))
-    var file: String?
-
     @Option(help: ArgumentHelp("The report as known at this DATE: later records are ignored. Default: now.", valueName: "DATE"))
     var asOf: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Read the topic from the records published at this DATE, or 'beginning'. Default: a day before --from.", valueName: "DATE"))
-    var scanFrom: String?
 
     @Option(help: "The analytics topic.")
     var topic: String = TriageTopic.analytics
@@ -67,28 +50,22 @@ struct ReportSlaCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        let start = try ReportDateOption.parse(from, option: "--from")
-        let end = try ReportDateOption.parse(to, option: "--to")
-        guard start < end else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
         if let asOf { _ = try ReportDateOption.parse(asOf, option: "--as-of") }
-        if let scanFrom, scanFrom != "beginning" { _ = try ReportDateOption.parse(scanFrom, option: "--scan-from") }
-        if file != nil, scanFrom != nil { throw ValidationError("--scan-from reads the topic; it does not go with --file") }
     }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.report")
-        let window = DateInterval(
-            start: try ReportDateOption.parse(from, option: "--from"), end: try ReportDateOption.parse(to, option: "--to"))
+        let window = try history.window()
         let asOf = try asOf.map { try ReportDateOption.parse($0, option: "--as-of") } ?? Date()
         let records: [AnalyticsRecord]
-        if let file {
+        if let file = history.file {
             records = try await readFile(file)
         } else {
             records = try await readTopic(window: window, logger: logger)
         }
         let report = SlaComplianceReport(records: records, window: window, groupBy: by.grouping, asOf: asOf)
         let text =
-            switch format {
+            switch history.format {
             case .table: report.table()
             case .csv: report.csv()
             case .json: report.json() + "\n"
@@ -97,19 +74,8 @@ struct ReportSlaCommand: AsyncParsableCommand {
     }
 
     private func readFile(_ path: String) async throws -> [AnalyticsRecord] {
-        let data: Data
-        if path == "-" {
-            data = await readStandardInput()
-        } else {
-            do {
-                data = try await withCheckedThrowingContinuation { continuation in
-                    DispatchQueue.global().async { continuation.resume(with: Result { try Data(contentsOf: URL(fileURLWithPath: path)) }) }
-                }
-            } catch {
-                throw CommandFailure("cannot read --file \(path): \(error.localizedDescription)")
-            }
-        }
-        let contents = AnalyticsRecordLines.read(String(decoding: data, as: UTF8.self))
+        let text = try await InputFile.textInBackground(path, option: "--file", standardInput: true)
+        let contents = AnalyticsRecordLines.read(text)
         if !contents.unreadableLines.isEmpty {
             let lines = contents.unreadableLines.prefix(5).map(String.init).joined(separator: ", ")
             warn(
@@ -126,12 +92,7 @@ struct ReportSlaCommand: AsyncParsableCommand {
             throw CommandFailure(
                 "topic \(topic) does not exist on \(client.bootstrapServers.joined(separator: ",")); is the analytics feed running there?")
         }
-        let since: Date? =
-            switch scanFrom {
-            case "beginning": nil
-            case let text?: try ReportDateOption.parse(text, option: "--scan-from")
-            case nil: window.start.addingTimeInterval(-86_400)
-            }
+        let since = try history.scanStart()
         let history = AnalyticsHistory(client: client, topic: topic, logger: logger)
         let topic = self.topic
         let contents = try await history.read(since: since) { progress in
@@ -141,6 +102,16 @@ struct ReportSlaCommand: AsyncParsableCommand {
         if contents.unreadable > 0 { warn("skipped \(contents.unreadable) record(s) of \(topic) that are not analytics records") }
         return contents.records
     }
+}
+
+/// `triage report sla`'s window: incidents opened in it, the topic read from a day before
+/// --from (analytics records of an incident opened in the window can be published before it).
+enum ReportSlaWindow: HistoryWindowDefaults {
+    static let fromHelp = "Incidents opened at or after this DATE."
+    static let toHelp = "Incidents opened before this DATE."
+    static let records = "analytics records"
+    static let scanFromDefault = "a day before --from"
+    static let scanLead: TimeInterval = 86_400
 }
 
 /// One line on standard error.

@@ -8,15 +8,12 @@ struct RosterOptions: ParsableArguments {
     var roster: String?
 
     func load() throws -> Roster? {
-        try roster.map(loadRoster)
+        try roster.map { try loadRoster($0) }
     }
 }
 
 /// Reads and validates a roster file; errors name the file, line and key.
-func loadRoster(_ path: String) throws -> Roster {
-    let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw ValidationError("cannot read roster \(path): \(error.localizedDescription)")
-    }
+func loadRoster(_ path: String, option: String = "roster") throws -> Roster {
+    let text = try InputFile.text(path, option: option)
     do { return try Roster.load(yaml: text, file: path) } catch { throw ValidationError("invalid roster: \(error)") }
 }

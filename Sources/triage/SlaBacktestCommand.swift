@@ -37,7 +37,8 @@ extension SlaCommand {
                 it: an event published late fires what fell due before it. For a log loaded after \
                 the fact give --event-time.
 
-                DATE is \(ReportDate.accepted), in SLA time.
+                DATE is \(ReportDate.accepted), in SLA time. --to is at most \(BacktestHorizon.maximumDaysAhead) \
+                days after now: the replay runs every clock up to it, past the log's end too.
 
                 The topic is read from the records published at --from (--scan-from) to its end \
                 when the command starts. librdkafka's mock cluster (triage broker, triage dev) \
@@ -66,27 +67,10 @@ extension SlaCommand {
                 valueName: "FILE"))
         var baseline: String?
 
-        @Option(help: ArgumentHelp("Incidents opened at or after this DATE.", valueName: "DATE"))
-        var from: String
-
-        @Option(help: ArgumentHelp("Incidents opened before this DATE; everything is replayed up to it.", valueName: "DATE"))
-        var to: String
+        @OptionGroup var history: HistoryWindowOptions<SlaBacktestWindow>
 
         @Option(help: "Rows per team, severity, customer or month (of Opened, UTC).")
         var by: ReportGroupingArgument = .team
-
-        @Option(help: "table, csv (with a header) or json.")
-        var format: ReportFormat = .table
-
-        @Option(
-            help: ArgumentHelp(
-                "Read lifecycle events as JSON lines from this file ('-': standard input) instead of the topic.", valueName: "PATH"))
-        var file: String?
-
-        @Option(
-            help: ArgumentHelp(
-                "Read the topic from the records published at this DATE, or 'beginning'. Default: --from.", valueName: "DATE"))
-        var scanFrom: String?
 
         @Flag(
             help:
@@ -94,7 +78,8 @@ extension SlaCommand {
         )
         var eventTime = false
 
-        @Option(help: "List at most this many changed incidents (all are counted).")
+        // `.unconditional`: a negative number is the value, not an option (refused in validate()).
+        @Option(parsing: .unconditional, help: "List at most this many changed incidents (all are counted).")
         var changedLimit: Int = 1_000
 
         @Option(help: "The lifecycle topic.")
@@ -105,29 +90,29 @@ extension SlaCommand {
         @OptionGroup var common: CommonOptions
 
         func validate() throws {
-            let start = try ReportDateOption.parse(from, option: "--from")
-            let end = try ReportDateOption.parse(to, option: "--to")
-            guard start < end else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
-            if let scanFrom, scanFrom != "beginning" { _ = try ReportDateOption.parse(scanFrom, option: "--scan-from") }
-            if file != nil, scanFrom != nil { throw ValidationError("--scan-from reads the topic; it does not go with --file") }
+            guard BacktestHorizon.allows(end: try history.window().end, now: time.clock.now()) else {
+                throw ValidationError(
+                    "--to (\(history.to)) must be at most \(BacktestHorizon.maximumDaysAhead) days after now (\(BacktestHorizon.reason), past the log's end too)"
+                )
+            }
             if time.timeScale != 1, time.timeOrigin == nil {
                 throw ValidationError("--time-scale needs the escalator's --time-origin: record timestamps are mapped to SLA time from it")
             }
-            guard changedLimit >= 0 else { throw ValidationError("--changed-limit must be 0 or more") }
+            guard changedLimit >= 0 else { throw ValidationError("--changed-limit must be 0 or a positive number, not \(changedLimit)") }
         }
 
         func run() async throws {
             let logger = common.bootstrapLogging(label: "triage.sla")
-            let candidate = try SlaOptions.loadPolicy(policy, option: "--policy")
-            let baselinePolicy = try baseline.map { try SlaOptions.loadPolicy($0, option: "--baseline") } ?? SlaPolicy()
-            let window = DateInterval(
-                start: try ReportDateOption.parse(from, option: "--from"), end: try ReportDateOption.parse(to, option: "--to"))
+            let candidate = try SlaOptions.loadPolicy(policy, option: "--policy", refusingEmpty: true)
+            let baselinePolicy =
+                try baseline.map { try SlaOptions.loadPolicy($0, option: "--baseline", refusingEmpty: true) } ?? SlaPolicy()
+            let window = try history.window()
             let backtest = SharedBacktest(
                 SlaBacktest(
                     baseline: SlaRules(baselinePolicy), candidate: SlaRules(candidate), window: window, grouping: by.backtestGrouping,
                     changedListLimit: changedLimit, baselineName: baseline ?? "built-in defaults (no --baseline)", candidateName: policy))
             let clock = time.clock
-            if let file {
+            if let file = history.file {
                 try await BacktestEventFile.read(file, clock: eventTime ? nil : clock, into: backtest)
             } else {
                 try await readTopic(window: window, clock: clock, into: backtest, logger: logger)
@@ -145,7 +130,7 @@ extension SlaCommand {
                 )
             }
             let text =
-                switch format {
+                switch history.format {
                 case .table: result.table()
                 case .csv: result.csv()
                 case .json: try result.json() + "\n"
@@ -162,12 +147,7 @@ extension SlaCommand {
                 )
             }
             // Record timestamps are real time; --from is SLA time.
-            let since: Date? =
-                switch scanFrom {
-                case "beginning": nil
-                case let text?: clock.realInstant(of: try ReportDateOption.parse(text, option: "--scan-from"))
-                case nil: clock.realInstant(of: window.start)
-                }
+            let since = try history.scanStart().map { clock.realInstant(of: $0) }
             let progress = BacktestProgress(what: "reading \(topic)", total: nil)
             let reader = BacktestLogReader(client: client, topic: topic, progressInterval: BacktestProgress.interval, logger: logger)
             let slaInstant: (@Sendable (Date) -> Date)? = eventTime ? nil : { @Sendable in clock.slaInstant(of: $0) }
@@ -180,6 +160,13 @@ extension SlaCommand {
             }
         }
     }
+}
+
+/// `triage sla backtest`'s window: incidents opened in it, the topic read from --from.
+enum SlaBacktestWindow: HistoryWindowDefaults {
+    static let fromHelp = "Incidents opened at or after this DATE."
+    static let toHelp = "Incidents opened before this DATE; everything is replayed up to it."
+    static let records = "lifecycle events"
 }
 
 extension ReportGroupingArgument {

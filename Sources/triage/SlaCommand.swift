@@ -15,7 +15,10 @@ import TriageStreams
 /// on sped-up SLA time (`triage publish`, `triage sla explain`): the escalator's options, with its
 /// defaults and meaning, mapped to SLA time by the escalator's own ``ScaledClock``.
 struct SlaTimeOptions: ParsableArguments {
-    @Option(help: "SLA time runs this many times as fast as real time: give the escalator's --time-scale (triage dev: 360).")
+    // `.unconditional`: a negative number is the value, not an option (refused in validate()).
+    @Option(
+        parsing: .unconditional,
+        help: "SLA time runs this many times as fast as real time: give the escalator's --time-scale (triage dev: 360).")
     var timeScale: Double = 1
 
     @Option(
@@ -25,7 +28,9 @@ struct SlaTimeOptions: ParsableArguments {
     var timeOrigin: String?
 
     func validate() throws {
-        guard timeScale > 0, timeScale <= 1_000_000 else { throw ValidationError("--time-scale must be in (0, 1000000]") }
+        guard timeScale > 0, timeScale <= 1_000_000 else {
+            throw ValidationError("--time-scale must be a positive number up to 1000000, not \(timeScale.formatted())")
+        }
         if let timeOrigin, parseInstant(timeOrigin) == nil {
             throw ValidationError("--time-origin '\(timeOrigin)' is not an RFC 3339 instant (e.g. 2026-03-06T16:00:00Z)")
         }

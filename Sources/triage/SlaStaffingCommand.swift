@@ -63,33 +63,18 @@ struct SlaStaffingCommand: AsyncParsableCommand {
             valueName: "PATH"))
     var baselineRoster: String?
 
-    @Option(help: ArgumentHelp("Replay from this DATE (agents take their places then).", valueName: "DATE"))
-    var from: String
-
-    @Option(help: ArgumentHelp("Replay up to this DATE (incidents still open then are counted as they are).", valueName: "DATE"))
-    var to: String
-
-    @Option(help: "table, csv (with a header) or json.")
-    var format: ReportFormat = .table
-
-    @Option(
-        help: ArgumentHelp(
-            "Read lifecycle events from this file ('-': standard input; JSON lines as triage tail writes) instead of the topic.",
-            valueName: "PATH"))
-    var file: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Read the topic from the records published at this DATE, or 'beginning'. Default: --from.", valueName: "DATE"))
-    var scanFrom: String?
+    @OptionGroup var history: HistoryWindowOptions<SlaStaffingWindow>
 
     @Option(help: "The team of incidents opened without one (the router's --default-team).")
     var defaultTeam: String = "general"
 
-    @Option(help: ArgumentHelp("How far history is read ahead of the replay, in hours.", valueName: "HOURS"))
+    // `.unconditional`: a negative number is the value, not an option (refused in validate()).
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("How far history is read ahead of the replay, in hours (0 to 744).", valueName: "HOURS")
+    )
     var lookaheadHours: Double = 24
 
-    @Option(help: ArgumentHelp("Changed incidents listed by the table.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Changed incidents listed by the table.", valueName: "N"))
     var changes: Int = 20
 
     @OptionGroup var sla: SlaOptions
@@ -97,24 +82,20 @@ struct SlaStaffingCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        let start = try ReportDateOption.parse(from, option: "--from")
-        let end = try ReportDateOption.parse(to, option: "--to")
-        guard start < end else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
-        if let scanFrom, scanFrom != "beginning" { _ = try ReportDateOption.parse(scanFrom, option: "--scan-from") }
-        if file != nil, scanFrom != nil { throw ValidationError("--scan-from reads the topic; it does not go with --file") }
-        guard lookaheadHours >= 0, lookaheadHours <= 24 * 31 else { throw ValidationError("--lookahead-hours must be in 0...744") }
-        guard changes >= 0 else { throw ValidationError("--changes must not be negative") }
+        guard lookaheadHours >= 0, lookaheadHours <= 24 * 31 else {
+            throw ValidationError("--lookahead-hours must be a number of hours from 0 to 744, not \(lookaheadHours.formatted())")
+        }
+        guard changes >= 0 else { throw ValidationError("--changes must be 0 or a positive number, not \(changes)") }
     }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.sla")
-        let window = DateInterval(
-            start: try ReportDateOption.parse(from, option: "--from"), end: try ReportDateOption.parse(to, option: "--to"))
-        let candidate = try loadRoster(roster)
+        let window = try history.window()
+        let candidate = try loadRoster(roster, option: "--roster")
         let policy = try sla.loadPolicy()
         let baseline: Roster
         if let baselineRoster {
-            baseline = try loadRoster(baselineRoster)
+            baseline = try loadRoster(baselineRoster, option: "--baseline-roster")
         } else {
             baseline = try await publishedRoster(policy: candidate.policy, logger: logger)
         }
@@ -123,14 +104,14 @@ struct SlaStaffingCommand: AsyncParsableCommand {
             replay: StaffingReplay(
                 baseline: baseline, candidate: candidate, sla: policy, start: window.start, end: window.end,
                 configuration: .init(defaultTeam: defaultTeam, lookahead: lookaheadHours * 3_600)))
-        if let file {
+        if let file = history.file {
             try await readFile(file, into: feed)
         } else {
             try await readTopic(window: window, into: feed, logger: logger)
         }
         let comparison = feed.finish()
         let text =
-            switch format {
+            switch history.format {
             case .table: comparison.table(changesShown: changes)
             case .csv: comparison.csv()
             case .json: comparison.json() + "\n"
@@ -139,14 +120,7 @@ struct SlaStaffingCommand: AsyncParsableCommand {
     }
 
     private func readFile(_ path: String, into feed: StaffingFeed) async throws {
-        let text: String
-        if path == "-" {
-            text = String(decoding: await readStandardInput(), as: UTF8.self)
-        } else {
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw CommandFailure("cannot read --file \(path): \(error.localizedDescription)")
-            }
-        }
+        let text = try await InputFile.textInBackground(path, option: "--file", standardInput: true)
         for entry in IncidentEventText.read(text) {
             switch entry.event {
             case .success(let event): feed.add(event)
@@ -163,19 +137,14 @@ struct SlaStaffingCommand: AsyncParsableCommand {
             throw CommandFailure(
                 "topic \(topic) does not exist on \(client.bootstrapServers.joined(separator: ",")): no incident was ever published")
         }
-        let since: Date? =
-            switch scanFrom {
-            case "beginning": nil
-            case let text?: try ReportDateOption.parse(text, option: "--scan-from")
-            case nil: window.start
-            }
-        let range = try await KafkaTopicRange.lookUp(topic: topic, since: since, client: client, logger: logger)
-        feed.total = range.count
-        _ = try await KafkaPartitionReader.readToEnd(
-            topic: topic, partitions: range.partitionsToRead, from: range.starts, until: range.ends, client: client, logger: logger
-        ) { record in
-            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return }
+        let since = try history.scanStart()
+        let reader = TopicHistoryReader(topic: topic, client: client, logger: logger)
+        try await reader.read(since: since) { read in
+            feed.total = read.total
+        } take: { record in
+            guard let value = record.value, let event = try? IncidentEvent(serializedBytes: Array(value)) else { return false }
             feed.add(event)
+            return true
         }
     }
 
@@ -202,6 +171,13 @@ struct SlaStaffingCommand: AsyncParsableCommand {
             agents: known.compactMap(\.value.profile), policy: policy,
             initialPresence: Dictionary(uniqueKeysWithValues: known.map { ($0.key, $0.value.presence) }))
     }
+}
+
+/// `triage sla staffing`'s window: the replay runs through it, the topic read from --from.
+enum SlaStaffingWindow: HistoryWindowDefaults {
+    static let fromHelp = "Replay from this DATE (agents take their places then)."
+    static let toHelp = "Replay up to this DATE (incidents still open then are counted as they are)."
+    static let records = "lifecycle events"
 }
 
 /// What the readers hand the replay: lifecycle events of the window, as staffing facts, with a

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TriageCore
 import TriageKafka
 
 @main
@@ -33,7 +34,7 @@ struct Triage: AsyncParsableCommand {
         do {
             command = try await asyncParseAsRoot()
         } catch {
-            exit(withError: error)
+            exitEscaped(error)
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -46,11 +47,23 @@ struct Triage: AsyncParsableCommand {
             // ArgumentParser's own errors (`triage help`, ExitCode, CleanExit) keep its handling; a
             // ValidationError thrown while running is a runtime failure like any other.
             if !(error is ValidationError) && String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-                exit(withError: error)
+                exitEscaped(error)
             }
-            FileHandle.standardError.write(Data("error: \(runtimeMessage(error))\n".utf8))
+            let message = TerminalText.escaped(runtimeMessage(error), keepingNewlines: true)
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(1)
         }
+    }
+
+    /// ArgumentParser's `exit(withError:)`, except that an error's message has its control
+    /// characters escaped: it may quote a value from a file or an event (an id holding an ESC
+    /// sequence). Help and other clean exits are left to ArgumentParser.
+    static func exitEscaped(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        guard code != .success else { exit(withError: error) }
+        let message = TerminalText.escaped(fullMessage(for: error), keepingNewlines: true)
+        if !message.isEmpty { FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8)) }
+        Foundation.exit(code.rawValue)
     }
 
     /// The text of a runtime failure.

@@ -62,5 +62,10 @@ struct EventTextTests {
             return
         }
         #expect(problem.line == 6 && problem.description.hasPrefix("line 6: "))
+        // A sentence naming the field, not SwiftProtobuf's `unknownField("nope")`.
+        #expect(
+            problem.message.hasSuffix(#"unknown field "nope" (not a field of triage.v1.IncidentEvent or of the message it is in)"#),
+            "\(problem)")
+        #expect(!problem.message.contains("unknownField"), "\(problem)")
     }
 }

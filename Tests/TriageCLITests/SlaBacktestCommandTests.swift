@@ -99,6 +99,91 @@ struct SlaBacktestCommandTests {
         #expect(scaled == 64 && scaledErrors.contains("--time-scale needs the escalator's --time-origin"), "\(scaledErrors)")
     }
 
+    /// Outside attack on issue 25: an incident id with a newline faked a line of "incidents that
+    /// change", and ESC sequences from team names reached the terminal.
+    @Test func controlCharactersFromTheLogAreEscapedInTheTableAndQuotedInCSV() async throws {
+        let hostile = eventLines[0]
+            .replacingOccurrences(of: #""incidentId":"INC-1""#, with: #""incidentId":"INC-1\nINC-FAKE  tier-1  breached""#)
+            .replacingOccurrences(of: #""team":"tier-1""#, with: #""team":"tier\u001b[2J-1\r\nx""#)
+        let file = try temporaryFile(
+            ([hostile] + eventLines.dropFirst() + ["\u{1B}]0;owned\u{7}"]).joined(separator: "\n"), suffix: ".jsonl")
+        let (status, table, errors) = try await triage(["sla", "backtest", "--file", file] + policies() + window)
+        #expect(status == 0, "\(errors)")
+        #expect(!table.contains("\u{1B}") && !table.contains("\r"), "\(table)")
+        #expect(!table.split(separator: "\n").contains { $0.hasPrefix("INC-FAKE") }, "\(table)")
+        #expect(table.contains(#"INC-1\nINC-FAKE  tier-1  breached"#) && table.contains(#"tier\u{1B}[2J-1\r\nx"#), "\(table)")
+        #expect(!errors.contains("\u{1B}") && !errors.contains("\u{7}") && errors.contains(#"\u{1B}]0;owned\u{7}"#), "\(errors)")
+
+        let (csvStatus, csv, _) = try await triage(["sla", "backtest", "--format", "csv", "--file", file] + policies() + window)
+        #expect(csvStatus == 0)
+        #expect(csv.contains("\n\"tier\u{1B}[2J-1\r\nx\",baseline,1,"), "\(csv)")
+
+        let (jsonStatus, json, _) = try await triage(["sla", "backtest", "--format", "json", "--file", file] + policies() + window)
+        #expect(jsonStatus == 0 && json.contains(#""incident":"INC-1\nINC-FAKE  tier-1  breached""#) && !json.contains("\u{1B}"), "\(json)")
+    }
+
+    /// Outside attack on issue 25: Foundation's texts ("NSCocoaErrorDomain error 256", "You don't
+    /// have permission" for /dev/null), no reason for a missing file, Swift debug text for a bad
+    /// field, invalid UTF-8 read silently as U+FFFD.
+    @Test func inputsThatCannotBeReadSayWhyInWords() async throws {
+        let file = try temporaryFile(eventLines.joined(separator: "\n"), suffix: ".jsonl")
+        let candidatePolicy = try temporaryFile(candidate, suffix: ".yaml")
+        let directory = FileManager.default.temporaryDirectory.path
+        func run(_ arguments: [String], input: String? = nil) async throws -> (Int32, String, String) {
+            try await triage(["sla", "backtest"] + arguments + window, input: input)
+        }
+        var (status, _, errors) = try await run(["--policy", directory, "--file", file])
+        #expect(status == 1 && errors.contains("\(directory) is a directory") && !errors.contains("NSCocoaErrorDomain"), "\(errors)")
+        (status, _, errors) = try await run(["--policy", candidatePolicy, "--file", directory])
+        #expect(status == 1 && errors.contains("\(directory) is a directory") && !errors.contains("NSCocoaErrorDomain"), "\(errors)")
+        (status, _, errors) = try await run(["--policy", candidatePolicy, "--file", "nope.jsonl"])
+        #expect(status == 1 && errors.contains("nope.jsonl: no such file"), "\(errors)")
+        (status, _, errors) = try await run(["--policy", candidatePolicy, "--baseline", "nope.yaml", "--file", file])
+        #expect(status == 1 && errors.contains("--baseline nope.yaml: nope.yaml: no such file"), "\(errors)")
+        (status, _, errors) = try await run(["--policy", "/dev/null", "--file", file])
+        #expect(status == 1 && errors.contains("--policy /dev/null: the file is empty") && !errors.contains("permission"), "\(errors)")
+        // A character device or pipe is a valid input.
+        var output: String
+        (status, output, errors) = try await run(
+            ["--policy", candidatePolicy, "--format", "csv", "--file", "/dev/stdin"], input: eventLines.joined(separator: "\n"))
+        #expect(status == 0 && output.contains("TOTAL,baseline,2,"), "\(errors)")
+
+        let broken = try temporaryFile(
+            eventLines[0] + "\n" + #"{"eventId":"x","incidentId":"INC-9","bogus":1}"# + "\n" + #"{"eventId":"caf"# + "\u{FFFF}",
+            suffix: ".jsonl")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: broken))
+        bytes[bytes.count - 3] = 0xFF  // the last line: invalid UTF-8 at byte 16
+        try bytes.write(to: URL(fileURLWithPath: broken))
+        (status, _, errors) = try await run(["--policy", candidatePolicy, "--file", broken])
+        #expect(status == 0, "\(errors)")
+        #expect(
+            errors.contains(
+                #"\#(broken):2: not an IncidentEvent in JSON (the protobuf JSON mapping, see schemas/examples/): unknown field "bogus""#),
+            "\(errors)")
+        #expect(errors.contains("\(broken):3: column 16: not UTF-8 text (byte 0xFF)"), "\(errors)")
+        #expect(!errors.contains("unknownField") && !errors.contains("Optional("), "\(errors)")
+    }
+
+    /// Outside attack on issue 25: `--changed-limit -3` read as a missing value; `--to
+    /// 9999-12-31` replayed for hours (the console's 92-day rule, shared).
+    @Test func negativeNumbersAndAFarEndAreRefusedClearly() async throws {
+        let file = try temporaryFile(eventLines.joined(separator: "\n"), suffix: ".jsonl")
+        var (status, _, errors) = try await triage(["sla", "backtest", "--changed-limit", "-3", "--file", file] + policies() + window)
+        #expect(status == 64 && errors.contains("--changed-limit must be 0 or a positive number, not -3"), "\(errors)")
+        (status, _, errors) = try await triage(
+            ["sla", "backtest", "--time-scale", "-1", "--time-origin", "2026-11-01T00:00:00Z", "--file", file] + policies() + window)
+        #expect(status == 64 && errors.contains("--time-scale must be a positive number"), "\(errors)")
+        (status, _, errors) = try await triage(
+            ["sla", "backtest", "--fetch-wait-ms", "-1", "--bootstrap", "127.0.0.1:1"] + policies() + window)
+        #expect(
+            status == 1 && errors.contains("--fetch-wait-ms must be a whole number of milliseconds between 1 and 10000, got '-1'"),
+            "\(errors)")
+        (status, _, errors) = try await triage(
+            ["sla", "backtest", "--from", "2026-11-01", "--to", "9999-12-31", "--file", file, "--log-level", "error"] + policies(),
+            timeout: .seconds(20))
+        #expect(status == 64 && errors.contains("--to (9999-12-31) must be at most 92 days after now"), "\(errors)")
+    }
+
     @Test func helpSaysWhatTheBaselineIsAndShowsExamples() async throws {
         let (status, output, _) = try await triage(["sla", "backtest", "--help"])
         #expect(status == 0)

@@ -57,7 +57,9 @@ struct BacktestRunsTests {
             return
         }
         #expect(await runs.ahead(of: second) == 1)
-        await #expect(throws: BacktestRuns.Busy.self) { try await runs.submit(Self.request("third"), by: "lee", at: Date()) }
+        let busy = await #expect(throws: BacktestRuns.Busy.self) { try await runs.submit(Self.request("third"), by: "lee", at: Date()) }
+        // One reads, one waits: not "2 waiting" (outside attack on issue 25).
+        #expect(busy?.message == "1 back-test running, 1 waiting; try again when they are done.", "\(String(describing: busy))")
 
         held.open()
         try await eventually("both runs are done", timeout: .seconds(120)) { first.result != nil && second.result != nil }

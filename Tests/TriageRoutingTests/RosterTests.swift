@@ -239,8 +239,13 @@ struct RosterTests {
             message: "expected a calendar (time_zone, hours, holidays or always_open), found nothing"
         ),
         Case(
-            name: "a key twice", yaml: "agents: []\nagents: []\n", code: .syntax, line: 1, key: nil,
+            name: "a key twice", yaml: "agents: []\nagents: []\n", code: .syntax, line: 1, key: "agents",
             message: "key 'agents' appears more than once in the same mapping; keep one"
+        ),
+        Case(
+            name: "a key twice in an agent (flow style)",
+            yaml: "agents:\n  - { id: ada, team: tier-1, products: [billing], capacity: 3, capacity: 4 }\n", code: .syntax, line: 2,
+            key: "agents[0].capacity", message: "key 'capacity' appears more than once in the same mapping; keep one"
         ),
     ]
 

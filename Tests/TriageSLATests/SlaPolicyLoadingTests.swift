@@ -385,7 +385,7 @@ struct SlaPolicyLoadingTests {
         Refusal(
             name: "a key given twice",
             yaml: "warnings:\n  at: [50]\n  at: [75]\n",
-            code: .syntax, line: 3, column: 3, key: nil, says: ["'at' appears more than once"]
+            code: .syntax, line: 3, column: 3, key: "warnings.at", says: ["'at' appears more than once"]
         ),
     ]
 

@@ -40,9 +40,9 @@ struct BacktestForm: Sendable, Hashable {
 
     /// The largest policy accepted, uploaded or pasted. 256 KiB.
     static let maximumPolicyBytes = 256 * 1024
-    /// How far after now `to` may be: the replay runs every clock up to `to`, so a `to` years
-    /// ahead held the console's one back-test runner for hours (outside attack on issue 25).
-    static let maximumDaysAhead = 92
+    /// How far after now `to` may be (``BacktestHorizon``, the rule `triage sla backtest`
+    /// applies too): a `to` years ahead held the console's one back-test runner for hours.
+    static let maximumDaysAhead = BacktestHorizon.maximumDaysAhead
 
     /// A form with the defaults: the 30 days up to the end of today (SLA time), by team, the
     /// policy in force as the baseline.
@@ -88,11 +88,9 @@ struct BacktestForm: Sendable, Hashable {
             return .failure(Problem(field: field, message: problem.message))
         case .success(let parsed): window = parsed
         }
-        guard window.to <= now.addingTimeInterval(Double(Self.maximumDaysAhead) * 86_400) else {
+        guard BacktestHorizon.allows(end: window.to, now: now) else {
             return .failure(
-                Problem(
-                    field: "to",
-                    message: "to: at most \(Self.maximumDaysAhead) days after now (the replay runs the SLA clocks up to it)"))
+                Problem(field: "to", message: "to: at most \(Self.maximumDaysAhead) days after now (\(BacktestHorizon.reason))"))
         }
         guard let grouping = BacktestGrouping(rawValue: by) else {
             return .failure(Problem(field: "by", message: "by: choose team, severity, customer or month"))

@@ -68,7 +68,10 @@ actor BacktestRuns {
             return same
         }
         guard queue.count < maximumQueued else {
-            throw Busy(message: "\(queue.count) back-tests are already waiting; try again when they are done.")
+            // The queue holds the run being replayed too (its first).
+            let running = working && !queue.isEmpty ? 1 : 0
+            throw Busy(
+                message: "\(running) back-test running, \(queue.count - running) waiting; try again when they are done.")
         }
         let run = BacktestRun(request: request, startedBy: username, submittedAt: now)
         runs.append(run)

@@ -1,4 +1,5 @@
 public import Foundation
+import TriageCore
 
 extension SlaBacktestResult {
     /// Escalation levels shown: the most either policy fired anywhere (at least 1).
@@ -12,12 +13,14 @@ extension SlaBacktestResult {
     }
 
     /// For people: a header, one line per group with each figure as `baseline → candidate`,
-    /// who the escalations notify, then the changed incidents.
+    /// who the escalations notify, then the changed incidents. Text from the log or the
+    /// policies (incident ids, groups, names) has its control characters escaped
+    /// (``TerminalText``).
     public func table() -> String {
         var lines: [String] = []
         lines.append("SLA back-test: incidents opened \(Self.instant(from)) to \(Self.instant(to)), by \(grouping.rawValue)")
-        lines.append("baseline:  \(baselineName)")
-        lines.append("candidate: \(candidateName)")
+        lines.append("baseline:  \(TerminalText.escaped(baselineName))")
+        lines.append("candidate: \(TerminalText.escaped(candidateName))")
         lines.append(
             "records read \(recordsRead), lifecycle events applied \(eventsApplied), escalator events ignored \(escalatorEventsIgnored)"
                 + (invalidEvents > 0 ? ", invalid events skipped \(invalidEvents)" : "")
@@ -53,7 +56,9 @@ extension SlaBacktestResult {
             lines.append("")
             lines.append(
                 "escalations would notify: "
-                    + names.map { "\($0) \(Self.pair(total.baseline.notified[$0] ?? 0, total.candidate.notified[$0] ?? 0))" }
+                    + names.map {
+                        "\(TerminalText.escaped($0)) \(Self.pair(total.baseline.notified[$0] ?? 0, total.candidate.notified[$0] ?? 0))"
+                    }
                     .joined(separator: ", "))
         }
         lines.append("")
@@ -101,7 +106,7 @@ extension SlaBacktestResult {
                     figures.updatesBreached,
                     row.changed, row.deadlineMoved,
                 ].map(String.init)
-                lines.append(fields.map(Self.csvField).joined(separator: ","))
+                lines.append(fields.map(CSVField.quoted).joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -161,6 +166,7 @@ extension SlaBacktestResult {
 
     static func aligned(_ rows: [[String]]) -> [String] {
         guard let columns = rows.map(\.count).max() else { return [] }
+        let rows = rows.map { $0.map(TerminalText.escaped) }
         var widths = Array(repeating: 0, count: columns)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         return rows.map { row in
@@ -169,11 +175,6 @@ extension SlaBacktestResult {
             }
             .joined(separator: "  ")
         }
-    }
-
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 
