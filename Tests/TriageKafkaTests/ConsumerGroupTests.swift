@@ -314,13 +314,22 @@ struct ConsumerGroupTests {
         // answer a partition with an error (no offset) for a while; a commit that was never made
         // stays short for good.
         var committed: [TopicPartition: Int64] = [:]
+        var lastError: (any Error)?
         let deadline = ContinuousClock.now + .seconds(30)
         repeat {
-            committed = (try? await probe.committedOffsets(for: [TopicPartition(topic, 0), TopicPartition(topic, 1)])) ?? [:]
+            do {
+                committed = try await probe.committedOffsets(for: [TopicPartition(topic, 0), TopicPartition(topic, 1)])
+            } catch {
+                lastError = error
+            }
             if committed.values.reduce(0, +) == 300 { break }
             try await Task.sleep(for: .milliseconds(500))
         } while ContinuousClock.now < deadline
-        #expect(committed.values.reduce(0, +) == 300, "\(committed)")
+        // Say which way it failed: the shutdown did not commit (answers short), or the probe could
+        // not ask (errors only).
+        #expect(
+            committed.values.reduce(0, +) == 300,
+            "committed \(committed); last error asking: \(lastError.map { "\($0)" } ?? "none"); processed \(ledger.uniqueCount)")
         await probe.close()
         await producer.close()
     }
