@@ -48,8 +48,8 @@ public struct SlaBacktest: Sendable {
     /// incident opened before the window stays here): at most this many incidents.
     public static let outOfOrderTrackingLimit = 100_000
     private var unopened: [String: Int] = [:]
-    /// Per partition, the last position read.
-    private var lastPosition: [Int32: Int64] = [:]
+    /// Per partition, the positions read.
+    private var positionsRead: [Int32: PositionRanges] = [:]
     public private(set) var baselineAgainstLog = BaselineAgainstLog()
     /// The latest `occurred_at` read.
     public private(set) var lastEventAt: Date?
@@ -73,13 +73,12 @@ public struct SlaBacktest: Sendable {
     /// Replays one record under both policies.
     public mutating func replay(_ record: BacktestRecord) {
         recordsRead += 1
-        // A partition's positions only grow: one at or before the last read is the same record
-        // again (a log given twice, overlapping files), whatever happened to its incident since.
-        if let last = lastPosition[record.partition], record.position <= last {
+        // A position of its partition already read is the same record again (a log given twice,
+        // overlapping files), whatever happened to its incident since.
+        guard positionsRead[record.partition, default: PositionRanges()].insert(record.position) else {
             repeatedEvents += 1
             return
         }
-        lastPosition[record.partition] = record.position
         let event = record.event
         if lastEventAt.map({ event.occurredAt.date > $0 }) ?? true { lastEventAt = event.occurredAt.date }
         var input = SlaInput(event)

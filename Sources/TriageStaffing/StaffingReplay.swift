@@ -94,24 +94,27 @@ public struct StaffingReplay: Sendable {
         var fact: StaffingFact
         var sequence: Int
 
-        /// At the same instant: an opening before anything else about it, a reopening before its
-        /// assignment, an assignment before its handling.
+        /// At the same instant: an opening first, closes before a reopening, a reopening before
+        /// its assignment, an assignment before the rest (whether an acknowledgement or a close
+        /// was handling is decided by instants, so a close at its assignment's instant still is).
         var rank: Int {
             switch fact.kind {
             case .opened: 0
-            case .reopened: 1
-            case .assigned: 2
-            case .severityChanged: 3
-            case .paused: 4
-            case .customerResponded: 5
-            case .acknowledged: 6
-            case .closedByAgent: 7
-            case .closedByCustomer: 8
+            case .closedByAgent: 1
+            case .closedByCustomer: 2
+            case .reopened: 3
+            case .assigned: 4
+            case .severityChanged: 5
+            case .paused: 6
+            case .customerResponded: 7
+            case .acknowledged: 8
             }
         }
 
+        /// Time, rank, then the incident's id: facts at the same instant come out in the same
+        /// order however they were read.
         static func < (lhs: ArrivingFact, rhs: ArrivingFact) -> Bool {
-            (lhs.fact.at, lhs.rank, lhs.sequence) < (rhs.fact.at, rhs.rank, rhs.sequence)
+            (lhs.fact.at, lhs.rank, lhs.fact.incident, lhs.sequence) < (rhs.fact.at, rhs.rank, rhs.fact.incident, rhs.sequence)
         }
         static func == (lhs: ArrivingFact, rhs: ArrivingFact) -> Bool { lhs.sequence == rhs.sequence }
     }
@@ -175,9 +178,9 @@ public struct StaffingReplay: Sendable {
     }
 
     /// Reads one fact of history, in time order give or take the look-ahead: facts are put in
-    /// time order (at the same instant: opened, reopened, assigned, severity, pauses, the
-    /// customer's response, acknowledged, closes) a look-ahead behind the newest read, so the
-    /// order of lines within it does not matter.
+    /// time order (at the same instant: opened, closes, reopened, assigned, severity, pauses,
+    /// the customer's response, acknowledged; then by incident id) a look-ahead behind the
+    /// newest read, so the order of lines within it does not matter.
     public mutating func add(_ fact: StaffingFact) {
         facts += 1
         newestRead = max(newestRead ?? fact.at, fact.at)

@@ -84,9 +84,9 @@ enum BacktestEventFile {
         case .success(let value): event = value
         case .failure(let problem): return .failure(.init(line: line, message: problem.message))
         }
-        var record = BacktestRecord(event: event, position: Int64(line))
+        var record = BacktestRecord(event: event, partition: BacktestRecord.linesWithoutPartition, position: Int64(line))
         if let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], object["offset"] != nil {
-            if let partition = (object["partition"] as? NSNumber)?.int32Value { record.partition = partition }
+            record.partition = (object["partition"] as? NSNumber)?.int32Value ?? 0
             if let offset = (object["offset"] as? NSNumber)?.int64Value { record.position = offset }
             if let clock, let text = object["timestamp"] as? String,
                 let timestamp = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))

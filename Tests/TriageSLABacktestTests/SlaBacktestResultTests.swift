@@ -94,6 +94,29 @@ struct SlaBacktestResultTests {
         #expect(try SlaBacktestResult.decode(json: Data(json.utf8)).eventsBeforeOpened == 1)
     }
 
+    /// Files given in the wrong order (the later one first), or a log reversed: nothing is a
+    /// repeat, the events before their Opened are warned about, and the earlier file is read.
+    @Test func filesInTheWrongOrderAreNotRepeats() throws {
+        let start = instant("2026-11-02T10:00:00Z")
+        let events = [
+            opened("INC-1", at: start), acknowledged("INC-1", at: start.addingTimeInterval(600)),
+            opened("INC-2", at: start.addingTimeInterval(3_600)), acknowledged("INC-2", at: start.addingTimeInterval(4_200)),
+        ]
+        let records = events.enumerated().map { BacktestRecord(event: $1, position: Int64($0), seenAt: $1.occurredAt.date) }
+        let later = backtest(Array(records[2...] + records[..<2]), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(later.repeatedEvents == 0 && later.total.baseline.incidents == 2 && later.eventsApplied == 4)
+        let reversed = backtest(records.reversed(), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(reversed.repeatedEvents == 0 && reversed.eventsBeforeOpened == 2)
+        // The same position in another partition is another record.
+        let elsewhere = records.map { record -> BacktestRecord in
+            var record = record
+            record.partition = BacktestRecord.linesWithoutPartition
+            return record
+        }
+        let mixed = backtest(Array(records[..<2]) + Array(elsewhere[2...]), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        #expect(mixed.repeatedEvents == 0 && mixed.total.baseline.incidents == 2)
+    }
+
     /// The same log twice (overlapping files): the repeated records are skipped and counted, not
     /// counted as applied; the result is the same.
     @Test func aLogReadTwiceIsCountedOnce() throws {

@@ -208,6 +208,36 @@ struct StaffingReplayTests {
         }
     }
 
+    /// The second re-attack's cases: two incidents opened at the same instant, read in either
+    /// order, give one result; a Reopened at its close's instant starts a second spell.
+    @Test func factsAtTheSameInstantComeOutInOneOrder() {
+        let opening = StaffingFact.Opening(team: "tier-1", severity: .b, product: "billing", coverage: .twentyFourSeven)
+        func at(_ minutes: Double) -> Date { monday8.addingTimeInterval(minutes * 60) }
+        let facts = [
+            StaffingFact(incident: "inc-1", at: at(0), kind: .opened(opening)),
+            StaffingFact(incident: "inc-2", at: at(0), kind: .opened(opening)),
+            StaffingFact(incident: "inc-1", at: at(0), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: at(5), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: at(60), kind: .closedByAgent),
+            StaffingFact(incident: "inc-1", at: at(60), kind: .reopened),
+            StaffingFact(incident: "inc-2", at: at(60), kind: .assigned),
+            StaffingFact(incident: "inc-2", at: at(90), kind: .acknowledged),
+            StaffingFact(incident: "inc-1", at: at(70), kind: .assigned),
+            StaffingFact(incident: "inc-1", at: at(80), kind: .acknowledged),
+        ]
+        let one = roster([agent("ada", capacity: 2)])
+        let inOrder = replay(facts, baseline: one, candidate: roster([agent("ada", capacity: 2), agent("bob")]), until: at(24 * 60))
+        #expect(inOrder.incidents.map { "\($0.incident)/\($0.spell)" } == ["inc-1/0", "inc-2/0", "inc-1/1"])
+        #expect(inOrder.incidents[0].baseline.firstAgent == "ada" && inOrder.incidents[0].baseline.queueWait == 0)
+        let swapped = [facts[1], facts[0]] + facts[2...]
+        let closeLast = facts[..<4] + [facts[5], facts[4]] + facts[6...]
+        for shuffled in [swapped, Array(closeLast), facts.reversed()] {
+            let result = replay(shuffled, baseline: one, candidate: roster([agent("ada", capacity: 2), agent("bob")]), until: at(24 * 60))
+            #expect(result.incidents == inOrder.incidents)
+            #expect(result.ignoredFacts == 0)
+        }
+    }
+
     /// History past the window's end still times the handling of the window's incidents: one
     /// the candidate assigns before the end but history after it is acknowledged in the window.
     @Test func handlingAfterTheWindowsEndIsReadForTheWindowsIncidents() {

@@ -6,8 +6,13 @@ public import TriageSchema
 public struct BacktestRecord: Sendable {
     public var event: IncidentEvent
     /// The record's partition. Each partition is replayed on its own timeline, as the escalator
-    /// keeps an `SlaBook` per partition. Default 0 (a file without partitions).
+    /// keeps an `SlaBook` per partition. Default 0; a file's lines without partition and offset
+    /// are ``linesWithoutPartition``, so they do not mix with a topic's partition 0.
     public var partition: Int32
+
+    /// The partition of a file's lines that carry no partition and offset (bare events): their
+    /// positions are line numbers, not offsets.
+    public static let linesWithoutPartition: Int32 = -1
     /// Its position in the partition (the Kafka offset, or a line number): an incident's inputs
     /// at or before the last applied position are replays and change nothing, as in the escalator.
     public var position: Int64
