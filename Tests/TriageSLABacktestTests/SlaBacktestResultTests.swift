@@ -113,7 +113,8 @@ struct SlaBacktestResultTests {
             record.partition = BacktestRecord.linesWithoutPartition
             return record
         }
-        let mixed = backtest(Array(records[..<2]) + Array(elsewhere[2...]), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
+        let mixed = backtest(
+            Array(records[..<2]) + Array(elsewhere[2...]), baseline: SlaPolicy(), candidate: SlaPolicy(), window: Self.window)
         #expect(mixed.repeatedEvents == 0 && mixed.total.baseline.incidents == 2)
     }
 
