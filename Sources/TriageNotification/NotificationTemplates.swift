@@ -47,7 +47,32 @@ public struct NotificationTemplates: Sendable {
     /// The template used for names that have none of their own.
     public static let fallbackTemplate = "generic"
 
-    private var templates: [Key: MustacheTemplate]
+    private var templates: [Key: CompiledText]
+
+    /// A compiled text, and whether it may read `occurred_at_local` / `deadline_local`: those
+    /// take a date parse and a formatter each, and most texts never show them.
+    struct CompiledText: Sendable {
+        let template: MustacheTemplate
+        let readsLocalTimes: Bool
+
+        init(_ template: MustacheTemplate, source: String) {
+            self.template = template
+            self.readsLocalTimes = Self.mayRead(suffix: "_local", in: source)
+        }
+
+        /// True unless `source` cannot reach a name ending in `suffix`: a Mustache name is
+        /// spelled out in the text (whatever the delimiters), except through `{{.}}`, which
+        /// can print the whole context. Changed delimiters (`=`) are taken as "may" too.
+        static func mayRead(suffix: String, in source: String) -> Bool {
+            if source.contains(suffix) || source.contains("=") { return true }
+            var rest = Substring(source)
+            while let open = rest.range(of: "{{") {
+                rest = rest[open.upperBound...]
+                if rest.drop(while: { " #^&{/>".contains($0) }).first == "." { return true }
+            }
+            return false
+        }
+    }
 
     private struct Key: Hashable {
         let name: String
@@ -64,7 +89,7 @@ public struct NotificationTemplates: Sendable {
 
     /// The templates shipped in code.
     public static let defaults: NotificationTemplates = {
-        var templates: [Key: MustacheTemplate] = [:]
+        var templates: [Key: CompiledText] = [:]
         for (name, parts) in defaultTexts {
             for (part, text) in parts {
                 // The shipped texts are tested; a syntax error here is a programming error.
@@ -127,17 +152,26 @@ public struct NotificationTemplates: Sendable {
     /// Renders `notification` for `channel` in `language` (a BCP 47 tag; `nil`: the request's
     /// `payload["language"]`).
     public func render(_ notification: OutboundNotification, for channel: NotificationChannel, language: String? = nil) -> Rendered {
+        render(notification, for: channel, language: language, everyValue: false)
+    }
+
+    /// `everyValue`: compute every value a text could read, and trim with Foundation, as
+    /// rendering did before texts that do not read local times skipped them; tests compare
+    /// both ways.
+    func render(_ notification: OutboundNotification, for channel: NotificationChannel, language: String?, everyValue: Bool) -> Rendered {
         let language = language ?? notification.payload["language"] ?? ""
         switch channel {
         case .email:
             // One line: a newline in a subject would end the header and start another.
-            let subject = render(notification, .emailSubject, language: language).split(whereSeparator: \.isNewline).joined(separator: " ")
+            let subject = render(notification, .emailSubject, language: language, everyValue: everyValue).split(whereSeparator: \.isNewline)
+                .joined(separator: " ")
             return Rendered(
-                subject: subject.trimmingCharacters(in: .whitespaces), text: render(notification, .emailBody, language: language))
+                subject: subject.trimmingCharacters(in: .whitespaces),
+                text: render(notification, .emailBody, language: language, everyValue: everyValue))
         case .chat:
-            return Rendered(text: render(notification, .chat, language: language))
+            return Rendered(text: render(notification, .chat, language: language, everyValue: everyValue))
         case .webhook:
-            return Rendered(text: render(notification, .webhook, language: language))
+            return Rendered(text: render(notification, .webhook, language: language, everyValue: everyValue))
         }
     }
 
@@ -157,7 +191,7 @@ public struct NotificationTemplates: Sendable {
         return primary == tag ? [tag, ""] : [tag, primary, ""]
     }
 
-    private func template(_ name: String, _ part: Part, language: String) -> MustacheTemplate {
+    private func template(_ name: String, _ part: Part, language: String) -> CompiledText {
         let languages = Self.lookupOrder(language)
         for name in [name, Self.fallbackTemplate] {
             for language in languages {
@@ -167,14 +201,14 @@ public struct NotificationTemplates: Sendable {
         return templates[Key(name: Self.fallbackTemplate, part: part)]!
     }
 
-    private func render(_ notification: OutboundNotification, _ part: Part, language: String) -> String {
-        let template = template(notification.template, part, language: language)
+    private func render(_ notification: OutboundNotification, _ part: Part, language: String, everyValue: Bool) -> String {
+        let compiled = template(notification.template, part, language: language)
         var values: [String: Any] = notification.payload
         values["incident_id"] = notification.incidentID
         values["recipient"] = notification.recipient
         values["template"] = notification.template
         let zone = notification.payload["customer_time_zone"] ?? ""
-        for key in ["occurred_at", "deadline"] {
+        for key in ["occurred_at", "deadline"] where everyValue || compiled.readsLocalTimes {
             // A request without `occurred_at` is about the moment it was requested.
             let instant =
                 notification.payload[key].flatMap { try? Date.ISO8601FormatStyle().parse($0) }
@@ -186,7 +220,17 @@ public struct NotificationTemplates: Sendable {
         }
         if let event = notification.payload["event"], !event.isEmpty { values["event_" + event] = true }
         values["urgent"] = notification.urgent
-        return template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = compiled.template.render(values)
+        return everyValue ? text.trimmingCharacters(in: .whitespacesAndNewlines) : Self.trimmed(text)
+    }
+
+    /// `text.trimmingCharacters(in: .whitespacesAndNewlines)`, without bridging to NSString
+    /// when there is nothing to trim (ASCII other than space and control characters at both
+    /// ends, as most rendered texts have).
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        func kept(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
+        return kept(first) && kept(last) ? text : text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `instant` for people: date, time and zone in `language`'s conventions
@@ -221,9 +265,9 @@ public struct NotificationTemplates: Sendable {
     /// line so line numbers stay right (columns on line 1 are corrected).
     private static let plainText = "{{% CONTENT_TYPE: TEXT }}"
 
-    private static func compile(_ text: String, file: String = "<built-in>") throws(NotificationTemplateError) -> MustacheTemplate {
+    private static func compile(_ text: String, file: String = "<built-in>") throws(NotificationTemplateError) -> CompiledText {
         do {
-            return try MustacheTemplate(string: plainText + text)
+            return CompiledText(try MustacheTemplate(string: plainText + text), source: text)
         } catch let error as MustacheTemplate.ParserError {
             let context = error.context
             let column = context.lineNumber == 1 ? max(1, context.columnNumber - plainText.count) : context.columnNumber
