@@ -88,7 +88,10 @@ struct TailCommand: AsyncParsableCommand {
                     _ = try await connection.describe(topic, admin: admin, client: client)
                 }
                 guard assigned, now - last > .milliseconds(500) else { continue }
-                if try await consumer.lag().values.allSatisfy({ $0 == 0 }) { break }
+                // Asking where the group stands goes to the cluster too: gone, it times out.
+                let lag: [TopicPartition: Int64]
+                do { lag = try await consumer.lag() } catch { throw ConnectionOptions.unreachable(client, error) }
+                if lag.values.allSatisfy({ $0 == 0 }) { break }
             }
             await consumer.close()
         } else {
