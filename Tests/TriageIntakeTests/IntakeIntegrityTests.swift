@@ -548,7 +548,9 @@ struct IntakeIntegrityTests {
                 }
                 let (splitStatus, closeStatus) = await (split, close)
                 #expect(closeStatus == nil)
-                #expect(splitStatus == nil || splitStatus?.0 == .failedPrecondition)
+                #expect(
+                    splitStatus == nil || splitStatus?.0 == .failedPrecondition,
+                    "split answered \(splitStatus.map { "\($0.0): \($0.1)" } ?? "OK"); close \(closeStatus.map { "\($0.0)" } ?? "OK")")
                 return incident
             }
             incidents.append(incident)
