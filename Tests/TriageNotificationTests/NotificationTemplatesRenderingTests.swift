@@ -10,7 +10,7 @@ struct NotificationTemplatesRenderingTests {
     @Test("the shipped templates render byte for byte as with every value computed, over varied payloads")
     func sameOutput() {
         let templates = NotificationTemplates.defaults
-        var generator = SeededGenerator(seed: 24)
+        var generator = SplitMix64(seed: 24)
         let names = ["assigned", "queue-waiting", "sla-warning", "escalated", "customer-update", "generic", "no-such-template"]
         let languages: [String?] = [nil, "en", "de", "DE-ch", "fr", "fr-CA", "es", "pt-BR", "not a tag", ""]
         let values = [
