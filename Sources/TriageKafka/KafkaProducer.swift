@@ -425,23 +425,17 @@ final class ProducerCore: @unchecked Sendable {
     }
 
     private func serve(_ event: OpaquePointer) {
+        if rd_kafka_event_type(event) == Int32(RD_KAFKA_EVENT_DR) {
+            serveDeliveryReports(event)
+            // Room in librdkafka's queue is given back when the reported records are destroyed,
+            // with the event: waiters woken before that retry into a queue that is still full and
+            // wait for a next batch of reports that may never come.
+            rd_kafka_event_destroy(event)
+            space.advance()
+            return
+        }
         defer { rd_kafka_event_destroy(event) }
         switch rd_kafka_event_type(event) {
-        case Int32(RD_KAFKA_EVENT_DR):
-            reports.withUnsafeMutableBufferPointer { buffer in
-                while true {
-                    let count = rd_kafka_event_message_array(event, buffer.baseAddress, buffer.count)
-                    if count == 0 { break }
-                    // Counted once per array, before anyone waiting for these records resumes (a
-                    // `send` that returned sees its record counted); no per-record atomics.
-                    var failed = 0
-                    for index in 0..<count where buffer[index]!.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR { failed += 1 }
-                    if count > failed { context.delivered.add(count - failed, ordering: .relaxed) }
-                    if failed > 0 { context.failed.add(failed, ordering: .relaxed) }
-                    for index in 0..<count { deliveryReport(buffer[index]!, context: context) }
-                }
-            }
-            space.advance()
         case Int32(RD_KAFKA_EVENT_LOG):
             var facility: UnsafePointer<CChar>?
             var text: UnsafePointer<CChar>?
@@ -458,6 +452,23 @@ final class ProducerCore: @unchecked Sendable {
             )
         default:
             break
+        }
+    }
+
+    /// Completes what waits for each record of a delivery-report event, counting them first.
+    private func serveDeliveryReports(_ event: OpaquePointer) {
+        reports.withUnsafeMutableBufferPointer { buffer in
+            while true {
+                let count = rd_kafka_event_message_array(event, buffer.baseAddress, buffer.count)
+                if count == 0 { break }
+                // Counted once per array, before anyone waiting for these records resumes (a
+                // `send` that returned sees its record counted); no per-record atomics.
+                var failed = 0
+                for index in 0..<count where buffer[index]!.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR { failed += 1 }
+                if count > failed { context.delivered.add(count - failed, ordering: .relaxed) }
+                if failed > 0 { context.failed.add(failed, ordering: .relaxed) }
+                for index in 0..<count { deliveryReport(buffer[index]!, context: context) }
+            }
         }
     }
 

@@ -195,6 +195,25 @@ struct ProduceConsumeTests {
         await producer.close()
     }
 
+    /// Regression: a waiter for room was woken before the reported records were destroyed (which
+    /// is when librdkafka gives their room back), retried into a still-full queue and waited for a
+    /// next batch of reports; when the whole queue was in that one report, none ever came. A linger
+    /// long enough to put every queued record into one request makes that the usual case.
+    @Test func waitersForRoomResumeWhenOneReportHeldTheWholeQueue() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 1)
+        var configuration = cluster.producerConfiguration()
+        configuration.maximumQueuedMessages = 4
+        configuration.linger = .milliseconds(20)
+        let producer = try KafkaProducer(configuration: configuration, logger: cluster.logger)
+        let records = (0..<40).map { KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("\($0)".utf8), partition: 0) }
+        let outcomes = try await withDeadline(.seconds(20)) { await producer.sendEach(records) }
+        #expect(outcomes.map { (try? $0.get().offset) ?? -1 } == Array(0..<40))
+        let stored = try await withDeadline(.seconds(20)) { try await producer.sendAll(records) }
+        #expect(stored.map(\.offset) == Array(40..<80))
+        await producer.close()
+    }
+
     @Test func orderingPerKey() async throws {
         let cluster = try KafkaTestCluster()
         let topic = try cluster.makeTopic(partitions: 4)
