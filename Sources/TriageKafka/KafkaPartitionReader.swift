@@ -141,6 +141,17 @@ public enum KafkaPartitionReader {
             rd_kafka_topic_partition_list_add(list, topic, partition)!.pointee.offset =
                 offsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
+        // The partitions' leaders first: assigned before the topic's metadata is in, every
+        // partition's start-offset lookup backs off 500 ms in librdkafka (no leader yet), which
+        // took longer than reading a small changelog. On failure the read goes on as before.
+        if let topicHandle = rd_kafka_topic_new(handle, topic, nil) {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let wait = Int32(clamping: min(timeout, .seconds(10)).milliseconds)
+            if rd_kafka_metadata(handle, 0, topicHandle, &metadata, wait) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                rd_kafka_metadata_destroy(metadata)
+            }
+            rd_kafka_topic_destroy(topicHandle)
+        }
         try throwIfError(rd_kafka_assign(handle, list), context: "assign \(topic) \(partitions)")
         defer { _ = rd_kafka_assign(handle, nil) }
         let queue = rd_kafka_queue_get_consumer(handle)!
@@ -155,7 +166,9 @@ public enum KafkaPartitionReader {
         defer { buffer.deallocate() }
         while !remaining.isEmpty {
             serveMainQueue(handle)
-            let count = rd_kafka_consume_batch_queue(queue, 100, buffer, capacity)
+            // Waits the whole timeout unless the buffer fills: a short one, so a partition's end
+            // (one event) is seen at once rather than after 100 ms.
+            let count = rd_kafka_consume_batch_queue(queue, 10, buffer, capacity)
             if count < 0 { throw KafkaError(responseCode: rd_kafka_last_error(), context: "restore read of \(topic)") }
             if count == 0 {
                 if ContinuousClock.now - idleSince > timeout {
