@@ -76,7 +76,8 @@ struct HandoffTests {
         let revocation = Task.detached {
             await Self.onThread {
                 let started = Date()
-                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(10))
+                // Long enough for a starved machine (CI failed once at 10 s with tests taking 114 s).
+                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(60))
                 waited.withLock { $0 = (processed, Date().timeIntervalSince(started)) }
             }
         }
@@ -140,7 +141,8 @@ struct HandoffTests {
         let revocation = Task.detached {
             await Self.onThread {
                 let started = Date()
-                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(10))
+                // Long enough for a starved machine (CI failed once at 10 s with tests taking 114 s).
+                let processed = handoff.send([-1], awaitProcessing: Date().addingTimeInterval(60))
                 waited.withLock { $0 = (processed, Date().timeIntervalSince(started)) }
             }
         }
