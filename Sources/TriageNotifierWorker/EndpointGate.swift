@@ -7,7 +7,7 @@ final class EndpointGate: Sendable {
     private struct Inner {
         var breaker: CircuitBreaker
         var inFlight = 0
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var waiters = WaiterQueue<CheckedContinuation<Bool, Never>>()
         var nextWaiter: UInt64 = 0
         /// Deliveries the open breaker turned away, waiting for it to close.
         var refused: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -37,16 +37,13 @@ final class EndpointGate: Sendable {
                         inner.inFlight += 1
                         return true
                     }
-                    inner.waiters.append((id, continuation))
+                    inner.waiters.append(continuation, id: id)
                     return nil
                 }
                 if let answer { continuation.resume(returning: answer) }
             }
         } onCancel: {
-            let waiter = inner.withLock { inner -> CheckedContinuation<Bool, Never>? in
-                guard let index = inner.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return inner.waiters.remove(at: index).continuation
-            }
+            let waiter = inner.withLock { $0.waiters.remove(id: id) }
             waiter?.resume(returning: false)
         }
     }
@@ -60,11 +57,11 @@ final class EndpointGate: Sendable {
                 released = Array(inner.refused.values)  // the probe succeeded: everyone refused may go
                 inner.refused = [:]
             }
-            if inner.waiters.isEmpty {
+            guard let next = inner.waiters.popFirst() else {
                 inner.inFlight -= 1
                 return (nil, released)
             }
-            return (inner.waiters.removeFirst().continuation, released)  // the slot passes straight to the next waiter
+            return (next, released)  // the slot passes straight to the next waiter
         }
         next?.resume(returning: true)
         for waiter in released { waiter.resume() }
