@@ -235,8 +235,11 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         }
         handOffAtShiftEnd(round: &round)
         drainQueue(round: &round)
+        // Due actions in due order: a late round (a slow timer, a restart) that finds the queue
+        // alert and the overflow both due alerts first when the alert came due first.
+        alertOnOldestWaiting(round: &round, onlyIfDueBeforeOverflow: true)
         overflowWaiting(round: &round)
-        alertOnOldestWaiting(round: &round)
+        alertOnOldestWaiting(round: &round, onlyIfDueBeforeOverflow: false)
         settleTolerances()
         forgetClosures(before: instant.addingTimeInterval(-policy.closedIncidentMemory))
         return finish(round)
@@ -649,11 +652,20 @@ public struct TeamDesk: Sendable, Hashable, Codable {
     }
 
     /// Queue alert: once per incident and crossing, when the oldest waiting incident has waited
-    /// the alert's threshold.
-    private mutating func alertOnOldestWaiting(round: inout Round) {
-        guard let alert = round.policy.settings(for: team).queueAlert, !alert.notify.isEmpty, let oldest = oldestWaiting(),
+    /// the alert's threshold. Before the overflow runs (`onlyIfDueBeforeOverflow`), only an
+    /// incident whose alert comes due strictly before its overflow is alerted: a punctual timer
+    /// would have alerted it before it left; one that overflows at or before the alert never
+    /// would have been.
+    private mutating func alertOnOldestWaiting(round: inout Round, onlyIfDueBeforeOverflow: Bool) {
+        let settings = round.policy.settings(for: team)
+        guard let alert = settings.queueAlert, !alert.notify.isEmpty, let oldest = oldestWaiting(),
             let ticket = open[oldest], ticket.queueAlerted != true
         else { return }
+        if onlyIfDueBeforeOverflow, let overflow = settings.overflow, overflow.to != team,
+            let overflowAfter = overflow.after[ticket.incident.severity], overflowAfter <= alert.after
+        {
+            return
+        }
         let waited = round.at.timeIntervalSince(Self.waitingSince(ticket))
         guard waited >= alert.after else { return }
         open[oldest]!.queueAlerted = true

@@ -59,6 +59,38 @@ struct QueueAlertTests {
         #expect(bench.desk.nextDeadline(after: bench.now, policy: bench.policy) == nil)
     }
 
+    /// A late round (the desk's timer was late, or the router restarted) that finds an incident's
+    /// queue alert and its overflow both due does what a punctual timer would have done: the
+    /// alert first when it came due first, and no alert when the overflow came due at or before it.
+    @Test(arguments: [10, 30, 40] as [Int])
+    func aLateRoundWithTheAlertAndTheOverflowBothDueKeepsTheirOrder(alertMinutes: Int) {
+        let alertAfter = TimeInterval(alertMinutes * 60)
+        let overflowAfter: TimeInterval = 30 * 60
+        let alerted = alertAfter < overflowAfter
+        let settings = TeamSettings(
+            queueAlert: .init(after: alertAfter, notify: ["team-lead"]), overflow: .init(to: "tier-2", after: [.b: overflowAfter]))
+        var bench = Bench(policy: RoutingPolicy(teams: [deskTeam: settings]))
+        bench.apply(.profile(agent("ada")))  // offline: everything waits
+        bench.open(incident("i1", .b))
+        let queuedAt = bench.now
+        bench.open(incident("i2", .c))  // no overflow for C: it stays and becomes the oldest
+        bench.now = queuedAt + 3_600  // one late round, both long due
+        let decisions = bench.apply(.clock)
+        let fired = alerts(decisions)
+        let moved = decisions.compactMap { if case .teamChanged(let id, _, let to, _, _) = $0 { "\(id)→\(to)" } else { nil } }
+        #expect(moved == ["i1→tier-2"])
+        if alerted {
+            #expect(fired.map(\.incident) == ["i1", "i2"], "i1 before it left, then i2 as the oldest left waiting")
+            #expect(fired.first?.depth == 2 && fired.first?.waitedMinutes == 60 && fired.last?.depth == 1)
+            let alertIndex = decisions.firstIndex { if case .queueWaiting = $0 { true } else { false } }
+            let moveIndex = decisions.firstIndex { if case .teamChanged = $0 { true } else { false } }
+            #expect(alertIndex != nil && moveIndex != nil && alertIndex! < moveIndex!, "the alert is decided before the move")
+        } else {
+            #expect(fired.map(\.incident) == ["i2"], "i1 left before its alert came due; i2 is then the oldest")
+        }
+        #expect(alerts(bench.apply(.clock)).isEmpty, "once per incident")
+    }
+
     @Test func anIncidentQueuedAgainAlertsAgain() {
         var bench = Bench(policy: alerting(after: 600))
         bench.apply(.profile(agent("ada")))
