@@ -147,6 +147,19 @@ func send(_ records: [KafkaProducerMessage], client: KafkaClientConfiguration) a
     await producer.close()
 }
 
+/// Stops the run when the embedded broker no longer holds every record written to `topic`: it
+/// keeps about 5 MB per partition and drops the oldest beyond that, and a worker waiting for
+/// records that are gone would only look slow until the timeout.
+func checkKept(topic: String, expected: Int, client: KafkaClientConfiguration) async throws {
+    let range = try await KafkaTopicRange.lookUp(topic: topic, since: nil, client: client, logger: logger)
+    let dropped = range.partitions.filter { $0.start > 0 }
+    guard !dropped.isEmpty else { return }
+    emit(
+        "error: the embedded broker kept \(range.count) of the \(expected) records written to \(topic) (it holds about 5 MB per "
+            + "partition and dropped the oldest of partitions \(dropped.map(\.partition))); use fewer --events or more --partitions")
+    exit(1)
+}
+
 /// One worker kind on a broker of its own: produce `records` (unless `burst`), measure the raw
 /// consume of `input`, then start the worker and time it through `target` inputs.
 @MainActor func measure(
@@ -157,7 +170,10 @@ func send(_ records: [KafkaProducerMessage], client: KafkaClientConfiguration) a
     defer { kill(child.processIdentifier, SIGKILL) }  // the broker child ignores SIGTERM (librdkafka threads)
     let client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: EmbeddedKafka.mockFetchWait)
     let inputs = try records()
-    if !burst { try await send(inputs, client: client) }
+    if !burst {
+        try await send(inputs, client: client)
+        try await checkKept(topic: input, expected: inputs.count, client: client)
+    }
     let worker = try await start(client)
     let base = worker.progress()
     let started = ContinuousClock.now
