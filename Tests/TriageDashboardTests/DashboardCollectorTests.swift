@@ -90,19 +90,19 @@ struct DashboardCollectorTests {
         late.status = .closedResolved
         _ = try await producer.send(
             .init(topic: floor.topics.incidentState, key: Array("INC-SOON".utf8), value: Array(try late.jsonData())))
-        try await eventually("INC-SOON closed on the board", timeout: .seconds(10)) { collector.snapshot().incidentTotal == 7 }
+        try await eventually("INC-SOON closed on the board", timeout: .seconds(30)) { collector.snapshot().incidentTotal == 7 }
         // INC-Q1 leaves tier-2's queue (its queue record's tombstone, by the fence's writer).
         _ = try await producer.send(
             .init(
                 topic: floor.topics.routerState, key: DeskRecords.queueKey(team: "tier-2-enterprise-emea", incident: "INC-Q1"), value: nil,
                 headers: [KafkaHeader(name: DeskLog.writerHeader, string: "w-2")], partition: 1))
-        try await eventually("INC-Q1 out of the queue", timeout: .seconds(10)) {
+        try await eventually("INC-Q1 out of the queue", timeout: .seconds(30)) {
             collector.snapshot().queues.last.map { $0.depth == 1 && $0.oldest?.id == "INC-Q2" && $0.oldest?.queuedSince == Floor.at(140) }
                 ?? false
         }
         await producer.close()
         try await floor.commitAllOfWork(group: idle, cluster: cluster)
-        try await eventually("idle group caught up", timeout: .seconds(10)) {
+        try await eventually("idle group caught up", timeout: .seconds(30)) {
             collector.snapshot().lag.first { $0.group == idle }.map { $0.lag == 0 && !$0.notStarted } ?? false
         }
 

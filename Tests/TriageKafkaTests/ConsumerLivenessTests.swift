@@ -66,7 +66,7 @@ struct ConsumerLivenessTests {
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
         _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array("k".utf8), value: Array("v".utf8)))
-        try await eventually("the record arrives without a rejoin", timeout: .seconds(10)) { events.all.contains("records 1") }
+        try await eventually("the record arrives without a rejoin", timeout: .seconds(30)) { events.all.contains("records 1") }
         #expect(events.all == ["assigned 2", "records 1"])
     }
 

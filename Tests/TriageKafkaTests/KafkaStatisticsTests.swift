@@ -59,10 +59,10 @@ struct KafkaStatisticsTests {
         _ = try await withDeadline(.seconds(30)) { try await consumer.collect(50) }
         try await consumer.commit()
 
-        try await eventually("the producer's gauges", timeout: .seconds(10)) {
+        try await eventually("the producer's gauges", timeout: .seconds(30)) {
             metrics.recorders(label: "triage_kafka_queued_messages").contains { $0.dimensions.contains { $0.1.contains("producer") } }
         }
-        try await eventually("a broker round trip", timeout: .seconds(10)) {
+        try await eventually("a broker round trip", timeout: .seconds(30)) {
             metrics.recorders(label: "triage_kafka_broker_rtt_seconds").contains { ($0.lastValue ?? 0) > 0 }
         }
         try await eventually("lag 0 on both partitions once committed", timeout: .seconds(15)) {

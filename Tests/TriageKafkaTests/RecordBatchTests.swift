@@ -96,7 +96,7 @@ struct RecordBatchTests {
         kept?.forEach { values.append(String(decoding: $0.value!, as: UTF8.self)) }  // not a Sequence: borrowed views
         #expect(values == (0..<values.count).map { "kept-\($0)" } && !values.isEmpty)
         kept = nil
-        try await waitUntil(timeout: .seconds(10)) { fate.current == .destroyed }
+        try await waitUntil(timeout: .seconds(30)) { fate.current == .destroyed }
         await producer.close()
     }
 

@@ -202,7 +202,7 @@ struct NotifierTests {
         try await fixture.request("k-1", to: "ops")  // the same request again (a producer retry)
         try await fixture.request("k-2", to: "ops")
         try await eventually("two deliveries", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 2 }
-        try await eventually("the duplicate skipped", timeout: .seconds(10)) { notifier.statistics.duplicatesSkipped == 1 }
+        try await eventually("the duplicate skipped", timeout: .seconds(30)) { notifier.statistics.duplicatesSkipped == 1 }
         let deliveries = fixture.receiver.requests("/ok")
         #expect(Set(deliveries.compactMap { $0.headers["idempotency-key"] }) == ["k-1", "k-2"])
         for delivery in deliveries {
