@@ -26,18 +26,27 @@ let rate = option("--rate", 5_000)
 /// The second, lower rate the router and the relay are measured at (same run).
 let slowRate = option("--slow-rate", 1_000)
 let seconds = option("--seconds", 10)
+let rounds = option("--rounds", 3)
 let agentCount = option("--agents", 200)
 let teamCount = option("--teams", 4)
 let teams = (0..<teamCount).map { "team-\($0)" }
 
-try ChildBroker.serveIfChild(topics: [
+let fixedTopics: [(String, Int)] = [
     (TriageTopic.incidentEvents, 8), (TriageTopic.agentEvents, 2), (TriageTopic.routing, 8), (TriageTopic.routingIndex, 8),
     (TriageTopic.routerState, 8), (TriageTopic.deadLetter, 1), ("bench.pipe", 8),
     ("bench.relay-in", 8), ("bench.relay-index", 8), ("bench.relay-routing", 8), ("bench.relay-state", 8), ("bench.relay-out", 8),
     ("bench.slow.incident-events", 8), ("bench.slow.routing", 8), ("bench.slow.routing-index", 8), ("bench.slow.router-state", 8),
     ("bench.slow.relay-in", 8), ("bench.slow.relay-index", 8), ("bench.slow.relay-routing", 8), ("bench.slow.relay-state", 8),
     ("bench.slow.relay-out", 8),
-])
+]
+/// Each round's relay topics, and its router's (the first round's router uses the standard ones).
+var roundTopicNames: [(String, Int)] = []
+for round in 0..<rounds {
+    var names = ["relay-in", "relay-index", "relay-routing", "relay-state", "relay-out"]
+    if round > 0 { names += ["incident-events", "routing", "routing-index", "router-state"] }
+    for name in names { roundTopicNames.append(("bench.r\(round).\(name)", 8)) }
+}
+try ChildBroker.serveIfChild(topics: fixedTopics + roundTopicNames)
 
 // MARK: 1. One desk, pure policy
 
@@ -115,7 +124,7 @@ emit(
 
 // MARK: 2. Whole router instance on the embedded broker (child process)
 
-let (bootstrap, child) = try ChildBroker.start()
+let (bootstrap, child) = try ChildBroker.start(arguments: ["--rounds", String(rounds)])
 /// The router's consumers' `fetch.wait.max.ms`: the embedded broker's (10 ms) unless
 /// `--router-fetch-wait-ms` says otherwise. 5 ms (the relay's and the watchers') measured no
 /// better here: twice the fetches, each a scan of the mock's log, slowed its acknowledgements.
@@ -147,11 +156,6 @@ for index in 0..<agentCount {
     }
 }
 try await producer.flush()
-
-let instance = try await RouterInstance(
-    client: client, policy: policy, group: "bench-router", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger)
-let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
-let running = Task.detached { try await group.run() }
 
 /// A consumer of `topic` in a group of its own (5 ms fetch wait) and the detached task that
 /// hands each batch to `body`, storing its offsets afterwards if `storingOffsets`.
@@ -193,28 +197,8 @@ func incidentEvent(_ message: KafkaMessage, ofType type: String) -> IncidentEven
 // Watch the lifecycle topic for Assigned events; the Opened's send time is remembered.
 let openedAt = Mutex<[String: Date]>([:])
 let latencies = Latencies()
-let (watcher, watching) = try latencyWatcher("bench-watch", TriageTopic.incidentEvents, client: client, into: latencies) { message in
-    guard let event = incidentEvent(message, ofType: "Assigned"), case .assigned = event.event else { return nil }
-    return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
-}
-// Stage 1 alone: Opened → forwarded on triage.routing (seen); the Opened's occurred_at is its send time.
+// Stage 1 alone: Opened → forwarded on the routing topic (seen); the Opened's occurred_at is its send time.
 let forwardLatencies = Latencies()
-let (routingWatcher, watchingRouting) = try latencyWatcher(
-    "bench-watch-routing", TriageTopic.routing, client: client, into: forwardLatencies
-) { message in
-    guard let event = incidentEvent(message, ofType: "Opened"), case .opened = event.event else { return nil }
-    return event.occurredAt.date.timeIntervalSince1970
-}
-while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 {
-    try await Task.sleep(for: .milliseconds(50))
-}
-try await Task.sleep(for: .seconds(2))
-
-let publisher = IncidentEventPublisher(producer: producer)
-// Warm-up: every group joined and every stage has seen traffic before anything is measured.
-while (try? watcher.assignment())?.isEmpty ?? true || (try? routingWatcher.assignment())?.isEmpty ?? true {
-    try await Task.sleep(for: .milliseconds(50))
-}
 /// 200 incidents opened (and, once assigned, closed) through `publisher`: every group joined and
 /// every stage has seen traffic before anything is measured.
 func warmUp(_ publisher: IncidentEventPublisher, prefix: String) async throws {
@@ -242,9 +226,6 @@ func warmUp(_ publisher: IncidentEventPublisher, prefix: String) async throws {
     try await producer.flush()
     try await Task.sleep(for: .seconds(1))
 }
-try await warmUp(publisher, prefix: "W")
-latencies.reset()
-forwardLatencies.reset()
 let total = rate * seconds
 let interval = Duration.seconds(1) / rate
 let clock = ContinuousClock()
@@ -297,10 +278,63 @@ func offerToRouter(
     try await producer.flush()
     return (offered, routed)
 }
-emit("offering \(total) Opened events at \(rate)/s (each closed 200 incidents later) ...")
-let (offeredSeconds, routedSeconds) = try await offerToRouter(total, rate: rate, prefix: "B", publisher: publisher)
-let assigned = latencies.summary
-let forward = forwardLatencies.summary
+
+/// The router's topics in round `round`: the standard ones first, fresh ones (`bench.rN.*`) after,
+/// as the embedded broker's fetches slow down as its logs grow.
+func roundTopics(_ round: Int) -> RouterTopics {
+    var topics = RouterTopics()
+    guard round > 0 else { return topics }
+    topics.incidentEvents = "bench.r\(round).incident-events"
+    topics.routing = "bench.r\(round).routing"
+    topics.routingIndex = "bench.r\(round).routing-index"
+    topics.deskState = "bench.r\(round).router-state"
+    return topics
+}
+
+/// A whole router instance on `topics` with its two watchers (Assigned into `latencies`,
+/// forwards into `forwardLatencies`), every agent loaded and 200 incidents through it.
+struct RunningRouter {
+    let group: ServiceGroup
+    let running: Task<Void, any Error>
+    let watchers: [(KafkaConsumer, Task<Void, any Error>)]
+    let publisher: IncidentEventPublisher
+}
+func startRouter(_ topics: RouterTopics, name: String, client: KafkaClientConfiguration) async throws -> RunningRouter {
+    let instance = try await RouterInstance(
+        client: client, policy: policy, group: "bench-router-\(name)", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger,
+        topics: topics)
+    let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
+    let running = Task.detached { try await group.run() }
+    let watcher = try latencyWatcher("bench-watch-\(name)", topics.incidentEvents, client: client, into: latencies) { message in
+        guard let event = incidentEvent(message, ofType: "Assigned"), case .assigned = event.event else { return nil }
+        return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
+    }
+    let routingWatcher = try latencyWatcher("bench-watch-routing-\(name)", topics.routing, client: client, into: forwardLatencies) {
+        message in
+        guard let event = incidentEvent(message, ofType: "Opened"), case .opened = event.event else { return nil }
+        return event.occurredAt.date.timeIntervalSince1970
+    }
+    while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    try await Task.sleep(for: .seconds(2))
+    while (try? watcher.0.assignment())?.isEmpty ?? true || (try? routingWatcher.0.assignment())?.isEmpty ?? true {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents)
+    try await warmUp(publisher, prefix: "W\(name)-")
+    return RunningRouter(group: group, running: running, watchers: [watcher, routingWatcher], publisher: publisher)
+}
+func stopRouter(_ router: RunningRouter) async {
+    await router.group.triggerGracefulShutdown()
+    _ = try? await router.running.value
+    for (consumer, _) in router.watchers { await consumer.close() }
+    for (_, task) in router.watchers { _ = try? await task.value }
+}
+func stopRelay(_ relays: [(KafkaConsumer, Task<Void, any Error>)]) async {
+    for (consumer, _) in relays { await consumer.close() }
+    for (_, task) in relays { _ = try? await task.value }
+}
 
 // Baseline: the same producer → consumer path without the router (records on a plain topic).
 let pipeLatencies = Latencies()
@@ -409,21 +443,58 @@ func offerToRelay(direct: Bool, count: Int = total, rate: Int = rate, prefix: St
     while relayLatencies.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
     return relayLatencies.summary
 }
-var relays = try await startRelay("bench", client: client)
-emit("relay       offering \(total) records at \(rate)/s through the router's shape without its logic ...")
-let relay = try await offerToRelay(direct: false)
+// Rounds: the router and the relay at the same rate, alternating which goes first, each on topics
+// of its own (single runs of either spread widely on this machine: one relay p99 of 199 ms against
+// 55-57 ms in the reruns; and both slow down run after run on the same, growing logs).
+struct RouterRun {
+    var assigned: LatencySummary
+    var forward: LatencySummary
+    var offeredSeconds: Double
+    var routedSeconds: Double
+}
+var routerRuns: [RouterRun] = []
+var relayRuns: [LatencySummary] = []
+var ratios: [Double] = []
+for round in 0..<rounds {
+    for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+        if side == 0 {
+            let router = try await startRouter(roundTopics(round), name: "r\(round)", client: client)
+            emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
+            let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
+            routerRuns.append(
+                RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
+            await stopRouter(router)
+        } else {
+            let relays = try await startRelay("bench.r\(round)", client: client)
+            emit("round \(round): offering \(total) records at \(rate)/s through the router's shape without its logic (relay) ...")
+            relayRuns.append(try await offerToRelay(direct: false, prefix: "bench.r\(round)"))
+            await stopRelay(relays)
+        }
+        try await Task.sleep(for: .seconds(1))
+    }
+    ratios.append(routerRuns.last!.assigned.p99 / relayRuns.last!.p99)
+    emit(
+        String(
+            format: "round %d: Opened → Assigned p99 %.1f ms, relay p99 %.1f ms, ratio %.2f", round, routerRuns.last!.assigned.p99,
+            relayRuns.last!.p99, ratios.last!))
+}
+/// The run with the median p99 (its other figures go with it).
+let routerRun = routerRuns.sorted { $0.assigned.p99 < $1.assigned.p99 }[rounds / 2]
+let assigned = routerRun.assigned
+let forward = routerRun.forward
+let offeredSeconds = routerRun.offeredSeconds
+let routedSeconds = routerRun.routedSeconds
+let relay = relayRuns.sorted { $0.p99 < $1.p99 }[rounds / 2]
+let medianRatio = ratios.sorted()[rounds / 2]
 // The same without the dispatcher's stage: records published already keyed by team.
+var relays = try await startRelay("bench", client: client)
 emit("relay       again, published straight to the re-keyed topic (no stage A) ...")
-try await Task.sleep(for: .seconds(1))
 let shortRelay = try await offerToRelay(direct: true)
 
 // MARK: 3. The lower rate: a fresh router and a fresh relay on topics of their own
 // (the embedded broker's fetches slow down as its logs grow, so the runs above would weigh on
-// both). The router and relay above are stopped first.
-await group.triggerGracefulShutdown()
-_ = try? await running.value
-for (consumer, _) in relays + [(watcher, watching), (routingWatcher, watchingRouting)] { await consumer.close() }
-for (_, task) in relays + [(watcher, watching), (routingWatcher, watchingRouting)] { _ = try? await task.value }
+// both). The relay above is stopped first.
+await stopRelay(relays)
 let slowTotal = slowRate * seconds
 let slowTopics = {
     var topics = RouterTopics()
@@ -468,9 +539,12 @@ emit(
         assigned.count, total, Double(assigned.count) / routedSeconds, Double(total) / offeredSeconds, offeredSeconds, routedSeconds
     )
 )
-emit("latency     Opened → Assigned seen: \(assigned.text)   target p99 ≤ 1.3 × the relay's")
+emit("latency     Opened → Assigned seen (the median round): \(assigned.text)   target p99 ≤ 1.3 × the relay's")
 emit("baselines   one hop produce → consume \(pipe.text)")
-emit("            the router's shape without its logic (relay, \(relay.count) records) \(relay.text)")
+emit("            the router's shape without its logic (relay, the median round, \(relay.count) records) \(relay.text)")
+emit(
+    "            Opened → Assigned p99 against the relay's, per round: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); "
+        + String(format: "median %.2f", medianRatio))
 emit("            the same relay without its first stage (published keyed by team, \(shortRelay.count) records) \(shortRelay.text)")
 emit(
     String(
@@ -486,7 +560,9 @@ var section = BenchSection(
         A whole `RouterInstance` (dispatcher + router, \(agentCount) agents online in \(teamCount) teams, capacity 30 each) on the embedded \
         broker (child process); its consumers' fetch wait is \(routerFetchWait.components.seconds * 1000 + routerFetchWait.components.attoseconds / 1_000_000_000_000_000) ms \
         (the relay's and the watchers' 5 ms). Opened events are offered at a fixed \(rate.formatted())/s for \(seconds) s (\(total.formatted()) incidents, \
-        each closed 200 incidents later so agents free up), after a 200-incident warm-up. Latency = the time a watcher consumer sees the \
+        each closed 200 incidents later so agents free up), after a 200-incident warm-up, in \(rounds) rounds alternating with the relay \
+        below (which goes first alternates; each round's router and relay on fresh topics and in fresh groups; the figures are the round \
+        with the median p99, the ratio to the relay the median of the rounds' ratios, every round listed in the notes). Latency = the time a watcher consumer sees the \
         `Assigned` event on `triage.incident-events` minus the time the Opened was sent, recorded in an HdrHistogram. Baseline, same run, \
         same producer and broker: plain produce → consume of timestamped records on a plain topic at the same rate for 3 s (the floor any \
         Kafka hop costs here). Second baseline, same run and rate, fresh topics of the same partition counts: a relay of the router's \
@@ -544,8 +620,8 @@ section.figures.append(
 section.figures.append(
     BenchFigure(
         name: "Opened → Assigned p99 against the relay", value: assigned.p99, unit: "ms", baselineName: "relay p99",
-        baselineValue: relay.p99,
-        ratioMeaning: "figure / baseline: what the router's own work adds", notes: "target ≤ 1.3"
+        baselineValue: relay.p99, ratio: medianRatio,
+        ratioMeaning: "median of the rounds' figure / baseline: what the router's own work adds", notes: "target ≤ 1.3"
     )
 )
 section.figures.append(
@@ -570,6 +646,10 @@ section.figures.append(
     )
 )
 section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.count) one-hop and \(relay.count) relay baseline records.")
+section.notes.append(
+    "all rounds at \(rate.formatted())/s — Opened → Assigned p99: \(routerRuns.map { String(format: "%.1f", $0.assigned.p99) }.joined(separator: ", ")) ms; "
+        + "relay p99: \(relayRuns.map { String(format: "%.1f", $0.p99) }.joined(separator: ", ")) ms; ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", "))"
+)
 section.notes.append(
     "at \(slowRate.formatted())/s: \(slowAssigned.count) of \(slowTotal) incidents assigned; \(slowRelay.count) relay baseline records.")
 report.add(section)
