@@ -279,27 +279,30 @@ func offerToRouter(
     return (offered, routed)
 }
 
-/// The router's topics in round `round`: the standard ones first, fresh ones (`bench.rN.*`) after,
-/// as the embedded broker's fetches slow down as its logs grow.
-func roundTopics(_ round: Int) -> RouterTopics {
+/// The router's topics named `prefix.incident-events`, `-routing`, `-routing-index`,
+/// `-router-state`; the standard ones for `nil`.
+func routerTopics(_ prefix: String?) -> RouterTopics {
     var topics = RouterTopics()
-    guard round > 0 else { return topics }
-    topics.incidentEvents = "bench.r\(round).incident-events"
-    topics.routing = "bench.r\(round).routing"
-    topics.routingIndex = "bench.r\(round).routing-index"
-    topics.deskState = "bench.r\(round).router-state"
+    guard let prefix else { return topics }
+    topics.incidentEvents = "\(prefix).incident-events"
+    topics.routing = "\(prefix).routing"
+    topics.routingIndex = "\(prefix).routing-index"
+    topics.deskState = "\(prefix).router-state"
     return topics
 }
 
 /// A whole router instance on `topics` with its two watchers (Assigned into `latencies`,
-/// forwards into `forwardLatencies`), every agent loaded and 200 incidents through it.
+/// forwards into `forwardLatencies` unless `watchingForwards` is false), every agent loaded and
+/// 200 incidents through it.
 struct RunningRouter {
     let group: ServiceGroup
     let running: Task<Void, any Error>
     let watchers: [(KafkaConsumer, Task<Void, any Error>)]
     let publisher: IncidentEventPublisher
 }
-func startRouter(_ topics: RouterTopics, name: String, client: KafkaClientConfiguration) async throws -> RunningRouter {
+func startRouter(
+    _ topics: RouterTopics, name: String, client: KafkaClientConfiguration, watchingForwards: Bool = true
+) async throws -> RunningRouter {
     let instance = try await RouterInstance(
         client: client, policy: policy, group: "bench-router-\(name)", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger,
         topics: topics)
@@ -309,21 +312,24 @@ func startRouter(_ topics: RouterTopics, name: String, client: KafkaClientConfig
         guard let event = incidentEvent(message, ofType: "Assigned"), case .assigned = event.event else { return nil }
         return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
     }
-    let routingWatcher = try latencyWatcher("bench-watch-routing-\(name)", topics.routing, client: client, into: forwardLatencies) {
-        message in
-        guard let event = incidentEvent(message, ofType: "Opened"), case .opened = event.event else { return nil }
-        return event.occurredAt.date.timeIntervalSince1970
+    var watchers = [watcher]
+    if watchingForwards {
+        watchers.append(
+            try latencyWatcher("bench-watch-routing-\(name)", topics.routing, client: client, into: forwardLatencies) { message in
+                guard let event = incidentEvent(message, ofType: "Opened"), case .opened = event.event else { return nil }
+                return event.occurredAt.date.timeIntervalSince1970
+            })
     }
     while instance.router.statistics.agents < agentCount || instance.router.statistics.partitions == 0 {
         try await Task.sleep(for: .milliseconds(50))
     }
     try await Task.sleep(for: .seconds(2))
-    while (try? watcher.0.assignment())?.isEmpty ?? true || (try? routingWatcher.0.assignment())?.isEmpty ?? true {
+    while watchers.contains(where: { (try? $0.0.assignment())?.isEmpty ?? true }) {
         try await Task.sleep(for: .milliseconds(50))
     }
     let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents)
     try await warmUp(publisher, prefix: "W\(name)-")
-    return RunningRouter(group: group, running: running, watchers: [watcher, routingWatcher], publisher: publisher)
+    return RunningRouter(group: group, running: running, watchers: watchers, publisher: publisher)
 }
 func stopRouter(_ router: RunningRouter) async {
     await router.group.triggerGracefulShutdown()
@@ -458,7 +464,9 @@ var ratios: [Double] = []
 for round in 0..<rounds {
     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
         if side == 0 {
-            let router = try await startRouter(roundTopics(round), name: "r\(round)", client: client)
+            // The first round on the standard topics, the others on fresh ones: the embedded broker's
+            // fetches slow down as its logs grow.
+            let router = try await startRouter(routerTopics(round == 0 ? nil : "bench.r\(round)"), name: "r\(round)", client: client)
             emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
             routerRuns.append(
@@ -496,37 +504,13 @@ let shortRelay = try await offerToRelay(direct: true)
 // both). The relay above is stopped first.
 await stopRelay(relays)
 let slowTotal = slowRate * seconds
-let slowTopics = {
-    var topics = RouterTopics()
-    topics.incidentEvents = "bench.slow.incident-events"
-    topics.routing = "bench.slow.routing"
-    topics.routingIndex = "bench.slow.routing-index"
-    topics.deskState = "bench.slow.router-state"
-    return topics
-}()
-let slowInstance = try await RouterInstance(
-    client: client, policy: policy, group: "bench-router-slow", defaultTeam: "team-0", sessionTimeout: .seconds(6), logger: logger,
-    topics: slowTopics)
-let slowGroup = ServiceGroup(configuration: .init(services: slowInstance.services.map { .init(service: $0) }, logger: logger))
-let slowRunning = Task.detached { try await slowGroup.run() }
-let slowWatch = try latencyWatcher("bench-watch-slow", slowTopics.incidentEvents, client: client, into: latencies) { message in
-    guard let event = incidentEvent(message, ofType: "Assigned"), case .assigned = event.event else { return nil }
-    return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
-}
-while slowInstance.router.statistics.agents < agentCount || slowInstance.router.statistics.partitions == 0 {
-    try await Task.sleep(for: .milliseconds(50))
-}
-try await Task.sleep(for: .seconds(2))
-while (try? slowWatch.0.assignment())?.isEmpty ?? true { try await Task.sleep(for: .milliseconds(50)) }
-let slowPublisher = IncidentEventPublisher(producer: producer, topic: slowTopics.incidentEvents)
-try await warmUp(slowPublisher, prefix: "SW")
+let slowTopics = routerTopics("bench.slow")
+let slowRouter = try await startRouter(slowTopics, name: "slow", client: client, watchingForwards: false)
 emit("offering \(slowTotal) Opened events at \(slowRate)/s to a fresh router (each closed 200 incidents later) ...")
-let (slowOfferedSeconds, slowRoutedSeconds) = try await offerToRouter(slowTotal, rate: slowRate, prefix: "S", publisher: slowPublisher)
+let (slowOfferedSeconds, slowRoutedSeconds) = try await offerToRouter(
+    slowTotal, rate: slowRate, prefix: "S", publisher: slowRouter.publisher)
 let slowAssigned = latencies.summary
-await slowGroup.triggerGracefulShutdown()
-_ = try? await slowRunning.value
-await slowWatch.0.close()
-_ = try? await slowWatch.1.value
+await stopRouter(slowRouter)
 emit("relay       offering \(slowTotal) records at \(slowRate)/s through a fresh relay ...")
 relays = try await startRelay("bench.slow", client: client)
 let slowRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow")
