@@ -63,7 +63,7 @@ struct DashboardBrowserTests {
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)",
         ]
         let (status, dom, errors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(45))
+            chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(120))
         #expect(status == 0, "chromium failed: \(errors.suffix(2_000))")
         for incident in Floor.openInOrder { #expect(dom.contains("data-incident-id=\"\(incident)\""), "incident \(incident) not rendered") }
         #expect(!dom.contains("data-incident-id=\"\(Floor.closed)\""))
@@ -118,7 +118,7 @@ struct DashboardBrowserTests {
 
         // Narrower, the sections stack and still nothing scrolls sideways.
         let (narrowStatus, narrow, narrowErrors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--window-size=640,900", "--dump-dom", "\(base)/"], timeout: .seconds(45))
+            chromium, flags + ["--virtual-time-budget=5000", "--window-size=640,900", "--dump-dom", "\(base)/"], timeout: .seconds(120))
         #expect(narrowStatus == 0, "chromium failed: \(narrowErrors.suffix(2_000))")
         try Self.expectNoHorizontalScrolling(narrow, at: 640)
 
@@ -131,7 +131,7 @@ struct DashboardBrowserTests {
             flags + [
                 "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/",
             ],
-            timeout: .seconds(45)
+            timeout: .seconds(120)
         )
         #expect(shotStatus == 0, "chromium failed: \(shotErrors.suffix(2_000))")
         let png = try Data(contentsOf: screenshot)

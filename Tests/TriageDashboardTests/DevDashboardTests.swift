@@ -38,7 +38,7 @@ struct DevDashboardTests {
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)",
         ]
         let (status, dom, errors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--dump-dom", "\(base)/"], timeout: .seconds(45))
+            chromium, flags + ["--virtual-time-budget=5000", "--dump-dom", "\(base)/"], timeout: .seconds(120))
         #expect(status == 0, "chromium failed: \(errors.suffix(2_000))")
         let incidentRows = dom.components(separatedBy: "data-incident-id=\"INC-").count - 1
         #expect(incidentRows >= 5, "rendered incident rows: \(incidentRows)")
@@ -46,7 +46,7 @@ struct DevDashboardTests {
         #expect(dom.contains("triage-escalator"), "the lag table names the workers")
         // With live data (the workers' real group names, groups not started yet) the page fits 1400 px.
         let (wideStatus, wide, wideErrors) = try await runProcess(
-            chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(45)
+            chromium, flags + ["--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", "\(base)/"], timeout: .seconds(120)
         )
         #expect(wideStatus == 0, "chromium failed: \(wideErrors.suffix(2_000))")
         try DashboardBrowserTests.expectNoHorizontalScrolling(wide, at: 1400)
@@ -59,7 +59,7 @@ struct DevDashboardTests {
             flags + [
                 "--virtual-time-budget=5000", "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=\(screenshot.path)", "\(base)/",
             ],
-            timeout: .seconds(45)
+            timeout: .seconds(120)
         )
         #expect(shot == 0, "\(shotErrors.suffix(2_000))")
         let size = (try? FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? Int) ?? 0

@@ -13,6 +13,9 @@ import TriageSchema
 /// it — the valid records behind them are processed.
 @Suite("Hostile input on every input topic")
 struct HostileInputTests {
+    /// The topics with hostile records the workers dead-letter, and how many groups read each.
+    static let readers = [TriageTopic.incidentEvents: 3, TriageTopic.notificationRequests: 1, TriageTopic.entitlementRequests: 1]
+
     @Test func everyWorkerDeadLettersHostileRecordsAndCarriesOn() async throws { try await HeavyTests.run { try await self.body() } }
 
     /// The hostile records for a topic whose messages are `message`'s type (`valid`: a good one).
@@ -154,13 +157,27 @@ struct HostileInputTests {
 
         // Behind the hostile records: the valid Opened and the future-version one reach analytics,
         // and the router assigns INC-OK to ada (whose profile came after hostile agent events).
-        try await eventually("the valid records behind the hostile ones were processed", timeout: .seconds(90)) {
+        let hostileRecords = hostile
+        try await eventually("the valid records behind the hostile ones were processed", timeout: .seconds(180)) {
             let analytics = try await readTopic(TriageTopic.analytics, client: client, logger: logger).compactMap(\.valueString)
             let lifecycle = try await readTopic(TriageTopic.incidentEvents, client: client, logger: logger).compactMap {
                 try? IncidentEvent(serializedBytes: Array($0.valueBytes ?? []))
             }
-            return analytics.contains { $0.contains("INC-OK-opened") } && analytics.contains { $0.contains("INC-FUTURE-opened") }
-                && lifecycle.contains { $0.incidentID == "INC-OK" && $0.assigned.agentID == "ada" }
+            guard
+                analytics.contains(where: { $0.contains("INC-OK-opened") })
+                    && analytics.contains(where: { $0.contains("INC-FUTURE-opened") })
+                    && lifecycle.contains(where: { $0.incidentID == "INC-OK" && $0.assigned.agentID == "ada" })
+            else { return false }
+            // And every reading group has got past its hostile records (a CI run once stopped the
+            // workers before the notifier, joining last under load, had read its topic).
+            let dead = try await readTopicWithHeaders(TriageTopic.deadLetter, client: client, logger: logger)
+            return Self.readers.allSatisfy { topic, groups in
+                let offsets = hostileRecords.filter { $0.topic == topic }.count
+                let copies = Dictionary(grouping: dead.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }) {
+                    $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?"
+                }
+                return (0..<offsets).allSatisfy { (copies[String($0)]?.count ?? 0) >= groups }
+            }
         }
         let deadLetters = try await readTopicWithHeaders(TriageTopic.deadLetter, client: client, logger: logger)
         for worker in workers { #expect(worker.process.isRunning, "no crash: \(worker.output.suffix(1_000))") }
@@ -168,8 +185,7 @@ struct HostileInputTests {
 
         // Every hostile record was dead-lettered (with its topic, offset and a reason) by each
         // group that reads its topic; the future version was not.
-        let readers = [TriageTopic.incidentEvents: 3, TriageTopic.notificationRequests: 1, TriageTopic.entitlementRequests: 1]
-        for (topic, groups) in readers {
+        for (topic, groups) in Self.readers {
             let offsets = hostile.enumerated().filter { $0.element.topic == topic }.count
             let dead = deadLetters.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }
             let byOffset = Dictionary(grouping: dead, by: { $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?" })

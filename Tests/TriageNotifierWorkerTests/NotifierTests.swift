@@ -197,11 +197,11 @@ struct NotifierTests {
     @Test func webhooksAreSignedCarryTheirKeyAndADuplicateRequestIsDeliveredOnce() async throws {
         let fixture = try await NotifierFixture()
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
         try await fixture.request("k-1", to: "ops")
         try await fixture.request("k-1", to: "ops")  // the same request again (a producer retry)
         try await fixture.request("k-2", to: "ops")
-        try await eventually("two deliveries", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 2 }
+        try await eventually("two deliveries", timeout: .seconds(60)) { fixture.receiver.requests("/ok").count == 2 }
         try await eventually("the duplicate skipped", timeout: .seconds(30)) { notifier.statistics.duplicatesSkipped == 1 }
         let deliveries = fixture.receiver.requests("/ok")
         #expect(Set(deliveries.compactMap { $0.headers["idempotency-key"] }) == ["k-1", "k-2"])
@@ -228,12 +228,12 @@ struct NotifierTests {
     @Test func aRequestWithoutAnIdempotencyKeyIsDeadLetteredNotDroppedAsARepeat() async throws {
         let fixture = try await NotifierFixture()
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
         try await fixture.request("", to: "ops")
         try await fixture.request("", to: "ops")
         try await fixture.request("k-after", to: "ops")
-        try await eventually("the keyed request delivered", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 1 }
-        try await eventually("both keyless requests dead-lettered", timeout: .seconds(20)) { notifier.statistics.deadLettered == 2 }
+        try await eventually("the keyed request delivered", timeout: .seconds(60)) { fixture.receiver.requests("/ok").count == 1 }
+        try await eventually("both keyless requests dead-lettered", timeout: .seconds(60)) { notifier.statistics.deadLettered == 2 }
         let reasons = try await fixture.deadLetters(atLeast: 2).compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue }
         #expect(reasons.count == 2 && reasons.allSatisfy { $0.contains("idempotency_key is empty") }, "\(reasons)")
         #expect(fixture.receiver.requests("/ok").map { $0.headers["idempotency-key"] } == ["k-after"])
@@ -244,7 +244,7 @@ struct NotifierTests {
     @Test func failuresAreRetriedWithGrowingDelaysThenDelivered() async throws {
         let fixture = try await NotifierFixture()
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
         try await fixture.request("f-1", to: "flaky-team")
         try await eventually("delivered on the fourth attempt", timeout: .seconds(30)) { notifier.statistics.delivered == 1 }
         let attempts = fixture.receiver.requests("/flaky")
@@ -279,7 +279,7 @@ struct NotifierTests {
     @Test func anOpenCircuitBreakerHoldsDeliveriesWithoutSpendingAttempts() async throws {
         let fixture = try await NotifierFixture(maxAttempts: 3, breakerThreshold: 2)
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
         for index in 0..<6 { try await fixture.request("cb-\(index)", to: "broken-team") }
         try await eventually("all six dead-lettered", timeout: .seconds(40)) { notifier.statistics.deadLettered == 6 }
         // Two failures open the breaker; while open, deliveries are re-queued for when it may
@@ -302,15 +302,15 @@ struct NotifierTests {
         let openFor = 10.0
         let fixture = try await NotifierFixture(maxAttempts: 10, breakerThreshold: 2, openFor: "10s")
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
         fixture.receiver.outage.withLock { $0 = true }
         // Two failures open the breaker; what comes next is turned away while it is open.
         for index in 0..<2 { try await fixture.request("outage-\(index)", to: "outage-team") }
-        try await eventually("the breaker opened", timeout: .seconds(20)) { fixture.receiver.requests("/outage").count >= 2 }
+        try await eventually("the breaker opened", timeout: .seconds(60)) { fixture.receiver.requests("/outage").count >= 2 }
         let opened = Date()
         let keys = (0..<2).map { "outage-\($0)" } + (0..<6).map { "held-\($0)" }
         for index in 0..<6 { try await fixture.request("held-\(index)", to: "outage-team") }
-        try await eventually("the breaker turned deliveries away", timeout: .seconds(20)) { notifier.statistics.held >= 6 }
+        try await eventually("the breaker turned deliveries away", timeout: .seconds(60)) { notifier.statistics.held >= 6 }
         fixture.receiver.outage.withLock { $0 = false }  // the endpoint is back; the breaker does not know yet
         let recovered = Date()
 
@@ -337,7 +337,7 @@ struct NotifierTests {
         // One partition: failing, slow and healthy requests share it, so any blocking would show.
         let fixture = try await NotifierFixture(partitions: 1, maxAttempts: 3)
         let (notifier, group, running) = try fixture.startNotifier()
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { notifier.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
 
         // Warm-up, then the baseline: 200 healthy deliveries alone.
         for index in 0..<20 { try await fixture.request("warm-\(index)", to: "ops") }
@@ -383,10 +383,10 @@ struct NotifierTests {
         let fixture = try await NotifierFixture(partitions: 1)
         let group = uniqueName("busy")
         let (first, firstGroup, firstRunning) = try fixture.startNotifier(group: group)
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { first.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { first.assignedPartitions > 0 }
         let keys = (0..<40).map { "busy-\($0)" }
         for key in keys { try await fixture.request(key, to: "crawl-team") }
-        try await eventually("a few delivered", timeout: .seconds(20)) { first.statistics.delivered >= 3 }
+        try await eventually("a few delivered", timeout: .seconds(60)) { first.statistics.delivered >= 3 }
         let clock = ContinuousClock()
         let stopping = clock.now
         await firstGroup.triggerGracefulShutdown()
@@ -424,9 +424,9 @@ struct NotifierTests {
         let fixture = try await NotifierFixture(partitions: 1)
         let group = uniqueName("held")
         let (first, firstGroup, firstRunning) = try fixture.startNotifier(group: group)
-        try await eventually("the notifier is assigned", timeout: .seconds(20)) { first.assignedPartitions > 0 }
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { first.assignedPartitions > 0 }
         try await fixture.request("asleep-1", to: "sleeper", urgent: false)
-        try await eventually("held for the quiet hours", timeout: .seconds(20)) { first.statistics.held >= 1 }
+        try await eventually("held for the quiet hours", timeout: .seconds(60)) { first.statistics.held >= 1 }
         await firstGroup.triggerGracefulShutdown()
         try await firstRunning.value
         #expect(first.statistics.delivered == 0)
@@ -442,13 +442,13 @@ struct NotifierTests {
         let fixture = try await NotifierFixture()
         let (first, firstGroup, firstRunning) = try fixture.startNotifier()
         for index in 0..<10 { try await fixture.request("r-\(index)", to: "ops") }
-        try await eventually("ten deliveries", timeout: .seconds(20)) { first.statistics.delivered == 10 }
+        try await eventually("ten deliveries", timeout: .seconds(60)) { first.statistics.delivered == 10 }
         await firstGroup.triggerGracefulShutdown()
         try await firstRunning.value
         // A new group reads every request again from the beginning (as after a crash before the
         // offsets were committed): the ledger, restored from its topic, holds every key.
         let (second, secondGroup, secondRunning) = try fixture.startNotifier()
-        try await eventually("every redelivered request is skipped", timeout: .seconds(20)) { second.statistics.duplicatesSkipped == 10 }
+        try await eventually("every redelivered request is skipped", timeout: .seconds(60)) { second.statistics.duplicatesSkipped == 10 }
         #expect(second.statistics.delivered == 0)
         #expect(fixture.receiver.requests("/ok").count == 10)
         await secondGroup.triggerGracefulShutdown()
@@ -462,7 +462,7 @@ struct NotifierTests {
         let fixture = try await NotifierFixture(smtpPort: smtp.port)
         let (notifier, group, running) = try fixture.startNotifier()
         try await fixture.request("esc-1", to: "lead")
-        try await eventually("chat and e-mail delivered", timeout: .seconds(20)) { notifier.statistics.delivered == 2 }
+        try await eventually("chat and e-mail delivered", timeout: .seconds(60)) { notifier.statistics.delivered == 2 }
         let chat = try #require(fixture.receiver.requests("/chat").first)
         let text = try #require((try JSONSerialization.jsonObject(with: chat.body) as? [String: Any])?["text"] as? String)
         #expect(text.contains("INC-esc-1") && text.contains("level 1"))
