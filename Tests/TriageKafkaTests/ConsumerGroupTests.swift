@@ -230,7 +230,7 @@ struct ConsumerGroupTests {
             #expect(try consumer.positions(for: [partition])[partition] == 10)
             #expect(try await consumer.lag()[partition] == 0)
             #expect(try consumer.assignment() == [partition])
-            try await consumer.seek(partition, to: 3)
+            try await consumer.seek(partition, to: 3, timeout: .seconds(60))
             let replayed = try await iterator.next()
             #expect(replayed?.offset == 3, "after seek(3) the next record must be offset 3")
         }

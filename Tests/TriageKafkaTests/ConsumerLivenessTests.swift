@@ -175,7 +175,7 @@ struct ConsumerHandoffTests {
         }
         // Not reading for a while: the driver fills the hand-off's buffer with later records.
         try await Task.sleep(for: .milliseconds(1_000))
-        try await consumer.seek(TopicPartition(topic, 0), to: 10)
+        try await consumer.seek(TopicPartition(topic, 0), to: 10, timeout: .seconds(60))
         var after: [Int64] = []
         while after.count < 300 {
             guard let event = try await iterator.next() else { break }

@@ -67,7 +67,7 @@ struct ReplayTests {
         try await eventually("R-1 assigned", timeout: .seconds(20)) { fixture.assignments("R-1").count == 1 }
         try await fixture.publish("close-R-1", "R-1") { $0.closedResolved = .with { $0.closedBy = "ana" } }
         try await fixture.open("R-2")
-        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        try await eventually("R-2 assigned", timeout: .seconds(60)) { fixture.assignments("R-2").count == 1 }
         #expect(fixture.instance.router.statistics.assigned == 2)
         let again = try await fixture.restartRouter(group: uniqueName("router-again"))
         // The team's routing partition holds Opened R-1, its close and Opened R-2 before R-3's
@@ -123,7 +123,7 @@ struct RosterHistoryTests {
         // Applied before R-2 arrives (a fixed sleep was too short on a loaded machine: R-2 went to Ana).
         try await eventually("the router applied Bo's return", timeout: .seconds(30)) { again.router.statistics.online == 2 }
         try await fixture.open("R-2")
-        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        try await eventually("R-2 assigned", timeout: .seconds(60)) { fixture.assignments("R-2").count == 1 }
         #expect(fixture.assignments("R-2").first?.assigned.agentID == "bo", "Ana holds R-1; Bo, online again, is less loaded")
         let decisionsOnR1 = fixture.decisions.byIncident.withLock { $0["R-1"] ?? [] }
         #expect(Set(decisionsOnR1.map(\.eventID)).count == 1, "R-1 was not moved: \(decisionsOnR1.map(\.event))")
@@ -140,10 +140,10 @@ extension RosterHistoryTests {
     @Test func agentEventsReadAgainByTheRosterConsumerAreNotAppliedTwice() async throws {
         let fixture = try await Self.anaHoldsR1AfterPresenceHistory()
         let roster = fixture.instance.rosterConsumer
-        for partition in try roster.assignment() { try await roster.seek(partition, to: 0) }
+        for partition in try roster.assignment() { try await roster.seek(partition, to: 0, timeout: .seconds(60)) }
         try await Task.sleep(for: .seconds(2))
         try await fixture.open("R-2")
-        try await eventually("R-2 assigned", timeout: .seconds(20)) { fixture.assignments("R-2").count == 1 }
+        try await eventually("R-2 assigned", timeout: .seconds(60)) { fixture.assignments("R-2").count == 1 }
         let decisionsOnR1 = fixture.decisions.byIncident.withLock { $0["R-1"] ?? [] }
         #expect(Set(decisionsOnR1.map(\.eventID)).count == 1, "R-1 was not moved: \(decisionsOnR1.map(\.event))")
         #expect(fixture.instance.router.statistics.reassigned == 0)
