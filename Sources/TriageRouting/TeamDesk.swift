@@ -152,9 +152,9 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         guard settings.overflow != nil || settings.queueAlert != nil, !waiting.isEmpty else { return nil }
         var next: Date?
         func consider(_ date: Date) { if next.map({ date < $0 }) ?? true { next = date } }
-        if let overflow = settings.overflow, overflow.to != team {
+        if settings.overflow != nil {
             for id in waiting {
-                guard let ticket = open[id], let after = overflow.after[ticket.incident.severity] else { continue }
+                guard let ticket = open[id], let after = overflowThreshold(for: ticket.incident.severity, in: settings) else { continue }
                 consider(Self.waitingSince(ticket).addingTimeInterval(after))
             }
         }
@@ -162,6 +162,13 @@ public struct TeamDesk: Sendable, Hashable, Codable {
             consider(Self.waitingSince(open[oldest]!).addingTimeInterval(alert.after))
         }
         return next
+    }
+
+    /// How long an incident of `severity` may wait in this team's queue before it overflows;
+    /// `nil` when the team does not send it on.
+    private func overflowThreshold(for severity: SupportSeverity, in settings: TeamSettings) -> TimeInterval? {
+        guard let overflow = settings.overflow, overflow.to != team else { return nil }
+        return overflow.after[severity]
     }
 
     /// Since when a queued ticket waits in this team's queue.
@@ -630,10 +637,11 @@ public struct TeamDesk: Sendable, Hashable, Codable {
     /// Overflow: queued incidents that waited the threshold of their severity leave for the
     /// overflow team (at the threshold exactly, never before).
     private mutating func overflowWaiting(round: inout Round) {
-        guard let overflow = round.policy.settings(for: team).overflow, overflow.to != team, !overflow.after.isEmpty else { return }
+        let settings = round.policy.settings(for: team)
+        guard let overflow = settings.overflow, overflow.to != team, !overflow.after.isEmpty else { return }
         var leaving: [(String, String)] = []
         for id in waiting {
-            guard let ticket = open[id], let after = overflow.after[ticket.incident.severity] else { continue }
+            guard let ticket = open[id], let after = overflowThreshold(for: ticket.incident.severity, in: settings) else { continue }
             let waited = round.at.timeIntervalSince(Self.waitingSince(ticket))
             guard waited >= after else { continue }
             let detail =
@@ -661,8 +669,8 @@ public struct TeamDesk: Sendable, Hashable, Codable {
         guard let alert = settings.queueAlert, !alert.notify.isEmpty, let oldest = oldestWaiting(),
             let ticket = open[oldest], ticket.queueAlerted != true
         else { return }
-        if onlyIfDueBeforeOverflow, let overflow = settings.overflow, overflow.to != team,
-            let overflowAfter = overflow.after[ticket.incident.severity], overflowAfter <= alert.after
+        if onlyIfDueBeforeOverflow, let overflowAfter = overflowThreshold(for: ticket.incident.severity, in: settings),
+            overflowAfter <= alert.after
         {
             return
         }

@@ -13,6 +13,13 @@ import TriageSchema
 /// it — the valid records behind them are processed.
 @Suite("Hostile input on every input topic")
 struct HostileInputTests {
+    /// The dead letters of records from `topic`, by the offset they had there.
+    static func deadLettered(from topic: String, in deadLetters: [KafkaMessage]) -> [String: [KafkaMessage]] {
+        Dictionary(grouping: deadLetters.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }) {
+            $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?"
+        }
+    }
+
     /// The topics with hostile records the workers dead-letter, and how many groups read each.
     static let readers = [TriageTopic.incidentEvents: 3, TriageTopic.notificationRequests: 1, TriageTopic.entitlementRequests: 1]
 
@@ -173,9 +180,7 @@ struct HostileInputTests {
             let dead = try await readTopicWithHeaders(TriageTopic.deadLetter, client: client, logger: logger)
             return Self.readers.allSatisfy { topic, groups in
                 let offsets = hostileRecords.filter { $0.topic == topic }.count
-                let copies = Dictionary(grouping: dead.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }) {
-                    $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?"
-                }
+                let copies = Self.deadLettered(from: topic, in: dead)
                 return (0..<offsets).allSatisfy { (copies[String($0)]?.count ?? 0) >= groups }
             }
         }
@@ -186,9 +191,8 @@ struct HostileInputTests {
         // Every hostile record was dead-lettered (with its topic, offset and a reason) by each
         // group that reads its topic; the future version was not.
         for (topic, groups) in Self.readers {
-            let offsets = hostile.enumerated().filter { $0.element.topic == topic }.count
-            let dead = deadLetters.filter { $0.header(TriageHeader.deadLetterTopic)?.stringValue == topic }
-            let byOffset = Dictionary(grouping: dead, by: { $0.header(TriageHeader.deadLetterOffset)?.stringValue ?? "?" })
+            let offsets = hostile.filter { $0.topic == topic }.count
+            let byOffset = Self.deadLettered(from: topic, in: deadLetters)
             #expect(
                 Set(byOffset.keys).isSuperset(of: (0..<offsets).map(String.init)),
                 "\(topic): the \(offsets) hostile records dead-lettered, got offsets \(byOffset.keys.sorted())")
@@ -199,6 +203,7 @@ struct HostileInputTests {
                     #expect(!reason.isEmpty, "\(topic)@\(offset) has a reason")
                 }
             }
+            let dead = byOffset.values.joined()
             print(
                 "\(topic): \(dead.count) dead-lettered, reasons: \(Set(dead.compactMap { $0.header(TriageHeader.deadLetterReason)?.stringValue?.prefix(60) }).sorted())"
             )

@@ -23,6 +23,14 @@ public func option(_ name: String) -> String? {
     return arguments[index + 1]
 }
 
+/// The middle of `values` ordered by `key` (of an even count, the upper middle).
+public func median<Value>(_ values: [Value], by key: (Value) -> Double) -> Value {
+    values.sorted { key($0) < key($1) }[values.count / 2]
+}
+
+/// The middle of `values` (of an even count, the upper middle).
+public func median(_ values: [Double]) -> Double { median(values, by: { $0 }) }
+
 extension Duration {
     public var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -157,11 +157,10 @@ try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0
     }
 }
 
-/// The run with the median rate (its latencies go with it).
-func median(_ runs: [Run]) -> Run { runs.sorted { $0.rate < $1.rate }[runs.count / 2] }
-let baseline = median(baselines)
-let open = median(opens)
-let ack = median(acks)
+// The run with the median rate (its latencies go with it).
+let baseline = median(baselines, by: \.rate)
+let open = median(opens, by: \.rate)
+let ack = median(acks, by: \.rate)
 emit(line("median baseline (publish Opened to Kafka, acks=all)", baseline))
 emit(line("median OpenIncident", open))
 emit(

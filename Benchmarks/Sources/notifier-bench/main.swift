@@ -168,7 +168,6 @@ for round in 0..<rounds {
     )
 }
 try await http.shutdown()
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 emit(
     String(
         format: "deliveries: median %.0f webhooks/s, AsyncHTTPClient alone median %.0f/s, median ratio %.2f (%d rounds)",

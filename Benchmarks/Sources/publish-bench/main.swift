@@ -106,7 +106,6 @@ for entry in IncidentEventText.read(old) {
 let oldRate = Double(oneByOne) / (ContinuousClock.now - oldStarted).secondsDouble
 emit(String(format: "one round trip per line: %.0f lines/s", oldRate))
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 let file = median(fileRates)
 let baseline = median(baselineRates)
 

@@ -487,13 +487,13 @@ for round in 0..<rounds {
             relayRuns.last!.p99, ratios.last!))
 }
 /// The run with the median p99 (its other figures go with it).
-let routerRun = routerRuns.sorted { $0.assigned.p99 < $1.assigned.p99 }[rounds / 2]
+let routerRun = median(routerRuns, by: \.assigned.p99)
 let assigned = routerRun.assigned
 let forward = routerRun.forward
 let offeredSeconds = routerRun.offeredSeconds
 let routedSeconds = routerRun.routedSeconds
-let relay = relayRuns.sorted { $0.p99 < $1.p99 }[rounds / 2]
-let medianRatio = ratios.sorted()[rounds / 2]
+let relay = median(relayRuns, by: \.p99)
+let medianRatio = median(ratios)
 // The same without the dispatcher's stage: records published already keyed by team.
 var relays = try await startRelay("bench", client: client)
 emit("relay       again, published straight to the re-keyed topic (no stage A) ...")

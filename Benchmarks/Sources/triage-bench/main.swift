@@ -56,7 +56,6 @@ func cpuSeconds() -> Double {
 
 func rate(_ seconds: Double) -> Double { Double(count) / seconds }
 func format(_ value: Double) -> String { String(format: "%10.0f msg/s", value) }
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 func swiftProduce(topic: String, on kafka: EmbeddedKafka) async throws -> Double {
     let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka.clientConfiguration), logger: logger)
