@@ -17,8 +17,26 @@ public enum WebhookSignature {
 
     /// The header value for `body` signed with `key` at `instant` (whole seconds).
     public static func sign(body: some DataProtocol, key: some DataProtocol, at instant: Date) -> String {
-        let timestamp = Int64(instant.timeIntervalSince1970.rounded(.down))
-        return "t=\(timestamp),v1=\(hex(authenticationCode(timestamp: timestamp, body: body, key: key)))"
+        Signer(key: key).sign(body: body, at: instant)
+    }
+
+    /// Signs with one key, prepared once: a sender signing every delivery with the same key
+    /// keeps one instead of deriving the HMAC's key state for each.
+    public struct Signer: Sendable {
+        private let prepared: HMAC<SHA256>
+
+        public init(key: some DataProtocol) {
+            prepared = HMAC<SHA256>(key: SymmetricKey(data: Array(key)))
+        }
+
+        /// The header value for `body` signed at `instant` (whole seconds).
+        public func sign(body: some DataProtocol, at instant: Date) -> String {
+            let timestamp = Int64(instant.timeIntervalSince1970.rounded(.down))
+            var hmac = prepared
+            hmac.update(data: Array("\(timestamp).".utf8))
+            hmac.update(data: body)
+            return "t=\(timestamp),v1=\(hex(hmac.finalize()))"
+        }
     }
 
     /// Checks a header against `body`, `key` and `now`.
@@ -83,15 +101,21 @@ public enum WebhookSignature {
         return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
         var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+        text.reserveCapacity(SHA256.byteCount * 2)
+        digits.withUTF8Buffer { digits in
+            for byte in bytes {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 0x0f)])
+            }
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    static func hex(_ code: HashedAuthenticationCode<SHA256>) -> String {
+        code.withUnsafeBytes { hex($0) }
     }
 
     /// Accepts either case of hex digits (the header is lowercase; a proxy might not keep it).

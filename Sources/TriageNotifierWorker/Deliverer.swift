@@ -3,6 +3,7 @@ public import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 import TriageCore
 public import TriageNotification
 
@@ -17,11 +18,24 @@ public struct Deliverer: Sendable {
     /// Where secrets and URLs named by the rules (`secret_env`, `url_env`, `password_env`) are read.
     public let environment: [String: String]
     let http: HTTPClient
+    /// Signers by the variable naming their key (the environment does not change).
+    private let signers = SignerCache()
 
     public init(templates: NotificationTemplates, environment: [String: String]) {
         self.templates = templates
         self.environment = environment
         self.http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
+    }
+
+    /// The signer for the key in `variable`; `nil` when it is unset or empty (deliveries go unsigned).
+    private func signer(_ variable: String) -> WebhookSignature.Signer? {
+        signers.cache.withLock { signers in
+            if let signer = signers[variable] { return signer }
+            guard let key = environment[variable], !key.isEmpty else { return nil }
+            let signer = WebhookSignature.Signer(key: Array(key.utf8))
+            signers[variable] = signer
+            return signer
+        }
     }
 
     public func shutdown() async {
@@ -79,8 +93,8 @@ public struct Deliverer: Sendable {
         request.headers.add(name: "User-Agent", value: "triage-notifier")
         request.headers.add(name: "Idempotency-Key", value: target.idempotencyKey)
         if let traceparent { request.headers.add(name: "traceparent", value: traceparent) }
-        if let variable = destination.secretVariable, let key = environment[variable], !key.isEmpty {
-            request.headers.add(name: WebhookSignature.headerName, value: WebhookSignature.sign(body: body, key: Data(key.utf8), at: now))
+        if let signer = destination.secretVariable.flatMap(signer) {
+            request.headers.add(name: WebhookSignature.headerName, value: signer.sign(body: body, at: now))
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
@@ -102,6 +116,10 @@ public struct Deliverer: Sendable {
             return .transport(.other(String(text.prefix(200))))
         }
     }
+}
+
+final class SignerCache: Sendable {
+    let cache = Mutex<[String: WebhookSignature.Signer]>([:])
 }
 
 /// The webhook body: the request's fields, the target and the rendered summary.

@@ -88,7 +88,11 @@ final class Deliveries: Sendable {
         let notification = OutboundNotification(request)
         let attempts: DeliveryAttempts?
         do {
-            attempts = try DeliveryAttempts.decode(headers: Dictionary(message.headers.map { ($0.name, $0.stringValue ?? "") }) { $1 })
+            // A first request carries none of the retry headers: no dictionary to build.
+            let retried = message.headers.contains { DeliveryAttempts.Header.owned.contains($0.name) }
+            attempts =
+                retried
+                ? try DeliveryAttempts.decode(headers: Dictionary(message.headers.map { ($0.name, $0.stringValue ?? "") }) { $1 }) : nil
         } catch {
             return .failure(PoisonReason("unreadable retry headers: \(error)"))
         }
@@ -237,6 +241,14 @@ final class Deliveries: Sendable {
     /// True when this task may deliver `key` (not in the ledger, not being delivered by another
     /// task); waits while another task delivers it.
     private func claim(_ key: String) async -> Bool {
+        // Most keys are neither delivered nor being delivered: no suspension for them.
+        let verdict: Bool? = state.withLock { state in
+            if state.ledger.contains(key, at: now()) { return false }
+            guard state.delivering[key] == nil else { return nil }
+            state.delivering[key] = []
+            return true
+        }
+        if let verdict { return verdict }
         while true {
             let verdict: Bool? = await withCheckedContinuation { (continuation: CheckedContinuation<Bool?, Never>) in
                 let immediate: Bool?? = state.withLock { state in

@@ -25,6 +25,16 @@ final class EndpointGate: Sendable {
 
     /// Waits for a delivery slot; `false` if the task was cancelled first (no slot taken).
     func acquire() async -> Bool {
+        if Task.isCancelled { return false }
+        // A free slot: taken without suspending (with one free, nobody is waiting: a release
+        // hands its slot straight to the first waiter).
+        if inner.withLock({ inner in
+            guard inner.inFlight < limit else { return false }
+            inner.inFlight += 1
+            return true
+        }) {
+            return true
+        }
         let id = inner.withLock { inner -> UInt64 in
             inner.nextWaiter += 1
             return inner.nextWaiter

@@ -36,6 +36,26 @@ struct WebhookSignatureTests {
         try WebhookSignature.verify(header: expected, body: body, key: key, now: signedAt)
     }
 
+    @Test("one prepared signer signs body after body as a fresh signature would, the RFC 4231 key sizes included")
+    func reusedSigner() throws {
+        let signer = WebhookSignature.Signer(key: key)
+        #expect(signer.sign(body: body, at: signedAt) == expected)
+        // The prepared state is copied per signature: earlier bodies leave nothing behind.
+        var random = SystemRandomNumberGenerator()
+        for keyLength in [1, 20, 64, 65, 131] {
+            let key = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let signer = WebhookSignature.Signer(key: key)
+            for length in [0, 1, 55, 56, 63, 64, 65, 1000] {
+                let body = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+                let at = signedAt.addingTimeInterval(Double(length))
+                let header = signer.sign(body: body, at: at)
+                #expect(header == WebhookSignature.sign(body: body, key: key, at: at))
+                #expect(header.hasPrefix("t=\(Int(at.timeIntervalSince1970)),v1="))
+                try WebhookSignature.verify(header: header, body: body, key: key, now: at)
+            }
+        }
+    }
+
     @Test("an altered body, timestamp, signature or key is a mismatch")
     func tampering() {
         var alteredBody = body
