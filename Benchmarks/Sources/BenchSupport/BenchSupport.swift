@@ -10,8 +10,13 @@ public func emit(_ text: String) {
 /// `--name value` from the command line, or `fallback`.
 public func option(_ name: String, _ fallback: Int) -> Int {
     let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else {
-        return fallback
+    guard let index = arguments.firstIndex(of: name) else { return fallback }
+    // Every count and rate of the benches is at least 1: a 0 divided a rate or emptied a range
+    // (`--slow-rate 0` crashed router-bench), and a typo silently ran the default.
+    guard index + 1 < arguments.count, let value = Int(arguments[index + 1].replacingOccurrences(of: "_", with: "")), value >= 1 else {
+        let given = index + 1 < arguments.count ? "'\(arguments[index + 1])'" : "nothing"
+        FileHandle.standardError.write(Data("error: \(name) takes a whole number of at least 1 (default \(fallback)); got \(given)\n".utf8))
+        exit(2)
     }
     return value
 }
@@ -40,6 +45,16 @@ public func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+/// CPU seconds (user + system) used so far by process `pid` (`nil`: this one), from /proc/<pid>/stat.
+public func cpuSeconds(of pid: Int32? = nil) -> Double {
+    let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8), let end = text.lastIndex(of: ")") else { return 0 }
+    // After the command name in parentheses: state is field 3; utime and stime are fields 14 and 15.
+    let fields = text[text.index(after: end)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// The embedded broker in a child process (this executable with `--serve-broker`), so its CPU

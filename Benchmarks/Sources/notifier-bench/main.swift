@@ -35,17 +35,25 @@ let logger = {
     return logger
 }()
 
-// A fast receiver: counts, remembers arrival times by incident id.
+// A fast receiver: counts, remembers arrival times by incident id, and keeps the first request
+// it gets (body and headers) for the baseline to send again.
 final class Receiver: Sendable {
     let count = Atomic<Int>(0)
     let arrivals = Mutex<[String: Date]>([:])
     let port = Mutex<Int?>(nil)
+    let sample = Mutex<(body: ByteBuffer, headers: [(String, String)])?>(nil)
 }
 let receiver = Receiver()
 let router = Router()
 router.post("/hook") { request, _ -> HTTPResponse.Status in
     let body = try await request.body.collect(upTo: 1 << 16)
     let now = Date()
+    receiver.sample.withLock { sample in
+        guard sample == nil else { return }
+        // What the sender chose; the client sets the connection's own (host, length) itself.
+        let own: Set<String> = ["host", "content-length", "connection", "transfer-encoding"]
+        sample = (body, request.headers.filter { !own.contains($0.name.canonicalName) }.map { ($0.name.rawName, $0.value) })
+    }
     // Breach latency counts the escalation (level 1), not the SLA warnings before it.
     if let json = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any],
         json["template"] as? String == "escalated",
@@ -99,10 +107,11 @@ let group = ServiceGroup(
 let running = Task { try await group.run() }
 while notifier.assignedPartitions == 0 { try await Task.sleep(for: .milliseconds(20)) }
 
-/// Baseline: the same POSTs straight from AsyncHTTPClient, `concurrency` at a time. Seconds.
+/// Baseline: the same POSTs straight from AsyncHTTPClient, `concurrency` at a time: the request
+/// the notifier sent first (its body and headers, as the receiver got them), sent again. Seconds.
 func postDirectly(_ http: HTTPClient) async throws -> Double {
     receiver.count.store(0, ordering: .relaxed)
-    let body = Data(#"{"incident_id":"BASE","summary":"Incident escalated to level 1","template":"escalated"}"#.utf8)
+    let (body, headers) = receiver.sample.withLock { $0 }!
     let started = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in 0..<concurrency {
@@ -110,7 +119,8 @@ func postDirectly(_ http: HTTPClient) async throws -> Double {
                 for _ in stride(from: worker, to: requests, by: concurrency) {
                     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/hook")
                     request.method = .POST
-                    request.body = .bytes(ByteBuffer(bytes: body))
+                    for (name, value) in headers { request.headers.add(name: name, value: value) }
+                    request.body = .bytes(body)
                     let response = try await http.execute(request, timeout: .seconds(10))
                     _ = try await response.body.collect(upTo: 1024)
                 }
@@ -123,10 +133,10 @@ func postDirectly(_ http: HTTPClient) async throws -> Double {
 
 /// Through Kafka and the notifier: `requests` new requests produced, timed until the receiver
 /// has counted them all. Seconds.
-func deliverThroughNotifier(round: Int) async throws -> Double {
+func deliverThroughNotifier(round: Int, count: Int = requests) async throws -> Double {
     receiver.count.store(0, ordering: .relaxed)
     let started = ContinuousClock.now
-    for index in 0..<requests {
+    for index in 0..<count {
         let request = NotificationRequest.with {
             $0.idempotencyKey = "bench-\(round)-\(index)"; $0.incidentID = "N\(round)-\(index)"
             $0.requestedAt = Google_Protobuf_Timestamp(date: Date())
@@ -137,37 +147,50 @@ func deliverThroughNotifier(round: Int) async throws -> Double {
                 topic: TriageTopic.notificationRequests, key: Array("ops-\(index % 64)".utf8), value: try request.serializedBytes())
         )
     }
-    while receiver.count.load(ordering: .relaxed) < requests { try await Task.sleep(for: .milliseconds(10)) }
+    while receiver.count.load(ordering: .relaxed) < count { try await Task.sleep(for: .milliseconds(10)) }
     return (ContinuousClock.now - started).secondsDouble
 }
 
+// One delivery before the rounds: the request the baseline sends again.
+_ = try await deliverThroughNotifier(round: -1, count: 1)
 let http = HTTPClient(eventLoopGroupProvider: .singleton)
 var notifierRates: [Double] = []
 var baselineRates: [Double] = []
 var ratios: [Double] = []
+/// CPU microseconds per request (this process and the broker child), by round.
+var notifierCPU: [Double] = []
+var baselineCPU: [Double] = []
+func machineCPU() -> Double { cpuSeconds() + cpuSeconds(of: child.processIdentifier) }
 for round in 0..<rounds {
     var notifierRate = 0.0
     var baselineRate = 0.0
+    var notifierMicros = 0.0
+    var baselineMicros = 0.0
     // Alternate which goes first.
     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+        let cpu = machineCPU()
         if side == 0 {
             baselineRate = Double(requests) / (try await postDirectly(http))
+            baselineMicros = (machineCPU() - cpu) * 1e6 / Double(requests)
         } else {
             notifierRate = Double(requests) / (try await deliverThroughNotifier(round: round))
+            notifierMicros = (machineCPU() - cpu) * 1e6 / Double(requests)
         }
     }
     notifierRates.append(notifierRate)
     baselineRates.append(baselineRate)
     ratios.append(notifierRate / baselineRate)
+    notifierCPU.append(notifierMicros)
+    baselineCPU.append(baselineMicros)
     emit(
         String(
             format:
-                "round %d: deliveries %7.0f webhooks/s through Kafka and the notifier (signed, ledger written)   AsyncHTTPClient alone %7.0f/s   ratio %.2f",
-            round, notifierRate, baselineRate, notifierRate / baselineRate
+                "round %d: deliveries %7.0f webhooks/s through Kafka and the notifier (signed, ledger written)   AsyncHTTPClient alone %7.0f/s   ratio %.2f   CPU per request %.0f µs vs %.0f µs (ratio %.2f)",
+            round, notifierRate, baselineRate, notifierRate / baselineRate, notifierMicros, baselineMicros, baselineMicros / notifierMicros
         )
     )
 }
-try await http.shutdown()
+try await http.shutdown().get()
 emit(
     String(
         format: "deliveries: median %.0f webhooks/s, AsyncHTTPClient alone median %.0f/s, median ratio %.2f (%d rounds)",
@@ -231,9 +254,10 @@ var section = BenchSection(
         \(requests.formatted()) notification requests are produced to `triage.notification-requests` (8 partitions, embedded broker in a child \
         process) while a `Notifier` (max_concurrency \(concurrency)) delivers each as a signed webhook POST to a local Hummingbird receiver \
         and writes its ledger; timed from the first request produced until the receiver has counted all of them. Baseline, same run, same \
-        receiver: the same number of POSTs sent straight with AsyncHTTPClient, \(concurrency) at a time. \(rounds) rounds, alternating which \
+        receiver: the same number of POSTs sent straight with AsyncHTTPClient, \(concurrency) at a time — the request the notifier sent \
+        first (one delivery before the rounds), its body and headers as the receiver got them, sent again. \(rounds) rounds, alternating which \
         goes first (the broker and the joined notifier are up, idle, during the baseline); the medians are reported, the ratio being the \
-        median of the rounds' ratios. The breach → webhook figure runs a real \
+        median of the rounds' ratios. CPU per request: the CPU time of this process and of the broker child during each side of a round, divided by the requests. The breach → webhook figure runs a real \
         escalator too: \(breaches.formatted()) Sev A deadlines fall due at \(breachRate)/s; latency = webhook received minus deadline (HdrHistogram).
         """
 )
@@ -244,11 +268,22 @@ section.figures.append(
         ratioMeaning: "median of the rounds' figure / baseline", notes: "target ≥ 0.7"
     )
 )
+section.figures.append(
+    BenchFigure(
+        name: "CPU per delivery (this process + broker)", value: median(notifierCPU), unit: "µs",
+        baselineName: "AsyncHTTPClient alone, CPU per request", baselineValue: median(baselineCPU),
+        ratioMeaning: "median of the rounds / median of the baseline's rounds (lower is better)",
+        notes: "the sender, the receiver and (through the notifier) the producer of the requests all count"
+    )
+)
 for (name, value) in [("p50", lag.p50), ("p99", lag.p99), ("p99.9", lag.p999), ("max", lag.max)] {
     section.figures.append(BenchFigure(name: "breach → webhook received \(name)", value: value, unit: "ms"))
 }
 section.notes.append(
     "all rounds — through the notifier: \(notifierRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); AsyncHTTPClient alone: \(baselineRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", "))"
+)
+section.notes.append(
+    "CPU per request, µs — through the notifier: \(notifierCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")); AsyncHTTPClient alone: \(baselineCPU.map { String(format: "%.0f", $0) }.joined(separator: ", "))"
 )
 section.notes.append("\(lag.count) of \(breaches) breach webhooks received.")
 report.add(section)

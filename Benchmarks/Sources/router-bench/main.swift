@@ -461,6 +461,10 @@ struct RouterRun {
 var routerRuns: [RouterRun] = []
 var relayRuns: [LatencySummary] = []
 var ratios: [Double] = []
+/// CPU microseconds per offered incident (this process and the broker child) while offering, by round.
+var routerCPU: [Double] = []
+var relayCPU: [Double] = []
+func machineCPU() -> Double { cpuSeconds() + cpuSeconds(of: child.processIdentifier) }
 for round in 0..<rounds {
     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
         if side == 0 {
@@ -468,14 +472,18 @@ for round in 0..<rounds {
             // fetches slow down as its logs grow.
             let router = try await startRouter(routerTopics(round == 0 ? nil : "bench.r\(round)"), name: "r\(round)", client: client)
             emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
+            let cpu = machineCPU()
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
+            routerCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             routerRuns.append(
                 RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
             await stopRouter(router)
         } else {
             let relays = try await startRelay("bench.r\(round)", client: client)
             emit("round \(round): offering \(total) records at \(rate)/s through the router's shape without its logic (relay) ...")
+            let cpu = machineCPU()
             relayRuns.append(try await offerToRelay(direct: false, prefix: "bench.r\(round)"))
+            relayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             await stopRelay(relays)
         }
         try await Task.sleep(for: .seconds(1))
@@ -483,8 +491,8 @@ for round in 0..<rounds {
     ratios.append(routerRuns.last!.assigned.p99 / relayRuns.last!.p99)
     emit(
         String(
-            format: "round %d: Opened → Assigned p99 %.1f ms, relay p99 %.1f ms, ratio %.2f", round, routerRuns.last!.assigned.p99,
-            relayRuns.last!.p99, ratios.last!))
+            format: "round %d: Opened → Assigned p99 %.1f ms, relay p99 %.1f ms, ratio %.2f; CPU per incident %.0f µs, relay %.0f µs",
+            round, routerRuns.last!.assigned.p99, relayRuns.last!.p99, ratios.last!, routerCPU.last!, relayCPU.last!))
 }
 /// The run with the median p99 (its other figures go with it).
 let routerRun = median(routerRuns, by: \.assigned.p99)
@@ -557,7 +565,7 @@ var section = BenchSection(
         the router and the relay (with its first stage) stopped, then a fresh router instance (same agents, 200-incident warm-up) and a \
         fresh relay, each on topics of their own (the embedded broker's fetches slow down as its logs grow), offered \
         \(slowRate.formatted())/s for \(seconds) s each (\(slowTotal.formatted()) incidents, each closed 200 later); the router's figure \
-        against the relay's. The desk figure is the pure routing policy (one desk of 50 agents) \
+        against the relay's. CPU per incident: the CPU time of this process and of the broker child while the rate is offered, divided by the incidents (or relay records) offered — what the machine spends per incident, harness included. The desk figure is the pure routing policy (one desk of 50 agents) \
         against round-robin assignment; the core-write figure is one team's stored core (50 agents, 60 incidents) written by the \
         router's direct JSON writer against `JSONEncoder`.
         """
@@ -610,6 +618,14 @@ section.figures.append(
 )
 section.figures.append(
     BenchFigure(
+        name: "CPU per incident at \(rate.formatted())/s (this process + broker)", value: median(routerCPU), unit: "µs",
+        baselineName: "relay, CPU per record", baselineValue: median(relayCPU),
+        ratioMeaning: "median of the rounds / median of the relay's rounds (lower is better)",
+        notes: "2 cores give \(Int(2e6 / Double(rate))) µs per incident at this rate, for everything"
+    )
+)
+section.figures.append(
+    BenchFigure(
         name: "Opened → Assigned p50 at \(slowRate.formatted())/s", value: slowAssigned.p50, unit: "ms",
         baselineName: "relay p50 at \(slowRate.formatted())/s", baselineValue: slowRelay.p50,
         ratioMeaning: "figure / baseline: what the router's own work adds"
@@ -632,7 +648,8 @@ section.figures.append(
 section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.count) one-hop and \(relay.count) relay baseline records.")
 section.notes.append(
     "all rounds at \(rate.formatted())/s — Opened → Assigned p99: \(routerRuns.map { String(format: "%.1f", $0.assigned.p99) }.joined(separator: ", ")) ms; "
-        + "relay p99: \(relayRuns.map { String(format: "%.1f", $0.p99) }.joined(separator: ", ")) ms; ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", "))"
+        + "relay p99: \(relayRuns.map { String(format: "%.1f", $0.p99) }.joined(separator: ", ")) ms; ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); "
+        + "CPU per incident, router: \(routerCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs, relay: \(relayCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs"
 )
 section.notes.append(
     "at \(slowRate.formatted())/s: \(slowAssigned.count) of \(slowTotal) incidents assigned; \(slowRelay.count) relay baseline records.")
