@@ -320,6 +320,8 @@ final class ConsumerCore: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     private let maximumBatchSize: Int
     private let revocationTimeout: Duration
+    /// `partition.assignment.strategy` as configured (overrides included).
+    private let assignmentStrategy: String
     private let closeStarted = Atomic<Bool>(false)
     /// Set on the first assignment callback (driver thread only).
     private var wasAssigned = false
@@ -358,6 +360,7 @@ final class ConsumerCore: @unchecked Sendable {
         }
         self.maximumBatchSize = configuration.maximumBatchSize
         self.revocationTimeout = configuration.revocationTimeout
+        self.assignmentStrategy = properties.last { $0.0 == "partition.assignment.strategy" }?.1 ?? "range,roundrobin"
         // Everything (errors, rebalances, records) arrives on the consumer queue.
         rd_kafka_poll_set_consumer(pointer)
         self.consumerQueue = rd_kafka_queue_get_consumer(pointer)
@@ -550,7 +553,8 @@ final class ConsumerCore: @unchecked Sendable {
         _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
     ) {
         let pointer = handle.pointer
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(pointer)) == "COOPERATIVE"
+        let cooperative = Self.isCooperative(
+            reported: rd_kafka_rebalance_protocol(pointer).map { String(cString: $0) }, configuredStrategy: assignmentStrategy)
         let partitions = Self.partitions(in: list).sorted()
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -601,6 +605,17 @@ final class ConsumerCore: @unchecked Sendable {
                 logIfError(rd_kafka_assign(pointer, nil), "unassign")
             }
         }
+    }
+
+    /// Whether the group rebalances incrementally: the protocol librdkafka reports, or, when it
+    /// reports none (`rd_kafka_rebalance_protocol` returns NULL when the group cannot answer; a
+    /// consumer closing on a loaded machine got it inside a rebalance callback, and reading it as
+    /// a C string crashed the process), what the configured assignors imply: cooperative only if
+    /// every one is cooperative, as librdkafka requires.
+    static func isCooperative(reported: String?, configuredStrategy: String) -> Bool {
+        if let reported { return reported == "COOPERATIVE" }
+        let assignors = configuredStrategy.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return !assignors.isEmpty && assignors.allSatisfy { $0 == "cooperative-sticky" }
     }
 
     private func logIfError(_ error: OpaquePointer?, _ what: String) {
