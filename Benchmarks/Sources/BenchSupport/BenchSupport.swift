@@ -47,10 +47,20 @@ public func residentBytes() -> Int {
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
-/// CPU seconds (user + system) used so far by process `pid` (`nil`: this one), from /proc/<pid>/stat.
-public func cpuSeconds(of pid: Int32? = nil) -> Double {
-    let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8), let end = text.lastIndex(of: ")") else { return 0 }
+/// CPU seconds (user + system) used so far by this process.
+public func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds used so far by this process and by `child` (the broker child of ``ChildBroker``):
+/// what the machine spent on the benchmark, harness and broker included.
+public func cpuSeconds(withChild child: Process) -> Double { cpuSeconds() + cpuSeconds(of: child.processIdentifier) }
+
+/// CPU seconds (user + system) used so far by process `pid`, from /proc/<pid>/stat (clock ticks).
+public func cpuSeconds(of pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = text.lastIndex(of: ")") else { return 0 }
     // After the command name in parentheses: state is field 3; utime and stime are fields 14 and 15.
     let fields = text[text.index(after: end)...].split(separator: " ")
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }

@@ -160,7 +160,6 @@ var ratios: [Double] = []
 /// CPU microseconds per request (this process and the broker child), by round.
 var notifierCPU: [Double] = []
 var baselineCPU: [Double] = []
-func machineCPU() -> Double { cpuSeconds() + cpuSeconds(of: child.processIdentifier) }
 for round in 0..<rounds {
     var notifierRate = 0.0
     var baselineRate = 0.0
@@ -168,13 +167,13 @@ for round in 0..<rounds {
     var baselineMicros = 0.0
     // Alternate which goes first.
     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
-        let cpu = machineCPU()
+        let cpu = cpuSeconds(withChild: child)
         if side == 0 {
             baselineRate = Double(requests) / (try await postDirectly(http))
-            baselineMicros = (machineCPU() - cpu) * 1e6 / Double(requests)
+            baselineMicros = (cpuSeconds(withChild: child) - cpu) * 1e6 / Double(requests)
         } else {
             notifierRate = Double(requests) / (try await deliverThroughNotifier(round: round))
-            notifierMicros = (machineCPU() - cpu) * 1e6 / Double(requests)
+            notifierMicros = (cpuSeconds(withChild: child) - cpu) * 1e6 / Double(requests)
         }
     }
     notifierRates.append(notifierRate)

@@ -464,7 +464,6 @@ var ratios: [Double] = []
 /// CPU microseconds per offered incident (this process and the broker child) while offering, by round.
 var routerCPU: [Double] = []
 var relayCPU: [Double] = []
-func machineCPU() -> Double { cpuSeconds() + cpuSeconds(of: child.processIdentifier) }
 for round in 0..<rounds {
     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
         if side == 0 {
@@ -472,18 +471,18 @@ for round in 0..<rounds {
             // fetches slow down as its logs grow.
             let router = try await startRouter(routerTopics(round == 0 ? nil : "bench.r\(round)"), name: "r\(round)", client: client)
             emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
-            let cpu = machineCPU()
+            let cpu = cpuSeconds(withChild: child)
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
-            routerCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
+            routerCPU.append((cpuSeconds(withChild: child) - cpu) * 1e6 / Double(total))
             routerRuns.append(
                 RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
             await stopRouter(router)
         } else {
             let relays = try await startRelay("bench.r\(round)", client: client)
             emit("round \(round): offering \(total) records at \(rate)/s through the router's shape without its logic (relay) ...")
-            let cpu = machineCPU()
+            let cpu = cpuSeconds(withChild: child)
             relayRuns.append(try await offerToRelay(direct: false, prefix: "bench.r\(round)"))
-            relayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
+            relayCPU.append((cpuSeconds(withChild: child) - cpu) * 1e6 / Double(total))
             await stopRelay(relays)
         }
         try await Task.sleep(for: .seconds(1))

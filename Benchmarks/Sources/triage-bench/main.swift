@@ -47,13 +47,6 @@ func threadTicks() -> [String: Int] {
     return result
 }
 
-/// CPU time of the whole process so far (user + system).
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
 func rate(_ seconds: Double) -> Double { Double(count) / seconds }
 func format(_ value: Double) -> String { String(format: "%10.0f msg/s", value) }
 
