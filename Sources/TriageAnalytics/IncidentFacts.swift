@@ -53,10 +53,28 @@ public struct IncidentFacts: Sendable {
     public func jsonBytes(of incident: String) throws -> [UInt8]? {
         try boxes[incident]?.snapshot.jsonBytes()
     }
+
+    /// The incident's snapshot as it stands now, to serialize later (on another task) without
+    /// copying it: the facts copy a shared snapshot before changing it, so what this holds
+    /// never changes. `nil` for an unknown incident.
+    public func frozen(_ incident: String) -> FrozenSnapshot? {
+        boxes[incident].map(FrozenSnapshot.init)
+    }
+}
+
+/// A snapshot held as it was when ``IncidentFacts/frozen(_:)`` was asked for.
+public struct FrozenSnapshot: Sendable {
+    fileprivate let box: SnapshotBox
+
+    public var incidentID: String { box.snapshot.incidentID }
+
+    /// ``IncidentSnapshot/jsonBytes()`` of the held snapshot.
+    public func jsonBytes() throws -> [UInt8] { try box.snapshot.jsonBytes() }
 }
 
 /// A snapshot on the heap (see ``IncidentFacts``). Mutated only while its one reference is
-/// held by one `IncidentFacts` (checked with `isKnownUniquelyReferenced`), hence Sendable.
+/// held by one `IncidentFacts` (checked with `isKnownUniquelyReferenced`; a ``FrozenSnapshot``
+/// is a second reference, so it is never mutated under one), hence Sendable.
 private final class SnapshotBox: @unchecked Sendable {
     var snapshot: IncidentSnapshot
 

@@ -265,4 +265,21 @@ struct FoldTests {
         restored.remove("INC-2")
         #expect(restored.count == 0)
     }
+
+    /// The feed serializes a snapshot after the loop moved on (on the runtime's writer): what
+    /// it froze must be the snapshot as it was, whatever the facts apply meanwhile.
+    @Test func aFrozenSnapshotKeepsItsContentWhileTheFactsChange() throws {
+        var facts = IncidentFacts(rules: rules)
+        var script = Script("INC-1")
+        _ = facts.apply(script.add(.opened(.b, .businessHours), at: minutes(0)))
+        let before = facts["INC-1"]!
+        let frozen = try #require(facts.frozen("INC-1"))
+        #expect(facts.frozen("INC-9") == nil)
+        #expect(facts.apply(script.add(.assigned("agent-1"), at: minutes(2))) != nil)
+        #expect(facts["INC-1"]?.assignedAgentID == "agent-1")
+        let thawed = try IncidentSnapshot(jsonData: Data(frozen.jsonBytes()))
+        #expect(frozen.incidentID == "INC-1" && thawed == before && thawed.assignedAgentID.isEmpty)
+        // And the facts' copy, changed after the freeze, serializes its own content.
+        #expect(try IncidentSnapshot(jsonData: Data(facts.frozen("INC-1")!.jsonBytes())).assignedAgentID == "agent-1")
+    }
 }
