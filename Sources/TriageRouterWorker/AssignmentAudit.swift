@@ -95,6 +95,36 @@ extension AssignmentAuditor {
         }
     }
 
+    /// For each agent found above capacity in `violations` (up to `limit`), every record in
+    /// `ordered` (causal order, as audited) that gave that agent an incident or took one away,
+    /// or changed the weight of one it held, with the agent's load after it: where the load a
+    /// desk never had came from.
+    public static func loadTrails(
+        of violations: [String], in ordered: [AuditedEvent], capacities: [String: Int], policy: RoutingPolicy = RoutingPolicy(),
+        limit: Int = 3
+    ) -> [String] {
+        var agents: [String] = []
+        for violation in violations where violation.contains("above capacity") {
+            if let agent = violation.split(separator: " ").first.map(String.init), !agents.contains(agent) { agents.append(agent) }
+        }
+        let stamp = ISO8601DateFormatter()
+        stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]
+        return agents.prefix(limit).map { agent in
+            var audit = AssignmentAuditor(capacities: capacities, policy: policy)
+            var lines = ["\(agent), capacity \(capacities[agent] ?? 0):"]
+            for record in ordered {
+                let incident = record.event.incidentID
+                let before = audit.holder(of: incident)
+                audit.apply(record.event)
+                guard before == agent || audit.holder(of: incident) == agent else { continue }
+                lines.append(
+                    "  p\(record.partition)@\(record.offset) \(stamp.string(from: record.timestamp)) \(record.event.producer): \(incident) \(describe(record.event)) — load \(audit.load(of: agent)) [\(record.event.eventID.prefix(24))]"
+                )
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
     /// The violations' incidents (up to `limit`), each with its records in partition order.
     public static func histories(of violations: [String], in records: [AuditedEvent], limit: Int = 6) -> [String] {
         var suspects: [String] = []

@@ -101,6 +101,9 @@ public struct AssignmentAuditor: Sendable {
     /// Who holds `incident` now, if anyone.
     public func holder(of incident: String) -> String? { holder[incident] }
 
+    /// The load units `agent` holds now, with the policy's weights.
+    public func load(of agent: String) -> Int { load[agent] ?? 0 }
+
     /// Open incidents nobody holds (call at the end, when there was capacity for all).
     public var unassigned: [String] { open.filter { holder[$0] == nil }.sorted() }
 

@@ -64,6 +64,11 @@ public struct InteropAudit: Sendable {
         }
         result.unassigned = incidents.subtracting(assigned).sorted()
         result.assignmentViolations = audit.violations
+        if !audit.violations.isEmpty {
+            result.violationDetails =
+                AssignmentAuditor.loadTrails(of: audit.violations, in: AssignmentAuditor.causalOrder(distinct), capacities: capacities)
+                + AssignmentAuditor.histories(of: audit.violations, in: distinct)
+        }
         result.warnings = alerts.filter { $0.key.contains("|warning|") }.count
         result.escalations = alerts.filter { $0.key.contains("|escalation|") }.count
         result.repeatedAlerts = alerts.filter { $0.value.count != 1 }.map { "\($0.key) fired \($0.value.count) times" }.sorted()

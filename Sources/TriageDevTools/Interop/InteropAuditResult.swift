@@ -7,6 +7,9 @@ public struct InteropAuditResult: Sendable {
     public var duplicateLifecycleRecords = 0
     public var unassigned: [String] = []
     public var assignmentViolations: [String] = []
+    /// With violations: the load trail of each agent above capacity and the history of each
+    /// incident named, for whoever reads the report.
+    public var violationDetails: [String] = []
     public var warnings = 0
     public var escalations = 0
     public var repeatedAlerts: [String] = []
@@ -99,6 +102,10 @@ public struct InteropAuditResult: Sendable {
         text += "\n| check | measured | must be |\n|---|---:|---:|\n"
         for (name, value, expected) in rows { text += "| \(name) | \(value) | \(expected) |\n" }
         text += "\n" + (failures.isEmpty ? "Result: every check passed.\n" : "Result: FAILED — \(failures.joined(separator: "; "))\n")
+        if !violationDetails.isEmpty {
+            text += "\nWhat the audit replayed behind the assignment inconsistencies (causal order; lifecycle partition@offset, record time, producer):\n\n"
+            text += violationDetails.map { "```\n\($0)\n```\n" }.joined(separator: "\n")
+        }
         return text
     }
 }
