@@ -24,6 +24,14 @@ extension AssignmentAuditor {
     }
 }
 
+extension AssignmentAuditor {
+    /// Feeds one record in its instant (its record time; see "Instants" on the type).
+    public mutating func apply(_ record: AuditedEvent) {
+        enter(instant: record.timestamp.timeIntervalSince1970)
+        apply(record.event)
+    }
+}
+
 /// A lifecycle record as an audit reads it.
 public struct AuditedEvent: Sendable {
     public var timestamp: Date
@@ -115,7 +123,7 @@ extension AssignmentAuditor {
             for record in ordered {
                 let incident = record.event.incidentID
                 let before = audit.holder(of: incident)
-                audit.apply(record.event)
+                audit.apply(record)
                 guard before == agent || audit.holder(of: incident) == agent else { continue }
                 lines.append(
                     "  p\(record.partition)@\(record.offset) \(stamp.string(from: record.timestamp)) \(record.event.producer): \(incident) \(describe(record.event)) — load \(audit.load(of: agent)) [\(record.event.eventID.prefix(24))]"

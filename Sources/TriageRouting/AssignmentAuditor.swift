@@ -5,12 +5,27 @@ public import TriageCore
 /// the end, no open incident forgotten.
 ///
 /// Feed it in topic order per incident; loads are kept per agent with the policy's weights.
+///
+/// **Instants.** A desk publishes one step's decisions together, on the partitions of their
+/// incidents, in the order decided and within the same millisecond of record time: an audit
+/// that merges partitions cannot tell the order of two decisions with the same record time (a
+/// move away from an agent and an assignment to them, one step). Fed with instants
+/// (``enter(instant:)``, which record-based feeding does), an agent's capacity is checked once
+/// an instant is over, against its load then; without, after every assignment.
 public struct AssignmentAuditor: Sendable {
-    public private(set) var violations: [String] = []
+    /// Violations so far, those of the current instant included.
+    public var violations: [String] { found + overCapacity(pending).map(\.violation) }
     public private(set) var assignedCount = 0
     public private(set) var reassignedCount = 0
-    /// Highest load / capacity seen for any agent.
-    public private(set) var maximumLoadRatio = 0.0
+    /// Highest load / capacity seen for any agent (at the end of an instant, when fed with instants).
+    public var maximumLoadRatio: Double { pending.keys.reduce(settledRatio) { max($0, ratio(of: $1)) } }
+
+    private var found: [String] = []
+    private var settledRatio = 0.0
+    /// The current instant, once fed with instants.
+    private var instant: Double?
+    /// Agents given load in the current instant, with the incident that last gave it.
+    private var pending: [String: String] = [:]
 
     private var capacities: [String: Int]
     private var weights: RoutingPolicy
@@ -45,7 +60,7 @@ public struct AssignmentAuditor: Sendable {
             return
         }
         if let current = holder[incident] {
-            violations.append("\(incident) assigned to \(agent) while held by \(current)")
+            found.append("\(incident) assigned to \(agent) while held by \(current)")
             release(incident)
         }
         take(incident, agent)
@@ -77,7 +92,7 @@ public struct AssignmentAuditor: Sendable {
             return false
         }
         if holder[incident] != from {
-            violations.append("\(incident) \(move) \(from) but held by \(holder[incident] ?? "nobody")")
+            found.append("\(incident) \(move) \(from) but held by \(holder[incident] ?? "nobody")")
         }
         release(incident)
         return true
@@ -107,13 +122,39 @@ public struct AssignmentAuditor: Sendable {
     /// Open incidents nobody holds (call at the end, when there was capacity for all).
     public var unassigned: [String] { open.filter { holder[$0] == nil }.sorted() }
 
+    /// What follows happened at `instant` (a record time in seconds): the capacity checks of the
+    /// instant before are settled now.
+    public mutating func enter(instant: Double) {
+        guard instant != self.instant else { return }
+        settle()
+        self.instant = instant
+    }
+
     private mutating func take(_ incident: String, _ agent: String) {
         holder[incident] = agent
         load[agent, default: 0] += weights.weight(of: severity[incident] ?? .c)
+        pending[agent] = incident
+        if instant == nil { settle() }
+    }
+
+    /// Checks the agents given load in the instant that ends.
+    private mutating func settle() {
+        settledRatio = maximumLoadRatio
+        found += overCapacity(pending).map(\.violation)
+        pending = [:]
+    }
+
+    private func ratio(of agent: String) -> Double {
         let capacity = capacities[agent] ?? 0
-        let now = load[agent]!
-        if capacity > 0 { maximumLoadRatio = max(maximumLoadRatio, Double(now) / Double(capacity)) }
-        if now > capacity { violations.append("\(agent) at \(now) load units above capacity \(capacity) after \(incident)") }
+        return capacity > 0 ? Double(load[agent] ?? 0) / Double(capacity) : 0
+    }
+
+    private func overCapacity(_ agents: [String: String]) -> [(agent: String, violation: String)] {
+        agents.sorted { $0.key < $1.key }.compactMap { agent, incident in
+            let (now, capacity) = (load[agent] ?? 0, capacities[agent] ?? 0)
+            guard now > capacity else { return nil }
+            return (agent, "\(agent) at \(now) load units above capacity \(capacity) after \(incident)")
+        }
     }
 
     private mutating func release(_ incident: String) {

@@ -60,7 +60,7 @@ final class AuditLog: Sendable {
     /// creation time, each in its own order: ``AssignmentAuditor/causalOrder(_:)``).
     func causalReplay() -> AssignmentAuditor {
         var audit = AssignmentAuditor(capacities: capacities)
-        for entry in AssignmentAuditor.causalOrder(recorded) { Self.apply(entry.event, to: &audit) }
+        for entry in AssignmentAuditor.causalOrder(recorded) { audit.apply(entry) }
         return audit
     }
 

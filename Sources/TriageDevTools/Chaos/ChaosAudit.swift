@@ -91,8 +91,9 @@ public struct ChaosAudit: Sendable {
         )
         var audit = AssignmentAuditor(capacities: capacities)
         var levels: [String: Set<String>] = [:]  // incident|target|deadline|level → event ids
-        for event in ordered.map(\.event) {
-            audit.apply(event)
+        for record in ordered {
+            audit.apply(record)
+            let event = record.event
             if case .escalated(let escalated) = event.event {
                 let breach = "\(event.incidentID)|\(escalated.target)|\(escalated.breachedDeadline.seconds)"
                 levels["\(breach)|\(escalated.level)", default: []].insert(event.eventID)

@@ -46,7 +46,7 @@ public struct InteropAudit: Sendable {
         var escalatedA: Set<String> = []
         for audited in AssignmentAuditor.causalOrder(distinct) {
             let event = audited.event
-            audit.apply(event)
+            audit.apply(audited)
             switch event.event {
             case .opened(let opened) where opened.severity == Triage_V1_Severity.a: severityA.insert(event.incidentID)
             case .assigned: assigned.insert(event.incidentID)

@@ -103,7 +103,8 @@ public struct InteropAuditResult: Sendable {
         for (name, value, expected) in rows { text += "| \(name) | \(value) | \(expected) |\n" }
         text += "\n" + (failures.isEmpty ? "Result: every check passed.\n" : "Result: FAILED — \(failures.joined(separator: "; "))\n")
         if !violationDetails.isEmpty {
-            text += "\nWhat the audit replayed behind the assignment inconsistencies (causal order; lifecycle partition@offset, record time, producer):\n\n"
+            text +=
+                "\nWhat the audit replayed behind the assignment inconsistencies (causal order; lifecycle partition@offset, record time, producer):\n\n"
             text += violationDetails.map { "```\n\($0)\n```\n" }.joined(separator: "\n")
         }
         return text
