@@ -109,9 +109,10 @@ lines.append("")
 let loads = reports.flatMap { [$0.loadAverageAtStart, $0.loadAverageAtEnd].compactMap { $0 } }
 if let highest = loads.max(), highest > Double(cores) {
     lines.append(
-        "**The machine was shared during this run:** the 1-minute load average reached \(String(format: "%.1f", highest)) on \(cores) cores "
-            + "(other builds and tests ran beside the benchmarks). Absolute figures are pessimistic and noisy; each baseline ran under "
-            + "similar, not identical, load. Each section gives the load average around its benchmark."
+        "**The load was high during this run:** the 1-minute load average reached \(String(format: "%.1f", highest)) on \(cores) cores "
+            + "(the benchmarks' own processes count: the router bench alone keeps both cores busy, and a 1-minute average carries one "
+            + "benchmark's load into the next; anything else running adds to it). Absolute figures are pessimistic and noisy; each "
+            + "baseline ran under similar, not identical, load. Each section gives the load average around its benchmark."
     )
     lines.append("")
 }
