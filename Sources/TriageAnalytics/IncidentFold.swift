@@ -80,6 +80,7 @@ extension IncidentSnapshot {
             customerAccount = opened.customerAccount
             entitlementID = opened.entitlementID
             language = opened.language
+            customerTimeZone = opened.customerTimeZone
             team = opened.team
             parentIncidentID = opened.parentIncidentID
             title = opened.title

@@ -68,6 +68,8 @@ public struct IncidentSnapshot: Sendable, Hashable {
     public var customerAccount = ""
     public var entitlementID = ""
     public var language = ""
+    /// The customer's IANA time zone from Opened (empty in snapshots written before it was kept).
+    public var customerTimeZone = ""
     public var team = ""
     public var parentIncidentID = ""
     public var title = ""

@@ -39,6 +39,8 @@ extension IncidentSnapshot: Codable {
         json.bool(creditRefunded)
         json.key("customer_account")
         json.string(customerAccount, style: .jsonEncoder)
+        json.key("customer_time_zone")
+        json.string(customerTimeZone, style: .jsonEncoder)
         json.key("entitlement_id")
         json.string(entitlementID, style: .jsonEncoder)
         json.key("event_count")
@@ -104,6 +106,7 @@ extension IncidentSnapshot: Codable {
         case incidentID = "incident_id"
         case severity, coverage, product
         case customerAccount = "customer_account"
+        case customerTimeZone = "customer_time_zone"
         case entitlementID = "entitlement_id"
         case language, team
         case parentIncidentID = "parent_incident_id"
@@ -140,6 +143,7 @@ extension IncidentSnapshot: Codable {
         try container.encode(EnumName.coverage(coverage), forKey: .coverage)
         try container.encode(product, forKey: .product)
         try container.encode(customerAccount, forKey: .customerAccount)
+        try container.encode(customerTimeZone, forKey: .customerTimeZone)
         try container.encode(entitlementID, forKey: .entitlementID)
         try container.encode(language, forKey: .language)
         try container.encode(team, forKey: .team)
@@ -181,6 +185,7 @@ extension IncidentSnapshot: Codable {
         coverage = try container.decodeName(.coverage, EnumName.coverage)
         product = try container.decode(String.self, forKey: .product)
         customerAccount = try container.decode(String.self, forKey: .customerAccount)
+        customerTimeZone = try container.decodeIfPresent(String.self, forKey: .customerTimeZone) ?? ""
         entitlementID = try container.decode(String.self, forKey: .entitlementID)
         language = try container.decode(String.self, forKey: .language)
         team = try container.decode(String.self, forKey: .team)

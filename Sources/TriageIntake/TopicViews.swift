@@ -35,6 +35,7 @@ public struct DirectoryEntry: Sendable, Hashable {
         severity = snapshot.severity
         var opened = Opened()
         opened.customerAccount = snapshot.customerAccount
+        opened.customerTimeZone = snapshot.customerTimeZone
         opened.entitlementID = snapshot.entitlementID
         opened.severity = snapshot.severity
         opened.coverage = snapshot.coverage

@@ -282,4 +282,23 @@ struct FoldTests {
         // And the facts' copy, changed after the freeze, serializes its own content.
         #expect(try IncidentSnapshot(jsonData: Data(facts.frozen("INC-1")!.jsonBytes())).assignedAgentID == "agent-1")
     }
+
+    /// The intake builds a split's children from the parent's snapshot when a Kafka-native
+    /// producer opened it (no directory entry): without the customer's time zone the ledger
+    /// refused the split ("opened.customer_time_zone: '' is not an IANA time zone").
+    @Test func theSnapshotKeepsTheCustomersTimeZoneAndOlderSnapshotsReadWithout() throws {
+        var facts = IncidentFacts(rules: rules)
+        var script = Script("INC-1")
+        _ = facts.apply(script.add(.opened(.b, .businessHours), at: minutes(0)))
+        let snapshot = try #require(facts["INC-1"])
+        #expect(snapshot.customerTimeZone == "America/New_York")
+        let json = try snapshot.jsonData()
+        #expect(try IncidentSnapshot(jsonData: json).customerTimeZone == "America/New_York")
+        #expect(String(decoding: json, as: UTF8.self).contains(#""customer_time_zone":"America/New_York""#))
+        // A snapshot stored before the field existed.
+        var object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        object["customer_time_zone"] = nil
+        let older = try IncidentSnapshot(jsonData: try JSONSerialization.data(withJSONObject: object))
+        #expect(older.customerTimeZone.isEmpty && older.customerAccount == snapshot.customerAccount)
+    }
 }

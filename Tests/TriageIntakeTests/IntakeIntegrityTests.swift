@@ -104,6 +104,49 @@ struct IntakeIntegrityTests {
         try await harness.stop()
     }
 
+    /// Regression: an incident a Kafka-native producer opened is known to the intake only from
+    /// its analytics snapshot, which did not keep the customer's time zone; the children of its
+    /// split were built without one and the ledger refused the split with INVALID_ARGUMENT
+    /// ("opened.customer_time_zone: '' is not an IANA time zone"), which the client cannot fix.
+    @Test func anIncidentOpenedOnKafkaCanBeSplitAndItsChildrenKeepTheTimeZone() async throws {
+        let harness = try await Self.harness(credits: 10)
+        let producer = try KafkaProducer(configuration: harness.cluster.producerConfiguration(), logger: harness.cluster.logger)
+        let producing = Task { try await producer.run() }
+        defer { producing.cancel() }
+        var event = IncidentEvent()
+        event.eventID = "native-open-1"
+        event.incidentID = "INC-NATIVE-1"
+        event.producer = "crm-bridge"
+        event.occurredAt = Google_Protobuf_Timestamp(date: Self.later)
+        event.opened = .with {
+            $0.customerAccount = "ACME"; $0.entitlementID = "PACK-1"; $0.product = "billing"; $0.language = "en"
+            $0.severity = .b; $0.coverage = .businessHours; $0.customerTimeZone = "Asia/Tokyo"; $0.title = "sync fails"
+            $0.team = "tier-1"
+        }
+        _ = try await IncidentEventPublisher(producer: producer, topic: harness.topics.incidentEvents).publish(event)
+        try await eventually("the intake sees the incident's snapshot", timeout: .seconds(20)) {
+            harness.instance.incidentState["INC-NATIVE-1"] != nil
+        }
+        #expect(harness.instance.directory["INC-NATIVE-1"] == nil, "known from the snapshot only")
+        let split = try await harness.withClient { intake in
+            try await intake.split(
+                .with {
+                    $0.requestID = "r-native-split"
+                    $0.incidentID = "INC-NATIVE-1"
+                    $0.children = [.with { $0.title = "contacts" }, .with { $0.title = "calendars" }]
+                },
+                metadata: Tokens.metadata(Tokens.acme)
+            )
+        }
+        #expect(split.children.count == 2)
+        for child in split.children.map(\.incidentID) {
+            try await eventually("the directory shows \(child)", timeout: .seconds(20)) { harness.instance.directory[child] != nil }
+            #expect(harness.instance.directory[child]?.opened.customerTimeZone == "Asia/Tokyo")
+            #expect(harness.instance.directory[child]?.opened.parentIncidentID == "INC-NATIVE-1")
+        }
+        try await harness.stop()
+    }
+
     // MARK: 2. Split children are out of a client's reach
 
     @Test func aClientCannotOpenUnderASplitChildsID() async throws {
