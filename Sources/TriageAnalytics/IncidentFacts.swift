@@ -48,12 +48,6 @@ public struct IncidentFacts: Sendable {
         return boxes[incident]!.snapshot.apply(event, rules: rules)
     }
 
-    /// The JSON of an incident's snapshot (``IncidentSnapshot/jsonBytes()``) without copying it
-    /// out of its box; `nil` for an unknown incident.
-    public func jsonBytes(of incident: String) throws -> [UInt8]? {
-        try boxes[incident]?.snapshot.jsonBytes()
-    }
-
     /// The incident's snapshot as it stands now, to serialize later (on another task) without
     /// copying it: the facts copy a shared snapshot before changing it, so what this holds
     /// never changes. `nil` for an unknown incident.

@@ -134,8 +134,9 @@ struct AnalyticsProcessor: StreamProcessor {
     }
 
     mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
-        var touched: [Int32: [String]] = [:]
-        var seen: Set<String> = []  // incident ids are partition keys: one partition each
+        // Each incident once, in the order first touched (incident ids are partition keys).
+        var touched: [(partition: Int32, incident: String)] = []
+        var seen: Set<String> = []
         var duplicates = 0
         var published = 0
         var poisoned = 0
@@ -160,16 +161,11 @@ struct AnalyticsProcessor: StreamProcessor {
                 phase: Self.recordsPhase
             )
             published += 1
-            if seen.insert(event.incidentID).inserted { touched[message.partition, default: []].append(event.incidentID) }
+            if seen.insert(event.incidentID).inserted { touched.append((message.partition, event.incidentID)) }
         }
         // The snapshots are serialized by the runtime's writer once the records are stored, on
         // its task rather than this loop's (a third of a step's work): held as they are now.
-        var snapshots: [(partition: Int32, snapshot: FrozenSnapshot)] = []
-        for (partition, incidents) in touched {
-            for incident in incidents {
-                if let snapshot = facts[partition]?.frozen(incident) { snapshots.append((partition, snapshot)) }
-            }
-        }
+        let snapshots = touched.compactMap { partition, incident in facts[partition]?.frozen(incident).map { (partition, $0) } }
         if !snapshots.isEmpty {
             let (topic, headers) = (topics.incidentState, snapshotHeaders)
             output.write(phase: Self.snapshotsPhase) { [snapshots] _ in

@@ -115,8 +115,7 @@ extension AssignmentAuditor {
         for violation in violations where violation.contains("above capacity") {
             if let agent = violation.split(separator: " ").first.map(String.init), !agents.contains(agent) { agents.append(agent) }
         }
-        let stamp = ISO8601DateFormatter()
-        stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]
+        let line = recordLine()
         return agents.prefix(limit).map { agent in
             var audit = AssignmentAuditor(capacities: capacities, policy: policy)
             var lines = ["\(agent), capacity \(capacities[agent] ?? 0):"]
@@ -125,9 +124,7 @@ extension AssignmentAuditor {
                 let before = audit.holder(of: incident)
                 audit.apply(record)
                 guard before == agent || audit.holder(of: incident) == agent else { continue }
-                lines.append(
-                    "  p\(record.partition)@\(record.offset) \(stamp.string(from: record.timestamp)) \(record.event.producer): \(incident) \(describe(record.event)) — load \(audit.load(of: agent)) [\(record.event.eventID.prefix(24))]"
-                )
+                lines.append("  " + line(record, "\(incident) \(describe(record.event)) — load \(audit.load(of: agent))"))
             }
             return lines.joined(separator: "\n")
         }
@@ -141,12 +138,20 @@ extension AssignmentAuditor {
                 suspects.append(String(word))
             }
         }
-        let stamp = ISO8601DateFormatter()
-        stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]
+        let line = recordLine()
         return suspects.prefix(limit).map { incident in
             records.filter { $0.event.incidentID == incident }.sorted { $0.offset < $1.offset }.map {
-                "\(incident) p\($0.partition)@\($0.offset) \(stamp.string(from: $0.timestamp)) \($0.event.producer): \(describe($0.event)) [\($0.event.eventID.prefix(24))]"
+                "\(incident) " + line($0, describe($0.event))
             }.joined(separator: "\n")
+        }
+    }
+
+    /// How a report lists one record: `p<partition>@<offset> <record time> <producer>: <what> [<event id>]`.
+    private static func recordLine() -> (AuditedEvent, String) -> String {
+        let stamp = ISO8601DateFormatter()
+        stamp.formatOptions = [.withTime, .withColonSeparatorInTime, .withFractionalSeconds]
+        return { record, what in
+            "p\(record.partition)@\(record.offset) \(stamp.string(from: record.timestamp)) \(record.event.producer): \(what) [\(record.event.eventID.prefix(24))]"
         }
     }
 }

@@ -14,7 +14,7 @@ public import TriageCore
 /// an instant is over, against its load then; without, after every assignment.
 public struct AssignmentAuditor: Sendable {
     /// Violations so far, those of the current instant included.
-    public var violations: [String] { found + overCapacity(pending).map(\.violation) }
+    public var violations: [String] { found + overCapacity(pending) }
     public private(set) var assignedCount = 0
     public private(set) var reassignedCount = 0
     /// Highest load / capacity seen for any agent (at the end of an instant, when fed with instants).
@@ -140,7 +140,7 @@ public struct AssignmentAuditor: Sendable {
     /// Checks the agents given load in the instant that ends.
     private mutating func settle() {
         settledRatio = maximumLoadRatio
-        found += overCapacity(pending).map(\.violation)
+        found += overCapacity(pending)
         pending = [:]
     }
 
@@ -149,11 +149,11 @@ public struct AssignmentAuditor: Sendable {
         return capacity > 0 ? Double(load[agent] ?? 0) / Double(capacity) : 0
     }
 
-    private func overCapacity(_ agents: [String: String]) -> [(agent: String, violation: String)] {
+    /// The violations of `agents` (agent → the incident that last gave it load) now above capacity.
+    private func overCapacity(_ agents: [String: String]) -> [String] {
         agents.sorted { $0.key < $1.key }.compactMap { agent, incident in
             let (now, capacity) = (load[agent] ?? 0, capacities[agent] ?? 0)
-            guard now > capacity else { return nil }
-            return (agent, "\(agent) at \(now) load units above capacity \(capacity) after \(incident)")
+            return now > capacity ? "\(agent) at \(now) load units above capacity \(capacity) after \(incident)" : nil
         }
     }
 

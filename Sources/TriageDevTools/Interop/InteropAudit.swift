@@ -44,7 +44,8 @@ public struct InteropAudit: Sendable {
         var alerts: [String: Set<String>] = [:]  // incident|kind|target|deadline|level → event ids
         var severityA: Set<String> = []
         var escalatedA: Set<String> = []
-        for audited in AssignmentAuditor.causalOrder(distinct) {
+        let ordered = AssignmentAuditor.causalOrder(distinct)
+        for audited in ordered {
             let event = audited.event
             audit.apply(audited)
             switch event.event {
@@ -66,7 +67,7 @@ public struct InteropAudit: Sendable {
         result.assignmentViolations = audit.violations
         if !audit.violations.isEmpty {
             result.violationDetails =
-                AssignmentAuditor.loadTrails(of: audit.violations, in: AssignmentAuditor.causalOrder(distinct), capacities: capacities)
+                AssignmentAuditor.loadTrails(of: audit.violations, in: ordered, capacities: capacities)
                 + AssignmentAuditor.histories(of: audit.violations, in: distinct)
         }
         result.warnings = alerts.filter { $0.key.contains("|warning|") }.count
