@@ -7,7 +7,7 @@ public import TriageEntitlements
 public import TriageKafka
 public import TriageOps
 public import TriageSchema
-import TriageStreams
+public import TriageStreams
 
 /// Topics of the entitlement ledger and the intake.
 public struct LedgerTopics: Sendable, Hashable {
@@ -80,7 +80,7 @@ public final class EntitlementLedgerWorker: Service, Sendable {
             processor: LedgerProcessor(policy: policy, topics: topics, figures: figures, answered: answered), consumer: consumer,
             producer: producer,
             configuration: StreamWorkerConfiguration(
-                worker: "ledger", client: client, deadLetterTopic: topics.deadLetter,
+                worker: "ledger", client: client, deadLetterTopic: topics.deadLetter, acceptsOffers: true,
                 restoreObserver: { _, seconds in figures.value.withLock { $0.lastRestoreSeconds = seconds } }
             ),
             health: health, logger: logger
@@ -88,6 +88,11 @@ public final class EntitlementLedgerWorker: Service, Sendable {
     }
 
     public var statistics: LedgerStatistics { figures.value.withLock { $0 } }
+    /// The runtime's figures: partitions held, commands decided as offered by this process.
+    public var runtimeStatistics: StreamWorkerStatistics { worker.statistics }
+
+    /// Commands this process has just stored on the request topic (see ``StreamWorker/offer(_:)``).
+    public func offer(_ requests: [KafkaMessage]) { worker.offer(requests) }
 
     /// Fails fast unless the entitlement state topic exists with the request topic's partition
     /// count, and the reply, directory and lifecycle topics (and `also`) exist. Returns the

@@ -68,6 +68,7 @@ public struct IntakeInstance: Sendable {
             consumer: consumer, producer: producer, client: client, policy: billing, topics: topics, health: health, logger: logger,
             answered: ledgerClient.answered
         )
+        ledgerClient.handRequests(to: ledger.offer)
         entitlements = KeyedTopicView<Entitlement>.entitlements(
             partitions: partitions[topics.entitlements]!, topics: topics, client: client, logger: logger)
         directory = KeyedTopicView<DirectoryEntry>.directory(

@@ -23,6 +23,13 @@ public final class LedgerClient: Service, Sendable {
     private let follower: KafkaTopicFollower
     private let topics: LedgerTopics
     private let waiters: Waiters
+    /// The ledger of this process (``handRequests(to:)``). In a struct: a closure kept as a
+    /// `Mutex`'s value directly is re-wrapped in a reabstraction thunk at every `withLock`, and
+    /// the chain (called at every request) grows without end.
+    private let localLedger = Mutex<LocalLedger?>(nil)
+    private struct LocalLedger {
+        let offer: @Sendable ([KafkaMessage]) -> Void
+    }
     public let timeout: Duration
 
     public init(
@@ -56,6 +63,14 @@ public final class LedgerClient: Service, Sendable {
     public func answered(_ replies: [EntitlementReply]) {
         for reply in replies { waiters.resume(reply) }
     }
+    /// Hands every request, once stored, to `ledger` too (with the partition and offset it was
+    /// stored at): the ledger of this process, which decides it at once if it owns the partition
+    /// and has decided everything before it (``StreamWorker/offer(_:)``), instead of waiting for
+    /// its consumer to fetch it. Set once, before the first call.
+    public func handRequests(to ledger: @escaping @Sendable ([KafkaMessage]) -> Void) {
+        localLedger.withLock { $0 = LocalLedger(offer: ledger) }
+    }
+
     /// Returns once replies are being followed.
     public func ready() async throws { try await follower.waitUntilCaughtUp() }
 
@@ -78,14 +93,27 @@ public final class LedgerClient: Service, Sendable {
         defer { waiters.remove(requestID, slot) }
         // Handed over without waiting for the broker's acknowledgement: the answer can only
         // come after the request was stored, and a failed delivery ends the wait with its error.
-        // Requests of concurrent calls leave in librdkafka's batches.
-        await producer.submit([
-            KafkaProducerMessage(
-                topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes(),
-                headers: traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? []
-            )
-        ]) { error in
-            if let error { slot.fill(.failure(error)) }
+        // Requests of concurrent calls leave in librdkafka's batches. Once stored, the request
+        // goes to this process's ledger as well: if it owns the partition it need not wait for
+        // its consumer's next Fetch (which a broker may hold) to decide it.
+        let message = KafkaProducerMessage(
+            topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes(),
+            headers: traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? []
+        )
+        let ledger = localLedger.withLock { $0 }
+        await producer.submit([message]) { (stored: Result<[KafkaDeliveryReport], KafkaError>) in
+            switch stored {
+            case .failure(let error):
+                slot.fill(.failure(error))
+            case .success(let reports):
+                guard let ledger, let report = reports.first else { return }
+                ledger.offer([
+                    KafkaMessage(
+                        topic: report.topic, partition: report.partition, offset: report.offset, key: message.key, value: message.value,
+                        headers: message.headers, timestamp: report.timestamp
+                    )
+                ])
+            }
         }
         guard let outcome = await slot.wait(timeout: timeout) else {
             throw LedgerUnavailable(

@@ -81,6 +81,34 @@ struct LedgerBatchTests {
         try await harness.stop()
     }
 
+    /// Calls one after another through one intake: once its ledger has decided a command of the
+    /// partition (the grant, which it fetched), each next command is handed to it by its own
+    /// intake as soon as it is stored and decided without waiting for the consumer's Fetch; the
+    /// consumer's copies are not decided again: one command decided per call, one charge each.
+    @Test func commandsOfThisIntakeAreDecidedAsTheyAreStoredAndOnceOnly() async throws {
+        let harness = try await IntakeHarness(clock: TestClock(IntakeServiceTests.purchase.addingTimeInterval(600)))
+        try await harness.grant(IntakeServiceTests.pack("PACK-O", credits: 10))
+        try await harness.waitForEntitlement("PACK-O")
+        let before = harness.instance.ledger.statistics.commands
+        let calls = 8
+        try await harness.withClient { intake in
+            for index in 0..<calls {
+                _ = try await intake.openIncident(openRequest("offered-\(index)"), metadata: Tokens.metadata(Tokens.acme))
+            }
+        }
+        try await eventually("every call's command was offered to the ledger", timeout: .seconds(10)) {
+            let runtime = harness.instance.ledger.runtimeStatistics
+            return runtime.offeredTaken + runtime.offeredPassedOver == calls
+        }
+        #expect(harness.instance.ledger.runtimeStatistics.offeredTaken >= 1, "\(harness.instance.ledger.runtimeStatistics)")
+        try await harness.waitForEntitlement("PACK-O") { $0.charges.count == calls }
+        // Long enough for the consumer to bring its copies of the commands decided as offered.
+        try await Task.sleep(for: .seconds(1))
+        #expect(harness.instance.ledger.statistics.commands - before == calls)
+        #expect(harness.entitlement("PACK-O")?.creditsRemaining == 10 - calls)
+        try await harness.stop()
+    }
+
     /// Twenty OpenIncident calls at once through gRPC (their commands leave together, the ledger
     /// decides them in batches, the answers come back through this intake's own ledger) against
     /// two credits: exactly two open an incident, eighteen are refused with FAILED_PRECONDITION.

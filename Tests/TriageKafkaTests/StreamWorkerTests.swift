@@ -336,6 +336,138 @@ struct StreamWorkerTests {
     }
 }
 
+extension StreamWorkerTests {
+    /// A worker over `fixture.input` whose consumer's empty Fetch is held 3 s by the embedded
+    /// broker: a record offered while that Fetch is parked can only be processed as offered.
+    private func offerFixture(accepting: Bool = true) throws -> (Fixture, StreamWorker<Recorder>, KafkaConsumer, Recorder.Box) {
+        let fixture = try Fixture()
+        var configuration = fixture.cluster.consumerConfiguration(group: uniqueName("offers"), topics: [fixture.input])
+        configuration.fetchMaximumWait = .seconds(3)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: fixture.cluster.logger)
+        let box = Recorder.Box()
+        let worker = StreamWorker(
+            processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
+            configuration: StreamWorkerConfiguration(
+                worker: "recorder", client: fixture.cluster.embedded.clientConfiguration, acceptsOffers: accepting),
+            logger: fixture.cluster.logger
+        )
+        return (fixture, worker, consumer, box)
+    }
+
+    /// Stores `values` in `partition` and returns them as the consumer would read them.
+    private func store(_ values: [String], partition: Int32, with fixture: Fixture) async throws -> [KafkaMessage] {
+        let messages = values.map {
+            KafkaProducerMessage(topic: fixture.input, key: Array("k".utf8), value: Array($0.utf8), partition: partition)
+        }
+        let reports = try await fixture.producer.sendAll(messages)
+        return zip(messages, reports).map { message, report in
+            KafkaMessage(
+                topic: report.topic, partition: report.partition, offset: report.offset, key: message.key, value: message.value,
+                headers: message.headers, timestamp: report.timestamp
+            )
+        }
+    }
+
+    /// Records stored by this process and offered right after are processed at once when they
+    /// continue their partition, and once only: the consumer's copies are skipped; the offsets
+    /// are committed as for fetched records.
+    @Test func offeredRecordsThatContinueTheirPartitionAreProcessedOnceWithoutTheFetch() async throws {
+        let (fixture, worker, consumer, box) = try offerFixture()
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        _ = try await store(["r0"], partition: 0, with: fixture)
+        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
+        // The consumer's next Fetch is parked at the broker for 3 s from about now.
+        try await Task.sleep(for: .milliseconds(300))
+        let offered = try await store(["r1", "r2", "r3", "r4", "r5"], partition: 0, with: fixture)
+        worker.offer(offered)
+        try await eventually("the offered records are processed", timeout: .seconds(20)) { box.values.withLock { $0.count } == 6 }
+        #expect(worker.statistics.offeredTaken == 5)
+        #expect(worker.statistics.offeredPassedOver == 0)
+        // The Fetch returns the same records after its hold: they must not be processed again.
+        let partition = TopicPartition(fixture.input, 0)
+        try await eventually("the offsets are committed", timeout: .seconds(20)) {
+            try await consumer.committedOffsets(for: [partition])[partition] == 6
+        }
+        try await Task.sleep(for: .seconds(4))
+        #expect(box.values.withLock { $0 }.map(\.value) == ["r0", "r1", "r2", "r3", "r4", "r5"])
+        #expect(box.values.withLock { $0 }.map(\.offset) == Array(0...5))
+        // Offered again (a repeat): behind the partition's position, passed over.
+        worker.offer(offered)
+        try await eventually("the repeat is passed over", timeout: .seconds(5)) { worker.statistics.offeredPassedOver == 5 }
+        #expect(box.values.withLock { $0.count } == 6)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// An offered record that does not continue its partition (a record before it was not
+    /// processed yet, or nothing of the partition was) is left to the consumer: every record is
+    /// still processed once, in partition order.
+    @Test func anOfferedRecordAfterAGapIsLeftToTheConsumer() async throws {
+        let (fixture, worker, consumer, box) = try offerFixture()
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        _ = try await store(["r0"], partition: 0, with: fixture)
+        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
+        try await Task.sleep(for: .milliseconds(300))
+        // r1 was stored by "another process" (not offered); r2 is offered; partition 1 has had
+        // nothing processed here, so its first record cannot be placed either.
+        _ = try await store(["r1"], partition: 0, with: fixture)
+        worker.offer(try await store(["r2"], partition: 0, with: fixture))
+        worker.offer(try await store(["p1"], partition: 1, with: fixture))
+        try await eventually("both offers are passed over", timeout: .seconds(5)) { worker.statistics.offeredPassedOver == 2 }
+        #expect(box.values.withLock { $0.count } == 1, "nothing is processed before the consumer brings r1")
+        try await eventually("the consumer brings the rest", timeout: .seconds(20)) { box.values.withLock { $0.count } == 4 }
+        try await Task.sleep(for: .seconds(1))
+        let seen = box.values.withLock { $0 }
+        #expect(seen.filter { $0.partition == 0 }.map(\.value) == ["r0", "r1", "r2"])
+        #expect(seen.filter { $0.partition == 1 }.map(\.value) == ["p1"])
+        #expect(worker.statistics.offeredTaken == 0)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+extension StreamWorkerTests {
+    /// Offers are opt-in: a worker configured without them passes every offer over and reads
+    /// its partitions as it always did.
+    @Test func aWorkerThatDoesNotAcceptOffersLeavesThemToTheConsumer() async throws {
+        let (fixture, worker, consumer, box) = try offerFixture(accepting: false)
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        _ = try await store(["r0"], partition: 0, with: fixture)
+        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
+        try await Task.sleep(for: .milliseconds(300))
+        worker.offer(try await store(["r1"], partition: 0, with: fixture))
+        try await eventually("the offer is passed over", timeout: .seconds(5)) { worker.statistics.offeredPassedOver == 1 }
+        try await eventually("the consumer brings r1", timeout: .seconds(20)) { box.values.withLock { $0.count } == 2 }
+        try await Task.sleep(for: .seconds(1))
+        #expect(box.values.withLock { $0 }.map(\.value) == ["r0", "r1"])
+        #expect(worker.statistics.offeredTaken == 0)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+/// Records what it processes, in order.
+private struct Recorder: StreamProcessor {
+    typealias PartitionState = NoPartitionState
+    final class Box: Sendable {
+        let values = Mutex<[(partition: Int32, offset: Int64, value: String)]>([])
+    }
+    let input: String
+    let box: Box
+    let stateName = "nothing"
+    let changelog: Changelog<NoPartitionState>? = nil
+
+    mutating func assigned(_ states: [Int32: NoPartitionState], output: inout StreamOutput) throws {}
+    mutating func revoked(_ partitions: [Int32]) {}
+    mutating func process(_ records: [KafkaMessage], output: inout StreamOutput) throws {
+        let seen = records.map { ($0.partition, $0.offset, $0.valueString ?? "") }
+        box.values.withLock { $0 += seen }
+    }
+}
+
 /// Hands every record over to be finished later, by the test.
 private struct LateFinisher: StreamProcessor {
     typealias PartitionState = NoPartitionState

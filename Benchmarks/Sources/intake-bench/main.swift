@@ -131,6 +131,7 @@ try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0
                 emit("round \(round): " + line("baseline (publish Opened to Kafka, acks=all)", baselines.last!))
                 continue
             }
+            let offeredBefore = instance.ledger.runtimeStatistics
             opens.append(
                 try await measure { index in
                     let receipt = try await intake.openIncident(
@@ -144,6 +145,10 @@ try await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0
                     incidents.withLock { $0[index] = receipt.incidentID }
                 })
             emit("round \(round): " + line("OpenIncident (gRPC → ledger over Kafka → Opened + directory + state → reply)", opens.last!))
+            let offeredAfter = instance.ledger.runtimeStatistics
+            emit(
+                "  commands decided as this intake stored them: \(offeredAfter.offeredTaken - offeredBefore.offeredTaken); "
+                    + "left to the ledger's consumer: \(offeredAfter.offeredPassedOver - offeredBefore.offeredPassedOver)")
         }
         acks.append(
             try await measure { index in

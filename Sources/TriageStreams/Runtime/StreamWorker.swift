@@ -49,6 +49,9 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     private let counters = Mutex(StreamWorkerStatistics())
     /// Names this instance's fences (with a count of its takeovers).
     private let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
+    /// Records offered by this process (``offer(_:)``) and not yet taken by the loop; the mailbox
+    /// while the worker runs.
+    private let offers = Mutex<(inbox: AsyncStream<Input>.Continuation?, records: [KafkaMessage])>((nil, []))
 
     /// `globalConsumer` reads the processor's ``StreamProcessor/global`` topic (a group of its
     /// own that commits nothing); required when the processor has one.
@@ -70,12 +73,36 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     /// Partitions held, and fencing figures so far.
     public var statistics: StreamWorkerStatistics { counters.withLock { $0 } }
 
+    /// Records this process has just stored in the worker's input partitions, each with the
+    /// partition and offset of its delivery report: processed at once, without waiting for the
+    /// consumer to fetch them, when they are the very next records of a partition this instance
+    /// owns and has processed up to them; otherwise passed over (the consumer delivers them as
+    /// it would have). Either way a record is processed once, in its partition's order: the
+    /// consumer's copy of a record processed as offered is skipped. Only with
+    /// ``StreamWorkerConfiguration/acceptsOffers``; otherwise every offer is passed over.
+    ///
+    /// The short cut of a request/reply hop inside one process (the intake hands its ledger the
+    /// commands it sends): the consumer's next Fetch is not waited for. Called from any thread;
+    /// does not block. Offers made before ``run()`` or after it ended are dropped.
+    public func offer(_ records: [KafkaMessage]) {
+        guard !records.isEmpty else { return }
+        let inbox: AsyncStream<Input>.Continuation? = offers.withLock { state in
+            guard let inbox = state.inbox else { return nil }
+            let wake = state.records.isEmpty
+            state.records.append(contentsOf: records)
+            return wake ? inbox : nil
+        }
+        inbox?.yield(.offered)
+    }
+
     private enum Input: Sendable {
         case kafka(KafkaConsumerEvent, CheckedContinuation<Void, Never>)
         case global([KafkaMessage])
         case tick
         case fenced(Set<Int32>)
         case retake
+        /// ``offer(_:)`` added records to `offers`.
+        case offered
         case failed(any Error)
     }
 
@@ -124,6 +151,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 } catch { inbox.yield(.failed(error)) }
             }
         }
+        offers.withLock { $0.inbox = inbox }
         health.markRunning(true, status: "running")
         for await input in mailbox {
             do {
@@ -143,6 +171,12 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 case .retake:
                     loop.retakeTimer = nil
                     try await loop.retake()
+                case .offered:
+                    let records = offers.withLock { state in
+                        defer { state.records = [] }
+                        return state.records
+                    }
+                    try await loop.take(offered: records)
                 case .failed(let error):
                     throw error
                 }
@@ -152,6 +186,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
             loop.reschedule()
         }
+        offers.withLock { $0 = (nil, []) }
         loop.timer?.cancel()
         loop.retakeTimer?.cancel()
         globalPump?.cancel()
@@ -200,6 +235,16 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         var retakes: [Int32: ContinuousClock.Instant] = [:]
         var retakeTimer: Task<Void, Never>?
         var takeovers = 0
+        /// Per owned input partition, the offset after the last record processed here (fetched
+        /// or offered); unknown until a record of the partition was processed since it came.
+        /// Kept only with ``StreamWorkerConfiguration/acceptsOffers``: a worker nobody offers
+        /// records to pays nothing for it.
+        var next: [TopicPartition: Int64] = [:]
+        let tracksPositions: Bool
+        /// Per partition, the last record processed as offered whose consumer copy has not come
+        /// yet: copies up to it are skipped. Only that window: a record at an offset already
+        /// seen that comes after it (a log truncated and written again) is processed.
+        var offeredThrough: [TopicPartition: Int64] = [:]
 
         init(
             owner: StreamWorker, processor: Processor, writes: OrderedWrites, offsets: OffsetTracker, fences: FenceBook?,
@@ -212,6 +257,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             inputs = Set([processor.input] + processor.additionalInputs)
             self.fences = fences
             self.inbox = inbox
+            tracksPositions = owner.configuration.acceptsOffers
         }
 
         /// Reads the global topic to its end into the processor.
@@ -286,6 +332,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 assigned.subtract(leaving)
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
                 offsets.forget(leaving)
+                forgetPositions(leaving)
                 // A partition number's state goes with the last input partition of that number.
                 let still = Set(assigned.map(\.partition))
                 let gone = Set(leaving.map(\.partition)).filter { owned.contains($0) && !still.contains($0) }.sorted()
@@ -297,12 +344,63 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             case .messages(let batch):
                 try writes.check()
                 let started = ContinuousClock.now
-                let records = batch.filter { owned.contains($0.partition) && assigned.contains(TopicPartition($0.topic, $0.partition)) }
+                var records: [KafkaMessage]
+                var alreadyProcessed = 0
+                if tracksPositions {
+                    records = []
+                    records.reserveCapacity(batch.count)
+                    for record in batch {
+                        let key = TopicPartition(record.topic, record.partition)
+                        guard owned.contains(record.partition), assigned.contains(key) else { continue }
+                        if let through = offeredThrough[key] {
+                            if record.offset <= through {
+                                // Processed as offered before the consumer brought it.
+                                alreadyProcessed += 1
+                                if record.offset == through { offeredThrough[key] = nil }
+                                continue
+                            }
+                            offeredThrough[key] = nil
+                        }
+                        records.append(record)
+                        next[key] = record.offset + 1
+                    }
+                } else {
+                    records = batch.filter { owned.contains($0.partition) && assigned.contains(TopicPartition($0.topic, $0.partition)) }
+                }
                 var output = StreamOutput(offsets: offsets)
                 if !records.isEmpty { try processor.process(records, output: &output) }
                 try await write(output, offsets: records)
-                owner.metrics.processed(batch.count, since: started)
+                owner.metrics.processed(batch.count - alreadyProcessed, since: started)
             }
+        }
+
+        /// Records offered by this process (``StreamWorker/offer(_:)``): the run of each
+        /// partition that continues exactly where its processing stands is processed as one
+        /// step; the rest is left to the consumer.
+        mutating func take(offered: [KafkaMessage]) async throws {
+            guard !offered.isEmpty else { return }
+            try writes.check()
+            let started = ContinuousClock.now
+            let sorted = offered.sorted { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }
+            var records: [KafkaMessage] = []
+            for record in sorted {
+                let key = TopicPartition(record.topic, record.partition)
+                guard tracksPositions, owned.contains(record.partition), assigned.contains(key), next[key] == record.offset else {
+                    continue
+                }
+                records.append(record)
+                next[key] = record.offset + 1
+                offeredThrough[key] = record.offset
+            }
+            owner.counters.withLock { [taken = records.count] in
+                $0.offeredTaken += taken
+                $0.offeredPassedOver += offered.count - taken
+            }
+            guard !records.isEmpty else { return }
+            var output = StreamOutput(offsets: offsets)
+            try processor.process(records, output: &output)
+            try await write(output, offsets: records)
+            owner.metrics.processed(records.count, since: started)
         }
 
         mutating func restore(_ partitions: [Int32]) async throws {
@@ -363,6 +461,15 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             try await writes.begin(output, offsets: offsets)
         }
 
+        /// Partitions handed over or read again from the committed offset: where their
+        /// processing stands is known again from their next record.
+        mutating func forgetPositions(_ partitions: some Sequence<TopicPartition>) {
+            for partition in partitions {
+                next[partition] = nil
+                offeredThrough[partition] = nil
+            }
+        }
+
         /// Another instance's fence came before this one's writes in `partitions`: their
         /// outputs are withheld from now on, and the processor lets them go.
         mutating func fencedOff(_ partitions: Set<Int32>) {
@@ -370,7 +477,9 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             guard !gone.isEmpty else { return }
             processor.revoked(gone)
             owned.subtract(gone)
-            offsets.forget(assigned.filter { gone.contains($0.partition) })
+            let leaving = assigned.filter { gone.contains($0.partition) }
+            offsets.forget(leaving)
+            forgetPositions(leaving)
             for partition in gone { noteFencedOff(partition) }
         }
 
@@ -400,6 +509,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             try await writes.drain()
             let topicPartitions = current.filter { still.contains($0.partition) }
             offsets.forget(topicPartitions)
+            forgetPositions(topicPartitions)
             let committed = try await owner.consumer.committedOffsets(for: topicPartitions)
             for partition in topicPartitions {
                 // -2: librdkafka's "beginning" when the group committed nothing yet.
@@ -459,12 +569,17 @@ public struct StreamWorkerConfiguration: Sendable {
     /// assigned here, how long to wait (for the group to hand it to its real owner) before
     /// taking it over again — a few session timeouts. Default 10 s.
     public var retakeDelay: Duration
+    /// Whether records offered by this process (``StreamWorker/offer(_:)``) are taken: the
+    /// worker then keeps where each partition's processing stands. Default `false`.
+    public var acceptsOffers: Bool
 
     public init(
         worker: String, client: KafkaClientConfiguration, deadLetterTopic: String = TriageTopic.deadLetter, maximumStepsInFlight: Int = 8,
-        retakeDelay: Duration = .seconds(10), restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)? = nil
+        retakeDelay: Duration = .seconds(10), acceptsOffers: Bool = false,
+        restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)? = nil
     ) {
         self.retakeDelay = retakeDelay
+        self.acceptsOffers = acceptsOffers
         self.worker = worker
         self.client = client
         self.deadLetterTopic = deadLetterTopic
@@ -482,4 +597,8 @@ public struct StreamWorkerStatistics: Sendable, Hashable {
     public var fencedOff = 0
     /// Partitions taken over again after being fenced off while still assigned here.
     public var retaken = 0
+    /// Records offered by this process (``StreamWorker/offer(_:)``) processed before the
+    /// consumer delivered them, and offered records left to the consumer.
+    public var offeredTaken = 0
+    public var offeredPassedOver = 0
 }
