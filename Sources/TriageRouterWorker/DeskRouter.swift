@@ -5,7 +5,7 @@ import Synchronization
 public import TriageKafka
 public import TriageOps
 public import TriageRouting
-import TriageStreams
+public import TriageStreams
 
 /// Stage 2 of the router: the single writer of each team's desk, a ``StreamWorker`` running
 /// ``RouterDesks``.
@@ -34,7 +34,7 @@ public final class DeskRouter: Service, Sendable {
         consumer: KafkaConsumer, roster: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration,
         policy: RoutingPolicy, topics: RouterTopics = .init(), routingPartitions: Int, health: WorkerHealth = .init(),
         logger: Logger, retakeDelay: Duration = .seconds(10), time: RouterTime = .system,
-        onDecision: (@Sendable (RoutingDecision) -> Void)? = nil
+        onDecision: (@Sendable (RoutingDecision) -> Void)? = nil, acceptsOffers: Bool = false
     ) {
         let desks = RouterDesks(
             policy: policy, topics: topics, routingPartitions: routingPartitions, counters: counters, onDecision: onDecision,
@@ -44,11 +44,18 @@ public final class DeskRouter: Service, Sendable {
         worker = StreamWorker(
             processor: desks, consumer: consumer, globalConsumer: roster, producer: producer,
             configuration: StreamWorkerConfiguration(
-                worker: "router", client: client, deadLetterTopic: topics.deadLetter, retakeDelay: retakeDelay),
+                worker: "router", client: client, deadLetterTopic: topics.deadLetter, retakeDelay: retakeDelay,
+                acceptsOffers: acceptsOffers),
             health: health, logger: logger
         )
         metrics = worker.metrics
     }
+
+    /// Routing records this process's dispatcher has just stored (``StreamWorker/offer(_:)``;
+    /// taken only with `acceptsOffers`).
+    public func offer(_ records: [KafkaMessage]) { worker.offer(records) }
+    /// The runtime's figures: partitions held, routing records taken as offered.
+    public var runtimeStatistics: StreamWorkerStatistics { worker.statistics }
 
     public var statistics: RouterStatistics {
         var statistics = counters.withLock { $0 }

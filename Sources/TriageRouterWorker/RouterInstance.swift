@@ -52,15 +52,20 @@ public struct RouterInstance: Sendable {
         let rosterConsumer = try consumer("\(group)-roster-\(UUID().uuidString.prefix(8))", topics.agentEvents, commit: false)
         self.rosterConsumer = rosterConsumer
         health = WorkerHealth()
+        // What the dispatcher forwards goes to this instance's desks as soon as it is stored; the
+        // desks take it when they own its partition and are up to it (else their consumer brings it).
+        let forwards = OfferRelay(topic: topics.routing)
         dispatcher = RoutingDispatcher(
             consumer: dispatchConsumer, producer: producer, client: client, topics: topics, routingPartitions: routing,
             defaultTeam: defaultTeam, closedRetention: closedRetention, sweepInterval: indexSweepInterval, notices: notices,
-            logger: logger
+            logger: logger, forwardsTo: forwards
         )
         router = DeskRouter(
             consumer: routingConsumer, roster: rosterConsumer, producer: producer, client: client, policy: policy,
-            topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2, time: time
+            topics: topics, routingPartitions: routing, health: health, logger: logger, retakeDelay: sessionTimeout * 2, time: time,
+            acceptsOffers: true
         )
+        forwards.connect(router.offer)
         services = [
             producer, dispatcher, dispatchConsumer, router, routingConsumer, rosterConsumer,
             ConsumerLagReporter(consumer: dispatchConsumer, worker: "router-dispatcher"),

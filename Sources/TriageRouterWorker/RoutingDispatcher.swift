@@ -8,7 +8,7 @@ public import TriageRouting
 import TriageRoutingEvents
 import TriageSLA
 import TriageSchema
-import TriageStreams
+public import TriageStreams
 
 /// Topics of the router's two stages (docs/architecture.md).
 public struct RouterTopics: Sendable, Hashable {
@@ -77,7 +77,8 @@ public final class RoutingDispatcher: Service, Sendable {
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, topics: RouterTopics = .init(),
         routingPartitions: Int, defaultTeam: String = "general", closedRetention: Duration = .seconds(30 * 86_400),
-        sweepInterval: Duration = .seconds(60), notices: NoticeSettings = NoticeSettings(), health: WorkerHealth = .init(), logger: Logger
+        sweepInterval: Duration = .seconds(60), notices: NoticeSettings = NoticeSettings(), health: WorkerHealth = .init(), logger: Logger,
+        forwardsTo relay: OfferRelay? = nil
     ) {
         let figures = DispatchFigures()
         self.figures = figures
@@ -88,7 +89,8 @@ public final class RoutingDispatcher: Service, Sendable {
         )
         worker = StreamWorker(
             processor: processor, consumer: consumer, producer: producer,
-            configuration: StreamWorkerConfiguration(worker: "router-dispatcher", client: client, deadLetterTopic: topics.deadLetter),
+            configuration: StreamWorkerConfiguration(
+                worker: "router-dispatcher", client: client, deadLetterTopic: topics.deadLetter, storedObserver: relay?.observer),
             health: health, logger: logger
         )
     }

@@ -299,6 +299,7 @@ struct RunningRouter {
     let running: Task<Void, any Error>
     let watchers: [(KafkaConsumer, Task<Void, any Error>)]
     let publisher: IncidentEventPublisher
+    let instance: RouterInstance
 }
 func startRouter(
     _ topics: RouterTopics, name: String, client: KafkaClientConfiguration, watchingForwards: Bool = true
@@ -329,9 +330,13 @@ func startRouter(
     }
     let publisher = IncidentEventPublisher(producer: producer, topic: topics.incidentEvents)
     try await warmUp(publisher, prefix: "W\(name)-")
-    return RunningRouter(group: group, running: running, watchers: watchers, publisher: publisher)
+    return RunningRouter(group: group, running: running, watchers: watchers, publisher: publisher, instance: instance)
 }
 func stopRouter(_ router: RunningRouter) async {
+    let runtime = router.instance.router.runtimeStatistics
+    emit(
+        "            forwards the desks took as their dispatcher stored them: \(runtime.offeredTaken); "
+            + "left to their consumer: \(runtime.offeredPassedOver)")
     await router.group.triggerGracefulShutdown()
     _ = try? await router.running.value
     for (consumer, _) in router.watchers { await consumer.close() }

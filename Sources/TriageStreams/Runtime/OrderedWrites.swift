@@ -59,6 +59,8 @@ final class OrderedWrites: Sendable {
     private let fences: FenceBook?
     /// Told which partitions another instance's fence was found in.
     private let onFenced: @Sendable (Set<Int32>) -> Void
+    /// Told of every phase's records (not dead letters) once stored, with where.
+    private let stored: StreamWorkerConfiguration.StoredObserver?
     private let state = Mutex(State())
     /// Wakes the writer task when a step's first phase was acknowledged.
     private let wake: AsyncStream<Void>.Continuation
@@ -66,8 +68,10 @@ final class OrderedWrites: Sendable {
 
     init(
         producer: KafkaProducer, offsets: OffsetTracker, deadLetterTopic: String, worker: String, maximumInFlight: Int = 8,
-        fences: FenceBook? = nil, onFenced: @escaping @Sendable (Set<Int32>) -> Void = { _ in }
+        fences: FenceBook? = nil, onFenced: @escaping @Sendable (Set<Int32>) -> Void = { _ in },
+        stored: StreamWorkerConfiguration.StoredObserver? = nil
     ) {
+        self.stored = stored
         self.fences = fences
         self.onFenced = onFenced
         self.worker = worker
@@ -110,12 +114,15 @@ final class OrderedWrites: Sendable {
             )
             return ticket
         }
-        if output.derived.isEmpty && fences == nil {
+        if output.derived.isEmpty && fences == nil && stored == nil {
             await producer.submit(first) { [self] error in firstPhaseDelivered(ticket, error: error) }
         } else {
+            let observer = stored
+            let firstRecords = observer == nil ? [] : Array(first.prefix(firstCount))
             await producer.submit(first) { [self] (result: Result<[KafkaDeliveryReport], KafkaError>) in
                 switch result {
                 case .success(let stored):
+                    if let observer, firstCount > 0 { observer.stored(firstRecords, Array(stored.prefix(firstCount))) }
                     fences?.stored(stored)
                     firstPhaseDelivered(ticket, error: nil, stored: Array(stored.prefix(firstCount)))
                 case .failure(let error): firstPhaseDelivered(ticket, error: error)
@@ -162,6 +169,7 @@ final class OrderedWrites: Sendable {
                         if let fences { records = fences.mark(records) }
                         guard !records.isEmpty else { continue }
                         let reports = try await producer.sendAll(records)
+                        stored?.stored(records, reports)
                         if let fences {
                             fences.stored(reports)
                             try await check(fences, reports)

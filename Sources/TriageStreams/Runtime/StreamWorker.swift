@@ -130,7 +130,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         let offsets = OffsetTracker(consumer: consumer)
         let writes = OrderedWrites(
             producer: producer, offsets: offsets, deadLetterTopic: configuration.deadLetterTopic, worker: configuration.worker,
-            maximumInFlight: configuration.maximumStepsInFlight, fences: fences, onFenced: { inbox.yield(.fenced($0)) }
+            maximumInFlight: configuration.maximumStepsInFlight, fences: fences, onFenced: { inbox.yield(.fenced($0)) },
+            stored: configuration.storedObserver
         )
         let writer = Task { await writes.run() }
         var loop = Loop(owner: self, processor: processor, writes: writes, offsets: offsets, fences: fences, inbox: inbox)
@@ -572,12 +573,26 @@ public struct StreamWorkerConfiguration: Sendable {
     /// Whether records offered by this process (``StreamWorker/offer(_:)``) are taken: the
     /// worker then keeps where each partition's processing stands. Default `false`.
     public var acceptsOffers: Bool
+    /// Told of the records of every write phase once the broker stored them (dead letters
+    /// aside), with their delivery reports in the same order: how a worker hands what it wrote
+    /// to another worker of the process that reads it (``OfferRelay``). Called on the
+    /// producer's thread or the writer task; must not block. Default `nil`.
+    public var storedObserver: StoredObserver?
+
+    /// See ``storedObserver``.
+    public struct StoredObserver: Sendable {
+        public let stored: @Sendable (_ records: [KafkaProducerMessage], _ reports: [KafkaDeliveryReport]) -> Void
+        public init(_ stored: @escaping @Sendable (_ records: [KafkaProducerMessage], _ reports: [KafkaDeliveryReport]) -> Void) {
+            self.stored = stored
+        }
+    }
 
     public init(
         worker: String, client: KafkaClientConfiguration, deadLetterTopic: String = TriageTopic.deadLetter, maximumStepsInFlight: Int = 8,
-        retakeDelay: Duration = .seconds(10), acceptsOffers: Bool = false,
+        retakeDelay: Duration = .seconds(10), acceptsOffers: Bool = false, storedObserver: StoredObserver? = nil,
         restoreObserver: (@Sendable (_ records: Int, _ seconds: Double) -> Void)? = nil
     ) {
+        self.storedObserver = storedObserver
         self.retakeDelay = retakeDelay
         self.acceptsOffers = acceptsOffers
         self.worker = worker
