@@ -565,7 +565,9 @@ var section = BenchSection(
         shape without its logic (stage A forwards each record re-keyed by team plus an index record and waits for both acknowledgements; \
         stage B writes a 2-KB state record per team touched, waits, then one output per opened record; a watcher sees the outputs) — \
         what the broker and the shape cost before any routing work; then the same relay fed straight onto its re-keyed topic \
-        (no first stage: what publishing Opened keyed by team would leave). The \(slowRate.formatted())/s figures, after those runs: \
+        (no first stage: what publishing Opened keyed by team would leave). Not the same in one respect: the router's desks take \
+        the forwards of their own instance's dispatcher as they are stored (the runtime's offers; how many, per run, in the output), \
+        while the relay's stage B always waits for its consumer's fetch. The \(slowRate.formatted())/s figures, after those runs: \
         the router and the relay (with its first stage) stopped, then a fresh router instance (same agents, 200-incident warm-up) and a \
         fresh relay, each on topics of their own (the embedded broker's fetches slow down as its logs grow), offered \
         \(slowRate.formatted())/s for \(seconds) s each (\(slowTotal.formatted()) incidents, each closed 200 later); the router's figure \
