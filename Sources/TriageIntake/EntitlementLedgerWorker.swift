@@ -330,7 +330,12 @@ struct LedgerProcessor: StreamProcessor {
                 // to be stored as well.
                 answered?(replies)
                 return try replies.map {
-                    KafkaProducerMessage(topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes())
+                    KafkaProducerMessage(
+                        topic: repliesTopic, key: Array($0.requestID.utf8), value: try $0.serializedBytes(),
+                        headers: [
+                            KafkaHeader(
+                                name: TriageHeader.schema, string: "\(EntitlementReply.protoMessageName); v=\(TriageHeader.schemaVersion)")
+                        ])
                 }
             }
         }

@@ -98,7 +98,10 @@ public final class LedgerClient: Service, Sendable {
         // its consumer's next Fetch (which a broker may hold) to decide it.
         let message = KafkaProducerMessage(
             topic: topics.requests, key: Array(entitlementID.utf8), value: try request.serializedBytes(),
-            headers: traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? []
+            headers: [
+                KafkaHeader(name: TriageHeader.schema, string: "\(EntitlementRequest.protoMessageName); v=\(TriageHeader.schemaVersion)")
+            ]
+                + (traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? [])
         )
         let ledger = localLedger.withLock { $0 }
         await producer.submit([message]) { (stored: Result<[KafkaDeliveryReport], KafkaError>) in

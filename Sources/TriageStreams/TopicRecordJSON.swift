@@ -17,7 +17,8 @@ import TriageSchema
 /// - anything else (an unknown schema, binary state records) prints `valueBase64`, with `schema`
 ///   naming the header when there is one; that is not an error;
 /// - a record whose header names a message it does not decode as prints `error` (the reason),
-///   its `headers` and the raw value.
+///   its `headers` and the raw value;
+/// - a dead letter (a `triage-dlq-…` header) also prints its `headers`, the reason among them.
 public enum TopicRecordJSON {
     /// The keys this adds beside a lifecycle event's own fields.
     public static let metadataKeys = ["topic", "partition", "offset", "key", "timestamp", "schema"]
@@ -80,6 +81,8 @@ public enum TopicRecordJSON {
             object["schema"] = header
             object[base64Key] = value.map { Data($0).base64EncodedString() }
         }
+        // A dead letter says why it is one (and where it came from) in its headers.
+        if message.headers.contains(where: { $0.name.hasPrefix("triage-dlq-") }) { object["headers"] = headers(of: message) }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return ("{}", incident) }
         return (String(decoding: data, as: UTF8.self), incident)
     }

@@ -19,7 +19,8 @@ struct TailCommand: AsyncParsableCommand {
             and `value` (the message as JSON); JSON records (content-type application/json, e.g. \
             \(TriageTopic.analytics)) print their JSON as `value`; anything else (an unknown schema, \
             binary state) prints `valueBase64` with the `schema` header named. A record whose header \
-            names a message it does not decode as prints `error` with its headers.
+            names a message it does not decode as prints `error` with its headers; a dead letter \
+            prints its `headers` too (`triage-dlq-reason`, `-topic`, `-partition`, `-offset`).
 
             Without --follow it stops once it has caught up with every partition. It joins no \
             existing group and commits nothing.

@@ -40,6 +40,16 @@ struct BrokerCommandTests {
                 headers: [KafkaHeader(name: TriageHeader.schema, string: "acme.v1.Thing; v=3")]
             )
         )
+        let dead = try cluster.makeTopic("dead")
+        _ = try await producer.send(
+            KafkaProducerMessage(
+                topic: dead, key: Array("k".utf8), value: binary,
+                headers: [
+                    KafkaHeader(name: "triage-dlq-reason", string: "not a decodable triage.v1.EntitlementRequest"),
+                    KafkaHeader(name: "triage-dlq-topic", string: TriageTopic.entitlementRequests),
+                ]
+            )
+        )
         await producer.close()
 
         func tail(_ topic: String) async throws -> [String: Any] {
@@ -61,6 +71,11 @@ struct BrokerCommandTests {
         let unknown = try await tail(other)
         #expect(unknown["schema"] as? String == "acme.v1.Thing; v=3")
         #expect((unknown["valueBase64"] as? String).flatMap { Data(base64Encoded: $0) }.map(Array.init) == binary, "\(unknown)")
+        #expect(unknown["headers"] == nil)
+        let deadLetter = try await tail(dead)
+        let deadHeaders = deadLetter["headers"] as? [String: String]
+        #expect(deadHeaders?["triage-dlq-reason"] == "not a decodable triage.v1.EntitlementRequest", "\(deadLetter)")
+        #expect(deadHeaders?["triage-dlq-topic"] == TriageTopic.entitlementRequests, "\(deadLetter)")
     }
 
     @Test func publishStampsSlaTimeAndTailPipesIntoExplain() async throws {

@@ -89,6 +89,8 @@ struct LedgerBatchTests {
         let harness = try await IntakeHarness(clock: TestClock(IntakeServiceTests.purchase.addingTimeInterval(600)))
         try await harness.grant(IntakeServiceTests.pack("PACK-O", credits: 10))
         try await harness.waitForEntitlement("PACK-O")
+        // The grant's figures are counted once all its outputs are stored (its state may be seen first).
+        try await eventually("the grant is counted", timeout: .seconds(10)) { harness.instance.ledger.statistics.commands == 1 }
         let before = harness.instance.ledger.statistics.commands
         let calls = 8
         try await harness.withClient { intake in
@@ -106,6 +108,11 @@ struct LedgerBatchTests {
         try await Task.sleep(for: .seconds(1))
         #expect(harness.instance.ledger.statistics.commands - before == calls)
         #expect(harness.entitlement("PACK-O")?.creditsRemaining == 10 - calls)
+        // Commands and answers name their message type (what `triage tail` decodes them by).
+        let requests = try await readAll(harness.topics.requests, count: calls + 1, cluster: harness.cluster)
+        #expect(requests.allSatisfy { $0.header(TriageHeader.schema)?.stringValue == "triage.v1.EntitlementRequest; v=1" })
+        let replies = try await readAll(harness.topics.replies, count: calls + 1, cluster: harness.cluster)
+        #expect(replies.allSatisfy { $0.header(TriageHeader.schema)?.stringValue == "triage.v1.EntitlementReply; v=1" })
         try await harness.stop()
     }
 
