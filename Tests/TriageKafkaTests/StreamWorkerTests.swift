@@ -368,17 +368,25 @@ extension StreamWorkerTests {
         }
     }
 
+    /// Runs the worker, stores "r0" in partition 0 and returns once it was fetched and processed
+    /// and the consumer's next Fetch is parked at the broker (held 6 s from about then).
+    private func startWithFirstRecordFetched(
+        _ fixture: Fixture, _ worker: StreamWorker<Recorder>, _ consumer: KafkaConsumer, _ box: Recorder.Box
+    ) async throws -> (ServiceGroup, Task<Void, any Error>) {
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        _ = try await store(["r0"], partition: 0, with: fixture)
+        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
+        try await Task.sleep(for: .milliseconds(300))
+        return (group, running)
+    }
+
     /// Records stored by this process and offered right after are processed at once when they
     /// continue their partition, and once only: the consumer's copies are skipped; the offsets
     /// are committed as for fetched records.
     @Test func offeredRecordsThatContinueTheirPartitionAreProcessedOnceWithoutTheFetch() async throws {
         let (fixture, worker, consumer, box) = try offerFixture()
-        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
-        let running = Task { try await group.run() }
-        _ = try await store(["r0"], partition: 0, with: fixture)
-        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
-        // The consumer's next Fetch is parked at the broker for 6 s from about now.
-        try await Task.sleep(for: .milliseconds(300))
+        let (group, running) = try await startWithFirstRecordFetched(fixture, worker, consumer, box)
         let offered = try await store(["r1", "r2", "r3", "r4", "r5"], partition: 0, with: fixture)
         worker.offer(offered)
         try await eventually("the offered records are processed", timeout: .seconds(20)) { box.values.withLock { $0.count } == 6 }
@@ -405,11 +413,7 @@ extension StreamWorkerTests {
     /// still processed once, in partition order.
     @Test func anOfferedRecordAfterAGapIsLeftToTheConsumer() async throws {
         let (fixture, worker, consumer, box) = try offerFixture()
-        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
-        let running = Task { try await group.run() }
-        _ = try await store(["r0"], partition: 0, with: fixture)
-        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
-        try await Task.sleep(for: .milliseconds(300))
+        let (group, running) = try await startWithFirstRecordFetched(fixture, worker, consumer, box)
         // r1 was stored by "another process" (not offered); r2 is offered; partition 1 has had
         // nothing processed here, so its first record cannot be placed either.
         _ = try await store(["r1"], partition: 0, with: fixture)
@@ -432,11 +436,7 @@ extension StreamWorkerTests {
     /// its partitions as it always did.
     @Test func aWorkerThatDoesNotAcceptOffersLeavesThemToTheConsumer() async throws {
         let (fixture, worker, consumer, box) = try offerFixture(accepting: false)
-        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
-        let running = Task { try await group.run() }
-        _ = try await store(["r0"], partition: 0, with: fixture)
-        try await eventually("the first record is fetched", timeout: .seconds(60)) { box.values.withLock { $0.count } == 1 }
-        try await Task.sleep(for: .milliseconds(300))
+        let (group, running) = try await startWithFirstRecordFetched(fixture, worker, consumer, box)
         worker.offer(try await store(["r1"], partition: 0, with: fixture))
         try await eventually("the offer is passed over", timeout: .seconds(5)) { worker.statistics.offeredPassedOver == 1 }
         try await eventually("the consumer brings r1", timeout: .seconds(20)) { box.values.withLock { $0.count } == 2 }
