@@ -212,14 +212,20 @@ public final class DevProcessCluster: Sendable {
     /// A loopback port nobody listens on now, below Linux's ephemeral range (32768–60999): a
     /// port the kernel hands out for `bind(0)` is also what it picks as the local port of
     /// outgoing connections (every worker's broker connections), which can take it before the
-    /// child binds it ("already in use (--ops-port)" in a chaos run).
+    /// child binds it ("already in use (--ops-port)" in a chaos run). Never the same port twice in
+    /// one process: two workers started together would otherwise both find a port free that
+    /// neither has bound yet (an interop run's router lost its ops port that way).
     public static func freePort() throws -> Int {
         for _ in 0..<64 {
             let candidate = Int.random(in: 20_000..<32_768)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
             if (try? bound(candidate)) != nil { return candidate }
         }
-        return try bound(0)
+        let port = try bound(0)
+        handedOut.withLock { _ = $0.insert(port) }
+        return port
     }
+    private static let handedOut = Mutex<Set<Int>>([])
 
     private static func bound(_ port: Int) throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -345,9 +345,20 @@ public struct InteropRun: Sendable {
         let start = ContinuousClock.now
         let deadline = start + .seconds(settings.readyTimeout)
         var nextProbe = start + .seconds(15)
+        var retriedPort = false
         while ContinuousClock.now < deadline {
             guard let worker = cluster.workers.first(where: { $0.name == name }) else { throw DevProcessError("no worker \(name)") }
             if let termination = worker.process.termination {
+                // Its ops port was taken between the check and its bind (by a process outside
+                // this run): once more, on another port.
+                if !retriedPort, let log = try? String(contentsOfFile: worker.log, encoding: .utf8),
+                    log.contains("already in use (--ops-port)")
+                {
+                    retriedPort = true
+                    say("  \(name) found its ops port taken; starting it again on another")
+                    try cluster.restart(name)
+                    continue
+                }
                 throw DevProcessError("\(name) exited (\(termination)) before it was ready; see \(worker.log)")
             }
             if await Self.isReady(port: worker.opsPort) { return }
