@@ -6,6 +6,7 @@ import Synchronization
 public import TriageEntitlements
 public import TriageKafka
 public import TriageSchema
+import TriageStreams
 
 /// Why a ledger call did not get an answer.
 public struct LedgerUnavailable: Error, Sendable, CustomStringConvertible {
@@ -23,13 +24,8 @@ public final class LedgerClient: Service, Sendable {
     private let follower: KafkaTopicFollower
     private let topics: LedgerTopics
     private let waiters: Waiters
-    /// The ledger of this process (``handRequests(to:)``). In a struct: a closure kept as a
-    /// `Mutex`'s value directly is re-wrapped in a reabstraction thunk at every `withLock`, and
-    /// the chain (called at every request) grows without end.
-    private let localLedger = Mutex<LocalLedger?>(nil)
-    private struct LocalLedger {
-        let offer: @Sendable ([KafkaMessage]) -> Void
-    }
+    /// Hands stored requests to the ledger of this process (``handRequests(to:)``).
+    private let localLedger: OfferRelay
     public let timeout: Duration
 
     public init(
@@ -41,6 +37,7 @@ public final class LedgerClient: Service, Sendable {
         self.topics = topics
         self.waiters = waiters
         self.timeout = timeout
+        self.localLedger = OfferRelay(topic: topics.requests)
         self.follower = KafkaTopicFollower(topic: topics.replies, partitions: replyPartitions, start: .end, client: client, logger: logger)
         { record in
             guard let value = record.value, let reply = try? EntitlementReply(serializedBytes: Array(value)) else { return }
@@ -68,7 +65,7 @@ public final class LedgerClient: Service, Sendable {
     /// and has decided everything before it (``StreamWorker/offer(_:)``), instead of waiting for
     /// its consumer to fetch it. Set once, before the first call.
     public func handRequests(to ledger: @escaping @Sendable ([KafkaMessage]) -> Void) {
-        localLedger.withLock { $0 = LocalLedger(offer: ledger) }
+        localLedger.connect(ledger)
     }
 
     /// Returns once replies are being followed.
@@ -103,19 +100,11 @@ public final class LedgerClient: Service, Sendable {
             ]
                 + (traceparent.map { [KafkaHeader(name: TriageHeader.traceparent, string: $0)] } ?? [])
         )
-        let ledger = localLedger.withLock { $0 }
+        let localLedger = self.localLedger
         await producer.submit([message]) { (stored: Result<[KafkaDeliveryReport], KafkaError>) in
             switch stored {
-            case .failure(let error):
-                slot.fill(.failure(error))
-            case .success(let reports):
-                guard let ledger, let report = reports.first else { return }
-                ledger.offer([
-                    KafkaMessage(
-                        topic: report.topic, partition: report.partition, offset: report.offset, key: message.key, value: message.value,
-                        headers: message.headers, timestamp: report.timestamp
-                    )
-                ])
+            case .failure(let error): slot.fill(.failure(error))
+            case .success(let reports): localLedger.stored([message], reports)
             }
         }
         guard let outcome = await slot.wait(timeout: timeout) else {

@@ -27,7 +27,8 @@ public final class OfferRelay: Sendable {
         StreamWorkerConfiguration.StoredObserver { [self] records, reports in stored(records, reports) }
     }
 
-    func stored(_ records: [KafkaProducerMessage], _ reports: [KafkaDeliveryReport]) {
+    /// `records` were stored where `reports` say (same order): those of ``topic`` go to the reader.
+    public func stored(_ records: [KafkaProducerMessage], _ reports: [KafkaDeliveryReport]) {
         guard let reader = reader.withLock({ $0 }) else { return }
         var messages: [KafkaMessage] = []
         for (record, report) in zip(records, reports) where report.topic == topic {
