@@ -4,6 +4,12 @@
 // same run. Prints; asserts nothing.
 //
 //   router-bench [--rate 5000] [--slow-rate 1000] [--seconds 10] [--agents 200] [--teams 4]
+//
+// On another broker (it creates its topics; a fresh broker per run, since incident ids repeat):
+//   LD_LIBRARY_PATH=<newer librdkafka> router-bench --bootstrap 127.0.0.1:9092 --broker-pid <pid>
+//
+// It also checks what it measures: every harness consumer reports an offset it skipped, and
+// every run says which incidents were not assigned, or assigned under two event ids.
 import BenchSupport
 import Foundation
 import Logging
@@ -124,12 +130,38 @@ emit(
 
 // MARK: 2. Whole router instance on the embedded broker (child process)
 
-let (bootstrap, child) = try ChildBroker.start(arguments: ["--rounds", String(rounds)])
+/// `--bootstrap HOST:PORT`: a broker of the caller's (say tansu) instead of the embedded one; its
+/// topics are created here, and `--broker-pid` names its process for the CPU figures.
+let externalBootstrap = option("--bootstrap")
+let bootstrap: String
+let child: Process?
+if let externalBootstrap {
+    bootstrap = externalBootstrap
+    child = nil
+} else {
+    let started = try ChildBroker.start(arguments: ["--rounds", String(rounds)])
+    (bootstrap, child) = (started.bootstrap, started.process)
+}
+let brokerPID = child?.processIdentifier ?? Int32(option("--broker-pid", 0))
+let brokerName = child == nil ? "the broker at \(bootstrap)" : "the embedded broker (child process)"
+/// CPU seconds of this process and the broker's (when its process is known).
+func machineCPU() -> Double { cpuSeconds() + (brokerPID > 0 ? cpuSeconds(of: brokerPID) : 0) }
 /// The router's consumers' `fetch.wait.max.ms`: the embedded broker's (10 ms) unless
-/// `--router-fetch-wait-ms` says otherwise. 5 ms (the relay's and the watchers') measured no
-/// better here: twice the fetches, each a scan of the mock's log, slowed its acknowledgements.
-let routerFetchWait = option("--router-fetch-wait-ms").flatMap { Int($0) }.map { Duration.milliseconds($0) } ?? EmbeddedKafka.mockFetchWait
+/// `--router-fetch-wait-ms` says otherwise; on another broker the worker default. 5 ms (the
+/// relay's and the watchers') measured no better on the embedded broker: twice the fetches,
+/// each a scan of the mock's log, slowed its acknowledgements.
+let routerFetchWait =
+    option("--router-fetch-wait-ms").flatMap { Int($0) }.map { Duration.milliseconds($0) }
+    ?? (child == nil ? KafkaClientConfiguration.defaultFetchWait : EmbeddedKafka.mockFetchWait)
 var client = KafkaClientConfiguration(bootstrap: bootstrap, fetchWait: routerFetchWait)
+if child == nil {
+    let admin = try KafkaAdmin(configuration: client, logger: logger)
+    try await admin.createTopics(
+        (fixedTopics + roundTopicNames).map { name, partitions in
+            let compacted = name.hasSuffix("router-state") || name.hasSuffix("routing-index")
+            return KafkaTopicSpecification(name: name, partitions: partitions, configs: compacted ? ["cleanup.policy": "compact"] : [:])
+        })
+}
 if let overrides = ProcessInfo.processInfo.environment["BENCH_RDKAFKA"] {
     for pair in overrides.split(separator: ",") {
         let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -168,7 +200,16 @@ func consuming(
         logger: logger
     )
     let task = Task.detached {
+        // Offsets are contiguous on these topics: a jump means records this consumer never saw.
+        var next: [Int32: Int64] = [:]
         for try await batch in consumer.batches {
+            for message in batch {
+                if let expected = next[message.partition], message.offset != expected {
+                    integrity.withLock { $0.offsetJumps += 1 }
+                    emit("            \(group): \(topic)[\(message.partition)] went from offset \(expected) to \(message.offset)")
+                }
+                next[message.partition] = message.offset + 1
+            }
             try await body(batch)
             if storingOffsets { try consumer.storeOffsets(batch) }
         }
@@ -196,6 +237,44 @@ func incidentEvent(_ message: KafkaMessage, ofType type: String) -> IncidentEven
 
 // Watch the lifecycle topic for Assigned events; the Opened's send time is remembered.
 let openedAt = Mutex<[String: Date]>([:])
+/// The event ids of the Assigned events the watcher saw, per incident (the latencies count the
+/// first only; a repeat with the same event id is at-least-once delivery, another id is not).
+let assignedSeen = Mutex<[String: Set<String>]>([:])
+/// Where the watcher saw each incident's Opened (partition@offset).
+let openedSeen = Mutex<[String: String]>([:])
+/// What the harness found wrong with what it measured, over the whole run.
+struct Integrity {
+    /// Times a harness consumer was handed a record past the next offset it expected.
+    var offsetJumps = 0
+    /// Incidents offered whose Assigned the watcher never saw (within a minute of the last offer).
+    var unassigned = 0
+    /// Incidents the watcher saw assigned under more than one event id.
+    var assignedTwice = 0
+    var text: String {
+        offsetJumps == 0 && unassigned == 0 && assignedTwice == 0
+            ? "every incident offered was seen assigned, under one event id; no harness consumer skipped an offset"
+            : "NOT CLEAN: \(unassigned) incidents never seen assigned, \(assignedTwice) assigned under two event ids, "
+                + "\(offsetJumps) offsets skipped by harness consumers (the run's output names them)"
+    }
+}
+let integrity = Mutex(Integrity())
+/// Says which of the incidents `prefix` 0..<count were not assigned, or assigned more than once.
+func reportUnassigned(_ count: Int, prefix: String) {
+    let seen = assignedSeen.withLock { $0 }
+    let missing = (0..<count).map { "\(prefix)\($0)" }.filter { seen[$0] == nil }
+    let twice = seen.filter { $0.key.hasPrefix(prefix) && $0.value.count > 1 }.map(\.key).sorted()
+    let opened = openedSeen.withLock { $0 }
+    if !missing.isEmpty {
+        emit(
+            "            NOT ASSIGNED: \(missing.count), first \(missing.prefix(5).map { "\($0) (Opened seen at \(opened[$0] ?? "none"))" }.joined(separator: ", "))"
+        )
+    }
+    if !twice.isEmpty { emit("            ASSIGNED MORE THAN ONCE: \(twice.count), first \(twice.prefix(5).joined(separator: ", "))") }
+    integrity.withLock {
+        $0.unassigned += missing.count
+        $0.assignedTwice += twice.count
+    }
+}
 let latencies = Latencies()
 // Stage 1 alone: Opened → forwarded on the routing topic (seen); the Opened's occurred_at is its send time.
 let forwardLatencies = Latencies()
@@ -267,6 +346,7 @@ func offerToRouter(
     let drainDeadline = ContinuousClock.now + .seconds(60)
     while latencies.count < count, ContinuousClock.now < drainDeadline { try await Task.sleep(for: .milliseconds(100)) }
     let routed = (ContinuousClock.now - started).secondsDouble
+    reportUnassigned(count, prefix: prefix)
     // The last 200 are closed too, so the next run starts with desks as empty as the first.
     for index in max(0, count - 200)..<count {
         let closed = IncidentEvent.with {
@@ -310,8 +390,17 @@ func startRouter(
     let group = ServiceGroup(configuration: .init(services: instance.services.map { .init(service: $0) }, logger: logger))
     let running = Task.detached { try await group.run() }
     let watcher = try latencyWatcher("bench-watch-\(name)", topics.incidentEvents, client: client, into: latencies) { message in
+        if message.header(TriageHeader.eventType)?.stringValue == "Opened", let key = message.keyBytes {
+            let id = String(decoding: key, as: UTF8.self)
+            openedSeen.withLock { $0[id] = "\(message.partition)@\(message.offset)" }
+        }
         guard let event = incidentEvent(message, ofType: "Assigned"), case .assigned = event.event else { return nil }
-        return openedAt.withLock { $0[event.incidentID] }?.timeIntervalSince1970
+        guard let sent = openedAt.withLock({ $0[event.incidentID] }) else { return nil }
+        let first = assignedSeen.withLock { seen in
+            defer { seen[event.incidentID, default: []].insert(event.eventID) }
+            return seen[event.incidentID] == nil
+        }
+        return first ? sent.timeIntervalSince1970 : nil
     }
     var watchers = [watcher]
     if watchingForwards {
@@ -476,18 +565,18 @@ for round in 0..<rounds {
             // fetches slow down as its logs grow.
             let router = try await startRouter(routerTopics(round == 0 ? nil : "bench.r\(round)"), name: "r\(round)", client: client)
             emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
-            let cpu = cpuSeconds(withChild: child)
+            let cpu = machineCPU()
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
-            routerCPU.append((cpuSeconds(withChild: child) - cpu) * 1e6 / Double(total))
+            routerCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             routerRuns.append(
                 RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
             await stopRouter(router)
         } else {
             let relays = try await startRelay("bench.r\(round)", client: client)
             emit("round \(round): offering \(total) records at \(rate)/s through the router's shape without its logic (relay) ...")
-            let cpu = cpuSeconds(withChild: child)
+            let cpu = machineCPU()
             relayRuns.append(try await offerToRelay(direct: false, prefix: "bench.r\(round)"))
-            relayCPU.append((cpuSeconds(withChild: child) - cpu) * 1e6 / Double(total))
+            relayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             await stopRelay(relays)
         }
         try await Task.sleep(for: .seconds(1))
@@ -528,6 +617,7 @@ relays = try await startRelay("bench.slow", client: client)
 let slowRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow")
 
 let pipe = pipeLatencies.summary
+emit("checked     \(integrity.withLock { $0.text })")
 emit("stage 1     Opened → forwarded by the dispatcher: \(forward.text)")
 emit(
     String(
@@ -553,8 +643,7 @@ var report = BenchReport(bench: "router-bench")
 var section = BenchSection(
     id: "30-router", title: "Router: Opened → Assigned latency at \(rate.formatted()) incidents/s",
     howMeasured: """
-        A whole `RouterInstance` (dispatcher + router, \(agentCount) agents online in \(teamCount) teams, capacity 30 each) on the embedded \
-        broker (child process); its consumers' fetch wait is \(routerFetchWait.components.seconds * 1000 + routerFetchWait.components.attoseconds / 1_000_000_000_000_000) ms \
+        A whole `RouterInstance` (dispatcher + router, \(agentCount) agents online in \(teamCount) teams, capacity 30 each) on \(brokerName); its consumers' fetch wait is \(routerFetchWait.components.seconds * 1000 + routerFetchWait.components.attoseconds / 1_000_000_000_000_000) ms \
         (the relay's and the watchers' 5 ms). Opened events are offered at a fixed \(rate.formatted())/s for \(seconds) s (\(total.formatted()) incidents, \
         each closed 200 incidents later so agents free up), after a 200-incident warm-up, in \(rounds) rounds alternating with the relay \
         below (which goes first alternates; each round's router and relay on fresh topics and in fresh groups; the figures are the round \
@@ -651,6 +740,7 @@ section.figures.append(
         ratioMeaning: "figure / baseline (lower is better)"
     )
 )
+section.notes.append("checked: \(integrity.withLock { $0.text }).")
 section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.count) one-hop and \(relay.count) relay baseline records.")
 section.notes.append(
     "all rounds at \(rate.formatted())/s — Opened → Assigned p99: \(routerRuns.map { String(format: "%.1f", $0.assigned.p99) }.joined(separator: ", ")) ms; "
@@ -665,5 +755,5 @@ await pipeConsumer.close()
 for (consumer, _) in relays { await consumer.close() }
 for (_, task) in relays { _ = try? await task.value }
 _ = try? await piping.value
-kill(child.processIdentifier, SIGKILL)  // the broker child ignores SIGTERM (librdkafka threads)
+if let child { kill(child.processIdentifier, SIGKILL) }  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
