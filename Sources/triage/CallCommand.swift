@@ -25,9 +25,13 @@ struct CallCommand: AsyncParsableCommand {
               triage call GetIncident '{"incidentId":"INC-…"}'
               triage call Reassign '{"requestId":"r3","incidentId":"INC-…","toQueue":true}' --actor lee
 
-            A failed call prints the gRPC status code and message on stderr and exits 2; for \
-            INVALID_ARGUMENT every field to fix follows on its own line (the google.rpc.BadRequest \
-            field violations of the status details).
+            The answer is printed in protobuf's JSON mapping, which leaves out fields at their zero \
+            value: no "partition" means partition 0, no "creditsRemaining" means none left, no \
+            "creditRefunded" means false.
+
+            A failed call prints the gRPC status code (e.g. FAILED_PRECONDITION) and message on \
+            stderr and exits 2; for INVALID_ARGUMENT every field to fix follows on its own line (the \
+            google.rpc.BadRequest field violations of the status details).
             """
     )
 
@@ -85,7 +89,7 @@ struct CallCommand: AsyncParsableCommand {
                     method, json: json, on: Triage_V1_IncidentIntake.Client(wrapping: client), metadata: metadata, options: options)
             }
         } catch let error as RPCError {
-            var text = "\(error.code): \(error.message)\n"
+            var text = "\(Self.statusName(error.code)): \(error.message)\n"
             // The fields to fix, as the intake sent them in the status details (google.rpc.BadRequest).
             for detail in (try? error.unpackGoogleRPCStatus())?.details ?? [] {
                 guard let request = detail.badRequest else { continue }
@@ -97,6 +101,17 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("the request is not a valid \(method) request in protobuf JSON: \(error)")
         }
         print(output)
+    }
+
+    /// The status code's canonical gRPC name (`FAILED_PRECONDITION`), as docs/intake.md and
+    /// other gRPC tools write it; grpc-swift's own description is `failedPrecondition`.
+    static func statusName(_ code: RPCError.Code) -> String {
+        let names = [
+            "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+            "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
+            "DATA_LOSS", "UNAUTHENTICATED",
+        ]
+        return names.indices.contains(code.rawValue) ? names[code.rawValue] : "CODE_\(code.rawValue)"
     }
 
     static func call(

@@ -182,14 +182,14 @@ struct IntakeProcessTests {
             timeout: .seconds(60)
         )
         #expect(refused == 2)
-        #expect(refusedErrors.contains("failedPrecondition") && refusedErrors.contains("RACE-0"), "\(refusedErrors)")
+        #expect(refusedErrors.contains("FAILED_PRECONDITION: ") && refusedErrors.contains("RACE-0"), "\(refusedErrors)")
         let (denied, _, deniedErrors) = try await runProcess(
             triageExecutable,
             ["call", "--intake", "127.0.0.1:\(ports[1])", "--token", "wrong", "GetIncident", #"{"incidentId":"\#(incident)"}"#],
             timeout: .seconds(60)
         )
         #expect(denied == 2)
-        #expect(deniedErrors.contains("unauthenticated"), "\(deniedErrors)")
+        #expect(deniedErrors.contains("UNAUTHENTICATED: "), "\(deniedErrors)")
 
         for process in intakes { #expect(try await process.stop() == 0, "\(process.output)") }
         _ = try await broker.stop()

@@ -88,14 +88,14 @@ struct SecretsTests {
                 ]
             )
             calls.withLock { $0.append(output + errors) }
-            return (output + errors).contains("unauthenticated")
+            return (output + errors).contains("UNAUTHENTICATED: ")
         }
         let (_, rightOutput, rightErrors) = try await runProcess(
             triageExecutable,
             ["call", "GetIncident", #"{"incident_id": "INC-1"}"#, "--intake", "127.0.0.1:\(port)", "--token", token, "--timeout", "5"]
         )
         calls.withLock { $0.append(rightOutput + rightErrors) }
-        #expect(!(rightOutput + rightErrors).contains("unauthenticated"), "the right token is accepted: \(rightOutput) \(rightErrors)")
+        #expect(!(rightOutput + rightErrors).contains("UNAUTHENTICATED"), "the right token is accepted: \(rightOutput) \(rightErrors)")
 
         try await eventually("the notifier gave up on the refused endpoint", timeout: .seconds(60)) {
             notifier.output.contains("dead-lettered") && notifier.output.contains("INC-SECRET")
