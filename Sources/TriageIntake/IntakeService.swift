@@ -622,12 +622,17 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
         counter.increment()
     }
 
-    /// `INVALID_ARGUMENT` for `.invalidArgument`: the names of the gRPC specification.
-    static func statusName(_ code: RPCError.Code) -> String {
-        String(describing: code).reduce(into: "") { name, character in
-            if character.isUppercase { name += "_" }
-            name += character.uppercased()
-        }
+    /// The status code's name in the gRPC specification (`FAILED_PRECONDITION` for
+    /// `.failedPrecondition`, `INTERNAL` for `.internalError`), as the docs, other gRPC tools and
+    /// every message of Triage's that names a code write it; grpc-swift's own description is the
+    /// Swift case name.
+    public static func statusName(_ code: RPCError.Code) -> String {
+        let names = [
+            "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+            "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
+            "DATA_LOSS", "UNAUTHENTICATED",
+        ]
+        return names.indices.contains(code.rawValue) ? names[code.rawValue] : "CODE_\(code.rawValue)"
     }
 
     /// A call that publishes one event on an existing incident, no ledger involved.

@@ -89,7 +89,7 @@ struct CallCommand: AsyncParsableCommand {
                     method, json: json, on: Triage_V1_IncidentIntake.Client(wrapping: client), metadata: metadata, options: options)
             }
         } catch let error as RPCError {
-            var text = "\(Self.statusName(error.code)): \(error.message)\n"
+            var text = "\(IntakeService.statusName(error.code)): \(error.message)\n"
             // The fields to fix, as the intake sent them in the status details (google.rpc.BadRequest).
             for detail in (try? error.unpackGoogleRPCStatus())?.details ?? [] {
                 guard let request = detail.badRequest else { continue }
@@ -101,17 +101,6 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError("the request is not a valid \(method) request in protobuf JSON: \(error)")
         }
         print(output)
-    }
-
-    /// The status code's canonical gRPC name (`FAILED_PRECONDITION`), as docs/intake.md and
-    /// other gRPC tools write it; grpc-swift's own description is `failedPrecondition`.
-    static func statusName(_ code: RPCError.Code) -> String {
-        let names = [
-            "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-            "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
-            "DATA_LOSS", "UNAUTHENTICATED",
-        ]
-        return names.indices.contains(code.rawValue) ? names[code.rawValue] : "CODE_\(code.rawValue)"
     }
 
     static func call(

@@ -151,7 +151,7 @@ public final class IntakeGateway: Service, Sendable {
     static func refusal(_ error: any Error, action: String, incident: String, logger: Logger) -> ActionOutcome {
         logger.info("intake refused", metadata: ["action": "\(action)", "target": "\(incident)", "error": "\(error)"])
         if let rpc = error as? RPCError {
-            return .refused("The intake refused: \(rpc.code): \(rpc.message)")
+            return .refused("The intake refused: \(IntakeService.statusName(rpc.code)): \(rpc.message)")
         }
         return .refused("The intake could not be reached: \(error)")
     }

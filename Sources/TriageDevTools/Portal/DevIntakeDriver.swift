@@ -124,7 +124,7 @@ public final class DevIntakeDriver: Service, Sendable {
                 } catch let error as RPCError {
                     state.withLock {
                         $0.refused += 1
-                        $0.lastRefusal = "\(error.code): \(error.message)"
+                        $0.lastRefusal = "\(IntakeService.statusName(error.code)): \(error.message)"
                     }
                 }
                 index += 1
