@@ -107,6 +107,15 @@ def submit(driver, form_id, fields=None):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+def answer(driver, form_id, what, fields=None):
+    """Submits the form and waits for the page that answers it (its flash): a refresh before
+    that page came could cancel the POST, and the action would never reach the intake (a CI
+    run's acknowledgement did not). Checks the action was accepted."""
+    submit(driver, form_id, fields)
+    outcome, text = wait(driver, f"the answer to {what}", lambda d: flash(d)[0] and flash(d))
+    check(outcome == "done", f"{what} is accepted ({text})")
+
+
 def tail(topic, incident):
     """The incident's records on `topic`, as `triage tail` prints them."""
     result = subprocess.run(
@@ -288,7 +297,7 @@ def agent_takes_acknowledges_returns_and_closes(driver):
     check(before in ("running", "at_risk", "breached"), f"the first-response clock runs before the acknowledgement ({before})")
     shot(driver, "incident-taken")
 
-    submit(driver, "action-acknowledge")
+    answer(driver, "action-acknowledge", "the acknowledgement")
     def acknowledged(d):
         d.refresh()
         return incident_view(d)["status"] == "acknowledged" and first_response_clock(d) == "stopped"
@@ -296,7 +305,7 @@ def agent_takes_acknowledges_returns_and_closes(driver):
     check(True, f"{incident}: acknowledged, first-response clock stopped")
     shot(driver, "incident-acknowledged")
 
-    submit(driver, "action-reassign", {"to": "queue", "note": "back to the pool"})
+    answer(driver, "action-reassign", "the give-back", {"to": "queue", "note": "back to the pool"})
     def back_in_queue(d):
         d.refresh()
         return incident_view(d)["agent"] in ("", None)
@@ -314,7 +323,7 @@ def agent_takes_acknowledges_returns_and_closes(driver):
         time.sleep(1)
     page(driver, f"/incidents/{incident}")
     wait(driver, f"{incident} held by agent-1 again", held_by_me)
-    submit(driver, "action-close-resolved")
+    answer(driver, "action-close-resolved", "the close")
     def closed(d):
         d.refresh()
         return incident_view(d)["status"] == "closed_resolved"
