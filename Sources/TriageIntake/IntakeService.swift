@@ -123,7 +123,8 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
             }
             // A request id used before: the same request gets the first answer again; another
             // request under it is refused before anything is charged or written. (Two different
-            // requests racing under one id open two incidents: the id is content-derived.)
+            // requests racing under one id open two incidents: the id is content-derived, and a
+            // retry of either is recognised by its own incident, which the view may read late.)
             let requestKey = IntakeIDs.requestKey("open", tenant: tenant.name, scope: message.customerAccount, requestID: requestID)
             var incidentID = IntakeIDs.incident(
                 tenant: tenant.name, account: message.customerAccount, requestID: requestID, fingerprint: fingerprint)
@@ -136,16 +137,22 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 if named.isEmpty { named = own.entitlementID }
             } else if let earlier = dependencies.directory[requestKey] {
                 let differences = OpenRequestIdentity.differences(message, from: earlier)
-                guard differences.isEmpty else {
+                if !differences.isEmpty, let own = await lookupAllowingLag(incidentID) {
+                    // A retry of one of two requests that raced under this id, answered by
+                    // another intake whose record of the incident this view has not read yet.
+                    at = own.openedAt
+                    if named.isEmpty { named = own.entitlementID }
+                } else if !differences.isEmpty {
                     throw IntakeFailure(
                         code: .alreadyExists,
                         message:
                             "request_id \(IntakeValidation.quoted(requestID)) already opened incident \(earlier.incidentID) with a different \(differences.joined(separator: ", ")); use a new request_id for a new incident"
                     )
+                } else {
+                    incidentID = earlier.incidentID
+                    at = earlier.openedAt
+                    if named.isEmpty { named = earlier.entitlementID }
                 }
-                incidentID = earlier.incidentID
-                at = earlier.openedAt
-                if named.isEmpty { named = earlier.entitlementID }
             }
             let eventID = IntakeIDs.event(tenant: tenant.name, incident: incidentID, requestID: requestID, kind: "open")
             if let earlier = answers.answer(for: eventID, as: Triage_V1_IntakeReceipt.self) { return earlier }
@@ -749,7 +756,12 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
     /// ledger before it answered.
     private func recordRequest(_ key: String, _ event: IncidentEvent) async throws {
         guard let requestIndex = dependencies.requestIndex else { return }
-        if let entry = try? DirectoryEntry(event) { dependencies.directory.remember(key, entry) }
+        if let entry = try? DirectoryEntry(event) {
+            dependencies.directory.remember(key, entry)
+            // The ledger wrote the incident's own record before it answered; this intake reads
+            // it at once, so a retry here is never mistaken for another request under the id.
+            dependencies.directory.remember(entry.incidentID, entry)
+        }
         let logger = self.logger
         await requestIndex.producer.submit([
             KafkaProducerMessage(topic: requestIndex.topic, key: Array(key.utf8), value: try event.serializedBytes())

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import MetricsTestKit
 import SwiftProtobuf
 import Testing
+import TriageAnalytics
 import TriageEntitlements
 import TriageIntake
 import TriageKafka
@@ -719,6 +720,81 @@ struct IntakeIntegrityTests {
             let odd = await status { try await intake.openIncident(openRequest("r-odd", account: "Z\u{00FC}rich"), metadata: ops) }
             #expect(odd?.0 == .failedPrecondition && odd?.1.contains("Z\u{00FC}rich") == false, "\(String(describing: odd))")
         }
+        try await harness.stop()
+    }
+
+    /// Two different requests raced under one request id through two intakes, and one is
+    /// retried on the intake that answered the other, before that intake's directory view has
+    /// read the retried request's incident (CI, stop 43: ALREADY_EXISTS "with a different
+    /// title" for a retry). The retry is a retry: the same incident, charged once.
+    @Test func aRetryReachingAnIntakeWhoseViewLagsIsStillARetry() async throws {
+        let harness = try await Self.harness(credits: 10)
+        let acme = Tokens.metadata(Tokens.acme)
+        let cluster = harness.cluster
+        let topics = harness.topics
+        // A second intake on the same ledger whose directory view has not started following.
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let ledger = LedgerClient(
+            producer: producer, client: cluster.embedded.clientConfiguration, replyPartitions: [0, 1], topics: topics,
+            timeout: .seconds(20), logger: cluster.logger)
+        let lagging = KeyedTopicView<DirectoryEntry>.directory(
+            partitions: [0, 1], topics: topics, client: cluster.embedded.clientConfiguration, logger: cluster.logger)
+        let unread = KeyedTopicView<IncidentSnapshot>.incidentState(
+            partitions: [0, 1, 2], topics: topics, client: cluster.embedded.clientConfiguration, logger: cluster.logger)
+        let service = IntakeService(
+            dependencies: IntakeDependencies(
+                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents),
+                ledger: ledger, entitlements: harness.instance.entitlements, directory: lagging, incidentState: unread,
+                requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: { harness.clock.now }
+            ),
+            logger: cluster.logger
+        )
+        let running = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await producer.run() }
+                group.addTask { try await ledger.run() }
+            }
+        }
+        defer { running.cancel() }
+        try await ledger.ready()
+        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
+        let server = GRPCServer(transport: transport, services: [service])
+        let serving = Task { try await server.serve() }
+        defer { server.beginGracefulShutdown() }
+        let port = try #require(try await transport.listeningAddress.ipv4?.port)
+
+        var retitled = openRequest("r-lag")
+        retitled.title = "something else"
+        let other = retitled
+        // One request through the first intake, the other through the second, which cannot see
+        // the first's record yet: both open, as two requests racing would.
+        let first = try await harness.withClient { try await $0.openIncident(other, metadata: acme) }
+        let (second, retry) = try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in
+            let intake = Triage_V1_IncidentIntake.Client(wrapping: client)
+            let second = try await intake.openIncident(openRequest("r-lag"), metadata: acme)
+            // The first request retried here: this view's record of the id names the second
+            // request, and it reads the first's incident only 300 ms from now.
+            let following = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                try await lagging.run()
+            }
+            defer {
+                lagging.stop()
+                following.cancel()
+            }
+            let retry: Result<Triage_V1_IntakeReceipt, any Error>
+            do { retry = .success(try await intake.openIncident(other, metadata: acme)) } catch { retry = .failure(error) }
+            return (second, retry)
+        }
+        #expect(first.incidentID != second.incidentID)
+        #expect((try? retry.get())?.incidentID == first.incidentID, "the retry was answered: \(retry)")
+        // The retry got the first answer: nothing charged twice.
+        try await harness.waitForEntitlement("PACK-1") { $0.creditsRemaining == 8 }
+        #expect(harness.entitlement("PACK-1")?.charges.filter { $0.incidentID == first.incidentID }.count == 1)
+        server.beginGracefulShutdown()
+        try await serving.value
         try await harness.stop()
     }
 }
