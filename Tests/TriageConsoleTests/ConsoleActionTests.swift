@@ -195,6 +195,15 @@ struct ConsoleRoutingTests {
             #expect(queues.body.contains("id=\"queue-depth-tier-1\" data-queue-depth=\"1\""))
             #expect(queues.body.contains("data-oldest-id=\"\(incident)\""))
             #expect(!queues.body.contains("id=\"queue-tier-2\""))  // an agent sees their own team's queue
+            // The rows' names for the live script: it reloads the page when they change.
+            #expect(queues.body.contains("data-live=\"queue-teams\" data-live-reload>tier-1</span>"))
+            let live = try JSONSerialization.jsonObject(with: Data(try await ana.get("/api/live?kinds=queue-teams,agent-ids").body.utf8))
+            let values = (live as? [String: Any])?["values"] as? [String: String]
+            #expect(values?["queue-teams"] == "tier-1", "\(live)")
+            let agentsPage = try await ana.get("/agents").body
+            #expect(
+                values?["agent-ids"].map { agentsPage.contains("data-live=\"agent-ids\" data-live-reload>\($0)</span>") } == true, "\(live)"
+            )
 
             // Take next: a ReassignRequested (only while waiting) for agent-1, by ana; the router assigns it, cause "taken".
             let take = try await ConsoleActionTests.submit(ana, page: "/queues", form: "take-next-tier-1")

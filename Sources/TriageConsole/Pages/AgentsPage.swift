@@ -17,6 +17,7 @@ enum AgentsPage {
     ) -> String {
         var body = """
             <h1>Agents</h1>
+            <span hidden id="agent-ids" data-live="agent-ids" data-live-reload>\(HTML.escape(LiveValues.rowList(agents.map(\.id))))</span>
             <p id="severity-weights" data-a="\(weights.a)" data-b="\(weights.b)" data-c="\(weights.c)">Load is the sum of the weights of the incidents an agent holds: severity A weighs \(weights.a), B \(weights.b), C \(weights.c) load units (the router's policy). An agent gets new work only while load + the incident's weight fits the capacity.</p>
             <table id="agents" class="stack">
             <thead><tr><th>Agent</th><th>Team</th><th>Presence</th><th class="num">Load / capacity</th><th class="optional">By severity</th><th class="optional">Shift</th><th>Holds</th><th></th></tr></thead>

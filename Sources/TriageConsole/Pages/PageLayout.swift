@@ -4,8 +4,9 @@
 ///
 /// Live updates: every element with `data-live="KEY"` gets its text replaced by
 /// `values[KEY]` of `GET /api/live` (polled every ``PageContext/liveIntervalMilliseconds``);
-/// with `data-live-attr="ATTR"` that attribute is set too. A 401 (session expired) goes to the
-/// sign-in page.
+/// with `data-live-attr="ATTR"` that attribute is set too; an element with `data-live-reload`
+/// reloads the page when its value changes (rows appeared or went). A 401 (session expired)
+/// goes to the sign-in page.
 enum PageLayout {
     static func render(title: String, page: String, context: PageContext?, body: String) -> String {
         var html = """
@@ -56,11 +57,19 @@ enum PageLayout {
         """
         (function () {
           var status = document.getElementById('live-status');
+          // Rows came or went: render the page again (a GET, never a form sent again).
+          var reloading = false;
+          function reload() {
+            if (reloading) return;
+            reloading = true;
+            window.location.replace(window.location.pathname + window.location.search);
+          }
           function apply(values) {
             var nodes = document.querySelectorAll('[data-live]');
             for (var i = 0; i < nodes.length; i++) {
               var node = nodes[i], value = values[node.getAttribute('data-live')];
               if (value === undefined) continue;
+              if (node.hasAttribute('data-live-reload') && node.textContent !== value) { reload(); return; }
               if (node.textContent !== value) node.textContent = value;
               var attr = node.getAttribute('data-live-attr');
               if (attr) node.setAttribute(attr, value);

@@ -8,7 +8,10 @@ import Foundation
 /// `#queue-mix-TEAM[data-a][data-b][data-c]`, `form#take-next-TEAM`.
 enum QueuesPage {
     static func render(queues: [TeamQueueSummary], context: PageContext) -> String {
-        var body = "<h1>Queues</h1>\n"
+        // A team whose desk appears later (the router publishes it with its first incident)
+        // would never show on a page that stayed open: the live script reloads when this changes.
+        var body =
+            "<h1>Queues</h1>\n<span hidden id=\"queue-teams\" data-live=\"queue-teams\" data-live-reload>\(HTML.escape(LiveValues.rowList(queues.map(\.team))))</span>\n"
         if queues.isEmpty {
             body += "<p id=\"no-queues\" class=\"muted\">No team desk is known yet (the router publishes one per team).</p>"
             return PageLayout.render(title: "Queues", page: "queues", context: context, body: body)

@@ -4,7 +4,9 @@ import TriageDashboard
 /// The figures `GET /api/live` sends for the pages' `data-live` elements, restricted to what the
 /// person may see: `queue-depth:TEAM`, `queue-oldest:TEAM`, `queue-eligible:TEAM`,
 /// `incident-status:ID`, `incident-agent:ID`, `incident-sla:ID`, `agent-load:ID`,
-/// `agent-presence:ID`, `open-incidents`.
+/// `agent-presence:ID`, `open-incidents`; and two that tell a page its rows are out of date
+/// (the page reloads when one changes): `queue-teams` (the teams with a desk, comma-separated)
+/// and `agent-ids` (the agents shown).
 enum LiveValues {
     struct Payload: Encodable {
         var at: String
@@ -29,7 +31,9 @@ enum LiveValues {
     static func collect(board: ConsoleBoard, access: StaffAccess, scope: Scope = Scope(kinds: nil, ids: nil)) -> [String: String] {
         var values: [String: String] = [:]
         let now = board.now()
-        for queue in scope.wants("queue-") ? board.queues(for: access) : [] {
+        let queues = scope.wants("queue-") ? board.queues(for: access) : []
+        if scope.wants("queue-teams") { values["queue-teams"] = rowList(queues.map(\.team)) }
+        for queue in queues {
             values["queue-depth:\(queue.team)"] = String(queue.depth)
             values["queue-oldest:\(queue.team)"] = queue.oldestSince.map { HTML.duration(now.timeIntervalSince($0)) } ?? "—"
             values["queue-eligible:\(queue.team)"] = String(queue.eligibleOnline)
@@ -45,10 +49,15 @@ enum LiveValues {
             values["incident-sla:\(row.id)"] = IncidentsPage.countdownText(row)
         }
         if scope.wants("open-incidents") { values["open-incidents"] = String(all.filter { !$0.isClosed }.count) }
-        for agent in scope.wants("agent-") ? board.agents(for: access) : [] {
+        let agents = scope.wants("agent-") ? board.agents(for: access) : []
+        if scope.wants("agent-ids") { values["agent-ids"] = rowList(agents.map(\.id)) }
+        for agent in agents {
             values["agent-load:\(agent.id)"] = "\(agent.load) / \(agent.capacity)"
             values["agent-presence:\(agent.id)"] = agent.presence
         }
         return values
     }
+
+    /// The names a page's rows were rendered for, in one order (`queue-teams`, `agent-ids`).
+    static func rowList(_ names: [String]) -> String { names.sorted().joined(separator: ",") }
 }
