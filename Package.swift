@@ -522,7 +522,7 @@ let package = Package(
             name: "TriageIntakeTests",
             dependencies: [
                 "TriageIntake", "TriageEntitlements", "TriageKafka", "TriageKafkaTesting", "TriageSchema", "TriageStreams",
-                "TriageAnalyticsFeed",
+                "TriageAnalytics", "TriageAnalyticsFeed",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -774,13 +774,22 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
 
     /// An incident opened a moment ago (by this intake or another) is in the directory topic
     /// before its open was answered, but this intake's view may be a few milliseconds behind: an
-    /// unknown incident is looked up again for up to `directoryGrace` before it is NOT_FOUND.
+    /// unknown incident is waited for up to `directoryGrace` (in either view, woken by the
+    /// record) before it is NOT_FOUND.
     private func lookupAllowingLag(_ incident: String) async -> DirectoryEntry? {
-        let deadline = ContinuousClock.now + Self.directoryGrace
-        while true {
-            if let entry = lookup(incident) { return entry }
-            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
+        if let entry = lookup(incident) { return entry }
+        let (directory, incidentState) = (dependencies.directory, dependencies.incidentState)
+        return await withTaskGroup(of: DirectoryEntry?.self) { group in
+            group.addTask { await directory.value(for: incident, within: Self.directoryGrace) }
+            group.addTask {
+                await incidentState.value(for: incident, within: Self.directoryGrace) { !$0.customerAccount.isEmpty }.map(
+                    DirectoryEntry.init)
+            }
+            for await entry in group where entry != nil {
+                group.cancelAll()
+                return entry
+            }
+            return nil
         }
     }
 
