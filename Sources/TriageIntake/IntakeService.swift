@@ -834,7 +834,7 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                     "account \(IntakeValidation.quoted(account)) has no entitlement that can pay for an incident now (\(detail))")
             }
         }
-        var last: (rejection: LedgerRejection, entitlementID: String)?
+        var refusals: [(rejection: LedgerRejection, entitlementID: String)] = []
         for entitlementID in candidates {
             let (ledgerCommand, events) = command(entitlementID)
             let answer = try await dependencies.ledger.submit(
@@ -847,13 +847,20 @@ public final class IntakeService: Triage_V1_IncidentIntake.ServiceProtocol, Send
                 for position in answer.events { logPublished(incident: position.incidentID, eventID: position.eventID, kind: "open") }
                 return (entitlementID, answer)
             case .failure(let rejection) where rejection.code == .exhausted || rejection.code == .expired:
-                last = (rejection, entitlementID)
+                refusals.append((rejection, entitlementID))
                 continue
             case .failure(let rejection):
                 throw IntakeFailure(rejection, entitlementID: entitlementID, account: account)
             }
         }
-        throw IntakeFailure(last!.rejection, entitlementID: last!.entitlementID, account: account)
+        // Every candidate was used up or expired meanwhile (opens racing for the last credits):
+        // one candidate's refusal as the ledger said it; several named together, each with its reason.
+        guard refusals.count > 1 else {
+            throw IntakeFailure(refusals[0].rejection, entitlementID: refusals[0].entitlementID, account: account)
+        }
+        throw IntakeFailure.failedPrecondition(
+            "account \(IntakeValidation.quoted(account)) has no entitlement that can pay for an incident now (every one tried was refused: "
+                + refusals.map(\.rejection.message).joined(separator: "; ") + ")")
     }
 
     private func submit(

@@ -730,38 +730,11 @@ struct IntakeIntegrityTests {
     @Test func aRetryReachingAnIntakeWhoseViewLagsIsStillARetry() async throws {
         let harness = try await Self.harness(credits: 10)
         let acme = Tokens.metadata(Tokens.acme)
-        let cluster = harness.cluster
-        let topics = harness.topics
         // A second intake on the same ledger whose directory view has not started following.
-        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
-        let ledger = LedgerClient(
-            producer: producer, client: cluster.embedded.clientConfiguration, replyPartitions: [0, 1], topics: topics,
-            timeout: .seconds(20), logger: cluster.logger)
         let lagging = KeyedTopicView<DirectoryEntry>.directory(
-            partitions: [0, 1], topics: topics, client: cluster.embedded.clientConfiguration, logger: cluster.logger)
-        let unread = KeyedTopicView<IncidentSnapshot>.incidentState(
-            partitions: [0, 1, 2], topics: topics, client: cluster.embedded.clientConfiguration, logger: cluster.logger)
-        let service = IntakeService(
-            dependencies: IntakeDependencies(
-                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents),
-                ledger: ledger, entitlements: harness.instance.entitlements, directory: lagging, incidentState: unread,
-                requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: { harness.clock.now }
-            ),
-            logger: cluster.logger
+            partitions: [0, 1], topics: harness.topics, client: harness.cluster.embedded.clientConfiguration, logger: harness.cluster.logger
         )
-        let running = Task {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await producer.run() }
-                group.addTask { try await ledger.run() }
-            }
-        }
-        defer { running.cancel() }
-        try await ledger.ready()
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
-        let server = GRPCServer(transport: transport, services: [service])
-        let serving = Task { try await server.serve() }
-        defer { server.beginGracefulShutdown() }
-        let port = try #require(try await transport.listeningAddress.ipv4?.port)
+        let second = try await SecondIntake(harness, directory: lagging)
 
         var retitled = openRequest("r-lag")
         retitled.title = "something else"
@@ -769,11 +742,8 @@ struct IntakeIntegrityTests {
         // One request through the first intake, the other through the second, which cannot see
         // the first's record yet: both open, as two requests racing would.
         let first = try await harness.withClient { try await $0.openIncident(other, metadata: acme) }
-        let (second, retry) = try await withGRPCClient(
-            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        ) { client in
-            let intake = Triage_V1_IncidentIntake.Client(wrapping: client)
-            let second = try await intake.openIncident(openRequest("r-lag"), metadata: acme)
+        let (opened, retry) = try await second.withClient { intake in
+            let opened = try await intake.openIncident(openRequest("r-lag"), metadata: acme)
             // The first request retried here: this view's record of the id names the second
             // request, and it reads the first's incident only 300 ms from now.
             let following = Task {
@@ -786,15 +756,108 @@ struct IntakeIntegrityTests {
             }
             let retry: Result<Triage_V1_IntakeReceipt, any Error>
             do { retry = .success(try await intake.openIncident(other, metadata: acme)) } catch { retry = .failure(error) }
-            return (second, retry)
+            return (opened, retry)
         }
-        #expect(first.incidentID != second.incidentID)
+        #expect(first.incidentID != opened.incidentID)
         #expect((try? retry.get())?.incidentID == first.incidentID, "the retry was answered: \(retry)")
         // The retry got the first answer: nothing charged twice.
         try await harness.waitForEntitlement("PACK-1") { $0.creditsRemaining == 8 }
         #expect(harness.entitlement("PACK-1")?.charges.filter { $0.incidentID == first.incidentID }.count == 1)
+        try await second.stop()
+        try await harness.stop()
+    }
+
+    /// An open naming no pack, on an intake whose view still shows credits in two packs that
+    /// concurrent opens used up meanwhile: the refusal names both packs and why, not only the
+    /// last one tried (stop 43's leftover).
+    @Test func anOpenThatLosesEveryPackToConcurrentOpensNamesThemAll() async throws {
+        let harness = try await Self.harness(credits: 1)
+        try await harness.grant(Self.pack("PACK-2", account: "ACME", credits: 1))
+        try await harness.waitForEntitlement("PACK-2")
+        let acme = Tokens.metadata(Tokens.acme)
+        // The second intake's entitlements as they are now, then no longer followed.
+        let stale = KeyedTopicView<Entitlement>.entitlements(
+            partitions: [0, 1, 2], topics: harness.topics, client: harness.cluster.embedded.clientConfiguration,
+            logger: harness.cluster.logger)
+        let following = Task { try await stale.run() }
+        try await stale.ready()
+        #expect(stale["PACK-1"]?.creditsRemaining == 1 && stale["PACK-2"]?.creditsRemaining == 1)
+        stale.stop()
+        _ = try? await following.value
+        let second = try await SecondIntake(harness, entitlements: stale)
+        // Both credits go through the first intake.
+        try await harness.withClient { intake in
+            for request in ["r-a", "r-b"] { _ = try await intake.openIncident(openRequest(request), metadata: acme) }
+        }
+        try await harness.waitForEntitlement("PACK-1") { $0.creditsRemaining == 0 }
+        try await harness.waitForEntitlement("PACK-2") { $0.creditsRemaining == 0 }
+        let refused = try await second.withClient { intake in
+            await status { try await intake.openIncident(openRequest("r-c"), metadata: acme) }
+        }
+        #expect(refused?.0 == .failedPrecondition, "\(String(describing: refused))")
+        let message = refused?.1 ?? ""
+        #expect(message.hasPrefix("account 'ACME' has no entitlement that can pay for an incident now"), "\(message)")
+        #expect(message.contains("PACK-1") && message.contains("PACK-2"), "\(message)")
+        try await second.stop()
+        try await harness.stop()
+    }
+}
+
+/// A second intake on a harness's ledger and topics, with views of its own where a test needs
+/// them to lag (the harness's where not), serving gRPC on a port of its own.
+struct SecondIntake {
+    let port: Int
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let serving: Task<Void, any Error>
+    private let running: Task<Void, any Error>
+
+    init(
+        _ harness: IntakeHarness, directory: KeyedTopicView<DirectoryEntry>? = nil, entitlements: KeyedTopicView<Entitlement>? = nil
+    ) async throws {
+        let cluster = harness.cluster
+        let topics = harness.topics
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        let ledger = LedgerClient(
+            producer: producer, client: cluster.embedded.clientConfiguration, replyPartitions: [0, 1], topics: topics,
+            timeout: .seconds(20), logger: cluster.logger)
+        // Not followed: only what this intake writes itself.
+        let unread = KeyedTopicView<IncidentSnapshot>.incidentState(
+            partitions: [0, 1, 2], topics: topics, client: cluster.embedded.clientConfiguration, logger: cluster.logger)
+        let service = IntakeService(
+            dependencies: IntakeDependencies(
+                tenants: try Tokens.directory(), publisher: IncidentEventPublisher(producer: producer, topic: topics.incidentEvents),
+                ledger: ledger, entitlements: entitlements ?? harness.instance.entitlements,
+                directory: directory ?? harness.instance.directory,
+                incidentState: unread, requestIndex: RequestIndex(producer: producer, topic: topics.directory), now: { harness.clock.now }
+            ),
+            logger: cluster.logger
+        )
+        running = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await producer.run() }
+                group.addTask { try await ledger.run() }
+            }
+        }
+        try await ledger.ready()
+        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
+        let server = GRPCServer(transport: transport, services: [service])
+        self.server = server
+        serving = Task { try await server.serve() }
+        port = try #require(try await transport.listeningAddress.ipv4?.port)
+    }
+
+    func withClient<T: Sendable>(
+        _ body: @Sendable @escaping (Triage_V1_IncidentIntake.Client<HTTP2ClientTransport.Posix>) async throws -> T
+    ) async throws -> T {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in try await body(Triage_V1_IncidentIntake.Client(wrapping: client)) }
+    }
+
+    func stop() async throws {
         server.beginGracefulShutdown()
         try await serving.value
-        try await harness.stop()
+        running.cancel()
+        _ = try? await running.value
     }
 }
