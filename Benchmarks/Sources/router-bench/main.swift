@@ -44,6 +44,8 @@ let fixedTopics: [(String, Int)] = [
     ("bench.slow.incident-events", 8), ("bench.slow.routing", 8), ("bench.slow.routing-index", 8), ("bench.slow.router-state", 8),
     ("bench.slow.relay-in", 8), ("bench.slow.relay-index", 8), ("bench.slow.relay-routing", 8), ("bench.slow.relay-state", 8),
     ("bench.slow.relay-out", 8),
+    ("bench.slow.full.relay-in", 8), ("bench.slow.full.relay-index", 8), ("bench.slow.full.relay-routing", 8),
+    ("bench.slow.full.relay-state", 8), ("bench.slow.full.relay-notices", 8),
 ]
 /// Each round's relay topics, and its router's (the first round's router uses the standard ones).
 var roundTopicNames: [(String, Int)] = []
@@ -51,6 +53,9 @@ for round in 0..<rounds {
     var names = ["relay-in", "relay-index", "relay-routing", "relay-state", "relay-out"]
     if round > 0 { names += ["incident-events", "routing", "routing-index", "router-state"] }
     for name in names { roundTopicNames.append(("bench.r\(round).\(name)", 8)) }
+    for name in ["relay-in", "relay-index", "relay-routing", "relay-state", "relay-notices"] {
+        roundTopicNames.append(("bench.r\(round).full.\(name)", 8))
+    }
 }
 try ChildBroker.serveIfChild(topics: fixedTopics + roundTopicNames)
 
@@ -467,16 +472,32 @@ let relayLatencies = Latencies()
 let stateBlob = [UInt8](repeating: 0x61, count: 2_048)
 /// The relay on the topics named `prefix.relay-in`, `-index`, `-routing`, `-state`, `-out`: its
 /// two stages and its watcher (into `relayLatencies`), started and warmed up.
-func startRelay(_ prefix: String, client: KafkaClientConfiguration) async throws -> [(KafkaConsumer, Task<Void, any Error>)] {
+///
+/// `full`: the relay writes the records the router writes, on `-in`, `-index`, `-routing`,
+/// `-state` and `-notices`. Stage B's outputs ("assigned") go back onto the input topic, as the
+/// router's Assigned events go onto the lifecycle topic its dispatcher reads; stage A writes an
+/// index record for every record it reads, forwards opens and closes, and writes a notice for
+/// each output and each close (the dispatcher's agent and customer notices); the watcher reads
+/// the input topic for the outputs. Ten records per incident, like the router.
+func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool = false) async throws -> [(
+    KafkaConsumer, Task<Void, any Error>
+)] {
+    let outputTopic = full ? "\(prefix).relay-in" : "\(prefix).relay-out"
     let relayA = try consuming("\(prefix)-relay-a", "\(prefix).relay-in", client: client, storingOffsets: true) { batch in
         var records: [KafkaProducerMessage] = []
         for message in batch {
             guard let value = message.valueBytes else { continue }
-            let team = String(decoding: value, as: UTF8.self).split(separator: "|")[2]
+            let fields = String(decoding: value, as: UTF8.self).split(separator: "|")
+            let team = fields[2]
             records.append(
                 KafkaProducerMessage(
                     topic: "\(prefix).relay-index", key: message.keyBytes.map(Array.init), value: Array(value), partition: message.partition
                 ))
+            if full, fields[1] != "open" {
+                records.append(
+                    KafkaProducerMessage(topic: "\(prefix).relay-notices", key: message.keyBytes.map(Array.init), value: Array(value)))
+            }
+            guard fields[1] != "assigned" else { continue }
             records.append(
                 KafkaProducerMessage(
                     topic: "\(prefix).relay-routing", key: Array(team.utf8), value: Array(value),
@@ -492,8 +513,8 @@ func startRelay(_ prefix: String, client: KafkaClientConfiguration) async throws
             let fields = String(decoding: value, as: UTF8.self).split(separator: "|").map(String.init)
             teams.insert(fields[2])
             if fields[1] == "open" {
-                outputs.append(
-                    KafkaProducerMessage(topic: "\(prefix).relay-out", key: message.keyBytes.map(Array.init), value: Array(value)))
+                let output = full ? Array("\(fields[0])|assigned|\(fields[2])".utf8) : Array(value)
+                outputs.append(KafkaProducerMessage(topic: outputTopic, key: message.keyBytes.map(Array.init), value: output))
             }
         }
         _ = try await producer.sendAll(
@@ -504,9 +525,12 @@ func startRelay(_ prefix: String, client: KafkaClientConfiguration) async throws
             })
         _ = try await producer.sendAll(outputs)
     }
-    let relayWatcher = try latencyWatcher("\(prefix)-relay-watch", "\(prefix).relay-out", client: client, into: relayLatencies) {
+    let relayWatcher = try latencyWatcher("\(prefix)-relay-watch", outputTopic, client: client, into: relayLatencies) {
         message in
-        message.valueBytes.flatMap { String(decoding: $0, as: UTF8.self).split(separator: "|").first.flatMap { Double($0) } }
+        guard let fields = message.valueBytes.map({ String(decoding: $0, as: UTF8.self).split(separator: "|") }),
+            !full || fields[1] == "assigned"
+        else { return nil }
+        return Double(fields[0])
     }
     while [relayA, relayB, relayWatcher].contains(where: { (try? $0.0.assignment())?.isEmpty ?? true }) {
         try await Task.sleep(for: .milliseconds(50))
@@ -552,40 +576,87 @@ struct RouterRun {
     var offeredSeconds: Double
     var routedSeconds: Double
 }
+/// Records written so far to `topics` (high watermarks summed over their partitions; a topic
+/// not created yet counts 0).
+func written(_ topics: [String]) async -> Int64 {
+    var sum: Int64 = 0
+    for topic in topics {
+        guard let range = try? await KafkaTopicRange.lookUp(topic: topic, since: nil, client: client, logger: logger) else { continue }
+        sum += range.partitions.reduce(0) { $0 + $1.end }
+    }
+    return sum
+}
+/// Every topic a router on `topics` reads or writes, besides the agents'.
+func brokerTopics(_ topics: RouterTopics) -> [String] {
+    [topics.incidentEvents, topics.routing, topics.routingIndex, topics.deskState, topics.notificationRequests, topics.deadLetter]
+}
+func relayTopics(_ prefix: String) -> [String] { ["in", "index", "routing", "state", "out", "notices"].map { "\(prefix).relay-\($0)" } }
 var routerRuns: [RouterRun] = []
+/// Records written through the broker per offered incident (router: events, forwards, index,
+/// desk records, notices; relay: its input, forwards, index, state and outputs), by round.
+var routerRecords: [Double] = []
+var relayRecords: [Double] = []
 var relayRuns: [LatencySummary] = []
 var ratios: [Double] = []
+/// The relay writing the router's records (``startRelay(_:client:full:)``), by round.
+var fullRelayRuns: [LatencySummary] = []
+var fullRelayRecords: [Double] = []
+var fullRelayCPU: [Double] = []
+var fullRatios: [Double] = []
 /// CPU microseconds per offered incident (this process and the broker child) while offering, by round.
 var routerCPU: [Double] = []
 var relayCPU: [Double] = []
 for round in 0..<rounds {
-    for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+    for side in round % 2 == 0 ? [0, 2, 1] : [2, 0, 1] {
         if side == 0 {
             // The first round on the standard topics, the others on fresh ones: the embedded broker's
             // fetches slow down as its logs grow.
-            let router = try await startRouter(routerTopics(round == 0 ? nil : "bench.r\(round)"), name: "r\(round)", client: client)
+            let topics = routerTopics(round == 0 ? nil : "bench.r\(round)")
+            let router = try await startRouter(topics, name: "r\(round)", client: client)
             emit("round \(round): offering \(total) Opened events at \(rate)/s to the router (each closed 200 incidents later) ...")
+            let before = await written(brokerTopics(topics))
             let cpu = machineCPU()
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
             routerCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
+            routerRecords.append(Double(await written(brokerTopics(topics)) - before) / Double(total))
             routerRuns.append(
                 RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
             await stopRouter(router)
+        } else if side == 2 {
+            let prefix = "bench.r\(round).full"
+            let relays = try await startRelay(prefix, client: client, full: true)
+            emit("round \(round): offering \(total) records at \(rate)/s through the relay writing the router's records ...")
+            let before = await written(relayTopics(prefix))
+            let cpu = machineCPU()
+            fullRelayRuns.append(try await offerToRelay(direct: false, prefix: prefix))
+            fullRelayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
+            fullRelayRecords.append(Double(await written(relayTopics(prefix)) - before) / Double(total))
+            await stopRelay(relays)
         } else {
             let relays = try await startRelay("bench.r\(round)", client: client)
             emit("round \(round): offering \(total) records at \(rate)/s through the router's shape without its logic (relay) ...")
+            let before = await written(relayTopics("bench.r\(round)"))
             let cpu = machineCPU()
             relayRuns.append(try await offerToRelay(direct: false, prefix: "bench.r\(round)"))
             relayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
+            relayRecords.append(Double(await written(relayTopics("bench.r\(round)")) - before) / Double(total))
             await stopRelay(relays)
         }
         try await Task.sleep(for: .seconds(1))
     }
     ratios.append(routerRuns.last!.assigned.p99 / relayRuns.last!.p99)
+    fullRatios.append(routerRuns.last!.assigned.p99 / fullRelayRuns.last!.p99)
     emit(
         String(
-            format: "round %d: Opened → Assigned p99 %.1f ms, relay p99 %.1f ms, ratio %.2f; CPU per incident %.0f µs, relay %.0f µs",
-            round, routerRuns.last!.assigned.p99, relayRuns.last!.p99, ratios.last!, routerCPU.last!, relayCPU.last!))
+            format:
+                "round %d: relay writing the router's records: p99 %.1f ms, router's ratio to it %.2f; CPU per incident %.0f µs; records written per incident %.2f",
+            round, fullRelayRuns.last!.p99, fullRatios.last!, fullRelayCPU.last!, fullRelayRecords.last!))
+    emit(
+        String(
+            format:
+                "round %d: Opened → Assigned p99 %.1f ms, relay p99 %.1f ms, ratio %.2f; CPU per incident %.0f µs, relay %.0f µs; records written per incident %.2f, relay %.2f",
+            round, routerRuns.last!.assigned.p99, relayRuns.last!.p99, ratios.last!, routerCPU.last!, relayCPU.last!, routerRecords.last!,
+            relayRecords.last!))
 }
 /// The run with the median p99 (its other figures go with it).
 let routerRun = median(routerRuns, by: \.assigned.p99)
@@ -595,6 +666,8 @@ let offeredSeconds = routerRun.offeredSeconds
 let routedSeconds = routerRun.routedSeconds
 let relay = median(relayRuns, by: \.p99)
 let medianRatio = median(ratios)
+let fullRelay = median(fullRelayRuns, by: \.p99)
+let medianFullRatio = median(fullRatios)
 // The same without the dispatcher's stage: records published already keyed by team.
 var relays = try await startRelay("bench", client: client)
 emit("relay       again, published straight to the re-keyed topic (no stage A) ...")
@@ -615,6 +688,10 @@ await stopRouter(slowRouter)
 emit("relay       offering \(slowTotal) records at \(slowRate)/s through a fresh relay ...")
 relays = try await startRelay("bench.slow", client: client)
 let slowRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow")
+await stopRelay(relays)
+emit("relay       offering \(slowTotal) records at \(slowRate)/s through a fresh relay writing the router's records ...")
+relays = try await startRelay("bench.slow.full", client: client, full: true)
+let slowFullRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow.full")
 
 let pipe = pipeLatencies.summary
 emit("checked     \(integrity.withLock { $0.text })")
@@ -631,6 +708,9 @@ emit("            the router's shape without its logic (relay, the median round,
 emit(
     "            Opened → Assigned p99 against the relay's, per round: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); "
         + String(format: "median %.2f", medianRatio))
+emit(
+    "            the relay writing the router's records (the median round) \(fullRelay.text); router's p99 against it, per round: "
+        + fullRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + String(format: "; median %.2f", medianFullRatio))
 emit("            the same relay without its first stage (published keyed by team, \(shortRelay.count) records) \(shortRelay.text)")
 emit(
     String(
@@ -638,6 +718,7 @@ emit(
         slowTotal, Double(slowTotal) / slowOfferedSeconds, slowOfferedSeconds, slowRoutedSeconds))
 emit("            Opened → Assigned seen: \(slowAssigned.text)   target p99 ≤ 25 ms")
 emit("            relay (\(slowRelay.count) records) \(slowRelay.text)")
+emit("            relay writing the router's records (\(slowFullRelay.count) records) \(slowFullRelay.text)")
 
 var report = BenchReport(bench: "router-bench")
 var section = BenchSection(
@@ -654,11 +735,16 @@ var section = BenchSection(
         shape without its logic (stage A forwards each record re-keyed by team plus an index record and waits for both acknowledgements; \
         stage B writes a 2-KB state record per team touched, waits, then one output per opened record; a watcher sees the outputs) — \
         what the broker and the shape cost before any routing work; then the same relay fed straight onto its re-keyed topic \
-        (no first stage: what publishing Opened keyed by team would leave). Not the same in one respect: the router's desks take \
+        (no first stage: what publishing Opened keyed by team would leave). That relay writes about 7 records per incident where the \
+        router writes about 10 (its Assigned event, read back by the dispatcher; an index record for it; an agent notice and a \
+        customer notice), so each round also runs a third baseline on fresh topics: the relay writing the router's records (its \
+        outputs go back onto its input topic, stage A writes an index record for everything it reads and a notice for each output \
+        and close, the watcher reads the input topic) — records per incident, counted from the topics' high watermarks, are in the \
+        table. Not the same in one respect: the router's desks take \
         the forwards of their own instance's dispatcher as they are stored (the runtime's offers; how many, per run, in the output), \
-        while the relay's stage B always waits for its consumer's fetch. The \(slowRate.formatted())/s figures, after those runs: \
-        the router and the relay (with its first stage) stopped, then a fresh router instance (same agents, 200-incident warm-up) and a \
-        fresh relay, each on topics of their own (the embedded broker's fetches slow down as its logs grow), offered \
+        while the relays' stage B always waits for its consumer's fetch. The \(slowRate.formatted())/s figures, after those runs: \
+        the router and the relay (with its first stage) stopped, then a fresh router instance (same agents, 200-incident warm-up), a \
+        fresh relay and a fresh relay writing the router's records, each on topics of their own (the embedded broker's fetches slow down as its logs grow), offered \
         \(slowRate.formatted())/s for \(seconds) s each (\(slowTotal.formatted()) incidents, each closed 200 later); the router's figure \
         against the relay's. CPU per incident: the CPU time of this process and of the broker child while the rate is offered, divided by the incidents (or relay records) offered — what the machine spends per incident, harness included. The desk figure is the pure routing policy (one desk of 50 agents) \
         against round-robin assignment; the core-write figure is one team's stored core (50 agents, 60 incidents) written by the \
@@ -708,7 +794,22 @@ section.figures.append(
     BenchFigure(
         name: "Opened → Assigned p99 against the relay", value: assigned.p99, unit: "ms", baselineName: "relay p99",
         baselineValue: relay.p99, ratio: medianRatio,
-        ratioMeaning: "median of the rounds' figure / baseline: what the router's own work adds", notes: "target ≤ 1.3"
+        ratioMeaning: "median of the rounds' figure / baseline: what the router's own work adds",
+        notes: "target ≤ 1.3; this relay writes fewer records per incident than the router (below)"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "relay writing the router's records, p99", value: fullRelay.p99, unit: "ms", baselineName: "relay p99",
+        baselineValue: relay.p99, ratioMeaning: "figure / baseline: what the router's extra records cost the broker and the pipeline"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "Opened → Assigned p99 against the relay writing the router's records", value: assigned.p99, unit: "ms",
+        baselineName: "that relay's p99", baselineValue: fullRelay.p99, ratio: medianFullRatio,
+        ratioMeaning: "median of the rounds' figure / baseline: what the router's own work adds, records alike",
+        notes: "target ≤ 1.3"
     )
 )
 section.figures.append(
@@ -717,6 +818,28 @@ section.figures.append(
         baselineName: "relay, CPU per record", baselineValue: median(relayCPU),
         ratioMeaning: "median of the rounds / median of the relay's rounds (lower is better)",
         notes: "2 cores give \(Int(2e6 / Double(rate))) µs per incident at this rate, for everything"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "records written through the broker per incident", value: median(routerRecords), unit: "records",
+        baselineName: "relay, per record offered", baselineValue: median(relayRecords),
+        ratioMeaning: "median of the rounds / median of the relay's rounds: the broker work the two shapes differ by",
+        notes: "router: events in and out, forwards, index, desk records, notices"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "records per incident, relay writing the router's records", value: median(fullRelayRecords), unit: "records",
+        baselineName: "router", baselineValue: median(routerRecords),
+        ratioMeaning: "median of the rounds / median of the router's rounds (1: the same broker work)"
+    )
+)
+section.figures.append(
+    BenchFigure(
+        name: "CPU per incident, relay writing the router's records", value: median(fullRelayCPU), unit: "µs",
+        baselineName: "router", baselineValue: median(routerCPU),
+        ratioMeaning: "median of the rounds / median of the router's rounds: the router's own work is the rest"
     )
 )
 section.figures.append(
@@ -735,6 +858,13 @@ section.figures.append(
 )
 section.figures.append(
     BenchFigure(
+        name: "Opened → Assigned p99 at \(slowRate.formatted())/s against the relay writing the router's records", value: slowAssigned.p99,
+        unit: "ms", baselineName: "that relay's p99 at \(slowRate.formatted())/s", baselineValue: slowFullRelay.p99,
+        ratioMeaning: "figure / baseline: what the router's own work adds, records alike"
+    )
+)
+section.figures.append(
+    BenchFigure(
         name: "writing one desk core (direct writer)", value: directSeconds * 1000, unit: "ms", baselineName: "JSONEncoder",
         baselineValue: encoderSeconds * 1000,
         ratioMeaning: "figure / baseline (lower is better)"
@@ -745,7 +875,11 @@ section.notes.append("\(assigned.count) of \(total) incidents assigned; \(pipe.c
 section.notes.append(
     "all rounds at \(rate.formatted())/s — Opened → Assigned p99: \(routerRuns.map { String(format: "%.1f", $0.assigned.p99) }.joined(separator: ", ")) ms; "
         + "relay p99: \(relayRuns.map { String(format: "%.1f", $0.p99) }.joined(separator: ", ")) ms; ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); "
-        + "CPU per incident, router: \(routerCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs, relay: \(relayCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs"
+        + "CPU per incident, router: \(routerCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs, relay: \(relayCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")) µs; "
+        + "relay writing the router's records, p99: \(fullRelayRuns.map { String(format: "%.1f", $0.p99) }.joined(separator: ", ")) ms, "
+        + "ratios: \(fullRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); records per incident, router: "
+        + "\(routerRecords.map { String(format: "%.2f", $0) }.joined(separator: ", ")), relay: \(relayRecords.map { String(format: "%.2f", $0) }.joined(separator: ", ")), "
+        + "relay writing the router's records: \(fullRelayRecords.map { String(format: "%.2f", $0) }.joined(separator: ", "))"
 )
 section.notes.append(
     "at \(slowRate.formatted())/s: \(slowAssigned.count) of \(slowTotal) incidents assigned; \(slowRelay.count) relay baseline records.")
