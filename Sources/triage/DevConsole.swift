@@ -30,7 +30,7 @@ struct DevConsole {
         var lines = ["lead (lead, every team)", "admin (admin)"]
         for agent in roster.agents.prefix(2) {
             yaml +=
-                "  - {username: \(agent.id), display_name: \(agent.id), role: agent, agent_id: \(agent.id), team: \(agent.team), password_bcrypt: \"\(hash)\"}\n"
+                "  - {username: \(StaffDirectory.yamlScalar(agent.id)), display_name: \(StaffDirectory.yamlScalar(agent.id)), role: agent, agent_id: \(StaffDirectory.yamlScalar(agent.id)), team: \(StaffDirectory.yamlScalar(agent.team)), password_bcrypt: \"\(hash)\"}\n"
             lines.append("\(agent.id) (agent, \(agent.team))")
         }
         directory = try StaffDirectory.load(yaml: yaml, file: "(dev accounts)")

@@ -196,13 +196,17 @@ struct ConsoleRoutingTests {
             #expect(queues.body.contains("data-oldest-id=\"\(incident)\""))
             #expect(!queues.body.contains("id=\"queue-tier-2\""))  // an agent sees their own team's queue
             // The rows' names for the live script: it reloads the page when they change.
-            #expect(queues.body.contains("data-live=\"queue-teams\" data-live-reload>tier-1</span>"))
+            #expect(queues.body.contains("data-live=\"queue-teams\" data-live-reload>[&quot;tier-1&quot;]</span>"))
             let live = try JSONSerialization.jsonObject(with: Data(try await ana.get("/api/live?kinds=queue-teams,agent-ids").body.utf8))
             let values = (live as? [String: Any])?["values"] as? [String: String]
-            #expect(values?["queue-teams"] == "tier-1", "\(live)")
+            #expect(values?["queue-teams"] == "[\"tier-1\"]", "\(live)")
             let agentsPage = try await ana.get("/agents").body
             #expect(
-                values?["agent-ids"].map { agentsPage.contains("data-live=\"agent-ids\" data-live-reload>\($0)</span>") } == true, "\(live)"
+                values?["agent-ids"].map {
+                    agentsPage.contains(
+                        "data-live=\"agent-ids\" data-live-reload>\($0.replacingOccurrences(of: "\"", with: "&quot;"))</span>")
+                } == true,
+                "\(live)"
             )
 
             // Take next: a ReassignRequested (only while waiting) for agent-1, by ana; the router assigns it, cause "taken".

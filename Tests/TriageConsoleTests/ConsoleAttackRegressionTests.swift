@@ -51,9 +51,9 @@ struct ConsoleAttackRegressionTests {
             // the page said "No team desk is known yet" for good): it carries the teams it was
             // rendered for, and the live figures say which teams there are now.
             let empty = try await ana.get("/queues").body
-            #expect(empty.contains("id=\"no-queues\"") && empty.contains("data-live=\"queue-teams\" data-live-reload></span>"))
+            #expect(empty.contains("id=\"no-queues\"") && empty.contains("data-live=\"queue-teams\" data-live-reload>[]</span>"))
             let teams = try JSONSerialization.jsonObject(with: Data(try await ana.get("/api/live?kinds=queue-teams").body.utf8))
-            #expect((teams as? [String: Any])?["values"] as? [String: String] == ["queue-teams": ""], "\(teams)")
+            #expect((teams as? [String: Any])?["values"] as? [String: String] == ["queue-teams": "[]"], "\(teams)")
             let detail = try await keys("/api/live?kinds=incident-status,incident-agent&ids=\(incident)")
             #expect(detail.contains("incident-status:\(incident)") && !detail.contains { $0.hasSuffix(other) }, "\(detail)")
             try await harness.stop()

@@ -50,6 +50,16 @@ struct ConsoleSignInTests {
             harness.clock.advance(seconds: 601)
             let expired = try await browser.get("/incidents")
             #expect(expired.status == 303 && expired.location?.hasPrefix("/signin") == true)
+            // A tab left open polls /api/live every two seconds: that is not the person's
+            // activity, so the session still ends (stop 44's attack: it never did).
+            try await browser.signIn("lee")
+            for _ in 0..<5 {
+                harness.clock.advance(seconds: 100)
+                #expect(try await browser.get("/api/live").status == 200)
+            }
+            harness.clock.advance(seconds: 101)  // 601 s after the sign-in, the last page
+            #expect(try await browser.get("/api/live").status == 401)
+            #expect(try await browser.get("/incidents").status == 303)
 
             // Five failures lock the username (whether or not it exists), even for the right password.
             for _ in 0..<5 { _ = try await browser.signIn("bo", password: "guess") }

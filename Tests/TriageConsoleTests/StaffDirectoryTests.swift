@@ -8,6 +8,20 @@ import TriageKafkaTesting
 struct StaffDirectoryTests {
     static let hash = "$2b$04$" + String(repeating: "a", count: 53)
 
+    /// `triage dev` writes its demo accounts from the roster: a team with a comma (or a colon,
+    /// a quote, a tab) wrote a second `team` key and `triage dev` failed to start (stop 44's
+    /// attack). Quoted, each value is read back as it was.
+    @Test(arguments: ["Zed,team", "a: b, role: admin", "say \"hi\"", "tab\tteam", "é-team", "x/y", "[x]"])
+    func generatedAccountsKeepOddRosterValues(_ team: String) throws {
+        let id = "agent," + team
+        let directory = try StaffDirectory.load(
+            yaml: """
+                accounts:
+                  - {username: \(StaffDirectory.yamlScalar(id)), role: agent, agent_id: \(StaffDirectory.yamlScalar(id)), team: \(StaffDirectory.yamlScalar(team)), password_bcrypt: "\(Self.hash)"}
+                """, file: "(dev accounts)")
+        #expect(directory[id]?.team == team && directory[id]?.agentID == id && directory[id]?.role == .agent)
+    }
+
     @Test func readsAccountsWithRolesAgentsAndTeams() throws {
         let directory = try StaffDirectory.load(
             yaml: """

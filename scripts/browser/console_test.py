@@ -188,10 +188,10 @@ def lead_views_queues_and_agents(driver):
     shot(driver, "queues")
     # A page rendered for other teams than there are now (opened before the router published
     # a desk, it said "No team desk is known yet" for good) renders itself again.
-    driver.execute_script("window.triageStale = true; document.getElementById('queue-teams').textContent = 'tier-0';")
+    driver.execute_script("window.triageStale = true; document.getElementById('queue-teams').textContent = '[\"tier-0\"]';")
     wait(driver, "the queues page reloads for the teams there are now",
          lambda d: d.execute_script("return window.triageStale === undefined")
-         and d.find_element(By.ID, "queue-teams").get_attribute("textContent") == "tier-1,tier-2", timeout=20)
+         and d.find_element(By.ID, "queue-teams").get_attribute("textContent") == '["tier-1","tier-2"]', timeout=20)
     check(driver.find_elements(By.ID, "queue-depth-tier-1"), "the reloaded queues page shows the teams' rows")
     page(driver, "/agents")
     wait(driver, "the agents table", lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-agent-id='agent-1']"))

@@ -36,7 +36,9 @@ public final class SessionStore: Sendable {
 
     /// The live session with this id, its idle timer restarted; `nil` when unknown or expired
     /// (an expired one is removed).
-    public func resume(_ id: String) -> StaffSession? {
+    /// - Parameter touching: whether this request counts as the person's activity (a page, a
+    ///   form); the pages' live polling does not, or an open tab would never time out.
+    public func resume(_ id: String, touching: Bool = true) -> StaffSession? {
         let instant = now()
         return sessions.withLock { sessions in
             guard var session = sessions[id] else { return nil }
@@ -44,6 +46,7 @@ public final class SessionStore: Sendable {
                 sessions[id] = nil
                 return nil
             }
+            guard touching else { return session }
             session.lastSeenAt = instant
             sessions[id] = session
             return session

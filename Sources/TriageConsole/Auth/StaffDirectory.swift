@@ -47,6 +47,15 @@ public struct StaffDirectory: Sendable {
     public func account(agentID: String) -> StaffAccount? { accounts.first { $0.agentID == agentID } }
 
     /// Reads the accounts file's text; `file` names it in errors.
+    /// `value` as a double-quoted YAML scalar (JSON's string syntax is one), for accounts files
+    /// written by a program (`triage dev`'s demo accounts): a roster team such as `Zed,team` or
+    /// `a: b` stays one value, never more keys of the account.
+    public static func yamlScalar(_ value: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+    }
+
     public static func load(yaml: String, file: String) throws(ConfigurationError) -> StaffDirectory {
         let reader = AccountsReader(file: file)
         guard let root = try reader.compose(yaml), !AccountsReader.isNull(root) else {

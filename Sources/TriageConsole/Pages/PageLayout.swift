@@ -92,7 +92,10 @@ enum PageLayout {
           function poll() {
             fetch(live, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
               .then(function (response) {
-                if (response.status === 401) { window.location.href = '/signin'; return null; }
+                if (response.status === 401) {
+                  window.location.href = '/signin?next=' + encodeURIComponent(window.location.pathname + window.location.search);
+                  return null;
+                }
                 return response.ok ? response.json() : null;
               })
               .then(function (body) {

@@ -154,9 +154,10 @@ public final class ConsoleServer: Service, Sendable {
 
     // MARK: Sessions
 
-    /// The live session and its account, from the cookie.
-    func signedIn(_ request: Request) -> (session: StaffSession, account: StaffAccount)? {
-        guard let id = request.cookies[Self.cookieName]?.value, let session = sessions.resume(id),
+    /// The live session and its account, from the cookie. `touching`: the request is the
+    /// person's activity and keeps the session from its idle end (not so `/api/live`).
+    func signedIn(_ request: Request, touching: Bool = true) -> (session: StaffSession, account: StaffAccount)? {
+        guard let id = request.cookies[Self.cookieName]?.value, let session = sessions.resume(id, touching: touching),
             let account = directory[session.username]
         else { return nil }
         return (session, account)
@@ -404,7 +405,7 @@ public final class ConsoleServer: Service, Sendable {
     // MARK: Live
 
     func live(_ request: Request) -> Response {
-        guard let signed = signedIn(request) else {
+        guard let signed = signedIn(request, touching: false) else {
             return Response(
                 status: .unauthorized, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"signed out\"}")))

@@ -5,8 +5,8 @@ import TriageDashboard
 /// person may see: `queue-depth:TEAM`, `queue-oldest:TEAM`, `queue-eligible:TEAM`,
 /// `incident-status:ID`, `incident-agent:ID`, `incident-sla:ID`, `agent-load:ID`,
 /// `agent-presence:ID`, `open-incidents`; and two that tell a page its rows are out of date
-/// (the page reloads when one changes): `queue-teams` (the teams with a desk, comma-separated)
-/// and `agent-ids` (the agents shown).
+/// (the page reloads when one changes): `queue-teams` (the teams with a desk) and `agent-ids`
+/// (the agents shown), each a JSON array of names.
 enum LiveValues {
     struct Payload: Encodable {
         var at: String
@@ -58,6 +58,11 @@ enum LiveValues {
         return values
     }
 
-    /// The names a page's rows were rendered for, in one order (`queue-teams`, `agent-ids`).
-    static func rowList(_ names: [String]) -> String { names.sorted().joined(separator: ",") }
+    /// The names a page's rows were rendered for, in one order, as a JSON array (`queue-teams`,
+    /// `agent-ids`): a name with a comma in it cannot read as two.
+    static func rowList(_ names: [String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(names.sorted())).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
 }
