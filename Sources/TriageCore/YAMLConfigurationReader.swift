@@ -260,11 +260,30 @@ extension YAMLConfigurationReader {
         }
     }
 
-    /// A non-empty string.
+    /// A non-empty string without control characters (tab and line breaks included), line or
+    /// paragraph separators, or invisible formatting (bidirectional overrides, zero-width
+    /// spaces); the zero-width joiners that some scripts and emoji need are allowed. Names end
+    /// up in ids, logs, pages and the intake's fields, which refuse the same characters. The
+    /// message names the character by code point, not the value.
     package func name(_ node: Node, path: String, what: String) throws(ConfigurationError) -> String {
         let text = try string(node, path: path, what: what)
         guard !text.isEmpty else { throw error(.invalidValue, "\(what) must not be empty", at: node, key: path) }
+        if let scalar = text.unicodeScalars.first(where: Self.isForbiddenInName) {
+            let code = String(scalar.value, radix: 16, uppercase: true)
+            throw error(
+                .invalidValue,
+                "\(what) must not contain U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code) (a control or invisible character)",
+                at: node, key: path)
+        }
         return text
+    }
+
+    static func isForbiddenInName(_ scalar: Unicode.Scalar) -> Bool {
+        guard scalar != "\u{200C}", scalar != "\u{200D}" else { return false }
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned: return true
+        default: return false
+        }
     }
 
     /// A list of distinct non-empty strings (a single one is accepted too).

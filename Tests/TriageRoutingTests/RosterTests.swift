@@ -182,6 +182,18 @@ struct RosterTests {
             name: "empty team", yaml: agentsHeader + "  - id: bob\n    team: \"\"\n    products: [api]\n    capacity: 1\n",
             code: .invalidValue, line: 9, key: "agents[1].team", message: "a team name must not be empty"
         ),
+        // A team or id the intake would refuse (stop 44's attack: a tab in a team name was accepted).
+        Case(
+            name: "tab in a team", yaml: agentsHeader + "  - id: bob\n    team: \"tab\\tteam\"\n    products: [api]\n    capacity: 1\n",
+            code: .invalidValue, line: 9, key: "agents[1].team",
+            message: "a team name must not contain U+0009 (a control or invisible character)"
+        ),
+        Case(
+            name: "bidi override in an id",
+            yaml: agentsHeader + "  - id: \"bob\\u202E\"\n    team: tier-1\n    products: [api]\n    capacity: 1\n",
+            code: .invalidValue, line: 8, key: "agents[1].id",
+            message: "an agent id must not contain U+202E (a control or invisible character)"
+        ),
         Case(
             name: "agents not a list", yaml: "agents:\n  ada: { team: t }\n", code: .wrongType, line: 2, key: "agents",
             message: "expected a list of agents, found a mapping"
