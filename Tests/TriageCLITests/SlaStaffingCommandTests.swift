@@ -78,20 +78,24 @@ struct SlaStaffingCommandTests {
             $0.replacingOccurrences(of: #""incidentId":"INC-2""#, with: #""incidentId":"INC-2\n  INC-FAKE tier-1 A""#)
                 .replacingOccurrences(of: #""agentId":"ada""#, with: #""agentId":"ada\u001b[31m""#)
         }
-        let roster = { (text: String) in text.replacingOccurrences(of: "id: ada,", with: "id: \"ada\\e[31m\",") }
         let file = try temporaryFile(
             (hostile + [event("e9", "INC-1", "2026-03-02T08:02:00Z", opened)]).joined(separator: "\n") + "\n", suffix: ".jsonl")
+        // A roster naming an agent with an escape sequence is refused, by code point (stop 44:
+        // config names refuse control characters); the value itself is not echoed.
+        let hostileRoster = try temporaryFile(current.replacingOccurrences(of: "id: ada,", with: "id: \"ada\\e[31m\","), suffix: ".yaml")
+        let (refused, _, refusal) = try await triage(
+            ["sla", "staffing", "--file", file, "--baseline-roster", hostileRoster, "--roster", hostileRoster] + window)
+        #expect(refused != 0 && refusal.contains("must not contain U+001B") && !refusal.contains("\u{1B}"), "\(refusal)")
         let arguments =
             [
-                "sla", "staffing", "--file", file, "--baseline-roster", try temporaryFile(roster(current), suffix: ".yaml"), "--roster",
-                try temporaryFile(roster(twoMore), suffix: ".yaml"),
+                "sla", "staffing", "--file", file, "--baseline-roster", try temporaryFile(current, suffix: ".yaml"), "--roster",
+                try temporaryFile(twoMore, suffix: ".yaml"),
             ] + window
         let (status, table, errors) = try await triage(arguments)
         #expect(status == 0, "\(errors)")
         #expect(!table.contains("\u{1B}"), "\(table)")
         #expect(!table.split(separator: "\n").contains { $0.hasPrefix("  INC-FAKE") }, "\(table)")
         #expect(table.contains(#"INC-2\n  INC-FAKE tier-1 A tier-1 A opened"#), "\(table)")
-        #expect(table.contains(#"ada\u{1B}[31m (tier-1)"#), "\(table)")
         #expect(table.contains("9 facts, 2 incidents, 1 facts ignored"), "\(table)")
 
         let (jsonStatus, json, _) = try await triage(arguments + ["--format", "json"])
