@@ -268,22 +268,11 @@ extension YAMLConfigurationReader {
     package func name(_ node: Node, path: String, what: String) throws(ConfigurationError) -> String {
         let text = try string(node, path: path, what: what)
         guard !text.isEmpty else { throw error(.invalidValue, "\(what) must not be empty", at: node, key: path) }
-        if let scalar = text.unicodeScalars.first(where: Self.isForbiddenInName) {
-            let code = String(scalar.value, radix: 16, uppercase: true)
+        if let scalar = text.unicodeScalars.first(where: { $0.isControlOrInvisible && $0 != "\u{200C}" && $0 != "\u{200D}" }) {
             throw error(
-                .invalidValue,
-                "\(what) must not contain U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code) (a control or invisible character)",
-                at: node, key: path)
+                .invalidValue, "\(what) must not contain \(scalar.codePoint) (a control or invisible character)", at: node, key: path)
         }
         return text
-    }
-
-    static func isForbiddenInName(_ scalar: Unicode.Scalar) -> Bool {
-        guard scalar != "\u{200C}", scalar != "\u{200D}" else { return false }
-        switch scalar.properties.generalCategory {
-        case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned: return true
-        default: return false
-        }
     }
 
     /// A list of distinct non-empty strings (a single one is accepted too).

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftProtobuf
 import TriageAnalytics
+import TriageCore
 import TriageEntitlements
 package import TriageSchema
 
@@ -128,7 +129,7 @@ struct FieldCheck {
             return false
         }
         if let scalar = Self.firstForbidden(in: value, allowing: allowing) {
-            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            let code = scalar.codePoint
             let what =
                 allowing.contains("\n") ? "control characters other than tab and line breaks" : "control or invisible formatting characters"
             violations.append(.init(field: field, description: "contains \(code); \(what) are not accepted here"))
@@ -145,13 +146,7 @@ struct FieldCheck {
     /// The first control character (C0, DEL, C1), line/paragraph separator or bidirectional or
     /// invisible formatting character, other than `allowing`.
     static func firstForbidden(in value: String, allowing: Set<Unicode.Scalar>) -> Unicode.Scalar? {
-        value.unicodeScalars.first { scalar in
-            guard !allowing.contains(scalar) else { return false }
-            switch scalar.properties.generalCategory {
-            case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned: return true
-            default: return false
-            }
-        }
+        value.unicodeScalars.first { $0.isControlOrInvisible && !allowing.contains($0) }
     }
 
     /// The two ids of every call on an existing incident: its (optional) request id and the incident.
@@ -172,10 +167,6 @@ struct FieldCheck {
         guard !violations.isEmpty else { return }
         throw IntakeFailure.invalid(violations)
     }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 /// A request whose every field the intake checks before acting: required fields, sizes in

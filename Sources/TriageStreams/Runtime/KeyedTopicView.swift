@@ -34,16 +34,18 @@ public final class KeyedTopicView<Value: Sendable>: Sendable {
             for waiter in ready { waiter.continuation.resume(returning: value) }
         }
 
-        /// Ends one wait without a value (its time is up, or its task was cancelled); a wait
-        /// already answered is left alone.
-        func giveUp(_ key: String, _ id: Int) {
-            let waiter: Waiter? = waiters.withLock { waiting in
+        /// Removes one waiter, if it still waits.
+        func take(_ key: String, _ id: Int) -> Waiter? {
+            waiters.withLock { waiting in
                 let waiter = waiting[key]?.removeValue(forKey: id)
                 if waiting[key]?.isEmpty == true { waiting[key] = nil }
                 return waiter
             }
-            waiter?.continuation.resume(returning: nil)
         }
+
+        /// Ends one wait without a value (its time is up, or its task was cancelled); a wait
+        /// already answered is left alone.
+        func giveUp(_ key: String, _ id: Int) { take(key, id)?.continuation.resume(returning: nil) }
     }
 
     public init(
@@ -95,12 +97,7 @@ public final class KeyedTopicView<Value: Sendable>: Sendable {
                 // stored in between either sees this waiter or is seen here.
                 storage.waiters.withLock { $0[key, default: [:]][id] = Storage.Waiter(accepts: accepts, continuation: continuation) }
                 if let value = self[key], accepts(value) {
-                    let waiter = storage.waiters.withLock { waiting in
-                        let waiter = waiting[key]?.removeValue(forKey: id)
-                        if waiting[key]?.isEmpty == true { waiting[key] = nil }
-                        return waiter
-                    }
-                    waiter?.continuation.resume(returning: value)
+                    storage.take(key, id)?.continuation.resume(returning: value)
                     return
                 }
                 if Task.isCancelled {
