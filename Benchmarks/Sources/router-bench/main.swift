@@ -19,6 +19,7 @@ import Synchronization
 import TriageKafka
 import TriageRouterWorker
 import TriageRouting
+import TriageRoutingEvents
 import TriageSLA
 import TriageSchema
 import TriageStreams
@@ -283,6 +284,32 @@ func reportUnassigned(_ count: Int, prefix: String) {
 let latencies = Latencies()
 // Stage 1 alone: Opened → forwarded on the routing topic (seen); the Opened's occurred_at is its send time.
 let forwardLatencies = Latencies()
+/// Where an incident's time goes, from the records' CreateTime stamps (set by the producing
+/// client, in whole milliseconds): Opened sent → its forward written (the dispatcher; needs the
+/// forward watcher), forward written → Assigned written (the desks, with the acknowledgement of
+/// the forward and of the desk's core), Opened sent → Assigned written, and Assigned written →
+/// seen (the last hop).
+let forwardWritten = Mutex<[String: Date]>([:])
+let stageDispatch = Latencies()
+let stageDesk = Latencies()
+let stageBeforeLastHop = Latencies()
+let stageLastHop = Latencies()
+/// The stage figures of one run.
+struct Stages {
+    var dispatcher: LatencySummary
+    var desks: LatencySummary
+    var beforeLastHop: LatencySummary
+    var lastHop: LatencySummary
+    static var recorded: Stages {
+        Stages(
+            dispatcher: stageDispatch.summary, desks: stageDesk.summary, beforeLastHop: stageBeforeLastHop.summary,
+            lastHop: stageLastHop.summary)
+    }
+    var text: String {
+        "stages      Opened → forward written \(dispatcher.text)\n            forward → Assigned written \(desks.text)\n"
+            + "            Opened → Assigned written \(beforeLastHop.text)\n            last hop \(lastHop.text)"
+    }
+}
 /// 200 incidents opened (and, once assigned, closed) through `publisher`: every group joined and
 /// every stage has seen traffic before anything is measured.
 func warmUp(_ publisher: IncidentEventPublisher, prefix: String) async throws {
@@ -322,6 +349,7 @@ func offerToRouter(
 ) async throws -> (offered: Double, routed: Double) {
     latencies.reset()
     forwardLatencies.reset()
+    for stage in [stageDispatch, stageDesk, stageBeforeLastHop, stageLastHop] { stage.reset() }
     let interval = Duration.seconds(1) / rate
     var next = clock.now
     let started = ContinuousClock.now
@@ -405,6 +433,14 @@ func startRouter(
             defer { seen[event.incidentID, default: []].insert(event.eventID) }
             return seen[event.incidentID] == nil
         }
+        if first, let written = message.timestamp {
+            stageBeforeLastHop.record(seconds: written.timeIntervalSince(sent))
+            stageLastHop.record(seconds: Date().timeIntervalSince(written))
+            if let forwarded = forwardWritten.withLock({ $0[event.incidentID] }) {
+                stageDispatch.record(seconds: forwarded.timeIntervalSince(sent))
+                stageDesk.record(seconds: written.timeIntervalSince(forwarded))
+            }
+        }
         return first ? sent.timeIntervalSince1970 : nil
     }
     var watchers = [watcher]
@@ -412,6 +448,7 @@ func startRouter(
         watchers.append(
             try latencyWatcher("bench-watch-routing-\(name)", topics.routing, client: client, into: forwardLatencies) { message in
                 guard let event = incidentEvent(message, ofType: "Opened"), case .opened = event.event else { return nil }
+                if let written = message.timestamp { forwardWritten.withLock { $0[event.incidentID] = written } }
                 return event.occurredAt.date.timeIntervalSince1970
             })
     }
@@ -470,82 +507,182 @@ try await Task.sleep(for: .seconds(2))
 // relay is its own logic; what the relay costs is the broker and the pipeline's shape.
 let relayLatencies = Latencies()
 let stateBlob = [UInt8](repeating: 0x61, count: 2_048)
+/// The router's records, each kind built as the router builds it, for the relay that writes them
+/// (``startRelay(_:client:full:)``): its records have the router's sizes and headers.
+struct RouterRecords: Sendable {
+    let opened: KafkaProducerMessage
+    let closed: KafkaProducerMessage
+    let assigned: KafkaProducerMessage
+    /// The headers the dispatcher adds to a forward of an Opened.
+    let forwardHeaders: [KafkaHeader]
+    /// A routing-index entry (the dispatcher's line format).
+    let index: [UInt8]
+    let agentNotice: KafkaProducerMessage
+    let customerNotice: KafkaProducerMessage
+    /// A desk core as the router stores it (50 agents, 60 open incidents).
+    let core: [UInt8]
+
+    init(core: [UInt8]) throws {
+        let at = Date()
+        let openedEvent = IncidentEvent.with {
+            $0.eventID = "B0--12345"; $0.incidentID = "B0-12345"; $0.producer = "bench"; $0.occurredAt = Google_Protobuf_Timestamp(date: at)
+            $0.opened = .with {
+                $0.customerAccount = "acme"; $0.entitlementID = "p"; $0.product = "billing"; $0.severity = .b
+                $0.coverage = .coverage24X7; $0.customerTimeZone = "UTC"; $0.title = "b"; $0.team = "team-1"
+            }
+        }
+        let closedEvent = IncidentEvent.with {
+            $0.eventID = "B0-c-12345"; $0.incidentID = "B0-12345"; $0.producer = "bench";
+            $0.occurredAt = Google_Protobuf_Timestamp(date: at)
+            $0.closedResolved = .with { $0.closedBy = "bench" }
+        }
+        var desk = TeamDesk(team: "team-1")
+        _ = desk.apply(.profile(Agent(id: "agent-17", team: "team-1", skills: ["billing"], capacity: 30)), at: at, policy: policy)
+        _ = desk.apply(.presence(agent: "agent-17", .online), at: at, policy: policy)
+        let decisions = desk.apply(
+            .opened(RoutingIncident(id: "B0-12345", team: "team-1", severity: .b, product: "billing", openedAt: at)), at: at, policy: policy
+        )
+        guard let decision = decisions.first, let assignedEvent = IncidentEvent(routing: decision, trigger: "B0--12345", at: at) else {
+            fatalError("a desk with an online agent did not assign")
+        }
+        opened = try openedEvent.kafkaRecord()
+        closed = try closedEvent.kafkaRecord()
+        assigned = try assignedEvent.kafkaRecord()
+        forwardHeaders = [
+            KafkaHeader(name: routingTeamHeader, string: "team-1"), KafkaHeader(name: routingSeverityHeader, string: "2"),
+            KafkaHeader(name: routingProductHeader, string: "billing"), KafkaHeader(name: routingLanguageHeader, string: ""),
+            KafkaHeader(name: routingCustomerHeader, string: "acme"),
+            KafkaHeader(name: routingOpenedAtHeader, string: String(at.timeIntervalSince1970)),
+        ]
+        index = Array(
+            ["team-1", "2", "billing", "", "", "acme", "UTC", String(at.timeIntervalSince1970), "agent-17"].joined(separator: "\n").utf8)
+        let facts = IncidentFacts(
+            team: "team-1", severity: .b, product: "billing", customer: "acme", customerTimeZone: "UTC", agent: "agent-17")
+        func notice(_ event: IncidentEvent) throws -> KafkaProducerMessage {
+            guard let request = IncidentNotices.requests(for: event, facts: facts, settings: NoticeSettings()).first else {
+                fatalError("no notice for \(event.eventID)")
+            }
+            return KafkaProducerMessage(
+                topic: "", key: Array(request.recipient.utf8), value: try request.serializedBytes(),
+                headers: [
+                    KafkaHeader(name: TriageHeader.contentType, string: TriageHeader.protobufContentType),
+                    KafkaHeader(
+                        name: TriageHeader.schema, string: "\(NotificationRequest.protoMessageName); v=\(TriageHeader.schemaVersion)"),
+                    KafkaHeader(name: TriageHeader.idempotencyKey, string: request.idempotencyKey),
+                ])
+        }
+        agentNotice = try notice(assignedEvent)
+        customerNotice = try notice(closedEvent)
+        self.core = core
+    }
+}
+/// The header carrying a relay record's send time, kind and team ("1733..|open|team-1") when its
+/// value is one of ``RouterRecords``.
+let relayHeader = "bench-relay"
+let routerTemplates = try RouterRecords(core: coreSnapshot.jsonBytes)
+
 /// The relay on the topics named `prefix.relay-in`, `-index`, `-routing`, `-state`, `-out`: its
 /// two stages and its watcher (into `relayLatencies`), started and warmed up.
 ///
-/// `full`: the relay writes the records the router writes, on `-in`, `-index`, `-routing`,
-/// `-state` and `-notices`. Stage B's outputs ("assigned") go back onto the input topic, as the
-/// router's Assigned events go onto the lifecycle topic its dispatcher reads; stage A writes an
-/// index record for every record it reads, forwards opens and closes, and writes a notice for
-/// each output and each close (the dispatcher's agent and customer notices); the watcher reads
-/// the input topic for the outputs. Ten records per incident, like the router.
+/// `full`: the relay writes the records the router writes, with their sizes and headers
+/// (``RouterRecords``), on `-in`, `-index`, `-routing`, `-state` and `-notices`. Its inputs are
+/// the router's Opened and Closed records; stage B's outputs (Assigned records) go back onto the
+/// input topic, as the router's Assigned events go onto the lifecycle topic its dispatcher reads;
+/// stage A writes an index entry for every record it reads, forwards opens and closes with the
+/// dispatcher's routing headers, and writes an agent notice for each output and a customer notice
+/// for each close; stage B writes a desk core per team touched; the watcher reads the input topic
+/// for the outputs. Ten records per incident, like the router. Send time, kind and team travel
+/// in one more header (``relayHeader``); no stage decodes a value.
 func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool = false) async throws -> [(
     KafkaConsumer, Task<Void, any Error>
 )] {
     let outputTopic = full ? "\(prefix).relay-in" : "\(prefix).relay-out"
+    let records = routerTemplates
     let relayA = try consuming("\(prefix)-relay-a", "\(prefix).relay-in", client: client, storingOffsets: true) { batch in
-        var records: [KafkaProducerMessage] = []
+        var out: [KafkaProducerMessage] = []
         for message in batch {
-            guard let value = message.valueBytes else { continue }
-            let fields = String(decoding: value, as: UTF8.self).split(separator: "|")
-            let team = fields[2]
-            records.append(
+            guard let value = message.valueBytes, let fields = relayFields(message) else { continue }
+            let team = String(fields[2])
+            let key = message.keyBytes.map(Array.init)
+            out.append(
                 KafkaProducerMessage(
-                    topic: "\(prefix).relay-index", key: message.keyBytes.map(Array.init), value: Array(value), partition: message.partition
-                ))
+                    topic: "\(prefix).relay-index", key: key, value: full ? records.index : Array(value), partition: message.partition))
             if full, fields[1] != "open" {
-                records.append(
-                    KafkaProducerMessage(topic: "\(prefix).relay-notices", key: message.keyBytes.map(Array.init), value: Array(value)))
+                let notice = fields[1] == "close" ? records.customerNotice : records.agentNotice
+                out.append(
+                    KafkaProducerMessage(topic: "\(prefix).relay-notices", key: notice.key, value: notice.value, headers: notice.headers))
             }
             guard fields[1] != "assigned" else { continue }
-            records.append(
+            var headers = message.headers
+            if full { headers += [KafkaHeader(name: routingTeamHeader, string: team)] + records.forwardHeaders.dropFirst() }
+            out.append(
                 KafkaProducerMessage(
-                    topic: "\(prefix).relay-routing", key: Array(team.utf8), value: Array(value),
-                    partition: routingPartition(team: String(team), partitions: 8)))
+                    topic: "\(prefix).relay-routing", key: Array(team.utf8), value: Array(value), headers: headers,
+                    partition: routingPartition(team: team, partitions: 8)))
         }
-        _ = try await producer.sendAll(records)
+        _ = try await producer.sendAll(out)
     }
     let relayB = try consuming("\(prefix)-relay-b", "\(prefix).relay-routing", client: client, storingOffsets: true) { batch in
         var teams: Set<String> = []
         var outputs: [KafkaProducerMessage] = []
         for message in batch {
-            guard let value = message.valueBytes else { continue }
-            let fields = String(decoding: value, as: UTF8.self).split(separator: "|").map(String.init)
-            teams.insert(fields[2])
-            if fields[1] == "open" {
-                let output = full ? Array("\(fields[0])|assigned|\(fields[2])".utf8) : Array(value)
-                outputs.append(KafkaProducerMessage(topic: outputTopic, key: message.keyBytes.map(Array.init), value: output))
+            guard let value = message.valueBytes, let fields = relayFields(message) else { continue }
+            teams.insert(String(fields[2]))
+            guard fields[1] == "open" else { continue }
+            let key = message.keyBytes.map(Array.init)
+            if full {
+                outputs.append(
+                    KafkaProducerMessage(
+                        topic: outputTopic, key: key, value: records.assigned.value,
+                        headers: records.assigned.headers + [KafkaHeader(name: relayHeader, string: "\(fields[0])|assigned|\(fields[2])")]))
+            } else {
+                outputs.append(KafkaProducerMessage(topic: outputTopic, key: key, value: Array(value)))
             }
         }
         _ = try await producer.sendAll(
             teams.map {
                 KafkaProducerMessage(
-                    topic: "\(prefix).relay-state", key: Array($0.utf8), value: stateBlob,
+                    topic: "\(prefix).relay-state", key: Array($0.utf8), value: full ? records.core : stateBlob,
                     partition: routingPartition(team: $0, partitions: 8))
             })
         _ = try await producer.sendAll(outputs)
     }
     let relayWatcher = try latencyWatcher("\(prefix)-relay-watch", outputTopic, client: client, into: relayLatencies) {
         message in
-        guard let fields = message.valueBytes.map({ String(decoding: $0, as: UTF8.self).split(separator: "|") }),
-            !full || fields[1] == "assigned"
-        else { return nil }
+        guard let fields = relayFields(message), !full || fields[1] == "assigned" else { return nil }
         return Double(fields[0])
     }
     while [relayA, relayB, relayWatcher].contains(where: { (try? $0.0.assignment())?.isEmpty ?? true }) {
         try await Task.sleep(for: .milliseconds(50))
     }
-    for index in 0..<200 { try await producer.enqueue(relayRecord(index, "open", prefix: prefix)) }  // warm-up
+    for index in 0..<200 { try await producer.enqueue(relayRecord(index, "open", prefix: prefix, full: full)) }  // warm-up
     try await producer.flush()
     while relayLatencies.count < 200 { try await Task.sleep(for: .milliseconds(50)) }
     try await Task.sleep(for: .seconds(1))
     relayLatencies.reset()
     return [relayA, relayB, relayWatcher]
 }
-/// A relay input; `direct`: straight onto the re-keyed topic (the shape without stage A).
-func relayRecord(_ index: Int, _ kind: String, direct: Bool = false, prefix: String = "bench") -> KafkaProducerMessage {
+/// A relay record's send time, kind and team: its ``relayHeader``, or else its value.
+func relayFields(_ message: KafkaMessage) -> [Substring]? {
+    let bytes = message.header(relayHeader)?.value ?? message.valueBytes.map(Array.init)
+    guard let bytes else { return nil }
+    let fields = String(decoding: bytes, as: UTF8.self).split(separator: "|")
+    return fields.count == 3 ? fields : nil
+}
+/// A relay input; `direct`: straight onto the re-keyed topic (the shape without stage A); `full`:
+/// the router's Opened or Closed record, with the relay's fields in a header.
+func relayRecord(_ index: Int, _ kind: String, direct: Bool = false, prefix: String = "bench", full: Bool = false)
+    -> KafkaProducerMessage
+{
     let team = teams[index % teamCount]
-    let value = Array("\(Date().timeIntervalSince1970)|\(kind)|\(team)".utf8)
+    let fields = "\(Date().timeIntervalSince1970)|\(kind)|\(team)"
+    if full {
+        let template = kind == "open" ? routerTemplates.opened : routerTemplates.closed
+        return KafkaProducerMessage(
+            topic: "\(prefix).relay-in", key: Array("B0-\(index)".utf8), value: template.value,
+            headers: template.headers + [KafkaHeader(name: relayHeader, string: fields)])
+    }
+    let value = Array(fields.utf8)
     if direct {
         return KafkaProducerMessage(
             topic: "\(prefix).relay-routing", key: Array(team.utf8), value: value, partition: routingPartition(team: team, partitions: 8))
@@ -553,13 +690,15 @@ func relayRecord(_ index: Int, _ kind: String, direct: Bool = false, prefix: Str
     return KafkaProducerMessage(topic: "\(prefix).relay-in", key: Array("R\(index)".utf8), value: value)
 }
 /// Offers `count` opens (each closed 200 later) at `rate` and returns the latencies seen at the end.
-func offerToRelay(direct: Bool, count: Int = total, rate: Int = rate, prefix: String = "bench") async throws -> LatencySummary {
+func offerToRelay(direct: Bool, count: Int = total, rate: Int = rate, prefix: String = "bench", full: Bool = false) async throws
+    -> LatencySummary
+{
     relayLatencies.reset()
     let interval = Duration.seconds(1) / rate
     var next = clock.now
     for index in 0..<count {
-        try await producer.enqueue(relayRecord(index, "open", direct: direct, prefix: prefix))
-        if index >= 200 { try await producer.enqueue(relayRecord(index - 200, "close", direct: direct, prefix: prefix)) }
+        try await producer.enqueue(relayRecord(index, "open", direct: direct, prefix: prefix, full: full))
+        if index >= 200 { try await producer.enqueue(relayRecord(index - 200, "close", direct: direct, prefix: prefix, full: full)) }
         next = next.advanced(by: interval)
         if next > clock.now { try await Task.sleep(until: next, clock: clock) }
     }
@@ -573,6 +712,7 @@ func offerToRelay(direct: Bool, count: Int = total, rate: Int = rate, prefix: St
 struct RouterRun {
     var assigned: LatencySummary
     var forward: LatencySummary
+    var stages: Stages
     var offeredSeconds: Double
     var routedSeconds: Double
 }
@@ -619,8 +759,11 @@ for round in 0..<rounds {
             let (offered, routed) = try await offerToRouter(total, rate: rate, prefix: "B\(round)-", publisher: router.publisher)
             routerCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             routerRecords.append(Double(await written(brokerTopics(topics)) - before) / Double(total))
+            emit(Stages.recorded.text)
             routerRuns.append(
-                RouterRun(assigned: latencies.summary, forward: forwardLatencies.summary, offeredSeconds: offered, routedSeconds: routed))
+                RouterRun(
+                    assigned: latencies.summary, forward: forwardLatencies.summary, stages: .recorded, offeredSeconds: offered,
+                    routedSeconds: routed))
             await stopRouter(router)
         } else if side == 2 {
             let prefix = "bench.r\(round).full"
@@ -628,7 +771,7 @@ for round in 0..<rounds {
             emit("round \(round): offering \(total) records at \(rate)/s through the relay writing the router's records ...")
             let before = await written(relayTopics(prefix))
             let cpu = machineCPU()
-            fullRelayRuns.append(try await offerToRelay(direct: false, prefix: prefix))
+            fullRelayRuns.append(try await offerToRelay(direct: false, prefix: prefix, full: true))
             fullRelayCPU.append((machineCPU() - cpu) * 1e6 / Double(total))
             fullRelayRecords.append(Double(await written(relayTopics(prefix)) - before) / Double(total))
             await stopRelay(relays)
@@ -684,6 +827,8 @@ emit("offering \(slowTotal) Opened events at \(slowRate)/s to a fresh router (ea
 let (slowOfferedSeconds, slowRoutedSeconds) = try await offerToRouter(
     slowTotal, rate: slowRate, prefix: "S", publisher: slowRouter.publisher)
 let slowAssigned = latencies.summary
+let slowStages = Stages.recorded
+emit(slowStages.text)
 await stopRouter(slowRouter)
 emit("relay       offering \(slowTotal) records at \(slowRate)/s through a fresh relay ...")
 relays = try await startRelay("bench.slow", client: client)
@@ -691,7 +836,7 @@ let slowRelay = try await offerToRelay(direct: false, count: slowTotal, rate: sl
 await stopRelay(relays)
 emit("relay       offering \(slowTotal) records at \(slowRate)/s through a fresh relay writing the router's records ...")
 relays = try await startRelay("bench.slow.full", client: client, full: true)
-let slowFullRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow.full")
+let slowFullRelay = try await offerToRelay(direct: false, count: slowTotal, rate: slowRate, prefix: "bench.slow.full", full: true)
 
 let pipe = pipeLatencies.summary
 emit("checked     \(integrity.withLock { $0.text })")
@@ -737,10 +882,16 @@ var section = BenchSection(
         what the broker and the shape cost before any routing work; then the same relay fed straight onto its re-keyed topic \
         (no first stage: what publishing Opened keyed by team would leave). That relay writes about 7 records per incident where the \
         router writes about 10 (its Assigned event, read back by the dispatcher; an index record for it; an agent notice and a \
-        customer notice), so each round also runs a third baseline on fresh topics: the relay writing the router's records (its \
-        outputs go back onto its input topic, stage A writes an index record for everything it reads and a notice for each output \
-        and close, the watcher reads the input topic) — records per incident, counted from the topics' high watermarks, are in the \
-        table. Not the same in one respect: the router's desks take \
+        customer notice), so each round also runs a third baseline on fresh topics: the relay writing the router's records, of \
+        the router's kinds, sizes and headers (its inputs are the router's Opened and Closed records; stage A forwards them with \
+        the dispatcher's routing headers, writes an index entry in the dispatcher's format for everything it reads, an agent \
+        notice for each output and a customer notice for each close; stage B writes a desk core of 50 agents and 60 incidents per \
+        team touched and an Assigned record per open, back onto the input topic, which the watcher reads; send time, kind and team \
+        travel in one more header, so no stage decodes a value) — records per incident, counted from the topics' high watermarks, \
+        are in the table. Where the time goes: from the CreateTime stamps (whole milliseconds, set by the producing client) of \
+        the forward (seen by a second watcher on the routing topic, in the \(rate.formatted())/s rounds only) and of the Assigned \
+        event — Opened sent → forward written (the dispatcher), forward written → Assigned written (the desks: the forward's \
+        acknowledgement, the step, the desk core's acknowledgement), Assigned written → seen. Not the same in one respect: the router's desks take \
         the forwards of their own instance's dispatcher as they are stored (the runtime's offers; how many, per run, in the output), \
         while the relays' stage B always waits for its consumer's fetch. The \(slowRate.formatted())/s figures, after those runs: \
         the router and the relay (with its first stage) stopped, then a fresh router instance (same agents, 200-incident warm-up), a \
@@ -765,6 +916,21 @@ section.figures.append(
     BenchFigure(
         name: "Opened → forwarded by the dispatcher (stage 1) p99", value: forward.p99, unit: "ms", baselineName: "produce → consume p99",
         baselineValue: pipe.p99, ratioMeaning: "figure / baseline (lower is better)"))
+// Where the time goes (the median round, and the 1,000/s run), from the records' CreateTime stamps.
+let stages = routerRun.stages
+for (name, stage, rateShown) in [
+    ("Opened sent → forward written (dispatcher)", stages.dispatcher, rate),
+    ("forward written → Assigned written (desks)", stages.desks, rate),
+    ("Assigned written → seen (last hop)", stages.lastHop, rate),
+    ("Opened sent → Assigned written", slowStages.beforeLastHop, slowRate),
+    ("Assigned written → seen (last hop)", slowStages.lastHop, slowRate),
+] {
+    section.figures.append(
+        BenchFigure(
+            name: "\(name) p99 at \(rateShown.formatted())/s", value: stage.p99, unit: "ms", baselineName: "one hop produce → consume p99",
+            baselineValue: pipe.p99, ratioMeaning: "figure / baseline (lower is better)",
+            notes: String(format: "p50 %.1f ms; from the records' CreateTime (whole ms)", stage.p50)))
+}
 section.figures.append(
     BenchFigure(
         name: "routing decisions sustained", value: Double(assigned.count) / routedSeconds, unit: "incidents/s", baselineName: "offered",
