@@ -93,8 +93,8 @@ struct StreamWorkerTests {
         let deadLetter: String
         let producer: KafkaProducer
 
-        init() throws {
-            cluster = try KafkaTestCluster()
+        init(brokers: Int = 1) throws {
+            cluster = try KafkaTestCluster(brokers: brokers)
             input = try cluster.makeTopic("input", partitions: 2)
             changelog = try cluster.makeTopic("counts", partitions: 2)
             echoes = try cluster.makeTopic("echoes", partitions: 2)
@@ -241,6 +241,53 @@ struct StreamWorkerTests {
         #expect(committed[TopicPartition(fixture.input, 0)] == Int64(keys / 2 * rounds))
         #expect(committed[TopicPartition(fixture.input, 1)] == Int64(keys / 2 * rounds))
         await probe.close()
+    }
+
+    /// A step's later phase goes to the producer as soon as its own first phase is stored, not
+    /// once an earlier step's later phase is acknowledged: with the changelog's broker answering
+    /// 3 s late, the count of a record sent 0.5 s after another is written about 0.5 s after
+    /// that one's, not 3 s (the desks' Assigned events waited like this for the previous step's).
+    @Test func aLaterPhaseDoesNotWaitForAnEarlierStepsLaterPhase() async throws {
+        let fixture = try Fixture(brokers: 2)
+        for topic in [fixture.input, fixture.echoes] {
+            for partition: Int32 in [0, 1] {
+                try fixture.cluster.embedded.setPartitionLeader(topic: topic, partition: partition, broker: 1)
+            }
+        }
+        try fixture.cluster.embedded.setPartitionLeader(topic: fixture.deadLetter, partition: 0, broker: 1)
+        for partition: Int32 in [0, 1] {
+            try fixture.cluster.embedded.setPartitionLeader(topic: fixture.changelog, partition: partition, broker: 2)
+        }
+        let seen = SeenByCounter()
+        let (worker, consumer) = try fixture.worker(
+            KeyCounter(input: fixture.input, changelog: fixture.changelog, echoes: fixture.echoes, seen: seen), group: uniqueName("counter")
+        )
+        let services = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await services.run() }
+        // Joined, and connected to both brokers, before the changelog's broker slows down.
+        try await fixture.send(fixture.input, "warm-up", "x", partition: 0)
+        try await eventually("the warm-up record counted", timeout: .seconds(60)) { seen.delivered.load(ordering: .relaxed) == 1 }
+        try fixture.cluster.embedded.setRoundTripTime(.seconds(3), broker: 2)
+        try await fixture.send(fixture.input, "a", "x", partition: 0)
+        try await Task.sleep(for: .milliseconds(500))
+        try await fixture.send(fixture.input, "b", "x", partition: 0)
+        try await eventually("both records counted", timeout: .seconds(60)) { seen.delivered.load(ordering: .relaxed) == 3 }
+        try fixture.cluster.embedded.setRoundTripTime(.zero, broker: 2)
+        let written = Mutex<[String: Date]>([:])
+        _ = try await KafkaPartitionReader.readToEnd(
+            topic: fixture.changelog, partitions: [0, 1], client: fixture.cluster.embedded.clientConfiguration,
+            logger: fixture.cluster.logger
+        ) { record in
+            guard let key = record.key, let timestamp = record.timestamp else { return }
+            written.withLock { $0[String(decoding: key, as: UTF8.self)] = timestamp }
+        }
+        let counts = written.withLock { $0 }
+        let a = try #require(counts["a"])
+        let b = try #require(counts["b"])
+        #expect(b > a, "b's count is written after a's")
+        #expect(b.timeIntervalSince(a) < 2, "b's count waited \(b.timeIntervalSince(a)) s after a's (a's took 3 s to acknowledge)")
+        await services.triggerGracefulShutdown()
+        try await running.value
     }
 
     @Test func thePunctuationFiresWithoutInput() async throws {

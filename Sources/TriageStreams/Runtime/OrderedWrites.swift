@@ -6,11 +6,15 @@ import TriageKafka
 ///
 /// A step's first phase is handed to the producer at once (``begin(_:offsets:)`` returns when it
 /// is queued). A writer task takes the steps whose first phase was acknowledged, in step order,
-/// and produces their later phases together, phase by phase, each acknowledged before the next;
-/// then it stores their offsets and runs their ``StreamOutput/whenDelivered(_:)`` actions. So:
-/// a step's phase *n+1* never leaves before its phase *n* is stored; phase *n* of a step never
-/// leaves before phase *n* of an earlier step; offsets are stored in step order and only for
-/// steps whose every output is stored (at-least-once, as with waiting).
+/// and produces their later phases: a step with one later phase hands it over at once, without
+/// waiting for earlier steps' later phases to be acknowledged; a step with more waits until none
+/// is in flight and is written phase by phase, each acknowledged before the next. Once a step's
+/// outputs are acknowledged the writer stores its offsets and runs its
+/// ``StreamOutput/whenDelivered(_:)`` actions, in step order. So: a step's phase *n+1* never
+/// leaves before its phase *n* is stored; phase *n* of a step never leaves before phase *n* of
+/// an earlier step (the producer keeps the order it is given per partition); offsets are stored
+/// in step order and only for steps whose every output is stored (at-least-once, as with
+/// waiting).
 ///
 /// A failed delivery stops everything: nothing later is produced or stored, and the next
 /// ``begin(_:offsets:)``, ``check()`` or ``drain()`` throws it. A restart reads again from the
@@ -26,6 +30,9 @@ final class OrderedWrites: Sendable {
         var firstPhaseDone = false
         /// Where the first phase's records (not its dead letters) were stored, when `derived` needs it.
         var firstPhaseStored: [KafkaDeliveryReport] = []
+
+        /// How many phases follow the first (written or derived).
+        var laterPhaseCount: Int { max(later.count, derived.map(\.phase).max() ?? 0) }
 
         /// Phase `index + 1`'s records, leaving out those written on behalf of a `fenced` partition.
         func records(ofLaterPhase index: Int, fenced: Set<Int32>) throws -> [KafkaProducerMessage] {
@@ -48,6 +55,9 @@ final class OrderedWrites: Sendable {
         var failure: (any Error)?
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The id the next started later phase gets, and the outcomes of those acknowledged.
+        var nextLaterPhase = 0
+        var laterPhasesDone: [Int: Result<[KafkaDeliveryReport], KafkaError>] = [:]
     }
 
     private let producer: KafkaProducer
@@ -146,59 +156,151 @@ final class OrderedWrites: Sendable {
 
     /// The writer: later phases, offsets and actions of the steps whose first phase is stored,
     /// in step order. Runs until `wakeups` ends (``finish()``) or a failure.
+    ///
+    /// Steps with one later phase at most (the common shape: state, then the events it implies)
+    /// do not wait for each other: their later phase is handed to the producer as soon as their
+    /// first is stored, while the later phase of earlier steps may still be in flight — the
+    /// producer keeps the order it was given per partition, so that order is still step order.
+    /// Their offsets are stored, and their actions run, in step order once acknowledged. A
+    /// step with more later phases waits until nothing is in flight and is written phase by
+    /// phase, each acknowledged before the next, so none of its phases can overtake another
+    /// step's.
     func run() async {
+        /// Later phases handed to the producer and not yet finished, oldest first.
+        var inFlight: [Started] = []
+        /// The ticket of the first step whose later phases have not been started.
+        var nextToStart = 0
         for await _ in wakeups {
             while true {
-                let ready = state.withLock { state -> [(ticket: Int, step: Step)] in
-                    guard state.failure == nil else { return [] }
-                    var ready: [(Int, Step)] = []
-                    var ticket = state.nextToFinish
-                    while let step = state.steps[ticket], step.firstPhaseDone {
-                        ready.append((ticket, step))
-                        ticket += 1
-                    }
-                    return ready
-                }
-                guard !ready.isEmpty else { break }
                 do {
-                    if let fences { try await check(fences, ready.flatMap(\.step.firstPhaseStored)) }
-                    let phases = ready.map(\.step.later.count).max() ?? 0
-                    for phase in 0..<phases {
-                        let fenced = fences?.fencedPartitions ?? []
-                        var records = try ready.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
-                        if let fences { records = fences.mark(records) }
-                        guard !records.isEmpty else { continue }
-                        let reports = try await producer.sendAll(records)
-                        stored?.stored(records, reports)
-                        if let fences {
-                            fences.stored(reports)
-                            try await check(fences, reports)
+                    let finished = try await finishAcknowledged(&inFlight)
+                    let ready = state.withLock { state -> [(ticket: Int, step: Step)] in
+                        guard state.failure == nil else { return [] }
+                        var ready: [(Int, Step)] = []
+                        var ticket = max(nextToStart, state.nextToFinish)
+                        while let step = state.steps[ticket], step.firstPhaseDone {
+                            ready.append((ticket, step))
+                            ticket += 1
                         }
+                        return ready
                     }
-                    var offsets = ready.flatMap(\.step.offsets)
-                    // The input offsets of a partition fenced off are not stored: its new owner
-                    // (or this instance's retake) reads those records again.
-                    if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
-                    if !offsets.isEmpty { try self.offsets.finished(offsets) }
+                    if ready.isEmpty {
+                        if finished { continue }
+                        break
+                    }
+                    // The steps that can go now without waiting: one later phase at most.
+                    let single = ready.prefix { $0.step.laterPhaseCount <= 1 }
+                    if !single.isEmpty {
+                        let batch = Array(single)
+                        nextToStart = batch.last!.ticket + 1
+                        inFlight.append(try await start(batch))
+                        continue
+                    }
+                    // A step with more later phases: after everything in flight, phase by phase.
+                    guard inFlight.isEmpty else { break }
+                    let batch = Array(ready.prefix { $0.step.laterPhaseCount > 1 })
+                    nextToStart = batch.last!.ticket + 1
+                    try await writeInTurn(batch)
+                    complete(batch)
                 } catch {
                     fail(error)
                     return
                 }
-                for (_, step) in ready { for action in step.afterDelivery { action() } }
-                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                    for (ticket, _) in ready { state.steps[ticket] = nil }
-                    state.nextToFinish = (ready.last?.ticket ?? state.nextToFinish - 1) + 1
-                    var waiters = state.roomWaiters
-                    state.roomWaiters = []
-                    if state.steps.isEmpty {
-                        waiters += state.drainWaiters
-                        state.drainWaiters = []
-                    }
-                    return waiters
-                }
-                for waiter in waiters { waiter.resume() }
             }
         }
+    }
+
+    /// Steps whose single later phase was handed to the producer.
+    private struct Started {
+        let id: Int
+        let steps: [(ticket: Int, step: Step)]
+        let records: [KafkaProducerMessage]
+    }
+
+    /// Hands the later phase of `steps` (one at most each) to the producer; its acknowledgement
+    /// wakes the writer.
+    private func start(_ steps: [(ticket: Int, step: Step)]) async throws -> Started {
+        if let fences { try await check(fences, steps.flatMap(\.step.firstPhaseStored)) }
+        let fenced = fences?.fencedPartitions ?? []
+        var records = try steps.flatMap { try $0.step.records(ofLaterPhase: 0, fenced: fenced) }
+        if let fences { records = fences.mark(records) }
+        let id = state.withLock { state in
+            defer { state.nextLaterPhase += 1 }
+            return state.nextLaterPhase
+        }
+        await producer.submit(records) { [self] (result: Result<[KafkaDeliveryReport], KafkaError>) in
+            state.withLock { $0.laterPhasesDone[id] = result }
+            wake.yield()
+        }
+        return Started(id: id, steps: steps, records: records)
+    }
+
+    /// Finishes the oldest started steps whose later phase was acknowledged, in step order;
+    /// returns whether any were. Throws the first failed delivery.
+    private func finishAcknowledged(_ inFlight: inout [Started]) async throws -> Bool {
+        var finished = false
+        while let oldest = inFlight.first {
+            guard let result = state.withLock({ $0.laterPhasesDone.removeValue(forKey: oldest.id) }) else { break }
+            inFlight.removeFirst()
+            let reports = try result.get()
+            if !oldest.records.isEmpty {
+                stored?.stored(oldest.records, reports)
+                if let fences {
+                    fences.stored(reports)
+                    try await check(fences, reports)
+                }
+            }
+            try storeOffsets(of: oldest.steps)
+            complete(oldest.steps)
+            finished = true
+        }
+        return finished
+    }
+
+    /// Writes the later phases of `steps` together, phase by phase, each acknowledged before the
+    /// next, and stores their offsets.
+    private func writeInTurn(_ steps: [(ticket: Int, step: Step)]) async throws {
+        if let fences { try await check(fences, steps.flatMap(\.step.firstPhaseStored)) }
+        let phases = steps.map(\.step.laterPhaseCount).max() ?? 0
+        for phase in 0..<phases {
+            let fenced = fences?.fencedPartitions ?? []
+            var records = try steps.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
+            if let fences { records = fences.mark(records) }
+            guard !records.isEmpty else { continue }
+            let reports = try await producer.sendAll(records)
+            stored?.stored(records, reports)
+            if let fences {
+                fences.stored(reports)
+                try await check(fences, reports)
+            }
+        }
+        try storeOffsets(of: steps)
+    }
+
+    private func storeOffsets(of steps: [(ticket: Int, step: Step)]) throws {
+        var offsets = steps.flatMap(\.step.offsets)
+        // The input offsets of a partition fenced off are not stored: its new owner (or this
+        // instance's retake) reads those records again.
+        if let fenced = fences?.fencedPartitions, !fenced.isEmpty { offsets.removeAll { fenced.contains($0.partition) } }
+        if !offsets.isEmpty { try self.offsets.finished(offsets) }
+    }
+
+    /// Runs the actions of `steps` (finished, in step order), forgets them and wakes whoever
+    /// waits for room or for everything to finish.
+    private func complete(_ steps: [(ticket: Int, step: Step)]) {
+        for (_, step) in steps { for action in step.afterDelivery { action() } }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            for (ticket, _) in steps { state.steps[ticket] = nil }
+            state.nextToFinish = (steps.last?.ticket ?? state.nextToFinish - 1) + 1
+            var waiters = state.roomWaiters
+            state.roomWaiters = []
+            if state.steps.isEmpty {
+                waiters += state.drainWaiters
+                state.drainWaiters = []
+            }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Checks the fenced changelog's partitions written in `reports`; tells of those found fenced.
