@@ -473,9 +473,15 @@ func stopRouter(_ router: RunningRouter) async {
     for (consumer, _) in router.watchers { await consumer.close() }
     for (_, task) in router.watchers { _ = try? await task.value }
 }
-func stopRelay(_ relays: [(KafkaConsumer, Task<Void, any Error>)]) async {
-    for (consumer, _) in relays { await consumer.close() }
-    for (_, task) in relays { _ = try? await task.value }
+/// A relay's stages and watcher, and the producer its stages write with.
+struct RunningRelay {
+    let parts: [(KafkaConsumer, Task<Void, any Error>)]
+    let producer: KafkaProducer
+}
+func stopRelay(_ relay: RunningRelay) async {
+    for (consumer, _) in relay.parts { await consumer.close() }
+    for (_, task) in relay.parts { _ = try? await task.value }
+    await relay.producer.close()
 }
 
 // Baseline: the same producer → consumer path without the router (records on a plain topic).
@@ -593,11 +599,13 @@ let routerTemplates = try RouterRecords(core: coreSnapshot.jsonBytes)
 /// for each close; stage B writes a desk core per team touched; the watcher reads the input topic
 /// for the outputs. Ten records per incident, like the router. Send time, kind and team travel
 /// in one more header (``relayHeader``); no stage decodes a value.
-func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool = false) async throws -> [(
-    KafkaConsumer, Task<Void, any Error>
-)] {
+func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool = false) async throws -> RunningRelay {
     let outputTopic = full ? "\(prefix).relay-in" : "\(prefix).relay-out"
     let records = routerTemplates
+    // The stages write with a producer of their own, as a router instance does (records of one
+    // producer share batches on the broker; the offered records come from the harness's).
+    let stageProducer = try KafkaProducer(
+        configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
     let relayA = try consuming("\(prefix)-relay-a", "\(prefix).relay-in", client: client, storingOffsets: true) { batch in
         var out: [KafkaProducerMessage] = []
         for message in batch {
@@ -620,7 +628,7 @@ func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool =
                     topic: "\(prefix).relay-routing", key: Array(team.utf8), value: Array(value), headers: headers,
                     partition: routingPartition(team: team, partitions: 8)))
         }
-        _ = try await producer.sendAll(out)
+        _ = try await stageProducer.sendAll(out)
     }
     let relayB = try consuming("\(prefix)-relay-b", "\(prefix).relay-routing", client: client, storingOffsets: true) { batch in
         var teams: Set<String> = []
@@ -639,13 +647,13 @@ func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool =
                 outputs.append(KafkaProducerMessage(topic: outputTopic, key: key, value: Array(value)))
             }
         }
-        _ = try await producer.sendAll(
+        _ = try await stageProducer.sendAll(
             teams.map {
                 KafkaProducerMessage(
                     topic: "\(prefix).relay-state", key: Array($0.utf8), value: full ? records.core : stateBlob,
                     partition: routingPartition(team: $0, partitions: 8))
             })
-        _ = try await producer.sendAll(outputs)
+        _ = try await stageProducer.sendAll(outputs)
     }
     let relayWatcher = try latencyWatcher("\(prefix)-relay-watch", outputTopic, client: client, into: relayLatencies) {
         message in
@@ -660,7 +668,7 @@ func startRelay(_ prefix: String, client: KafkaClientConfiguration, full: Bool =
     while relayLatencies.count < 200 { try await Task.sleep(for: .milliseconds(50)) }
     try await Task.sleep(for: .seconds(1))
     relayLatencies.reset()
-    return [relayA, relayB, relayWatcher]
+    return RunningRelay(parts: [relayA, relayB, relayWatcher], producer: stageProducer)
 }
 /// A relay record's send time, kind and team: its ``relayHeader``, or else its value.
 func relayFields(_ message: KafkaMessage) -> [Substring]? {
@@ -879,7 +887,8 @@ var section = BenchSection(
         Kafka hop costs here). Second baseline, same run and rate, fresh topics of the same partition counts: a relay of the router's \
         shape without its logic (stage A forwards each record re-keyed by team plus an index record and waits for both acknowledgements; \
         stage B writes a 2-KB state record per team touched, waits, then one output per opened record; a watcher sees the outputs) — \
-        what the broker and the shape cost before any routing work; then the same relay fed straight onto its re-keyed topic \
+        what the broker and the shape cost before any routing work (each relay's stages write with a producer of their own, as \
+        a router instance does: records of one producer share batches on the broker); then the same relay fed straight onto its re-keyed topic \
         (no first stage: what publishing Opened keyed by team would leave). That relay writes about 7 records per incident where the \
         router writes about 10 (its Assigned event, read back by the dispatcher; an index record for it; an agent notice and a \
         customer notice), so each round also runs a third baseline on fresh topics: the relay writing the router's records, of \
@@ -1052,8 +1061,7 @@ section.notes.append(
 report.add(section)
 try report.write()
 await pipeConsumer.close()
-for (consumer, _) in relays { await consumer.close() }
-for (_, task) in relays { _ = try? await task.value }
+await stopRelay(relays)
 _ = try? await piping.value
 if let child { kill(child.processIdentifier, SIGKILL) }  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
