@@ -504,6 +504,10 @@ for _ in 0..<min(total, rate * 3) {
     if next > clock.now { try await Task.sleep(until: next, clock: clock) }
 }
 try await Task.sleep(for: .seconds(2))
+// Its watcher goes: a consumer left polling would keep the embedded broker walking this topic's
+// log on every fetch for the rest of the run (its Fetch cost grows with the retained log).
+await pipeConsumer.close()
+_ = try? await piping.value
 
 // Baseline 2: the router's shape without its logic, same rate and duration, fresh topics of the
 // same partition counts. Stage A (like the dispatcher) forwards every record re-keyed by team and
@@ -1060,8 +1064,6 @@ section.notes.append(
     "at \(slowRate.formatted())/s: \(slowAssigned.count) of \(slowTotal) incidents assigned; \(slowRelay.count) relay baseline records.")
 report.add(section)
 try report.write()
-await pipeConsumer.close()
 await stopRelay(relays)
-_ = try? await piping.value
 if let child { kill(child.processIdentifier, SIGKILL) }  // the broker child ignores SIGTERM (librdkafka threads)
 emit("done")
