@@ -55,8 +55,7 @@ final class OrderedWrites: Sendable {
         var failure: (any Error)?
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
-        /// The id the next started later phase gets, and the outcomes of those acknowledged.
-        var nextLaterPhase = 0
+        /// The outcomes of later phases acknowledged, by the first ticket of their steps.
         var laterPhasesDone: [Int: Result<[KafkaDeliveryReport], KafkaError>] = [:]
     }
 
@@ -210,29 +209,44 @@ final class OrderedWrites: Sendable {
         }
     }
 
-    /// Steps whose single later phase was handed to the producer.
+    /// Steps whose single later phase was handed to the producer (or that had none).
     private struct Started {
-        let id: Int
         let steps: [(ticket: Int, step: Step)]
         let records: [KafkaProducerMessage]
+        /// Known at once when there was nothing to write.
+        let outcome: Result<[KafkaDeliveryReport], KafkaError>?
+        /// Where the producer's answer is kept: the first step's ticket.
+        var id: Int { steps[0].ticket }
     }
 
     /// Hands the later phase of `steps` (one at most each) to the producer; its acknowledgement
     /// wakes the writer.
     private func start(_ steps: [(ticket: Int, step: Step)]) async throws -> Started {
         if let fences { try await check(fences, steps.flatMap(\.step.firstPhaseStored)) }
-        let fenced = fences?.fencedPartitions ?? []
-        var records = try steps.flatMap { try $0.step.records(ofLaterPhase: 0, fenced: fenced) }
-        if let fences { records = fences.mark(records) }
-        let id = state.withLock { state in
-            defer { state.nextLaterPhase += 1 }
-            return state.nextLaterPhase
-        }
+        let records = try laterRecords(of: steps, phase: 0)
+        guard !records.isEmpty else { return Started(steps: steps, records: [], outcome: .success([])) }
+        let id = steps[0].ticket
         await producer.submit(records) { [self] (result: Result<[KafkaDeliveryReport], KafkaError>) in
             state.withLock { $0.laterPhasesDone[id] = result }
             wake.yield()
         }
-        return Started(id: id, steps: steps, records: records)
+        return Started(steps: steps, records: records, outcome: nil)
+    }
+
+    /// Phase `phase + 1`'s records of `steps`, without those of partitions fenced off, marked.
+    private func laterRecords(of steps: [(ticket: Int, step: Step)], phase: Int) throws -> [KafkaProducerMessage] {
+        let fenced = fences?.fencedPartitions ?? []
+        let records = try steps.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
+        return fences?.mark(records) ?? records
+    }
+
+    /// Tells the observer and the fences where `records` were stored.
+    private func acknowledged(_ records: [KafkaProducerMessage], _ reports: [KafkaDeliveryReport]) async throws {
+        stored?.stored(records, reports)
+        if let fences {
+            fences.stored(reports)
+            try await check(fences, reports)
+        }
     }
 
     /// Finishes the oldest started steps whose later phase was acknowledged, in step order;
@@ -240,16 +254,10 @@ final class OrderedWrites: Sendable {
     private func finishAcknowledged(_ inFlight: inout [Started]) async throws -> Bool {
         var finished = false
         while let oldest = inFlight.first {
-            guard let result = state.withLock({ $0.laterPhasesDone.removeValue(forKey: oldest.id) }) else { break }
+            guard let result = oldest.outcome ?? state.withLock({ $0.laterPhasesDone.removeValue(forKey: oldest.id) }) else { break }
             inFlight.removeFirst()
             let reports = try result.get()
-            if !oldest.records.isEmpty {
-                stored?.stored(oldest.records, reports)
-                if let fences {
-                    fences.stored(reports)
-                    try await check(fences, reports)
-                }
-            }
+            if !oldest.records.isEmpty { try await acknowledged(oldest.records, reports) }
             try storeOffsets(of: oldest.steps)
             complete(oldest.steps)
             finished = true
@@ -263,16 +271,9 @@ final class OrderedWrites: Sendable {
         if let fences { try await check(fences, steps.flatMap(\.step.firstPhaseStored)) }
         let phases = steps.map(\.step.laterPhaseCount).max() ?? 0
         for phase in 0..<phases {
-            let fenced = fences?.fencedPartitions ?? []
-            var records = try steps.flatMap { try $0.step.records(ofLaterPhase: phase, fenced: fenced) }
-            if let fences { records = fences.mark(records) }
+            let records = try laterRecords(of: steps, phase: phase)
             guard !records.isEmpty else { continue }
-            let reports = try await producer.sendAll(records)
-            stored?.stored(records, reports)
-            if let fences {
-                fences.stored(reports)
-                try await check(fences, reports)
-            }
+            try await acknowledged(records, try await producer.sendAll(records))
         }
         try storeOffsets(of: steps)
     }
