@@ -21,10 +21,36 @@ public struct Deliverer: Sendable {
     /// Signers by the variable naming their key (the environment does not change).
     private let signers = SignerCache()
 
-    public init(templates: NotificationTemplates, environment: [String: String]) {
+    /// `rules`: the endpoints this deliverer posts to. Each host gets as many connections as
+    /// its endpoints' `max_concurrency` add up to (at least 8), so a delivery never waits for a
+    /// connection that another delivery to the same host holds: its `timeout` is the
+    /// delivery's own, and a slow endpoint does not hold up another endpoint on its host.
+    public init(templates: NotificationTemplates, environment: [String: String], rules: NotificationRules) {
         self.templates = templates
         self.environment = environment
-        self.http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit,
+            Self.connectionsPerHost(for: rules.endpoints.values, environment: environment))
+        self.http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+    }
+
+    /// The most deliveries `endpoints` can have in flight to one host at once: per host
+    /// (scheme, name, port), the sum of its HTTP endpoints' `max_concurrency`.
+    static func connectionsPerHost(for endpoints: some Sequence<NotificationRules.Endpoint>, environment: [String: String]) -> Int {
+        var perHost: [String: Int] = [:]
+        for endpoint in endpoints {
+            let destination: NotificationRules.HTTPDestination
+            switch endpoint.kind {
+            case .webhook(let http), .chat(let http): destination = http
+            case .email: continue
+            }
+            guard let url = destination.resolvedURL(in: environment) else { continue }
+            let scheme = url.scheme?.lowercased() ?? "https"
+            let port = url.port ?? (scheme == "http" ? 80 : 443)
+            perHost["\(scheme)://\(url.host?.lowercased() ?? ""):\(port)", default: 0] += endpoint.maxConcurrency
+        }
+        return perHost.values.max() ?? 0
     }
 
     /// The signer for the key in `variable`; `nil` when it is unset or empty (deliveries go unsigned).

@@ -109,7 +109,9 @@ extension DevCommand {
             client: kafka.clientConfiguration, port: dashboardPort, groups: Self.workerGroups, now: { clock.now() }, policy: policy,
             configuration: .init(loadWeights: rosterFile.policy.severityWeights), logger: logger
         )
-        let deliverer = Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key])
+        let notificationRules = DevNotificationRules.webhooks(
+            policy: policy, port: sinkPort, maintenanceWindows: DevDemo.maintenanceWindows(from: Date()))
+        let deliverer = Deliverer(templates: .defaults, environment: ["TRIAGE_DEV_WEBHOOK_KEY": sink.key], rules: notificationRules)
         // Shut down however the run ends: a taken port can fail the group before the notifier ran
         // to its end, and an HTTP client dropped unclosed is a crash.
         var group = WorkerServiceGroup(logger: logger)
@@ -121,9 +123,7 @@ extension DevCommand {
         do {
             notifier = try await NotifierInstance(
                 client: kafka.clientConfiguration,
-                rules: DevNotificationRules.webhooks(
-                    policy: policy, port: sinkPort, maintenanceWindows: DevDemo.maintenanceWindows(from: Date())),
-                deliverer: deliverer, group: TriageGroup.notifier, sessionTimeout: .seconds(6), logger: logger
+                rules: notificationRules, deliverer: deliverer, group: TriageGroup.notifier, sessionTimeout: .seconds(6), logger: logger
             )
         } catch {
             sinkRunning.cancel()

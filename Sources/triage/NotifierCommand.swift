@@ -61,7 +61,7 @@ struct NotifierCommand: AsyncParsableCommand {
         }
         let client = try connection.clientConfiguration()
         try await requireTopics(of: .notifier, client: client, logger: logger)
-        let deliverer = Deliverer(templates: rendering, environment: environment)
+        let deliverer = Deliverer(templates: rendering, environment: environment, rules: loaded)
         var serviceGroup = WorkerServiceGroup(logger: logger)
         // The notifier shuts its HTTP client down when it stops normally; when it never ran to
         // its end (a taken --ops-port failed the group first) an HTTP client left open is a crash.

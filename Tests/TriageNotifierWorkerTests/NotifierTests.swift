@@ -145,7 +145,8 @@ final class NotifierFixture: Sendable {
             configuration: cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry]), logger: cluster.logger)
         let notifier = Notifier(
             consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, rules: rules,
-            deliverer: Deliverer(templates: .defaults, environment: ["NOTIFY_KEY": Self.signingKey]), topics: topics, logger: cluster.logger
+            deliverer: Deliverer(templates: .defaults, environment: ["NOTIFY_KEY": Self.signingKey], rules: rules), topics: topics,
+            logger: cluster.logger
         )
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: notifier), .init(service: consumer)], logger: cluster.logger))

@@ -423,7 +423,7 @@ if wanted("notifier") {
         let producer = try producerFor(client)
         let notifier = Notifier(
             consumer: consumer, producer: producer, client: client, rules: rules,
-            deliverer: Deliverer(templates: .defaults, environment: ["BENCH_KEY": "bench-signing-key"]), logger: logger
+            deliverer: Deliverer(templates: .defaults, environment: ["BENCH_KEY": "bench-signing-key"], rules: rules), logger: logger
         )
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: producer), .init(service: notifier), .init(service: consumer)], logger: logger))

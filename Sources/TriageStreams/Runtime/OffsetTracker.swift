@@ -13,6 +13,20 @@ final class OffsetTracker: Sendable {
         /// The offset stored last (the next offset to read minus one).
         var stored: Int64 = -1
 
+        /// `offset`, finished later, is done: the offset through which everything is done, if
+        /// that moved past what was stored.
+        mutating func done(_ offset: Int64) -> Int64? {
+            var low = 0
+            var high = pending.count
+            while low < high {
+                let middle = (low + high) / 2
+                if pending[middle] < offset { low = middle + 1 } else { high = middle }
+            }
+            guard low < pending.count, pending[low] == offset else { return nil }
+            pending.remove(at: low)
+            return advance()
+        }
+
         /// The offset through which everything is done, if it moved past what was stored.
         mutating func advance() -> Int64? {
             let through = min(finishedThrough, (pending.first ?? .max) - 1)
@@ -54,18 +68,10 @@ final class OffsetTracker: Sendable {
     func done(_ message: KafkaMessage) {
         let key = TopicPartition(message.topic, message.partition)
         let next = state.withLock { partitions -> Int64? in
-            guard var partition = partitions[key] else { return nil }
-            var low = 0
-            var high = partition.pending.count
-            while low < high {
-                let middle = (low + high) / 2
-                if partition.pending[middle] < message.offset { low = middle + 1 } else { high = middle }
-            }
-            guard low < partition.pending.count, partition.pending[low] == message.offset else { return nil }
-            partition.pending.remove(at: low)
-            let through = partition.advance()
-            partitions[key] = partition
-            return through.map { $0 + 1 }
+            // In place: a copy of the partition would make removing from its pending offsets
+            // copy all of them (thousands when the worker reads far ahead), once per record.
+            guard let index = partitions.index(forKey: key) else { return nil }
+            return partitions.values[index].done(message.offset).map { $0 + 1 }
         }
         // A partition no longer assigned here is skipped by the consumer; nothing else can fail
         // that the next commit would not report.

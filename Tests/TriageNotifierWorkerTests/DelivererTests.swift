@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TriageNotification
+import TriageNotifierWorker
+
+struct DelivererTests {
+    /// An endpoint's `max_concurrency` is how many deliveries are in flight to it, and its
+    /// `timeout` is one delivery's own. The HTTP client kept at most 8 connections per host, so
+    /// with two endpoints of 12 on one host, 24 deliveries went out in three waves of 8: those of
+    /// the later waves spent their timeout waiting for a connection, and timed out.
+    @Test func everyEndpointOnAHostGetsItsMaxConcurrencyInConnections() async throws {
+        let receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        // `/crawl` answers after 300 ms: one wave takes 300 ms, a second one 600 ms (> 550 ms).
+        let rules = try NotificationRules.load(
+            yaml: """
+                endpoints:
+                  first: { channel: webhook, url: "http://127.0.0.1:\(port)/crawl", secret_env: KEY, max_concurrency: 12, timeout: 550ms }
+                  second: { channel: chat, url: "http://127.0.0.1:\(port)/crawl", max_concurrency: 12, timeout: 550ms }
+                recipients:
+                  ops: { endpoints: [first] }
+                  lead: { endpoints: [second] }
+                """, file: "rules.yaml")
+        var targets: [(OutboundNotification, DeliveryTarget)] = []
+        for index in 0..<24 {
+            let notification = OutboundNotification(
+                idempotencyKey: "key-\(index)", incidentID: "INC-\(index)", requestedAt: Date(), recipient: index % 2 == 0 ? "ops" : "lead",
+                template: "escalated")
+            targets += try rules.deliveries(for: notification).map { (notification, $0) }
+        }
+        #expect(targets.count == 24)
+        let deliverer = Deliverer(templates: .defaults, environment: ["KEY": "a-key"], rules: rules)
+        // A warm-up delivery, so the 24 below are timed from open connections' start.
+        _ = await deliverer.deliver(targets[0].0, to: targets[0].1)
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for (notification, target) in targets { group.addTask { await deliverer.deliver(notification, to: target) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let delivered = outcomes.filter(\.isDelivered).count
+        #expect(delivered == 24, "\(24 - delivered) of 24 deliveries failed: \(outcomes.filter { !$0.isDelivered })")
+        await deliverer.shutdown()
+    }
+}
