@@ -21,11 +21,13 @@ final class Deliveries: Sendable {
     private let metrics = WorkerMetrics(worker: "notifier")
     private let gates: [String: EndpointGate]
     private let now: @Sendable () -> Date
+    let readAhead: ReadAhead
 
     init(
         producer: KafkaProducer, rules: NotificationRules, deliverer: Deliverer, topics: NotifierTopics, logger: Logger,
-        now: @escaping @Sendable () -> Date
+        readAhead: Int, now: @escaping @Sendable () -> Date
     ) {
+        self.readAhead = ReadAhead(limit: readAhead)
         self.producer = producer
         self.rules = rules
         self.deliverer = deliverer
@@ -38,7 +40,11 @@ final class Deliveries: Sendable {
         }
     }
 
-    var statistics: NotifierStatistics { state.withLock { $0.statistics } }
+    var statistics: NotifierStatistics {
+        var statistics = state.withLock { $0.statistics }
+        statistics.mostInHand = readAhead.mostInHand
+        return statistics
+    }
 
     func shutdown() async { await deliverer.shutdown() }
 
@@ -113,7 +119,7 @@ final class Deliveries: Sendable {
         let partition = TopicPartition(message.topic, message.partition)
         let remaining = Remaining(targets.count)
         for (target, attempts) in targets {
-            let job = DeliveryJob()
+            let job = DeliveryJob(readAhead: readAhead)
             state.withLock { $0.jobs[partition, default: [:]][message.offset, default: []].append(job) }
             job.start { [self] in
                 // A job that did not complete (cancelled while it waited, or failed) leaves its

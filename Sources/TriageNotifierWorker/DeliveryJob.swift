@@ -5,9 +5,19 @@ import Synchronization
 final class DeliveryJob: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let waiting = Atomic<Bool>(false)
+    /// Counts the job in hand from its start to its end, except while it is held.
+    private let readAhead: ReadAhead
+
+    init(readAhead: ReadAhead) { self.readAhead = readAhead }
 
     func start(_ body: @escaping @Sendable () async -> Void) {
-        task.withLock { $0 = Task { await body() } }
+        readAhead.began()
+        task.withLock { [readAhead] in
+            $0 = Task {
+                defer { readAhead.ended() }
+                await body()
+            }
+        }
     }
 
     var isWaiting: Bool { waiting.load(ordering: .acquiring) }
@@ -19,9 +29,14 @@ final class DeliveryJob: Sendable {
         return try await body()
     }
 
+    /// Held for `seconds` (not in hand meanwhile).
     func wait(seconds: Double) async throws {
         waiting.store(true, ordering: .releasing)
-        defer { waiting.store(false, ordering: .releasing) }
+        readAhead.ended()
+        defer {
+            readAhead.began()
+            waiting.store(false, ordering: .releasing)
+        }
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
 
@@ -29,7 +44,11 @@ final class DeliveryJob: Sendable {
     /// Returns whether the breaker closed.
     func wait(seconds: Double, orUntilClosed gate: EndpointGate) async throws -> Bool {
         waiting.store(true, ordering: .releasing)
-        defer { waiting.store(false, ordering: .releasing) }
+        readAhead.ended()
+        defer {
+            readAhead.began()
+            waiting.store(false, ordering: .releasing)
+        }
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))

@@ -31,16 +31,26 @@ public final class Notifier: Service, Sendable {
     private let worker: StreamWorker<NotificationDispatch>
     private let deliveries: Deliveries
 
+    /// Deliveries a notifier holds in hand before it stops fetching requests, by default.
+    public static let defaultReadAhead = 10_000
+
+    /// `readAhead`: deliveries in hand (started, not finished, not held for later) at which the
+    /// notifier stops fetching requests until half of them are done; a batch fetched already
+    /// (up to the consumer's batch size, and its buffered batches) is still started.
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer,
-        topics: NotifierTopics = .init(), health: WorkerHealth = .init(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        topics: NotifierTopics = .init(), health: WorkerHealth = .init(), readAhead: Int = Notifier.defaultReadAhead, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        deliveries = Deliveries(producer: producer, rules: rules, deliverer: deliverer, topics: topics, logger: logger, now: now)
-        worker = StreamWorker(
+        deliveries = Deliveries(
+            producer: producer, rules: rules, deliverer: deliverer, topics: topics, logger: logger, readAhead: readAhead, now: now)
+        let worker = StreamWorker(
             processor: NotificationDispatch(deliveries: deliveries, topics: topics), consumer: consumer, producer: producer,
             configuration: StreamWorkerConfiguration(worker: "notifier", client: client, deadLetterTopic: topics.deadLetter),
             health: health, logger: logger
         )
+        deliveries.readAhead.connect { [worker] paused in worker.pauseFetching(paused) }
+        self.worker = worker
     }
 
     /// Fails fast unless the retry and ledger topics exist with the requests topic's partition count.
@@ -55,7 +65,11 @@ public final class Notifier: Service, Sendable {
         )
     }
 
-    public var statistics: NotifierStatistics { deliveries.statistics }
+    public var statistics: NotifierStatistics {
+        var statistics = deliveries.statistics
+        statistics.fetchPauses = worker.statistics.fetchPauses
+        return statistics
+    }
     /// Partitions (of both input topics) this instance owns now.
     public var assignedPartitions: Int { worker.statistics.assignedPartitions }
 

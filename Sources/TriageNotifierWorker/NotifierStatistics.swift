@@ -10,4 +10,9 @@ public struct NotifierStatistics: Sendable, Hashable {
     public var deadLettered = 0
     /// Targets skipped because the ledger had their key (a redelivered or repeated request).
     public var duplicatesSkipped = 0
+    /// The most deliveries in hand at once (started, not finished, not held); fetching pauses
+    /// at the notifier's read-ahead limit, but a batch fetched already is started whole.
+    public var mostInHand = 0
+    /// Times the notifier paused fetching requests, having its read-ahead limit in hand.
+    public var fetchPauses = 0
 }

@@ -140,13 +140,17 @@ final class NotifierFixture: Sendable {
         rules = try NotificationRules.load(yaml: yaml, file: "test-rules.yaml")
     }
 
-    func startNotifier(group: String = uniqueName("notifier")) throws -> (Notifier, ServiceGroup, Task<Void, any Error>) {
-        let consumer = try KafkaConsumer(
-            configuration: cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry]), logger: cluster.logger)
+    /// `batchSize`: the consumer's largest batch; `readAhead`: the notifier's.
+    func startNotifier(
+        group: String = uniqueName("notifier"), batchSize: Int? = nil, readAhead: Int = Notifier.defaultReadAhead
+    ) throws -> (Notifier, ServiceGroup, Task<Void, any Error>) {
+        var configuration = cluster.consumerConfiguration(group: group, topics: [topics.requests, topics.retry])
+        if let batchSize { configuration.maximumBatchSize = batchSize }
+        let consumer = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
         let notifier = Notifier(
             consumer: consumer, producer: producer, client: cluster.embedded.clientConfiguration, rules: rules,
             deliverer: Deliverer(templates: .defaults, environment: ["NOTIFY_KEY": Self.signingKey], rules: rules), topics: topics,
-            logger: cluster.logger
+            readAhead: readAhead, logger: cluster.logger
         )
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: notifier), .init(service: consumer)], logger: cluster.logger))
@@ -437,6 +441,43 @@ struct NotifierTests {
         #expect(fixture.receiver.requests("/ok").isEmpty, "nobody woke the sleeper")
         await secondGroup.triggerGracefulShutdown()
         try await secondRunning.value
+    }
+
+    /// A backlog used to become a delivery task per request at once (about 8 KB each: 1.6 GB of
+    /// memory for 200,000 waiting requests). The notifier now stops fetching with its
+    /// read-ahead in hand and goes on when half of it is done; every request is still delivered
+    /// once.
+    @Test func aBacklogIsTakenInAsDeliveriesFinishNotAllAtOnce() async throws {
+        let fixture = try await NotifierFixture(partitions: 2)
+        let keys = (0..<1_500).map { "backlog-\($0)" }
+        for key in keys { try await fixture.request(key, to: "ops") }
+        let (notifier, group, running) = try fixture.startNotifier(batchSize: 50, readAhead: 40)
+        try await eventually("every request delivered", timeout: .seconds(120)) { notifier.statistics.delivered == keys.count }
+        let statistics = notifier.statistics
+        // The limit, plus what was fetched before the pause took effect: the batch being started
+        // and the consumer's buffered batches (4 of at most 50 records).
+        #expect(statistics.mostInHand <= 40 + 5 * 50, "\(statistics.mostInHand) deliveries in hand at once")
+        #expect(statistics.fetchPauses >= 1)
+        let perKey = Dictionary(grouping: fixture.receiver.requests("/ok"), by: { $0.headers["idempotency-key"] ?? "" }).mapValues(\.count)
+        #expect(Set(perKey.keys) == Set(keys))
+        #expect(perKey.values.allSatisfy { $0 == 1 })
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// Held deliveries are not in hand: however many wait for their recipient's hours, fetching
+    /// goes on and an urgent request behind them is delivered at once.
+    @Test func heldDeliveriesDoNotStopTheNotifierFetching() async throws {
+        let fixture = try await NotifierFixture(partitions: 1)
+        let (notifier, group, running) = try fixture.startNotifier(batchSize: 10, readAhead: 5)
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
+        for index in 0..<60 { try await fixture.request("asleep-\(index)", to: "sleeper", urgent: false) }
+        try await eventually("all held for the quiet hours", timeout: .seconds(60)) { notifier.statistics.held == 60 }
+        try await fixture.request("urgent-1", to: "ops")
+        try await eventually("the urgent request delivered", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 1 }
+        #expect(fixture.receiver.requests("/ok").first?.headers["idempotency-key"] == "urgent-1")
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 
     @Test func aRestartedNotifierDoesNotResendWhatItsLedgerHolds() async throws {

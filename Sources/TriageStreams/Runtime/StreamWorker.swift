@@ -52,6 +52,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     /// Records offered by this process (``offer(_:)``) and not yet taken by the loop; the mailbox
     /// while the worker runs.
     private let offers = Mutex<(inbox: AsyncStream<Input>.Continuation?, records: [KafkaMessage])>((nil, []))
+    /// Whether fetching is to be paused (``pauseFetching(_:)``), and the mailbox while the worker runs.
+    private let fetching = Mutex<(paused: Bool, inbox: AsyncStream<Input>.Continuation?)>((false, nil))
 
     /// `globalConsumer` reads the processor's ``StreamProcessor/global`` topic (a group of its
     /// own that commits nothing); required when the processor has one.
@@ -95,6 +97,22 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         inbox?.yield(.offered)
     }
 
+    /// Stops fetching records of every input partition (`true`) until called with `false`: for a
+    /// processor whose records finish later (``StreamOutput/completeLater(_:)``) and that has
+    /// as many of them in hand as it should hold. Records fetched already (a batch being
+    /// processed, the consumer's buffered batches) still come. The worker keeps serving its
+    /// consumer meanwhile, so it stays in its group however long the pause lasts; partitions
+    /// assigned during a pause are paused too. Called from any thread; does not block; the last
+    /// call wins.
+    public func pauseFetching(_ paused: Bool) {
+        let inbox = fetching.withLock { state -> AsyncStream<Input>.Continuation? in
+            guard state.paused != paused else { return nil }
+            state.paused = paused
+            return state.inbox
+        }
+        inbox?.yield(.fetchingChanged)
+    }
+
     private enum Input: Sendable {
         case kafka(KafkaConsumerEvent, CheckedContinuation<Void, Never>)
         case global([KafkaMessage])
@@ -103,6 +121,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         case retake
         /// ``offer(_:)`` added records to `offers`.
         case offered
+        /// ``pauseFetching(_:)`` changed what it wants.
+        case fetchingChanged
         case failed(any Error)
     }
 
@@ -153,6 +173,12 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
         }
         offers.withLock { $0.inbox = inbox }
+        if fetching.withLock({ state in
+            state.inbox = inbox
+            return state.paused
+        }) {
+            inbox.yield(.fetchingChanged)
+        }
         health.markRunning(true, status: "running")
         for await input in mailbox {
             do {
@@ -178,6 +204,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                         return state.records
                     }
                     try await loop.take(offered: records)
+                case .fetchingChanged:
+                    loop.applyFetchPause()
                 case .failed(let error):
                     throw error
                 }
@@ -188,6 +216,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             loop.reschedule()
         }
         offers.withLock { $0 = (nil, []) }
+        fetching.withLock { $0.inbox = nil }
         loop.timer?.cancel()
         loop.retakeTimer?.cancel()
         globalPump?.cancel()
@@ -246,6 +275,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         /// yet: copies up to it are skipped. Only that window: a record at an offset already
         /// seen that comes after it (a log truncated and written again) is processed.
         var offeredThrough: [TopicPartition: Int64] = [:]
+        /// Whether the assigned input partitions are paused (``StreamWorker/pauseFetching(_:)``).
+        var fetchPaused = false
 
         init(
             owner: StreamWorker, processor: Processor, writes: OrderedWrites, offsets: OffsetTracker, fences: FenceBook?,
@@ -319,6 +350,9 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 let new = partitions.filter { inputs.contains($0.topic) && !assigned.contains($0) }
                 assigned.formUnion(new)
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
+                // New partitions fetch as the others do (a pause flag left from an earlier
+                // assignment of theirs is cleared).
+                if !new.isEmpty { setFetching(paused: fetchPaused, new) }
                 let fresh = Set(new.map(\.partition)).subtracting(owned).sorted()
                 if !fresh.isEmpty { try await restore(fresh) }
                 owner.health.markAssigned()
@@ -460,6 +494,25 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             }
             owner.metrics.deadLettered(output.deadLetters.count)
             try await writes.begin(output, offsets: offsets)
+        }
+
+        /// Pauses or resumes the assigned input partitions as ``StreamWorker/pauseFetching(_:)``
+        /// last asked.
+        mutating func applyFetchPause() {
+            let wanted = owner.fetching.withLock { $0.paused }
+            guard wanted != fetchPaused else { return }
+            fetchPaused = wanted
+            owner.counters.withLock { if wanted { $0.fetchPauses += 1 } }
+            if !assigned.isEmpty { setFetching(paused: wanted, Array(assigned)) }
+        }
+
+        func setFetching(paused: Bool, _ partitions: [TopicPartition]) {
+            do {
+                if paused { try owner.consumer.pause(partitions) } else { try owner.consumer.resume(partitions) }
+            } catch {
+                owner.logger.warning(
+                    "could not \(paused ? "pause" : "resume") fetching", metadata: ["partitions": "\(partitions)", "error": "\(error)"])
+            }
         }
 
         /// Partitions handed over or read again from the committed offset: where their
@@ -616,4 +669,6 @@ public struct StreamWorkerStatistics: Sendable, Hashable {
     /// consumer delivered them, and offered records left to the consumer.
     public var offeredTaken = 0
     public var offeredPassedOver = 0
+    /// Times fetching was paused (``StreamWorker/pauseFetching(_:)``).
+    public var fetchPauses = 0
 }
