@@ -20,7 +20,7 @@ public struct NotifierInstance: Sendable {
 
     public init(
         client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer, group: String, sessionTimeout: Duration,
-        logger: Logger, topics: NotifierTopics = .init()
+        readAhead: Int = Notifier.defaultReadAhead, logger: Logger, topics: NotifierTopics = .init()
     ) async throws {
         try await Notifier.checkTopics(topics, client: client, logger: logger)
         let producer = try KafkaProducer(
@@ -33,7 +33,8 @@ public struct NotifierInstance: Sendable {
             logger: logger
         )
         notifier = Notifier(
-            consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics, logger: logger)
+            consumer: consumer, producer: producer, client: client, rules: rules, deliverer: deliverer, topics: topics,
+            readAhead: readAhead, logger: logger)
         health = notifier.health
         services = [producer, notifier, consumer, ConsumerLagReporter(consumer: consumer, worker: "notifier")]
     }

@@ -33,9 +33,20 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(help: "Folder of template overrides, <template>.<part>.mustache (docs/notifier.md). Default: the built-in templates.")
     var templates: String?
 
+    @Option(
+        help: """
+            Deliveries in hand (started, not finished, not held for later) at which the notifier stops fetching \
+            requests until half are done: bounds its memory on a backlog (about 8 KB each).
+            """)
+    var readAhead = Notifier.defaultReadAhead
+
     @OptionGroup var worker: WorkerOptions<NotifierDefaults>
 
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard readAhead > 0 else { throw ValidationError("--read-ahead must be at least 1, got \(readAhead)") }
+    }
 
     func run() async throws {
         let logger = common.bootstrapLogging(label: "triage.notifier")
@@ -70,7 +81,7 @@ struct NotifierCommand: AsyncParsableCommand {
         do {
             instance = try await NotifierInstance(
                 client: client, rules: loaded, deliverer: deliverer, group: worker.group,
-                sessionTimeout: worker.sessionTimeoutDuration, logger: logger
+                sessionTimeout: worker.sessionTimeoutDuration, readAhead: readAhead, logger: logger
             )
         } catch {
             await deliverer.shutdown()

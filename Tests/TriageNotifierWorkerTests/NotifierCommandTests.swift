@@ -33,6 +33,12 @@ struct NotifierCommandTests {
         #expect(status3 != 0)
         #expect(errors3.contains("topic(s) missing: ") && errors3.contains("triage.notification-retry"), "\(errors3)")
         #expect(errors3.contains("triage topics create --all --partitions N --bootstrap \(broker.bootstrap)"), "\(errors3)")
+
+        // 4. A read-ahead of nothing: refused before anything starts.
+        let (status4, _, errors4) = try await runProcess(
+            triageExecutable, ["notifier", "--bootstrap", broker.bootstrap, "--rules", rules, "--read-ahead", "0"])
+        #expect(status4 != 0)
+        #expect(errors4.contains("--read-ahead must be at least 1, got 0"), "\(errors4)")
         #expect(try await broker.stop() == 0)
     }
 }
