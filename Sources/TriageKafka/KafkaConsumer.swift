@@ -97,17 +97,25 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// Stops fetching `partitions` until ``resume(_:)``. Records already handed to the sequence
-    /// (at most one buffer) are still delivered.
-    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
-        try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
-            try throwIfError(rd_kafka_pause_partitions(pointer, list), context: "pause")
+    /// (at most one buffer) are still delivered; librdkafka drops what it had fetched ahead of
+    /// them and fetches it again on resuming. (librdkafka waits for each partition's broker
+    /// thread: the call runs off the cooperative pool.)
+    public func pause(_ partitions: [TopicPartition]) async throws(KafkaError) {
+        let core = self.core
+        try await BlockingCalls.run { () throws(KafkaError) in
+            try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+                try throwIfError(rd_kafka_pause_partitions(pointer, list), context: "pause")
+            }
         }
     }
 
-    /// Resumes fetching `partitions`.
-    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
-        try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
-            try throwIfError(rd_kafka_resume_partitions(pointer, list), context: "resume")
+    /// Resumes fetching `partitions` (from the next record to hand out).
+    public func resume(_ partitions: [TopicPartition]) async throws(KafkaError) {
+        let core = self.core
+        try await BlockingCalls.run { () throws(KafkaError) in
+            try core.withPartitionList(partitions) { pointer, list throws(KafkaError) in
+                try throwIfError(rd_kafka_resume_partitions(pointer, list), context: "resume")
+            }
         }
     }
 

@@ -58,10 +58,10 @@ final class Deliveries: Sendable {
         }
     }
 
-    /// Cancels the held jobs of `partitions` and waits for the rest to finish.
+    /// Stops the jobs of `partitions` where they only wait, and waits for the attempts in flight.
     func stopJobs(of partitions: Set<TopicPartition>) async {
         let jobs = state.withLock { state in partitions.flatMap { (state.jobs[$0] ?? [:]).values.flatMap { $0 } } }
-        for job in jobs where job.isWaiting { job.cancel() }
+        for job in jobs { job.stop() }
         for job in jobs { await job.finished() }
         state.withLock { state in for partition in partitions { state.jobs[partition] = nil } }
     }
@@ -186,8 +186,22 @@ final class Deliveries: Sendable {
                 return true
             }
             defer { release(target.ledgerKey) }
+            // Queued behind the endpoint's max_concurrency: only waiting, so stopping may cancel it
+            // (a busy notifier on a slow endpoint held thousands of records here and took minutes
+            // to stop, past its revocation timeout, while the next owner delivered them again).
+            guard try await job.waitingFor({ await gate.acquire() }) else { throw CancellationError() }
+            // Stopped as the slot came: not attempted, so no delivery goes past max_concurrency
+            // while a cancelled one may still be answered (the record is read again).
+            if Task.isCancelled {
+                gate.giveBack()
+                return false
+            }
+            // The breaker is asked with the slot in hand: one that opened while this delivery
+            // queued turns it away too (queued deliveries used to go to a hanging endpoint one
+            // slot after another after its breaker had opened, holding the read-ahead up).
             switch gate.admit(at: now()) {
             case .refused(let until):
+                gate.giveBack()
                 // The endpoint's breaker is open: come back when it closes, or when it may probe
                 // at the latest; no attempt spent.
                 var later = attempts
@@ -199,10 +213,6 @@ final class Deliveries: Sendable {
             case .allowed, .probe:
                 break
             }
-            // Queued behind the endpoint's max_concurrency: only waiting, so stopping may cancel it
-            // (a busy notifier on a slow endpoint held thousands of records here and took minutes
-            // to stop, past its revocation timeout, while the next owner delivered them again).
-            guard try await job.waitingFor({ await gate.acquire() }) else { throw CancellationError() }
             let trace = message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:))?.child()
             let outcome = await deliverer.deliver(notification, to: target, now: now(), traceparent: trace?.traceparent)
             gate.release(outcome, at: now())

@@ -1,10 +1,17 @@
 import Synchronization
 
-/// One target's delivery task; it says when it is only waiting (for its not-before instant or
-/// the recipient's awake hours), which is when stopping may cancel it.
+/// One target's delivery task; it says when it is only waiting (for a slot of its endpoint, its
+/// not-before instant or the recipient's awake hours), which is when stopping may end it.
 final class DeliveryJob: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
-    private let waiting = Atomic<Bool>(false)
+    private struct State {
+        var task: Task<Void, Never>?
+        /// Only waiting now: ``stop()`` cancels the task.
+        var waiting = false
+        /// ``stop()`` was called: the job waits for nothing any more.
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
     /// Counts the job in hand from its start to its end, except while it is held.
     private let readAhead: ReadAhead
 
@@ -12,30 +19,50 @@ final class DeliveryJob: Sendable {
 
     func start(_ body: @escaping @Sendable () async -> Void) {
         readAhead.began()
-        task.withLock { [readAhead] in
-            $0 = Task {
-                defer { readAhead.ended() }
-                await body()
-            }
+        let task = Task { [readAhead] in
+            defer { readAhead.ended() }
+            await body()
         }
+        state.withLock { $0.task = task }
     }
 
-    var isWaiting: Bool { waiting.load(ordering: .acquiring) }
+    /// Stops the job where it only waits, now or when it comes to wait (a job started just
+    /// before, not yet at its endpoint's queue, used to slip through and deliver during the
+    /// stop): it ends without an attempt and its record stays unfinished, to be read again. An
+    /// attempt in flight finishes.
+    func stop() {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            state.stopping = true
+            return state.waiting ? state.task : nil
+        }
+        task?.cancel()
+    }
 
-    /// Runs `body` marked as only waiting (stopping may cancel the job meanwhile).
+    /// Marks the job as only waiting; throws `CancellationError` once it is stopping.
+    private func beginWaiting() throws {
+        let stopping = state.withLock { state in
+            state.waiting = !state.stopping
+            return state.stopping
+        }
+        if stopping { throw CancellationError() }
+    }
+
+    private func endWaiting() { state.withLock { $0.waiting = false } }
+
+    /// Runs `body` marked as only waiting (stopping ends the job meanwhile).
     func waitingFor<T>(_ body: () async throws -> T) async throws -> T {
-        waiting.store(true, ordering: .releasing)
-        defer { waiting.store(false, ordering: .releasing) }
+        try beginWaiting()
+        defer { endWaiting() }
         return try await body()
     }
 
     /// Held for `seconds` (not in hand meanwhile).
     func wait(seconds: Double) async throws {
-        waiting.store(true, ordering: .releasing)
+        try beginWaiting()
         readAhead.ended()
         defer {
             readAhead.began()
-            waiting.store(false, ordering: .releasing)
+            endWaiting()
         }
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
@@ -43,11 +70,11 @@ final class DeliveryJob: Sendable {
     /// Waits `seconds`, or less if `gate`'s breaker closes first (at once if it is closed now).
     /// Returns whether the breaker closed.
     func wait(seconds: Double, orUntilClosed gate: EndpointGate) async throws -> Bool {
-        waiting.store(true, ordering: .releasing)
+        try beginWaiting()
         readAhead.ended()
         defer {
             readAhead.began()
-            waiting.store(false, ordering: .releasing)
+            endWaiting()
         }
         return try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -63,9 +90,7 @@ final class DeliveryJob: Sendable {
         }
     }
 
-    func cancel() { task.withLock { $0 }?.cancel() }
-
-    func finished() async { await task.withLock { $0 }?.value }
+    func finished() async { await state.withLock { $0.task }?.value }
 }
 
 /// Counts a record's targets down.

@@ -58,10 +58,15 @@ final class EndpointGate: Sendable {
         }
     }
 
-    func release(_ outcome: DeliveryOutcome, at now: Date) {
+    func release(_ outcome: DeliveryOutcome, at now: Date) { release(recording: (outcome, now)) }
+
+    /// Gives a slot back without an attempt made (the breaker learns nothing).
+    func giveBack() { release(recording: nil) }
+
+    private func release(recording attempt: (outcome: DeliveryOutcome, at: Date)?) {
         let (next, released) = inner.withLock { inner -> (CheckedContinuation<Bool, Never>?, [CheckedContinuation<Void, Never>]) in
             let wasClosed = inner.breaker.isClosed
-            inner.breaker.record(outcome, at: now)
+            if let attempt { inner.breaker.record(attempt.outcome, at: attempt.at) }
             var released: [CheckedContinuation<Void, Never>] = []
             if !wasClosed && inner.breaker.isClosed {
                 released = Array(inner.refused.values)  // the probe succeeded: everyone refused may go

@@ -182,7 +182,7 @@ struct ConsumerGroupTests {
             while let event = try await iterator.next() {
                 if case .partitionsAssigned(let partitions) = event, partitions.count == 2 { break }
             }
-            try consumer.pause([paused])
+            try await consumer.pause([paused])
             for index in 0..<50 {
                 try await producer.enqueue(KafkaProducerMessage(topic: topic, value: Array("p0-\(index)".utf8), partition: 0))
                 try await producer.enqueue(KafkaProducerMessage(topic: topic, value: Array("p1-\(index)".utf8), partition: 1))
@@ -198,7 +198,7 @@ struct ConsumerGroupTests {
             try await Task.sleep(for: .milliseconds(500))
             let lag = try await consumer.lag()
             #expect(lag[paused] == 50)
-            try consumer.resume([paused])
+            try await consumer.resume([paused])
             var fromZero = 0
             while fromZero < 50, let event = try await iterator.next() {
                 guard case .messages(let batch) = event else { continue }

@@ -70,3 +70,62 @@ struct EndpointGateTests {
 private final class GrantOrder: Sendable {
     let granted = Mutex<[Int]>([])
 }
+
+/// Stopping a delivery job: where it only waits, now or later, it ends without going on.
+@Suite("Delivery job")
+struct DeliveryJobTests {
+    /// Outside attack: a stop cancelled only the jobs waiting at that instant; one started just
+    /// before, not yet in its endpoint's queue, went on to queue and deliver during the stop
+    /// (757 deliveries in a 40 s stop, past the shutdown timeout, then delivered again by the
+    /// next owner). A job stopped before it comes to wait now never starts waiting.
+    @Test func aJobStoppedBeforeItWaitsNeverWaits() async throws {
+        let readAhead = ReadAhead(limit: 10)
+        let job = DeliveryJob(readAhead: readAhead)
+        let proceed = AsyncStream<Void>.makeStream()
+        let outcome = Mutex<String>("")
+        job.start {
+            for await _ in proceed.stream { break }  // still working, not waiting
+            do {
+                try await job.waitingFor { try await Task.sleep(for: .seconds(30)) }
+                outcome.withLock { $0 = "waited" }
+            } catch {
+                outcome.withLock { $0 = "\(type(of: error))" }
+            }
+        }
+        job.stop()
+        proceed.continuation.yield()
+        await job.finished()
+        #expect(outcome.withLock { $0 } == "CancellationError")
+        #expect(readAhead.mostInHand == 1)
+    }
+
+    @Test func aWaitingJobIsCancelledByAStopAndOneInFlightIsNot() async throws {
+        let readAhead = ReadAhead(limit: 10)
+        let waiting = DeliveryJob(readAhead: readAhead)
+        let working = DeliveryJob(readAhead: readAhead)
+        let started = Mutex(0)
+        let outcomes = Mutex<[String: String]>([:])
+        waiting.start {
+            do {
+                try await waiting.waitingFor {
+                    started.withLock { $0 += 1 }
+                    try await Task.sleep(for: .seconds(30))
+                }
+                outcomes.withLock { $0["waiting"] = "waited" }
+            } catch {
+                outcomes.withLock { $0["waiting"] = "stopped" }
+            }
+        }
+        working.start {
+            started.withLock { $0 += 1 }
+            try? await Task.sleep(for: .milliseconds(300))  // an attempt in flight
+            outcomes.withLock { $0["working"] = Task.isCancelled ? "cancelled" : "finished" }
+        }
+        while started.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        waiting.stop()
+        working.stop()
+        await waiting.finished()
+        await working.finished()
+        #expect(outcomes.withLock { $0 } == ["waiting": "stopped", "working": "finished"])
+    }
+}

@@ -281,6 +281,24 @@ struct NotifierTests {
         try await running.value
     }
 
+    /// Outside attack: deliveries queued for a slot when the breaker opened still went, one slot
+    /// after another, to an endpoint that hung (and, in hand, held the read-ahead up for every
+    /// other endpoint). The breaker is now asked with the slot in hand.
+    @Test func deliveriesQueuedForASlotAreTurnedAwayOnceTheBreakerOpens() async throws {
+        let fixture = try await NotifierFixture(partitions: 1, breakerThreshold: 3, openFor: "60s")
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
+        // `/slow` answers after 3 s, past the endpoint's 1 s timeout; 4 at a time (the default).
+        for index in 0..<40 { try await fixture.request("hang-\(index)", to: "slow-team") }
+        try await eventually("the others held by the open breaker", timeout: .seconds(30)) { notifier.statistics.held >= 30 }
+        try await Task.sleep(for: .seconds(3))
+        // The first wave of 4 timed out and opened the breaker; before, 4 more went every second.
+        let attempted = fixture.receiver.requests("/slow").count
+        #expect(attempted <= 8, "\(attempted) attempts at a hanging endpoint whose breaker is open")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
     @Test func anOpenCircuitBreakerHoldsDeliveriesWithoutSpendingAttempts() async throws {
         let fixture = try await NotifierFixture(maxAttempts: 3, breakerThreshold: 2)
         let (notifier, group, running) = try fixture.startNotifier()

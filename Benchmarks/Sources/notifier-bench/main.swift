@@ -210,6 +210,8 @@ var drainRatios: [Double] = []
 var notifierCPU: [Double] = []
 var baselineCPU: [Double] = []
 var drainCPU: [Double] = []
+/// Times the notifier paused fetching (its read-ahead in hand) while draining, by round.
+var drainPauses: [Int] = []
 for round in 0..<rounds {
     var notifierRate = 0.0
     var baselineRate = 0.0
@@ -239,6 +241,7 @@ for round in 0..<rounds {
             let span = try await receivedSpan()
             drainRate = Double(requests - 1) / span.seconds
             drainMicros = span.cpu * 1e6 / Double(requests - 1)
+            drainPauses.append(notifierRun.notifier.statistics.fetchPauses)
         }
     }
     notifierRates.append(notifierRate)
@@ -330,7 +333,8 @@ var section = BenchSection(
         broker in a child process, 8 partitions), each as a signed webhook POST to a local Hummingbird receiver, its ledger written. The \
         main figure: the requests are produced to `triage.notification-requests` while no notifier runs, then a notifier of the same group \
         starts on them (as one catching up on requests others produced); timed from the first webhook the receiver gets to the last, so \
-        the group's join and the ledger's restore before it are left out. Second figure: the requests are produced by this process while \
+        the group's join and the ledger's restore before it are left out; with more requests waiting than its read-ahead \
+        (\(Notifier.defaultReadAhead.formatted()) deliveries in hand), it pauses fetching now and then, as it would. Second figure: the requests are produced by this process while \
         the running notifier delivers them, timed from the first request produced until the receiver has counted them all (what earlier \
         runs reported: producing the requests takes its share of the same 2 cores). Baseline, same run, same receiver: the same number of \
         POSTs sent straight with AsyncHTTPClient, \(concurrency) at a time over as many connections (the notifier keeps as many as its \
@@ -375,7 +379,7 @@ for (name, value) in [("p50", lag.p50), ("p99", lag.p99), ("p99.9", lag.p999), (
     section.figures.append(BenchFigure(name: "breach → webhook received \(name)", value: value, unit: "ms"))
 }
 section.notes.append(
-    "all rounds — through the notifier, requests waiting: \(drainRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); ratios: \(drainRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); CPU per request, µs: \(drainCPU.map { String(format: "%.0f", $0) }.joined(separator: ", "))"
+    "all rounds — through the notifier, requests waiting: \(drainRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); ratios: \(drainRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ")); CPU per request, µs: \(drainCPU.map { String(format: "%.0f", $0) }.joined(separator: ", ")); fetch pauses (read-ahead in hand): \(drainPauses.map(String.init).joined(separator: ", "))"
 )
 section.notes.append(
     "all rounds — through the notifier, requests produced meanwhile: \(notifierRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); AsyncHTTPClient alone: \(baselineRates.map { String(format: "%.0f", $0) }.joined(separator: ", ")); ratios: \(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", "))"

@@ -205,7 +205,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                     }
                     try await loop.take(offered: records)
                 case .fetchingChanged:
-                    loop.applyFetchPause()
+                    await loop.applyFetchPause()
                 case .failed(let error):
                     throw error
                 }
@@ -352,7 +352,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
                 // New partitions fetch as the others do (a pause flag left from an earlier
                 // assignment of theirs is cleared).
-                if !new.isEmpty { setFetching(paused: fetchPaused, new) }
+                if !new.isEmpty { await setFetching(paused: fetchPaused, new) }
                 let fresh = Set(new.map(\.partition)).subtracting(owned).sorted()
                 if !fresh.isEmpty { try await restore(fresh) }
                 owner.health.markAssigned()
@@ -498,17 +498,17 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
 
         /// Pauses or resumes the assigned input partitions as ``StreamWorker/pauseFetching(_:)``
         /// last asked.
-        mutating func applyFetchPause() {
+        mutating func applyFetchPause() async {
             let wanted = owner.fetching.withLock { $0.paused }
             guard wanted != fetchPaused else { return }
             fetchPaused = wanted
             owner.counters.withLock { if wanted { $0.fetchPauses += 1 } }
-            if !assigned.isEmpty { setFetching(paused: wanted, Array(assigned)) }
+            if !assigned.isEmpty { await setFetching(paused: wanted, Array(assigned)) }
         }
 
-        func setFetching(paused: Bool, _ partitions: [TopicPartition]) {
+        func setFetching(paused: Bool, _ partitions: [TopicPartition]) async {
             do {
-                if paused { try owner.consumer.pause(partitions) } else { try owner.consumer.resume(partitions) }
+                if paused { try await owner.consumer.pause(partitions) } else { try await owner.consumer.resume(partitions) }
             } catch {
                 owner.logger.warning(
                     "could not \(paused ? "pause" : "resume") fetching", metadata: ["partitions": "\(partitions)", "error": "\(error)"])
