@@ -428,6 +428,73 @@ extension StreamWorkerTests {
         return (group, running)
     }
 
+    /// Paused fetching holds every input partition, also one that goes to another member and
+    /// comes back during the pause (librdkafka keeps a partition's pause across a revocation, so
+    /// the worker lifts its own pause before a partition goes, and pauses it again if it comes
+    /// back); after the pause every record is processed, once.
+    @Test func pausedFetchingHoldsPartitionsThatGoAndComeBack() async throws {
+        let fixture = try Fixture()
+        let group = uniqueName("pause")
+        func recorder() throws -> (StreamWorker<Recorder>, KafkaConsumer, Recorder.Box) {
+            let consumer = try KafkaConsumer(
+                configuration: fixture.cluster.consumerConfiguration(group: group, topics: [fixture.input]), logger: fixture.cluster.logger)
+            let box = Recorder.Box()
+            let worker = StreamWorker(
+                processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
+                configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
+                logger: fixture.cluster.logger)
+            return (worker, consumer, box)
+        }
+        let (first, firstConsumer, firstBox) = try recorder()
+        let firstGroup = ServiceGroup(configuration: .init(services: [first, firstConsumer], logger: fixture.cluster.logger))
+        let firstRunning = Task { try await firstGroup.run() }
+        try await eventually("both partitions assigned", timeout: .seconds(60)) { first.statistics.assignedPartitions == 2 }
+        _ = try await store(["a0"], partition: 0, with: fixture)
+        _ = try await store(["a1"], partition: 1, with: fixture)
+        try await eventually("fetched", timeout: .seconds(30)) { firstBox.values.withLock { $0.count } == 2 }
+
+        first.pauseFetching(true)
+        try await eventually("paused", timeout: .seconds(10)) { first.statistics.fetchPauses == 1 }
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await store(["b0"], partition: 0, with: fixture)
+        _ = try await store(["b1"], partition: 1, with: fixture)
+        try await Task.sleep(for: .seconds(1))
+        #expect(firstBox.values.withLock { $0.count } == 2, "a paused worker fetched")
+
+        // A second member takes one partition, then leaves: it comes back during the pause.
+        let (second, secondConsumer, secondBox) = try recorder()
+        let secondGroup = ServiceGroup(configuration: .init(services: [second, secondConsumer], logger: fixture.cluster.logger))
+        let secondRunning = Task { try await secondGroup.run() }
+        try await eventually("the partitions shared", timeout: .seconds(60)) {
+            second.statistics.assignedPartitions == 1 && first.statistics.assignedPartitions == 1
+        }
+        try await eventually("the second member read its partition's new record", timeout: .seconds(30)) {
+            secondBox.values.withLock { $0.count } == 1
+        }
+        // Fetching goes on while the second member still holds its partition; then that one
+        // comes back. Paused when it left, it must fetch here now.
+        first.pauseFetching(false)
+        try await eventually("the first member read its partition's new record", timeout: .seconds(30)) {
+            firstBox.values.withLock { $0.count } == 3
+        }
+        await secondGroup.triggerGracefulShutdown()
+        try await secondRunning.value
+        try await eventually("both partitions back", timeout: .seconds(60)) { first.statistics.assignedPartitions == 2 }
+        _ = try await store(["c0"], partition: 0, with: fixture)
+        _ = try await store(["c1"], partition: 1, with: fixture)
+        let secondSaw = secondBox.values.withLock { $0.map(\.value) }
+        try await eventually("every record processed", timeout: .seconds(30)) {
+            Set(firstBox.values.withLock { $0.map(\.value) } + secondSaw) == ["a0", "a1", "b0", "b1", "c0", "c1"]
+        }
+        try await Task.sleep(for: .seconds(1))
+        let all = firstBox.values.withLock { $0.map(\.value) } + secondSaw
+        // A partition that changed hands is read from its committed offset: a record may be
+        // processed by both members (at least once); none by one member twice.
+        #expect(firstBox.values.withLock { Set($0.map(\.value)).count == $0.count }, "\(all)")
+        await firstGroup.triggerGracefulShutdown()
+        try await firstRunning.value
+    }
+
     /// Records stored by this process and offered right after are processed at once when they
     /// continue their partition, and once only: the consumer's copies are skipped; the offsets
     /// are committed as for fetched records.

@@ -277,6 +277,11 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         var offeredThrough: [TopicPartition: Int64] = [:]
         /// Whether the assigned input partitions are paused (``StreamWorker/pauseFetching(_:)``).
         var fetchPaused = false
+        /// The input partitions this worker paused. Only these are ever resumed: librdkafka takes
+        /// a resume of a partition nobody paused as a new start, and fetches again from where its
+        /// assignment began. And these are resumed before they go: a pause outlives a revocation
+        /// in librdkafka, and would still hold the partition if it came back.
+        var pausedHere: Set<TopicPartition> = []
 
         init(
             owner: StreamWorker, processor: Processor, writes: OrderedWrites, offsets: OffsetTracker, fences: FenceBook?,
@@ -350,9 +355,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 let new = partitions.filter { inputs.contains($0.topic) && !assigned.contains($0) }
                 assigned.formUnion(new)
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
-                // New partitions fetch as the others do (a pause flag left from an earlier
-                // assignment of theirs is cleared).
-                if !new.isEmpty { await setFetching(paused: fetchPaused, new) }
+                // New partitions fetch as the others do.
+                if fetchPaused, !new.isEmpty { await pause(new) }
                 let fresh = Set(new.map(\.partition)).subtracting(owned).sorted()
                 if !fresh.isEmpty { try await restore(fresh) }
                 owner.health.markAssigned()
@@ -364,6 +368,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 // and so is the work the processor started on their records.
                 try await writes.drain()
                 await processor.stop(leaving)
+                let pausedLeaving = leaving.filter { pausedHere.contains($0) }
+                if !pausedLeaving.isEmpty { await resume(pausedLeaving) }
                 assigned.subtract(leaving)
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
                 offsets.forget(leaving)
@@ -503,16 +509,31 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             guard wanted != fetchPaused else { return }
             fetchPaused = wanted
             owner.counters.withLock { if wanted { $0.fetchPauses += 1 } }
-            if !assigned.isEmpty { await setFetching(paused: wanted, Array(assigned)) }
+            if wanted {
+                await pause(Array(assigned.subtracting(pausedHere)))
+            } else {
+                await resume(Array(pausedHere))
+            }
         }
 
-        func setFetching(paused: Bool, _ partitions: [TopicPartition]) async {
+        mutating func pause(_ partitions: [TopicPartition]) async {
+            guard !partitions.isEmpty else { return }
             do {
-                if paused { try await owner.consumer.pause(partitions) } else { try await owner.consumer.resume(partitions) }
+                try await owner.consumer.pause(partitions)
+                pausedHere.formUnion(partitions)
             } catch {
-                owner.logger.warning(
-                    "could not \(paused ? "pause" : "resume") fetching", metadata: ["partitions": "\(partitions)", "error": "\(error)"])
+                owner.logger.warning("could not pause fetching", metadata: ["partitions": "\(partitions)", "error": "\(error)"])
             }
+        }
+
+        mutating func resume(_ partitions: [TopicPartition]) async {
+            guard !partitions.isEmpty else { return }
+            do {
+                try await owner.consumer.resume(partitions)
+            } catch {
+                owner.logger.warning("could not resume fetching", metadata: ["partitions": "\(partitions)", "error": "\(error)"])
+            }
+            pausedHere.subtract(partitions)
         }
 
         /// Partitions handed over or read again from the committed offset: where their
