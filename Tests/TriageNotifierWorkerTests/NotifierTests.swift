@@ -17,7 +17,8 @@ import TriageStreams
 /// `/ok` 200; `/flaky` 503 for the first 3 requests of each idempotency key, then 200;
 /// `/down` always 503; `/slow` answers after 3 s (beyond the endpoint timeout); `/sleepy` hangs
 /// like `/slow` for the first 2 requests of each key, then answers 200 at once; `/outage` 503
-/// while ``outage`` is set, then 200.
+/// while ``outage`` is set, then 200; `/hold` answers after 2 s, counting the requests it holds
+/// at once (``mostHeld``).
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
         var path: String
@@ -30,6 +31,9 @@ final class WebhookReceiver: Sendable {
     let attemptsByKey = Mutex<[String: Int]>([:])
     /// `/outage` answers 503 while this is true.
     let outage = Mutex(false)
+    /// Requests `/hold` holds now, and the most it held at once.
+    let held = Mutex((now: 0, most: 0))
+    var mostHeld: Int { held.withLock { $0.most } }
     private let port = Mutex<Int?>(nil)
 
     init() {}
@@ -54,6 +58,13 @@ final class WebhookReceiver: Sendable {
             case "/slow": try await Task.sleep(for: .seconds(3))
             case "/crawl": try await Task.sleep(for: .milliseconds(300))
             case "/sleepy" where attempt <= 2: try await Task.sleep(for: .seconds(3))
+            case "/hold":
+                held.withLock { held in
+                    held.now += 1
+                    held.most = max(held.most, held.now)
+                }
+                defer { held.withLock { $0.now -= 1 } }
+                try await Task.sleep(for: .seconds(2))
             default: break
             }
             return Response(status: .ok)

@@ -508,9 +508,9 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
             let wanted = owner.fetching.withLock { $0.paused }
             guard wanted != fetchPaused else { return }
             fetchPaused = wanted
-            owner.counters.withLock { if wanted { $0.fetchPauses += 1 } }
             if wanted {
                 await pause(Array(assigned.subtracting(pausedHere)))
+                owner.counters.withLock { $0.fetchPauses += 1 }
             } else {
                 await resume(Array(pausedHere))
             }
@@ -690,6 +690,6 @@ public struct StreamWorkerStatistics: Sendable, Hashable {
     /// consumer delivered them, and offered records left to the consumer.
     public var offeredTaken = 0
     public var offeredPassedOver = 0
-    /// Times fetching was paused (``StreamWorker/pauseFetching(_:)``).
+    /// Times fetching was paused (``StreamWorker/pauseFetching(_:)``), counted once paused.
     public var fetchPauses = 0
 }
