@@ -9,8 +9,8 @@ import TriageOps
 import TriageSchema
 import TriageStreams
 
-/// The delivery tasks of a notifier and what they share: the ledger, the keys being
-/// delivered, the endpoints' gates, the statistics.
+/// The deliveries of a notifier and what they share: the ledger, the keys being delivered, the
+/// endpoints' queues, the statistics.
 final class Deliveries: Sendable {
     private let producer: KafkaProducer
     private let rules: NotificationRules
@@ -19,7 +19,7 @@ final class Deliveries: Sendable {
     private let logger: Logger
     private let state: Mutex<SharedState>
     private let metrics = WorkerMetrics(worker: "notifier")
-    private let gates: [String: EndpointGate]
+    private let queues: [String: EndpointQueue]
     private let now: @Sendable () -> Date
     let readAhead: ReadAhead
 
@@ -35,8 +35,8 @@ final class Deliveries: Sendable {
         self.logger = logger
         self.now = now
         self.state = Mutex(SharedState(ledger: DeliveryLedger(window: rules.dedupeWindow)))
-        self.gates = rules.endpoints.mapValues {
-            EndpointGate(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker))
+        self.queues = rules.endpoints.mapValues {
+            EndpointQueue(limit: $0.maxConcurrency, breaker: CircuitBreaker(configuration: rules.circuitBreaker))
         }
     }
 
@@ -61,7 +61,7 @@ final class Deliveries: Sendable {
     /// Stops the jobs of `partitions` where they only wait, and waits for the attempts in flight.
     func stopJobs(of partitions: Set<TopicPartition>) async {
         let jobs = state.withLock { state in partitions.flatMap { (state.jobs[$0] ?? [:]).values.flatMap { $0 } } }
-        for job in jobs { job.stop() }
+        for job in jobs where job.stop() { finish(job, completed: false) }
         for job in jobs { await job.finished() }
         state.withLock { state in for partition in partitions { state.jobs[partition] = nil } }
     }
@@ -111,191 +111,290 @@ final class Deliveries: Sendable {
         }
     }
 
-    /// Starts a task per target; `completion` runs when the last one is done with.
+    /// Starts every target's delivery: queued at its endpoint at once when it is due and its key
+    /// is free, else in a task of its own that waits first. `completion` runs when the last
+    /// target is done with.
     func start(
         _ notification: OutboundNotification, targets: [(DeliveryTarget, DeliveryAttempts)], message: KafkaMessage,
         completion: RecordCompletion
     ) {
         let partition = TopicPartition(message.topic, message.partition)
-        let remaining = Remaining(targets.count)
+        let record = RecordJobs(remaining: Remaining(targets.count), completion: completion)
         for (target, attempts) in targets {
-            let job = DeliveryJob(readAhead: readAhead)
+            let job = DeliveryJob(
+                notification: notification, target: target, attempts: attempts, message: message, record: record, readAhead: readAhead)
             state.withLock { $0.jobs[partition, default: [:]][message.offset, default: []].append(job) }
-            job.start { [self] in
-                // A job that did not complete (cancelled while it waited, or failed) leaves its
-                // record unfinished: its offset is not stored and the next owner reads it again.
-                guard await self.run(notification, target: target, attempts: attempts, message: message, job: job) else { return }
-                if remaining.finishOne() {
-                    state.withLock { _ = $0.jobs[partition]?.removeValue(forKey: message.offset) }
-                    completion()
+            begin(job)
+        }
+    }
+
+    /// What a first look decides, without waiting.
+    private enum FirstLook {
+        /// Suppressed, or delivered before: done with.
+        case doneWith
+        /// Due, its key claimed: to its endpoint's queue.
+        case ready
+        /// Held for later, or its key is being delivered: it waits in a task first.
+        case mustWait
+    }
+
+    private func begin(_ job: DeliveryJob) {
+        let queue = queues[job.target.endpoint.name]!
+        switch firstLook(job) {
+        case .doneWith:
+            finish(job, completed: true)
+        case .ready:
+            enqueue(job, at: queue)
+        case .mustWait:
+            job.runTask { [self] in
+                do {
+                    guard try await prepare(job, at: queue) else { return finish(job, completed: true) }
+                    enqueue(job, at: queue)
+                } catch {
+                    // Stopped while it waited: the next owner reads the record again.
+                    finish(job, completed: false)
                 }
             }
         }
     }
 
-    /// One target: wait until due (and awake), check the ledger and the breaker, wait for a slot
-    /// of the endpoint, attempt, then record, re-queue or dead-letter. Returns whether the
-    /// target is done with (`false`: stopped or failed; the record must be read again).
-    private func run(
-        _ notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage, job: DeliveryJob
-    ) async -> Bool {
-        do {
-            let gate = gates[target.endpoint.name]!
-            var notBefore = attempts.notBefore
-            while true {
-                let due: Date
-                switch rules.schedule(notification, recipient: target.recipient, at: notBefore) {
-                case .suppressed(let window):
-                    // Dropped on purpose: done with, nothing delivered, nothing recorded.
-                    state.withLock { $0.statistics.suppressed += 1 }
-                    logger.info(
-                        "notification suppressed by a maintenance window",
-                        metadata: [
-                            "incident_id": "\(notification.incidentID)", "recipient": "\(target.recipient)", "window": "\(window)",
-                            "template": "\(notification.template)",
-                        ])
-                    return true
-                case .at(let instant, let window):
-                    due = max(notBefore, instant)
-                    if let window, due > now() {
-                        logger.debug(
-                            "notification delayed by a maintenance window",
-                            metadata: [
-                                "incident_id": "\(notification.incidentID)", "window": "\(window)", "until": "\(due.formatted(.iso8601))",
-                            ])
-                    }
-                }
-                let wait = due.timeIntervalSince(now())
-                guard wait > 0 else { break }
-                if due > notBefore {
-                    state.withLock { $0.statistics.held += 1 }
-                } else if attempts.heldByCircuitBreaker {
-                    // Turned away by the open breaker: go as soon as a probe's success closes it
-                    // (then check the recipient's hours again from now), at notBefore at the latest.
-                    guard try await job.wait(seconds: wait, orUntilClosed: gate) else { break }
-                    notBefore = now()
-                    continue
-                }
-                try await job.wait(seconds: wait)
-                break
-            }
-            // One delivery per key at a time: a duplicate request waits for the first to finish,
-            // then finds its key in the ledger.
-            guard await claim(target.ledgerKey) else {
-                state.withLock { $0.statistics.duplicatesSkipped += 1 }
-                return true
-            }
-            defer { release(target.ledgerKey) }
-            // Queued behind the endpoint's max_concurrency: only waiting, so stopping may cancel it
-            // (a busy notifier on a slow endpoint held thousands of records here and took minutes
-            // to stop, past its revocation timeout, while the next owner delivered them again).
-            guard try await job.waitingFor({ await gate.acquire() }) else { throw CancellationError() }
-            // Stopped as the slot came: not attempted, so no delivery goes past max_concurrency
-            // while a cancelled one may still be answered (the record is read again).
-            if Task.isCancelled {
-                gate.giveBack()
+    private func firstLook(_ job: DeliveryJob) -> FirstLook {
+        let notBefore = job.attempts.notBefore
+        switch rules.schedule(job.notification, recipient: job.target.recipient, at: notBefore) {
+        case .suppressed(let window):
+            suppressed(job, window: window)
+            return .doneWith
+        case .at(let instant, _):
+            guard max(notBefore, instant) <= now() else { return .mustWait }
+        }
+        switch tryClaim(job.target.ledgerKey) {
+        case false?:
+            state.withLock { $0.statistics.duplicatesSkipped += 1 }
+            return .doneWith
+        case true?:
+            job.holdClaim()
+            return .ready
+        case nil:
+            return .mustWait
+        }
+    }
+
+    private func suppressed(_ job: DeliveryJob, window: String) {
+        // Dropped on purpose: done with, nothing delivered, nothing recorded.
+        state.withLock { $0.statistics.suppressed += 1 }
+        logger.info(
+            "notification suppressed by a maintenance window",
+            metadata: [
+                "incident_id": "\(job.notification.incidentID)", "recipient": "\(job.target.recipient)", "window": "\(window)",
+                "template": "\(job.notification.template)",
+            ])
+    }
+
+    /// The waiting part of a job, in its task: until due (and awake), then until its key is
+    /// free. Returns `true` with the key claimed, `false` when the job is done with (suppressed,
+    /// or delivered before); throws `CancellationError` when it was stopped meanwhile.
+    private func prepare(_ job: DeliveryJob, at queue: EndpointQueue) async throws -> Bool {
+        let notification = job.notification
+        var notBefore = job.attempts.notBefore
+        while true {
+            let due: Date
+            switch rules.schedule(notification, recipient: job.target.recipient, at: notBefore) {
+            case .suppressed(let window):
+                suppressed(job, window: window)
                 return false
-            }
-            // The breaker is asked with the slot in hand: one that opened while this delivery
-            // queued turns it away too (queued deliveries used to go to a hanging endpoint one
-            // slot after another after its breaker had opened, holding the read-ahead up).
-            switch gate.admit(at: now()) {
-            case .refused(let until):
-                gate.giveBack()
-                // The endpoint's breaker is open: come back when it closes, or when it may probe
-                // at the latest; no attempt spent.
-                var later = attempts
-                later.notBefore = until
-                later.heldByCircuitBreaker = true
-                try await requeue(message, attempts: later)
-                state.withLock { $0.statistics.held += 1 }
-                return true
-            case .allowed, .probe:
-                break
-            }
-            let trace = message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:))?.child()
-            let outcome = await deliverer.deliver(notification, to: target, now: now(), traceparent: trace?.traceparent)
-            gate.release(outcome, at: now())
-            if Task.isCancelled && !outcome.isDelivered { return false }  // stopping: the record is read again
-            switch attempts.after(outcome, at: now(), policy: rules.retry) {
-            case .delivered:
-                let at = now()
-                state.withLock {
-                    $0.ledger.record(target.ledgerKey, at: at)
-                    $0.statistics.delivered += 1
+            case .at(let instant, let window):
+                due = max(notBefore, instant)
+                if let window, due > now() {
+                    logger.debug(
+                        "notification delayed by a maintenance window",
+                        metadata: [
+                            "incident_id": "\(notification.incidentID)", "window": "\(window)", "until": "\(due.formatted(.iso8601))",
+                        ])
                 }
-                let record = DeliveryLedger.Record(key: target.ledgerKey, deliveredAt: at)
-                _ = try await producer.send(
-                    KafkaProducerMessage(
-                        topic: topics.ledger, key: Array(target.ledgerKey.utf8), value: record.encoded(), partition: message.partition)
-                )
-            case .retry(let next):
-                try await requeue(message, attempts: next)
-                state.withLock { $0.statistics.retried += 1 }
-                metrics.failed()
-                logger.info(
-                    "delivery failed; retrying",
-                    metadata: [
-                        "incident_id": "\(notification.incidentID)", "trace_id": "\(trace?.traceID ?? "-")",
-                        "endpoint": "\(target.endpoint.name)",
-                        "outcome": "\(outcome)",
-                        "next_attempt": "\(next.attempt)", "not_before": "\(next.notBefore.formatted(.iso8601))",
-                    ]
-                )
-            case .deadLetter(let reason):
-                try await deadLetter(message, reason: reason, attempts: attempts)
             }
-        } catch is CancellationError {
-            return false  // revoked while held: the next owner reads the record again
-        } catch {
-            logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
+            let wait = due.timeIntervalSince(now())
+            guard wait > 0 else { break }
+            if due > notBefore {
+                state.withLock { $0.statistics.held += 1 }
+            } else if job.attempts.heldByCircuitBreaker {
+                // Turned away by the open breaker: go as soon as a probe's success closes it
+                // (then check the recipient's hours again from now), at notBefore at the latest.
+                guard try await job.wait(seconds: wait, orUntilClosed: queue) else { break }
+                notBefore = now()
+                continue
+            }
+            try await job.wait(seconds: wait)
+            break
+        }
+        // One delivery per key at a time: a duplicate request waits for the first to finish,
+        // then finds its key in the ledger.
+        // Only waiting meanwhile: a stop ends the wait (the other delivery may be queued behind
+        // a slow endpoint, for another partition).
+        guard try await job.waitingFor({ try await claim(job.target.ledgerKey) }) else {
+            state.withLock { $0.statistics.duplicatesSkipped += 1 }
             return false
         }
+        job.holdClaim()
         return true
     }
 
-    /// True when this task may deliver `key` (not in the ledger, not being delivered by another
-    /// task); waits while another task delivers it.
-    private func claim(_ key: String) async -> Bool {
-        // Most keys are neither delivered nor being delivered: no suspension for them.
-        let verdict: Bool? = state.withLock { state in
-            if state.ledger.contains(key, at: now()) { return false }
-            guard state.delivering[key] == nil else { return nil }
-            state.delivering[key] = []
-            return true
+    /// Queues `job` at its endpoint, and starts a runner there if fewer than its
+    /// `max_concurrency` run. A job stopped before it got there ends unattempted.
+    private func enqueue(_ job: DeliveryJob, at queue: EndpointQueue) {
+        guard job.enterQueue() else { return finish(job, completed: false) }
+        if queue.append(job) { Task { await serve(queue) } }
+    }
+
+    /// A runner: attempts the endpoint's queued jobs one after another, until none is left.
+    private func serve(_ queue: EndpointQueue) async {
+        while let job = queue.next() {
+            await attempt(job, at: queue)
         }
-        if let verdict { return verdict }
-        while true {
-            let verdict: Bool? = await withCheckedContinuation { (continuation: CheckedContinuation<Bool?, Never>) in
-                let immediate: Bool?? = state.withLock { state in
-                    if state.ledger.contains(key, at: now()) { return .some(false) }
-                    if state.delivering[key] == nil {
-                        state.delivering[key] = []
-                        return .some(true)
-                    }
-                    state.delivering[key]!.append(continuation)
-                    return .none
-                }
-                if let immediate { continuation.resume(returning: immediate) }
+    }
+
+    /// One attempt, then record, re-queue or dead-letter; the job ends when that is stored.
+    private func attempt(_ job: DeliveryJob, at queue: EndpointQueue) async {
+        let notification = job.notification
+        let target = job.target
+        let message = job.message
+        // The breaker is asked as the attempt would start: one that opened while this delivery
+        // queued turns it away too (queued deliveries used to go to a hanging endpoint one
+        // after another after its breaker had opened, holding the read-ahead up).
+        switch queue.admit(at: now()) {
+        case .refused(let until):
+            // The endpoint's breaker is open: come back when it closes, or when it may probe
+            // at the latest; no attempt spent.
+            var later = job.attempts
+            later.notBefore = until
+            later.heldByCircuitBreaker = true
+            state.withLock { $0.statistics.held += 1 }
+            await requeue(message, attempts: later) { [self] stored in finish(job, completed: stored) }
+            return
+        case .allowed, .probe:
+            break
+        }
+        let trace = message.header(TriageHeader.traceparent)?.stringValue.flatMap(TraceContext.init(traceparent:))?.child()
+        let outcome = await deliverer.deliver(notification, to: target, now: now(), traceparent: trace?.traceparent)
+        queue.record(outcome, at: now())
+        switch job.attempts.after(outcome, at: now(), policy: rules.retry) {
+        case .delivered:
+            let at = now()
+            state.withLock {
+                $0.ledger.record(target.ledgerKey, at: at)
+                $0.statistics.delivered += 1
             }
+            let ledgerRecord = DeliveryLedger.Record(key: target.ledgerKey, deliveredAt: at)
+            // Not awaited: the runner goes on to the next delivery while the ledger record is
+            // stored; the job (and its input record) ends when it is.
+            await producer.submit(
+                [
+                    KafkaProducerMessage(
+                        topic: topics.ledger, key: Array(target.ledgerKey.utf8), value: ledgerRecord.encoded(), partition: message.partition
+                    )
+                ]
+            ) { [self] error in
+                if let error { logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"]) }
+                finish(job, completed: error == nil)
+            }
+        case .retry(let next):
+            state.withLock { $0.statistics.retried += 1 }
+            metrics.failed()
+            logger.info(
+                "delivery failed; retrying",
+                metadata: [
+                    "incident_id": "\(notification.incidentID)", "trace_id": "\(trace?.traceID ?? "-")",
+                    "endpoint": "\(target.endpoint.name)",
+                    "outcome": "\(outcome)",
+                    "next_attempt": "\(next.attempt)", "not_before": "\(next.notBefore.formatted(.iso8601))",
+                ]
+            )
+            await requeue(message, attempts: next) { [self] stored in finish(job, completed: stored) }
+        case .deadLetter(let reason):
+            do {
+                try await deadLetter(message, reason: reason, attempts: job.attempts)
+                finish(job, completed: true)
+            } catch {
+                logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
+                finish(job, completed: false)
+            }
+        }
+    }
+
+    /// Ends `job`: lets go of its key, and finishes its record when it was the record's last
+    /// target. A job that did not complete (stopped while it waited or queued, or failed) leaves
+    /// its record unfinished: its offset is not stored and the next owner reads it again.
+    private func finish(_ job: DeliveryJob, completed: Bool) {
+        job.finish { claimed in
+            if claimed { release(job.target.ledgerKey) }
+            guard completed, job.record.remaining.finishOne() else { return }
+            let message = job.message
+            state.withLock { _ = $0.jobs[TopicPartition(message.topic, message.partition)]?.removeValue(forKey: message.offset) }
+            job.record.completion()
+        }
+    }
+
+    /// True when the caller may deliver `key` (not in the ledger, not being delivered by another
+    /// job); waits while another job delivers it. Cancellation ends the wait (`CancellationError`).
+    private func claim(_ key: String) async throws -> Bool {
+        // Most keys are neither delivered nor being delivered: no suspension for them.
+        if let verdict = tryClaim(key) { return verdict }
+        while true {
+            let id = state.withLock { state in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
+            let verdict: Bool? = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool?, Never>) in
+                    let immediate: Bool?? = state.withLock { state in
+                        if Task.isCancelled { return .some(nil) }
+                        if state.ledger.contains(key, at: now()) { return .some(false) }
+                        if state.delivering[key] == nil {
+                            state.delivering[key] = [:]
+                            return .some(true)
+                        }
+                        state.delivering[key]![id] = continuation
+                        return .none
+                    }
+                    if let immediate { continuation.resume(returning: immediate) }
+                }
+            } onCancel: {
+                state.withLock { $0.delivering[key]?.removeValue(forKey: id) }?.resume(returning: nil)
+            }
+            try Task.checkCancellation()
             if let verdict { return verdict }
         }
     }
 
-    private func release(_ key: String) {
-        let waiters = state.withLock { $0.delivering.removeValue(forKey: key) ?? [] }
-        for waiter in waiters { waiter.resume(returning: nil) }  // they look again
+    /// `true`: claimed; `false`: delivered within the dedupe window; `nil`: another job delivers it now.
+    private func tryClaim(_ key: String) -> Bool? {
+        state.withLock { state in
+            if state.ledger.contains(key, at: now()) { return false }
+            guard state.delivering[key] == nil else { return nil }
+            state.delivering[key] = [:]
+            return true
+        }
     }
 
-    /// Re-queues the request (its value unchanged) on the retry topic, same partition number.
-    private func requeue(_ message: KafkaMessage, attempts: DeliveryAttempts) async throws {
+    private func release(_ key: String) {
+        let waiters = state.withLock { $0.delivering.removeValue(forKey: key) ?? [:] }
+        for waiter in waiters.values { waiter.resume(returning: nil) }  // they look again
+    }
+
+    /// Re-queues the request (its value unchanged) on the retry topic, same partition number;
+    /// `stored` is told whether the broker has it (on the producer's thread).
+    private func requeue(_ message: KafkaMessage, attempts: DeliveryAttempts, stored: @escaping @Sendable (Bool) -> Void) async {
         let kept = message.headers.filter { header in !DeliveryAttempts.Header.owned.contains(header.name) }
-        _ = try await producer.send(
-            KafkaProducerMessage(
-                topic: topics.retry, key: message.key, value: message.value,
-                headers: kept + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, partition: message.partition
-            )
-        )
+        await producer.submit(
+            [
+                KafkaProducerMessage(
+                    topic: topics.retry, key: message.key, value: message.value,
+                    headers: kept + attempts.headers.map { KafkaHeader(name: $0.name, string: $0.value) }, partition: message.partition
+                )
+            ]
+        ) { [logger] error in
+            if let error { logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"]) }
+            stored(error == nil)
+        }
     }
 
     private func deadLetter(_ message: KafkaMessage, reason: String, attempts: DeliveryAttempts? = nil) async throws {
@@ -314,12 +413,19 @@ final class Deliveries: Sendable {
     }
 }
 
-/// What the delivery tasks share.
+/// The jobs of one input record and what finishes it.
+struct RecordJobs: Sendable {
+    let remaining: Remaining
+    let completion: RecordCompletion
+}
+
+/// What the deliveries share.
 struct SharedState {
     var ledger: DeliveryLedger
-    /// Keys being delivered now, with the tasks waiting for them.
-    var delivering: [String: [CheckedContinuation<Bool?, Never>]] = [:]
-    /// Delivery tasks by input partition and record offset.
+    /// Keys being delivered now, with the jobs waiting for them.
+    var delivering: [String: [UInt64: CheckedContinuation<Bool?, Never>]] = [:]
+    var nextWaiter: UInt64 = 0
+    /// Delivery jobs by input partition and record offset.
     var jobs: [TopicPartition: [Int64: [DeliveryJob]]] = [:]
     var statistics = NotifierStatistics()
 }
