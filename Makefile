@@ -71,12 +71,12 @@ MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
 ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests|tailGivesUpWhenTheClusterGoesAwayMidRead|offeredRecordsThatContinueTheirPartition|anOfferedRecordAfterAGap|aWorkerThatDoesNotAcceptOffers
 test: test-deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip ChaosTests --skip '$(MOCK_RESTART_TESTS)' --skip '$(ISOLATED_TESTS)'
-	$(SWIFT) test --skip-build --filter '$(ISOLATED_TESTS)'
+	SWIFT="$(SWIFT)" scripts/swift-test.sh --skip-build --skip ChaosTests --skip '$(MOCK_RESTART_TESTS)' --skip '$(ISOLATED_TESTS)'
+	SWIFT="$(SWIFT)" scripts/swift-test.sh --skip-build --filter '$(ISOLATED_TESTS)'
 	SWIFT="$(SWIFT)" MOCK_RESTART_TESTS='$(MOCK_RESTART_TESTS)' scripts/test-mock-restarts.sh
 	TRIAGE=.build/debug/triage scripts/test-interop.sh
 	TRIAGE=.build/debug/triage scripts/test-console-browser.sh
-	$(SWIFT) test --skip-build --filter ChaosTests
+	SWIFT="$(SWIFT)" scripts/swift-test.sh --skip-build --filter ChaosTests
 
 # The interop suite against a cluster you name (`triage interop --help`): topics, every worker as a
 # process, a kill -9 of each, an audit. KAFKA_PROPERTIES: librdkafka KEY=VALUE pairs, space-separated
