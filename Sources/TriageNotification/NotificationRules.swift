@@ -325,7 +325,8 @@ extension NotificationRules {
         if targets.isEmpty {
             throw DeliveryResolutionError(
                 code: .noTargetOnChannel,
-                message: "recipient '\(notification.recipient)' has no \(notification.channel.map { "\($0) " } ?? "")endpoint"
+                message:
+                    "recipient '\(ContactDirectory.printable(notification.recipient))' has no \(notification.channel.map { "\($0) " } ?? "")endpoint"
                     + " (it has: \(channels(of: notification.recipient)))")
         }
         if let level = notification.escalationLevel {
@@ -423,7 +424,9 @@ extension NotificationRules {
         } else if let direct = endpoints[name], direct.channel != .email {
             targets.append(DeliveryTarget(recipient: name, endpoint: direct, idempotencyKey: key))
         } else {
-            var message = "recipient '\(name)' is not defined in the notification rules"
+            // Quoted with its control characters shown as '?': it comes from the request, and the
+            // reason reaches logs and the dead-letter record's header.
+            var message = "recipient '\(ContactDirectory.printable(name))' is not defined in the notification rules"
             if let suggestion = RulesReader.closest(to: name, in: (Array(recipients.keys) + Array(endpoints.keys)).sorted()) {
                 message += "; did you mean '\(suggestion)'?"
             }

@@ -22,12 +22,16 @@ final class Deliveries: Sendable {
     private let queues: [String: EndpointQueue]
     private let now: @Sendable () -> Date
     let readAhead: ReadAhead
+    /// Deliveries read from the retry topic and held for later (a retry's not-before time, an
+    /// open circuit breaker): at the same limit the notifier stops fetching the retry topic.
+    let heldRetries: ReadAhead
 
     init(
         producer: KafkaProducer, rules: NotificationRules, deliverer: Deliverer, topics: NotifierTopics, logger: Logger,
         readAhead: Int, now: @escaping @Sendable () -> Date
     ) {
         self.readAhead = ReadAhead(limit: readAhead)
+        self.heldRetries = ReadAhead(limit: readAhead)
         self.producer = producer
         self.rules = rules
         self.deliverer = deliverer
@@ -43,6 +47,7 @@ final class Deliveries: Sendable {
     var statistics: NotifierStatistics {
         var statistics = state.withLock { $0.statistics }
         statistics.mostInHand = readAhead.mostInHand
+        statistics.mostHeldRetries = heldRetries.mostInHand
         return statistics
     }
 
@@ -122,7 +127,8 @@ final class Deliveries: Sendable {
         let record = RecordJobs(remaining: Remaining(targets.count), completion: completion)
         for (target, attempts) in targets {
             let job = DeliveryJob(
-                notification: notification, target: target, attempts: attempts, message: message, record: record, readAhead: readAhead)
+                notification: notification, target: target, attempts: attempts, message: message, record: record, readAhead: readAhead,
+                heldRetries: message.topic == topics.retry ? heldRetries : nil)
             state.withLock { $0.jobs[partition, default: [:]][message.offset, default: []].append(job) }
             begin(job)
         }

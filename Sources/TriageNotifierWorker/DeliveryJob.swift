@@ -41,12 +41,15 @@ final class DeliveryJob: Sendable {
     private let state = Mutex(State())
     /// Counts the job in hand from its start to its end, except while it is held.
     private let readAhead: ReadAhead
+    /// Counts the job while it is held, when its record came from the retry topic.
+    private let heldRetries: ReadAhead?
 
     init(
         notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage,
-        record: RecordJobs, readAhead: ReadAhead
+        record: RecordJobs, readAhead: ReadAhead, heldRetries: ReadAhead? = nil
     ) {
         self.record = record
+        self.heldRetries = heldRetries
         self.notification = notification
         self.target = target
         self.attempts = attempts
@@ -130,7 +133,9 @@ final class DeliveryJob: Sendable {
     func wait(seconds: Double) async throws {
         try beginWaiting()
         readAhead.ended()
+        heldRetries?.began()
         defer {
+            heldRetries?.ended()
             readAhead.began()
             endWaiting()
         }
@@ -142,7 +147,9 @@ final class DeliveryJob: Sendable {
     func wait(seconds: Double, orUntilClosed queue: EndpointQueue) async throws -> Bool {
         try beginWaiting()
         readAhead.ended()
+        heldRetries?.began()
         defer {
+            heldRetries?.ended()
             readAhead.began()
             endWaiting()
         }

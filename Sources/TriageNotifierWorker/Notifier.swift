@@ -30,18 +30,22 @@ public final class Notifier: Service, Sendable {
     public var health: WorkerHealth { worker.health }
     private let worker: StreamWorker<NotificationDispatch>
     private let deliveries: Deliveries
+    private let retryTopic: String
 
     /// Deliveries a notifier holds in hand before it stops fetching requests, by default.
     public static let defaultReadAhead = 10_000
 
     /// `readAhead`: deliveries in hand (started, not finished, not held for later) at which the
     /// notifier stops fetching requests until half of them are done; a batch fetched already
-    /// (up to the consumer's batch size, and its buffered batches) is still started.
+    /// (up to the consumer's batch size, and its buffered batches) is still started. It also
+    /// bounds the deliveries read back from the retry topic and held for later: at that many
+    /// the notifier stops fetching the retry topic (only) until half of them went on.
     public init(
         consumer: KafkaConsumer, producer: KafkaProducer, client: KafkaClientConfiguration, rules: NotificationRules, deliverer: Deliverer,
         topics: NotifierTopics = .init(), health: WorkerHealth = .init(), readAhead: Int = Notifier.defaultReadAhead, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        retryTopic = topics.retry
         deliveries = Deliveries(
             producer: producer, rules: rules, deliverer: deliverer, topics: topics, logger: logger, readAhead: readAhead, now: now)
         let worker = StreamWorker(
@@ -50,6 +54,10 @@ public final class Notifier: Service, Sendable {
             health: health, logger: logger
         )
         deliveries.readAhead.connect { [worker] paused in worker.pauseFetching(paused) }
+        // Only the retry topic: new requests (an urgent escalation among them) still come in
+        // however many retries wait (a dead endpoint's backlog, read back from the retry topic
+        // and held until its breaker may probe, held 1.1 GB for 100,000 requests).
+        deliveries.heldRetries.connect { [worker, retry = topics.retry] paused in worker.pauseFetching(paused, topic: retry) }
         self.worker = worker
     }
 
@@ -67,7 +75,9 @@ public final class Notifier: Service, Sendable {
 
     public var statistics: NotifierStatistics {
         var statistics = deliveries.statistics
-        statistics.fetchPauses = worker.statistics.fetchPauses
+        let workerStatistics = worker.statistics
+        statistics.fetchPauses = workerStatistics.fetchPauses
+        statistics.retryFetchPauses = workerStatistics.topicPauses[retryTopic] ?? 0
         return statistics
     }
     /// Partitions (of both input topics) this instance owns now.

@@ -15,4 +15,9 @@ public struct NotifierStatistics: Sendable, Hashable {
     public var mostInHand = 0
     /// Times the notifier paused fetching requests, having its read-ahead limit in hand.
     public var fetchPauses = 0
+    /// The most deliveries read from the retry topic and held for later at once; at the
+    /// read-ahead limit the notifier stops fetching the retry topic.
+    public var mostHeldRetries = 0
+    /// Times the notifier paused fetching the retry topic, holding its read-ahead limit of retries.
+    public var retryFetchPauses = 0
 }

@@ -36,7 +36,8 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(
         help: """
             Deliveries in hand (started, not finished, not held for later) at which the notifier stops fetching \
-            requests until half are done: bounds its memory on a backlog (about 8 KB each).
+            requests until half are done: bounds its memory on a backlog. It also bounds the retries read back and \
+            held for later (a dead endpoint's backlog): at that many the notifier stops fetching the retry topic.
             """)
     var readAhead = Notifier.defaultReadAhead
 

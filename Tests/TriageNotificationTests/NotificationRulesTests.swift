@@ -242,6 +242,14 @@ struct DeliveryResolutionTests {
                 && error?.description
                     == "unknown-recipient: recipient 'team-laed' is not defined in the notification rules; did you mean 'team-lead'?"
         }
+        // Outside attack: a recipient "fast\r\n" split the notifier's log line in two and put a
+        // line break into the dead-letter record's reason header.
+        #expect {
+            try rules.deliveries(for: notification(to: "team-laed\r\nforged: line"))
+        } throws: { error in
+            (error as? DeliveryResolutionError)?.description.hasPrefix(
+                "unknown-recipient: recipient 'team-laed??forged: line' is not defined in the notification rules") == true
+        }
         #expect {
             try rules.deliveries(for: notification(to: "support-team", channel: .email))
         } throws: { error in

@@ -494,6 +494,31 @@ struct NotifierTests {
         try await running.value
     }
 
+    /// Outside attack: 100,000 requests for a dead endpoint took the notifier to 1.1 GB,
+    /// whatever `--read-ahead` said: once the breaker opened, every request went to the retry
+    /// topic, was read back and held until the breaker could probe. The notifier now stops
+    /// fetching the retry topic (only) with its read-ahead of retries held; new requests still
+    /// come in and go at once.
+    @Test func retriesHeldForADeadEndpointAreBoundedAndNewRequestsStillGo() async throws {
+        let fixture = try await NotifierFixture(partitions: 1, maxAttempts: 20, breakerThreshold: 2, openFor: "60s")
+        let (notifier, group, running) = try fixture.startNotifier(batchSize: 10, readAhead: 20)
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
+        for index in 0..<300 { try await fixture.request("dead-\(index)", to: "broken-team") }
+        try await eventually("every request turned away by the open breaker", timeout: .seconds(60)) {
+            notifier.statistics.held >= 290
+        }
+        try await eventually("the retry topic paused", timeout: .seconds(30)) { notifier.statistics.retryFetchPauses >= 1 }
+        try await Task.sleep(for: .seconds(2))
+        let statistics = notifier.statistics
+        // The limit, plus what was fetched before the pause took effect (the batch being started
+        // and the consumer's buffered batches, of at most 10 records).
+        #expect(statistics.mostHeldRetries <= 20 + 5 * 10, "\(statistics.mostHeldRetries) retries held at once")
+        try await fixture.request("fresh-1", to: "ops")
+        try await eventually("a new request delivered", timeout: .seconds(20)) { fixture.receiver.requests("/ok").count == 1 }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
     /// Held deliveries are not in hand: however many wait for their recipient's hours, fetching
     /// goes on and an urgent request behind them is delivered at once.
     @Test func heldDeliveriesDoNotStopTheNotifierFetching() async throws {

@@ -52,8 +52,16 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     /// Records offered by this process (``offer(_:)``) and not yet taken by the loop; the mailbox
     /// while the worker runs.
     private let offers = Mutex<(inbox: AsyncStream<Input>.Continuation?, records: [KafkaMessage])>((nil, []))
-    /// Whether fetching is to be paused (``pauseFetching(_:)``), and the mailbox while the worker runs.
-    private let fetching = Mutex<(paused: Bool, inbox: AsyncStream<Input>.Continuation?)>((false, nil))
+    /// What fetching is to be paused (``pauseFetching(_:)``, ``pauseFetching(_:topic:)``), and
+    /// the mailbox while the worker runs.
+    private let fetching = Mutex<(paused: FetchPause, inbox: AsyncStream<Input>.Continuation?)>((FetchPause(), nil))
+
+    /// The input fetching is to be paused for: all of it, or some topics.
+    struct FetchPause: Equatable {
+        var all = false
+        var topics: Set<String> = []
+        func covers(_ partition: TopicPartition) -> Bool { all || topics.contains(partition.topic) }
+    }
 
     /// `globalConsumer` reads the processor's ``StreamProcessor/global`` topic (a group of its
     /// own that commits nothing); required when the processor has one.
@@ -104,10 +112,24 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
     /// consumer meanwhile, so it stays in its group however long the pause lasts; partitions
     /// assigned during a pause are paused too. Called from any thread; does not block; the last
     /// call wins.
-    public func pauseFetching(_ paused: Bool) {
+    public func pauseFetching(_ paused: Bool) { changeFetchPause { $0.all = paused } }
+
+    /// Stops fetching records of the input `topic`'s partitions (`true`) until called with
+    /// `false`, as ``pauseFetching(_:)`` does for all of them (a pause of all covers `topic`
+    /// too; each is lifted on its own). For a processor that holds records of one input for
+    /// later and must bound how many it holds without holding up the others.
+    public func pauseFetching(_ paused: Bool, topic: String) {
+        changeFetchPause { pause in
+            if paused { pause.topics.insert(topic) } else { pause.topics.remove(topic) }
+        }
+    }
+
+    private func changeFetchPause(_ change: (inout FetchPause) -> Void) {
         let inbox = fetching.withLock { state -> AsyncStream<Input>.Continuation? in
-            guard state.paused != paused else { return nil }
-            state.paused = paused
+            var wanted = state.paused
+            change(&wanted)
+            guard wanted != state.paused else { return nil }
+            state.paused = wanted
             return state.inbox
         }
         inbox?.yield(.fetchingChanged)
@@ -175,7 +197,7 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         offers.withLock { $0.inbox = inbox }
         if fetching.withLock({ state in
             state.inbox = inbox
-            return state.paused
+            return state.paused != FetchPause()
         }) {
             inbox.yield(.fetchingChanged)
         }
@@ -275,8 +297,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         /// yet: copies up to it are skipped. Only that window: a record at an offset already
         /// seen that comes after it (a log truncated and written again) is processed.
         var offeredThrough: [TopicPartition: Int64] = [:]
-        /// Whether the assigned input partitions are paused (``StreamWorker/pauseFetching(_:)``).
-        var fetchPaused = false
+        /// The input partitions to be paused (``StreamWorker/pauseFetching(_:)``), as last applied.
+        var fetchPause = FetchPause()
         /// The input partitions this worker paused. Only these are ever resumed: librdkafka takes
         /// a resume of a partition nobody paused as a new start, and fetches again from where its
         /// assignment began. And these are resumed before they go: a pause outlives a revocation
@@ -356,7 +378,8 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
                 assigned.formUnion(new)
                 owner.counters.withLock { [count = assigned.count] in $0.assignedPartitions = count }
                 // New partitions fetch as the others do.
-                if fetchPaused, !new.isEmpty { await pause(new) }
+                let held = new.filter(fetchPause.covers)
+                if !held.isEmpty { await pause(held) }
                 let fresh = Set(new.map(\.partition)).subtracting(owned).sorted()
                 if !fresh.isEmpty { try await restore(fresh) }
                 owner.health.markAssigned()
@@ -506,14 +529,13 @@ public final class StreamWorker<Processor: StreamProcessor>: Service, Sendable {
         /// last asked.
         mutating func applyFetchPause() async {
             let wanted = owner.fetching.withLock { $0.paused }
-            guard wanted != fetchPaused else { return }
-            fetchPaused = wanted
-            if wanted {
-                await pause(Array(assigned.subtracting(pausedHere)))
-                owner.counters.withLock { $0.fetchPauses += 1 }
-            } else {
-                await resume(Array(pausedHere))
-            }
+            guard wanted != fetchPause else { return }
+            if wanted.all && !fetchPause.all { owner.counters.withLock { $0.fetchPauses += 1 } }
+            for topic in wanted.topics.subtracting(fetchPause.topics) { owner.counters.withLock { $0.topicPauses[topic, default: 0] += 1 } }
+            fetchPause = wanted
+            let covered = assigned.filter(wanted.covers)
+            await pause(Array(covered.subtracting(pausedHere)))
+            await resume(Array(pausedHere.subtracting(covered)))
         }
 
         mutating func pause(_ partitions: [TopicPartition]) async {
@@ -692,4 +714,7 @@ public struct StreamWorkerStatistics: Sendable, Hashable {
     public var offeredPassedOver = 0
     /// Times fetching was paused (``StreamWorker/pauseFetching(_:)``), counted once paused.
     public var fetchPauses = 0
+    /// Times fetching of one input topic was paused (``StreamWorker/pauseFetching(_:topic:)``),
+    /// by topic, counted once paused.
+    public var topicPauses: [String: Int] = [:]
 }
