@@ -152,14 +152,22 @@ final class Deliveries: Sendable {
         case .ready:
             enqueue(job, at: queue)
         case .mustWait:
-            job.runTask { [self] in
-                do {
-                    guard try await prepare(job, at: queue) else { return finish(job, completed: true) }
-                    enqueue(job, at: queue)
-                } catch {
-                    // Stopped while it waited: the next owner reads the record again.
-                    finish(job, completed: false)
+            waitThenEnqueue(job, notBefore: job.attempts.notBefore, heldByBreaker: job.attempts.heldByCircuitBreaker, at: queue)
+        }
+    }
+
+    /// Runs the job's waiting part (``prepare(_:notBefore:heldByBreaker:at:)``) in a task of its
+    /// own, then queues it at its endpoint.
+    private func waitThenEnqueue(_ job: DeliveryJob, notBefore: Date, heldByBreaker: Bool, at queue: EndpointQueue) {
+        job.runTask { [self] in
+            do {
+                guard try await prepare(job, notBefore: notBefore, heldByBreaker: heldByBreaker, at: queue) else {
+                    return finish(job, completed: true)
                 }
+                enqueue(job, at: queue)
+            } catch {
+                // Stopped while it waited: the next owner reads the record again.
+                finish(job, completed: false)
             }
         }
     }
@@ -199,9 +207,9 @@ final class Deliveries: Sendable {
     /// The waiting part of a job, in its task: until due (and awake), then until its key is
     /// free. Returns `true` with the key claimed, `false` when the job is done with (suppressed,
     /// or delivered before); throws `CancellationError` when it was stopped meanwhile.
-    private func prepare(_ job: DeliveryJob, at queue: EndpointQueue) async throws -> Bool {
+    private func prepare(_ job: DeliveryJob, notBefore: Date, heldByBreaker: Bool, at queue: EndpointQueue) async throws -> Bool {
         let notification = job.notification
-        var notBefore = job.attempts.notBefore
+        var notBefore = notBefore
         while true {
             let due: Date
             switch rules.schedule(notification, recipient: job.target.recipient, at: notBefore) {
@@ -222,7 +230,7 @@ final class Deliveries: Sendable {
             guard wait > 0 else { break }
             if due > notBefore {
                 state.withLock { $0.statistics.held += 1 }
-            } else if job.attempts.heldByCircuitBreaker {
+            } else if heldByBreaker {
                 // Turned away by the open breaker: go as soon as a probe's success closes it
                 // (then check the recipient's hours again from now), at notBefore at the latest.
                 guard try await job.wait(seconds: wait, orUntilClosed: queue) else { break }
@@ -270,10 +278,21 @@ final class Deliveries: Sendable {
         case .refused(let until):
             // The endpoint's breaker is open: come back when it closes, or when it may probe
             // at the latest; no attempt spent.
+            state.withLock { $0.statistics.held += 1 }
+            if job.isRetry {
+                // Read from the retry topic already: held here (bounded with the other retries
+                // held, see `heldRetries`) rather than written back. Written back, a dead
+                // endpoint's whole backlog went through the retry topic again every time its
+                // breaker could probe (100,000 records every `open_for` in an outside attack,
+                // past the embedded broker's retention).
+                if job.dropClaim() { release(target.ledgerKey) }
+                guard job.leaveQueue() else { return finish(job, completed: false) }
+                waitThenEnqueue(job, notBefore: until, heldByBreaker: true, at: queue)
+                return
+            }
             var later = job.attempts
             later.notBefore = until
             later.heldByCircuitBreaker = true
-            state.withLock { $0.statistics.held += 1 }
             await requeue(message, attempts: later) { [self] stored in finish(job, completed: stored) }
             return
         case .allowed, .probe:

@@ -93,6 +93,26 @@ final class DeliveryJob: Sendable {
     /// Marks the job as held by its ledger key.
     func holdClaim() { state.withLock { $0.claimed = true } }
 
+    /// Lets go of the ledger key (the caller releases it); `true` if the job held it.
+    func dropClaim() -> Bool {
+        state.withLock { state in
+            defer { state.claimed = false }
+            return state.claimed
+        }
+    }
+
+    /// Whether its record came from the retry topic.
+    var isRetry: Bool { heldRetries != nil }
+
+    /// Back from its runner, unattempted, to wait again; `false` once it is stopping (it must
+    /// not wait).
+    func leaveQueue() -> Bool {
+        state.withLock { state in
+            state.phase = .working
+            return !state.stopping
+        }
+    }
+
     /// Marks the job as queued at its endpoint; `false` once it is stopping (it must not be).
     func enterQueue() -> Bool {
         state.withLock { state in

@@ -519,6 +519,31 @@ struct NotifierTests {
         try await running.value
     }
 
+    /// Outside attack: every time a dead endpoint's breaker could probe, its whole backlog went
+    /// through the retry topic again (refused, written back, read back): 100,000 records every
+    /// `open_for`, past the embedded broker's retention. A retry refused by the open breaker is
+    /// now held where it is; the retry topic gets a request's first refusal and its real
+    /// failed attempts only.
+    @Test func retriesRefusedByTheOpenBreakerAreNotWrittenBackEveryProbe() async throws {
+        let fixture = try await NotifierFixture(partitions: 1, maxAttempts: 50, breakerThreshold: 2, openFor: "500ms")
+        let (notifier, group, running) = try fixture.startNotifier()
+        try await eventually("the notifier is assigned", timeout: .seconds(60)) { notifier.assignedPartitions > 0 }
+        for index in 0..<100 { try await fixture.request("gone-\(index)", to: "broken-team") }
+        // Probes every half second, each one failing: about 16 in 8 s.
+        try await eventually("the breaker probed a few times", timeout: .seconds(60)) {
+            fixture.receiver.requests("/down").count >= 12
+        }
+        let attempts = fixture.receiver.requests("/down").count
+        let retryTopic = try await KafkaTopicRange.lookUp(
+            topic: fixture.topics.retry, since: nil, client: fixture.cluster.embedded.clientConfiguration, logger: fixture.cluster.logger)
+        // A first refusal each (or a first failure), and one record per failed attempt since.
+        #expect(
+            retryTopic.count <= Int64(100 + attempts + 20),
+            "\(retryTopic.count) records on the retry topic for 100 requests and \(attempts) attempts")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
     /// Held deliveries are not in hand: however many wait for their recipient's hours, fetching
     /// goes on and an urgent request behind them is delivered at once.
     @Test func heldDeliveriesDoNotStopTheNotifierFetching() async throws {
