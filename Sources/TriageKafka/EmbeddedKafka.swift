@@ -148,6 +148,13 @@ public final class EmbeddedKafka: Sendable {
         }
     }
 
+    /// Makes broker `id` the coordinator of consumer group `group`.
+    public func setGroupCoordinator(_ group: String, broker id: Int32) throws(KafkaError) {
+        try withCluster { cluster throws(KafkaError) in
+            try throwIfError(rd_kafka_mock_coordinator_set(cluster, "group", group, id), context: "coordinator of group \(group)")
+        }
+    }
+
     /// Stops every broker and frees the cluster. Clients still connected see the brokers go away.
     public func shutdown() {
         guard
