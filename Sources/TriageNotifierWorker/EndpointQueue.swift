@@ -54,9 +54,6 @@ final class EndpointQueue: Sendable {
         }
     }
 
-    /// Jobs queued now (stopped ones not yet skipped included).
-    var queued: Int { inner.withLock { $0.pending.count } }
-
     /// The breaker learns how an attempt went; a probe's success lets every refused delivery go.
     func record(_ outcome: DeliveryOutcome, at now: Date) {
         let released = inner.withLock { inner -> [CheckedContinuation<Void, Never>] in
