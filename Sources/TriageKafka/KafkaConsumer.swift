@@ -48,6 +48,12 @@ public final class KafkaConsumer: Service, Sendable {
         core.beginClose()
     }
 
+    /// Positions the broker no longer had that librdkafka moved (``KafkaPositionReset``), and
+    /// the records those moves skipped unread (deleted by retention), since the consumer started.
+    public var offsetResets: (resets: Int, skippedRecords: Int) {
+        (core.context.offsetResets.load(ordering: .relaxed), core.context.recordsSkippedByOffsetResets.load(ordering: .relaxed))
+    }
+
     /// Everything, including rebalance events (see ``KafkaConsumerEvent``).
     public var events: KafkaConsumerEvents { KafkaConsumerEvents(handoff: core.handoff) }
     /// Records in batches that still live in librdkafka's buffers (no copy, nothing built per
@@ -324,7 +330,7 @@ final class ConsumerCore: @unchecked Sendable {
     private var keeper: ConsumerHandleKeeper?
     /// What became of the librdkafka instance (for tests).
     let instanceFate: ConsumerHandleKeeper.FateRecord
-    private let context: ConsumerContext
+    let context: ConsumerContext
     private let consumerQueue: OpaquePointer
     private let maximumBatchSize: Int
     private let revocationTimeout: Duration

@@ -22,6 +22,16 @@ class RDKafkaCallbackContext: @unchecked Sendable {
         set { metrics.withLock { $0 = newValue } }
     }
     private let metrics = Mutex<(any MetricsFactory)?>(nil)
+    /// The client's configured metrics factory (`nil`: the process's `MetricsSystem`), for
+    /// counters of events such as offset resets (statistics or not).
+    var eventMetrics: (any MetricsFactory)? {
+        get { configuredMetrics.withLock { $0 } }
+        set { configuredMetrics.withLock { $0 = newValue } }
+    }
+    private let configuredMetrics = Mutex<(any MetricsFactory)?>(nil)
+    /// Offset resets librdkafka reported (``KafkaPositionReset``) and the records they skipped.
+    let offsetResets = Atomic<Int>(0)
+    let recordsSkippedByOffsetResets = Atomic<Int>(0)
 
     /// `text` from librdkafka, without the values of this instance's secret properties.
     func redacted(_ text: String) -> String {
@@ -110,6 +120,7 @@ enum RDKafkaClient {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, logCallback)
         rd_kafka_conf_set_error_cb(conf, errorCallback)
+        context.eventMetrics = metrics
         if properties.contains(where: { $0.0 == "statistics.interval.ms" && $0.1 != "0" }) {
             context.metricsFactory = metrics ?? MetricsSystem.factory
             rd_kafka_conf_set_stats_cb(conf, statisticsCallback)
@@ -178,8 +189,36 @@ extension RDKafkaClient {
         }
         let facilityName = facility.map { String(cString: $0) } ?? "?"
         let message = text.map { String(cString: $0) } ?? ""
+        if facilityName == "OFFSET", level <= 4, case let line = context.redacted(message),
+            let reset = KafkaPositionReset(librdkafkaLine: line)
+        {
+            offsetWasReset(reset, line: line, context: context)
+            return
+        }
         context.logger.log(level: swiftLevel, "\(context.redacted(message))", metadata: ["rdkafka.facility": "\(facilityName)"])
         KafkaLibrary.diagnose(facility: facilityName, text: message, logger: context.logger)
+    }
+}
+
+extension RDKafkaClient {
+    /// librdkafka moved a consumer's position that was out of range (logged only as a warning):
+    /// an error line saying what was skipped, the client's counters and two metrics.
+    static func offsetWasReset(_ reset: KafkaPositionReset, line: String, context: RDKafkaCallbackContext) {
+        let skipped = reset.skippedRecords ?? 0
+        context.offsetResets.add(1, ordering: .relaxed)
+        context.recordsSkippedByOffsetResets.add(Int(clamping: skipped), ordering: .relaxed)
+        let factory = context.eventMetrics ?? MetricsSystem.factory
+        let dimensions = [("topic", reset.topic), ("partition", "\(reset.partition)")]
+        Counter(label: "triage_kafka_consumer_offset_resets_total", dimensions: dimensions, factory: factory).increment()
+        if skipped > 0 {
+            Counter(label: "triage_kafka_consumer_records_skipped_total", dimensions: dimensions, factory: factory).increment(by: skipped)
+        }
+        context.logger.error(
+            "\(reset)",
+            metadata: [
+                "rdkafka.facility": "OFFSET", "topic": "\(reset.topic)", "partition": "\(reset.partition)",
+                "skipped": "\(reset.skippedRecords.map(String.init) ?? "unknown")", "librdkafka": "\(line)",
+            ])
     }
 }
 
