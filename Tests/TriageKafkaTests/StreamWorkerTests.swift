@@ -440,6 +440,42 @@ extension StreamWorkerTests {
         return (group, running)
     }
 
+    /// A fatal error while fetching is paused (here: the group answers a heartbeat with
+    /// FENCED_INSTANCE_ID, another pod took this static member's place) still ends the worker
+    /// with that error: a paused worker keeps serving its consumer's queue, where librdkafka
+    /// raises a consumer's fatal errors.
+    @Test func aFatalErrorWhileFetchingIsPausedEndsTheWorker() async throws {
+        let fixture = try Fixture()
+        var configuration = fixture.cluster.consumerConfiguration(group: uniqueName("paused-fatal"), topics: [fixture.input])
+        configuration.groupInstanceID = "pod-0"
+        let consumer = try KafkaConsumer(configuration: configuration, logger: fixture.cluster.logger)
+        let box = Recorder.Box()
+        let worker = StreamWorker(
+            processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
+            configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
+            logger: fixture.cluster.logger)
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        try await eventually("both partitions assigned", timeout: .seconds(60)) { worker.statistics.assignedPartitions == 2 }
+        worker.pauseFetching(true)
+        try await eventually("paused", timeout: .seconds(10)) { worker.statistics.fetchPauses == 1 }
+        try fixture.cluster.embedded.failNextRequests(.heartbeat, with: Array(repeating: .fencedInstanceID, count: 5))
+        let outcome: Result<Void, any Error> = try await withDeadline(.seconds(30)) {
+            do {
+                try await running.value
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard case .failure(let error) = outcome else {
+            Issue.record("the paused worker ended without an error")
+            return
+        }
+        #expect("\(error)".contains("FENCED_INSTANCE_ID"), "\(error)")
+    }
+
     /// Paused fetching holds every input partition, also one that goes to another member and
     /// comes back during the pause (librdkafka keeps a partition's pause across a revocation, so
     /// the worker lifts its own pause before a partition goes, and pauses it again if it comes
