@@ -21,17 +21,17 @@ final class Deliveries: Sendable {
     private let metrics = WorkerMetrics(worker: "notifier")
     private let queues: [String: EndpointQueue]
     private let now: @Sendable () -> Date
-    let readAhead: ReadAhead
+    let readAhead: FetchLimit
     /// Deliveries read from the retry topic and held for later (a retry's not-before time, an
     /// open circuit breaker): at the same limit the notifier stops fetching the retry topic.
-    let heldRetries: ReadAhead
+    let heldRetries: FetchLimit
 
     init(
         producer: KafkaProducer, rules: NotificationRules, deliverer: Deliverer, topics: NotifierTopics, logger: Logger,
         readAhead: Int, now: @escaping @Sendable () -> Date
     ) {
-        self.readAhead = ReadAhead(limit: readAhead)
-        self.heldRetries = ReadAhead(limit: readAhead)
+        self.readAhead = FetchLimit(limit: readAhead)
+        self.heldRetries = FetchLimit(limit: readAhead)
         self.producer = producer
         self.rules = rules
         self.deliverer = deliverer
@@ -46,8 +46,8 @@ final class Deliveries: Sendable {
 
     var statistics: NotifierStatistics {
         var statistics = state.withLock { $0.statistics }
-        statistics.mostInHand = readAhead.mostInHand
-        statistics.mostHeldRetries = heldRetries.mostInHand
+        statistics.mostInHand = readAhead.mostCounted
+        statistics.mostHeldRetries = heldRetries.mostCounted
         return statistics
     }
 
@@ -318,7 +318,7 @@ final class Deliveries: Sendable {
                     )
                 ]
             ) { [self] error in
-                if let error { logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"]) }
+                if let error { Self.logNotHandled(error, logger) }
                 finish(job, completed: error == nil)
             }
         case .retry(let next):
@@ -339,10 +339,17 @@ final class Deliveries: Sendable {
                 try await deadLetter(message, reason: reason, attempts: job.attempts)
                 finish(job, completed: true)
             } catch {
-                logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
+                Self.logNotHandled(error, logger)
                 finish(job, completed: false)
             }
         }
+    }
+
+    /// A delivery's outcome (ledger record, re-queue, dead letter) was not stored: its record's
+    /// offset is not stored either, so the next owner of its partition (after a rebalance or a
+    /// restart) reads it again.
+    private static func logNotHandled(_ error: any Error, _ logger: Logger) {
+        logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"])
     }
 
     /// Ends `job`: lets go of its key, and finishes its record when it was the record's last
@@ -417,7 +424,7 @@ final class Deliveries: Sendable {
                 )
             ]
         ) { [logger] error in
-            if let error { logger.error("notification could not be handled; it will be read again", metadata: ["error": "\(error)"]) }
+            if let error { Self.logNotHandled(error, logger) }
             stored(error == nil)
         }
     }

@@ -40,13 +40,13 @@ final class DeliveryJob: Sendable {
     let record: RecordJobs
     private let state = Mutex(State())
     /// Counts the job in hand from its start to its end, except while it is held.
-    private let readAhead: ReadAhead
+    private let readAhead: FetchLimit
     /// Counts the job while it is held, when its record came from the retry topic.
-    private let heldRetries: ReadAhead?
+    private let heldRetries: FetchLimit?
 
     init(
         notification: OutboundNotification, target: DeliveryTarget, attempts: DeliveryAttempts, message: KafkaMessage,
-        record: RecordJobs, readAhead: ReadAhead, heldRetries: ReadAhead? = nil
+        record: RecordJobs, readAhead: FetchLimit, heldRetries: FetchLimit? = nil
     ) {
         self.record = record
         self.heldRetries = heldRetries

@@ -44,7 +44,7 @@ struct EndpointQueueTests {
     /// ends, and the next job asks for a runner again.
     @Test func jobsAreTakenInOrderByAtMostTheLimitsRunners() {
         let queue = EndpointQueue(limit: 2, breaker: CircuitBreaker(configuration: .init()))
-        let readAhead = ReadAhead(limit: 100)
+        let readAhead = FetchLimit(limit: 100)
         let jobs = (0..<5).map { makeJob(offset: Int64($0), readAhead: readAhead) }
         var runnersAskedFor = 0
         for job in jobs {
@@ -71,7 +71,7 @@ struct EndpointQueueTests {
 }
 
 /// A job of one webhook target for a record at `offset`, finishing nothing when done.
-func makeJob(offset: Int64, readAhead: ReadAhead) -> DeliveryJob {
+func makeJob(offset: Int64, readAhead: FetchLimit) -> DeliveryJob {
     let endpoint = NotificationRules.Endpoint(name: "hook", kind: .webhook(.init(url: .url(URL(string: "http://127.0.0.1:9/")!))))
     let target = DeliveryTarget(recipient: "lead", endpoint: endpoint, idempotencyKey: "key-\(offset)")
     let notification = OutboundNotification(
@@ -98,7 +98,7 @@ struct DeliveryJobTests {
     /// next owner). A job stopped before it comes to wait now never starts waiting, and never
     /// enters its endpoint's queue.
     @Test func aJobStoppedBeforeItWaitsNeverWaits() async throws {
-        let readAhead = ReadAhead(limit: 10)
+        let readAhead = FetchLimit(limit: 10)
         let job = makeJob(offset: 0, readAhead: readAhead)
         let proceed = AsyncStream<Void>.makeStream()
         let outcome = Mutex<String>("")
@@ -117,12 +117,12 @@ struct DeliveryJobTests {
         await job.finished()
         #expect(outcome.withLock { $0 } == "CancellationError")
         #expect(job.enterQueue() == false)
-        #expect(readAhead.mostInHand == 1)
+        #expect(readAhead.mostCounted == 1)
     }
 
     /// A stop that comes before the job's task is kept still cancels the task.
     @Test func aStopBeforeTheTaskIsKeptCancelsIt() async throws {
-        let job = makeJob(offset: 0, readAhead: ReadAhead(limit: 10))
+        let job = makeJob(offset: 0, readAhead: FetchLimit(limit: 10))
         #expect(job.stop() == false)
         let cancelled = Mutex<Bool?>(nil)
         job.runTask {
@@ -135,7 +135,7 @@ struct DeliveryJobTests {
     }
 
     @Test func aWaitingJobIsCancelledAQueuedOneTakenOutAndOneInFlightGoesOn() async throws {
-        let readAhead = ReadAhead(limit: 10)
+        let readAhead = FetchLimit(limit: 10)
         let waiting = makeJob(offset: 0, readAhead: readAhead)
         let queued = makeJob(offset: 1, readAhead: readAhead)
         let inFlight = makeJob(offset: 2, readAhead: readAhead)
@@ -167,6 +167,6 @@ struct DeliveryJobTests {
         #expect(outcome.withLock { $0 } == "stopped")
         #expect(queue.next() == nil)  // the stopped job is skipped
         #expect(inFlight.phase == .inFlight)
-        #expect(readAhead.mostInHand == 3)
+        #expect(readAhead.mostCounted == 3)
     }
 }
