@@ -320,6 +320,8 @@ final class HandoffReader: Sendable {
 
 final class ConsumerContext: RDKafkaCallbackContext, @unchecked Sendable {
     weak var core: ConsumerCore?
+
+    override func positionWasReset(_ reset: KafkaPositionReset) { core?.commitPosition(after: reset) }
 }
 
 final class ConsumerCore: @unchecked Sendable {
@@ -561,6 +563,19 @@ final class ConsumerCore: @unchecked Sendable {
         }
     }
 
+    /// After librdkafka moved an out-of-range position to the partition's start (driver thread,
+    /// inside `consumer_poll`, before any record from there is handed out): commits that start.
+    /// Otherwise the group's committed offset stays at the lost position — librdkafka commits a
+    /// stored offset only when it is above the committed one — so a position past the end (a
+    /// recreated topic) was reset, reported and read again after every crash; one deleted by
+    /// retention was reported again.
+    fileprivate func commitPosition(after reset: KafkaPositionReset) {
+        guard let start = reset.logStart, reset.to == "BEGINNING", let list = rd_kafka_topic_partition_list_new(1) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, reset.topic, reset.partition).pointee.offset = start
+        logIfError(rd_kafka_commit(handle.pointer, list, 1), "committing the position after an offset reset")
+    }
+
     /// Called by librdkafka on the driver thread, inside `consumer_poll` or `consumer_close`.
     fileprivate func rebalanced(
         _ code: rd_kafka_resp_err_t,
@@ -579,6 +594,7 @@ final class ConsumerCore: @unchecked Sendable {
                 logIfError(rd_kafka_assign(pointer, list), "assign")
             }
             context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
+            RDKafkaClient.createPositionResetCounters(for: partitions, context: context)
             flushPending()
             handoff.send(.rebalance(.partitionsAssigned(partitions)))
 

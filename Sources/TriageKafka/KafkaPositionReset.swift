@@ -31,7 +31,10 @@ public struct KafkaPositionReset: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses librdkafka's `OFFSET` warning (2.0.2's format and the later one that adds the leader
     /// epoch: `(at offset 1200 (leader epoch 3), broker 1)`); `nil` for any other line.
-    public init?(librdkafkaLine line: String) {
+    public init?(librdkafkaLine text: String) {
+        // With `log.thread.name` (librdkafka's default) the line starts "[thrd:main]: ".
+        var line = Substring(text)
+        if line.hasPrefix("[thrd:"), let end = line.range(of: "]: ") { line = line[end.upperBound...] }
         guard let bracket = line.range(of: " ["),
             let close = line.range(of: "]: offset reset (at ", range: bracket.upperBound..<line.endIndex),
             let partition = Int32(line[bracket.upperBound..<close.lowerBound])
@@ -79,8 +82,8 @@ public struct KafkaPositionReset: Sendable, Equatable, CustomStringConvertible {
                 + "longest lag"
         case (0?, let logStart?):
             return
-                "\(start): the position is past the partition's records (the topic recreated or truncated?); reading goes on at "
-                + "\(logStart), so records may be read again"
+                "\(start), though the partition starts at \(logStart) (recreated or truncated, its end now below the position?): "
+                + "reading goes on at \(logStart), so records from there may be read again"
         default:
             return "\(start): reading goes on at \(to); records between may have been skipped"
         }

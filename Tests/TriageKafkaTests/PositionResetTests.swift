@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import Synchronization
 import Testing
 import TriageKafka
@@ -23,6 +24,20 @@ struct PositionResetParsingTests {
         #expect(reset.description.contains("retention"))
     }
 
+    /// Outside attack: with librdkafka's default `log.thread.name=true` the line starts with the
+    /// thread ("[thrd:main]: "), which became part of the topic in the log line and the metrics'
+    /// `topic` label.
+    @Test func theThreadPrefixIsNotPartOfTheTopic() throws {
+        let line =
+            "[thrd:main]: triage.incident-events [1]: offset reset (at offset 2, broker 1) to cached BEGINNING offset 1604: "
+            + "fetch failed due to requested offset not available on the broker: Broker: Offset out of range"
+        let reset = try #require(KafkaPositionReset(librdkafkaLine: line))
+        #expect(reset.topic == "triage.incident-events")
+        #expect(reset.partition == 1)
+        #expect(reset.skippedRecords == 1602)
+        #expect(reset.description.contains("offset 2 on triage.incident-events [1] is not on the broker"))
+    }
+
     @Test func readsTheLaterFormatWithALeaderEpoch() throws {
         let line =
             "t-1 [0]: offset reset (at offset 17 (leader epoch 4), broker 2) to cached BEGINNING offset 40 (leader epoch 4): "
@@ -41,7 +56,9 @@ struct PositionResetParsingTests {
             + "requested offset not available on the broker: Broker: Offset out of range"
         let reset = try #require(KafkaPositionReset(librdkafkaLine: line))
         #expect(reset.skippedRecords == 0)
-        #expect(reset.description.contains("past the partition's records"))
+        #expect(reset.description.contains("though the partition starts at 0"))
+        #expect(reset.description.contains("records from there may be read again"))
+        #expect(!reset.description.contains("deleted"))
     }
 
     @Test func aResetWithoutTheLogStartCountsNothingItCannotKnow() throws {
@@ -91,18 +108,66 @@ struct PositionResetTests {
         let lines = ErrorLines()
         var logger = Logger(label: "position-reset") { _ in ErrorLineHandler(lines: lines) }
         logger.logLevel = .warning
-        let second = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: logger)
-        let next = try await withDeadline(.seconds(60)) { try await second.collect(1) }
+        let metrics = TestMetrics()
+        var configuration = cluster.consumerConfiguration(group: group, topics: [topic])
+        configuration.client.metricsFactory = metrics
+        let second = try KafkaConsumer(configuration: configuration, logger: logger)
+        // Not storing offsets: the group's committed offset moves only by the reset's commit.
+        let next = try await withDeadline(.seconds(60)) { try await second.collect(1, storingOffsets: false) }
         let logStart = try #require(next.first?.offset)
         #expect(logStart > 1, "the broker kept everything; nothing to reset")
         try await eventually("the reset counted", timeout: .seconds(10)) { second.offsetResets.resets == 1 }
-        await second.close()
+        // Outside attack: the committed offset stayed at the lost position until a graceful stop
+        // (librdkafka commits a stored offset only above the committed one), so a crash meant
+        // the same reset, reported again.
+        let partition = TopicPartition(topic, 0)
+        try await eventually("the group's committed offset follows the reset", timeout: .seconds(10)) {
+            try await second.committedOffsets(for: [partition])[partition] == logStart
+        }
         #expect(second.offsetResets.resets == 1)
         #expect(second.offsetResets.skippedRecords == Int(logStart - 1))
         let errors = lines.all.filter { $0.contains("deleted before they were read") }
         #expect(errors.count == 1, "\(lines.all)")
-        #expect(errors.first?.contains("\(topic) [0]") == true)
+        #expect(errors.first?.hasPrefix("the consumer's offset 1 on \(topic) [0] is not on the broker") == true, "\(errors)")
         #expect(errors.first?.contains("\(logStart - 1) record(s)") == true)
+        let dimensions = [("topic", topic), ("partition", "0")]
+        #expect(try metrics.expectCounter("triage_kafka_consumer_offset_resets_total", dimensions).totalValue == 1)
+        #expect(try metrics.expectCounter("triage_kafka_consumer_records_skipped_total", dimensions).totalValue == Int64(logStart - 1))
+        await second.close()
+    }
+
+    /// A committed position past the partition's end (the topic recreated): nothing skipped,
+    /// the partition read from its start, and the group's committed offset moved back there at
+    /// once — before, it stayed past the end until a graceful stop, so after a crash the same
+    /// records were read (and the reset reported) again.
+    @Test func aPositionPastTheEndIsCommittedBackToTheStart() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let group = uniqueName("recreated")
+        let partition = TopicPartition(topic, 0)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("r\($0)".utf8)) })
+        await producer.close()
+        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        _ = try await withDeadline(.seconds(60)) { try await first.collect(1, storingOffsets: false) }
+        try first.storeOffsets(next: [partition: 100_000])
+        try await first.commit()
+        await first.close()
+
+        let metrics = TestMetrics()
+        var configuration = cluster.consumerConfiguration(group: group, topics: [topic])
+        configuration.client.metricsFactory = metrics
+        let second = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+        let read = try await withDeadline(.seconds(60)) { try await second.collect(5, storingOffsets: false) }
+        #expect(read.map(\.offset) == [0, 1, 2, 3, 4])
+        try await eventually("the reset counted", timeout: .seconds(10)) { second.offsetResets.resets == 1 }
+        #expect(second.offsetResets.skippedRecords == 0)
+        try await eventually("the group's committed offset moved back to the start", timeout: .seconds(10)) {
+            try await second.committedOffsets(for: [partition])[partition] == 0
+        }
+        let dimensions = [("topic", topic), ("partition", "0")]
+        #expect(try metrics.expectCounter("triage_kafka_consumer_records_skipped_total", dimensions).totalValue == 0)
+        await second.close()
     }
 
     /// A group with no committed position starts at the beginning without any reset being
@@ -113,12 +178,18 @@ struct PositionResetTests {
         let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         _ = try await producer.send(KafkaProducerMessage(topic: topic, key: nil, value: Array("only".utf8)))
         await producer.close()
-        let consumer = try KafkaConsumer(
-            configuration: cluster.consumerConfiguration(group: uniqueName("fresh"), topics: [topic]), logger: cluster.logger)
+        let metrics = TestMetrics()
+        var configuration = cluster.consumerConfiguration(group: uniqueName("fresh"), topics: [topic])
+        configuration.client.metricsFactory = metrics
+        let consumer = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
         let read = try await withDeadline(.seconds(60)) { try await consumer.collect(1) }
         await consumer.close()
         #expect(read.map(\.offset) == [0])
         #expect(consumer.offsetResets.resets == 0)
+        // The series exist at 0 from the assignment on: the first reset is an increase.
+        let dimensions = [("topic", topic), ("partition", "0")]
+        #expect(try metrics.expectCounter("triage_kafka_consumer_offset_resets_total", dimensions).totalValue == 0)
+        #expect(try metrics.expectCounter("triage_kafka_consumer_records_skipped_total", dimensions).totalValue == 0)
     }
 }
 

@@ -41,6 +41,10 @@ class RDKafkaCallbackContext: @unchecked Sendable {
 
     init(logger: Logger) { self.logger = logger }
 
+    /// librdkafka moved an out-of-range position (on the thread that logged it). A group
+    /// consumer commits the new position; other clients have nothing to do.
+    func positionWasReset(_ reset: KafkaPositionReset) {}
+
     static func from(_ handle: OpaquePointer?) -> RDKafkaCallbackContext? {
         guard let handle, let opaque = rd_kafka_opaque(handle) else { return nil }
         return Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
@@ -217,8 +221,21 @@ extension RDKafkaClient {
             "\(reset)",
             metadata: [
                 "rdkafka.facility": "OFFSET", "topic": "\(reset.topic)", "partition": "\(reset.partition)",
-                "skipped": "\(reset.skippedRecords.map(String.init) ?? "unknown")", "librdkafka": "\(line)",
+                "skipped": "\(reset.skippedRecords.map(String.init) ?? "unknown")",
             ])
+        context.logger.debug("\(line)", metadata: ["rdkafka.facility": "OFFSET"])
+        context.positionWasReset(reset)
+    }
+
+    /// Creates the offset-reset counters of `partitions` at 0, so that the first reset is an
+    /// increase a Prometheus `increase()` or `rate()` sees (a series born at 1 is not).
+    static func createPositionResetCounters(for partitions: [TopicPartition], context: RDKafkaCallbackContext) {
+        let factory = context.eventMetrics ?? MetricsSystem.factory
+        for partition in partitions {
+            let dimensions = [("topic", partition.topic), ("partition", "\(partition.partition)")]
+            Counter(label: "triage_kafka_consumer_offset_resets_total", dimensions: dimensions, factory: factory).increment(by: 0)
+            Counter(label: "triage_kafka_consumer_records_skipped_total", dimensions: dimensions, factory: factory).increment(by: 0)
+        }
     }
 }
 
