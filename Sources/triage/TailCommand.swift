@@ -90,8 +90,15 @@ struct TailCommand: AsyncParsableCommand {
                 }
                 guard assigned, now - last > .milliseconds(500) else { continue }
                 // Asking where the group stands goes to the cluster too: gone, it times out.
-                let lag: [TopicPartition: Int64]
+                var lag: [TopicPartition: Int64]
                 do { lag = try await consumer.lag() } catch { throw ConnectionOptions.unreachable(client, error) }
+                if !fromBeginning {
+                    // Started at the end: a partition nothing was read from has no position, and
+                    // its lag counts from its start (a tail of a non-empty topic never ended).
+                    // Nothing read from it since the end is nothing to catch up with.
+                    let read = try consumer.positions(for: Array(lag.keys))
+                    lag = lag.filter { read[$0.key] != nil }
+                }
                 if lag.values.allSatisfy({ $0 == 0 }) { break }
             }
             await consumer.close()

@@ -7,6 +7,22 @@ import TriageStreams
 
 @Suite("triage commands against a broker, and without one")
 struct BrokerCommandTests {
+    /// Outside attack: `triage tail` without --from-beginning on a topic with records never
+    /// ended (its partitions had no position, so their lag counted from the start), against its
+    /// help ("Without --follow it stops once it has caught up with every partition").
+    @Test func tailOfNewRecordsOnlyEndsOnATopicWithOldOnes() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic("old", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll(
+            (0..<6).map { KafkaProducerMessage(topic: topic, key: Array("k\($0)".utf8), value: Array("v\($0)".utf8)) })
+        await producer.close()
+        let (status, output, errors) = try await triage(
+            ["tail", topic, "--bootstrap", cluster.bootstrapServers, "--log-level", "error"], timeout: .seconds(40))
+        #expect(status == 0, "\(errors)")
+        #expect(output.isEmpty, "only records written after the start are printed: \(output)")
+    }
+
     @Test func tailDecodesEveryRecordByItsSchemaHeader() async throws {
         let cluster = try KafkaTestCluster()
         try cluster.embedded.createTopic(TriageTopic.analytics, partitions: 1, replicationFactor: 1)
