@@ -318,6 +318,22 @@ final class HandoffReader: Sendable {
 
 // MARK: - Core
 
+/// The answer to ``ConsumerCore/commitResetPositions()``'s commit, served on the driver thread.
+private let resetCommitCallback:
+    @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?)
+        -> Void = { handle, code, list, _ in
+            guard let context = RDKafkaCallbackContext.from(handle) as? ConsumerContext, let core = context.core else { return }
+            var offsets: [TopicPartition: Int64?] = [:]
+            if let list {
+                for index in 0..<Int(list.pointee.cnt) {
+                    let element = list.pointee.elems[index]
+                    offsets[TopicPartition(String(cString: element.topic), element.partition)] =
+                        element.err == RD_KAFKA_RESP_ERR_NO_ERROR ? element.offset : nil
+                }
+            }
+            core.resetPositionsCommitted(code, offsets)
+        }
+
 final class ConsumerContext: RDKafkaCallbackContext, @unchecked Sendable {
     weak var core: ConsumerCore?
 
@@ -347,6 +363,19 @@ final class ConsumerCore: @unchecked Sendable {
     /// An error that ends consumption (driver thread only): a fatal error, an offset reset
     /// configured to fail, an authorization failure.
     private var failure: KafkaError?
+    /// Partitions whose position librdkafka reset, until the new position is committed
+    /// (``commitPosition(after:)``); what the application stored for them meanwhile.
+    private let resetCommits = Mutex<[TopicPartition: ResetCommit]>([:])
+    /// Whether `resetCommits` has anything, read on every offset store.
+    private let hasResetCommits = Atomic<Bool>(false)
+    struct ResetCommit {
+        var start: Int64
+        var stored: Int64?
+        var inFlight = false
+        var nextTry = ContinuousClock.now
+        var failures = 0
+        var offset: Int64 { max(start, stored ?? start) }
+    }
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         let properties = RDKafkaClient.merge(
@@ -464,6 +493,7 @@ final class ConsumerCore: @unchecked Sendable {
 
     private func drain() {
         let pointer = handle.pointer
+        commitResetPositions()
         while !driver.isStopRequested && failure == nil {
             driver.runJobs()
             // No room for another batch: stop fetching until the application takes one (the
@@ -568,12 +598,72 @@ final class ConsumerCore: @unchecked Sendable {
     /// Otherwise the group's committed offset stays at the lost position — librdkafka commits a
     /// stored offset only when it is above the committed one — so a position past the end (a
     /// recreated topic) was reset, reported and read again after every crash; one deleted by
-    /// retention was reported again.
+    /// retention was reported again. A commit refused (the group rebalancing, as members start
+    /// together) is tried again every second while the partition stays here, at the start or
+    /// at what the application stored since, whichever is further.
     fileprivate func commitPosition(after reset: KafkaPositionReset) {
-        guard let start = reset.logStart, reset.to == "BEGINNING", let list = rd_kafka_topic_partition_list_new(1) else { return }
+        guard let start = reset.logStart, reset.to == "BEGINNING" else { return }
+        resetCommits.withLock { $0[TopicPartition(reset.topic, reset.partition)] = ResetCommit(start: start) }
+        hasResetCommits.store(true, ordering: .releasing)
+        commitResetPositions()
+    }
+
+    /// Commits the due entries of `resetCommits` (driver thread); the answer comes to
+    /// ``resetPositionsCommitted(_:_:)`` through the consumer queue.
+    private func commitResetPositions() {
+        guard hasResetCommits.load(ordering: .acquiring) else { return }
+        let now = ContinuousClock.now
+        let due: [TopicPartition: Int64] = resetCommits.withLock { commits in
+            var due: [TopicPartition: Int64] = [:]
+            for (partition, commit) in commits where !commit.inFlight && commit.nextTry <= now {
+                due[partition] = commit.offset
+                commits[partition]!.inFlight = true
+            }
+            return due
+        }
+        guard !due.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(due.count)) else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_topic_partition_list_add(list, reset.topic, reset.partition).pointee.offset = start
-        logIfError(rd_kafka_commit(handle.pointer, list, 1), "committing the position after an offset reset")
+        for (partition, offset) in due {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
+        }
+        let queued = rd_kafka_commit_queue(handle.pointer, list, consumerQueue, resetCommitCallback, nil)
+        if queued != RD_KAFKA_RESP_ERR_NO_ERROR { resetPositionsCommitted(queued, due) }
+    }
+
+    /// The answer to a commit of reset positions (driver thread): done, or tried again in a second.
+    fileprivate func resetPositionsCommitted(_ code: rd_kafka_resp_err_t, _ offsets: [TopicPartition: Int64?]) {
+        let retry = ContinuousClock.now + .seconds(1)
+        resetCommits.withLock { commits in
+            for (partition, result) in offsets {
+                guard var commit = commits[partition] else { continue }
+                commit.inFlight = false
+                if code == RD_KAFKA_RESP_ERR_NO_ERROR, let result, result >= commit.offset {
+                    commits[partition] = nil
+                    continue
+                }
+                commit.failures += 1
+                commit.nextTry = retry
+                commits[partition] = commit
+                if commit.failures == 1 || commit.failures % 60 == 0 {
+                    context.logger.warning(
+                        "committing the position after an offset reset failed; trying again every second",
+                        metadata: [
+                            "topic": "\(partition.topic)", "partition": "\(partition.partition)", "offset": "\(commit.offset)",
+                            "error": "\(KafkaError(responseCode: code))", "attempts": "\(commit.failures)",
+                        ])
+                }
+            }
+            hasResetCommits.store(!commits.isEmpty, ordering: .releasing)
+        }
+    }
+
+    /// Partitions that left this member: their new owner meets the same position and resets it.
+    private func forgetResetCommits(_ partitions: [TopicPartition]) {
+        guard hasResetCommits.load(ordering: .acquiring) else { return }
+        resetCommits.withLock { commits in
+            for partition in partitions { commits[partition] = nil }
+            hasResetCommits.store(!commits.isEmpty, ordering: .releasing)
+        }
     }
 
     /// Called by librdkafka on the driver thread, inside `consumer_poll` or `consumer_close`.
@@ -615,6 +705,7 @@ final class ConsumerCore: @unchecked Sendable {
             if !processed && !handoff.isFinished {  // finished: the stream ended with an error, nobody reads
                 context.logger.warning("the application did not finish with revoked partitions in time; handing them over")
             }
+            forgetResetCommits(partitions)
             if !lost {
                 let committed = rd_kafka_commit(pointer, nil, 0)
                 if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -660,6 +751,13 @@ final class ConsumerCore: @unchecked Sendable {
 
     func storeOffsets(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
+        if hasResetCommits.load(ordering: .acquiring) {
+            resetCommits.withLock { commits in
+                for (partition, offset) in offsets where commits[partition] != nil {
+                    commits[partition]!.stored = max(commits[partition]!.stored ?? offset, offset)
+                }
+            }
+        }
         try withPartitionList(Array(offsets.keys), offsets: offsets) { pointer, list throws(KafkaError) in
             // _STATE: the partition is no longer assigned here (revoked or handed over while the
             // batch was processed). Nothing to store: its new owner reads those records again,

@@ -170,6 +170,33 @@ struct PositionResetTests {
         await second.close()
     }
 
+    /// Second outside attack: the commit of the new start was refused while the group
+    /// rebalanced (workers starting together) and never tried again, so the committed offset
+    /// stayed past the end and a crash meant the same reset and the partition read again.
+    @Test func aResetCommitRefusedByARebalanceIsTriedAgain() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let group = uniqueName("rebalancing")
+        let partition = TopicPartition(topic, 0)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("r\($0)".utf8)) })
+        await producer.close()
+        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        _ = try await withDeadline(.seconds(60)) { try await first.collect(1, storingOffsets: false) }
+        try first.storeOffsets(next: [partition: 100_000])
+        try await first.commit()
+        await first.close()
+
+        try cluster.embedded.failNextRequests(.offsetCommit, with: Array(repeating: .rebalanceInProgress, count: 3))
+        let second = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        let read = try await withDeadline(.seconds(60)) { try await second.collect(3, storingOffsets: false) }
+        #expect(read.map(\.offset) == [0, 1, 2])
+        try await eventually("the group's committed offset moved back to the start", timeout: .seconds(20)) {
+            try await second.committedOffsets(for: [partition])[partition] == 0
+        }
+        await second.close()
+    }
+
     /// A group with no committed position starts at the beginning without any reset being
     /// counted: that is not a lost position.
     @Test func aNewGroupStartingAtTheBeginningIsNotAReset() async throws {
