@@ -176,20 +176,29 @@ public final class KafkaConsumer: Service, Sendable {
         if !unknown.isEmpty {
             for (partition, offset) in try await committedOffsets(for: unknown) { base[partition] = offset }
         }
+        let watermarks = try await watermarks(for: assigned)
+        var result: [TopicPartition: Int64] = [:]
+        for (partition, bounds) in watermarks {
+            result[partition] = max(0, bounds.high - (base[partition] ?? max(bounds.low, 0)))
+        }
+        return result
+    }
+
+    /// The first and the next offset of each of `partitions`, asked of their leaders (cached
+    /// watermarks go stale on paused or idle partitions); on the blocking-call queue.
+    public func watermarks(for partitions: [TopicPartition]) async throws(KafkaError) -> [TopicPartition: (low: Int64, high: Int64)] {
         let handle = core.handle
-        let known = base
         return try await BlockingCalls.run { () throws(KafkaError) in
             try handle.lease { pointer throws(KafkaError) in
-                var result: [TopicPartition: Int64] = [:]
-                for partition in assigned {
+                var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
+                for partition in partitions {
                     var low: Int64 = -1
                     var high: Int64 = -1
-                    // Ask the leader: cached watermarks go stale on paused or idle partitions.
                     try throwIfError(
                         rd_kafka_query_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high, 5_000),
                         context: "watermarks of \(partition)"
                     )
-                    result[partition] = max(0, high - (known[partition] ?? max(low, 0)))
+                    result[partition] = (low, high)
                 }
                 return result
             }

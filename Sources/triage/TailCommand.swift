@@ -41,12 +41,20 @@ struct TailCommand: AsyncParsableCommand {
         let client = try connection.clientConfiguration()
         // A consumer waits for a broker forever; a tail of an unreachable cluster says so instead.
         let admin = try await connection.reachableAdmin(client, logger: logger)
+        // Without --from-beginning: the records written from now on. librdkafka's `latest` would
+        // be the end as of the first fetch, after the group assigned the partitions (~3 s), and
+        // records written meanwhile were never printed; the partitions are sought to their ends
+        // as of now once assigned instead (a partition that did not exist now: from its start).
+        let starts = fromBeginning ? [:] : try await Self.ends(of: topic, client: client, logger: logger)
+        if !fromBeginning {
+            logger.debug("reading the records written from now on", metadata: ["from": "\(starts.sorted { $0.key < $1.key })"])
+        }
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: "triage-tail-\(UUID().uuidString.lowercased())",
                 topics: [topic],
                 client: client,
-                autoOffsetReset: fromBeginning ? .earliest : .latest,
+                autoOffsetReset: .earliest,
                 sessionTimeout: .seconds(6),
                 heartbeatInterval: .seconds(1),
                 autoCommitInterval: nil,
@@ -55,16 +63,25 @@ struct TailCommand: AsyncParsableCommand {
             logger: logger
         )
         let decoder = IncidentEventDecoder(validator: IncidentEventValidator(allowedClockSkew: .infinity))
-        let progress = Mutex((assigned: false, lastRecord: ContinuousClock.now))
+        // `next`: the offset after the last record read of each partition, or where it starts.
+        let progress = Mutex(Progress())
         let reader = Task {
             for try await event in consumer.events {
                 switch event {
-                case .partitionsAssigned:
+                case .partitionsAssigned(let partitions):
+                    for partition in partitions {
+                        guard let start = starts[partition] else { continue }
+                        try await consumer.seek(partition, to: start)
+                        progress.withLock { $0.next[partition] = start }
+                    }
                     progress.withLock {
                         $0.assigned = true; $0.lastRecord = .now
                     }
                 case .messages(let batch):
-                    progress.withLock { $0.lastRecord = .now }
+                    progress.withLock { progress in
+                        progress.lastRecord = .now
+                        for message in batch { progress.next[message.topicPartition] = message.offset + 1 }
+                    }
                     for message in batch {
                         let (line, incident) = TopicRecordJSON.line(for: message, decoder: decoder)
                         if self.incident == nil || incident == self.incident { print(line) }
@@ -82,7 +99,7 @@ struct TailCommand: AsyncParsableCommand {
             var asked = ContinuousClock.now
             while true {
                 try await Task.sleep(for: .milliseconds(200))
-                let (assigned, last) = progress.withLock { ($0.assigned, $0.lastRecord) }
+                let (assigned, last, next) = progress.withLock { ($0.assigned, $0.lastRecord, $0.next) }
                 let now = ContinuousClock.now
                 if now - last > .seconds(10), now - asked > .seconds(10) {
                     asked = now
@@ -90,16 +107,17 @@ struct TailCommand: AsyncParsableCommand {
                 }
                 guard assigned, now - last > .milliseconds(500) else { continue }
                 // Asking where the group stands goes to the cluster too: gone, it times out.
-                var lag: [TopicPartition: Int64]
-                do { lag = try await consumer.lag() } catch { throw ConnectionOptions.unreachable(client, error) }
-                if !fromBeginning {
-                    // Started at the end: a partition nothing was read from has no position, and
-                    // its lag counts from its start (a tail of a non-empty topic never ended).
-                    // Nothing read from it since the end is nothing to catch up with.
-                    let read = try consumer.positions(for: Array(lag.keys))
-                    lag = lag.filter { read[$0.key] != nil }
+                // Caught up: every assigned partition read up to its end, counting from where
+                // the tail started it (a partition nothing was read from has no consumer
+                // position: counting from the partition's start, a tail of new records on a
+                // topic with old ones never ended).
+                let ends: [TopicPartition: (low: Int64, high: Int64)]
+                do {
+                    ends = try await consumer.watermarks(for: consumer.assignment())
+                } catch {
+                    throw ConnectionOptions.unreachable(client, error)
                 }
-                if lag.values.allSatisfy({ $0 == 0 }) { break }
+                if ends.allSatisfy({ partition, bounds in bounds.high <= (next[partition] ?? max(bounds.low, 0)) }) { break }
             }
             await consumer.close()
         } else {
@@ -110,5 +128,28 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         _ = try await reader.value
+    }
+
+    private struct Progress {
+        var assigned = false
+        var lastRecord = ContinuousClock.now
+        var next: [TopicPartition: Int64] = [:]
+    }
+
+    /// Each partition's end as of now; none for a topic that does not exist yet (whatever
+    /// appears in it is new).
+    private static func ends(of topic: String, client: KafkaClientConfiguration, logger: Logger) async throws
+        -> [TopicPartition: Int64]
+    {
+        let range: KafkaTopicRange
+        do {
+            range = try await KafkaTopicRange.lookUp(topic: topic, since: nil, client: client, logger: logger)
+        } catch {
+            if error.code == .unknownTopicOrPartition { return [:] }
+            throw error
+        }
+        var ends: [TopicPartition: Int64] = [:]
+        for partition in range.partitions { ends[TopicPartition(topic, partition.partition)] = partition.end }
+        return ends
     }
 }

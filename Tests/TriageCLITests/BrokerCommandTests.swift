@@ -23,6 +23,29 @@ struct BrokerCommandTests {
         #expect(output.isEmpty, "only records written after the start are printed: \(output)")
     }
 
+    /// Second outside attack: records written in the ~3 s between the tail's start and its
+    /// group's assignment were never printed (librdkafka's `latest` is the end as of the first
+    /// fetch). They are now: the partitions are sought to their ends as of the start.
+    @Test func tailOfNewRecordsPrintsThoseWrittenBeforeItsAssignment() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic("early", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll(
+            (0..<4).map { KafkaProducerMessage(topic: topic, key: Array("old\($0)".utf8), value: Array("old".utf8)) })
+        let tail = try TriageProcess(["tail", topic, "--bootstrap", cluster.bootstrapServers, "--log-level", "debug"])
+        try await eventually("the tail looked up where it starts", timeout: .seconds(30)) {
+            tail.output.contains("reading the records written from now on")
+        }
+        #expect(!tail.output.contains("partitions assigned"), "assigned already: the test proves nothing")
+        let keys = (0..<4).map { "new\($0)" }
+        _ = try await producer.sendAll(keys.map { KafkaProducerMessage(topic: topic, key: Array($0.utf8), value: Array("new".utf8)) })
+        await producer.close()
+        try await eventually("the tail ends", timeout: .seconds(40)) { !tail.process.isRunning }
+        #expect(await tail.process.terminated().status == 0, "\(tail.output)")
+        let printed = jsonLines(tail.output.split(separator: "\n").filter { $0.hasPrefix("{") }.joined(separator: "\n"))
+        #expect(Set(printed.compactMap { $0["key"] as? String }) == Set(keys), "\(tail.output.suffix(3_000))")
+    }
+
     @Test func tailDecodesEveryRecordByItsSchemaHeader() async throws {
         let cluster = try KafkaTestCluster()
         try cluster.embedded.createTopic(TriageTopic.analytics, partitions: 1, replicationFactor: 1)
