@@ -141,18 +141,8 @@ struct PositionResetTests {
     /// once — before, it stayed past the end until a graceful stop, so after a crash the same
     /// records were read (and the reset reported) again.
     @Test func aPositionPastTheEndIsCommittedBackToTheStart() async throws {
-        let cluster = try KafkaTestCluster()
-        let topic = try cluster.makeTopic()
-        let group = uniqueName("recreated")
+        let (cluster, topic, group) = try await Self.groupPastTheEnd(records: 5)
         let partition = TopicPartition(topic, 0)
-        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
-        _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("r\($0)".utf8)) })
-        await producer.close()
-        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
-        _ = try await withDeadline(.seconds(60)) { try await first.collect(1, storingOffsets: false) }
-        try first.storeOffsets(next: [partition: 100_000])
-        try await first.commit()
-        await first.close()
 
         let metrics = TestMetrics()
         var configuration = cluster.consumerConfiguration(group: group, topics: [topic])
@@ -174,18 +164,8 @@ struct PositionResetTests {
     /// rebalanced (workers starting together) and never tried again, so the committed offset
     /// stayed past the end and a crash meant the same reset and the partition read again.
     @Test func aResetCommitRefusedByARebalanceIsTriedAgain() async throws {
-        let cluster = try KafkaTestCluster()
-        let topic = try cluster.makeTopic()
-        let group = uniqueName("rebalancing")
+        let (cluster, topic, group) = try await Self.groupPastTheEnd(records: 3)
         let partition = TopicPartition(topic, 0)
-        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
-        _ = try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("r\($0)".utf8)) })
-        await producer.close()
-        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
-        _ = try await withDeadline(.seconds(60)) { try await first.collect(1, storingOffsets: false) }
-        try first.storeOffsets(next: [partition: 100_000])
-        try await first.commit()
-        await first.close()
 
         try cluster.embedded.failNextRequests(.offsetCommit, with: Array(repeating: .rebalanceInProgress, count: 3))
         let second = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
@@ -195,6 +175,23 @@ struct PositionResetTests {
             try await second.committedOffsets(for: [partition])[partition] == 0
         }
         await second.close()
+    }
+
+    /// A topic of one partition with `records` records, and a group whose committed position
+    /// there is 100,000: past the end, as after the topic was recreated.
+    static func groupPastTheEnd(records: Int) async throws -> (KafkaTestCluster, String, String) {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic()
+        let group = uniqueName("recreated")
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll((0..<records).map { KafkaProducerMessage(topic: topic, key: nil, value: Array("r\($0)".utf8)) })
+        await producer.close()
+        let first = try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        _ = try await withDeadline(.seconds(60)) { try await first.collect(1, storingOffsets: false) }
+        try first.storeOffsets(next: [TopicPartition(topic, 0): 100_000])
+        try await first.commit()
+        await first.close()
+        return (cluster, topic, group)
     }
 
     /// A group with no committed position starts at the beginning without any reset being
