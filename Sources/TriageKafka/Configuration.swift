@@ -247,6 +247,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// How long a partition revocation waits for the application to finish with what it was
     /// given before the partitions are handed over anyway. Default 60 s.
     public var revocationTimeout: Duration
+    /// Where to read a partition from the first time it is assigned to this member, instead of
+    /// the group's committed offset (or `autoOffsetReset`). Default: none. `triage tail` starts
+    /// at the ends as of its start this way: `latest` is the end as of the first fetch, after
+    /// the group's assignment, and records written meanwhile would be skipped.
+    public var startOffsets: [TopicPartition: Int64] = [:]
 
     public init(
         groupID: String,

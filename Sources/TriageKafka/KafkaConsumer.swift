@@ -374,6 +374,9 @@ final class ConsumerCore: @unchecked Sendable {
     private var failure: KafkaError?
     /// Partitions whose position librdkafka reset, until the new position is committed
     /// (``commitPosition(after:)``); what the application stored for them meanwhile.
+    /// ``KafkaConsumerConfiguration/startOffsets``, and the partitions started there (driver thread).
+    private let startOffsets: [TopicPartition: Int64]
+    private var started: Set<TopicPartition> = []
     private let resetCommits = Mutex<[TopicPartition: ResetCommit]>([:])
     /// Whether `resetCommits` has anything, read on every offset store.
     private let hasResetCommits = Atomic<Bool>(false)
@@ -414,6 +417,7 @@ final class ConsumerCore: @unchecked Sendable {
         }
         self.maximumBatchSize = configuration.maximumBatchSize
         self.revocationTimeout = configuration.revocationTimeout
+        self.startOffsets = configuration.startOffsets
         self.assignmentStrategy = properties.last { $0.0 == "partition.assignment.strategy" }?.1 ?? "range,roundrobin"
         // Everything (errors, rebalances, records) arrives on the consumer queue.
         rd_kafka_poll_set_consumer(pointer)
@@ -687,6 +691,14 @@ final class ConsumerCore: @unchecked Sendable {
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             wasAssigned = true
+            if !startOffsets.isEmpty, let list {
+                for index in 0..<Int(list.pointee.cnt) {
+                    let element = list.pointee.elems[index]
+                    let partition = TopicPartition(String(cString: element.topic), element.partition)
+                    guard let offset = startOffsets[partition], started.insert(partition).inserted else { continue }
+                    list.pointee.elems[index].offset = offset
+                }
+            }
             if cooperative {
                 logIfError(rd_kafka_incremental_assign(pointer, list), "incremental assign")
             } else {

@@ -43,39 +43,37 @@ struct TailCommand: AsyncParsableCommand {
         let admin = try await connection.reachableAdmin(client, logger: logger)
         // Without --from-beginning: the records written from now on. librdkafka's `latest` would
         // be the end as of the first fetch, after the group assigned the partitions (~3 s), and
-        // records written meanwhile were never printed; the partitions are sought to their ends
-        // as of now once assigned instead (a partition that did not exist now: from its start).
+        // records written meanwhile were never printed; the partitions start at their ends as of
+        // now instead (`startOffsets`; a partition that did not exist now: from its start).
         let starts = fromBeginning ? [:] : try await Self.ends(of: topic, client: client, logger: logger)
         if !fromBeginning {
             logger.debug("reading the records written from now on", metadata: ["from": "\(starts.sorted { $0.key < $1.key })"])
         }
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: "triage-tail-\(UUID().uuidString.lowercased())",
-                topics: [topic],
-                client: client,
-                autoOffsetReset: .earliest,
-                sessionTimeout: .seconds(6),
-                heartbeatInterval: .seconds(1),
-                autoCommitInterval: nil,
-                fetchMaximumWait: .milliseconds(100)
-            ),
-            logger: logger
+        var configuration = KafkaConsumerConfiguration(
+            groupID: "triage-tail-\(UUID().uuidString.lowercased())",
+            topics: [topic],
+            client: client,
+            autoOffsetReset: .earliest,
+            sessionTimeout: .seconds(6),
+            heartbeatInterval: .seconds(1),
+            autoCommitInterval: nil,
+            fetchMaximumWait: .milliseconds(100)
         )
+        configuration.startOffsets = starts
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let decoder = IncidentEventDecoder(validator: IncidentEventValidator(allowedClockSkew: .infinity))
         // `next`: the offset after the last record read of each partition, or where it starts.
         let progress = Mutex(Progress())
         let reader = Task {
+            // However the reader ends (an error, the consumer gone), the wait below stops too.
+            defer { progress.withLock { $0.ended = true } }
             for try await event in consumer.events {
                 switch event {
                 case .partitionsAssigned(let partitions):
-                    for partition in partitions {
-                        guard let start = starts[partition] else { continue }
-                        try await consumer.seek(partition, to: start)
-                        progress.withLock { $0.next[partition] = start }
-                    }
-                    progress.withLock {
-                        $0.assigned = true; $0.lastRecord = .now
+                    progress.withLock { progress in
+                        for partition in partitions where progress.next[partition] == nil { progress.next[partition] = starts[partition] }
+                        progress.assigned = true
+                        progress.lastRecord = .now
                     }
                 case .messages(let batch):
                     progress.withLock { progress in
@@ -99,7 +97,8 @@ struct TailCommand: AsyncParsableCommand {
             var asked = ContinuousClock.now
             while true {
                 try await Task.sleep(for: .milliseconds(200))
-                let (assigned, last, next) = progress.withLock { ($0.assigned, $0.lastRecord, $0.next) }
+                let (assigned, last, next, ended) = progress.withLock { ($0.assigned, $0.lastRecord, $0.next, $0.ended) }
+                if ended { break }
                 let now = ContinuousClock.now
                 if now - last > .seconds(10), now - asked > .seconds(10) {
                     asked = now
@@ -134,6 +133,7 @@ struct TailCommand: AsyncParsableCommand {
         var assigned = false
         var lastRecord = ContinuousClock.now
         var next: [TopicPartition: Int64] = [:]
+        var ended = false
     }
 
     /// Each partition's end as of now; none for a topic that does not exist yet (whatever
