@@ -201,6 +201,20 @@ struct PublishTailTests {
         #expect(errors.contains("cannot reach the Kafka cluster at \(broker.bootstrap)"), "\(errors)")
     }
 
+    /// Outside attack: a broker gone after the tail's partitions were assigned left the tail
+    /// waiting for ever (librdkafka waits for a watermark answer without a limit) — without
+    /// --follow too. It now gives up like a tail that could not reach the cluster at all.
+    @Test func tailGivesUpWhenTheClusterGoesAwayAfterItsAssignment() async throws {
+        let broker = try await BrokerProcess(arguments: ["--topic", "triage.incident-events:2"])
+        let tail = try TriageProcess(["tail", "--bootstrap", broker.bootstrap, "--log-level", "info"])
+        try await eventually("the tail's partitions assigned", timeout: .seconds(60)) { tail.output.contains("partitions assigned") }
+        broker.process.send(SIGKILL)
+        try await eventually("the tail gives up", timeout: .seconds(60)) { !tail.process.isRunning }
+        let status = await tail.process.terminated().status
+        #expect(status == 1, "\(tail.output.suffix(2_000))")
+        #expect(tail.output.contains("cannot reach the Kafka cluster at \(broker.bootstrap)"), "\(tail.output.suffix(2_000))")
+    }
+
     /// Thousands of lines are published many at a time (not one round trip each), yet every line
     /// is reported in input order, a bad line in the middle fails alone, and each incident's
     /// events keep their order on the topic.
