@@ -372,11 +372,11 @@ final class ConsumerCore: @unchecked Sendable {
     /// An error that ends consumption (driver thread only): a fatal error, an offset reset
     /// configured to fail, an authorization failure.
     private var failure: KafkaError?
-    /// Partitions whose position librdkafka reset, until the new position is committed
-    /// (``commitPosition(after:)``); what the application stored for them meanwhile.
     /// ``KafkaConsumerConfiguration/startOffsets``, and the partitions started there (driver thread).
     private let startOffsets: [TopicPartition: Int64]
     private var started: Set<TopicPartition> = []
+    /// Partitions whose position librdkafka reset, until the new position is committed
+    /// (``commitPosition(after:)``); what the application stored for them meanwhile.
     private let resetCommits = Mutex<[TopicPartition: ResetCommit]>([:])
     /// Whether `resetCommits` has anything, read on every offset store.
     private let hasResetCommits = Atomic<Bool>(false)
@@ -650,7 +650,8 @@ final class ConsumerCore: @unchecked Sendable {
             for (partition, result) in offsets {
                 guard var commit = commits[partition] else { continue }
                 commit.inFlight = false
-                if code == RD_KAFKA_RESP_ERR_NO_ERROR, let result, result >= commit.offset {
+                // Committed: from here librdkafka's own commits take what is stored above it.
+                if code == RD_KAFKA_RESP_ERR_NO_ERROR, result != nil {
                     commits[partition] = nil
                     continue
                 }
