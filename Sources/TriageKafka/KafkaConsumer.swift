@@ -167,8 +167,9 @@ public final class KafkaConsumer: Service, Sendable {
     /// Records not yet consumed per assigned partition: high watermark minus fetch position
     /// (or committed offset, or low watermark, where the position is still unknown). Watermarks
     /// are asked from the partition leaders (one round trip per partition), not taken from the
-    /// cache, which goes stale on paused partitions.
-    public func lag() async throws(KafkaError) -> [TopicPartition: Int64] {
+    /// cache, which goes stale on paused partitions. Throws ``KafkaError/Code/timedOut`` when
+    /// they do not answer within `timeout`.
+    public func lag(timeout: Duration = .seconds(5)) async throws(KafkaError) -> [TopicPartition: Int64] {
         let assigned = try assignment()
         guard !assigned.isEmpty else { return [:] }
         var base = try positions(for: assigned)
@@ -176,7 +177,7 @@ public final class KafkaConsumer: Service, Sendable {
         if !unknown.isEmpty {
             for (partition, offset) in try await committedOffsets(for: unknown) { base[partition] = offset }
         }
-        let watermarks = try await watermarks(for: assigned)
+        let watermarks = try await watermarks(for: assigned, timeout: timeout)
         var result: [TopicPartition: Int64] = [:]
         for (partition, bounds) in watermarks {
             result[partition] = max(0, bounds.high - (base[partition] ?? max(bounds.low, 0)))
@@ -185,22 +186,16 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// The first and the next offset of each of `partitions`, asked of their leaders (cached
-    /// watermarks go stale on paused or idle partitions); on the blocking-call queue.
-    public func watermarks(for partitions: [TopicPartition]) async throws(KafkaError) -> [TopicPartition: (low: Int64, high: Int64)] {
+    /// watermarks go stale on paused or idle partitions); on the blocking-call queue. Throws
+    /// ``KafkaError/Code/timedOut`` when the leaders do not answer within `timeout` (a broker
+    /// that went away).
+    public func watermarks(
+        for partitions: [TopicPartition], timeout: Duration = .seconds(5)
+    ) async throws(KafkaError) -> [TopicPartition: (low: Int64, high: Int64)] {
         let handle = core.handle
         return try await BlockingCalls.run { () throws(KafkaError) in
             try handle.lease { pointer throws(KafkaError) in
-                var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
-                for partition in partitions {
-                    var low: Int64 = -1
-                    var high: Int64 = -1
-                    try throwIfError(
-                        rd_kafka_query_watermark_offsets(pointer, partition.topic, partition.partition, &low, &high, 5_000),
-                        context: "watermarks of \(partition)"
-                    )
-                    result[partition] = (low, high)
-                }
-                return result
+                try Watermarks.query(pointer, partitions: partitions, timeout: timeout)
             }
         }
     }

@@ -99,16 +99,13 @@ public final class KafkaGroupLagReader: Sendable {
                     // RD_KAFKA_OFFSET_INVALID (-1001) when the group committed nothing there.
                     if element.offset >= 0 { committed[element.partition] = element.offset }
                 }
-                var result: [KafkaGroupLag.Partition] = []
-                for partition in partitions {
-                    var low: Int64 = -1
-                    var high: Int64 = -1
-                    // Ask the leader: cached watermarks go stale on idle partitions.
-                    try throwIfError(
-                        rd_kafka_query_watermark_offsets(pointer, topic, partition, &low, &high, milliseconds),
-                        context: "watermarks of \(topic)[\(partition)]"
-                    )
-                    result.append(.init(partition: partition, committed: committed[partition], low: max(low, 0), high: max(high, 0)))
+                // Ask the leaders: cached watermarks go stale on idle partitions.
+                let watermarks = try Watermarks.query(
+                    pointer, partitions: partitions.map { TopicPartition(topic, $0) }, timeout: timeout)
+                let result = partitions.map { partition in
+                    let bounds = watermarks[TopicPartition(topic, partition)] ?? (0, 0)
+                    return KafkaGroupLag.Partition(
+                        partition: partition, committed: committed[partition], low: max(bounds.low, 0), high: max(bounds.high, 0))
                 }
                 return KafkaGroupLag(group: group, topic: topic, partitions: result)
             }

@@ -73,17 +73,12 @@ public struct KafkaTopicRange: Sendable, Hashable {
                 withExtendedLifetime(context) {}
             }
             let partitions = try partitionIDs(of: topic, handle: handle, timeout: milliseconds)
+            let watermarks = try Watermarks.query(handle, partitions: partitions.map { TopicPartition(topic, $0) }, timeout: timeout)
             var lows: [Int32: Int64] = [:]
             var highs: [Int32: Int64] = [:]
-            for partition in partitions {
-                var low: Int64 = -1
-                var high: Int64 = -1
-                try throwIfError(
-                    rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, milliseconds),
-                    context: "watermarks of \(topic)[\(partition)]"
-                )
-                lows[partition] = max(low, 0)
-                highs[partition] = max(high, 0)
+            for (partition, bounds) in watermarks {
+                lows[partition.partition] = max(bounds.low, 0)
+                highs[partition.partition] = max(bounds.high, 0)
             }
             var starts = lows
             if let since, !partitions.isEmpty {

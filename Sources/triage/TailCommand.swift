@@ -110,18 +110,11 @@ struct TailCommand: AsyncParsableCommand {
                 // the tail started it (a partition nothing was read from has no consumer
                 // position: counting from the partition's start, a tail of new records on a
                 // topic with old ones never ended).
-                // librdkafka waits for a watermark answer without a limit (a request to a broker
-                // that is gone waits out its socket timeout, and more): the tail gives up first.
-                let answer = await Self.answer(within: ConnectionOptions.reachTimeout) {
-                    try await consumer.watermarks(for: consumer.assignment())
-                }
                 let ends: [TopicPartition: (low: Int64, high: Int64)]
-                switch answer {
-                case .success(let value?): ends = value
-                case .success(nil):
-                    throw ConnectionOptions.unreachable(
-                        client, KafkaError(code: .timedOut, message: "no answer to the partitions' watermarks"))
-                case .failure(let error): throw ConnectionOptions.unreachable(client, error)
+                do {
+                    ends = try await consumer.watermarks(for: consumer.assignment(), timeout: ConnectionOptions.reachTimeout)
+                } catch {
+                    throw ConnectionOptions.unreachable(client, error)
                 }
                 if ends.allSatisfy({ partition, bounds in bounds.high <= (next[partition] ?? max(bounds.low, 0)) }) { break }
             }
@@ -134,34 +127,6 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         _ = try await reader.value
-    }
-
-    /// `body`'s result, or `nil` once `timeout` passed without one. `body` runs in a task of
-    /// its own, left to finish (or not) by itself: a call blocked in librdkafka is not
-    /// cancellable, and a task group would wait for it.
-    private static func answer<T: Sendable>(
-        within timeout: Duration, _ body: @escaping @Sendable () async throws -> T
-    ) async -> Result<T?, any Error> {
-        let waiting = Waiting<Result<T?, any Error>>()
-        return await withCheckedContinuation { continuation in
-            waiting.set(continuation)
-            Task {
-                let result: Result<T?, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
-                waiting.resume(returning: result)
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                waiting.resume(returning: .success(nil))
-            }
-        }
-    }
-
-    /// A continuation resumed by whichever comes first.
-    private final class Waiting<Value: Sendable>: Sendable {
-        private let continuation = Mutex<CheckedContinuation<Value, Never>?>(nil)
-        func set(_ continuation: CheckedContinuation<Value, Never>) { self.continuation.withLock { $0 = continuation } }
-        func resume(returning value: Value) { continuation.withLock { $0.take() }?.resume(returning: value) }
     }
 
     private struct Progress {

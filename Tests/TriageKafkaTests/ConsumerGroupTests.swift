@@ -238,6 +238,47 @@ struct ConsumerGroupTests {
         await producer.close()
     }
 
+    /// With the partitions' leader gone, asking their watermarks (and the lag built on them)
+    /// gives up at the timeout. librdkafka 2.0.2's `rd_kafka_query_watermark_offsets` waited for
+    /// the answer without a limit, and a worker's lag metric, its graceful stop and `triage tail`
+    /// waited with it.
+    @Test func watermarksOfPartitionsWhoseLeaderIsGoneTimeOut() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 2)
+        let partitions = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        for index in 0..<6 {
+            try await producer.enqueue(KafkaProducerMessage(topic: topic, value: Array("\(index)".utf8), partition: Int32(index % 2)))
+        }
+        try await producer.flush()
+        await producer.close()
+        let consumer = try KafkaConsumer(
+            configuration: cluster.consumerConfiguration(group: uniqueName("gone"), topics: [topic]), logger: cluster.logger)
+        for try await event in consumer.events {
+            if case .partitionsAssigned(let assigned) = event, assigned.count == 2 { break }
+        }
+        let bounds = try await consumer.watermarks(for: partitions, timeout: .seconds(10))
+        #expect(bounds.mapValues { [$0.low, $0.high] } == [partitions[0]: [0, 3], partitions[1]: [0, 3]])
+
+        try cluster.embedded.setBrokerDown(1)
+        for question in ["watermarks", "lag"] {
+            let asked = ContinuousClock.now
+            let error = await #expect(throws: KafkaError.self) {
+                if question == "watermarks" {
+                    _ = try await consumer.watermarks(for: partitions, timeout: .seconds(2))
+                } else {
+                    _ = try await consumer.lag(timeout: .seconds(2))
+                }
+            }
+            // Not a speed check: without a limit the call waits for the request to fail, well
+            // over a minute.
+            let waited = ContinuousClock.now - asked
+            #expect(waited < .seconds(30), "\(question): answered after \(waited)")
+            #expect(error?.code == .timedOut || error?.code == .transport, "\(question): \(String(describing: error))")
+        }
+        await consumer.close()
+    }
+
     @Test func brokerDownAndUpMidStreamLosesNothing() async throws {
         let cluster = try KafkaTestCluster(brokers: 3)
         let topic = try cluster.makeTopic(partitions: 3, replicationFactor: 3)
