@@ -456,7 +456,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "TriageNotificationTests", dependencies: ["TriageNotification", "TriageCore", "TriageSLA", "TriageChildProcess"],
+            name: "TriageNotificationTests",
+            dependencies: [
+                "TriageNotification", "TriageCore", "TriageSLA", "TriageChildProcess",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TriageAnalyticsTests",

@@ -53,11 +53,19 @@ public struct NotificationTemplates: Sendable {
     /// take a date parse and a formatter each, and most texts never show them.
     struct CompiledText: Sendable {
         let template: MustacheTemplate
+        /// The same text without the Mustache library, when it is simple enough.
+        let plain: PlainTemplate?
         let readsLocalTimes: Bool
 
         init(_ template: MustacheTemplate, source: String) {
             self.template = template
+            self.plain = PlainTemplate(source)
             self.readsLocalTimes = Self.mayRead(suffix: "_local", in: source)
+        }
+
+        func render(_ values: [String: Any], withMustache: Bool = false) -> String {
+            if !withMustache, let plain, let text = plain.render(values) { return text }
+            return template.render(values)
         }
 
         /// True unless `source` cannot reach a name ending in `suffix`: a Mustache name is
@@ -85,6 +93,11 @@ public struct NotificationTemplates: Sendable {
             self.language = language.lowercased()
             self.part = part
         }
+    }
+
+    /// The texts shipped in code, every language.
+    static var shippedSources: [String] {
+        (defaultTexts.values.flatMap(\.values) + customerUpdateTranslations.values.flatMap(\.values))
     }
 
     /// The templates shipped in code.
@@ -220,7 +233,8 @@ public struct NotificationTemplates: Sendable {
         }
         if let event = notification.payload["event"], !event.isEmpty { values["event_" + event] = true }
         values["urgent"] = notification.urgent
-        let text = compiled.template.render(values)
+        // `everyValue` (the tests' reference way) renders with Mustache too.
+        let text = compiled.render(values, withMustache: everyValue)
         return everyValue ? text.trimmingCharacters(in: .whitespacesAndNewlines) : Self.trimmed(text)
     }
 

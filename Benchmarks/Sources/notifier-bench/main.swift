@@ -3,7 +3,7 @@
 // with AsyncHTTPClient at the same concurrency (baseline, same run);
 // and breach → webhook received latency through escalator + notifier. Prints; asserts nothing.
 //
-//   notifier-bench [--requests 20000] [--rounds 3] [--breaches 2000] [--breach-rate 200]
+//   notifier-bench [--requests 20000] [--rounds 3] [--breaches 2000] [--breach-rate 200] [--linger-ms 1]
 import AsyncHTTPClient
 import BenchSupport
 import Foundation
@@ -25,6 +25,8 @@ let requests = option("--requests", 20_000)
 let breaches = option("--breaches", 2_000)
 let breachRate = option("--breach-rate", 200)
 let rounds = option("--rounds", 3)
+/// The producer's linger (the notifier's ledger writes), as `NotifierInstance` sets it.
+let lingerMilliseconds = option("--linger-ms", 1)
 let partitions = 8
 try ChildBroker.serveIfChild(topics: [
     (TriageTopic.incidentEvents, partitions), (TriageTopic.slaState, partitions), (TriageTopic.notificationRequests, partitions),
@@ -111,7 +113,8 @@ let rules = NotificationRules(
     endpoints: ["hook": endpoint],
     recipients: Dictionary(uniqueKeysWithValues: recipients.map { ($0, NotificationRules.Recipient(name: $0, endpoints: ["hook"])) })
 )
-let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1)), logger: logger)
+let producer = try KafkaProducer(
+    configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(lingerMilliseconds)), logger: logger)
 receiver.cpu.withLock { $0 = { cpuSeconds(withChild: child) } }
 /// A notifier in the group `bench-notifier` (it goes on from the group's committed offsets),
 /// running, its partitions assigned.
