@@ -476,6 +476,40 @@ extension StreamWorkerTests {
         #expect("\(error)".contains("FENCED_INSTANCE_ID"), "\(error)")
     }
 
+    /// The broker going away while fetching is paused leaves a worker that still stops when asked:
+    /// its graceful stop (finish, commit, leave the group) gives up on the broker in bounded time
+    /// instead of waiting for it.
+    @Test func aWorkerPausedWhenItsBrokerWentAwayStillStops() async throws {
+        let fixture = try Fixture()
+        let consumer = try KafkaConsumer(
+            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("paused-gone"), topics: [fixture.input]),
+            logger: fixture.cluster.logger)
+        let box = Recorder.Box()
+        let worker = StreamWorker(
+            processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
+            configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
+            logger: fixture.cluster.logger)
+        let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
+        let running = Task { try await group.run() }
+        let ended = Atomic(false)
+        Task {
+            _ = try? await running.value
+            ended.store(true, ordering: .relaxed)
+        }
+        try await eventually("both partitions assigned", timeout: .seconds(60)) { worker.statistics.assignedPartitions == 2 }
+        _ = try await store(["a0"], partition: 0, with: fixture)
+        try await eventually("processed", timeout: .seconds(30)) { box.values.withLock { $0.count } == 1 }
+        worker.pauseFetching(true)
+        try await eventually("paused", timeout: .seconds(10)) { worker.statistics.fetchPauses == 1 }
+        try fixture.cluster.embedded.setBrokerDown(1)
+        try await Task.sleep(for: .seconds(1))
+        let asked = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        // Not a speed check: a stop that waits for the broker never ends.
+        try await eventually("the worker stopped", timeout: .seconds(120)) { ended.load(ordering: .relaxed) }
+        print("paused worker without its broker stopped \(ContinuousClock.now - asked) after it was asked")
+    }
+
     /// Paused fetching holds every input partition, also one that goes to another member and
     /// comes back during the pause (librdkafka keeps a partition's pause across a revocation, so
     /// the worker lifts its own pause before a partition goes, and pauses it again if it comes
