@@ -102,6 +102,21 @@ struct StreamWorkerTests {
             producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
         }
 
+        /// A worker recording what it reads of `input` in the group `group` (in `box`), and its consumer.
+        fileprivate func recorder(
+            group: String, instanceID: String? = nil
+        ) throws -> (worker: StreamWorker<Recorder>, consumer: KafkaConsumer, box: Recorder.Box) {
+            var configuration = cluster.consumerConfiguration(group: group, topics: [input])
+            configuration.groupInstanceID = instanceID
+            let consumer = try KafkaConsumer(configuration: configuration, logger: cluster.logger)
+            let box = Recorder.Box()
+            let worker = StreamWorker(
+                processor: Recorder(input: input, box: box), consumer: consumer, producer: producer,
+                configuration: StreamWorkerConfiguration(worker: "recorder", client: cluster.embedded.clientConfiguration),
+                logger: cluster.logger)
+            return (worker, consumer, box)
+        }
+
         func send(_ topic: String, _ key: String, _ value: String?, partition: Int32) async throws {
             _ = try await producer.send(
                 KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value.map { Array($0.utf8) }, partition: partition))
@@ -446,14 +461,7 @@ extension StreamWorkerTests {
     /// raises a consumer's fatal errors.
     @Test func aFatalErrorWhileFetchingIsPausedEndsTheWorker() async throws {
         let fixture = try Fixture()
-        var configuration = fixture.cluster.consumerConfiguration(group: uniqueName("paused-fatal"), topics: [fixture.input])
-        configuration.groupInstanceID = "pod-0"
-        let consumer = try KafkaConsumer(configuration: configuration, logger: fixture.cluster.logger)
-        let box = Recorder.Box()
-        let worker = StreamWorker(
-            processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
-            configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
-            logger: fixture.cluster.logger)
+        let (worker, consumer, _) = try fixture.recorder(group: uniqueName("paused-fatal"), instanceID: "pod-0")
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         let running = Task { try await group.run() }
         defer { running.cancel() }
@@ -481,14 +489,7 @@ extension StreamWorkerTests {
     /// instead of waiting for it.
     @Test func aWorkerPausedWhenItsBrokerWentAwayStillStops() async throws {
         let fixture = try Fixture()
-        let consumer = try KafkaConsumer(
-            configuration: fixture.cluster.consumerConfiguration(group: uniqueName("paused-gone"), topics: [fixture.input]),
-            logger: fixture.cluster.logger)
-        let box = Recorder.Box()
-        let worker = StreamWorker(
-            processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
-            configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
-            logger: fixture.cluster.logger)
+        let (worker, consumer, box) = try fixture.recorder(group: uniqueName("paused-gone"))
         let group = ServiceGroup(configuration: .init(services: [worker, consumer], logger: fixture.cluster.logger))
         let running = Task { try await group.run() }
         let ended = Atomic(false)
@@ -517,16 +518,7 @@ extension StreamWorkerTests {
     @Test func pausedFetchingHoldsPartitionsThatGoAndComeBack() async throws {
         let fixture = try Fixture()
         let group = uniqueName("pause")
-        func recorder() throws -> (StreamWorker<Recorder>, KafkaConsumer, Recorder.Box) {
-            let consumer = try KafkaConsumer(
-                configuration: fixture.cluster.consumerConfiguration(group: group, topics: [fixture.input]), logger: fixture.cluster.logger)
-            let box = Recorder.Box()
-            let worker = StreamWorker(
-                processor: Recorder(input: fixture.input, box: box), consumer: consumer, producer: fixture.producer,
-                configuration: StreamWorkerConfiguration(worker: "recorder", client: fixture.cluster.embedded.clientConfiguration),
-                logger: fixture.cluster.logger)
-            return (worker, consumer, box)
-        }
+        func recorder() throws -> (StreamWorker<Recorder>, KafkaConsumer, Recorder.Box) { try fixture.recorder(group: group) }
         let (first, firstConsumer, firstBox) = try recorder()
         let firstGroup = ServiceGroup(configuration: .init(services: [first, firstConsumer], logger: fixture.cluster.logger))
         let firstRunning = Task { try await firstGroup.run() }
