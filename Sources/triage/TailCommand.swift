@@ -22,8 +22,10 @@ struct TailCommand: AsyncParsableCommand {
             names a message it does not decode as prints `error` with its headers; a dead letter \
             prints its `headers` too (`triage-dlq-reason`, `-topic`, `-partition`, `-offset`).
 
-            Without --follow it stops once it has caught up with every partition. It joins no \
-            existing group and commits nothing.
+            Without --follow it stops once it has read every partition up to its end as of its \
+            start (half a second after its group assigned it the partitions; on a topic written to \
+            all the time, what is written later is not printed). It joins no existing group and \
+            commits nothing.
 
             Example: triage tail --from-beginning --incident inc-1001 | triage sla explain --events -
             """
@@ -72,15 +74,17 @@ struct TailCommand: AsyncParsableCommand {
                 case .partitionsAssigned(let partitions):
                     progress.withLock { progress in
                         for partition in partitions where progress.next[partition] == nil { progress.next[partition] = starts[partition] }
-                        progress.assigned = true
+                        progress.assignedAt = progress.assignedAt ?? .now
                         progress.lastRecord = .now
                     }
                 case .messages(let batch):
-                    progress.withLock { progress in
+                    let target = progress.withLock { progress in
                         progress.lastRecord = .now
                         for message in batch { progress.next[message.topicPartition] = message.offset + 1 }
+                        return progress.target
                     }
                     for message in batch {
+                        if let end = target?[message.topicPartition], message.offset >= end { continue }  // after the tail's end
                         let (line, incident) = TopicRecordJSON.line(for: message, decoder: decoder)
                         if self.incident == nil || incident == self.incident { print(line) }
                     }
@@ -91,32 +95,38 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         if !follow {
-            // Stop once assigned, caught up everywhere, and quiet for half a second. A consumer
-            // whose cluster went away waits for it for ever: after 10 s without progress the
-            // cluster is asked again, and a tail of a cluster that stopped answering says so.
+            // Stop once every partition is read up to its end as of half a second after the
+            // assignment (the target: fixed, so a topic written to all the time does not keep
+            // the tail chasing its end; records past it are not printed). A consumer whose
+            // cluster went away waits for it for ever: after 10 s without progress the cluster
+            // is asked again, and a tail of a cluster that stopped answering says so.
             var asked = ContinuousClock.now
+            var target: [TopicPartition: (low: Int64, high: Int64)]?
             while true {
                 try await Task.sleep(for: .milliseconds(200))
-                let (assigned, last, next, ended) = progress.withLock { ($0.assigned, $0.lastRecord, $0.next, $0.ended) }
+                let (assignedAt, last, next, ended) = progress.withLock { ($0.assignedAt, $0.lastRecord, $0.next, $0.ended) }
                 if ended { break }
                 let now = ContinuousClock.now
                 if now - last > .seconds(10), now - asked > .seconds(10) {
                     asked = now
                     _ = try await connection.describe(topic, admin: admin, client: client)
                 }
-                guard assigned, now - last > .milliseconds(500) else { continue }
-                // Asking where the group stands goes to the cluster too: gone, it times out.
-                // Caught up: every assigned partition read up to its end, counting from where
-                // the tail started it (a partition nothing was read from has no consumer
+                guard let assignedAt, now - assignedAt > .milliseconds(500) else { continue }
+                if target == nil {
+                    // Asking for the ends goes to the cluster too: gone, it times out.
+                    do {
+                        let ends = try await consumer.watermarks(for: consumer.assignment(), timeout: ConnectionOptions.reachTimeout)
+                        target = ends
+                        progress.withLock { $0.target = ends.mapValues(\.high) }
+                    } catch {
+                        throw ConnectionOptions.unreachable(client, error)
+                    }
+                }
+                // Caught up: every assigned partition read up to its target, counting from
+                // where the tail started it (a partition nothing was read from has no consumer
                 // position: counting from the partition's start, a tail of new records on a
                 // topic with old ones never ended).
-                let ends: [TopicPartition: (low: Int64, high: Int64)]
-                do {
-                    ends = try await consumer.watermarks(for: consumer.assignment(), timeout: ConnectionOptions.reachTimeout)
-                } catch {
-                    throw ConnectionOptions.unreachable(client, error)
-                }
-                if ends.allSatisfy({ partition, bounds in bounds.high <= (next[partition] ?? max(bounds.low, 0)) }) { break }
+                if target!.allSatisfy({ partition, bounds in bounds.high <= (next[partition] ?? max(bounds.low, 0)) }) { break }
             }
             await consumer.close()
         } else {
@@ -130,8 +140,10 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     private struct Progress {
-        var assigned = false
+        var assignedAt: ContinuousClock.Instant?
         var lastRecord = ContinuousClock.now
+        /// Without --follow: where each partition's reading ends, once fixed.
+        var target: [TopicPartition: Int64]?
         var next: [TopicPartition: Int64] = [:]
         var ended = false
     }

@@ -46,6 +46,38 @@ struct BrokerCommandTests {
         #expect(Set(printed.compactMap { $0["key"] as? String }) == Set(keys), "\(tail.output.suffix(3_000))")
     }
 
+    /// Third outside attack: without --follow, a tail of a topic written to a few times a second
+    /// never ended (it waited for half a second with no record, chasing the moving end). It now
+    /// reads up to the ends as of its start and stops; what it prints has no gaps.
+    @Test func tailEndsOnATopicWrittenToAllTheTime() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic("busy", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll(
+            (0..<20).map { KafkaProducerMessage(topic: topic, key: Array("k\($0)".utf8), value: Array("v".utf8)) })
+        let writing = Task {
+            var index = 20
+            while !Task.isCancelled {
+                _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array("k\(index)".utf8), value: Array("v".utf8)))
+                index += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer { writing.cancel() }
+        let tail = try TriageProcess(["tail", topic, "--from-beginning", "--bootstrap", cluster.bootstrapServers, "--log-level", "error"])
+        try await eventually("the tail ends", timeout: .seconds(40)) { !tail.process.isRunning }
+        #expect(await tail.process.terminated().status == 0, "\(tail.output.suffix(2_000))")
+        var offsets: [Int: [Int]] = [:]
+        for line in jsonLines(tail.output.split(separator: "\n").filter { $0.hasPrefix("{") }.joined(separator: "\n")) {
+            offsets[line["partition"] as! Int, default: []].append(line["offset"] as! Int)
+        }
+        #expect(offsets.values.reduce(0) { $0 + $1.count } >= 20)
+        for (partition, read) in offsets { #expect(read == Array(0..<read.count), "partition \(partition): \(read)") }
+        writing.cancel()
+        _ = await writing.result
+        await producer.close()
+    }
+
     @Test func tailDecodesEveryRecordByItsSchemaHeader() async throws {
         let cluster = try KafkaTestCluster()
         try cluster.embedded.createTopic(TriageTopic.analytics, partitions: 1, replicationFactor: 1)
