@@ -106,10 +106,16 @@ struct PlainTemplate: Sendable {
     /// False when a line holds a section tag and, without its section tags, only white space:
     /// Mustache removes such a "standalone" line, this renderer does not. The first line too is
     /// left to Mustache when it is blank (the notifier puts a pragma before the text), so is a
-    /// last line of white space only, and a text with carriage returns.
+    /// last line of white space only, a text with line ends other than "\n", and one with a
+    /// brace joined to another character.
     private static func hasNoStandaloneSectionLine(_ source: String) -> Bool {
-        // "\r\n" is one Character: lines are not split there.
-        guard !source.contains("\r") else { return false }
+        // "\r\n" is one Character: lines are not split there. Mustache ends lines at every
+        // newline character (U+2028, form feed, ...), and it does not see a brace that forms one
+        // character with a mark before or after it (U+0600 "{", "}" U+0301).
+        for character in source {
+            if character.isNewline, character != "\n" { return false }
+            if character.unicodeScalars.count > 1, character.unicodeScalars.contains(where: { $0 == "{" || $0 == "}" }) { return false }
+        }
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
         if let first = lines.first, first.allSatisfy(\.isWhitespace) { return false }
         // Mustache drops a last line of white space alone ("a\n " renders "a\n").

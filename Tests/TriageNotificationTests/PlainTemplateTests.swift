@@ -12,7 +12,8 @@ struct PlainTemplateTests {
     /// A random text of text pieces, values and (nested) sections.
     static func text(depth: Int, using generator: inout SplitMix64) -> String {
         let pieces = [
-            "Hello", " ", "\n", "  \n", "\t", "x", "{", "}", "}}", "é", ": ", "*", "{ {", "\n\n", " {{", "{{.}}",
+            "Hello", " ", "\n", "  \n", "\u{2028}", "\u{0C}", "\u{0600}", "\u{301}", "\t", "x", "{", "}", "}}", "é", ": ", "*", "{ {",
+            "\n\n", " {{", "{{.}}",
         ]
         var result = ""
         for _ in 0..<Int.random(in: 0...5, using: &generator) {
@@ -83,6 +84,10 @@ struct PlainTemplateTests {
             "\nx",  // a blank first line after the notifier's pragma
             "x\n ",  // Mustache drops a last line of white space
             "x\r\n{{#a}}y{{/a}}",
+            // Outside attack: Mustache ends lines at U+2028 and form feeds too, and does not see
+            // a brace joined to a mark.
+            "a\n{{#urgent}}\u{2028}X{{/urgent}}", "a\n{{#urgent}}X\n{{/urgent}}\u{0C}Y", "[\u{0600}{{summary}}]",
+            "x \u{0600}{{{summary}}}|", "{{a}}\u{301}",
             "{{a.b}}", "{{.}}", "{{! comment }}", "{{> partial}}", "{{=<% %>=}}", "{{uppercased(a)}}",
             "{{#a}}x", "{{/a}}", "{{#a}}x{{/b}}", "{{a", "{{{a}}",
         ] {
