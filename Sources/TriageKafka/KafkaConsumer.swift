@@ -185,6 +185,29 @@ public final class KafkaConsumer: Service, Sendable {
         return result
     }
 
+    /// Records not yet processed per assigned partition: the high watermark minus the offset
+    /// the application last stored as processed (`storeOffsets`), else the group's
+    /// committed offset — never counting records below the low watermark. Unlike ``lag(timeout:)``
+    /// it counts records fetched and handed out but not finished (a worker holding a read-ahead
+    /// of stuck deliveries is behind, not caught up). Throws ``KafkaError/Code/timedOut`` when
+    /// the leaders or the coordinator do not answer within `timeout`.
+    public func unprocessed(timeout: Duration = .seconds(5)) async throws(KafkaError) -> [TopicPartition: Int64] {
+        let assigned = try assignment()
+        guard !assigned.isEmpty else { return [:] }
+        var base = core.processedOffsets(of: assigned)
+        let unknown = assigned.filter { base[$0] == nil }
+        if !unknown.isEmpty {
+            for (partition, offset) in try await committedOffsets(for: unknown, timeout: timeout) { base[partition] = offset }
+        }
+        let watermarks = try await watermarks(for: assigned, timeout: timeout)
+        var result: [TopicPartition: Int64] = [:]
+        for (partition, bounds) in watermarks {
+            let low = max(bounds.low, 0)
+            result[partition] = max(0, bounds.high - max(base[partition] ?? low, low))
+        }
+        return result
+    }
+
     /// The first and the next offset of each of `partitions`, asked of their leaders (cached
     /// watermarks go stale on paused or idle partitions); on the blocking-call queue. Throws
     /// ``KafkaError/Code/timedOut`` when the leaders do not answer within `timeout` (a broker
@@ -373,6 +396,9 @@ final class ConsumerCore: @unchecked Sendable {
     /// Partitions whose position librdkafka reset, until the new position is committed
     /// (``commitPosition(after:)``); what the application stored for them meanwhile.
     private let resetCommits = Mutex<[TopicPartition: ResetCommit]>([:])
+    /// The offset the application last stored as processed, per assigned partition (the next
+    /// to process); forgotten when the partition leaves the member.
+    private let processed = Mutex<[TopicPartition: Int64]>([:])
     /// Whether `resetCommits` has anything, read on every offset store.
     private let hasResetCommits = Atomic<Bool>(false)
     struct ResetCommit {
@@ -723,6 +749,7 @@ final class ConsumerCore: @unchecked Sendable {
                 context.logger.warning("the application did not finish with revoked partitions in time; handing them over")
             }
             forgetResetCommits(partitions)
+            self.processed.withLock { processed in for partition in partitions { processed[partition] = nil } }
             if !lost {
                 let committed = rd_kafka_commit(pointer, nil, 0)
                 if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -775,7 +802,8 @@ final class ConsumerCore: @unchecked Sendable {
                 }
             }
         }
-        try withPartitionList(Array(offsets.keys), offsets: offsets) { pointer, list throws(KafkaError) in
+        let partitions = Array(offsets.keys)
+        try withPartitionList(partitions, offsets: offsets) { pointer, list throws(KafkaError) in
             // _STATE: the partition is no longer assigned here (revoked or handed over while the
             // batch was processed). Nothing to store: its new owner reads those records again,
             // as at-least-once promises; failing the worker for it would only restart it.
@@ -784,6 +812,22 @@ final class ConsumerCore: @unchecked Sendable {
             let result = rd_kafka_offsets_store(pointer, list)
             if !notAssigned.contains(result) { try throwIfError(result, context: "store offsets") }
             try Self.checkPartitionErrors(list, context: "store offsets", ignoring: notAssigned)
+            // The list holds `partitions` in their order.
+            processed.withLock { processed in
+                for (index, partition) in partitions.enumerated() where list.pointee.elems[index].err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let offset = offsets[partition]!
+                    processed[partition] = max(processed[partition] ?? offset, offset)
+                }
+            }
+        }
+    }
+
+    /// What the application stored as processed for `partitions` (absent: nothing yet).
+    func processedOffsets(of partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        processed.withLock { processed in
+            var result: [TopicPartition: Int64] = [:]
+            for partition in partitions { result[partition] = processed[partition] }
+            return result
         }
     }
 

@@ -3,7 +3,8 @@ public import ServiceLifecycle
 public import TriageKafka
 
 /// Publishes a consumer's lag per topic as `triage_consumer_lag{worker,topic}` every `interval`,
-/// until the service group shuts down.
+/// until the service group shuts down: the records not yet processed
+/// (``KafkaConsumer/unprocessed(timeout:)``), fetched or not.
 public struct ConsumerLagReporter: Service {
     public let consumer: KafkaConsumer
     public let worker: String
@@ -19,7 +20,7 @@ public struct ConsumerLagReporter: Service {
         await cancelWhenGracefulShutdown {
             var gauges: [String: Gauge] = [:]
             while !Task.isCancelled {
-                if let lag = try? await consumer.lag() {
+                if let lag = try? await consumer.unprocessed() {
                     var byTopic: [String: Int64] = [:]
                     for (partition, value) in lag { byTopic[partition.topic, default: 0] += max(0, value) }
                     for (topic, value) in byTopic {

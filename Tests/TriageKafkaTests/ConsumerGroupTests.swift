@@ -238,6 +238,43 @@ struct ConsumerGroupTests {
         await producer.close()
     }
 
+    /// Outside attack: a worker's `triage_consumer_lag` said 0 while its whole read-ahead was
+    /// stuck (fetched, never finished): it counted from the fetch position. It now counts the
+    /// records not stored as processed (`unprocessed`), from the committed offset before any.
+    @Test func unprocessedCountsRecordsFetchedButNotFinished() async throws {
+        let cluster = try KafkaTestCluster()
+        let topic = try cluster.makeTopic(partitions: 1)
+        let partition = TopicPartition(topic, 0)
+        let group = uniqueName("unprocessed")
+        let producer = try KafkaProducer(configuration: cluster.producerConfiguration(), logger: cluster.logger)
+        _ = try await producer.sendAll((0..<30).map { KafkaProducerMessage(topic: topic, key: nil, value: "\($0)") })
+        func consumer() throws -> KafkaConsumer {
+            try KafkaConsumer(configuration: cluster.consumerConfiguration(group: group, topics: [topic]), logger: cluster.logger)
+        }
+        let first = try consumer()
+        try await withDeadline(.seconds(60)) {
+            let fetched = try await first.collect(30, storingOffsets: false)
+            #expect(fetched.count == 30)
+            #expect(try await first.lag()[partition] == 0, "every record fetched")
+            #expect(try await first.unprocessed()[partition] == 30, "none finished")
+            try first.storeOffsets(Array(fetched.prefix(10)))
+            #expect(try await first.unprocessed()[partition] == 20)
+            try await first.commit()
+        }
+        await first.close()
+        // A new member: nothing stored yet, so counted from the group's committed offset.
+        _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: nil, value: "more-\($0)") })
+        await producer.close()
+        let second = try consumer()
+        try await withDeadline(.seconds(60)) {
+            for try await event in second.events {
+                if case .partitionsAssigned = event { break }
+            }
+            #expect(try await second.unprocessed()[partition] == 25)
+        }
+        await second.close()
+    }
+
     /// With the partitions' leader gone, asking their watermarks (and the lag built on them)
     /// gives up at the timeout. librdkafka 2.0.2's `rd_kafka_query_watermark_offsets` waited for
     /// the answer without a limit, and a worker's lag metric, its graceful stop and `triage tail`

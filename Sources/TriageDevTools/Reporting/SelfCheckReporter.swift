@@ -44,7 +44,7 @@ public struct SelfCheckReporter: Service {
     public func run() async throws {
         await reportPeriodically(every: interval) { elapsed in
             let snapshot = statistics.snapshot(resettingLatencies: true)
-            let lag = ((try? await consumer.lag()) ?? [:]).values.reduce(0, +)
+            let lag = ((try? await consumer.unprocessed()) ?? [:]).values.reduce(0, +)
             let sorted = snapshot.latencies.sorted()
             func percentile(_ p: Double) -> String {
                 sorted.isEmpty ? "-" : String(format: "%.1fms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
