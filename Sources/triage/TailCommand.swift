@@ -102,6 +102,11 @@ struct TailCommand: AsyncParsableCommand {
             // is asked again, and a tail of a cluster that stopped answering says so.
             var asked = ContinuousClock.now
             var target: [TopicPartition: (low: Int64, high: Int64)]?
+            // The partitions' starts, asked again while no record comes: retention may delete
+            // what is left to read while the tail reads (librdkafka then moves the position
+            // without handing anything out, and on a busy topic it may keep doing so).
+            var starts: [TopicPartition: Int64] = [:]
+            var startsAsked = ContinuousClock.now
             while true {
                 try await Task.sleep(for: .milliseconds(200))
                 let (assignedAt, last, next, ended) = progress.withLock { ($0.assignedAt, $0.lastRecord, $0.next, $0.ended) }
@@ -112,21 +117,27 @@ struct TailCommand: AsyncParsableCommand {
                     _ = try await connection.describe(topic, admin: admin, client: client)
                 }
                 guard let assignedAt, now - assignedAt > .milliseconds(500) else { continue }
-                if target == nil {
-                    // Asking for the ends goes to the cluster too: gone, it times out.
+                let quiet = now - last > .seconds(1) && now - startsAsked > .seconds(1)
+                if target == nil || quiet {
+                    // Asking goes to the cluster too: gone, it times out.
+                    let ends: [TopicPartition: (low: Int64, high: Int64)]
                     do {
-                        let ends = try await consumer.watermarks(for: consumer.assignment(), timeout: ConnectionOptions.reachTimeout)
-                        target = ends
-                        progress.withLock { $0.target = ends.mapValues(\.high) }
+                        ends = try await consumer.watermarks(for: consumer.assignment(), timeout: ConnectionOptions.reachTimeout)
                     } catch {
                         throw ConnectionOptions.unreachable(client, error)
+                    }
+                    startsAsked = now
+                    starts = ends.mapValues { max($0.low, 0) }
+                    if target == nil {
+                        target = ends
+                        progress.withLock { $0.target = ends.mapValues(\.high) }
                     }
                 }
                 // Caught up: every assigned partition read up to its target, counting from
                 // where the tail started it (a partition nothing was read from has no consumer
                 // position: counting from the partition's start, a tail of new records on a
-                // topic with old ones never ended).
-                if target!.allSatisfy({ partition, bounds in bounds.high <= (next[partition] ?? max(bounds.low, 0)) }) { break }
+                // topic with old ones never ended), or with nothing left before it.
+                if target!.allSatisfy({ partition, bounds in bounds.high <= max(next[partition] ?? 0, starts[partition] ?? 0) }) { break }
             }
             await consumer.close()
         } else {
