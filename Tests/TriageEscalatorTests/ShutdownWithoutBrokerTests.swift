@@ -5,7 +5,9 @@ import TriageSchema
 
 /// Found by an outside attack: with the broker process dead, a worker sent SIGTERM never exited
 /// (the final commit and the group leave wait for a coordinator that is gone; 14 minutes and
-/// counting). Now the shutdown is bounded by --shutdown-timeout: exit 1, saying why.
+/// counting). Now the shutdown is bounded by --shutdown-timeout: exit 1, saying why — or, when
+/// nothing it waits for needs the broker (its partitions already lost to the session timeout,
+/// the lag metric's questions bounded since stop 49), the graceful stop finishes: exit 0.
 @Suite("A worker whose broker died still stops on SIGTERM")
 struct ShutdownWithoutBrokerTests {
     @Test(arguments: ["analytics", "escalator"])
@@ -20,11 +22,16 @@ struct ShutdownWithoutBrokerTests {
             let started = ContinuousClock.now
             let status = try await process.stop(timeout: .seconds(40))
             let took = ContinuousClock.now - started
-            #expect(status == 1, "\(process.output.suffix(2_000))")
             #expect(took < .seconds(30), "stopped after \(took)")
-            #expect(
-                process.output.contains("the graceful shutdown did not finish within 5.0 s (--shutdown-timeout); exiting 1"),
-                "\(process.output.suffix(2_000))")
+            #expect(status == 0 || status == 1, "\(process.output.suffix(2_000))")
+            if status == 1 {
+                #expect(
+                    process.output.contains("the graceful shutdown did not finish within 5.0 s (--shutdown-timeout); exiting 1"),
+                    "\(process.output.suffix(2_000))")
+            } else {
+                let stopped = worker == "analytics" ? "analytics feed stopped" : "escalator stopped"
+                #expect(process.output.contains(stopped), "\(process.output.suffix(2_000))")
+            }
         }
     }
 }
