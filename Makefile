@@ -58,7 +58,8 @@ chaos: deps
 
 # The chaos run (15 worker processes and a 3-broker cluster for ~3 minutes) runs on its own after
 # the rest: beside it, the other tests' timeouts measure the machine, not the code. The tests that
-# take a mock broker down and up run in a process of their own (scripts/test-mock-restarts.sh says why).
+# take a mock broker down (and up) run in a process of their own (scripts/test-mock-restarts.sh says
+# why: setting a broker down re-binds its port, and a failed bind aborts the process).
 # So do the max.poll.interval tests: they measure whether the application's task runs within
 # seconds, and in the main run CPU-bound tests hold both threads of the cooperative pool longer.
 # So does the start-up signal test: its SIGTERM must reach a worker within the ~10 s it spends
@@ -70,7 +71,7 @@ chaos: deps
 # later-phase test (a changelog broker answering 3 s late): in two main runs of CI its two records
 # were not counted within 60 s (it passes in 7-9 s alone, and beside three CPU hogs). The console's browser tests
 # (Selenium, scripts/test-console-browser.sh) drive a `triage dev` of their own after the Swift tests.
-MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing
+MOCK_RESTART_TESTS := FaultInjectionTests|brokerDownAndUpMidStreamLosesNothing|watermarksOfPartitionsWhoseLeaderIsGoneTimeOut|aWorkerPausedWhenItsBrokerWentAwayStillStops
 ISOLATED_TESTS := ConsumerLivenessTests|StartupSignalTests|tailGivesUpWhenTheClusterGoesAwayMidRead|tailGivesUpWhenTheClusterGoesAwayAfterItsAssignment|offeredRecordsThatContinueTheirPartition|anOfferedRecordAfterAGap|aWorkerThatDoesNotAcceptOffers|aLaterPhaseDoesNotWaitForAnEarlierStepsLaterPhase
 test: test-deps lint
 	$(SWIFT) build --build-tests
